@@ -1,0 +1,163 @@
+// bypass-fwd: an L2 forwarder/reflector in the manner of testpmd's io, macswap
+// and 5tswap modes, over any ports the config names.
+#include <rte_cycles.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <optional>
+
+#include <bypass/core/config.hpp>
+#include <bypass/core/eal.hpp>
+#include <bypass/core/log.hpp>
+#include <bypass/core/mempool.hpp>
+#include <bypass/core/signals.hpp>
+#include <bypass/io/ports.hpp>
+
+#include "forwarder.hpp"
+#include "report.hpp"
+
+namespace {
+
+using namespace bypass;
+
+// With no --config: two net_null ports (they make packets from nothing and
+// swallow what is sent), one worker on the last CPU, huge pages if reserved.
+std::string demo_config(const SystemFacts& sys) {
+  unsigned ctl = sys.allowed_cpus.empty() ? 0 : sys.allowed_cpus.front();
+  unsigned wrk = sys.allowed_cpus.empty() ? 0 : sys.allowed_cpus.back();
+  bool huge = sys.hugetlbfs_mounted && sys.hugepages_free * sys.hugepage_bytes >= (256ull << 20);
+  return fmt::format(R"([eal]
+control_cpu = {}
+huge_pages = {}
+[memory]
+pool_size = 8191
+[[port]]
+name = "p0"
+device = "net_null0"
+[[port]]
+name = "p1"
+device = "net_null1"
+[[worker]]
+cpu = {}
+[fwd]
+mode = "5tswap"
+)",
+                     ctl, huge ? "true" : "false", wrk);
+}
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "bypass-fwd: %s\n", msg.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bypass-fwd: forward or reflect packets between DPDK ports (io, macswap, 5tswap)."};
+  std::string config_path, mode, log_level = "info";
+  double duration = 0;
+  bool no_huge = false, quiet = false, check_only = false;
+  std::vector<std::string> eal_extra;
+  app.add_option("-c,--config", config_path,
+                 "TOML config file (default: a built-in demo on two net_null ports)");
+  app.add_option("-m,--mode", mode,
+                 "forwarding mode: io, macswap or 5tswap (overrides [fwd].mode)");
+  app.add_option("-t,--duration", duration,
+                 "stop after this many seconds (default: run until SIGINT/SIGTERM)");
+  app.add_flag("--no-huge", no_huge, "run without huge pages (overrides [eal].huge_pages)");
+  app.add_flag("-q,--quiet", quiet, "no per-second stats line");
+  app.add_flag("--check", check_only, "check the config and exit");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  app.add_option("eal", eal_extra, "after --: arguments passed to DPDK's EAL unchanged");
+  app.allow_extras(false);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%^%l%$: %v");
+
+  SystemFacts sys = SystemFacts::read();
+  Expected<Config> cfg = config_path.empty()
+                             ? parse_config(demo_config(sys), "built-in demo config")
+                             : load_config(config_path);
+  if (!cfg) return fail(cfg.error());
+  Config& c = *cfg;
+  if (no_huge) c.eal.huge_pages = false;
+  c.eal.args.insert(c.eal.args.end(), eal_extra.begin(), eal_extra.end());
+  auto opts = fwd::read_fwd_options(c);
+  if (!opts) return fail(opts.error());
+  if (!mode.empty()) {
+    auto m = fwd::parse_mode(mode);
+    if (!m) return fail(m.error());
+    opts->mode = *m;
+  }
+  std::vector<std::string> warnings;
+  if (Status s = check_config(c, sys, &warnings); !s) return fail(s.message());
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  if (opts->pipeline && c.workers.size() < 2)
+    return fail(
+        "[fwd].pipeline = true needs at least two [[worker]]s: add one or set pipeline = false.");
+  if (check_only) {
+    std::printf("config ok\n");
+    return 0;
+  }
+
+  StopSignals signals;  // before EAL, so every thread inherits the mask
+  auto eal = Eal::start(c, "bypass-fwd");
+  if (!eal) return fail(eal.error());
+  int rc = 0;
+  {
+    auto pool = PktPool::create("bypass_fwd_pool", c.memory);
+    if (!pool) return fail(pool.error());
+    unsigned leaked = 0;
+    {
+      auto ports = open_ports(c, pool->get());
+      if (!ports) return fail(ports.error());
+      std::vector<Port*> pp;
+      for (auto& p : *ports) pp.push_back(p.get());
+      auto f = fwd::Forwarder::build(c, *opts, pp);
+      if (!f) return fail(f.error());
+      auto workers = (*f)->workers();
+      WorkerGroup group(workers);
+      spdlog::info("forwarding in {} mode{} on {} port(s) with {} worker(s); {}",
+                   fwd::mode_name(opts->mode), opts->pipeline ? " (pipeline)" : "", pp.size(),
+                   workers.size(), c.eal.huge_pages ? "huge pages" : "no huge pages");
+      uint64_t hz = rte_get_tsc_hz();
+      uint64_t start = rte_rdtsc();
+      if (Status s = group.launch(); !s) return fail(s.message());
+      fwd::Snapshot prev{group.totals(), start};
+      int sig = 0;
+      while (true) {
+        double elapsed = static_cast<double>(rte_rdtsc() - start) / static_cast<double>(hz);
+        if (duration > 0 && elapsed >= duration) break;
+        double left = duration > 0 ? duration - elapsed : 1.0;
+        auto wait = std::chrono::milliseconds(static_cast<long>(std::min(1.0, left) * 1000) + 1);
+        if ((sig = signals.wait(wait)) != 0) break;
+        fwd::Snapshot now{group.totals(), rte_rdtsc()};
+        if (!quiet && now.tsc - prev.tsc >= hz / 2) {
+          std::printf("%s\n",
+                      fwd::rate_line(static_cast<double>(now.tsc - start) / static_cast<double>(hz),
+                                     prev, now, hz, pp)
+                          .c_str());
+          std::fflush(stdout);
+          prev = now;
+        }
+      }
+      if (sig) spdlog::info("signal {} received: stopping", sig);
+      group.stop();
+      double secs = static_cast<double>(rte_rdtsc() - start) / static_cast<double>(hz);
+      std::vector<const WorkerCounters*> wc;
+      for (Worker* w : workers) wc.push_back(&w->counters());
+      for (auto& p : *ports) p->stop();
+      std::printf("%s", fwd::final_report(wc, pp, secs).c_str());
+    }  // rings drained, ports closed
+    leaked = pool->in_use();
+    std::printf("mbufs in use at exit: %u\n", leaked);
+    std::fflush(stdout);
+    if (leaked) rc = 3;
+  }
+  return rc;
+}

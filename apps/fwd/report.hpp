@@ -1,0 +1,24 @@
+// What bypass-fwd prints: one line a second while it runs, and final stats.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <bypass/core/counter.hpp>
+#include <bypass/io/port.hpp>
+
+namespace bypass::fwd {
+
+struct Snapshot {
+  CounterTotals totals;
+  uint64_t tsc = 0;
+};
+
+std::string rate_line(double seconds, const Snapshot& prev, const Snapshot& now, uint64_t hz,
+                      const std::vector<Port*>& ports);
+// Final stats: totals, per worker, per port, drop reasons; as text.
+std::string final_report(const std::vector<const WorkerCounters*>& workers,
+                         const std::vector<Port*>& ports, double seconds);
+
+}  // namespace bypass::fwd

@@ -1,0 +1,103 @@
+// Config: what a bypass process runs, as plain data. Parsed from TOML
+// (parse_config), overridden by flags, then checked whole by check_config
+// before DPDK's EAL starts, so that every mistake is one sentence saying what
+// to change. Applications read their own section from `app`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include <bypass/core/status.hpp>
+
+namespace bypass {
+
+enum class IdleMode { kBusy, kPause, kSleep };
+
+// Mbufs a worker may hold outside the pool's rings and caches at any moment.
+inline constexpr uint32_t kInFlightPerWorker = 4 * 32;
+
+struct EalConfig {
+  unsigned control_cpu = 0;
+  bool huge_pages = true;             // false runs EAL with --no-huge (IOVA as VA)
+  unsigned memory_mb = 0;             // 0: EAL's default with huge pages, 512 without
+  std::string file_prefix;            // empty: "bypass-<pid>"
+  std::string log_level = "warning";  // DPDK's own log, routed to our logger
+  std::vector<std::string> args;      // passed to EAL unchanged (also after `--`)
+};
+
+struct MemoryConfig {
+  uint32_t pool_size = 16383;       // mbufs per pool; 2^n - 1 is best for the ring
+  uint32_t pool_cache = 256;        // per-lcore cache
+  uint16_t data_room = 2048 + 128;  // RTE_MBUF_DEFAULT_BUF_SIZE
+  uint32_t ring_size = 1024;        // hand-off rings between workers
+};
+
+struct PortConfig {
+  std::string name;    // how the rest of the config refers to it
+  std::string device;  // PCI address or vdev string ("net_memif0,role=server")
+  uint16_t rx_queues = 1;
+  uint16_t tx_queues = 0;  // 0: one per worker
+  uint16_t rx_desc = 1024;
+  uint16_t tx_desc = 1024;
+  bool rss = true;
+  bool promiscuous = true;
+
+  bool is_pci() const;
+  std::string device_name() const;  // the part before the first comma
+};
+
+struct QueueRef {
+  uint16_t port = 0;  // index into Config::ports
+  uint16_t queue = 0;
+  bool operator==(const QueueRef&) const = default;
+};
+
+struct WorkerConfig {
+  unsigned cpu = 1;
+  std::vector<QueueRef> rx;  // RX queues this worker polls
+  IdleMode idle = IdleMode::kBusy;
+  unsigned idle_sleep_us = 100;
+};
+
+struct Config {
+  EalConfig eal;
+  MemoryConfig memory;
+  std::vector<PortConfig> ports;
+  std::vector<WorkerConfig> workers;
+  toml::table app;  // the whole document, for application sections
+
+  int port_index(const std::string& name) const;
+  uint16_t tx_queues(const PortConfig& p) const {
+    return p.tx_queues ? p.tx_queues : static_cast<uint16_t>(workers.size());
+  }
+  // Mbufs the ports' descriptor rings and the workers' caches can hold at once.
+  uint64_t mbufs_needed() const;
+};
+
+// Parses TOML text; `origin` names the file in messages.
+Expected<Config> parse_config(std::string_view toml_text, const std::string& origin = "config");
+Expected<Config> load_config(const std::string& path);
+
+// What check_config needs to know of the machine; tests supply their own.
+struct SystemFacts {
+  std::vector<unsigned> online_cpus;   // CPUs that exist
+  std::vector<unsigned> allowed_cpus;  // CPUs this process may run on
+  uint64_t hugepages_free = 0;         // free huge pages, any size
+  uint64_t hugepage_bytes = 0;         // size of the default huge page
+  bool hugetlbfs_mounted = false;
+  bool is_root = false;
+  static SystemFacts read();  // from /proc and /sys
+};
+
+// Checks the config against itself and the machine. Returns the first mistake;
+// `warnings` collects what works but is probably not intended.
+Status check_config(const Config& c, const SystemFacts& sys,
+                    std::vector<std::string>* warnings = nullptr);
+
+// Formats a CPU list as "0-3,6".
+std::string format_cpus(const std::vector<unsigned>& cpus);
+
+}  // namespace bypass

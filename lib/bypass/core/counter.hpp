@@ -1,0 +1,93 @@
+// Counters owned by one writer (a worker) and read by anyone (the control plane).
+// A Counter is a relaxed atomic that is written without a locked instruction,
+// because only its owning worker ever writes it. Counter blocks are cache-line
+// aligned so two workers never share a line; readers sum the blocks.
+#pragma once
+
+#include <rte_common.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+
+namespace bypass {
+
+class Counter {
+ public:
+  // Single-writer increment: a plain load and store, no lock prefix.
+  void add(uint64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+  void reset() { v_.store(0, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> v_{0};
+};
+
+// Every reason a packet may be dropped, with its name in stats and metrics.
+// One list for the whole framework so that totals can be summed across workers.
+#define BYPASS_DROP_REASONS(X)                              \
+  X(kRingFull, "ring_full") /* hand-off ring had no room */ \
+  X(kTxFull, "tx_full")     /* TX queue took fewer */       \
+  X(kNoRoute, "no_route")   /* module has no output */      \
+  X(kLinkDown, "link_down") /* TX while the link is down */ \
+  X(kRunt, "runt")          /* shorter than a header */     \
+  X(kNotIp, "not_ip")       /* ethertype not handled */     \
+  X(kStopping, "stopping")  /* in flight at shutdown */
+
+enum class DropReason : uint8_t {
+#define BYPASS_X(id, name) id,
+  BYPASS_DROP_REASONS(BYPASS_X)
+#undef BYPASS_X
+      kCount
+};
+
+inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kCount);
+
+constexpr std::string_view drop_reason_name(DropReason r) {
+  constexpr std::array<std::string_view, kDropReasonCount> kNames = {
+#define BYPASS_X(id, name) name,
+      BYPASS_DROP_REASONS(BYPASS_X)
+#undef BYPASS_X
+  };
+  return kNames[static_cast<size_t>(r)];
+}
+
+// The counters of one worker. Written only by that worker.
+struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
+  Counter rx_packets;
+  Counter rx_bytes;
+  Counter tx_packets;
+  Counter tx_bytes;
+  Counter polls;       // loop iterations
+  Counter busy_polls;  // iterations in which some poller did work
+  std::array<Counter, kDropReasonCount> drops;
+
+  void drop(DropReason r, uint64_t n = 1) { drops[static_cast<size_t>(r)].add(n); }
+};
+
+// A plain snapshot, summed over workers when read.
+struct CounterTotals {
+  uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;
+  uint64_t polls = 0, busy_polls = 0;
+  std::array<uint64_t, kDropReasonCount> drops{};
+
+  uint64_t dropped() const {
+    uint64_t n = 0;
+    for (auto d : drops) n += d;
+    return n;
+  }
+  void add(const WorkerCounters& c) {
+    rx_packets += c.rx_packets.get();
+    rx_bytes += c.rx_bytes.get();
+    tx_packets += c.tx_packets.get();
+    tx_bytes += c.tx_bytes.get();
+    polls += c.polls.get();
+    busy_polls += c.busy_polls.get();
+    for (size_t i = 0; i < kDropReasonCount; ++i) drops[i] += c.drops[i].get();
+  }
+};
+
+}  // namespace bypass

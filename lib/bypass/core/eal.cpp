@@ -1,0 +1,90 @@
+#include <bypass/core/eal.hpp>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <bypass/core/log.hpp>
+
+namespace bypass {
+
+std::vector<std::string> eal_args(const Config& c, const std::string& prog) {
+  std::vector<std::string> a = {prog};
+  std::string lcores = "0@" + std::to_string(c.eal.control_cpu);
+  for (size_t i = 0; i < c.workers.size(); ++i)
+    lcores += "," + std::to_string(Eal::worker_lcore(i)) + "@" + std::to_string(c.workers[i].cpu);
+  a.insert(a.end(), {"--lcores", lcores, "--main-lcore", "0"});
+  a.insert(a.end(),
+           {"--file-prefix",
+            c.eal.file_prefix.empty() ? "bypass-" + std::to_string(getpid()) : c.eal.file_prefix});
+  if (!c.eal.huge_pages) {
+    a.insert(a.end(), {"--no-huge", "-m", std::to_string(c.eal.memory_mb ? c.eal.memory_mb : 512)});
+  } else if (c.eal.memory_mb) {
+    a.insert(a.end(), {"-m", std::to_string(c.eal.memory_mb)});
+  }
+  bool any_pci = false;
+  for (const auto& p : c.ports)
+    if (p.is_pci()) {
+      a.insert(a.end(), {"-a", p.device});
+      any_pci = true;
+    }
+  if (!any_pci) a.push_back("--no-pci");
+  a.insert(a.end(), {"--log-level", "lib.*:" + c.eal.log_level, "--log-level",
+                     "pmd.*:" + c.eal.log_level, "--no-telemetry"});
+  a.insert(a.end(), c.eal.args.begin(), c.eal.args.end());
+  return a;
+}
+
+Expected<Eal> Eal::start(const Config& c, const std::string& prog) {
+  route_dpdk_log();
+  std::vector<std::string> args = eal_args(c, prog);
+  std::vector<char*> argv;
+  for (auto& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  std::string cmd;
+  for (const auto& s : args) cmd += s + " ";
+  spdlog::debug("EAL args: {}", cmd);
+  int rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
+  if (rc < 0) {
+    int e = rte_errno;
+    std::string why;
+    switch (e) {
+      case EALREADY:
+        why =
+            "DPDK is already running in this process or another process uses the same [eal] "
+            "file_prefix: stop it or choose another file_prefix.";
+        break;
+      case EACCES:
+        why =
+            "DPDK may not use huge pages or devices as this user: run as root, or see "
+            "docs/running.md "
+            "for the capabilities it needs.";
+        break;
+      case ENOMEM:
+        why =
+            "DPDK could not reserve its memory: reserve more huge pages (scripts/bootstrap) or "
+            "lower "
+            "[eal] memory_mb.";
+        break;
+      case EINVAL:
+        why = "DPDK refused its arguments: check [eal] args and the flags after `--`.";
+        break;
+      default:
+        why = "DPDK's EAL did not start (" + std::string(strerror(e)) +
+              "): run with [eal] log_level = \"debug\" to see why.";
+    }
+    spdlog::debug("EAL failed; its last lines:\n{}", recent_dpdk_log());
+    return Status::error(why);
+  }
+  Eal eal;
+  eal.live_ = true;
+  return eal;
+}
+
+Eal::~Eal() {
+  if (live_) rte_eal_cleanup();
+}
+
+}  // namespace bypass

@@ -1,0 +1,35 @@
+// Eal: starts and stops DPDK's Environment Abstraction Layer from a checked
+// Config. Lcore 0 is the control thread on [eal].control_cpu; lcore i+1 is
+// worker i on its cpu. Vdevs are not given to EAL: open_ports probes them one
+// by one so that a device that does not probe is named in the error.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <bypass/core/config.hpp>
+#include <bypass/core/status.hpp>
+
+namespace bypass {
+
+// The argv EAL gets for this config (argv[0] included).
+std::vector<std::string> eal_args(const Config& c, const std::string& prog = "bypass");
+
+class Eal {
+ public:
+  // Starts EAL. Only one Eal may live in a process, once (DPDK's rule).
+  static Expected<Eal> start(const Config& c, const std::string& prog = "bypass");
+  Eal(Eal&& o) noexcept : live_(o.live_) { o.live_ = false; }
+  Eal& operator=(Eal&&) = delete;
+  ~Eal();
+
+  static unsigned worker_lcore(size_t worker_index) {
+    return static_cast<unsigned>(worker_index + 1);
+  }
+
+ private:
+  Eal() = default;
+  bool live_ = false;
+};
+
+}  // namespace bypass

@@ -1,0 +1,48 @@
+// Status and Expected<T>: how bypass reports a user mistake or a runtime failure.
+// Every error carries one sentence meant for a person: what is wrong and what to change.
+// No exceptions cross the control-plane API; the fast path never builds a Status.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace bypass {
+
+class Status {
+ public:
+  Status() = default;
+  static Status ok() { return Status(); }
+  static Status error(std::string message) { return Status(std::move(message), true); }
+
+  bool is_ok() const { return !failed_; }
+  explicit operator bool() const { return !failed_; }
+  const std::string& message() const { return message_; }
+
+ private:
+  Status(std::string message, bool failed) : message_(std::move(message)), failed_(failed) {}
+  std::string message_;
+  bool failed_ = false;
+};
+
+// A value or the Status that explains why there is none.
+template <typename T>
+class Expected {
+ public:
+  Expected(T value) : v_(std::move(value)) {}       // NOLINT(google-explicit-constructor)
+  Expected(Status error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+
+  bool has_value() const { return v_.index() == 0; }
+  explicit operator bool() const { return has_value(); }
+  T& value() { return std::get<0>(v_); }
+  const T& value() const { return std::get<0>(v_); }
+  T& operator*() { return value(); }
+  T* operator->() { return &value(); }
+  const Status& status() const { return std::get<1>(v_); }
+  const std::string& error() const { return status().message(); }
+
+ private:
+  std::variant<T, Status> v_;
+};
+
+}  // namespace bypass

@@ -1,0 +1,80 @@
+// Workers: one thread per worker core, launched on its EAL lcore. A worker runs
+// its pollers in a loop; each poll reports whether it did work, and the idle
+// policy (busy poll, pause, or sleep when nothing was done) lives only here.
+// Stopping is cooperative: the loop ends after the current burst, then every
+// poller's finish() runs on the worker so it can flush or free what it holds.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <bypass/core/clock.hpp>
+#include <bypass/core/config.hpp>
+#include <bypass/core/counter.hpp>
+#include <bypass/core/status.hpp>
+
+namespace bypass {
+
+class Worker;
+
+// Something a worker polls: a port queue, a ring, a timer wheel.
+class Poller {
+ public:
+  virtual ~Poller() = default;
+  // One burst of work; returns true if it did any. One virtual call per burst.
+  virtual bool poll(Worker& w) = 0;
+  // Runs once on the worker after the loop ends.
+  virtual void finish(Worker&) {}
+};
+
+class Worker {
+ public:
+  Worker(unsigned index, const WorkerConfig& cfg);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void add(Poller* p) { pollers_.push_back(p); }
+  // The loop: polls until `stop` is set. Returns the number of loop iterations.
+  uint64_t run(const std::atomic<bool>& stop);
+
+  unsigned index() const { return index_; }
+  const WorkerConfig& config() const { return cfg_; }
+  WorkerCounters& counters() { return counters_; }
+  const WorkerCounters& counters() const { return counters_; }
+  Clock& clock() { return clock_; }
+  uint64_t now() const { return now_; }  // TSC at the start of this iteration
+
+ private:
+  void idle();
+
+  unsigned index_;
+  WorkerConfig cfg_;
+  std::vector<Poller*> pollers_;
+  WorkerCounters counters_;
+  TscClock clock_;
+  uint64_t now_ = 0;
+};
+
+// Launches workers on their lcores and stops them.
+class WorkerGroup {
+ public:
+  explicit WorkerGroup(std::vector<Worker*> workers) : workers_(std::move(workers)) {}
+  ~WorkerGroup() { stop(); }
+  // Starts each worker i on lcore Eal::worker_lcore(i).
+  Status launch();
+  // Sets the stop flag and waits for every worker to return.
+  void stop();
+  bool running() const { return launched_; }
+  CounterTotals totals() const;
+  const std::atomic<bool>& stop_flag() const { return stop_; }
+
+ private:
+  std::vector<Worker*> workers_;
+  std::atomic<bool> stop_{false};
+  bool launched_ = false;
+};
+
+}  // namespace bypass

@@ -1,0 +1,92 @@
+// Module: a step of packet processing on one worker. A module takes a Batch,
+// and every packet in it leaves through an output gate (to the next module)
+// or is dropped under a named reason. Gates are connected once, at build time.
+// PacketModule<Derived> lets an author write one inline per-packet function;
+// it writes the batch loop, with no virtual call per packet.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <bypass/core/batch.hpp>
+#include <bypass/core/counter.hpp>
+#include <bypass/core/worker.hpp>
+
+namespace bypass {
+
+class Module {
+ public:
+  explicit Module(std::string name, unsigned gates = 1)
+      : name_(std::move(name)), next_(gates, nullptr) {}
+  virtual ~Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  // Consumes every packet of `in`: emitted, dropped or kept by the module.
+  virtual void process(Worker& w, Batch& in) = 0;
+
+  void connect(unsigned gate, Module* next) { next_.at(gate) = next; }
+  Module* next(unsigned gate) const { return next_[gate]; }
+  unsigned gates() const { return static_cast<unsigned>(next_.size()); }
+  const std::string& name() const { return name_; }
+
+ protected:
+  // Hands the batch to the module on `gate`; with nothing connected the
+  // packets are dropped as no_route. The batch is empty afterwards.
+  void emit(Worker& w, unsigned gate, Batch& b) {
+    if (b.empty()) return;
+    if (Module* n = next_[gate]) [[likely]] {
+      n->process(w, b);
+      b.clear();  // a well-behaved module already consumed it
+    } else {
+      drop_all(w, b, DropReason::kNoRoute);
+    }
+  }
+  static void drop_all(Worker& w, Batch& b, DropReason r) {
+    w.counters().drop(r, b.size());
+    b.free_all();
+  }
+
+ private:
+  std::string name_;
+  std::vector<Module*> next_;
+};
+
+// What a per-packet handler returns: a gate, or a drop with its reason.
+struct Verdict {
+  int16_t gate;  // < 0: drop
+  DropReason reason;
+  static constexpr Verdict to(unsigned g) { return {static_cast<int16_t>(g), DropReason::kCount}; }
+  static constexpr Verdict drop(DropReason r) { return {-1, r}; }
+};
+
+// CRTP helper: Derived defines `Verdict handle(Worker&, rte_mbuf*)` (inline).
+// Packets are staged per gate and handed on once per batch; drops are freed in bulk.
+template <class Derived, unsigned kGates = 1>
+class PacketModule : public Module {
+ public:
+  explicit PacketModule(std::string name) : Module(std::move(name), kGates) {}
+
+  void process(Worker& w, Batch& in) final {
+    Derived& self = static_cast<Derived&>(*this);
+    for (rte_mbuf* m : in) {
+      Verdict v = self.handle(w, m);
+      if (v.gate >= 0) [[likely]] {
+        out_[v.gate].push(m);
+      } else {
+        w.counters().drop(v.reason);
+        drops_.push(m);
+      }
+    }
+    in.clear();
+    drops_.free_all();
+    for (unsigned g = 0; g < kGates; ++g) emit(w, g, out_[g]);
+  }
+
+ private:
+  Batch out_[kGates];
+  Batch drops_;
+};
+
+}  // namespace bypass

@@ -1,0 +1,63 @@
+// The edges of a graph on a worker: PortRx polls one RX queue and feeds a
+// module; PortTx is a module that sends on one TX queue. A short TX is
+// retried a bounded number of times, then the rest is dropped as tx_full.
+#pragma once
+
+#include <bypass/graph/module.hpp>
+#include <bypass/io/port.hpp>
+
+namespace bypass {
+
+class PortRx final : public Poller {
+ public:
+  PortRx(Port& port, uint16_t queue, Module* next) : port_(port), queue_(queue), next_(next) {}
+
+  bool poll(Worker& w) override {
+    Batch b;
+    uint16_t n = port_.rx_burst(queue_, b.data(), kMaxBurst);
+    if (n == 0) return false;
+    b.set_size(n);
+    uint64_t bytes = 0;
+    for (rte_mbuf* m : b) bytes += m->pkt_len;
+    w.counters().rx_packets.add(n);
+    w.counters().rx_bytes.add(bytes);
+    next_->process(w, b);
+    return true;
+  }
+
+  Port& port() const { return port_; }
+  uint16_t queue() const { return queue_; }
+
+ private:
+  Port& port_;
+  uint16_t queue_;
+  Module* next_;
+};
+
+class PortTx final : public Module {
+ public:
+  PortTx(Port& port, uint16_t queue, unsigned retries = 4)
+      : Module("PortTx", 0), port_(port), queue_(queue), retries_(retries) {}
+
+  void process(Worker& w, Batch& b) override {
+    uint16_t sent = 0;
+    for (unsigned t = 0; t <= retries_ && sent < b.size(); ++t)
+      sent += port_.tx_burst(queue_, b.data() + sent, static_cast<uint16_t>(b.size() - sent));
+    uint64_t bytes = 0;
+    for (uint16_t i = 0; i < sent; ++i) bytes += b[i]->pkt_len;
+    w.counters().tx_packets.add(sent);
+    w.counters().tx_bytes.add(bytes);
+    if (sent < b.size()) [[unlikely]] {
+      b.drop_front(sent);
+      drop_all(w, b, DropReason::kTxFull);
+    }
+    b.clear();
+  }
+
+ private:
+  Port& port_;
+  uint16_t queue_;
+  unsigned retries_;
+};
+
+}  // namespace bypass

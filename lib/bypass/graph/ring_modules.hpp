@@ -1,0 +1,42 @@
+// Pipeline hand-off between workers: RingOut is a module that puts batches on
+// a single-producer/single-consumer ring (full: dropped as ring_full); RingIn
+// is the poller on the other worker that takes them off and feeds a module.
+#pragma once
+
+#include <bypass/core/ring.hpp>
+#include <bypass/graph/module.hpp>
+
+namespace bypass {
+
+using HandoffRing = MbufRing<Producer::kSingle, Consumer::kSingle>;
+
+class RingOut final : public Module {
+ public:
+  explicit RingOut(HandoffRing& ring) : Module("RingOut", 0), ring_(ring) {}
+  void process(Worker& w, Batch& b) override {
+    uint16_t n = b.size();
+    unsigned sent = ring_.send_or_drop(b);
+    if (sent < n) [[unlikely]]
+      w.counters().drop(DropReason::kRingFull, n - sent);
+  }
+
+ private:
+  HandoffRing& ring_;
+};
+
+class RingIn final : public Poller {
+ public:
+  RingIn(HandoffRing& ring, Module* next) : ring_(ring), next_(next) {}
+  bool poll(Worker& w) override {
+    Batch b;
+    if (ring_.receive(b) == 0) return false;
+    next_->process(w, b);
+    return true;
+  }
+
+ private:
+  HandoffRing& ring_;
+  Module* next_;
+};
+
+}  // namespace bypass

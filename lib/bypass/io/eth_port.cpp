@@ -1,0 +1,174 @@
+#include <bypass/io/eth_port.hpp>
+
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_errno.h>
+
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+namespace bypass {
+namespace {
+
+// The ethdev whose underlying device has this name, if any.
+bool find_port(const std::string& dev_name, uint16_t* out) {
+  uint16_t pid;
+  RTE_ETH_FOREACH_DEV(pid) {
+    rte_eth_dev_info info;
+    if (rte_eth_dev_info_get(pid, &info) != 0 || info.device == nullptr) continue;
+    if (dev_name == rte_dev_name(info.device)) {
+      *out = pid;
+      return true;
+    }
+    char name[RTE_ETH_NAME_MAX_LEN];
+    if (rte_eth_dev_get_name_by_port(pid, name) == 0 && dev_name == name) {
+      *out = pid;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string err(int rc) {
+  return strerror(rc < 0 ? -rc : rc);
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<EthPort>> EthPort::open(const PortConfig& pc, uint16_t tx_queues,
+                                                 rte_mempool* pool) {
+  std::unique_ptr<EthPort> p(new EthPort());
+  p->name_ = pc.name;
+  const std::string who = "port '" + pc.name + "' (" + pc.device_name() + ")";
+  std::string dev = pc.device_name();
+  if (pc.is_pci() && dev.size() == 7) dev = "0000:" + dev;
+  uint16_t id;
+  if (!find_port(dev, &id)) {
+    if (pc.is_pci())
+      return Status::error(
+          who + " did not probe: bind it to a DPDK driver with `dpdk-devbind.py -b vfio-pci " +
+          dev + "` (modprobe vfio-pci first) and check that its PMD is installed.");
+    int rc = rte_dev_probe(pc.device.c_str());
+    if (rc != 0 || !find_port(dev, &id))
+      return Status::error(
+          who + " did not probe: check the driver name and its arguments in \"" + pc.device +
+          "\" (drivers here include net_null, net_ring, net_memif, net_af_packet, "
+          "net_af_xdp, net_tap, net_pcap); [eal] log_level = \"debug\" shows DPDK's reason.");
+    p->hotplugged_ = true;
+    p->devargs_ = pc.device;
+  }
+  p->id_ = id;
+  p->probed_ = true;
+
+  rte_eth_dev_info info;
+  if (int rc = rte_eth_dev_info_get(id, &info); rc != 0)
+    return Status::error(who + " gave no device info (" + err(rc) +
+                         "): the driver may not support this device.");
+  p->driver_ = info.driver_name ? info.driver_name : "";
+  if (pc.rx_queues > info.max_rx_queues)
+    return Status::error(who + " has at most " + std::to_string(info.max_rx_queues) +
+                         " RX queue(s) but rx_queues = " + std::to_string(pc.rx_queues) +
+                         ": lower rx_queues to " + std::to_string(info.max_rx_queues) + ".");
+  if (tx_queues > info.max_tx_queues)
+    return Status::error(who + " has at most " + std::to_string(info.max_tx_queues) +
+                         " TX queue(s) but " + std::to_string(tx_queues) +
+                         " are needed (one per worker): lower tx_queues or the number of workers.");
+
+  rte_eth_conf conf{};
+  if (pc.rss && pc.rx_queues > 1 && info.flow_type_rss_offloads != 0) {
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_hf =
+        (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
+  }
+  conf.rxmode.offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM & info.rx_offload_capa;
+  conf.txmode.offloads = (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
+                          RTE_ETH_TX_OFFLOAD_TCP_CKSUM) &
+                         info.tx_offload_capa;
+  p->rx_offloads_ = conf.rxmode.offloads;
+  p->tx_offloads_ = conf.txmode.offloads;
+
+  if (int rc = rte_eth_dev_configure(id, pc.rx_queues, tx_queues, &conf); rc != 0)
+    return Status::error(who + " refused its configuration (" + err(rc) +
+                         "): try fewer queues or set rss = false.");
+  uint16_t rx_desc = pc.rx_desc, tx_desc = pc.tx_desc;
+  rte_eth_dev_adjust_nb_rx_tx_desc(id, &rx_desc, &tx_desc);
+  int socket = rte_eth_dev_socket_id(id);
+  if (socket < 0) socket = SOCKET_ID_ANY;
+  for (uint16_t q = 0; q < pc.rx_queues; ++q) {
+    rte_eth_rxconf rxc = info.default_rxconf;
+    rxc.offloads = conf.rxmode.offloads;
+    if (int rc = rte_eth_rx_queue_setup(id, q, rx_desc, socket, &rxc, pool); rc != 0)
+      return Status::error(who + " RX queue " + std::to_string(q) + " could not be set up (" +
+                           err(rc) + "): raise [memory] pool_size or lower rx_desc.");
+  }
+  for (uint16_t q = 0; q < tx_queues; ++q) {
+    rte_eth_txconf txc = info.default_txconf;
+    txc.offloads = conf.txmode.offloads;
+    if (int rc = rte_eth_tx_queue_setup(id, q, tx_desc, socket, &txc); rc != 0)
+      return Status::error(who + " TX queue " + std::to_string(q) + " could not be set up (" +
+                           err(rc) + "): lower tx_desc or tx_queues.");
+  }
+  p->rxq_ = pc.rx_queues;
+  p->txq_ = tx_queues;
+  if (int rc = rte_eth_dev_start(id); rc != 0)
+    return Status::error(who + " did not start (" + err(rc) +
+                         "): check that the device is free and its link partner exists.");
+  p->started_ = true;
+  if (pc.promiscuous) {
+    int rc = rte_eth_promiscuous_enable(id);
+    if (rc != 0 && rc != -ENOTSUP)
+      spdlog::warn("{}: promiscuous mode not enabled ({})", who, err(rc));
+  }
+  rte_eth_macaddr_get(id, &p->mac_);
+  spdlog::debug("{}: driver {}, {} rx / {} tx queues, {} / {} descriptors", who, p->driver_,
+                p->rxq_, p->txq_, rx_desc, tx_desc);
+  return p;
+}
+
+void EthPort::stop() {
+  if (started_) {
+    rte_eth_dev_stop(id_);
+    started_ = false;
+  }
+}
+
+EthPort::~EthPort() {
+  if (!probed_) return;
+  stop();
+  rte_eth_dev_info info;
+  rte_device* dev = nullptr;
+  if (rte_eth_dev_info_get(id_, &info) == 0) dev = info.device;
+  if (hotplugged_ && dev != nullptr)
+    rte_dev_remove(dev);  // closes the port and lets the same vdev be probed again
+  else
+    rte_eth_dev_close(id_);
+}
+
+LinkStatus EthPort::link() const {
+  rte_eth_link l{};
+  if (rte_eth_link_get_nowait(id_, &l) != 0) return {};
+  return {l.link_status == RTE_ETH_LINK_UP, l.link_speed,
+          l.link_duplex == RTE_ETH_LINK_FULL_DUPLEX};
+}
+
+PortStats EthPort::stats() const {
+  rte_eth_stats s{};
+  PortStats out;
+  if (rte_eth_stats_get(id_, &s) != 0) return out;
+  out.ipackets = s.ipackets;
+  out.opackets = s.opackets;
+  out.ibytes = s.ibytes;
+  out.obytes = s.obytes;
+  out.imissed = s.imissed;
+  out.ierrors = s.ierrors;
+  out.oerrors = s.oerrors;
+  out.rx_nombuf = s.rx_nombuf;
+  for (uint16_t q = 0; q < rxq_ && q < RTE_ETHDEV_QUEUE_STAT_CNTRS; ++q)
+    out.q_ipackets.push_back(s.q_ipackets[q]);
+  for (uint16_t q = 0; q < txq_ && q < RTE_ETHDEV_QUEUE_STAT_CNTRS; ++q)
+    out.q_opackets.push_back(s.q_opackets[q]);
+  return out;
+}
+
+}  // namespace bypass

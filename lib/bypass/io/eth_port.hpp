@@ -1,0 +1,56 @@
+// EthPort: a Port over an rte_ethdev: any PMD, PCI NIC or vdev. open() probes
+// the device, checks the config against what the device can do, configures
+// queues, RSS and the checksum offloads it has, and starts it. The destructor
+// stops and closes the device, which returns its descriptors' mbufs.
+#pragma once
+
+#include <rte_ethdev.h>
+
+#include <memory>
+
+#include <bypass/core/config.hpp>
+#include <bypass/core/status.hpp>
+#include <bypass/io/port.hpp>
+
+namespace bypass {
+
+class EthPort final : public Port {
+ public:
+  // Probes and starts the port described by `pc`; rx buffers come from `pool`.
+  static Expected<std::unique_ptr<EthPort>> open(const PortConfig& pc, uint16_t tx_queues,
+                                                 rte_mempool* pool);
+  ~EthPort() override;
+
+  uint16_t rx_burst(uint16_t q, rte_mbuf** pkts, uint16_t n) override {
+    return rte_eth_rx_burst(id_, q, pkts, n);
+  }
+  uint16_t tx_burst(uint16_t q, rte_mbuf** pkts, uint16_t n) override {
+    return rte_eth_tx_burst(id_, q, pkts, n);
+  }
+  LinkStatus link() const override;
+  PortStats stats() const override;
+  void reset_stats() override { rte_eth_stats_reset(id_); }
+  rte_ether_addr mac() const override { return mac_; }
+  const std::string& name() const override { return name_; }
+  uint16_t rx_queues() const override { return rxq_; }
+  uint16_t tx_queues() const override { return txq_; }
+  uint64_t rx_offloads() const override { return rx_offloads_; }
+  uint64_t tx_offloads() const override { return tx_offloads_; }
+
+  uint16_t id() const { return id_; }
+  const std::string& driver() const { return driver_; }
+  // Stops the device (descriptors' mbufs return to the pool); idempotent.
+  void stop();
+
+ private:
+  EthPort() = default;
+  uint16_t id_ = 0;
+  std::string name_, driver_;
+  uint16_t rxq_ = 0, txq_ = 0;
+  uint64_t rx_offloads_ = 0, tx_offloads_ = 0;
+  rte_ether_addr mac_{};
+  bool started_ = false, probed_ = false, hotplugged_ = false;
+  std::string devargs_;
+};
+
+}  // namespace bypass

@@ -1,0 +1,51 @@
+// Port: a network device as the data plane sees it: RX and TX bursts per queue,
+// link status and stats. EthPort covers every DPDK ethdev (PCI NICs and vdevs);
+// FaultyPort wraps any Port to inject faults. One virtual call per burst.
+#pragma once
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bypass {
+
+struct LinkStatus {
+  bool up = false;
+  uint32_t speed_mbps = 0;
+  bool full_duplex = false;
+};
+
+struct PortStats {
+  uint64_t ipackets = 0, opackets = 0, ibytes = 0, obytes = 0;
+  uint64_t imissed = 0;  // dropped by the device: RX ring full
+  uint64_t ierrors = 0, oerrors = 0;
+  uint64_t rx_nombuf = 0;                        // RX refill failed: mempool empty
+  std::vector<uint64_t> q_ipackets, q_opackets;  // per queue, where the device counts them
+};
+
+class Port {
+ public:
+  virtual ~Port() = default;
+
+  // Receives up to n packets from `queue` into pkts; returns how many.
+  virtual uint16_t rx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) = 0;
+  // Sends up to n packets; returns how many the device took. The caller still
+  // owns pkts[ret..n) and must send or free them.
+  virtual uint16_t tx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) = 0;
+
+  virtual LinkStatus link() const = 0;
+  virtual PortStats stats() const = 0;
+  virtual void reset_stats() {}
+  virtual rte_ether_addr mac() const = 0;
+  virtual const std::string& name() const = 0;
+  virtual uint16_t rx_queues() const = 0;
+  virtual uint16_t tx_queues() const = 0;
+  // Offloads the device performs (RTE_ETH_{RX,TX}_OFFLOAD_* bits enabled).
+  virtual uint64_t rx_offloads() const { return 0; }
+  virtual uint64_t tx_offloads() const { return 0; }
+};
+
+}  // namespace bypass
