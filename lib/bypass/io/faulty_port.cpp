@@ -1,0 +1,1 @@
+#include <bypass/io/faulty_port.hpp>

@@ -1,0 +1,2 @@
+// FaultyPort: placeholder, being written.
+#pragma once
