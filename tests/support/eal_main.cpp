@@ -14,9 +14,15 @@ Config g_config;
 PktPool* g_pool = nullptr;
 }  // namespace
 
-const Config& eal_config() { return g_config; }
-rte_mempool* test_pool() { return g_pool->get(); }
-bool running_without_huge_pages() { return !g_config.eal.huge_pages; }
+const Config& eal_config() {
+  return g_config;
+}
+rte_mempool* test_pool() {
+  return g_pool->get();
+}
+bool running_without_huge_pages() {
+  return !g_config.eal.huge_pages;
+}
 
 }  // namespace bypass::test
 
@@ -34,10 +40,12 @@ int main(int argc, char** argv) {
     w.cpu = sys.allowed_cpus[(i + 1) % sys.allowed_cpus.size()];
     c.workers.push_back(w);
   }
-  if (c.eal.huge_pages && (!sys.hugetlbfs_mounted || sys.hugepages_free * sys.hugepage_bytes < (256ull << 20))) {
-    std::fprintf(stderr,
-                 "these tests need 256 MB of free huge pages: run scripts/bootstrap as root, or set "
-                 "BYPASS_TEST_NO_HUGE=1\n");
+  if (c.eal.huge_pages &&
+      (!sys.hugetlbfs_mounted || sys.hugepages_free * sys.hugepage_bytes < (256ull << 20))) {
+    std::fprintf(
+        stderr,
+        "these tests need 256 MB of free huge pages: run scripts/bootstrap as root, or set "
+        "BYPASS_TEST_NO_HUGE=1\n");
     return 1;
   }
   auto eal = Eal::start(c, "bypass-test");

@@ -8,7 +8,8 @@
 
 namespace bypass::test {
 
-rte_mbuf* make_udp4(rte_mempool* mp, uint32_t seq, uint16_t frame_len, uint16_t sport, uint16_t dport) {
+rte_mbuf* make_udp4(rte_mempool* mp, uint32_t seq, uint16_t frame_len, uint16_t sport,
+                    uint16_t dport) {
   rte_mbuf* m = rte_pktmbuf_alloc(mp);
   if (!m) return nullptr;
   const uint16_t hdrs = sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr);

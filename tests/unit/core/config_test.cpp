@@ -1,0 +1,224 @@
+// Every config mistake gets one sentence that says what to change.
+#include <bypass/core/config.hpp>
+#include <bypass/core/eal.hpp>
+
+#include <gtest/gtest.h>
+
+namespace bypass {
+namespace {
+
+SystemFacts machine() {
+  SystemFacts s;
+  s.online_cpus = {0, 1, 2, 3};
+  s.allowed_cpus = {0, 1};
+  s.hugepages_free = 1024;
+  s.hugepage_bytes = 2 << 20;
+  s.hugetlbfs_mounted = true;
+  s.is_root = true;
+  return s;
+}
+
+const char* kGood = R"(
+[eal]
+control_cpu = 0
+[[port]]
+name = "p0"
+device = "net_null0"
+[[port]]
+name = "p1"
+device = "net_null1"
+rx_queues = 2
+[[worker]]
+cpu = 1
+rx = ["p0:0", "p1:*"]
+)";
+
+// The error for `text` checked against `sys`, or "" when it is accepted.
+std::string error_of(const std::string& text, SystemFacts sys = machine()) {
+  auto c = parse_config(text, "test.toml");
+  if (!c) return c.error();
+  Status s = check_config(*c, sys);
+  return s ? "" : s.message();
+}
+
+void expect_error(const std::string& text, const std::string& part, SystemFacts sys = machine()) {
+  std::string e = error_of(text, sys);
+  EXPECT_NE(e.find(part), std::string::npos)
+      << "error was: \"" << e << "\"\nexpected it to contain: " << part;
+  // One sentence: ends with a period and names what to change.
+  EXPECT_FALSE(e.empty());
+  if (!e.empty()) {
+    EXPECT_EQ(e.back(), '.') << e;
+  }
+}
+
+TEST(Config, GoodConfigParsesAndPasses) {
+  auto c = parse_config(kGood);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->ports.size(), 2u);
+  EXPECT_EQ(c->ports[1].rx_queues, 2);
+  ASSERT_EQ(c->workers.size(), 1u);
+  EXPECT_EQ(c->workers[0].rx.size(), 3u);
+  EXPECT_EQ(c->workers[0].rx[2], (QueueRef{1, 1}));
+  EXPECT_EQ(c->tx_queues(c->ports[0]), 1) << "one TX queue per worker by default";
+  EXPECT_EQ(error_of(kGood), "");
+}
+
+TEST(Config, OneWorkerWithoutRxListPollsEverything) {
+  auto c = parse_config("[[port]]\ndevice = \"net_null0\"\nrx_queues = 3\n[[worker]]\ncpu = 1\n");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->workers[0].rx.size(), 3u);
+  EXPECT_EQ(c->ports[0].name, "p0");
+}
+
+TEST(Config, SyntaxErrorNamesTheLine) {
+  expect_error("[eal\n", "test.toml line 1");
+}
+
+TEST(Config, UnknownKeyIsNamedWithTheKnownOnes) {
+  expect_error("[eal]\ncontrol_core = 0\n", "unknown key 'control_core' in [eal]");
+}
+
+TEST(Config, WrongTypesSayWhatIsExpected) {
+  expect_error("[eal]\nhuge_pages = \"yes\"\n", "[eal].huge_pages must be true or false");
+  expect_error("[[port]]\ndevice = \"net_null0\"\nrx_queues = \"4\"\n",
+               "rx_queues must be a whole number");
+  expect_error("[[port]]\ndevice = \"net_null0\"\nrx_queues = 0\n", "out of range");
+}
+
+TEST(Config, NoHugePagesSaysHowToReserveThemOrUseNoHuge) {
+  SystemFacts s = machine();
+  s.hugepages_free = 0;
+  expect_error(kGood, "no huge pages are free", s);
+  expect_error(kGood, "huge_pages = false", s);
+  s.hugetlbfs_mounted = false;
+  expect_error(kGood, "hugetlbfs is not mounted", s);
+  // The same machine is fine without huge pages.
+  std::string nohuge = std::string(kGood);
+  nohuge.replace(nohuge.find("control_cpu = 0"), 15, "control_cpu = 0\nhuge_pages = false");
+  EXPECT_EQ(error_of(nohuge, s), "");
+}
+
+TEST(Config, MemoryBeyondFreeHugePages) {
+  std::string t = kGood;
+  t.replace(t.find("control_cpu = 0"), 15, "control_cpu = 0\nmemory_mb = 4096");
+  expect_error(t, "only 2048 MB of huge pages are free");
+}
+
+TEST(Config, CoreThatDoesNotExist) {
+  std::string t = kGood;
+  t.replace(t.find("cpu = 1"), 7, "cpu = 9");
+  expect_error(t, "worker 1 is on CPU 9, which this machine does not have (CPUs 0-3)");
+}
+
+TEST(Config, CoreThatIsNotOurs) {
+  std::string t = kGood;
+  t.replace(t.find("cpu = 1"), 7, "cpu = 3");
+  expect_error(t, "which this process may not use (its CPU set is 0-1)");
+  expect_error("[eal]\ncontrol_cpu = 2\n[[port]]\ndevice = \"net_null0\"\n[[worker]]\ncpu = 1\n",
+               "the control thread is on CPU 2");
+}
+
+TEST(Config, WorkerWithoutCpu) {
+  expect_error("[[worker]]\nrx = []\n", "has no cpu");
+}
+
+TEST(Config, NoPortsOrNoWorkers) {
+  expect_error("[[worker]]\ncpu = 1\n", "names no ports");
+  expect_error("[[port]]\ndevice = \"net_null0\"\n", "names no workers");
+}
+
+TEST(Config, PortMistakes) {
+  expect_error("[[port]]\nname = \"a\"\n", "port 'a' has no device");
+  expect_error("[[port]]\ndevice = \"eth0\"\n[[worker]]\ncpu = 1\n", "neither a PCI address");
+  expect_error("[[port]]\ndevice = \"0000:99:00.0\"\n[[worker]]\ncpu = 1\n",
+               "which this machine does not have");
+  expect_error(
+      "[[port]]\nname=\"a\"\ndevice = \"net_null0\"\n[[port]]\nname=\"a\"\ndevice = "
+      "\"net_null1\"\n",
+      "two ports are named 'a'");
+  expect_error("[[port]]\ndevice = \"net_null0\"\n[[port]]\ndevice = \"net_null0,size=64\"\n",
+               "two ports use device 'net_null0'");
+}
+
+TEST(Config, QueueOwnership) {
+  const char* unpolled =
+      "[[port]]\ndevice = \"net_null0\"\nrx_queues = 2\n[[worker]]\ncpu = 1\nrx = [\"p0:0\"]\n";
+  expect_error(unpolled, "RX queue \"p0:1\" is polled by no worker");
+  const char* twice =
+      "[[port]]\ndevice = \"net_null0\"\n[[worker]]\ncpu = 1\nrx = [\"p0:0\"]\n[[worker]]\ncpu = "
+      "0\nrx = [\"p0\"]\n";
+  expect_error(twice, "is polled by 2 workers");
+  expect_error("[[port]]\ndevice = \"net_null0\"\n[[worker]]\ncpu = 1\nrx = [\"p0:4\"]\n",
+               "which has 1 RX queue(s): use a queue below 1");
+  expect_error("[[port]]\ndevice = \"net_null0\"\n[[worker]]\ncpu = 1\nrx = [\"px:0\"]\n",
+               "no port is named 'px'");
+  expect_error("[[port]]\ndevice = \"net_null0\"\n[[worker]]\ncpu = 1\nrx = [\"p0:x\"]\n",
+               "must be a number or '*'");
+}
+
+TEST(Config, TooFewTxQueuesForTheWorkers) {
+  const char* t =
+      "[[port]]\ndevice = \"net_null0\"\nrx_queues = 2\ntx_queues = 1\n[[worker]]\ncpu = 1\nrx = "
+      "[\"p0:0\"]\n"
+      "[[worker]]\ncpu = 0\nrx = [\"p0:1\"]\n";
+  expect_error(t, "set tx_queues = 2");
+}
+
+TEST(Config, PoolTooSmallForTheRings) {
+  const char* t =
+      "[memory]\npool_size = 1000\n[[port]]\ndevice = \"net_null0\"\n[[worker]]\ncpu = 1\n";
+  expect_error(t, "[memory].pool_size = 1000 is too small");
+  expect_error(t, "raise pool_size to at least");
+}
+
+TEST(Config, BadIdlePolicyAndLogLevel) {
+  expect_error("[[port]]\ndevice = \"net_null0\"\n[[worker]]\ncpu = 1\nidle = \"nap\"\n",
+               "is not a policy");
+  expect_error("[eal]\nlog_level = \"loud\"\n", "is not a level");
+}
+
+TEST(Config, MissingFileSaysSo) {
+  auto c = load_config("/nonexistent/bypass.toml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().find("cannot read config file '/nonexistent/bypass.toml'"),
+            std::string::npos);
+}
+
+TEST(Config, PciAddressForms) {
+  PortConfig p;
+  p.device = "0000:01:00.0";
+  EXPECT_TRUE(p.is_pci());
+  p.device = "01:00.1,rxq_cqe_comp_en=0";
+  EXPECT_TRUE(p.is_pci());
+  EXPECT_EQ(p.device_name(), "01:00.1");
+  p.device = "net_memif0,role=server";
+  EXPECT_FALSE(p.is_pci());
+  EXPECT_EQ(p.device_name(), "net_memif0");
+}
+
+TEST(EalArgs, FollowTheConfig) {
+  auto c = parse_config(std::string(kGood) + "\n");
+  ASSERT_TRUE(c);
+  c->eal.huge_pages = false;
+  c->eal.file_prefix = "x";
+  auto a = eal_args(*c);
+  std::string all;
+  for (auto& s : a) all += s + " ";
+  EXPECT_NE(all.find("--lcores 0@0,1@1"), std::string::npos) << all;
+  EXPECT_NE(all.find("--no-huge -m 512"), std::string::npos) << all;
+  EXPECT_NE(all.find("--no-pci"), std::string::npos) << all;
+  EXPECT_NE(all.find("--file-prefix x"), std::string::npos) << all;
+  EXPECT_EQ(all.find("--vdev"), std::string::npos)
+      << "vdevs are probed one by one after EAL starts";
+}
+
+TEST(SystemFacts, ReadsThisMachine) {
+  SystemFacts s = SystemFacts::read();
+  EXPECT_FALSE(s.online_cpus.empty());
+  EXPECT_FALSE(s.allowed_cpus.empty());
+  EXPECT_EQ(format_cpus({0, 1, 2, 5, 7, 8}), "0-2,5,7-8");
+}
+
+}  // namespace
+}  // namespace bypass
