@@ -59,7 +59,9 @@ Expected<std::unique_ptr<EthPort>> EthPort::open(const PortConfig& pc, uint16_t 
     p->devargs_ = pc.device;
   }
   p->id_ = id;
-  p->probed_ = true;
+  // A device we probed is removed again if open fails; one that existed
+  // before (given to EAL, or made by rte_eth_from_rings) is left alone.
+  p->probed_ = p->hotplugged_;
 
   rte_eth_dev_info info;
   if (int rc = rte_eth_dev_info_get(id, &info); rc != 0)
@@ -121,6 +123,7 @@ Expected<std::unique_ptr<EthPort>> EthPort::open(const PortConfig& pc, uint16_t 
       spdlog::warn("{}: promiscuous mode not enabled ({})", who, err(rc));
   }
   rte_eth_macaddr_get(id, &p->mac_);
+  p->probed_ = true;
   spdlog::debug("{}: driver {}, {} rx / {} tx queues, {} / {} descriptors", who, p->driver_,
                 p->rxq_, p->txq_, rx_desc, tx_desc);
   return p;

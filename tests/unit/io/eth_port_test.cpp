@@ -1,0 +1,111 @@
+#include <bypass/io/eth_port.hpp>
+
+#include <rte_eth_ring.h>
+
+#include <gtest/gtest.h>
+
+#include "eal_env.hpp"
+#include "packets.hpp"
+
+namespace bypass {
+namespace {
+
+unsigned in_use() {
+  return rte_mempool_in_use_count(test::test_pool());
+}
+
+PortConfig port(const std::string& dev, uint16_t rxq = 1) {
+  PortConfig p;
+  p.name = "t";
+  p.device = dev;
+  p.rx_queues = rxq;
+  p.rx_desc = 256;
+  p.tx_desc = 256;
+  return p;
+}
+
+TEST(EthPort, NullPortReceivesAndSends) {
+  unsigned before = in_use();
+  {
+    auto p = EthPort::open(port("net_null7"), 1, test::test_pool());
+    ASSERT_TRUE(p) << p.error();
+    EthPort& e = **p;
+    EXPECT_EQ(e.driver(), "net_null");
+    EXPECT_EQ(e.rx_queues(), 1);
+    EXPECT_TRUE(e.link().up);
+    rte_mbuf* pkts[32];
+    uint16_t n = e.rx_burst(0, pkts, 32);
+    EXPECT_EQ(n, 32) << "net_null makes packets from nothing";
+    EXPECT_EQ(e.tx_burst(0, pkts, n), n) << "and swallows what is sent";
+    PortStats s = e.stats();
+    EXPECT_EQ(s.ipackets, 32u);
+    EXPECT_EQ(s.opackets, 32u);
+  }
+  EXPECT_EQ(in_use(), before) << "closing the port returns every mbuf";
+}
+
+TEST(EthPort, SameVdevCanBeOpenedAgainAfterClose) {
+  for (int i = 0; i < 3; ++i) {
+    auto p = EthPort::open(port("net_null8"), 1, test::test_pool());
+    ASSERT_TRUE(p) << "round " << i << ": " << p.error();
+  }
+}
+
+TEST(EthPort, UnknownDriverIsNamedWithoutDpdkNoise) {
+  auto p = EthPort::open(port("net_foo0"), 1, test::test_pool());
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().find("port 't' (net_foo0) did not probe: check the driver name"),
+            std::string::npos)
+      << p.error();
+  EXPECT_EQ(p.error().find("EAL"), std::string::npos);
+}
+
+TEST(EthPort, AfPacketOnMissingInterfaceDoesNotProbe) {
+  auto p = EthPort::open(port("net_af_packet9,iface=bypass-none0"), 1, test::test_pool());
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().find("did not probe"), std::string::npos) << p.error();
+}
+
+TEST(EthPort, MoreQueuesThanTheDeviceHas) {
+  rte_ring* rx = rte_ring_create("ethport_rx", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  rte_ring* tx = rte_ring_create("ethport_tx", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  ASSERT_GE(rte_eth_from_rings("ring_q1", &rx, 1, &tx, 1, SOCKET_ID_ANY), 0);
+  auto p = EthPort::open(port("net_ring_ring_q1", 4), 1, test::test_pool());
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().find("has at most 1 RX queue(s) but rx_queues = 4: lower rx_queues to 1."),
+            std::string::npos)
+      << p.error();
+  auto q = EthPort::open(port("net_ring_ring_q1", 1), 3, test::test_pool());
+  ASSERT_FALSE(q);
+  EXPECT_NE(q.error().find("has at most 1 TX queue(s) but 3 are needed"), std::string::npos)
+      << q.error();
+  rte_ring_free(rx);
+  rte_ring_free(tx);
+}
+
+TEST(EthPort, RingPortCarriesPacketsBothWays) {
+  unsigned before = in_use();
+  rte_ring* rx = rte_ring_create("ethport_rx2", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  rte_ring* tx = rte_ring_create("ethport_tx2", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  ASSERT_GE(rte_eth_from_rings("ring_both", &rx, 1, &tx, 1, SOCKET_ID_ANY), 0);
+  {
+    auto p = EthPort::open(port("net_ring_ring_both"), 1, test::test_pool());
+    ASSERT_TRUE(p) << p.error();
+    rte_mbuf* in[8];
+    for (uint32_t i = 0; i < 8; ++i) in[i] = test::make_udp4(test::test_pool(), i);
+    ASSERT_EQ(rte_ring_enqueue_burst(rx, reinterpret_cast<void**>(in), 8, nullptr), 8u);
+    rte_mbuf* got[32];
+    ASSERT_EQ((*p)->rx_burst(0, got, 32), 8);
+    EXPECT_EQ(test::seq_of(got[3]), 3u);
+    ASSERT_EQ((*p)->tx_burst(0, got, 8), 8);
+    rte_mbuf* out[32];
+    ASSERT_EQ(rte_ring_dequeue_burst(tx, reinterpret_cast<void**>(out), 32, nullptr), 8u);
+    rte_pktmbuf_free_bulk(out, 8);
+  }
+  rte_ring_free(rx);
+  rte_ring_free(tx);
+  EXPECT_EQ(in_use(), before);
+}
+
+}  // namespace
+}  // namespace bypass
