@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <vector>
 
@@ -63,12 +64,19 @@ void run_stress(const char* name, unsigned burst) {
   for (auto& t : tokens) ptrs.push_back(&t);
   ASSERT_TRUE(r->enqueue_bulk(ptrs));
   Shared<P, C> s{&r.value(), 5000, burst};
-  unsigned lcore;
-  RTE_LCORE_FOREACH_WORKER(lcore) {
-    ASSERT_EQ(rte_eal_remote_launch(stress<P, C>, &s, lcore), 0);
+  // One thread per CPU: on a shared CPU a preempted producer makes the others
+  // spin for a time slice, which tests the scheduler rather than the ring.
+  std::vector<unsigned> lcores;
+  std::vector<unsigned> cpus = {test::eal_config().eal.control_cpu};
+  for (size_t i = 0; i < test::eal_config().workers.size(); ++i) {
+    unsigned cpu = test::eal_config().workers[i].cpu;
+    if (std::find(cpus.begin(), cpus.end(), cpu) != cpus.end()) continue;
+    cpus.push_back(cpu);
+    lcores.push_back(static_cast<unsigned>(i + 1));
   }
+  for (unsigned lcore : lcores) ASSERT_EQ(rte_eal_remote_launch(stress<P, C>, &s, lcore), 0);
   stress<P, C>(&s);
-  rte_eal_mp_wait_lcore();
+  for (unsigned lcore : lcores) rte_eal_wait_lcore(lcore);
   EXPECT_EQ(s.conflicts.load(), 0u) << "an object was owned by two cores at once";
   EXPECT_EQ(r->count(), kTokens) << "every object is back in the ring";
   std::vector<Token*> out(kTokens);
