@@ -12,6 +12,7 @@
 #include <bypass/core/log.hpp>
 #include <bypass/core/mempool.hpp>
 #include <bypass/core/signals.hpp>
+#include <bypass/io/fault_config.hpp>
 #include <bypass/io/ports.hpp>
 
 #include "forwarder.hpp"
@@ -96,6 +97,7 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> warnings;
   if (Status s = check_config(c, sys, &warnings); !s) return fail(s.message());
+  if (Status s = check_port_faults(c); !s) return fail(s.message());
   for (const auto& w : warnings) spdlog::warn("{}", w);
   if (opts->pipeline && c.workers.size() < 2)
     return fail(
@@ -114,10 +116,9 @@ int main(int argc, char** argv) {
     if (!pool) return fail(pool.error());
     unsigned leaked = 0;
     {
-      auto ports = open_ports(c, pool->get());
+      auto ports = PortSet::open(c, pool->get());
       if (!ports) return fail(ports.error());
-      std::vector<Port*> pp;
-      for (auto& p : *ports) pp.push_back(p.get());
+      const std::vector<Port*>& pp = ports->ports();
       auto f = fwd::Forwarder::build(c, *opts, pp);
       if (!f) return fail(f.error());
       auto workers = (*f)->workers();
@@ -151,8 +152,11 @@ int main(int argc, char** argv) {
       double secs = static_cast<double>(rte_rdtsc() - start) / static_cast<double>(hz);
       std::vector<const WorkerCounters*> wc;
       for (Worker* w : workers) wc.push_back(&w->counters());
-      for (auto& p : *ports) p->stop();
+      ports->stop();
       std::printf("%s", fwd::final_report(wc, pp, secs).c_str());
+      for (size_t i = 0; i < ports->size(); ++i)
+        if (const FaultyPort* f = ports->faults(i))
+          std::printf("%s", fwd::fault_report(pp[i]->name(), *f).c_str());
     }  // rings drained, ports closed
     leaked = pool->in_use();
     std::printf("mbufs in use at exit: %u\n", leaked);

@@ -55,4 +55,17 @@ std::string final_report(const std::vector<const WorkerCounters*>& workers,
   return out;
 }
 
+std::string fault_report(const std::string& port, const FaultyPort& f) {
+  FaultCounters c = f.counters();
+  std::string out;
+  for (auto [dir, k] : {std::pair<const char*, const FaultCounts*>{"rx", &c.rx}, {"tx", &c.tx}}) {
+    out += fmt::format("  faults {} {}:", port, dir);
+#define BYPASS_X(name) out += fmt::format(" " #name " {}", k->name);
+    BYPASS_FAULT_COUNTS(BYPASS_X)
+#undef BYPASS_X
+    out += "\n";
+  }
+  return out;
+}
+
 }  // namespace bypass::fwd

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <bypass/core/counter.hpp>
+#include <bypass/io/faulty_port.hpp>
 #include <bypass/io/port.hpp>
 
 namespace bypass::fwd {
@@ -20,5 +21,8 @@ std::string rate_line(double seconds, const Snapshot& prev, const Snapshot& now,
 // Final stats: totals, per worker, per port, drop reasons; as text.
 std::string final_report(const std::vector<const WorkerCounters*>& workers,
                          const std::vector<Port*>& ports, double seconds);
+
+// The faults a FaultyPort injected, one line per direction.
+std::string fault_report(const std::string& port, const FaultyPort& f);
 
 }  // namespace bypass::fwd

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,7 @@ struct PortConfig {
   uint16_t tx_desc = 1024;
   bool rss = true;
   bool promiscuous = true;
+  std::optional<toml::table> faults;  // [port.faults]: wrap in a FaultyPort (io/fault_config.hpp)
 
   bool is_pci() const;
   std::string device_name() const;  // the part before the first comma

@@ -1,6 +1,6 @@
 // Eal: starts and stops DPDK's Environment Abstraction Layer from a checked
 // Config. Lcore 0 is the control thread on [eal].control_cpu; lcore i+1 is
-// worker i on its cpu. Vdevs are not given to EAL: open_ports probes them one
+// worker i on its cpu. Vdevs are not given to EAL: PortSet::open probes them one
 // by one so that a device that does not probe is named in the error.
 #pragma once
 

@@ -1,4 +1,6 @@
-// Opens every port a Config names, in order, as EthPorts sharing one pool.
+// PortSet: every port a Config names, opened in order as EthPorts sharing one
+// pool; a port with a [port.faults] table is wrapped in a FaultyPort, so the
+// rest of the program sees only Port*.
 #pragma once
 
 #include <memory>
@@ -6,9 +8,27 @@
 
 #include <bypass/core/config.hpp>
 #include <bypass/io/eth_port.hpp>
+#include <bypass/io/faulty_port.hpp>
 
 namespace bypass {
 
-Expected<std::vector<std::unique_ptr<EthPort>>> open_ports(const Config& c, rte_mempool* pool);
+class PortSet {
+ public:
+  static Expected<PortSet> open(const Config& c, rte_mempool* pool);
+
+  const std::vector<Port*>& ports() const { return ports_; }
+  Port& operator[](size_t i) const { return *ports_[i]; }
+  size_t size() const { return ports_.size(); }
+  EthPort& device(size_t i) const { return *eth_[i]; }
+  // The fault injector of port i, or nullptr.
+  FaultyPort* faults(size_t i) const { return faulty_[i].get(); }
+  // Stops every device; held fault-injected packets are freed.
+  void stop();
+
+ private:
+  std::vector<std::unique_ptr<EthPort>> eth_;
+  std::vector<std::unique_ptr<FaultyPort>> faulty_;
+  std::vector<Port*> ports_;
+};
 
 }  // namespace bypass
