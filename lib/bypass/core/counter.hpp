@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include <bypass/core/drop_reasons.hpp>
+
 namespace bypass {
 
 class Counter {
@@ -25,35 +27,6 @@ class Counter {
  private:
   std::atomic<uint64_t> v_{0};
 };
-
-// Every reason a packet may be dropped, with its name in stats and metrics.
-// One list for the whole framework so that totals can be summed across workers.
-#define BYPASS_DROP_REASONS(X)                              \
-  X(kRingFull, "ring_full") /* hand-off ring had no room */ \
-  X(kTxFull, "tx_full")     /* TX queue took fewer */       \
-  X(kNoRoute, "no_route")   /* module has no output */      \
-  X(kLinkDown, "link_down") /* TX while the link is down */ \
-  X(kRunt, "runt")          /* shorter than a header */     \
-  X(kNotIp, "not_ip")       /* ethertype not handled */     \
-  X(kStopping, "stopping")  /* in flight at shutdown */
-
-enum class DropReason : uint8_t {
-#define BYPASS_X(id, name) id,
-  BYPASS_DROP_REASONS(BYPASS_X)
-#undef BYPASS_X
-      kCount
-};
-
-inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kCount);
-
-constexpr std::string_view drop_reason_name(DropReason r) {
-  constexpr std::array<std::string_view, kDropReasonCount> kNames = {
-#define BYPASS_X(id, name) name,
-      BYPASS_DROP_REASONS(BYPASS_X)
-#undef BYPASS_X
-  };
-  return kNames[static_cast<size_t>(r)];
-}
 
 // The counters of one worker. Written only by that worker.
 struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
