@@ -152,11 +152,12 @@ int main(int argc, char** argv) {
       double secs = static_cast<double>(rte_rdtsc() - start) / static_cast<double>(hz);
       std::vector<const WorkerCounters*> wc;
       for (Worker* w : workers) wc.push_back(&w->counters());
-      ports->stop();
+      // Device stats are read while the ports still run; then they stop.
       std::printf("%s", fwd::final_report(wc, pp, secs).c_str());
       for (size_t i = 0; i < ports->size(); ++i)
         if (const FaultyPort* f = ports->faults(i))
           std::printf("%s", fwd::fault_report(pp[i]->name(), *f).c_str());
+      ports->stop();
     }  // rings drained, ports closed
     leaked = pool->in_use();
     std::printf("mbufs in use at exit: %u\n", leaked);

@@ -1,0 +1,210 @@
+// bypass-fwd's behaviour on bad input, seen from the outside: every mistake
+// ends the process with exit code 2 and one sentence on stderr, no raw DPDK
+// log lines, no signal, no core dump. Also --check on a good config and the
+// built-in demo (two net_null ports) run to a clean end.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <bypass/core/config.hpp>
+
+#include "harness.hpp"
+
+namespace bypass::it {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream is(text);
+  std::string line;
+  while (std::getline(is, line)) out.push_back(line);
+  return out;
+}
+
+struct FwdRun {
+  ExitStatus status;
+  bool finished = false;
+  std::string out, err;
+  std::vector<std::string> cores;  // core files left in the working directory
+};
+
+// Runs bypass-fwd with `args` in `dir` (its working directory) to the end.
+FwdRun run_fwd(const TempDir& dir, const std::vector<std::string>& args,
+               std::chrono::milliseconds timeout = 60000ms) {
+  FwdRun r;
+  std::vector<std::string> argv = {fwd_path()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string error;
+  auto c = Child::spawn(argv, dir.path(), &error);
+  if (!c) {
+    r.err = error;
+    return r;
+  }
+  auto st = c->wait_for(timeout);
+  if (st) {
+    r.finished = true;
+    r.status = *st;
+  }
+  r.out = c->out();
+  r.err = c->err();
+  c.reset();
+  for (const auto& e : dir.entries())
+    if (e.rfind("core", 0) == 0) r.cores.push_back(e);
+  return r;
+}
+
+// A config with one port on `device`; workers and EAL as the test runs.
+FwdConfig config_with(const std::string& device) {
+  CpuPlan cpus = plan_cpus();
+  FwdConfig cfg;
+  cfg.file_prefix = fwd_file_prefix();
+  cfg.huge_pages = !no_huge();
+  cfg.control_cpu = cpus.control;
+  cfg.ports = {{"p0", device}};
+  cfg.workers = {{cpus.worker, {}, ""}};
+  return cfg;
+}
+
+// The checks every rejected input must pass.
+void expect_clean_rejection(const FwdRun& r, const std::string& says) {
+  ASSERT_TRUE(r.finished) << "bypass-fwd did not run to its end (is BYPASS_FWD set?): " << r.err;
+  EXPECT_TRUE(r.status.exited) << r.status.describe();
+  EXPECT_EQ(r.status.code, 2) << r.status.describe() << "\nstderr: " << r.err;
+  EXPECT_FALSE(r.status.core_dumped);
+  EXPECT_TRUE(r.cores.empty()) << "core file left: " << r.cores.front();
+  auto err_lines = lines_of(r.err);
+  ASSERT_EQ(err_lines.size(), 1u) << "stderr must be one line:\n" << r.err;
+  EXPECT_EQ(err_lines[0].rfind("bypass-fwd: ", 0), 0u) << err_lines[0];
+  EXPECT_NE(err_lines[0].find(says), std::string::npos)
+      << "stderr does not say '" << says << "': " << err_lines[0];
+  EXPECT_EQ(r.err.find("EAL:"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("EAL:"), std::string::npos) << r.out;
+  // Nothing else on stdout but warnings about the config.
+  for (const auto& l : lines_of(r.out))
+    EXPECT_EQ(l.rfind("warning: ", 0), 0u) << "unexpected stdout line: " << l;
+}
+
+// Writes `cfg`, runs bypass-fwd on it and checks the rejection; removes what
+// DPDK left for the config's file prefix.
+void expect_config_rejected(const FwdConfig& cfg, const std::string& says) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  std::string path = dir.file("fwd.toml");
+  ASSERT_TRUE(write_file(path, fwd_config(cfg)));
+  FwdRun r = run_fwd(dir, {"-c", path, "-q", "-t", "5"});
+  remove_dpdk_leftovers(cfg.file_prefix);
+  expect_clean_rejection(r, says);
+}
+
+TEST(FwdCli, MissingConfigFile) {
+  TempDir dir;
+  std::string path = dir.file("no-such-config.toml");
+  FwdRun r = run_fwd(dir, {"-c", path, "-q"});
+  expect_clean_rejection(r, path);
+}
+
+TEST(FwdCli, TomlSyntaxError) {
+  TempDir dir;
+  std::string path = dir.file("broken.toml");
+  ASSERT_TRUE(write_file(path, "[eal]\ncontrol_cpu = 0\n[[port]\nname = \"p0\"\n"));
+  FwdRun r = run_fwd(dir, {"-c", path, "-q"});
+  expect_clean_rejection(r, "line 3");
+}
+
+TEST(FwdCli, UnknownDeviceDidNotProbe) {
+  expect_config_rejected(config_with("net_foo0"), "did not probe");
+}
+
+TEST(FwdCli, BadMemifArgumentsDidNotProbe) {
+  expect_config_rejected(config_with("net_memif0,role=bogus"), "did not probe");
+}
+
+TEST(FwdCli, AfPacketOnMissingInterfaceDidNotProbe) {
+  std::string iface = "bpnx" + std::to_string(getpid());
+  expect_config_rejected(config_with("net_af_packet0,iface=" + iface), "did not probe");
+}
+
+TEST(FwdCli, WorkerOnCpuThatDoesNotExist) {
+  SystemFacts sys = SystemFacts::read();
+  ASSERT_FALSE(sys.online_cpus.empty());
+  unsigned missing = *std::max_element(sys.online_cpus.begin(), sys.online_cpus.end()) + 1;
+  ASSERT_LT(missing, 128u) << "this machine has every CPU number EAL knows";
+  FwdConfig cfg = config_with("net_null0");
+  cfg.workers[0].cpu = missing;
+  expect_config_rejected(cfg, "CPU " + std::to_string(missing));
+}
+
+TEST(FwdCli, WorkerCpuOutOfRange) {
+  FwdConfig cfg = config_with("net_null0");
+  cfg.workers[0].cpu = 100000;
+  expect_config_rejected(cfg, "100000");
+}
+
+TEST(FwdCli, UnknownForwardingMode) {
+  FwdConfig cfg = config_with("net_null0");
+  cfg.mode = "bogus";
+  expect_config_rejected(cfg, "bogus");
+}
+
+TEST(FwdCli, PipelineWithOneWorker) {
+  FwdConfig cfg = config_with("net_null0");
+  cfg.pipeline = true;
+  expect_config_rejected(cfg, "pipeline");
+}
+
+TEST(FwdCli, CheckAcceptsAGoodConfigWithoutStartingDpdk) {
+  TempDir dir;
+  FwdConfig cfg = config_with("net_null0");
+  cfg.ports.push_back({"p1", "net_null1"});
+  cfg.topology = "paired";
+  std::string path = dir.file("good.toml");
+  ASSERT_TRUE(write_file(path, fwd_config(cfg)));
+  FwdRun r = run_fwd(dir, {"-c", path, "--check"});
+  EXPECT_FALSE(std::filesystem::exists("/var/run/dpdk/" + cfg.file_prefix))
+      << "--check started DPDK";
+  remove_dpdk_leftovers(cfg.file_prefix);
+  ASSERT_TRUE(r.finished);
+  EXPECT_TRUE(r.status.exited && r.status.code == 0) << r.status.describe() << "\n" << r.err;
+  EXPECT_EQ(r.out, "config ok\n");
+  EXPECT_EQ(r.err, "");
+  EXPECT_TRUE(r.cores.empty());
+}
+
+TEST(FwdCli, DemoRunsForTwoSecondsAndExitsClean) {
+  TempDir dir;
+  std::vector<std::string> args = {"-t", "2", "-q"};
+  if (no_huge()) args.push_back("--no-huge");
+  std::string error;
+  std::vector<std::string> argv = {fwd_path()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto c = Child::spawn(argv, dir.path(), &error);
+  ASSERT_TRUE(c) << error;
+  std::string prefix = "bypass-" + std::to_string(c->pid());  // the demo's default
+  auto st = c->wait_for(60000ms);
+  std::string out = c->out(), err = c->err();
+  c.reset();
+  remove_dpdk_leftovers(prefix);
+  ASSERT_TRUE(st) << "the demo did not end within 60 s of a 2 s run";
+  EXPECT_TRUE(st->exited && st->code == 0) << st->describe() << "\n" << out << err;
+  EXPECT_EQ(err, "");
+  EXPECT_EQ(out.find("EAL:"), std::string::npos) << out;
+  auto totals = parse_totals(out);
+  ASSERT_TRUE(totals) << out;
+  EXPECT_GT(totals->rx, 0u) << out;
+  // net_null takes every packet sent to it: nothing may be dropped.
+  EXPECT_EQ(totals->tx, totals->rx) << out;
+  EXPECT_EQ(totals->dropped, 0u) << out;
+  auto leaked = parse_mbufs_in_use(out);
+  ASSERT_TRUE(leaked) << out;
+  EXPECT_EQ(*leaked, 0u) << out;
+}
+
+}  // namespace
+}  // namespace bypass::it

@@ -1,0 +1,322 @@
+// bypass-fwd against a real kernel peer: a veth pair between two network
+// namespaces made for this test. One end has an ordinary IPv4 stack
+// (198.18.7.1/24); bypass-fwd drives the other end through net_af_packet and
+// reflects in 5tswap mode. A kernel UDP socket sends datagrams to
+// 198.18.7.2 and must get every one back exactly once, from 198.18.7.2,
+// with the same payload.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "harness.hpp"
+
+namespace bypass::it {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kClientIp = "198.18.7.1";
+constexpr const char* kPeerIp = "198.18.7.2";  // answered by the reflector
+constexpr const char* kClientMac = "02:00:c6:12:07:01";
+constexpr const char* kFwdMac = "02:00:c6:12:07:02";
+constexpr uint16_t kPeerPort = 7777;
+constexpr uint32_t kDatagrams = 1000;
+// Datagrams in flight at most: far below af_packet's ring (512 frames) and
+// the socket's receive buffer, so a slow moment cannot lose one.
+constexpr uint32_t kWindow = 32;
+
+std::string ip() {
+  return tool("ip");
+}
+std::string sysctl() {
+  return tool("sysctl");
+}
+std::string ethtool() {
+  return tool("ethtool");
+}
+
+// Two namespaces joined by a veth pair, torn down on destruction (deleting a
+// namespace deletes its end of the pair, and the pair with it).
+class VethPair {
+ public:
+  VethPair() {
+    std::string base = "bpv" + std::to_string(getpid());
+    static unsigned n = 0;
+    std::string k = std::to_string(n++);
+    client_ns = base + "c" + k;
+    fwd_ns = base + "f" + k;
+    client_if = base + "a";
+    fwd_if = base + "b";
+  }
+  ~VethPair() {
+    for (const auto& ns : created_) run_cmd({ip(), "netns", "del", ns});
+  }
+  VethPair(const VethPair&) = delete;
+  VethPair& operator=(const VethPair&) = delete;
+
+  // Builds the topology; on failure returns what went wrong.
+  std::string setup() {
+    for (const auto& ns : {client_ns, fwd_ns}) {
+      run_cmd({ip(), "netns", "del", ns});  // a stale one from a killed run of this pid
+      if (auto e = step({ip(), "netns", "add", ns}); !e.empty()) return e;
+      created_.push_back(ns);
+    }
+    const std::vector<std::vector<std::string>> steps = {
+        {ip(), "link", "add", "name", client_if, "netns", client_ns, "address", kClientMac, "type",
+         "veth", "peer", "name", fwd_if, "netns", fwd_ns, "address", kFwdMac},
+        // No IPv6 on the link: no router solicitations or MLD reports, so the
+        // reflector sees only our datagrams.
+        {ip(), "netns", "exec", client_ns, sysctl(), "-qw",
+         "net.ipv6.conf." + client_if + ".disable_ipv6=1"},
+        {ip(), "netns", "exec", fwd_ns, sysctl(), "-qw",
+         "net.ipv6.conf." + fwd_if + ".disable_ipv6=1"},
+        // Full UDP checksums in what the kernel sends: a reflected packet
+        // carries the checksum as it was sent.
+        {ip(), "netns", "exec", client_ns, ethtool(), "-K", client_if, "tx", "off"},
+        {ip(), "-n", client_ns, "addr", "add", std::string(kClientIp) + "/24", "dev", client_if},
+        {ip(), "-n", client_ns, "link", "set", "lo", "up"},
+        {ip(), "-n", client_ns, "link", "set", client_if, "up"},
+        {ip(), "-n", fwd_ns, "link", "set", fwd_if, "up"},
+        // A reflector does not answer ARP.
+        {ip(), "-n", client_ns, "neigh", "replace", kPeerIp, "lladdr", kFwdMac, "dev", client_if,
+         "nud", "permanent"},
+    };
+    for (const auto& s : steps)
+      if (auto e = step(s); !e.empty()) return e;
+    return "";
+  }
+
+  std::string client_ns, fwd_ns, client_if, fwd_if;
+
+ private:
+  static std::string step(const std::vector<std::string>& argv) {
+    CmdResult r = run_cmd(argv);
+    if (r.ok()) return "";
+    std::string cmd;
+    for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
+    return r.describe(cmd);
+  }
+  std::vector<std::string> created_;
+};
+
+class Socket {
+ public:
+  explicit Socket(int fd = -1) : fd_(fd) {}
+  ~Socket() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// A non-blocking UDP socket in network namespace `ns`, bound to ip:0. It is
+// made on a thread of its own that enters the namespace, so this process
+// (and its DPDK threads) stay where they are.
+int udp_socket_in(const std::string& ns, const std::string& ip, std::string* error) {
+  int result = -1;
+  std::thread t([&] {
+    int nsfd = open(("/var/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
+    if (nsfd < 0) {
+      *error = "open netns " + ns + ": " + strerror(errno);
+      return;
+    }
+    int rc = setns(nsfd, CLONE_NEWNET);
+    close(nsfd);
+    if (rc != 0) {
+      *error = "setns " + ns + ": " + strerror(errno);
+      return;
+    }
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+      *error = std::string("socket: ") + strerror(errno);
+      return;
+    }
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+    if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+      *error = "bind " + ip + ": " + strerror(errno);
+      close(s);
+      return;
+    }
+    result = s;
+  });
+  t.join();
+  return result;
+}
+
+// The payload of datagram `seq`: its number, a tag of this run, then a
+// pattern; 16 to 1015 bytes long.
+std::vector<uint8_t> payload(uint32_t seq, uint32_t tag) {
+  std::vector<uint8_t> p(16 + (seq * 37u) % 1000u);
+  std::memcpy(p.data(), &seq, 4);
+  std::memcpy(p.data() + 4, &tag, 4);
+  for (size_t i = 8; i < p.size(); ++i) p[i] = static_cast<uint8_t>(seq * 7 + i);
+  return p;
+}
+
+struct EchoResult {
+  uint32_t sent = 0;
+  uint64_t received = 0;
+  uint64_t wrong_source = 0;   // not from kPeerIp:kPeerPort
+  uint64_t wrong_payload = 0;  // a known number with other bytes
+  uint64_t unknown = 0;        // not one of ours
+  std::string send_error;
+  std::vector<uint32_t> seen;
+};
+
+EchoResult echo(int fd, uint32_t n, std::chrono::milliseconds stall = 5000ms) {
+  EchoResult r;
+  r.seen.assign(n, 0);
+  const uint32_t tag = static_cast<uint32_t>(getpid());
+  sockaddr_in peer{};
+  peer.sin_family = AF_INET;
+  peer.sin_port = htons(kPeerPort);
+  inet_pton(AF_INET, kPeerIp, &peer.sin_addr);
+  uint32_t answered = 0;
+  std::vector<uint8_t> buf(4096);
+  auto receive = [&] {
+    bool any = false;
+    while (true) {
+      sockaddr_in from{};
+      socklen_t flen = sizeof(from);
+      ssize_t len = recvfrom(fd, buf.data(), buf.size(), MSG_DONTWAIT,
+                             reinterpret_cast<sockaddr*>(&from), &flen);
+      if (len < 0) break;
+      any = true;
+      ++r.received;
+      if (from.sin_addr.s_addr != peer.sin_addr.s_addr || from.sin_port != peer.sin_port)
+        ++r.wrong_source;
+      uint32_t seq = 0, t = 0;
+      if (len >= 8) {
+        std::memcpy(&seq, buf.data(), 4);
+        std::memcpy(&t, buf.data() + 4, 4);
+      }
+      if (len < 8 || t != tag || seq >= n) {
+        ++r.unknown;
+        continue;
+      }
+      if (r.seen[seq]++ == 0) ++answered;
+      std::vector<uint8_t> want = payload(seq, tag);
+      if (static_cast<size_t>(len) != want.size() ||
+          std::memcmp(buf.data(), want.data(), want.size()) != 0)
+        ++r.wrong_payload;
+    }
+    return any;
+  };
+  auto last_progress = Clock::now();
+  while (answered < n) {
+    while (r.sent < n && r.sent - answered < kWindow) {
+      std::vector<uint8_t> p = payload(r.sent, tag);
+      ssize_t rc = sendto(fd, p.data(), p.size(), MSG_DONTWAIT,
+                          reinterpret_cast<const sockaddr*>(&peer), sizeof(peer));
+      if (rc < 0) {
+        if (errno != EAGAIN && errno != ENOBUFS) r.send_error = strerror(errno);
+        break;
+      }
+      ++r.sent;
+    }
+    if (!r.send_error.empty()) break;
+    pollfd pfd{fd, POLLIN, 0};
+    poll(&pfd, 1, 50);
+    if (receive()) {
+      last_progress = Clock::now();
+    } else if (Clock::now() - last_progress > stall) {
+      break;
+    }
+  }
+  // Anything that still arrives is a duplicate or a stranger.
+  auto quiet_until = Clock::now() + 300ms;
+  while (Clock::now() < quiet_until) {
+    pollfd pfd{fd, POLLIN, 0};
+    poll(&pfd, 1, 20);
+    receive();
+  }
+  return r;
+}
+
+void run_veth_reflector(const std::string& driver) {
+  ASSERT_FALSE(fwd_path().empty()) << "BYPASS_FWD is not set";
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  VethPair veth;
+  std::string failure = veth.setup();
+  ASSERT_EQ(failure, "");
+
+  CpuPlan cpus = plan_cpus();
+  FwdConfig cfg;
+  cfg.file_prefix = fwd_file_prefix();
+  cfg.huge_pages = !no_huge();
+  cfg.control_cpu = cpus.control;
+  cfg.ports = {{"p0", driver + "0,iface=" + veth.fwd_if}};
+  cfg.workers = {{cpus.worker, {"p0:0"}, ""}};
+  cfg.mode = "5tswap";
+  cfg.topology = "loop";
+  std::string error;
+  auto fwd = FwdProcess::start(cfg, dir, &error, {ip(), "netns", "exec", veth.fwd_ns});
+  ASSERT_TRUE(fwd) << error;
+  ASSERT_TRUE(fwd->wait_ready()) << "bypass-fwd did not start forwarding\n" << fwd->transcript();
+
+  Socket sock(udp_socket_in(veth.client_ns, kClientIp, &error));
+  ASSERT_GE(sock.fd(), 0) << error;
+  EchoResult r = echo(sock.fd(), kDatagrams);
+  EXPECT_EQ(r.send_error, "");
+  EXPECT_EQ(r.sent, kDatagrams);
+  EXPECT_EQ(r.received, kDatagrams);
+  EXPECT_EQ(r.wrong_source, 0u);
+  EXPECT_EQ(r.wrong_payload, 0u);
+  EXPECT_EQ(r.unknown, 0u);
+  uint32_t missing = 0, duplicated = 0, first_missing = UINT32_MAX;
+  for (uint32_t s = 0; s < kDatagrams; ++s) {
+    if (r.seen[s] == 0 && missing++ == 0) first_missing = s;
+    if (r.seen[s] > 1) ++duplicated;
+  }
+  EXPECT_EQ(missing, 0u) << "first missing datagram: " << first_missing;
+  EXPECT_EQ(duplicated, 0u);
+
+  auto st = fwd->terminate();
+  ASSERT_TRUE(st) << "bypass-fwd did not exit within 15 s of SIGTERM\n" << fwd->transcript();
+  EXPECT_TRUE(st->exited && st->code == 0) << st->describe() << "\n" << fwd->transcript();
+  std::string out = fwd->out();
+  auto totals = parse_totals(out);
+  ASSERT_TRUE(totals) << "no 'total:' line\n" << fwd->transcript();
+  // IPv6 is off and the neighbour entry is static: the link carries nothing
+  // but our datagrams.
+  EXPECT_EQ(totals->rx, kDatagrams) << out;
+  EXPECT_EQ(totals->tx, kDatagrams) << out;
+  EXPECT_EQ(totals->dropped, 0u) << out;
+  auto leaked = parse_mbufs_in_use(out);
+  ASSERT_TRUE(leaked) << "no 'mbufs in use at exit' line\n" << fwd->transcript();
+  EXPECT_EQ(*leaked, 0u) << out;
+}
+
+TEST(FwdVeth, AfPacketReflectsKernelUdp) {
+  run_veth_reflector("net_af_packet");
+}
+
+// The same over net_af_xdp. Traffic is reflected exactly, but bypass-fwd
+// exits 3 with "mbufs in use at exit: 2049": the af_xdp PMD keeps the mbufs
+// of its fill ring when the port is closed. Enable once bypass-fwd accounts
+// for that (run it with --gtest_also_run_disabled_tests).
+TEST(FwdVeth, DISABLED_AfXdpReflectsKernelUdp) {
+  run_veth_reflector("net_af_xdp");
+}
+
+}  // namespace
+}  // namespace bypass::it
