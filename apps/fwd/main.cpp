@@ -7,16 +7,17 @@
 #include <cstdio>
 #include <optional>
 
+#include <bypass/control/report.hpp>
 #include <bypass/core/config.hpp>
 #include <bypass/core/eal.hpp>
 #include <bypass/core/log.hpp>
 #include <bypass/core/mempool.hpp>
+#include <bypass/core/run.hpp>
 #include <bypass/core/signals.hpp>
 #include <bypass/io/fault_config.hpp>
 #include <bypass/io/ports.hpp>
 
 #include "forwarder.hpp"
-#include "report.hpp"
 
 namespace {
 
@@ -126,37 +127,25 @@ int main(int argc, char** argv) {
       spdlog::info("forwarding in {} mode{} on {} port(s) with {} worker(s); {}",
                    fwd::mode_name(opts->mode), opts->pipeline ? " (pipeline)" : "", pp.size(),
                    workers.size(), c.eal.huge_pages ? "huge pages" : "no huge pages");
-      uint64_t hz = rte_get_tsc_hz();
-      uint64_t start = rte_rdtsc();
-      if (Status s = group.launch(); !s) return fail(s.message());
-      fwd::Snapshot prev{group.totals(), start};
-      int sig = 0;
-      while (true) {
-        double elapsed = static_cast<double>(rte_rdtsc() - start) / static_cast<double>(hz);
-        if (duration > 0 && elapsed >= duration) break;
-        double left = duration > 0 ? duration - elapsed : 1.0;
-        auto wait = std::chrono::milliseconds(static_cast<long>(std::min(1.0, left) * 1000) + 1);
-        if ((sig = signals.wait(wait)) != 0) break;
-        fwd::Snapshot now{group.totals(), rte_rdtsc()};
-        if (!quiet && now.tsc - prev.tsc >= hz / 2) {
-          std::printf("%s\n",
-                      fwd::rate_line(static_cast<double>(now.tsc - start) / static_cast<double>(hz),
-                                     prev, now, hz, pp)
-                          .c_str());
-          std::fflush(stdout);
-          prev = now;
-        }
-      }
-      if (sig) spdlog::info("signal {} received: stopping", sig);
-      group.stop();
-      double secs = static_cast<double>(rte_rdtsc() - start) / static_cast<double>(hz);
+      const uint64_t hz = rte_get_tsc_hz();
+      Snapshot prev{group.totals(), rte_rdtsc()};
+      auto run = run_until_stopped(group, signals, duration, [&](double secs) {
+        if (quiet) return;
+        Snapshot now{group.totals(), rte_rdtsc()};
+        std::printf("%s\n", rate_line(secs, prev, now, hz, pp).c_str());
+        std::fflush(stdout);
+        prev = now;
+      });
+      if (!run) return fail(run.error());
+      if (run->signal) spdlog::info("signal {} received: stopping", run->signal);
+      const double secs = run->seconds;
       std::vector<const WorkerCounters*> wc;
       for (Worker* w : workers) wc.push_back(&w->counters());
       // Device stats are read while the ports still run; then they stop.
-      std::printf("%s", fwd::final_report(wc, pp, secs).c_str());
+      std::printf("%s", final_report(wc, pp, secs).c_str());
       for (size_t i = 0; i < ports->size(); ++i)
         if (const FaultyPort* f = ports->faults(i))
-          std::printf("%s", fwd::fault_report(pp[i]->name(), *f).c_str());
+          std::printf("%s", fault_report(pp[i]->name(), *f).c_str());
       ports->stop();
     }  // rings drained, ports closed
     leaked = pool->in_use();

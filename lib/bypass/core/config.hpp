@@ -45,6 +45,8 @@ struct PortConfig {
   uint16_t tx_desc = 1024;
   bool rss = true;
   bool promiscuous = true;
+  std::vector<std::string>
+      addresses;  // IP host addresses ("198.18.0.2/24"), for programs with an Endpoint
   std::optional<toml::table> faults;  // [port.faults]: wrap in a FaultyPort (io/fault_config.hpp)
 
   bool is_pci() const;

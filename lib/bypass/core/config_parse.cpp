@@ -120,7 +120,7 @@ Status read_memory(const toml::table& t, MemoryConfig* m) {
 Status read_port(const toml::table& t, size_t i, PortConfig* p) {
   Reader r(t, "[[port]] " + std::to_string(i + 1));
   BYPASS_TRY(r.only({"name", "device", "rx_queues", "tx_queues", "rx_desc", "tx_desc", "rss",
-                     "promiscuous", "faults"}));
+                     "promiscuous", "faults", "addresses"}));
   p->name = "p" + std::to_string(i);
   BYPASS_TRY(r.string("name", &p->name));
   BYPASS_TRY(r.string("device", &p->device));
@@ -138,6 +138,7 @@ Status read_port(const toml::table& t, size_t i, PortConfig* p) {
   BYPASS_TRY(named.integer("tx_desc", &p->tx_desc, 32, 32768));
   BYPASS_TRY(named.boolean("rss", &p->rss));
   BYPASS_TRY(named.boolean("promiscuous", &p->promiscuous));
+  BYPASS_TRY(named.strings("addresses", &p->addresses));
   if (const toml::node* f = t.get("faults")) {
     if (!f->is_table())
       return Status::error(

@@ -66,6 +66,9 @@ enum class DropReason : uint8_t {
 inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kCount);
 // Returned by checks that found nothing wrong.
 inline constexpr DropReason kPass = DropReason::kCount;
+// Returned by handlers that used a packet up without a reply (an ARP reply
+// learned): freed, not counted as a drop.
+inline constexpr DropReason kConsumed = static_cast<DropReason>(kDropReasonCount + 1);
 
 constexpr std::string_view drop_reason_name(DropReason r) {
   constexpr std::array<std::string_view, kDropReasonCount> kNames = {

@@ -11,7 +11,8 @@ std::optional<MacAddr> MacAddr::parse(std::string_view s) {
   unsigned v[6];
   std::string t(s);
   char extra;
-  if (std::sscanf(t.c_str(), "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &extra) != 6)
+  if (std::sscanf(t.c_str(), "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                  &extra) != 6)
     return std::nullopt;
   for (int i = 0; i < 6; ++i) {
     if (v[i] > 0xff) return std::nullopt;
@@ -22,7 +23,8 @@ std::optional<MacAddr> MacAddr::parse(std::string_view s) {
 
 std::string MacAddr::str() const {
   char buf[18];
-  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4],
+                b[5]);
   return buf;
 }
 
@@ -55,7 +57,8 @@ std::string IpAddr::str() const {
 }
 
 std::string SockAddr::str() const {
-  return ip.is_v6() ? "[" + ip.str() + "]:" + std::to_string(port) : ip.str() + ":" + std::to_string(port);
+  return ip.is_v6() ? "[" + ip.str() + "]:" + std::to_string(port)
+                    : ip.str() + ":" + std::to_string(port);
 }
 
 }  // namespace bypass

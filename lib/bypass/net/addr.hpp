@@ -51,7 +51,9 @@ struct IpAddr {
   const uint8_t* v6_bytes() const { return b.data(); }
   bool is_v6_multicast() const { return is_v6() && b[0] == 0xff; }
   bool is_v6_link_local() const { return is_v6() && b[0] == 0xfe && (b[1] & 0xc0) == 0x80; }
-  bool is_v4_multicast_or_broadcast() const { return is_v4() && (b[0] >= 224 || v4_be() == 0xffffffffu); }
+  bool is_v4_multicast_or_broadcast() const {
+    return is_v4() && (b[0] >= 224 || v4_be() == 0xffffffffu);
+  }
   // ff02::1:ffXX:XXXX for an IPv6 address (RFC 4291 2.7.1).
   IpAddr solicited_node() const;
   bool operator==(const IpAddr&) const = default;

@@ -32,7 +32,8 @@ inline uint32_t pseudo_sum_v6(const rte_ipv6_hdr* ip, uint32_t l4_len, uint8_t p
 
 // Sum of `len` bytes at `off` in the packet, across segments.
 inline uint32_t packet_sum(const rte_mbuf* m, uint32_t off, uint32_t len) {
-  if (off + len <= m->data_len) return rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const uint8_t*, off), len);
+  if (off + len <= m->data_len)
+    return rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const uint8_t*, off), len);
   uint16_t s = 0;
   if (rte_raw_cksum_mbuf(m, off, len, &s) != 0) return 0;
   return s;
@@ -48,7 +49,9 @@ inline uint16_t finish_udp_cksum(uint32_t sum) {
   return c == 0 ? 0xffff : c;
 }
 // True when data that carries its own checksum sums to all ones.
-inline bool sum_is_valid(uint32_t sum) { return fold(sum) == 0xffff; }
+inline bool sum_is_valid(uint32_t sum) {
+  return fold(sum) == 0xffff;
+}
 
 // RFC 1624 eqn. 3: the new checksum after a 16-bit field changed from old to new.
 inline uint16_t cksum_update16(uint16_t cksum, uint16_t old_be, uint16_t new_be) {

@@ -44,7 +44,8 @@ DropReason check_ipv4_options(const uint8_t* opt, uint32_t len) {
 bool martian_v4(uint32_t src_be) {
   uint32_t s = rte_be_to_cpu_32(src_be);
   uint8_t first = static_cast<uint8_t>(s >> 24);
-  return first == 0 || first == 127 || first >= 224;  // this-net, loopback, multicast/broadcast/class E
+  return first == 0 || first == 127 ||
+         first >= 224;  // this-net, loopback, multicast/broadcast/class E
 }
 
 }  // namespace
@@ -72,7 +73,8 @@ DropReason parse_arp(const rte_mbuf* m, const Parsed& p) {
   if (DropReason r = need(m, p.l3_off + sizeof(rte_arp_hdr)); r != kPass) return r;
   const auto* a = at<rte_arp_hdr>(m, p.l3_off);
   if (a->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
-      a->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) || a->arp_hlen != 6 || a->arp_plen != 4)
+      a->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) || a->arp_hlen != 6 ||
+      a->arp_plen != 4)
     return DropReason::kArpBad;
   uint16_t op = rte_be_to_cpu_16(a->arp_opcode);
   if (op != RTE_ARP_OP_REQUEST && op != RTE_ARP_OP_REPLY) return DropReason::kArpBad;
@@ -86,14 +88,17 @@ DropReason parse_ipv4(const rte_mbuf* m, Parsed& p) {
   if ((ip->version_ihl >> 4) != 4) return DropReason::kIpVersion;
   const uint32_t hlen = (ip->version_ihl & 0x0f) * 4u;
   if (hlen < sizeof(rte_ipv4_hdr)) return DropReason::kIpHeaderLength;
-  if (DropReason r = need(m, off + hlen); r != kPass) return r == DropReason::kRunt ? DropReason::kIpHeaderLength : r;
+  if (DropReason r = need(m, off + hlen); r != kPass)
+    return r == DropReason::kRunt ? DropReason::kIpHeaderLength : r;
   const uint32_t total = rte_be_to_cpu_16(ip->total_length);
   if (total < hlen || off + total > m->pkt_len) return DropReason::kIpTotalLength;
   const uint64_t csum = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
   if (csum == RTE_MBUF_F_RX_IP_CKSUM_BAD) return DropReason::kIpChecksum;
-  if (csum != RTE_MBUF_F_RX_IP_CKSUM_GOOD && !sum_is_valid(rte_raw_cksum(ip, hlen))) return DropReason::kIpChecksum;
+  if (csum != RTE_MBUF_F_RX_IP_CKSUM_GOOD && !sum_is_valid(rte_raw_cksum(ip, hlen)))
+    return DropReason::kIpChecksum;
   if (hlen > sizeof(rte_ipv4_hdr)) {
-    if (DropReason r = check_ipv4_options(reinterpret_cast<const uint8_t*>(ip + 1), hlen - sizeof(rte_ipv4_hdr));
+    if (DropReason r = check_ipv4_options(reinterpret_cast<const uint8_t*>(ip + 1),
+                                          hlen - sizeof(rte_ipv4_hdr));
         r != kPass)
       return r;
   }
@@ -114,15 +119,16 @@ DropReason parse_ipv6(const rte_mbuf* m, Parsed& p, const ParseLimits& lim) {
   if ((rte_be_to_cpu_32(ip->vtc_flow) >> 28) != 6) return DropReason::kIpVersion;
   const uint32_t plen = rte_be_to_cpu_16(ip->payload_len);
   // 0 announces a jumbogram, which Ethernet cannot carry.
-  if (plen == 0 || off + sizeof(rte_ipv6_hdr) + plen > m->pkt_len) return DropReason::kIp6PayloadLength;
+  if (plen == 0 || off + sizeof(rte_ipv6_hdr) + plen > m->pkt_len)
+    return DropReason::kIp6PayloadLength;
   if (ip->hop_limits == 0) return DropReason::kIpTtl;
   if (ip->src_addr[0] == 0xff) return DropReason::kIpMartian;
   uint8_t next = ip->proto;
   uint32_t pos = off + sizeof(rte_ipv6_hdr);
   const uint32_t end = pos + plen;
   for (unsigned n = 0;; ++n) {
-    if (next != kIp6HopByHop && next != kIp6Routing && next != kIp6Fragment && next != kIp6DestOpts &&
-        next != kIp6Mobility && next != kIp6Ah)
+    if (next != kIp6HopByHop && next != kIp6Routing && next != kIp6Fragment &&
+        next != kIp6DestOpts && next != kIp6Mobility && next != kIp6Ah)
       break;
     if (n == lim.max_ext_headers) return DropReason::kIp6ExtHeader;
     if (next == kIp6HopByHop && n != 0) return DropReason::kIp6ExtHeader;  // only first
@@ -134,7 +140,8 @@ DropReason parse_ipv6(const rte_mbuf* m, Parsed& p, const ParseLimits& lim) {
     uint32_t len = next == kIp6Ah ? (e->len + 2u) * 4u : (e->len + 1u) * 8u;
     if (pos + len > end) return DropReason::kIp6ExtHeader;
     if (DropReason r = need(m, pos + len); r != kPass) return r;
-    if (next == kIp6Routing && at<Ip6RoutingHdr>(m, pos)->type == 0) return DropReason::kIp6RoutingType0;
+    if (next == kIp6Routing && at<Ip6RoutingHdr>(m, pos)->type == 0)
+      return DropReason::kIp6RoutingType0;
     next = e->next;
     pos += len;
   }

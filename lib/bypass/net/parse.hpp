@@ -20,11 +20,11 @@ struct ParseLimits {
 struct Parsed {
   uint16_t ethertype = 0;  // host order, after VLAN tags
   uint8_t vlans = 0;
-  uint8_t proto = 0;       // transport protocol (IPv4 protocol / IPv6 last next-header)
-  uint16_t l3_off = 0;     // start of ARP / IPv4 / IPv6
-  uint16_t l4_off = 0;     // start of the transport header
-  uint32_t l4_len = 0;     // transport header + payload, per the IP length fields
-  uint16_t vlan_tci = 0;   // outermost tag, host order
+  uint8_t proto = 0;      // transport protocol (IPv4 protocol / IPv6 last next-header)
+  uint16_t l3_off = 0;    // start of ARP / IPv4 / IPv6
+  uint16_t l4_off = 0;    // start of the transport header
+  uint32_t l4_len = 0;    // transport header + payload, per the IP length fields
+  uint16_t vlan_tci = 0;  // outermost tag, host order
 };
 
 // Ethernet and VLAN tags. Sets ethertype, vlans, vlan_tci and l3_off.

@@ -1,4 +1,5 @@
-// What bypass-fwd prints: one line a second while it runs, and final stats.
+// What the bypass programs print: one line a second while they run (rates,
+// drops, device misses), and final stats per worker, port and drop reason.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +10,7 @@
 #include <bypass/io/faulty_port.hpp>
 #include <bypass/io/port.hpp>
 
-namespace bypass::fwd {
+namespace bypass {
 
 struct Snapshot {
   CounterTotals totals;
@@ -25,4 +26,4 @@ std::string final_report(const std::vector<const WorkerCounters*>& workers,
 // The faults a FaultyPort injected, one line per direction.
 std::string fault_report(const std::string& port, const FaultyPort& f);
 
-}  // namespace bypass::fwd
+}  // namespace bypass

@@ -1,8 +1,8 @@
-#include "report.hpp"
+#include <bypass/control/report.hpp>
 
 #include <fmt/format.h>
 
-namespace bypass::fwd {
+namespace bypass {
 
 std::string rate_line(double seconds, const Snapshot& prev, const Snapshot& now, uint64_t hz,
                       const std::vector<Port*>& ports) {
@@ -68,4 +68,4 @@ std::string fault_report(const std::string& port, const FaultyPort& f) {
   return out;
 }
 
-}  // namespace bypass::fwd
+}  // namespace bypass

@@ -1,0 +1,127 @@
+// bypass-udpd: a UDP server on its own cores and NIC queues. Hosts can ARP,
+// ping (IPv4 and IPv6) and exchange UDP with it; the same handlers also run
+// over Linux sockets (backend = "sockets"), the kernel baseline.
+#include <rte_cycles.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include <spdlog/spdlog.h>
+
+#include <bypass/control/report.hpp>
+#include <bypass/core/config.hpp>
+#include <bypass/core/eal.hpp>
+#include <bypass/core/mempool.hpp>
+#include <bypass/core/run.hpp>
+#include <bypass/io/fault_config.hpp>
+#include <bypass/io/ports.hpp>
+
+#include "server.hpp"
+#include "sockets.hpp"
+
+namespace {
+
+using namespace bypass;
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "bypass-udpd: %s\n", msg.c_str());
+  return 2;
+}
+
+int run_dpdk(Config& c, udpd::UdpdOptions& o, const SystemFacts& sys, double duration, bool quiet,
+             bool check_only) {
+  std::vector<std::string> warnings;
+  if (Status s = check_config(c, sys, &warnings); !s) return fail(s.message());
+  if (Status s = check_port_faults(c); !s) return fail(s.message());
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  if (check_only) {
+    std::printf("config ok\n");
+    return 0;
+  }
+  StopSignals signals;
+  auto eal = Eal::start(c, "bypass-udpd");
+  if (!eal) return fail(eal.error());
+  int rc = 0;
+  {
+    auto pool = PktPool::create("bypass_udpd_pool", c.memory);
+    if (!pool) return fail(pool.error());
+    {
+      auto ports = PortSet::open(c, pool->get());
+      if (!ports) return fail(ports.error());
+      auto server = udpd::DpdkServer::build(c, o, *ports, pool->get());
+      if (!server) return fail(server.error());
+      auto workers = (*server)->workers();
+      WorkerGroup group(workers);
+      std::string addrs;
+      for (const auto& p : c.ports)
+        for (const auto& a : p.addresses) addrs += " " + a;
+      std::string svcs;
+      for (const auto& s : o.services) svcs += " " + std::to_string(s.port) + "/" + s.handler;
+      spdlog::info("serving UDP{} on{} with {} worker(s) (DPDK)", svcs, addrs, workers.size());
+      const std::vector<Port*>& pp = ports->ports();
+      const uint64_t hz = rte_get_tsc_hz();
+      Snapshot prev{group.totals(), rte_rdtsc()};
+      auto run = run_until_stopped(group, signals, duration, [&](double secs) {
+        if (quiet) return;
+        Snapshot now{group.totals(), rte_rdtsc()};
+        std::printf("%s\n", rate_line(secs, prev, now, hz, pp).c_str());
+        std::fflush(stdout);
+        prev = now;
+      });
+      if (!run) return fail(run.error());
+      if (run->signal) spdlog::info("signal {} received: stopping", run->signal);
+      std::vector<const WorkerCounters*> wc;
+      for (Worker* w : workers) wc.push_back(&w->counters());
+      std::printf("%s%s", final_report(wc, pp, run->seconds).c_str(), (*server)->report().c_str());
+      ports->stop();
+    }
+    unsigned leaked = pool->in_use();
+    std::printf("mbufs in use at exit: %u\n", leaked);
+    std::fflush(stdout);
+    if (leaked) rc = 3;
+  }
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "bypass-udpd: a UDP server (echo, discard, static content) on DPDK ports or Linux sockets."};
+  std::string config_path, backend, log_level = "info";
+  double duration = 0;
+  bool no_huge = false, quiet = false, check_only = false;
+  std::vector<std::string> eal_extra;
+  app.add_option("-c,--config", config_path, "TOML config file")->required();
+  app.add_option("-b,--backend", backend, "dpdk or sockets (overrides [udpd].backend)");
+  app.add_option("-t,--duration", duration,
+                 "stop after this many seconds (default: run until SIGINT/SIGTERM)");
+  app.add_flag("--no-huge", no_huge, "run without huge pages (overrides [eal].huge_pages)");
+  app.add_flag("-q,--quiet", quiet, "no per-second stats line");
+  app.add_flag("--check", check_only, "check the config and exit");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  app.add_option("eal", eal_extra, "after --: arguments passed to DPDK's EAL unchanged");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%^%l%$: %v");
+  SystemFacts sys = SystemFacts::read();
+  auto cfg = load_config(config_path);
+  if (!cfg) return fail(cfg.error());
+  Config& c = *cfg;
+  if (no_huge) c.eal.huge_pages = false;
+  c.eal.args.insert(c.eal.args.end(), eal_extra.begin(), eal_extra.end());
+  auto opts = udpd::read_udpd_options(c);
+  if (!opts) return fail(opts.error());
+  if (!backend.empty()) {
+    if (backend != "dpdk" && backend != "sockets")
+      return fail("--backend must be dpdk or sockets.");
+    opts->backend = backend;
+  }
+  if (opts->backend == "sockets")
+    return udpd::run_sockets(c, *opts, sys, duration, quiet, check_only);
+  return run_dpdk(c, *opts, sys, duration, quiet, check_only);
+}

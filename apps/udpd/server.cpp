@@ -1,0 +1,137 @@
+#include "server.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <rte_ethdev.h>
+
+#include <bypass/net/frame.hpp>
+
+namespace bypass::udpd {
+
+Expected<UdpdOptions> read_udpd_options(const Config& c) {
+  UdpdOptions o;
+  if (const toml::table* t = c.app["udpd"].as_table()) {
+    for (const auto& [k, v] : *t) {
+      std::string key(k.str());
+      if (key == "backend") {
+        auto s = v.value<std::string>();
+        if (!s || (*s != "dpdk" && *s != "sockets"))
+          return Status::error("[udpd].backend must be \"dpdk\" or \"sockets\".");
+        o.backend = *s;
+      } else if (key == "bind") {
+        const toml::array* a = v.as_array();
+        if (!a)
+          return Status::error(
+              "[udpd].bind must be a list of addresses, like [\"127.0.0.1\", \"::1\"].");
+        for (const auto& e : *a) {
+          auto ip = IpAddr::parse(e.value_or(std::string()));
+          if (!ip)
+            return Status::error(
+                "[udpd].bind has \"" + e.value_or(std::string()) +
+                "\", which is not an IP address: write it like \"127.0.0.1\" or \"::1\".");
+          o.bind.push_back(*ip);
+        }
+      } else if (key == "icmp_errors_per_sec") {
+        auto n = v.value<int64_t>();
+        if (!n || *n < 0 || *n > 1000000)
+          return Status::error(
+              "[udpd].icmp_errors_per_sec must be a whole number from 0 to 1000000.");
+        o.icmp_errors_per_sec = static_cast<uint32_t>(*n);
+      } else if (key != "service") {
+        return Status::error("unknown key '" + key +
+                             "' in [udpd]: check its spelling (known keys: backend, bind, "
+                             "icmp_errors_per_sec, service).");
+      }
+    }
+  }
+  auto s = read_services(c.app);
+  if (!s) return s.status();
+  o.services = std::move(*s);
+  for (const auto& p : c.ports) {
+    for (const auto& a : p.addresses) {
+      auto ia = IfAddr::parse(a);
+      if (!ia) return Status::error("port '" + p.name + "': " + ia.error());
+      if (o.backend == "sockets" &&
+          std::find(o.bind.begin(), o.bind.end(), ia->ip) == o.bind.end() &&
+          c.app["udpd"]["bind"].as_array() == nullptr)
+        o.bind.push_back(ia->ip);
+    }
+    if (o.backend == "dpdk" && p.addresses.empty())
+      return Status::error("port '" + p.name +
+                           "' has no addresses: add addresses = [\"198.18.0.2/24\"] (IPv4 and/or "
+                           "IPv6) so that hosts can reach it.");
+  }
+  if (o.backend == "sockets" && o.bind.empty())
+    return Status::error(
+        "the sockets backend has nothing to bind: set [udpd] bind = [\"127.0.0.1\", \"::1\"].");
+  return o;
+}
+
+Expected<std::unique_ptr<DpdkServer>> DpdkServer::build(const Config& c, const UdpdOptions& o,
+                                                        PortSet& ports, rte_mempool* pool) {
+  std::unique_ptr<DpdkServer> s(new DpdkServer());
+  uint32_t max_payload = 1500 - 40 - 8;
+  s->ctx_ = std::make_unique<DpdkHandlerContext>(max_payload);
+  for (size_t wi = 0; wi < c.workers.size(); ++wi) {
+    PerWorker pw;
+    pw.worker = std::make_unique<Worker>(static_cast<unsigned>(wi), c.workers[wi]);
+    for (size_t pi = 0; pi < ports.size(); ++pi) {
+      EndpointConfig ec;
+      ec.mac = to_mac(ports[pi].mac());
+      for (const auto& a : c.ports[pi].addresses) ec.addrs.push_back(*IfAddr::parse(a));
+      ec.icmp_errors_per_sec = o.icmp_errors_per_sec;
+      pw.endpoints.push_back(std::make_unique<Endpoint>(std::move(ec)));
+    }
+    pw.services = std::make_unique<ServiceTable>();
+    for (const auto& svc : o.services) {
+      pw.handlers.push_back(make_handler(svc));
+      if (Status st = pw.handlers.back()->start(*s->ctx_); !st) return st;
+      pw.services->bind(svc.port, pw.handlers.back().get());
+    }
+    for (const QueueRef& q : c.workers[wi].rx) {
+      // The first queue of each port announces the port's addresses.
+      pw.pollers.push_back(
+          std::make_unique<UdpPoller>(ports[q.port], q.queue, static_cast<uint16_t>(wi),
+                                      *pw.endpoints[q.port], *pw.services, pool, q.queue == 0));
+      pw.worker->add(pw.pollers.back().get());
+    }
+    s->per_worker_.push_back(std::move(pw));
+  }
+  return s;
+}
+
+std::vector<Worker*> DpdkServer::workers() {
+  std::vector<Worker*> out;
+  for (auto& pw : per_worker_) out.push_back(pw.worker.get());
+  return out;
+}
+
+std::string DpdkServer::report() const {
+  uint64_t arp = 0, echo4 = 0, echo6 = 0, ns = 0, icmp_err = 0, icmp_sup = 0, dgrams = 0,
+           replies = 0, consumed = 0, sent = 0;
+  for (const auto& pw : per_worker_) {
+    for (const auto& e : pw.endpoints) {
+      const EndpointCounters& k = const_cast<Endpoint&>(*e).counters();
+      arp += k.arp_replies.get();
+      echo4 += k.echo4.get();
+      echo6 += k.echo6.get();
+      ns += k.na_sent.get();
+      icmp_err += k.icmp_errors_sent.get();
+      icmp_sup += k.icmp_errors_suppressed.get();
+    }
+    for (const auto& p : pw.pollers) {
+      dgrams += p->counters().datagrams.get();
+      replies += p->counters().replies.get();
+      consumed += p->counters().consumed.get();
+      sent += p->counters().sent.get();
+    }
+  }
+  return fmt::format(
+      "  host: arp replies {} ping4 {} ping6 {} neighbour adverts {} icmp errors {} (suppressed "
+      "{})\n"
+      "  udp: datagrams {} replies {} consumed {} further datagrams {}\n",
+      arp, echo4, echo6, ns, icmp_err, icmp_sup, dgrams, replies, consumed, sent);
+}
+
+}  // namespace bypass::udpd

@@ -1,0 +1,14 @@
+// bypass-udpd over Linux UDP sockets: the same handlers, no DPDK, no huge
+// pages. The development mode and the kernel baseline.
+#pragma once
+
+#include <bypass/core/config.hpp>
+
+#include "server.hpp"
+
+namespace bypass::udpd {
+
+int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, double duration,
+                bool quiet, bool check_only);
+
+}  // namespace bypass::udpd

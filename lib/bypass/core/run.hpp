@@ -1,0 +1,23 @@
+// run_until_stopped: the control thread's part of running workers. Launches
+// the group, calls `tick` about once a second with the seconds elapsed, and
+// returns when SIGINT/SIGTERM arrives or `duration` seconds have passed, with
+// the workers stopped. Programs embedding bypass use this as their main loop.
+#pragma once
+
+#include <functional>
+
+#include <bypass/core/signals.hpp>
+#include <bypass/core/status.hpp>
+#include <bypass/core/worker.hpp>
+
+namespace bypass {
+
+struct RunResult {
+  double seconds = 0;  // from launch to stop
+  int signal = 0;      // the signal that stopped it, or 0
+};
+
+Expected<RunResult> run_until_stopped(WorkerGroup& group, StopSignals& signals, double duration,
+                                      const std::function<void(double seconds)>& tick);
+
+}  // namespace bypass

@@ -1,0 +1,214 @@
+#include <bypass/udp/frames.hpp>
+
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_malloc.h>
+#include <rte_udp.h>
+
+#include <cstring>
+
+#include <bypass/net/checksum.hpp>
+#include <bypass/net/frame.hpp>
+#include <bypass/net/wire.hpp>
+
+namespace bypass {
+namespace {
+
+// Fills in the UDP checksum of a frame whose headers are final: the device
+// does it when it can (we store the pseudo-header sum), else software.
+void set_udp_cksum(rte_mbuf* m, uint32_t l3_off, uint32_t l4_off, bool v6, const ReplyParams& rp) {
+  auto* u = rte_pktmbuf_mtod_offset(m, rte_udp_hdr*, l4_off);
+  const uint32_t ulen = rte_be_to_cpu_16(u->dgram_len);
+  u->dgram_cksum = 0;
+  if (rp.tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) {
+    m->l2_len = l3_off;
+    m->l3_len = l4_off - l3_off;
+    if (v6) {
+      m->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
+      u->dgram_cksum =
+          rte_ipv6_phdr_cksum(rte_pktmbuf_mtod_offset(m, rte_ipv6_hdr*, l3_off), m->ol_flags);
+    } else {
+      m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+      u->dgram_cksum =
+          rte_ipv4_phdr_cksum(rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, l3_off), m->ol_flags);
+    }
+    return;
+  }
+  uint32_t sum =
+      v6 ? pseudo_sum_v6(rte_pktmbuf_mtod_offset(m, rte_ipv6_hdr*, l3_off), ulen, kProtoUdp)
+         : pseudo_sum_v4(rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, l3_off), ulen, kProtoUdp);
+  u->dgram_cksum = finish_udp_cksum(sum + packet_sum(m, l4_off, ulen));
+}
+
+void set_ipv4_cksum(rte_mbuf* m, rte_ipv4_hdr* ip, uint32_t l3_off, const ReplyParams& rp) {
+  ip->hdr_checksum = 0;
+  if (rp.tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
+    m->l2_len = l3_off;
+    m->l3_len = (ip->version_ihl & 0x0f) * 4u;
+    m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+  } else {
+    ip->hdr_checksum = ipv4_header_cksum(ip);
+  }
+}
+
+}  // namespace
+
+bool udp_reply_in_place(rte_mbuf* m, Parsed& p, uint32_t len, bool unchanged,
+                        const ReplyParams& rp) {
+  const bool v6 = p.ethertype == RTE_ETHER_TYPE_IPV6;
+  // IPv6 extension headers are not sent back: the datagram moves up behind the fixed header.
+  if (v6 && p.l4_off != p.l3_off + sizeof(rte_ipv6_hdr)) {
+    uint8_t* l3 = rte_pktmbuf_mtod_offset(m, uint8_t*, p.l3_off);
+    std::memmove(l3 + sizeof(rte_ipv6_hdr), rte_pktmbuf_mtod_offset(m, uint8_t*, p.l4_off),
+                 8 + len);
+    reinterpret_cast<rte_ipv6_hdr*>(l3)->proto = kProtoUdp;
+    p.l4_off = static_cast<uint16_t>(p.l3_off + sizeof(rte_ipv6_hdr));
+    unchanged = false;
+  }
+  const uint32_t frame = p.l4_off + 8u + len;
+  if (frame > static_cast<uint32_t>(m->buf_len - m->data_off)) return false;
+  if (m->nb_segs > 1 || m->pkt_len != frame) {
+    // One segment of exactly the reply's length (the request may have been
+    // padded to 60 bytes, or longer than the reply).
+    if (m->next) {
+      rte_pktmbuf_free(m->next);
+      m->next = nullptr;
+      m->nb_segs = 1;
+    }
+    m->data_len = static_cast<uint16_t>(frame);
+    m->pkt_len = frame;
+  }
+  m->ol_flags = 0;
+  swap_macs_from(rte_pktmbuf_mtod(m, rte_ether_hdr*), rp.mac);
+  auto* u = rte_pktmbuf_mtod_offset(m, rte_udp_hdr*, p.l4_off);
+  const rte_be16_t sport = u->src_port;
+  u->src_port = u->dst_port;
+  u->dst_port = sport;
+  const bool same_len = rte_be_to_cpu_16(u->dgram_len) == 8 + len;
+  u->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(8 + len));
+  if (v6) {
+    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv6_hdr*, p.l3_off);
+    uint8_t tmp[16];
+    std::memcpy(tmp, ip->src_addr, 16);
+    std::memcpy(ip->src_addr, ip->dst_addr, 16);
+    std::memcpy(ip->dst_addr, tmp, 16);
+    ip->payload_len = u->dgram_len;
+    ip->hop_limits = rp.ttl;
+  } else {
+    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, p.l3_off);
+    const rte_be32_t src = ip->src_addr;
+    ip->src_addr = ip->dst_addr;
+    ip->dst_addr = src;
+    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(p.l4_off - p.l3_off + 8 + len));
+    ip->time_to_live = rp.ttl;
+    ip->fragment_offset = 0;
+    set_ipv4_cksum(m, ip, p.l3_off, rp);
+  }
+  // Swapping addresses and ports leaves a one's-complement sum as it was.
+  if (!(unchanged && same_len)) set_udp_cksum(m, p.l3_off, p.l4_off, v6, rp);
+  p.l4_len = 8 + len;
+  return true;
+}
+
+rte_mbuf* udp_frame_to_sender(rte_mempool* pool, const rte_mbuf* req, const Parsed& p,
+                              const uint8_t* header, uint32_t header_len, const StaticBlob* blob,
+                              size_t off, size_t len, const ReplyParams& rp) {
+  const bool v6 = p.ethertype == RTE_ETHER_TYPE_IPV6;
+  const uint32_t ip_len = v6 ? sizeof(rte_ipv6_hdr) : sizeof(rte_ipv4_hdr);
+  const uint32_t l4_off = p.l3_off + ip_len;
+  const uint32_t hdr_frame = l4_off + 8 + header_len;
+  rte_mbuf* m = rte_pktmbuf_alloc(pool);
+  if (!m) return nullptr;
+  auto* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(hdr_frame)));
+  if (!out) {
+    rte_pktmbuf_free(m);
+    return nullptr;
+  }
+  rte_memcpy(out, rte_pktmbuf_mtod(req, const uint8_t*), p.l3_off);  // link header, VLAN tags too
+  swap_macs_from(reinterpret_cast<rte_ether_hdr*>(out), rp.mac);
+  const auto* rq_u = rte_pktmbuf_mtod_offset(req, const rte_udp_hdr*, p.l4_off);
+  auto* u = reinterpret_cast<rte_udp_hdr*>(out + l4_off);
+  u->src_port = rq_u->dst_port;
+  u->dst_port = rq_u->src_port;
+  u->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(8 + header_len + len));
+  u->dgram_cksum = 0;
+  if (header_len) std::memcpy(u + 1, header, header_len);
+  if (v6) {
+    const auto* rq = rte_pktmbuf_mtod_offset(req, const rte_ipv6_hdr*, p.l3_off);
+    auto* ip = reinterpret_cast<rte_ipv6_hdr*>(out + p.l3_off);
+    ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+    ip->payload_len = u->dgram_len;
+    ip->proto = kProtoUdp;
+    ip->hop_limits = rp.ttl;
+    std::memcpy(ip->src_addr, rq->dst_addr, 16);
+    std::memcpy(ip->dst_addr, rq->src_addr, 16);
+  } else {
+    const auto* rq = rte_pktmbuf_mtod_offset(req, const rte_ipv4_hdr*, p.l3_off);
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(out + p.l3_off);
+    std::memset(ip, 0, sizeof(*ip));
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(ip_len + 8 + header_len + len));
+    ip->time_to_live = rp.ttl;
+    ip->next_proto_id = kProtoUdp;
+    ip->src_addr = rq->dst_addr;
+    ip->dst_addr = rq->src_addr;
+    set_ipv4_cksum(m, ip, p.l3_off, rp);
+  }
+  if (blob && len) {
+    auto* db = static_cast<DpdkBlob*>(blob->backend);
+    rte_mbuf* seg = rte_pktmbuf_alloc(pool);
+    if (!seg) {
+      rte_pktmbuf_free(m);
+      return nullptr;
+    }
+    rte_mbuf_ext_refcnt_update(&db->shinfo, 1);
+    rte_pktmbuf_attach_extbuf(seg, const_cast<uint8_t*>(blob->data) + off, db->iova + off,
+                              static_cast<uint16_t>(len), &db->shinfo);
+    seg->data_off = 0;
+    seg->data_len = static_cast<uint16_t>(len);
+    seg->pkt_len = static_cast<uint32_t>(len);
+    if (rte_pktmbuf_chain(m, seg) != 0) {
+      rte_pktmbuf_free(seg);
+      rte_pktmbuf_free(m);
+      return nullptr;
+    }
+  }
+  set_udp_cksum(m, p.l3_off, l4_off, v6, rp);
+  return m;
+}
+
+namespace {
+void no_free(void*, void*) {}
+}  // namespace
+
+DpdkBlob* DpdkBlob::create(std::span<const uint8_t> bytes) {
+  auto* b =
+      static_cast<DpdkBlob*>(rte_zmalloc("bypass_blob", sizeof(DpdkBlob), RTE_CACHE_LINE_SIZE));
+  if (!b) return nullptr;
+  auto* data =
+      static_cast<uint8_t*>(rte_malloc("bypass_blob_data", bytes.size(), RTE_CACHE_LINE_SIZE));
+  if (!data) {
+    rte_free(b);
+    return nullptr;
+  }
+  std::memcpy(data, bytes.data(), bytes.size());
+  b->blob.data = data;
+  b->blob.size = bytes.size();
+  b->blob.backend = b;
+  b->iova = rte_malloc_virt2iova(data);
+  b->shinfo.free_cb = no_free;
+  b->shinfo.fcb_opaque = nullptr;
+  rte_mbuf_ext_refcnt_set(&b->shinfo, 1);  // the blob's own reference
+  return b;
+}
+
+bool DpdkBlob::destroy(DpdkBlob* b) {
+  if (!b) return true;
+  if (rte_mbuf_ext_refcnt_read(&b->shinfo) != 1) return false;
+  rte_free(const_cast<uint8_t*>(b->blob.data));
+  rte_free(b);
+  return true;
+}
+
+}  // namespace bypass
