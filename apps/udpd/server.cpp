@@ -81,7 +81,7 @@ Expected<std::unique_ptr<DpdkServer>> DpdkServer::build(const Config& c, const U
       ec.mac = to_mac(ports[pi].mac());
       for (const auto& a : c.ports[pi].addresses) ec.addrs.push_back(*IfAddr::parse(a));
       ec.icmp_errors_per_sec = o.icmp_errors_per_sec;
-      pw.endpoints.push_back(std::make_unique<Endpoint>(std::move(ec)));
+      pw.endpoints.push_back(std::make_unique<Endpoint>(std::move(ec), pw.worker->clock().hz()));
     }
     pw.services = std::make_unique<ServiceTable>();
     for (const auto& svc : o.services) {
@@ -108,6 +108,7 @@ std::vector<Worker*> DpdkServer::workers() {
 }
 
 std::string DpdkServer::report() const {
+  uint64_t neigh = 0, changes = 0;
   uint64_t arp = 0, echo4 = 0, echo6 = 0, ns = 0, icmp_err = 0, icmp_sup = 0, dgrams = 0,
            replies = 0, consumed = 0, sent = 0;
   for (const auto& pw : per_worker_) {
@@ -119,6 +120,8 @@ std::string DpdkServer::report() const {
       ns += k.na_sent.get();
       icmp_err += k.icmp_errors_sent.get();
       icmp_sup += k.icmp_errors_suppressed.get();
+      neigh += const_cast<Endpoint&>(*e).neighbors().size();
+      changes += k.neighbor_changes.get();
     }
     for (const auto& p : pw.pollers) {
       dgrams += p->counters().datagrams.get();
@@ -130,8 +133,9 @@ std::string DpdkServer::report() const {
   return fmt::format(
       "  host: arp replies {} ping4 {} ping6 {} neighbour adverts {} icmp errors {} (suppressed "
       "{})\n"
+      "  neighbours: {} known, {} address changes seen\n"
       "  udp: datagrams {} replies {} consumed {} further datagrams {}\n",
-      arp, echo4, echo6, ns, icmp_err, icmp_sup, dgrams, replies, consumed, sent);
+      arp, echo4, echo6, ns, icmp_err, icmp_sup, neigh, changes, dgrams, replies, consumed, sent);
 }
 
 }  // namespace bypass::udpd

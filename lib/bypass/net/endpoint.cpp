@@ -7,7 +7,10 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
+#include <spdlog/spdlog.h>
+
 #include <cstdlib>
+#include <cstring>
 
 #include <bypass/net/checksum.hpp>
 #include <bypass/net/frame.hpp>
@@ -39,7 +42,8 @@ Expected<IfAddr> IfAddr::parse(const std::string& s) {
   return a;
 }
 
-Endpoint::Endpoint(EndpointConfig cfg) : cfg_(std::move(cfg)) {
+Endpoint::Endpoint(EndpointConfig cfg, uint64_t hz)
+    : cfg_(std::move(cfg)), neigh_(cfg_.neighbors, hz) {
   for (const auto& a : cfg_.addrs)
     if (a.ip.is_v4()) v4_.push_back(a.ip.v4_be());
 }
@@ -91,32 +95,40 @@ void Endpoint::process(Worker& w, Batch& in, Batch& tx, UdpBatch& udp) {
       }
     }
     if (r == kPass) continue;  // moved to tx or udp
-    if (r != kConsumed) w.counters().drop(r);
+    if (r != kConsumed) {
+      w.counters().drop(r);
+      if (spdlog::should_log(spdlog::level::trace)) [[unlikely]]
+        spdlog::trace("drop {}: {} bytes, ethertype {:#06x}", drop_reason_name(r), m->pkt_len,
+                      p.ethertype);
+    }
     dead.push(m);
   }
   in.clear();
   dead.free_all();
 }
 
-DropReason Endpoint::handle_arp(Worker&, rte_mbuf* m, const Parsed& p, Batch& tx) {
+DropReason Endpoint::handle_arp(Worker& w, rte_mbuf* m, const Parsed& p, Batch& tx) {
   if (DropReason r = parse_arp(m, p); r != kPass) return r;
   auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
   auto* a = rte_pktmbuf_mtod_offset(m, rte_arp_hdr*, p.l3_off);
   rte_arp_ipv4& d = a->arp_data;
   const uint32_t sip = d.arp_sip, tip = d.arp_tip;
   if (to_mac(d.arp_sha).is_multicast()) return DropReason::kArpBad;
+  const uint64_t now = w.now();
   if (a->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY)) {
     if (!owns_v4(tip) && sip != tip) return DropReason::kArpNotOurs;
-    counters_.arp_learned.add();
+    learn(IpAddr::v4(sip), d.arp_sha.addr_bytes, now,
+          owns_v4(tip) ? LearnKind::kReply : LearnKind::kUnsolicited);
     return kConsumed;
   }
   if (!owns_v4(tip)) {
-    if (sip == tip) {  // gratuitous ARP announcing someone else
-      counters_.arp_learned.add();
+    if (sip == tip) {  // gratuitous ARP: updates a neighbour we know, creates none
+      learn(IpAddr::v4(sip), d.arp_sha.addr_bytes, now, LearnKind::kUnsolicited);
       return kConsumed;
     }
     return DropReason::kArpNotOurs;
   }
+  if (sip != 0) learn(IpAddr::v4(sip), d.arp_sha.addr_bytes, now, LearnKind::kRequest);
   counters_.arp_requests.add();
   a->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
   d.arp_tha = d.arp_sha;
@@ -225,6 +237,42 @@ void Endpoint::port_unreachable(Worker& w, rte_mbuf* m, const Parsed& p, Batch& 
   rte_pktmbuf_free(m);
   tx.push(e);
   counters_.icmp_errors_sent.add();
+}
+
+void Endpoint::learn(const IpAddr& ip, const uint8_t* mac, uint64_t now, LearnKind kind) {
+  MacAddr m;
+  std::memcpy(m.b.data(), mac, 6);
+  LearnResult r = neigh_.learn(ip, m, now, kind);
+  if (r == LearnResult::kAdded || r == LearnResult::kRefreshed) counters_.arp_learned.add();
+  if (r == LearnResult::kMacChanged) counters_.neighbor_changes.add();
+}
+
+void Endpoint::tick(Worker& w, rte_mempool* pool, Batch& tx) {
+  neigh_.tick(
+      w.now(),
+      [&](const IpAddr& ip, const MacAddr* known) {
+        if (tx.full()) return;
+        const IfAddr* src = nullptr;
+        for (const auto& a : cfg_.addrs)
+          if (a.ip.family == ip.family) {
+            src = &a;
+            break;
+          }
+        if (!src) return;
+        rte_mbuf* m = rte_pktmbuf_alloc(pool);
+        if (!m) return;
+        bool ok = ip.is_v4() ? build_arp_request(m, cfg_.mac, src->ip.v4_be(), ip.v4_be(),
+                                                 known ? *known : MacAddr::broadcast())
+                             : build_ns(m, cfg_.mac, src->ip, ip, known);
+        if (ok)
+          tx.push(m);
+        else
+          rte_pktmbuf_free(m);
+      },
+      [&](rte_mbuf* m) {
+        w.counters().drop(DropReason::kNoNeighbor);
+        rte_pktmbuf_free(m);
+      });
 }
 
 unsigned Endpoint::announce(rte_mempool* pool, Batch& tx) {

@@ -16,6 +16,7 @@
 #include <bypass/core/status.hpp>
 #include <bypass/core/worker.hpp>
 #include <bypass/net/addr.hpp>
+#include <bypass/net/neighbor.hpp>
 #include <bypass/net/parse.hpp>
 
 namespace bypass {
@@ -32,6 +33,7 @@ struct EndpointConfig {
   ParseLimits limits;
   uint32_t icmp_errors_per_sec = 100;  // port unreachable replies, per worker
   uint8_t ttl = 64;
+  NeighborOptions neighbors;
 };
 
 // UDP datagrams for us, with where their headers are.
@@ -43,14 +45,15 @@ struct UdpBatch {
 
 // Packets the Endpoint answered or consumed, by kind (drops are in the worker's counters).
 struct EndpointCounters {
-  Counter arp_requests, arp_replies, arp_learned, garp_changes;
+  Counter arp_requests, arp_replies, arp_learned, neighbor_changes;
   Counter echo4, echo6, ns_received, na_sent, na_received;
   Counter udp_delivered, icmp_errors_sent, icmp_errors_suppressed;
 };
 
 class Endpoint {
  public:
-  explicit Endpoint(EndpointConfig cfg);
+  // `hz`: ticks per second of the worker clock that times the neighbour cache.
+  Endpoint(EndpointConfig cfg, uint64_t hz);
 
   // Sorts a received batch: answers go to `tx`, datagrams to `udp`; the rest is
   // dropped and counted on `w`. `in` is empty afterwards.
@@ -64,7 +67,13 @@ class Endpoint {
   // Allocates from `pool`; returns how many frames it added to `tx`.
   unsigned announce(rte_mempool* pool, Batch& tx);
 
+  // Ages neighbours and sends the ARP requests / solicitations they need
+  // (frames from `pool` into `tx`); packets whose resolution failed are
+  // dropped as no_neighbor. Call about once a millisecond.
+  void tick(Worker& w, rte_mempool* pool, Batch& tx);
+
   bool owns(const IpAddr& a) const;
+  NeighborCache& neighbors() { return neigh_; }
   const EndpointConfig& config() const { return cfg_; }
   EndpointCounters& counters() { return counters_; }
 
@@ -72,8 +81,13 @@ class Endpoint {
   DropReason handle_arp(Worker& w, rte_mbuf* m, const Parsed& p, Batch& tx);
   DropReason handle_ipv4(Worker& w, rte_mbuf* m, Parsed& p, Batch& tx, UdpBatch& udp);
   DropReason handle_ipv6(Worker& w, rte_mbuf* m, Parsed& p, Batch& tx, UdpBatch& udp);
-  DropReason handle_icmp6(rte_mbuf* m, const Parsed& p, bool to_solicited_node, Batch& tx);
-  DropReason reply_ns(rte_mbuf* m, const Parsed& p, Batch& tx);
+  DropReason handle_icmp6(rte_mbuf* m, const Parsed& p, bool to_solicited_node, Batch& tx,
+                          uint64_t now);
+  DropReason reply_ns(rte_mbuf* m, const Parsed& p, Batch& tx, uint64_t now);
+  // Finds the link-layer address option of `type` (nullptr if absent); false
+  // if the options are malformed (zero length, or running past the message).
+  static bool ndp_link_addr(const rte_mbuf* m, const Parsed& p, uint8_t type, const uint8_t** mac);
+  void learn(const IpAddr& ip, const uint8_t* mac, uint64_t now, LearnKind kind);
   bool owns_v4(uint32_t be) const;
   const IfAddr* find_v6(const uint8_t* a) const;
   bool icmp_error_allowed(uint64_t now, uint64_t hz);
@@ -81,6 +95,7 @@ class Endpoint {
   EndpointConfig cfg_;
   std::vector<uint32_t> v4_;  // our IPv4 addresses, network order
   EndpointCounters counters_;
+  NeighborCache neigh_;
   uint64_t bucket_tokens_ = 0, bucket_time_ = 0;
 };
 

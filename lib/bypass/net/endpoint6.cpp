@@ -30,7 +30,7 @@ const IfAddr* Endpoint::find_v6(const uint8_t* a) const {
   return nullptr;
 }
 
-DropReason Endpoint::handle_ipv6(Worker&, rte_mbuf* m, Parsed& p, Batch& tx, UdpBatch& udp) {
+DropReason Endpoint::handle_ipv6(Worker& w, rte_mbuf* m, Parsed& p, Batch& tx, UdpBatch& udp) {
   if (DropReason r = parse_ipv6(m, p, cfg_.limits); r != kPass) return r;
   const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, p.l3_off);
   bool group = false;  // sent to a multicast group we are in
@@ -53,10 +53,11 @@ DropReason Endpoint::handle_ipv6(Worker&, rte_mbuf* m, Parsed& p, Batch& tx, Udp
   }
   if (p.proto != kProtoIcmp6) return DropReason::kIpProtocol;
   if (DropReason r = parse_icmp6(m, p); r != kPass) return r;
-  return handle_icmp6(m, p, group, tx);
+  return handle_icmp6(m, p, group, tx, w.now());
 }
 
-DropReason Endpoint::handle_icmp6(rte_mbuf* m, const Parsed& p, bool group, Batch& tx) {
+DropReason Endpoint::handle_icmp6(rte_mbuf* m, const Parsed& p, bool group, Batch& tx,
+                                  uint64_t now) {
   auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv6_hdr*, p.l3_off);
   auto* h = rte_pktmbuf_mtod_offset(m, Icmp6Hdr*, p.l4_off);
   switch (h->type) {
@@ -78,12 +79,18 @@ DropReason Endpoint::handle_icmp6(rte_mbuf* m, const Parsed& p, bool group, Batc
       return kPass;
     }
     case kNdpNeighborSolicit:
-      return reply_ns(m, p, tx);
+      return reply_ns(m, p, tx, now);
     case kNdpNeighborAdvert: {
       if (ip->hop_limits != 255 || h->code != 0 || p.l4_len < sizeof(NdpHdr))
         return DropReason::kNdpBad;
-      if (rte_pktmbuf_mtod_offset(m, const NdpHdr*, p.l4_off)->target[0] == 0xff)
-        return DropReason::kNdpBad;
+      const auto* na = rte_pktmbuf_mtod_offset(m, const NdpHdr*, p.l4_off);
+      if (na->target[0] == 0xff) return DropReason::kNdpBad;
+      const uint8_t* tlla;
+      if (!ndp_link_addr(m, p, kNdpOptTargetLinkAddr, &tlla)) return DropReason::kNdpBad;
+      if (tlla)
+        learn(IpAddr::v6(na->target), tlla, now,
+              (rte_be_to_cpu_32(na->flags) & kNaSolicited) ? LearnKind::kReply
+                                                           : LearnKind::kUnsolicited);
       counters_.na_received.add();
       return kConsumed;
     }
@@ -92,7 +99,20 @@ DropReason Endpoint::handle_icmp6(rte_mbuf* m, const Parsed& p, bool group, Batc
   }
 }
 
-DropReason Endpoint::reply_ns(rte_mbuf* m, const Parsed& p, Batch& tx) {
+bool Endpoint::ndp_link_addr(const rte_mbuf* m, const Parsed& p, uint8_t type,
+                             const uint8_t** mac) {
+  *mac = nullptr;
+  for (uint32_t off = sizeof(NdpHdr); off < p.l4_len;) {
+    if (off + 2 > p.l4_len) return false;
+    const uint8_t* o = rte_pktmbuf_mtod_offset(m, const uint8_t*, p.l4_off + off);
+    if (o[1] == 0 || off + o[1] * 8u > p.l4_len) return false;
+    if (o[0] == type && o[1] == 1 && !*mac) *mac = o + 2;
+    off += o[1] * 8u;
+  }
+  return true;
+}
+
+DropReason Endpoint::reply_ns(rte_mbuf* m, const Parsed& p, Batch& tx, uint64_t now) {
   auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv6_hdr*, p.l3_off);
   // RFC 4861 7.1.1: hop limit 255, code 0, at least 24 bytes, target not multicast,
   // every option of non-zero length inside the message.
@@ -101,17 +121,13 @@ DropReason Endpoint::reply_ns(rte_mbuf* m, const Parsed& p, Batch& tx) {
   auto* ns = rte_pktmbuf_mtod_offset(m, NdpHdr*, p.l4_off);
   if (ns->code != 0 || ns->target[0] == 0xff) return DropReason::kNdpBad;
   const bool dad = is_unspecified(ip->src_addr);
-  bool has_slla = false;
-  for (uint32_t off = sizeof(NdpHdr); off < p.l4_len;) {
-    if (off + 2 > p.l4_len) return DropReason::kNdpBad;
-    const uint8_t* o = rte_pktmbuf_mtod_offset(m, const uint8_t*, p.l4_off + off);
-    if (o[1] == 0 || off + o[1] * 8u > p.l4_len) return DropReason::kNdpBad;
-    if (o[0] == kNdpOptSourceLinkAddr) has_slla = true;
-    off += o[1] * 8u;
-  }
+  const uint8_t* slla;
+  if (!ndp_link_addr(m, p, kNdpOptSourceLinkAddr, &slla)) return DropReason::kNdpBad;
+  const bool has_slla = slla != nullptr;
   if (dad && (has_slla || ip->dst_addr[0] != 0xff)) return DropReason::kNdpBad;
   if (!find_v6(ns->target)) return DropReason::kNotForUs;
   counters_.ns_received.add();
+  if (!dad && has_slla) learn(IpAddr::v6(ip->src_addr), slla, now, LearnKind::kRequest);
   // The advertisement takes the place of the solicitation: same size or 8 bytes more.
   const uint32_t l4 = sizeof(NdpHdr) + sizeof(NdpLinkAddrOpt);
   const uint32_t want = p.l4_off + l4;

@@ -1,5 +1,6 @@
 #include <bypass/udp/dpdk_backend.hpp>
 
+#include <rte_cycles.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
@@ -20,6 +21,7 @@ UdpPoller::UdpPoller(Port& port, uint16_t rxq, uint16_t txq, Endpoint& ep,
   rp_.mac = ep.config().mac;
   rp_.ttl = ep.config().ttl;
   rp_.tx_offloads = port.tx_offloads();
+  tick_interval_ = rte_get_tsc_hz() / 1000;
 }
 
 void UdpPoller::queue(Worker& w, rte_mbuf* m) {
@@ -47,6 +49,11 @@ bool UdpPoller::poll(Worker& w) {
   if (announce_) [[unlikely]] {
     announce_ = false;
     ep_.announce(pool_, tx_);
+    flush(w);
+  }
+  if (w.now() - last_tick_ >= tick_interval_) [[unlikely]] {
+    last_tick_ = w.now();
+    ep_.tick(w, pool_, tx_);
     flush(w);
   }
   Batch in;

@@ -56,6 +56,7 @@ class UdpPoller final : public Poller {
   Batch tx_;
   Outbox outbox_;
   UdpCounters counters_;
+  uint64_t last_tick_ = 0, tick_interval_ = 0;  // neighbour upkeep, about once a millisecond
 };
 
 // HandlerContext over DPDK memory: blobs live until the context is destroyed.
