@@ -38,7 +38,7 @@ std::string final_report(const std::vector<const WorkerCounters*>& workers,
         w.polls ? 100.0 * static_cast<double>(w.busy_polls) / static_cast<double>(w.polls) : 0.0);
   }
   double secs = seconds > 0 ? seconds : 1;
-  out += fmt::format("  total: rx {} tx {} dropped {} in {:.2f}s ({:.3f} Mpps forwarded)\n",
+  out += fmt::format("  total: rx {} tx {} dropped {} in {:.2f}s ({:.3f} Mpps out)\n",
                      t.rx_packets, t.tx_packets, t.dropped(), seconds,
                      static_cast<double>(t.tx_packets) / secs / 1e6);
   for (size_t r = 0; r < kDropReasonCount; ++r)
