@@ -1,0 +1,182 @@
+// bypass-udpd as seen by an ordinary Linux host: a veth pair between a
+// namespace with the kernel's IP stack (198.18.9.1, 2001:db8:9::1) and one
+// where bypass-udpd drives the other end through net_af_packet. The host's
+// own tools must work unchanged: ARP and NDP resolve, ping and ping -6 are
+// answered, UDP echoes on both families, a file comes back byte for byte, a
+// closed port answers with ICMP port unreachable. Then SIGTERM: clean exit,
+// exact counters, no mbuf left.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "harness.hpp"
+
+namespace bypass::it {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string env_path(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+class UdpdVeth : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string base = "bpu" + std::to_string(getpid());
+    host_ns_ = base + "h";
+    udpd_ns_ = base + "s";
+    host_if_ = base + "a";
+    udpd_if_ = base + "b";
+    for (const auto& ns : {host_ns_, udpd_ns_}) {
+      run_cmd({tool("ip"), "netns", "del", ns});
+      ASSERT_TRUE(run_cmd({tool("ip"), "netns", "add", ns}).ok());
+      made_.push_back(ns);
+    }
+    const std::vector<std::vector<std::string>> steps = {
+        {tool("ip"), "link", "add", "name", host_if_, "netns", host_ns_, "type", "veth", "peer",
+         "name", udpd_if_, "netns", udpd_ns_},
+        {tool("ip"), "netns", "exec", udpd_ns_, tool("sysctl"), "-qw",
+         "net.ipv6.conf.all.disable_ipv6=1"},
+        {tool("ip"), "netns", "exec", host_ns_, tool("ethtool"), "-K", host_if_, "tx", "off"},
+        {tool("ip"), "-n", host_ns_, "link", "set", "lo", "up"},
+        {tool("ip"), "-n", host_ns_, "link", "set", host_if_, "up"},
+        {tool("ip"), "-n", udpd_ns_, "link", "set", udpd_if_, "up"},
+        {tool("ip"), "-n", host_ns_, "addr", "add", "198.18.9.1/24", "dev", host_if_},
+        {tool("ip"), "-n", host_ns_, "-6", "addr", "add", "2001:db8:9::1/64", "dev", host_if_,
+         "nodad"},
+    };
+    for (const auto& s : steps) {
+      CmdResult r = run_cmd(s);
+      ASSERT_TRUE(r.ok()) << r.describe(s[0] + " " + s[1] + " " + s[2]);
+    }
+    prefix_ = fwd_file_prefix();
+    CpuPlan cpus = plan_cpus();
+    std::ofstream content(dir_.file("content.bin"), std::ios::binary);
+    for (int i = 0; i < 5000; ++i) content.put(static_cast<char>(i * 7 + 3));
+    content.close();
+    std::ostringstream cfg;
+    cfg << "[eal]\ncontrol_cpu = " << cpus.control
+        << "\nhuge_pages = " << (no_huge() ? "false" : "true")
+        << "\nmemory_mb = 128\nfile_prefix = \"" << prefix_ << "\"\n"
+        << "[memory]\npool_size = 8191\n"
+        << "[[port]]\nname = \"veth\"\ndevice = \"net_af_packet0,iface=" << udpd_if_ << "\"\n"
+        << "addresses = [\"198.18.9.2/24\", \"2001:db8:9::2/64\"]\n"
+        << "[[worker]]\ncpu = " << cpus.worker << "\n"
+        << "[udpd]\nicmp_errors_per_sec = 1000\n"
+        << "[[udpd.service]]\nport = 7\nhandler = \"echo\"\n"
+        << "[[udpd.service]]\nport = 9\nhandler = \"discard\"\n"
+        << "[[udpd.service]]\nport = 8000\nhandler = \"static\"\nfile = \""
+        << dir_.file("content.bin") << "\"\nchunk = 700\nmax_chunks = 4\n";
+    std::ofstream(dir_.file("udpd.toml")) << cfg.str();
+    std::string err;
+    udpd_ = Child::spawn({tool("ip"), "netns", "exec", udpd_ns_, env_path("BYPASS_UDPD"), "-c",
+                          dir_.file("udpd.toml"), "-q", "-t", "120"},
+                         dir_.path(), &err);
+    ASSERT_TRUE(udpd_) << err;
+    ASSERT_TRUE(udpd_->wait_for_output("serving UDP", 20000ms)) << udpd_->out() << udpd_->err();
+  }
+
+  void TearDown() override {
+    if (udpd_ && udpd_->running()) {
+      udpd_->kill(SIGKILL);
+      udpd_->wait_for(5000ms);
+    }
+    udpd_.reset();
+    remove_dpdk_leftovers(prefix_);
+    for (const auto& ns : made_) run_cmd({tool("ip"), "netns", "del", ns});
+  }
+
+  CmdResult on_host(std::vector<std::string> argv) {
+    argv.insert(argv.begin(), {tool("ip"), "netns", "exec", host_ns_});
+    return run_cmd(argv, 30000ms);
+  }
+
+  // Stops bypass-udpd and returns its stdout.
+  std::string stop() {
+    EXPECT_TRUE(udpd_->kill(SIGTERM));
+    auto st = udpd_->wait_for(15000ms);
+    EXPECT_TRUE(st.has_value()) << "bypass-udpd did not stop within 15 s of SIGTERM";
+    if (st) {
+      EXPECT_TRUE(st->exited && st->code == 0) << st->describe() << "\n" << udpd_->err();
+    }
+    return udpd_->out();
+  }
+
+  static uint64_t field(const std::string& out, const std::string& name) {
+    std::smatch m;
+    std::regex re(name + " (\\d+)");
+    return std::regex_search(out, m, re) ? std::stoull(m[1]) : UINT64_MAX;
+  }
+
+  TempDir dir_;
+  std::string host_ns_, udpd_ns_, host_if_, udpd_if_, prefix_;
+  std::vector<std::string> made_;
+  std::unique_ptr<Child> udpd_;
+};
+
+TEST_F(UdpdVeth, KernelHostPingsAndTalksUdpOnBothFamilies) {
+  const std::string client = env_path("BYPASS_CLIENT");
+  CmdResult p4 = on_host({"ping", "-c", "3", "-i", "0.2", "-W", "2", "198.18.9.2"});
+  EXPECT_TRUE(p4.ok()) << p4.describe("ping") << p4.out;
+  CmdResult p6 = on_host({"ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", "2001:db8:9::2"});
+  EXPECT_TRUE(p6.ok()) << p6.describe("ping -6") << p6.out;
+  CmdResult neigh = on_host({tool("ip"), "neigh", "show", "dev", host_if_});
+  EXPECT_NE(neigh.out.find("198.18.9.2 lladdr"), std::string::npos) << neigh.out;
+  EXPECT_NE(neigh.out.find("2001:db8:9::2 lladdr"), std::string::npos) << neigh.out;
+
+  CmdResult e4 = on_host({client, "echo", "198.18.9.2", "7", "-n", "500", "-s", "64", "-w", "8"});
+  EXPECT_TRUE(e4.ok()) << e4.out << e4.err;
+  CmdResult e6 =
+      on_host({client, "echo", "2001:db8:9::2", "7", "-n", "500", "-s", "1400", "-w", "8"});
+  EXPECT_TRUE(e6.ok()) << e6.out << e6.err;
+  CmdResult f = on_host({client, "fetch", "198.18.9.2", "8000", "-o", dir_.file("fetched.bin")});
+  EXPECT_TRUE(f.ok()) << f.out << f.err;
+  CmdResult same = run_cmd({"cmp", dir_.file("content.bin"), dir_.file("fetched.bin")});
+  EXPECT_TRUE(same.ok()) << "the fetched file differs from the served one";
+  CmdResult f6 =
+      on_host({client, "fetch", "2001:db8:9::2", "8000", "-o", dir_.file("fetched6.bin")});
+  EXPECT_TRUE(f6.ok()) << f6.out << f6.err;
+  EXPECT_TRUE(run_cmd({"cmp", dir_.file("content.bin"), dir_.file("fetched6.bin")}).ok());
+  CmdResult d = on_host({client, "send", "198.18.9.2", "9", "-n", "40"});
+  EXPECT_TRUE(d.ok()) << d.out;
+  CmdResult closed =
+      on_host({client, "echo", "198.18.9.2", "4444", "-n", "1", "--timeout-ms", "500"});
+  EXPECT_EQ(closed.status.code, 1) << "nothing answers on a closed port";
+
+  std::string out = stop();
+  EXPECT_EQ(field(out, "ping4"), 3u) << out;
+  EXPECT_EQ(field(out, "ping6"), 3u) << out;
+  EXPECT_GE(field(out, "arp replies"), 1u) << out;
+  EXPECT_GE(field(out, "neighbour adverts"), 1u) << out;
+  EXPECT_EQ(field(out, "icmp errors"), 1u) << "one port unreachable for the closed port\n" << out;
+  EXPECT_EQ(field(out, "datagrams \\d+ replies"), 1000u) << out;
+  // 5000 bytes in chunks of 700: 8 chunks, fetched twice (v4 and v6).
+  EXPECT_EQ(field(out, "further datagrams"), 16u) << out;
+  EXPECT_EQ(field(out, "drop udp_port_closed:"), 1u) << out;
+  EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
+}
+
+TEST_F(UdpdVeth, MalformedTrafficFromTheHostIsCountedAndHarmless) {
+  // A raw socket on the host sends broken frames; bypass-udpd must count them
+  // and keep answering.
+  const std::string client = env_path("BYPASS_CLIENT");
+  ASSERT_TRUE(on_host({"ping", "-c", "1", "-W", "2", "198.18.9.2"}).ok());
+  // UDP to an address that is not the server's on the same link: not_for_us.
+  CmdResult other = on_host({tool("ip"), "neigh", "replace", "198.18.9.77", "lladdr",
+                             "ff:ff:ff:ff:ff:ff", "dev", host_if_, "nud", "permanent"});
+  ASSERT_TRUE(other.ok()) << other.err;
+  EXPECT_TRUE(on_host({client, "send", "198.18.9.77", "7", "-n", "25"}).ok());
+  CmdResult e = on_host({client, "echo", "198.18.9.2", "7", "-n", "100", "-w", "4"});
+  EXPECT_TRUE(e.ok()) << "still answering after bad traffic: " << e.out;
+  std::string out = stop();
+  EXPECT_EQ(field(out, "drop not_for_us:"), 25u) << out;
+  EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace bypass::it
