@@ -115,10 +115,11 @@ int main(int argc, char** argv) {
   {
     auto pool = PktPool::create("bypass_fwd_pool", c.memory);
     if (!pool) return fail(pool.error());
-    unsigned leaked = 0;
+    unsigned kept = 0;
     {
       auto ports = PortSet::open(c, pool->get());
       if (!ports) return fail(ports.error());
+      kept = ports->kept_by_drivers();
       const std::vector<Port*>& pp = ports->ports();
       auto f = fwd::Forwarder::build(c, *opts, pp);
       if (!f) return fail(f.error());
@@ -148,8 +149,7 @@ int main(int argc, char** argv) {
           std::printf("%s", fault_report(pp[i]->name(), *f).c_str());
       ports->stop();
     }  // rings drained, ports closed
-    leaked = pool->in_use();
-    std::printf("mbufs in use at exit: %u\n", leaked);
+    const unsigned leaked = print_exit_check(pool->in_use(), kept);
     std::fflush(stdout);
     if (leaked) rc = 3;
   }

@@ -45,9 +45,11 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, const SystemFacts& sys, double dur
   {
     auto pool = PktPool::create("bypass_udpd_pool", c.memory);
     if (!pool) return fail(pool.error());
+    unsigned kept = 0;
     {
       auto ports = PortSet::open(c, pool->get());
       if (!ports) return fail(ports.error());
+      kept = ports->kept_by_drivers();
       auto server = udpd::DpdkServer::build(c, o, *ports, pool->get());
       if (!server) return fail(server.error());
       auto workers = (*server)->workers();
@@ -75,8 +77,7 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, const SystemFacts& sys, double dur
       std::printf("%s%s", final_report(wc, pp, run->seconds).c_str(), (*server)->report().c_str());
       ports->stop();
     }
-    unsigned leaked = pool->in_use();
-    std::printf("mbufs in use at exit: %u\n", leaked);
+    const unsigned leaked = print_exit_check(pool->in_use(), kept);
     std::fflush(stdout);
     if (leaked) rc = 3;
   }

@@ -1,6 +1,6 @@
 // bypass-udpd as seen by an ordinary Linux host: a veth pair between a
 // namespace with the kernel's IP stack (198.18.9.1, 2001:db8:9::1) and one
-// where bypass-udpd drives the other end through net_af_packet. The host's
+// where bypass-udpd drives the other end through net_af_packet or net_af_xdp. The host's
 // own tools must work unchanged: ARP and NDP resolve, ping and ping -6 are
 // answered, UDP echoes on both families, a file comes back byte for byte, a
 // closed port answers with ICMP port unreachable. Then SIGTERM: clean exit,
@@ -24,7 +24,8 @@ std::string env_path(const char* name) {
   return v ? v : "";
 }
 
-class UdpdVeth : public ::testing::Test {
+// The parameter is the DPDK driver on bypass-udpd's end of the pair.
+class UdpdVeth : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
     std::string base = "bpu" + std::to_string(getpid());
@@ -64,7 +65,8 @@ class UdpdVeth : public ::testing::Test {
         << "\nhuge_pages = " << (no_huge() ? "false" : "true")
         << "\nmemory_mb = 128\nfile_prefix = \"" << prefix_ << "\"\n"
         << "[memory]\npool_size = 8191\n"
-        << "[[port]]\nname = \"veth\"\ndevice = \"net_af_packet0,iface=" << udpd_if_ << "\"\n"
+        << "[[port]]\nname = \"veth\"\ndevice = \"" << GetParam() << "0,iface=" << udpd_if_
+        << "\"\n"
         << "addresses = [\"198.18.9.2/24\", \"2001:db8:9::2/64\"]\n"
         << "[[worker]]\ncpu = " << cpus.worker << "\n"
         << "[udpd]\nicmp_errors_per_sec = 1000\n"
@@ -119,7 +121,7 @@ class UdpdVeth : public ::testing::Test {
   std::unique_ptr<Child> udpd_;
 };
 
-TEST_F(UdpdVeth, KernelHostPingsAndTalksUdpOnBothFamilies) {
+TEST_P(UdpdVeth, KernelHostPingsAndTalksUdpOnBothFamilies) {
   const std::string client = env_path("BYPASS_CLIENT");
   CmdResult p4 = on_host({"ping", "-c", "3", "-i", "0.2", "-W", "2", "198.18.9.2"});
   EXPECT_TRUE(p4.ok()) << p4.describe("ping") << p4.out;
@@ -161,7 +163,7 @@ TEST_F(UdpdVeth, KernelHostPingsAndTalksUdpOnBothFamilies) {
   EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
 }
 
-TEST_F(UdpdVeth, MalformedTrafficFromTheHostIsCountedAndHarmless) {
+TEST_P(UdpdVeth, MalformedTrafficFromTheHostIsCountedAndHarmless) {
   // A raw socket on the host sends broken frames; bypass-udpd must count them
   // and keep answering.
   const std::string client = env_path("BYPASS_CLIENT");
@@ -177,6 +179,9 @@ TEST_F(UdpdVeth, MalformedTrafficFromTheHostIsCountedAndHarmless) {
   EXPECT_EQ(field(out, "drop not_for_us:"), 25u) << out;
   EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
 }
+
+INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVeth, ::testing::Values("net_af_packet", "net_af_xdp"),
+                         [](const auto& info) { return std::string(info.param).substr(4); });
 
 }  // namespace
 }  // namespace bypass::it

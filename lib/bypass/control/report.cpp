@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
+
 namespace bypass {
 
 std::string rate_line(double seconds, const Snapshot& prev, const Snapshot& now, uint64_t hz,
@@ -38,8 +40,8 @@ std::string final_report(const std::vector<const WorkerCounters*>& workers,
         w.polls ? 100.0 * static_cast<double>(w.busy_polls) / static_cast<double>(w.polls) : 0.0);
   }
   double secs = seconds > 0 ? seconds : 1;
-  out += fmt::format("  total: rx {} tx {} dropped {} in {:.2f}s ({:.3f} Mpps out)\n",
-                     t.rx_packets, t.tx_packets, t.dropped(), seconds,
+  out += fmt::format("  total: rx {} tx {} dropped {} in {:.2f}s ({:.3f} Mpps out)\n", t.rx_packets,
+                     t.tx_packets, t.dropped(), seconds,
                      static_cast<double>(t.tx_packets) / secs / 1e6);
   for (size_t r = 0; r < kDropReasonCount; ++r)
     if (t.drops[r])
@@ -66,6 +68,18 @@ std::string fault_report(const std::string& port, const FaultyPort& f) {
     out += "\n";
   }
   return out;
+}
+
+unsigned print_exit_check(unsigned in_use, unsigned kept) {
+  unsigned leaked = in_use > kept ? in_use - kept : 0;
+  if (kept)
+    std::printf(
+        "  (net_af_xdp keeps %u mbufs of its fill ring after close, a DPDK 22.11 driver limit; %u "
+        "were out)\n",
+        kept, in_use);
+  std::printf("mbufs in use at exit: %u\n", leaked);
+  std::fflush(stdout);
+  return leaked;
 }
 
 }  // namespace bypass

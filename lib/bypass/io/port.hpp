@@ -3,6 +3,7 @@
 // FaultyPort wraps any Port to inject faults. One virtual call per burst.
 #pragma once
 
+#include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
@@ -46,6 +47,9 @@ class Port {
   // Offloads the device performs (RTE_ETH_{RX,TX}_OFFLOAD_* bits enabled).
   virtual uint64_t rx_offloads() const { return 0; }
   virtual uint64_t tx_offloads() const { return 0; }
+  // Whether TX takes chained mbufs (RTE_ETH_TX_OFFLOAD_MULTI_SEGS); without it
+  // a frame must be one segment.
+  bool tx_multi_seg() const { return tx_offloads() & RTE_ETH_TX_OFFLOAD_MULTI_SEGS; }
 };
 
 }  // namespace bypass

@@ -24,11 +24,16 @@ class PortSet {
   FaultyPort* faults(size_t i) const { return faulty_[i].get(); }
   // Stops every device; held fault-injected packets are freed.
   void stop();
+  // Mbufs that drivers take from the pool at start and never give back, even
+  // when closed: net_af_xdp keeps its fill ring (DPDK 22.11). Measured per port
+  // as the pool's in-use count across its open; the leak check allows for it.
+  unsigned kept_by_drivers() const { return kept_; }
 
  private:
   std::vector<std::unique_ptr<EthPort>> eth_;
   std::vector<std::unique_ptr<FaultyPort>> faulty_;
   std::vector<Port*> ports_;
+  unsigned kept_ = 0;
 };
 
 }  // namespace bypass

@@ -117,10 +117,15 @@ rte_mbuf* udp_frame_to_sender(rte_mempool* pool, const rte_mbuf* req, const Pars
   const bool v6 = p.ethertype == RTE_ETHER_TYPE_IPV6;
   const uint32_t ip_len = v6 ? sizeof(rte_ipv6_hdr) : sizeof(rte_ipv4_hdr);
   const uint32_t l4_off = p.l3_off + ip_len;
-  const uint32_t hdr_frame = l4_off + 8 + header_len;
+  const bool chain = blob && len && (rp.tx_offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
+  const uint32_t copied = (blob && !chain) ? static_cast<uint32_t>(len) : 0;
+  const uint32_t hdr_frame = l4_off + 8 + header_len + copied;
   rte_mbuf* m = rte_pktmbuf_alloc(pool);
   if (!m) return nullptr;
-  auto* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(hdr_frame)));
+  auto* out =
+      hdr_frame <= rte_pktmbuf_tailroom(m)
+          ? reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(hdr_frame)))
+          : nullptr;
   if (!out) {
     rte_pktmbuf_free(m);
     return nullptr;
@@ -134,6 +139,7 @@ rte_mbuf* udp_frame_to_sender(rte_mempool* pool, const rte_mbuf* req, const Pars
   u->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(8 + header_len + len));
   u->dgram_cksum = 0;
   if (header_len) std::memcpy(u + 1, header, header_len);
+  if (copied) std::memcpy(reinterpret_cast<uint8_t*>(u + 1) + header_len, blob->data + off, copied);
   if (v6) {
     const auto* rq = rte_pktmbuf_mtod_offset(req, const rte_ipv6_hdr*, p.l3_off);
     auto* ip = reinterpret_cast<rte_ipv6_hdr*>(out + p.l3_off);
@@ -155,7 +161,7 @@ rte_mbuf* udp_frame_to_sender(rte_mempool* pool, const rte_mbuf* req, const Pars
     ip->dst_addr = rq->src_addr;
     set_ipv4_cksum(m, ip, p.l3_off, rp);
   }
-  if (blob && len) {
+  if (chain) {
     auto* db = static_cast<DpdkBlob*>(blob->backend);
     rte_mbuf* seg = rte_pktmbuf_alloc(pool);
     if (!seg) {

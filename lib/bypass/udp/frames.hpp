@@ -29,7 +29,8 @@ bool udp_reply_in_place(rte_mbuf* m, Parsed& p, uint32_t len, bool unchanged,
 
 // A new datagram to the sender of `req` (headers at `p`), from the port it was
 // sent to: `header` bytes copied, then `blob[off, off+len)` attached without
-// copy. Returns nullptr if the pool is empty.
+// copy (or copied, when the port cannot send chained mbufs). Returns nullptr if
+// the pool is empty or the frame does not fit.
 rte_mbuf* udp_frame_to_sender(rte_mempool* pool, const rte_mbuf* req, const Parsed& p,
                               const uint8_t* header, uint32_t header_len, const StaticBlob* blob,
                               size_t off, size_t len, const ReplyParams& rp);
