@@ -1,12 +1,90 @@
 #include "sockets.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <bypass/core/signals.hpp>
+#include <bypass/udp/socket_backend.hpp>
 
 namespace bypass::udpd {
 
-int run_sockets(const Config&, const UdpdOptions&, const SystemFacts&, double, bool, bool) {
-  std::fprintf(stderr, "bypass-udpd: the sockets backend is not built yet.\n");
-  return 2;
+int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, double duration,
+                bool quiet, bool check_only) {
+  auto fail = [](const std::string& m) {
+    std::fprintf(stderr, "bypass-udpd: %s\n", m.c_str());
+    return 2;
+  };
+  if (c.workers.empty())
+    return fail("the config names no workers: add a [[worker]] with the cpu it runs on.");
+  std::vector<unsigned> cpus;
+  for (size_t i = 0; i < c.workers.size(); ++i) {
+    unsigned cpu = c.workers[i].cpu;
+    if (std::find(sys.allowed_cpus.begin(), sys.allowed_cpus.end(), cpu) == sys.allowed_cpus.end())
+      return fail("worker " + std::to_string(i + 1) + " is on CPU " + std::to_string(cpu) +
+                  ", which this process may not use (its CPU set is " +
+                  format_cpus(sys.allowed_cpus) + "): set its cpu to one of those.");
+    cpus.push_back(cpu);
+  }
+  if (check_only) {
+    std::printf("config ok\n");
+    return 0;
+  }
+  StopSignals signals;
+  SocketBackend backend(o.services, o.bind, cpus);
+  if (Status s = backend.start(); !s) return fail(s.message());
+  std::string addrs, svcs;
+  for (const auto& a : o.bind) addrs += " " + a.str();
+  for (const auto& s : o.services) svcs += " " + std::to_string(s.port) + "/" + s.handler;
+  spdlog::info("serving UDP{} on{} with {} worker(s) (Linux sockets)", svcs, addrs, cpus.size());
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  SocketStats prev = backend.stats();
+  auto last = start;
+  int sig = 0;
+  while (true) {
+    double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    if (duration > 0 && elapsed >= duration) break;
+    double left = duration > 0 ? std::min(1.0, duration - elapsed) : 1.0;
+    if ((sig = signals.wait(std::chrono::milliseconds(static_cast<long>(left * 1000) + 1))) != 0)
+      break;
+    auto now = Clock::now();
+    double dt = std::chrono::duration<double>(now - last).count();
+    if (!quiet && dt >= 0.5) {
+      SocketStats s = backend.stats();
+      std::printf("[%6.1fs] rx %7.3f Mpps  tx %7.3f Mpps  send errors %llu  truncated %llu\n",
+                  std::chrono::duration<double>(now - start).count(),
+                  static_cast<double>(s.rx_datagrams - prev.rx_datagrams) / dt / 1e6,
+                  static_cast<double>(s.tx_datagrams - prev.tx_datagrams) / dt / 1e6,
+                  static_cast<unsigned long long>(s.send_errors),
+                  static_cast<unsigned long long>(s.truncated));
+      std::fflush(stdout);
+      prev = s;
+      last = now;
+    }
+  }
+  if (sig) spdlog::info("signal {} received: stopping", sig);
+  backend.stop();
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  SocketStats s = backend.stats();
+  std::printf(
+      "%s",
+      fmt::format(
+          "final stats\n  total: rx {} tx {} in {:.2f}s ({:.3f} Mpps out)\n"
+          "  udp: datagrams {} replies {} further datagrams {} send errors {} recv errors {} "
+          "truncated {}\n",
+          s.rx_datagrams, s.tx_datagrams, secs, static_cast<double>(s.tx_datagrams) / secs / 1e6,
+          s.rx_datagrams, s.replies, s.outbox_sends, s.send_errors, s.recv_errors, s.truncated)
+          .c_str());
+  for (size_t w = 0; w < backend.worker_count(); ++w) {
+    SocketStats ws = backend.worker_stats(w);
+    std::printf("  worker %zu: rx %llu tx %llu\n", w + 1,
+                static_cast<unsigned long long>(ws.rx_datagrams),
+                static_cast<unsigned long long>(ws.tx_datagrams));
+  }
+  return 0;
 }
 
 }  // namespace bypass::udpd

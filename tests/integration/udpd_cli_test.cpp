@@ -1,0 +1,117 @@
+// bypass-udpd from the outside: the sockets backend serving a kernel client on
+// loopback with the same handlers, and bad configs refused with one sentence.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+
+#include "harness.hpp"
+
+namespace bypass::it {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string env_path(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+uint16_t test_port(int k) {
+  return static_cast<uint16_t>(20000 + (getpid() % 20000) + k);
+}
+
+TEST(UdpdSockets, ServesEchoAndStaticOnLoopbackBothFamilies) {
+  TempDir dir;
+  std::ofstream(dir.file("content.bin")) << std::string(3000, 'x') << "end";
+  const uint16_t echo = test_port(0), stat = test_port(1);
+  CpuPlan cpus = plan_cpus();
+  std::ofstream(dir.file("udpd.toml"))
+      << "[[worker]]\ncpu = " << cpus.worker
+      << "\n[udpd]\nbackend = \"sockets\"\nbind = [\"127.0.0.1\", \"::1\"]\n"
+      << "[[udpd.service]]\nport = " << echo << "\nhandler = \"echo\"\n"
+      << "[[udpd.service]]\nport = " << stat << "\nhandler = \"static\"\nfile = \""
+      << dir.file("content.bin") << "\"\nchunk = 1000\n";
+  std::string err;
+  auto udpd = Child::spawn({env_path("BYPASS_UDPD"), "-c", dir.file("udpd.toml"), "-q", "-t", "60"},
+                           dir.path(), &err);
+  ASSERT_TRUE(udpd) << err;
+  ASSERT_TRUE(udpd->wait_for_output("serving UDP", 10000ms)) << udpd->out() << udpd->err();
+  const std::string client = env_path("BYPASS_CLIENT");
+  auto e4 = run_cmd({client, "echo", "127.0.0.1", std::to_string(echo), "-n", "300", "-w", "8"});
+  EXPECT_TRUE(e4.ok()) << e4.out << e4.err;
+  auto e6 =
+      run_cmd({client, "echo", "::1", std::to_string(echo), "-n", "300", "-w", "8", "-s", "1400"});
+  EXPECT_TRUE(e6.ok()) << e6.out << e6.err;
+  auto f = run_cmd({client, "fetch", "127.0.0.1", std::to_string(stat), "-o", dir.file("got.bin")});
+  EXPECT_TRUE(f.ok()) << f.out << f.err;
+  EXPECT_TRUE(run_cmd({"cmp", dir.file("content.bin"), dir.file("got.bin")}).ok());
+  ASSERT_TRUE(udpd->kill(SIGTERM));
+  auto st = udpd->wait_for(10000ms);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_TRUE(st->exited && st->code == 0) << st->describe();
+  std::smatch m;
+  std::string out = udpd->out();
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("replies (\\d+) further datagrams (\\d+)")))
+      << out;
+  EXPECT_EQ(std::stoul(m[1]), 600u);
+  EXPECT_EQ(std::stoul(m[2]), 4u) << "3003 bytes in 1000-byte chunks";
+}
+
+struct BadConfig {
+  const char* toml;
+  const char* says;
+};
+
+class UdpdBadConfig : public ::testing::TestWithParam<BadConfig> {};
+
+TEST_P(UdpdBadConfig, OneSentenceAndExitTwo) {
+  TempDir dir;
+  std::ofstream(dir.file("bad.toml")) << GetParam().toml;
+  auto r = run_cmd({env_path("BYPASS_UDPD"), "-c", dir.file("bad.toml"), "--no-huge", "-t", "1"},
+                   30000ms);
+  ASSERT_TRUE(r.started);
+  EXPECT_TRUE(r.status.exited) << "killed by a signal: " << r.status.describe();
+  EXPECT_EQ(r.status.code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find(GetParam().says), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("EAL:"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Udpd, UdpdBadConfig,
+    ::testing::Values(
+        BadConfig{"[[worker]]\ncpu = 1\n[[port]]\ndevice = \"net_null0\"\naddresses = "
+                  "[\"198.18.0.2/24\"]\n",
+                  "names no [[udpd.service]]"},
+        BadConfig{"[[port]]\ndevice = \"net_null0\"\n[[worker]]\ncpu = 1\n[[udpd.service]]\nport = "
+                  "7\nhandler = "
+                  "\"echo\"\n",
+                  "has no addresses"},
+        BadConfig{
+            "[[port]]\ndevice = \"net_null0\"\naddresses = [\"300.1.1.1/24\"]\n[[worker]]\ncpu = "
+            "1\n[[udpd.service]]\nport = 7\nhandler = \"echo\"\n",
+            "is not an IPv4 or IPv6 address"},
+        BadConfig{
+            "[[port]]\ndevice = \"net_null0\"\naddresses = [\"198.18.0.2/24\"]\n[[worker]]\ncpu = "
+            "1\n[[udpd.service]]\nport = 7\nhandler = \"chargen\"\n",
+            "is not a handler"},
+        BadConfig{
+            "[[port]]\ndevice = \"net_null0\"\naddresses = [\"198.18.0.2/24\"]\n[[worker]]\ncpu = "
+            "1\n[[udpd.service]]\nport = 7\nhandler = \"static\"\nfile = \"/nonexistent\"\n",
+            "cannot read file '/nonexistent'"},
+        BadConfig{
+            "[[port]]\ndevice = \"net_null0\"\naddresses = [\"198.18.0.2/24\"]\n[[worker]]\ncpu = "
+            "1\n[[udpd.service]]\nport = 7\nhandler = \"echo\"\n[[udpd.service]]\nport = "
+            "7\nhandler = "
+            "\"discard\"\n",
+            "two services use UDP port 7"},
+        BadConfig{"[[worker]]\ncpu = 1\n[udpd]\nbackend = \"sockets\"\nbind = "
+                  "[\"198.51.100.77\"]\n[[udpd.service]]\n"
+                  "port = 7\nhandler = \"echo\"\n",
+                  "cannot bind UDP port 7 on 198.51.100.77"}),
+    [](const auto& info) { return "case" + std::to_string(info.index); });
+
+}  // namespace
+}  // namespace bypass::it
