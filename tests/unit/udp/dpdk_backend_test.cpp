@@ -76,7 +76,7 @@ class RingWire {
     u->dst_port = rte_cpu_to_be_16(dport);
     u->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(8 + payload.size()));
     u->dgram_cksum = 0;
-    std::memcpy(u + 1, payload.data(), payload.size());
+    if (!payload.empty()) std::memcpy(u + 1, payload.data(), payload.size());
     if (v6) {
       auto* ip = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
       ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
