@@ -1,0 +1,273 @@
+// bypass-gen: a traffic generator and benchmark on DPDK ports. It sends the
+// configured streams at a paced or maximum rate from pinned workers, receives
+// them back (through a device under test, a cable or a reflector), and reports
+// rates, loss, duplicates, reordering and latency percentiles; with
+// --rfc2544 it finds the highest zero-loss rate for each frame size.
+#include <rte_cycles.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+#include <bypass/control/report.hpp>
+#include <bypass/core/eal.hpp>
+#include <bypass/core/mempool.hpp>
+#include <bypass/io/fault_config.hpp>
+#include <bypass/io/ports.hpp>
+
+#include "options.hpp"
+#include "report.hpp"
+#include "trial.hpp"
+
+namespace {
+
+using namespace bypass;
+using namespace bypass::gen;
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "bypass-gen: %s\n", msg.c_str());
+  return 2;
+}
+
+double mean_frame(const Stream& s) {
+  if (s.size.mode == SizeMode::kMix) {
+    double sum = 0, w = 0;
+    for (const auto& m : s.size.mix) {
+      sum += static_cast<double>(m.size) * m.weight;
+      w += m.weight;
+    }
+    return w > 0 ? sum / w : 64;
+  }
+  return (s.size.min + s.size.max) / 2.0;
+}
+
+// The rate of every stream in a plain run.
+Expected<std::vector<double>> plain_rates(const GenOptions& o) {
+  std::vector<double> pps;
+  for (const auto& ps : o.streams) {
+    const Stream& s = ps.stream;
+    if (s.pps > 0) {
+      pps.push_back(s.pps);
+    } else if (s.percent > 0) {
+      pps.push_back(s.percent / 100.0 * static_cast<double>(o.link_mbps) * 1e6 /
+                    ((mean_frame(s) + 20) * 8));
+    } else {
+      auto r = parse_rate(o.rate, o.link_mbps, static_cast<uint16_t>(mean_frame(s)));
+      if (!r) return r.status();
+      pps.push_back(*r);
+    }
+  }
+  return pps;
+}
+
+void append(const std::string& path, const std::string& text) {
+  if (path.empty()) return;
+  std::ofstream(path, std::ios::app) << text;
+}
+
+int run_plain(const Config& c, const GenOptions& o, const std::vector<Port*>& ports,
+              rte_mempool* pool, StopSignals& signals, double duration, bool quiet) {
+  auto pps = plain_rates(o);
+  if (!pps) return fail(pps.error());
+  TrialSpec spec{duration, *pps, std::nullopt};
+  std::vector<PortResult> prev(ports.size());
+  for (size_t i = 0; i < ports.size(); ++i) prev[i].name = ports[i]->name();
+  double last = 0;
+  auto r = run_trial(
+      c, o, ports, pool, spec, signals, [&](double secs, const auto& now, const auto& streams) {
+        if (!quiet) std::printf("%s", progress_line(secs, now, prev, secs - last, streams).c_str());
+        std::fflush(stdout);
+        prev = now;
+        last = secs;
+      });
+  if (!r) return fail(r.error());
+  std::printf("%s", summary(*r).c_str());
+  append(o.json, json_line(*r, "\"mode\":\"run\","));
+  if (!o.latency_csv.empty() && !r->streams.empty()) {
+    Histogram all = r->streams[0].latency;
+    for (size_t i = 1; i < r->streams.size(); ++i) all.merge(r->streams[i].latency);
+    std::ofstream(o.latency_csv) << all.percentile_csv();
+  }
+  return 0;
+}
+
+int run_rfc2544(const Config& c, const GenOptions& o, const std::vector<Port*>& ports,
+                rte_mempool* pool, StopSignals& signals) {
+  std::vector<std::pair<std::string, FrameSizes>> sizes;
+  for (uint16_t sz : o.rfc.sizes)
+    sizes.push_back({std::to_string(sz), FrameSizes{SizeMode::kFixed, sz, sz}});
+  if (o.rfc.imix) {
+    FrameSizes imix;
+    imix.mode = SizeMode::kMix;
+    imix.mix.assign(std::begin(kSimpleImix), std::end(kSimpleImix));
+    sizes.push_back({"imix", imix});
+  }
+  const size_t ns = o.streams.size();
+  std::vector<Rfc2544Row> rows;
+  for (const auto& [label, fs] : sizes) {
+    Stream probe = o.streams[0].stream;
+    probe.size = fs;
+    Rfc2544Row row;
+    row.frame = label;
+    row.mean_frame = mean_frame(probe);
+    std::vector<double> found;
+    for (unsigned rep = 0; rep < o.rfc.repetitions; ++rep) {
+      auto trial = [&](double total_pps, const char* kind) -> Expected<TrialResult> {
+        TrialSpec spec{o.rfc.trial, std::vector<double>(ns, total_pps / static_cast<double>(ns)),
+                       fs};
+        auto r = run_trial(c, o, ports, pool, spec, signals, nullptr);
+        if (!r) return r;
+        double loss = r->tx() ? static_cast<double>(r->lost()) / static_cast<double>(r->tx()) : 1.0;
+        std::printf(
+            "  %-5s %-8s offered %10.0f pps  sent %10.0f pps  received %10.0f pps  loss %.6f%%\n",
+            label.c_str(), kind, total_pps, static_cast<double>(r->tx()) / r->seconds,
+            static_cast<double>(r->rx()) / r->seconds, loss * 100);
+        std::fflush(stdout);
+        append(o.json,
+               json_line(*r, fmt::format("\"mode\":\"rfc2544\",\"frame\":\"{}\",\"kind\":\"{}\","
+                                         "\"offered_pps\":{:.0f},",
+                                         label, kind, total_pps)));
+        return r;
+      };
+      auto max = trial(0, "max");
+      if (!max) return fail(max.error());
+      if (max->signal) return 0;
+      const double top = static_cast<double>(max->tx()) / max->seconds;
+      row.max_offered = top;
+      auto lossy = [&](const TrialResult& r) {
+        return r.tx() == 0 ||
+               static_cast<double>(r.lost()) > o.rfc.loss * static_cast<double>(r.tx());
+      };
+      double lo = 0, hi = top;
+      if (!lossy(*max)) {
+        lo = top;
+      } else {
+        while (hi - lo > o.rfc.precision * top) {
+          double mid = (lo + hi) / 2;
+          auto r = trial(mid, "search");
+          if (!r) return fail(r.error());
+          if (r->signal) return 0;
+          (lossy(*r) ? hi : lo) = mid;
+        }
+      }
+      found.push_back(lo);
+    }
+    std::sort(found.begin(), found.end());
+    row.max_pps = found[found.size() / 2];
+    if (row.max_pps > 0) {
+      TrialSpec spec{o.rfc.latency_trial,
+                     std::vector<double>(ns, row.max_pps / static_cast<double>(ns)), fs};
+      auto r = run_trial(c, o, ports, pool, spec, signals, nullptr);
+      if (!r) return fail(r.error());
+      Histogram all = r->streams[0].latency;
+      for (size_t i = 1; i < r->streams.size(); ++i) all.merge(r->streams[i].latency);
+      row.latency = all.summary();
+      append(o.json,
+             json_line(*r, fmt::format("\"mode\":\"rfc2544\",\"frame\":\"{}\",\"kind\":\"latency\","
+                                       "\"offered_pps\":{:.0f},",
+                                       label, row.max_pps)));
+    }
+    std::printf("%-5s zero-loss %.3f Mpps (%.2f Gbit/s), latency p50 %.1f us p99 %.1f us\n",
+                label.c_str(), row.max_pps / 1e6, row.max_pps * (row.mean_frame + 20) * 8 / 1e9,
+                row.latency.p50 / 1e3, row.latency.p99 / 1e3);
+    rows.push_back(row);
+  }
+  std::string csv = rfc2544_csv(rows, o.link_mbps);
+  std::printf("\n%s", csv.c_str());
+  if (!o.csv.empty()) std::ofstream(o.csv) << csv;
+  if (!o.svg.empty()) std::ofstream(o.svg) << rfc2544_svg(rows, o.link_mbps);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "bypass-gen: send streams, receive them back, report rate, loss and latency; or RFC 2544."};
+  std::string config_path, rate, json, csv, svg, latency_csv, log_level = "info";
+  std::vector<std::string> streams, eal_extra;
+  double duration = 0;
+  bool no_huge = false, quiet = false, rfc = false, check_only = false;
+  app.add_option("-c,--config", config_path,
+                 "TOML config: ports, workers, [gen] and [[gen.stream]]")
+      ->required();
+  app.add_option("-s,--stream", streams,
+                 "a stream on the first port: \"dst=198.18.0.2 dport=7 size=64\"");
+  app.add_option("-r,--rate", rate,
+                 "per stream: max, 1000pps, 1.5Mpps or 50% (overrides [gen].rate)");
+  app.add_option("-t,--duration", duration, "seconds (overrides [gen].duration)");
+  app.add_flag("--rfc2544", rfc, "find the zero-loss rate per frame size ([gen.rfc2544] settings)");
+  app.add_option("--json", json, "append one JSON line per run or trial to this file");
+  app.add_option("--csv", csv, "RFC 2544 summary as CSV");
+  app.add_option("--svg", svg, "RFC 2544 chart as SVG");
+  app.add_option("--latency-csv", latency_csv, "latency percentiles of a run as CSV");
+  app.add_flag("--no-huge", no_huge, "run without huge pages");
+  app.add_flag("-q,--quiet", quiet, "no per-second lines");
+  app.add_flag("--check", check_only, "check the config and exit");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  app.add_option("eal", eal_extra, "after --: arguments passed to DPDK's EAL unchanged");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%^%l%$: %v");
+  auto cfg = load_config(config_path);
+  if (!cfg) return fail(cfg.error());
+  Config& c = *cfg;
+  if (no_huge) c.eal.huge_pages = false;
+  c.eal.args.insert(c.eal.args.end(), eal_extra.begin(), eal_extra.end());
+  auto opts = read_gen_options(c, streams);
+  if (!opts) return fail(opts.error());
+  GenOptions& o = *opts;
+  if (!rate.empty()) o.rate = rate;
+  if (duration > 0) o.duration = duration;
+  if (rfc) o.rfc2544 = true;
+  for (auto [flag, field] :
+       {std::pair{&json, &o.json}, {&csv, &o.csv}, {&svg, &o.svg}, {&latency_csv, &o.latency_csv}})
+    if (!flag->empty()) *field = *flag;
+  if (!o.rfc2544)
+    if (auto r = plain_rates(o); !r) return fail(r.error());
+  SystemFacts sys = SystemFacts::read();
+  std::vector<std::string> warnings;
+  if (Status s = check_config(c, sys, &warnings); !s) return fail(s.message());
+  if (Status s = check_port_faults(c); !s) return fail(s.message());
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  if (check_only) {
+    std::printf("config ok\n");
+    return 0;
+  }
+  StopSignals signals;
+  auto eal = Eal::start(c, "bypass-gen");
+  if (!eal) return fail(eal.error());
+  int rc = 0;
+  {
+    auto pool = PktPool::create("bypass_gen_pool", c.memory);
+    if (!pool) return fail(pool.error());
+    unsigned kept = 0;
+    {
+      auto ports = PortSet::open(c, pool->get());
+      if (!ports) return fail(ports.error());
+      kept = ports->kept_by_drivers();
+      // A link partner (memif peer, cable) may take a moment.
+      for (int i = 0; i < 100; ++i) {
+        bool all = true;
+        for (Port* p : ports->ports()) all &= p->link().up;
+        if (all) break;
+        if (i == 99) spdlog::warn("not every port's link is up after 5 s: sending anyway");
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      spdlog::info("{} stream(s) on {} port(s), {} worker(s){}", o.streams.size(), ports->size(),
+                   c.workers.size(), o.rfc2544 ? ", RFC 2544" : "");
+      rc = o.rfc2544 ? run_rfc2544(c, o, ports->ports(), pool->get(), signals)
+                     : run_plain(c, o, ports->ports(), pool->get(), signals, o.duration, quiet);
+      ports->stop();
+    }
+    if (print_exit_check(pool->in_use(), kept) && rc == 0) rc = 3;
+  }
+  return rc;
+}

@@ -1,0 +1,108 @@
+#include "traffic.hpp"
+
+#include <rte_cycles.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+
+#include <bypass/gen/gen_header.hpp>
+
+namespace bypass::gen {
+
+void TxPoller::start(uint64_t now) {
+  for (auto& s : streams_) s->pacer.start(now);
+}
+
+bool TxPoller::poll(Worker&) {
+  bool did = false;
+  rte_mbuf* pkts[bypass::kMaxBurst];
+  for (auto& sp : streams_) {
+    StreamTx& s = *sp;
+    const uint64_t now = rte_rdtsc();
+    uint32_t n = s.pacer.due(now);
+    if (n == 0) continue;
+    if (n > bypass::kMaxBurst) n = bypass::kMaxBurst;
+    if (rte_pktmbuf_alloc_bulk(pool_, pkts, n) != 0) [[unlikely]] {
+      s.pacer.give_back(n);
+      c_.tx_nombuf.add();
+      continue;
+    }
+    const uint32_t first = s.cursor.position();
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t e = s.cursor.next();
+      s.table->build(pkts[i], e, s.seq + i, now);
+      bytes += (*s.table)[e].frame;
+    }
+    const uint16_t sent = port_.tx_burst(txq_, pkts, static_cast<uint16_t>(n));
+    if (sent < n) [[unlikely]] {
+      // The unsent frames never existed: their sequence numbers and flows are
+      // used again next time, so the receiver sees no gap.
+      for (uint32_t i = sent; i < n; ++i) bytes -= pkts[i]->pkt_len + 4u;
+      rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+      s.pacer.give_back(n - sent);
+      s.cursor = TemplateCursor(s.table->size(), first + sent);
+    }
+    s.seq += sent;
+    s.sent.add(sent);
+    c_.tx_packets.add(sent);
+    c_.tx_bytes.add(bytes);
+    did |= sent > 0;
+  }
+  return did;
+}
+
+FlowTrackers::FlowTrackers(size_t flows, uint64_t hz, const HistogramConfig& latency) {
+  for (size_t i = 0; i < flows; ++i)
+    trackers_.push_back(std::make_unique<RxTracker>(hz, RxTracker::kDefaultWindow, latency));
+}
+
+uint16_t gen_header_offset(const rte_mbuf* m) {
+  const uint32_t len = m->data_len;
+  if (len < sizeof(rte_ether_hdr) + 28) return 0;
+  const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+  uint32_t off = 12;
+  uint16_t type = static_cast<uint16_t>(p[off] << 8 | p[off + 1]);
+  for (int v = 0; v < 2 && (type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ); ++v) {
+    off += 4;
+    if (off + 2 > len) return 0;
+    type = static_cast<uint16_t>(p[off] << 8 | p[off + 1]);
+  }
+  off += 2;
+  if (type == RTE_ETHER_TYPE_IPV4) {
+    if (off + 20 > len || p[off + 9] != IPPROTO_UDP) return 0;
+    off += (p[off] & 0x0f) * 4u + 8;
+  } else if (type == RTE_ETHER_TYPE_IPV6) {
+    if (off + 40 > len || p[off + 6] != IPPROTO_UDP) return 0;
+    off += 48;
+  } else {
+    return 0;
+  }
+  return off + kGenHeaderSize <= len ? static_cast<uint16_t>(off) : 0;
+}
+
+bool RxPoller::poll(Worker&) {
+  rte_mbuf* pkts[bypass::kMaxBurst];
+  const uint16_t n = port_.rx_burst(rxq_, pkts, bypass::kMaxBurst);
+  if (n == 0) return false;
+  const uint64_t now = rte_rdtsc();
+  uint64_t bytes = 0, other = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    bytes += m->pkt_len + 4u;
+    GenHeader h;
+    const uint16_t off = gen_header_offset(m);
+    RxTracker* t = nullptr;
+    if (off && read_gen_header(rte_pktmbuf_mtod_offset(m, const uint8_t*, off), &h) &&
+        (t = flows_.get(h.stream)))
+      t->on_packet(h, now);
+    else
+      ++other;
+  }
+  rte_pktmbuf_free_bulk(pkts, n);
+  c_.rx_packets.add(n);
+  c_.rx_bytes.add(bytes);
+  if (other) c_.rx_other.add(other);
+  return true;
+}
+
+}  // namespace bypass::gen

@@ -1,0 +1,87 @@
+// bypass-gen's data plane: a TxPoller sends the streams of one port from one
+// worker, paced by the TSC (or as fast as the port takes them), stamping each
+// frame with a sequence number and its TX timestamp; an RxPoller reads those
+// back from one RX queue into per-flow trackers (loss, duplicates, reorder,
+// latency histogram). No allocation, lock or syscall per packet.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <bypass/core/batch.hpp>
+#include <bypass/core/counter.hpp>
+#include <bypass/core/worker.hpp>
+#include <bypass/gen/pacer.hpp>
+#include <bypass/gen/rx_tracker.hpp>
+#include <bypass/gen/stream.hpp>
+#include <bypass/io/port.hpp>
+
+namespace bypass::gen {
+
+struct alignas(RTE_CACHE_LINE_SIZE) PortCounters {
+  Counter tx_packets, tx_bytes;  // bytes on the wire less preamble and gap (frame with FCS)
+  Counter rx_packets, rx_bytes, rx_other;  // rx_other: frames without a generator header
+  Counter tx_nombuf;                       // sends skipped: the pool was empty
+};
+
+// One stream as one worker sends it: its own flow id, sequence and pacer.
+struct StreamTx {
+  StreamTx(const StreamTable* t, uint16_t f, Pacer p)
+      : table(t), flow(f), pacer(p), cursor(t->size()) {}
+  const StreamTable* table;
+  uint16_t flow;  // carried in the GenHeader
+  Pacer pacer;
+  TemplateCursor cursor;
+  uint64_t seq = 0;
+  Counter sent;
+};
+
+class TxPoller final : public Poller {
+ public:
+  TxPoller(Port& port, uint16_t txq, rte_mempool* pool, PortCounters& counters)
+      : port_(port), txq_(txq), pool_(pool), c_(counters) {}
+  void add(std::unique_ptr<StreamTx> s) { streams_.push_back(std::move(s)); }
+  // Starts the pacers at `now` (call before the worker runs).
+  void start(uint64_t now);
+  bool poll(Worker& w) override;
+  const std::vector<std::unique_ptr<StreamTx>>& streams() const { return streams_; }
+
+ private:
+  Port& port_;
+  uint16_t txq_;
+  rte_mempool* pool_;
+  PortCounters& c_;
+  std::vector<std::unique_ptr<StreamTx>> streams_;
+};
+
+// Flow id -> tracker, for one RX worker.
+class FlowTrackers {
+ public:
+  FlowTrackers(size_t flows, uint64_t hz, const HistogramConfig& latency);
+  RxTracker* get(uint16_t flow) {
+    return flow < trackers_.size() ? trackers_[flow].get() : nullptr;
+  }
+  size_t size() const { return trackers_.size(); }
+
+ private:
+  std::vector<std::unique_ptr<RxTracker>> trackers_;
+};
+
+class RxPoller final : public Poller {
+ public:
+  RxPoller(Port& port, uint16_t rxq, FlowTrackers& flows, PortCounters& counters)
+      : port_(port), rxq_(rxq), flows_(flows), c_(counters) {}
+  bool poll(Worker& w) override;
+
+ private:
+  Port& port_;
+  uint16_t rxq_;
+  FlowTrackers& flows_;
+  PortCounters& c_;
+};
+
+// Where the GenHeader of a received frame starts (after Ethernet, VLANs, IP
+// and UDP), or 0 if the frame is not UDP over IPv4/IPv6.
+uint16_t gen_header_offset(const rte_mbuf* m);
+
+}  // namespace bypass::gen

@@ -1,0 +1,163 @@
+#include "trial.hpp"
+
+#include <rte_cycles.h>
+
+#include <algorithm>
+#include <thread>
+
+#include <bypass/core/run.hpp>
+#include <bypass/core/worker.hpp>
+#include <bypass/net/frame.hpp>
+
+namespace bypass::gen {
+
+uint64_t TrialResult::tx() const {
+  uint64_t n = 0;
+  for (const auto& s : streams) n += s.sent;
+  return n;
+}
+uint64_t TrialResult::rx() const {
+  uint64_t n = 0;
+  for (const auto& s : streams) n += s.rx.received - s.rx.duplicates - s.rx.stale;
+  return n;
+}
+uint64_t TrialResult::lost() const {
+  return tx() > rx() ? tx() - rx() : 0;
+}
+
+namespace {
+
+// Everything one trial owns; destroyed after the workers stopped.
+struct Plan {
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::unique_ptr<PortCounters>> port_counters;          // by port
+  std::vector<std::unique_ptr<StreamTable>> tables;                  // by (stream, tx worker)
+  std::vector<std::vector<std::pair<size_t, StreamTx*>>> stream_tx;  // by stream: (worker, tx)
+  std::vector<std::unique_ptr<TxPoller>> tx;
+  std::vector<std::unique_ptr<FlowTrackers>> trackers;  // by worker
+  std::vector<std::unique_ptr<RxPoller>> rx;
+  std::vector<std::vector<RxPoller*>> rx_by_worker;
+  size_t flows_per_stream = 0;
+};
+
+std::vector<PortResult> port_results(const Plan& p, const std::vector<Port*>& ports) {
+  std::vector<PortResult> out;
+  for (size_t i = 0; i < ports.size(); ++i) {
+    const PortCounters& c = *p.port_counters[i];
+    out.push_back({ports[i]->name(), c.tx_packets.get(), c.tx_bytes.get(), c.rx_packets.get(),
+                   c.rx_bytes.get(), c.rx_other.get(), c.tx_nombuf.get()});
+  }
+  return out;
+}
+
+std::vector<StreamResult> stream_results(const Plan& p, const GenOptions& o, bool with_latency) {
+  std::vector<StreamResult> out(o.streams.size());
+  for (size_t s = 0; s < o.streams.size(); ++s) {
+    StreamResult& r = out[s];
+    r.name =
+        o.streams[s].stream.name.empty() ? "stream " + std::to_string(s) : o.streams[s].stream.name;
+    for (const auto& [w, tx] : p.stream_tx[s]) {
+      r.sent += tx->sent.get();
+      const uint16_t flow = static_cast<uint16_t>(s * p.flows_per_stream + w);
+      for (const auto& ft : p.trackers) {
+        RxTracker* t = ft->get(flow);
+        if (!t) continue;
+        r.rx.add(t->counts());
+        if (with_latency) r.latency.merge(t->latency());
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
+                                const std::vector<Port*>& ports, rte_mempool* pool,
+                                const TrialSpec& spec, StopSignals& signals, const TickFn& tick) {
+  Plan p;
+  const uint64_t hz = rte_get_tsc_hz();
+  const size_t nw = c.workers.size();
+  p.flows_per_stream = nw;
+  p.rx_by_worker.resize(nw);
+  for (size_t i = 0; i < ports.size(); ++i)
+    p.port_counters.push_back(std::make_unique<PortCounters>());
+  for (size_t w = 0; w < nw; ++w) {
+    p.workers.push_back(std::make_unique<Worker>(static_cast<unsigned>(w), c.workers[w]));
+    p.trackers.push_back(std::make_unique<FlowTrackers>(o.streams.size() * nw, hz,
+                                                        HistogramConfig{1, 10'000'000'000ull, 2}));
+  }
+  // TX: a worker sends the streams of every port it polls, on its own TX queue.
+  p.stream_tx.resize(o.streams.size());
+  for (size_t w = 0; w < nw; ++w) {
+    std::vector<size_t> my_ports;
+    for (const QueueRef& q : c.workers[w].rx)
+      if (std::find(my_ports.begin(), my_ports.end(), q.port) == my_ports.end())
+        my_ports.push_back(q.port);
+    for (size_t port : my_ports) {
+      auto tx = std::make_unique<TxPoller>(*ports[port], static_cast<uint16_t>(w), pool,
+                                           *p.port_counters[port]);
+      for (size_t s = 0; s < o.streams.size(); ++s) {
+        if (o.streams[s].port != port) continue;
+        Stream st = o.streams[s].stream;
+        st.id = static_cast<uint16_t>(s * nw + w);
+        if (spec.size) st.size = *spec.size;
+        auto table = StreamTable::expand(st);
+        if (!table) return table.status();
+        p.tables.push_back(std::make_unique<StreamTable>(std::move(*table)));
+        StreamTable& t = *p.tables.back();
+        t.set_macs(to_mac(ports[port]->mac()), st.dst_mac.is_zero() ? o.peer_mac : st.dst_mac);
+        // The workers sending on a port share each stream's rate.
+        size_t senders = 0;
+        for (size_t w2 = 0; w2 < nw; ++w2)
+          for (const QueueRef& q : c.workers[w2].rx)
+            if (q.port == port) {
+              ++senders;
+              break;
+            }
+        double pps = s < spec.pps.size() ? spec.pps[s] : 0;
+        Rate rate = pps > 0 ? Rate::pps(pps / static_cast<double>(senders)) : Rate::max();
+        auto sx = std::make_unique<StreamTx>(&t, st.id, Pacer(hz, rate));
+        p.stream_tx[s].emplace_back(w, sx.get());
+        tx->add(std::move(sx));
+      }
+      p.workers[w]->add(tx.get());
+      p.tx.push_back(std::move(tx));
+    }
+    for (const QueueRef& q : c.workers[w].rx) {
+      p.rx.push_back(std::make_unique<RxPoller>(*ports[q.port], q.queue, *p.trackers[w],
+                                                *p.port_counters[q.port]));
+      p.workers[w]->add(p.rx.back().get());
+      p.rx_by_worker[w].push_back(p.rx.back().get());
+    }
+  }
+  std::vector<Worker*> raw;
+  for (auto& w : p.workers) raw.push_back(w.get());
+  WorkerGroup group(raw);
+  const uint64_t now = rte_rdtsc();
+  for (auto& t : p.tx) t->start(now);
+  auto run = run_until_stopped(group, signals, spec.seconds, [&](double secs) {
+    if (tick) tick(secs, port_results(p, ports), stream_results(p, o, true));
+  });
+  if (!run) return run.status();
+  // Let the last packets in flight arrive: RX only, for a moment.
+  std::vector<std::unique_ptr<Worker>> drain;
+  std::vector<Worker*> rx_only;
+  for (size_t w = 0; w < nw; ++w) {
+    drain.push_back(std::make_unique<Worker>(static_cast<unsigned>(w), c.workers[w]));
+    for (RxPoller* rp : p.rx_by_worker[w]) drain.back()->add(rp);
+    rx_only.push_back(drain.back().get());
+  }
+  WorkerGroup dg(rx_only);
+  if (Status s = dg.launch(); !s) return s;
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  dg.stop();
+  TrialResult r;
+  r.seconds = run->seconds;
+  r.signal = run->signal;
+  r.ports = port_results(p, ports);
+  r.streams = stream_results(p, o, true);
+  return r;
+}
+
+}  // namespace bypass::gen
