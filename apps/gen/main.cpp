@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -20,6 +21,7 @@
 
 #include "options.hpp"
 #include "report.hpp"
+#include "search.hpp"
 #include "trial.hpp"
 
 namespace {
@@ -65,6 +67,9 @@ Expected<std::vector<double>> plain_rates(const GenOptions& o) {
 
 void append(const std::string& path, const std::string& text) {
   if (path.empty()) return;
+  std::error_code ec;
+  auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
   std::ofstream(path, std::ios::app) << text;
 }
 
@@ -137,22 +142,19 @@ int run_rfc2544(const Config& c, const GenOptions& o, const std::vector<Port*>& 
       if (max->signal) return 0;
       const double top = static_cast<double>(max->tx()) / max->seconds;
       row.max_offered = top;
-      auto lossy = [&](const TrialResult& r) {
-        return r.tx() == 0 ||
-               static_cast<double>(r.lost()) > o.rfc.loss * static_cast<double>(r.tx());
-      };
-      double lo = 0, hi = top;
-      if (!lossy(*max)) {
-        lo = top;
-      } else {
-        while (hi - lo > o.rfc.precision * top) {
-          double mid = (lo + hi) / 2;
-          auto r = trial(mid, "search");
-          if (!r) return fail(r.error());
-          if (r->signal) return 0;
-          (lossy(*r) ? hi : lo) = mid;
-        }
-      }
+      bool stopped = false;
+      auto found_rate = zero_loss_search(
+          top, max->tx() ? static_cast<double>(max->lost()) / static_cast<double>(max->tx()) : 1.0,
+          o.rfc.loss, o.rfc.precision, [&](double rate) -> std::optional<double> {
+            auto r = trial(rate, "search");
+            if (!r || r->signal) {
+              stopped = true;
+              return std::nullopt;
+            }
+            return r->tx() ? static_cast<double>(r->lost()) / static_cast<double>(r->tx()) : 1.0;
+          });
+      if (!found_rate || stopped) return 0;
+      const double lo = found_rate->rate;
       found.push_back(lo);
     }
     std::sort(found.begin(), found.end());
