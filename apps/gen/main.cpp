@@ -263,6 +263,9 @@ int main(int argc, char** argv) {
         if (i == 99) spdlog::warn("not every port's link is up after 5 s: sending anyway");
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
+      // A peer that has just seen the link come up may not have its own
+      // rings ready yet (memif): give it a moment before the first frame.
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
       spdlog::info("{} stream(s) on {} port(s), {} worker(s){}", o.streams.size(), ports->size(),
                    c.workers.size(), o.rfc2544 ? ", RFC 2544" : "");
       rc = o.rfc2544 ? run_rfc2544(c, o, ports->ports(), pool->get(), signals)
