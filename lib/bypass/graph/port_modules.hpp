@@ -40,11 +40,13 @@ class PortTx final : public Module {
       : Module("PortTx", 0), port_(port), queue_(queue), retries_(retries) {}
 
   void process(Worker& w, Batch& b) override {
+    // Bytes are counted before the driver owns the packets (it may free them at once).
+    uint64_t bytes = 0;
+    for (rte_mbuf* m : b) bytes += m->pkt_len;
     uint16_t sent = 0;
     for (unsigned t = 0; t <= retries_ && sent < b.size(); ++t)
       sent += port_.tx_burst(queue_, b.data() + sent, static_cast<uint16_t>(b.size() - sent));
-    uint64_t bytes = 0;
-    for (uint16_t i = 0; i < sent; ++i) bytes += b[i]->pkt_len;
+    for (uint16_t i = sent; i < b.size(); ++i) bytes -= b[i]->pkt_len;
     w.counters().tx_packets.add(sent);
     w.counters().tx_bytes.add(bytes);
     if (sent < b.size()) [[unlikely]] {

@@ -31,11 +31,13 @@ void UdpPoller::queue(Worker& w, rte_mbuf* m) {
 
 void UdpPoller::flush(Worker& w) {
   if (tx_.empty()) return;
+  // Bytes are counted before the driver owns the packets (it may free them at once).
+  uint64_t bytes = 0;
+  for (rte_mbuf* m : tx_) bytes += m->pkt_len;
   uint16_t sent = 0;
   for (int t = 0; t < 4 && sent < tx_.size(); ++t)
     sent += port_.tx_burst(txq_, tx_.data() + sent, static_cast<uint16_t>(tx_.size() - sent));
-  uint64_t bytes = 0;
-  for (uint16_t i = 0; i < sent; ++i) bytes += tx_[i]->pkt_len;
+  for (uint16_t i = sent; i < tx_.size(); ++i) bytes -= tx_[i]->pkt_len;
   w.counters().tx_packets.add(sent);
   w.counters().tx_bytes.add(bytes);
   if (sent < tx_.size()) [[unlikely]] {
