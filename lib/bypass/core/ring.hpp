@@ -2,8 +2,8 @@
 // T* between cores. The producer and consumer modes are part of the type, as in
 // DPDK's names (sp/mp, sc/mc), so each call compiles to the one rte_ring function
 // it needs. "burst" calls are best effort; "bulk" calls are all or nothing.
-// Objects that do not fit are counted in full_count(); MbufRing::send_or_drop()
-// also frees them, so a full ring never leaks or stalls.
+// MbufRing::send_or_drop() frees and counts (full_count()) the packets that do
+// not fit, so a full ring never leaks or stalls.
 #pragma once
 
 #include <rte_errno.h>
@@ -61,18 +61,15 @@ class Ring {
   }
   ~Ring() { reset(); }
 
-  // Enqueues as many as fit; returns how many. The rest stay with the caller
-  // and are counted in full_count().
+  // Enqueues as many as fit; returns how many. The rest stay with the caller,
+  // who sees the shortfall in the result (nothing is counted here: this is
+  // the hot path, see ring_bench).
   unsigned enqueue_burst(std::span<T* const> objs) {
     void* const* p = reinterpret_cast<void* const*>(objs.data());
-    unsigned n;
     if constexpr (P == Producer::kSingle)
-      n = rte_ring_sp_enqueue_burst(r_, p, objs.size(), nullptr);
+      return rte_ring_sp_enqueue_burst(r_, p, objs.size(), nullptr);
     else
-      n = rte_ring_mp_enqueue_burst(r_, p, objs.size(), nullptr);
-    if (n < objs.size()) [[unlikely]]
-      count_full(objs.size() - n);
-    return n;
+      return rte_ring_mp_enqueue_burst(r_, p, objs.size(), nullptr);
   }
   // Enqueues all or none; returns whether it did.
   bool enqueue_bulk(std::span<T* const> objs) {
@@ -105,19 +102,22 @@ class Ring {
   unsigned count() const { return rte_ring_count(r_); }
   unsigned capacity() const { return rte_ring_get_capacity(r_); }
   bool empty() const { return rte_ring_empty(r_); }
-  // Objects refused because the ring was full, since creation.
+  // Objects refused because the ring was full, since creation: by
+  // enqueue_bulk and by MbufRing::send_or_drop (not by enqueue_burst).
   uint64_t full_count() const { return full_.load(std::memory_order_relaxed); }
   rte_ring* raw() const { return r_; }
   bool valid() const { return r_ != nullptr; }
 
- private:
-  explicit Ring(rte_ring* r) : r_(r) {}
+ protected:
   void count_full(uint64_t n) {
     if constexpr (P == Producer::kSingle)
       full_.store(full_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     else
       full_.fetch_add(n, std::memory_order_relaxed);
   }
+
+ private:
+  explicit Ring(rte_ring* r) : r_(r) {}
   void reset() {
     if (r_) rte_ring_free(r_);
     r_ = nullptr;
@@ -152,8 +152,10 @@ class MbufRing : public Ring<rte_mbuf, P, C> {
   // Returns how many were enqueued. The batch is empty afterwards.
   unsigned send_or_drop(Batch& b) {
     unsigned n = this->enqueue_burst(b.span());
-    if (n < b.size()) [[unlikely]]
+    if (n < b.size()) [[unlikely]] {
+      this->count_full(b.size() - n);
       rte_pktmbuf_free_bulk(b.data() + n, b.size() - n);
+    }
     b.clear();
     return n;
   }
