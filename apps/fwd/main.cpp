@@ -8,10 +8,10 @@
 #include <optional>
 
 #include <bypass/control/report.hpp>
+#include <bypass/control/runtime.hpp>
 #include <bypass/core/config.hpp>
 #include <bypass/core/eal.hpp>
 #include <bypass/core/log.hpp>
-#include <bypass/core/mempool.hpp>
 #include <bypass/core/run.hpp>
 #include <bypass/core/signals.hpp>
 #include <bypass/io/fault_config.hpp>
@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%^%l%$: %v");
 
-  SystemFacts sys = SystemFacts::read();
+  const SystemFacts sys = SystemFacts::read();
   Expected<Config> cfg = config_path.empty()
                              ? parse_config(demo_config(sys), "built-in demo config")
                              : load_config(config_path);
@@ -96,10 +96,7 @@ int main(int argc, char** argv) {
     if (!m) return fail(m.error());
     opts->mode = *m;
   }
-  std::vector<std::string> warnings;
-  if (Status s = check_config(c, sys, &warnings); !s) return fail(s.message());
-  if (Status s = check_port_faults(c); !s) return fail(s.message());
-  for (const auto& w : warnings) spdlog::warn("{}", w);
+  if (Status s = Runtime::check(c); !s) return fail(s.message());
   if (opts->pipeline && c.workers.size() < 2)
     return fail(
         "[fwd].pipeline = true needs at least two [[worker]]s: add one or set pipeline = false.");
@@ -107,51 +104,36 @@ int main(int argc, char** argv) {
     std::printf("config ok\n");
     return 0;
   }
-
-  StopSignals signals;  // before EAL, so every thread inherits the mask
-  auto eal = Eal::start(c, "bypass-fwd");
-  if (!eal) return fail(eal.error());
-  int rc = 0;
+  auto rt = Runtime::start(c, "bypass-fwd");
+  if (!rt) return fail(rt.error());
+  PortSet& ports = (*rt)->ports();
+  const std::vector<Port*>& pp = ports.ports();
   {
-    auto pool = PktPool::create("bypass_fwd_pool", c.memory);
-    if (!pool) return fail(pool.error());
-    unsigned kept = 0;
-    {
-      auto ports = PortSet::open(c, pool->get());
-      if (!ports) return fail(ports.error());
-      kept = ports->kept_by_drivers();
-      const std::vector<Port*>& pp = ports->ports();
-      auto f = fwd::Forwarder::build(c, *opts, pp);
-      if (!f) return fail(f.error());
-      auto workers = (*f)->workers();
-      WorkerGroup group(workers);
-      spdlog::info("forwarding in {} mode{} on {} port(s) with {} worker(s); {}",
-                   fwd::mode_name(opts->mode), opts->pipeline ? " (pipeline)" : "", pp.size(),
-                   workers.size(), c.eal.huge_pages ? "huge pages" : "no huge pages");
-      const uint64_t hz = rte_get_tsc_hz();
-      Snapshot prev{group.totals(), rte_rdtsc()};
-      auto run = run_until_stopped(group, signals, duration, [&](double secs) {
-        if (quiet) return;
-        Snapshot now{group.totals(), rte_rdtsc()};
-        std::printf("%s\n", rate_line(secs, prev, now, hz, pp).c_str());
-        std::fflush(stdout);
-        prev = now;
-      });
-      if (!run) return fail(run.error());
-      if (run->signal) spdlog::info("signal {} received: stopping", run->signal);
-      const double secs = run->seconds;
-      std::vector<const WorkerCounters*> wc;
-      for (Worker* w : workers) wc.push_back(&w->counters());
-      // Device stats are read while the ports still run; then they stop.
-      std::printf("%s", final_report(wc, pp, secs).c_str());
-      for (size_t i = 0; i < ports->size(); ++i)
-        if (const FaultyPort* f = ports->faults(i))
-          std::printf("%s", fault_report(pp[i]->name(), *f).c_str());
-      ports->stop();
-    }  // rings drained, ports closed
-    const unsigned leaked = print_exit_check(pool->in_use(), kept);
-    std::fflush(stdout);
-    if (leaked) rc = 3;
-  }
-  return rc;
+    auto f = fwd::Forwarder::build(c, *opts, pp);
+    if (!f) return fail(f.error());
+    auto workers = (*f)->workers();
+    WorkerGroup group(workers);
+    spdlog::info("forwarding in {} mode{} on {} port(s) with {} worker(s); {}",
+                 fwd::mode_name(opts->mode), opts->pipeline ? " (pipeline)" : "", pp.size(),
+                 workers.size(), c.eal.huge_pages ? "huge pages" : "no huge pages");
+    const uint64_t hz = rte_get_tsc_hz();
+    Snapshot prev{group.totals(), rte_rdtsc()};
+    auto run = run_until_stopped(group, (*rt)->signals(), duration, [&](double secs) {
+      if (quiet) return;
+      Snapshot now{group.totals(), rte_rdtsc()};
+      std::printf("%s\n", rate_line(secs, prev, now, hz, pp).c_str());
+      std::fflush(stdout);
+      prev = now;
+    });
+    if (!run) return fail(run.error());
+    if (run->signal) spdlog::info("signal {} received: stopping", run->signal);
+    std::vector<const WorkerCounters*> wc;
+    for (Worker* w : workers) wc.push_back(&w->counters());
+    // Device stats are read while the ports still run.
+    std::printf("%s", final_report(wc, pp, run->seconds).c_str());
+    for (size_t i = 0; i < ports.size(); ++i)
+      if (const FaultyPort* fp = ports.faults(i))
+        std::printf("%s", fault_report(pp[i]->name(), *fp).c_str());
+  }  // the forwarder's rings are drained
+  return (*rt)->finish() ? 3 : 0;
 }

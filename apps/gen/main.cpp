@@ -14,10 +14,7 @@
 
 #include <spdlog/spdlog.h>
 #include <bypass/control/report.hpp>
-#include <bypass/core/eal.hpp>
-#include <bypass/core/mempool.hpp>
-#include <bypass/io/fault_config.hpp>
-#include <bypass/io/ports.hpp>
+#include <bypass/control/runtime.hpp>
 
 #include "options.hpp"
 #include "report.hpp"
@@ -234,45 +231,29 @@ int main(int argc, char** argv) {
     if (!flag->empty()) *field = *flag;
   if (!o.rfc2544)
     if (auto r = plain_rates(o); !r) return fail(r.error());
-  SystemFacts sys = SystemFacts::read();
-  std::vector<std::string> warnings;
-  if (Status s = check_config(c, sys, &warnings); !s) return fail(s.message());
-  if (Status s = check_port_faults(c); !s) return fail(s.message());
-  for (const auto& w : warnings) spdlog::warn("{}", w);
+  if (Status s = Runtime::check(c); !s) return fail(s.message());
   if (check_only) {
     std::printf("config ok\n");
     return 0;
   }
-  StopSignals signals;
-  auto eal = Eal::start(c, "bypass-gen");
-  if (!eal) return fail(eal.error());
-  int rc = 0;
-  {
-    auto pool = PktPool::create("bypass_gen_pool", c.memory);
-    if (!pool) return fail(pool.error());
-    unsigned kept = 0;
-    {
-      auto ports = PortSet::open(c, pool->get());
-      if (!ports) return fail(ports.error());
-      kept = ports->kept_by_drivers();
-      // A link partner (memif peer, cable) may take a moment.
-      for (int i = 0; i < 100; ++i) {
-        bool all = true;
-        for (Port* p : ports->ports()) all &= p->link().up;
-        if (all) break;
-        if (i == 99) spdlog::warn("not every port's link is up after 5 s: sending anyway");
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-      // A peer that has just seen the link come up may not have its own
-      // rings ready yet (memif): give it a moment before the first frame.
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-      spdlog::info("{} stream(s) on {} port(s), {} worker(s){}", o.streams.size(), ports->size(),
-                   c.workers.size(), o.rfc2544 ? ", RFC 2544" : "");
-      rc = o.rfc2544 ? run_rfc2544(c, o, ports->ports(), pool->get(), signals)
-                     : run_plain(c, o, ports->ports(), pool->get(), signals, o.duration, quiet);
-      ports->stop();
-    }
-    if (print_exit_check(pool->in_use(), kept) && rc == 0) rc = 3;
+  auto rt = Runtime::start(c, "bypass-gen");
+  if (!rt) return fail(rt.error());
+  const std::vector<Port*>& ports = (*rt)->ports().ports();
+  // A link partner (memif peer, cable) may take a moment.
+  for (int i = 0; i < 100; ++i) {
+    bool all = true;
+    for (Port* p : ports) all &= p->link().up;
+    if (all) break;
+    if (i == 99) spdlog::warn("not every port's link is up after 5 s: sending anyway");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  // A peer that has just seen the link come up may not have its own rings
+  // ready yet (memif): give it a moment before the first frame.
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  spdlog::info("{} stream(s) on {} port(s), {} worker(s){}", o.streams.size(), ports.size(),
+               c.workers.size(), o.rfc2544 ? ", RFC 2544" : "");
+  int rc = o.rfc2544 ? run_rfc2544(c, o, ports, (*rt)->pool(), (*rt)->signals())
+                     : run_plain(c, o, ports, (*rt)->pool(), (*rt)->signals(), o.duration, quiet);
+  if ((*rt)->finish() && rc == 0) rc = 3;
   return rc;
 }

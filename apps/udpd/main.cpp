@@ -9,11 +9,9 @@
 #include <spdlog/spdlog.h>
 
 #include <bypass/control/report.hpp>
+#include <bypass/control/runtime.hpp>
 #include <bypass/core/config.hpp>
-#include <bypass/core/eal.hpp>
-#include <bypass/core/mempool.hpp>
 #include <bypass/core/run.hpp>
-#include <bypass/io/fault_config.hpp>
 #include <bypass/io/ports.hpp>
 
 #include "server.hpp"
@@ -28,60 +26,42 @@ int fail(const std::string& msg) {
   return 2;
 }
 
-int run_dpdk(Config& c, udpd::UdpdOptions& o, const SystemFacts& sys, double duration, bool quiet,
-             bool check_only) {
-  std::vector<std::string> warnings;
-  if (Status s = check_config(c, sys, &warnings); !s) return fail(s.message());
-  if (Status s = check_port_faults(c); !s) return fail(s.message());
-  for (const auto& w : warnings) spdlog::warn("{}", w);
+int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool check_only) {
+  if (Status s = Runtime::check(c); !s) return fail(s.message());
   if (check_only) {
     std::printf("config ok\n");
     return 0;
   }
-  StopSignals signals;
-  auto eal = Eal::start(c, "bypass-udpd");
-  if (!eal) return fail(eal.error());
-  int rc = 0;
+  auto rt = Runtime::start(c, "bypass-udpd");
+  if (!rt) return fail(rt.error());
+  PortSet& ports = (*rt)->ports();
+  const std::vector<Port*>& pp = ports.ports();
   {
-    auto pool = PktPool::create("bypass_udpd_pool", c.memory);
-    if (!pool) return fail(pool.error());
-    unsigned kept = 0;
-    {
-      auto ports = PortSet::open(c, pool->get());
-      if (!ports) return fail(ports.error());
-      kept = ports->kept_by_drivers();
-      auto server = udpd::DpdkServer::build(c, o, *ports, pool->get());
-      if (!server) return fail(server.error());
-      auto workers = (*server)->workers();
-      WorkerGroup group(workers);
-      std::string addrs;
-      for (const auto& p : c.ports)
-        for (const auto& a : p.addresses) addrs += " " + a;
-      std::string svcs;
-      for (const auto& s : o.services) svcs += " " + std::to_string(s.port) + "/" + s.handler;
-      spdlog::info("serving UDP{} on{} with {} worker(s) (DPDK)", svcs, addrs, workers.size());
-      const std::vector<Port*>& pp = ports->ports();
-      const uint64_t hz = rte_get_tsc_hz();
-      Snapshot prev{group.totals(), rte_rdtsc()};
-      auto run = run_until_stopped(group, signals, duration, [&](double secs) {
-        if (quiet) return;
-        Snapshot now{group.totals(), rte_rdtsc()};
-        std::printf("%s\n", rate_line(secs, prev, now, hz, pp).c_str());
-        std::fflush(stdout);
-        prev = now;
-      });
-      if (!run) return fail(run.error());
-      if (run->signal) spdlog::info("signal {} received: stopping", run->signal);
-      std::vector<const WorkerCounters*> wc;
-      for (Worker* w : workers) wc.push_back(&w->counters());
-      std::printf("%s%s", final_report(wc, pp, run->seconds).c_str(), (*server)->report().c_str());
-      ports->stop();
-    }
-    const unsigned leaked = print_exit_check(pool->in_use(), kept);
-    std::fflush(stdout);
-    if (leaked) rc = 3;
-  }
-  return rc;
+    auto server = udpd::DpdkServer::build(c, o, ports, (*rt)->pool());
+    if (!server) return fail(server.error());
+    auto workers = (*server)->workers();
+    WorkerGroup group(workers);
+    std::string addrs, svcs;
+    for (const auto& p : c.ports)
+      for (const auto& a : p.addresses) addrs += " " + a;
+    for (const auto& s : o.services) svcs += " " + std::to_string(s.port) + "/" + s.handler;
+    spdlog::info("serving UDP{} on{} with {} worker(s) (DPDK)", svcs, addrs, workers.size());
+    const uint64_t hz = rte_get_tsc_hz();
+    Snapshot prev{group.totals(), rte_rdtsc()};
+    auto run = run_until_stopped(group, (*rt)->signals(), duration, [&](double secs) {
+      if (quiet) return;
+      Snapshot now{group.totals(), rte_rdtsc()};
+      std::printf("%s\n", rate_line(secs, prev, now, hz, pp).c_str());
+      std::fflush(stdout);
+      prev = now;
+    });
+    if (!run) return fail(run.error());
+    if (run->signal) spdlog::info("signal {} received: stopping", run->signal);
+    std::vector<const WorkerCounters*> wc;
+    for (Worker* w : workers) wc.push_back(&w->counters());
+    std::printf("%s%s", final_report(wc, pp, run->seconds).c_str(), (*server)->report().c_str());
+  }  // handlers and their static blobs are gone
+  return (*rt)->finish() ? 3 : 0;
 }
 
 }  // namespace
@@ -124,5 +104,5 @@ int main(int argc, char** argv) {
   }
   if (opts->backend == "sockets")
     return udpd::run_sockets(c, *opts, sys, duration, quiet, check_only);
-  return run_dpdk(c, *opts, sys, duration, quiet, check_only);
+  return run_dpdk(c, *opts, duration, quiet, check_only);
 }

@@ -1,0 +1,51 @@
+#include <bypass/control/runtime.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <bypass/control/report.hpp>
+#include <bypass/io/fault_config.hpp>
+
+namespace bypass {
+
+Status Runtime::check(const Config& c) {
+  std::vector<std::string> warnings;
+  if (Status s = check_config(c, SystemFacts::read(), &warnings); !s) return s;
+  if (Status s = check_port_faults(c); !s) return s;
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  return Status::ok();
+}
+
+Expected<std::unique_ptr<Runtime>> Runtime::start(const Config& c, const std::string& program) {
+  std::unique_ptr<Runtime> rt(new Runtime());
+  rt->signals_ = std::make_unique<StopSignals>();  // before EAL: its threads inherit the mask
+  auto eal = Eal::start(c, program);
+  if (!eal) return eal.status();
+  rt->eal_.emplace(std::move(*eal));
+  auto pool = PktPool::create(program + "_pool", c.memory);
+  if (!pool) return pool.status();
+  rt->pool_.emplace(std::move(*pool));
+  auto ports = PortSet::open(c, rt->pool_->get());
+  if (!ports) return ports.status();
+  rt->ports_.emplace(std::move(*ports));
+  return rt;
+}
+
+unsigned Runtime::finish() {
+  if (finished_ || !pool_) return 0;
+  finished_ = true;
+  unsigned kept = 0;
+  if (ports_) {
+    ports_->stop();
+    kept = ports_->kept_by_drivers();
+    ports_.reset();  // closed: descriptors' mbufs are back
+  }
+  return print_exit_check(pool_->in_use(), kept);
+}
+
+Runtime::~Runtime() {
+  ports_.reset();
+  pool_.reset();
+  eal_.reset();
+}
+
+}  // namespace bypass

@@ -1,0 +1,46 @@
+// Runtime: what every DPDK program of bypass does around its own work, for
+// the programs in apps/ and for appliances that embed bypass. check() tests a
+// config against itself and the machine (one sentence per mistake); start()
+// blocks SIGINT/SIGTERM for every thread, starts EAL, makes the packet pool
+// and opens the ports; finish() stops and closes the ports and reports the
+// mbufs still out of the pool (0 unless something leaked).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <bypass/core/config.hpp>
+#include <bypass/core/eal.hpp>
+#include <bypass/core/mempool.hpp>
+#include <bypass/core/signals.hpp>
+#include <bypass/io/ports.hpp>
+
+namespace bypass {
+
+class Runtime {
+ public:
+  // The config against the machine, and the ports' fault plans; warnings are logged.
+  static Status check(const Config& c);
+  static Expected<std::unique_ptr<Runtime>> start(const Config& c, const std::string& program);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  PortSet& ports() { return *ports_; }
+  rte_mempool* pool() { return pool_->get(); }
+  StopSignals& signals() { return *signals_; }
+  // Stops and closes the ports (call once the workers and whatever holds
+  // packets are gone), prints the exit check and returns the mbufs leaked.
+  unsigned finish();
+
+ private:
+  Runtime() = default;
+  std::unique_ptr<StopSignals> signals_;  // destroyed last
+  std::optional<Eal> eal_;
+  std::optional<PktPool> pool_;
+  std::optional<PortSet> ports_;
+  bool finished_ = false;
+};
+
+}  // namespace bypass
