@@ -17,6 +17,7 @@ namespace bypass {
   X(kNoRoute, "no_route")   /* module gate with nothing connected */            \
   X(kLinkDown, "link_down") /* TX while the link is down */                     \
   X(kStopping, "stopping")  /* in flight at shutdown */                         \
+  X(kFiltered, "filtered")  /* refused by a policy module */                    \
   /* Ethernet */                                                                \
   X(kRunt, "runt")                  /* shorter than its headers */              \
   X(kSplitHeaders, "split_headers") /* headers cross an mbuf segment */         \
