@@ -78,10 +78,18 @@ Expected<std::unique_ptr<EthPort>> EthPort::open(const PortConfig& pc, uint16_t 
                          " are needed (one per worker): lower tx_queues or the number of workers.");
 
   rte_eth_conf conf{};
+  // A Toeplitz key of 0x6d5a repeated hashes (a, b) and (b, a) alike, so both
+  // directions of a flow land on the same queue and so on the same worker.
+  static uint8_t symmetric_key[64];
+  for (size_t i = 0; i < sizeof(symmetric_key); ++i) symmetric_key[i] = i % 2 ? 0x5a : 0x6d;
   if (pc.rss && pc.rx_queues > 1 && info.flow_type_rss_offloads != 0) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     conf.rx_adv_conf.rss_conf.rss_hf =
         (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
+    if (info.hash_key_size > 0 && info.hash_key_size <= sizeof(symmetric_key)) {
+      conf.rx_adv_conf.rss_conf.rss_key = symmetric_key;
+      conf.rx_adv_conf.rss_conf.rss_key_len = info.hash_key_size;
+    }
   }
   conf.rxmode.offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM & info.rx_offload_capa;
   conf.txmode.offloads = (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
