@@ -6,6 +6,7 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -30,13 +31,26 @@ inline uint32_t pseudo_sum_v6(const rte_ipv6_hdr* ip, uint32_t l4_len, uint8_t p
   return s + rte_raw_cksum(&len_be, 4) + rte_raw_cksum(&proto_be, 4);
 }
 
-// Sum of `len` bytes at `off` in the packet, across segments.
+// Sum of `len` bytes at `off` in the packet, across segments. A segment that
+// starts at an odd position of the summed range has its folded sum byte-swapped
+// (RFC 1071 2(B)); DPDK 22.11's rte_raw_cksum_mbuf loses carries there.
 inline uint32_t packet_sum(const rte_mbuf* m, uint32_t off, uint32_t len) {
   if (off + len <= m->data_len)
     return rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const uint8_t*, off), len);
-  uint16_t s = 0;
-  if (rte_raw_cksum_mbuf(m, off, len, &s) != 0) return 0;
-  return s;
+  uint32_t sum = 0, done = 0;
+  for (const rte_mbuf* seg = m; seg && done < len; seg = seg->next) {
+    if (off >= seg->data_len) {
+      off -= seg->data_len;
+      continue;
+    }
+    const uint32_t n = std::min<uint32_t>(seg->data_len - off, len - done);
+    uint16_t s = rte_raw_cksum(rte_pktmbuf_mtod_offset(seg, const uint8_t*, off), n);
+    if (done & 1) s = static_cast<uint16_t>((s << 8) | (s >> 8));
+    sum += s;
+    done += n;
+    off = 0;
+  }
+  return sum;
 }
 
 // The checksum to store for `sum` (the one's complement, 0 sent as 0xffff for UDP).

@@ -161,6 +161,7 @@ DropReason Endpoint::handle_ipv4(Worker&, rte_mbuf* m, Parsed& p, Batch& tx, Udp
   icmp->type = kIcmpEchoReply;
   icmp->cksum = cksum_update16(icmp->cksum, rte_cpu_to_be_16(kIcmpEchoRequest << 8),
                                rte_cpu_to_be_16(kIcmpEchoReply << 8));
+  if (icmp->cksum == 0) icmp->cksum = 0xffff;  // -0 verifies for any data; +0 not for all-zero data
   const rte_be32_t src = ip->src_addr;
   ip->src_addr = ip->dst_addr;
   ip->dst_addr = src;
@@ -178,7 +179,7 @@ void Endpoint::port_unreachable(Worker& w, rte_mbuf* m, const Parsed& p, Batch& 
   w.counters().drop(DropReason::kUdpPortClosed);
   const bool v6 = p.ethertype == RTE_ETHER_TYPE_IPV6;
   rte_mbuf* e = nullptr;
-  if (icmp_error_allowed(w.now(), w.clock().hz()) && !tx.full()) e = rte_pktmbuf_alloc(m->pool);
+  if (!tx.full() && icmp_error_allowed(w.now(), w.clock().hz())) e = rte_pktmbuf_alloc(m->pool);
   if (e == nullptr) {
     counters_.icmp_errors_suppressed.add();
     rte_pktmbuf_free(m);

@@ -43,6 +43,13 @@ DropReason Endpoint::handle_ipv6(Worker& w, rte_mbuf* m, Parsed& p, Batch& tx, U
     if (!ours) return DropReason::kIp6Multicast;
     group = true;
   }
+  // The unspecified source (::) is only for duplicate address detection.
+  static constexpr uint8_t kUnspecified[16] = {};
+  if (std::memcmp(ip->src_addr, kUnspecified, 16) == 0) {
+    if (p.proto != kProtoIcmp6 || p.l4_len < 1 ||
+        *rte_pktmbuf_mtod_offset(m, const uint8_t*, p.l4_off) != kNdpNeighborSolicit)
+      return DropReason::kIpMartian;
+  }
   if (p.proto == kProtoUdp) {
     if (group) return DropReason::kIp6Multicast;
     if (DropReason r = parse_udp(m, p, true); r != kPass) return r;
@@ -67,6 +74,7 @@ DropReason Endpoint::handle_icmp6(rte_mbuf* m, const Parsed& p, bool group, Batc
       h->type = kIcmp6EchoReply;
       h->cksum = cksum_update16(h->cksum, rte_cpu_to_be_16(kIcmp6EchoRequest << 8),
                                 rte_cpu_to_be_16(kIcmp6EchoReply << 8));
+      if (h->cksum == 0) h->cksum = 0xffff;
       uint8_t tmp[16];
       std::memcpy(tmp, ip->src_addr, 16);
       std::memcpy(ip->src_addr, ip->dst_addr, 16);

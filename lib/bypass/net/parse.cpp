@@ -5,6 +5,8 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include <cstring>
+
 #include <bypass/net/checksum.hpp>
 #include <bypass/net/wire.hpp>
 
@@ -122,7 +124,9 @@ DropReason parse_ipv6(const rte_mbuf* m, Parsed& p, const ParseLimits& lim) {
   if (plen == 0 || off + sizeof(rte_ipv6_hdr) + plen > m->pkt_len)
     return DropReason::kIp6PayloadLength;
   if (ip->hop_limits == 0) return DropReason::kIpTtl;
-  if (ip->src_addr[0] == 0xff) return DropReason::kIpMartian;
+  static constexpr uint8_t kLoopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  if (ip->src_addr[0] == 0xff || std::memcmp(ip->src_addr, kLoopback, 16) == 0)
+    return DropReason::kIpMartian;
   uint8_t next = ip->proto;
   uint32_t pos = off + sizeof(rte_ipv6_hdr);
   const uint32_t end = pos + plen;

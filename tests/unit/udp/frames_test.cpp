@@ -1,0 +1,297 @@
+// UDP frames on the DPDK path: udp_reply_in_place (addresses and ports
+// swapped, lengths set, checksums valid for unchanged and modified payloads,
+// v4 and v6, padding trimmed, IPv6 extension headers not sent back, TX
+// checksum offload) and udp_frame_to_sender (copied header, zero-copy blob
+// segment or a copy of it, pool exhaustion). Golden bytes come from tests/support/frames.hpp.
+#include <rte_ethdev.h>
+
+#include <cstring>
+
+#include <bypass/net/wire.hpp>
+#include <bypass/udp/frames.hpp>
+
+#include "../net/net_fixture.hpp"
+
+namespace bypass {
+namespace {
+
+using namespace test;
+
+class UdpFrames : public NetTest {
+ protected:
+  ReplyParams rp(uint64_t offloads = 0) const {
+    ReplyParams r;
+    r.mac = kOurMac;
+    r.ttl = 50;
+    r.tx_offloads = offloads;
+    return r;
+  }
+  // The request in an mbuf (freed by the fixture), parsed.
+  rte_mbuf* request(const Bytes& f, Parsed& p, const std::vector<uint32_t>& cuts = {}) {
+    rte_mbuf* m = own(f, cuts);
+    p = Parsed{};
+    EXPECT_EQ(parse_frame(m, p), kPass);
+    return m;
+  }
+};
+
+// The reply udp_reply_in_place should produce to a request built from `rq`.
+Packet reply_to(Packet rq, Bytes payload) {
+  rq.eth.dst = kPeerMac;
+  rq.eth.src = kOurMac;
+  std::swap(rq.udp().sport, rq.udp().dport);
+  rq.payload = std::move(payload);
+  rq.min_frame = 0;
+  rq.trailer.clear();
+  if (auto* v4 = std::get_if<Ip4Spec>(&rq.l3)) {
+    std::swap(v4->src, v4->dst);
+    v4->ttl = 50;
+    v4->frag = 0;
+  } else {
+    std::swap(rq.ip6().src, rq.ip6().dst);
+    rq.ip6().hop_limit = 50;
+    rq.ip6().ext.clear();
+  }
+  return rq;
+}
+
+void expect_valid(const Bytes& out, const Parsed& p) {
+  const bool v6 = p.ethertype == RTE_ETHER_TYPE_IPV6;
+  if (!v6) {
+    EXPECT_TRUE(ipv4_header_ok(out, p.l3_off));
+  }
+  EXPECT_TRUE(l4_checksum_ok(out, p.l3_off, p.l4_off, out.size() - p.l4_off, kProtoUdp));
+}
+
+TEST_F(UdpFrames, ReplyUnchangedV4AndV6) {
+  for (bool v6 : {false, true}) {
+    Packet rq = v6 ? udp6({'h', 'e', 'l', 'l', 'o'}) : udp4({'h', 'e', 'l', 'l', 'o'});
+    Parsed p;
+    rte_mbuf* m = request(rq.build(), p);
+    ASSERT_TRUE(udp_reply_in_place(m, p, 5, true, rp()));
+    const Bytes out = bytes_of(m);
+    EXPECT_EQ(out, reply_to(rq, {'h', 'e', 'l', 'l', 'o'}).build()) << v6;
+    expect_valid(out, p);
+    EXPECT_EQ(p.l4_len, 13u);
+    EXPECT_EQ(m->ol_flags, 0u);
+  }
+}
+
+TEST_F(UdpFrames, ReplyModifiedLongerAndShorter) {
+  for (bool v6 : {false, true}) {
+    for (const Bytes& answer : {Bytes(300, 0x77), Bytes{'!'}, Bytes{}}) {
+      Packet rq = v6 ? udp6(Bytes(40, 1)) : udp4(Bytes(40, 1));
+      Parsed p;
+      rte_mbuf* m = request(rq.build(), p);
+      ASSERT_LE(answer.size(), udp_room(m, p));
+      if (!answer.empty()) std::memcpy(udp_payload(m, p), answer.data(), answer.size());
+      ASSERT_TRUE(udp_reply_in_place(m, p, static_cast<uint32_t>(answer.size()), false, rp()));
+      const Bytes out = bytes_of(m);
+      EXPECT_EQ(out, reply_to(rq, answer).build()) << v6 << " " << answer.size();
+      expect_valid(out, p);
+      EXPECT_EQ(m->pkt_len, m->data_len);
+    }
+  }
+}
+
+TEST_F(UdpFrames, PaddedRequestIsTrimmed) {
+  Packet rq = udp4({1, 2});
+  rq.min_frame = 60;
+  Parsed p;
+  rte_mbuf* m = request(rq.build(), p);
+  ASSERT_EQ(m->pkt_len, 60u);
+  ASSERT_TRUE(udp_reply_in_place(m, p, 2, true, rp()));
+  EXPECT_EQ(m->pkt_len, 44u);
+  EXPECT_EQ(m->data_len, 44u);
+  EXPECT_EQ(bytes_of(m), reply_to(rq, {1, 2}).build());
+}
+
+TEST_F(UdpFrames, Ipv6ExtensionHeadersAreNotSentBack) {
+  for (bool unchanged : {true, false}) {
+    Packet rq = udp6({'a', 'b', 'c'});
+    rq.ip6().ext = {ext_options(kIp6HopByHop), ext_options(kIp6DestOpts, 14)};
+    Parsed p;
+    rte_mbuf* m = request(rq.build(), p);
+    ASSERT_EQ(p.l4_off, 54 + 24);
+    if (!unchanged) std::memcpy(udp_payload(m, p), "xyz", 3);
+    ASSERT_TRUE(udp_reply_in_place(m, p, 3, unchanged, rp()));
+    EXPECT_EQ(p.l4_off, 54) << "the datagram moved up";
+    const Bytes out = bytes_of(m);
+    const Bytes body = unchanged ? Bytes{'a', 'b', 'c'} : Bytes{'x', 'y', 'z'};
+    EXPECT_EQ(out, reply_to(rq, body).build()) << unchanged;
+    expect_valid(out, p);
+  }
+}
+
+TEST_F(UdpFrames, VlanTagsStay) {
+  Packet rq = udp4({9, 9, 9});
+  rq.eth.tags = {100, 200};
+  rq.eth.outer_tpid = RTE_ETHER_TYPE_QINQ;
+  Parsed p;
+  rte_mbuf* m = request(rq.build(), p);
+  ASSERT_TRUE(udp_reply_in_place(m, p, 3, true, rp()));
+  EXPECT_EQ(bytes_of(m), reply_to(rq, {9, 9, 9}).build());
+}
+
+TEST_F(UdpFrames, MultiSegmentRequestBecomesOneSegment) {
+  Packet rq = udp4(Bytes(500, 4));
+  Parsed p;
+  rte_mbuf* m = request(rq.build(), p, {100, 300});
+  ASSERT_EQ(m->nb_segs, 3);
+  std::memcpy(udp_payload(m, p), "short", 5);
+  ASSERT_TRUE(udp_reply_in_place(m, p, 5, false, rp()));
+  EXPECT_EQ(m->nb_segs, 1);
+  EXPECT_EQ(m->next, nullptr);
+  EXPECT_EQ(bytes_of(m), reply_to(rq, {'s', 'h', 'o', 'r', 't'}).build());
+  // The fixture frees m; the two segments it had are already back in the pool.
+  EXPECT_EQ(pool_in_use(), before_ + 1);
+}
+
+TEST_F(UdpFrames, TxChecksumOffload) {
+  const uint64_t both = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+  // Modified v4: the device finishes both checksums; we leave the pseudo-header sum.
+  Packet rq = udp4({1, 2, 3});
+  Parsed p;
+  rte_mbuf* m = request(rq.build(), p);
+  ASSERT_TRUE(udp_reply_in_place(m, p, 3, false, rp(both)));
+  EXPECT_EQ(m->ol_flags, RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM);
+  EXPECT_EQ(m->l2_len, 14u);
+  EXPECT_EQ(m->l3_len, 20u);
+  Bytes out = bytes_of(m);
+  EXPECT_EQ(be16(out, 24), 0) << "IP checksum left to the device";
+  const uint8_t ph[] = {out[26], out[27], out[28], out[29], out[30], out[31],
+                        out[32], out[33], 0,       17,      0,       11};
+  EXPECT_EQ(be16(out, 40), ones_sum(ph, sizeof(ph))) << "the pseudo-header sum";
+
+  // Unchanged v4: the UDP checksum is still right, only the IP one is offloaded.
+  rte_mbuf* u = request(rq.build(), p);
+  ASSERT_TRUE(udp_reply_in_place(u, p, 3, true, rp(both)));
+  EXPECT_EQ(u->ol_flags, RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM);
+  out = bytes_of(u);
+  EXPECT_TRUE(l4_checksum_ok(out, 14, 34, 11, kProtoUdp));
+
+  // Modified v6.
+  rte_mbuf* s = request(udp6({5}).build(), p);
+  ASSERT_TRUE(udp_reply_in_place(s, p, 1, false, rp(RTE_ETH_TX_OFFLOAD_UDP_CKSUM)));
+  EXPECT_EQ(s->ol_flags, RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM);
+  EXPECT_EQ(s->l2_len, 14u);
+  EXPECT_EQ(s->l3_len, 40u);
+}
+
+// ---- udp_frame_to_sender ----
+
+Packet frame_to_sender(Packet rq, Bytes payload) {
+  Packet p = reply_to(std::move(rq), std::move(payload));
+  if (auto* v4 = std::get_if<Ip4Spec>(&p.l3)) {
+    const uint32_t src = v4->src, dst = v4->dst;
+    *v4 = Ip4Spec{};
+    v4->id = 0;
+    v4->frag = 0;
+    v4->ttl = 50;
+    v4->src = src;
+    v4->dst = dst;
+  }
+  return p;
+}
+
+TEST_F(UdpFrames, FrameToSenderWithHeaderOnly) {
+  for (bool v6 : {false, true}) {
+    Packet rq = v6 ? udp6(Bytes(20, 3), 41000, 4433) : udp4(Bytes(20, 3), 41000, 4433);
+    rq.eth.tags = {77};
+    if (v6) rq.ip6().ext = {ext_options(kIp6DestOpts)};
+    Parsed p;
+    rte_mbuf* req = request(rq.build(), p);
+    const Bytes before = bytes_of(req);
+    const uint8_t hdr[] = {'H', 'D', 'R', '1'};
+    rte_mbuf* m = udp_frame_to_sender(test_pool(), req, p, hdr, 4, nullptr, 0, 0, rp());
+    ASSERT_NE(m, nullptr);
+    owned_.push_back(m);
+    EXPECT_EQ(bytes_of(req), before) << "the request is not touched";
+    const Bytes out = bytes_of(m);
+    EXPECT_EQ(out, frame_to_sender(rq, {'H', 'D', 'R', '1'}).build()) << v6;
+    EXPECT_EQ(m->nb_segs, 1);
+  }
+}
+
+TEST_F(UdpFrames, FrameToSenderWithBlob) {
+  Bytes content(256);
+  for (size_t i = 0; i < content.size(); ++i) content[i] = static_cast<uint8_t>(i * 7 + 1);
+  DpdkBlob* blob = DpdkBlob::create(content);
+  ASSERT_NE(blob, nullptr);
+  for (bool chained : {true, false}) {  // ports with and without multi-segment TX
+    for (bool v6 : {false, true}) {
+      Packet rq = v6 ? udp6({1}) : udp4({1});
+      Parsed p;
+      rte_mbuf* req = request(rq.build(), p);
+      const uint8_t hdr[] = {0xaa, 0xbb, 0xcc, 0xdd};
+      rte_mbuf* m = udp_frame_to_sender(test_pool(), req, p, hdr, 4, &blob->blob, 10, 100,
+                                        rp(chained ? RTE_ETH_TX_OFFLOAD_MULTI_SEGS : 0));
+      ASSERT_NE(m, nullptr);
+      EXPECT_EQ(m->nb_segs, chained ? 2 : 1);
+      EXPECT_EQ(rte_mbuf_ext_refcnt_read(&blob->shinfo), chained ? 2 : 1)
+          << "a chained segment holds a reference to the blob, a copy none";
+      const Bytes body =
+          cat(Bytes(hdr, hdr + 4), Bytes(content.begin() + 10, content.begin() + 110));
+      const Bytes out = bytes_of(m);
+      EXPECT_EQ(out, frame_to_sender(rq, body).build()) << v6 << chained;
+      Parsed q;
+      EXPECT_EQ(parse_frame(m, q), kPass);
+      if (chained) {
+        EXPECT_FALSE(DpdkBlob::destroy(blob)) << "an mbuf still points into it";
+      }
+      rte_pktmbuf_free(m);
+    }
+  }
+  EXPECT_TRUE(DpdkBlob::destroy(blob));
+}
+
+// On a port with multi-segment TX (and no UDP checksum offload), the header
+// segment of a blob frame ends at an odd distance from the UDP header when the
+// copied header has an odd length; the software checksum over both segments
+// then goes through DPDK 22.11's rte_raw_cksum_mbuf, which loses carries there
+// (see parse6_test.cpp): the frame leaves with a wrong UDP checksum. Enable
+// when packet_sum has its own multi-segment sum.
+TEST_F(UdpFrames, FrameToSenderWithBlobAndOddHeader) {
+  DpdkBlob* blob = DpdkBlob::create(Bytes(512, 0xf1));
+  ASSERT_NE(blob, nullptr);
+  Parsed p;
+  rte_mbuf* req = request(udp4({1}).build(), p);
+  const uint8_t hdr[] = {1, 2, 3};
+  rte_mbuf* m = udp_frame_to_sender(test_pool(), req, p, hdr, 3, &blob->blob, 0, 400,
+                                    rp(RTE_ETH_TX_OFFLOAD_MULTI_SEGS));
+  ASSERT_NE(m, nullptr);
+  const Bytes out = bytes_of(m);
+  EXPECT_TRUE(l4_checksum_ok(out, 14, 34, out.size() - 34, kProtoUdp));
+  rte_pktmbuf_free(m);
+  EXPECT_TRUE(DpdkBlob::destroy(blob));
+}
+
+TEST_F(UdpFrames, FrameToSenderWhenThePoolRunsOut) {
+  rte_mempool* tiny =
+      rte_pktmbuf_pool_create("frames_tiny", 1, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+  ASSERT_NE(tiny, nullptr);
+  DpdkBlob* blob = DpdkBlob::create(Bytes(64, 1));
+  ASSERT_NE(blob, nullptr);
+  Parsed p;
+  rte_mbuf* req = request(udp4({1}).build(), p);
+  const uint8_t hdr[] = {1};
+  // One mbuf: the header fits, the blob segment does not; nothing is kept.
+  EXPECT_EQ(udp_frame_to_sender(tiny, req, p, hdr, 1, &blob->blob, 0, 64,
+                                rp(RTE_ETH_TX_OFFLOAD_MULTI_SEGS)),
+            nullptr);
+  EXPECT_EQ(rte_mempool_in_use_count(tiny), 0u);
+  EXPECT_TRUE(DpdkBlob::destroy(blob)) << "no reference was taken";
+  // Copied instead of chained, but larger than one mbuf: refused, nothing kept.
+  DpdkBlob* big = DpdkBlob::create(Bytes(4000, 2));
+  ASSERT_NE(big, nullptr);
+  EXPECT_EQ(udp_frame_to_sender(test_pool(), req, p, hdr, 1, &big->blob, 0, 3000, rp()), nullptr);
+  EXPECT_TRUE(DpdkBlob::destroy(big));
+  rte_mbuf* hold = rte_pktmbuf_alloc(tiny);
+  ASSERT_NE(hold, nullptr);
+  EXPECT_EQ(udp_frame_to_sender(tiny, req, p, hdr, 1, nullptr, 0, 0, rp()), nullptr);
+  rte_pktmbuf_free(hold);
+  rte_mempool_free(tiny);
+}
+
+}  // namespace
+}  // namespace bypass
