@@ -1,21 +1,31 @@
 // bypass-client: an ordinary Linux UDP client for bypass-udpd (or any UDP
 // echo / static-content server). `echo` sends datagrams and checks that each
 // comes back intact, with round-trip times; `fetch` downloads static content;
-// `send` fires datagrams without waiting (discard). Exit 0 only if every
-// answer arrived and matched.
+// `send` fires datagrams without waiting (discard); `flood` is a kernel-socket
+// load generator for an echo server (sendmmsg bursts, recvmmsg of the echoes,
+// a window of datagrams in flight, optional pacing, RTT percentiles). Exit 0
+// only if every answer arrived and matched (flood: if any echo came back).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -137,6 +147,269 @@ int fetch(int fd, const Target& t, const std::string& out_path, int timeout_ms) 
   return 0;
 }
 
+// ---- flood ------------------------------------------------------------------
+
+uint64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Round-trip times in ns, log-bucketed: 64 sub-buckets per power of two (at
+// most 1.6 % wide), so percentiles are exact to about 1 % at any scale.
+class RttHistogram {
+ public:
+  static constexpr int kSub = 64;
+  void add(uint64_t ns) {
+    ++buckets_[index(ns)];
+    ++count_;
+    max_ = std::max(max_, ns);
+  }
+  void merge(const RttHistogram& o) {
+    for (size_t i = 0; i < buckets_.size(); ++i) buckets_[i] += o.buckets_[i];
+    count_ += o.count_;
+    max_ = std::max(max_, o.max_);
+  }
+  uint64_t count() const { return count_; }
+  uint64_t max() const { return max_; }
+  // The upper edge of the bucket holding the p-th percentile (p in 0..100).
+  uint64_t percentile(double p) const {
+    if (count_ == 0) return 0;
+    uint64_t rank = static_cast<uint64_t>(p / 100.0 * static_cast<double>(count_));
+    if (rank >= count_) rank = count_ - 1;
+    uint64_t seen = 0;
+    for (size_t i = 0; i < buckets_.size(); ++i) {
+      seen += buckets_[i];
+      if (seen > rank) return std::min(upper(i), max_);
+    }
+    return max_;
+  }
+
+ private:
+  static size_t index(uint64_t v) {
+    if (v < kSub) return static_cast<size_t>(v);
+    int msb = 63 - __builtin_clzll(v);  // >= 6
+    int shift = msb - 6;                // keep 7 significant bits
+    uint64_t top = v >> shift;          // 64 .. 127
+    return static_cast<size_t>((shift + 1) * kSub + (top - kSub));
+  }
+  static uint64_t upper(size_t i) {
+    if (i < kSub) return i;
+    size_t shift = i / kSub - 1;
+    uint64_t top = kSub + i % kSub;
+    return ((top + 1) << shift) - 1;
+  }
+  std::array<uint64_t, 60 * kSub> buckets_{};
+  uint64_t count_ = 0, max_ = 0;
+};
+
+struct FloodOptions {
+  unsigned size = 18;          // payload bytes (18: a 64-byte Ethernet frame with FCS)
+  double seconds = 5;          // how long to send
+  double rate = 0;             // datagrams per second over all threads; 0: as fast as possible
+  unsigned threads = 1;        // sockets/threads
+  std::vector<unsigned> cpus;  // pin thread i to cpus[i % size]
+  unsigned batch = 32;         // datagrams per sendmmsg / recvmmsg
+  unsigned window = 256;       // datagrams in flight per thread at most
+  int loss_timeout_ms = 20;    // no echo for this long with a full window: the rest is lost
+  int sockbuf = 4 << 20;       // SO_RCVBUF / SO_SNDBUF of each socket
+};
+
+struct FloodResult {
+  uint64_t sent = 0, received = 0, wrong = 0, written_off = 0, send_errors = 0, stalls = 0;
+  double seconds = 0;
+  RttHistogram rtt;
+  bool failed = false;
+};
+
+void raise_buf(int fd, int force_opt, int opt, int bytes) {
+  if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof bytes) != 0)
+    (void)setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes);
+}
+
+// One thread: its own connected socket (so its own source port, which spreads
+// the threads over an SO_REUSEPORT server's sockets). Sends in sendmmsg bursts
+// while fewer than `window` datagrams are unanswered (and, with a rate, when
+// they are due), then collects echoes with recvmmsg. Each datagram carries a
+// sequence number and its send time, so an echo gives an RTT. In flight means
+// sent after the newest datagram echoed so far: an echo server on one socket
+// answers in order, so anything older that has not come back was dropped and
+// no longer holds the window. When the window is full and no echo arrives for
+// `loss_timeout_ms` (every datagram in flight dropped), they are written off
+// and sending resumes.
+void flood_thread(const Target& t, const FloodOptions& o, unsigned index, double thread_rate,
+                  uint64_t start_ns, uint64_t end_ns, const std::atomic<bool>& go, FloodResult* r) {
+  if (!o.cpus.empty()) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(o.cpus[index % o.cpus.size()], &set);
+    if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0)
+      std::fprintf(stderr, "bypass-client: cannot pin flood thread %u to CPU %u\n", index,
+                   o.cpus[index % o.cpus.size()]);
+  }
+  int fd = socket(t.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, reinterpret_cast<const sockaddr*>(&t.addr), t.len) != 0) {
+    std::perror("bypass-client: flood socket");
+    if (fd >= 0) close(fd);
+    r->failed = true;
+    return;
+  }
+  raise_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF, o.sockbuf);
+  raise_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, o.sockbuf);
+
+  const unsigned B = o.batch;
+  const size_t slot = std::max<size_t>(o.size, 16);
+  const size_t rslot = 2048;
+  std::vector<uint8_t> txbuf(size_t(B) * slot), rxbuf(size_t(B) * rslot);
+  std::vector<iovec> txiov(B), rxiov(B);
+  std::vector<mmsghdr> txm(B), rxm(B);
+  for (unsigned i = 0; i < B; ++i) {
+    uint8_t* p = txbuf.data() + size_t(i) * slot;
+    for (size_t k = 0; k < slot; ++k) p[k] = static_cast<uint8_t>(0xa5 ^ k);
+    txiov[i] = {p, o.size};
+    txm[i].msg_hdr = {};
+    txm[i].msg_hdr.msg_iov = &txiov[i];
+    txm[i].msg_hdr.msg_iovlen = 1;
+    rxiov[i] = {rxbuf.data() + size_t(i) * rslot, rslot};
+    rxm[i].msg_hdr = {};
+    rxm[i].msg_hdr.msg_iov = &rxiov[i];
+    rxm[i].msg_hdr.msg_iovlen = 1;
+  }
+  const bool stamped = o.size >= 16;
+  uint64_t seq = 0;   // datagrams sent
+  uint64_t base = 0;  // 1 + the newest sequence number echoed (or written off)
+  uint64_t last_progress = 0;
+  while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+  uint64_t now = now_ns();
+  last_progress = now;
+  while (now < end_ns) {
+    // Send what the window (and the rate) allow, one sendmmsg per batch.
+    int64_t room = static_cast<int64_t>(o.window) - static_cast<int64_t>(seq - base);
+    if (thread_rate > 0) {
+      const double due = static_cast<double>(now - start_ns) * 1e-9 * thread_rate;
+      room = std::min<int64_t>(room, static_cast<int64_t>(due) - static_cast<int64_t>(seq));
+    }
+    if (room > 0) {
+      unsigned k = static_cast<unsigned>(std::min<int64_t>(room, B));
+      if (stamped) {
+        const uint64_t stamp = now_ns();
+        for (unsigned i = 0; i < k; ++i) {
+          uint64_t hdr[2] = {seq + i, stamp};
+          std::memcpy(txiov[i].iov_base, hdr, 16);
+        }
+      }
+      int n = sendmmsg(fd, txm.data(), k, 0);
+      if (n > 0) {
+        seq += static_cast<unsigned>(n);
+      } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                 errno != ENOBUFS) {
+        // ECONNREFUSED and the like: an ICMP error reached the connected socket.
+        ++r->send_errors;
+      }
+    }
+    // Collect echoes.
+    int got = recvmmsg(fd, rxm.data(), B, MSG_DONTWAIT, nullptr);
+    if (got > 0) {
+      const uint64_t at = now_ns();
+      for (int i = 0; i < got; ++i) {
+        if (rxm[i].msg_len != o.size) {
+          ++r->wrong;
+          continue;
+        }
+        ++r->received;
+        if (stamped) {
+          uint64_t hdr[2];
+          std::memcpy(hdr, rxiov[i].iov_base, 16);
+          if (hdr[0] < seq && hdr[1] <= at) {
+            r->rtt.add(at - hdr[1]);
+            base = std::max(base, hdr[0] + 1);
+          }
+        } else {
+          base = std::min(seq, base + 1);  // no sequence numbers: count echoes
+        }
+      }
+      last_progress = at;
+    } else if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      ++r->send_errors;  // a pending ICMP error is reported here too
+    }
+    now = now_ns();
+    if (got <= 0 && seq - base >= o.window) {
+      // Window full and nothing came back: wait for an echo, not spin.
+      if (now - last_progress >= uint64_t(o.loss_timeout_ms) * 1'000'000ull) {
+        r->written_off += seq - base;
+        base = seq;
+        ++r->stalls;
+        last_progress = now;
+      } else {
+        pollfd p{fd, POLLIN, 0};
+        (void)poll(&p, 1, 1);
+        now = now_ns();
+      }
+    }
+  }
+  r->seconds = static_cast<double>(now - start_ns) * 1e-9;
+  // Echoes still in flight at the end: collect them for a moment, not counted
+  // as sent-but-lost when they arrive (they were sent inside the duration).
+  const uint64_t drain_end = now_ns() + 50'000'000ull;
+  while (r->received + r->wrong < seq && now_ns() < drain_end) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 10) <= 0) continue;
+    int got = recvmmsg(fd, rxm.data(), B, MSG_DONTWAIT, nullptr);
+    if (got <= 0) continue;
+    for (int i = 0; i < got; ++i) (rxm[i].msg_len == o.size ? r->received : r->wrong)++;
+  }
+  r->sent = seq;
+  close(fd);
+}
+
+int flood(const Target& t, const FloodOptions& o) {
+  std::vector<FloodResult> res(o.threads);
+  std::vector<std::thread> th;
+  std::atomic<bool> go{false};
+  const uint64_t start = now_ns() + 20'000'000ull;  // 20 ms for the threads to start
+  const uint64_t end = start + static_cast<uint64_t>(o.seconds * 1e9);
+  const double per = o.rate > 0 ? o.rate / o.threads : 0;
+  for (unsigned i = 0; i < o.threads; ++i)
+    th.emplace_back(flood_thread, std::cref(t), std::cref(o), i, per, start, end, std::cref(go),
+                    &res[i]);
+  while (now_ns() < start) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  go.store(true, std::memory_order_release);
+  for (auto& x : th) x.join();
+  FloodResult all;
+  for (const auto& r : res) {
+    all.sent += r.sent;
+    all.received += r.received;
+    all.wrong += r.wrong;
+    all.written_off += r.written_off;
+    all.send_errors += r.send_errors;
+    all.stalls += r.stalls;
+    all.seconds = std::max(all.seconds, r.seconds);
+    all.rtt.merge(r.rtt);
+    all.failed |= r.failed;
+  }
+  const double secs = all.seconds > 0 ? all.seconds : o.seconds;
+  const uint64_t lost = all.sent > all.received ? all.sent - all.received : 0;
+  // One line a script can split on spaces: key value pairs after "flood:".
+  std::printf(
+      "flood: sent %llu received %llu lost %llu wrong %llu seconds %.3f sent_pps %.0f "
+      "received_pps %.0f threads %u window %u batch %u size %u offered_pps %.0f stalls %llu "
+      "errors %llu\n",
+      static_cast<unsigned long long>(all.sent), static_cast<unsigned long long>(all.received),
+      static_cast<unsigned long long>(lost), static_cast<unsigned long long>(all.wrong), secs,
+      static_cast<double>(all.sent) / secs, static_cast<double>(all.received) / secs, o.threads,
+      o.window, o.batch, o.size, o.rate, static_cast<unsigned long long>(all.stalls),
+      static_cast<unsigned long long>(all.send_errors));
+  if (o.size >= 16) {
+    auto us = [&](double p) { return static_cast<double>(all.rtt.percentile(p)) / 1e3; };
+    std::printf(
+        "flood-rtt: samples %llu p50_us %.1f p90_us %.1f p99_us %.1f p999_us %.1f max_us %.1f\n",
+        static_cast<unsigned long long>(all.rtt.count()), us(50), us(90), us(99), us(99.9),
+        static_cast<double>(all.rtt.max()) / 1e3);
+  }
+  std::fflush(stdout);
+  return all.failed || all.received == 0 ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -145,16 +418,34 @@ int main(int argc, char** argv) {
   uint16_t port = 7;
   unsigned count = 10, size = 64, window = 1;
   int timeout_ms = 1000;
-  app.add_option("mode", mode, "echo, fetch or send")
-      ->check(CLI::IsMember({"echo", "fetch", "send"}));
+  FloodOptions fo;
+  std::string cpus;
+  app.add_option("mode", mode, "echo, fetch, send or flood")
+      ->check(CLI::IsMember({"echo", "fetch", "send", "flood"}));
   app.add_option("host", host, "server address (IPv4 or IPv6)")->required();
   app.add_option("port", port, "server UDP port");
-  app.add_option("-n,--count", count, "datagrams to send");
-  app.add_option("-s,--size", size, "payload bytes")->check(CLI::Range(0, 65000));
-  app.add_option("-w,--window", window, "datagrams in flight at most")
+  app.add_option("-n,--count", count, "datagrams to send (echo, send)");
+  app.add_option("-s,--size", size, "payload bytes (flood: default 18, a 64-byte Ethernet frame)")
+      ->check(CLI::Range(0, 65000));
+  app.add_option("-w,--window", window,
+                 "datagrams in flight at most (flood: per thread, default 256)")
       ->check(CLI::Range(1, 100000));
   app.add_option("--timeout-ms", timeout_ms, "how long to wait for an answer");
   app.add_option("-o,--output", out, "fetch: where to write the content");
+  app.add_option("-d,--duration", fo.seconds, "flood: seconds to send (default 5)")
+      ->check(CLI::Range(0.01, 86400.0));
+  app.add_option("-r,--rate", fo.rate,
+                 "flood: datagrams per second over all threads (default 0: as fast as possible)")
+      ->check(CLI::Range(0.0, 1e9));
+  app.add_option("-j,--threads", fo.threads, "flood: threads, one socket each (default 1)")
+      ->check(CLI::Range(1, 256));
+  app.add_option("--cpus", cpus, "flood: CPUs to pin the threads to, e.g. \"1\" or \"0,1\"");
+  app.add_option("-b,--batch", fo.batch, "flood: datagrams per sendmmsg/recvmmsg (default 32)")
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--loss-timeout-ms", fo.loss_timeout_ms,
+                 "flood: with a full window and no echo for this long, the rest counts as lost "
+                 "(default 20)")
+      ->check(CLI::Range(1, 60000));
   CLI11_PARSE(app, argc, argv);
   Target t;
   if (!resolve(host, port, &t)) {
@@ -162,6 +453,31 @@ int main(int argc, char** argv) {
         stderr, "bypass-client: \"%s\" is not an IPv4 or IPv6 address: give one like 198.18.0.2.\n",
         host.c_str());
     return 2;
+  }
+  if (mode == "flood") {
+    // -s and -w keep echo's defaults (64 bytes, 1 in flight) unless given.
+    if (app.get_option("--size")->count()) fo.size = size;
+    if (app.get_option("--window")->count()) fo.window = window;
+    if (fo.size > 2048) {
+      std::fprintf(stderr, "bypass-client: flood payloads are at most 2048 bytes.\n");
+      return 2;
+    }
+    for (size_t pos = 0; pos < cpus.size();) {
+      size_t comma = cpus.find(',', pos);
+      std::string one =
+          cpus.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      char* end = nullptr;
+      unsigned long c = std::strtoul(one.c_str(), &end, 10);
+      if (one.empty() || *end != '\0' || c >= CPU_SETSIZE) {
+        std::fprintf(stderr, "bypass-client: --cpus \"%s\" is not a list like \"1\" or \"0,1\".\n",
+                     cpus.c_str());
+        return 2;
+      }
+      fo.cpus.push_back(static_cast<unsigned>(c));
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+    return flood(t, fo);
   }
   int fd = socket(t.family, SOCK_DGRAM, 0);
   if (fd < 0) {
