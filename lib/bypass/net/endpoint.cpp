@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -44,6 +45,7 @@ Expected<IfAddr> IfAddr::parse(const std::string& s) {
 
 Endpoint::Endpoint(EndpointConfig cfg, uint64_t hz)
     : cfg_(std::move(cfg)), neigh_(cfg_.neighbors, hz) {
+  bucket_tokens_ = cfg_.icmp_errors_per_sec;  // the bucket starts full
   for (const auto& a : cfg_.addrs)
     if (a.ip.is_v4()) v4_.push_back(a.ip.v4_be());
 }
@@ -64,7 +66,10 @@ bool Endpoint::icmp_error_allowed(uint64_t now, uint64_t hz) {
   const uint64_t rate = cfg_.icmp_errors_per_sec;
   if (rate == 0) return false;
   if (now < bucket_time_) bucket_time_ = now;  // the clock went backwards
-  uint64_t add = (now - bucket_time_) * rate / hz;
+  // A full bucket takes one second: longer gaps (and the first call) count as one second,
+  // so the product cannot overflow.
+  const uint64_t elapsed = std::min(now - bucket_time_, hz);
+  uint64_t add = elapsed * rate / hz;
   if (add > 0) {
     bucket_tokens_ = std::min(rate, bucket_tokens_ + add);
     bucket_time_ = now;
