@@ -112,25 +112,11 @@ int main(int argc, char** argv) {
     auto f = fwd::Forwarder::build(c, *opts, pp);
     if (!f) return fail(f.error());
     auto workers = (*f)->workers();
-    WorkerGroup group(workers);
     spdlog::info("forwarding in {} mode{} on {} port(s) with {} worker(s); {}",
                  fwd::mode_name(opts->mode), opts->pipeline ? " (pipeline)" : "", pp.size(),
                  workers.size(), c.eal.huge_pages ? "huge pages" : "no huge pages");
-    const uint64_t hz = rte_get_tsc_hz();
-    Snapshot prev{group.totals(), rte_rdtsc()};
-    auto run = run_until_stopped(group, (*rt)->signals(), duration, [&](double secs) {
-      if (quiet) return;
-      Snapshot now{group.totals(), rte_rdtsc()};
-      std::printf("%s\n", rate_line(secs, prev, now, hz, pp).c_str());
-      std::fflush(stdout);
-      prev = now;
-    });
+    auto run = run_and_report(workers, pp, (*rt)->signals(), duration, quiet);
     if (!run) return fail(run.error());
-    if (run->signal) spdlog::info("signal {} received: stopping", run->signal);
-    std::vector<const WorkerCounters*> wc;
-    for (Worker* w : workers) wc.push_back(&w->counters());
-    // Device stats are read while the ports still run.
-    std::printf("%s", final_report(wc, pp, run->seconds).c_str());
     for (size_t i = 0; i < ports.size(); ++i)
       if (const FaultyPort* fp = ports.faults(i))
         std::printf("%s", fault_report(pp[i]->name(), *fp).c_str());

@@ -40,26 +40,14 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
     auto server = udpd::DpdkServer::build(c, o, ports, (*rt)->pool());
     if (!server) return fail(server.error());
     auto workers = (*server)->workers();
-    WorkerGroup group(workers);
     std::string addrs, svcs;
     for (const auto& p : c.ports)
       for (const auto& a : p.addresses) addrs += " " + a;
     for (const auto& s : o.services) svcs += " " + std::to_string(s.port) + "/" + s.handler;
     spdlog::info("serving UDP{} on{} with {} worker(s) (DPDK)", svcs, addrs, workers.size());
-    const uint64_t hz = rte_get_tsc_hz();
-    Snapshot prev{group.totals(), rte_rdtsc()};
-    auto run = run_until_stopped(group, (*rt)->signals(), duration, [&](double secs) {
-      if (quiet) return;
-      Snapshot now{group.totals(), rte_rdtsc()};
-      std::printf("%s\n", rate_line(secs, prev, now, hz, pp).c_str());
-      std::fflush(stdout);
-      prev = now;
-    });
+    auto run = run_and_report(workers, pp, (*rt)->signals(), duration, quiet);
     if (!run) return fail(run.error());
-    if (run->signal) spdlog::info("signal {} received: stopping", run->signal);
-    std::vector<const WorkerCounters*> wc;
-    for (Worker* w : workers) wc.push_back(&w->counters());
-    std::printf("%s%s", final_report(wc, pp, run->seconds).c_str(), (*server)->report().c_str());
+    std::printf("%s", (*server)->report().c_str());
   }  // handlers and their static blobs are gone
   return (*rt)->finish() ? 3 : 0;
 }

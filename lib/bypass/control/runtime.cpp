@@ -1,6 +1,9 @@
 #include <bypass/control/runtime.hpp>
 
+#include <rte_cycles.h>
 #include <spdlog/spdlog.h>
+
+#include <cstdio>
 
 #include <bypass/control/report.hpp>
 #include <bypass/io/fault_config.hpp>
@@ -40,6 +43,27 @@ unsigned Runtime::finish() {
     ports_.reset();  // closed: descriptors' mbufs are back
   }
   return print_exit_check(pool_->in_use(), kept);
+}
+
+Expected<RunResult> run_and_report(const std::vector<Worker*>& workers,
+                                   const std::vector<Port*>& ports, StopSignals& signals,
+                                   double duration, bool quiet) {
+  WorkerGroup group(workers);
+  const uint64_t hz = rte_get_tsc_hz();
+  Snapshot prev{group.totals(), rte_rdtsc()};
+  auto run = run_until_stopped(group, signals, duration, [&](double secs) {
+    if (quiet) return;
+    Snapshot now{group.totals(), rte_rdtsc()};
+    std::printf("%s\n", rate_line(secs, prev, now, hz, ports).c_str());
+    std::fflush(stdout);
+    prev = now;
+  });
+  if (!run) return run;
+  if (run->signal) spdlog::info("signal {} received: stopping", run->signal);
+  std::vector<const WorkerCounters*> wc;
+  for (Worker* w : workers) wc.push_back(&w->counters());
+  std::printf("%s", final_report(wc, ports, run->seconds).c_str());
+  return run;
 }
 
 Runtime::~Runtime() {

@@ -13,6 +13,7 @@
 #include <bypass/core/config.hpp>
 #include <bypass/core/eal.hpp>
 #include <bypass/core/mempool.hpp>
+#include <bypass/core/run.hpp>
 #include <bypass/core/signals.hpp>
 #include <bypass/io/ports.hpp>
 
@@ -42,5 +43,12 @@ class Runtime {
   std::optional<PortSet> ports_;
   bool finished_ = false;
 };
+
+// Runs `workers` until a signal or `duration` seconds, printing a line a
+// second (unless `quiet`) and, at the end, the final stats of the workers
+// and ports. The ports still run when their stats are read.
+Expected<RunResult> run_and_report(const std::vector<Worker*>& workers,
+                                   const std::vector<Port*>& ports, StopSignals& signals,
+                                   double duration, bool quiet);
 
 }  // namespace bypass
