@@ -17,6 +17,7 @@
 #include <bypass/io/fault_config.hpp>
 #include <bypass/io/ports.hpp>
 
+#include "common/flags.hpp"
 #include "forwarder.hpp"
 
 namespace {
@@ -57,38 +58,26 @@ int fail(const std::string& msg) {
 
 int main(int argc, char** argv) {
   CLI::App app{"bypass-fwd: forward or reflect packets between DPDK ports (io, macswap, 5tswap)."};
-  std::string config_path, mode, log_level = "info";
-  double duration = 0;
-  bool no_huge = false, quiet = false, check_only = false;
-  std::vector<std::string> eal_extra;
-  app.add_option("-c,--config", config_path,
-                 "TOML config file (default: a built-in demo on two net_null ports)");
+  apps::CommonFlags flags;
+  std::string mode;
+  flags.add_to(app, "TOML config file (default: a built-in demo on two net_null ports)", false);
   app.add_option("-m,--mode", mode,
                  "forwarding mode: io, macswap or 5tswap (overrides [fwd].mode)");
-  app.add_option("-t,--duration", duration,
-                 "stop after this many seconds (default: run until SIGINT/SIGTERM)");
-  app.add_flag("--no-huge", no_huge, "run without huge pages (overrides [eal].huge_pages)");
-  app.add_flag("-q,--quiet", quiet, "no per-second stats line");
-  app.add_flag("--check", check_only, "check the config and exit");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
-  app.add_option("eal", eal_extra, "after --: arguments passed to DPDK's EAL unchanged");
   app.allow_extras(false);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  spdlog::set_level(spdlog::level::from_str(log_level));
-  spdlog::set_pattern("%^%l%$: %v");
+  flags.apply_logging();
 
   const SystemFacts sys = SystemFacts::read();
-  Expected<Config> cfg = config_path.empty()
+  Expected<Config> cfg = flags.config_path.empty()
                              ? parse_config(demo_config(sys), "built-in demo config")
-                             : load_config(config_path);
+                             : load_config(flags.config_path);
   if (!cfg) return fail(cfg.error());
   Config& c = *cfg;
-  if (no_huge) c.eal.huge_pages = false;
-  c.eal.args.insert(c.eal.args.end(), eal_extra.begin(), eal_extra.end());
+  flags.apply(c);
   auto opts = fwd::read_fwd_options(c);
   if (!opts) return fail(opts.error());
   if (!mode.empty()) {
@@ -100,7 +89,7 @@ int main(int argc, char** argv) {
   if (opts->pipeline && c.workers.size() < 2)
     return fail(
         "[fwd].pipeline = true needs at least two [[worker]]s: add one or set pipeline = false.");
-  if (check_only) {
+  if (flags.check_only) {
     std::printf("config ok\n");
     return 0;
   }
@@ -115,7 +104,7 @@ int main(int argc, char** argv) {
     spdlog::info("forwarding in {} mode{} on {} port(s) with {} worker(s); {}",
                  fwd::mode_name(opts->mode), opts->pipeline ? " (pipeline)" : "", pp.size(),
                  workers.size(), c.eal.huge_pages ? "huge pages" : "no huge pages");
-    auto run = run_and_report(workers, pp, (*rt)->signals(), duration, quiet);
+    auto run = run_and_report(workers, pp, (*rt)->signals(), flags.duration, flags.quiet);
     if (!run) return fail(run.error());
     for (size_t i = 0; i < ports.size(); ++i)
       if (const FaultyPort* fp = ports.faults(i))

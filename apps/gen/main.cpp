@@ -16,6 +16,7 @@
 #include <bypass/control/report.hpp>
 #include <bypass/control/runtime.hpp>
 
+#include "common/flags.hpp"
 #include "options.hpp"
 #include "report.hpp"
 #include "search.hpp"
@@ -186,45 +187,35 @@ int run_rfc2544(const Config& c, const GenOptions& o, const std::vector<Port*>& 
 int main(int argc, char** argv) {
   CLI::App app{
       "bypass-gen: send streams, receive them back, report rate, loss and latency; or RFC 2544."};
-  std::string config_path, rate, json, csv, svg, latency_csv, log_level = "info";
-  std::vector<std::string> streams, eal_extra;
-  double duration = 0;
-  bool no_huge = false, quiet = false, rfc = false, check_only = false;
-  app.add_option("-c,--config", config_path,
-                 "TOML config: ports, workers, [gen] and [[gen.stream]]")
-      ->required();
+  apps::CommonFlags f;
+  std::string rate, json, csv, svg, latency_csv;
+  std::vector<std::string> streams;
+  bool rfc = false;
+  f.add_to(app, "TOML config: ports, workers, [gen] and [[gen.stream]]", true);
   app.add_option("-s,--stream", streams,
                  "a stream on the first port: \"dst=198.18.0.2 dport=7 size=64\"");
   app.add_option("-r,--rate", rate,
                  "per stream: max, 1000pps, 1.5Mpps or 50% (overrides [gen].rate)");
-  app.add_option("-t,--duration", duration, "seconds (overrides [gen].duration)");
   app.add_flag("--rfc2544", rfc, "find the zero-loss rate per frame size ([gen.rfc2544] settings)");
   app.add_option("--json", json, "append one JSON line per run or trial to this file");
   app.add_option("--csv", csv, "RFC 2544 summary as CSV");
   app.add_option("--svg", svg, "RFC 2544 chart as SVG");
   app.add_option("--latency-csv", latency_csv, "latency percentiles of a run as CSV");
-  app.add_flag("--no-huge", no_huge, "run without huge pages");
-  app.add_flag("-q,--quiet", quiet, "no per-second lines");
-  app.add_flag("--check", check_only, "check the config and exit");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
-  app.add_option("eal", eal_extra, "after --: arguments passed to DPDK's EAL unchanged");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  spdlog::set_level(spdlog::level::from_str(log_level));
-  spdlog::set_pattern("%^%l%$: %v");
-  auto cfg = load_config(config_path);
+  f.apply_logging();
+  auto cfg = load_config(f.config_path);
   if (!cfg) return fail(cfg.error());
   Config& c = *cfg;
-  if (no_huge) c.eal.huge_pages = false;
-  c.eal.args.insert(c.eal.args.end(), eal_extra.begin(), eal_extra.end());
+  f.apply(c);
   auto opts = read_gen_options(c, streams);
   if (!opts) return fail(opts.error());
   GenOptions& o = *opts;
   if (!rate.empty()) o.rate = rate;
-  if (duration > 0) o.duration = duration;
+  if (f.duration > 0) o.duration = f.duration;
   if (rfc) o.rfc2544 = true;
   for (auto [flag, field] :
        {std::pair{&json, &o.json}, {&csv, &o.csv}, {&svg, &o.svg}, {&latency_csv, &o.latency_csv}})
@@ -232,7 +223,7 @@ int main(int argc, char** argv) {
   if (!o.rfc2544)
     if (auto r = plain_rates(o); !r) return fail(r.error());
   if (Status s = Runtime::check(c); !s) return fail(s.message());
-  if (check_only) {
+  if (f.check_only) {
     std::printf("config ok\n");
     return 0;
   }
@@ -253,7 +244,7 @@ int main(int argc, char** argv) {
   spdlog::info("{} stream(s) on {} port(s), {} worker(s){}", o.streams.size(), ports.size(),
                c.workers.size(), o.rfc2544 ? ", RFC 2544" : "");
   int rc = o.rfc2544 ? run_rfc2544(c, o, ports, (*rt)->pool(), (*rt)->signals())
-                     : run_plain(c, o, ports, (*rt)->pool(), (*rt)->signals(), o.duration, quiet);
+                     : run_plain(c, o, ports, (*rt)->pool(), (*rt)->signals(), o.duration, f.quiet);
   if ((*rt)->finish() && rc == 0) rc = 3;
   return rc;
 }

@@ -14,6 +14,7 @@
 #include <bypass/core/run.hpp>
 #include <bypass/io/ports.hpp>
 
+#include "common/flags.hpp"
 #include "server.hpp"
 #include "sockets.hpp"
 
@@ -57,32 +58,21 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
 int main(int argc, char** argv) {
   CLI::App app{
       "bypass-udpd: a UDP server (echo, discard, static content) on DPDK ports or Linux sockets."};
-  std::string config_path, backend, log_level = "info";
-  double duration = 0;
-  bool no_huge = false, quiet = false, check_only = false;
-  std::vector<std::string> eal_extra;
-  app.add_option("-c,--config", config_path, "TOML config file")->required();
+  apps::CommonFlags f;
+  std::string backend;
+  f.add_to(app, "TOML config file", true);
   app.add_option("-b,--backend", backend, "dpdk or sockets (overrides [udpd].backend)");
-  app.add_option("-t,--duration", duration,
-                 "stop after this many seconds (default: run until SIGINT/SIGTERM)");
-  app.add_flag("--no-huge", no_huge, "run without huge pages (overrides [eal].huge_pages)");
-  app.add_flag("-q,--quiet", quiet, "no per-second stats line");
-  app.add_flag("--check", check_only, "check the config and exit");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
-  app.add_option("eal", eal_extra, "after --: arguments passed to DPDK's EAL unchanged");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  spdlog::set_level(spdlog::level::from_str(log_level));
-  spdlog::set_pattern("%^%l%$: %v");
+  f.apply_logging();
   SystemFacts sys = SystemFacts::read();
-  auto cfg = load_config(config_path);
+  auto cfg = load_config(f.config_path);
   if (!cfg) return fail(cfg.error());
   Config& c = *cfg;
-  if (no_huge) c.eal.huge_pages = false;
-  c.eal.args.insert(c.eal.args.end(), eal_extra.begin(), eal_extra.end());
+  f.apply(c);
   auto opts = udpd::read_udpd_options(c);
   if (!opts) return fail(opts.error());
   if (!backend.empty()) {
@@ -91,6 +81,6 @@ int main(int argc, char** argv) {
     opts->backend = backend;
   }
   if (opts->backend == "sockets")
-    return udpd::run_sockets(c, *opts, sys, duration, quiet, check_only);
-  return run_dpdk(c, *opts, duration, quiet, check_only);
+    return udpd::run_sockets(c, *opts, sys, f.duration, f.quiet, f.check_only);
+  return run_dpdk(c, *opts, f.duration, f.quiet, f.check_only);
 }
