@@ -28,11 +28,8 @@ bool TxPoller::poll(Worker&) {
     }
     const uint32_t first = s.cursor.position();
     uint64_t bytes = 0;
-    for (uint32_t i = 0; i < n; ++i) {
-      const uint32_t e = s.cursor.next();
-      s.table->build(pkts[i], e, s.seq + i, now);
-      bytes += (*s.table)[e].frame;
-    }
+    for (uint32_t i = 0; i < n; ++i)
+      bytes += s.table->emit(pkts[i], s.cursor.next(), s.seq + i, now);
     const uint16_t sent = port_.tx_burst(txq_, pkts, static_cast<uint16_t>(n));
     if (sent < n) [[unlikely]] {
       // The unsent frames never existed: their sequence numbers and flows are

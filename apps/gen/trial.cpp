@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include <bypass/core/run.hpp>
 #include <bypass/core/worker.hpp>
 #include <bypass/net/frame.hpp>
@@ -107,6 +109,12 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
         p.tables.push_back(std::make_unique<StreamTable>(std::move(*table)));
         StreamTable& t = *p.tables.back();
         t.set_macs(to_mac(ports[port]->mac()), st.dst_mac.is_zero() ? o.peer_mac : st.dst_mac);
+        if (!t.fits(pool))
+          return Status::error(fmt::format(
+              "stream '{}' writes up to {} bytes per frame but the mbufs hold {}: set "
+              "[memory] data_room to at least {}",
+              st.name, t.max_write(), rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM,
+              t.max_write() + RTE_PKTMBUF_HEADROOM));
         // The workers sending on a port share each stream's rate.
         size_t senders = 0;
         for (size_t w2 = 0; w2 < nw; ++w2)

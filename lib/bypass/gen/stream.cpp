@@ -318,6 +318,7 @@ Expected<StreamTable> StreamTable::expand(const Stream& s) {
   }
   t.make_prototype();
   t.make_pattern(largest);
+  t.make_heads();
   return t;
 }
 
@@ -410,13 +411,56 @@ void StreamTable::set_macs(const MacAddr& src, const MacAddr& dst) {
   auto* eth = reinterpret_cast<rte_ether_hdr*>(proto_);
   eth->src_addr = to_ether(src);
   eth->dst_addr = to_ether(dst);
+  make_heads();
 }
 
 bool StreamTable::build(rte_mbuf* m, uint32_t i, uint64_t seq, uint64_t tx_tsc) const {
   const FlowTemplate& e = entries_[i];
   const uint16_t len = e.frame - kFcsLen;
   if (m->nb_segs != 1 || uint32_t{m->data_off} + len > m->buf_len) return false;
-  uint8_t* f = static_cast<uint8_t*>(m->buf_addr) + m->data_off;
+  write_frame(static_cast<uint8_t*>(m->buf_addr) + m->data_off, e, seq, tx_tsc);
+  m->data_len = len;
+  m->pkt_len = len;
+  m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+  m->tx_offload = tx_offload_;
+  m->packet_type = ptype_;
+  return true;
+}
+
+bool StreamTable::fits(rte_mempool* pool) const {
+  return uint32_t{rte_pktmbuf_data_room_size(pool)} >= uint32_t{RTE_PKTMBUF_HEADROOM} + max_write();
+}
+
+void StreamTable::make_heads() {
+  const uint16_t gen = s_.stamp ? kGenHeaderSize : 0;
+  stride_ = hdr_len_ + gen <= 64 ? 64 : 128;
+  tail_off_ = static_cast<uint16_t>(stride_ - hdr_len_ - gen);
+  max_len_ = 0;
+  for (const FlowTemplate& e : entries_)
+    max_len_ = std::max<uint16_t>(max_len_, static_cast<uint16_t>(e.frame - kFcsLen));
+  std::vector<uint8_t> frame(std::max<uint16_t>(max_len_, stride_));
+  heads_.assign(entries_.size() * stride_, 0);
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const FlowTemplate& e = entries_[i];
+    std::fill(frame.begin(), frame.end(), 0);
+    write_frame(frame.data(), e, 0, 0);
+    std::memcpy(&heads_[i * stride_], frame.data(), stride_);
+  }
+  if (s_.stamp) {
+    head_w0_ = rte_cpu_to_be_64(uint64_t{kGenMagic} << 48);
+    head_w1_ = rte_cpu_to_be_64(uint64_t{s_.id} << 48);
+  }
+  rte_mbuf shape{};
+  shape.l2_len = l2_len_;
+  shape.l3_len = s_.is_v6() ? sizeof(rte_ipv6_hdr) : sizeof(rte_ipv4_hdr);
+  tx_offload_ = shape.tx_offload;
+  ptype_ =
+      RTE_PTYPE_L2_ETHER | RTE_PTYPE_L4_UDP | (s_.is_v6() ? RTE_PTYPE_L3_IPV6 : RTE_PTYPE_L3_IPV4);
+}
+
+void StreamTable::write_frame(uint8_t* f, const FlowTemplate& e, uint64_t seq,
+                              uint64_t tx_tsc) const {
+  const uint16_t len = e.frame - kFcsLen;
   std::memcpy(f, proto_, hdr_len_);
   const uint16_t l3_len = s_.is_v6() ? sizeof(rte_ipv6_hdr) : sizeof(rte_ipv4_hdr);
   const uint16_t udp_len = static_cast<uint16_t>(len - l2_len_ - l3_len);
@@ -459,15 +503,6 @@ bool StreamTable::build(rte_mbuf* m, uint32_t i, uint64_t seq, uint64_t tx_tsc) 
   rte_memcpy(pay + gen, pattern_.data(), pat_len);
   sum += pattern_sum_[pat_len];
   udp->dgram_cksum = finish_udp_cksum(sum);
-
-  m->data_len = len;
-  m->pkt_len = len;
-  m->l2_len = l2_len_;
-  m->l3_len = l3_len;
-  m->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
-  m->packet_type =
-      RTE_PTYPE_L2_ETHER | RTE_PTYPE_L4_UDP | (s_.is_v6() ? RTE_PTYPE_L3_IPV6 : RTE_PTYPE_L3_IPV4);
-  return true;
 }
 
 }  // namespace bypass::gen

@@ -4,8 +4,10 @@
 // payload pattern and a GenHeader. It is parsed from a [[gen.stream]] TOML
 // table or a command-line string, then expanded once into a StreamTable of
 // flow templates that the TX fast path walks in order (TemplateCursor); the
-// table builds each entry's frame into an mbuf, and gen_header.hpp's restamp()
-// updates a built frame per packet.
+// table keeps the first 64 (or 128) bytes of every entry's frame prebuilt, so
+// the per-packet emit() is a copy, a stamp and an incremental checksum;
+// build() writes a frame from scratch, and gen_header.hpp's restamp() updates
+// a built frame.
 //
 // Keys, the same in TOML and on the command line ("dst=198.18.0.2 dport=7
 // size=64 sport=1000-1999", key=value separated by spaces):
@@ -42,8 +44,11 @@
 #pragma once
 
 #include <rte_mbuf.h>
+#include <rte_memcpy.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -172,10 +177,56 @@ class StreamTable {
   // and UDP checksums (no offload flags). False if the mbuf has no room.
   bool build(rte_mbuf* m, uint32_t i, uint64_t seq = 0, uint64_t tx_tsc = 0) const;
 
+  // The TX fast path: the same frame as build(), from the prebuilt head of
+  // entry i (one or two cache lines: headers, GenHeader, payload start) plus
+  // the payload's tail, with seq and tx_tsc stamped and the UDP checksum
+  // updated incrementally. m comes from rte_pktmbuf_alloc_bulk on a pool whose
+  // data room holds max_write() bytes after the headroom (checked once, by
+  // fits()). Returns the frame's bytes on the wire (with FCS).
+  uint16_t emit(rte_mbuf* m, uint32_t i, uint64_t seq, uint64_t tx_tsc) const {
+    const FlowTemplate& e = entries_[i];
+    const uint16_t len = static_cast<uint16_t>(e.frame - kFcsLen);
+    const uint8_t* h = heads_.data() + size_t{i} * stride_;
+    uint8_t* f = static_cast<uint8_t*>(m->buf_addr) + m->data_off;
+    if (stride_ == 64)
+      std::memcpy(f, h, 64);
+    else
+      std::memcpy(f, h, 128);
+    if (len > stride_) rte_memcpy(f + stride_, pattern_.data() + tail_off_, len - stride_);
+    if (s_.stamp) {
+      // The head was built with seq and tx_tsc 0: their bits only add to the
+      // 16-bit lanes of the sum (RFC 1624 with m = 0).
+      const uint64_t seq_be = rte_cpu_to_be_64(seq & kGenFieldMask);
+      const uint64_t tsc_be = rte_cpu_to_be_64(tx_tsc & kGenFieldMask);
+      uint8_t* g = f + hdr_len_;
+      const uint64_t w0 = head_w0_ | seq_be, w1 = head_w1_ | tsc_be;
+      std::memcpy(g, &w0, 8);
+      std::memcpy(g + 8, &w1, 8);
+      uint16_t ck;
+      std::memcpy(&ck, h + hdr_len_ - 2, 2);
+      uint64_t sum = static_cast<uint16_t>(~ck);
+      sum = detail::add_ones(sum, seq_be);
+      sum = detail::add_ones(sum, tsc_be);
+      ck = static_cast<uint16_t>(~detail::fold_ones(sum));
+      ck = ck ? ck : 0xffff;
+      std::memcpy(g - 2, &ck, 2);
+    }
+    m->data_len = len;
+    m->pkt_len = len;
+    m->tx_offload = tx_offload_;
+    m->packet_type = ptype_;
+    return e.frame;
+  }
+  // Bytes emit() may write after data_off, and whether a pool's mbufs hold them.
+  uint16_t max_write() const { return std::max<uint16_t>(stride_, max_len_); }
+  bool fits(rte_mempool* pool) const;
+
  private:
   StreamTable() = default;
   void make_prototype();
   void make_pattern(uint16_t max_frame);
+  void make_heads();
+  void write_frame(uint8_t* f, const FlowTemplate& e, uint64_t seq, uint64_t tx_tsc) const;
 
   Stream s_;
   std::vector<FlowTemplate> entries_;
@@ -189,6 +240,15 @@ class StreamTable {
   uint8_t proto_[14 + 4 + 40 + 8] = {};    // headers with the fixed fields
   std::vector<uint8_t> pattern_;           // payload after the GenHeader
   std::vector<uint32_t> pattern_sum_;      // [n]: unfolded checksum sum of pattern_[0, n)
+  // emit(): entry i's first stride_ bytes at heads_[i * stride_], stamped with
+  // seq 0 and tx_tsc 0; the payload from byte stride_ on; mbuf fields.
+  std::vector<uint8_t> heads_;
+  uint16_t stride_ = 64;
+  uint16_t max_len_ = 0;                // largest frame without FCS
+  uint16_t tail_off_ = 0;               // where pattern_ holds frame byte stride_
+  uint64_t head_w0_ = 0, head_w1_ = 0;  // GenHeader words with seq and tx_tsc 0, as stored
+  uint64_t tx_offload_ = 0;
+  uint32_t ptype_ = 0;
 };
 
 // Walks a table's entries in order, wrapping without a division.
