@@ -40,6 +40,18 @@ struct IpAddr {
     return a;
   }
   static std::optional<IpAddr> parse(std::string_view s);
+  // The same as `*this = v4(be)` / `v6(p)`, written in place: the fast path
+  // fills a Datagram's addresses without a temporary to copy from.
+  void set_v4(uint32_t be) {
+    family = Family::kV4;
+    const uint64_t lo = be;  // the address in the first four bytes, zeros after
+    std::memcpy(b.data(), &lo, 8);
+    std::memset(b.data() + 8, 0, 8);
+  }
+  void set_v6(const uint8_t* p) {
+    family = Family::kV6;
+    std::memcpy(b.data(), p, 16);
+  }
 
   bool is_v4() const { return family == Family::kV4; }
   bool is_v6() const { return family == Family::kV6; }

@@ -226,7 +226,7 @@ void Endpoint::port_unreachable(Worker& w, rte_mbuf* m, const Parsed& p, Batch& 
     ip->hop_limits = cfg_.ttl;
     std::memcpy(ip->src_addr, oip->dst_addr, 16);
     std::memcpy(ip->dst_addr, oip->src_addr, 16);
-    icmp->cksum = finish_cksum(pseudo_sum_v6(ip, l4, kProtoIcmp6) + rte_raw_cksum(icmp, l4));
+    icmp->cksum = finish_cksum(pseudo_sum_v6(ip, l4, kProtoIcmp6) + ones_sum(icmp, l4));
   } else {
     const auto* oip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, p.l3_off);
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(out + p.l3_off);
@@ -238,7 +238,7 @@ void Endpoint::port_unreachable(Worker& w, rte_mbuf* m, const Parsed& p, Batch& 
     ip->src_addr = oip->dst_addr;
     ip->dst_addr = oip->src_addr;
     ip->hdr_checksum = ipv4_header_cksum(ip);
-    icmp->cksum = finish_cksum(rte_raw_cksum(icmp, l4));
+    icmp->cksum = finish_cksum(ones_sum(icmp, l4));
   }
   rte_pktmbuf_free(m);
   tx.push(e);

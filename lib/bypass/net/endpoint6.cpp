@@ -19,7 +19,7 @@ bool is_unspecified(const uint8_t* a) {
 }
 
 uint16_t icmp6_cksum(const rte_ipv6_hdr* ip, const void* l4, uint32_t len) {
-  return finish_cksum(pseudo_sum_v6(ip, len, kProtoIcmp6) + rte_raw_cksum(l4, len));
+  return finish_cksum(pseudo_sum_v6(ip, len, kProtoIcmp6) + ones_sum(l4, len));
 }
 
 }  // namespace

@@ -62,7 +62,7 @@ bool ndp(rte_mbuf* m, const MacAddr& mac, const MacAddr& dst_mac, const IpAddr& 
   o->type = type == kNdpNeighborSolicit ? kNdpOptSourceLinkAddr : kNdpOptTargetLinkAddr;
   o->len = 1;
   std::memcpy(o->mac, mac.b.data(), 6);
-  n->cksum = finish_cksum(pseudo_sum_v6(ip, l4, kProtoIcmp6) + rte_raw_cksum(n, l4));
+  n->cksum = finish_cksum(pseudo_sum_v6(ip, l4, kProtoIcmp6) + ones_sum(n, l4));
   return true;
 }
 

@@ -96,7 +96,7 @@ DropReason parse_ipv4(const rte_mbuf* m, Parsed& p) {
   if (total < hlen || off + total > m->pkt_len) return DropReason::kIpTotalLength;
   const uint64_t csum = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
   if (csum == RTE_MBUF_F_RX_IP_CKSUM_BAD) return DropReason::kIpChecksum;
-  if (csum != RTE_MBUF_F_RX_IP_CKSUM_GOOD && !sum_is_valid(rte_raw_cksum(ip, hlen)))
+  if (csum != RTE_MBUF_F_RX_IP_CKSUM_GOOD && !sum_is_valid(ones_sum(ip, hlen)))
     return DropReason::kIpChecksum;
   if (hlen > sizeof(rte_ipv4_hdr)) {
     if (DropReason r = check_ipv4_options(reinterpret_cast<const uint8_t*>(ip + 1),

@@ -110,22 +110,25 @@ void UdpPoller::serve(Worker& w, DatagramHandler* h, UdpBatch& udp, const uint8_
     }
     const bool v6 = p.ethertype == RTE_ETHER_TYPE_IPV6;
     const auto* u = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, p.l4_off);
+    // Every field written in place (no temporaries copied in: a copy that
+    // reads back fresh narrow stores stalls on store forwarding).
     Datagram& g = d[k];
-    g = Datagram{};
     if (v6) {
       const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, p.l3_off);
-      g.src.ip = IpAddr::v6(ip->src_addr);
-      g.dst.ip = IpAddr::v6(ip->dst_addr);
+      g.src.ip.set_v6(ip->src_addr);
+      g.dst.ip.set_v6(ip->dst_addr);
     } else {
       const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, p.l3_off);
-      g.src.ip = IpAddr::v4(ip->src_addr);
-      g.dst.ip = IpAddr::v4(ip->dst_addr);
+      g.src.ip.set_v4(ip->src_addr);
+      g.dst.ip.set_v4(ip->dst_addr);
     }
     g.src.port = rte_be_to_cpu_16(u->src_port);
     g.dst.port = rte_be_to_cpu_16(u->dst_port);
     g.data = udp_payload(m, p);
     g.len = p.l4_len - 8;
     g.room = udp_room(m, p);
+    g.reply = Reply::kNone;
+    g.reply_len = 0;
     pk[k] = m;
     pp[k] = &p;
     ++k;

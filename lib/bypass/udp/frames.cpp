@@ -100,10 +100,25 @@ bool udp_reply_in_place(rte_mbuf* m, Parsed& p, uint32_t len, bool unchanged,
     const rte_be32_t src = ip->src_addr;
     ip->src_addr = ip->dst_addr;
     ip->dst_addr = src;
-    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(p.l4_off - p.l3_off + 8 + len));
+    // The request's header checksum was verified (by us or the device): update
+    // it for the three words that change (RFC 1624) rather than summing the
+    // header again; swapping the addresses leaves the sum as it was.
+    const uint16_t len_be = rte_cpu_to_be_16(static_cast<uint16_t>(p.l4_off - p.l3_off + 8 + len));
+    const uint16_t ttl_proto =
+        rte_cpu_to_be_16(static_cast<uint16_t>(rp.ttl << 8 | ip->next_proto_id));
+    uint16_t old_ttl_proto;
+    std::memcpy(&old_ttl_proto, &ip->time_to_live, 2);
+    const uint32_t sum = static_cast<uint16_t>(~ip->hdr_checksum) +
+                         static_cast<uint16_t>(~ip->total_length) + len_be +
+                         static_cast<uint16_t>(~ip->fragment_offset) +
+                         static_cast<uint16_t>(~old_ttl_proto) + ttl_proto;
+    ip->total_length = len_be;
     ip->time_to_live = rp.ttl;
     ip->fragment_offset = 0;
-    set_ipv4_cksum(m, ip, p.l3_off, rp);
+    if (rp.tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
+      set_ipv4_cksum(m, ip, p.l3_off, rp);
+    else
+      ip->hdr_checksum = finish_cksum(sum);
   }
   // Swapping addresses and ports leaves a one's-complement sum as it was.
   if (!(unchanged && same_len)) set_udp_cksum(m, p.l3_off, p.l4_off, v6, rp);
