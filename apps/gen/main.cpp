@@ -191,6 +191,7 @@ int main(int argc, char** argv) {
   std::string rate, json, csv, svg, latency_csv;
   std::vector<std::string> streams;
   bool rfc = false;
+  double hold = 0;
   f.add_to(app, "TOML config: ports, workers, [gen] and [[gen.stream]]", true);
   app.add_option("-s,--stream", streams,
                  "a stream on the first port: \"dst=198.18.0.2 dport=7 size=64\"");
@@ -201,6 +202,10 @@ int main(int argc, char** argv) {
   app.add_option("--csv", csv, "RFC 2544 summary as CSV");
   app.add_option("--svg", svg, "RFC 2544 chart as SVG");
   app.add_option("--latency-csv", latency_csv, "latency percentiles of a run as CSV");
+  app.add_option("--hold", hold,
+                 "after the run, keep the ports open (nothing polled) for up to this many "
+                 "seconds or until SIGINT/SIGTERM, so that a memif peer can leave first")
+      ->check(CLI::Range(0.0, 86400.0));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -245,6 +250,13 @@ int main(int argc, char** argv) {
                c.workers.size(), o.rfc2544 ? ", RFC 2544" : "");
   int rc = o.rfc2544 ? run_rfc2544(c, o, ports, (*rt)->pool(), (*rt)->signals())
                      : run_plain(c, o, ports, (*rt)->pool(), (*rt)->signals(), o.duration, f.quiet);
+  if (hold > 0) {
+    // DPDK 22.11's net_memif unmaps its shared memory when the peer leaves,
+    // without waiting for a receive or send in progress: a side that is
+    // still polling can fault. Here nothing polls any more.
+    spdlog::info("holding the ports for up to {:.0f} s (SIGINT/SIGTERM ends it)", hold);
+    (*rt)->signals().wait(std::chrono::milliseconds(static_cast<int64_t>(hold * 1000)));
+  }
   if ((*rt)->finish() && rc == 0) rc = 3;
   return rc;
 }

@@ -1,6 +1,7 @@
 #include <bypass/control/report.hpp>
 
 #include <fmt/format.h>
+#include <rte_cycles.h>
 
 #include <cstdio>
 
@@ -34,10 +35,15 @@ std::string final_report(const std::vector<const WorkerCounters*>& workers,
     CounterTotals w;
     w.add(*workers[i]);
     t.add(*workers[i]);
+    const double ticks = seconds * static_cast<double>(rte_get_tsc_hz());
     out += fmt::format(
-        "  worker {}: rx {} tx {} dropped {} polls {} busy {:.1f}%\n", i + 1, w.rx_packets,
-        w.tx_packets, w.dropped(), w.polls,
-        w.polls ? 100.0 * static_cast<double>(w.busy_polls) / static_cast<double>(w.polls) : 0.0);
+        "  worker {}: rx {} tx {} dropped {} polls {} busy {:.1f}% of polls, {:.1f}% of the "
+        "time, {:.1f} cycles/packet\n",
+        i + 1, w.rx_packets, w.tx_packets, w.dropped(), w.polls,
+        w.polls ? 100.0 * static_cast<double>(w.busy_polls) / static_cast<double>(w.polls) : 0.0,
+        ticks > 0 ? 100.0 * static_cast<double>(w.busy_cycles) / ticks : 0.0,
+        w.rx_packets ? static_cast<double>(w.busy_cycles) / static_cast<double>(w.rx_packets)
+                     : 0.0);
   }
   double secs = seconds > 0 ? seconds : 1;
   out += fmt::format("  total: rx {} tx {} dropped {} in {:.2f}s ({:.3f} Mpps out)\n", t.rx_packets,

@@ -34,8 +34,9 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
   Counter rx_bytes;
   Counter tx_packets;
   Counter tx_bytes;
-  Counter polls;       // loop iterations
-  Counter busy_polls;  // iterations in which some poller did work
+  Counter polls;        // loop iterations
+  Counter busy_polls;   // iterations in which some poller did work
+  Counter busy_cycles;  // TSC ticks spent in those iterations
   std::array<Counter, kDropReasonCount> drops;
 
   void drop(DropReason r, uint64_t n = 1) { drops[static_cast<size_t>(r)].add(n); }
@@ -44,7 +45,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
 // A plain snapshot, summed over workers when read.
 struct CounterTotals {
   uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;
-  uint64_t polls = 0, busy_polls = 0;
+  uint64_t polls = 0, busy_polls = 0, busy_cycles = 0;
   std::array<uint64_t, kDropReasonCount> drops{};
 
   uint64_t dropped() const {
@@ -59,6 +60,7 @@ struct CounterTotals {
     tx_bytes += c.tx_bytes.get();
     polls += c.polls.get();
     busy_polls += c.busy_polls.get();
+    busy_cycles += c.busy_cycles.get();
     for (size_t i = 0; i < kDropReasonCount; ++i) drops[i] += c.drops[i].get();
   }
 };
