@@ -254,7 +254,8 @@ int main(int argc, char** argv) {
     // DPDK 22.11's net_memif unmaps its shared memory when the peer leaves,
     // without waiting for a receive or send in progress: a side that is
     // still polling can fault. Here nothing polls any more.
-    spdlog::info("holding the ports for up to {:.0f} s (SIGINT/SIGTERM ends it)", hold);
+    std::printf("holding the ports for up to %.0f s (SIGINT/SIGTERM ends it)\n", hold);
+    std::fflush(stdout);
     (*rt)->signals().wait(std::chrono::milliseconds(static_cast<int64_t>(hold * 1000)));
   }
   if ((*rt)->finish() && rc == 0) rc = 3;
