@@ -227,6 +227,8 @@ int main(int argc, char** argv) {
     if (!flag->empty()) *field = *flag;
   if (!o.rfc2544)
     if (auto r = plain_rates(o); !r) return fail(r.error());
+  // Latency from the device's receive timestamps where the driver has them.
+  for (PortConfig& pc : c.ports) pc.rx_timestamp = true;
   if (Status s = Runtime::check(c); !s) return fail(s.message());
   if (f.check_only) {
     std::printf("config ok\n");

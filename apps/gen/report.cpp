@@ -31,11 +31,14 @@ std::string progress_line(double secs, const std::vector<PortResult>& now,
 
 std::string summary(const TrialResult& r) {
   std::string out = fmt::format("summary ({:.2f} s)\n", r.seconds);
-  for (const auto& p : r.ports)
+  for (const auto& p : r.ports) {
     out += fmt::format(
-        "  port {}: tx {} ({:.3f} Mpps) rx {} ({:.3f} Mpps) other rx {} pool empty {}\n", p.name,
+        "  port {}: tx {} ({:.3f} Mpps) rx {} ({:.3f} Mpps) other rx {} pool empty {}", p.name,
         p.tx_packets, static_cast<double>(p.tx_packets) / r.seconds / 1e6, p.rx_packets,
         static_cast<double>(p.rx_packets) / r.seconds / 1e6, p.rx_other, p.tx_nombuf);
+    if (p.rx_device_timed) out += fmt::format("; {} timed by the device", p.rx_device_timed);
+    out += "\n";
+  }
   for (const auto& s : r.streams) {
     HistogramSummary h = s.latency.summary();
     out += fmt::format(

@@ -3,6 +3,7 @@
 #include <rte_cycles.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
+#include <rte_mbuf_dyn.h>
 
 #include <bypass/gen/gen_header.hpp>
 
@@ -77,12 +78,31 @@ uint16_t gen_header_offset(const rte_mbuf* m) {
   return off + kGenHeaderSize <= len ? static_cast<uint16_t>(off) : 0;
 }
 
+RxPoller::RxPoller(Port& port, uint16_t rxq, FlowTrackers& flows, PortCounters& counters)
+    : port_(port),
+      rxq_(rxq),
+      flows_(flows),
+      c_(counters),
+      clock_(&RxPoller::read_clock, &port, rte_get_tsc_hz() / 100) {
+  int offset = -1;
+  uint64_t flag = 0;
+  uint64_t probe = 0;
+  if (port.rx_timestamps(&offset, &flag) && flag != 0 && port.read_clock(&probe)) {
+    ts_offset_ = offset;
+    ts_flag_ = flag;
+  }
+}
+
 bool RxPoller::poll(Worker&) {
   rte_mbuf* pkts[bypass::kMaxBurst];
   const uint16_t n = port_.rx_burst(rxq_, pkts, bypass::kMaxBurst);
-  if (n == 0) return false;
   const uint64_t now = rte_rdtsc();
-  uint64_t bytes = 0, other = 0;
+  if (ts_flag_) [[unlikely]]
+    clock_.maybe_sample(now);
+  if (n == 0) return false;
+  // Device timestamps need a mapping to the TSC (two clock samples).
+  const uint64_t dev_flag = clock_.ready() ? ts_flag_ : 0;
+  uint64_t bytes = 0, other = 0, timed = 0;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     bytes += m->pkt_len + 4u;
@@ -90,11 +110,18 @@ bool RxPoller::poll(Worker&) {
     const uint16_t off = gen_header_offset(m);
     RxTracker* t = nullptr;
     if (off && read_gen_header(rte_pktmbuf_mtod_offset(m, const uint8_t*, off), &h) &&
-        (t = flows_.get(h.stream)))
-      t->on_packet(h, now);
-    else
+        (t = flows_.get(h.stream))) {
+      uint64_t rx = now;
+      if (m->ol_flags & dev_flag) {
+        rx = clock_.to_tsc(*RTE_MBUF_DYNFIELD(m, ts_offset_, const uint64_t*));
+        ++timed;
+      }
+      t->on_packet(h, rx);
+    } else {
       ++other;
+    }
   }
+  if (timed) c_.rx_device_timed.add(timed);
   rte_pktmbuf_free_bulk(pkts, n);
   c_.rx_packets.add(n);
   c_.rx_bytes.add(bytes);

@@ -2,7 +2,9 @@
 // worker, paced by the TSC (or as fast as the port takes them), stamping each
 // frame with a sequence number and its TX timestamp; an RxPoller reads those
 // back from one RX queue into per-flow trackers (loss, duplicates, reorder,
-// latency histogram). No allocation, lock or syscall per packet.
+// latency histogram), timing each by the device's receive timestamp when the
+// port has one (DeviceClock maps it to the TSC), else by the TSC when the
+// burst was read. No allocation, lock or syscall per packet.
 #pragma once
 
 #include <memory>
@@ -11,6 +13,7 @@
 #include <bypass/core/batch.hpp>
 #include <bypass/core/counter.hpp>
 #include <bypass/core/worker.hpp>
+#include <bypass/gen/device_clock.hpp>
 #include <bypass/gen/pacer.hpp>
 #include <bypass/gen/rx_tracker.hpp>
 #include <bypass/gen/stream.hpp>
@@ -22,6 +25,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) PortCounters {
   Counter tx_packets, tx_bytes;  // bytes on the wire less preamble and gap (frame with FCS)
   Counter rx_packets, rx_bytes, rx_other;  // rx_other: frames without a generator header
   Counter tx_nombuf;                       // sends skipped: the pool was empty
+  Counter rx_device_timed;                 // latency from the device's RX timestamp
 };
 
 // One stream as one worker sends it: its own flow id, sequence and pacer.
@@ -69,15 +73,24 @@ class FlowTrackers {
 
 class RxPoller final : public Poller {
  public:
-  RxPoller(Port& port, uint16_t rxq, FlowTrackers& flows, PortCounters& counters)
-      : port_(port), rxq_(rxq), flows_(flows), c_(counters) {}
+  // Device timestamps are used when the port has them (Port::rx_timestamps)
+  // and its clock can be read; the clock is sampled every 10 ms.
+  RxPoller(Port& port, uint16_t rxq, FlowTrackers& flows, PortCounters& counters);
   bool poll(Worker& w) override;
+  const DeviceClock* device_clock() const { return ts_flag_ ? &clock_ : nullptr; }
 
  private:
+  static bool read_clock(const void* port, uint64_t* now) {
+    return static_cast<const Port*>(port)->read_clock(now);
+  }
+
   Port& port_;
   uint16_t rxq_;
   FlowTrackers& flows_;
   PortCounters& c_;
+  int ts_offset_ = -1;
+  uint64_t ts_flag_ = 0;  // 0: no device timestamps
+  DeviceClock clock_;
 };
 
 // Where the GenHeader of a received frame starts (after Ethernet, VLANs, IP

@@ -47,7 +47,7 @@ std::vector<PortResult> port_results(const Plan& p, const std::vector<Port*>& po
   for (size_t i = 0; i < ports.size(); ++i) {
     const PortCounters& c = *p.port_counters[i];
     out.push_back({ports[i]->name(), c.tx_packets.get(), c.tx_bytes.get(), c.rx_packets.get(),
-                   c.rx_bytes.get(), c.rx_other.get(), c.tx_nombuf.get()});
+                   c.rx_bytes.get(), c.rx_other.get(), c.tx_nombuf.get(), c.rx_device_timed.get()});
   }
   return out;
 }

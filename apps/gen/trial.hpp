@@ -28,6 +28,7 @@ struct TrialSpec {
 struct PortResult {
   std::string name;
   uint64_t tx_packets = 0, tx_bytes = 0, rx_packets = 0, rx_bytes = 0, rx_other = 0, tx_nombuf = 0;
+  uint64_t rx_device_timed = 0;  // timed by the device's RX timestamp
 };
 
 struct StreamResult {

@@ -48,6 +48,7 @@ struct PortConfig {
   std::vector<std::string>
       addresses;  // IP host addresses ("198.18.0.2/24"), for programs with an Endpoint
   std::optional<toml::table> faults;  // [port.faults]: wrap in a FaultyPort (io/fault_config.hpp)
+  bool rx_timestamp = false;          // set by programs that want device RX timestamps (bypass-gen)
 
   bool is_pci() const;
   std::string device_name() const;  // the part before the first comma

@@ -3,6 +3,7 @@
 #include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
+#include <rte_mbuf_dyn.h>
 
 #include <cstring>
 
@@ -92,6 +93,7 @@ Expected<std::unique_ptr<EthPort>> EthPort::open(const PortConfig& pc, uint16_t 
     }
   }
   conf.rxmode.offloads = RTE_ETH_RX_OFFLOAD_CHECKSUM & info.rx_offload_capa;
+  if (pc.rx_timestamp) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP & info.rx_offload_capa;
   conf.txmode.offloads = (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM |
                           RTE_ETH_TX_OFFLOAD_TCP_CKSUM) &
                          info.tx_offload_capa;
@@ -131,6 +133,16 @@ Expected<std::unique_ptr<EthPort>> EthPort::open(const PortConfig& pc, uint16_t 
       spdlog::warn("{}: promiscuous mode not enabled ({})", who, err(rc));
   }
   rte_eth_macaddr_get(id, &p->mac_);
+  if (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TIMESTAMP) {
+    // The driver registered the field when the offload was enabled; asking
+    // again returns where it is.
+    uint64_t flag = 0;
+    int offset = -1;
+    if (rte_mbuf_dyn_rx_timestamp_register(&offset, &flag) == 0) {
+      p->ts_offset_ = offset;
+      p->ts_flag_ = flag;
+    }
+  }
   p->probed_ = true;
   spdlog::debug("{}: driver {}, {} rx / {} tx queues, {} / {} descriptors", who, p->driver_,
                 p->rxq_, p->txq_, rx_desc, tx_desc);

@@ -36,6 +36,13 @@ class EthPort final : public Port {
   uint16_t tx_queues() const override { return txq_; }
   uint64_t rx_offloads() const override { return rx_offloads_; }
   uint64_t tx_offloads() const override { return tx_offloads_; }
+  bool rx_timestamps(int* offset, uint64_t* flag) const override {
+    if (ts_offset_ < 0) return false;
+    *offset = ts_offset_;
+    *flag = ts_flag_;
+    return true;
+  }
+  bool read_clock(uint64_t* now) const override { return rte_eth_read_clock(id_, now) == 0; }
 
   uint16_t id() const { return id_; }
   const std::string& driver() const { return driver_; }
@@ -48,6 +55,8 @@ class EthPort final : public Port {
   std::string name_, driver_;
   uint16_t rxq_ = 0, txq_ = 0;
   uint64_t rx_offloads_ = 0, tx_offloads_ = 0;
+  int ts_offset_ = -1;  // RX timestamp dynfield, when the device fills it
+  uint64_t ts_flag_ = 0;
   rte_ether_addr mac_{};
   bool started_ = false, probed_ = false, hotplugged_ = false;
   std::string devargs_;

@@ -105,6 +105,10 @@ class FaultyPort final : public Port {
   uint16_t tx_queues() const override { return inner_.tx_queues(); }
   uint64_t rx_offloads() const override { return inner_.rx_offloads(); }
   uint64_t tx_offloads() const override { return inner_.tx_offloads(); }
+  bool rx_timestamps(int* offset, uint64_t* flag) const override {
+    return inner_.rx_timestamps(offset, flag);
+  }
+  bool read_clock(uint64_t* now) const override { return inner_.read_clock(now); }
 
   // Takes the link down (rx returns 0, tx accepts 0) or brings it back up.
   void set_link(bool up) { link_up_.store(up, std::memory_order_relaxed); }

@@ -47,6 +47,12 @@ class Port {
   // Offloads the device performs (RTE_ETH_{RX,TX}_OFFLOAD_* bits enabled).
   virtual uint64_t rx_offloads() const { return 0; }
   virtual uint64_t tx_offloads() const { return 0; }
+  // Where the device puts the receive timestamp of a packet (the mbuf's
+  // timestamp dynamic field and the ol_flags bit that says it is set), when
+  // it timestamps received packets (PortConfig::rx_timestamp asked for it).
+  virtual bool rx_timestamps(int* /*field_offset*/, uint64_t* /*flag*/) const { return false; }
+  // The device clock those timestamps are in, read now.
+  virtual bool read_clock(uint64_t* /*now*/) const { return false; }
   // Whether TX takes chained mbufs (RTE_ETH_TX_OFFLOAD_MULTI_SEGS); without it
   // a frame must be one segment.
   bool tx_multi_seg() const { return tx_offloads() & RTE_ETH_TX_OFFLOAD_MULTI_SEGS; }

@@ -1,0 +1,129 @@
+// bypass-gen's RxPoller with a device that timestamps received packets: the
+// latency comes from the device timestamp mapped to the TSC, not from when the
+// poller read the packet. No driver on the development machines has RX
+// timestamps on a readable clock, so a small fake Port stands in for such a NIC.
+#include <rte_cycles.h>
+#include <rte_mbuf_dyn.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <deque>
+#include <thread>
+
+#include <bypass/gen/stream.hpp>
+
+#include "eal_env.hpp"
+#include "gen/traffic.hpp"
+
+namespace bypass::gen {
+namespace {
+
+// Receives what the test queued; its clock is the TSC in ns plus an offset.
+class TimestampingPort final : public Port {
+ public:
+  TimestampingPort() { rte_mbuf_dyn_rx_timestamp_register(&offset_, &flag_); }
+  uint16_t rx_burst(uint16_t, rte_mbuf** pkts, uint16_t n) override {
+    uint16_t k = 0;
+    for (; k < n && !queued.empty(); ++k) {
+      pkts[k] = queued.front();
+      queued.pop_front();
+    }
+    return k;
+  }
+  uint16_t tx_burst(uint16_t, rte_mbuf**, uint16_t) override { return 0; }
+  LinkStatus link() const override { return {}; }
+  PortStats stats() const override { return {}; }
+  rte_ether_addr mac() const override { return {}; }
+  const std::string& name() const override { return name_; }
+  uint16_t rx_queues() const override { return 1; }
+  uint16_t tx_queues() const override { return 1; }
+  bool rx_timestamps(int* offset, uint64_t* flag) const override {
+    *offset = offset_;
+    *flag = flag_;
+    return offset_ >= 0;
+  }
+  bool read_clock(uint64_t* now) const override {
+    *now = device_time(rte_rdtsc());
+    return true;
+  }
+  static uint64_t device_time(uint64_t tsc) {
+    return 7'000'000'000ull + static_cast<uint64_t>(static_cast<double>(tsc) * 1e9 /
+                                                    static_cast<double>(rte_get_tsc_hz()));
+  }
+  // Stamps m as received `tsc`.
+  void stamp(rte_mbuf* m, uint64_t tsc) const {
+    *RTE_MBUF_DYNFIELD(m, offset_, uint64_t*) = device_time(tsc);
+    m->ol_flags |= flag_;
+  }
+
+  std::deque<rte_mbuf*> queued;
+
+ private:
+  std::string name_ = "fake";
+  int offset_ = -1;
+  uint64_t flag_ = 0;
+};
+
+TEST(RxPoller, LatencyFromTheDeviceTimestampWhenThePortHasOne) {
+  TimestampingPort port;
+  const uint64_t hz = rte_get_tsc_hz();
+  FlowTrackers flows(1, hz, HistogramConfig{1, 10'000'000'000ull, 2});
+  PortCounters counters;
+  RxPoller rx(port, 0, flows, counters);
+  ASSERT_NE(rx.device_clock(), nullptr);
+  Worker w(0, test::eal_config().workers[0]);
+  // Two clock samples 10 ms apart make the mapping.
+  EXPECT_FALSE(rx.poll(w));
+  std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  EXPECT_FALSE(rx.poll(w));
+  ASSERT_TRUE(rx.device_clock()->ready());
+
+  auto s = parse_stream_arg("dst=198.18.0.2 size=64");
+  ASSERT_TRUE(s);
+  auto t = StreamTable::expand(*s);
+  ASSERT_TRUE(t);
+  // Sent at `tx`, stamped by the device 10 us later; read by the poller some
+  // milliseconds after that. Half the frames carry no device stamp.
+  const uint64_t tx = rte_rdtsc();
+  const uint64_t wire = tx + hz / 100'000;
+  for (uint64_t seq = 0; seq < 16; ++seq) {
+    rte_mbuf* m = rte_pktmbuf_alloc(test::test_pool());
+    ASSERT_NE(m, nullptr);
+    ASSERT_TRUE(t->build(m, 0, seq, tx));
+    if (seq < 8) port.stamp(m, wire);
+    port.queued.push_back(m);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_TRUE(rx.poll(w));
+  EXPECT_EQ(counters.rx_packets.get(), 16u);
+  EXPECT_EQ(counters.rx_device_timed.get(), 8u);
+  HistogramSummary h = flows.get(0)->latency().summary();
+  EXPECT_EQ(h.count, 16u);
+  // 8 at about 10 us (device), 8 at 5 ms or more (read time).
+  EXPECT_GT(h.min, 9'000u);
+  EXPECT_LT(h.min, 12'000u);
+  EXPECT_GT(h.max, 5'000'000u);
+}
+
+TEST(RxPoller, ReadTimeWhenThePortHasNoTimestamps) {
+  class Plain final : public Port {
+   public:
+    uint16_t rx_burst(uint16_t, rte_mbuf**, uint16_t) override { return 0; }
+    uint16_t tx_burst(uint16_t, rte_mbuf**, uint16_t) override { return 0; }
+    LinkStatus link() const override { return {}; }
+    PortStats stats() const override { return {}; }
+    rte_ether_addr mac() const override { return {}; }
+    const std::string& name() const override { return name_; }
+    uint16_t rx_queues() const override { return 1; }
+    uint16_t tx_queues() const override { return 1; }
+    std::string name_ = "plain";
+  } port;
+  FlowTrackers flows(1, rte_get_tsc_hz(), HistogramConfig{});
+  PortCounters counters;
+  RxPoller rx(port, 0, flows, counters);
+  EXPECT_EQ(rx.device_clock(), nullptr);
+}
+
+}  // namespace
+}  // namespace bypass::gen
