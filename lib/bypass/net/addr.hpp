@@ -44,9 +44,8 @@ struct IpAddr {
   // fills a Datagram's addresses without a temporary to copy from.
   void set_v4(uint32_t be) {
     family = Family::kV4;
-    const uint64_t lo = be;  // the address in the first four bytes, zeros after
-    std::memcpy(b.data(), &lo, 8);
-    std::memset(b.data() + 8, 0, 8);
+    std::memcpy(b.data(), &be, 4);
+    std::memset(b.data() + 4, 0, 12);
   }
   void set_v6(const uint8_t* p) {
     family = Family::kV6;
