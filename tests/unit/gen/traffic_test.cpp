@@ -19,10 +19,9 @@
 namespace bypass::gen {
 namespace {
 
-// Receives what the test queued; its clock is the TSC in ns plus an offset.
-class TimestampingPort final : public Port {
+// A port that receives what the test queued and sends nothing.
+class QueuePort : public Port {
  public:
-  TimestampingPort() { rte_mbuf_dyn_rx_timestamp_register(&offset_, &flag_); }
   uint16_t rx_burst(uint16_t, rte_mbuf** pkts, uint16_t n) override {
     uint16_t k = 0;
     for (; k < n && !queued.empty(); ++k) {
@@ -38,6 +37,18 @@ class TimestampingPort final : public Port {
   const std::string& name() const override { return name_; }
   uint16_t rx_queues() const override { return 1; }
   uint16_t tx_queues() const override { return 1; }
+
+  std::deque<rte_mbuf*> queued;
+
+ private:
+  std::string name_ = "fake";
+};
+
+// ... whose device timestamps received packets: its clock is the TSC in ns
+// plus an offset.
+class TimestampingPort final : public QueuePort {
+ public:
+  TimestampingPort() { rte_mbuf_dyn_rx_timestamp_register(&offset_, &flag_); }
   bool rx_timestamps(int* offset, uint64_t* flag) const override {
     *offset = offset_;
     *flag = flag_;
@@ -57,10 +68,7 @@ class TimestampingPort final : public Port {
     m->ol_flags |= flag_;
   }
 
-  std::deque<rte_mbuf*> queued;
-
  private:
-  std::string name_ = "fake";
   int offset_ = -1;
   uint64_t flag_ = 0;
 };
@@ -107,18 +115,7 @@ TEST(RxPoller, LatencyFromTheDeviceTimestampWhenThePortHasOne) {
 }
 
 TEST(RxPoller, ReadTimeWhenThePortHasNoTimestamps) {
-  class Plain final : public Port {
-   public:
-    uint16_t rx_burst(uint16_t, rte_mbuf**, uint16_t) override { return 0; }
-    uint16_t tx_burst(uint16_t, rte_mbuf**, uint16_t) override { return 0; }
-    LinkStatus link() const override { return {}; }
-    PortStats stats() const override { return {}; }
-    rte_ether_addr mac() const override { return {}; }
-    const std::string& name() const override { return name_; }
-    uint16_t rx_queues() const override { return 1; }
-    uint16_t tx_queues() const override { return 1; }
-    std::string name_ = "plain";
-  } port;
+  QueuePort port;
   FlowTrackers flows(1, rte_get_tsc_hz(), HistogramConfig{});
   PortCounters counters;
   RxPoller rx(port, 0, flows, counters);
