@@ -94,6 +94,42 @@ TEST_F(UdpFrames, ReplyModifiedLongerAndShorter) {
   }
 }
 
+// The reply's IPv4 header checksum is updated incrementally (RFC 1624) for
+// length, TTL and fragment field; it must equal the full recompute for any
+// request: TTLs, DF or not, TOS, ids, options of every length, any payload,
+// unchanged or with a new length.
+TEST_F(UdpFrames, IncrementalIpv4ChecksumEqualsFullRecompute) {
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  for (int k = 0; k < 3000; ++k) {
+    Packet rq = udp4(Bytes(next() % 200, static_cast<uint8_t>(next())),
+                     static_cast<uint16_t>(1024 + next() % 60000));
+    Ip4Spec& ip = std::get<Ip4Spec>(rq.l3);
+    ip.ttl = static_cast<uint8_t>(1 + next() % 255);
+    ip.frag = next() % 2 ? 0x4000 : 0;
+    ip.id = static_cast<uint16_t>(next());
+    ip.tos = static_cast<uint8_t>(next());
+    ip.src = 0x0a000000u | static_cast<uint32_t>(next() & 0xffffff);
+    ip.options = Bytes((next() % 11) * 4, 1);  // no-ops, 0..40 bytes
+    Parsed p;
+    rte_mbuf* m = request(rq.build(), p);
+    const bool unchanged = next() % 2;
+    Bytes answer = rq.payload;
+    if (!unchanged) {
+      answer.resize(next() % (udp_room(m, p) < 300 ? udp_room(m, p) : 300), 0x5a);
+      if (!answer.empty()) std::memcpy(udp_payload(m, p), answer.data(), answer.size());
+    }
+    ASSERT_TRUE(udp_reply_in_place(m, p, static_cast<uint32_t>(answer.size()), unchanged, rp()));
+    const Bytes out = bytes_of(m);
+    ASSERT_EQ(out, reply_to(rq, answer).build()) << "case " << k;
+  }
+}
+
 TEST_F(UdpFrames, PaddedRequestIsTrimmed) {
   Packet rq = udp4({1, 2});
   rq.min_frame = 60;
