@@ -56,6 +56,8 @@ void set_ipv4_cksum(rte_mbuf* m, rte_ipv4_hdr* ip, uint32_t l3_off, const ReplyP
 
 bool udp_reply_in_place(rte_mbuf* m, Parsed& p, uint32_t len, bool unchanged,
                         const ReplyParams& rp) {
+  const bool device_checked =
+      (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD;
   const bool v6 = p.ethertype == RTE_ETHER_TYPE_IPV6;
   // IPv6 extension headers are not sent back: the datagram moves up behind the fixed header.
   if (v6 && p.l4_off != p.l3_off + sizeof(rte_ipv6_hdr)) {
@@ -97,21 +99,26 @@ bool udp_reply_in_place(rte_mbuf* m, Parsed& p, uint32_t len, bool unchanged,
     ip->hop_limits = rp.ttl;
   } else {
     auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, p.l3_off);
-    const rte_be32_t src = ip->src_addr;
-    ip->src_addr = ip->dst_addr;
-    ip->dst_addr = src;
-    // The request's header checksum was verified (by us or the device): update
-    // it for the three words that change (RFC 1624) rather than summing the
-    // header again; swapping the addresses leaves the sum as it was.
+    // RFC 1624: the request's checksum less the words that change plus their
+    // new values (no second pass over the header, whose fresh narrow stores
+    // would stall the loads). parse_ipv4 verified that checksum, unless the
+    // device said it was good: then the header as it lies in memory is summed
+    // too (before anything is written to it), so a device that was wrong
+    // cannot make us send a bad checksum.
     const uint16_t len_be = rte_cpu_to_be_16(static_cast<uint16_t>(p.l4_off - p.l3_off + 8 + len));
     const uint16_t ttl_proto =
         rte_cpu_to_be_16(static_cast<uint16_t>(rp.ttl << 8 | ip->next_proto_id));
     uint16_t old_ttl_proto;
     std::memcpy(&old_ttl_proto, &ip->time_to_live, 2);
-    const uint32_t sum = static_cast<uint16_t>(~ip->hdr_checksum) +
+    const uint32_t sum = (device_checked ? ones_sum(ip, (ip->version_ihl & 0x0f) * 4u) : 0u) +
+                         static_cast<uint16_t>(~ip->hdr_checksum) +
                          static_cast<uint16_t>(~ip->total_length) + len_be +
                          static_cast<uint16_t>(~ip->fragment_offset) +
                          static_cast<uint16_t>(~old_ttl_proto) + ttl_proto;
+    // Swapping the addresses leaves the sum as it was.
+    const rte_be32_t src = ip->src_addr;
+    ip->src_addr = ip->dst_addr;
+    ip->dst_addr = src;
     ip->total_length = len_be;
     ip->time_to_live = rp.ttl;
     ip->fragment_offset = 0;

@@ -23,7 +23,8 @@ struct ReplyParams {
 // Turns the request `m` (headers at `p`) into its reply carrying `len` payload
 // bytes already written at the payload start. `unchanged`: the payload is the
 // request's own, so the UDP checksum stays valid after the swap. Returns false
-// if the reply does not fit the first segment (the caller drops it).
+// if the reply does not fit the first segment (the caller drops it). `p` is
+// what parse_frame() made of `m` (so its IPv4 checksum was verified).
 bool udp_reply_in_place(rte_mbuf* m, Parsed& p, uint32_t len, bool unchanged,
                         const ReplyParams& rp);
 

@@ -97,7 +97,7 @@ TEST_F(UdpFrames, ReplyModifiedLongerAndShorter) {
 // The reply's IPv4 header checksum is updated incrementally (RFC 1624) for
 // length, TTL and fragment field; it must equal the full recompute for any
 // request: TTLs, DF or not, TOS, ids, options of every length, any payload,
-// unchanged or with a new length.
+// unchanged or with a new length, and a wrong checksum the device called good.
 TEST_F(UdpFrames, IncrementalIpv4ChecksumEqualsFullRecompute) {
   uint64_t x = 0x9e3779b97f4a7c15ull;
   auto next = [&x] {
@@ -116,8 +116,15 @@ TEST_F(UdpFrames, IncrementalIpv4ChecksumEqualsFullRecompute) {
     ip.tos = static_cast<uint8_t>(next());
     ip.src = 0x0a000000u | static_cast<uint32_t>(next() & 0xffffff);
     ip.options = Bytes((next() % 11) * 4, 1);  // no-ops, 0..40 bytes
+    // Every third request has a wrong header checksum that the device called
+    // good: the reply's must still be right.
+    const bool device_wrong = k % 3 == 0;
+    if (device_wrong) ip.checksum_xor = static_cast<uint16_t>(1 + next() % 0xfffe);
     Parsed p;
-    rte_mbuf* m = request(rq.build(), p);
+    rte_mbuf* m = own(rq.build());
+    if (device_wrong) m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+    ASSERT_EQ(parse_frame(m, p), kPass);
+    ip.checksum_xor = 0;  // the reply the builder makes has the right one
     const bool unchanged = next() % 2;
     Bytes answer = rq.payload;
     if (!unchanged) {
