@@ -6,6 +6,7 @@
 #include <rte_ethdev.h>
 
 #include <cstring>
+#include <random>
 
 #include <bypass/net/wire.hpp>
 #include <bypass/udp/frames.hpp>
@@ -99,13 +100,7 @@ TEST_F(UdpFrames, ReplyModifiedLongerAndShorter) {
 // request: TTLs, DF or not, TOS, ids, options of every length, any payload,
 // unchanged or with a new length, and a wrong checksum the device called good.
 TEST_F(UdpFrames, IncrementalIpv4ChecksumEqualsFullRecompute) {
-  uint64_t x = 0x9e3779b97f4a7c15ull;
-  auto next = [&x] {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return x;
-  };
+  std::mt19937_64 next(11);
   for (int k = 0; k < 3000; ++k) {
     Packet rq = udp4(Bytes(next() % 200, static_cast<uint8_t>(next())),
                      static_cast<uint16_t>(1024 + next() % 60000));
