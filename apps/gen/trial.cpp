@@ -32,7 +32,13 @@ namespace {
 // Everything one trial owns; destroyed after the workers stopped.
 struct Plan {
   std::vector<std::unique_ptr<Worker>> workers;
-  std::vector<std::unique_ptr<PortCounters>> port_counters;          // by port
+  // One block per (worker, port): each has one writer, like every counter
+  // here; a port's figures are their sum.
+  std::vector<std::unique_ptr<PortCounters>> port_counters;  // [worker * ports + port]
+  size_t ports = 0;
+  PortCounters& counters(size_t worker, size_t port) {
+    return *port_counters[worker * ports + port];
+  }
   std::vector<std::unique_ptr<StreamTable>> tables;                  // by (stream, tx worker)
   std::vector<std::vector<std::pair<size_t, StreamTx*>>> stream_tx;  // by stream: (worker, tx)
   std::vector<std::unique_ptr<TxPoller>> tx;
@@ -45,9 +51,18 @@ struct Plan {
 std::vector<PortResult> port_results(const Plan& p, const std::vector<Port*>& ports) {
   std::vector<PortResult> out;
   for (size_t i = 0; i < ports.size(); ++i) {
-    const PortCounters& c = *p.port_counters[i];
-    out.push_back({ports[i]->name(), c.tx_packets.get(), c.tx_bytes.get(), c.rx_packets.get(),
-                   c.rx_bytes.get(), c.rx_other.get(), c.tx_nombuf.get(), c.rx_device_timed.get()});
+    PortResult r{ports[i]->name()};
+    for (size_t w = 0; w < p.workers.size(); ++w) {
+      const PortCounters& c = *p.port_counters[w * p.ports + i];
+      r.tx_packets += c.tx_packets.get();
+      r.tx_bytes += c.tx_bytes.get();
+      r.rx_packets += c.rx_packets.get();
+      r.rx_bytes += c.rx_bytes.get();
+      r.rx_other += c.rx_other.get();
+      r.tx_nombuf += c.tx_nombuf.get();
+      r.rx_device_timed += c.rx_device_timed.get();
+    }
+    out.push_back(r);
   }
   return out;
 }
@@ -82,7 +97,8 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
   const size_t nw = c.workers.size();
   p.flows_per_stream = nw;
   p.rx_by_worker.resize(nw);
-  for (size_t i = 0; i < ports.size(); ++i)
+  p.ports = ports.size();
+  for (size_t i = 0; i < nw * ports.size(); ++i)
     p.port_counters.push_back(std::make_unique<PortCounters>());
   for (size_t w = 0; w < nw; ++w) {
     p.workers.push_back(std::make_unique<Worker>(static_cast<unsigned>(w), c.workers[w]));
@@ -98,7 +114,7 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
         my_ports.push_back(q.port);
     for (size_t port : my_ports) {
       auto tx = std::make_unique<TxPoller>(*ports[port], static_cast<uint16_t>(w), pool,
-                                           *p.port_counters[port]);
+                                           p.counters(w, port));
       for (size_t s = 0; s < o.streams.size(); ++s) {
         if (o.streams[s].port != port) continue;
         Stream st = o.streams[s].stream;
@@ -134,7 +150,7 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
     }
     for (const QueueRef& q : c.workers[w].rx) {
       p.rx.push_back(std::make_unique<RxPoller>(*ports[q.port], q.queue, *p.trackers[w],
-                                                *p.port_counters[q.port]));
+                                                p.counters(w, q.port)));
       p.workers[w]->add(p.rx.back().get());
       p.rx_by_worker[w].push_back(p.rx.back().get());
     }

@@ -17,11 +17,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string env_path(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
 uint64_t number(const std::string& text, const std::string& pattern) {
   std::smatch m;
   return std::regex_search(text, m, std::regex(pattern)) ? std::stoull(m[1]) : UINT64_MAX;
@@ -106,6 +101,37 @@ TEST(GenFwd, EveryFrameComesBackOnceInOrderWithExactCounts) {
   EXPECT_NE(line.find("\"tx\":" + std::to_string(gen_tx)), std::string::npos) << line;
   remove_dpdk_leftovers(fwd_prefix);
   remove_dpdk_leftovers(gen_prefix);
+}
+
+// Two workers sending on one port (a TX queue each) at max rate: the port's
+// totals are the sum of what each worker counted, so they equal what the
+// streams sent, to the frame.
+TEST(GenFwd, TwoWorkersOnOnePortCountEveryFrame) {
+  TempDir dir;
+  CpuPlan cpus = plan_cpus();
+  const std::string prefix = fwd_file_prefix();
+  std::ofstream(dir.file("gen.toml"))
+      << "[eal]\ncontrol_cpu = " << cpus.control
+      << "\nhuge_pages = " << (no_huge() ? "false" : "true")
+      << "\nmemory_mb = 128\nfile_prefix = \"" << prefix
+      << "\"\n[[port]]\nname = \"n0\"\ndevice = \"net_null0,no-rx=1\"\nrx_queues = 2\n"
+      << "[[worker]]\ncpu = " << cpus.worker
+      << "\nrx = [\"n0:0\"]\n[[worker]]\ncpu = " << cpus.other
+      << "\nrx = [\"n0:1\"]\n[gen]\nrate = \"max\"\nlink_mbps = 100000\n"
+      << "[[gen.stream]]\nname = \"a\"\ndst = \"198.18.0.2\"\nsize = 64\n"
+      << "[[gen.stream]]\nname = \"b\"\ndst = \"2001:db8::2\"\nsize = 128\n";
+  auto gen =
+      run_cmd({env_path("BYPASS_GEN"), "-c", dir.file("gen.toml"), "-q", "-t", "1"}, 60000ms);
+  ASSERT_TRUE(gen.ok()) << gen.describe("bypass-gen") << gen.out << gen.err;
+  const uint64_t port_tx = number(gen.out, "port n0: tx (\\d+)");
+  const uint64_t a = number(gen.out, "a: sent (\\d+)"), b = number(gen.out, "b: sent (\\d+)");
+  ASSERT_NE(port_tx, UINT64_MAX) << gen.out;
+  ASSERT_NE(a, UINT64_MAX) << gen.out;
+  ASSERT_NE(b, UINT64_MAX) << gen.out;
+  EXPECT_GT(a, 0u);
+  EXPECT_GT(b, 0u);
+  EXPECT_EQ(port_tx, a + b) << gen.out;
+  remove_dpdk_leftovers(prefix);
 }
 
 }  // namespace
