@@ -28,22 +28,25 @@ void Worker::idle() {
 
 uint64_t Worker::run(const std::atomic<bool>& stop) {
   uint64_t iterations = 0;
+  bool busy = false;
   while (!stop.load(std::memory_order_relaxed)) {
-    now_ = clock_.now();
-    bool did = false;
-    for (Poller* p : pollers_) did |= p->poll(*this);
+    // The TSC read that starts an iteration also ends the one before: a busy
+    // iteration's cycles (the cost per packet the final report prints, as
+    // testpmd's --record-core-cycles counts it) need no read of their own.
+    const uint64_t t = clock_.now();
+    if (busy) counters_.busy_cycles.add(t - now_);
+    now_ = t;
+    busy = false;
+    for (Poller* p : pollers_) busy |= p->poll(*this);
     ++iterations;
     counters_.polls.add();
-    if (did) {
+    if (busy) {
       counters_.busy_polls.add();
-      // One TSC read per busy iteration (none when idle): the cost per
-      // packet the final report prints, measured as testpmd's
-      // --record-core-cycles does.
-      counters_.busy_cycles.add(clock_.now() - now_);
     } else {
       idle();
     }
   }
+  if (busy) counters_.busy_cycles.add(clock_.now() - now_);
   for (Poller* p : pollers_) p->finish(*this);
   return iterations;
 }
