@@ -239,27 +239,11 @@ void run_reflector(Mode mode, bool pipeline) {
   EXPECT_EQ(r.unknown_seq, 0u);
   EXPECT_EQ(r.wrong_bytes, 0u) << "first wrong frame: " << r.first_wrong;
   EXPECT_EQ(r.bad_checksum, 0u);
-  uint32_t missing = 0, duplicated = 0, first_missing = UINT32_MAX;
-  for (uint32_t s = 0; s < kPackets; ++s) {
-    if (r.seen[s] == 0 && missing++ == 0) first_missing = s;
-    if (r.seen[s] > 1) ++duplicated;
-  }
-  EXPECT_EQ(missing, 0u) << "first missing sequence number: " << first_missing;
-  EXPECT_EQ(duplicated, 0u);
+  ASSERT_EQ(r.seen.size(), kPackets);
+  expect_each_once(r.seen);
 
   // SIGTERM while the client is still connected.
-  auto st = fwd->terminate();
-  ASSERT_TRUE(st) << "bypass-fwd did not exit within 15 s of SIGTERM\n" << fwd->transcript();
-  EXPECT_TRUE(st->exited && st->code == 0) << st->describe() << "\n" << fwd->transcript();
-  std::string out = fwd->out();
-  auto totals = parse_totals(out);
-  ASSERT_TRUE(totals) << "no 'total:' line\n" << fwd->transcript();
-  EXPECT_EQ(totals->rx, kPackets) << out;
-  EXPECT_EQ(totals->tx, kPackets) << out;
-  EXPECT_EQ(totals->dropped, 0u) << out;
-  auto leaked = parse_mbufs_in_use(out);
-  ASSERT_TRUE(leaked) << "no 'mbufs in use at exit' line\n" << fwd->transcript();
-  EXPECT_EQ(*leaked, 0u) << out;
+  fwd->expect_clean_exit(kPackets, kPackets);
 
   // Our side returned every mbuf too.
   client.reset();

@@ -282,28 +282,12 @@ void run_veth_reflector(const std::string& driver) {
   EXPECT_EQ(r.wrong_source, 0u);
   EXPECT_EQ(r.wrong_payload, 0u);
   EXPECT_EQ(r.unknown, 0u);
-  uint32_t missing = 0, duplicated = 0, first_missing = UINT32_MAX;
-  for (uint32_t s = 0; s < kDatagrams; ++s) {
-    if (r.seen[s] == 0 && missing++ == 0) first_missing = s;
-    if (r.seen[s] > 1) ++duplicated;
-  }
-  EXPECT_EQ(missing, 0u) << "first missing datagram: " << first_missing;
-  EXPECT_EQ(duplicated, 0u);
+  ASSERT_EQ(r.seen.size(), kDatagrams);
+  expect_each_once(r.seen);
 
-  auto st = fwd->terminate();
-  ASSERT_TRUE(st) << "bypass-fwd did not exit within 15 s of SIGTERM\n" << fwd->transcript();
-  EXPECT_TRUE(st->exited && st->code == 0) << st->describe() << "\n" << fwd->transcript();
-  std::string out = fwd->out();
-  auto totals = parse_totals(out);
-  ASSERT_TRUE(totals) << "no 'total:' line\n" << fwd->transcript();
   // IPv6 is off and the neighbour entry is static: the link carries nothing
   // but our datagrams.
-  EXPECT_EQ(totals->rx, kDatagrams) << out;
-  EXPECT_EQ(totals->tx, kDatagrams) << out;
-  EXPECT_EQ(totals->dropped, 0u) << out;
-  auto leaked = parse_mbufs_in_use(out);
-  ASSERT_TRUE(leaked) << "no 'mbufs in use at exit' line\n" << fwd->transcript();
-  EXPECT_EQ(*leaked, 0u) << out;
+  fwd->expect_clean_exit(kDatagrams, kDatagrams);
 }
 
 TEST(FwdVeth, AfPacketReflectsKernelUdp) {

@@ -18,6 +18,8 @@
 #include <sstream>
 #include <thread>
 
+#include <gtest/gtest.h>
+
 #include <bypass/core/config.hpp>
 
 #include "eal_env.hpp"
@@ -224,9 +226,38 @@ std::string tool(const std::string& name) {
   return name;
 }
 
+std::string env_path(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
 std::string fwd_path() {
-  const char* p = std::getenv("BYPASS_FWD");
-  return p ? p : "";
+  return env_path("BYPASS_FWD");
+}
+
+void expect_each_once(const std::vector<uint32_t>& seen) {
+  uint32_t missing = 0, duplicated = 0, first_missing = UINT32_MAX;
+  for (uint32_t s = 0; s < seen.size(); ++s) {
+    if (seen[s] == 0 && missing++ == 0) first_missing = s;
+    if (seen[s] > 1) ++duplicated;
+  }
+  EXPECT_EQ(missing, 0u) << "first missing sequence number: " << first_missing;
+  EXPECT_EQ(duplicated, 0u);
+}
+
+void FwdProcess::expect_clean_exit(uint64_t rx, uint64_t tx) {
+  auto st = terminate();
+  ASSERT_TRUE(st) << "bypass-fwd did not exit within 15 s of SIGTERM\n" << transcript();
+  EXPECT_TRUE(st->exited && st->code == 0) << st->describe() << "\n" << transcript();
+  const std::string o = out();
+  auto totals = parse_totals(o);
+  ASSERT_TRUE(totals) << "no 'total:' line\n" << transcript();
+  EXPECT_EQ(totals->rx, rx) << o;
+  EXPECT_EQ(totals->tx, tx) << o;
+  EXPECT_EQ(totals->dropped, 0u) << o;
+  auto leaked = parse_mbufs_in_use(o);
+  ASSERT_TRUE(leaked) << "no 'mbufs in use at exit' line\n" << transcript();
+  EXPECT_EQ(*leaked, 0u) << o;
 }
 
 bool no_huge() {

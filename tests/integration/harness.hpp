@@ -94,6 +94,8 @@ CmdResult run_cmd(const std::vector<std::string>& argv, milliseconds timeout = m
 // and in the sbin directories a non-login PATH may lack; `name` if not found.
 std::string tool(const std::string& name);
 
+// A path from the environment (meson sets BYPASS_FWD, BYPASS_GEN, ...); empty if unset.
+std::string env_path(const char* name);
 // Path of bypass-fwd from the environment (BYPASS_FWD); empty if unset.
 std::string fwd_path();
 // True when the tests run without huge pages (BYPASS_TEST_NO_HUGE=1).
@@ -141,6 +143,10 @@ struct FwdTotals {
 std::optional<FwdTotals> parse_totals(const std::string& out);
 std::optional<uint64_t> parse_mbufs_in_use(const std::string& out);
 
+// gtest expectations: every sequence number 0..seen.size() came back exactly
+// once (seen[s] = how many times `s` did).
+void expect_each_once(const std::vector<uint32_t>& seen);
+
 // A bypass-fwd child: writes the config to `dir`, runs
 // `[wrapper...] bypass-fwd -c <config> -q -t <safety_seconds>` there, and on
 // destruction kills it (if still running) and removes its DPDK files.
@@ -156,6 +162,9 @@ class FwdProcess {
   bool wait_ready(milliseconds timeout = milliseconds(30000));
   // SIGTERM, then waits up to `timeout` for the exit.
   std::optional<ExitStatus> terminate(milliseconds timeout = milliseconds(15000));
+  // terminate(), then gtest expectations on the exit: status 0, rx and tx as
+  // given, nothing dropped, every mbuf back in the pool.
+  void expect_clean_exit(uint64_t rx, uint64_t tx);
   Child& child() { return *child_; }
   std::string out() const { return child_->out(); }
   std::string err() const { return child_->err(); }

@@ -13,11 +13,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string env_path(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
 uint16_t test_port(int k) {
   return static_cast<uint16_t>(20000 + (getpid() % 20000) + k);
 }

@@ -19,11 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string env_path(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
 // The parameter is the DPDK driver on bypass-udpd's end of the pair.
 class UdpdVeth : public ::testing::TestWithParam<const char*> {
  protected:
