@@ -39,6 +39,8 @@
 #include <bypass/gen/rx_tracker.hpp>
 #include <bypass/gen/stream.hpp>
 
+#include "bench_args.hpp"
+
 namespace {
 
 using namespace bypass::gen;
@@ -285,16 +287,11 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args = {argv[0], "--benchmark_repetitions=5",
-                                   "--benchmark_display_aggregates_only=true",
-                                   "--benchmark_min_time=0.2"};
-  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);  // later flags win
-  std::vector<char*> av;
-  for (auto& s : args) av.push_back(s.data());
-  av.push_back(nullptr);
-  int ac = static_cast<int>(args.size());
-  benchmark::Initialize(&ac, av.data());
-  if (benchmark::ReportUnrecognizedArguments(ac, av.data())) return 1;
+  if (!bypass::bench::init_benchmark(
+          argc, argv,
+          {"--benchmark_repetitions=5", "--benchmark_display_aggregates_only=true",
+           "--benchmark_min_time=0.2"}))
+    return 1;
 
   bypass::SystemFacts sys = bypass::SystemFacts::read();
   bypass::Config c;

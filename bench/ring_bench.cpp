@@ -53,6 +53,8 @@
 #include <bypass/core/eal.hpp>
 #include <bypass/core/ring.hpp>
 
+#include "bench_args.hpp"
+
 namespace {
 
 using bypass::Batch;
@@ -486,16 +488,11 @@ int run() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args = {
-      argv[0], "--benchmark_repetitions=5", "--benchmark_enable_random_interleaving=true",
-      "--benchmark_display_aggregates_only=true", "--benchmark_min_time=0.2"};
-  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);  // later flags win
-  std::vector<char*> av;
-  for (auto& s : args) av.push_back(s.data());
-  av.push_back(nullptr);
-  int ac = static_cast<int>(args.size());
-  benchmark::Initialize(&ac, av.data());
-  if (benchmark::ReportUnrecognizedArguments(ac, av.data())) return 1;
+  if (!bypass::bench::init_benchmark(
+          argc, argv,
+          {"--benchmark_repetitions=5", "--benchmark_enable_random_interleaving=true",
+           "--benchmark_display_aggregates_only=true", "--benchmark_min_time=0.2"}))
+    return 1;
 
   int rc;
   std::string runtime_dir;
