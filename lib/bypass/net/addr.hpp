@@ -29,19 +29,17 @@ struct IpAddr {
 
   static IpAddr v4(uint32_t be) {
     IpAddr a;
-    a.family = Family::kV4;
-    std::memcpy(a.b.data(), &be, 4);
+    a.set_v4(be);
     return a;
   }
   static IpAddr v6(const uint8_t* p) {
     IpAddr a;
-    a.family = Family::kV6;
-    std::memcpy(a.b.data(), p, 16);
+    a.set_v6(p);
     return a;
   }
   static std::optional<IpAddr> parse(std::string_view s);
-  // The same as `*this = v4(be)` / `v6(p)`, written in place: the fast path
-  // fills a Datagram's addresses without a temporary to copy from.
+  // Written in place (v4() and v6() use these): the fast path fills a
+  // Datagram's addresses without a temporary to copy from.
   void set_v4(uint32_t be) {
     family = Family::kV4;
     std::memcpy(b.data(), &be, 4);
