@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 #include <rte_ethdev.h>
+#include <spdlog/spdlog.h>
 
+#include <bypass/io/kernel_iface.hpp>
 #include <bypass/net/frame.hpp>
 
 namespace bypass::udpd {
@@ -73,6 +75,15 @@ Expected<std::unique_ptr<DpdkServer>> DpdkServer::build(const Config& c, const U
   std::unique_ptr<DpdkServer> s(new DpdkServer());
   uint32_t max_payload = 1500 - 40 - 8;
   s->ctx_ = std::make_unique<DpdkHandlerContext>(max_payload);
+  std::vector<bool> veth(ports.size());
+  for (size_t pi = 0; pi < ports.size(); ++pi) {
+    veth[pi] = on_veth(c.ports[pi]);
+    if (veth[pi])
+      spdlog::info(
+          "port '{}' is on a veth: UDP checksums its Linux peer left to a transmit offload are "
+          "accepted (counted as udp checksum left to offload); all others are verified.",
+          c.ports[pi].name);
+  }
   for (size_t wi = 0; wi < c.workers.size(); ++wi) {
     PerWorker pw;
     pw.worker = std::make_unique<Worker>(static_cast<unsigned>(wi), c.workers[wi]);
@@ -81,6 +92,7 @@ Expected<std::unique_ptr<DpdkServer>> DpdkServer::build(const Config& c, const U
       ec.mac = to_mac(ports[pi].mac());
       for (const auto& a : c.ports[pi].addresses) ec.addrs.push_back(*IfAddr::parse(a));
       ec.icmp_errors_per_sec = o.icmp_errors_per_sec;
+      ec.limits.udp_checksum_partial_ok = veth[pi];
       pw.endpoints.push_back(std::make_unique<Endpoint>(std::move(ec), pw.worker->clock().hz()));
     }
     pw.services = std::make_unique<ServiceTable>();
@@ -110,7 +122,7 @@ std::vector<Worker*> DpdkServer::workers() {
 std::string DpdkServer::report() const {
   uint64_t neigh = 0, changes = 0;
   uint64_t arp = 0, echo4 = 0, echo6 = 0, ns = 0, icmp_err = 0, icmp_sup = 0, dgrams = 0,
-           replies = 0, consumed = 0, sent = 0;
+           replies = 0, consumed = 0, sent = 0, partial = 0;
   for (const auto& pw : per_worker_) {
     for (const auto& e : pw.endpoints) {
       const EndpointCounters& k = const_cast<Endpoint&>(*e).counters();
@@ -122,6 +134,7 @@ std::string DpdkServer::report() const {
       icmp_sup += k.icmp_errors_suppressed.get();
       neigh += const_cast<Endpoint&>(*e).neighbors().size();
       changes += k.neighbor_changes.get();
+      partial += k.udp_checksum_partial.get();
     }
     for (const auto& p : pw.pollers) {
       dgrams += p->counters().datagrams.get();
@@ -134,8 +147,10 @@ std::string DpdkServer::report() const {
       "  host: arp replies {} ping4 {} ping6 {} neighbour adverts {} icmp errors {} (suppressed "
       "{})\n"
       "  neighbours: {} known, {} address changes seen\n"
-      "  udp: datagrams {} replies {} consumed {} further datagrams {}\n",
-      arp, echo4, echo6, ns, icmp_err, icmp_sup, neigh, changes, dgrams, replies, consumed, sent);
+      "  udp: datagrams {} replies {} consumed {} further datagrams {}\n"
+      "  udp checksums left to offload {}\n",
+      arp, echo4, echo6, ns, icmp_err, icmp_sup, neigh, changes, dgrams, replies, consumed, sent,
+      partial);
 }
 
 }  // namespace bypass::udpd

@@ -36,6 +36,7 @@ namespace bypass {
   X(kIpTtl, "ip_ttl")                    /* TTL / hop limit 0 */                \
   X(kIpFragment, "ip_fragment")          /* fragments are not reassembled */    \
   X(kIpMartian, "ip_martian")            /* impossible source address */        \
+  X(kIpSourceOurs, "ip_source_ours")     /* source is one of our addresses */   \
   X(kIpProtocol, "ip_protocol")          /* transport we do not serve */        \
   /* IPv6 */                                                                    \
   X(kIp6PayloadLength, "ip6_payload_length") /* payload length vs frame */      \

@@ -151,8 +151,12 @@ DropReason Endpoint::handle_ipv4(Worker&, rte_mbuf* m, Parsed& p, Batch& tx, Udp
   if (DropReason r = parse_ipv4(m, p); r != kPass) return r;
   auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, p.l3_off);
   if (!owns_v4(ip->dst_addr)) return DropReason::kNotForUs;
+  // Our own address as the source: a spoof or a loop; Linux drops it as a martian.
+  if (owns_v4(ip->src_addr)) return DropReason::kIpSourceOurs;
   if (p.proto == kProtoUdp) {
-    if (DropReason r = parse_udp(m, p, false); r != kPass) return r;
+    if (DropReason r = parse_udp(m, p, false, cfg_.limits.udp_checksum_partial_ok); r != kPass)
+      return r;
+    if (p.udp_cksum_partial) counters_.udp_checksum_partial.add();
     udp.info[udp.pkts.size()] = p;
     udp.pkts.push(m);
     counters_.udp_delivered.add();

@@ -48,6 +48,7 @@ struct EndpointCounters {
   Counter arp_requests, arp_replies, arp_learned, neighbor_changes;
   Counter echo4, echo6, ns_received, na_sent, na_received;
   Counter udp_delivered, icmp_errors_sent, icmp_errors_suppressed;
+  Counter udp_checksum_partial;  // delivered with a checksum left to an offload (veth)
 };
 
 class Endpoint {

@@ -43,6 +43,9 @@ DropReason Endpoint::handle_ipv6(Worker& w, rte_mbuf* m, Parsed& p, Batch& tx, U
     if (!ours) return DropReason::kIp6Multicast;
     group = true;
   }
+  // Our own address as the source: a spoof or a loop (duplicate address
+  // detection uses ::, not the address it tests).
+  if (find_v6(ip->src_addr)) return DropReason::kIpSourceOurs;
   // The unspecified source (::) is only for duplicate address detection.
   static constexpr uint8_t kUnspecified[16] = {};
   if (std::memcmp(ip->src_addr, kUnspecified, 16) == 0) {
@@ -52,7 +55,9 @@ DropReason Endpoint::handle_ipv6(Worker& w, rte_mbuf* m, Parsed& p, Batch& tx, U
   }
   if (p.proto == kProtoUdp) {
     if (group) return DropReason::kIp6Multicast;
-    if (DropReason r = parse_udp(m, p, true); r != kPass) return r;
+    if (DropReason r = parse_udp(m, p, true, cfg_.limits.udp_checksum_partial_ok); r != kPass)
+      return r;
+    if (p.udp_cksum_partial) counters_.udp_checksum_partial.add();
     udp.info[udp.pkts.size()] = p;
     udp.pkts.push(m);
     counters_.udp_delivered.add();

@@ -156,7 +156,7 @@ DropReason parse_ipv6(const rte_mbuf* m, Parsed& p, const ParseLimits& lim) {
   return kPass;
 }
 
-DropReason parse_udp(const rte_mbuf* m, Parsed& p, bool v6) {
+DropReason parse_udp(const rte_mbuf* m, Parsed& p, bool v6, bool partial_ok) {
   if (p.l4_len < sizeof(rte_udp_hdr)) return DropReason::kUdpLength;
   if (DropReason r = need(m, p.l4_off + sizeof(rte_udp_hdr)); r != kPass) return r;
   const auto* u = at<rte_udp_hdr>(m, p.l4_off);
@@ -167,10 +167,16 @@ DropReason parse_udp(const rte_mbuf* m, Parsed& p, bool v6) {
   if (csum == RTE_MBUF_F_RX_L4_CKSUM_BAD) return DropReason::kUdpChecksum;
   if (u->dgram_cksum == 0) return v6 ? DropReason::kUdpChecksum : kPass;
   if (csum == RTE_MBUF_F_RX_L4_CKSUM_GOOD) return kPass;
-  uint32_t sum = v6 ? pseudo_sum_v6(at<rte_ipv6_hdr>(m, p.l3_off), ulen, kProtoUdp)
-                    : pseudo_sum_v4(at<rte_ipv4_hdr>(m, p.l3_off), ulen, kProtoUdp);
-  sum += packet_sum(m, p.l4_off, ulen);
-  return sum_is_valid(sum) ? kPass : DropReason::kUdpChecksum;
+  const uint32_t pseudo = v6 ? pseudo_sum_v6(at<rte_ipv6_hdr>(m, p.l3_off), ulen, kProtoUdp)
+                             : pseudo_sum_v4(at<rte_ipv4_hdr>(m, p.l3_off), ulen, kProtoUdp);
+  if (sum_is_valid(pseudo + packet_sum(m, p.l4_off, ulen))) return kPass;
+  // A sender that left the checksum to an offload stored the folded
+  // pseudo-header sum there (Linux, CHECKSUM_PARTIAL); a veth passes it on as is.
+  if (partial_ok && fold(pseudo) == u->dgram_cksum) {
+    p.udp_cksum_partial = true;
+    return kPass;
+  }
+  return DropReason::kUdpChecksum;
 }
 
 DropReason parse_icmp(const rte_mbuf* m, const Parsed& p) {
@@ -194,12 +200,12 @@ DropReason parse_frame(const rte_mbuf* m, Parsed& p, const ParseLimits& lim) {
       return parse_arp(m, p);
     case RTE_ETHER_TYPE_IPV4:
       if (DropReason r = parse_ipv4(m, p); r != kPass) return r;
-      if (p.proto == kProtoUdp) return parse_udp(m, p, false);
+      if (p.proto == kProtoUdp) return parse_udp(m, p, false, lim.udp_checksum_partial_ok);
       if (p.proto == kProtoIcmp) return parse_icmp(m, p);
       return DropReason::kIpProtocol;
     case RTE_ETHER_TYPE_IPV6:
       if (DropReason r = parse_ipv6(m, p, lim); r != kPass) return r;
-      if (p.proto == kProtoUdp) return parse_udp(m, p, true);
+      if (p.proto == kProtoUdp) return parse_udp(m, p, true, lim.udp_checksum_partial_ok);
       if (p.proto == kProtoIcmp6) return parse_icmp6(m, p);
       return DropReason::kIpProtocol;
     default:

@@ -15,16 +15,21 @@ namespace bypass {
 struct ParseLimits {
   uint8_t max_vlans = 2;        // 802.1Q / 802.1ad tags in front of the payload
   uint8_t max_ext_headers = 8;  // IPv6 extension headers in one chain
+  // Accept a UDP checksum field that holds only the pseudo-header sum: what a
+  // Linux sender leaves for a transmit offload that a veth never performs.
+  // Only for links that never leave the host (veth); see docs/running.md.
+  bool udp_checksum_partial_ok = false;
 };
 
 struct Parsed {
   uint16_t ethertype = 0;  // host order, after VLAN tags
   uint8_t vlans = 0;
-  uint8_t proto = 0;      // transport protocol (IPv4 protocol / IPv6 last next-header)
-  uint16_t l3_off = 0;    // start of ARP / IPv4 / IPv6
-  uint16_t l4_off = 0;    // start of the transport header
-  uint32_t l4_len = 0;    // transport header + payload, per the IP length fields
-  uint16_t vlan_tci = 0;  // outermost tag, host order
+  uint8_t proto = 0;               // transport protocol (IPv4 protocol / IPv6 last next-header)
+  uint16_t l3_off = 0;             // start of ARP / IPv4 / IPv6
+  uint16_t l4_off = 0;             // start of the transport header
+  uint32_t l4_len = 0;             // transport header + payload, per the IP length fields
+  uint16_t vlan_tci = 0;           // outermost tag, host order
+  bool udp_cksum_partial = false;  // UDP checksum was the pseudo-header sum only (accepted)
 };
 
 // Ethernet and VLAN tags. Sets ethertype, vlans, vlan_tci and l3_off.
@@ -37,8 +42,9 @@ DropReason parse_ipv4(const rte_mbuf* m, Parsed& p);
 // IPv6 header and extension-header chain. Sets proto, l4_off, l4_len.
 DropReason parse_ipv6(const rte_mbuf* m, Parsed& p, const ParseLimits& lim = {});
 // UDP length and checksum (IPv4: 0 means none; IPv6: 0 is invalid). Trims
-// l4_len to the UDP length.
-DropReason parse_udp(const rte_mbuf* m, Parsed& p, bool v6);
+// l4_len to the UDP length. With `partial_ok`, a checksum that holds only the
+// pseudo-header sum passes and sets p.udp_cksum_partial.
+DropReason parse_udp(const rte_mbuf* m, Parsed& p, bool v6, bool partial_ok = false);
 // ICMP (IPv4): length and checksum.
 DropReason parse_icmp(const rte_mbuf* m, const Parsed& p);
 // ICMPv6: length and checksum (with the pseudo-header).

@@ -127,8 +127,9 @@ bool udp_reply_in_place(rte_mbuf* m, Parsed& p, uint32_t len, bool unchanged,
     else
       ip->hdr_checksum = finish_cksum(sum);
   }
-  // Swapping addresses and ports leaves a one's-complement sum as it was.
-  if (!(unchanged && same_len)) set_udp_cksum(m, p.l3_off, p.l4_off, v6, rp);
+  // Swapping addresses and ports leaves a one's-complement sum as it was; a
+  // request whose sender left its checksum to an offload gets a full one.
+  if (!(unchanged && same_len) || p.udp_cksum_partial) set_udp_cksum(m, p.l3_off, p.l4_off, v6, rp);
   p.l4_len = 8 + len;
   return true;
 }

@@ -227,6 +227,29 @@ TEST_F(Ep, UdpForUsGoesToTheUdpBatch) {
   expect_accounted(0);
 }
 
+// A datagram or ping whose source is one of our own addresses (the same one
+// it is sent to, or another of ours) is a spoof or a loop: Linux drops it as
+// a martian, and an answer would go to whoever sent it. Both families, UDP to
+// any port and ICMP echo.
+TEST_F(Ep, OurOwnAddressAsTheSourceIsDropped) {
+  Packet u4 = udp4({1, 2, 3}, 5000, 7);
+  u4.ip4().src = kOurIp4;
+  Packet u4b = udp4({1, 2, 3}, 5000, 9999);
+  u4b.ip4().src = kOurIp4b;
+  Packet p4 = echo4();
+  p4.ip4().src = kOurIp4b;
+  Packet u6 = udp6(Bytes(10, 1), 5000, 7);
+  u6.ip6().src = kOurIp6;
+  Packet p6 = echo6();
+  p6.ip6().src = kOurIp6b;
+  process({u4.build(), u4b.build(), p4.build(), u6.build(), p6.build()});
+  EXPECT_TRUE(tx_.empty());
+  EXPECT_TRUE(udp_.pkts.empty());
+  EXPECT_EQ(drops(DropReason::kIpSourceOurs), 5u);
+  EXPECT_EQ(ep_.counters().udp_delivered.get(), 0u);
+  expect_accounted(0);
+}
+
 TEST_F(Ep, BadUdpIsDropped) {
   Packet sum = udp4();
   sum.udp().checksum_xor = 2;

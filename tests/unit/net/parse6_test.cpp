@@ -4,6 +4,9 @@
 // exact offsets and lengths.
 #include <rte_ether.h>
 
+#include <cstring>
+
+#include <bypass/net/checksum.hpp>
 #include <bypass/net/parse.hpp>
 #include <bypass/net/wire.hpp>
 
@@ -265,6 +268,38 @@ TEST_F(ParseL4, UdpChecksum) {
   Packet none6 = udp6();
   none6.udp().checksum = 0;
   EXPECT_EQ(parse(none6.build()), DropReason::kUdpChecksum) << "IPv6: 0 is invalid";
+}
+
+// What a Linux sender on a veth leaves in the checksum field when transmit
+// checksum offload is on (its default): the folded pseudo-header sum, the
+// payload not summed. Accepted, and marked, only where the port says its link
+// is a veth; refused everywhere else, and a wrong field is still refused.
+TEST_F(ParseL4, UdpChecksumLeftToAnOffload) {
+  ParseLimits veth;
+  veth.udp_checksum_partial_ok = true;
+  for (bool v6 : {false, true}) {
+    Packet pk = v6 ? udp6(Bytes(37, 0x5c)) : udp4(Bytes(37, 0x5c));
+    Bytes f = pk.build();
+    const size_t l3 = 14, l4 = v6 ? 14 + 40 : 14 + 20;
+    const uint32_t ulen = be16(f, l4 + 4);
+    const uint32_t pseudo =
+        v6 ? pseudo_sum_v6(reinterpret_cast<const rte_ipv6_hdr*>(f.data() + l3), ulen, kProtoUdp)
+           : pseudo_sum_v4(reinterpret_cast<const rte_ipv4_hdr*>(f.data() + l3), ulen, kProtoUdp);
+    const uint16_t partial = fold(pseudo);
+    std::memcpy(f.data() + l4 + 6, &partial, 2);
+    Parsed p;
+    EXPECT_EQ(parse(f, p), DropReason::kUdpChecksum) << v6 << ": not on a veth";
+    EXPECT_FALSE(p.udp_cksum_partial);
+    ASSERT_EQ(parse(f, p, {}, 0, veth), kPass) << v6;
+    EXPECT_TRUE(p.udp_cksum_partial) << v6;
+    // The same field one bit off is not what an offload leaves.
+    Bytes bad = f;
+    bad[l4 + 7] ^= 0x01;
+    EXPECT_EQ(parse(bad, p, {}, 0, veth), DropReason::kUdpChecksum) << v6;
+    // A full, correct checksum passes unmarked on a veth too.
+    ASSERT_EQ(parse(pk.build(), p, {}, 0, veth), kPass) << v6;
+    EXPECT_FALSE(p.udp_cksum_partial) << v6;
+  }
 }
 
 TEST_F(ParseL4, UdpComputedZeroIsSentAsAllOnes) {

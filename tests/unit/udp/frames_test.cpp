@@ -8,6 +8,7 @@
 #include <cstring>
 #include <random>
 
+#include <bypass/net/checksum.hpp>
 #include <bypass/net/wire.hpp>
 #include <bypass/udp/frames.hpp>
 
@@ -75,6 +76,32 @@ TEST_F(UdpFrames, ReplyUnchangedV4AndV6) {
     expect_valid(out, p);
     EXPECT_EQ(p.l4_len, 13u);
     EXPECT_EQ(m->ol_flags, 0u);
+  }
+}
+
+// A request from a veth peer whose checksum was left to an offload (only the
+// pseudo-header sum in the field): the unchanged echo gets a full checksum,
+// not the peer's unfinished one carried over.
+TEST_F(UdpFrames, ReplyToAPartialChecksumGetsAFullOne) {
+  ParseLimits veth;
+  veth.udp_checksum_partial_ok = true;
+  for (bool v6 : {false, true}) {
+    Packet rq = v6 ? udp6(Bytes(33, 0x71)) : udp4(Bytes(33, 0x71));
+    Bytes f = rq.build();
+    const size_t l4 = v6 ? 14 + 40 : 14 + 20;
+    const uint32_t pseudo =
+        v6 ? pseudo_sum_v6(reinterpret_cast<const rte_ipv6_hdr*>(f.data() + 14), 41, kProtoUdp)
+           : pseudo_sum_v4(reinterpret_cast<const rte_ipv4_hdr*>(f.data() + 14), 41, kProtoUdp);
+    const uint16_t partial = fold(pseudo);
+    std::memcpy(f.data() + l4 + 6, &partial, 2);
+    rte_mbuf* m = own(f);
+    Parsed p;
+    ASSERT_EQ(parse_frame(m, p, veth), kPass);
+    ASSERT_TRUE(p.udp_cksum_partial);
+    ASSERT_TRUE(udp_reply_in_place(m, p, 33, true, rp()));
+    const Bytes out = bytes_of(m);
+    EXPECT_EQ(out, reply_to(rq, Bytes(33, 0x71)).build()) << v6;
+    expect_valid(out, p);
   }
 }
 
