@@ -13,12 +13,12 @@ void TxPoller::start(uint64_t now) {
   for (auto& s : streams_) s->pacer.start(now);
 }
 
-bool TxPoller::poll(Worker&) {
+bool TxPoller::poll(Worker& w) {
   bool did = false;
   rte_mbuf* pkts[bypass::kMaxBurst];
   for (auto& sp : streams_) {
     StreamTx& s = *sp;
-    const uint64_t now = rte_rdtsc();
+    const uint64_t now = w.clock().now();
     uint32_t n = s.pacer.due(now);
     if (n == 0) continue;
     if (n > bypass::kMaxBurst) n = bypass::kMaxBurst;
@@ -93,12 +93,12 @@ RxPoller::RxPoller(Port& port, uint16_t rxq, FlowTrackers& flows, PortCounters& 
   }
 }
 
-bool RxPoller::poll(Worker&) {
+bool RxPoller::poll(Worker& w) {
   rte_mbuf* pkts[bypass::kMaxBurst];
   const uint16_t n = port_.rx_burst(rxq_, pkts, bypass::kMaxBurst);
-  const uint64_t now = rte_rdtsc();
+  const uint64_t now = w.clock().now();
   if (ts_flag_) [[unlikely]]
-    clock_.maybe_sample(now);
+    clock_.maybe_sample(w.clock(), now);
   if (n == 0) return false;
   // Device timestamps need a mapping to the TSC (two clock samples).
   const uint64_t dev_flag = clock_.ready() ? ts_flag_ : 0;

@@ -158,7 +158,7 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
   std::vector<Worker*> raw;
   for (auto& w : p.workers) raw.push_back(w.get());
   WorkerGroup group(raw);
-  const uint64_t now = rte_rdtsc();
+  const uint64_t now = TscClock().now();
   for (auto& t : p.tx) t->start(now);
   auto run = run_until_stopped(group, signals, spec.seconds, [&](double secs) {
     if (tick) tick(secs, port_results(p, ports), stream_results(p, o, true));

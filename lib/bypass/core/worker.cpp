@@ -9,7 +9,8 @@
 
 namespace bypass {
 
-Worker::Worker(unsigned index, const WorkerConfig& cfg) : index_(index), cfg_(cfg) {}
+Worker::Worker(unsigned index, const WorkerConfig& cfg, Clock* clock)
+    : index_(index), cfg_(cfg), clock_(clock ? clock : &tsc_) {}
 
 void Worker::idle() {
   switch (cfg_.idle) {
@@ -33,7 +34,7 @@ uint64_t Worker::run(const std::atomic<bool>& stop) {
     // The TSC read that starts an iteration also ends the one before: a busy
     // iteration's cycles (the cost per packet the final report prints, as
     // testpmd's --record-core-cycles counts it) need no read of their own.
-    const uint64_t t = clock_.now();
+    const uint64_t t = clock_->now();
     if (busy) counters_.busy_cycles.add(t - now_);
     now_ = t;
     busy = false;
@@ -46,7 +47,7 @@ uint64_t Worker::run(const std::atomic<bool>& stop) {
       idle();
     }
   }
-  if (busy) counters_.busy_cycles.add(clock_.now() - now_);
+  if (busy) counters_.busy_cycles.add(clock_->now() - now_);
   for (Poller* p : pollers_) p->finish(*this);
   return iterations;
 }

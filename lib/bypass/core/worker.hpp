@@ -32,7 +32,9 @@ class Poller {
 
 class Worker {
  public:
-  Worker(unsigned index, const WorkerConfig& cfg);
+  // `clock`: the worker's time source (tests pass a ManualClock); nullptr for
+  // the TSC. It must outlive the worker.
+  Worker(unsigned index, const WorkerConfig& cfg, Clock* clock = nullptr);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
@@ -44,8 +46,11 @@ class Worker {
   const WorkerConfig& config() const { return cfg_; }
   WorkerCounters& counters() { return counters_; }
   const WorkerCounters& counters() const { return counters_; }
-  Clock& clock() { return clock_; }
-  uint64_t now() const { return now_; }  // TSC at the start of this iteration
+  Clock& clock() { return *clock_; }
+  uint64_t now() const { return now_; }  // the clock at the start of this iteration
+  // Reads the clock into now(): what run() does at the start of each
+  // iteration, for code (tests) that polls outside run().
+  void sample_clock() { now_ = clock_->now(); }
 
  private:
   void idle();
@@ -54,7 +59,8 @@ class Worker {
   WorkerConfig cfg_;
   std::vector<Poller*> pollers_;
   WorkerCounters counters_;
-  TscClock clock_;
+  TscClock tsc_;
+  Clock* clock_;
   uint64_t now_ = 0;
 };
 

@@ -1,14 +1,12 @@
 #include <bypass/gen/device_clock.hpp>
 
-#include <rte_cycles.h>
-
 namespace bypass::gen {
 
-void DeviceClock::sample() {
+void DeviceClock::sample(Clock& clock) {
   uint64_t dev = 0;
-  const uint64_t t0 = rte_rdtsc();
+  const uint64_t t0 = clock.now();
   const bool ok = read_(ctx_, &dev);
-  const uint64_t t1 = rte_rdtsc();
+  const uint64_t t1 = clock.now();
   if (!ok) {
     ++failed_;
     return;

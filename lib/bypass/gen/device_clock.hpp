@@ -10,6 +10,8 @@
 
 #include <cstdint>
 
+#include <bypass/core/clock.hpp>
+
 namespace bypass::gen {
 
 class DeviceClock {
@@ -20,16 +22,16 @@ class DeviceClock {
   DeviceClock(ReadFn read, const void* ctx, uint64_t interval_tsc)
       : read_(read), ctx_(ctx), interval_(interval_tsc) {}
 
-  // Takes a sample if `interval` has passed since the last one.
-  void maybe_sample(uint64_t tsc) {
+  // Takes a sample if `interval` has passed since `tsc`, the last time it tried.
+  void maybe_sample(Clock& clock, uint64_t tsc) {
     if (tsc - last_try_ >= interval_ || !tried_) [[unlikely]] {
       tried_ = true;
       last_try_ = tsc;
-      sample();
+      sample(clock);
     }
   }
-  // Reads the clock now, between two TSC readings.
-  void sample();
+  // Reads the device clock now, between two readings of `clock` (the worker's).
+  void sample(Clock& clock);
   // A sample taken elsewhere (tests, or a caller with its own readings).
   void add_sample(uint64_t tsc, uint64_t device);
 

@@ -70,18 +70,24 @@ bool read_fake(const void* ctx, uint64_t* now) {
 TEST(DeviceClock, SamplesOncePerIntervalAndCountsFailedReads) {
   FakeClock f;
   DeviceClock c(&read_fake, &f, 1'000'000'000ull);
-  c.maybe_sample(2'000'000'000ull);  // first: samples
-  c.maybe_sample(2'000'000'001ull);  // within the interval: no
+  ManualClock tsc(1'000'000'000ull, 2'000'000'000ull);
+  c.maybe_sample(tsc, 2'000'000'000ull);  // first: samples
+  c.maybe_sample(tsc, 2'000'000'001ull);  // within the interval: no
   EXPECT_EQ(f.reads, 1u);
   EXPECT_FALSE(c.ready());
   f.ok = false;
-  c.sample();
+  tsc.advance(1000);
+  c.sample(tsc);
   EXPECT_EQ(c.failed_reads(), 1u);
   EXPECT_EQ(c.samples(), 1u);
   EXPECT_FALSE(c.ready());
   f.ok = true;
-  c.sample();
+  tsc.advance(1000);
+  c.sample(tsc);
   EXPECT_TRUE(c.ready());
+  // Both samples were placed at the clock's reading: 2000 ticks apart, the
+  // device 2 reads (2000 of its ticks) apart.
+  EXPECT_DOUBLE_EQ(c.tsc_per_tick(), 1.0);
 }
 
 }  // namespace

@@ -36,9 +36,7 @@ class EndpointTest : public NetTest {
     return c;
   }
 
-  explicit EndpointTest(uint32_t icmp_rate = 100) : ep_(config(icmp_rate), w_.clock().hz()) {
-    w_.add(&poller_);
-  }
+  explicit EndpointTest(uint32_t icmp_rate = 100) : ep_(config(icmp_rate), w_.clock().hz()) {}
 
   void TearDown() override {
     tx_.free_all();
@@ -82,27 +80,15 @@ class EndpointTest : public NetTest {
     return tx_.empty() ? Bytes{} : bytes_of(tx_[0]);
   }
 
-  // Runs `f` inside one iteration of Worker::run, where w.now() is current.
-  void in_worker(std::function<void(Worker&)> f) {
-    poller_.f = std::move(f);
-    stop_ = false;
-    w_.run(stop_);
+  // Runs `f` as a worker iteration would: w.now() is the manual clock's time.
+  void in_worker(const std::function<void(Worker&)>& f) {
+    w_.sample_clock();
+    f(w_);
   }
 
-  struct OnePoll final : Poller {
-    explicit OnePoll(std::atomic<bool>* s) : stop(s) {}
-    std::function<void(Worker&)> f;
-    std::atomic<bool>* stop;
-    bool poll(Worker& w) override {
-      if (f) f(w);
-      stop->store(true);
-      return true;
-    }
-  };
-
-  std::atomic<bool> stop_{false};
-  OnePoll poller_{&stop_};
-  Worker w_{0, WorkerConfig{}};
+  // The worker's time: tests move it (1 GHz, starting at 5 s).
+  ManualClock clock_{1'000'000'000, 5'000'000'000};
+  Worker w_{0, WorkerConfig{}, &clock_};
   Endpoint ep_;
   Batch tx_;
   UdpBatch udp_;
