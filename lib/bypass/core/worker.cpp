@@ -10,7 +10,9 @@
 namespace bypass {
 
 Worker::Worker(unsigned index, const WorkerConfig& cfg, Clock* clock)
-    : index_(index), cfg_(cfg), clock_(clock ? clock : &tsc_) {}
+    : index_(index), cfg_(cfg), clock_(clock ? clock : &tsc_) {
+  timers_.set_resolution(clock_->hz() / 10000);
+}
 
 void Worker::idle() {
   switch (cfg_.idle) {
@@ -37,7 +39,7 @@ uint64_t Worker::run(const std::atomic<bool>& stop) {
     const uint64_t t = clock_->now();
     if (busy) counters_.busy_cycles.add(t - now_);
     now_ = t;
-    busy = false;
+    busy = timers_.run(*this, t) > 0;
     for (Poller* p : pollers_) busy |= p->poll(*this);
     ++iterations;
     counters_.polls.add();

@@ -15,6 +15,7 @@
 #include <bypass/core/config.hpp>
 #include <bypass/core/counter.hpp>
 #include <bypass/core/status.hpp>
+#include <bypass/core/timer.hpp>
 
 namespace bypass {
 
@@ -51,6 +52,11 @@ class Worker {
   // Reads the clock into now(): what run() does at the start of each
   // iteration, for code (tests) that polls outside run().
   void sample_clock() { now_ = clock_->now(); }
+  // This worker's timers (core/timer.hpp), run at the start of each iteration
+  // of run() on now(); resolution 100 us of the worker's clock.
+  TimerWheel& timers() { return timers_; }
+  // Runs the timers due at now(), as run() does; returns how many ran.
+  unsigned run_timers() { return timers_.run(*this, now_); }
 
  private:
   void idle();
@@ -62,6 +68,7 @@ class Worker {
   TscClock tsc_;
   Clock* clock_;
   uint64_t now_ = 0;
+  TimerWheel timers_;
 };
 
 // Launches workers on their lcores and stops them.

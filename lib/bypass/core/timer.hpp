@@ -1,0 +1,90 @@
+// Timers of one worker, on the worker's Clock: a hashed timing wheel of
+// intrusive Timer entries (no allocation when arming), checked once per loop
+// iteration. A timer runs on its worker, between bursts, never concurrently
+// with that worker's modules. Announcements, neighbour upkeep, pacing and
+// connection keep-alives and timeouts run on these, not inside pollers.
+// A clock that jumps forward runs every timer that came due once (periodic
+// ones are not run once per missed period); a clock that goes backwards
+// delays timers, it never runs them early.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace bypass {
+
+class Worker;
+class TimerWheel;
+
+class Timer {
+ public:
+  using Fn = void (*)(void* ctx, Worker& w);
+  Timer() = default;
+  Timer(Fn fn, void* ctx) : fn_(fn), ctx_(ctx) {}
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+  ~Timer();  // cancels itself if armed
+
+  void set(Fn fn, void* ctx) {
+    fn_ = fn;
+    ctx_ = ctx;
+  }
+  bool armed() const { return armed_; }
+  uint64_t due() const { return due_; }
+  uint64_t period() const { return period_; }
+
+ private:
+  friend class TimerWheel;
+  Fn fn_ = nullptr;
+  void* ctx_ = nullptr;
+  TimerWheel* wheel_ = nullptr;  // where it is armed
+  uint64_t due_ = 0;             // clock ticks
+  uint64_t period_ = 0;          // 0: runs once
+  Timer* next_ = nullptr;
+  Timer** prev_ = nullptr;     // the pointer that points at this timer
+  Timer* due_next_ = nullptr;  // the list of timers running in this pass
+  bool armed_ = false;
+  bool running_ = false;  // in that list, not yet run
+};
+
+class TimerWheel {
+ public:
+  // `resolution`: clock ticks per slot (timers run at most this late);
+  // `slots`: a power of two.
+  explicit TimerWheel(uint64_t resolution = 1, unsigned slots = 256);
+  TimerWheel(const TimerWheel&) = delete;
+  TimerWheel& operator=(const TimerWheel&) = delete;
+  ~TimerWheel();
+
+  // Before any timer is armed.
+  void set_resolution(uint64_t ticks) { resolution_ = ticks ? ticks : 1; }
+  uint64_t resolution() const { return resolution_; }
+
+  // Arms `t` to run at `due` (clock ticks), then every `period` ticks if
+  // period > 0. Re-arming an armed timer moves it.
+  void arm(Timer& t, uint64_t due, uint64_t period = 0);
+  void cancel(Timer& t);
+
+  // Runs every timer due at `now`; returns how many ran. Cheap when none is.
+  unsigned run(Worker& w, uint64_t now) {
+    if (armed_ == 0 || now < next_check_) return 0;
+    return run_due(w, now);
+  }
+  unsigned armed() const { return armed_; }
+
+ private:
+  unsigned run_due(Worker& w, uint64_t now);
+  void insert(Timer& t);
+  void unlink(Timer& t);
+  uint64_t slot_of(uint64_t due) const { return (due / resolution_) & mask_; }
+
+  uint64_t resolution_;
+  uint64_t mask_;
+  std::vector<Timer*> slots_;
+  unsigned armed_ = 0;
+  uint64_t next_check_ = 0;  // no timer is due before this
+  uint64_t cursor_ = 0;      // the slot time (now / resolution) run last
+  bool started_ = false;
+};
+
+}  // namespace bypass
