@@ -16,6 +16,7 @@
 
 #include <bypass/core/eal.hpp>
 #include <bypass/core/mempool.hpp>
+#include <bypass/graph/graph.hpp>
 #include <bypass/io/eth_port.hpp>
 #include <bypass/net/endpoint.hpp>
 #include <bypass/net/frame.hpp>
@@ -135,8 +136,16 @@ void BM_EchoPoll(benchmark::State& state) {
   EchoHandler echo;
   ServiceTable services;
   services.bind(7, &echo);
-  UdpPoller poller(**port, 0, 0, ep, services, g_pool, false);
   Worker w(0, WorkerConfig{});
+  WorkerGraph graph(w);
+  UdpPortPlan plan;
+  plan.port = port->get();
+  plan.name = "bench";
+  plan.endpoint = &ep;
+  plan.rx_queues = {0};
+  build_udp_graph(graph, {plan}, services, g_pool, false);
+  if (Status st = graph.start(); !st) return state.SkipWithError(st.message().c_str());
+  Source& poller = *graph.sources().front();
   rte_mbuf* m[kMaxBurst];
   uint64_t cycles = 0, packets = 0;
   for (auto _ : state) {

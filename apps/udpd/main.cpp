@@ -27,8 +27,11 @@ int fail(const std::string& msg) {
   return 2;
 }
 
-int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool check_only) {
+int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool check_only,
+             bool print_graph) {
+  const ModuleRegistry reg = udpd::udpd_modules();
   if (Status s = Runtime::check(c); !s) return fail(s.message());
+  if (Status s = udpd::check_modules(c, o, reg); !s) return fail(s.message());
   if (check_only) {
     std::printf("config ok\n");
     return 0;
@@ -38,8 +41,9 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
   PortSet& ports = (*rt)->ports();
   const std::vector<Port*>& pp = ports.ports();
   {
-    auto server = udpd::DpdkServer::build(c, o, ports, (*rt)->pool());
+    auto server = udpd::DpdkServer::build(c, o, reg, ports, (*rt)->pool());
     if (!server) return fail(server.error());
+    if (print_graph) std::printf("graph\n%s", (*server)->describe().c_str());
     auto workers = (*server)->workers();
     std::string addrs, svcs;
     for (const auto& p : c.ports)
@@ -62,6 +66,8 @@ int main(int argc, char** argv) {
   std::string backend;
   f.add_to(app, "TOML config file", true);
   app.add_option("-b,--backend", backend, "dpdk or sockets (overrides [udpd].backend)");
+  bool print_graph = false;
+  app.add_flag("--graph", print_graph, "print each worker's module graph at start");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -82,5 +88,5 @@ int main(int argc, char** argv) {
   }
   if (opts->backend == "sockets")
     return udpd::run_sockets(c, *opts, sys, f.duration, f.quiet, f.check_only);
-  return run_dpdk(c, *opts, f.duration, f.quiet, f.check_only);
+  return run_dpdk(c, *opts, f.duration, f.quiet, f.check_only, print_graph);
 }

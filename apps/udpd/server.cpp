@@ -8,6 +8,7 @@
 
 #include <bypass/io/kernel_iface.hpp>
 #include <bypass/net/frame.hpp>
+#include <bypass/net/source_blocklist.hpp>
 
 namespace bypass::udpd {
 
@@ -70,8 +71,22 @@ Expected<UdpdOptions> read_udpd_options(const Config& c) {
   return o;
 }
 
+ModuleRegistry udpd_modules() {
+  ModuleRegistry reg;
+  add_graph_modules(reg);
+  add_net_modules(reg);
+  return reg;
+}
+
+Status check_modules(const Config& c, const UdpdOptions& o, const ModuleRegistry& reg) {
+  std::vector<uint16_t> svc;
+  for (const auto& s : o.services) svc.push_back(s.port);
+  return reg.check(c.modules, udp_graph_points(svc));
+}
+
 Expected<std::unique_ptr<DpdkServer>> DpdkServer::build(const Config& c, const UdpdOptions& o,
-                                                        PortSet& ports, rte_mempool* pool) {
+                                                        const ModuleRegistry& reg, PortSet& ports,
+                                                        rte_mempool* pool) {
   std::unique_ptr<DpdkServer> s(new DpdkServer());
   uint32_t max_payload = 1500 - 40 - 8;
   s->ctx_ = std::make_unique<DpdkHandlerContext>(max_payload);
@@ -84,31 +99,47 @@ Expected<std::unique_ptr<DpdkServer>> DpdkServer::build(const Config& c, const U
           "accepted (counted as udp checksum left to offload); all others are verified.",
           c.ports[pi].name);
   }
-  for (size_t wi = 0; wi < c.workers.size(); ++wi) {
-    PerWorker pw;
-    pw.worker = std::make_unique<Worker>(static_cast<unsigned>(wi), c.workers[wi]);
-    for (size_t pi = 0; pi < ports.size(); ++pi) {
-      EndpointConfig ec;
-      ec.mac = to_mac(ports[pi].mac());
-      for (const auto& a : c.ports[pi].addresses) ec.addrs.push_back(*IfAddr::parse(a));
-      ec.icmp_errors_per_sec = o.icmp_errors_per_sec;
-      ec.limits.udp_checksum_partial_ok = veth[pi];
-      pw.endpoints.push_back(std::make_unique<Endpoint>(std::move(ec), pw.worker->clock().hz()));
+  try {
+    for (size_t wi = 0; wi < c.workers.size(); ++wi) {
+      PerWorker pw;
+      pw.worker = std::make_unique<Worker>(static_cast<unsigned>(wi), c.workers[wi]);
+      for (size_t pi = 0; pi < ports.size(); ++pi) {
+        EndpointConfig ec;
+        ec.mac = to_mac(ports[pi].mac());
+        for (const auto& a : c.ports[pi].addresses) ec.addrs.push_back(*IfAddr::parse(a));
+        ec.icmp_errors_per_sec = o.icmp_errors_per_sec;
+        ec.limits.udp_checksum_partial_ok = veth[pi];
+        pw.endpoints.push_back(std::make_unique<Endpoint>(std::move(ec), pw.worker->clock().hz()));
+      }
+      pw.services = std::make_unique<ServiceTable>();
+      for (const auto& svc : o.services) {
+        pw.handlers.push_back(make_handler(svc));
+        if (Status st = pw.handlers.back()->start(*s->ctx_); !st) return st;
+        pw.services->bind(svc.port, pw.handlers.back().get());
+      }
+      // The ports this worker polls; it sends on TX queue `wi` of each.
+      std::vector<UdpPortPlan> plan;
+      for (size_t pi = 0; pi < ports.size(); ++pi) {
+        UdpPortPlan pp;
+        pp.port = &ports[pi];
+        pp.name = c.ports[pi].name;
+        pp.endpoint = pw.endpoints[pi].get();
+        pp.tx_queue = static_cast<uint16_t>(wi);
+        for (const QueueRef& q : c.workers[wi].rx)
+          if (q.port == pi) {
+            pp.rx_queues.push_back(q.queue);
+            pp.announce |= q.queue == 0;  // the first queue's worker announces the addresses
+          }
+        if (!pp.rx_queues.empty()) plan.push_back(std::move(pp));
+      }
+      pw.graph = std::make_unique<WorkerGraph>(*pw.worker);
+      build_udp_graph(*pw.graph, plan, *pw.services, pool, ports.size() > 1);
+      BYPASS_TRY(pw.graph->insert_specs(reg, c.modules));
+      BYPASS_TRY(pw.graph->start());
+      s->per_worker_.push_back(std::move(pw));
     }
-    pw.services = std::make_unique<ServiceTable>();
-    for (const auto& svc : o.services) {
-      pw.handlers.push_back(make_handler(svc));
-      if (Status st = pw.handlers.back()->start(*s->ctx_); !st) return st;
-      pw.services->bind(svc.port, pw.handlers.back().get());
-    }
-    for (const QueueRef& q : c.workers[wi].rx) {
-      // The first queue of each port announces the port's addresses.
-      pw.pollers.push_back(
-          std::make_unique<UdpPoller>(ports[q.port], q.queue, static_cast<uint16_t>(wi),
-                                      *pw.endpoints[q.port], *pw.services, pool, q.queue == 0));
-      pw.worker->add(pw.pollers.back().get());
-    }
-    s->per_worker_.push_back(std::move(pw));
+  } catch (const std::exception& e) {
+    return Status::error(e.what());
   }
   return s;
 }
@@ -116,6 +147,13 @@ Expected<std::unique_ptr<DpdkServer>> DpdkServer::build(const Config& c, const U
 std::vector<Worker*> DpdkServer::workers() {
   std::vector<Worker*> out;
   for (auto& pw : per_worker_) out.push_back(pw.worker.get());
+  return out;
+}
+
+std::string DpdkServer::describe() const {
+  std::string out;
+  for (size_t i = 0; i < per_worker_.size(); ++i)
+    out += "worker " + std::to_string(i + 1) + ":\n" + per_worker_[i].graph->describe();
   return out;
 }
 
@@ -136,21 +174,30 @@ std::string DpdkServer::report() const {
       changes += k.neighbor_changes.get();
       partial += k.udp_checksum_partial.get();
     }
-    for (const auto& p : pw.pollers) {
-      dgrams += p->counters().datagrams.get();
-      replies += p->counters().replies.get();
-      consumed += p->counters().consumed.get();
-      sent += p->counters().sent.get();
-    }
+    for (const auto& m : pw.graph->modules())
+      if (const auto* svc = dynamic_cast<const ServiceModule*>(m.get())) {
+        dgrams += svc->counters().datagrams.get();
+        replies += svc->counters().replies.get();
+        consumed += svc->counters().consumed.get();
+        sent += svc->counters().sent.get();
+      }
   }
   return fmt::format(
-      "  host: arp replies {} ping4 {} ping6 {} neighbour adverts {} icmp errors {} (suppressed "
-      "{})\n"
-      "  neighbours: {} known, {} address changes seen\n"
-      "  udp: datagrams {} replies {} consumed {} further datagrams {}\n"
-      "  udp checksums left to offload {}\n",
-      arp, echo4, echo6, ns, icmp_err, icmp_sup, neigh, changes, dgrams, replies, consumed, sent,
-      partial);
+             "  host: arp replies {} ping4 {} ping6 {} neighbour adverts {} icmp errors {} "
+             "(suppressed "
+             "{})\n"
+             "  neighbours: {} known, {} address changes seen\n"
+             "  udp: datagrams {} replies {} consumed {} further datagrams {}\n"
+             "  udp checksums left to offload {}\n",
+             arp, echo4, echo6, ns, icmp_err, icmp_sup, neigh, changes, dgrams, replies, consumed,
+             sent, partial) +
+         module_table(graphs());
+}
+
+std::vector<const WorkerGraph*> DpdkServer::graphs() const {
+  std::vector<const WorkerGraph*> out;
+  for (const auto& pw : per_worker_) out.push_back(pw.graph.get());
+  return out;
 }
 
 }  // namespace bypass::udpd

@@ -8,6 +8,8 @@
 
 #include <bypass/core/config.hpp>
 #include <bypass/core/worker.hpp>
+#include <bypass/graph/graph.hpp>
+#include <bypass/graph/registry.hpp>
 #include <bypass/io/ports.hpp>
 #include <bypass/net/endpoint.hpp>
 #include <bypass/udp/dpdk_backend.hpp>
@@ -25,15 +27,20 @@ struct UdpdOptions {
 // Reads [udpd] and [[udpd.service]], and checks the ports' addresses.
 Expected<UdpdOptions> read_udpd_options(const Config& c);
 
-// The DPDK side: one Endpoint per (worker, port), one handler per (worker,
-// service), one UdpPoller per RX queue.
+// The DPDK side: on each worker the graph of udp/udp_graph.hpp, one Endpoint
+// per (worker, port), one handler per (worker, service), and the config's
+// [[module]]s inserted at their points.
 class DpdkServer {
  public:
   static Expected<std::unique_ptr<DpdkServer>> build(const Config& c, const UdpdOptions& o,
-                                                     PortSet& ports, rte_mempool* pool);
+                                                     const ModuleRegistry& reg, PortSet& ports,
+                                                     rte_mempool* pool);
   std::vector<Worker*> workers();
-  // Final stats: handlers, endpoints and pollers, as text.
+  // Each worker's graph, as --graph prints it.
+  std::string describe() const;
+  // Final stats: handlers, endpoints and modules, as text.
   std::string report() const;
+  std::vector<const WorkerGraph*> graphs() const;
 
  private:
   struct PerWorker {
@@ -41,10 +48,16 @@ class DpdkServer {
     std::vector<std::unique_ptr<Endpoint>> endpoints;  // by port
     std::vector<std::unique_ptr<DatagramHandler>> handlers;
     std::unique_ptr<ServiceTable> services;
-    std::vector<std::unique_ptr<UdpPoller>> pollers;
+    std::unique_ptr<WorkerGraph> graph;
   };
   std::vector<PerWorker> per_worker_;
   std::unique_ptr<DpdkHandlerContext> ctx_;
 };
+
+// The registry bypass-udpd's configs may name classes from.
+ModuleRegistry udpd_modules();
+
+// [[module]]s checked against the registry and the graph's points, before EAL.
+Status check_modules(const Config& c, const UdpdOptions& o, const ModuleRegistry& reg);
 
 }  // namespace bypass::udpd

@@ -106,7 +106,7 @@ void serve(World& wd, Worker& w, Endpoint& ep, UdpBatch& udp, Batch& tx,
   rp.ttl = wd.cfg.ttl;
   for (uint16_t i = 0; i < udp.pkts.size(); ++i) {
     rte_mbuf* m = udp.pkts[i];
-    Parsed& p = udp.info[i];
+    Parsed& p = udp.info(i);
     const Input* in = nullptr;
     for (const Input& x : ins)
       if (x.m == m) in = &x;

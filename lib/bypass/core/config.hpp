@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <toml++/toml.h>
@@ -67,11 +69,25 @@ struct WorkerConfig {
   unsigned idle_sleep_us = 100;
 };
 
+// A module parameter as plain data: true, 42, 0.5, "text" or ["a", "b"].
+using ParamValue = std::variant<bool, int64_t, double, std::string, std::vector<std::string>>;
+
+// [[module]]: a module inserted into the program's default graph, in front of
+// the module (one per port and worker) named `before`.
+struct ModuleSpec {
+  std::string name;                          // its instance name
+  std::string cls;                           // its class, as registered
+  std::string before;                        // a named point of the default graph
+  std::map<std::string, ParamValue> params;  // every other key of the table
+  bool operator==(const ModuleSpec&) const = default;
+};
+
 struct Config {
   EalConfig eal;
   MemoryConfig memory;
   std::vector<PortConfig> ports;
   std::vector<WorkerConfig> workers;
+  std::vector<ModuleSpec> modules;
   toml::table app;  // the whole document, for application sections
 
   int port_index(const std::string& name) const;

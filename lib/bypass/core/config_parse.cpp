@@ -84,11 +84,6 @@ class Reader {
   std::string where_;
 };
 
-#define BYPASS_TRY(expr)                    \
-  do {                                      \
-    if (Status s_ = (expr); !s_) return s_; \
-  } while (0)
-
 Status read_eal(const toml::table& t, EalConfig* e) {
   Reader r(t, "[eal]");
   BYPASS_TRY(
@@ -216,6 +211,51 @@ Status each_table(const toml::table& doc, const char* key, F&& f) {
   return Status::ok();
 }
 
+Status read_module(const toml::table& t, size_t i, ModuleSpec* m) {
+  const std::string where = "[[module]] " + std::to_string(i + 1);
+  Reader r(t, where);
+  BYPASS_TRY(r.string("name", &m->name));
+  BYPASS_TRY(r.string("class", &m->cls));
+  BYPASS_TRY(r.string("before", &m->before));
+  const std::string named = m->name.empty() ? where : "[[module]] '" + m->name + "'";
+  if (m->name.empty())
+    return Status::error(where + " has no name: add name = \"blocklist\" (any unique name).");
+  if (m->cls.empty())
+    return Status::error(named +
+                         " has no class: add class = \"SourceBlocklist\" (or another "
+                         "module class).");
+  if (m->before.empty())
+    return Status::error(named +
+                         " says nowhere to go: add before = \"udp_dispatch\" (a named "
+                         "point of the program's graph; --graph lists them).");
+  for (const auto& [k, v] : t) {
+    const std::string key(k.str());
+    if (key == "name" || key == "class" || key == "before") continue;
+    const std::string bad =
+        named + "." + key + " must be true/false, a number, a string or a list of strings.";
+    if (auto b = v.value_exact<bool>()) {
+      m->params[key] = *b;
+    } else if (auto n = v.value_exact<int64_t>()) {
+      m->params[key] = *n;
+    } else if (auto d = v.value_exact<double>()) {
+      m->params[key] = *d;
+    } else if (auto str = v.value_exact<std::string>()) {
+      m->params[key] = *str;
+    } else if (const toml::array* a = v.as_array()) {
+      std::vector<std::string> list;
+      for (const auto& e : *a) {
+        auto es = e.value_exact<std::string>();
+        if (!es) return Status::error(bad);
+        list.push_back(*es);
+      }
+      m->params[key] = std::move(list);
+    } else {
+      return Status::error(bad);
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 bool PortConfig::is_pci() const {
@@ -280,6 +320,16 @@ Expected<Config> parse_config(std::string_view text, const std::string& origin) 
     WorkerConfig w;
     BYPASS_TRY(read_worker(c, t, i, &w));
     c.workers.push_back(std::move(w));
+    return Status::ok();
+  }));
+  BYPASS_TRY(each_table(doc, "module", [&](const toml::table& t, size_t i) {
+    ModuleSpec m;
+    BYPASS_TRY(read_module(t, i, &m));
+    for (const auto& other : c.modules)
+      if (other.name == m.name)
+        return Status::error("two [[module]] tables are named '" + m.name +
+                             "': give each its own name.");
+    c.modules.push_back(std::move(m));
     return Status::ok();
   }));
   // One worker with no rx list polls every RX queue.

@@ -42,6 +42,23 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
   void drop(DropReason r, uint64_t n = 1) { drops[static_cast<size_t>(r)].add(n); }
 };
 
+// What one module instance on one worker did (graph/module.hpp). Drops are
+// counted here and in the worker's totals; cycles are sampled on one
+// iteration in 16 (Worker::profiling()), inclusive of the modules it handed
+// batches to, whose share is in child_cycles.
+struct alignas(RTE_CACHE_LINE_SIZE) ModuleTally {
+  Counter calls, packets;  // batches and packets handed to the module
+  Counter cycles, child_cycles, profiled_packets;
+  std::array<Counter, kDropReasonCount> drops;
+
+  void drop(DropReason r, uint64_t n = 1) { drops[static_cast<size_t>(r)].add(n); }
+  uint64_t dropped() const {
+    uint64_t n = 0;
+    for (const auto& d : drops) n += d.get();
+    return n;
+  }
+};
+
 // A plain snapshot, summed over workers when read.
 struct CounterTotals {
   uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;

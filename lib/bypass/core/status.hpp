@@ -46,3 +46,9 @@ class Expected {
 };
 
 }  // namespace bypass
+
+// Returns the Status of `expr` from the enclosing function if it failed.
+#define BYPASS_TRY(expr)                    \
+  do {                                      \
+    if (Status s_ = (expr); !s_) return s_; \
+  } while (0)

@@ -39,6 +39,7 @@ uint64_t Worker::run(const std::atomic<bool>& stop) {
     const uint64_t t = clock_->now();
     if (busy) counters_.busy_cycles.add(t - now_);
     now_ = t;
+    profiling_ = (iterations & 15) == 0;
     busy = timers_.run(*this, t) > 0;
     for (Poller* p : pollers_) busy |= p->poll(*this);
     ++iterations;

@@ -46,6 +46,21 @@ class Worker {
   unsigned index() const { return index_; }
   const WorkerConfig& config() const { return cfg_; }
   WorkerCounters& counters() { return counters_; }
+  // Counts a drop in the worker's totals and in the module running now.
+  void drop(DropReason r, uint64_t n = 1) {
+    counters_.drop(r, n);
+    if (active_) active_->drop(r, n);
+  }
+  // The module running now (graph/module.hpp sets it around each call).
+  ModuleTally* active() const { return active_; }
+  ModuleTally* set_active(ModuleTally* t) {
+    ModuleTally* prev = active_;
+    active_ = t;
+    return prev;
+  }
+  // Whether this iteration samples the cycles each module spends (1 in 16).
+  bool profiling() const { return profiling_; }
+  void set_profiling(bool on) { profiling_ = on; }
   const WorkerCounters& counters() const { return counters_; }
   Clock& clock() { return *clock_; }
   uint64_t now() const { return now_; }  // the clock at the start of this iteration
@@ -69,6 +84,8 @@ class Worker {
   Clock* clock_;
   uint64_t now_ = 0;
   TimerWheel timers_;
+  ModuleTally* active_ = nullptr;
+  bool profiling_ = false;
 };
 
 // Launches workers on their lcores and stops them.

@@ -1,6 +1,9 @@
 // Module: a step of packet processing on one worker. A module takes a Batch,
 // and every packet in it leaves through an output gate (to the next module)
 // or is dropped under a named reason. Gates are connected once, at build time.
+// Each instance has a stable name and its own tally (batches, packets, drops
+// by reason, sampled cycles), per worker since instances are. Batches enter a
+// module only through Module::deliver, which keeps that tally.
 // PacketModule<Derived> lets an author write one inline per-packet function;
 // it writes the batch loop, with no virtual call per packet.
 #pragma once
@@ -9,8 +12,11 @@
 #include <utility>
 #include <vector>
 
+#include <rte_cycles.h>
+
 #include <bypass/core/batch.hpp>
 #include <bypass/core/counter.hpp>
+#include <bypass/core/status.hpp>
 #include <bypass/core/worker.hpp>
 
 namespace bypass {
@@ -25,11 +31,39 @@ class Module {
 
   // Consumes every packet of `in`: emitted, dropped or kept by the module.
   virtual void process(Worker& w, Batch& in) = 0;
+  // Runs once on the control thread after the graph is built and before its
+  // worker starts: arm timers on w.timers(), allocate, touch DPDK. A module's
+  // constructor must not need EAL (configs are checked by constructing them).
+  virtual Status start(Worker&) { return Status::ok(); }
 
   void connect(unsigned gate, Module* next) { next_.at(gate) = next; }
   Module* next(unsigned gate) const { return next_[gate]; }
   unsigned gates() const { return static_cast<unsigned>(next_.size()); }
   const std::string& name() const { return name_; }
+  void set_name(std::string n) { name_ = std::move(n); }
+  const ModuleTally& tally() const { return tally_; }
+
+  // Hands `b` to `m` (emptied afterwards): the tally of `m` counts it, drops
+  // counted while `m` runs are its own, and on profiled iterations its cycles
+  // are sampled (those of the modules it hands on to go to child_cycles).
+  static void deliver(Worker& w, Module& m, Batch& b) {
+    const uint16_t n = b.size();
+    m.tally_.calls.add();
+    m.tally_.packets.add(n);
+    ModuleTally* parent = w.set_active(&m.tally_);
+    if (w.profiling()) [[unlikely]] {
+      const uint64_t t0 = rte_rdtsc();
+      m.process(w, b);
+      const uint64_t dt = rte_rdtsc() - t0;
+      m.tally_.cycles.add(dt);
+      m.tally_.profiled_packets.add(n);
+      if (parent) parent->child_cycles.add(dt);
+    } else {
+      m.process(w, b);
+    }
+    w.set_active(parent);
+    b.clear();  // a well-behaved module already consumed it
+  }
 
  protected:
   // Hands the batch to the module on `gate`; with nothing connected the
@@ -37,20 +71,34 @@ class Module {
   void emit(Worker& w, unsigned gate, Batch& b) {
     if (b.empty()) return;
     if (Module* n = next_[gate]) [[likely]] {
-      n->process(w, b);
-      b.clear();  // a well-behaved module already consumed it
+      deliver(w, *n, b);
     } else {
       drop_all(w, b, DropReason::kNoRoute);
     }
   }
+  // This module's tally, for work it does outside deliver() (its timers).
+  ModuleTally& own_tally() { return tally_; }
   static void drop_all(Worker& w, Batch& b, DropReason r) {
-    w.counters().drop(r, b.size());
+    w.drop(r, b.size());
     b.free_all();
   }
 
  private:
   std::string name_;
   std::vector<Module*> next_;
+  ModuleTally tally_;
+};
+
+// A poller that feeds a module: port RX, a ring from another worker, a
+// generator. The graph can move what it feeds (WorkerGraph::insert_before).
+class Source : public Poller {
+ public:
+  explicit Source(Module* next) : next_(next) {}
+  Module* next() const { return next_; }
+  void set_next(Module* m) { next_ = m; }
+
+ protected:
+  Module* next_;
 };
 
 // What a per-packet handler returns: a gate, or a drop with its reason.
@@ -79,7 +127,7 @@ class PacketModule : public Module {
       if (v.gate >= 0) [[likely]] {
         out_[v.gate].data()[n[v.gate]++] = m;
       } else {
-        w.counters().drop(v.reason);
+        w.drop(v.reason);
         drops_.data()[nd++] = m;
       }
     }

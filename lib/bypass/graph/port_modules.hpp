@@ -8,9 +8,9 @@
 
 namespace bypass {
 
-class PortRx final : public Poller {
+class PortRx final : public Source {
  public:
-  PortRx(Port& port, uint16_t queue, Module* next) : port_(port), queue_(queue), next_(next) {}
+  PortRx(Port& port, uint16_t queue, Module* next) : Source(next), port_(port), queue_(queue) {}
 
   bool poll(Worker& w) override {
     Batch b;
@@ -21,7 +21,7 @@ class PortRx final : public Poller {
     for (rte_mbuf* m : b) bytes += m->pkt_len;
     w.counters().rx_packets.add(n);
     w.counters().rx_bytes.add(bytes);
-    next_->process(w, b);
+    Module::deliver(w, *next_, b);
     return true;
   }
 
@@ -31,7 +31,6 @@ class PortRx final : public Poller {
  private:
   Port& port_;
   uint16_t queue_;
-  Module* next_;
 };
 
 class PortTx final : public Module {

@@ -17,26 +17,25 @@ class RingOut final : public Module {
     uint16_t n = b.size();
     unsigned sent = ring_.send_or_drop(b);
     if (sent < n) [[unlikely]]
-      w.counters().drop(DropReason::kRingFull, n - sent);
+      w.drop(DropReason::kRingFull, n - sent);
   }
 
  private:
   HandoffRing& ring_;
 };
 
-class RingIn final : public Poller {
+class RingIn final : public Source {
  public:
-  RingIn(HandoffRing& ring, Module* next) : ring_(ring), next_(next) {}
+  RingIn(HandoffRing& ring, Module* next) : Source(next), ring_(ring) {}
   bool poll(Worker& w) override {
     Batch b;
     if (ring_.receive(b) == 0) return false;
-    next_->process(w, b);
+    Module::deliver(w, *next_, b);
     return true;
   }
 
  private:
   HandoffRing& ring_;
-  Module* next_;
 };
 
 }  // namespace bypass

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 
 #include <bypass/net/checksum.hpp>
 #include <bypass/net/frame.hpp>
@@ -45,6 +46,9 @@ Expected<IfAddr> IfAddr::parse(const std::string& s) {
 
 Endpoint::Endpoint(EndpointConfig cfg, uint64_t hz)
     : cfg_(std::move(cfg)), neigh_(cfg_.neighbors, hz) {
+  if (!register_parsed_field())
+    throw std::runtime_error(
+        "the mbufs have no room left for bypass's parse results: register fewer dynamic fields.");
   bucket_tokens_ = cfg_.icmp_errors_per_sec;  // the bucket starts full
   for (const auto& a : cfg_.addrs)
     if (a.ip.is_v4()) v4_.push_back(a.ip.v4_be());
@@ -101,7 +105,7 @@ void Endpoint::process(Worker& w, Batch& in, Batch& tx, UdpBatch& udp) {
     }
     if (r == kPass) continue;  // moved to tx or udp
     if (r != kConsumed) {
-      w.counters().drop(r);
+      w.drop(r);
       if (spdlog::should_log(spdlog::level::trace)) [[unlikely]]
         spdlog::trace("drop {}: {} bytes, ethertype {:#06x}", drop_reason_name(r), m->pkt_len,
                       p.ethertype);
@@ -157,7 +161,7 @@ DropReason Endpoint::handle_ipv4(Worker&, rte_mbuf* m, Parsed& p, Batch& tx, Udp
     if (DropReason r = parse_udp(m, p, false, cfg_.limits.udp_checksum_partial_ok); r != kPass)
       return r;
     if (p.udp_cksum_partial) counters_.udp_checksum_partial.add();
-    udp.info[udp.pkts.size()] = p;
+    parsed(m) = p;
     udp.pkts.push(m);
     counters_.udp_delivered.add();
     return kPass;
@@ -185,7 +189,7 @@ DropReason Endpoint::handle_ipv4(Worker&, rte_mbuf* m, Parsed& p, Batch& tx, Udp
 }
 
 void Endpoint::port_unreachable(Worker& w, rte_mbuf* m, const Parsed& p, Batch& tx) {
-  w.counters().drop(DropReason::kUdpPortClosed);
+  w.drop(DropReason::kUdpPortClosed);
   const bool v6 = p.ethertype == RTE_ETHER_TYPE_IPV6;
   rte_mbuf* e = nullptr;
   if (!tx.full() && icmp_error_allowed(w.now(), w.clock().hz())) e = rte_pktmbuf_alloc(m->pool);
@@ -280,7 +284,7 @@ void Endpoint::tick(Worker& w, rte_mempool* pool, Batch& tx) {
           rte_pktmbuf_free(m);
       },
       [&](rte_mbuf* m) {
-        w.counters().drop(DropReason::kNoNeighbor);
+        w.drop(DropReason::kNoNeighbor);
         rte_pktmbuf_free(m);
       });
 }

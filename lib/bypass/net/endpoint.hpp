@@ -18,6 +18,7 @@
 #include <bypass/net/addr.hpp>
 #include <bypass/net/neighbor.hpp>
 #include <bypass/net/parse.hpp>
+#include <bypass/net/parsed_field.hpp>
 
 namespace bypass {
 
@@ -36,10 +37,11 @@ struct EndpointConfig {
   NeighborOptions neighbors;
 };
 
-// UDP datagrams for us, with where their headers are.
+// UDP datagrams for us; where their headers are travels in each mbuf.
 struct UdpBatch {
   Batch pkts;
-  std::array<Parsed, kMaxBurst> info;
+  Parsed& info(uint16_t i) { return parsed(pkts[i]); }
+  const Parsed& info(uint16_t i) const { return parsed(pkts[i]); }
   void clear() { pkts.clear(); }
 };
 

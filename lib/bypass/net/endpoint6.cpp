@@ -58,7 +58,7 @@ DropReason Endpoint::handle_ipv6(Worker& w, rte_mbuf* m, Parsed& p, Batch& tx, U
     if (DropReason r = parse_udp(m, p, true, cfg_.limits.udp_checksum_partial_ok); r != kPass)
       return r;
     if (p.udp_cksum_partial) counters_.udp_checksum_partial.add();
-    udp.info[udp.pkts.size()] = p;
+    parsed(m) = p;
     udp.pkts.push(m);
     counters_.udp_delivered.add();
     return kPass;

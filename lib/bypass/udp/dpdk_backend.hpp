@@ -1,63 +1,21 @@
-// The DPDK backend of the datagram handlers: on each worker, for each RX queue
-// it owns, a UdpPoller receives a burst, lets the port's Endpoint answer ARP,
-// NDP and ping and sort out the UDP datagrams, hands those to the handler
-// bound to their port (one call per handler per burst), and sends replies
-// built in place, further datagrams (zero-copy for StaticBlob slices) and ICMP
-// port-unreachable for closed ports on the worker's own TX queue.
+// The DPDK backend of the datagram handlers: the graph of udp/udp_graph.hpp
+// on each worker (the Endpoint answers ARP, NDP and ping and sorts out the
+// datagrams; UdpDispatch hands each to the handler bound to its port, one
+// call per handler per burst; replies are built in place, further datagrams
+// zero-copy for StaticBlob slices, ICMP port unreachable for closed ports),
+// and the HandlerContext whose static blobs live in DPDK memory.
 #pragma once
 
 #include <array>
 #include <memory>
 #include <vector>
 
-#include <bypass/core/worker.hpp>
-#include <bypass/io/port.hpp>
-#include <bypass/net/endpoint.hpp>
 #include <bypass/udp/frames.hpp>
 #include <bypass/udp/handler.hpp>
+#include <bypass/udp/udp_graph.hpp>
+#include <bypass/udp/udp_modules.hpp>
 
 namespace bypass {
-
-// UDP port -> handler, per worker.
-struct ServiceTable {
-  std::array<uint8_t, 65536> slot{};  // 0: closed; else index + 1 into handlers
-  std::vector<DatagramHandler*> handlers;
-  void bind(uint16_t port, DatagramHandler* h) {
-    handlers.push_back(h);
-    slot[port] = static_cast<uint8_t>(handlers.size());
-  }
-};
-
-struct alignas(RTE_CACHE_LINE_SIZE) UdpCounters {
-  Counter datagrams, replies, consumed, sent, send_failed;
-};
-
-class UdpPoller final : public Poller {
- public:
-  UdpPoller(Port& port, uint16_t rxq, uint16_t txq, Endpoint& ep, const ServiceTable& services,
-            rte_mempool* pool, bool announce);
-  bool poll(Worker& w) override;
-  void finish(Worker& w) override;
-  const UdpCounters& counters() const { return counters_; }
-
- private:
-  void dispatch(Worker& w, UdpBatch& udp);
-  void serve(Worker& w, DatagramHandler* h, UdpBatch& udp, const uint8_t* idx, unsigned n);
-  void queue(Worker& w, rte_mbuf* m);
-  void flush(Worker& w);
-
-  Port& port_;
-  uint16_t rxq_, txq_;
-  Endpoint& ep_;
-  const ServiceTable& services_;
-  rte_mempool* pool_;
-  bool announce_;
-  ReplyParams rp_;
-  Batch tx_;
-  Outbox outbox_;
-  UdpCounters counters_;
-  uint64_t last_tick_ = 0, tick_interval_ = 0;  // neighbour upkeep, about once a millisecond
-};
 
 // HandlerContext over DPDK memory: blobs live until the context is destroyed.
 class DpdkHandlerContext final : public HandlerContext {

@@ -24,7 +24,7 @@ class RateLimit20 : public EndpointTest {
 // Every datagram in the UDP batch gets port_unreachable (which takes it).
 void unreachable_all(Endpoint& ep, Worker& w, UdpBatch& udp, Batch& tx) {
   for (uint16_t i = 0; i < udp.pkts.size(); ++i)
-    ep.port_unreachable(w, udp.pkts[i], udp.info[i], tx);
+    ep.port_unreachable(w, udp.pkts[i], udp.info(i), tx);
   udp.clear();
 }
 
@@ -161,9 +161,9 @@ TEST_F(RateLimit5, FullTxSuppressesWithoutSpendingAToken) {
   for (int i = 0; i < kMaxBurst; ++i) tx_.push(to_mbuf(test_pool(), Bytes(60, 0)));
   process(std::vector<Bytes>(6, udp4().build()));
   in_worker([&](Worker& w) {
-    ep_.port_unreachable(w, udp_.pkts[0], udp_.info[0], tx_);
+    ep_.port_unreachable(w, udp_.pkts[0], udp_.info(0), tx_);
     tx_.free_all();
-    for (uint16_t i = 1; i < 6; ++i) ep_.port_unreachable(w, udp_.pkts[i], udp_.info[i], tx_);
+    for (uint16_t i = 1; i < 6; ++i) ep_.port_unreachable(w, udp_.pkts[i], udp_.info(i), tx_);
     udp_.clear();
   });
   EXPECT_EQ(ep_.counters().icmp_errors_suppressed.get(), 1u);

@@ -211,14 +211,14 @@ TEST_F(Ep, UdpForUsGoesToTheUdpBatch) {
   v6.ip6().ext = {ext_options(kIp6DestOpts)};
   process({v4.build(), v6.build()});
   ASSERT_EQ(udp_.pkts.size(), 2u);
-  const Parsed& a = udp_.info[0];
+  const Parsed& a = udp_.info(0);
   EXPECT_EQ(a.ethertype, RTE_ETHER_TYPE_IPV4);
   EXPECT_EQ(a.vlans, 1);
   EXPECT_EQ(a.l3_off, 18);
   EXPECT_EQ(a.l4_off, 38);
   EXPECT_EQ(a.l4_len, 13u);
   EXPECT_EQ(a.proto, kProtoUdp);
-  const Parsed& b = udp_.info[1];
+  const Parsed& b = udp_.info(1);
   EXPECT_EQ(b.ethertype, RTE_ETHER_TYPE_IPV6);
   EXPECT_EQ(b.l3_off, 14);
   EXPECT_EQ(b.l4_off, 14 + 40 + 8);

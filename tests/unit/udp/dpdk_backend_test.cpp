@@ -205,9 +205,15 @@ class DpdkHarness : public test::UdpHarness {
       if (Status st = handlers_.back()->start(*ctx_); !st) return st;
       table_.bind(s.port, handlers_.back().get());
     }
-    poller_ =
-        std::make_unique<UdpPoller>(*port_, 0, 0, *endpoint_, table_, test::test_pool(), true);
-    worker_->add(poller_.get());
+    graph_ = std::make_unique<WorkerGraph>(*worker_);
+    UdpPortPlan plan;
+    plan.port = port_.get();
+    plan.name = "ring";
+    plan.endpoint = endpoint_.get();
+    plan.rx_queues = {0};
+    plan.announce = true;
+    build_udp_graph(*graph_, {plan}, table_, test::test_pool(), false);
+    if (Status st = graph_->start(); !st) return st;
     group_ = std::make_unique<WorkerGroup>(std::vector<Worker*>{worker_.get()});
     return group_->launch();
   }
@@ -215,13 +221,18 @@ class DpdkHarness : public test::UdpHarness {
     return std::make_unique<RingClient>(*wire_, f, port, next_port_++, to_mac(port_->mac()));
   }
   Stats stats() const override {
-    const UdpCounters& c = poller_->counters();
-    return {c.datagrams.get(), c.replies.get() + c.sent.get()};
+    Stats st{0, 0};
+    for (const auto& m : graph_->modules())
+      if (const auto* svc = dynamic_cast<const ServiceModule*>(m.get())) {
+        st.rx_datagrams += svc->counters().datagrams.get();
+        st.tx_datagrams += svc->counters().replies.get() + svc->counters().sent.get();
+      }
+    return st;
   }
   void stop() override {
     if (group_) group_->stop();
     group_.reset();
-    poller_.reset();
+    graph_.reset();
     port_.reset();
     wire_.reset();
   }
@@ -234,7 +245,7 @@ class DpdkHarness : public test::UdpHarness {
   std::unique_ptr<DpdkHandlerContext> ctx_;
   std::vector<std::unique_ptr<DatagramHandler>> handlers_;
   ServiceTable table_;
-  std::unique_ptr<UdpPoller> poller_;
+  std::unique_ptr<WorkerGraph> graph_;
   std::unique_ptr<WorkerGroup> group_;
   uint16_t next_port_ = 40000;
 };

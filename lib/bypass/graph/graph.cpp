@@ -1,0 +1,139 @@
+#include <bypass/graph/graph.hpp>
+
+#include <algorithm>
+#include <array>
+#include <map>
+
+#include <fmt/format.h>
+
+namespace bypass {
+
+Source& WorkerGraph::add_source(std::unique_ptr<Source> s) {
+  sources_.push_back(std::move(s));
+  return *sources_.back();
+}
+
+Module* WorkerGraph::find(const std::string& name) const {
+  for (const auto& m : modules_)
+    if (m->name() == name) return m.get();
+  return nullptr;
+}
+
+std::vector<Module*> WorkerGraph::at_point(const std::string& point) const {
+  std::vector<Module*> out;
+  for (const auto& m : modules_) {
+    const std::string& n = m->name();
+    if (n == point || (n.size() > point.size() && n.compare(0, point.size(), point) == 0 &&
+                       n[point.size()] == '.'))
+      out.push_back(m.get());
+  }
+  return out;
+}
+
+void WorkerGraph::insert_before(Module& target, std::unique_ptr<Module> m, std::string name) {
+  Module* fresh = m.get();
+  for (const auto& other : modules_)
+    for (unsigned g = 0; g < other->gates(); ++g)
+      if (other->next(g) == &target) other->connect(g, fresh);
+  for (const auto& s : sources_)
+    if (s->next() == &target) s->set_next(fresh);
+  if (fresh->gates() > 0) fresh->connect(0, &target);
+  add(std::move(name), std::move(m));
+}
+
+Status WorkerGraph::insert_specs(const ModuleRegistry& reg, const std::vector<ModuleSpec>& specs) {
+  for (const auto& spec : specs) {
+    const std::vector<Module*> targets = at_point(spec.before);
+    if (targets.empty())
+      return Status::error("[[module]] '" + spec.name + "' goes before '" + spec.before +
+                           "', which this worker's graph does not have.");
+    for (Module* t : targets) {
+      auto m = reg.make(spec);
+      if (!m) return m.status();
+      insert_before(*t, std::move(*m), spec.name + t->name().substr(spec.before.size()));
+    }
+  }
+  return Status::ok();
+}
+
+Status WorkerGraph::check() const {
+  for (const auto& m : modules_)
+    for (unsigned g = 0; g < m->gates(); ++g)
+      if (m->next(g) == nullptr)
+        return Status::error("module '" + m->name() + "' has nothing on its gate " +
+                             std::to_string(g) + ": connect it or remove the module.");
+  for (const auto& m : modules_) {
+    bool fed = std::any_of(sources_.begin(), sources_.end(),
+                           [&](const auto& s) { return s->next() == m.get(); });
+    for (const auto& o : modules_)
+      for (unsigned g = 0; g < o->gates() && !fed; ++g) fed = o->next(g) == m.get();
+    if (!fed)
+      return Status::error("module '" + m->name() +
+                           "' is fed by no source or module: connect it or remove it.");
+  }
+  return Status::ok();
+}
+
+Status WorkerGraph::start() {
+  BYPASS_TRY(check());
+  for (const auto& m : modules_) BYPASS_TRY(m->start(worker_));
+  for (const auto& s : sources_) worker_.add(s.get());
+  return Status::ok();
+}
+
+std::string WorkerGraph::describe() const {
+  std::string out;
+  auto name_of = [](const Module* m) { return m ? m->name() : std::string("(nothing)"); };
+  for (const auto& s : sources_) out += "  source -> " + name_of(s->next()) + "\n";
+  for (const auto& m : modules_) {
+    out += "  " + m->name();
+    for (unsigned g = 0; g < m->gates(); ++g)
+      out += std::string(g == 0 ? " -> " : ", ") + name_of(m->next(g));
+    out += "\n";
+  }
+  return out;
+}
+
+std::string module_table(const std::vector<const WorkerGraph*>& graphs) {
+  struct Sum {
+    uint64_t packets = 0, cycles = 0, child = 0, profiled = 0;
+    std::array<uint64_t, kDropReasonCount> drops{};
+  };
+  std::vector<std::string> order;
+  std::map<std::string, Sum> sums;
+  for (const WorkerGraph* g : graphs)
+    for (const auto& m : g->modules()) {
+      auto [it, fresh] = sums.try_emplace(m->name());
+      if (fresh) order.push_back(m->name());
+      const ModuleTally& t = m->tally();
+      Sum& s = it->second;
+      s.packets += t.packets.get();
+      s.cycles += t.cycles.get();
+      s.child += t.child_cycles.get();
+      s.profiled += t.profiled_packets.get();
+      for (size_t r = 0; r < kDropReasonCount; ++r) s.drops[r] += t.drops[r].get();
+    }
+  std::string out;
+  for (const auto& name : order) {
+    const Sum& s = sums[name];
+    uint64_t dropped = 0;
+    std::string why;
+    for (size_t r = 0; r < kDropReasonCount; ++r)
+      if (s.drops[r]) {
+        dropped += s.drops[r];
+        why += fmt::format("{}{} {}", why.empty() ? " (" : ", ",
+                           drop_reason_name(static_cast<DropReason>(r)), s.drops[r]);
+      }
+    if (!why.empty()) why += ")";
+    const std::string cyc =
+        s.profiled
+            ? fmt::format("{:.1f}", static_cast<double>(s.cycles - std::min(s.cycles, s.child)) /
+                                        static_cast<double>(s.profiled))
+            : "-";
+    out += fmt::format("  module {}: in {} dropped {}{} cycles/packet {}\n", name, s.packets,
+                       dropped, why, cyc);
+  }
+  return out;
+}
+
+}  // namespace bypass

@@ -1,0 +1,76 @@
+// WorkerGraph: the modules and sources one worker runs, by name. A program
+// builds its default graph here (its modules get stable instance names: the
+// points a config refers to), user modules are inserted in front of a named
+// point without restating the rest, the whole is checked (every gate
+// connected, nothing unreachable), started, and described (--graph).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <bypass/core/status.hpp>
+#include <bypass/core/worker.hpp>
+#include <bypass/graph/module.hpp>
+#include <bypass/graph/registry.hpp>
+
+namespace bypass {
+
+class WorkerGraph {
+ public:
+  explicit WorkerGraph(Worker& w) : worker_(w) {}
+  WorkerGraph(const WorkerGraph&) = delete;
+  WorkerGraph& operator=(const WorkerGraph&) = delete;
+
+  // Takes `m`, named `name` (unique on this worker).
+  template <class M>
+  M& add(std::string name, std::unique_ptr<M> m) {
+    M& ref = *m;
+    ref.set_name(std::move(name));
+    modules_.push_back(std::move(m));
+    return ref;
+  }
+  template <class M, class... Args>
+  M& make(std::string name, Args&&... args) {
+    return add(std::move(name), std::make_unique<M>(std::forward<Args>(args)...));
+  }
+  // A source the worker polls, in the order added.
+  Source& add_source(std::unique_ptr<Source> s);
+
+  Module* find(const std::string& name) const;
+  // The modules whose name is `point`, or `point` followed by '.' and more
+  // (one per port: "udp_dispatch.veth").
+  std::vector<Module*> at_point(const std::string& point) const;
+
+  // Puts `m` in front of `target`: every gate and source that fed `target`
+  // feeds `m`, and `m`'s gate 0 feeds `target`.
+  void insert_before(Module& target, std::unique_ptr<Module> m, std::string name);
+
+  // Inserts every [[module]] of the config: an instance in front of each
+  // module at its point, named after the spec (plus the point's suffix).
+  Status insert_specs(const ModuleRegistry& reg, const std::vector<ModuleSpec>& specs);
+
+  // Every gate connected and every module fed by something.
+  Status check() const;
+  // Runs each module's start() on this worker's behalf, then adds the
+  // sources to the worker.
+  Status start();
+  // One line per module: name, class of edges ("ip -> udp_dispatch, tx").
+  std::string describe() const;
+
+  Worker& worker() { return worker_; }
+  const std::vector<std::unique_ptr<Module>>& modules() const { return modules_; }
+  const std::vector<std::unique_ptr<Source>>& sources() const { return sources_; }
+
+ private:
+  Worker& worker_;
+  std::vector<std::unique_ptr<Module>> modules_;
+  std::vector<std::unique_ptr<Source>> sources_;
+};
+
+// The modules of several workers' graphs summed by instance name, a line
+// each: packets in, drops by reason, sampled cycles per packet (its own,
+// without the modules it handed on to).
+std::string module_table(const std::vector<const WorkerGraph*>& graphs);
+
+}  // namespace bypass

@@ -1,0 +1,133 @@
+#include <bypass/graph/registry.hpp>
+
+#include <algorithm>
+
+#include <bypass/graph/swap_modules.hpp>
+
+namespace bypass {
+namespace {
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+}  // namespace
+
+std::string ModuleParams::where(const std::string& key) const {
+  return "[[module]] '" + s_.name + "'." + key;
+}
+
+Status ModuleParams::only(const std::set<std::string>& known) const {
+  for (const auto& [k, v] : s_.params) {
+    (void)v;
+    if (!known.count(k)) {
+      std::vector<std::string> names(known.begin(), known.end());
+      return Status::error("unknown parameter '" + k + "' in [[module]] '" + s_.name + "' (" +
+                           s_.cls + "): check its spelling (known: " +
+                           (names.empty() ? std::string("none") : join(names)) + ").");
+    }
+  }
+  return Status::ok();
+}
+
+Status ModuleParams::strings(const std::string& key, std::vector<std::string>* out,
+                             bool required) const {
+  auto it = s_.params.find(key);
+  if (it == s_.params.end())
+    return required ? Status::error(where(key) + " is missing: add it as a list of strings.")
+                    : Status::ok();
+  const auto* v = std::get_if<std::vector<std::string>>(&it->second);
+  if (!v) return Status::error(where(key) + " must be a list of strings, like [\"a\", \"b\"].");
+  *out = *v;
+  return Status::ok();
+}
+
+Status ModuleParams::integer(const std::string& key, int64_t* out, int64_t lo, int64_t hi) const {
+  auto it = s_.params.find(key);
+  if (it == s_.params.end()) return Status::ok();
+  const auto* v = std::get_if<int64_t>(&it->second);
+  if (!v) return Status::error(where(key) + " must be a whole number.");
+  if (*v < lo || *v > hi)
+    return Status::error(where(key) + " = " + std::to_string(*v) +
+                         " is out of range: use a value from " + std::to_string(lo) + " to " +
+                         std::to_string(hi) + ".");
+  *out = *v;
+  return Status::ok();
+}
+
+Status ModuleParams::boolean(const std::string& key, bool* out) const {
+  auto it = s_.params.find(key);
+  if (it == s_.params.end()) return Status::ok();
+  const auto* v = std::get_if<bool>(&it->second);
+  if (!v) return Status::error(where(key) + " must be true or false.");
+  *out = *v;
+  return Status::ok();
+}
+
+void ModuleRegistry::add(std::string cls, std::string help, ModuleFactory make) {
+  for (auto& e : entries_)
+    if (e.cls == cls) {
+      e.help = std::move(help);
+      e.make = std::move(make);
+      return;
+    }
+  entries_.push_back({std::move(cls), std::move(help), std::move(make)});
+}
+
+bool ModuleRegistry::has(const std::string& cls) const {
+  return std::any_of(entries_.begin(), entries_.end(),
+                     [&](const Entry& e) { return e.cls == cls; });
+}
+
+std::vector<std::string> ModuleRegistry::classes() const {
+  std::vector<std::string> out;
+  for (const auto& e : entries_) out.push_back(e.cls);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Expected<std::unique_ptr<Module>> ModuleRegistry::make(const ModuleSpec& spec) const {
+  for (const auto& e : entries_)
+    if (e.cls == spec.cls) return e.make(ModuleParams(spec));
+  return Status::error("[[module]] '" + spec.name + "' has class '" + spec.cls +
+                       "', which is not a module class: use one of " + join(classes()) + ".");
+}
+
+Status ModuleRegistry::check(const std::vector<ModuleSpec>& specs,
+                             const std::vector<std::string>& points) const {
+  for (const auto& s : specs) {
+    auto m = make(s);
+    if (!m) return m.status();
+    if (std::find(points.begin(), points.end(), s.before) == points.end())
+      return Status::error("[[module]] '" + s.name + "' goes before '" + s.before +
+                           "', which is not a point of this program's graph: use one of " +
+                           join(points) + ".");
+    if ((*m)->gates() != 1)
+      return Status::error("[[module]] '" + s.name + "' (" + s.cls + ") has " +
+                           std::to_string((*m)->gates()) +
+                           " output gates: only modules with one can be inserted in front of a "
+                           "point.");
+    for (const auto& o : specs)
+      if (&o != &s && o.name == s.name)
+        return Status::error("two [[module]] tables are named '" + s.name +
+                             "': give each its own name.");
+  }
+  return Status::ok();
+}
+
+void add_graph_modules(ModuleRegistry& r) {
+  auto none = [](auto make) {
+    return [make](const ModuleParams& p) -> Expected<std::unique_ptr<Module>> {
+      BYPASS_TRY(p.only({}));
+      return std::unique_ptr<Module>(make());
+    };
+  };
+  r.add("Io", "passes every packet on", none([] { return new Io(); }));
+  r.add("MacSwap", "swaps the Ethernet addresses", none([] { return new MacSwap(); }));
+  r.add("FiveTupleSwap", "swaps MAC and IP addresses and UDP/TCP ports",
+        none([] { return new FiveTupleSwap(); }));
+}
+
+}  // namespace bypass

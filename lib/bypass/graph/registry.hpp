@@ -1,0 +1,62 @@
+// ModuleRegistry: the module classes a config may name in [[module]], each
+// with a factory that reads its parameters (every mistake one sentence naming
+// the module and key) and builds an instance. A program starts from the
+// built-in classes and user code adds its own; there is no global registry.
+// Factories run once before EAL starts, to check the config, and again per
+// worker when the graph is built; constructors must not need EAL.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <bypass/core/config.hpp>
+#include <bypass/core/status.hpp>
+#include <bypass/graph/module.hpp>
+
+namespace bypass {
+
+// Typed access to a [[module]]'s parameters; errors name the module and key.
+class ModuleParams {
+ public:
+  explicit ModuleParams(const ModuleSpec& s) : s_(s) {}
+  // Every parameter must be one of `known`.
+  Status only(const std::set<std::string>& known) const;
+  Status strings(const std::string& key, std::vector<std::string>* out, bool required) const;
+  Status integer(const std::string& key, int64_t* out, int64_t lo, int64_t hi) const;
+  Status boolean(const std::string& key, bool* out) const;
+  const ModuleSpec& spec() const { return s_; }
+  std::string where(const std::string& key) const;
+
+ private:
+  const ModuleSpec& s_;
+};
+
+using ModuleFactory = std::function<Expected<std::unique_ptr<Module>>(const ModuleParams&)>;
+
+class ModuleRegistry {
+ public:
+  // Adds a class; a second one with the same name replaces the first.
+  void add(std::string cls, std::string help, ModuleFactory make);
+  bool has(const std::string& cls) const;
+  std::vector<std::string> classes() const;
+  // An instance for `spec`, or the sentence that says what to change.
+  Expected<std::unique_ptr<Module>> make(const ModuleSpec& spec) const;
+  // Checks every spec before EAL: its class exists, its parameters are good,
+  // and `before` is one of the program's `points`.
+  Status check(const std::vector<ModuleSpec>& specs, const std::vector<std::string>& points) const;
+
+ private:
+  struct Entry {
+    std::string cls, help;
+    ModuleFactory make;
+  };
+  std::vector<Entry> entries_;
+};
+
+// The graph's own classes: Io, MacSwap, FiveTupleSwap.
+void add_graph_modules(ModuleRegistry& r);
+
+}  // namespace bypass

@@ -1,0 +1,38 @@
+#include <bypass/udp/udp_graph.hpp>
+
+#include <bypass/graph/port_modules.hpp>
+#include <bypass/net/endpoint_module.hpp>
+
+namespace bypass {
+
+void build_udp_graph(WorkerGraph& g, const std::vector<UdpPortPlan>& ports,
+                     const ServiceTable& services, rte_mempool* pool, bool several_ports) {
+  for (const UdpPortPlan& pp : ports) {
+    const std::string sfx = several_ports ? "." + pp.name : "";
+    ReplyParams rp;
+    rp.mac = pp.endpoint->config().mac;
+    rp.ttl = pp.endpoint->config().ttl;
+    rp.tx_offloads = pp.port->tx_offloads();
+    auto& tx = g.make<PortTx>("tx" + sfx, *pp.port, pp.tx_queue);
+    auto& ip = g.make<EndpointModule>("ip" + sfx, *pp.endpoint, pool, pp.announce);
+    auto& dispatch = g.make<UdpDispatch>("udp_dispatch" + sfx, *pp.endpoint, services);
+    ip.connect(EndpointModule::kTx, &tx);
+    ip.connect(EndpointModule::kUdp, &dispatch);
+    dispatch.connect(UdpDispatch::kIcmp, &tx);
+    for (size_t i = 0; i < services.handlers.size(); ++i) {
+      auto& svc = g.make<ServiceModule>("service." + std::to_string(services.ports[i]) + sfx,
+                                        *services.handlers[i], pool, rp);
+      svc.connect(0, &tx);
+      dispatch.connect(static_cast<unsigned>(1 + i), &svc);
+    }
+    for (uint16_t q : pp.rx_queues) g.add_source(std::make_unique<PortRx>(*pp.port, q, &ip));
+  }
+}
+
+std::vector<std::string> udp_graph_points(const std::vector<uint16_t>& service_ports) {
+  std::vector<std::string> out = {"udp_dispatch", "tx"};
+  for (uint16_t p : service_ports) out.push_back("service." + std::to_string(p));
+  return out;
+}
+
+}  // namespace bypass

@@ -1,0 +1,116 @@
+#include <bypass/udp/udp_modules.hpp>
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+namespace bypass {
+
+void UdpDispatch::process(Worker& w, Batch& in) {
+  // Most bursts hold one service: look each port up once, then hand each
+  // service its datagrams in one batch.
+  uint8_t slot[kMaxBurst];
+  Batch icmp;
+  for (uint16_t i = 0; i < in.size(); ++i) {
+    rte_mbuf* m = in[i];
+    const Parsed& p = parsed(m);
+    const auto* u = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, p.l4_off);
+    slot[i] = services_.slot[rte_be_to_cpu_16(u->dst_port)];
+    if (slot[i] == 0) {
+      if (icmp.full()) emit(w, kIcmp, icmp);
+      ep_.port_unreachable(w, m, p, icmp);  // frees m, counts udp_port_closed
+    }
+  }
+  emit(w, kIcmp, icmp);
+  const unsigned handlers = static_cast<unsigned>(services_.handlers.size());
+  if (handlers == 1) [[likely]] {
+    Batch b;
+    for (uint16_t i = 0; i < in.size(); ++i)
+      if (slot[i]) b.push(in[i]);
+    emit(w, 1, b);
+  } else {
+    for (unsigned h = 1; h <= handlers; ++h) {
+      Batch b;
+      for (uint16_t i = 0; i < in.size(); ++i)
+        if (slot[i] == h) b.push(in[i]);
+      emit(w, h, b);
+    }
+  }
+  in.clear();
+}
+
+void ServiceModule::process(Worker& w, Batch& in) {
+  std::array<Datagram, kMaxBurst> d;
+  std::array<rte_mbuf*, kMaxBurst> pk;
+  unsigned k = 0;
+  for (rte_mbuf* m : in) {
+    Parsed& p = parsed(m);
+    if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) {
+      w.drop(DropReason::kSplitHeaders);
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    const bool v6 = p.ethertype == RTE_ETHER_TYPE_IPV6;
+    const auto* u = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, p.l4_off);
+    // Every field written in place (no temporaries copied in: a copy that
+    // reads back fresh narrow stores stalls on store forwarding).
+    Datagram& g = d[k];
+    if (v6) {
+      const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, p.l3_off);
+      g.src.ip.set_v6(ip->src_addr);
+      g.dst.ip.set_v6(ip->dst_addr);
+    } else {
+      const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, p.l3_off);
+      g.src.ip.set_v4(ip->src_addr);
+      g.dst.ip.set_v4(ip->dst_addr);
+    }
+    g.src.port = rte_be_to_cpu_16(u->src_port);
+    g.dst.port = rte_be_to_cpu_16(u->dst_port);
+    g.data = udp_payload(m, p);
+    g.len = p.l4_len - 8;
+    g.room = udp_room(m, p);
+    g.reply = Reply::kNone;
+    g.reply_len = 0;
+    pk[k++] = m;
+  }
+  in.clear();
+  if (k == 0) return;
+  counters_.datagrams.add(k);
+  outbox_.clear();
+  h_.on_datagrams({d.data(), k}, outbox_);
+  // Further datagrams first: they copy the link header from their request.
+  for (const Outbox::Item& it : outbox_.items()) {
+    if (it.to >= k) continue;
+    rte_mbuf* m = udp_frame_to_sender(pool_, pk[it.to], parsed(pk[it.to]), it.header, it.header_len,
+                                      it.blob, it.offset, it.len, rp_);
+    if (!m) {
+      counters_.send_failed.add();
+      w.drop(DropReason::kNoBuffer);
+      continue;
+    }
+    counters_.sent.add();
+    out(w, m);
+  }
+  Batch dead;
+  for (unsigned j = 0; j < k; ++j) {
+    const Datagram& g = d[j];
+    if (g.reply == Reply::kNone) {
+      counters_.consumed.add();
+      dead.push(pk[j]);
+      continue;
+    }
+    const uint32_t len = g.reply == Reply::kUnchanged ? g.len : g.reply_len;
+    if (len > g.room ||
+        !udp_reply_in_place(pk[j], parsed(pk[j]), len, g.reply == Reply::kUnchanged, rp_)) {
+      w.drop(DropReason::kTooBig);
+      dead.push(pk[j]);
+      continue;
+    }
+    counters_.replies.add();
+    out(w, pk[j]);
+  }
+  dead.free_all();
+  emit(w, 0, tx_);
+}
+
+}  // namespace bypass

@@ -1,0 +1,73 @@
+// The UDP server's modules behind the Endpoint. UdpDispatch sends each
+// datagram to the gate of the service bound to its destination port (gate
+// 1 + i for the i-th handler of the ServiceTable) and answers closed ports
+// with a rate-limited ICMP error on gate 0. ServiceModule runs one datagram
+// handler over a batch (one virtual call per batch), builds the replies in
+// the requests' own mbufs and the further datagrams the handler queued, and
+// emits them all on gate 0 (to the port's TX module).
+#pragma once
+
+#include <rte_mempool.h>
+
+#include <array>
+#include <vector>
+
+#include <bypass/graph/module.hpp>
+#include <bypass/net/endpoint.hpp>
+#include <bypass/udp/frames.hpp>
+#include <bypass/udp/handler.hpp>
+
+namespace bypass {
+
+// UDP port -> handler, per worker.
+struct ServiceTable {
+  std::array<uint8_t, 65536> slot{};  // 0: closed; else index + 1 into handlers
+  std::vector<DatagramHandler*> handlers;
+  std::vector<uint16_t> ports;  // the UDP port of each handler
+  void bind(uint16_t port, DatagramHandler* h) {
+    handlers.push_back(h);
+    ports.push_back(port);
+    slot[port] = static_cast<uint8_t>(handlers.size());
+  }
+};
+
+class UdpDispatch final : public Module {
+ public:
+  static constexpr unsigned kIcmp = 0;
+  UdpDispatch(Endpoint& ep, const ServiceTable& services)
+      : Module("UdpDispatch", 1 + static_cast<unsigned>(services.handlers.size())),
+        ep_(ep),
+        services_(services) {}
+  void process(Worker& w, Batch& in) override;
+
+ private:
+  Endpoint& ep_;
+  const ServiceTable& services_;
+};
+
+struct alignas(RTE_CACHE_LINE_SIZE) UdpCounters {
+  Counter datagrams, replies, consumed, sent, send_failed;
+};
+
+class ServiceModule final : public Module {
+ public:
+  ServiceModule(DatagramHandler& h, rte_mempool* pool, const ReplyParams& rp)
+      : Module("Service", 1), h_(h), pool_(pool), rp_(rp) {}
+  void process(Worker& w, Batch& in) override;
+  const UdpCounters& counters() const { return counters_; }
+
+ private:
+  void out(Worker& w, rte_mbuf* m) {
+    if (tx_.full()) emit(w, 0, tx_);
+    tx_.push(m);
+  }
+
+  DatagramHandler& h_;
+  rte_mempool* pool_;
+  ReplyParams rp_;
+  Batch tx_;
+  Outbox outbox_;
+  UdpCounters counters_;
+};
+
+}  // namespace bypass
