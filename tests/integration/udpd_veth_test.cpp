@@ -58,6 +58,10 @@ class UdpdVeth : public ::testing::TestWithParam<std::tuple<const char*, bool>> 
       CmdResult r = run_cmd(off);
       ASSERT_TRUE(r.ok()) << r.describe("ethtool -K tx off");
     }
+  }
+
+  // Starts bypass-udpd on its end of the pair; `extra` is appended to its config.
+  void start_udpd(const std::string& extra = {}) {
     prefix_ = fwd_file_prefix();
     CpuPlan cpus = plan_cpus();
     std::ofstream content(dir_.file("content.bin"), std::ios::binary);
@@ -75,7 +79,8 @@ class UdpdVeth : public ::testing::TestWithParam<std::tuple<const char*, bool>> 
         << "[[udpd.service]]\nport = 7\nhandler = \"echo\"\n"
         << "[[udpd.service]]\nport = 9\nhandler = \"discard\"\n"
         << "[[udpd.service]]\nport = 8000\nhandler = \"static\"\nfile = \""
-        << dir_.file("content.bin") << "\"\nchunk = 700\nmax_chunks = 4\n";
+        << dir_.file("content.bin") << "\"\nchunk = 700\nmax_chunks = 4\n"
+        << extra;
     std::ofstream(dir_.file("udpd.toml")) << cfg.str();
     std::string err;
     udpd_ = Child::spawn({tool("ip"), "netns", "exec", udpd_ns_, env_path("BYPASS_UDPD"), "-c",
@@ -127,6 +132,7 @@ class UdpdVeth : public ::testing::TestWithParam<std::tuple<const char*, bool>> 
 };
 
 TEST_P(UdpdVeth, KernelHostPingsAndTalksUdpOnBothFamilies) {
+  ASSERT_NO_FATAL_FAILURE(start_udpd());
   const std::string client = env_path("BYPASS_CLIENT");
   CmdResult p4 = on_host({"ping", "-c", "3", "-i", "0.2", "-W", "2", "198.18.9.2"});
   EXPECT_TRUE(p4.ok()) << p4.describe("ping") << p4.out;
@@ -180,6 +186,7 @@ TEST_P(UdpdVeth, KernelHostPingsAndTalksUdpOnBothFamilies) {
 }
 
 TEST_P(UdpdVeth, MalformedTrafficFromTheHostIsCountedAndHarmless) {
+  ASSERT_NO_FATAL_FAILURE(start_udpd());
   // A raw socket on the host sends broken frames; bypass-udpd must count them
   // and keep answering.
   const std::string client = env_path("BYPASS_CLIENT");
@@ -193,6 +200,33 @@ TEST_P(UdpdVeth, MalformedTrafficFromTheHostIsCountedAndHarmless) {
   EXPECT_TRUE(e.ok()) << "still answering after bad traffic: " << e.out;
   std::string out = stop();
   EXPECT_EQ(field(out, "drop not_for_us:"), 25u) << out;
+  EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
+}
+
+// A module put in front of the UDP dispatch by config alone: the host's IPv6
+// address is blocklisted, so its datagrams over IPv6 are dropped as
+// `filtered` by that module while IPv4 is still echoed and ping -6 (which
+// never reaches the dispatch) is still answered.
+TEST_P(UdpdVeth, BlocklistInsertedByConfigInFrontOfTheDispatch) {
+  ASSERT_NO_FATAL_FAILURE(
+      start_udpd("[[module]]\nname = \"blocklist\"\nclass = \"SourceBlocklist\"\n"
+                 "before = \"udp_dispatch\"\nsources = [\"2001:db8:9::1\", \"203.0.113.0/24\"]\n"));
+  const std::string client = env_path("BYPASS_CLIENT");
+  CmdResult e4 = on_host({client, "echo", "198.18.9.2", "7", "-n", "50", "-w", "4"});
+  EXPECT_TRUE(e4.ok()) << e4.out << e4.err;
+  CmdResult p6 = on_host({"ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", "2001:db8:9::2"});
+  EXPECT_TRUE(p6.ok()) << p6.describe("ping -6") << p6.out;
+  CmdResult s6 = on_host({client, "send", "2001:db8:9::2", "7", "-n", "20"});
+  EXPECT_TRUE(s6.ok()) << s6.out << s6.err;
+  CmdResult e6 =
+      on_host({client, "echo", "2001:db8:9::2", "7", "-n", "1", "-w", "1", "--timeout-ms", "300"});
+  EXPECT_FALSE(e6.ok()) << "an IPv6 datagram from a blocklisted source was answered: " << e6.out;
+  std::string out = stop();
+  EXPECT_EQ(field(out, "datagrams \\d+ replies"), 50u) << out;
+  EXPECT_EQ(field(out, "drop filtered:"), 21u) << out;
+  EXPECT_EQ(field(out, "module blocklist: in"), 71u) << out;
+  EXPECT_EQ(field(out, "module blocklist: in \\d+ dropped"), 21u) << out;
+  EXPECT_NE(out.find("(filtered 21)"), std::string::npos) << out;
   EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
 }
 

@@ -53,11 +53,11 @@ class EndpointModule final : public Module {
   }
   template <class F>
   void from_timer(Worker& w, F&& fill) {
-    ModuleTally* parent = w.set_active(&own_tally());
-    Batch tx;
-    fill(tx);
-    emit(w, kTx, tx);
-    w.set_active(parent);
+    as_self(w, [&] {
+      Batch tx;
+      fill(tx);
+      emit(w, kTx, tx);
+    });
   }
 
   Endpoint& ep_;
