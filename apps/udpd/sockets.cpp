@@ -19,6 +19,10 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
   };
   if (c.workers.empty())
     return fail("the config names no workers: add a [[worker]] with the cpu it runs on.");
+  if (!c.modules.empty())
+    return fail("[[module]] '" + c.modules.front().name +
+                "' needs packets, and the sockets backend has only datagrams: remove the "
+                "[[module]] tables or set [udpd] backend = \"dpdk\".");
   std::vector<unsigned> cpus;
   for (size_t i = 0; i < c.workers.size(); ++i) {
     unsigned cpu = c.workers[i].cpu;

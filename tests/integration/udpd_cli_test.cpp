@@ -55,11 +55,16 @@ TEST(UdpdSockets, ServesEchoAndStaticOnLoopbackBothFamilies) {
 }
 
 struct BadConfig {
-  const char* toml;
+  std::string toml;
   const char* says;
 };
 
 class UdpdBadConfig : public ::testing::TestWithParam<BadConfig> {};
+
+// A config that would serve (echo on UDP port 7), for the [[module]] cases.
+const char* const kServe =
+    "[[port]]\ndevice = \"net_null0\"\naddresses = [\"198.18.0.2/24\"]\n[[worker]]\ncpu = 1\n"
+    "[[udpd.service]]\nport = 7\nhandler = \"echo\"\n";
 
 TEST_P(UdpdBadConfig, OneSentenceAndExitTwo) {
   TempDir dir;
@@ -105,7 +110,29 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"[[worker]]\ncpu = 1\n[udpd]\nbackend = \"sockets\"\nbind = "
                   "[\"198.51.100.77\"]\n[[udpd.service]]\n"
                   "port = 7\nhandler = \"echo\"\n",
-                  "cannot bind UDP port 7 on 198.51.100.77"}),
+                  "cannot bind UDP port 7 on 198.51.100.77"},
+        // [[module]]: checked whole before EAL starts.
+        BadConfig{kServe + std::string("[[module]]\nname = \"b\"\nclass = \"Firewall\"\n"
+                                       "before = \"udp_dispatch\"\n"),
+                  "has class 'Firewall', which is not a module class: use one of FiveTupleSwap, "
+                  "Io, MacSwap, SourceBlocklist."},
+        BadConfig{kServe + std::string("[[module]]\nname = \"b\"\nclass = \"SourceBlocklist\"\n"
+                                       "before = \"dispatch\"\nsources = [\"10.0.0.0/8\"]\n"),
+                  "goes before 'dispatch', which is not a point of this program's graph: use one "
+                  "of udp_dispatch, tx, service.7."},
+        BadConfig{kServe + std::string("[[module]]\nname = \"b\"\nclass = \"SourceBlocklist\"\n"
+                                       "before = \"udp_dispatch\"\nsources = [\"10.0.0.0/40\"]\n"),
+                  "[[module]] 'b'.sources has \"10.0.0.0/40\", which is not an address or prefix"},
+        BadConfig{kServe + std::string("[[module]]\nname = \"b\"\nclass = \"SourceBlocklist\"\n"
+                                       "before = \"udp_dispatch\"\nsource = [\"10.0.0.0/8\"]\n"),
+                  "unknown parameter 'source' in [[module]] 'b' (SourceBlocklist)"},
+        BadConfig{kServe + std::string("[[module]]\nname = \"b\"\nclass = \"SourceBlocklist\"\n"
+                                       "sources = [\"10.0.0.0/8\"]\n"),
+                  "[[module]] 'b' says nowhere to go: add before = \"udp_dispatch\""},
+        BadConfig{"[[worker]]\ncpu = 1\n[udpd]\nbackend = \"sockets\"\nbind = [\"127.0.0.1\"]\n"
+                  "[[udpd.service]]\nport = 7\nhandler = \"echo\"\n[[module]]\nname = \"b\"\n"
+                  "class = \"Io\"\nbefore = \"udp_dispatch\"\n",
+                  "[[module]] 'b' needs packets, and the sockets backend has only datagrams"}),
     [](const auto& info) { return "case" + std::to_string(info.index); });
 
 }  // namespace
