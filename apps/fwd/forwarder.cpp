@@ -59,44 +59,61 @@ Expected<FwdOptions> read_fwd_options(const Config& c) {
   return o;
 }
 
-Module* Forwarder::add_swap(Mode m) {
+namespace {
+
+std::unique_ptr<Module> make_swap(Mode m) {
   switch (m) {
     case Mode::kIo:
-      modules_.push_back(std::make_unique<Io>());
-      break;
+      return std::make_unique<Io>();
     case Mode::kMacSwap:
-      modules_.push_back(std::make_unique<MacSwap>());
-      break;
+      return std::make_unique<MacSwap>();
     case Mode::kFiveTupleSwap:
-      modules_.push_back(std::make_unique<FiveTupleSwap>());
       break;
   }
-  return modules_.back().get();
+  return std::make_unique<FiveTupleSwap>();
+}
+
+}  // namespace
+
+std::vector<GraphPoint> fwd_points() {
+  return {{"swap", false}, {"tx", false}};
 }
 
 Expected<std::unique_ptr<Forwarder>> Forwarder::build(const Config& c, const FwdOptions& o,
+                                                      const ModuleRegistry& reg,
                                                       const std::vector<Port*>& ports) {
   if (o.pipeline && c.workers.size() < 2)
     return Status::error(
         "[fwd].pipeline = true needs at least two [[worker]]s: add one or set pipeline = false.");
   std::unique_ptr<Forwarder> f(new Forwarder());
-  for (size_t i = 0; i < c.workers.size(); ++i)
+  for (size_t i = 0; i < c.workers.size(); ++i) {
     f->workers_.push_back(std::make_unique<Worker>(static_cast<unsigned>(i), c.workers[i]));
+    f->graphs_.push_back(std::make_unique<WorkerGraph>(*f->workers_.back()));
+  }
   auto peer = [&](size_t p) -> size_t {
     if (!o.paired) return p;
     size_t q = p ^ 1;
     return q < ports.size() ? q : p;
   };
+  // Chains a worker handles (its own queues, or with pipeline those of the
+  // worker before it): names get a suffix when there are several.
+  auto chains_on = [&](size_t wi) {
+    const size_t from = o.pipeline ? (wi + c.workers.size() - 1) % c.workers.size() : wi;
+    return c.workers[from].rx.size();
+  };
   for (size_t wi = 0; wi < c.workers.size(); ++wi) {
-    size_t handler = o.pipeline ? (wi + 1) % c.workers.size() : wi;
+    const size_t handler = o.pipeline ? (wi + 1) % c.workers.size() : wi;
+    WorkerGraph& hg = *f->graphs_[handler];
     for (const QueueRef& q : c.workers[wi].rx) {
+      const std::string sfx = chains_on(handler) > 1 || c.workers[wi].rx.size() > 1
+                                  ? ".p" + std::to_string(q.port) + "q" + std::to_string(q.queue)
+                                  : "";
       // The TX side runs on the handler worker and uses that worker's TX queue.
-      f->modules_.push_back(std::make_unique<PortTx>(*ports[peer(q.port)],
-                                                     static_cast<uint16_t>(handler), o.tx_retries));
-      Module* tx = f->modules_.back().get();
-      Module* swap = f->add_swap(o.mode);
-      swap->connect(0, tx);
-      Module* first = swap;
+      auto& tx = hg.make<PortTx>("tx" + sfx, *ports[peer(q.port)], static_cast<uint16_t>(handler),
+                                 o.tx_retries);
+      Module& swap = hg.add("swap" + sfx, make_swap(o.mode));
+      swap.connect(0, &tx);
+      Module* first = &swap;
       if (o.pipeline) {
         std::string name = "fwd_w" + std::to_string(wi) + "_p" + std::to_string(q.port) + "q" +
                            std::to_string(q.queue);
@@ -104,14 +121,15 @@ Expected<std::unique_ptr<Forwarder>> Forwarder::build(const Config& c, const Fwd
         if (!ring) return ring.status();
         f->rings_.push_back(std::make_unique<HandoffRing>(std::move(ring.value())));
         HandoffRing& r = *f->rings_.back();
-        f->pollers_.push_back(std::make_unique<RingIn>(r, swap));
-        f->workers_[handler]->add(f->pollers_.back().get());
-        f->modules_.push_back(std::make_unique<RingOut>(r));
-        first = f->modules_.back().get();
+        hg.add_source(std::make_unique<RingIn>(r, &swap));
+        first = &f->graphs_[wi]->make<RingOut>("ring" + sfx, r);
       }
-      f->pollers_.push_back(std::make_unique<PortRx>(*ports[q.port], q.queue, first));
-      f->workers_[wi]->add(f->pollers_.back().get());
+      f->graphs_[wi]->add_source(std::make_unique<PortRx>(*ports[q.port], q.queue, first));
     }
+  }
+  for (auto& g : f->graphs_) {
+    BYPASS_TRY(g->insert_specs(reg, c.modules));
+    BYPASS_TRY(g->start());
   }
   return f;
 }
@@ -119,6 +137,19 @@ Expected<std::unique_ptr<Forwarder>> Forwarder::build(const Config& c, const Fwd
 std::vector<Worker*> Forwarder::workers() {
   std::vector<Worker*> out;
   for (auto& w : workers_) out.push_back(w.get());
+  return out;
+}
+
+std::vector<const WorkerGraph*> Forwarder::graphs() const {
+  std::vector<const WorkerGraph*> out;
+  for (const auto& g : graphs_) out.push_back(g.get());
+  return out;
+}
+
+std::string Forwarder::describe() const {
+  std::string out;
+  for (size_t i = 0; i < graphs_.size(); ++i)
+    out += "worker " + std::to_string(i + 1) + ":\n" + graphs_[i]->describe();
   return out;
 }
 

@@ -1,6 +1,7 @@
 // The forwarder's graph: for every RX queue a worker polls, PortRx -> swap
 // module -> PortTx on the peer port. With pipeline = true the swap runs on the
-// next worker, behind a single-producer/single-consumer ring.
+// next worker, behind a single-producer/single-consumer ring. [[module]]s go
+// in front of the swap or the TX.
 #pragma once
 
 #include <memory>
@@ -9,8 +10,10 @@
 
 #include <bypass/core/config.hpp>
 #include <bypass/core/worker.hpp>
+#include <bypass/graph/graph.hpp>
 #include <bypass/graph/module.hpp>
 #include <bypass/graph/port_modules.hpp>
+#include <bypass/graph/registry.hpp>
 #include <bypass/graph/ring_modules.hpp>
 #include <bypass/io/port.hpp>
 
@@ -30,20 +33,26 @@ Expected<FwdOptions> read_fwd_options(const Config& c);
 Expected<Mode> parse_mode(const std::string& s);
 const char* mode_name(Mode m);
 
-// Owns the workers, modules and rings of one forwarder.
+// The forwarder's named points, for [[module]]: in front of the swap or the TX.
+std::vector<GraphPoint> fwd_points();
+
+// Owns the workers, their graphs and the rings of one forwarder. On each
+// worker, per RX queue it polls: rx -> swap -> tx (names get ".p<port>q<queue>"
+// when a worker has several); with pipeline the RX worker's rx -> ring, and
+// the next worker's ring -> swap -> tx.
 class Forwarder {
  public:
   static Expected<std::unique_ptr<Forwarder>> build(const Config& c, const FwdOptions& o,
+                                                    const ModuleRegistry& reg,
                                                     const std::vector<Port*>& ports);
   std::vector<Worker*> workers();
+  std::vector<const WorkerGraph*> graphs() const;
+  std::string describe() const;
   const std::vector<std::unique_ptr<HandoffRing>>& rings() const { return rings_; }
 
  private:
-  Module* add_swap(Mode m);
-
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::vector<std::unique_ptr<Module>> modules_;
-  std::vector<std::unique_ptr<Poller>> pollers_;
+  std::vector<std::unique_ptr<WorkerGraph>> graphs_;
   std::vector<std::unique_ptr<HandoffRing>> rings_;
 };
 

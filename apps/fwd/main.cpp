@@ -16,6 +16,7 @@
 #include <bypass/core/signals.hpp>
 #include <bypass/io/fault_config.hpp>
 #include <bypass/io/ports.hpp>
+#include <bypass/net/source_blocklist.hpp>
 
 #include "common/flags.hpp"
 #include "forwarder.hpp"
@@ -63,6 +64,8 @@ int main(int argc, char** argv) {
   flags.add_to(app, "TOML config file (default: a built-in demo on two net_null ports)", false);
   app.add_option("-m,--mode", mode,
                  "forwarding mode: io, macswap or 5tswap (overrides [fwd].mode)");
+  bool print_graph = false;
+  app.add_flag("--graph", print_graph, "print each worker's module graph at start");
   app.allow_extras(false);
   try {
     app.parse(argc, argv);
@@ -85,7 +88,11 @@ int main(int argc, char** argv) {
     if (!m) return fail(m.error());
     opts->mode = *m;
   }
+  ModuleRegistry reg;
+  add_graph_modules(reg);
+  add_net_modules(reg);
   if (Status s = Runtime::check(c); !s) return fail(s.message());
+  if (Status s = reg.check(c.modules, fwd::fwd_points()); !s) return fail(s.message());
   if (opts->pipeline && c.workers.size() < 2)
     return fail(
         "[fwd].pipeline = true needs at least two [[worker]]s: add one or set pipeline = false.");
@@ -98,14 +105,16 @@ int main(int argc, char** argv) {
   PortSet& ports = (*rt)->ports();
   const std::vector<Port*>& pp = ports.ports();
   {
-    auto f = fwd::Forwarder::build(c, *opts, pp);
+    auto f = fwd::Forwarder::build(c, *opts, reg, pp);
     if (!f) return fail(f.error());
+    if (print_graph) std::printf("graph\n%s", (*f)->describe().c_str());
     auto workers = (*f)->workers();
     spdlog::info("forwarding in {} mode{} on {} port(s) with {} worker(s); {}",
                  fwd::mode_name(opts->mode), opts->pipeline ? " (pipeline)" : "", pp.size(),
                  workers.size(), c.eal.huge_pages ? "huge pages" : "no huge pages");
     auto run = run_and_report(workers, pp, (*rt)->signals(), flags.duration, flags.quiet);
     if (!run) return fail(run.error());
+    std::printf("%s", module_table((*f)->graphs()).c_str());
     for (size_t i = 0; i < ports.size(); ++i)
       if (const FaultyPort* fp = ports.faults(i))
         std::printf("%s", fault_report(pp[i]->name(), *fp).c_str());

@@ -159,6 +159,42 @@ TEST(FwdCli, PipelineWithOneWorker) {
   expect_config_rejected(cfg, "pipeline");
 }
 
+TEST(FwdCli, ModuleThatReadsTheParseIsRefusedWhereNothingParses) {
+  TempDir dir;
+  FwdConfig cfg = config_with("net_null0");
+  std::string path = dir.file("fwd.toml");
+  ASSERT_TRUE(write_file(path, fwd_config(cfg) +
+                                   "[[module]]\nname = \"bl\"\nclass = \"SourceBlocklist\"\n"
+                                   "before = \"swap\"\nsources = [\"198.18.0.0/15\"]\n"));
+  FwdRun r = run_fwd(dir, {"-c", path, "-q", "-t", "5"});
+  remove_dpdk_leftovers(cfg.file_prefix);
+  expect_clean_rejection(r, "reads what the Endpoint parsed, and packets reach 'swap' unparsed");
+}
+
+// A module put in front of the swap by config alone: it sees every packet,
+// the graph shows it there, and forwarding is unchanged.
+TEST(FwdCli, ModuleInsertedInFrontOfTheSwapByConfig) {
+  TempDir dir;
+  FwdConfig cfg = config_with("net_null0");
+  std::string path = dir.file("fwd.toml");
+  ASSERT_TRUE(write_file(path, fwd_config(cfg) + "[[module]]\nname = \"pass\"\nclass = "
+                                                 "\"Io\"\nbefore = \"swap\"\n"));
+  FwdRun r = run_fwd(dir, {"-c", path, "-q", "-t", "1", "--graph"});
+  remove_dpdk_leftovers(cfg.file_prefix);
+  ASSERT_TRUE(r.finished);
+  EXPECT_TRUE(r.status.exited && r.status.code == 0) << r.status.describe() << "\n" << r.err;
+  EXPECT_NE(r.out.find("source -> pass\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  pass -> swap\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  swap -> tx\n"), std::string::npos) << r.out;
+  auto totals = parse_totals(r.out);
+  ASSERT_TRUE(totals) << r.out;
+  EXPECT_GT(totals->rx, 0u);
+  EXPECT_EQ(totals->tx, totals->rx) << r.out;
+  EXPECT_NE(r.out.find("module pass: in " + std::to_string(totals->rx) + " dropped 0"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST(FwdCli, CheckAcceptsAGoodConfigWithoutStartingDpdk) {
   TempDir dir;
   FwdConfig cfg = config_with("net_null0");

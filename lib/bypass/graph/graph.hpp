@@ -47,7 +47,8 @@ class WorkerGraph {
   void insert_before(Module& target, std::unique_ptr<Module> m, std::string name);
 
   // Inserts every [[module]] of the config: an instance in front of each
-  // module at its point, named after the spec (plus the point's suffix).
+  // module at its point, named after the spec (plus the point's suffix);
+  // none where this worker has no module at the point.
   Status insert_specs(const ModuleRegistry& reg, const std::vector<ModuleSpec>& specs);
 
   // Every gate connected and every module fed by something.

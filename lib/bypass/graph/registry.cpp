@@ -66,14 +66,15 @@ Status ModuleParams::boolean(const std::string& key, bool* out) const {
   return Status::ok();
 }
 
-void ModuleRegistry::add(std::string cls, std::string help, ModuleFactory make) {
+void ModuleRegistry::add(std::string cls, std::string help, ModuleFactory make, bool needs_parse) {
   for (auto& e : entries_)
     if (e.cls == cls) {
       e.help = std::move(help);
       e.make = std::move(make);
+      e.needs_parse = needs_parse;
       return;
     }
-  entries_.push_back({std::move(cls), std::move(help), std::move(make)});
+  entries_.push_back({std::move(cls), std::move(help), std::move(make), needs_parse});
 }
 
 bool ModuleRegistry::has(const std::string& cls) const {
@@ -96,14 +97,26 @@ Expected<std::unique_ptr<Module>> ModuleRegistry::make(const ModuleSpec& spec) c
 }
 
 Status ModuleRegistry::check(const std::vector<ModuleSpec>& specs,
-                             const std::vector<std::string>& points) const {
+                             const std::vector<GraphPoint>& points) const {
+  std::vector<std::string> names;
+  for (const auto& p : points) names.push_back(p.name);
   for (const auto& s : specs) {
     auto m = make(s);
     if (!m) return m.status();
-    if (std::find(points.begin(), points.end(), s.before) == points.end())
+    auto at = std::find_if(points.begin(), points.end(),
+                           [&](const GraphPoint& p) { return p.name == s.before; });
+    if (at == points.end())
       return Status::error("[[module]] '" + s.name + "' goes before '" + s.before +
                            "', which is not a point of this program's graph: use one of " +
-                           join(points) + ".");
+                           join(names) + ".");
+    const bool needs_parse = std::any_of(entries_.begin(), entries_.end(), [&](const Entry& e) {
+      return e.cls == s.cls && e.needs_parse;
+    });
+    if (needs_parse && !at->parsed)
+      return Status::error("[[module]] '" + s.name + "' (" + s.cls +
+                           ") reads what the Endpoint parsed, and packets reach '" + s.before +
+                           "' unparsed in this program: use it in bypass-udpd, before "
+                           "udp_dispatch.");
     if ((*m)->gates() != 1)
       return Status::error("[[module]] '" + s.name + "' (" + s.cls + ") has " +
                            std::to_string((*m)->gates()) +

@@ -36,22 +36,32 @@ class ModuleParams {
 
 using ModuleFactory = std::function<Expected<std::unique_ptr<Module>>(const ModuleParams&)>;
 
+// A named point of a program's default graph: a [[module]] can go in front of
+// it. `parsed`: packets there carry the Endpoint's parse (net/parsed_field.hpp).
+struct GraphPoint {
+  std::string name;
+  bool parsed = false;
+};
+
 class ModuleRegistry {
  public:
   // Adds a class; a second one with the same name replaces the first.
-  void add(std::string cls, std::string help, ModuleFactory make);
+  // `needs_parse`: its packets must carry the Endpoint's parse.
+  void add(std::string cls, std::string help, ModuleFactory make, bool needs_parse = false);
   bool has(const std::string& cls) const;
   std::vector<std::string> classes() const;
   // An instance for `spec`, or the sentence that says what to change.
   Expected<std::unique_ptr<Module>> make(const ModuleSpec& spec) const;
   // Checks every spec before EAL: its class exists, its parameters are good,
-  // and `before` is one of the program's `points`.
-  Status check(const std::vector<ModuleSpec>& specs, const std::vector<std::string>& points) const;
+  // `before` is one of the program's `points`, and the packets there carry
+  // the parse the class needs.
+  Status check(const std::vector<ModuleSpec>& specs, const std::vector<GraphPoint>& points) const;
 
  private:
   struct Entry {
     std::string cls, help;
     ModuleFactory make;
+    bool needs_parse = false;
   };
   std::vector<Entry> entries_;
 };

@@ -36,15 +36,17 @@ Expected<std::unique_ptr<SourceBlocklist>> SourceBlocklist::from(
 }
 
 void add_net_modules(ModuleRegistry& r) {
-  r.add("SourceBlocklist", "drops packets from the listed IPv4/IPv6 source prefixes",
-        [](const ModuleParams& p) -> Expected<std::unique_ptr<Module>> {
-          BYPASS_TRY(p.only({"sources"}));
-          std::vector<std::string> sources;
-          BYPASS_TRY(p.strings("sources", &sources, true));
-          auto b = SourceBlocklist::from(sources, p.where("sources"));
-          if (!b) return b.status();
-          return std::unique_ptr<Module>(std::move(*b));
-        });
+  r.add(
+      "SourceBlocklist", "drops packets from the listed IPv4/IPv6 source prefixes",
+      [](const ModuleParams& p) -> Expected<std::unique_ptr<Module>> {
+        BYPASS_TRY(p.only({"sources"}));
+        std::vector<std::string> sources;
+        BYPASS_TRY(p.strings("sources", &sources, true));
+        auto b = SourceBlocklist::from(sources, p.where("sources"));
+        if (!b) return b.status();
+        return std::unique_ptr<Module>(std::move(*b));
+      },
+      /*needs_parse=*/true);
 }
 
 }  // namespace bypass

@@ -29,9 +29,11 @@ void build_udp_graph(WorkerGraph& g, const std::vector<UdpPortPlan>& ports,
   }
 }
 
-std::vector<std::string> udp_graph_points(const std::vector<uint16_t>& service_ports) {
-  std::vector<std::string> out = {"udp_dispatch", "tx"};
-  for (uint16_t p : service_ports) out.push_back("service." + std::to_string(p));
+std::vector<GraphPoint> udp_graph_points(const std::vector<uint16_t>& service_ports) {
+  // tx also takes the Endpoint's own answers (ARP, NDP, ping): parsed, but
+  // not all of them are IP.
+  std::vector<GraphPoint> out = {{"udp_dispatch", true}, {"tx", false}};
+  for (uint16_t p : service_ports) out.push_back({"service." + std::to_string(p), true});
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <bypass/graph/graph.hpp>
+#include <bypass/graph/registry.hpp>
 #include <bypass/io/port.hpp>
 #include <bypass/net/endpoint.hpp>
 #include <bypass/udp/udp_modules.hpp>
@@ -35,6 +36,6 @@ void build_udp_graph(WorkerGraph& g, const std::vector<UdpPortPlan>& ports,
                      const ServiceTable& services, rte_mempool* pool, bool several_ports);
 
 // The named points of that graph, for checking [[module]] before EAL.
-std::vector<std::string> udp_graph_points(const std::vector<uint16_t>& service_ports);
+std::vector<GraphPoint> udp_graph_points(const std::vector<uint16_t>& service_ports);
 
 }  // namespace bypass
