@@ -1,7 +1,7 @@
 // bypass-port-filter: forwards between two ports, dropping UDP/TCP to the
 // ports given with --block. An example of an appliance on bypass: Runtime for
-// the setup, a graph of PortRx -> PortFilter -> PortTx per RX queue, and
-// run_until_stopped as the main loop.
+// the setup, a WorkerGraph per worker with PortRx -> PortFilter -> PortTx per
+// RX queue, and run_until_stopped as the main loop.
 //   bypass-port-filter -c config/fwd-null.toml --block 53 --block 123 -t 5
 #include <rte_cycles.h>
 
@@ -11,6 +11,7 @@
 #include <bypass/control/report.hpp>
 #include <bypass/control/runtime.hpp>
 #include <bypass/core/run.hpp>
+#include <bypass/graph/graph.hpp>
 #include <bypass/graph/port_modules.hpp>
 
 #include "port_filter.hpp"
@@ -38,20 +39,22 @@ int main(int argc, char** argv) {
   const std::vector<Port*>& ports = (*rt)->ports().ports();
   {
     std::vector<std::unique_ptr<Worker>> workers;
-    std::vector<std::unique_ptr<Module>> modules;
-    std::vector<std::unique_ptr<Poller>> pollers;
+    std::vector<std::unique_ptr<WorkerGraph>> graphs;
     std::vector<Worker*> raw;
     for (size_t w = 0; w < cfg->workers.size(); ++w) {
       workers.push_back(std::make_unique<Worker>(static_cast<unsigned>(w), cfg->workers[w]));
+      graphs.push_back(std::make_unique<WorkerGraph>(*workers.back()));
+      WorkerGraph& g = *graphs.back();
       for (const QueueRef& q : cfg->workers[w].rx) {
-        auto filter = std::make_unique<examples::PortFilter>();
-        for (uint16_t b : blocked) filter->block(b);
-        modules.push_back(std::make_unique<PortTx>(*ports[q.port ^ 1], static_cast<uint16_t>(w)));
-        filter->connect(0, modules.back().get());
-        pollers.push_back(std::make_unique<PortRx>(*ports[q.port], q.queue, filter.get()));
-        modules.push_back(std::move(filter));
-        workers.back()->add(pollers.back().get());
+        const std::string sfx = ".p" + std::to_string(q.port) + "q" + std::to_string(q.queue);
+        auto& tx = g.make<PortTx>("tx" + sfx, *ports[q.port ^ 1], static_cast<uint16_t>(w));
+        auto& filter = g.make<examples::PortFilter>("filter" + sfx);
+        for (uint16_t b : blocked) filter.block(b);
+        filter.connect(0, &tx);
+        g.add_source(std::make_unique<PortRx>(*ports[q.port], q.queue, &filter));
       }
+      if (Status s = g.start(); !s)
+        return std::fprintf(stderr, "bypass-port-filter: %s\n", s.message().c_str()), 2;
       raw.push_back(workers.back().get());
     }
     WorkerGroup group(raw);
@@ -59,7 +62,9 @@ int main(int argc, char** argv) {
     if (!run) return std::fprintf(stderr, "bypass-port-filter: %s\n", run.error().c_str()), 2;
     std::vector<const WorkerCounters*> wc;
     for (auto& w : workers) wc.push_back(&w->counters());
-    std::printf("%s", final_report(wc, ports, run->seconds).c_str());
+    std::vector<const WorkerGraph*> gs;
+    for (auto& g : graphs) gs.push_back(g.get());
+    std::printf("%s%s", final_report(wc, ports, run->seconds).c_str(), module_table(gs).c_str());
   }
   return (*rt)->finish() ? 3 : 0;
 }
