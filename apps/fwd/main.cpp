@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
   if (!cfg) return fail(cfg.error());
   Config& c = *cfg;
   flags.apply(c);
+  if (Status s = flags.check_outputs(); !s) return fail(s.message());
   auto opts = fwd::read_fwd_options(c);
   if (!opts) return fail(opts.error());
   if (!mode.empty()) {
@@ -112,9 +113,14 @@ int main(int argc, char** argv) {
     spdlog::info("forwarding in {} mode{} on {} port(s) with {} worker(s); {}",
                  fwd::mode_name(opts->mode), opts->pipeline ? " (pipeline)" : "", pp.size(),
                  workers.size(), c.eal.huge_pages ? "huge pages" : "no huge pages");
-    auto run = run_and_report(workers, pp, (*rt)->signals(), flags.duration, flags.quiet);
+    StatsCollector stats(std::vector<const Worker*>(workers.begin(), workers.end()), pp,
+                         (*f)->graphs());
+    rte_mempool* pool = (*rt)->pool();
+    stats.add_gauge("pool.in_use",
+                    [pool] { return static_cast<double>(rte_mempool_in_use_count(pool)); });
+    auto run = run_and_report(workers, stats, (*rt)->signals(), flags.duration,
+                              {flags.quiet, flags.stats_json});
     if (!run) return fail(run.error());
-    std::printf("%s", module_table((*f)->graphs()).c_str());
     for (size_t i = 0; i < ports.size(); ++i)
       if (const FaultyPort* fp = ports.faults(i))
         std::printf("%s", fault_report(pp[i]->name(), *fp).c_str());

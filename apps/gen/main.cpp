@@ -212,6 +212,9 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   f.apply_logging();
+  if (!f.stats_json.empty())
+    return fail(
+        "bypass-gen does not write --stats-json yet: use --json FILE for its per-run results.");
   auto cfg = load_config(f.config_path);
   if (!cfg) return fail(cfg.error());
   Config& c = *cfg;

@@ -28,7 +28,7 @@ int fail(const std::string& msg) {
 }
 
 int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool check_only,
-             bool print_graph) {
+             bool print_graph, const std::string& stats_json) {
   const ModuleRegistry reg = udpd::udpd_modules();
   if (Status s = Runtime::check(c); !s) return fail(s.message());
   if (Status s = udpd::check_modules(c, o, reg); !s) return fail(s.message());
@@ -50,7 +50,13 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
       for (const auto& a : p.addresses) addrs += " " + a;
     for (const auto& s : o.services) svcs += " " + std::to_string(s.port) + "/" + s.handler;
     spdlog::info("serving UDP{} on{} with {} worker(s) (DPDK)", svcs, addrs, workers.size());
-    auto run = run_and_report(workers, pp, (*rt)->signals(), duration, quiet);
+    StatsCollector stats(std::vector<const Worker*>(workers.begin(), workers.end()), pp,
+                         (*server)->graphs());
+    stats.add_counters([&s = **server](auto& out) { s.counters(out); });
+    rte_mempool* pool = (*rt)->pool();
+    stats.add_gauge("pool.in_use",
+                    [pool] { return static_cast<double>(rte_mempool_in_use_count(pool)); });
+    auto run = run_and_report(workers, stats, (*rt)->signals(), duration, {quiet, stats_json});
     if (!run) return fail(run.error());
     std::printf("%s", (*server)->report().c_str());
   }  // handlers and their static blobs are gone
@@ -79,6 +85,7 @@ int main(int argc, char** argv) {
   if (!cfg) return fail(cfg.error());
   Config& c = *cfg;
   f.apply(c);
+  if (Status s = f.check_outputs(); !s) return fail(s.message());
   auto opts = udpd::read_udpd_options(c);
   if (!opts) return fail(opts.error());
   if (!backend.empty()) {
@@ -88,5 +95,5 @@ int main(int argc, char** argv) {
   }
   if (opts->backend == "sockets")
     return udpd::run_sockets(c, *opts, sys, f.duration, f.quiet, f.check_only);
-  return run_dpdk(c, *opts, f.duration, f.quiet, f.check_only, print_graph);
+  return run_dpdk(c, *opts, f.duration, f.quiet, f.check_only, print_graph, f.stats_json);
 }

@@ -157,20 +157,20 @@ std::string DpdkServer::describe() const {
   return out;
 }
 
-std::string DpdkServer::report() const {
-  uint64_t neigh = 0, changes = 0;
-  uint64_t arp = 0, echo4 = 0, echo6 = 0, ns = 0, icmp_err = 0, icmp_sup = 0, dgrams = 0,
-           replies = 0, consumed = 0, sent = 0, partial = 0;
+void DpdkServer::counters(std::vector<std::pair<std::string, uint64_t>>& out) const {
+  uint64_t arp = 0, echo4 = 0, echo6 = 0, na = 0, icmp_err = 0, icmp_sup = 0, neigh = 0,
+           changes = 0, partial = 0, dgrams = 0, replies = 0, consumed = 0, sent = 0,
+           send_failed = 0;
   for (const auto& pw : per_worker_) {
     for (const auto& e : pw.endpoints) {
-      const EndpointCounters& k = const_cast<Endpoint&>(*e).counters();
+      const EndpointCounters& k = e->counters();
       arp += k.arp_replies.get();
       echo4 += k.echo4.get();
       echo6 += k.echo6.get();
-      ns += k.na_sent.get();
+      na += k.na_sent.get();
       icmp_err += k.icmp_errors_sent.get();
       icmp_sup += k.icmp_errors_suppressed.get();
-      neigh += const_cast<Endpoint&>(*e).neighbors().size();
+      neigh += e->neighbors().size();
       changes += k.neighbor_changes.get();
       partial += k.udp_checksum_partial.get();
     }
@@ -180,18 +180,43 @@ std::string DpdkServer::report() const {
         replies += svc->counters().replies.get();
         consumed += svc->counters().consumed.get();
         sent += svc->counters().sent.get();
+        send_failed += svc->counters().send_failed.get();
       }
   }
+  out.insert(out.end(), {{"host.arp_replies", arp},
+                         {"host.ping4", echo4},
+                         {"host.ping6", echo6},
+                         {"host.neighbour_adverts", na},
+                         {"host.icmp_errors", icmp_err},
+                         {"host.icmp_errors_suppressed", icmp_sup},
+                         {"host.neighbours", neigh},
+                         {"host.neighbour_changes", changes},
+                         {"udp.checksum_left_to_offload", partial},
+                         {"udp.datagrams", dgrams},
+                         {"udp.replies", replies},
+                         {"udp.consumed", consumed},
+                         {"udp.further_datagrams", sent},
+                         {"udp.send_failed", send_failed}});
+}
+
+std::string DpdkServer::report() const {
+  std::vector<std::pair<std::string, uint64_t>> c;
+  counters(c);
+  auto v = [&](const char* name) {
+    for (const auto& [k, n] : c)
+      if (k == name) return n;
+    return uint64_t{0};
+  };
   return fmt::format(
-             "  host: arp replies {} ping4 {} ping6 {} neighbour adverts {} icmp errors {} "
-             "(suppressed "
-             "{})\n"
-             "  neighbours: {} known, {} address changes seen\n"
-             "  udp: datagrams {} replies {} consumed {} further datagrams {}\n"
-             "  udp checksums left to offload {}\n",
-             arp, echo4, echo6, ns, icmp_err, icmp_sup, neigh, changes, dgrams, replies, consumed,
-             sent, partial) +
-         module_table(graphs());
+      "  host: arp replies {} ping4 {} ping6 {} neighbour adverts {} icmp errors {} (suppressed "
+      "{})\n"
+      "  neighbours: {} known, {} address changes seen\n"
+      "  udp: datagrams {} replies {} consumed {} further datagrams {}\n"
+      "  udp checksums left to offload {}\n",
+      v("host.arp_replies"), v("host.ping4"), v("host.ping6"), v("host.neighbour_adverts"),
+      v("host.icmp_errors"), v("host.icmp_errors_suppressed"), v("host.neighbours"),
+      v("host.neighbour_changes"), v("udp.datagrams"), v("udp.replies"), v("udp.consumed"),
+      v("udp.further_datagrams"), v("udp.checksum_left_to_offload"));
 }
 
 std::vector<const WorkerGraph*> DpdkServer::graphs() const {

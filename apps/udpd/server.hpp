@@ -38,7 +38,9 @@ class DpdkServer {
   std::vector<Worker*> workers();
   // Each worker's graph, as --graph prints it.
   std::string describe() const;
-  // Final stats: handlers, endpoints and modules, as text.
+  // The server's own counters, summed over workers ("host.ping4", "udp.replies", ...).
+  void counters(std::vector<std::pair<std::string, uint64_t>>& out) const;
+  // Final stats: handlers and endpoints, as text.
   std::string report() const;
   std::vector<const WorkerGraph*> graphs() const;
 

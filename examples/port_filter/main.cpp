@@ -60,11 +60,11 @@ int main(int argc, char** argv) {
     WorkerGroup group(raw);
     auto run = run_until_stopped(group, (*rt)->signals(), duration, nullptr);
     if (!run) return std::fprintf(stderr, "bypass-port-filter: %s\n", run.error().c_str()), 2;
-    std::vector<const WorkerCounters*> wc;
-    for (auto& w : workers) wc.push_back(&w->counters());
+    std::vector<const Worker*> ws;
+    for (auto& w : workers) ws.push_back(w.get());
     std::vector<const WorkerGraph*> gs;
     for (auto& g : graphs) gs.push_back(g.get());
-    std::printf("%s%s", final_report(wc, ports, run->seconds).c_str(), module_table(gs).c_str());
+    std::printf("%s", final_report(StatsCollector(ws, ports, gs).take(run->seconds)).c_str());
   }
   return (*rt)->finish() ? 3 : 0;
 }

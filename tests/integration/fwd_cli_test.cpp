@@ -195,6 +195,54 @@ TEST(FwdCli, ModuleInsertedInFrontOfTheSwapByConfig) {
       << r.out;
 }
 
+// --stats-json: a JSON object a second and a final one, with the schema
+// version, cumulative totals equal to the final report's, every drop reason,
+// the modules and the pool gauge. Python's json module checks each line.
+TEST(FwdCli, StatsJsonHasALineASecondAndAFinalOneEqualToTheReport) {
+  TempDir dir;
+  FwdConfig cfg = config_with("net_null0");
+  std::string path = dir.file("fwd.toml");
+  ASSERT_TRUE(write_file(path, fwd_config(cfg)));
+  FwdRun r = run_fwd(dir, {"-c", path, "-q", "-t", "2.5", "--stats-json", dir.file("s.jsonl")});
+  remove_dpdk_leftovers(cfg.file_prefix);
+  ASSERT_TRUE(r.finished);
+  ASSERT_TRUE(r.status.exited && r.status.code == 0) << r.status.describe() << "\n" << r.err;
+  auto totals = parse_totals(r.out);
+  ASSERT_TRUE(totals) << r.out;
+  const char* check = R"(
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert all(l["schema"] == 1 for l in lines), "schema"
+assert [l["final"] for l in lines] == [False] * (len(lines) - 1) + [True], "final last"
+assert len(lines) >= 3, "a line a second over 2.5 s, and the final one"
+secs = [l["seconds"] for l in lines]
+assert secs == sorted(secs), "seconds grow"
+rx = [l["totals"]["rx_packets"] for l in lines]
+assert rx == sorted(rx), "cumulative"
+last = lines[-1]
+assert sum(w["rx_packets"] for w in last["workers"]) == last["totals"]["rx_packets"]
+assert [m["name"] for m in last["modules"]] == ["tx", "swap"], last["modules"]
+assert last["modules"][1]["packets"] == last["totals"]["rx_packets"]
+assert "pool.in_use" in last["gauges"]
+assert last["ports"][0]["name"] == "p0"
+print(last["totals"]["rx_packets"], last["totals"]["tx_packets"], last["totals"]["dropped"])
+)";
+  CmdResult py = run_cmd({"python3", "-c", check, dir.file("s.jsonl")});
+  ASSERT_TRUE(py.ok()) << py.out << py.err;
+  EXPECT_EQ(py.out, std::to_string(totals->rx) + " " + std::to_string(totals->tx) + " " +
+                        std::to_string(totals->dropped) + "\n");
+}
+
+TEST(FwdCli, StatsJsonToAnUnwritablePlaceIsOneSentence) {
+  TempDir dir;
+  FwdConfig cfg = config_with("net_null0");
+  std::string path = dir.file("fwd.toml");
+  ASSERT_TRUE(write_file(path, fwd_config(cfg)));
+  FwdRun r = run_fwd(dir, {"-c", path, "-q", "-t", "1", "--stats-json", "/nonexistent/s.jsonl"});
+  remove_dpdk_leftovers(cfg.file_prefix);
+  expect_clean_rejection(r, "cannot write the stats file '/nonexistent/s.jsonl'");
+}
+
 TEST(FwdCli, CheckAcceptsAGoodConfigWithoutStartingDpdk) {
   TempDir dir;
   FwdConfig cfg = config_with("net_null0");

@@ -83,9 +83,10 @@ class UdpdVeth : public ::testing::TestWithParam<std::tuple<const char*, bool>> 
         << extra;
     std::ofstream(dir_.file("udpd.toml")) << cfg.str();
     std::string err;
-    udpd_ = Child::spawn({tool("ip"), "netns", "exec", udpd_ns_, env_path("BYPASS_UDPD"), "-c",
-                          dir_.file("udpd.toml"), "-q", "-t", "120"},
-                         dir_.path(), &err);
+    udpd_ = Child::spawn(
+        {tool("ip"), "netns", "exec", udpd_ns_, env_path("BYPASS_UDPD"), "-c",
+         dir_.file("udpd.toml"), "-q", "-t", "120", "--stats-json", dir_.file("stats.jsonl")},
+        dir_.path(), &err);
     ASSERT_TRUE(udpd_) << err;
     ASSERT_TRUE(udpd_->wait_for_output("serving UDP", 20000ms)) << udpd_->out() << udpd_->err();
   }
@@ -173,6 +174,15 @@ TEST_P(UdpdVeth, KernelHostPingsAndTalksUdpOnBothFamilies) {
   EXPECT_EQ(field(out, "drop udp_port_closed:"), 1u) << out;
   EXPECT_EQ(field(out, "drop udp_checksum:"), UINT64_MAX) << "no UDP refused for its checksum\n"
                                                           << out;
+  // The final JSON snapshot says what the report says, with the graph's modules.
+  CmdResult js = run_cmd(
+      {"python3", "-c",
+       "import json,sys\nl=[json.loads(x) for x in open(sys.argv[1])][-1]\nassert l['final']\n"
+       "m=[x['name'] for x in l['modules']]\n"
+       "assert m[:3]==['tx','ip','udp_dispatch'] and 'service.7' in m, m\n"
+       "print(l['counters']['udp.replies'], l['counters']['host.ping4'])",
+       dir_.file("stats.jsonl")});
+  EXPECT_EQ(js.out, "1000 3\n") << js.out << js.err;
   // With the host's default offload every datagram it sent arrived unfinished
   // (1000 echoes, 2 fetch requests, 40 discards, 1 to the closed port);
   // without it none did.

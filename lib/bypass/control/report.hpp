@@ -1,27 +1,24 @@
-// What the bypass programs print: one line a second while they run (rates,
-// drops, device misses), and final stats per worker, port and drop reason.
+// What the bypass programs print, from stats snapshots (control/stats.hpp):
+// one line a second while they run (rates, drops, device misses), and final
+// stats per worker, port, drop reason and module.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include <bypass/control/stats.hpp>
 #include <bypass/core/counter.hpp>
 #include <bypass/io/faulty_port.hpp>
 #include <bypass/io/port.hpp>
 
 namespace bypass {
 
-struct Snapshot {
-  CounterTotals totals;
-  uint64_t tsc = 0;
-};
-
-std::string rate_line(double seconds, const Snapshot& prev, const Snapshot& now, uint64_t hz,
-                      const std::vector<Port*>& ports);
-// Final stats: totals, per worker, per port, drop reasons; as text.
-std::string final_report(const std::vector<const WorkerCounters*>& workers,
-                         const std::vector<Port*>& ports, double seconds);
+// One line: rates between two snapshots, drops so far, device misses.
+std::string rate_line(const StatsSnapshot& prev, const StatsSnapshot& now);
+// Final stats: per worker, totals, drop reasons, ports, and the modules summed
+// over workers by name (packets in, drops by reason, own cycles per packet).
+std::string final_report(const StatsSnapshot& s);
 
 // The faults a FaultyPort injected, one line per direction.
 std::string fault_report(const std::string& port, const FaultyPort& f);

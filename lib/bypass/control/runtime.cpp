@@ -45,24 +45,41 @@ unsigned Runtime::finish() {
   return print_exit_check(pool_->in_use(), kept);
 }
 
-Expected<RunResult> run_and_report(const std::vector<Worker*>& workers,
-                                   const std::vector<Port*>& ports, StopSignals& signals,
-                                   double duration, bool quiet) {
+Expected<RunResult> run_and_report(const std::vector<Worker*>& workers, const StatsCollector& stats,
+                                   StopSignals& signals, double duration,
+                                   const ReportOptions& opts) {
+  std::FILE* json = nullptr;
+  if (!opts.stats_json.empty()) {
+    json = std::fopen(opts.stats_json.c_str(), "w");
+    if (!json)
+      return Status::error("cannot write the stats file '" + opts.stats_json +
+                           "': check that its directory exists and is writable.");
+  }
+  auto write = [&](const StatsSnapshot& s, bool final) {
+    if (!json) return;
+    std::fprintf(json, "%s\n", stats_json(s, final).c_str());
+    std::fflush(json);
+  };
   WorkerGroup group(workers);
-  const uint64_t hz = rte_get_tsc_hz();
-  Snapshot prev{group.totals(), rte_rdtsc()};
+  StatsSnapshot prev = stats.take(0);
   auto run = run_until_stopped(group, signals, duration, [&](double secs) {
-    if (quiet) return;
-    Snapshot now{group.totals(), rte_rdtsc()};
-    std::printf("%s\n", rate_line(secs, prev, now, hz, ports).c_str());
-    std::fflush(stdout);
-    prev = now;
+    StatsSnapshot now = stats.take(secs);
+    if (!opts.quiet) {
+      std::printf("%s\n", rate_line(prev, now).c_str());
+      std::fflush(stdout);
+    }
+    write(now, false);
+    prev = std::move(now);
   });
-  if (!run) return run;
+  if (!run) {
+    if (json) std::fclose(json);
+    return run;
+  }
   if (run->signal) spdlog::info("signal {} received: stopping", run->signal);
-  std::vector<const WorkerCounters*> wc;
-  for (Worker* w : workers) wc.push_back(&w->counters());
-  std::printf("%s", final_report(wc, ports, run->seconds).c_str());
+  const StatsSnapshot last = stats.take(run->seconds);
+  std::printf("%s", final_report(last).c_str());
+  write(last, true);
+  if (json) std::fclose(json);
   return run;
 }
 

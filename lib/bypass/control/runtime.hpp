@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include <bypass/control/stats.hpp>
 #include <bypass/core/config.hpp>
 #include <bypass/core/eal.hpp>
 #include <bypass/core/mempool.hpp>
@@ -44,11 +45,18 @@ class Runtime {
   bool finished_ = false;
 };
 
-// Runs `workers` until a signal or `duration` seconds, printing a line a
-// second (unless `quiet`) and, at the end, the final stats of the workers
-// and ports. The ports still run when their stats are read.
-Expected<RunResult> run_and_report(const std::vector<Worker*>& workers,
-                                   const std::vector<Port*>& ports, StopSignals& signals,
-                                   double duration, bool quiet);
+struct ReportOptions {
+  bool quiet = false;      // no line a second
+  std::string stats_json;  // a file for one JSON snapshot a second and a final one
+};
+
+// Runs `workers` until a signal or `duration` seconds. Every second it takes
+// a snapshot from `stats`: a line on stdout (unless quiet) and a JSON line in
+// opts.stats_json; at the end the final report and a last JSON line marked
+// final, from one snapshot taken after the workers stopped (the ports still
+// run when their stats are read).
+Expected<RunResult> run_and_report(const std::vector<Worker*>& workers, const StatsCollector& stats,
+                                   StopSignals& signals, double duration,
+                                   const ReportOptions& opts);
 
 }  // namespace bypass

@@ -1,10 +1,6 @@
 #include <bypass/graph/graph.hpp>
 
 #include <algorithm>
-#include <array>
-#include <map>
-
-#include <fmt/format.h>
 
 namespace bypass {
 
@@ -88,48 +84,6 @@ std::string WorkerGraph::describe() const {
     for (unsigned g = 0; g < m->gates(); ++g)
       out += std::string(g == 0 ? " -> " : ", ") + name_of(m->next(g));
     out += "\n";
-  }
-  return out;
-}
-
-std::string module_table(const std::vector<const WorkerGraph*>& graphs) {
-  struct Sum {
-    uint64_t packets = 0, cycles = 0, child = 0, profiled = 0;
-    std::array<uint64_t, kDropReasonCount> drops{};
-  };
-  std::vector<std::string> order;
-  std::map<std::string, Sum> sums;
-  for (const WorkerGraph* g : graphs)
-    for (const auto& m : g->modules()) {
-      auto [it, fresh] = sums.try_emplace(m->name());
-      if (fresh) order.push_back(m->name());
-      const ModuleTally& t = m->tally();
-      Sum& s = it->second;
-      s.packets += t.packets.get();
-      s.cycles += t.cycles.get();
-      s.child += t.child_cycles.get();
-      s.profiled += t.profiled_packets.get();
-      for (size_t r = 0; r < kDropReasonCount; ++r) s.drops[r] += t.drops[r].get();
-    }
-  std::string out;
-  for (const auto& name : order) {
-    const Sum& s = sums[name];
-    uint64_t dropped = 0;
-    std::string why;
-    for (size_t r = 0; r < kDropReasonCount; ++r)
-      if (s.drops[r]) {
-        dropped += s.drops[r];
-        why += fmt::format("{}{} {}", why.empty() ? " (" : ", ",
-                           drop_reason_name(static_cast<DropReason>(r)), s.drops[r]);
-      }
-    if (!why.empty()) why += ")";
-    const std::string cyc =
-        s.profiled
-            ? fmt::format("{:.1f}", static_cast<double>(s.cycles - std::min(s.cycles, s.child)) /
-                                        static_cast<double>(s.profiled))
-            : "-";
-    out += fmt::format("  module {}: in {} dropped {}{} cycles/packet {}\n", name, s.packets,
-                       dropped, why, cyc);
   }
   return out;
 }

@@ -69,9 +69,4 @@ class WorkerGraph {
   std::vector<std::unique_ptr<Source>> sources_;
 };
 
-// The modules of several workers' graphs summed by instance name, a line
-// each: packets in, drops by reason, sampled cycles per packet (its own,
-// without the modules it handed on to).
-std::string module_table(const std::vector<const WorkerGraph*>& graphs);
-
 }  // namespace bypass

@@ -77,8 +77,10 @@ class Endpoint {
 
   bool owns(const IpAddr& a) const;
   NeighborCache& neighbors() { return neigh_; }
+  const NeighborCache& neighbors() const { return neigh_; }
   const EndpointConfig& config() const { return cfg_; }
   EndpointCounters& counters() { return counters_; }
+  const EndpointCounters& counters() const { return counters_; }
 
  private:
   DropReason handle_arp(Worker& w, rte_mbuf* m, const Parsed& p, Batch& tx);

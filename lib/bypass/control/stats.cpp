@@ -1,0 +1,149 @@
+#include <bypass/control/stats.hpp>
+
+#include <rte_cycles.h>
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+namespace bypass {
+
+uint64_t StatsSnapshot::ModuleStat::dropped() const {
+  uint64_t n = 0;
+  for (uint64_t d : drops) n += d;
+  return n;
+}
+
+double StatsSnapshot::ModuleStat::cycles_per_packet() const {
+  if (profiled_packets == 0) return -1;
+  const uint64_t own = cycles > child_cycles ? cycles - child_cycles : 0;
+  return static_cast<double>(own) / static_cast<double>(profiled_packets);
+}
+
+CounterTotals StatsSnapshot::totals() const {
+  CounterTotals t;
+  for (const auto& w : workers) {
+    t.rx_packets += w.c.rx_packets;
+    t.rx_bytes += w.c.rx_bytes;
+    t.tx_packets += w.c.tx_packets;
+    t.tx_bytes += w.c.tx_bytes;
+    t.polls += w.c.polls;
+    t.busy_polls += w.c.busy_polls;
+    t.busy_cycles += w.c.busy_cycles;
+    for (size_t r = 0; r < kDropReasonCount; ++r) t.drops[r] += w.c.drops[r];
+  }
+  return t;
+}
+
+StatsSnapshot StatsCollector::take(double seconds) const {
+  StatsSnapshot s;
+  s.seconds = seconds;
+  s.unix_time =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  s.tsc = TscClock().now();
+  s.hz = rte_get_tsc_hz();
+  for (const Worker* w : workers_) {
+    StatsSnapshot::WorkerStat ws;
+    ws.index = w->index();
+    ws.cpu = w->config().cpu;
+    ws.c.add(w->counters());
+    s.workers.push_back(ws);
+  }
+  for (Port* p : ports_) s.ports.push_back({p->name(), p->link(), p->stats()});
+  for (size_t gi = 0; gi < graphs_.size(); ++gi)
+    for (const auto& m : graphs_[gi]->modules()) {
+      const ModuleTally& t = m->tally();
+      StatsSnapshot::ModuleStat ms;
+      ms.name = m->name();
+      ms.worker = static_cast<unsigned>(gi);
+      ms.calls = t.calls.get();
+      ms.packets = t.packets.get();
+      ms.cycles = t.cycles.get();
+      ms.child_cycles = t.child_cycles.get();
+      ms.profiled_packets = t.profiled_packets.get();
+      for (size_t r = 0; r < kDropReasonCount; ++r) ms.drops[r] = t.drops[r].get();
+      s.modules.push_back(std::move(ms));
+    }
+  for (const auto& f : counter_fns_) f(s.counters);
+  for (const auto& [name, f] : gauges_) s.gauges.emplace_back(name, f());
+  return s;
+}
+
+namespace {
+
+// Names here are ours (reasons, module and port names from the config):
+// escape what JSON needs all the same.
+std::string quoted(const std::string& v) {
+  std::string out = "\"";
+  for (char ch : v) {
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (static_cast<unsigned char>(ch) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned>(ch));
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+std::string drops_json(const std::array<uint64_t, kDropReasonCount>& d) {
+  std::string out = "{";
+  for (size_t r = 0; r < kDropReasonCount; ++r)
+    if (d[r])
+      out += fmt::format("{}\"{}\":{}", out.size() > 1 ? "," : "",
+                         drop_reason_name(static_cast<DropReason>(r)), d[r]);
+  return out + "}";
+}
+
+std::string counters_json(const CounterTotals& c) {
+  return fmt::format(
+      "\"rx_packets\":{},\"rx_bytes\":{},\"tx_packets\":{},\"tx_bytes\":{},\"dropped\":{},"
+      "\"polls\":{},\"busy_polls\":{},\"busy_cycles\":{},\"drops\":{}",
+      c.rx_packets, c.rx_bytes, c.tx_packets, c.tx_bytes, c.dropped(), c.polls, c.busy_polls,
+      c.busy_cycles, drops_json(c.drops));
+}
+
+}  // namespace
+
+std::string stats_json(const StatsSnapshot& s, bool final) {
+  std::string out = fmt::format(
+      "{{\"schema\":{},\"final\":{},\"seconds\":{:.6f},\"time\":{:.6f},\"tsc_hz\":{},"
+      "\"totals\":{{{}}}",
+      StatsSnapshot::kSchemaVersion, final ? "true" : "false", s.seconds, s.unix_time, s.hz,
+      counters_json(s.totals()));
+  out += ",\"workers\":[";
+  for (size_t i = 0; i < s.workers.size(); ++i)
+    out += fmt::format("{}{{\"index\":{},\"cpu\":{},{}}}", i ? "," : "", s.workers[i].index,
+                       s.workers[i].cpu, counters_json(s.workers[i].c));
+  out += "],\"ports\":[";
+  for (size_t i = 0; i < s.ports.size(); ++i) {
+    const auto& p = s.ports[i];
+    out += fmt::format(
+        "{}{{\"name\":{},\"link_up\":{},\"speed_mbps\":{},\"ipackets\":{},\"opackets\":{},"
+        "\"ibytes\":{},\"obytes\":{},\"imissed\":{},\"ierrors\":{},\"oerrors\":{},"
+        "\"rx_nombuf\":{}}}",
+        i ? "," : "", quoted(p.name), p.link.up ? "true" : "false", p.link.speed_mbps, p.s.ipackets,
+        p.s.opackets, p.s.ibytes, p.s.obytes, p.s.imissed, p.s.ierrors, p.s.oerrors, p.s.rx_nombuf);
+  }
+  out += "],\"modules\":[";
+  for (size_t i = 0; i < s.modules.size(); ++i) {
+    const auto& m = s.modules[i];
+    const double cpp = m.cycles_per_packet();
+    out += fmt::format(
+        "{}{{\"name\":{},\"worker\":{},\"calls\":{},\"packets\":{},\"dropped\":{},\"drops\":{},"
+        "\"cycles_per_packet\":{}}}",
+        i ? "," : "", quoted(m.name), m.worker, m.calls, m.packets, m.dropped(),
+        drops_json(m.drops), cpp < 0 ? std::string("null") : fmt::format("{:.2f}", cpp));
+  }
+  out += "],\"counters\":{";
+  for (size_t i = 0; i < s.counters.size(); ++i)
+    out += fmt::format("{}{}:{}", i ? "," : "", quoted(s.counters[i].first), s.counters[i].second);
+  out += "},\"gauges\":{";
+  for (size_t i = 0; i < s.gauges.size(); ++i)
+    out += fmt::format("{}{}:{}", i ? "," : "", quoted(s.gauges[i].first), s.gauges[i].second);
+  return out + "}}";
+}
+
+}  // namespace bypass
