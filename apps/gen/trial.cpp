@@ -9,6 +9,8 @@
 
 #include <bypass/core/run.hpp>
 #include <bypass/core/worker.hpp>
+#include <bypass/graph/graph.hpp>
+#include <bypass/graph/port_modules.hpp>
 #include <bypass/net/frame.hpp>
 
 namespace bypass::gen {
@@ -41,10 +43,10 @@ struct Plan {
   }
   std::vector<std::unique_ptr<StreamTable>> tables;                  // by (stream, tx worker)
   std::vector<std::vector<std::pair<size_t, StreamTx*>>> stream_tx;  // by stream: (worker, tx)
-  std::vector<std::unique_ptr<TxPoller>> tx;
+  std::vector<std::unique_ptr<WorkerGraph>> graphs;                  // by worker
+  std::vector<GenTx*> tx;
   std::vector<std::unique_ptr<FlowTrackers>> trackers;  // by worker
-  std::vector<std::unique_ptr<RxPoller>> rx;
-  std::vector<std::vector<RxPoller*>> rx_by_worker;
+  std::vector<std::vector<Source*>> rx_by_worker;       // PortRx -> GenRx
   size_t flows_per_stream = 0;
 };
 
@@ -102,6 +104,7 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
     p.port_counters.push_back(std::make_unique<PortCounters>());
   for (size_t w = 0; w < nw; ++w) {
     p.workers.push_back(std::make_unique<Worker>(static_cast<unsigned>(w), c.workers[w]));
+    p.graphs.push_back(std::make_unique<WorkerGraph>(*p.workers.back()));
     p.trackers.push_back(std::make_unique<FlowTrackers>(o.streams.size() * nw, hz,
                                                         HistogramConfig{1, 10'000'000'000ull, 2}));
   }
@@ -113,8 +116,8 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
       if (std::find(my_ports.begin(), my_ports.end(), q.port) == my_ports.end())
         my_ports.push_back(q.port);
     for (size_t port : my_ports) {
-      auto tx = std::make_unique<TxPoller>(*ports[port], static_cast<uint16_t>(w), pool,
-                                           p.counters(w, port));
+      auto tx = std::make_unique<GenTx>(*ports[port], static_cast<uint16_t>(w), pool,
+                                        p.counters(w, port));
       for (size_t s = 0; s < o.streams.size(); ++s) {
         if (o.streams[s].port != port) continue;
         Stream st = o.streams[s].stream;
@@ -145,15 +148,17 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
         p.stream_tx[s].emplace_back(w, sx.get());
         tx->add(std::move(sx));
       }
-      p.workers[w]->add(tx.get());
-      p.tx.push_back(std::move(tx));
+      p.tx.push_back(tx.get());
+      p.graphs[w]->add_source(std::move(tx));
     }
     for (const QueueRef& q : c.workers[w].rx) {
-      p.rx.push_back(std::make_unique<RxPoller>(*ports[q.port], q.queue, *p.trackers[w],
-                                                p.counters(w, q.port)));
-      p.workers[w]->add(p.rx.back().get());
-      p.rx_by_worker[w].push_back(p.rx.back().get());
+      const std::string sfx = ".p" + std::to_string(q.port) + "q" + std::to_string(q.queue);
+      auto& sink = p.graphs[w]->make<GenRx>("gen_rx" + sfx, *ports[q.port], *p.trackers[w],
+                                            p.counters(w, q.port));
+      p.rx_by_worker[w].push_back(
+          &p.graphs[w]->add_source(std::make_unique<PortRx>(*ports[q.port], q.queue, &sink)));
     }
+    if (Status st = p.graphs[w]->start(); !st) return st;
   }
   std::vector<Worker*> raw;
   for (auto& w : p.workers) raw.push_back(w.get());
@@ -169,7 +174,7 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
   std::vector<Worker*> rx_only;
   for (size_t w = 0; w < nw; ++w) {
     drain.push_back(std::make_unique<Worker>(static_cast<unsigned>(w), c.workers[w]));
-    for (RxPoller* rp : p.rx_by_worker[w]) drain.back()->add(rp);
+    for (Source* rp : p.rx_by_worker[w]) drain.back()->add(rp);
     rx_only.push_back(drain.back().get());
   }
   WorkerGroup dg(rx_only);

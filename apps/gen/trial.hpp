@@ -14,8 +14,9 @@
 #include <bypass/gen/rx_tracker.hpp>
 #include <bypass/io/port.hpp>
 
+#include <bypass/gen/traffic.hpp>
+
 #include "options.hpp"
-#include "traffic.hpp"
 
 namespace bypass::gen {
 

@@ -1,6 +1,7 @@
 #include <bypass/graph/graph.hpp>
 
 #include <algorithm>
+#include <functional>
 
 namespace bypass {
 
@@ -56,6 +57,30 @@ Status WorkerGraph::check() const {
       if (m->next(g) == nullptr)
         return Status::error("module '" + m->name() + "' has nothing on its gate " +
                              std::to_string(g) + ": connect it or remove the module.");
+  // No loops: a batch handed on along a loop would never end.
+  std::vector<int> state(modules_.size(), 0);  // 0 new, 1 on the path, 2 done
+  auto index_of = [&](const Module* m) {
+    for (size_t i = 0; i < modules_.size(); ++i)
+      if (modules_[i].get() == m) return i;
+    return modules_.size();
+  };
+  std::function<const Module*(size_t)> visit = [&](size_t i) -> const Module* {
+    state[i] = 1;
+    for (unsigned g = 0; g < modules_[i]->gates(); ++g) {
+      const size_t j = index_of(modules_[i]->next(g));
+      if (j == modules_.size()) continue;  // a module of another graph
+      if (state[j] == 1) return modules_[j].get();
+      if (state[j] == 0)
+        if (const Module* loop = visit(j)) return loop;
+    }
+    state[i] = 2;
+    return nullptr;
+  };
+  for (size_t i = 0; i < modules_.size(); ++i)
+    if (state[i] == 0)
+      if (const Module* loop = visit(i))
+        return Status::error("module '" + loop->name() +
+                             "' is on a loop of gates that leads back to it: break the loop.");
   for (const auto& m : modules_) {
     bool fed = std::any_of(sources_.begin(), sources_.end(),
                            [&](const auto& s) { return s->next() == m.get(); });

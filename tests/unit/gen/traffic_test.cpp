@@ -1,6 +1,7 @@
-// bypass-gen's RxPoller with a device that timestamps received packets: the
-// latency comes from the device timestamp mapped to the TSC, not from when the
-// poller read the packet. No driver on the development machines has RX
+// The generator's GenRx behind a port's RX source, with a device that
+// timestamps received packets: the latency comes from the device timestamp
+// mapped to the worker's clock (sampled by GenRx's timer), not from when the
+// burst was read. No driver on the development machines has RX
 // timestamps on a readable clock, so a small fake Port stands in for such a NIC.
 #include <rte_mbuf_dyn.h>
 
@@ -9,9 +10,10 @@
 #include <deque>
 
 #include <bypass/gen/stream.hpp>
+#include <bypass/gen/traffic.hpp>
+#include <bypass/graph/port_modules.hpp>
 
 #include "eal_env.hpp"
-#include "gen/traffic.hpp"
 
 namespace bypass::gen {
 namespace {
@@ -71,20 +73,26 @@ class TimestampingPort final : public QueuePort {
   uint64_t flag_ = 0;
 };
 
-TEST(RxPoller, LatencyFromTheDeviceTimestampWhenThePortHasOne) {
+TEST(GenRx, LatencyFromTheDeviceTimestampWhenThePortHasOne) {
   constexpr uint64_t kHz = 2'000'000'000;
   ManualClock clock(kHz, 1'000'000);
   TimestampingPort port(clock);
   FlowTrackers flows(1, kHz, HistogramConfig{1, 10'000'000'000ull, 2});
   PortCounters counters;
-  RxPoller rx(port, 0, flows, counters);
-  ASSERT_NE(rx.device_clock(), nullptr);
+  GenRx sink(port, flows, counters);
+  PortRx rx(port, 0, &sink);
+  ASSERT_NE(sink.device_clock(), nullptr);
   Worker w(0, test::eal_config().workers[0], &clock);
-  // Two clock samples at least 10 ms apart (of the worker's clock) make the mapping.
-  EXPECT_FALSE(rx.poll(w));
-  clock.advance(kHz / 40);  // 25 ms
-  EXPECT_FALSE(rx.poll(w));
-  ASSERT_TRUE(rx.device_clock()->ready());
+  ASSERT_TRUE(sink.start(w));
+  // The timer samples the device clock at once and every 10 ms after: two
+  // samples make the mapping.
+  w.sample_clock();
+  EXPECT_EQ(w.run_timers(), 1u);
+  EXPECT_FALSE(sink.device_clock()->ready());
+  clock.advance(kHz / 100);  // 10 ms
+  w.sample_clock();
+  EXPECT_EQ(w.run_timers(), 1u);
+  ASSERT_TRUE(sink.device_clock()->ready());
 
   auto s = parse_stream_arg("dst=198.18.0.2 size=64");
   ASSERT_TRUE(s);
@@ -115,12 +123,36 @@ TEST(RxPoller, LatencyFromTheDeviceTimestampWhenThePortHasOne) {
   EXPECT_LE(h.max, 5'050'000u);
 }
 
-TEST(RxPoller, ReadTimeWhenThePortHasNoTimestamps) {
+TEST(GenRx, ReadTimeWhenThePortHasNoTimestamps) {
+  constexpr uint64_t kHz = 1'000'000'000;
+  ManualClock clock(kHz, 5'000'000);
   QueuePort port;
-  FlowTrackers flows(1, rte_get_tsc_hz(), HistogramConfig{});
+  FlowTrackers flows(1, kHz, HistogramConfig{1, 10'000'000'000ull, 2});
   PortCounters counters;
-  RxPoller rx(port, 0, flows, counters);
-  EXPECT_EQ(rx.device_clock(), nullptr);
+  GenRx sink(port, flows, counters);
+  PortRx rx(port, 0, &sink);
+  EXPECT_EQ(sink.device_clock(), nullptr);
+  Worker w(0, test::eal_config().workers[0], &clock);
+  ASSERT_TRUE(sink.start(w));
+  EXPECT_EQ(w.timers().armed(), 0u) << "no device clock to sample";
+  auto s = parse_stream_arg("dst=198.18.0.2 size=64");
+  ASSERT_TRUE(s);
+  auto t = StreamTable::expand(*s);
+  ASSERT_TRUE(t);
+  for (uint64_t seq = 0; seq < 4; ++seq) {
+    rte_mbuf* m = rte_pktmbuf_alloc(test::test_pool());
+    ASSERT_NE(m, nullptr);
+    ASSERT_TRUE(t->build(m, 0, seq, clock.now()));
+    port.queued.push_back(m);
+  }
+  clock.advance(kHz / 1000);  // read 1 ms after sending
+  EXPECT_TRUE(rx.poll(w));
+  HistogramSummary h = flows.get(0)->latency().summary();
+  EXPECT_EQ(h.count, 4u);
+  EXPECT_GE(h.min, 990'000u);
+  EXPECT_LE(h.max, 1'010'000u);
+  EXPECT_EQ(counters.rx_device_timed.get(), 0u);
+  EXPECT_EQ(sink.tally().packets.get(), 4u);
 }
 
 }  // namespace

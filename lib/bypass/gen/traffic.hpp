@@ -1,10 +1,13 @@
-// bypass-gen's data plane: a TxPoller sends the streams of one port from one
-// worker, paced by the TSC (or as fast as the port takes them), stamping each
-// frame with a sequence number and its TX timestamp; an RxPoller reads those
-// back from one RX queue into per-flow trackers (loss, duplicates, reorder,
+// The generator's data plane as graph parts. GenTx is a source: it sends the
+// streams of one port from one worker, paced on the worker's clock (or as
+// fast as the port takes them), stamping each frame with a sequence number
+// and its TX time; frames the port refuses never existed (their sequence
+// numbers are used again). GenRx is a sink module behind a port's RX source:
+// it reads the stamps into per-flow trackers (loss, duplicates, reorder,
 // latency histogram), timing each by the device's receive timestamp when the
-// port has one (DeviceClock maps it to the TSC), else by the TSC when the
-// burst was read. No allocation, lock or syscall per packet.
+// port has one (DeviceClock maps it to the worker's clock, sampled by a timer
+// every 10 ms), else by the clock when the burst was read. No allocation,
+// lock or syscall per packet.
 #pragma once
 
 #include <memory>
@@ -12,11 +15,13 @@
 
 #include <bypass/core/batch.hpp>
 #include <bypass/core/counter.hpp>
+#include <bypass/core/timer.hpp>
 #include <bypass/core/worker.hpp>
 #include <bypass/gen/device_clock.hpp>
 #include <bypass/gen/pacer.hpp>
 #include <bypass/gen/rx_tracker.hpp>
 #include <bypass/gen/stream.hpp>
+#include <bypass/graph/module.hpp>
 #include <bypass/io/port.hpp>
 
 namespace bypass::gen {
@@ -40,10 +45,10 @@ struct StreamTx {
   Counter sent;
 };
 
-class TxPoller final : public Poller {
+class GenTx final : public Source {
  public:
-  TxPoller(Port& port, uint16_t txq, rte_mempool* pool, PortCounters& counters)
-      : port_(port), txq_(txq), pool_(pool), c_(counters) {}
+  GenTx(Port& port, uint16_t txq, rte_mempool* pool, PortCounters& counters)
+      : Source(nullptr), port_(port), txq_(txq), pool_(pool), c_(counters) {}
   void add(std::unique_ptr<StreamTx> s) { streams_.push_back(std::move(s)); }
   // Starts the pacers at `now` (call before the worker runs).
   void start(uint64_t now);
@@ -71,26 +76,29 @@ class FlowTrackers {
   std::vector<std::unique_ptr<RxTracker>> trackers_;
 };
 
-class RxPoller final : public Poller {
+class GenRx final : public Module {
  public:
   // Device timestamps are used when the port has them (Port::rx_timestamps)
-  // and its clock can be read; the clock is sampled every 10 ms.
-  RxPoller(Port& port, uint16_t rxq, FlowTrackers& flows, PortCounters& counters);
-  bool poll(Worker& w) override;
+  // and its clock can be read; start() arms the clock's sampling timer.
+  GenRx(Port& port, FlowTrackers& flows, PortCounters& counters);
+  void process(Worker& w, Batch& in) override;
+  Status start(Worker& w) override;
   const DeviceClock* device_clock() const { return ts_flag_ ? &clock_ : nullptr; }
 
  private:
   static bool read_clock(const void* port, uint64_t* now) {
     return static_cast<const Port*>(port)->read_clock(now);
   }
+  static void on_sample(void* self, Worker& w) {
+    static_cast<GenRx*>(self)->clock_.sample(w.clock());
+  }
 
-  Port& port_;
-  uint16_t rxq_;
   FlowTrackers& flows_;
   PortCounters& c_;
   int ts_offset_ = -1;
   uint64_t ts_flag_ = 0;  // 0: no device timestamps
   DeviceClock clock_;
+  Timer sample_;
 };
 
 // Where the GenHeader of a received frame starts (after Ethernet, VLANs, IP

@@ -1,4 +1,4 @@
-#include "traffic.hpp"
+#include <bypass/gen/traffic.hpp>
 
 #include <rte_cycles.h>
 #include <rte_ether.h>
@@ -9,11 +9,11 @@
 
 namespace bypass::gen {
 
-void TxPoller::start(uint64_t now) {
+void GenTx::start(uint64_t now) {
   for (auto& s : streams_) s->pacer.start(now);
 }
 
-bool TxPoller::poll(Worker& w) {
+bool GenTx::poll(Worker& w) {
   bool did = false;
   rte_mbuf* pkts[bypass::kMaxBurst];
   for (auto& sp : streams_) {
@@ -78,12 +78,12 @@ uint16_t gen_header_offset(const rte_mbuf* m) {
   return off + kGenHeaderSize <= len ? static_cast<uint16_t>(off) : 0;
 }
 
-RxPoller::RxPoller(Port& port, uint16_t rxq, FlowTrackers& flows, PortCounters& counters)
-    : port_(port),
-      rxq_(rxq),
+GenRx::GenRx(Port& port, FlowTrackers& flows, PortCounters& counters)
+    : Module("GenRx", 0),
       flows_(flows),
       c_(counters),
-      clock_(&RxPoller::read_clock, &port, rte_get_tsc_hz() / 100) {
+      clock_(&GenRx::read_clock, &port, 0),
+      sample_(&GenRx::on_sample, this) {
   int offset = -1;
   uint64_t flag = 0;
   uint64_t probe = 0;
@@ -93,18 +93,19 @@ RxPoller::RxPoller(Port& port, uint16_t rxq, FlowTrackers& flows, PortCounters& 
   }
 }
 
-bool RxPoller::poll(Worker& w) {
-  rte_mbuf* pkts[bypass::kMaxBurst];
-  const uint16_t n = port_.rx_burst(rxq_, pkts, bypass::kMaxBurst);
+Status GenRx::start(Worker& w) {
+  // Two samples 10 ms apart map the device clock; a sample every 10 ms after.
+  if (ts_flag_) w.timers().arm(sample_, w.clock().now(), w.clock().ms_to_ticks(10));
+  return Status::ok();
+}
+
+void GenRx::process(Worker& w, Batch& in) {
+  const uint16_t n = in.size();
   const uint64_t now = w.clock().now();
-  if (ts_flag_) [[unlikely]]
-    clock_.maybe_sample(w.clock(), now);
-  if (n == 0) return false;
-  // Device timestamps need a mapping to the TSC (two clock samples).
+  // Device timestamps need a mapping to the worker's clock (two samples).
   const uint64_t dev_flag = clock_.ready() ? ts_flag_ : 0;
   uint64_t bytes = 0, other = 0, timed = 0;
-  for (uint16_t i = 0; i < n; ++i) {
-    rte_mbuf* m = pkts[i];
+  for (rte_mbuf* m : in) {
     bytes += m->pkt_len + 4u;
     GenHeader h;
     const uint16_t off = gen_header_offset(m);
@@ -122,11 +123,10 @@ bool RxPoller::poll(Worker& w) {
     }
   }
   if (timed) c_.rx_device_timed.add(timed);
-  rte_pktmbuf_free_bulk(pkts, n);
+  in.free_all();
   c_.rx_packets.add(n);
   c_.rx_bytes.add(bytes);
   if (other) c_.rx_other.add(other);
-  return true;
 }
 
 }  // namespace bypass::gen

@@ -1,0 +1,154 @@
+// WorkerGraph and ModuleRegistry without ports: modules found by name and by
+// point, a module inserted in front of a point rewires every gate and source
+// that fed it, check() refuses unconnected gates, unfed modules and loops,
+// tallies count packets and drops per module (and the worker's totals too),
+// and the registry checks [[module]] specs with one sentence per mistake.
+#include <gtest/gtest.h>
+
+#include <bypass/graph/graph.hpp>
+#include <bypass/graph/registry.hpp>
+#include <bypass/graph/swap_modules.hpp>
+#include <bypass/net/source_blocklist.hpp>
+
+#include "eal_env.hpp"
+
+namespace bypass {
+namespace {
+
+// Frees what it gets, counting it.
+class Sink final : public Module {
+ public:
+  Sink() : Module("Sink", 0) {}
+  void process(Worker&, Batch& b) override {
+    got += b.size();
+    b.free_all();
+  }
+  uint64_t got = 0;
+};
+
+// Drops every other packet as `filtered`.
+class Halver final : public PacketModule<Halver> {
+ public:
+  Halver() : PacketModule("Halver") {}
+  Verdict handle(Worker&, rte_mbuf*) {
+    return (n_++ & 1) ? Verdict::drop(DropReason::kFiltered) : Verdict::to(0);
+  }
+
+ private:
+  unsigned n_ = 0;
+};
+
+// A source that hands on `n` fresh mbufs per poll.
+class TestSource final : public Source {
+ public:
+  TestSource(Module* next, uint16_t n) : Source(next), n_(n) {}
+  bool poll(Worker& w) override {
+    Batch b;
+    if (rte_pktmbuf_alloc_bulk(test::test_pool(), b.data(), n_) != 0) return false;
+    b.set_size(n_);
+    Module::deliver(w, *next_, b);
+    return true;
+  }
+
+ private:
+  uint16_t n_;
+};
+
+class GraphTest : public ::testing::Test {
+ protected:
+  Worker w_{0, WorkerConfig{}};
+  WorkerGraph g_{w_};
+};
+
+TEST_F(GraphTest, InsertBeforeRewiresGatesAndSources) {
+  auto& sink = g_.make<Sink>("tx");
+  auto& first = g_.make<Io>("first");
+  first.connect(0, &sink);
+  auto& src = g_.add_source(std::make_unique<TestSource>(&sink, 8));
+  g_.add_source(std::make_unique<TestSource>(&first, 2));
+  g_.insert_before(sink, std::make_unique<Halver>(), "half");
+  Module* half = g_.find("half");
+  ASSERT_NE(half, nullptr);
+  EXPECT_EQ(first.next(0), half);
+  EXPECT_EQ(src.next(), half);
+  EXPECT_EQ(half->next(0), &sink);
+  ASSERT_TRUE(g_.check()) << g_.check().message();
+  EXPECT_TRUE(src.poll(w_));
+  EXPECT_EQ(sink.got, 4u);
+  EXPECT_EQ(half->tally().packets.get(), 8u);
+  EXPECT_EQ(half->tally().drops[static_cast<size_t>(DropReason::kFiltered)].get(), 4u);
+  EXPECT_EQ(w_.counters().drops[static_cast<size_t>(DropReason::kFiltered)].get(), 4u)
+      << "the worker's totals count the module's drops too";
+  EXPECT_EQ(sink.tally().dropped(), 0u) << "drops belong to the module that made them";
+  EXPECT_EQ(g_.describe(),
+            "  source -> half\n  source -> first\n  tx\n  first -> half\n  half -> tx\n");
+}
+
+TEST_F(GraphTest, PointsMatchTheNameOrTheNameAndASuffix) {
+  g_.make<Sink>("udp_dispatch.a");
+  g_.make<Sink>("udp_dispatch.b");
+  g_.make<Sink>("udp_dispatcher");
+  g_.make<Sink>("service.7");
+  g_.make<Sink>("service.70");
+  EXPECT_EQ(g_.at_point("udp_dispatch").size(), 2u);
+  EXPECT_EQ(g_.at_point("service.7").size(), 1u);
+  EXPECT_EQ(g_.at_point("tx").size(), 0u);
+}
+
+TEST_F(GraphTest, CheckRefusesAnUnconnectedGateAnUnfedModuleAndALoop) {
+  auto& a = g_.make<Io>("a");
+  g_.add_source(std::make_unique<TestSource>(&a, 1));
+  EXPECT_EQ(g_.check().message(),
+            "module 'a' has nothing on its gate 0: connect it or remove the module.");
+  auto& b = g_.make<Io>("b");
+  a.connect(0, &b);
+  b.connect(0, &a);
+  EXPECT_EQ(g_.check().message(),
+            "module 'a' is on a loop of gates that leads back to it: break the loop.");
+  auto& sink = g_.make<Sink>("sink");
+  b.connect(0, &sink);
+  EXPECT_TRUE(g_.check());
+  g_.make<Sink>("lonely");
+  EXPECT_EQ(g_.check().message(),
+            "module 'lonely' is fed by no source or module: connect it or remove it.");
+}
+
+TEST(Registry, ChecksSpecsWithOneSentenceEach) {
+  ModuleRegistry reg;
+  add_graph_modules(reg);
+  add_net_modules(reg);
+  const std::vector<GraphPoint> points = {{"udp_dispatch", true}, {"tx", false}};
+  ModuleSpec s;
+  s.name = "bl";
+  s.cls = "SourceBlocklist";
+  s.before = "udp_dispatch";
+  s.params["sources"] = std::vector<std::string>{"198.18.0.0/15", "2001:db8::/32"};
+  EXPECT_TRUE(reg.check({s}, points));
+  ModuleSpec at_tx = s;
+  at_tx.before = "tx";
+  EXPECT_EQ(reg.check({at_tx}, points).message(),
+            "[[module]] 'bl' (SourceBlocklist) reads what the Endpoint parsed, and packets reach "
+            "'tx' unparsed in this program: use it in bypass-udpd, before udp_dispatch.");
+  ModuleSpec wrong_type = s;
+  wrong_type.params["sources"] = std::string("198.18.0.0/15");
+  EXPECT_EQ(reg.check({wrong_type}, points).message(),
+            "[[module]] 'bl'.sources must be a list of strings, like [\"a\", \"b\"].");
+  ModuleSpec missing = s;
+  missing.params.clear();
+  EXPECT_EQ(reg.check({missing}, points).message(),
+            "[[module]] 'bl'.sources is missing: add it as a list of strings.");
+  ModuleSpec io;
+  io.name = "io";
+  io.cls = "Io";
+  io.before = "tx";
+  io.params["speed"] = int64_t{3};
+  EXPECT_EQ(reg.check({io}, points).message(),
+            "unknown parameter 'speed' in [[module]] 'io' (Io): check its spelling (known: none).");
+  io.params.clear();
+  EXPECT_TRUE(reg.check({io}, points));
+  EXPECT_EQ(reg.classes(),
+            (std::vector<std::string>{"FiveTupleSwap", "Io", "MacSwap", "SourceBlocklist"}));
+}
+
+}  // namespace
+}  // namespace bypass
