@@ -72,10 +72,11 @@ void append(const std::string& path, const std::string& text) {
 }
 
 int run_plain(const Config& c, const GenOptions& o, const std::vector<Port*>& ports,
-              rte_mempool* pool, StopSignals& signals, double duration, bool quiet) {
+              rte_mempool* pool, StopSignals& signals, double duration, bool quiet,
+              const std::string& stats_json) {
   auto pps = plain_rates(o);
   if (!pps) return fail(pps.error());
-  TrialSpec spec{duration, *pps, std::nullopt};
+  TrialSpec spec{duration, *pps, std::nullopt, stats_json};
   std::vector<PortResult> prev(ports.size());
   for (size_t i = 0; i < ports.size(); ++i) prev[i].name = ports[i]->name();
   double last = 0;
@@ -212,9 +213,6 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   f.apply_logging();
-  if (!f.stats_json.empty())
-    return fail(
-        "bypass-gen does not write --stats-json yet: use --json FILE for its per-run results.");
   auto cfg = load_config(f.config_path);
   if (!cfg) return fail(cfg.error());
   Config& c = *cfg;
@@ -230,6 +228,11 @@ int main(int argc, char** argv) {
     if (!flag->empty()) *field = *flag;
   if (!o.rfc2544)
     if (auto r = plain_rates(o); !r) return fail(r.error());
+  if (o.rfc2544 && !f.stats_json.empty())
+    return fail(
+        "--stats-json goes with a plain run, not --rfc2544: use --json FILE for the "
+        "search's trials.");
+  if (Status s = f.check_outputs(); !s) return fail(s.message());
   // Latency from the device's receive timestamps where the driver has them.
   for (PortConfig& pc : c.ports) pc.rx_timestamp = true;
   if (Status s = Runtime::check(c); !s) return fail(s.message());
@@ -254,7 +257,8 @@ int main(int argc, char** argv) {
   spdlog::info("{} stream(s) on {} port(s), {} worker(s){}", o.streams.size(), ports.size(),
                c.workers.size(), o.rfc2544 ? ", RFC 2544" : "");
   int rc = o.rfc2544 ? run_rfc2544(c, o, ports, (*rt)->pool(), (*rt)->signals())
-                     : run_plain(c, o, ports, (*rt)->pool(), (*rt)->signals(), o.duration, f.quiet);
+                     : run_plain(c, o, ports, (*rt)->pool(), (*rt)->signals(), o.duration, f.quiet,
+                                 f.stats_json);
   if (hold > 0) {
     // DPDK 22.11's net_memif unmaps its shared memory when the peer leaves,
     // without waiting for a receive or send in progress: a side that is

@@ -3,10 +3,12 @@
 #include <rte_cycles.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include <bypass/control/stats.hpp>
 #include <bypass/core/run.hpp>
 #include <bypass/core/worker.hpp>
 #include <bypass/graph/graph.hpp>
@@ -162,11 +164,46 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
   }
   std::vector<Worker*> raw;
   for (auto& w : p.workers) raw.push_back(w.get());
+  // --stats-json: the common snapshot plus the generator's per-port and
+  // per-stream figures as counters.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> json(nullptr, &std::fclose);
+  if (!spec.stats_json.empty()) {
+    json.reset(std::fopen(spec.stats_json.c_str(), "w"));
+    if (!json)
+      return Status::error("cannot write the stats file '" + spec.stats_json +
+                           "': check that its directory exists and is writable.");
+  }
+  std::vector<const WorkerGraph*> graphs;
+  for (auto& g : p.graphs) graphs.push_back(g.get());
+  StatsCollector stats(std::vector<const Worker*>(raw.begin(), raw.end()), ports, graphs);
+  stats.add_counters([&](auto& out) {
+    for (const PortResult& r : port_results(p, ports))
+      for (auto [k, v] : {std::pair<const char*, uint64_t>{"tx_packets", r.tx_packets},
+                          {"tx_bytes", r.tx_bytes},
+                          {"rx_packets", r.rx_packets},
+                          {"rx_bytes", r.rx_bytes},
+                          {"rx_other", r.rx_other},
+                          {"tx_nombuf", r.tx_nombuf},
+                          {"rx_device_timed", r.rx_device_timed}})
+        out.emplace_back("gen.port." + r.name + "." + k, v);
+    for (const StreamResult& r : stream_results(p, o, false))
+      for (auto [k, v] : {std::pair<const char*, uint64_t>{"sent", r.sent},
+                          {"received", r.rx.received},
+                          {"duplicates", r.rx.duplicates},
+                          {"reordered", r.rx.reordered}})
+        out.emplace_back("gen.stream." + r.name + "." + k, v);
+  });
+  auto write = [&](double secs, bool final) {
+    if (!json) return;
+    std::fprintf(json.get(), "%s\n", stats_json(stats.take(secs), final).c_str());
+    std::fflush(json.get());
+  };
   WorkerGroup group(raw);
   const uint64_t now = TscClock().now();
   for (auto& t : p.tx) t->start(now);
   auto run = run_until_stopped(group, signals, spec.seconds, [&](double secs) {
     if (tick) tick(secs, port_results(p, ports), stream_results(p, o, true));
+    write(secs, false);
   });
   if (!run) return run.status();
   // Let the last packets in flight arrive: RX only, for a moment.
@@ -181,6 +218,7 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
   if (Status s = dg.launch(); !s) return s;
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   dg.stop();
+  write(run->seconds, true);
   TrialResult r;
   r.seconds = run->seconds;
   r.signal = run->signal;

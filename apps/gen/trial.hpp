@@ -24,6 +24,7 @@ struct TrialSpec {
   double seconds = 10;
   std::vector<double> pps;         // per stream; 0 or absent: max rate
   std::optional<FrameSizes> size;  // overrides every stream's sizes
+  std::string stats_json;          // a JSON stats snapshot a second and a final one
 };
 
 struct PortResult {

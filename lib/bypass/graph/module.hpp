@@ -12,8 +12,6 @@
 #include <utility>
 #include <vector>
 
-#include <rte_cycles.h>
-
 #include <bypass/core/batch.hpp>
 #include <bypass/core/counter.hpp>
 #include <bypass/core/status.hpp>
@@ -52,9 +50,9 @@ class Module {
     m.tally_.packets.add(n);
     ModuleTally* parent = w.set_active(&m.tally_);
     if (w.profiling()) [[unlikely]] {
-      const uint64_t t0 = rte_rdtsc();
+      const uint64_t t0 = cpu_cycles();
       m.process(w, b);
-      const uint64_t dt = rte_rdtsc() - t0;
+      const uint64_t dt = cpu_cycles() - t0;
       m.tally_.cycles.add(dt);
       m.tally_.profiled_packets.add(n);
       if (parent) parent->child_cycles.add(dt);
@@ -82,9 +80,9 @@ class Module {
   void as_self(Worker& w, F&& f) {
     ModuleTally* parent = w.set_active(&tally_);
     if (w.profiling()) [[unlikely]] {
-      const uint64_t t0 = rte_rdtsc();
+      const uint64_t t0 = cpu_cycles();
       f();
-      tally_.cycles.add(rte_rdtsc() - t0);
+      tally_.cycles.add(cpu_cycles() - t0);
     } else {
       f();
     }
