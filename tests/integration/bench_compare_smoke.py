@@ -12,7 +12,8 @@ import tempfile
 
 def main():
     root = os.environ["BYPASS_SOURCE_ROOT"]
-    build = os.path.dirname(os.path.dirname(os.environ["BYPASS_GEN"].rstrip("/")))
+    # BYPASS_GEN is <build>/apps/gen/bypass-gen
+    build = os.path.dirname(os.path.dirname(os.path.dirname(os.environ["BYPASS_GEN"].rstrip("/"))))
     with tempfile.TemporaryDirectory(prefix="bench-compare-smoke-") as d:
         out_json, out_svg = os.path.join(d, "bc.json"), os.path.join(d, "bc.svg")
         argv = [sys.executable, os.path.join(root, "scripts", "bench-compare"), "--reps", "1",
