@@ -120,8 +120,9 @@ TEST(GenFwd, TwoWorkersOnOnePortCountEveryFrame) {
       << "\nrx = [\"n0:1\"]\n[gen]\nrate = \"max\"\nlink_mbps = 100000\n"
       << "[[gen.stream]]\nname = \"a\"\ndst = \"198.18.0.2\"\nsize = 64\n"
       << "[[gen.stream]]\nname = \"b\"\ndst = \"2001:db8::2\"\nsize = 128\n";
-  auto gen =
-      run_cmd({env_path("BYPASS_GEN"), "-c", dir.file("gen.toml"), "-q", "-t", "1"}, 60000ms);
+  auto gen = run_cmd({env_path("BYPASS_GEN"), "-c", dir.file("gen.toml"), "-q", "-t", "1",
+                      "--stats-json", dir.file("stats.jsonl")},
+                     60000ms);
   ASSERT_TRUE(gen.ok()) << gen.describe("bypass-gen") << gen.out << gen.err;
   const uint64_t port_tx = number(gen.out, "port n0: tx (\\d+)");
   const uint64_t a = number(gen.out, "a: sent (\\d+)"), b = number(gen.out, "b: sent (\\d+)");
@@ -131,6 +132,16 @@ TEST(GenFwd, TwoWorkersOnOnePortCountEveryFrame) {
   EXPECT_GT(a, 0u);
   EXPECT_GT(b, 0u);
   EXPECT_EQ(port_tx, a + b) << gen.out;
+  // The final --stats-json snapshot has the same figures, and both workers.
+  CmdResult js = run_cmd(
+      {"python3", "-c",
+       "import json,sys\nl=[json.loads(x) for x in open(sys.argv[1])][-1]\nassert l['final']\n"
+       "c=l['counters']\nassert len(l['workers'])==2\n"
+       "print(c['gen.port.n0.tx_packets'], c['gen.stream.a.sent'], c['gen.stream.b.sent'])",
+       dir.file("stats.jsonl")});
+  EXPECT_EQ(js.out,
+            std::to_string(port_tx) + " " + std::to_string(a) + " " + std::to_string(b) + "\n")
+      << js.out << js.err;
   remove_dpdk_leftovers(prefix);
 }
 
