@@ -5,6 +5,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <bypass/net/checksum.hpp>
+#include <bypass/net/wire.hpp>
+
 namespace bypass::test {
 namespace {
 
@@ -364,6 +367,15 @@ bool l4_checksum_ok(const Bytes& f, size_t l3, size_t l4, size_t len, uint8_t pr
     }
   }
   return ones_sum(f.data() + l4, len, start) == 0xffff;
+}
+
+void make_udp_checksum_partial(Bytes& f, size_t l3, size_t l4, bool v6) {
+  const uint32_t ulen = static_cast<uint32_t>(f[l4 + 4] << 8 | f[l4 + 5]);
+  const uint32_t pseudo =
+      v6 ? pseudo_sum_v6(reinterpret_cast<const rte_ipv6_hdr*>(f.data() + l3), ulen, kProtoUdp)
+         : pseudo_sum_v4(reinterpret_cast<const rte_ipv4_hdr*>(f.data() + l3), ulen, kProtoUdp);
+  const uint16_t partial = fold(pseudo);
+  std::memcpy(f.data() + l4 + 6, &partial, 2);
 }
 
 }  // namespace bypass::test

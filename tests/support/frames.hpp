@@ -159,5 +159,8 @@ bool ipv4_header_ok(const Bytes& frame, size_t l3);
 // The checksum of `len` layer-4 bytes at l4 is valid: ICMP without a pseudo-
 // header; UDP and ICMPv6 with the pseudo-header of the IPv4 / IPv6 header at l3.
 bool l4_checksum_ok(const Bytes& frame, size_t l3, size_t l4, size_t len, uint8_t proto);
+// Leaves a UDP checksum as a Linux sender with transmit offload does: the
+// folded pseudo-header sum only (IPv4 or IPv6 header at l3, UDP at l4).
+void make_udp_checksum_partial(Bytes& frame, size_t l3, size_t l4, bool v6);
 
 }  // namespace bypass::test

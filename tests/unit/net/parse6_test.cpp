@@ -4,9 +4,6 @@
 // exact offsets and lengths.
 #include <rte_ether.h>
 
-#include <cstring>
-
-#include <bypass/net/checksum.hpp>
 #include <bypass/net/parse.hpp>
 #include <bypass/net/wire.hpp>
 
@@ -280,13 +277,8 @@ TEST_F(ParseL4, UdpChecksumLeftToAnOffload) {
   for (bool v6 : {false, true}) {
     Packet pk = v6 ? udp6(Bytes(37, 0x5c)) : udp4(Bytes(37, 0x5c));
     Bytes f = pk.build();
-    const size_t l3 = 14, l4 = v6 ? 14 + 40 : 14 + 20;
-    const uint32_t ulen = be16(f, l4 + 4);
-    const uint32_t pseudo =
-        v6 ? pseudo_sum_v6(reinterpret_cast<const rte_ipv6_hdr*>(f.data() + l3), ulen, kProtoUdp)
-           : pseudo_sum_v4(reinterpret_cast<const rte_ipv4_hdr*>(f.data() + l3), ulen, kProtoUdp);
-    const uint16_t partial = fold(pseudo);
-    std::memcpy(f.data() + l4 + 6, &partial, 2);
+    const size_t l4 = v6 ? 14 + 40 : 14 + 20;
+    make_udp_checksum_partial(f, 14, l4, v6);
     Parsed p;
     EXPECT_EQ(parse(f, p), DropReason::kUdpChecksum) << v6 << ": not on a veth";
     EXPECT_FALSE(p.udp_cksum_partial);

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <random>
 
-#include <bypass/net/checksum.hpp>
 #include <bypass/net/wire.hpp>
 #include <bypass/udp/frames.hpp>
 
@@ -88,12 +87,7 @@ TEST_F(UdpFrames, ReplyToAPartialChecksumGetsAFullOne) {
   for (bool v6 : {false, true}) {
     Packet rq = v6 ? udp6(Bytes(33, 0x71)) : udp4(Bytes(33, 0x71));
     Bytes f = rq.build();
-    const size_t l4 = v6 ? 14 + 40 : 14 + 20;
-    const uint32_t pseudo =
-        v6 ? pseudo_sum_v6(reinterpret_cast<const rte_ipv6_hdr*>(f.data() + 14), 41, kProtoUdp)
-           : pseudo_sum_v4(reinterpret_cast<const rte_ipv4_hdr*>(f.data() + 14), 41, kProtoUdp);
-    const uint16_t partial = fold(pseudo);
-    std::memcpy(f.data() + l4 + 6, &partial, 2);
+    make_udp_checksum_partial(f, 14, v6 ? 14 + 40 : 14 + 20, v6);
     rte_mbuf* m = own(f);
     Parsed p;
     ASSERT_EQ(parse_frame(m, p, veth), kPass);
