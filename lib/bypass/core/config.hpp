@@ -1,7 +1,8 @@
 // Config: what a bypass process runs, as plain data. Parsed from TOML
 // (parse_config), overridden by flags, then checked whole by check_config
 // before DPDK's EAL starts, so that every mistake is one sentence saying what
-// to change. Applications read their own section from `app`.
+// to change. Applications read their own section from `app`. Every struct
+// compares equal when equal, so that a reload can tell what changed.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,7 @@ struct EalConfig {
   std::string file_prefix;            // empty: "bypass-<pid>"
   std::string log_level = "warning";  // DPDK's own log, routed to our logger
   std::vector<std::string> args;      // passed to EAL unchanged (also after `--`)
+  bool operator==(const EalConfig&) const = default;
 };
 
 struct MemoryConfig {
@@ -36,6 +38,7 @@ struct MemoryConfig {
   uint32_t pool_cache = 256;        // per-lcore cache
   uint16_t data_room = 2048 + 128;  // RTE_MBUF_DEFAULT_BUF_SIZE
   uint32_t ring_size = 1024;        // hand-off rings between workers
+  bool operator==(const MemoryConfig&) const = default;
 };
 
 struct PortConfig {
@@ -51,6 +54,7 @@ struct PortConfig {
       addresses;  // IP host addresses ("198.18.0.2/24"), for programs with an Endpoint
   std::optional<toml::table> faults;  // [port.faults]: wrap in a FaultyPort (io/fault_config.hpp)
   bool rx_timestamp = false;          // set by programs that want device RX timestamps (bypass-gen)
+  bool operator==(const PortConfig&) const = default;
 
   bool is_pci() const;
   std::string device_name() const;  // the part before the first comma
@@ -67,6 +71,7 @@ struct WorkerConfig {
   std::vector<QueueRef> rx;  // RX queues this worker polls
   IdleMode idle = IdleMode::kBusy;
   unsigned idle_sleep_us = 100;
+  bool operator==(const WorkerConfig&) const = default;
 };
 
 // A module parameter as plain data: true, 42, 0.5, "text" or ["a", "b"].
@@ -89,6 +94,7 @@ struct Config {
   std::vector<WorkerConfig> workers;
   std::vector<ModuleSpec> modules;
   toml::table app;  // the whole document, for application sections
+  bool operator==(const Config&) const = default;
 
   int port_index(const std::string& name) const;
   uint16_t tx_queues(const PortConfig& p) const {

@@ -64,6 +64,29 @@ TEST(Config, GoodConfigParsesAndPasses) {
   EXPECT_EQ(error_of(kGood), "");
 }
 
+// A reload compares the new config with the running one, part by part.
+TEST(Config, EqualWhenEqualPartByPart) {
+  const std::string modules =
+      "[[module]]\nname = \"bl\"\nclass = \"SourceBlocklist\"\nbefore = \"udp_dispatch\"\n"
+      "sources = [\"198.18.0.0/15\"]\nlimit = 3\n";
+  auto a = parse_config(std::string(kGood) + modules);
+  auto b = parse_config(std::string(kGood) + modules);
+  ASSERT_TRUE(a) << a.error();
+  ASSERT_TRUE(b) << b.error();
+  EXPECT_TRUE(*a == *b);
+  ASSERT_EQ(a->modules.size(), 1u);
+  EXPECT_EQ(std::get<int64_t>(a->modules[0].params.at("limit")), 3);
+  auto c = parse_config(std::string(kGood) + modules + "[[worker]]\ncpu = 0\nrx = [\"p1:0\"]\n");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_FALSE(*a == *c);
+  EXPECT_TRUE(a->ports == c->ports) << "the ports did not change";
+  EXPECT_FALSE(a->workers == c->workers);
+  auto d = parse_config(std::string(kGood) + modules);
+  ASSERT_TRUE(d);
+  d->modules[0].params["sources"] = std::vector<std::string>{"198.18.0.0/16"};
+  EXPECT_FALSE(a->modules == d->modules);
+}
+
 TEST(Config, OneWorkerWithoutRxListPollsEverything) {
   auto c = parse_config("[[port]]\ndevice = \"net_null0\"\nrx_queues = 3\n[[worker]]\ncpu = 1\n");
   ASSERT_TRUE(c) << c.error();
