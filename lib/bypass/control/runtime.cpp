@@ -3,6 +3,7 @@
 #include <rte_cycles.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdio>
 
 #include <bypass/control/report.hpp>
@@ -19,17 +20,31 @@ Status Runtime::check(const Config& c) {
 }
 
 Expected<std::unique_ptr<Runtime>> Runtime::start(const Config& c, const std::string& program) {
+  using Ms = std::chrono::duration<double, std::milli>;
+  auto t = std::chrono::steady_clock::now();
+  auto lap = [&t] {
+    const auto now = std::chrono::steady_clock::now();
+    const double ms = Ms(now - t).count();
+    t = now;
+    return ms;
+  };
   std::unique_ptr<Runtime> rt(new Runtime());
   rt->signals_ = std::make_unique<StopSignals>();  // before EAL: its threads inherit the mask
   auto eal = Eal::start(c, program);
   if (!eal) return eal.status();
   rt->eal_.emplace(std::move(*eal));
+  const double eal_ms = lap();
   auto pool = PktPool::create(program + "_pool", c.memory);
   if (!pool) return pool.status();
   rt->pool_.emplace(std::move(*pool));
+  const double pool_ms = lap();
   auto ports = PortSet::open(c, rt->pool_->get());
   if (!ports) return ports.status();
   rt->ports_.emplace(std::move(*ports));
+  const double ports_ms = lap();
+  spdlog::info(
+      "start-up: EAL and memory {:.1f} ms, packet pool {:.1f} ms ({} mbufs), ports {:.1f} ms",
+      eal_ms, pool_ms, c.memory.pool_size, ports_ms);
   return rt;
 }
 
