@@ -5,6 +5,8 @@
 #include <rte_pause.h>
 #include <time.h>
 
+#include <thread>
+
 #include <bypass/core/eal.hpp>
 
 namespace bypass {
@@ -29,10 +31,40 @@ void Worker::idle() {
   }
 }
 
+void Worker::take_swap() {
+  if (at_swap_) at_swap_(*this);
+  pollers_.swap(next_pollers_);
+  next_pollers_.clear();
+  at_swap_ = nullptr;
+  swap_pending_.store(false, std::memory_order_release);
+}
+
+void Worker::swap_pollers(std::vector<Poller*> pollers, std::function<void(Worker&)> at_swap) {
+  {
+    std::lock_guard<std::mutex> lock(run_mutex_);
+    next_pollers_ = std::move(pollers);
+    at_swap_ = std::move(at_swap);
+    if (!running_) {
+      swap_pending_.store(true, std::memory_order_relaxed);
+      take_swap();
+      return;
+    }
+    swap_pending_.store(true, std::memory_order_release);
+  }
+  // The worker takes it at its next iteration, or as run() ends.
+  while (swap_pending_.load(std::memory_order_acquire)) std::this_thread::yield();
+}
+
 uint64_t Worker::run(const std::atomic<bool>& stop) {
+  {
+    std::lock_guard<std::mutex> lock(run_mutex_);
+    running_ = true;
+  }
   uint64_t iterations = 0;
   bool busy = false;
   while (!stop.load(std::memory_order_relaxed)) {
+    if (swap_pending_.load(std::memory_order_acquire)) [[unlikely]]
+      take_swap();
     // The TSC read that starts an iteration also ends the one before: a busy
     // iteration's cycles (the cost per packet the final report prints, as
     // testpmd's --record-core-cycles counts it) need no read of their own.
@@ -51,6 +83,11 @@ uint64_t Worker::run(const std::atomic<bool>& stop) {
     }
   }
   if (busy) counters_.busy_cycles.add(clock_->now() - now_);
+  {
+    std::lock_guard<std::mutex> lock(run_mutex_);
+    if (swap_pending_.load(std::memory_order_acquire)) take_swap();
+    running_ = false;
+  }
   for (Poller* p : pollers_) p->finish(*this);
   return iterations;
 }

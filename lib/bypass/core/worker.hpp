@@ -7,7 +7,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,12 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   void add(Poller* p) { pollers_.push_back(p); }
+  // From another thread (the control plane): between two iterations of run(),
+  // the worker runs `at_swap` on itself, then polls `pollers` instead of the
+  // ones it had; returns when that is done. When the worker is not running,
+  // both happen here and now. The caller keeps the old pollers alive until
+  // this returns.
+  void swap_pollers(std::vector<Poller*> pollers, std::function<void(Worker&)> at_swap);
   // The loop: polls until `stop` is set. Returns the number of loop iterations.
   uint64_t run(const std::atomic<bool>& stop);
 
@@ -78,7 +86,16 @@ class Worker {
 
   unsigned index_;
   WorkerConfig cfg_;
+  void take_swap();
+
   std::vector<Poller*> pollers_;
+  // A swap handed over by swap_pollers(): set last, with release, by the
+  // control thread; taken and cleared by the worker between iterations.
+  std::vector<Poller*> next_pollers_;
+  std::function<void(Worker&)> at_swap_;
+  std::atomic<bool> swap_pending_{false};
+  std::mutex run_mutex_;  // held while run() runs (not per iteration)
+  bool running_ = false;  // under run_mutex_
   WorkerCounters counters_;
   TscClock tsc_;
   Clock* clock_;

@@ -83,6 +83,7 @@ class GenRx final : public Module {
   GenRx(Port& port, FlowTrackers& flows, PortCounters& counters);
   void process(Worker& w, Batch& in) override;
   Status start(Worker& w) override;
+  void stop(Worker& w) override { w.timers().cancel(sample_); }
   const DeviceClock* device_clock() const { return ts_flag_ ? &clock_ : nullptr; }
 
  private:

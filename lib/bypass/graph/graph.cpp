@@ -51,6 +51,50 @@ Status WorkerGraph::insert_specs(const ModuleRegistry& reg, const std::vector<Mo
   return Status::ok();
 }
 
+Status WorkerGraph::carry_over(WorkerGraph& old, const std::vector<std::string>& keep) {
+  if (&old.worker_ != &worker_)
+    return Status::error("a graph can only take modules over from a graph of the same worker.");
+  for (const std::string& name : keep) {
+    auto mine = std::find_if(modules_.begin(), modules_.end(),
+                             [&](const auto& m) { return m && m->name() == name; });
+    auto theirs = std::find_if(old.modules_.begin(), old.modules_.end(),
+                               [&](const auto& m) { return m && m->name() == name; });
+    if (mine == modules_.end() || theirs == old.modules_.end())
+      return Status::error("module '" + name + "' is not in both graphs: it cannot be kept.");
+    Module* fresh = mine->get();
+    Module* kept = theirs->get();
+    if (fresh->gates() != kept->gates())
+      return Status::error("module '" + name +
+                           "' has another number of gates in the new graph: it cannot be kept.");
+    for (unsigned g = 0; g < kept->gates(); ++g) kept->connect(g, fresh->next(g));
+    for (const auto& m : modules_)
+      for (unsigned g = 0; g < m->gates(); ++g)
+        if (m->next(g) == fresh) m->connect(g, kept);
+    for (const auto& s : sources_)
+      if (s->next() == fresh) s->set_next(kept);
+    *mine = std::move(*theirs);  // the fresh one, never started, goes
+    carried_.push_back(kept);
+  }
+  // What `old` still holds is what the swap removes.
+  old.modules_.erase(std::remove(old.modules_.begin(), old.modules_.end(), nullptr),
+                     old.modules_.end());
+  return Status::ok();
+}
+
+Status WorkerGraph::swap_in(WorkerGraph& old) {
+  BYPASS_TRY(check());
+  std::vector<Poller*> pollers;
+  for (const auto& s : sources_) pollers.push_back(s.get());
+  worker_.swap_pollers(std::move(pollers), [&](Worker& w) {
+    for (const auto& m : old.modules_) m->stop(w);
+    for (const auto& m : modules_)
+      if (std::find(carried_.begin(), carried_.end(), m.get()) == carried_.end())
+        (void)m->start(w);  // a module's start() only arms timers here
+  });
+  carried_.clear();
+  return Status::ok();
+}
+
 Status WorkerGraph::check() const {
   for (const auto& m : modules_)
     for (unsigned g = 0; g < m->gates(); ++g)

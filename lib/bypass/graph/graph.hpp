@@ -51,6 +51,17 @@ class WorkerGraph {
   // none where this worker has no module at the point.
   Status insert_specs(const ModuleRegistry& reg, const std::vector<ModuleSpec>& specs);
 
+  // Live reload, in two steps, on a graph built anew for the same worker
+  // from the new config. carry_over() moves into it, for each name in
+  // `keep`, the running module of that name from `old` in place of its own
+  // fresh one (same class: the caller compared their configs), so that its
+  // state and counters go on; the edges are this graph's. swap_in() then
+  // checks this graph and has the worker poll it instead of `old` between
+  // two bursts: removed modules are stopped and fresh ones started on the
+  // worker. `old` must outlive swap_in().
+  Status carry_over(WorkerGraph& old, const std::vector<std::string>& keep);
+  Status swap_in(WorkerGraph& old);
+
   // Every gate connected and every module fed by something.
   Status check() const;
   // Runs each module's start() on this worker's behalf, then adds the
@@ -66,6 +77,7 @@ class WorkerGraph {
  private:
   Worker& worker_;
   std::vector<std::unique_ptr<Module>> modules_;
+  std::vector<const Module*> carried_;  // came from an older graph: already started
   std::vector<std::unique_ptr<Source>> sources_;
 };
 

@@ -33,6 +33,9 @@ class Module {
   // worker starts: arm timers on w.timers(), allocate, touch DPDK. A module's
   // constructor must not need EAL (configs are checked by constructing them).
   virtual Status start(Worker&) { return Status::ok(); }
+  // Runs on the worker when a live graph swap removes the module: cancel its
+  // timers. (Modules carried over into the new graph are not stopped.)
+  virtual void stop(Worker&) {}
 
   void connect(unsigned gate, Module* next) { next_.at(gate) = next; }
   Module* next(unsigned gate) const { return next_[gate]; }

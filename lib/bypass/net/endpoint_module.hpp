@@ -40,6 +40,11 @@ class EndpointModule final : public Module {
     return Status::ok();
   }
 
+  void stop(Worker& w) override {
+    w.timers().cancel(tick_);
+    w.timers().cancel(hello_);
+  }
+
   Endpoint& endpoint() { return ep_; }
 
  private:
