@@ -193,6 +193,13 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
                           {"reordered", r.rx.reordered}})
         out.emplace_back("gen.stream." + r.name + "." + k, v);
   });
+  stats.add_histograms([&](auto& out) {
+    for (const StreamResult& r : stream_results(p, o, true)) {
+      const HistogramSummary h = r.latency.summary();
+      out.push_back({"gen.stream." + r.name + ".latency", "ns", h.count, h.min, h.p50, h.p90, h.p99,
+                     h.p999, h.max});
+    }
+  });
   auto write = [&](double secs, bool final) {
     if (!json) return;
     std::fprintf(json.get(), "%s\n", stats_json(stats.take(secs), final).c_str());

@@ -137,6 +137,8 @@ TEST(GenFwd, TwoWorkersOnOnePortCountEveryFrame) {
       {"python3", "-c",
        "import json,sys\nl=[json.loads(x) for x in open(sys.argv[1])][-1]\nassert l['final']\n"
        "c=l['counters']\nassert len(l['workers'])==2\n"
+       "h={x['name']:x for x in l['histograms']}\n"
+       "assert h['gen.stream.a.latency']['unit']=='ns', h\n"
        "print(c['gen.port.n0.tx_packets'], c['gen.stream.a.sent'], c['gen.stream.b.sent'])",
        dir.file("stats.jsonl")});
   EXPECT_EQ(js.out,

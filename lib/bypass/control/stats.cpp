@@ -66,6 +66,7 @@ StatsSnapshot StatsCollector::take(double seconds) const {
     }
   for (const auto& f : counter_fns_) f(s.counters);
   for (const auto& [name, f] : gauges_) s.gauges.emplace_back(name, f());
+  for (const auto& f : histogram_fns_) f(s.histograms);
   return s;
 }
 
@@ -143,7 +144,16 @@ std::string stats_json(const StatsSnapshot& s, bool final) {
   out += "},\"gauges\":{";
   for (size_t i = 0; i < s.gauges.size(); ++i)
     out += fmt::format("{}{}:{}", i ? "," : "", quoted(s.gauges[i].first), s.gauges[i].second);
-  return out + "}}";
+  out += "},\"histograms\":[";
+  for (size_t i = 0; i < s.histograms.size(); ++i) {
+    const auto& h = s.histograms[i];
+    out += fmt::format(
+        "{}{{\"name\":{},\"unit\":{},\"count\":{},\"min\":{},\"p50\":{},\"p90\":{},"
+        "\"p99\":{},\"p999\":{},\"max\":{}}}",
+        i ? "," : "", quoted(h.name), quoted(h.unit), h.count, h.min, h.p50, h.p90, h.p99, h.p999,
+        h.max);
+  }
+  return out + "]}";
 }
 
 }  // namespace bypass

@@ -51,6 +51,12 @@ struct StatsSnapshot {
   std::vector<ModuleStat> modules;
   std::vector<std::pair<std::string, uint64_t>> counters;  // the program's own ("udp.replies")
   std::vector<std::pair<std::string, double>> gauges;      // levels ("pool.in_use")
+  // Distributions (latency), summarised: count and percentiles in their unit.
+  struct HistogramStat {
+    std::string name, unit;
+    uint64_t count = 0, min = 0, p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;
+  };
+  std::vector<HistogramStat> histograms;
 
   CounterTotals totals() const;
 };
@@ -68,6 +74,8 @@ class StatsCollector {
   void add_gauge(std::string name, GaugeFn f) {
     gauges_.emplace_back(std::move(name), std::move(f));
   }
+  using HistogramFn = std::function<void(std::vector<StatsSnapshot::HistogramStat>&)>;
+  void add_histograms(HistogramFn f) { histogram_fns_.push_back(std::move(f)); }
 
   StatsSnapshot take(double seconds) const;
 
@@ -77,12 +85,14 @@ class StatsCollector {
   std::vector<const WorkerGraph*> graphs_;
   std::vector<CounterFn> counter_fns_;
   std::vector<std::pair<std::string, GaugeFn>> gauges_;
+  std::vector<HistogramFn> histogram_fns_;
 };
 
 // One JSON object, no newline: {"schema":1,"final":...,"seconds":...,"time":...,
 // "totals":{...,"drops":{reason:n}},"workers":[...],"ports":[...],
 // "modules":[{"name","worker","packets","dropped","drops":{...},"cycles_per_packet"}],
-// "counters":{...},"gauges":{...}}. Counters are cumulative since the start.
+// "counters":{...},"gauges":{...},"histograms":[{"name","unit","count","min","p50","p90",
+// "p99","p999","max"}]}. Counters and histograms are cumulative since the start.
 std::string stats_json(const StatsSnapshot& s, bool final);
 
 }  // namespace bypass
