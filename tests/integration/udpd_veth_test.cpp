@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -142,6 +143,20 @@ TEST_P(UdpdVeth, KernelHostPingsAndTalksUdpOnBothFamilies) {
   CmdResult neigh = on_host({tool("ip"), "neigh", "show", "dev", host_if_});
   EXPECT_NE(neigh.out.find("198.18.9.2 lladdr"), std::string::npos) << neigh.out;
   EXPECT_NE(neigh.out.find("2001:db8:9::2 lladdr"), std::string::npos) << neigh.out;
+
+  // Its one worker thread runs under the seccomp filter (mode 2), the others
+  // (main, EAL's control threads) do not.
+  int filtered = 0, open_threads = 0;
+  const std::string tasks = "/proc/" + std::to_string(udpd_->pid()) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+    std::ifstream st(task.path() / "status");
+    std::string line;
+    while (std::getline(st, line))
+      if (line.rfind("Seccomp:", 0) == 0)
+        (line.find('2') != std::string::npos ? filtered : open_threads)++;
+  }
+  EXPECT_EQ(filtered, 1) << "one worker, one filtered thread";
+  EXPECT_GE(open_threads, 1);
 
   CmdResult e4 = on_host({client, "echo", "198.18.9.2", "7", "-n", "500", "-s", "64", "-w", "8"});
   EXPECT_TRUE(e4.ok()) << e4.out << e4.err;

@@ -30,6 +30,7 @@ struct EalConfig {
   std::string file_prefix;            // empty: "bypass-<pid>"
   std::string log_level = "warning";  // DPDK's own log, routed to our logger
   std::vector<std::string> args;      // passed to EAL unchanged (also after `--`)
+  bool worker_seccomp = true;         // workers run under a seccomp filter (core/sandbox.hpp)
   bool operator==(const EalConfig&) const = default;
 };
 
@@ -71,6 +72,7 @@ struct WorkerConfig {
   std::vector<QueueRef> rx;  // RX queues this worker polls
   IdleMode idle = IdleMode::kBusy;
   unsigned idle_sleep_us = 100;
+  bool seccomp = true;  // confine the worker thread (core/sandbox.hpp); from [eal] worker_seccomp
   bool operator==(const WorkerConfig&) const = default;
 };
 

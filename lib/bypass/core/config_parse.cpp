@@ -86,8 +86,9 @@ class Reader {
 
 Status read_eal(const toml::table& t, EalConfig* e) {
   Reader r(t, "[eal]");
-  BYPASS_TRY(
-      r.only({"control_cpu", "huge_pages", "memory_mb", "file_prefix", "log_level", "args"}));
+  BYPASS_TRY(r.only({"control_cpu", "huge_pages", "memory_mb", "file_prefix", "log_level", "args",
+                     "worker_seccomp"}));
+  BYPASS_TRY(r.boolean("worker_seccomp", &e->worker_seccomp));
   BYPASS_TRY(r.integer("control_cpu", &e->control_cpu, 0, RTE_MAX_LCORE - 1));
   BYPASS_TRY(r.boolean("huge_pages", &e->huge_pages));
   BYPASS_TRY(r.integer("memory_mb", &e->memory_mb, 0, 1 << 20));
@@ -332,6 +333,7 @@ Expected<Config> parse_config(std::string_view text, const std::string& origin) 
     c.modules.push_back(std::move(m));
     return Status::ok();
   }));
+  for (auto& w : c.workers) w.seccomp = c.eal.worker_seccomp;
   // One worker with no rx list polls every RX queue.
   if (c.workers.size() == 1 && c.workers[0].rx.empty())
     for (uint16_t p = 0; p < c.ports.size(); ++p)

@@ -5,9 +5,12 @@
 #include <rte_pause.h>
 #include <time.h>
 
+#include <spdlog/spdlog.h>
+
 #include <thread>
 
 #include <bypass/core/eal.hpp>
+#include <bypass/core/sandbox.hpp>
 
 namespace bypass {
 
@@ -99,6 +102,10 @@ struct LaunchArg {
 };
 int worker_main(void* arg) {
   auto* a = static_cast<LaunchArg*>(arg);
+  if (a->w->config().seccomp) {
+    if (Status s = confine_worker_thread(); !s)
+      spdlog::error("worker {}: {}", a->w->index() + 1, s.message());
+  }
   a->w->run(*a->stop);
   delete a;
   return 0;

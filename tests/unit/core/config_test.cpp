@@ -87,6 +87,21 @@ TEST(Config, EqualWhenEqualPartByPart) {
   EXPECT_FALSE(a->modules == d->modules);
 }
 
+TEST(Config, WorkersRunUnderSeccompUnlessTheConfigSaysNo) {
+  auto on = parse_config(kGood);
+  ASSERT_TRUE(on) << on.error();
+  EXPECT_TRUE(on->eal.worker_seccomp);
+  EXPECT_TRUE(on->workers[0].seccomp);
+  std::string text = kGood;
+  text.replace(text.find("[eal]\n"), 6, "[eal]\nworker_seccomp = false\n");
+  auto off = parse_config(text);
+  ASSERT_TRUE(off) << off.error();
+  EXPECT_FALSE(off->workers[0].seccomp);
+  expect_error(std::string(kGood).replace(std::string(kGood).find("[eal]\n"), 6,
+                                          "[eal]\nworker_seccomp = \"no\"\n"),
+               "[eal].worker_seccomp must be true or false.");
+}
+
 TEST(Config, OneWorkerWithoutRxListPollsEverything) {
   auto c = parse_config("[[port]]\ndevice = \"net_null0\"\nrx_queues = 3\n[[worker]]\ncpu = 1\n");
   ASSERT_TRUE(c) << c.error();

@@ -1,0 +1,61 @@
+#include <bypass/core/sandbox.hpp>
+
+#include <errno.h>
+#include <seccomp.h>
+
+#include <cstring>
+#include <string>
+
+namespace bypass {
+namespace {
+
+thread_local bool g_confined = false;
+
+// What a worker thread may call, by name (resolved for this architecture).
+constexpr const char* kAllowed[] = {
+    // drivers: AF_XDP and AF_PACKET kick TX and wake RX with these
+    "sendto", "recvfrom", "sendmsg", "recvmsg", "poll", "ppoll", "getsockopt",
+    // EAL's lcore loop (pipes), memif's eventfds, logging
+    "read", "write", "readv", "writev",
+    // locks and time (the vDSO covers most clock reads)
+    "futex", "nanosleep", "clock_nanosleep", "clock_gettime", "gettimeofday", "sched_yield",
+    "getpid", "gettid",
+    // memory, for the rare allocation off the fast path (reload, logging)
+    "brk", "mmap", "munmap", "madvise", "mremap",
+    // randomness, signals returning, thread and process exit
+    "getrandom", "rt_sigreturn", "rt_sigprocmask", "restart_syscall", "exit", "exit_group"};
+
+}  // namespace
+
+bool worker_thread_confined() {
+  return g_confined;
+}
+
+Status confine_worker_thread() {
+  if (g_confined) return Status::ok();
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+  if (ctx == nullptr)
+    return Status::error(
+        "the seccomp filter for worker threads could not be made: set [eal] worker_seccomp = "
+        "false to run workers without it.");
+  for (const char* name : kAllowed) {
+    const int nr = seccomp_syscall_resolve_name(name);
+    if (nr == __NR_SCMP_ERROR) continue;  // not on this architecture
+    if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0); rc != 0) {
+      seccomp_release(ctx);
+      return Status::error(std::string("the seccomp filter for worker threads refused '") + name +
+                           "' (" + std::strerror(-rc) +
+                           "): set [eal] worker_seccomp = false to run workers without it.");
+    }
+  }
+  const int rc = seccomp_load(ctx);
+  seccomp_release(ctx);
+  if (rc != 0)
+    return Status::error(std::string("the kernel refused the seccomp filter for worker threads (") +
+                         std::strerror(-rc) +
+                         "): set [eal] worker_seccomp = false to run workers without it.");
+  g_confined = true;
+  return Status::ok();
+}
+
+}  // namespace bypass

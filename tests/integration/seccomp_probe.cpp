@@ -1,0 +1,55 @@
+// A stand-in worker thread for the seccomp test: it confines itself as a
+// bypass worker does, then makes the calls named on the command line:
+//   allowed   what the fast path and logging call (must survive)
+//   twice     confines a second time (must be a no-op, not a violation)
+//   socket    opens a socket (forbidden: the process must die of SIGSYS)
+//   open      opens a file (forbidden)
+// Core dumps are switched off first so that a killed probe leaves none.
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <thread>
+
+#include <bypass/core/sandbox.hpp>
+
+int main(int argc, char** argv) {
+  rlimit no_core{0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  const std::string what = argc > 1 ? argv[1] : "allowed";
+  int rc = 1;
+  std::thread t([&] {
+    if (!bypass::confine_worker_thread()) return;
+    if (what == "allowed") {
+      char buf[8];
+      timespec ts{0, 1000};
+      nanosleep(&ts, nullptr);
+      if (getrandom(buf, sizeof(buf), 0) != static_cast<ssize_t>(sizeof(buf))) return;
+      if (write(1, "worker ok\n", 10) != 10) return;
+      void* p = std::malloc(1 << 20);  // mmap: an allocation off the fast path
+      std::free(p);
+      rc = bypass::worker_thread_confined() ? 0 : 1;
+    } else if (what == "twice") {
+      rc = bypass::confine_worker_thread() ? 0 : 1;
+    } else if (what == "socket") {
+      int fd = socket(AF_INET, SOCK_DGRAM, 0);
+      std::printf("socket returned %d\n", fd);
+      rc = 0;
+    } else if (what == "open") {
+      int fd = open("/etc/hostname", O_RDONLY);
+      std::printf("open returned %d\n", fd);
+      rc = 0;
+    }
+  });
+  t.join();
+  // The main thread is not confined: this works whatever the worker did.
+  int fd = open("/dev/null", O_RDONLY);
+  if (fd >= 0) close(fd);
+  return rc;
+}
