@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 
@@ -65,6 +66,21 @@ class UdpdBadConfig : public ::testing::TestWithParam<BadConfig> {};
 const char* const kServe =
     "[[port]]\ndevice = \"net_null0\"\naddresses = [\"198.18.0.2/24\"]\n[[worker]]\ncpu = 1\n"
     "[[udpd.service]]\nport = 7\nhandler = \"echo\"\n";
+
+TEST(UdpdSockets, StatsJsonIsRefusedInOneSentence) {
+  TempDir dir;
+  std::ofstream(dir.file("udpd.toml"))
+      << "[[worker]]\ncpu = 1\n[udpd]\nbackend = \"sockets\"\nbind = [\"127.0.0.1\"]\n"
+      << "[[udpd.service]]\nport = 7\nhandler = \"echo\"\n";
+  auto r = run_cmd({env_path("BYPASS_UDPD"), "-c", dir.file("udpd.toml"), "-t", "1", "--stats-json",
+                    dir.file("s.jsonl")},
+                   30000ms);
+  EXPECT_EQ(r.status.code, 2) << r.out << r.err;
+  EXPECT_EQ(r.err,
+            "bypass-udpd: the sockets backend does not write --stats-json yet: drop the flag or "
+            "use the DPDK backend.\n");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("s.jsonl"))) << "no empty file left behind";
+}
 
 TEST_P(UdpdBadConfig, OneSentenceAndExitTwo) {
   TempDir dir;
