@@ -4,6 +4,13 @@ us, p50 bar with p99 and p99.9 ticks, per load and server)."""
 import math
 
 
+
+def decades(vals, floor):
+    """The powers of ten around `vals` (at least `floor`), for a log axis."""
+    lo = 10 ** math.floor(math.log10(max(min(vals), floor)))
+    hi = 10 ** math.ceil(math.log10(max(vals)))
+    return lo, (hi if hi > lo else lo * 10)
+
 def svg(cases, lat, doc):
     """Two panels: throughput (log Mpps, median bar with min-max whisker) and
     latency (log us, p50/p99/p99.9 per load)."""
@@ -40,10 +47,7 @@ def svg(cases, lat, doc):
     if rows:
         vals = ([r["mpps"]["min"] for r in rows if r["mpps"]] +
                 [r["mpps"]["max"] for r in rows if r["mpps"]]) or [0.1, 10]
-        lo = 10 ** math.floor(math.log10(max(min(vals), 1e-4)))
-        hi = 10 ** math.ceil(math.log10(max(vals)))
-        if hi <= lo:
-            hi = lo * 10
+        lo, hi = decades(vals, 1e-4)
         top = y + 12
         axis(top, 26 * len(rows), lo, hi, "")
         for i, r in enumerate(rows):
@@ -70,10 +74,7 @@ def svg(cases, lat, doc):
         out.append(f'<text x="10" y="{y}" font-size="13">Echo round trip, us (log scale): '
                    f'p50 (bar), p99 (dark tick), p99.9 (light tick)</text>')
         vals = [r[p]["median"] for r in lrows for p in ("p50_us", "p99_us", "p99.9_us") if r.get(p)]
-        lo = 10 ** math.floor(math.log10(max(min(vals), 0.1)))
-        hi = 10 ** math.ceil(math.log10(max(vals)))
-        if hi <= lo:
-            hi = lo * 10
+        lo, hi = decades(vals, 0.1)
         top = y + 12
         axis(top, 26 * len(lrows), lo, hi, "")
         for i, r in enumerate(lrows):
