@@ -22,16 +22,7 @@ double StatsSnapshot::ModuleStat::cycles_per_packet() const {
 
 CounterTotals StatsSnapshot::totals() const {
   CounterTotals t;
-  for (const auto& w : workers) {
-    t.rx_packets += w.c.rx_packets;
-    t.rx_bytes += w.c.rx_bytes;
-    t.tx_packets += w.c.tx_packets;
-    t.tx_bytes += w.c.tx_bytes;
-    t.polls += w.c.polls;
-    t.busy_polls += w.c.busy_polls;
-    t.busy_cycles += w.c.busy_cycles;
-    for (size_t r = 0; r < kDropReasonCount; ++r) t.drops[r] += w.c.drops[r];
-  }
+  for (const auto& w : workers) t.add(w.c);
   return t;
 }
 

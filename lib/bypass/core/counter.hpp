@@ -70,6 +70,16 @@ struct CounterTotals {
     for (auto d : drops) n += d;
     return n;
   }
+  void add(const CounterTotals& c) {
+    rx_packets += c.rx_packets;
+    rx_bytes += c.rx_bytes;
+    tx_packets += c.tx_packets;
+    tx_bytes += c.tx_bytes;
+    polls += c.polls;
+    busy_polls += c.busy_polls;
+    busy_cycles += c.busy_cycles;
+    for (size_t i = 0; i < kDropReasonCount; ++i) drops[i] += c.drops[i];
+  }
   void add(const WorkerCounters& c) {
     rx_packets += c.rx_packets.get();
     rx_bytes += c.rx_bytes.get();

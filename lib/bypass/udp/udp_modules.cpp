@@ -23,18 +23,11 @@ void UdpDispatch::process(Worker& w, Batch& in) {
   }
   emit(w, kIcmp, icmp);
   const unsigned handlers = static_cast<unsigned>(services_.handlers.size());
-  if (handlers == 1) [[likely]] {
+  for (unsigned h = 1; h <= handlers; ++h) {
     Batch b;
     for (uint16_t i = 0; i < in.size(); ++i)
-      if (slot[i]) b.push(in[i]);
-    emit(w, 1, b);
-  } else {
-    for (unsigned h = 1; h <= handlers; ++h) {
-      Batch b;
-      for (uint16_t i = 0; i < in.size(); ++i)
-        if (slot[i] == h) b.push(in[i]);
-      emit(w, h, b);
-    }
+      if (slot[i] == h) b.push(in[i]);
+    emit(w, h, b);
   }
   in.clear();
 }
