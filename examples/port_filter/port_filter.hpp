@@ -14,14 +14,21 @@
 
 namespace bypass::examples {
 
+// The filter's own drop reasons, named in reports.
+#define PORT_FILTER_DROPS(X)                                        \
+  X(kRunt, "runt")            /* shorter than an Ethernet header */ \
+  X(kBlocked, "port_blocked") /* to a blocked destination port */
+BYPASS_DROP_TABLE(PortFilterDrop, PORT_FILTER_DROPS)
+
 class PortFilter final : public PacketModule<PortFilter> {
  public:
   PortFilter() : PacketModule("PortFilter") {}
+  DropTable drop_table() const override { return PortFilterDrop::table(); }
   void block(uint16_t port) { blocked_.set(port); }
 
   Verdict handle(Worker&, rte_mbuf* m) {
     const uint32_t len = m->data_len;
-    if (len < sizeof(rte_ether_hdr)) return Verdict::drop(DropReason::kRunt);
+    if (len < sizeof(rte_ether_hdr)) return Verdict::drop(PortFilterDrop::kRunt);
     const auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
     const uint16_t type = static_cast<uint16_t>(p[12] << 8 | p[13]);
     uint32_t l4;
@@ -37,7 +44,7 @@ class PortFilter final : public PacketModule<PortFilter> {
     }
     if ((proto != IPPROTO_UDP && proto != IPPROTO_TCP) || len < l4 + 4) return Verdict::to(0);
     const uint16_t dport = static_cast<uint16_t>(p[l4 + 2] << 8 | p[l4 + 3]);
-    return blocked_.test(dport) ? Verdict::drop(DropReason::kFiltered) : Verdict::to(0);
+    return blocked_.test(dport) ? Verdict::drop(PortFilterDrop::kBlocked) : Verdict::to(0);
   }
 
  private:

@@ -44,7 +44,8 @@ TEST(PortFilter, DropsBlockedPortsAndPassesTheRest) {
     EXPECT_EQ(test::seq_of(got[1]), 3u);  // 443
     EXPECT_EQ(test::seq_of(got[2]), 5u);  // 8080
     rte_pktmbuf_free_bulk(got, n);
-    EXPECT_EQ(w.counters().drops[static_cast<size_t>(DropReason::kFiltered)].get(), 3u);
+    EXPECT_EQ(filter.tally().drops[drop_index(PortFilterDrop::kBlocked)].get(), 3u);
+    EXPECT_EQ(filter.drop_table().name(PortFilterDrop::kBlocked), "port_blocked");
     EXPECT_EQ(w.counters().tx_packets.get(), 3u);
   }
   rte_ring_free(rx);

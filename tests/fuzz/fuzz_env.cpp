@@ -182,10 +182,10 @@ void fix_checksums(uint8_t* frame, size_t len) {
   if (parse_ethernet(m, p) == kPass) {
     const bool v6 = p.ethertype == RTE_ETHER_TYPE_IPV6;
     uint8_t* l3 = b + p.l3_off;
-    DropReason r = DropReason::kNotIp;
+    DropReason r = NetDrop::kNotIp;
     if (p.ethertype == RTE_ETHER_TYPE_IPV4) {
       r = parse_ipv4(m, p);
-      if (r == DropReason::kIpChecksum) {
+      if (r == NetDrop::kIpChecksum) {
         const uint32_t hlen = (l3[0] & 0x0f) * 4u;
         set16(l3 + 10, 0);
         set16(l3 + 10, static_cast<uint16_t>(~test::ones_sum(l3, hlen)));

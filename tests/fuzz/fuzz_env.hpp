@@ -43,8 +43,8 @@ namespace bypass::fuzz {
 // For messages: the reason's name ("pass" for kPass).
 inline const char* reason_name(DropReason r) {
   if (r == kPass) return "pass";
-  if (static_cast<size_t>(r) >= kDropReasonCount) return "(not a reason)";
-  return drop_reason_name(r).data();  // the names are string literals
+  if (!NetDrop::table().names(r) || drop_index(r) < kFirstModuleDrop) return "(not a reason)";
+  return NetDrop::kNames[drop_index(r) - kFirstModuleDrop].data();  // string literals
 }
 
 // Starts EAL and makes the pool (once; later calls do nothing).

@@ -16,8 +16,8 @@ namespace bypass::fuzz {
 namespace {
 
 void check_verdict(DropReason r) {
-  FUZZ_CHECK(r == kPass || static_cast<size_t>(r) < kDropReasonCount, "verdict %d",
-             static_cast<int>(r));
+  FUZZ_CHECK(r == kPass || (drop_index(r) >= kFirstModuleDrop && drop_index(r) < NetDrop::kEnd),
+             "verdict %d", static_cast<int>(r));
 }
 
 // Offsets a passing layer leaves must lie inside the packet: the headers in
@@ -105,10 +105,10 @@ void check_against_one_segment(const FrameInput& in, const rte_mbuf* m, DropReas
                  "offsets differ across segments");
     return;
   }
-  if (cut == DropReason::kSplitHeaders) return;
+  if (cut == NetDrop::kSplitHeaders) return;
   const bool sum_verdicts =
-      (cut == kPass || cut == DropReason::kUdpChecksum || cut == DropReason::kIcmpBad) &&
-      (r1 == kPass || r1 == DropReason::kUdpChecksum || r1 == DropReason::kIcmpBad);
+      (cut == kPass || cut == NetDrop::kUdpChecksum || cut == NetDrop::kIcmpBad) &&
+      (r1 == kPass || r1 == NetDrop::kUdpChecksum || r1 == NetDrop::kIcmpBad);
   if (sum_verdicts && odd_boundary_after(m, p1.l4_off ? p1.l4_off : pc.l4_off)) return;
   FUZZ_CHECK(false, "one segment: %s, %zu segments: %s", reason_name(r1), segments(m),
              reason_name(cut));

@@ -212,7 +212,7 @@ TEST(FwdCli, StatsJsonHasALineASecondAndAFinalOneEqualToTheReport) {
   const char* check = R"(
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
-assert all(l["schema"] == 1 for l in lines), "schema"
+assert all(l["schema"] == 2 for l in lines), "schema"
 assert [l["final"] for l in lines] == [False] * (len(lines) - 1) + [True], "final last"
 assert len(lines) >= 3, "a line a second over 2.5 s, and the final one"
 secs = [l["seconds"] for l in lines]
@@ -221,6 +221,12 @@ rx = [l["totals"]["rx_packets"] for l in lines]
 assert rx == sorted(rx), "cumulative"
 last = lines[-1]
 assert sum(w["rx_packets"] for w in last["workers"]) == last["totals"]["rx_packets"]
+by_reason = {}
+for m in last["modules"]:
+    assert m["dropped"] == sum(m["drops"].values()), m
+    for k, v in m["drops"].items(): by_reason[k] = by_reason.get(k, 0) + v
+assert by_reason == last["totals"]["drops"], (by_reason, last["totals"]["drops"])
+assert sum(by_reason.values()) == last["totals"]["dropped"]
 assert [m["name"] for m in last["modules"]] == ["tx", "swap"], last["modules"]
 assert last["modules"][1]["packets"] == last["totals"]["rx_packets"]
 assert "pool.in_use" in last["gauges"]

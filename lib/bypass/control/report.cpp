@@ -42,15 +42,13 @@ std::string module_lines(const StatsSnapshot& s) {
     it->cycles += m.cycles;
     it->child_cycles += m.child_cycles;
     it->profiled_packets += m.profiled_packets;
-    for (size_t r = 0; r < kDropReasonCount; ++r) it->drops[r] += m.drops[r];
+    it->add_drops(m.drops);
   }
   std::string out;
   for (const auto& m : sums) {
     std::string why;
-    for (size_t r = 0; r < kDropReasonCount; ++r)
-      if (m.drops[r])
-        why += fmt::format("{}{} {}", why.empty() ? " (" : ", ",
-                           drop_reason_name(static_cast<DropReason>(r)), m.drops[r]);
+    for (const auto& [reason, k] : m.drops)
+      why += fmt::format("{}{} {}", why.empty() ? " (" : ", ", reason, k);
     if (!why.empty()) why += ")";
     const double cpp = m.cycles_per_packet();
     out += fmt::format("  module {}: in {} dropped {}{} cycles/packet {}\n", m.name, m.packets,
@@ -80,10 +78,8 @@ std::string final_report(const StatsSnapshot& s) {
   out += fmt::format("  total: rx {} tx {} dropped {} in {:.2f}s ({:.3f} Mpps out)\n", t.rx_packets,
                      t.tx_packets, t.dropped(), s.seconds,
                      static_cast<double>(t.tx_packets) / secs / 1e6);
-  for (size_t r = 0; r < kDropReasonCount; ++r)
-    if (t.drops[r])
-      out +=
-          fmt::format("  drop {}: {}\n", drop_reason_name(static_cast<DropReason>(r)), t.drops[r]);
+  for (const auto& [reason, k] : s.drops_by_reason())
+    out += fmt::format("  drop {}: {}\n", reason, k);
   for (const auto& p : s.ports)
     out += fmt::format(
         "  port {}: link {} rx {} tx {} imissed {} rx_nombuf {} ierrors {} oerrors {}\n", p.name,

@@ -2,6 +2,7 @@
 
 #include <rte_cycles.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -10,8 +11,25 @@ namespace bypass {
 
 uint64_t StatsSnapshot::ModuleStat::dropped() const {
   uint64_t n = 0;
-  for (uint64_t d : drops) n += d;
+  for (const auto& [reason, k] : drops) n += k;
   return n;
+}
+
+void StatsSnapshot::ModuleStat::add_drops(const std::vector<std::pair<std::string, uint64_t>>& d) {
+  for (const auto& [reason, k] : d) {
+    auto it =
+        std::find_if(drops.begin(), drops.end(), [&](const auto& x) { return x.first == reason; });
+    if (it == drops.end())
+      drops.emplace_back(reason, k);
+    else
+      it->second += k;
+  }
+}
+
+std::vector<std::pair<std::string, uint64_t>> StatsSnapshot::drops_by_reason() const {
+  ModuleStat sum;
+  for (const auto& m : modules) sum.add_drops(m.drops);
+  return sum.drops;
 }
 
 double StatsSnapshot::ModuleStat::cycles_per_packet() const {
@@ -52,7 +70,10 @@ StatsSnapshot StatsCollector::take(double seconds) const {
       ms.cycles = t.cycles.get();
       ms.child_cycles = t.child_cycles.get();
       ms.profiled_packets = t.profiled_packets.get();
-      for (size_t r = 0; r < kDropReasonCount; ++r) ms.drops[r] = t.drops[r].get();
+      const DropTable table = m->drop_table();
+      for (size_t r = 0; r < kMaxDropReasons; ++r)
+        if (const uint64_t k = t.drops[r].get())
+          ms.drops.emplace_back(table.name(static_cast<DropReason>(r)), k);
       s.modules.push_back(std::move(ms));
     }
   for (const auto& f : counter_fns_) f(s.counters);
@@ -80,21 +101,19 @@ std::string quoted(const std::string& v) {
   return out + "\"";
 }
 
-std::string drops_json(const std::array<uint64_t, kDropReasonCount>& d) {
+std::string drops_json(const std::vector<std::pair<std::string, uint64_t>>& d) {
   std::string out = "{";
-  for (size_t r = 0; r < kDropReasonCount; ++r)
-    if (d[r])
-      out += fmt::format("{}\"{}\":{}", out.size() > 1 ? "," : "",
-                         drop_reason_name(static_cast<DropReason>(r)), d[r]);
+  for (const auto& [reason, k] : d)
+    out += fmt::format("{}{}:{}", out.size() > 1 ? "," : "", quoted(reason), k);
   return out + "}";
 }
 
 std::string counters_json(const CounterTotals& c) {
   return fmt::format(
       "\"rx_packets\":{},\"rx_bytes\":{},\"tx_packets\":{},\"tx_bytes\":{},\"dropped\":{},"
-      "\"polls\":{},\"busy_polls\":{},\"busy_cycles\":{},\"drops\":{}",
+      "\"polls\":{},\"busy_polls\":{},\"busy_cycles\":{}",
       c.rx_packets, c.rx_bytes, c.tx_packets, c.tx_bytes, c.dropped(), c.polls, c.busy_polls,
-      c.busy_cycles, drops_json(c.drops));
+      c.busy_cycles);
 }
 
 }  // namespace
@@ -102,9 +121,9 @@ std::string counters_json(const CounterTotals& c) {
 std::string stats_json(const StatsSnapshot& s, bool final) {
   std::string out = fmt::format(
       "{{\"schema\":{},\"final\":{},\"seconds\":{:.6f},\"time\":{:.6f},\"tsc_hz\":{},"
-      "\"totals\":{{{}}}",
+      "\"totals\":{{{},\"drops\":{}}}",
       StatsSnapshot::kSchemaVersion, final ? "true" : "false", s.seconds, s.unix_time, s.hz,
-      counters_json(s.totals()));
+      counters_json(s.totals()), drops_json(s.drops_by_reason()));
   out += ",\"workers\":[";
   for (size_t i = 0; i < s.workers.size(); ++i)
     out += fmt::format("{}{{\"index\":{},\"cpu\":{},{}}}", i ? "," : "", s.workers[i].index,

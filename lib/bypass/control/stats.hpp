@@ -22,7 +22,7 @@ namespace bypass {
 
 struct StatsSnapshot {
   // Bumped when a field changes meaning or goes away (adding one does not).
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;  // 2: drops by reason per module only
 
   struct WorkerStat {
     unsigned index = 0, cpu = 0;
@@ -37,8 +37,10 @@ struct StatsSnapshot {
     std::string name;
     unsigned worker = 0;
     uint64_t calls = 0, packets = 0, cycles = 0, child_cycles = 0, profiled_packets = 0;
-    std::array<uint64_t, kDropReasonCount> drops{};
+    // By reason name (the graph's and the module's own), those counted only.
+    std::vector<std::pair<std::string, uint64_t>> drops;
     uint64_t dropped() const;
+    void add_drops(const std::vector<std::pair<std::string, uint64_t>>& d);
     // Its own sampled cycles per packet (without the modules it handed on to); -1 if none.
     double cycles_per_packet() const;
   };
@@ -59,6 +61,8 @@ struct StatsSnapshot {
   std::vector<HistogramStat> histograms;
 
   CounterTotals totals() const;
+  // Drops of every module summed by reason name, in first-seen order.
+  std::vector<std::pair<std::string, uint64_t>> drops_by_reason() const;
 };
 
 // Knows where to read; take() reads. Programs add their own counters and gauges.
@@ -90,6 +94,8 @@ class StatsCollector {
 
 // One JSON object, no newline: {"schema":1,"final":...,"seconds":...,"time":...,
 // "totals":{...,"drops":{reason:n}},"workers":[...],"ports":[...],
+// (totals.drops sums every module's drops by reason name; a worker has only
+// its total "dropped")
 // "modules":[{"name","worker","packets","dropped","drops":{...},"cycles_per_packet"}],
 // "counters":{...},"gauges":{...},"histograms":[{"name","unit","count","min","p50","p90",
 // "p99","p999","max"}]}. Counters and histograms are cumulative since the start.

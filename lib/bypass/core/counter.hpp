@@ -37,21 +37,20 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
   Counter polls;        // loop iterations
   Counter busy_polls;   // iterations in which some poller did work
   Counter busy_cycles;  // TSC ticks spent in those iterations
-  std::array<Counter, kDropReasonCount> drops;
-
-  void drop(DropReason r, uint64_t n = 1) { drops[static_cast<size_t>(r)].add(n); }
+  Counter dropped;      // by every module; the reasons are in each module's tally
 };
 
 // What one module instance on one worker did (graph/module.hpp). Drops are
-// counted here and in the worker's totals; cycles are sampled on one
+// counted here by reason (the graph's codes and the module's own, named by
+// its DropTable) and in the worker's total; cycles are sampled on one
 // iteration in 16 (Worker::profiling()), inclusive of the modules it handed
 // batches to, whose share is in child_cycles.
 struct alignas(RTE_CACHE_LINE_SIZE) ModuleTally {
   Counter calls, packets;  // batches and packets handed to the module
   Counter cycles, child_cycles, profiled_packets;
-  std::array<Counter, kDropReasonCount> drops;
+  std::array<Counter, kMaxDropReasons> drops;
 
-  void drop(DropReason r, uint64_t n = 1) { drops[static_cast<size_t>(r)].add(n); }
+  void drop(DropReason r, uint64_t n = 1) { drops[drop_index(r) & (kMaxDropReasons - 1)].add(n); }
   uint64_t dropped() const {
     uint64_t n = 0;
     for (const auto& d : drops) n += d.get();
@@ -63,13 +62,9 @@ struct alignas(RTE_CACHE_LINE_SIZE) ModuleTally {
 struct CounterTotals {
   uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;
   uint64_t polls = 0, busy_polls = 0, busy_cycles = 0;
-  std::array<uint64_t, kDropReasonCount> drops{};
+  uint64_t drops = 0;
 
-  uint64_t dropped() const {
-    uint64_t n = 0;
-    for (auto d : drops) n += d;
-    return n;
-  }
+  uint64_t dropped() const { return drops; }
   void add(const CounterTotals& c) {
     rx_packets += c.rx_packets;
     rx_bytes += c.rx_bytes;
@@ -78,7 +73,7 @@ struct CounterTotals {
     polls += c.polls;
     busy_polls += c.busy_polls;
     busy_cycles += c.busy_cycles;
-    for (size_t i = 0; i < kDropReasonCount; ++i) drops[i] += c.drops[i];
+    drops += c.drops;
   }
   void add(const WorkerCounters& c) {
     rx_packets += c.rx_packets.get();
@@ -88,7 +83,7 @@ struct CounterTotals {
     polls += c.polls.get();
     busy_polls += c.busy_polls.get();
     busy_cycles += c.busy_cycles.get();
-    for (size_t i = 0; i < kDropReasonCount; ++i) drops[i] += c.drops[i].get();
+    drops += c.dropped.get();
   }
 };
 

@@ -1,84 +1,86 @@
-// DropReason: every reason a packet may be dropped, with its name in stats and
-// metrics. One list for the whole framework, so that totals can be summed
-// across workers and every drop shows up under a name.
+// DropReason: why a packet was dropped, as a small code counted in the tally
+// of the module that dropped it. Codes below kFirstModuleDrop are the graph's
+// own (ring_full, tx_full, no_route) and mean the same in every module; the
+// codes from there on belong to the module, which names them in a DropTable
+// declared next to it (BYPASS_DROP_TABLE, in the manner of VPP's per-node
+// error strings). Reports name the module and the reason; nothing here needs
+// to know another area's reasons, so a module written outside bypass declares
+// its own.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
+#include <string>
 #include <string_view>
 
 namespace bypass {
 
-#define BYPASS_DROP_REASONS(X)                                                  \
-  /* graph and ports */                                                         \
-  X(kRingFull, "ring_full") /* hand-off ring had no room */                     \
-  X(kTxFull, "tx_full")     /* TX queue took fewer */                           \
-  X(kNoRoute, "no_route")   /* module gate with nothing connected */            \
-  X(kLinkDown, "link_down") /* TX while the link is down */                     \
-  X(kStopping, "stopping")  /* in flight at shutdown */                         \
-  X(kFiltered, "filtered")  /* refused by a policy module */                    \
-  /* Ethernet */                                                                \
-  X(kRunt, "runt")                  /* shorter than its headers */              \
-  X(kSplitHeaders, "split_headers") /* headers cross an mbuf segment */         \
-  X(kVlanTooDeep, "vlan_too_deep")  /* more VLAN tags than allowed */           \
-  X(kNotIp, "not_ip")               /* ethertype not handled */                 \
-  X(kNotForUs, "not_for_us")        /* unicast to another MAC or IP */          \
-  /* ARP */                                                                     \
-  X(kArpBad, "arp_bad")          /* wrong sizes, types or opcode */             \
-  X(kArpNotOurs, "arp_not_ours") /* asks for an address we do not own */        \
-  /* IPv4 */                                                                    \
-  X(kIpVersion, "ip_version")            /* version field wrong */              \
-  X(kIpHeaderLength, "ip_header_length") /* IHL < 5 or past the data */         \
-  X(kIpTotalLength, "ip_total_length")   /* total length vs frame */            \
-  X(kIpChecksum, "ip_checksum")          /* header checksum wrong */            \
-  X(kIpOptions, "ip_options")            /* malformed options */                \
-  X(kIpTtl, "ip_ttl")                    /* TTL / hop limit 0 */                \
-  X(kIpFragment, "ip_fragment")          /* fragments are not reassembled */    \
-  X(kIpMartian, "ip_martian")            /* impossible source address */        \
-  X(kIpSourceOurs, "ip_source_ours")     /* source is one of our addresses */   \
-  X(kIpProtocol, "ip_protocol")          /* transport we do not serve */        \
-  /* IPv6 */                                                                    \
-  X(kIp6PayloadLength, "ip6_payload_length") /* payload length vs frame */      \
-  X(kIp6ExtHeader, "ip6_ext_header")         /* malformed or too long chain */  \
-  X(kIp6RoutingType0, "ip6_routing_type0")   /* deprecated RH0 */               \
-  X(kIp6Multicast, "ip6_multicast")          /* multicast where not expected */ \
-  /* ICMP / ICMPv6 / NDP */                                                     \
-  X(kIcmpBad, "icmp_bad")                  /* short or bad checksum */          \
-  X(kIcmpIgnored, "icmp_ignored")          /* types we do not answer */         \
-  X(kNdpBad, "ndp_bad")                    /* malformed neighbour discovery */  \
-  X(kIcmpRateLimited, "icmp_rate_limited") /* error reply suppressed */         \
-  /* UDP */                                                                     \
-  X(kUdpLength, "udp_length")          /* length < 8 or past the IP payload */  \
-  X(kUdpChecksum, "udp_checksum")      /* checksum wrong (or 0 on IPv6) */      \
-  X(kUdpPortClosed, "udp_port_closed") /* no handler bound (ICMP sent) */       \
-  X(kHandlerDrop, "handler_drop")      /* the handler consumed without reply */ \
-  /* neighbours and sending */                                                  \
-  X(kNoNeighbor, "no_neighbor") /* resolution failed or queue full */           \
-  X(kNoBuffer, "no_buffer")     /* pool empty when building a packet */         \
-  X(kTooBig, "too_big")         /* reply larger than the MTU / buffer */
+enum class DropReason : uint8_t {};
 
-enum class DropReason : uint8_t {
-#define BYPASS_X(id, name) id,
-  BYPASS_DROP_REASONS(BYPASS_X)
-#undef BYPASS_X
-      kCount
+// The graph's own reasons.
+struct GraphDrop {
+  static constexpr DropReason kRingFull{0};  // a hand-off ring had no room
+  static constexpr DropReason kTxFull{1};    // a TX queue took fewer than offered
+  static constexpr DropReason kNoRoute{2};   // a gate with nothing connected
+  static constexpr size_t kCount = 3;
+  static constexpr std::string_view kNames[kCount] = {"ring_full", "tx_full", "no_route"};
 };
 
-inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kCount);
-// Returned by checks that found nothing wrong.
-inline constexpr DropReason kPass = DropReason::kCount;
-// Returned by handlers that used a packet up without a reply (an ARP reply
-// learned): freed, not counted as a drop.
-inline constexpr DropReason kConsumed = static_cast<DropReason>(kDropReasonCount + 1);
+inline constexpr size_t kFirstModuleDrop = GraphDrop::kCount;
+// Codes a module may count: the graph's plus up to this many of its own.
+inline constexpr size_t kMaxDropReasons = 64;
 
-constexpr std::string_view drop_reason_name(DropReason r) {
-  constexpr std::array<std::string_view, kDropReasonCount> kNames = {
-#define BYPASS_X(id, name) name,
-      BYPASS_DROP_REASONS(BYPASS_X)
-#undef BYPASS_X
-  };
-  return kNames[static_cast<size_t>(r)];
+// Not drops: a check that found nothing wrong, and a packet used up without
+// a reply (an ARP reply learned: freed, not counted).
+inline constexpr DropReason kPass{255};
+inline constexpr DropReason kConsumed{254};
+
+constexpr size_t drop_index(DropReason r) {
+  return static_cast<size_t>(r);
 }
 
+// The names of a module's own reasons, in code order from kFirstModuleDrop.
+class DropTable {
+ public:
+  constexpr DropTable() = default;
+  constexpr explicit DropTable(std::span<const std::string_view> own) : own_(own) {}
+
+  // Every code this table names, graph reasons included.
+  constexpr size_t size() const { return kFirstModuleDrop + own_.size(); }
+  constexpr bool names(DropReason r) const { return drop_index(r) < size(); }
+  // The reason's name; a code past the table (a module bug) reads "reason_N".
+  std::string name(DropReason r) const {
+    const size_t i = drop_index(r);
+    if (i < kFirstModuleDrop) return std::string(GraphDrop::kNames[i]);
+    if (i < size()) return std::string(own_[i - kFirstModuleDrop]);
+    return "reason_" + std::to_string(i);
+  }
+
+ private:
+  std::span<const std::string_view> own_;
+};
+
 }  // namespace bypass
+
+// Declares struct `Type` with a DropReason constant per entry of `LIST` (an
+// X-macro of X(kId, "name")), numbered from kFirstModuleDrop, and
+// `Type::table()` that names them:
+//   #define MY_DROPS(X) X(kTooOld, "too_old") X(kBadTag, "bad_tag")
+//   BYPASS_DROP_TABLE(MyDrop, MY_DROPS)
+#define BYPASS_DROP_INDEX_(id, name) id##_index_,
+#define BYPASS_DROP_CONST_(id, name)        \
+  static constexpr ::bypass::DropReason id{ \
+      static_cast<uint8_t>(::bypass::kFirstModuleDrop + id##_index_)};
+#define BYPASS_DROP_NAME_(id, name) name,
+#define BYPASS_DROP_TABLE(Type, LIST)                                                    \
+  struct Type {                                                                          \
+    enum : uint8_t { LIST(BYPASS_DROP_INDEX_) kOwnCount_ };                              \
+    LIST(BYPASS_DROP_CONST_)                                                             \
+    static constexpr std::string_view kNames[] = {LIST(BYPASS_DROP_NAME_)};              \
+    static_assert(::bypass::kFirstModuleDrop + kOwnCount_ <= ::bypass::kMaxDropReasons,  \
+                  "too many drop reasons for one module");                               \
+    static constexpr ::bypass::DropTable table() { return ::bypass::DropTable(kNames); } \
+    /* One past the last code: everything below is a reason this table names. */         \
+    static constexpr size_t kEnd = ::bypass::kFirstModuleDrop + kOwnCount_;              \
+  };

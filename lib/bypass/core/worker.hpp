@@ -56,7 +56,7 @@ class Worker {
   WorkerCounters& counters() { return counters_; }
   // Counts a drop in the worker's totals and in the module running now.
   void drop(DropReason r, uint64_t n = 1) {
-    counters_.drop(r, n);
+    counters_.dropped.add(n);
     if (active_) active_->drop(r, n);
   }
   // The module running now (graph/module.hpp sets it around each call).

@@ -36,6 +36,9 @@ class Module {
   // Runs on the worker when a live graph swap removes the module: cancel its
   // timers. (Modules carried over into the new graph are not stopped.)
   virtual void stop(Worker&) {}
+  // The names of the module's own drop reasons (BYPASS_DROP_TABLE next to
+  // the class); read by reports, never on the fast path.
+  virtual DropTable drop_table() const { return {}; }
 
   void connect(unsigned gate, Module* next) { next_.at(gate) = next; }
   Module* next(unsigned gate) const { return next_[gate]; }
@@ -74,7 +77,7 @@ class Module {
     if (Module* n = next_[gate]) [[likely]] {
       deliver(w, *n, b);
     } else {
-      drop_all(w, b, DropReason::kNoRoute);
+      drop_all(w, b, GraphDrop::kNoRoute);
     }
   }
   // Runs `f` as this module's own work outside deliver() (a timer of its):
@@ -118,7 +121,7 @@ class Source : public Poller {
 struct Verdict {
   int16_t gate;  // < 0: drop
   DropReason reason;
-  static constexpr Verdict to(unsigned g) { return {static_cast<int16_t>(g), DropReason::kCount}; }
+  static constexpr Verdict to(unsigned g) { return {static_cast<int16_t>(g), kPass}; }
   static constexpr Verdict drop(DropReason r) { return {-1, r}; }
 };
 

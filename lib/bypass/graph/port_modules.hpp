@@ -50,7 +50,7 @@ class PortTx final : public Module {
     w.counters().tx_bytes.add(bytes);
     if (sent < b.size()) [[unlikely]] {
       b.drop_front(sent);
-      drop_all(w, b, DropReason::kTxFull);
+      drop_all(w, b, GraphDrop::kTxFull);
     }
     b.clear();
   }

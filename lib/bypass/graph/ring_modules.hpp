@@ -17,7 +17,7 @@ class RingOut final : public Module {
     uint16_t n = b.size();
     unsigned sent = ring_.send_or_drop(b);
     if (sent < n) [[unlikely]]
-      w.drop(DropReason::kRingFull, n - sent);
+      w.drop(GraphDrop::kRingFull, n - sent);
   }
 
  private:

@@ -14,6 +14,9 @@
 
 namespace bypass {
 
+#define BYPASS_SWAP_DROPS(X) X(kRunt, "runt") /* shorter than the headers it swaps */
+BYPASS_DROP_TABLE(SwapDrop, BYPASS_SWAP_DROPS)
+
 class Io final : public Module {
  public:
   Io() : Module("Io", 1) {}
@@ -29,9 +32,10 @@ inline void swap_mac(rte_ether_hdr* eth) {
 class MacSwap final : public PacketModule<MacSwap> {
  public:
   MacSwap() : PacketModule("MacSwap") {}
+  DropTable drop_table() const override { return SwapDrop::table(); }
   Verdict handle(Worker&, rte_mbuf* m) {
     if (m->data_len < sizeof(rte_ether_hdr)) [[unlikely]]
-      return Verdict::drop(DropReason::kRunt);
+      return Verdict::drop(SwapDrop::kRunt);
     swap_mac(rte_pktmbuf_mtod(m, rte_ether_hdr*));
     return Verdict::to(0);
   }
@@ -40,17 +44,18 @@ class MacSwap final : public PacketModule<MacSwap> {
 class FiveTupleSwap final : public PacketModule<FiveTupleSwap> {
  public:
   FiveTupleSwap() : PacketModule("FiveTupleSwap") {}
+  DropTable drop_table() const override { return SwapDrop::table(); }
   Verdict handle(Worker&, rte_mbuf* m) {
     const uint32_t len = m->data_len;
     if (len < sizeof(rte_ether_hdr)) [[unlikely]]
-      return Verdict::drop(DropReason::kRunt);
+      return Verdict::drop(SwapDrop::kRunt);
     auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
     swap_mac(eth);
     uint32_t off = sizeof(rte_ether_hdr);
     uint8_t proto;
     if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
       if (len < off + sizeof(rte_ipv4_hdr)) [[unlikely]]
-        return Verdict::drop(DropReason::kRunt);
+        return Verdict::drop(SwapDrop::kRunt);
       auto* ip = reinterpret_cast<rte_ipv4_hdr*>(reinterpret_cast<uint8_t*>(eth) + off);
       const rte_be32_t src = ip->src_addr;
       ip->src_addr = ip->dst_addr;
@@ -59,7 +64,7 @@ class FiveTupleSwap final : public PacketModule<FiveTupleSwap> {
       off += (ip->version_ihl & 0x0f) * 4u;
     } else if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
       if (len < off + sizeof(rte_ipv6_hdr)) [[unlikely]]
-        return Verdict::drop(DropReason::kRunt);
+        return Verdict::drop(SwapDrop::kRunt);
       auto* ip = reinterpret_cast<rte_ipv6_hdr*>(reinterpret_cast<uint8_t*>(eth) + off);
       uint8_t src[16];
       std::memcpy(src, ip->src_addr, 16);

@@ -92,7 +92,7 @@ void Endpoint::process(Worker& w, Batch& in, Batch& tx, UdpBatch& udp) {
       const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
       const MacAddr dst = to_mac(eth->dst_addr);
       if (dst != cfg_.mac && !dst.is_multicast()) {
-        r = DropReason::kNotForUs;
+        r = NetDrop::kNotForUs;
       } else if (p.ethertype == RTE_ETHER_TYPE_ARP) {
         r = handle_arp(w, m, p, tx);
       } else if (p.ethertype == RTE_ETHER_TYPE_IPV4) {
@@ -100,14 +100,14 @@ void Endpoint::process(Worker& w, Batch& in, Batch& tx, UdpBatch& udp) {
       } else if (p.ethertype == RTE_ETHER_TYPE_IPV6) {
         r = handle_ipv6(w, m, p, tx, udp);
       } else {
-        r = DropReason::kNotIp;
+        r = NetDrop::kNotIp;
       }
     }
     if (r == kPass) continue;  // moved to tx or udp
     if (r != kConsumed) {
       w.drop(r);
       if (spdlog::should_log(spdlog::level::trace)) [[unlikely]]
-        spdlog::trace("drop {}: {} bytes, ethertype {:#06x}", drop_reason_name(r), m->pkt_len,
+        spdlog::trace("drop {}: {} bytes, ethertype {:#06x}", NetDrop::table().name(r), m->pkt_len,
                       p.ethertype);
     }
     dead.push(m);
@@ -122,10 +122,10 @@ DropReason Endpoint::handle_arp(Worker& w, rte_mbuf* m, const Parsed& p, Batch& 
   auto* a = rte_pktmbuf_mtod_offset(m, rte_arp_hdr*, p.l3_off);
   rte_arp_ipv4& d = a->arp_data;
   const uint32_t sip = d.arp_sip, tip = d.arp_tip;
-  if (to_mac(d.arp_sha).is_multicast()) return DropReason::kArpBad;
+  if (to_mac(d.arp_sha).is_multicast()) return NetDrop::kArpBad;
   const uint64_t now = w.now();
   if (a->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY)) {
-    if (!owns_v4(tip) && sip != tip) return DropReason::kArpNotOurs;
+    if (!owns_v4(tip) && sip != tip) return NetDrop::kArpNotOurs;
     learn(IpAddr::v4(sip), d.arp_sha.addr_bytes, now,
           owns_v4(tip) ? LearnKind::kReply : LearnKind::kUnsolicited);
     return kConsumed;
@@ -135,7 +135,7 @@ DropReason Endpoint::handle_arp(Worker& w, rte_mbuf* m, const Parsed& p, Batch& 
       learn(IpAddr::v4(sip), d.arp_sha.addr_bytes, now, LearnKind::kUnsolicited);
       return kConsumed;
     }
-    return DropReason::kArpNotOurs;
+    return NetDrop::kArpNotOurs;
   }
   if (sip != 0) learn(IpAddr::v4(sip), d.arp_sha.addr_bytes, now, LearnKind::kRequest);
   counters_.arp_requests.add();
@@ -154,9 +154,9 @@ DropReason Endpoint::handle_arp(Worker& w, rte_mbuf* m, const Parsed& p, Batch& 
 DropReason Endpoint::handle_ipv4(Worker&, rte_mbuf* m, Parsed& p, Batch& tx, UdpBatch& udp) {
   if (DropReason r = parse_ipv4(m, p); r != kPass) return r;
   auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, p.l3_off);
-  if (!owns_v4(ip->dst_addr)) return DropReason::kNotForUs;
+  if (!owns_v4(ip->dst_addr)) return NetDrop::kNotForUs;
   // Our own address as the source: a spoof or a loop; Linux drops it as a martian.
-  if (owns_v4(ip->src_addr)) return DropReason::kIpSourceOurs;
+  if (owns_v4(ip->src_addr)) return NetDrop::kIpSourceOurs;
   if (p.proto == kProtoUdp) {
     if (DropReason r = parse_udp(m, p, false, cfg_.limits.udp_checksum_partial_ok); r != kPass)
       return r;
@@ -166,10 +166,10 @@ DropReason Endpoint::handle_ipv4(Worker&, rte_mbuf* m, Parsed& p, Batch& tx, Udp
     counters_.udp_delivered.add();
     return kPass;
   }
-  if (p.proto != kProtoIcmp) return DropReason::kIpProtocol;
+  if (p.proto != kProtoIcmp) return NetDrop::kIpProtocol;
   if (DropReason r = parse_icmp(m, p); r != kPass) return r;
   auto* icmp = rte_pktmbuf_mtod_offset(m, EchoHdr*, p.l4_off);
-  if (icmp->type != kIcmpEchoRequest || icmp->code != 0) return DropReason::kIcmpIgnored;
+  if (icmp->type != kIcmpEchoRequest || icmp->code != 0) return NetDrop::kIcmpIgnored;
   // Echo reply in place: only the type changes in the ICMP message.
   icmp->type = kIcmpEchoReply;
   icmp->cksum = cksum_update16(icmp->cksum, rte_cpu_to_be_16(kIcmpEchoRequest << 8),
@@ -189,7 +189,6 @@ DropReason Endpoint::handle_ipv4(Worker&, rte_mbuf* m, Parsed& p, Batch& tx, Udp
 }
 
 void Endpoint::port_unreachable(Worker& w, rte_mbuf* m, const Parsed& p, Batch& tx) {
-  w.drop(DropReason::kUdpPortClosed);
   const bool v6 = p.ethertype == RTE_ETHER_TYPE_IPV6;
   rte_mbuf* e = nullptr;
   if (!tx.full() && icmp_error_allowed(w.now(), w.clock().hz())) e = rte_pktmbuf_alloc(m->pool);
@@ -284,7 +283,7 @@ void Endpoint::tick(Worker& w, rte_mempool* pool, Batch& tx) {
           rte_pktmbuf_free(m);
       },
       [&](rte_mbuf* m) {
-        w.drop(DropReason::kNoNeighbor);
+        w.drop(NetDrop::kNoNeighbor);
         rte_pktmbuf_free(m);
       });
 }

@@ -63,7 +63,7 @@ class Endpoint {
   void process(Worker& w, Batch& in, Batch& tx, UdpBatch& udp);
 
   // Answers a datagram for a closed port with ICMP port unreachable, built in
-  // its own mbuf (rate-limited); counts udp_port_closed either way.
+  // its own mbuf (rate-limited) and frees `m`; the caller counts the drop.
   void port_unreachable(Worker& w, rte_mbuf* m, const Parsed& p, Batch& tx);
 
   // Gratuitous ARP for every IPv4 address, unsolicited NA for every IPv6 one.

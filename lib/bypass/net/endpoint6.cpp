@@ -35,26 +35,26 @@ DropReason Endpoint::handle_ipv6(Worker& w, rte_mbuf* m, Parsed& p, Batch& tx, U
   const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, p.l3_off);
   bool group = false;  // sent to a multicast group we are in
   if (!find_v6(ip->dst_addr)) {
-    if (ip->dst_addr[0] != 0xff) return DropReason::kNotForUs;
+    if (ip->dst_addr[0] != 0xff) return NetDrop::kNotForUs;
     bool ours = std::memcmp(ip->dst_addr, kAllNodes, 16) == 0;
     for (const auto& a : cfg_.addrs)
       if (a.ip.is_v6() && std::memcmp(a.ip.solicited_node().v6_bytes(), ip->dst_addr, 16) == 0)
         ours = true;
-    if (!ours) return DropReason::kIp6Multicast;
+    if (!ours) return NetDrop::kIp6Multicast;
     group = true;
   }
   // Our own address as the source: a spoof or a loop (duplicate address
   // detection uses ::, not the address it tests).
-  if (find_v6(ip->src_addr)) return DropReason::kIpSourceOurs;
+  if (find_v6(ip->src_addr)) return NetDrop::kIpSourceOurs;
   // The unspecified source (::) is only for duplicate address detection.
   static constexpr uint8_t kUnspecified[16] = {};
   if (std::memcmp(ip->src_addr, kUnspecified, 16) == 0) {
     if (p.proto != kProtoIcmp6 || p.l4_len < 1 ||
         *rte_pktmbuf_mtod_offset(m, const uint8_t*, p.l4_off) != kNdpNeighborSolicit)
-      return DropReason::kIpMartian;
+      return NetDrop::kIpMartian;
   }
   if (p.proto == kProtoUdp) {
-    if (group) return DropReason::kIp6Multicast;
+    if (group) return NetDrop::kIp6Multicast;
     if (DropReason r = parse_udp(m, p, true, cfg_.limits.udp_checksum_partial_ok); r != kPass)
       return r;
     if (p.udp_cksum_partial) counters_.udp_checksum_partial.add();
@@ -63,7 +63,7 @@ DropReason Endpoint::handle_ipv6(Worker& w, rte_mbuf* m, Parsed& p, Batch& tx, U
     counters_.udp_delivered.add();
     return kPass;
   }
-  if (p.proto != kProtoIcmp6) return DropReason::kIpProtocol;
+  if (p.proto != kProtoIcmp6) return NetDrop::kIpProtocol;
   if (DropReason r = parse_icmp6(m, p); r != kPass) return r;
   return handle_icmp6(m, p, group, tx, w.now());
 }
@@ -74,8 +74,8 @@ DropReason Endpoint::handle_icmp6(rte_mbuf* m, const Parsed& p, bool group, Batc
   auto* h = rte_pktmbuf_mtod_offset(m, Icmp6Hdr*, p.l4_off);
   switch (h->type) {
     case kIcmp6EchoRequest: {
-      if (group) return DropReason::kIp6Multicast;  // no answers to group pings
-      if (h->code != 0) return DropReason::kIcmpBad;
+      if (group) return NetDrop::kIp6Multicast;  // no answers to group pings
+      if (h->code != 0) return NetDrop::kIcmpBad;
       h->type = kIcmp6EchoReply;
       h->cksum = cksum_update16(h->cksum, rte_cpu_to_be_16(kIcmp6EchoRequest << 8),
                                 rte_cpu_to_be_16(kIcmp6EchoReply << 8));
@@ -95,11 +95,11 @@ DropReason Endpoint::handle_icmp6(rte_mbuf* m, const Parsed& p, bool group, Batc
       return reply_ns(m, p, tx, now);
     case kNdpNeighborAdvert: {
       if (ip->hop_limits != 255 || h->code != 0 || p.l4_len < sizeof(NdpHdr))
-        return DropReason::kNdpBad;
+        return NetDrop::kNdpBad;
       const auto* na = rte_pktmbuf_mtod_offset(m, const NdpHdr*, p.l4_off);
-      if (na->target[0] == 0xff) return DropReason::kNdpBad;
+      if (na->target[0] == 0xff) return NetDrop::kNdpBad;
       const uint8_t* tlla;
-      if (!ndp_link_addr(m, p, kNdpOptTargetLinkAddr, &tlla)) return DropReason::kNdpBad;
+      if (!ndp_link_addr(m, p, kNdpOptTargetLinkAddr, &tlla)) return NetDrop::kNdpBad;
       if (tlla)
         learn(IpAddr::v6(na->target), tlla, now,
               (rte_be_to_cpu_32(na->flags) & kNaSolicited) ? LearnKind::kReply
@@ -108,7 +108,7 @@ DropReason Endpoint::handle_icmp6(rte_mbuf* m, const Parsed& p, bool group, Batc
       return kConsumed;
     }
     default:
-      return DropReason::kIcmpIgnored;  // router discovery, MLD, errors
+      return NetDrop::kIcmpIgnored;  // router discovery, MLD, errors
   }
 }
 
@@ -129,16 +129,16 @@ DropReason Endpoint::reply_ns(rte_mbuf* m, const Parsed& p, Batch& tx, uint64_t 
   auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv6_hdr*, p.l3_off);
   // RFC 4861 7.1.1: hop limit 255, code 0, at least 24 bytes, target not multicast,
   // every option of non-zero length inside the message.
-  if (ip->hop_limits != 255 || p.l4_len < sizeof(NdpHdr)) return DropReason::kNdpBad;
-  if (p.l4_off != p.l3_off + sizeof(rte_ipv6_hdr) || m->nb_segs != 1) return DropReason::kNdpBad;
+  if (ip->hop_limits != 255 || p.l4_len < sizeof(NdpHdr)) return NetDrop::kNdpBad;
+  if (p.l4_off != p.l3_off + sizeof(rte_ipv6_hdr) || m->nb_segs != 1) return NetDrop::kNdpBad;
   auto* ns = rte_pktmbuf_mtod_offset(m, NdpHdr*, p.l4_off);
-  if (ns->code != 0 || ns->target[0] == 0xff) return DropReason::kNdpBad;
+  if (ns->code != 0 || ns->target[0] == 0xff) return NetDrop::kNdpBad;
   const bool dad = is_unspecified(ip->src_addr);
   const uint8_t* slla;
-  if (!ndp_link_addr(m, p, kNdpOptSourceLinkAddr, &slla)) return DropReason::kNdpBad;
+  if (!ndp_link_addr(m, p, kNdpOptSourceLinkAddr, &slla)) return NetDrop::kNdpBad;
   const bool has_slla = slla != nullptr;
-  if (dad && (has_slla || ip->dst_addr[0] != 0xff)) return DropReason::kNdpBad;
-  if (!find_v6(ns->target)) return DropReason::kNotForUs;
+  if (dad && (has_slla || ip->dst_addr[0] != 0xff)) return NetDrop::kNdpBad;
+  if (!find_v6(ns->target)) return NetDrop::kNotForUs;
   counters_.ns_received.add();
   if (!dad && has_slla) learn(IpAddr::v6(ip->src_addr), slla, now, LearnKind::kRequest);
   // The advertisement takes the place of the solicitation: same size or 8 bytes more.
@@ -146,7 +146,7 @@ DropReason Endpoint::reply_ns(rte_mbuf* m, const Parsed& p, Batch& tx, uint64_t 
   const uint32_t want = p.l4_off + l4;
   if (m->data_len < want &&
       rte_pktmbuf_append(m, static_cast<uint16_t>(want - m->data_len)) == nullptr)
-    return DropReason::kTooBig;
+    return NetDrop::kTooBig;
   if (m->data_len > want) rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - want));
   ns = rte_pktmbuf_mtod_offset(m, NdpHdr*, p.l4_off);
   ns->type = kNdpNeighborAdvert;

@@ -10,6 +10,7 @@
 #include <bypass/core/timer.hpp>
 #include <bypass/graph/module.hpp>
 #include <bypass/net/endpoint.hpp>
+#include <bypass/net/net_drops.hpp>
 
 namespace bypass {
 
@@ -24,6 +25,8 @@ class EndpointModule final : public Module {
         announce_(announce),
         tick_(&EndpointModule::on_tick, this),
         hello_(&EndpointModule::on_announce, this) {}
+
+  DropTable drop_table() const override { return NetDrop::table(); }
 
   void process(Worker& w, Batch& in) override {
     Batch tx;

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include <bypass/core/drop_reasons.hpp>
+#include <bypass/net/net_drops.hpp>
 
 namespace bypass {
 

@@ -19,6 +19,9 @@
 
 namespace bypass {
 
+#define BYPASS_BLOCKLIST_DROPS(X) X(kBlocked, "filtered") /* source on the list */
+BYPASS_DROP_TABLE(BlocklistDrop, BYPASS_BLOCKLIST_DROPS)
+
 class SourceBlocklist final : public PacketModule<SourceBlocklist> {
  public:
   struct Prefix6 {
@@ -27,6 +30,7 @@ class SourceBlocklist final : public PacketModule<SourceBlocklist> {
   };
   SourceBlocklist(std::vector<std::pair<uint32_t, uint32_t>> v4, std::vector<Prefix6> v6)
       : PacketModule("SourceBlocklist"), v4_(std::move(v4)), v6_(std::move(v6)) {}
+  DropTable drop_table() const override { return BlocklistDrop::table(); }
 
   // From "198.18.9.0/28", "2001:db8::66" (a host without a length); the
   // sentence on error names the entry.
@@ -39,11 +43,11 @@ class SourceBlocklist final : public PacketModule<SourceBlocklist> {
       const uint32_t src =
           rte_be_to_cpu_32(rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, p.l3_off)->src_addr);
       for (const auto& [net, mask] : v4_)
-        if ((src & mask) == net) return Verdict::drop(DropReason::kFiltered);
+        if ((src & mask) == net) return Verdict::drop(BlocklistDrop::kBlocked);
     } else if (!v6_.empty()) {
       const uint8_t* src = rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, p.l3_off)->src_addr;
       for (const auto& pre : v6_)
-        if (in6(src, pre)) return Verdict::drop(DropReason::kFiltered);
+        if (in6(src, pre)) return Verdict::drop(BlocklistDrop::kBlocked);
     }
     return Verdict::to(0);
   }

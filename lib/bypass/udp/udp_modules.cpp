@@ -18,7 +18,8 @@ void UdpDispatch::process(Worker& w, Batch& in) {
     slot[i] = services_.slot[rte_be_to_cpu_16(u->dst_port)];
     if (slot[i] == 0) {
       if (icmp.full()) emit(w, kIcmp, icmp);
-      ep_.port_unreachable(w, m, p, icmp);  // frees m, counts udp_port_closed
+      w.drop(DispatchDrop::kPortClosed);
+      ep_.port_unreachable(w, m, p, icmp);  // frees m
     }
   }
   emit(w, kIcmp, icmp);
@@ -39,7 +40,7 @@ void ServiceModule::process(Worker& w, Batch& in) {
   for (rte_mbuf* m : in) {
     Parsed& p = parsed(m);
     if (m->nb_segs > 1 && rte_pktmbuf_linearize(m) != 0) {
-      w.drop(DropReason::kSplitHeaders);
+      w.drop(ServiceDrop::kSplitHeaders);
       rte_pktmbuf_free(m);
       continue;
     }
@@ -78,7 +79,7 @@ void ServiceModule::process(Worker& w, Batch& in) {
                                       it.blob, it.offset, it.len, rp_);
     if (!m) {
       counters_.send_failed.add();
-      w.drop(DropReason::kNoBuffer);
+      w.drop(ServiceDrop::kNoBuffer);
       continue;
     }
     counters_.sent.add();
@@ -95,7 +96,7 @@ void ServiceModule::process(Worker& w, Batch& in) {
     const uint32_t len = g.reply == Reply::kUnchanged ? g.len : g.reply_len;
     if (len > g.room ||
         !udp_reply_in_place(pk[j], parsed(pk[j]), len, g.reply == Reply::kUnchanged, rp_)) {
-      w.drop(DropReason::kTooBig);
+      w.drop(ServiceDrop::kTooBig);
       dead.push(pk[j]);
       continue;
     }

@@ -31,6 +31,17 @@ struct ServiceTable {
   }
 };
 
+#define BYPASS_DISPATCH_DROPS(X) X(kPortClosed, "udp_port_closed") /* no service bound */
+BYPASS_DROP_TABLE(DispatchDrop, BYPASS_DISPATCH_DROPS)
+
+// clang-format off
+#define BYPASS_SERVICE_DROPS(X)                                              \
+  X(kSplitHeaders, "split_headers") /* chained mbuf that would not linearize */ \
+  X(kNoBuffer, "no_buffer")         /* pool empty for a further datagram */     \
+  X(kTooBig, "too_big")             /* reply larger than its buffer */
+// clang-format on
+BYPASS_DROP_TABLE(ServiceDrop, BYPASS_SERVICE_DROPS)
+
 class UdpDispatch final : public Module {
  public:
   static constexpr unsigned kIcmp = 0;
@@ -39,6 +50,7 @@ class UdpDispatch final : public Module {
         ep_(ep),
         services_(services) {}
   void process(Worker& w, Batch& in) override;
+  DropTable drop_table() const override { return DispatchDrop::table(); }
 
  private:
   Endpoint& ep_;
@@ -54,6 +66,7 @@ class ServiceModule final : public Module {
   ServiceModule(DatagramHandler& h, rte_mempool* pool, const ReplyParams& rp)
       : Module("Service", 1), h_(h), pool_(pool), rp_(rp) {}
   void process(Worker& w, Batch& in) override;
+  DropTable drop_table() const override { return ServiceDrop::table(); }
   const UdpCounters& counters() const { return counters_; }
 
  private:

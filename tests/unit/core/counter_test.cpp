@@ -25,12 +25,29 @@ TEST(WorkerCounters, AreCacheLineAlignedSoWorkersNeverShareALine) {
   EXPECT_GE(b - a, RTE_CACHE_LINE_SIZE);
 }
 
-TEST(DropReasons, HaveDistinctNames) {
-  for (size_t i = 0; i < kDropReasonCount; ++i)
-    for (size_t j = i + 1; j < kDropReasonCount; ++j)
-      EXPECT_NE(drop_reason_name(static_cast<DropReason>(i)),
-                drop_reason_name(static_cast<DropReason>(j)));
-  EXPECT_EQ(drop_reason_name(DropReason::kRingFull), "ring_full");
+#define TEST_DROPS(X) X(kFirst, "first") X(kSecond, "second")
+BYPASS_DROP_TABLE(TestDrop, TEST_DROPS)
+
+TEST(DropTable, NamesTheGraphReasonsThenTheModulesOwn) {
+  constexpr DropTable t = TestDrop::table();
+  EXPECT_EQ(t.size(), kFirstModuleDrop + 2);
+  EXPECT_EQ(t.name(GraphDrop::kRingFull), "ring_full");
+  EXPECT_EQ(t.name(GraphDrop::kNoRoute), "no_route");
+  EXPECT_EQ(drop_index(TestDrop::kFirst), kFirstModuleDrop);
+  EXPECT_EQ(t.name(TestDrop::kFirst), "first");
+  EXPECT_EQ(t.name(TestDrop::kSecond), "second");
+  EXPECT_TRUE(t.names(TestDrop::kSecond));
+  EXPECT_FALSE(t.names(DropReason{TestDrop::kEnd}));
+  EXPECT_EQ(t.name(DropReason{TestDrop::kEnd}), "reason_5") << "a code past the table";
+  EXPECT_EQ(DropTable().name(TestDrop::kFirst), "reason_3") << "a module with no table";
+}
+
+TEST(ModuleTally, CountsByCodeAndTotals) {
+  ModuleTally t;
+  t.drop(TestDrop::kSecond, 4);
+  t.drop(GraphDrop::kTxFull);
+  EXPECT_EQ(t.drops[drop_index(TestDrop::kSecond)].get(), 4u);
+  EXPECT_EQ(t.dropped(), 5u);
 }
 
 TEST(CounterTotals, SumWorkersWrittenConcurrently) {
@@ -39,13 +56,13 @@ TEST(CounterTotals, SumWorkersWrittenConcurrently) {
   std::thread t0([&] {
     for (int i = 0; i < kN; ++i) {
       w[0].rx_packets.add();
-      w[0].drop(DropReason::kTxFull);
+      w[0].dropped.add();
     }
   });
   std::thread t1([&] {
     for (int i = 0; i < kN; ++i) {
       w[1].rx_packets.add(2);
-      w[1].drop(DropReason::kRingFull, 3);
+      w[1].dropped.add(3);
     }
   });
   t0.join();
@@ -54,8 +71,6 @@ TEST(CounterTotals, SumWorkersWrittenConcurrently) {
   t.add(w[0]);
   t.add(w[1]);
   EXPECT_EQ(t.rx_packets, 3u * kN);
-  EXPECT_EQ(t.drops[static_cast<size_t>(DropReason::kTxFull)], uint64_t(kN));
-  EXPECT_EQ(t.drops[static_cast<size_t>(DropReason::kRingFull)], 3u * kN);
   EXPECT_EQ(t.dropped(), 4u * kN);
 }
 

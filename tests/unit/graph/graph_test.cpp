@@ -47,12 +47,16 @@ class Ticker final : public Module {
   Timer timer_;
 };
 
-// Drops every other packet as `filtered`.
+// Drops every other packet as `odd`, a reason of its own.
+#define HALVER_DROPS(X) X(kOdd, "odd")
+BYPASS_DROP_TABLE(HalverDrop, HALVER_DROPS)
+
 class Halver final : public PacketModule<Halver> {
  public:
   Halver() : PacketModule("Halver") {}
+  DropTable drop_table() const override { return HalverDrop::table(); }
   Verdict handle(Worker&, rte_mbuf*) {
-    return (n_++ & 1) ? Verdict::drop(DropReason::kFiltered) : Verdict::to(0);
+    return (n_++ & 1) ? Verdict::drop(HalverDrop::kOdd) : Verdict::to(0);
   }
 
  private:
@@ -97,9 +101,9 @@ TEST_F(GraphTest, InsertBeforeRewiresGatesAndSources) {
   EXPECT_TRUE(src.poll(w_));
   EXPECT_EQ(sink.got.get(), 4u);
   EXPECT_EQ(half->tally().packets.get(), 8u);
-  EXPECT_EQ(half->tally().drops[static_cast<size_t>(DropReason::kFiltered)].get(), 4u);
-  EXPECT_EQ(w_.counters().drops[static_cast<size_t>(DropReason::kFiltered)].get(), 4u)
-      << "the worker's totals count the module's drops too";
+  EXPECT_EQ(half->tally().drops[drop_index(HalverDrop::kOdd)].get(), 4u);
+  EXPECT_EQ(half->drop_table().name(HalverDrop::kOdd), "odd");
+  EXPECT_EQ(w_.counters().dropped.get(), 4u) << "the worker's total counts the module's drops too";
   EXPECT_EQ(sink.tally().dropped(), 0u) << "drops belong to the module that made them";
   EXPECT_EQ(g_.describe(),
             "  source -> half\n  source -> first\n  tx\n  first -> half\n  half -> tx\n");
@@ -175,8 +179,7 @@ TEST(GraphSwap, KeptModulesCarryStateAndCountersWhileTheWorkerRuns) {
   // Halver counted and alternated across the swap: everything it saw, halved,
   // reached one sink or the other.
   EXPECT_EQ(sink1.got.get() + sink2.got.get(), (half.tally().packets.get() + 1) / 2);
-  EXPECT_EQ(half.tally().drops[static_cast<size_t>(DropReason::kFiltered)].get(),
-            half.tally().packets.get() / 2);
+  EXPECT_EQ(half.tally().drops[drop_index(HalverDrop::kOdd)].get(), half.tally().packets.get() / 2);
   old.reset();
 }
 

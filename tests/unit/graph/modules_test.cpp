@@ -129,7 +129,9 @@ TEST_F(RingPortFixture, RuntsAreDroppedAndCounted) {
   auto out = sent();
   EXPECT_EQ(out.size(), 2u);
   test::free_all(out);
-  EXPECT_EQ(worker_.counters().drops[static_cast<size_t>(DropReason::kRunt)].get(), 2u);
+  EXPECT_EQ(swap.tally().drops[drop_index(SwapDrop::kRunt)].get(), 2u);
+  EXPECT_EQ(swap.drop_table().name(SwapDrop::kRunt), "runt");
+  EXPECT_EQ(worker_.counters().dropped.get(), 2u);
 }
 
 TEST_F(RingPortFixture, UnconnectedGateDropsAsNoRoute) {
@@ -138,7 +140,8 @@ TEST_F(RingPortFixture, UnconnectedGateDropsAsNoRoute) {
   inject(0, 5);
   rx.poll(worker_);
   EXPECT_TRUE(sent().empty());
-  EXPECT_EQ(worker_.counters().drops[static_cast<size_t>(DropReason::kNoRoute)].get(), 5u);
+  EXPECT_EQ(swap.tally().drops[drop_index(GraphDrop::kNoRoute)].get(), 5u);
+  EXPECT_EQ(swap.drop_table().name(GraphDrop::kNoRoute), "no_route");
 }
 
 TEST_F(RingPortFixture, FullTxQueueDropsAsTxFull) {
@@ -152,7 +155,8 @@ TEST_F(RingPortFixture, FullTxQueueDropsAsTxFull) {
     rx.poll(worker_);
   }
   EXPECT_EQ(worker_.counters().tx_packets.get(), 63u);
-  EXPECT_EQ(worker_.counters().drops[static_cast<size_t>(DropReason::kTxFull)].get(), 1u);
+  EXPECT_EQ(tx.tally().drops[drop_index(GraphDrop::kTxFull)].get(), 1u);
+  EXPECT_EQ(worker_.counters().dropped.get(), 1u);
 }
 
 TEST_F(RingPortFixture, PipelineHandOffThroughARing) {
@@ -167,7 +171,7 @@ TEST_F(RingPortFixture, PipelineHandOffThroughARing) {
   RingIn in(*ring, &swap);
   inject(0, 32);
   rx.poll(worker_);  // 16 fit in the ring, 16 are dropped
-  EXPECT_EQ(worker_.counters().drops[static_cast<size_t>(DropReason::kRingFull)].get(), 16u);
+  EXPECT_EQ(out.tally().drops[drop_index(GraphDrop::kRingFull)].get(), 16u);
   EXPECT_TRUE(in.poll(handler));
   EXPECT_FALSE(in.poll(handler));
   auto got = sent();

@@ -36,7 +36,10 @@ class EndpointTest : public NetTest {
     return c;
   }
 
-  explicit EndpointTest(uint32_t icmp_rate = 100) : ep_(config(icmp_rate), w_.clock().hz()) {}
+  // Drops count in tally_, as they would in the Endpoint module's.
+  explicit EndpointTest(uint32_t icmp_rate = 100) : ep_(config(icmp_rate), w_.clock().hz()) {
+    w_.set_active(&tally_);
+  }
 
   void TearDown() override {
     tx_.free_all();
@@ -62,12 +65,8 @@ class EndpointTest : public NetTest {
     process(std::vector<Bytes>{frame}, cuts, flags);
   }
 
-  uint64_t drops(DropReason r) const { return w_.counters().drops[static_cast<size_t>(r)].get(); }
-  uint64_t total_drops() const {
-    uint64_t n = 0;
-    for (const auto& c : w_.counters().drops) n += c.get();
-    return n;
-  }
+  uint64_t drops(DropReason r) const { return tally_.drops[drop_index(r)].get(); }
+  uint64_t total_drops() const { return tally_.dropped(); }
   // rx = tx + udp + drops + consumed, over everything processed so far.
   void expect_accounted(uint64_t consumed) const {
     EXPECT_EQ(rx_, tx_.size() + udp_.pkts.size() + total_drops() + consumed)
@@ -89,6 +88,7 @@ class EndpointTest : public NetTest {
   // The worker's time: tests move it (1 GHz, starting at 5 s).
   ManualClock clock_{1'000'000'000, 5'000'000'000};
   Worker w_{0, WorkerConfig{}, &clock_};
+  ModuleTally tally_;
   Endpoint ep_;
   Batch tx_;
   UdpBatch udp_;

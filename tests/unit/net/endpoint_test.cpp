@@ -52,7 +52,7 @@ TEST_F(Ep, ArpRequestInAVlanKeepsTheTag) {
 
 TEST_F(Ep, ArpForAnotherAddress) {
   process(arp_request(RTE_IPV4(198, 18, 0, 200)).build());
-  EXPECT_EQ(drops(DropReason::kArpNotOurs), 1u);
+  EXPECT_EQ(drops(NetDrop::kArpNotOurs), 1u);
   EXPECT_TRUE(tx_.empty());
   expect_accounted(0);
 }
@@ -95,8 +95,8 @@ TEST_F(Ep, MalformedArp) {
   Bytes r = runt.build();
   r.resize(30);
   process({multicast_sender.build(), bad_size.build(), bad_op.build(), r});
-  EXPECT_EQ(drops(DropReason::kArpBad), 3u);
-  EXPECT_EQ(drops(DropReason::kRunt), 1u);
+  EXPECT_EQ(drops(NetDrop::kArpBad), 3u);
+  EXPECT_EQ(drops(NetDrop::kRunt), 1u);
   expect_accounted(0);
 }
 
@@ -154,7 +154,7 @@ TEST_F(Ep, UnusualIcmpIsIgnored) {
     in.push_back(pk.build());
   }
   process(in);
-  EXPECT_EQ(drops(DropReason::kIcmpIgnored), in.size());
+  EXPECT_EQ(drops(NetDrop::kIcmpIgnored), in.size());
   EXPECT_TRUE(tx_.empty());
   expect_accounted(0);
 }
@@ -173,7 +173,7 @@ TEST_F(Ep, NotForUs) {
   broadcast_ip.eth.dst = MacAddr::broadcast();
   process({other_ip.build(), other_mac.build(), udp_other.build(), udp6_other.build(),
            broadcast_ip.build()});
-  EXPECT_EQ(drops(DropReason::kNotForUs), 5u);
+  EXPECT_EQ(drops(NetDrop::kNotForUs), 5u);
   expect_accounted(0);
 }
 
@@ -192,12 +192,12 @@ TEST_F(Ep, NotIpAndMalformedIp) {
   Packet deep = udp4();
   deep.eth.tags = {1, 2, 3};
   process({lldp.build(), bad_sum.build(), frag.build(), tcp.build(), rh0.build(), deep.build()});
-  EXPECT_EQ(drops(DropReason::kNotIp), 1u);
-  EXPECT_EQ(drops(DropReason::kIpChecksum), 1u);
-  EXPECT_EQ(drops(DropReason::kIpFragment), 1u);
-  EXPECT_EQ(drops(DropReason::kIpProtocol), 1u);
-  EXPECT_EQ(drops(DropReason::kIp6RoutingType0), 1u);
-  EXPECT_EQ(drops(DropReason::kVlanTooDeep), 1u);
+  EXPECT_EQ(drops(NetDrop::kNotIp), 1u);
+  EXPECT_EQ(drops(NetDrop::kIpChecksum), 1u);
+  EXPECT_EQ(drops(NetDrop::kIpFragment), 1u);
+  EXPECT_EQ(drops(NetDrop::kIpProtocol), 1u);
+  EXPECT_EQ(drops(NetDrop::kIp6RoutingType0), 1u);
+  EXPECT_EQ(drops(NetDrop::kVlanTooDeep), 1u);
   expect_accounted(0);
 }
 
@@ -245,7 +245,7 @@ TEST_F(Ep, OurOwnAddressAsTheSourceIsDropped) {
   process({u4.build(), u4b.build(), p4.build(), u6.build(), p6.build()});
   EXPECT_TRUE(tx_.empty());
   EXPECT_TRUE(udp_.pkts.empty());
-  EXPECT_EQ(drops(DropReason::kIpSourceOurs), 5u);
+  EXPECT_EQ(drops(NetDrop::kIpSourceOurs), 5u);
   EXPECT_EQ(ep_.counters().udp_delivered.get(), 0u);
   expect_accounted(0);
 }
@@ -258,8 +258,8 @@ TEST_F(Ep, BadUdpIsDropped) {
   Packet zero6 = udp6();
   zero6.udp().checksum = 0;
   process({sum.build(), len.build(), zero6.build()});
-  EXPECT_EQ(drops(DropReason::kUdpChecksum), 2u);
-  EXPECT_EQ(drops(DropReason::kUdpLength), 1u);
+  EXPECT_EQ(drops(NetDrop::kUdpChecksum), 2u);
+  EXPECT_EQ(drops(NetDrop::kUdpLength), 1u);
   expect_accounted(0);
 }
 
@@ -274,7 +274,7 @@ TEST_F(Ep, Ipv6UdpToAMulticastGroup) {
   other.ip6().dst = ip6("ff05::1:3");
   other.eth.dst = multicast_mac(other.ip6().dst);
   process({all.build(), ours.build(), other.build()});
-  EXPECT_EQ(drops(DropReason::kIp6Multicast), 3u);
+  EXPECT_EQ(drops(NetDrop::kIp6Multicast), 3u);
   EXPECT_TRUE(udp_.pkts.empty());
   expect_accounted(0);
 }
@@ -306,7 +306,7 @@ TEST_F(Ep, Ping6FromUnspecifiedOrLoopbackIsNotAnswered) {
   loop.ip6().src = ip6("::1");
   process({any.build(), loop.build()});
   EXPECT_TRUE(tx_.empty());
-  EXPECT_EQ(drops(DropReason::kIpMartian), 2u);
+  EXPECT_EQ(drops(NetDrop::kIpMartian), 2u);
   expect_accounted(0);
 }
 
@@ -317,8 +317,8 @@ TEST_F(Ep, Ping6ToAGroupOrWithACodeIsRefused) {
   Packet code = echo6();
   code.icmp().code = 1;
   process({group.build(), code.build()});
-  EXPECT_EQ(drops(DropReason::kIp6Multicast), 1u);
-  EXPECT_EQ(drops(DropReason::kIcmpBad), 1u);
+  EXPECT_EQ(drops(NetDrop::kIp6Multicast), 1u);
+  EXPECT_EQ(drops(NetDrop::kIcmpBad), 1u);
   expect_accounted(0);
 }
 
@@ -405,7 +405,7 @@ TEST_F(Ep, MalformedSolicitations) {
   ext.ip6().ext = {ext_options(kIp6DestOpts)};
   in.push_back(ext.build());
   process(in);
-  EXPECT_EQ(drops(DropReason::kNdpBad), in.size());
+  EXPECT_EQ(drops(NetDrop::kNdpBad), in.size());
   EXPECT_TRUE(tx_.empty());
   expect_accounted(0);
 }
@@ -420,8 +420,8 @@ TEST_F(Ep, SolicitationForAnotherTarget) {
   unicast.eth.dst = kOurMac;
   Packet group = ns(ip6("2001:db8::77"));  // a group we are not in
   process({pk.build(), unicast.build(), group.build()});
-  EXPECT_EQ(drops(DropReason::kNotForUs), 2u);
-  EXPECT_EQ(drops(DropReason::kIp6Multicast), 1u);
+  EXPECT_EQ(drops(NetDrop::kNotForUs), 2u);
+  EXPECT_EQ(drops(NetDrop::kIp6Multicast), 1u);
   expect_accounted(0);
 }
 
@@ -429,8 +429,8 @@ TEST_F(Ep, SplitSolicitationIsRefusedWhole) {
   const Bytes f = ns().build();
   process(f, {40});
   process(f, {70});
-  EXPECT_EQ(drops(DropReason::kSplitHeaders), 1u);
-  EXPECT_EQ(drops(DropReason::kNdpBad), 1u) << "options in another segment";
+  EXPECT_EQ(drops(NetDrop::kSplitHeaders), 1u);
+  EXPECT_EQ(drops(NetDrop::kNdpBad), 1u) << "options in another segment";
   expect_accounted(0);
 }
 
@@ -446,8 +446,8 @@ TEST_F(Ep, AdvertisementsAreConsumedOrRefused) {
   rs.l4 = IcmpSpec{133, 0, {}, 0, 0};
   process({good.build(), hop.build(), rs.build()});
   EXPECT_EQ(ep_.counters().na_received.get(), 1u);
-  EXPECT_EQ(drops(DropReason::kNdpBad), 1u);
-  EXPECT_EQ(drops(DropReason::kIcmpIgnored), 1u);
+  EXPECT_EQ(drops(NetDrop::kNdpBad), 1u);
+  EXPECT_EQ(drops(NetDrop::kIcmpIgnored), 1u);
   expect_accounted(1);
 }
 
@@ -471,8 +471,8 @@ TEST_F(Ep, MixedBurstIsFullyAccounted) {
   process(in);
   EXPECT_EQ(tx_.size(), 16u);
   EXPECT_EQ(udp_.pkts.size(), 8u);
-  EXPECT_EQ(drops(DropReason::kIpTtl), 4u);
-  EXPECT_EQ(drops(DropReason::kArpNotOurs), 4u);
+  EXPECT_EQ(drops(NetDrop::kIpTtl), 4u);
+  EXPECT_EQ(drops(NetDrop::kArpNotOurs), 4u);
   expect_accounted(0);
 }
 

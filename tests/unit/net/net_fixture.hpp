@@ -24,7 +24,7 @@ inline void PrintTo(DropReason r, std::ostream* os) {
   else if (r == kConsumed)
     *os << "consumed";
   else
-    *os << drop_reason_name(r);
+    *os << NetDrop::table().name(r);
 }
 
 namespace test {
@@ -57,7 +57,7 @@ class NetTest : public ::testing::Test {
                    uint64_t flags = 0, const ParseLimits& lim = {}) {
     rte_mbuf* m = own(f, cuts, flags);
     p = Parsed{};
-    return m ? parse_frame(m, p, lim) : DropReason::kNoBuffer;
+    return m ? parse_frame(m, p, lim) : NetDrop::kTooBig;
   }
   DropReason parse(const Bytes& f, const std::vector<uint32_t>& cuts = {}, uint64_t flags = 0,
                    const ParseLimits& lim = {}) {

@@ -28,7 +28,7 @@ class Parse : public NetTest {
       Parsed p;
       DropReason r = parse(f, p, {cut});
       if (cut < headers_end) {
-        EXPECT_EQ(r, DropReason::kSplitHeaders) << "cut at " << cut;
+        EXPECT_EQ(r, NetDrop::kSplitHeaders) << "cut at " << cut;
       } else {
         ASSERT_EQ(r, kPass) << "cut at " << cut;
         EXPECT_EQ(p.l3_off, whole.l3_off);
@@ -59,8 +59,8 @@ TEST_F(Parse, RuntEthernetAtEveryLength) {
   for (size_t n = 0; n < 14; ++n) {
     Parsed p;
     rte_mbuf* m = own(Bytes(full.begin(), full.begin() + static_cast<long>(n)));
-    EXPECT_EQ(parse_ethernet(m, p), DropReason::kRunt) << n << " bytes";
-    EXPECT_EQ(parse_frame(m, p), DropReason::kRunt) << n << " bytes";
+    EXPECT_EQ(parse_ethernet(m, p), NetDrop::kRunt) << n << " bytes";
+    EXPECT_EQ(parse_frame(m, p), NetDrop::kRunt) << n << " bytes";
   }
 }
 
@@ -89,9 +89,9 @@ TEST_F(Parse, OneAndTwoVlanTags) {
 TEST_F(Parse, ThirdVlanTagRefused) {
   Packet pk = udp4();
   pk.eth.tags = {1, 2, 3};
-  EXPECT_EQ(parse(pk.build()), DropReason::kVlanTooDeep);
+  EXPECT_EQ(parse(pk.build()), NetDrop::kVlanTooDeep);
   pk.eth.outer_tpid = RTE_ETHER_TYPE_QINQ;
-  EXPECT_EQ(parse(pk.build()), DropReason::kVlanTooDeep);
+  EXPECT_EQ(parse(pk.build()), NetDrop::kVlanTooDeep);
   ParseLimits three;
   three.max_vlans = 3;
   Parsed p;
@@ -100,13 +100,13 @@ TEST_F(Parse, ThirdVlanTagRefused) {
   ParseLimits none;
   none.max_vlans = 0;
   pk.eth.tags = {1};
-  EXPECT_EQ(parse(pk.build(), {}, 0, none), DropReason::kVlanTooDeep);
+  EXPECT_EQ(parse(pk.build(), {}, 0, none), NetDrop::kVlanTooDeep);
 }
 
 TEST_F(Parse, ManyVlanTagsStopAtTheCap) {
   Packet pk = udp4();
   pk.eth.tags.assign(400, 7);  // 1600 bytes of tags: refused after the third
-  EXPECT_EQ(parse(pk.build()), DropReason::kVlanTooDeep);
+  EXPECT_EQ(parse(pk.build()), NetDrop::kVlanTooDeep);
 }
 
 TEST_F(Parse, TruncatedVlanTag) {
@@ -116,17 +116,17 @@ TEST_F(Parse, TruncatedVlanTag) {
     return pk.build();
   }();
   for (size_t n = 14; n < 18; ++n)
-    EXPECT_EQ(parse(Bytes(f.begin(), f.begin() + static_cast<long>(n))), DropReason::kRunt) << n;
+    EXPECT_EQ(parse(Bytes(f.begin(), f.begin() + static_cast<long>(n))), NetDrop::kRunt) << n;
 }
 
 TEST_F(Parse, NotIp) {
   Packet pk;
   pk.payload = Bytes(46, 0xab);
-  EXPECT_EQ(parse(pk.build()), DropReason::kNotIp);
+  EXPECT_EQ(parse(pk.build()), NetDrop::kNotIp);
   pk.eth.type = 0x8847;  // MPLS
-  EXPECT_EQ(parse(pk.build()), DropReason::kNotIp);
+  EXPECT_EQ(parse(pk.build()), NetDrop::kNotIp);
   pk.eth.tags = {9};
-  EXPECT_EQ(parse(pk.build()), DropReason::kNotIp);
+  EXPECT_EQ(parse(pk.build()), NetDrop::kNotIp);
 }
 
 // ---- ARP ----
@@ -150,7 +150,7 @@ TEST_F(Parse, ArpTruncated) {
   const Bytes f = pk.build();
   ASSERT_EQ(f.size(), 42u);
   for (size_t n = 14; n < 42; ++n)
-    EXPECT_EQ(parse(Bytes(f.begin(), f.begin() + static_cast<long>(n))), DropReason::kRunt) << n;
+    EXPECT_EQ(parse(Bytes(f.begin(), f.begin() + static_cast<long>(n))), NetDrop::kRunt) << n;
 }
 
 TEST_F(Parse, ArpWrongSizesTypesAndOpcodes) {
@@ -159,14 +159,14 @@ TEST_F(Parse, ArpWrongSizesTypesAndOpcodes) {
     change(pk.arp());
     return pk.build();
   };
-  EXPECT_EQ(parse(with([](ArpSpec& a) { a.hlen = 8; })), DropReason::kArpBad);
-  EXPECT_EQ(parse(with([](ArpSpec& a) { a.hlen = 0; })), DropReason::kArpBad);
-  EXPECT_EQ(parse(with([](ArpSpec& a) { a.plen = 16; })), DropReason::kArpBad);
-  EXPECT_EQ(parse(with([](ArpSpec& a) { a.plen = 0; })), DropReason::kArpBad);
-  EXPECT_EQ(parse(with([](ArpSpec& a) { a.htype = 6; })), DropReason::kArpBad);
-  EXPECT_EQ(parse(with([](ArpSpec& a) { a.ptype = 0x86dd; })), DropReason::kArpBad);
+  EXPECT_EQ(parse(with([](ArpSpec& a) { a.hlen = 8; })), NetDrop::kArpBad);
+  EXPECT_EQ(parse(with([](ArpSpec& a) { a.hlen = 0; })), NetDrop::kArpBad);
+  EXPECT_EQ(parse(with([](ArpSpec& a) { a.plen = 16; })), NetDrop::kArpBad);
+  EXPECT_EQ(parse(with([](ArpSpec& a) { a.plen = 0; })), NetDrop::kArpBad);
+  EXPECT_EQ(parse(with([](ArpSpec& a) { a.htype = 6; })), NetDrop::kArpBad);
+  EXPECT_EQ(parse(with([](ArpSpec& a) { a.ptype = 0x86dd; })), NetDrop::kArpBad);
   for (uint16_t op : {0, 3, 4, 8, 9, 0x100, 0xffff})
-    EXPECT_EQ(parse(with([op](ArpSpec& a) { a.op = op; })), DropReason::kArpBad) << op;
+    EXPECT_EQ(parse(with([op](ArpSpec& a) { a.op = op; })), NetDrop::kArpBad) << op;
 }
 
 // ---- IPv4 ----
@@ -187,14 +187,14 @@ TEST_F(Parse, Ipv4UdpOffsets) {
 TEST_F(Parse, Ipv4TruncatedHeader) {
   const Bytes f = udp4().build();
   for (size_t n = 14; n < 34; ++n)
-    EXPECT_EQ(parse(Bytes(f.begin(), f.begin() + static_cast<long>(n))), DropReason::kRunt) << n;
+    EXPECT_EQ(parse(Bytes(f.begin(), f.begin() + static_cast<long>(n))), NetDrop::kRunt) << n;
 }
 
 TEST_F(Parse, Ipv4Version) {
   for (uint8_t v : {0, 5, 6, 15}) {
     Packet pk = udp4();
     pk.ip4().version = v;
-    EXPECT_EQ(parse(pk.build()), DropReason::kIpVersion) << int{v};
+    EXPECT_EQ(parse(pk.build()), NetDrop::kIpVersion) << int{v};
   }
 }
 
@@ -202,18 +202,18 @@ TEST_F(Parse, Ipv4HeaderLength) {
   for (uint8_t ihl : {0, 1, 4}) {
     Packet pk = udp4();
     pk.ip4().ihl = ihl;
-    EXPECT_EQ(parse(pk.build()), DropReason::kIpHeaderLength) << int{ihl};
+    EXPECT_EQ(parse(pk.build()), NetDrop::kIpHeaderLength) << int{ihl};
   }
   // IHL 15 (60 bytes) in a frame with 32 bytes after Ethernet.
   Packet pk = udp4();
   pk.ip4().ihl = 15;
-  EXPECT_EQ(parse(pk.build()), DropReason::kIpHeaderLength);
+  EXPECT_EQ(parse(pk.build()), NetDrop::kIpHeaderLength);
   // IHL 6 with exactly 20 bytes present.
   Packet bare;
   bare.l3 = Ip4Spec{};
   bare.ip4().ihl = 6;
   bare.ip4().total_length = 24;
-  EXPECT_EQ(parse(bare.build()), DropReason::kIpHeaderLength);
+  EXPECT_EQ(parse(bare.build()), NetDrop::kIpHeaderLength);
 }
 
 TEST_F(Parse, Ipv4TotalLength) {
@@ -221,17 +221,17 @@ TEST_F(Parse, Ipv4TotalLength) {
   for (uint16_t total : {0, 1, 19}) {
     Packet pk = udp4();
     pk.ip4().total_length = total;
-    EXPECT_EQ(parse(pk.build()), DropReason::kIpTotalLength) << total;
+    EXPECT_EQ(parse(pk.build()), NetDrop::kIpTotalLength) << total;
   }
   Packet opts = udp4();  // header of 24 bytes: a total of 20 is still too small
   opts.ip4().options = {1, 1, 1, 1};
   opts.ip4().total_length = 20;
-  EXPECT_EQ(parse(opts.build()), DropReason::kIpTotalLength);
+  EXPECT_EQ(parse(opts.build()), NetDrop::kIpTotalLength);
   Packet big = udp4();
   big.ip4().total_length = static_cast<uint16_t>(ip_bytes + 1);
-  EXPECT_EQ(parse(big.build()), DropReason::kIpTotalLength);
+  EXPECT_EQ(parse(big.build()), NetDrop::kIpTotalLength);
   big.ip4().total_length = 0xffff;
-  EXPECT_EQ(parse(big.build()), DropReason::kIpTotalLength);
+  EXPECT_EQ(parse(big.build()), NetDrop::kIpTotalLength);
   // Shorter than the frame is fine (Ethernet padding): the rest is not the datagram's.
   Packet pad = udp4({9, 9});
   pad.trailer = {0xde, 0xad, 0xbe, 0xef};
@@ -243,16 +243,16 @@ TEST_F(Parse, Ipv4TotalLength) {
 TEST_F(Parse, Ipv4HeaderChecksum) {
   Packet pk = udp4();
   pk.ip4().checksum_xor = 1;
-  EXPECT_EQ(parse(pk.build()), DropReason::kIpChecksum);
+  EXPECT_EQ(parse(pk.build()), NetDrop::kIpChecksum);
   pk.ip4().checksum_xor = 0xffff;
-  EXPECT_EQ(parse(pk.build()), DropReason::kIpChecksum);
+  EXPECT_EQ(parse(pk.build()), NetDrop::kIpChecksum);
   pk.ip4().checksum_xor = 0;
   pk.ip4().options = {1, 1, 1, 0};
   const Bytes good = pk.build();
   EXPECT_EQ(parse(good), kPass);
   Bytes f = good;
   f[14 + 21] ^= 0x01;  // a NOP becomes EOL: still valid options, but the sum covers them
-  EXPECT_EQ(parse(f), DropReason::kIpChecksum);
+  EXPECT_EQ(parse(f), NetDrop::kIpChecksum);
 }
 
 TEST_F(Parse, Ipv4Options) {
@@ -277,14 +277,14 @@ TEST_F(Parse, Ipv4Options) {
   for (const Bytes& o : bad) {
     Packet pk = udp4();
     pk.ip4().options = o;
-    EXPECT_EQ(parse(pk.build()), DropReason::kIpOptions) << testing::PrintToString(o);
+    EXPECT_EQ(parse(pk.build()), NetDrop::kIpOptions) << testing::PrintToString(o);
   }
 }
 
 TEST_F(Parse, Ipv4Ttl) {
   Packet pk = udp4();
   pk.ip4().ttl = 0;
-  EXPECT_EQ(parse(pk.build()), DropReason::kIpTtl);
+  EXPECT_EQ(parse(pk.build()), NetDrop::kIpTtl);
   pk.ip4().ttl = 1;
   EXPECT_EQ(parse(pk.build()), kPass);
 }
@@ -305,7 +305,7 @@ TEST_F(Parse, Ipv4FragmentsAreAllDropped) {
   for (const Case& c : cases) {
     Packet pk = udp4(Bytes(1472, 0x5a));
     pk.ip4().frag = c.frag;
-    EXPECT_EQ(parse(pk.build()), DropReason::kIpFragment) << c.what;
+    EXPECT_EQ(parse(pk.build()), NetDrop::kIpFragment) << c.what;
   }
   // Overlapping and duplicate fragments: each is dropped on its own.
   for (int i = 0; i < 2; ++i) {
@@ -313,8 +313,8 @@ TEST_F(Parse, Ipv4FragmentsAreAllDropped) {
     a.ip4().frag = 0x2000;
     Packet b = udp4(Bytes(64, 2));
     b.ip4().frag = 0x2000 | 4;  // starts at 32: overlaps the first
-    EXPECT_EQ(parse(a.build()), DropReason::kIpFragment);
-    EXPECT_EQ(parse(b.build()), DropReason::kIpFragment);
+    EXPECT_EQ(parse(a.build()), NetDrop::kIpFragment);
+    EXPECT_EQ(parse(b.build()), NetDrop::kIpFragment);
   }
   Packet df = udp4();
   df.ip4().frag = 0x4000;
@@ -327,7 +327,7 @@ TEST_F(Parse, Ipv4MartianSources) {
                        RTE_IPV4(240, 0, 0, 1), RTE_IPV4(255, 255, 255, 255)}) {
     Packet pk = udp4();
     pk.ip4().src = src;
-    EXPECT_EQ(parse(pk.build()), DropReason::kIpMartian) << std::hex << src;
+    EXPECT_EQ(parse(pk.build()), NetDrop::kIpMartian) << std::hex << src;
   }
   Packet ok = udp4();
   ok.ip4().src = RTE_IPV4(10, 0, 0, 1);
@@ -343,7 +343,7 @@ TEST_F(Parse, Ipv4ProtocolWeDoNotServe) {
   ASSERT_EQ(parse_ethernet(m, p), kPass);
   ASSERT_EQ(parse_ipv4(m, p), kPass) << "the IPv4 layer itself is fine";
   EXPECT_EQ(p.proto, 6);
-  EXPECT_EQ(parse_frame(m, p), DropReason::kIpProtocol);
+  EXPECT_EQ(parse_frame(m, p), NetDrop::kIpProtocol);
 }
 
 // ---- RX checksum offload ----
@@ -354,10 +354,10 @@ TEST_F(Parse, Ipv4ChecksumOffloadFlags) {
   const Bytes bad = pk.build();
   const Bytes good = udp4().build();
   EXPECT_EQ(parse(bad, {}, kIpGood), kPass) << "the device verified it: not checked again";
-  EXPECT_EQ(parse(good, {}, kIpBad), DropReason::kIpChecksum) << "the device's verdict stands";
-  EXPECT_EQ(parse(bad, {}, kIpNone), DropReason::kIpChecksum) << "not verified: software";
+  EXPECT_EQ(parse(good, {}, kIpBad), NetDrop::kIpChecksum) << "the device's verdict stands";
+  EXPECT_EQ(parse(bad, {}, kIpNone), NetDrop::kIpChecksum) << "not verified: software";
   EXPECT_EQ(parse(good, {}, kIpNone), kPass);
-  EXPECT_EQ(parse(bad, {}, 0), DropReason::kIpChecksum) << "unknown: software";
+  EXPECT_EQ(parse(bad, {}, 0), NetDrop::kIpChecksum) << "unknown: software";
 }
 
 // ---- Headers across segments ----
@@ -376,20 +376,20 @@ TEST_F(Parse, SplitHeadersEveryCutArpAndIcmp) {
 
 TEST_F(Parse, SplitHeadersThreeSegments) {
   const Bytes f = udp4(Bytes(200, 1)).build();
-  EXPECT_EQ(parse(f, {20, 30}), DropReason::kSplitHeaders);
-  EXPECT_EQ(parse(f, {40, 41}), DropReason::kSplitHeaders) << "UDP header ends at 42";
+  EXPECT_EQ(parse(f, {20, 30}), NetDrop::kSplitHeaders);
+  EXPECT_EQ(parse(f, {40, 41}), NetDrop::kSplitHeaders) << "UDP header ends at 42";
   EXPECT_EQ(parse(f, {42, 42, 43, 100}), kPass) << "empty and one-byte segments in the payload";
   Packet bad = udp4(Bytes(200, 1));
   bad.udp().checksum_xor = 0x0100;
-  EXPECT_EQ(parse(bad.build(), {50, 51, 150}), DropReason::kUdpChecksum)
+  EXPECT_EQ(parse(bad.build(), {50, 51, 150}), NetDrop::kUdpChecksum)
       << "the checksum still covers every segment";
 }
 
 TEST_F(Parse, RuntAcrossSegmentsIsStillARunt) {
   const Bytes f = udp4().build();
   const Bytes cut(f.begin(), f.begin() + 30);  // 30 bytes in 2 segments: no IPv4 header
-  EXPECT_EQ(parse(cut, {10}), DropReason::kSplitHeaders) << "Ethernet itself is split";
-  EXPECT_EQ(parse(cut, {20}), DropReason::kRunt) << "the IPv4 header is not there at all";
+  EXPECT_EQ(parse(cut, {10}), NetDrop::kSplitHeaders) << "Ethernet itself is split";
+  EXPECT_EQ(parse(cut, {20}), NetDrop::kRunt) << "the IPv4 header is not there at all";
 }
 
 }  // namespace
