@@ -1,5 +1,6 @@
 #include "forwarder.hpp"
 
+#include <bypass/core/config_reader.hpp>
 #include <bypass/graph/swap_modules.hpp>
 
 namespace bypass::fwd {
@@ -26,36 +27,23 @@ const char* mode_name(Mode m) {
 
 Expected<FwdOptions> read_fwd_options(const Config& c) {
   FwdOptions o;
-  const toml::table* t = c.app["fwd"].as_table();
-  if (!t) return o;
-  for (const auto& [k, v] : *t) {
-    std::string key(k.str());
-    if (key == "mode") {
-      if (!v.is_string())
-        return Status::error("[fwd].mode must be a string: \"io\", \"macswap\" or \"5tswap\".");
-      auto m = parse_mode(*v.value<std::string>());
-      if (!m) return m.status();
-      o.mode = *m;
-    } else if (key == "topology") {
-      auto s = v.value<std::string>();
-      if (!s || (*s != "paired" && *s != "loop"))
-        return Status::error(
-            "[fwd].topology must be \"paired\" (0<->1, 2<->3) or \"loop\" (each port to itself).");
-      o.paired = *s == "paired";
-    } else if (key == "pipeline") {
-      if (!v.is_boolean()) return Status::error("[fwd].pipeline must be true or false.");
-      o.pipeline = *v.value<bool>();
-    } else if (key == "tx_retries") {
-      auto n = v.value<int64_t>();
-      if (!n || *n < 0 || *n > 1000)
-        return Status::error("[fwd].tx_retries must be a whole number from 0 to 1000.");
-      o.tx_retries = static_cast<unsigned>(*n);
-    } else {
-      return Status::error(
-          "unknown key '" + key +
-          "' in [fwd]: check its spelling (known keys: mode, topology, pipeline, tx_retries).");
-    }
+  auto fwd = ConfigSection(c.app, "").table("fwd");
+  if (!fwd) return fwd.status();
+  if (!*fwd) return o;
+  const ConfigSection& r = **fwd;
+  BYPASS_TRY(r.only({"mode", "topology", "pipeline", "tx_retries"}));
+  if (r.has("mode")) {
+    std::string mode;
+    BYPASS_TRY(r.string("mode", &mode));
+    auto m = parse_mode(mode);
+    if (!m) return m.status();
+    o.mode = *m;
   }
+  std::string topology = o.paired ? "paired" : "loop";
+  BYPASS_TRY(r.choice("topology", &topology, {"paired", "loop"}, "a topology"));
+  o.paired = topology == "paired";
+  BYPASS_TRY(r.boolean("pipeline", &o.pipeline));
+  BYPASS_TRY(r.integer("tx_retries", &o.tx_retries, 0, 1000));
   return o;
 }
 

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include <bypass/core/config_reader.hpp>
+
 namespace bypass::gen {
 
 Expected<double> parse_rate(const std::string& s, uint64_t link_mbps, uint16_t frame) {
@@ -26,106 +28,74 @@ Expected<double> parse_rate(const std::string& s, uint64_t link_mbps, uint16_t f
 Expected<GenOptions> read_gen_options(const Config& c,
                                       const std::vector<std::string>& cli_streams) {
   GenOptions o;
-  const toml::table* g = c.app["gen"].as_table();
-  if (g) {
-    for (const auto& [k, v] : *g) {
-      std::string key(k.str());
-      if (key == "duration") {
-        auto d = v.value<double>();
-        if (!d || *d <= 0)
-          return Status::error("[gen].duration must be a number of seconds above 0.");
-        o.duration = *d;
-      } else if (key == "rate") {
-        auto r = v.value<std::string>();
-        if (!r)
-          return Status::error(
-              "[gen].rate must be a string: \"max\", \"1000pps\", \"1.5Mpps\" or \"50%\".");
-        o.rate = *r;
-      } else if (key == "link_mbps") {
-        auto n = v.value<int64_t>();
-        if (!n || *n < 1)
-          return Status::error("[gen].link_mbps must be the link speed in Mbit/s, like 10000.");
-        o.link_mbps = static_cast<uint64_t>(*n);
-      } else if (key == "peer_mac") {
-        auto m = MacAddr::parse(v.value_or(std::string()));
-        if (!m)
-          return Status::error("[gen].peer_mac must be a MAC address like \"02:00:00:00:00:02\".");
-        o.peer_mac = *m;
-      } else if (key == "json" || key == "csv" || key == "latency_csv" || key == "svg") {
-        auto s = v.value<std::string>();
-        if (!s) return Status::error("[gen]." + key + " must be a file name.");
-        (key == "json" ? o.json : key == "csv" ? o.csv : key == "svg" ? o.svg : o.latency_csv) = *s;
-      } else if (key == "rfc2544") {
-        const toml::table* r = v.as_table();
-        if (!r) return Status::error("[gen.rfc2544] must be a table.");
-        o.rfc2544 = true;
-        for (const auto& [rk, rv] : *r) {
-          std::string k2(rk.str());
-          if (k2 == "sizes") {
-            o.rfc.sizes.clear();
-            o.rfc.imix = false;
-            const toml::array* a = rv.as_array();
-            if (!a)
-              return Status::error("[gen.rfc2544].sizes must be a list like [64, 128, \"imix\"].");
-            for (const auto& e : *a) {
-              if (e.value<std::string>() == std::optional<std::string>("imix")) {
-                o.rfc.imix = true;
-              } else if (auto n = e.value<int64_t>(); n && *n >= 64 && *n <= 9216) {
-                o.rfc.sizes.push_back(static_cast<uint16_t>(*n));
-              } else {
-                return Status::error(
-                    "[gen.rfc2544].sizes holds a size that is not 64..9216 or \"imix\".");
-              }
-            }
-          } else if (k2 == "trial" || k2 == "loss" || k2 == "precision" || k2 == "latency_trial") {
-            auto d = rv.value<double>();
-            if (!d || *d < 0)
-              return Status::error("[gen.rfc2544]." + k2 + " must be a number >= 0.");
-            (k2 == "trial"       ? o.rfc.trial
-             : k2 == "loss"      ? o.rfc.loss
-             : k2 == "precision" ? o.rfc.precision
-                                 : o.rfc.latency_trial) = *d;
-          } else if (k2 == "repetitions") {
-            auto n = rv.value<int64_t>();
-            if (!n || *n < 1 || *n > 100)
-              return Status::error("[gen.rfc2544].repetitions must be 1..100.");
-            o.rfc.repetitions = static_cast<unsigned>(*n);
+  auto gen = ConfigSection(c.app, "").table("gen");
+  if (!gen) return gen.status();
+  uint16_t id = 0;
+  if (*gen) {
+    const ConfigSection& g = **gen;
+    BYPASS_TRY(g.only({"duration", "rate", "link_mbps", "peer_mac", "json", "csv", "latency_csv",
+                       "svg", "rfc2544", "stream"}));
+    BYPASS_TRY(g.number("duration", &o.duration, 1e-3, 1e9));
+    BYPASS_TRY(g.string("rate", &o.rate));
+    BYPASS_TRY(g.integer("link_mbps", &o.link_mbps, 1, 10'000'000));
+    std::string mac;
+    BYPASS_TRY(g.string("peer_mac", &mac));
+    if (g.has("peer_mac")) {
+      auto m = MacAddr::parse(mac);
+      if (!m) return g.error("peer_mac", "must be a MAC address like \"02:00:00:00:00:02\".");
+      o.peer_mac = *m;
+    }
+    BYPASS_TRY(g.string("json", &o.json));
+    BYPASS_TRY(g.string("csv", &o.csv));
+    BYPASS_TRY(g.string("latency_csv", &o.latency_csv));
+    BYPASS_TRY(g.string("svg", &o.svg));
+    auto rfc = g.table("rfc2544");
+    if (!rfc) return rfc.status();
+    if (*rfc) {
+      const ConfigSection& r = **rfc;
+      o.rfc2544 = true;
+      BYPASS_TRY(r.only({"sizes", "trial", "repetitions", "loss", "precision", "latency_trial"}));
+      if (const ConfigValue* sizes = r.get("sizes")) {
+        const Status bad = r.error("sizes",
+                                   "must be a list of frame sizes from 64 to 9216 or "
+                                   "\"imix\", like [64, 128, \"imix\"].");
+        if (!sizes->is_array()) return bad;
+        o.rfc.sizes.clear();
+        o.rfc.imix = false;
+        for (const auto& e : sizes->items()) {
+          if (const std::string* str = e.as_string(); str && *str == "imix") {
+            o.rfc.imix = true;
+          } else if (auto n = e.as_int(); n && *n >= 64 && *n <= 9216) {
+            o.rfc.sizes.push_back(static_cast<uint16_t>(*n));
           } else {
-            return Status::error(
-                "unknown key '" + k2 +
-                "' in [gen.rfc2544]: known keys are sizes, trial, repetitions, loss, precision, "
-                "latency_trial.");
+            return bad;
           }
         }
-      } else if (key != "stream") {
-        return Status::error(
-            "unknown key '" + key +
-            "' in [gen]: known keys are duration, rate, link_mbps, peer_mac, json, csv, "
-            "latency_csv, svg, rfc2544, stream.");
       }
+      BYPASS_TRY(r.number("trial", &o.rfc.trial, 0, 1e6));
+      BYPASS_TRY(r.number("loss", &o.rfc.loss, 0, 1));
+      BYPASS_TRY(r.number("precision", &o.rfc.precision, 0, 1e12));
+      BYPASS_TRY(r.number("latency_trial", &o.rfc.latency_trial, 0, 1e6));
+      BYPASS_TRY(r.integer("repetitions", &o.rfc.repetitions, 1, 100));
     }
-  }
-  const toml::array* streams = g ? (*g)["stream"].as_array() : nullptr;
-  uint16_t id = 0;
-  if (streams) {
-    for (size_t i = 0; i < streams->size(); ++i) {
-      const toml::table* t = (*streams)[i].as_table();
-      std::string where = "[[gen.stream]] " + std::to_string(i + 1);
-      if (!t) return Status::error(where + " must be a table.");
-      toml::table copy = *t;
+    BYPASS_TRY(g.tables("stream", [&](const ConfigSection& t, size_t) {
+      ConfigValue copy = t.value();
       size_t port = 0;
-      if (auto p = copy["port"].value<std::string>()) {
-        int pi = c.port_index(*p);
+      if (t.has("port")) {
+        std::string pname;
+        BYPASS_TRY(t.string("port", &pname));
+        int pi = c.port_index(pname);
         if (pi < 0)
-          return Status::error(where + ".port = \"" + *p +
+          return Status::error(t.where("port") + " = \"" + pname +
                                "\" names no [[port]]: use one of their names.");
         port = static_cast<size_t>(pi);
         copy.erase("port");
       }
-      auto s = parse_stream(copy, where, id++);
+      auto s = parse_stream(copy, t.path(), id++);
       if (!s) return s.status();
       o.streams.push_back({port, std::move(*s)});
-    }
+      return Status::ok();
+    }));
   }
   for (const auto& text : cli_streams) {
     auto s = parse_stream_arg(text, id++);

@@ -6,6 +6,7 @@
 #include <rte_ethdev.h>
 #include <spdlog/spdlog.h>
 
+#include <bypass/core/config_reader.hpp>
 #include <bypass/io/kernel_iface.hpp>
 #include <bypass/net/frame.hpp>
 #include <bypass/net/source_blocklist.hpp>
@@ -14,39 +15,25 @@ namespace bypass::udpd {
 
 Expected<UdpdOptions> read_udpd_options(const Config& c) {
   UdpdOptions o;
-  if (const toml::table* t = c.app["udpd"].as_table()) {
-    for (const auto& [k, v] : *t) {
-      std::string key(k.str());
-      if (key == "backend") {
-        auto s = v.value<std::string>();
-        if (!s || (*s != "dpdk" && *s != "sockets"))
-          return Status::error("[udpd].backend must be \"dpdk\" or \"sockets\".");
-        o.backend = *s;
-      } else if (key == "bind") {
-        const toml::array* a = v.as_array();
-        if (!a)
-          return Status::error(
-              "[udpd].bind must be a list of addresses, like [\"127.0.0.1\", \"::1\"].");
-        for (const auto& e : *a) {
-          auto ip = IpAddr::parse(e.value_or(std::string()));
-          if (!ip)
-            return Status::error(
-                "[udpd].bind has \"" + e.value_or(std::string()) +
-                "\", which is not an IP address: write it like \"127.0.0.1\" or \"::1\".");
-          o.bind.push_back(*ip);
-        }
-      } else if (key == "icmp_errors_per_sec") {
-        auto n = v.value<int64_t>();
-        if (!n || *n < 0 || *n > 1000000)
-          return Status::error(
-              "[udpd].icmp_errors_per_sec must be a whole number from 0 to 1000000.");
-        o.icmp_errors_per_sec = static_cast<uint32_t>(*n);
-      } else if (key != "service") {
-        return Status::error("unknown key '" + key +
-                             "' in [udpd]: check its spelling (known keys: backend, bind, "
-                             "icmp_errors_per_sec, service).");
-      }
+  auto udpd = ConfigSection(c.app, "").table("udpd");
+  if (!udpd) return udpd.status();
+  bool bind_given = false;
+  if (*udpd) {
+    const ConfigSection& r = **udpd;
+    BYPASS_TRY(r.only({"backend", "bind", "icmp_errors_per_sec", "service"}));
+    BYPASS_TRY(r.choice("backend", &o.backend, {"dpdk", "sockets"}, "a backend"));
+    std::vector<std::string> bind;
+    BYPASS_TRY(r.strings("bind", &bind));
+    bind_given = r.has("bind");
+    for (const auto& b : bind) {
+      auto ip = IpAddr::parse(b);
+      if (!ip)
+        return Status::error("[udpd].bind has \"" + b +
+                             "\", which is not an IP address: write it like \"127.0.0.1\" or "
+                             "\"::1\".");
+      o.bind.push_back(*ip);
     }
+    BYPASS_TRY(r.integer("icmp_errors_per_sec", &o.icmp_errors_per_sec, 0, 1000000));
   }
   auto s = read_services(c.app);
   if (!s) return s.status();
@@ -56,8 +43,7 @@ Expected<UdpdOptions> read_udpd_options(const Config& c) {
       auto ia = IfAddr::parse(a);
       if (!ia) return Status::error("port '" + p.name + "': " + ia.error());
       if (o.backend == "sockets" &&
-          std::find(o.bind.begin(), o.bind.end(), ia->ip) == o.bind.end() &&
-          c.app["udpd"]["bind"].as_array() == nullptr)
+          std::find(o.bind.begin(), o.bind.end(), ia->ip) == o.bind.end() && !bind_given)
         o.bind.push_back(ia->ip);
     }
     if (o.backend == "dpdk" && p.addresses.empty())

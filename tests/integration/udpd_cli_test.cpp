@@ -139,9 +139,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{kServe + std::string("[[module]]\nname = \"b\"\nclass = \"SourceBlocklist\"\n"
                                        "before = \"udp_dispatch\"\nsources = [\"10.0.0.0/40\"]\n"),
                   "[[module]] 'b'.sources has \"10.0.0.0/40\", which is not an address or prefix"},
-        BadConfig{kServe + std::string("[[module]]\nname = \"b\"\nclass = \"SourceBlocklist\"\n"
-                                       "before = \"udp_dispatch\"\nsource = [\"10.0.0.0/8\"]\n"),
-                  "unknown parameter 'source' in [[module]] 'b' (SourceBlocklist)"},
+        BadConfig{
+            kServe + std::string("[[module]]\nname = \"b\"\nclass = \"SourceBlocklist\"\n"
+                                 "before = \"udp_dispatch\"\nsource = [\"10.0.0.0/8\"]\n"),
+            "unknown key 'source' in [[module]] 'b': check its spelling (known keys: sources)."},
         BadConfig{kServe + std::string("[[module]]\nname = \"b\"\nclass = \"SourceBlocklist\"\n"
                                        "sources = [\"10.0.0.0/8\"]\n"),
                   "[[module]] 'b' says nowhere to go: add before = \"udp_dispatch\""},

@@ -1,19 +1,17 @@
 // Config: what a bypass process runs, as plain data. Parsed from TOML
-// (parse_config), overridden by flags, then checked whole by check_config
+// (parse_config: the only code that sees TOML; each area reads its table
+// through core/config_reader.hpp), overridden by flags, then checked whole by check_config
 // before DPDK's EAL starts, so that every mistake is one sentence saying what
 // to change. Applications read their own section from `app`. Every struct
 // compares equal when equal, so that a reload can tell what changed.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
-#include <variant>
 #include <vector>
 
-#include <toml++/toml.h>
-
+#include <bypass/core/config_value.hpp>
 #include <bypass/core/status.hpp>
 
 namespace bypass {
@@ -53,7 +51,7 @@ struct PortConfig {
   bool promiscuous = true;
   std::vector<std::string>
       addresses;  // IP host addresses ("198.18.0.2/24"), for programs with an Endpoint
-  std::optional<toml::table> faults;  // [port.faults]: wrap in a FaultyPort (io/fault_config.hpp)
+  std::optional<ConfigValue> faults;  // [port.faults]: wrap in a FaultyPort (io/fault_config.hpp)
   bool rx_timestamp = false;          // set by programs that want device RX timestamps (bypass-gen)
   bool operator==(const PortConfig&) const = default;
 
@@ -76,16 +74,13 @@ struct WorkerConfig {
   bool operator==(const WorkerConfig&) const = default;
 };
 
-// A module parameter as plain data: true, 42, 0.5, "text" or ["a", "b"].
-using ParamValue = std::variant<bool, int64_t, double, std::string, std::vector<std::string>>;
-
 // [[module]]: a module inserted into the program's default graph, in front of
 // the module (one per port and worker) named `before`.
 struct ModuleSpec {
   std::string name;                          // its instance name
   std::string cls;                           // its class, as registered
   std::string before;                        // a named point of the default graph
-  std::map<std::string, ParamValue> params;  // every other key of the table
+  ConfigValue params = ConfigValue::table();  // every other key of the table
   bool operator==(const ModuleSpec&) const = default;
 };
 
@@ -95,7 +90,7 @@ struct Config {
   std::vector<PortConfig> ports;
   std::vector<WorkerConfig> workers;
   std::vector<ModuleSpec> modules;
-  toml::table app;  // the whole document, for application sections
+  ConfigValue app;  // the whole document, for application sections
   bool operator==(const Config&) const = default;
 
   int port_index(const std::string& name) const;

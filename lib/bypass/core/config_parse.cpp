@@ -1,91 +1,40 @@
-// TOML -> Config. Every type or spelling mistake becomes one sentence.
+// TOML -> Config. The TOML library is used here only: the document becomes
+// a ConfigValue, and each part is read through a ConfigSection, which writes
+// every message about a key.
 #include <rte_mempool.h>
 
 #include <cctype>
 #include <fstream>
-#include <set>
 #include <sstream>
 
+#include <toml++/toml.h>
+
 #include <bypass/core/config.hpp>
+#include <bypass/core/config_reader.hpp>
 
 namespace bypass {
 namespace {
 
-std::string join(const std::set<std::string>& s) {
-  std::string out;
-  for (const auto& k : s) out += (out.empty() ? "" : ", ") + k;
-  return out;
+ConfigValue from_toml(const toml::node& n) {
+  if (const toml::table* t = n.as_table()) {
+    ConfigValue v = ConfigValue::table();
+    for (const auto& [k, e] : *t) v.set(std::string(k.str()), from_toml(e));
+    return v;
+  }
+  if (const toml::array* a = n.as_array()) {
+    ConfigValue v = ConfigValue::array();
+    for (const auto& e : *a) v.push(from_toml(e));
+    return v;
+  }
+  if (auto b = n.value_exact<bool>()) return ConfigValue::of(*b);
+  if (auto i = n.value_exact<int64_t>()) return ConfigValue::of(*i);
+  if (auto d = n.value_exact<double>()) return ConfigValue::of(*d);
+  if (auto str = n.value_exact<std::string>()) return ConfigValue::of(*str);
+  // Dates and times: no reader takes one, so each reads as a wrong type.
+  return ConfigValue::of("a date or time");
 }
 
-class Reader {
- public:
-  Reader(const toml::table& t, std::string where) : t_(t), where_(std::move(where)) {}
-
-  // Every key of the table must be one we know.
-  Status only(const std::set<std::string>& known) const {
-    for (const auto& [k, v] : t_) {
-      (void)v;
-      if (!known.count(std::string(k.str())))
-        return Status::error("unknown key '" + std::string(k.str()) + "' in " + where_ +
-                             ": check its spelling (known keys: " + join(known) + ").");
-    }
-    return Status::ok();
-  }
-
-  template <typename T>
-  Status integer(const char* key, T* out, int64_t lo, int64_t hi) const {
-    const toml::node* n = t_.get(key);
-    if (!n) return Status::ok();
-    auto v = n->value<int64_t>();
-    if (!n->is_integer() || !v)
-      return Status::error(where_ + "." + key + " must be a whole number.");
-    if (*v < lo || *v > hi)
-      return Status::error(where_ + "." + key + " = " + std::to_string(*v) +
-                           " is out of range: use a value from " + std::to_string(lo) + " to " +
-                           std::to_string(hi) + ".");
-    *out = static_cast<T>(*v);
-    return Status::ok();
-  }
-
-  Status boolean(const char* key, bool* out) const {
-    const toml::node* n = t_.get(key);
-    if (!n) return Status::ok();
-    if (!n->is_boolean()) return Status::error(where_ + "." + key + " must be true or false.");
-    *out = *n->value<bool>();
-    return Status::ok();
-  }
-
-  Status string(const char* key, std::string* out) const {
-    const toml::node* n = t_.get(key);
-    if (!n) return Status::ok();
-    if (!n->is_string()) return Status::error(where_ + "." + key + " must be a string in quotes.");
-    *out = *n->value<std::string>();
-    return Status::ok();
-  }
-
-  Status strings(const char* key, std::vector<std::string>* out) const {
-    const toml::node* n = t_.get(key);
-    if (!n) return Status::ok();
-    const toml::array* a = n->as_array();
-    if (!a)
-      return Status::error(where_ + "." + key + " must be a list of strings, like [\"a\", \"b\"].");
-    out->clear();
-    for (const auto& e : *a) {
-      if (!e.is_string())
-        return Status::error(where_ + "." + key +
-                             " must be a list of strings, like [\"a\", \"b\"].");
-      out->push_back(*e.value<std::string>());
-    }
-    return Status::ok();
-  }
-
- private:
-  const toml::table& t_;
-  std::string where_;
-};
-
-Status read_eal(const toml::table& t, EalConfig* e) {
-  Reader r(t, "[eal]");
+Status read_eal(const ConfigSection& r, EalConfig* e) {
   BYPASS_TRY(r.only({"control_cpu", "huge_pages", "memory_mb", "file_prefix", "log_level", "args",
                      "worker_seccomp"}));
   BYPASS_TRY(r.boolean("worker_seccomp", &e->worker_seccomp));
@@ -93,18 +42,14 @@ Status read_eal(const toml::table& t, EalConfig* e) {
   BYPASS_TRY(r.boolean("huge_pages", &e->huge_pages));
   BYPASS_TRY(r.integer("memory_mb", &e->memory_mb, 0, 1 << 20));
   BYPASS_TRY(r.string("file_prefix", &e->file_prefix));
-  BYPASS_TRY(r.string("log_level", &e->log_level));
+  BYPASS_TRY(r.choice("log_level", &e->log_level,
+                      {"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"},
+                      "a level"));
   BYPASS_TRY(r.strings("args", &e->args));
-  static const std::set<std::string> kLevels = {"emerg",   "alert",  "crit", "error",
-                                                "warning", "notice", "info", "debug"};
-  if (!kLevels.count(e->log_level))
-    return Status::error("[eal].log_level = \"" + e->log_level + "\" is not a level: use one of " +
-                         join(kLevels) + ".");
   return Status::ok();
 }
 
-Status read_memory(const toml::table& t, MemoryConfig* m) {
-  Reader r(t, "[memory]");
+Status read_memory(const ConfigSection& r, MemoryConfig* m) {
   BYPASS_TRY(r.only({"pool_size", "pool_cache", "data_room", "ring_size"}));
   BYPASS_TRY(r.integer("pool_size", &m->pool_size, 64, 1 << 26));
   BYPASS_TRY(r.integer("pool_cache", &m->pool_cache, 0, RTE_MEMPOOL_CACHE_MAX_SIZE));
@@ -113,14 +58,13 @@ Status read_memory(const toml::table& t, MemoryConfig* m) {
   return Status::ok();
 }
 
-Status read_port(const toml::table& t, size_t i, PortConfig* p) {
-  Reader r(t, "[[port]] " + std::to_string(i + 1));
+Status read_port(const ConfigSection& r, size_t i, PortConfig* p) {
   BYPASS_TRY(r.only({"name", "device", "rx_queues", "tx_queues", "rx_desc", "tx_desc", "rss",
                      "promiscuous", "faults", "addresses"}));
   p->name = "p" + std::to_string(i);
   BYPASS_TRY(r.string("name", &p->name));
   BYPASS_TRY(r.string("device", &p->device));
-  Reader named(t, "port '" + p->name + "'");
+  const ConfigSection named = r.renamed("port '" + p->name + "'");
   if (p->device.empty())
     return Status::error("port '" + p->name +
                          "' has no device: set device to a PCI address like \"0000:01:00.0\" or a "
@@ -135,13 +79,9 @@ Status read_port(const toml::table& t, size_t i, PortConfig* p) {
   BYPASS_TRY(named.boolean("rss", &p->rss));
   BYPASS_TRY(named.boolean("promiscuous", &p->promiscuous));
   BYPASS_TRY(named.strings("addresses", &p->addresses));
-  if (const toml::node* f = t.get("faults")) {
-    if (!f->is_table())
-      return Status::error(
-          "port '" + p->name +
-          "' faults must be a table: write it as [port.faults] under its [[port]].");
-    p->faults = *f->as_table();
-  }
+  auto faults = named.table("faults");
+  if (!faults) return faults.status();
+  if (*faults) p->faults = (*faults)->value();
   return Status::ok();
 }
 
@@ -171,56 +111,29 @@ Status parse_queue_ref(const Config& c, const std::string& where, const std::str
   return Status::ok();
 }
 
-Status read_worker(const Config& c, const toml::table& t, size_t i, WorkerConfig* w) {
-  std::string where = "[[worker]] " + std::to_string(i + 1);
-  Reader r(t, where);
+Status read_worker(const Config& c, const ConfigSection& r, WorkerConfig* w) {
   BYPASS_TRY(r.only({"cpu", "rx", "idle", "idle_sleep_us"}));
-  if (!t.get("cpu")) return Status::error(where + " has no cpu: set cpu to the CPU it runs on.");
+  BYPASS_TRY(r.require("cpu", "set cpu to the CPU it runs on"));
   BYPASS_TRY(r.integer("cpu", &w->cpu, 0, RTE_MAX_LCORE - 1));
   std::vector<std::string> rx;
   BYPASS_TRY(r.strings("rx", &rx));
-  for (const auto& s : rx) BYPASS_TRY(parse_queue_ref(c, where, s, &w->rx));
+  for (const auto& s : rx) BYPASS_TRY(parse_queue_ref(c, r.path(), s, &w->rx));
   std::string idle = "busy";
-  BYPASS_TRY(r.string("idle", &idle));
-  if (idle == "busy")
-    w->idle = IdleMode::kBusy;
-  else if (idle == "pause")
-    w->idle = IdleMode::kPause;
-  else if (idle == "sleep")
-    w->idle = IdleMode::kSleep;
-  else
-    return Status::error(where + ".idle = \"" + idle +
-                         "\" is not a policy: use \"busy\", \"pause\" or \"sleep\".");
+  BYPASS_TRY(r.choice("idle", &idle, {"busy", "pause", "sleep"}, "a policy"));
+  w->idle = idle == "busy"    ? IdleMode::kBusy
+            : idle == "pause" ? IdleMode::kPause
+                              : IdleMode::kSleep;
   BYPASS_TRY(r.integer("idle_sleep_us", &w->idle_sleep_us, 1, 1000000));
   return Status::ok();
 }
 
-template <typename F>
-Status each_table(const toml::table& doc, const char* key, F&& f) {
-  const toml::node* n = doc.get(key);
-  if (!n) return Status::ok();
-  const toml::array* a = n->as_array();
-  if (!a)
-    return Status::error(std::string("'") + key + "' must be written as [[" + key + "]] tables.");
-  size_t i = 0;
-  for (const auto& e : *a) {
-    const toml::table* t = e.as_table();
-    if (!t)
-      return Status::error(std::string("'") + key + "' must be written as [[" + key + "]] tables.");
-    BYPASS_TRY(f(*t, i++));
-  }
-  return Status::ok();
-}
-
-Status read_module(const toml::table& t, size_t i, ModuleSpec* m) {
-  const std::string where = "[[module]] " + std::to_string(i + 1);
-  Reader r(t, where);
+Status read_module(const ConfigSection& r, ModuleSpec* m) {
   BYPASS_TRY(r.string("name", &m->name));
   BYPASS_TRY(r.string("class", &m->cls));
   BYPASS_TRY(r.string("before", &m->before));
-  const std::string named = m->name.empty() ? where : "[[module]] '" + m->name + "'";
+  const std::string named = m->name.empty() ? r.path() : "[[module]] '" + m->name + "'";
   if (m->name.empty())
-    return Status::error(where + " has no name: add name = \"blocklist\" (any unique name).");
+    return Status::error(r.path() + " has no name: add name = \"blocklist\" (any unique name).");
   if (m->cls.empty())
     return Status::error(named +
                          " has no class: add class = \"SourceBlocklist\" (or another "
@@ -229,31 +142,9 @@ Status read_module(const toml::table& t, size_t i, ModuleSpec* m) {
     return Status::error(named +
                          " says nowhere to go: add before = \"udp_dispatch\" (a named "
                          "point of the program's graph; --graph lists them).");
-  for (const auto& [k, v] : t) {
-    const std::string key(k.str());
-    if (key == "name" || key == "class" || key == "before") continue;
-    const std::string bad =
-        named + "." + key + " must be true/false, a number, a string or a list of strings.";
-    if (auto b = v.value_exact<bool>()) {
-      m->params[key] = *b;
-    } else if (auto n = v.value_exact<int64_t>()) {
-      m->params[key] = *n;
-    } else if (auto d = v.value_exact<double>()) {
-      m->params[key] = *d;
-    } else if (auto str = v.value_exact<std::string>()) {
-      m->params[key] = *str;
-    } else if (const toml::array* a = v.as_array()) {
-      std::vector<std::string> list;
-      for (const auto& e : *a) {
-        auto es = e.value_exact<std::string>();
-        if (!es) return Status::error(bad);
-        list.push_back(*es);
-      }
-      m->params[key] = std::move(list);
-    } else {
-      return Status::error(bad);
-    }
-  }
+  // Every other key is a parameter, read by the class's factory (ModuleParams).
+  m->params = r.value();
+  for (const char* k : {"name", "class", "before"}) m->params.erase(k);
   return Status::ok();
 }
 
@@ -295,37 +186,39 @@ uint64_t Config::mbufs_needed() const {
 Expected<Config> parse_config(std::string_view text, const std::string& origin) {
   Config c;
   try {
-    c.app = toml::parse(text, origin);
+    c.app = from_toml(toml::parse(text, origin));
   } catch (const toml::parse_error& err) {
     std::ostringstream os;
     os << origin << " line " << err.source().begin.line << ": " << err.description()
        << ": fix the TOML syntax there.";
     return Status::error(os.str());
   }
-  const toml::table& doc = c.app;
-  if (const toml::node* n = doc.get("eal")) {
-    if (!n->is_table()) return Status::error("'eal' must be a [eal] table.");
-    BYPASS_TRY(read_eal(*n->as_table(), &c.eal));
+  const ConfigSection doc(c.app, "");
+  if (auto eal = doc.table("eal"); !eal) {
+    return eal.status();
+  } else if (*eal) {
+    BYPASS_TRY(read_eal(**eal, &c.eal));
   }
-  if (const toml::node* n = doc.get("memory")) {
-    if (!n->is_table()) return Status::error("'memory' must be a [memory] table.");
-    BYPASS_TRY(read_memory(*n->as_table(), &c.memory));
+  if (auto mem = doc.table("memory"); !mem) {
+    return mem.status();
+  } else if (*mem) {
+    BYPASS_TRY(read_memory(**mem, &c.memory));
   }
-  BYPASS_TRY(each_table(doc, "port", [&](const toml::table& t, size_t i) {
+  BYPASS_TRY(doc.tables("port", [&](const ConfigSection& t, size_t i) {
     PortConfig p;
     BYPASS_TRY(read_port(t, i, &p));
     c.ports.push_back(std::move(p));
     return Status::ok();
   }));
-  BYPASS_TRY(each_table(doc, "worker", [&](const toml::table& t, size_t i) {
+  BYPASS_TRY(doc.tables("worker", [&](const ConfigSection& t, size_t) {
     WorkerConfig w;
-    BYPASS_TRY(read_worker(c, t, i, &w));
+    BYPASS_TRY(read_worker(c, t, &w));
     c.workers.push_back(std::move(w));
     return Status::ok();
   }));
-  BYPASS_TRY(each_table(doc, "module", [&](const toml::table& t, size_t i) {
+  BYPASS_TRY(doc.tables("module", [&](const ConfigSection& t, size_t) {
     ModuleSpec m;
-    BYPASS_TRY(read_module(t, i, &m));
+    BYPASS_TRY(read_module(t, &m));
     for (const auto& other : c.modules)
       if (other.name == m.name)
         return Status::error("two [[module]] tables are named '" + m.name +

@@ -55,8 +55,7 @@
 #include <string_view>
 #include <vector>
 
-#include <toml++/toml.h>
-
+#include <bypass/core/config_value.hpp>
 #include <bypass/core/status.hpp>
 #include <bypass/gen/gen_header.hpp>
 #include <bypass/gen/pacer.hpp>
@@ -131,9 +130,9 @@ struct Stream {
 Status validate(const Stream& s);
 
 // One [[gen.stream]] table; `where` names it in messages. Validated.
-Expected<Stream> parse_stream(const toml::table& t, const std::string& where, uint16_t default_id);
+Expected<Stream> parse_stream(const ConfigValue& t, const std::string& where, uint16_t default_id);
 // Every [[gen.stream]] of a config document (Config::app); ids must differ.
-Expected<std::vector<Stream>> parse_streams(const toml::table& doc);
+Expected<std::vector<Stream>> parse_streams(const ConfigValue& doc);
 // "dst=198.18.0.2 dport=7 size=64 sport=1000-1999". Validated.
 Expected<Stream> parse_stream_arg(std::string_view text, uint16_t default_id = 0);
 

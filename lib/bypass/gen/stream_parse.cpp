@@ -8,33 +8,34 @@
 #include <map>
 #include <set>
 
+#include <bypass/core/config_reader.hpp>
 #include <bypass/gen/stream.hpp>
 
 namespace bypass::gen {
 namespace {
 
 struct Arg {
-  const toml::node* node = nullptr;  // TOML
-  std::string_view text;             // command line, when node is null
+  const ConfigValue* node = nullptr;  // from the config
+  std::string_view text;              // command line, when node is null
 
   std::optional<std::string> str() const {
     if (!node) return std::string(text);
-    if (auto v = node->value_exact<std::string>()) return *v;
+    if (const std::string* v = node->as_string()) return *v;
     return std::nullopt;
   }
   std::optional<int64_t> integer() const {
-    if (node) return node->is_integer() ? node->value<int64_t>() : std::nullopt;
+    if (node) return node->as_int();
     return parse_int(text);
   }
   std::optional<double> number() const {
-    if (node) return node->is_number() ? node->value<double>() : std::nullopt;
+    if (node) return node->as_number();
     double d = 0;
     auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
     if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
     return d;
   }
   std::optional<bool> boolean() const {
-    if (node) return node->value_exact<bool>();
+    if (node) return node->as_bool();
     if (text == "true" || text == "yes" || text == "1") return true;
     if (text == "false" || text == "no" || text == "0") return false;
     return std::nullopt;
@@ -42,9 +43,7 @@ struct Arg {
   // Shown in messages: the value as written.
   std::string shown() const {
     if (!node) return "\"" + std::string(text) + "\"";
-    if (auto s = node->value_exact<std::string>()) return "\"" + *s + "\"";
-    if (auto i = node->value_exact<int64_t>()) return std::to_string(*i);
-    return "that value";
+    return node->shown();
   }
 
   static std::optional<int64_t> parse_int(std::string_view t) {
@@ -163,12 +162,11 @@ Status imix(const Arg& a, FrameSizes* z) {
   const std::string want = "a list like [[64, 7], [594, 4], [1518, 1]] or \"64:7,594:4,1518:1\"";
   std::vector<SizeWeight> mix;
   if (a.node && a.node->is_array()) {
-    for (const toml::node& pair : *a.node->as_array()) {
-      const toml::array* p = pair.as_array();
-      if (!p || p->size() != 2 || !(*p)[0].is_integer() || !(*p)[1].is_integer())
+    for (const ConfigValue& pair : a.node->items()) {
+      const auto& p = pair.items();
+      if (!pair.is_array() || p.size() != 2 || !p[0].is_integer() || !p[1].is_integer())
         return bad("imix", a, want);
-      if (Status s = mix_pair(a, *(*p)[0].value<int64_t>(), *(*p)[1].value<int64_t>(), &mix); !s)
-        return s;
+      if (Status s = mix_pair(a, *p[0].as_int(), *p[1].as_int(), &mix); !s) return s;
     }
   } else {
     auto s = a.str();
@@ -319,41 +317,37 @@ Status apply(Stream* s, std::set<std::string>* seen, const std::string& key, con
 
 }  // namespace
 
-Expected<Stream> parse_stream(const toml::table& t, const std::string& where, uint16_t default_id) {
+Expected<Stream> parse_stream(const ConfigValue& t, const std::string& where, uint16_t default_id) {
   Stream s;
   s.id = default_id;
   std::set<std::string> seen;
-  for (const auto& [k, v] : t) {
+  for (size_t i = 0; i < t.size(); ++i) {
     Arg a;
-    a.node = &v;
-    if (Status st = apply(&s, &seen, std::string(k.str()), a, where); !st) return st;
+    a.node = &t.items()[i];
+    if (Status st = apply(&s, &seen, t.keys()[i], a, where); !st) return st;
   }
   return finish(std::move(s), seen, where);
 }
 
-Expected<std::vector<Stream>> parse_streams(const toml::table& doc) {
+Expected<std::vector<Stream>> parse_streams(const ConfigValue& doc) {
   std::vector<Stream> out;
-  const toml::node* gen = doc.get("gen");
-  if (!gen) return out;
-  if (!gen->is_table()) return Status::error("gen must be a table, like [gen].");
-  const toml::node* list = gen->as_table()->get("stream");
-  if (!list) return out;
-  const toml::array* arr = list->as_array();
-  if (!arr || !arr->is_array_of_tables())
-    return Status::error("gen.stream must be a list of tables: write each as [[gen.stream]].");
+  auto gen = ConfigSection(doc, "").table("gen");
+  if (!gen) return gen.status();
+  if (!*gen) return out;
   std::map<uint16_t, std::string> ids;
-  for (size_t i = 0; i < arr->size(); ++i) {
-    const toml::table& t = *(*arr)[i].as_table();
+  BYPASS_TRY((*gen)->tables("stream", [&](const ConfigSection& t, size_t i) {
     std::string where = "[[gen.stream]] #" + std::to_string(i + 1);
-    if (auto n = t["name"].value<std::string>()) where += " ('" + *n + "')";
-    auto s = parse_stream(t, where, static_cast<uint16_t>(i));
+    if (const ConfigValue* n = t.get("name"); n && n->as_string())
+      where += " ('" + *n->as_string() + "')";
+    auto s = parse_stream(t.value(), where, static_cast<uint16_t>(i));
     if (!s) return s.status();
     auto [it, fresh] = ids.emplace(s->id, s->name);
     if (!fresh)
       return Status::error("streams '" + it->second + "' and '" + s->name + "' both have id " +
                            std::to_string(s->id) + ": give each stream its own id.");
     out.push_back(std::move(*s));
-  }
+    return Status::ok();
+  }));
   return out;
 }
 

@@ -15,57 +15,6 @@ std::string join(const std::vector<std::string>& v) {
 
 }  // namespace
 
-std::string ModuleParams::where(const std::string& key) const {
-  return "[[module]] '" + s_.name + "'." + key;
-}
-
-Status ModuleParams::only(const std::set<std::string>& known) const {
-  for (const auto& [k, v] : s_.params) {
-    (void)v;
-    if (!known.count(k)) {
-      std::vector<std::string> names(known.begin(), known.end());
-      return Status::error("unknown parameter '" + k + "' in [[module]] '" + s_.name + "' (" +
-                           s_.cls + "): check its spelling (known: " +
-                           (names.empty() ? std::string("none") : join(names)) + ").");
-    }
-  }
-  return Status::ok();
-}
-
-Status ModuleParams::strings(const std::string& key, std::vector<std::string>* out,
-                             bool required) const {
-  auto it = s_.params.find(key);
-  if (it == s_.params.end())
-    return required ? Status::error(where(key) + " is missing: add it as a list of strings.")
-                    : Status::ok();
-  const auto* v = std::get_if<std::vector<std::string>>(&it->second);
-  if (!v) return Status::error(where(key) + " must be a list of strings, like [\"a\", \"b\"].");
-  *out = *v;
-  return Status::ok();
-}
-
-Status ModuleParams::integer(const std::string& key, int64_t* out, int64_t lo, int64_t hi) const {
-  auto it = s_.params.find(key);
-  if (it == s_.params.end()) return Status::ok();
-  const auto* v = std::get_if<int64_t>(&it->second);
-  if (!v) return Status::error(where(key) + " must be a whole number.");
-  if (*v < lo || *v > hi)
-    return Status::error(where(key) + " = " + std::to_string(*v) +
-                         " is out of range: use a value from " + std::to_string(lo) + " to " +
-                         std::to_string(hi) + ".");
-  *out = *v;
-  return Status::ok();
-}
-
-Status ModuleParams::boolean(const std::string& key, bool* out) const {
-  auto it = s_.params.find(key);
-  if (it == s_.params.end()) return Status::ok();
-  const auto* v = std::get_if<bool>(&it->second);
-  if (!v) return Status::error(where(key) + " must be true or false.");
-  *out = *v;
-  return Status::ok();
-}
-
 void ModuleRegistry::add(std::string cls, std::string help, ModuleFactory make, bool needs_parse) {
   for (auto& e : entries_)
     if (e.cls == cls) {

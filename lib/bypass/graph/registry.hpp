@@ -13,22 +13,19 @@
 #include <vector>
 
 #include <bypass/core/config.hpp>
+#include <bypass/core/config_reader.hpp>
 #include <bypass/core/status.hpp>
 #include <bypass/graph/module.hpp>
 
 namespace bypass {
 
-// Typed access to a [[module]]'s parameters; errors name the module and key.
-class ModuleParams {
+// A [[module]]'s parameters, read like any config table (its messages name
+// the module: "[[module]] 'bl'.sources ...").
+class ModuleParams : public ConfigSection {
  public:
-  explicit ModuleParams(const ModuleSpec& s) : s_(s) {}
-  // Every parameter must be one of `known`.
-  Status only(const std::set<std::string>& known) const;
-  Status strings(const std::string& key, std::vector<std::string>* out, bool required) const;
-  Status integer(const std::string& key, int64_t* out, int64_t lo, int64_t hi) const;
-  Status boolean(const std::string& key, bool* out) const;
+  explicit ModuleParams(const ModuleSpec& s)
+      : ConfigSection(s.params, "[[module]] '" + s.name + "'", "module"), s_(s) {}
   const ModuleSpec& spec() const { return s_; }
-  std::string where(const std::string& key) const;
 
  private:
   const ModuleSpec& s_;

@@ -18,7 +18,7 @@ Expected<PortSet> PortSet::open(const Config& c, rte_mempool* pool) {
     Port* port = s.eth_.back().get();
     std::unique_ptr<FaultyPort> f;
     if (pc.faults) {
-      auto plan = fault_plan_from_toml(*pc.faults, "port '" + pc.name + "' faults");
+      auto plan = fault_plan_from(*pc.faults, "port '" + pc.name + "' faults");
       if (!plan) return plan.status();
       auto fp = FaultyPort::create(*port, *plan, pool);
       if (!fp) return fp.status();

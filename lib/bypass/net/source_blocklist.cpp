@@ -41,7 +41,8 @@ void add_net_modules(ModuleRegistry& r) {
       [](const ModuleParams& p) -> Expected<std::unique_ptr<Module>> {
         BYPASS_TRY(p.only({"sources"}));
         std::vector<std::string> sources;
-        BYPASS_TRY(p.strings("sources", &sources, true));
+        BYPASS_TRY(p.require("sources", "add it as a list of prefixes, like [\"198.18.9.0/28\"]"));
+        BYPASS_TRY(p.strings("sources", &sources));
         auto b = SourceBlocklist::from(sources, p.where("sources"));
         if (!b) return b.status();
         return std::unique_ptr<Module>(std::move(*b));

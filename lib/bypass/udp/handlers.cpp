@@ -7,6 +7,8 @@
 #include <iterator>
 #include <set>
 
+#include <bypass/core/config_reader.hpp>
+
 namespace bypass {
 
 Status StaticHandler::start(HandlerContext& ctx) {
@@ -46,61 +48,46 @@ void StaticHandler::on_datagrams(std::span<Datagram> batch, Outbox& out) {
   }
 }
 
-Expected<std::vector<ServiceConfig>> read_services(const toml::table& doc) {
+Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc) {
   std::vector<ServiceConfig> out;
-  const toml::table* u = doc["udpd"].as_table();
-  const toml::array* a = u ? (*u)["service"].as_array() : nullptr;
-  if (!a || a->empty())
-    return Status::error(
-        "the config names no [[udpd.service]]: add one with port and handler (echo, discard, "
-        "static).");
+  auto udpd = ConfigSection(doc, "").table("udpd");
+  if (!udpd) return udpd.status();
   std::set<uint16_t> ports;
-  for (size_t i = 0; i < a->size(); ++i) {
-    const toml::table* t = (*a)[i].as_table();
-    std::string where = "[[udpd.service]] " + std::to_string(i + 1);
-    if (!t) return Status::error(where + " must be a table.");
-    for (const auto& [k, v] : *t) {
-      (void)v;
-      static const std::set<std::string> kKnown = {"port", "handler", "file", "chunk",
-                                                   "max_chunks"};
-      if (!kKnown.count(std::string(k.str())))
-        return Status::error(
-            "unknown key '" + std::string(k.str()) + "' in " + where +
-            ": check its spelling (known keys: port, handler, file, chunk, max_chunks).");
-    }
-    ServiceConfig s;
-    auto port = (*t)["port"].value<int64_t>();
-    if (!port || *port < 1 || *port > 65535)
-      return Status::error(where + " needs port = a UDP port from 1 to 65535.");
-    s.port = static_cast<uint16_t>(*port);
-    if (!ports.insert(s.port).second)
-      return Status::error("two services use UDP port " + std::to_string(s.port) +
-                           ": give each its own port.");
-    s.handler = (*t)["handler"].value_or(std::string());
-    if (s.handler != "echo" && s.handler != "discard" && s.handler != "static")
-      return Status::error(where + ".handler = \"" + s.handler +
-                           "\" is not a handler: use \"echo\", \"discard\" or \"static\".");
-    if (s.handler == "static") {
-      s.file = (*t)["file"].value_or(std::string());
+  if (*udpd)
+    BYPASS_TRY((*udpd)->tables("service", [&](const ConfigSection& r, size_t) {
+      BYPASS_TRY(r.only({"port", "handler", "file", "chunk", "max_chunks"}));
+      ServiceConfig s;
+      BYPASS_TRY(r.require("port", "add port = a UDP port from 1 to 65535"));
+      BYPASS_TRY(r.integer("port", &s.port, 1, 65535));
+      if (!ports.insert(s.port).second)
+        return Status::error("two services use UDP port " + std::to_string(s.port) +
+                             ": give each its own port.");
+      BYPASS_TRY(r.require("handler", "add handler = \"echo\", \"discard\" or \"static\""));
+      BYPASS_TRY(r.choice("handler", &s.handler, {"echo", "discard", "static"}, "a handler"));
+      if (s.handler != "static") {
+        out.push_back(std::move(s));
+        return Status::ok();
+      }
+      BYPASS_TRY(r.string("file", &s.file));
       if (s.file.empty())
-        return Status::error(where + " serves static content: set file to the file to serve.");
+        return Status::error(r.path() + " serves static content: set file to the file to serve.");
       std::ifstream f(s.file, std::ios::binary);
       if (!f)
-        return Status::error(where + " cannot read file '" + s.file +
+        return Status::error(r.path() + " cannot read file '" + s.file +
                              "': check the path and its permissions.");
       s.content.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
       if (s.content.empty())
-        return Status::error(where + " file '" + s.file + "' is empty: serve a file with content.");
-      auto chunk = (*t)["chunk"].value_or<int64_t>(1024);
-      if (chunk < 1 || chunk > 65000)
-        return Status::error(where + ".chunk must be from 1 to 65000 bytes.");
-      s.chunk = static_cast<uint32_t>(chunk);
-      auto mc = (*t)["max_chunks"].value_or<int64_t>(16);
-      if (mc < 1 || mc > 256) return Status::error(where + ".max_chunks must be from 1 to 256.");
-      s.max_chunks = static_cast<uint32_t>(mc);
-    }
-    out.push_back(std::move(s));
-  }
+        return Status::error(r.path() + " file '" + s.file +
+                             "' is empty: serve a file with content.");
+      BYPASS_TRY(r.integer("chunk", &s.chunk, 1, 65000));
+      BYPASS_TRY(r.integer("max_chunks", &s.max_chunks, 1, 256));
+      out.push_back(std::move(s));
+      return Status::ok();
+    }));
+  if (out.empty())
+    return Status::error(
+        "the config names no [[udpd.service]]: add one with port and handler (echo, discard, "
+        "static).");
   return out;
 }
 

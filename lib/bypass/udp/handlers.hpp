@@ -9,12 +9,11 @@
 //             request cannot draw an unbounded answer.
 #pragma once
 
-#include <toml++/toml.h>
-
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <bypass/core/config_value.hpp>
 #include <bypass/core/counter.hpp>
 #include <bypass/udp/handler.hpp>
 
@@ -76,7 +75,8 @@ struct ServiceConfig {
   std::vector<uint8_t> content;  // static: the file, read when the config is read
 };
 
-Expected<std::vector<ServiceConfig>> read_services(const toml::table& doc);
+// From the document's [[udpd.service]] tables; at least one.
+Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc);
 // A new handler for one worker.
 std::unique_ptr<DatagramHandler> make_handler(const ServiceConfig& s);
 

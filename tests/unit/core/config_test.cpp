@@ -75,7 +75,8 @@ TEST(Config, EqualWhenEqualPartByPart) {
   ASSERT_TRUE(b) << b.error();
   EXPECT_TRUE(*a == *b);
   ASSERT_EQ(a->modules.size(), 1u);
-  EXPECT_EQ(std::get<int64_t>(a->modules[0].params.at("limit")), 3);
+  ASSERT_NE(a->modules[0].params.get("limit"), nullptr);
+  EXPECT_EQ(a->modules[0].params.get("limit")->as_int(), 3);
   auto c = parse_config(std::string(kGood) + modules + "[[worker]]\ncpu = 0\nrx = [\"p1:0\"]\n");
   ASSERT_TRUE(c) << c.error();
   EXPECT_FALSE(*a == *c);
@@ -83,7 +84,7 @@ TEST(Config, EqualWhenEqualPartByPart) {
   EXPECT_FALSE(a->workers == c->workers);
   auto d = parse_config(std::string(kGood) + modules);
   ASSERT_TRUE(d);
-  d->modules[0].params["sources"] = std::vector<std::string>{"198.18.0.0/16"};
+  d->modules[0].params.set("sources", ConfigValue::of(std::vector<std::string>{"198.18.0.0/16"}));
   EXPECT_FALSE(a->modules == d->modules);
 }
 
@@ -99,7 +100,7 @@ TEST(Config, WorkersRunUnderSeccompUnlessTheConfigSaysNo) {
   EXPECT_FALSE(off->workers[0].seccomp);
   expect_error(std::string(kGood).replace(std::string(kGood).find("[eal]\n"), 6,
                                           "[eal]\nworker_seccomp = \"no\"\n"),
-               "[eal].worker_seccomp must be true or false.");
+               "[eal].worker_seccomp must be true or false, not \"no\".");
 }
 
 TEST(Config, OneWorkerWithoutRxListPollsEverything) {

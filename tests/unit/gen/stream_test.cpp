@@ -1,5 +1,6 @@
 // Streams: parsing (TOML and command line), validation messages, and the
 // expansion into flow templates. Frames built from them: frame_test.cpp.
+#include <bypass/core/config.hpp>
 #include <bypass/gen/stream.hpp>
 
 #include <gtest/gtest.h>
@@ -22,6 +23,13 @@ StreamTable expanded(std::string_view arg) {
   return std::move(*t);
 }
 
+// A config document's tables, as parse_config reads them.
+ConfigValue doc_of(const char* text) {
+  auto c = parse_config(text);
+  EXPECT_TRUE(c) << c.error();
+  return c ? c->app : ConfigValue::table();
+}
+
 TEST(StreamParse, CommandLineExample) {
   Stream s = parsed("dst=198.18.0.2 dport=7 size=64 sport=1000-1999");
   EXPECT_EQ(s.dst.first, *IpAddr::parse("198.18.0.2"));
@@ -42,7 +50,7 @@ TEST(StreamParse, CommandLineExample) {
 }
 
 TEST(StreamParse, EveryTomlKey) {
-  auto doc = toml::parse(R"(
+  auto doc = doc_of(R"(
 [[gen.stream]]
 name = "web"
 id = 7
@@ -107,7 +115,7 @@ pps = 1000
   EXPECT_FALSE(b.stamp);
   EXPECT_DOUBLE_EQ(b.pps, 1000);
 
-  auto none = parse_streams(toml::parse("[port]\nname = \"x\"\n"));
+  auto none = parse_streams(doc_of("[other]\nname = \"x\"\n"));
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
 }
@@ -180,20 +188,21 @@ TEST(StreamParse, EachMistakeIsOneSentenceSayingWhatToChange) {
 }
 
 TEST(StreamParse, TomlMistakesNameTheStream) {
-  auto wrong_type = parse_streams(toml::parse("[[gen.stream]]\nname = \"a\"\ndst = 5\n"));
+  auto wrong_type = parse_streams(doc_of("[[gen.stream]]\nname = \"a\"\ndst = 5\n"));
   ASSERT_FALSE(wrong_type);
   EXPECT_EQ(wrong_type.error(),
             "[[gen.stream]] #1 ('a'): dst must be an IPv4 or IPv6 address or a range like "
             "\"198.18.0.1-198.18.0.254\", not 5.");
   auto dup =
-      parse_streams(toml::parse("[[gen.stream]]\nname = \"a\"\ndst = \"198.18.0.2\"\nid = 3\n"
-                                "[[gen.stream]]\nname = \"b\"\ndst = \"198.18.0.3\"\nid = 3\n"));
+      parse_streams(doc_of("[[gen.stream]]\nname = \"a\"\ndst = \"198.18.0.2\"\nid = 3\n"
+                           "[[gen.stream]]\nname = \"b\"\ndst = \"198.18.0.3\"\nid = 3\n"));
   ASSERT_FALSE(dup);
   EXPECT_EQ(dup.error(), "streams 'a' and 'b' both have id 3: give each stream its own id.");
-  auto not_list = parse_streams(toml::parse("[gen]\nstream = 3\n"));
+  auto not_list = parse_streams(doc_of("[gen]\nstream = 3\n"));
   ASSERT_FALSE(not_list);
-  EXPECT_NE(not_list.error().find("write each as [[gen.stream]]"), std::string::npos);
-  auto bad_mix = parse_streams(toml::parse("[[gen.stream]]\ndst = \"198.18.0.2\"\nimix = [64]\n"));
+  EXPECT_NE(not_list.error().find("must be written as [[gen.stream]] tables"), std::string::npos)
+      << not_list.error();
+  auto bad_mix = parse_streams(doc_of("[[gen.stream]]\ndst = \"198.18.0.2\"\nimix = [64]\n"));
   ASSERT_FALSE(bad_mix);
   EXPECT_NE(bad_mix.error().find("imix must be a list like"), std::string::npos);
 }

@@ -192,7 +192,8 @@ TEST(Registry, ChecksSpecsWithOneSentenceEach) {
   s.name = "bl";
   s.cls = "SourceBlocklist";
   s.before = "udp_dispatch";
-  s.params["sources"] = std::vector<std::string>{"198.18.0.0/15", "2001:db8::/32"};
+  s.params.set("sources",
+               ConfigValue::of(std::vector<std::string>{"198.18.0.0/15", "2001:db8::/32"}));
   EXPECT_TRUE(reg.check({s}, points));
   ModuleSpec at_tx = s;
   at_tx.before = "tx";
@@ -200,21 +201,22 @@ TEST(Registry, ChecksSpecsWithOneSentenceEach) {
             "[[module]] 'bl' (SourceBlocklist) reads what the Endpoint parsed, and packets reach "
             "'tx' unparsed in this program: use it in bypass-udpd, before udp_dispatch.");
   ModuleSpec wrong_type = s;
-  wrong_type.params["sources"] = std::string("198.18.0.0/15");
+  wrong_type.params.set("sources", ConfigValue::of("198.18.0.0/15"));
   EXPECT_EQ(reg.check({wrong_type}, points).message(),
             "[[module]] 'bl'.sources must be a list of strings, like [\"a\", \"b\"].");
   ModuleSpec missing = s;
-  missing.params.clear();
+  missing.params = ConfigValue::table();
   EXPECT_EQ(reg.check({missing}, points).message(),
-            "[[module]] 'bl'.sources is missing: add it as a list of strings.");
+            "[[module]] 'bl' has no sources: add it as a list of prefixes, like "
+            "[\"198.18.9.0/28\"].");
   ModuleSpec io;
   io.name = "io";
   io.cls = "Io";
   io.before = "tx";
-  io.params["speed"] = int64_t{3};
+  io.params.set("speed", ConfigValue::of(int64_t{3}));
   EXPECT_EQ(reg.check({io}, points).message(),
-            "unknown parameter 'speed' in [[module]] 'io' (Io): check its spelling (known: none).");
-  io.params.clear();
+            "unknown key 'speed' in [[module]] 'io': it takes none, so remove it.");
+  io.params = ConfigValue::table();
   EXPECT_TRUE(reg.check({io}, points));
   EXPECT_EQ(reg.classes(),
             (std::vector<std::string>{"FiveTupleSwap", "Io", "MacSwap", "SourceBlocklist"}));

@@ -10,7 +10,7 @@ Expected<FaultPlan> plan_of(std::string_view faults_toml) {
   auto c = parse_config(text);
   if (!c) return c.status();
   if (!c->ports[0].faults) return Status::error("no faults table");
-  return fault_plan_from_toml(*c->ports[0].faults, "port 'p0' faults");
+  return fault_plan_from(*c->ports[0].faults, "port 'p0' faults");
 }
 
 TEST(FaultConfig, ReadsEveryField) {
@@ -63,8 +63,10 @@ TEST(FaultConfig, MistakesAreOneSentence) {
       {"[port.faults.rx]\ndrop = 0.1\n", "unknown key 'drop' in port 'p0' faults.rx"},
       {"[port.faults.rx]\ndrop_rate = \"high\"\n", "faults.rx.drop_rate must be a number"},
       {"[port.faults.rx]\ndrop_rate = 1.5\n", "rx.drop_rate is 1.5 but must be a probability"},
-      {"[port.faults.tx]\nreorder = \"random\"\n", "reorder must be \"shuffle\" or \"hold_back\""},
-      {"[port.faults.rx]\ncorrupt_bits = 65\n", "corrupt_bits must be a whole number from 0 to 64"},
+      {"[port.faults.tx]\nreorder = \"random\"\n",
+       "tx.reorder = \"random\" is not a reorder mode: use one of \"shuffle\", \"hold_back\""},
+      {"[port.faults.rx]\ncorrupt_bits = 65\n",
+       "rx.corrupt_bits = 65 is out of range: use a value from 0 to 64"},
       {"[port.faults]\nlink_up = 1\n", "link_up must be true or false"},
       {"[port.faults]\nstall_every = 4\nstall_polls = 4\n",
        "stall_polls (4) must be smaller than stall_every (4)"},
