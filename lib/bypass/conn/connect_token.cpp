@@ -1,0 +1,207 @@
+#include <bypass/conn/connect_token.hpp>
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <string>
+
+namespace bypass::conn {
+namespace {
+
+// Sealed size of the private token without its MAC.
+constexpr size_t kPrivatePlainBytes = kPrivateConnectTokenBytes - kMacBytes;
+// Version info, protocol id, expire timestamp.
+constexpr size_t kTokenAdBytes = kVersionInfoBytes + 8 + 8;
+
+std::array<uint8_t, kTokenAdBytes> token_ad(uint64_t protocol_id, uint64_t expire_timestamp) {
+  std::array<uint8_t, kTokenAdBytes> ad{};
+  ByteWriter w(ad);
+  w.bytes(kVersionInfo);
+  w.u64(protocol_id);
+  w.u64(expire_timestamp);
+  return ad;
+}
+
+bool valid_servers(uint32_t n, std::span<const NetcodeAddress, kMaxServersPerConnect> a) {
+  if (n < 1 || n > kMaxServersPerConnect) return false;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (a[i].type != AddressType::kIpv4 && a[i].type != AddressType::kIpv6) return false;
+  }
+  return true;
+}
+
+// Reads the server count and that many addresses; false if either is bad.
+bool read_servers(ByteReader& r, uint32_t& n,
+                  std::array<NetcodeAddress, kMaxServersPerConnect>& addresses) {
+  n = r.u32();
+  if (!r.ok() || n < 1 || n > kMaxServersPerConnect) return false;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (!read_address(r, addresses[i])) return false;
+  }
+  for (size_t i = n; i < kMaxServersPerConnect; ++i) addresses[i] = NetcodeAddress{};
+  return true;
+}
+
+}  // namespace
+
+bool write_private_connect_token(const PrivateConnectToken& token,
+                                 std::span<uint8_t, kPrivateConnectTokenBytes> out) {
+  if (!valid_servers(token.num_server_addresses, token.server_addresses)) return false;
+  ByteWriter w(out);
+  w.u64(token.client_id);
+  w.u32(static_cast<uint32_t>(token.timeout_seconds));
+  w.u32(token.num_server_addresses);
+  for (const auto& a : token.servers()) write_address(w, a);
+  w.bytes(token.client_to_server_key);
+  w.bytes(token.server_to_client_key);
+  w.bytes(token.user_data);
+  // The fields fit even with 32 IPv6 servers (944 bytes), so this never fails.
+  w.zero_to(kPrivateConnectTokenBytes);
+  return w.ok();
+}
+
+WireDrop read_private_connect_token(std::span<const uint8_t> plain, PrivateConnectToken& out) {
+  ByteReader r(plain);
+  out.client_id = r.u64();
+  out.timeout_seconds = static_cast<int32_t>(r.u32());
+  if (!read_servers(r, out.num_server_addresses, out.server_addresses)) {
+    return WireDrop::kTokenMalformed;
+  }
+  r.copy(out.client_to_server_key);
+  r.copy(out.server_to_client_key);
+  r.copy(out.user_data);
+  return r.ok() ? WireDrop::kOk : WireDrop::kTokenMalformed;
+}
+
+Status encrypt_private_connect_token(const PrivateConnectToken& token, uint64_t protocol_id,
+                                     uint64_t expire_timestamp, const ConnectTokenNonce& nonce,
+                                     const Key& private_key,
+                                     std::span<uint8_t, kPrivateConnectTokenBytes> out) {
+  if (!write_private_connect_token(token, out)) {
+    return Status::error(
+        "connect token: the private token needs 1 to 32 server addresses, each IPv4 or IPv6; got " +
+        std::to_string(token.num_server_addresses) + " or an address of no type");
+  }
+  const auto ad = token_ad(protocol_id, expire_timestamp);
+  unsigned long long sealed_len = 0;
+  const int rc = crypto_aead_xchacha20poly1305_ietf_encrypt(
+      out.data(), &sealed_len, out.data(), kPrivatePlainBytes, ad.data(), ad.size(), nullptr,
+      nonce.data(), private_key.data());
+  if (rc != 0 || sealed_len != kPrivateConnectTokenBytes) {
+    sodium_memzero(out.data(), out.size());
+    return Status::error(
+        "connect token: libsodium failed to seal the private token (XChaCha20-Poly1305); check "
+        "that sodium_init() succeeded");
+  }
+  return Status::ok();
+}
+
+WireDrop decrypt_private_connect_token(std::span<const uint8_t, kPrivateConnectTokenBytes> sealed,
+                                       uint64_t protocol_id, uint64_t expire_timestamp,
+                                       const ConnectTokenNonce& nonce, const Key& private_key,
+                                       PrivateConnectToken& out) {
+  const auto ad = token_ad(protocol_id, expire_timestamp);
+  std::array<uint8_t, kPrivatePlainBytes> plain;
+  unsigned long long plain_len = 0;
+  const int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
+      plain.data(), &plain_len, nullptr, sealed.data(), sealed.size(), ad.data(), ad.size(),
+      nonce.data(), private_key.data());
+  if (rc != 0 || plain_len != kPrivatePlainBytes) {
+    sodium_memzero(plain.data(), plain.size());
+    return WireDrop::kTokenDecryptFailed;
+  }
+  const WireDrop r = read_private_connect_token(plain, out);
+  sodium_memzero(plain.data(), plain.size());
+  return r;
+}
+
+Status write_connect_token(const ConnectToken& token, std::span<uint8_t, kConnectTokenBytes> out) {
+  if (!valid_servers(token.num_server_addresses, token.server_addresses)) {
+    return Status::error(
+        "connect token: the public token needs 1 to 32 server addresses, each IPv4 or IPv6; got " +
+        std::to_string(token.num_server_addresses) + " or an address of no type");
+  }
+  if (token.create_timestamp > token.expire_timestamp) {
+    return Status::error(
+        "connect token: the create timestamp is after the expire timestamp; expire must be "
+        "create + the token lifetime");
+  }
+  ByteWriter w(out);
+  w.bytes(kVersionInfo);
+  w.u64(token.protocol_id);
+  w.u64(token.create_timestamp);
+  w.u64(token.expire_timestamp);
+  w.bytes(token.nonce);
+  w.bytes(token.private_data);
+  w.u32(static_cast<uint32_t>(token.timeout_seconds));
+  w.u32(token.num_server_addresses);
+  for (const auto& a : token.servers()) write_address(w, a);
+  w.bytes(token.client_to_server_key);
+  w.bytes(token.server_to_client_key);
+  w.zero_to(kConnectTokenBytes);
+  if (!w.ok()) return Status::error("connect token: the fields do not fit 2048 bytes");
+  return Status::ok();
+}
+
+Expected<ConnectToken> read_connect_token(std::span<const uint8_t> in) {
+  if (in.size() != kConnectTokenBytes) {
+    return Status::error("connect token: expected exactly 2048 bytes, got " +
+                         std::to_string(in.size()));
+  }
+  ByteReader r(in);
+  auto version = r.bytes(kVersionInfoBytes);
+  if (!std::equal(version.begin(), version.end(), kVersionInfo.begin())) {
+    return Status::error(
+        "connect token: not a \"NETCODE 1.02\" token (version info differs); get a token from a "
+        "1.02 backend");
+  }
+  ConnectToken t;
+  t.protocol_id = r.u64();
+  t.create_timestamp = r.u64();
+  t.expire_timestamp = r.u64();
+  if (t.create_timestamp > t.expire_timestamp) {
+    return Status::error("connect token: the create timestamp is after the expire timestamp");
+  }
+  r.copy(t.nonce);
+  r.copy(t.private_data);
+  t.timeout_seconds = static_cast<int32_t>(r.u32());
+  if (!read_servers(r, t.num_server_addresses, t.server_addresses)) {
+    return Status::error(
+        "connect token: the server list is invalid (count not in 1..32, or an address type "
+        "other than 1 = IPv4 and 2 = IPv6)");
+  }
+  r.copy(t.client_to_server_key);
+  r.copy(t.server_to_client_key);
+  if (!r.ok()) return Status::error("connect token: the fields run past 2048 bytes");
+  return t;
+}
+
+Status generate_connect_token(const PrivateConnectToken& priv,
+                              std::span<const NetcodeAddress> public_addresses,
+                              uint64_t protocol_id, uint64_t create_timestamp,
+                              uint64_t expire_timestamp, const ConnectTokenNonce& nonce,
+                              const Key& private_key, std::span<uint8_t, kConnectTokenBytes> out) {
+  ConnectToken t;
+  t.protocol_id = protocol_id;
+  t.create_timestamp = create_timestamp;
+  t.expire_timestamp = expire_timestamp;
+  t.nonce = nonce;
+  BYPASS_TRY(encrypt_private_connect_token(priv, protocol_id, expire_timestamp, nonce, private_key,
+                                           t.private_data));
+  t.timeout_seconds = priv.timeout_seconds;
+  if (public_addresses.empty()) public_addresses = priv.servers();
+  if (public_addresses.size() > kMaxServersPerConnect) {
+    return Status::error("connect token: at most 32 public server addresses, got " +
+                         std::to_string(public_addresses.size()));
+  }
+  t.num_server_addresses = static_cast<uint32_t>(public_addresses.size());
+  std::copy(public_addresses.begin(), public_addresses.end(), t.server_addresses.begin());
+  t.client_to_server_key = priv.client_to_server_key;
+  t.server_to_client_key = priv.server_to_client_key;
+  const Status s = write_connect_token(t, out);
+  sodium_memzero(t.client_to_server_key.data(), kKeyBytes);
+  sodium_memzero(t.server_to_client_key.data(), kKeyBytes);
+  return s;
+}
+
+}  // namespace bypass::conn

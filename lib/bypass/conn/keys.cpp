@@ -1,0 +1,109 @@
+#include <bypass/conn/keys.hpp>
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace bypass::conn {
+namespace {
+
+constexpr size_t kHexKeyChars = 2 * kKeyBytes;
+// A key file is 32 bytes or 64 hex digits and a little whitespace; anything
+// much larger is the wrong file.
+constexpr size_t kMaxKeyFileBytes = 256;
+
+int hex_value(uint8_t c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool is_space(uint8_t c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+}  // namespace
+
+Status crypto_init() {
+  if (sodium_init() < 0) {
+    return Status::error(
+        "libsodium failed to initialise (sodium_init); netcode cannot seal or open packets");
+  }
+  return Status::ok();
+}
+
+Expected<Key> parse_private_key(std::span<const uint8_t> bytes) {
+  Key key{};
+  if (bytes.size() == kKeyBytes) {
+    std::copy(bytes.begin(), bytes.end(), key.begin());
+  } else {
+    size_t n = bytes.size();
+    while (n > 0 && is_space(bytes[n - 1])) --n;
+    if (n != kHexKeyChars) {
+      return Status::error("netcode private key: expected 32 raw bytes or 64 hex digits, got " +
+                           std::to_string(bytes.size()) + " bytes");
+    }
+    for (size_t i = 0; i < kKeyBytes; ++i) {
+      const int hi = hex_value(bytes[2 * i]);
+      const int lo = hex_value(bytes[2 * i + 1]);
+      if (hi < 0 || lo < 0) {
+        sodium_memzero(key.data(), key.size());
+        return Status::error(
+            "netcode private key: 64 characters but not all hex digits (0-9, a-f); write the key "
+            "as hex or as 32 raw bytes");
+      }
+      key[i] = static_cast<uint8_t>(hi << 4 | lo);
+    }
+  }
+  if (sodium_is_zero(key.data(), key.size())) {
+    return Status::error(
+        "netcode private key: all zeros, a placeholder; generate a random key (32 bytes from a "
+        "CSPRNG) and give the same one to the backend and the servers");
+  }
+  return key;
+}
+
+Expected<Key> load_private_key_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    return Status::error("netcode private key file " + path + ": cannot open (" +
+                         std::strerror(errno) + ")");
+  }
+  std::array<uint8_t, kMaxKeyFileBytes + 1> buf{};
+  const size_t n = std::fread(buf.data(), 1, buf.size(), f);
+  const bool read_error = std::ferror(f) != 0;
+  std::fclose(f);
+  if (read_error) {
+    sodium_memzero(buf.data(), buf.size());
+    return Status::error("netcode private key file " + path + ": read failed");
+  }
+  if (n > kMaxKeyFileBytes) {
+    sodium_memzero(buf.data(), buf.size());
+    return Status::error("netcode private key file " + path + ": larger than " +
+                         std::to_string(kMaxKeyFileBytes) +
+                         " bytes, so not a key (32 raw bytes or 64 hex digits)");
+  }
+  auto key = parse_private_key(std::span<const uint8_t>(buf.data(), n));
+  sodium_memzero(buf.data(), buf.size());
+  if (!key) return Status::error(key.error() + " (in " + path + ")");
+  return key;
+}
+
+Key random_key() {
+  Key k;
+  randombytes_buf(k.data(), k.size());
+  return k;
+}
+
+ConnectTokenNonce random_connect_token_nonce() {
+  ConnectTokenNonce n;
+  randombytes_buf(n.data(), n.size());
+  return n;
+}
+
+}  // namespace bypass::conn

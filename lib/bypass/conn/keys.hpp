@@ -1,0 +1,30 @@
+// Keys for netcode.io: libsodium start-up, the 32-byte private key shared by
+// the backend and the servers (read from raw bytes or 64 hex digits, as a key
+// file holds it), and random keys and connect token nonces. Control plane
+// only; errors say what is wrong with a key, never what it contains.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include <bypass/conn/netcode_wire.hpp>
+#include <bypass/core/status.hpp>
+
+namespace bypass::conn {
+
+// Starts libsodium (idempotent, thread-safe). Call once before anything else in bypass::conn.
+Status crypto_init();
+
+// A private key from exactly 32 raw bytes, or from 64 hex digits (either case)
+// optionally followed by whitespace (a trailing newline). An all-zero key is
+// refused: it is a placeholder, not a secret.
+Expected<Key> parse_private_key(std::span<const uint8_t> bytes);
+
+// parse_private_key() over the contents of the file at `path`.
+Expected<Key> load_private_key_file(const std::string& path);
+
+// Random key (session keys, challenge key, a new private key) and token nonce.
+Key random_key();
+ConnectTokenNonce random_connect_token_nonce();
+
+}  // namespace bypass::conn

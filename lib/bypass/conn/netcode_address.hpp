@@ -1,0 +1,77 @@
+// A server address as connect tokens carry it (IPv4 or IPv6, with port), and
+// its encoding: a type byte (1 = IPv4, 2 = IPv6), then four address bytes or
+// eight 16-bit groups, then the port, integers little-endian.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include <bypass/conn/netcode_wire.hpp>
+
+namespace bypass::conn {
+
+enum class AddressType : uint8_t { kNone = 0, kIpv4 = 1, kIpv6 = 2 };
+
+struct NetcodeAddress {
+  AddressType type = AddressType::kNone;
+  std::array<uint8_t, 4> ipv4{};   // a.b.c.d in that order
+  std::array<uint16_t, 8> ipv6{};  // groups a..h as numbers (0x2001 for "2001:")
+  uint16_t port = 0;
+
+  static NetcodeAddress v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port) {
+    NetcodeAddress r;
+    r.type = AddressType::kIpv4;
+    r.ipv4 = {a, b, c, d};
+    r.port = port;
+    return r;
+  }
+  static NetcodeAddress v6(const std::array<uint16_t, 8>& groups, uint16_t port) {
+    NetcodeAddress r;
+    r.type = AddressType::kIpv6;
+    r.ipv6 = groups;
+    r.port = port;
+    return r;
+  }
+
+  // Same type, port and address bytes of that type (the unused member is ignored).
+  friend bool operator==(const NetcodeAddress& a, const NetcodeAddress& b) {
+    if (a.type != b.type || a.port != b.port) return false;
+    if (a.type == AddressType::kIpv4) return a.ipv4 == b.ipv4;
+    if (a.type == AddressType::kIpv6) return a.ipv6 == b.ipv6;
+    return true;
+  }
+};
+
+// Writes one address; false if its type is neither IPv4 nor IPv6 (nothing sensible to write).
+inline bool write_address(ByteWriter& w, const NetcodeAddress& a) {
+  if (a.type == AddressType::kIpv4) {
+    w.u8(static_cast<uint8_t>(AddressType::kIpv4));
+    for (uint8_t b : a.ipv4) w.u8(b);
+  } else if (a.type == AddressType::kIpv6) {
+    w.u8(static_cast<uint8_t>(AddressType::kIpv6));
+    for (uint16_t g : a.ipv6) w.u16(g);
+  } else {
+    return false;
+  }
+  w.u16(a.port);
+  return true;
+}
+
+// Reads one address; false on an unknown type byte (the reader may also have run out).
+inline bool read_address(ByteReader& r, NetcodeAddress& a) {
+  a = NetcodeAddress{};
+  const uint8_t type = r.u8();
+  if (type == static_cast<uint8_t>(AddressType::kIpv4)) {
+    a.type = AddressType::kIpv4;
+    for (auto& b : a.ipv4) b = r.u8();
+  } else if (type == static_cast<uint8_t>(AddressType::kIpv6)) {
+    a.type = AddressType::kIpv6;
+    for (auto& g : a.ipv6) g = r.u16();
+  } else {
+    return false;
+  }
+  a.port = r.u16();
+  return r.ok();
+}
+
+}  // namespace bypass::conn
