@@ -1,6 +1,7 @@
 #include "forwarder.hpp"
 
 #include <bypass/core/config_reader.hpp>
+#include <bypass/graph/placement.hpp>
 #include <bypass/graph/swap_modules.hpp>
 
 namespace bypass::fwd {
@@ -27,6 +28,10 @@ const char* mode_name(Mode m) {
 
 Expected<FwdOptions> read_fwd_options(const Config& c) {
   FwdOptions o;
+  if (!c.handoffs.empty())
+    return Status::error(
+        "[[handoff]] is not for bypass-fwd: set [fwd] pipeline = true to hand each worker's "
+        "packets to the next, and remove the [[handoff]] tables.");
   auto fwd = ConfigSection(c.app, "").table("fwd");
   if (!fwd) return fwd.status();
   if (!*fwd) return o;
@@ -115,10 +120,9 @@ Expected<std::unique_ptr<Forwarder>> Forwarder::build(const Config& c, const Fwd
       f->graphs_[wi]->add_source(std::make_unique<PortRx>(*ports[q.port], q.queue, first));
     }
   }
-  for (auto& g : f->graphs_) {
-    BYPASS_TRY(g->insert_specs(reg, c.modules));
-    BYPASS_TRY(g->start());
-  }
+  for (auto& g : f->graphs_) BYPASS_TRY(g->insert_specs(reg, c.modules));
+  BYPASS_TRY(check_placement(f->graphs()));
+  for (auto& g : f->graphs_) BYPASS_TRY(g->start());
   return f;
 }
 

@@ -28,6 +28,10 @@ Expected<double> parse_rate(const std::string& s, uint64_t link_mbps, uint16_t f
 Expected<GenOptions> read_gen_options(const Config& c,
                                       const std::vector<std::string>& cli_streams) {
   GenOptions o;
+  if (!c.handoffs.empty())
+    return Status::error(
+        "[[handoff]] is not for bypass-gen: each worker sends and receives on its own queues; "
+        "remove the [[handoff]] tables.");
   auto gen = ConfigSection(c.app, "").table("gen");
   if (!gen) return gen.status();
   uint16_t id = 0;

@@ -67,7 +67,8 @@ ModuleRegistry udpd_modules() {
 Status check_modules(const Config& c, const UdpdOptions& o, const ModuleRegistry& reg) {
   std::vector<uint16_t> svc;
   for (const auto& s : o.services) svc.push_back(s.port);
-  return reg.check(c.modules, udp_graph_points(svc));
+  BYPASS_TRY(reg.check(c.modules, udp_graph_points(svc)));
+  return check_handoffs(c.handoffs, udp_graph_points(svc));
 }
 
 Expected<std::unique_ptr<DpdkServer>> DpdkServer::build(const Config& c, const UdpdOptions& o,
@@ -116,14 +117,28 @@ Expected<std::unique_ptr<DpdkServer>> DpdkServer::build(const Config& c, const U
             pp.rx_queues.push_back(q.queue);
             pp.announce |= q.queue == 0;  // the first queue's worker announces the addresses
           }
-        if (!pp.rx_queues.empty()) plan.push_back(std::move(pp));
+        // With hand-offs every worker gets every port's graph: placement
+        // prunes what it does not reach.
+        if (!pp.rx_queues.empty() || !c.handoffs.empty()) plan.push_back(std::move(pp));
       }
       pw.graph = std::make_unique<WorkerGraph>(*pw.worker);
       build_udp_graph(*pw.graph, plan, *pw.services, pool, ports.size() > 1);
       BYPASS_TRY(pw.graph->insert_specs(reg, c.modules));
-      BYPASS_TRY(pw.graph->start());
       s->per_worker_.push_back(std::move(pw));
     }
+    std::vector<WorkerGraph*> graphs;
+    std::vector<const WorkerGraph*> placed;
+    for (auto& pw : s->per_worker_) {
+      graphs.push_back(pw.graph.get());
+      placed.push_back(pw.graph.get());
+    }
+    if (!c.handoffs.empty()) {
+      auto rings = place_handoffs(graphs, c.handoffs, c.memory.ring_size, "udpd");
+      if (!rings) return rings.status();
+      s->rings_ = std::move(*rings);
+    }
+    BYPASS_TRY(check_placement(placed));
+    for (WorkerGraph* g : graphs) BYPASS_TRY(g->start());
   } catch (const std::exception& e) {
     return Status::error(e.what());
   }

@@ -9,6 +9,7 @@
 #include <bypass/core/config.hpp>
 #include <bypass/core/worker.hpp>
 #include <bypass/graph/graph.hpp>
+#include <bypass/graph/placement.hpp>
 #include <bypass/graph/registry.hpp>
 #include <bypass/io/ports.hpp>
 #include <bypass/net/endpoint.hpp>
@@ -52,6 +53,7 @@ class DpdkServer {
     std::unique_ptr<ServiceTable> services;
     std::unique_ptr<WorkerGraph> graph;
   };
+  HandoffRings rings_;  // [[handoff]]s: outlive the graphs (declared first)
   std::vector<PerWorker> per_worker_;
   std::unique_ptr<DpdkHandlerContext> ctx_;
 };

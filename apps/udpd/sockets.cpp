@@ -23,6 +23,10 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
     return fail("[[module]] '" + c.modules.front().name +
                 "' needs packets, and the sockets backend has only datagrams: remove the "
                 "[[module]] tables or set [udpd] backend = \"dpdk\".");
+  if (!c.handoffs.empty())
+    return fail("[[handoff]] before \"" + c.handoffs.front().before +
+                "\" moves part of a packet graph, and the sockets backend has none: remove the "
+                "[[handoff]] tables or set [udpd] backend = \"dpdk\".");
   std::vector<unsigned> cpus;
   for (size_t i = 0; i < c.workers.size(); ++i) {
     unsigned cpu = c.workers[i].cpu;

@@ -37,9 +37,16 @@ class UdpdVeth : public ::testing::TestWithParam<std::tuple<const char*, bool>> 
       ASSERT_TRUE(run_cmd({tool("ip"), "netns", "add", ns}).ok());
       made_.push_back(ns);
     }
+    // A test with two workers gives bypass-udpd's end two queue pairs (a
+    // TX queue per worker); the host's end keeps the default.
+    two_queues_ = std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())
+                      .find("Handoff") != std::string::npos;
+    std::vector<std::string> add = {tool("ip"), "link",   "add",   "name",  host_if_,
+                                    "netns",    host_ns_, "type",  "veth",  "peer",
+                                    "name",     udpd_if_, "netns", udpd_ns_};
+    if (two_queues_) add.insert(add.end(), {"numtxqueues", "2", "numrxqueues", "2"});
     const std::vector<std::vector<std::string>> steps = {
-        {tool("ip"), "link", "add", "name", host_if_, "netns", host_ns_, "type", "veth", "peer",
-         "name", udpd_if_, "netns", udpd_ns_},
+        add,
         {tool("ip"), "netns", "exec", udpd_ns_, tool("sysctl"), "-qw",
          "net.ipv6.conf.all.disable_ipv6=1"},
         {tool("ip"), "-n", host_ns_, "link", "set", "lo", "up"},
@@ -61,8 +68,9 @@ class UdpdVeth : public ::testing::TestWithParam<std::tuple<const char*, bool>> 
     }
   }
 
-  // Starts bypass-udpd on its end of the pair; `extra` is appended to its config.
-  void start_udpd(const std::string& extra = {}) {
+  // Starts bypass-udpd on its end of the pair; `extra` is appended to its
+  // config, `worker_keys` to its first [[worker]].
+  void start_udpd(const std::string& extra = {}, const std::string& worker_keys = {}) {
     prefix_ = fwd_file_prefix();
     CpuPlan cpus = plan_cpus();
     std::ofstream content(dir_.file("content.bin"), std::ios::binary);
@@ -73,10 +81,12 @@ class UdpdVeth : public ::testing::TestWithParam<std::tuple<const char*, bool>> 
         << "\nhuge_pages = " << (no_huge() ? "false" : "true")
         << "\nmemory_mb = 128\nfile_prefix = \"" << prefix_ << "\"\n"
         << "[memory]\npool_size = 8191\n"
-        << "[[port]]\nname = \"veth\"\ndevice = \"" << driver() << "0,iface=" << udpd_if_ << "\"\n"
+        << "[[port]]\nname = \"veth\"\ndevice = \"" << driver() << "0,iface=" << udpd_if_
+        << (two_queues_ ? std::string(",qpairs=2") : std::string()) << "\"\n"
+        << (two_queues_ ? "rx_queues = 2\n" : "")
         << "addresses = [\"198.18.9.2/24\", \"2001:db8:9::2/64\"]\n"
         << "[[worker]]\ncpu = " << cpus.worker << "\n"
-        << "[udpd]\nicmp_errors_per_sec = 1000\n"
+        << worker_keys << "[udpd]\nicmp_errors_per_sec = 1000\n"
         << "[[udpd.service]]\nport = 7\nhandler = \"echo\"\n"
         << "[[udpd.service]]\nport = 9\nhandler = \"discard\"\n"
         << "[[udpd.service]]\nport = 8000\nhandler = \"static\"\nfile = \""
@@ -102,6 +112,7 @@ class UdpdVeth : public ::testing::TestWithParam<std::tuple<const char*, bool>> 
     for (const auto& ns : made_) run_cmd({tool("ip"), "netns", "del", ns});
   }
 
+  bool two_queues_ = false;
   static const char* driver() { return std::get<0>(GetParam()); }
   static bool host_offload() { return std::get<1>(GetParam()); }
 
@@ -255,12 +266,64 @@ TEST_P(UdpdVeth, BlocklistInsertedByConfigInFrontOfTheDispatch) {
   EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
 }
 
+// A pipeline by config alone: worker 1 polls the port (both of its queues:
+// the drivers spread what arrives) and runs the Endpoint,
+// worker 2 polls nothing and runs the UDP dispatch and the services, handed
+// the datagrams through a ring (the parse travels with each packet); the
+// host sees no difference.
+// net_af_packet only: AF_XDP sees one queue on a veth (the kernel reports no
+// channels), and two workers need a TX queue each.
+class UdpdVethHandoff : public UdpdVeth {};
+
+TEST_P(UdpdVethHandoff, HandoffRunsTheServicesOnASecondWorker) {
+  const CpuPlan cpus = plan_cpus();
+  ASSERT_NO_FATAL_FAILURE(start_udpd(
+      "[[worker]]\ncpu = " + std::to_string(cpus.other) +
+          "\nrx = []\nidle = \"sleep\"\n[[handoff]]\nbefore = \"udp_dispatch\"\nworker = 2\n",
+      "rx = [\"veth:*\"]\n"));
+  const std::string client = env_path("BYPASS_CLIENT");
+  CmdResult e4 = on_host({client, "echo", "198.18.9.2", "7", "-n", "60", "-w", "4"});
+  EXPECT_TRUE(e4.ok()) << e4.out << e4.err;
+  CmdResult e6 = on_host({client, "echo", "2001:db8:9::2", "7", "-n", "40", "-w", "4"});
+  EXPECT_TRUE(e6.ok()) << e6.out << e6.err;
+  CmdResult p4 = on_host({"ping", "-c", "2", "-i", "0.2", "-W", "2", "198.18.9.2"});
+  EXPECT_TRUE(p4.ok()) << p4.describe("ping") << p4.out;
+  std::string out = stop();
+  EXPECT_EQ(field(out, "datagrams \\d+ replies"), 100u) << out;
+  EXPECT_EQ(field(out, "module handoff.udp_dispatch.to2: in"), 100u) << out;
+  EXPECT_EQ(field(out, "module udp_dispatch: in"), 100u) << out;
+  EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
+  // Where each module ran: the dispatch and services on worker 2 only, the
+  // Endpoint and the ring's producer on worker 1 only.
+  const char* check = R"(
+import json, sys
+last = [json.loads(l) for l in open(sys.argv[1])][-1]
+where = {}
+for m in last["modules"]:
+    where.setdefault(m["name"], set()).add(m["worker"])
+assert where["udp_dispatch"] == {1}, where
+assert where["service.7"] == {1}, where
+assert where["ip"] == {0}, where
+assert where["handoff.udp_dispatch.to2"] == {0}, where
+print("ok")
+)";
+  CmdResult py = run_cmd({"python3", "-c", check, dir_.file("stats.jsonl")});
+  EXPECT_EQ(py.out, "ok\n") << py.out << py.err;
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVeth,
                          ::testing::Combine(::testing::Values("net_af_packet", "net_af_xdp"),
                                             ::testing::Bool()),
                          [](const auto& info) {
                            return std::string(std::get<0>(info.param)).substr(4) +
                                   (std::get<1>(info.param) ? "_HostDefaults" : "_HostTxOffloadOff");
+                         });
+
+INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVethHandoff,
+                         ::testing::Combine(::testing::Values("net_af_packet"), ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::string(std::get<1>(info.param) ? "HostDefaults"
+                                                                      : "HostTxOffloadOff");
                          });
 
 }  // namespace

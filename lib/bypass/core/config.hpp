@@ -77,11 +77,20 @@ struct WorkerConfig {
 // [[module]]: a module inserted into the program's default graph, in front of
 // the module (one per port and worker) named `before`.
 struct ModuleSpec {
-  std::string name;                          // its instance name
-  std::string cls;                           // its class, as registered
-  std::string before;                        // a named point of the default graph
+  std::string name;                           // its instance name
+  std::string cls;                            // its class, as registered
+  std::string before;                         // a named point of the default graph
   ConfigValue params = ConfigValue::table();  // every other key of the table
   bool operator==(const ModuleSpec&) const = default;
+};
+
+// [[handoff]]: the worker `worker` runs the named point `before` of the
+// program's graph and everything after it; the workers that reach the point
+// hand their packets to it through a ring each (graph/placement.hpp).
+struct HandoffSpec {
+  std::string before;   // a named point of the default graph
+  unsigned worker = 0;  // index into Config::workers
+  bool operator==(const HandoffSpec&) const = default;
 };
 
 struct Config {
@@ -90,6 +99,7 @@ struct Config {
   std::vector<PortConfig> ports;
   std::vector<WorkerConfig> workers;
   std::vector<ModuleSpec> modules;
+  std::vector<HandoffSpec> handoffs;
   ConfigValue app;  // the whole document, for application sections
   bool operator==(const Config&) const = default;
 

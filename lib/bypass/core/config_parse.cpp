@@ -226,6 +226,28 @@ Expected<Config> parse_config(std::string_view text, const std::string& origin) 
     c.modules.push_back(std::move(m));
     return Status::ok();
   }));
+  BYPASS_TRY(doc.tables("handoff", [&](const ConfigSection& t, size_t) {
+    HandoffSpec h;
+    BYPASS_TRY(t.only({"before", "worker"}));
+    BYPASS_TRY(t.require("before",
+                         "add before = \"udp_dispatch\" (a named point; --graph lists "
+                         "them)"));
+    BYPASS_TRY(t.require("worker", "add worker = 2 (the [[worker]] that runs the point, from 1)"));
+    BYPASS_TRY(t.string("before", &h.before));
+    if (c.workers.empty())
+      return Status::error(t.path() +
+                           " hands packets to a worker, but the config has no "
+                           "[[worker]]: add them first.");
+    int64_t w = 0;
+    BYPASS_TRY(t.integer("worker", &w, 1, static_cast<int64_t>(c.workers.size())));
+    h.worker = static_cast<unsigned>(w - 1);
+    for (const auto& other : c.handoffs)
+      if (other.before == h.before)
+        return Status::error("two [[handoff]] tables move '" + h.before +
+                             "': keep one (a point runs on one worker).");
+    c.handoffs.push_back(std::move(h));
+    return Status::ok();
+  }));
   for (auto& w : c.workers) w.seccomp = c.eal.worker_seccomp;
   // One worker with no rx list polls every RX queue.
   if (c.workers.size() == 1 && c.workers[0].rx.empty())

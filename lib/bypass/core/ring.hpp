@@ -106,6 +106,7 @@ class Ring {
   // enqueue_bulk and by MbufRing::send_or_drop (not by enqueue_burst).
   uint64_t full_count() const { return full_.load(std::memory_order_relaxed); }
   rte_ring* raw() const { return r_; }
+  std::string name() const { return r_ ? std::string(r_->name) : std::string(); }
   bool valid() const { return r_ != nullptr; }
 
  protected:

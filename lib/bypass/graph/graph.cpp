@@ -95,6 +95,26 @@ Status WorkerGraph::swap_in(WorkerGraph& old) {
   return Status::ok();
 }
 
+size_t WorkerGraph::prune() {
+  size_t removed = 0;
+  for (bool again = true; again;) {
+    again = false;
+    for (size_t i = 0; i < modules_.size(); ++i) {
+      const Module* m = modules_[i].get();
+      bool fed = std::any_of(sources_.begin(), sources_.end(),
+                             [&](const auto& s) { return s->next() == m; });
+      for (const auto& o : modules_)
+        for (unsigned g = 0; g < o->gates() && !fed; ++g) fed = o.get() != m && o->next(g) == m;
+      if (fed) continue;
+      modules_.erase(modules_.begin() + static_cast<std::ptrdiff_t>(i));
+      ++removed;
+      again = true;
+      break;
+    }
+  }
+  return removed;
+}
+
 Status WorkerGraph::check() const {
   for (const auto& m : modules_)
     for (unsigned g = 0; g < m->gates(); ++g)

@@ -62,6 +62,11 @@ class WorkerGraph {
   Status carry_over(WorkerGraph& old, const std::vector<std::string>& keep);
   Status swap_in(WorkerGraph& old);
 
+  // Removes the modules nothing feeds any more (after a hand-off moved what
+  // fed them to another worker), and then those only they fed; returns how
+  // many went. They never started.
+  size_t prune();
+
   // Every gate connected and every module fed by something.
   Status check() const;
   // Runs each module's start() on this worker's behalf, then adds the

@@ -13,6 +13,7 @@ using HandoffRing = MbufRing<Producer::kSingle, Consumer::kSingle>;
 class RingOut final : public Module {
  public:
   explicit RingOut(HandoffRing& ring) : Module("RingOut", 0), ring_(ring) {}
+  const HandoffRing& ring() const { return ring_; }
   void process(Worker& w, Batch& b) override {
     uint16_t n = b.size();
     unsigned sent = ring_.send_or_drop(b);
@@ -27,6 +28,7 @@ class RingOut final : public Module {
 class RingIn final : public Source {
  public:
   RingIn(HandoffRing& ring, Module* next) : Source(next), ring_(ring) {}
+  const HandoffRing& ring() const { return ring_; }
   bool poll(Worker& w) override {
     Batch b;
     if (ring_.receive(b) == 0) return false;
