@@ -92,12 +92,8 @@ int main(int argc, char** argv) {
       return fail("--backend must be dpdk or sockets.");
     opts->backend = backend;
   }
-  if (opts->backend == "sockets" && !f.stats_json.empty())
-    return fail(
-        "the sockets backend does not write --stats-json yet: drop the flag or use the "
-        "DPDK backend.");
   if (Status s = f.check_outputs(); !s) return fail(s.message());
   if (opts->backend == "sockets")
-    return udpd::run_sockets(c, *opts, sys, f.duration, f.quiet, f.check_only);
+    return udpd::run_sockets(c, *opts, sys, f.duration, f.quiet, f.check_only, f.stats_json);
   return run_dpdk(c, *opts, f.duration, f.quiet, f.check_only, print_graph, f.stats_json);
 }

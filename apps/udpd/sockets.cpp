@@ -6,13 +6,53 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <bypass/control/stats.hpp>
 #include <bypass/core/signals.hpp>
 #include <bypass/udp/socket_backend.hpp>
 
 namespace bypass::udpd {
+namespace {
+
+// The stats snapshot of the sockets backend: a worker per thread (datagrams
+// as packets), the backend's counters, and its drops by reason under a
+// module named "sockets" (there is no graph), so that --stats-json has the
+// schema of the DPDK backend's.
+StatsSnapshot sockets_snapshot(const SocketBackend& b, const std::vector<unsigned>& cpus,
+                               double secs) {
+  StatsSnapshot s;
+  s.seconds = secs;
+  s.unix_time =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (size_t w = 0; w < b.worker_count(); ++w) {
+    const SocketStats ws = b.worker_stats(w);
+    StatsSnapshot::WorkerStat st;
+    st.index = static_cast<unsigned>(w);
+    st.cpu = cpus[w];
+    st.c.rx_packets = ws.rx_datagrams;
+    st.c.rx_bytes = ws.rx_bytes;
+    st.c.tx_packets = ws.tx_datagrams;
+    st.c.tx_bytes = ws.tx_bytes;
+    st.c.drops = ws.send_errors + ws.truncated;
+    s.workers.push_back(st);
+    StatsSnapshot::ModuleStat m;
+    m.name = "sockets";
+    m.worker = st.index;
+    m.packets = ws.rx_datagrams;
+    if (ws.send_errors) m.drops.emplace_back("send_error", ws.send_errors);
+    if (ws.truncated) m.drops.emplace_back("truncated", ws.truncated);
+    s.modules.push_back(std::move(m));
+  }
+  const SocketStats t = b.stats();
+  s.counters = {{"udp.datagrams", t.rx_datagrams},         {"udp.replies", t.replies},
+                {"udp.further_datagrams", t.outbox_sends}, {"udp.send_errors", t.send_errors},
+                {"udp.recv_errors", t.recv_errors},        {"udp.truncated", t.truncated}};
+  return s;
+}
+
+}  // namespace
 
 int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, double duration,
-                bool quiet, bool check_only) {
+                bool quiet, bool check_only, const std::string& stats_json_path) {
   auto fail = [](const std::string& m) {
     std::fprintf(stderr, "bypass-udpd: %s\n", m.c_str());
     return 2;
@@ -40,9 +80,21 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
     std::printf("config ok\n");
     return 0;
   }
+  std::FILE* json = nullptr;
+  if (!stats_json_path.empty() && !(json = std::fopen(stats_json_path.c_str(), "w")))
+    return fail("cannot write the stats file '" + stats_json_path +
+                "': check that its directory exists and is writable.");
   StopSignals signals;
   SocketBackend backend(o.services, o.bind, cpus);
-  if (Status s = backend.start(); !s) return fail(s.message());
+  auto write = [&](double secs, bool final) {
+    if (!json) return;
+    std::fprintf(json, "%s\n", stats_json(sockets_snapshot(backend, cpus, secs), final).c_str());
+    std::fflush(json);
+  };
+  if (Status s = backend.start(); !s) {
+    if (json) std::fclose(json);
+    return fail(s.message());
+  }
   std::string addrs, svcs;
   for (const auto& a : o.bind) addrs += " " + a.str();
   for (const auto& s : o.services) svcs += " " + std::to_string(s.port) + "/" + s.handler;
@@ -51,6 +103,7 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
   const auto start = Clock::now();
   SocketStats prev = backend.stats();
   auto last = start;
+  auto last_json = start;
   int sig = 0;
   while (true) {
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
@@ -59,6 +112,10 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
     if ((sig = signals.wait(std::chrono::milliseconds(static_cast<long>(left * 1000) + 1))) != 0)
       break;
     auto now = Clock::now();
+    if (std::chrono::duration<double>(now - last_json).count() >= 1.0) {
+      write(std::chrono::duration<double>(now - start).count(), false);
+      last_json = now;
+    }
     double dt = std::chrono::duration<double>(now - last).count();
     if (!quiet && dt >= 0.5) {
       SocketStats s = backend.stats();
@@ -92,6 +149,9 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
                 static_cast<unsigned long long>(ws.rx_datagrams),
                 static_cast<unsigned long long>(ws.tx_datagrams));
   }
+  std::fflush(stdout);
+  write(secs, true);
+  if (json) std::fclose(json);
   return 0;
 }
 

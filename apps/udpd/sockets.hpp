@@ -2,6 +2,8 @@
 // pages. The development mode and the kernel baseline.
 #pragma once
 
+#include <string>
+
 #include <bypass/core/config.hpp>
 
 #include "server.hpp"
@@ -9,6 +11,6 @@
 namespace bypass::udpd {
 
 int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, double duration,
-                bool quiet, bool check_only);
+                bool quiet, bool check_only, const std::string& stats_json_path = {});
 
 }  // namespace bypass::udpd

@@ -33,7 +33,9 @@ using Bytes = std::vector<uint8_t>;
 using std::chrono::milliseconds;
 
 // How long an answer may take, and how long silence must last to count as none.
-inline constexpr milliseconds kAnswerTimeout{2000};
+// A ceiling, not a speed: waits end as soon as the answer is there, and a
+// loaded machine (ASan, CI) must not turn a slow answer into a failure.
+inline constexpr milliseconds kAnswerTimeout{10000};
 inline constexpr milliseconds kSilence{200};
 
 // One client endpoint (its own address and source port) talking to one service.
