@@ -109,6 +109,7 @@ Expected<std::unique_ptr<DpdkServer>> DpdkServer::build(const Config& c, const U
       for (size_t pi = 0; pi < ports.size(); ++pi) {
         UdpPortPlan pp;
         pp.port = &ports[pi];
+        pp.index = static_cast<uint8_t>(pi);
         pp.name = c.ports[pi].name;
         pp.endpoint = pw.endpoints[pi].get();
         pp.tx_queue = static_cast<uint16_t>(wi);

@@ -207,6 +207,54 @@ rte_mbuf* udp_frame_to_sender(rte_mempool* pool, const rte_mbuf* req, const Pars
   return m;
 }
 
+rte_mbuf* udp_frame_to_peer(rte_mempool* pool, const Peer& to, const uint8_t* payload, uint32_t len,
+                            const ReplyParams& rp) {
+  const bool v6 = to.remote.ip.is_v6();
+  const uint32_t l3_off = to.link_len;
+  const uint32_t ip_len = v6 ? sizeof(rte_ipv6_hdr) : sizeof(rte_ipv4_hdr);
+  const uint32_t l4_off = l3_off + ip_len;
+  const uint32_t frame = l4_off + 8 + len;
+  if (l3_off < sizeof(rte_ether_hdr) || to.local.ip.is_v6() != v6) return nullptr;
+  rte_mbuf* m = rte_pktmbuf_alloc(pool);
+  if (!m) return nullptr;
+  auto* out = frame <= rte_pktmbuf_tailroom(m)
+                  ? reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(frame)))
+                  : nullptr;
+  if (!out) {
+    rte_pktmbuf_free(m);
+    return nullptr;
+  }
+  std::memcpy(out, to.link, l3_off);  // the peer's MAC, VLAN tags, the ethertype
+  std::memcpy(out + 6, rp.mac.b.data(), 6);
+  auto* u = reinterpret_cast<rte_udp_hdr*>(out + l4_off);
+  u->src_port = rte_cpu_to_be_16(to.local.port);
+  u->dst_port = rte_cpu_to_be_16(to.remote.port);
+  u->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(8 + len));
+  u->dgram_cksum = 0;
+  std::memcpy(u + 1, payload, len);
+  if (v6) {
+    auto* ip = reinterpret_cast<rte_ipv6_hdr*>(out + l3_off);
+    ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+    ip->payload_len = u->dgram_len;
+    ip->proto = kProtoUdp;
+    ip->hop_limits = rp.ttl;
+    std::memcpy(ip->src_addr, to.local.ip.v6_bytes(), 16);
+    std::memcpy(ip->dst_addr, to.remote.ip.v6_bytes(), 16);
+  } else {
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(out + l3_off);
+    std::memset(ip, 0, sizeof(*ip));
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(ip_len + 8 + len));
+    ip->time_to_live = rp.ttl;
+    ip->next_proto_id = kProtoUdp;
+    ip->src_addr = to.local.ip.v4_be();
+    ip->dst_addr = to.remote.ip.v4_be();
+    set_ipv4_cksum(m, ip, l3_off, rp);
+  }
+  set_udp_cksum(m, l3_off, l4_off, v6, rp);
+  return m;
+}
+
 namespace {
 void no_free(void*, void*) {}
 }  // namespace

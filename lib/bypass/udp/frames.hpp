@@ -36,6 +36,13 @@ rte_mbuf* udp_frame_to_sender(rte_mempool* pool, const rte_mbuf* req, const Pars
                               const uint8_t* header, uint32_t header_len, const StaticBlob* blob,
                               size_t off, size_t len, const ReplyParams& rp);
 
+// A datagram to a peer a handler kept (udp/handler.hpp), from the address
+// and port it sent to, over the link header it came by (our MAC as source).
+// Returns nullptr if the pool is empty, the frame does not fit, or the
+// peer's families disagree.
+rte_mbuf* udp_frame_to_peer(rte_mempool* pool, const Peer& to, const uint8_t* payload, uint32_t len,
+                            const ReplyParams& rp);
+
 // Where the payload of a parsed UDP datagram starts, and how much may be
 // written there for a reply (first segment only).
 inline uint8_t* udp_payload(rte_mbuf* m, const Parsed& p) {

@@ -3,7 +3,10 @@
 // either replies in place (the reply is written over the request's payload,
 // no copy), or consumes it. It may also queue further datagrams in the Outbox:
 // copied bytes, or slices of a StaticBlob sent without copying (DPDK external
-// buffers; iovecs on sockets). One virtual call per batch, none per packet.
+// buffers; iovecs on sockets). A handler that keeps peers (connections) may
+// also send to any of them at any time, within a batch or from its tick, to
+// the Peer it kept: the backend needs no neighbour lookup for that. One
+// virtual call per batch (and per tick), none per packet.
 #pragma once
 
 #include <cstddef>
@@ -23,6 +26,18 @@ enum class Reply : uint8_t {
   kModified,   // send back reply_len bytes written at data
 };
 
+// Where a datagram came from, kept by a handler to send to that peer later:
+// both addresses and, on DPDK ports, the link header of the path back (the
+// peer's MAC, ours, VLAN tags) and the port, so sending needs no lookup.
+struct Peer {
+  static constexpr unsigned kMaxLink = 22;  // Ethernet and two VLAN tags
+  SockAddr remote;                          // the peer
+  SockAddr local;                           // our address and port it sent to
+  uint8_t link[kMaxLink] = {};              // DPDK: ready to put in front of IP
+  uint8_t link_len = 0;                     // 0 on sockets
+  uint8_t port = 0;                         // DPDK: the backend's port index
+};
+
 struct Datagram {
   SockAddr src;             // the peer
   SockAddr dst;             // our address and port
@@ -31,6 +46,26 @@ struct Datagram {
   uint32_t room = 0;        // bytes writable at data for a reply (>= len)
   Reply reply = Reply::kNone;
   uint32_t reply_len = 0;  // with kModified
+  // DPDK: the request's link header as it arrived (valid during the batch;
+  // peer() turns it around for the way back).
+  const uint8_t* link = nullptr;
+  uint8_t link_len = 0;
+  uint8_t port = 0;
+
+  // The sender, to keep beyond this batch.
+  Peer peer() const {
+    Peer p;
+    p.remote = src;
+    p.local = dst;
+    p.link_len = link_len >= 12 && link_len <= Peer::kMaxLink ? link_len : 0;
+    for (unsigned i = 0; i < p.link_len; ++i) p.link[i] = link[i];
+    for (unsigned i = 0; i < 6 && p.link_len; ++i) {  // to the sender; the source MAC is ours
+      p.link[i] = link[6 + i];
+      p.link[6 + i] = link[i];
+    }
+    p.port = port;
+    return p;
+  }
 
   void reply_unchanged() { reply = Reply::kUnchanged; }
   // The handler wrote `n` bytes at data (n <= room).
@@ -79,11 +114,48 @@ class Outbox {
   }
   std::span<const Item> items() const { return {items_, n_}; }
   size_t size() const { return n_; }
-  void clear() { n_ = 0; }
+
+  // Datagrams to kept peers, written into the outbox's own memory.
+  static constexpr size_t kPeerCapacity = 64;
+  static constexpr size_t kMaxPeerPayload = 1472;  // what fits a 1500-byte IPv4 MTU
+  struct PeerItem {
+    Peer to;
+    uint16_t len;
+  };
+  // Room for a `len`-byte datagram to `to`: the caller writes the payload
+  // there (it may seal it in place). nullptr when full or `len` is too big.
+  uint8_t* reserve(const Peer& to, size_t len) {
+    if (np_ == kPeerCapacity || len > kMaxPeerPayload || len == 0) return nullptr;
+    peer_items_[np_] = {to, static_cast<uint16_t>(len)};
+    return peer_bytes_[np_++];
+  }
+  bool send_to(const Peer& to, std::span<const uint8_t> payload) {
+    uint8_t* p = reserve(to, payload.size());
+    if (!p) return false;
+    for (size_t i = 0; i < payload.size(); ++i) p[i] = payload[i];
+    return true;
+  }
+  size_t peer_size() const { return np_; }
+  const PeerItem& peer_item(size_t i) const { return peer_items_[i]; }
+  const uint8_t* peer_payload(size_t i) const { return peer_bytes_[i]; }
+
+  // The time of this batch or tick on the worker's clock, set by the backend:
+  // monotonic nanoseconds, and the wall clock (for expiry times that other
+  // machines wrote) in unix nanoseconds.
+  uint64_t now_ns = 0;
+  uint64_t unix_ns = 0;
+
+  void clear() {
+    n_ = 0;
+    np_ = 0;
+  }
 
  private:
   Item items_[kCapacity];
   size_t n_ = 0;
+  PeerItem peer_items_[kPeerCapacity];
+  uint8_t peer_bytes_[kPeerCapacity][kMaxPeerPayload];
+  size_t np_ = 0;
 };
 
 // What a handler can ask of its backend at start.
@@ -103,6 +175,10 @@ class DatagramHandler {
   virtual Status start(HandlerContext&) { return Status::ok(); }
   // A batch of datagrams, all for this handler's port.
   virtual void on_datagrams(std::span<Datagram> batch, Outbox& out) = 0;
+  // How often the backend calls on_tick (0: never); asked once at start.
+  virtual uint64_t tick_interval_ns() const { return 0; }
+  // Periodic work (keep-alives, timeouts): sends go to kept peers.
+  virtual void on_tick(Outbox&) {}
 };
 
 }  // namespace bypass

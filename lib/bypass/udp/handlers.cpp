@@ -8,6 +8,7 @@
 #include <set>
 
 #include <bypass/core/config_reader.hpp>
+#include <bypass/udp/fanout.hpp>
 
 namespace bypass {
 
@@ -55,15 +56,29 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc) {
   std::set<uint16_t> ports;
   if (*udpd)
     BYPASS_TRY((*udpd)->tables("service", [&](const ConfigSection& r, size_t) {
-      BYPASS_TRY(r.only({"port", "handler", "file", "chunk", "max_chunks"}));
+      BYPASS_TRY(
+          r.only({"port", "handler", "file", "chunk", "max_chunks", "max_peers", "idle_seconds"}));
       ServiceConfig s;
       BYPASS_TRY(r.require("port", "add port = a UDP port from 1 to 65535"));
       BYPASS_TRY(r.integer("port", &s.port, 1, 65535));
       if (!ports.insert(s.port).second)
         return Status::error("two services use UDP port " + std::to_string(s.port) +
                              ": give each its own port.");
-      BYPASS_TRY(r.require("handler", "add handler = \"echo\", \"discard\" or \"static\""));
-      BYPASS_TRY(r.choice("handler", &s.handler, {"echo", "discard", "static"}, "a handler"));
+      BYPASS_TRY(r.require("handler",
+                           "add handler = \"echo\", \"discard\", \"static\" or "
+                           "\"fanout\""));
+      BYPASS_TRY(
+          r.choice("handler", &s.handler, {"echo", "discard", "static", "fanout"}, "a handler"));
+      // Each handler's own keys, refused on the others (they would do nothing).
+      for (const char* k : {"file", "chunk", "max_chunks", "max_peers", "idle_seconds"}) {
+        const bool fanout_key =
+            std::string_view(k) == "max_peers" || std::string_view(k) == "idle_seconds";
+        const bool theirs = fanout_key ? s.handler == "fanout" : s.handler == "static";
+        if (r.has(k) && !theirs)
+          return r.error(k, "is not a key of the " + s.handler + " handler: remove it.");
+      }
+      BYPASS_TRY(r.integer("max_peers", &s.max_peers, 2, 4096));
+      BYPASS_TRY(r.integer("idle_seconds", &s.idle_seconds, 1, 86400));
       if (s.handler != "static") {
         out.push_back(std::move(s));
         return Status::ok();
@@ -94,6 +109,7 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc) {
 std::unique_ptr<DatagramHandler> make_handler(const ServiceConfig& s) {
   if (s.handler == "echo") return std::make_unique<EchoHandler>();
   if (s.handler == "discard") return std::make_unique<DiscardHandler>();
+  if (s.handler == "fanout") return std::make_unique<FanoutHandler>(s.max_peers, s.idle_seconds);
   return std::make_unique<StaticHandler>(s.content, s.chunk, s.max_chunks);
 }
 

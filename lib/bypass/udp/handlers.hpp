@@ -73,6 +73,8 @@ struct ServiceConfig {
   uint32_t chunk = 1024;         // static: payload bytes per datagram
   uint32_t max_chunks = 16;      // static: datagrams per request at most
   std::vector<uint8_t> content;  // static: the file, read when the config is read
+  uint32_t max_peers = 64;       // fanout: peers in the room at most
+  uint32_t idle_seconds = 30;    // fanout: silence after which a peer is forgotten
 };
 
 // From the document's [[udpd.service]] tables; at least one.

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <system_error>
@@ -238,9 +239,32 @@ class SocketBackend::Worker {
 
   void run(const std::atomic<bool>& stop, int timeout_ms) {
     epoll_event ev[kMaxEvents];
+    std::vector<uint64_t> every(handlers.size()), due(handlers.size());
+    const uint64_t t0 = stamp();
+    for (size_t h = 0; h < handlers.size(); ++h) {
+      every[h] = handlers[h]->tick_interval_ns();
+      due[h] = t0 + every[h];
+    }
     while (!stop.load(std::memory_order_acquire)) {
-      int n = epoll_wait(epfd_, ev, kMaxEvents, timeout_ms);
+      int wait = timeout_ms;
+      const uint64_t now = stamp();
+      for (size_t h = 0; h < handlers.size(); ++h)
+        if (every[h])
+          wait = static_cast<int>(
+              std::min<int64_t>(wait, due[h] > now ? (due[h] - now) / 1000000 + 1 : 0));
+      int n = epoll_wait(epfd_, ev, kMaxEvents, wait);
       for (int i = 0; i < n; ++i) drain(socks_[ev[i].data.u32]);
+      const uint64_t after = stamp();
+      for (size_t h = 0; h < handlers.size(); ++h) {
+        if (!every[h] || after < due[h]) continue;
+        due[h] = std::max(due[h] + every[h], after);  // a late tick is not run twice
+        outbox_->clear();
+        outbox_->now_ns = after;
+        outbox_->unix_ns = unix_now();
+        handlers[h]->on_tick(*outbox_);
+        send_to_peers();
+        outbox_->clear();
+      }
     }
   }
 
@@ -291,6 +315,8 @@ class SocketBackend::Worker {
       c_.rx_datagrams.add(m);
       c_.rx_bytes.add(bytes);
       if (m) {
+        outbox_->now_ns = stamp();
+        outbox_->unix_ns = unix_now();
         handler.on_datagrams({dgrams_.data(), m}, *outbox_);
         send(s, m);
       }
@@ -358,7 +384,76 @@ class SocketBackend::Worker {
     }
     c_.tx_bytes.add(sent_bytes);
     c_.send_errors.add(bad);
+    send_to_peers();
     outbox_->clear();
+  }
+
+  // The monotonic and wall clocks, in nanoseconds (vDSO reads, no syscall).
+  static uint64_t stamp() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
+  }
+  static uint64_t unix_now() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  }
+
+  // Datagrams to kept peers, each from the socket bound to the address and
+  // port the peer sent to (or the wildcard one of that port and family), in
+  // one sendmmsg per run of the same socket.
+  void send_to_peers() {
+    const size_t n = outbox_->peer_size();
+    uint64_t bad = 0, bytes = 0;
+    for (size_t i = 0; i < n;) {
+      const Sock* s = sock_for(outbox_->peer_item(i).to.local);
+      if (!s) {
+        ++bad;
+        ++i;
+        continue;
+      }
+      uint32_t k = 0;
+      for (; i < n && k < kPeerBatch && sock_for(outbox_->peer_item(i).to.local) == s; ++i, ++k) {
+        const Outbox::PeerItem& it = outbox_->peer_item(i);
+        peer_iov_[k] = {const_cast<uint8_t*>(outbox_->peer_payload(i)), it.len};
+        msghdr& h = peer_tx_[k].msg_hdr;
+        h = {};
+        h.msg_namelen = to_sockaddr(it.to.remote, peer_names_[k]);
+        h.msg_name = &peer_names_[k];
+        h.msg_iov = &peer_iov_[k];
+        h.msg_iovlen = 1;
+      }
+      for (uint32_t off = 0; off < k;) {
+        int r = sendmmsg(s->fd, &peer_tx_[off], k - off, MSG_DONTWAIT);
+        if (r > 0) {
+          for (int j = 0; j < r; ++j) bytes += peer_tx_[off + j].msg_len;
+          c_.tx_datagrams.add(r);
+          off += r;
+        } else if (r < 0 && errno == EINTR) {
+          continue;
+        } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+          bad += k - off;
+          break;
+        } else {
+          ++bad;
+          ++off;
+        }
+      }
+    }
+    c_.outbox_sends.add(n);
+    c_.tx_bytes.add(bytes);
+    c_.send_errors.add(bad);
+  }
+
+  const Sock* sock_for(const SockAddr& local) const {
+    const Sock* wild = nullptr;
+    for (const Sock& s : socks_) {
+      if (s.local.port != local.port || s.local.ip.family != local.ip.family) continue;
+      if (s.local.ip == local.ip) return &s;
+      if (s.wildcard) wild = &s;
+    }
+    return wild;
   }
 
   SocketCounters c_;
@@ -375,6 +470,10 @@ class SocketBackend::Worker {
   std::vector<mmsghdr> tx_;
   std::vector<iovec> tx_iov_;
   std::unique_ptr<Outbox> outbox_;
+  static constexpr uint32_t kPeerBatch = Outbox::kPeerCapacity;
+  mmsghdr peer_tx_[kPeerBatch];
+  iovec peer_iov_[kPeerBatch];
+  sockaddr_storage peer_names_[kPeerBatch];
 };
 
 struct SocketBackend::OwnedBlob {

@@ -7,6 +7,7 @@ namespace bypass {
 
 void build_udp_graph(WorkerGraph& g, const std::vector<UdpPortPlan>& ports,
                      const ServiceTable& services, rte_mempool* pool, bool several_ports) {
+  bool first = true;  // the first port's services run the handlers' ticks
   for (const UdpPortPlan& pp : ports) {
     const std::string sfx = several_ports ? "." + pp.name : "";
     ReplyParams rp;
@@ -21,11 +22,12 @@ void build_udp_graph(WorkerGraph& g, const std::vector<UdpPortPlan>& ports,
     dispatch.connect(UdpDispatch::kIcmp, &tx);
     for (size_t i = 0; i < services.handlers.size(); ++i) {
       auto& svc = g.make<ServiceModule>("service." + std::to_string(services.ports[i]) + sfx,
-                                        *services.handlers[i], pool, rp);
+                                        *services.handlers[i], pool, rp, pp.index, first);
       svc.connect(0, &tx);
       dispatch.connect(static_cast<unsigned>(1 + i), &svc);
     }
     for (uint16_t q : pp.rx_queues) g.add_source(std::make_unique<PortRx>(*pp.port, q, &ip));
+    first = false;
   }
 }
 

@@ -24,7 +24,8 @@ namespace bypass {
 
 struct UdpPortPlan {
   Port* port = nullptr;
-  std::string name;  // the port's config name
+  uint8_t index = 0;  // the port's index in the config (kept in handlers' Peers)
+  std::string name;   // the port's config name
   Endpoint* endpoint = nullptr;
   std::vector<uint16_t> rx_queues;  // polled by this worker
   uint16_t tx_queue = 0;            // this worker's

@@ -4,6 +4,10 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include <time.h>
+
+#include <algorithm>
+
 namespace bypass {
 
 void UdpDispatch::process(Worker& w, Batch& in) {
@@ -65,13 +69,18 @@ void ServiceModule::process(Worker& w, Batch& in) {
     g.room = udp_room(m, p);
     g.reply = Reply::kNone;
     g.reply_len = 0;
+    g.link = rte_pktmbuf_mtod(m, const uint8_t*);
+    g.link_len = static_cast<uint8_t>(p.l3_off);
+    g.port = port_;
     pk[k++] = m;
   }
   in.clear();
   if (k == 0) return;
   counters_.datagrams.add(k);
   outbox_.clear();
+  stamp(w);
   h_.on_datagrams({d.data(), k}, outbox_);
+  send_to_peers(w);
   // Further datagrams first: they copy the link header from their request.
   for (const Outbox::Item& it : outbox_.items()) {
     if (it.to >= k) continue;
@@ -105,6 +114,64 @@ void ServiceModule::process(Worker& w, Batch& in) {
   }
   dead.free_all();
   emit(w, 0, tx_);
+}
+
+void ServiceModule::stamp(Worker& w) {
+  const uint64_t hz = w.clock().hz();
+  const uint64_t t = w.now();
+  outbox_.now_ns = t / hz * 1000000000ull + t % hz * 1000000000ull / hz;
+  outbox_.unix_ns = outbox_.now_ns + unix_offset_ns_;
+}
+
+void ServiceModule::send_to_peers(Worker& w) {
+  for (size_t i = 0; i < outbox_.peer_size(); ++i) {
+    const Outbox::PeerItem& it = outbox_.peer_item(i);
+    if (it.to.port != port_ || it.to.link_len == 0) {
+      w.drop(ServiceDrop::kPeerElsewhere);
+      continue;
+    }
+    rte_mbuf* m = udp_frame_to_peer(pool_, it.to, outbox_.peer_payload(i), it.len, rp_);
+    if (!m) {
+      counters_.send_failed.add();
+      w.drop(ServiceDrop::kNoBuffer);
+      continue;
+    }
+    counters_.sent.add();
+    out(w, m);
+  }
+}
+
+Status ServiceModule::start(Worker& w) {
+  // The wall clock's offset from the worker's, read once here: the worker
+  // then needs no clock read (nor syscall) to know the wall-clock time.
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  const uint64_t unix_ns =
+      static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+  w.sample_clock();
+  stamp(w);
+  unix_offset_ns_ = unix_ns - outbox_.now_ns;
+  const uint64_t every_ns = ticks_ ? h_.tick_interval_ns() : 0;
+  if (every_ns) {
+    const uint64_t every = std::max<uint64_t>(1, every_ns * w.clock().hz() / 1000000000ull);
+    w.timers().arm(tick_, w.clock().now() + every, every);
+  }
+  return Status::ok();
+}
+
+void ServiceModule::stop(Worker& w) {
+  w.timers().cancel(tick_);
+}
+
+void ServiceModule::on_tick(void* ctx, Worker& w) {
+  auto* self = static_cast<ServiceModule*>(ctx);
+  self->as_self(w, [&] {
+    self->outbox_.clear();
+    self->stamp(w);
+    self->h_.on_tick(self->outbox_);
+    self->send_to_peers(w);
+    self->emit(w, 0, self->tx_);
+  });
 }
 
 }  // namespace bypass

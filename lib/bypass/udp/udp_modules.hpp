@@ -12,6 +12,7 @@
 #include <array>
 #include <vector>
 
+#include <bypass/core/timer.hpp>
 #include <bypass/graph/module.hpp>
 #include <bypass/net/endpoint.hpp>
 #include <bypass/udp/frames.hpp>
@@ -38,7 +39,8 @@ BYPASS_DROP_TABLE(DispatchDrop, BYPASS_DISPATCH_DROPS)
 #define BYPASS_SERVICE_DROPS(X)                                              \
   X(kSplitHeaders, "split_headers") /* chained mbuf that would not linearize */ \
   X(kNoBuffer, "no_buffer")         /* pool empty for a further datagram */     \
-  X(kTooBig, "too_big")             /* reply larger than its buffer */
+  X(kTooBig, "too_big")             /* reply larger than its buffer */        \
+  X(kPeerElsewhere, "peer_elsewhere") /* to a peer kept on another port */
 // clang-format on
 BYPASS_DROP_TABLE(ServiceDrop, BYPASS_SERVICE_DROPS)
 
@@ -61,11 +63,23 @@ struct alignas(RTE_CACHE_LINE_SIZE) UdpCounters {
   Counter datagrams, replies, consumed, sent, send_failed;
 };
 
+// A datagram handler on one port. `port` is the backend's index of the port
+// (kept in the Peers the handler keeps); `ticks`: this instance runs the
+// handler's on_tick (one per handler and worker, so the first port's).
 class ServiceModule final : public Module {
  public:
-  ServiceModule(DatagramHandler& h, rte_mempool* pool, const ReplyParams& rp)
-      : Module("Service", 1), h_(h), pool_(pool), rp_(rp) {}
+  ServiceModule(DatagramHandler& h, rte_mempool* pool, const ReplyParams& rp, uint8_t port = 0,
+                bool ticks = true)
+      : Module("Service", 1),
+        h_(h),
+        pool_(pool),
+        rp_(rp),
+        port_(port),
+        ticks_(ticks),
+        tick_(&ServiceModule::on_tick, this) {}
   void process(Worker& w, Batch& in) override;
+  Status start(Worker& w) override;
+  void stop(Worker& w) override;
   DropTable drop_table() const override { return ServiceDrop::table(); }
   const UdpCounters& counters() const { return counters_; }
 
@@ -75,9 +89,17 @@ class ServiceModule final : public Module {
     tx_.push(m);
   }
 
+  void stamp(Worker& w);  // the outbox's times from the worker's clock
+  void send_to_peers(Worker& w);
+  static void on_tick(void* ctx, Worker& w);
+
   DatagramHandler& h_;
   rte_mempool* pool_;
   ReplyParams rp_;
+  uint8_t port_;
+  bool ticks_;
+  Timer tick_;
+  uint64_t unix_offset_ns_ = 0;
   Batch tx_;
   Outbox outbox_;
   UdpCounters counters_;

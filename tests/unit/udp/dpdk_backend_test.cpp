@@ -254,6 +254,11 @@ class DpdkHarness : public test::UdpHarness {
 
 namespace test {
 INSTANTIATE_TYPED_TEST_SUITE_P(Dpdk, UdpHandlerSuite, DpdkHarness);
+
+TEST(DpdkBackend, FanoutSendsToKeptPeers) {
+  DpdkHarness h;
+  test::expect_fanout_relays(h);
+}
 }  // namespace test
 
 namespace {

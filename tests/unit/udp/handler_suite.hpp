@@ -141,6 +141,41 @@ inline std::vector<uint32_t> indices(const std::vector<Chunk>& chunks) {
   return v;
 }
 
+// Fanout sends to kept peers, outside the request's own reply: what one
+// member says reaches every other member (not itself). A room lives on one
+// worker, so `h` must run a single worker.
+inline void expect_fanout_relays(UdpHarness& h) {
+  auto ports = h.free_ports(1);
+  ASSERT_EQ(ports.size(), 1u);
+  ServiceConfig s;
+  s.handler = "fanout";
+  s.port = ports[0];
+  const auto families = h.families();
+  Status st = h.start({s}, families);
+  ASSERT_TRUE(st.is_ok()) << st.message();
+  for (IpAddr::Family f : families) {
+    auto a = h.client(f, ports[0]);
+    auto b = h.client(f, ports[0]);
+    auto c = h.client(f, ports[0]);
+    ASSERT_TRUE(a->send(Bytes{'a', '1'}));  // a joins; nobody else to tell
+    EXPECT_FALSE(a->receive(kSilence)) << "a member does not hear itself";
+    ASSERT_TRUE(b->send(Bytes{'b', '1'}));
+    auto got = a->receive(kAnswerTimeout);
+    ASSERT_TRUE(got) << "a did not hear b";
+    EXPECT_EQ(*got, (Bytes{'b', '1'}));
+    ASSERT_TRUE(c->send(Bytes{'c', '1'}));
+    auto to_a = a->receive(kAnswerTimeout), to_b = b->receive(kAnswerTimeout);
+    ASSERT_TRUE(to_a && to_b);
+    EXPECT_EQ(*to_a, (Bytes{'c', '1'}));
+    EXPECT_EQ(*to_b, (Bytes{'c', '1'}));
+    EXPECT_FALSE(c->receive(kSilence));
+  }
+  // One room for both families: the k-th member to speak (from 0) reached k others.
+  const uint64_t members = 3 * families.size();
+  EXPECT_EQ(h.stats().tx_datagrams, members * (members - 1) / 2);
+  h.stop();
+}
+
 template <typename H>
 class UdpHandlerSuite : public ::testing::Test {
   static_assert(std::is_base_of_v<UdpHarness, H>, "the suite's type must be a UdpHarness");

@@ -112,6 +112,7 @@ class SocketClient final : public test::UdpClient {
 // The suite's harness: two workers on 127.0.0.1 and ::1, slots big enough for 9000 bytes.
 class SocketHarness : public test::UdpHarness {
  public:
+  explicit SocketHarness(size_t workers = 2) : workers_(workers) {}
   std::vector<Family> families() const override { return {Family::kV4, Family::kV6}; }
   uint32_t max_datagram() const override { return 9216; }
   std::vector<uint16_t> free_ports(size_t n) override { return free_loopback_ports(n); }
@@ -121,7 +122,7 @@ class SocketHarness : public test::UdpHarness {
     for (Family f : families) addrs.push_back(loopback(f));
     SocketBackend::Options o;
     o.buffer = max_datagram();
-    backend_ = std::make_unique<SocketBackend>(services, addrs, worker_cpus(2), o);
+    backend_ = std::make_unique<SocketBackend>(services, addrs, worker_cpus(workers_), o);
     return backend_->start();
   }
   std::unique_ptr<test::UdpClient> client(Family f, uint16_t port) override {
@@ -137,6 +138,7 @@ class SocketHarness : public test::UdpHarness {
   }
 
  private:
+  size_t workers_;
   std::unique_ptr<SocketBackend> backend_;
 };
 
@@ -144,6 +146,11 @@ class SocketHarness : public test::UdpHarness {
 
 namespace test {
 INSTANTIATE_TYPED_TEST_SUITE_P(Sockets, UdpHandlerSuite, SocketHarness);
+
+TEST(SocketBackend, FanoutSendsToKeptPeers) {
+  SocketHarness one_worker(1);
+  test::expect_fanout_relays(one_worker);
+}
 }  // namespace test
 
 namespace {
