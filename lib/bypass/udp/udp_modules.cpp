@@ -38,8 +38,10 @@ void UdpDispatch::process(Worker& w, Batch& in) {
 }
 
 void ServiceModule::process(Worker& w, Batch& in) {
-  std::array<Datagram, kMaxBurst> d;
-  std::array<rte_mbuf*, kMaxBurst> pk;
+  // Members, not locals: a local array of Datagrams would be initialised
+  // whole on every call, and bursts are often short (docs/benchmarks.md).
+  std::array<Datagram, kMaxBurst>& d = dgrams_;
+  std::array<rte_mbuf*, kMaxBurst>& pk = pkts_;
   unsigned k = 0;
   for (rte_mbuf* m : in) {
     Parsed& p = parsed(m);
@@ -117,9 +119,10 @@ void ServiceModule::process(Worker& w, Batch& in) {
 }
 
 void ServiceModule::stamp(Worker& w) {
-  const uint64_t hz = w.clock().hz();
-  const uint64_t t = w.now();
-  outbox_.now_ns = t / hz * 1000000000ull + t % hz * 1000000000ull / hz;
+  // Ticks to nanoseconds by a multiply and a shift (ns_per_tick_ is 32.32
+  // fixed point, set at start): no division and no call per batch.
+  outbox_.now_ns =
+      static_cast<uint64_t>((static_cast<unsigned __int128>(w.now()) * ns_per_tick_) >> 32);
   outbox_.unix_ns = outbox_.now_ns + unix_offset_ns_;
 }
 
@@ -148,6 +151,7 @@ Status ServiceModule::start(Worker& w) {
   clock_gettime(CLOCK_REALTIME, &ts);
   const uint64_t unix_ns =
       static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+  ns_per_tick_ = (1000000000ull << 32) / w.clock().hz();
   w.sample_clock();
   stamp(w);
   unix_offset_ns_ = unix_ns - outbox_.now_ns;

@@ -100,7 +100,10 @@ class ServiceModule final : public Module {
   bool ticks_;
   Timer tick_;
   uint64_t unix_offset_ns_ = 0;
+  uint64_t ns_per_tick_ = 1ull << 32;  // 32.32 fixed point
   Batch tx_;
+  std::array<Datagram, kMaxBurst> dgrams_;
+  std::array<rte_mbuf*, kMaxBurst> pkts_;
   Outbox outbox_;
   UdpCounters counters_;
 };
