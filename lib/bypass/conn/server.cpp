@@ -1,0 +1,413 @@
+#include <bypass/conn/server.hpp>
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <functional>
+#include <string>
+
+#include <bypass/conn/challenge_token.hpp>
+#include <bypass/conn/keys.hpp>
+
+namespace bypass::conn {
+namespace {
+
+bool valid_address(const NetcodeAddress& a) {
+  return a.type == AddressType::kIpv4 || a.type == AddressType::kIpv6;
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<NetcodeServer>> NetcodeServer::create(const NetcodeServerConfig& config,
+                                                               TokenHistory* history,
+                                                               PacketSink* sink,
+                                                               ConnectionHandler* handler,
+                                                               Now now) {
+  if (history == nullptr || sink == nullptr) {
+    return Status::error("netcode server: a token history and a packet sink are required");
+  }
+  if (config.max_clients < 1 || config.max_clients > kMaxClients) {
+    return Status::error("netcode server: max_clients must be in [1, " +
+                         std::to_string(kMaxClients) + "], got " +
+                         std::to_string(config.max_clients));
+  }
+  if (config.public_addresses.empty() || config.public_addresses.size() > kMaxServersPerConnect) {
+    return Status::error(
+        "netcode server: give 1 to 32 public addresses (the addresses the backend writes into "
+        "connect tokens for this server), got " +
+        std::to_string(config.public_addresses.size()));
+  }
+  if (!std::all_of(config.public_addresses.begin(), config.public_addresses.end(), valid_address)) {
+    return Status::error("netcode server: every public address must be IPv4 or IPv6 with a port");
+  }
+  if (config.keep_alive_interval_ns == 0) {
+    return Status::error(
+        "netcode server: keep_alive_interval_ns must be above zero (10 Hz is "
+        "100000000)");
+  }
+  if (config.disconnect_packets < 1 || config.disconnect_packets > 64) {
+    return Status::error("netcode server: disconnect_packets must be in [1, 64], got " +
+                         std::to_string(config.disconnect_packets));
+  }
+  BYPASS_TRY(crypto_init());
+  if (sodium_is_zero(config.private_key.data(), config.private_key.size())) {
+    return Status::error(
+        "netcode server: the private key is all zeros, a placeholder; load the key shared with "
+        "the backend");
+  }
+  return std::unique_ptr<NetcodeServer>(new NetcodeServer(config, history, sink, handler, now));
+}
+
+NetcodeServer::NetcodeServer(const NetcodeServerConfig& config, TokenHistory* history,
+                             PacketSink* sink, ConnectionHandler* handler, Now now)
+    : config_(config),
+      history_(history),
+      sink_(sink),
+      handler_(handler),
+      max_clients_(config.max_clients),
+      challenge_key_(random_key()),
+      slots_(config.max_clients),
+      replay_(config.max_clients),
+      free_slots_(config.max_clients),
+      free_slot_count_(config.max_clients),
+      mappings_(config.max_clients * kMappingsPerClient),
+      client_ids_(config.max_clients) {
+  const int64_t lifetime = config.max_connect_token_lifetime_seconds > 0
+                               ? config.max_connect_token_lifetime_seconds
+                               : kDefaultTokenLifetimeSeconds;
+  min_expire_timestamp_ = now.unix_seconds + static_cast<uint64_t>(lifetime);
+  // Ascending order is already a min-heap.
+  for (uint32_t i = 0; i < max_clients_; ++i) free_slots_[i] = i;
+}
+
+NetcodeServer::~NetcodeServer() {
+  sodium_memzero(challenge_key_.data(), challenge_key_.size());
+  sodium_memzero(config_.private_key.data(), config_.private_key.size());
+  sodium_memzero(tx_.data(), tx_.size());
+  sodium_memzero(&rx_.request.token, sizeof(rx_.request.token));
+}
+
+// ---------------------------------------------------------------------------
+// Sending
+
+template <typename Write>
+bool NetcodeServer::send_global(const NetcodeAddress& to, const Key& key, Write&& write) {
+  // The global range is [2^63, 2^64); wrapping to 0 would enter the slots' range.
+  if (global_sequence_ < kGlobalSequenceStart) {
+    count(ServerDrop::kSendFailed);
+    return false;
+  }
+  const Written w = write(std::span<uint8_t>(tx_), key, global_sequence_);
+  if (!w) {
+    count(ServerDrop::kSendFailed);
+    return false;
+  }
+  ++global_sequence_;
+  sink_->send(to, std::span<const uint8_t>(tx_.data(), w.size));
+  return true;
+}
+
+template <typename Write>
+bool NetcodeServer::send_to_slot(uint32_t client_index, Now now, Write&& write) {
+  Slot& s = slots_[client_index];
+  // Per-slot sequences stay below 2^63, the start of the global range.
+  if (s.sequence >= kGlobalSequenceStart) {
+    count(ServerDrop::kSendFailed);
+    return false;
+  }
+  EncryptionMappings::Mapping& m = mappings_.at(s.mapping);
+  const Written w = write(std::span<uint8_t>(tx_), m.send_key, s.sequence);
+  if (!w) {
+    count(ServerDrop::kSendFailed);
+    return false;
+  }
+  ++s.sequence;
+  s.last_send_ns = now.mono_ns;
+  m.last_access_ns = now.mono_ns;
+  sink_->send(m.address, std::span<const uint8_t>(tx_.data(), w.size));
+  return true;
+}
+
+bool NetcodeServer::send_keep_alive(uint32_t client_index, Now now) {
+  const uint64_t pid = config_.protocol_id;
+  const uint32_t max = max_clients_;
+  return send_to_slot(client_index, now, [&](std::span<uint8_t> out, const Key& key, uint64_t seq) {
+    return write_keep_alive(out, pid, key, seq, client_index, max);
+  });
+}
+
+bool NetcodeServer::send_payload(uint32_t client_index, std::span<const uint8_t> payload, Now now) {
+  if (payload.empty() || payload.size() > kMaxPayloadBytes) return false;
+  if (!connected(client_index)) return false;
+  if (!slots_[client_index].confirmed && !send_keep_alive(client_index, now)) return false;
+  const uint64_t pid = config_.protocol_id;
+  return send_to_slot(client_index, now, [&](std::span<uint8_t> out, const Key& key, uint64_t seq) {
+    return write_payload(out, pid, key, seq, payload);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Slots
+
+uint32_t NetcodeServer::pop_free_slot() {
+  if (free_slot_count_ == 0) return kNone;
+  std::pop_heap(free_slots_.begin(), free_slots_.begin() + free_slot_count_, std::greater<>());
+  return free_slots_[--free_slot_count_];
+}
+
+void NetcodeServer::push_free_slot(uint32_t client_index) {
+  free_slots_[free_slot_count_++] = client_index;
+  std::push_heap(free_slots_.begin(), free_slots_.begin() + free_slot_count_, std::greater<>());
+}
+
+uint32_t NetcodeServer::slot_of_client_id(uint64_t client_id) const {
+  return client_ids_.find(id_hash_.u64(client_id), [&](uint32_t i) {
+    return slots_[i].connected && slots_[i].client_id == client_id;
+  });
+}
+
+bool NetcodeServer::is_our_address(std::span<const NetcodeAddress> token_servers) const {
+  for (const NetcodeAddress& a : token_servers) {
+    for (const NetcodeAddress& ours : config_.public_addresses) {
+      if (a == ours) return true;
+    }
+  }
+  return false;
+}
+
+void NetcodeServer::install(uint32_t mapping, uint64_t client_id,
+                            std::span<const uint8_t, kUserDataBytes> user_data, Now now) {
+  const uint32_t i = pop_free_slot();  // the caller checked that one is free
+  EncryptionMappings::Mapping& m = mappings_.at(mapping);
+  mappings_.bind(mapping, i);
+  // If the entry is gone its token expired, so it cannot be presented again:
+  // installing is still safe.
+  history_->consume(m.history);
+  Slot& s = slots_[i];
+  s = Slot{};
+  s.connected = true;
+  s.client_id = client_id;
+  s.mapping = mapping;
+  s.timeout_ns =
+      m.timeout_seconds > 0 ? static_cast<uint64_t>(m.timeout_seconds) * kNanosPerSecond : 0;
+  s.last_send_ns = now.mono_ns;
+  s.last_receive_ns = now.mono_ns;
+  replay_[i].reset();
+  client_ids_.insert(id_hash_.u64(client_id), i);
+  ++num_connected_;
+  send_keep_alive(i, now);
+  if (handler_ != nullptr) handler_->on_connect(i, client_id, user_data);
+}
+
+void NetcodeServer::free_slot(uint32_t client_index) {
+  Slot& s = slots_[client_index];
+  client_ids_.erase(id_hash_.u64(s.client_id), client_index);
+  mappings_.remove(s.mapping);
+  replay_[client_index].reset();
+  s = Slot{};
+  push_free_slot(client_index);
+  --num_connected_;
+}
+
+void NetcodeServer::disconnect(uint32_t client_index, Now now) {
+  if (!connected(client_index)) return;
+  const uint64_t pid = config_.protocol_id;
+  for (uint32_t k = 0; k < config_.disconnect_packets; ++k) {
+    send_to_slot(client_index, now, [&](std::span<uint8_t> out, const Key& key, uint64_t seq) {
+      return write_disconnect(out, pid, key, seq);
+    });
+  }
+  free_slot(client_index);
+  if (handler_ != nullptr) handler_->on_disconnect(client_index, DisconnectReason::kByUs);
+}
+
+void NetcodeServer::disconnect_all(Now now) {
+  for (uint32_t i = 0; i < max_clients_; ++i) disconnect(i, now);
+}
+
+bool NetcodeServer::connected(uint32_t client_index) const {
+  return client_index < max_clients_ && slots_[client_index].connected;
+}
+
+uint64_t NetcodeServer::client_id(uint32_t client_index) const {
+  return connected(client_index) ? slots_[client_index].client_id : 0;
+}
+
+const NetcodeAddress* NetcodeServer::client_address(uint32_t client_index) const {
+  return connected(client_index) ? &mappings_.at(slots_[client_index].mapping).address : nullptr;
+}
+
+uint64_t NetcodeServer::next_sequence(uint32_t client_index) const {
+  return connected(client_index) ? slots_[client_index].sequence : 0;
+}
+
+// ---------------------------------------------------------------------------
+// Receiving
+
+void NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packet, Now now) {
+  ReadContext ctx;
+  ctx.protocol_id = config_.protocol_id;
+  ctx.allowed = kServerReads;
+  ctx.private_key = &config_.private_key;
+  ctx.current_timestamp = now.unix_seconds;
+  ctx.min_expire_timestamp = min_expire_timestamp_;
+
+  uint32_t mapping = kNone;
+  uint32_t client = kNone;
+  if (!packet.empty() && packet[0] != 0) {
+    mapping = mappings_.find_live(from, now.mono_ns);
+    if (mapping != kNone) {
+      EncryptionMappings::Mapping& m = mappings_.at(mapping);
+      ctx.read_key = &m.receive_key;
+      client = m.client_index;
+      if (client != kNone) ctx.replay = &replay_[client];
+    }
+  }
+
+  Packet& p = rx_;
+  const WireDrop d = read_packet(packet, ctx, p);
+  if (d != WireDrop::kOk) {
+    count(d);
+    // A request that opened but did not parse may have left key bytes behind.
+    if (d == WireDrop::kTokenMalformed) sodium_memzero(&p.request.token, sizeof(p.request.token));
+    return;
+  }
+
+  switch (p.type) {
+    case PacketType::kConnectionRequest:
+      on_request(from, p.request, now);
+      sodium_memzero(&p.request.token, sizeof(p.request.token));
+      return;
+    case PacketType::kConnectionResponse:
+      on_response(from, p, mapping, now);
+      return;
+    case PacketType::kKeepAlive:
+    case PacketType::kPayload:
+    case PacketType::kDisconnect:
+      break;
+    default:
+      return;  // not in kServerReads
+  }
+
+  if (client == kNone) {
+    count(ServerDrop::kNotConnected);
+    return;
+  }
+  Slot& s = slots_[client];
+  if (p.type == PacketType::kDisconnect) {
+    free_slot(client);
+    if (handler_ != nullptr) handler_->on_disconnect(client, DisconnectReason::kByPeer);
+    return;
+  }
+  s.last_receive_ns = now.mono_ns;
+  s.confirmed = true;
+  if (p.type == PacketType::kPayload && handler_ != nullptr) {
+    handler_->on_payload(client, p.payload);
+  }
+}
+
+void NetcodeServer::on_request(const NetcodeAddress& from, const ConnectionRequest& request,
+                               Now now) {
+  const PrivateConnectToken& token = request.token;
+  if (!is_our_address(token.servers())) {
+    count(ServerDrop::kNotOurAddress);
+    return;
+  }
+  if (const uint32_t m = mappings_.find(from);
+      m != kNone && mappings_.at(m).client_index != kNone) {
+    count(ServerDrop::kAddressAlreadyConnected);
+    return;
+  }
+  if (slot_of_client_id(token.client_id) != kNone) {
+    count(ServerDrop::kClientIdAlreadyConnected);
+    return;
+  }
+  const TokenHistory::Admission admission =
+      history_->admit(request.token_mac, from, request.expire_timestamp, now.unix_seconds);
+  if (admission.verdict == TokenHistory::Verdict::kAlreadyUsed) {
+    count(ServerDrop::kTokenAlreadyUsed);
+    return;
+  }
+  if (admission.verdict == TokenHistory::Verdict::kFull) {
+    count(ServerDrop::kTokenHistoryFull);
+    return;
+  }
+
+  const uint64_t pid = config_.protocol_id;
+  if (num_connected_ == max_clients_) {
+    count(ServerDrop::kServerFull);
+    send_global(from, token.server_to_client_key,
+                [&](std::span<uint8_t> out, const Key& key, uint64_t seq) {
+                  return write_connection_denied(out, pid, key, seq);
+                });
+    return;
+  }
+
+  const uint32_t m = mappings_.add(from, token.server_to_client_key, token.client_to_server_key,
+                                   token.timeout_seconds, admission.ref, now.mono_ns);
+  if (m == kNone) {
+    count(ServerDrop::kMappingsFull);
+    return;
+  }
+
+  std::array<uint8_t, kChallengeTokenBytes> sealed{};
+  if (!encrypt_challenge_token(ChallengeToken{token.client_id, token.user_data},
+                               challenge_sequence_, challenge_key_, sealed)) {
+    count(ServerDrop::kSendFailed);
+    return;
+  }
+  const uint64_t challenge_sequence = challenge_sequence_++;
+  send_global(from, token.server_to_client_key,
+              [&](std::span<uint8_t> out, const Key& key, uint64_t seq) {
+                return write_connection_challenge(out, pid, key, seq, challenge_sequence, sealed);
+              });
+}
+
+void NetcodeServer::on_response(const NetcodeAddress& from, const Packet& packet, uint32_t mapping,
+                                Now now) {
+  (void)from;
+  ChallengeToken challenge;
+  const WireDrop d = decrypt_challenge_token(packet.challenge_token.first<kChallengeTokenBytes>(),
+                                             packet.challenge_sequence, challenge_key_, challenge);
+  if (d != WireDrop::kOk) {
+    count(d);
+    return;
+  }
+  EncryptionMappings::Mapping& m = mappings_.at(mapping);
+  if (m.client_index != kNone) {
+    count(ServerDrop::kAddressAlreadyConnected);
+    return;
+  }
+  if (slot_of_client_id(challenge.client_id) != kNone) {
+    count(ServerDrop::kClientIdAlreadyConnected);
+    return;
+  }
+  if (num_connected_ == max_clients_) {
+    count(ServerDrop::kServerFull);
+    const uint64_t pid = config_.protocol_id;
+    send_global(m.address, m.send_key, [&](std::span<uint8_t> out, const Key& key, uint64_t seq) {
+      return write_connection_denied(out, pid, key, seq);
+    });
+    return;
+  }
+  install(mapping, challenge.client_id, challenge.user_data, now);
+}
+
+// ---------------------------------------------------------------------------
+// Time
+
+void NetcodeServer::update(Now now) {
+  for (uint32_t i = 0; i < max_clients_; ++i) {
+    const Slot& s = slots_[i];
+    if (!s.connected) continue;
+    if (s.timeout_ns != 0 && now.mono_ns >= s.last_receive_ns + s.timeout_ns) {
+      free_slot(i);
+      if (handler_ != nullptr) handler_->on_disconnect(i, DisconnectReason::kTimedOut);
+      continue;
+    }
+    if (now.mono_ns >= s.last_send_ns + config_.keep_alive_interval_ns) send_keep_alive(i, now);
+  }
+  mappings_.sweep(now.mono_ns, kSweepPerUpdate);
+}
+
+}  // namespace bypass::conn

@@ -1,0 +1,196 @@
+// The netcode.io 1.02 server state machine (netcode 1.4.5 rules), independent
+// of any transport and of any clock: the caller hands it datagrams with their
+// source address and the time, and it hands back datagrams through a
+// PacketSink and events through a ConnectionHandler.
+//
+// Connection requests: wire checks and token decryption (packet.hpp), then
+// our address in the token, address / client id not connected yet, token
+// history (token_history.hpp), server full -> denied, encryption mapping,
+// challenge. Responses: challenge token, not connected, full -> denied, lowest
+// free slot, token consumed, keep-alive, on_connect. Connected clients: replay
+// protection, keep-alives at the configured interval, confirmation, timeouts,
+// disconnects (ten redundant packets when we end it). Every refusal is counted
+// under a ServerDrop reason.
+//
+// Nonces: per-slot packets use the slot's sequence from 0; challenge and denied
+// packets, sealed with the same per-token key, use the global sequence from
+// 2^63, re-seeded by every construction (a start); neither range may reach the
+// other, checked before each send. Challenge tokens use a challenge key drawn at
+// construction with a sequence from 0. Nothing is sent to an address before a
+// connect token decrypted from it: denied and challenge go to the request's
+// source, everything else to an address holding an encryption mapping.
+//
+// Memory, allocated by create() and never after: kBytesPerClient (2,860 bytes
+// at most) per client slot, of which 2,088 are the replay window, 48 the slot,
+// and 4 x 172 its four encryption mappings with their index slots. The token
+// history is separate: TokenHistory::kBytesPerEntry (104 at most) per entry;
+// the reference sizes it 8 x max clients. 100,000 clients: 286 MB + 83 MB of
+// history. Lookups by address and by client id go through keyed
+// open-addressing indexes (O(1)); update() walks the 48-byte slots once.
+//
+// Threading: none inside. One thread at a time per server, and per
+// TokenHistory when servers share one. The per-packet calls (receive,
+// update, send_payload) allocate nothing, take no lock and make no syscall.
+// The PacketSink must not call receive() synchronously (queue instead).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include <bypass/conn/connection_handler.hpp>
+#include <bypass/conn/encryption_mappings.hpp>
+#include <bypass/conn/hash_index.hpp>
+#include <bypass/conn/keyed_hash.hpp>
+#include <bypass/conn/netcode_address.hpp>
+#include <bypass/conn/netcode_now.hpp>
+#include <bypass/conn/netcode_wire.hpp>
+#include <bypass/conn/packet.hpp>
+#include <bypass/conn/packet_sink.hpp>
+#include <bypass/conn/replay.hpp>
+#include <bypass/conn/server_drops.hpp>
+#include <bypass/conn/token_history.hpp>
+#include <bypass/core/status.hpp>
+
+namespace bypass::conn {
+
+struct NetcodeServerConfig {
+  uint64_t protocol_id = 0;
+  Key private_key{};  // shared with the backend; all zeros is refused
+  // The addresses this server answers as, exactly as the backend writes them
+  // into private connect tokens (address and port). 1 to 32.
+  std::vector<NetcodeAddress> public_addresses;
+  uint32_t max_clients = 0;                       // 1 .. kMaxClients
+  uint64_t keep_alive_interval_ns = 100'000'000;  // 10 Hz
+  // Restart rule: requests whose token expires before start + this are
+  // refused (token_predates_start). Set it to the backend's token lifetime.
+  // <= 0 means the default of 30 seconds.
+  int64_t max_connect_token_lifetime_seconds = 30;
+  uint32_t disconnect_packets = 10;  // redundant disconnect packets we send, 1 .. 64
+};
+
+class NetcodeServer {
+ public:
+  static constexpr uint32_t kMaxClients = 1u << 20;
+  static constexpr uint32_t kMappingsPerClient = 4;
+  static constexpr uint32_t kNone = UINT32_MAX;
+  static constexpr int64_t kDefaultTokenLifetimeSeconds = 30;
+  static constexpr uint64_t kGlobalSequenceStart = 1ULL << 63;
+  // Mapping entries update() looks at per call for expired ones.
+  static constexpr uint32_t kSweepPerUpdate = 1024;
+
+  // Starts a server: draws the challenge key, seeds the global sequence at
+  // 2^63, and fixes the restart rule's minimum expiry at now + lifetime.
+  // `history`, `sink` and `handler` must outlive the server; `handler` may be
+  // null (no callbacks). The history is used as it is (give each start a
+  // fresh one unless it is shared on purpose).
+  static Expected<std::unique_ptr<NetcodeServer>> create(const NetcodeServerConfig& config,
+                                                         TokenHistory* history, PacketSink* sink,
+                                                         ConnectionHandler* handler, Now now);
+  ~NetcodeServer();
+  NetcodeServer(const NetcodeServer&) = delete;
+  NetcodeServer& operator=(const NetcodeServer&) = delete;
+
+  // One datagram from `from`. Encrypted bodies are decrypted in place; a
+  // payload handed to on_payload points into `packet`.
+  void receive(const NetcodeAddress& from, std::span<uint8_t> packet, Now now);
+
+  // Times out silent clients, sends a keep-alive to every connected client
+  // nothing was sent to for keep_alive_interval_ns, and reclaims a few
+  // expired encryption mappings.
+  void update(Now now);
+
+  // A payload packet (1 to 1200 bytes) to a connected client; an unconfirmed
+  // client gets a keep-alive first. False if the size or the slot is wrong or
+  // sealing failed.
+  bool send_payload(uint32_t client_index, std::span<const uint8_t> payload, Now now);
+
+  // Sends the redundant disconnect packets, frees the slot, then
+  // on_disconnect(kByUs). Nothing if the slot is not connected.
+  void disconnect(uint32_t client_index, Now now);
+  void disconnect_all(Now now);
+
+  bool connected(uint32_t client_index) const;
+  uint64_t client_id(uint32_t client_index) const;                    // 0 if not connected
+  const NetcodeAddress* client_address(uint32_t client_index) const;  // null if not connected
+  uint64_t next_sequence(uint32_t client_index) const;                // 0 if not connected
+  uint32_t num_connected() const { return num_connected_; }
+  uint32_t max_clients() const { return max_clients_; }
+  uint64_t global_sequence() const { return global_sequence_; }
+  uint64_t min_expire_timestamp() const { return min_expire_timestamp_; }
+  const EncryptionMappings& mappings() const { return mappings_; }
+
+  // Refusals by reason, indexed by ServerDrop (names: server_drop_name()).
+  std::span<const uint64_t, kServerDropCount> drops() const { return drops_; }
+  uint64_t drop_count(ServerDrop d) const { return drops_[static_cast<size_t>(d)]; }
+
+  struct Slot {
+    uint64_t last_send_ns = 0;
+    uint64_t last_receive_ns = 0;
+    uint64_t timeout_ns = 0;  // 0: never times out (token timeout <= 0)
+    uint64_t sequence = 0;    // next per-slot packet sequence
+    uint64_t client_id = 0;
+    uint32_t mapping = kNone;
+    bool connected = false;
+    bool confirmed = false;
+  };
+  // Everything create() allocates per client slot (the history aside).
+  static constexpr size_t kBytesPerClient =
+      sizeof(Slot) + sizeof(ReplayProtection) + sizeof(uint32_t) /* free heap */ +
+      4 * HashIndex::kBytesPerSlot /* client id index, at most */ +
+      kMappingsPerClient * EncryptionMappings::kBytesPerMapping;
+
+ private:
+  NetcodeServer(const NetcodeServerConfig& config, TokenHistory* history, PacketSink* sink,
+                ConnectionHandler* handler, Now now);
+
+  void count(ServerDrop d) { ++drops_[static_cast<size_t>(d)]; }
+  void count(WireDrop d) { count(server_drop(d)); }
+
+  void on_request(const NetcodeAddress& from, const ConnectionRequest& request, Now now);
+  void on_response(const NetcodeAddress& from, const Packet& packet, uint32_t mapping, Now now);
+  void install(uint32_t mapping, uint64_t client_id,
+               std::span<const uint8_t, kUserDataBytes> user_data, Now now);
+  void free_slot(uint32_t client_index);
+
+  bool is_our_address(std::span<const NetcodeAddress> token_servers) const;
+  uint32_t slot_of_client_id(uint64_t client_id) const;
+  uint32_t pop_free_slot();
+  void push_free_slot(uint32_t client_index);
+
+  // Seals a packet with the global sequence and sends it to `to`.
+  template <typename Write>
+  bool send_global(const NetcodeAddress& to, const Key& key, Write&& write);
+  // Seals a packet with the slot's key and sequence and sends it to the client.
+  template <typename Write>
+  bool send_to_slot(uint32_t client_index, Now now, Write&& write);
+  bool send_keep_alive(uint32_t client_index, Now now);
+
+  NetcodeServerConfig config_;
+  TokenHistory* history_;
+  PacketSink* sink_;
+  ConnectionHandler* handler_;
+  uint32_t max_clients_;
+
+  Key challenge_key_{};
+  uint64_t challenge_sequence_ = 0;
+  uint64_t global_sequence_ = kGlobalSequenceStart;
+  uint64_t min_expire_timestamp_ = 0;
+
+  std::vector<Slot> slots_;
+  std::vector<ReplayProtection> replay_;
+  std::vector<uint32_t> free_slots_;  // min-heap of free slot indices
+  uint32_t free_slot_count_ = 0;
+  uint32_t num_connected_ = 0;
+  EncryptionMappings mappings_;
+  HashIndex client_ids_;
+  KeyedHash id_hash_;
+
+  std::array<uint64_t, kServerDropCount> drops_{};
+  Packet rx_;  // what receive() read; reused so no call zero-fills 1.2 KB
+  alignas(64) std::array<uint8_t, kMaxPacketBytes> tx_{};
+};
+
+}  // namespace bypass::conn

@@ -1,0 +1,875 @@
+// NetcodeServer against NetcodeClient over the in-memory network: handshake
+// and payload echo both ways, keep-alives at 10 Hz, timeouts, disconnects by
+// either side (ten redundant packets), server full -> denied -> next server ->
+// connection denied, the token history rules (reuse from a second address,
+// reuse after the session, history full refuses without evicting), the
+// restart rule, replay, a test per refusal counter, the "nothing sent before a
+// token decrypted" invariant (checked by the network on every send), lossy /
+// duplicating / reordering networks, and 100,000 clients on one server.
+#include <bypass/conn/server.hpp>
+
+#include <sodium.h>
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include <bypass/conn/challenge_token.hpp>
+
+#include "netcode_test_network.hpp"
+
+namespace bypass::conn {
+namespace {
+
+using namespace test;
+
+const NetcodeAddress kServerA = addr(1, 40000);
+const NetcodeAddress kServerB = addr(2, 40000);
+
+class Server_ : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(crypto_init().is_ok()); }
+  void TearDown() override {
+    for (const auto& v : sim.net.violations) ADD_FAILURE() << v;
+  }
+
+  Sim::ClientNode& connect_client(uint8_t host, uint64_t client_id, const NetcodeAddress& server,
+                                  TokenSpec spec = {}) {
+    spec.client_id = client_id;
+    if (spec.servers.empty()) spec.servers = {server};
+    auto& c = sim.add_client(addr(host, 50000));
+    const auto token = make_token(spec, sim.clock.now);
+    c.client->connect(token, sim.clock.now);
+    return c;
+  }
+  static bool is(const Sim::ClientNode& c, ClientState s) { return c.client->state() == s; }
+
+  uint64_t drops(const Sim::ServerNode& s, ServerDrop d) { return s.server->drop_count(d); }
+
+  Sim sim;
+};
+
+TEST_F(Server_, HandshakeAndPayloadEchoBothWays) {
+  auto& s = sim.add_server(Sim::config(kServerA, 4));
+  s.events->echo = true;
+  auto& c = connect_client(10, 777, kServerA);
+  ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
+  EXPECT_EQ(c.client->client_index(), 0u);
+  EXPECT_EQ(c.client->max_clients(), 4u);
+  ASSERT_EQ(s.events->connects.size(), 1u);
+  EXPECT_EQ(s.events->connects[0].index, 0u);
+  EXPECT_EQ(s.events->connects[0].client_id, 777u);
+  EXPECT_EQ(s.events->connects[0].user_data_first, 0x5A);
+  EXPECT_TRUE(s.server->connected(0));
+  EXPECT_EQ(s.server->client_id(0), 777u);
+  ASSERT_NE(s.server->client_address(0), nullptr);
+  EXPECT_TRUE(*s.server->client_address(0) == c.address);
+  EXPECT_EQ(s.server->num_connected(), 1u);
+
+  // Client -> server -> (echo) -> client.
+  std::vector<uint8_t> hello = {'h', 'e', 'l', 'l', 'o'};
+  ASSERT_TRUE(c.client->send_payload(hello, sim.clock.now));
+  sim.run_ms(50);
+  ASSERT_EQ(s.events->payloads.size(), 1u);
+  EXPECT_EQ(s.events->payloads[0].second, hello);
+  ASSERT_EQ(c.events->payloads.size(), 1u);
+  EXPECT_EQ(c.events->payloads[0], hello);
+
+  // Server-initiated, largest payload.
+  std::vector<uint8_t> big(kMaxPayloadBytes);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<uint8_t>(i);
+  ASSERT_TRUE(s.server->send_payload(0, big, sim.clock.now));
+  sim.run_ms(30);
+  ASSERT_EQ(c.events->payloads.size(), 2u);
+  EXPECT_EQ(c.events->payloads[1], big);
+
+  // Size and slot checks.
+  EXPECT_FALSE(s.server->send_payload(0, std::span<const uint8_t>(), sim.clock.now));
+  std::vector<uint8_t> too_big(kMaxPayloadBytes + 1);
+  EXPECT_FALSE(s.server->send_payload(0, too_big, sim.clock.now));
+  EXPECT_FALSE(s.server->send_payload(1, hello, sim.clock.now));
+  EXPECT_FALSE(s.server->send_payload(99, hello, sim.clock.now));
+  EXPECT_FALSE(c.client->send_payload(too_big, sim.clock.now));
+}
+
+TEST_F(Server_, UnconfirmedSlotGetsKeepAliveBeforePayload) {
+  auto& s = sim.add_server(Sim::config(kServerA, 2));
+  auto& c = connect_client(10, 1, kServerA);
+  // Stop as soon as the server installed the client, before the client answers.
+  ASSERT_TRUE(sim.run_until([&] { return s.server->num_connected() == 1; }, 2000, 1));
+  const size_t before = sim.net.sent.size();
+  std::vector<uint8_t> p = {1, 2, 3};
+  ASSERT_TRUE(s.server->send_payload(0, p, sim.clock.now));
+  ASSERT_EQ(sim.net.sent.size(), before + 2);
+  EXPECT_EQ(sim.net.sent[before].type(), 4);  // keep-alive first
+  EXPECT_EQ(sim.net.sent[before + 1].type(), 5);
+  ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 1000));
+  sim.run_ms(200);  // the client's keep-alives confirm the slot
+  const size_t after = sim.net.sent.size();
+  ASSERT_TRUE(s.server->send_payload(0, p, sim.clock.now));
+  ASSERT_EQ(sim.net.sent.size(), after + 1);
+  EXPECT_EQ(sim.net.sent[after].type(), 5);
+}
+
+TEST_F(Server_, KeepAlivesAtTenHertzBothWays) {
+  auto& s = sim.add_server(Sim::config(kServerA, 2));
+  auto& c = connect_client(10, 1, kServerA);
+  ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
+  sim.run_ms(500);
+  const size_t s2c = sim.net.count(kServerA, c.address, 4);
+  const size_t c2s = sim.net.count(c.address, kServerA, 4);
+  sim.run_ms(2000);
+  const size_t s2c_2s = sim.net.count(kServerA, c.address, 4) - s2c;
+  const size_t c2s_2s = sim.net.count(c.address, kServerA, 4) - c2s;
+  EXPECT_GE(s2c_2s, 19u);
+  EXPECT_LE(s2c_2s, 21u);
+  EXPECT_GE(c2s_2s, 19u);
+  EXPECT_LE(c2s_2s, 21u);
+  EXPECT_TRUE(c.client->connected());
+  EXPECT_EQ(s.server->num_connected(), 1u);
+
+  // A payload counts as a send: while the application sends every 50 ms no keep-alive goes out.
+  const size_t ka = sim.net.count(kServerA, c.address, 4);
+  std::vector<uint8_t> p = {9};
+  for (int i = 0; i < 20; ++i) {
+    s.server->send_payload(0, p, sim.clock.now);
+    sim.run_ms(50);
+  }
+  EXPECT_EQ(sim.net.count(kServerA, c.address, 4), ka);
+}
+
+TEST_F(Server_, TimeoutsOnBothSides) {
+  auto& s = sim.add_server(Sim::config(kServerA, 2));
+  TokenSpec spec;
+  spec.timeout_seconds = 2;
+  auto& c = connect_client(10, 1, kServerA, spec);
+  ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
+  sim.net.drop = [](const Datagram&) { return true; };  // the link dies
+  const uint64_t cut = sim.clock.now.mono_ns;
+  ASSERT_TRUE(sim.run_until([&] { return s.server->num_connected() == 0; }, 5000));
+  const uint64_t took = sim.clock.now.mono_ns - cut;
+  EXPECT_GE(took, 1'900'000'000u);
+  EXPECT_LE(took, 2'100'000'000u);
+  ASSERT_EQ(s.events->disconnects.size(), 1u);
+  EXPECT_EQ(s.events->disconnects[0].second, DisconnectReason::kTimedOut);
+  ASSERT_TRUE(sim.run_until([&] { return !c.client->connected(); }, 2000));
+  EXPECT_EQ(c.client->state(), ClientState::kConnectionTimedOut);
+  EXPECT_EQ(s.server->mappings().size(), 0u);  // the mapping went with the slot
+}
+
+TEST_F(Server_, NegativeTimeoutNeverTimesOut) {
+  auto& s = sim.add_server(Sim::config(kServerA, 2));
+  TokenSpec spec;
+  spec.timeout_seconds = -1;
+  auto& c = connect_client(10, 1, kServerA, spec);
+  ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
+  sim.net.drop = [](const Datagram&) { return true; };
+  sim.run_ms(60'000, 100);
+  EXPECT_EQ(s.server->num_connected(), 1u);
+  EXPECT_TRUE(c.client->connected());
+}
+
+TEST_F(Server_, DisconnectByPeer) {
+  auto& s = sim.add_server(Sim::config(kServerA, 2));
+  auto& c = connect_client(10, 1, kServerA);
+  ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
+  c.client->disconnect(sim.clock.now);
+  EXPECT_EQ(c.client->state(), ClientState::kDisconnected);
+  EXPECT_EQ(sim.net.count(c.address, kServerA, 6), 10u);
+  sim.step();
+  EXPECT_EQ(s.server->num_connected(), 0u);
+  ASSERT_EQ(s.events->disconnects.size(), 1u);
+  EXPECT_EQ(s.events->disconnects[0], std::make_pair(0u, DisconnectReason::kByPeer));
+  // The nine after the first find no mapping any more.
+  EXPECT_EQ(drops(s, server_drop(WireDrop::kNoReadKey)), 9u);
+}
+
+TEST_F(Server_, DisconnectByUs) {
+  auto& s = sim.add_server(Sim::config(kServerA, 2));
+  auto& c = connect_client(10, 1, kServerA);
+  ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
+  const size_t before = sim.net.count(kServerA, c.address, 6);
+  s.server->disconnect(0, sim.clock.now);
+  EXPECT_EQ(sim.net.count(kServerA, c.address, 6) - before, 10u);
+  EXPECT_EQ(s.server->num_connected(), 0u);
+  EXPECT_FALSE(s.server->connected(0));
+  ASSERT_EQ(s.events->disconnects.size(), 1u);
+  EXPECT_EQ(s.events->disconnects[0], std::make_pair(0u, DisconnectReason::kByUs));
+  sim.step();
+  EXPECT_EQ(c.client->state(), ClientState::kDisconnected);
+  s.server->disconnect(0, sim.clock.now);  // not connected: nothing
+  EXPECT_EQ(s.events->disconnects.size(), 1u);
+}
+
+TEST_F(Server_, DisconnectAllAndSlotReuseLowestFirst) {
+  auto& s = sim.add_server(Sim::config(kServerA, 3));
+  auto& c0 = connect_client(10, 1, kServerA);
+  ASSERT_TRUE(sim.run_until([&] { return c0.client->connected(); }, 2000));
+  auto& c1 = connect_client(11, 2, kServerA);
+  ASSERT_TRUE(sim.run_until([&] { return c1.client->connected(); }, 2000));
+  auto& c2 = connect_client(12, 3, kServerA);
+  ASSERT_TRUE(sim.run_until([&] { return c2.client->connected(); }, 2000));
+  EXPECT_EQ(c2.client->client_index(), 2u);
+  s.server->disconnect(1, sim.clock.now);
+  sim.step();
+  auto& c3 = connect_client(13, 4, kServerA);
+  ASSERT_TRUE(sim.run_until([&] { return c3.client->connected(); }, 2000));
+  EXPECT_EQ(c3.client->client_index(), 1u);
+  s.server->disconnect_all(sim.clock.now);
+  EXPECT_EQ(s.server->num_connected(), 0u);
+  EXPECT_EQ(s.events->disconnects.size(), 4u);
+}
+
+TEST_F(Server_, FullServersDenyAndClientTriesNextAddress) {
+  auto& a = sim.add_server(Sim::config(kServerA, 1));
+  auto& b = sim.add_server(Sim::config(kServerB, 1));
+  auto& ca = connect_client(10, 1, kServerA);
+  auto& cb = connect_client(11, 2, kServerB);
+  ASSERT_TRUE(
+      sim.run_until([&] { return ca.client->connected() && cb.client->connected(); }, 2000));
+  TokenSpec spec;
+  spec.servers = {kServerA, kServerB};
+  auto& c = connect_client(12, 3, kServerA, spec);
+  std::vector<uint32_t> tried;
+  ASSERT_TRUE(sim.run_until(
+      [&] {
+        if (c.client->state() == ClientState::kConnectionDenied) return true;
+        if (tried.empty() || tried.back() != c.client->server_address_index()) {
+          tried.push_back(c.client->server_address_index());
+        }
+        return false;
+      },
+      3000));
+  EXPECT_EQ(tried, (std::vector<uint32_t>{0, 1}));
+  EXPECT_GE(drops(a, ServerDrop::kServerFull), 1u);
+  EXPECT_GE(drops(b, ServerDrop::kServerFull), 1u);
+  EXPECT_GE(sim.net.count(kServerA, c.address, 1), 1u);
+  EXPECT_GE(sim.net.count(kServerB, c.address, 1), 1u);
+  EXPECT_EQ(sim.net.count(kServerA, c.address, 2), 0u);  // no challenge when full
+}
+
+TEST_F(Server_, FullOnResponseDenies) {
+  auto& s = sim.add_server(Sim::config(kServerA, 1));
+  // Both handshakes run in the same steps: both get a challenge, one gets the slot.
+  auto& c1 = connect_client(10, 1, kServerA);
+  auto& c2 = connect_client(11, 2, kServerA);
+  ASSERT_TRUE(sim.run_until(
+      [&] {
+        return c1.client->state() != ClientState::kSendingConnectionRequest &&
+               c1.client->state() != ClientState::kSendingConnectionResponse &&
+               c2.client->state() != ClientState::kSendingConnectionRequest &&
+               c2.client->state() != ClientState::kSendingConnectionResponse;
+      },
+      3000));
+  EXPECT_EQ(s.server->num_connected(), 1u);
+  EXPECT_TRUE(c1.client->connected() != c2.client->connected());
+  const auto& loser = c1.client->connected() ? c2 : c1;
+  EXPECT_EQ(loser.client->state(), ClientState::kConnectionDenied);
+  EXPECT_EQ(drops(s, ServerDrop::kServerFull), 1u);
+  EXPECT_EQ(sim.net.count(kServerA, loser.address, 2), 1u);  // had its challenge
+  EXPECT_EQ(sim.net.count(kServerA, loser.address, 1), 1u);  // then the denial
+}
+
+TEST_F(Server_, TokenFromSecondAddressRefused) {
+  auto& s = sim.add_server(Sim::config(kServerA, 4));
+  TokenSpec spec;
+  spec.client_id = 5;
+  spec.servers = {kServerA};
+  const auto token = make_token(spec, sim.clock.now);
+  auto& c1 = sim.add_client(addr(10, 50000));
+  auto& thief = sim.add_client(addr(66, 50000));
+  c1.client->connect(token, sim.clock.now);
+  sim.step();  // the owner's request is first
+  thief.client->connect(token, sim.clock.now);
+  ASSERT_TRUE(sim.run_until([&] { return c1.client->connected(); }, 2000));
+  sim.run_ms(500);
+  EXPECT_GE(
+      drops(s, ServerDrop::kTokenAlreadyUsed) + drops(s, ServerDrop::kClientIdAlreadyConnected),
+      5u);
+  EXPECT_GE(drops(s, ServerDrop::kTokenAlreadyUsed), 1u);
+  EXPECT_EQ(sim.net.count_to(thief.address), 0u);
+  EXPECT_EQ(s.server->num_connected(), 1u);
+}
+
+TEST_F(Server_, TokenFromSecondAddressRefusedWhilePending) {
+  // Same as above with the owner stuck before its response: the entry is pending.
+  auto& s = sim.add_server(Sim::config(kServerA, 4));
+  const NetcodeAddress owner = addr(10, 50000);
+  sim.net.drop = [&](const Datagram& d) { return d.from == owner && d.type() == 3; };
+  TokenSpec spec;
+  spec.servers = {kServerA};
+  const auto token = make_token(spec, sim.clock.now);
+  auto& c1 = sim.add_client(owner);
+  auto& thief = sim.add_client(addr(66, 50000));
+  c1.client->connect(token, sim.clock.now);
+  sim.step();
+  thief.client->connect(token, sim.clock.now);
+  sim.run_ms(500);
+  EXPECT_EQ(c1.client->state(), ClientState::kSendingConnectionResponse);
+  EXPECT_GE(drops(s, ServerDrop::kTokenAlreadyUsed), 4u);
+  EXPECT_EQ(drops(s, ServerDrop::kClientIdAlreadyConnected), 0u);
+  EXPECT_EQ(sim.net.count_to(thief.address), 0u);
+}
+
+TEST_F(Server_, TokenConsumedAfterSessionEnds) {
+  auto& s = sim.add_server(Sim::config(kServerA, 4));
+  TokenSpec spec;
+  spec.servers = {kServerA};
+  const auto token = make_token(spec, sim.clock.now);
+  auto& c1 = sim.add_client(addr(10, 50000));
+  c1.client->connect(token, sim.clock.now);
+  ASSERT_TRUE(sim.run_until([&] { return c1.client->connected(); }, 2000));
+  c1.client->disconnect(sim.clock.now);
+  sim.step();
+  ASSERT_EQ(s.server->num_connected(), 0u);
+  const uint64_t used = drops(s, ServerDrop::kTokenAlreadyUsed);
+
+  // Same address, same token.
+  c1.client->connect(token, sim.clock.now);
+  sim.run_ms(500);
+  EXPECT_FALSE(c1.client->connected());
+  EXPECT_GE(drops(s, ServerDrop::kTokenAlreadyUsed) - used, 4u);
+  // Another address, same token.
+  auto& c2 = sim.add_client(addr(11, 50000));
+  c2.client->connect(token, sim.clock.now);
+  sim.run_ms(500);
+  EXPECT_FALSE(c2.client->connected());
+  EXPECT_EQ(sim.net.count_to(c2.address), 0u);
+  EXPECT_EQ(s.server->num_connected(), 0u);
+  // A fresh token for the same client id works.
+  auto& c3 = connect_client(12, 1, kServerA);
+  EXPECT_TRUE(sim.run_until([&] { return c3.client->connected(); }, 2000));
+}
+
+TEST_F(Server_, HistoryFullRefusesWithoutEvicting) {
+  auto& s = sim.add_server(Sim::config(kServerA, 8), /*history_capacity=*/2);
+  auto& c1 = connect_client(10, 1, kServerA);
+  auto& c2 = connect_client(11, 2, kServerA);
+  ASSERT_TRUE(
+      sim.run_until([&] { return c1.client->connected() && c2.client->connected(); }, 2000));
+  TokenSpec late;
+  late.lifetime_seconds = 90;
+  late.timeout_seconds = 60;
+  auto& c3 = connect_client(12, 3, kServerA, late);
+  sim.run_ms(1000);
+  EXPECT_EQ(c3.client->state(), ClientState::kSendingConnectionRequest);
+  EXPECT_GE(drops(s, ServerDrop::kTokenHistoryFull), 9u);
+  EXPECT_EQ(sim.net.count_to(c3.address), 0u);
+  EXPECT_EQ(s.history->live(), 2u);
+
+  // Nothing was evicted: client 1's consumed token is still refused after it leaves.
+  c1.client->disconnect(sim.clock.now);
+  sim.step();
+  auto& again = sim.add_client(addr(13, 50000));
+  // (c1's token bytes are gone with its state; replay its request instead.)
+  const Datagram* req = sim.net.last(c1.address, 0);
+  ASSERT_NE(req, nullptr);
+  const uint64_t used = drops(s, ServerDrop::kTokenAlreadyUsed);
+  sim.net.inject(again.address, kServerA, req->bytes, sim.clock.now);
+  EXPECT_EQ(drops(s, ServerDrop::kTokenAlreadyUsed), used + 1);
+
+  // Once the first two tokens expire (30 s) their entries make room for the third.
+  ASSERT_TRUE(sim.run_until([&] { return c3.client->connected(); }, 40'000, 100));
+  EXPECT_EQ(s.server->client_id(c3.client->client_index()), 3u);
+}
+
+TEST_F(Server_, SharedHistoryAcrossServers) {
+  // Two servers (workers) share one history. A is full and denies; the client
+  // moves on to B from the same address: the entry is pending for that address,
+  // so B admits it, and the session consumes the token for both.
+  auto& a = sim.add_server(Sim::config(kServerA, 1));
+  auto& b = sim.add_server(Sim::config(kServerB, 4), 0, a.history.get());
+  auto& filler = connect_client(10, 1, kServerA);
+  ASSERT_TRUE(sim.run_until([&] { return filler.client->connected(); }, 2000));
+  TokenSpec spec;
+  spec.client_id = 2;
+  spec.servers = {kServerA, kServerB};
+  const auto token = make_token(spec, sim.clock.now);
+  auto& c = sim.add_client(addr(11, 50000));
+  c.client->connect(token, sim.clock.now);
+  ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 3000));
+  EXPECT_EQ(c.client->server_address_index(), 1u);
+  EXPECT_GE(drops(a, ServerDrop::kServerFull), 1u);
+  EXPECT_EQ(b.server->num_connected(), 1u);
+  // The token is now consumed for A as well (A has room again after this).
+  filler.client->disconnect(sim.clock.now);
+  sim.step();
+  const Datagram* req = sim.net.last(c.address, 0);
+  ASSERT_NE(req, nullptr);
+  const uint64_t used = drops(a, ServerDrop::kTokenAlreadyUsed);
+  sim.net.inject(addr(12, 50000), kServerA, req->bytes, sim.clock.now);
+  EXPECT_EQ(drops(a, ServerDrop::kTokenAlreadyUsed), used + 1);
+  EXPECT_EQ(a.server->num_connected(), 0u);
+}
+
+TEST_F(Server_, RestartRuleRefusesTokensFromBeforeTheStart) {
+  // A token issued 10 s before the (re)start, with a 30 s lifetime.
+  TokenSpec spec;
+  spec.servers = {kServerA};
+  const auto old_token = make_token(spec, sim.clock.now);
+  sim.run_ms(10'000, 1000);
+  auto& s = sim.add_server(Sim::config(kServerA, 4));  // same key, fresh history
+  EXPECT_EQ(s.server->min_expire_timestamp(), sim.clock.now.unix_seconds + 30);
+  auto& c = sim.add_client(addr(10, 50000));
+  c.client->connect(old_token, sim.clock.now);
+  sim.run_ms(500);
+  EXPECT_FALSE(c.client->connected());
+  EXPECT_GE(drops(s, server_drop(WireDrop::kTokenPredatesStart)), 4u);
+  EXPECT_EQ(sim.net.count_to(c.address), 0u);
+  // A token issued now passes.
+  auto& fresh = connect_client(11, 2, kServerA);
+  EXPECT_TRUE(sim.run_until([&] { return fresh.client->connected(); }, 2000));
+}
+
+TEST_F(Server_, RestartLifetimeSettingAndDefault) {
+  auto c = Sim::config(kServerA, 1);
+  c.max_connect_token_lifetime_seconds = 45;
+  auto& s1 = sim.add_server(c);
+  EXPECT_EQ(s1.server->min_expire_timestamp(), sim.clock.now.unix_seconds + 45);
+  auto c2 = Sim::config(kServerB, 1);
+  c2.max_connect_token_lifetime_seconds = 0;
+  auto& s2 = sim.add_server(c2);
+  EXPECT_EQ(s2.server->min_expire_timestamp(), sim.clock.now.unix_seconds + 30);
+  EXPECT_EQ(s1.server->global_sequence(), 1ULL << 63);
+}
+
+TEST_F(Server_, ReplayedPayloadRefused) {
+  auto& s = sim.add_server(Sim::config(kServerA, 2));
+  auto& c = connect_client(10, 1, kServerA);
+  ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
+  std::vector<uint8_t> p = {1, 2, 3, 4};
+  ASSERT_TRUE(c.client->send_payload(p, sim.clock.now));
+  sim.step();
+  ASSERT_EQ(s.events->payloads.size(), 1u);
+  const Datagram* d = sim.net.last(c.address, 5);
+  ASSERT_NE(d, nullptr);
+  sim.net.inject(c.address, kServerA, d->bytes, sim.clock.now);
+  EXPECT_EQ(s.events->payloads.size(), 1u);
+  EXPECT_EQ(drops(s, server_drop(WireDrop::kReplayed)), 1u);
+  // And on the client: a replayed server payload.
+  ASSERT_TRUE(s.server->send_payload(0, p, sim.clock.now));
+  sim.step();
+  ASSERT_EQ(c.events->payloads.size(), 1u);
+  const Datagram* sd = sim.net.last(kServerA, 5);
+  ASSERT_NE(sd, nullptr);
+  sim.net.inject(kServerA, c.address, sd->bytes, sim.clock.now);
+  EXPECT_EQ(c.events->payloads.size(), 1u);
+  EXPECT_EQ(c.client->drops()[static_cast<size_t>(WireDrop::kReplayed)], 1u);
+}
+
+// --- One test per refusal counter -------------------------------------------
+
+TEST_F(Server_, CountsNotOurAddress) {
+  auto& s = sim.add_server(Sim::config(kServerA, 2));
+  TokenSpec spec;
+  spec.servers = {kServerB};         // the private token names another server
+  spec.public_servers = {kServerA};  // but the client is sent here
+  auto& c = connect_client(10, 1, kServerA, spec);
+  sim.run_ms(300);
+  EXPECT_FALSE(c.client->connected());
+  EXPECT_GE(drops(s, ServerDrop::kNotOurAddress), 2u);
+  EXPECT_EQ(sim.net.count_to(c.address), 0u);
+}
+
+TEST_F(Server_, CountsAddressAlreadyConnected) {
+  auto& s = sim.add_server(Sim::config(kServerA, 2));
+  auto& c = connect_client(10, 1, kServerA);
+  ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
+  const uint64_t before = drops(s, ServerDrop::kAddressAlreadyConnected);
+  // A new token (another client id) from the connected address.
+  TokenSpec spec;
+  spec.client_id = 2;
+  spec.servers = {kServerA};
+  TestNetwork scratch;
+  NetcodeClient builder(scratch.port(c.address));
+  builder.connect(make_token(spec, sim.clock.now), sim.clock.now);
+  builder.update(sim.clock.now);
+  ASSERT_FALSE(scratch.sent.empty());
+  sim.net.inject(c.address, kServerA, scratch.sent.back().bytes, sim.clock.now);
+  EXPECT_EQ(drops(s, ServerDrop::kAddressAlreadyConnected), before + 1);
+  // A replayed response from the connected address.
+  const Datagram* resp = sim.net.last(c.address, 3);
+  ASSERT_NE(resp, nullptr);
+  sim.net.inject(c.address, kServerA, resp->bytes, sim.clock.now);
+  EXPECT_EQ(drops(s, ServerDrop::kAddressAlreadyConnected), before + 2);
+  EXPECT_EQ(s.server->num_connected(), 1u);
+}
+
+TEST_F(Server_, CountsClientIdAlreadyConnected) {
+  auto& s = sim.add_server(Sim::config(kServerA, 4));
+  auto& c1 = connect_client(10, 42, kServerA);
+  ASSERT_TRUE(sim.run_until([&] { return c1.client->connected(); }, 2000));
+  auto& c2 = connect_client(11, 42, kServerA);  // another token, same client id
+  sim.run_ms(300);
+  EXPECT_FALSE(c2.client->connected());
+  EXPECT_GE(drops(s, ServerDrop::kClientIdAlreadyConnected), 2u);
+  EXPECT_EQ(sim.net.count_to(c2.address), 0u);
+}
+
+TEST_F(Server_, CountsClientIdAlreadyConnectedOnResponse) {
+  auto& s = sim.add_server(Sim::config(kServerA, 4));
+  // Two tokens with the same id: both requests pass before either is connected.
+  auto& c1 = connect_client(10, 42, kServerA);
+  auto& c2 = connect_client(11, 42, kServerA);
+  sim.run_ms(1000);
+  EXPECT_EQ(s.server->num_connected(), 1u);
+  EXPECT_TRUE(c1.client->connected() != c2.client->connected());
+  EXPECT_GE(drops(s, ServerDrop::kClientIdAlreadyConnected), 1u);
+}
+
+TEST_F(Server_, CountsMappingsFull) {
+  auto& s = sim.add_server(Sim::config(kServerA, 1));              // four mappings
+  sim.net.drop = [](const Datagram& d) { return d.type() == 2; };  // challenges get lost
+  std::vector<Sim::ClientNode*> cs;
+  for (uint8_t i = 0; i < 5; ++i) {
+    cs.push_back(&connect_client(static_cast<uint8_t>(10 + i), 100 + i, kServerA));
+    sim.step();
+  }
+  sim.run_ms(300);
+  EXPECT_EQ(s.server->mappings().size(), 4u);
+  EXPECT_GE(drops(s, ServerDrop::kMappingsFull), 2u);
+  EXPECT_EQ(sim.net.count_to(cs[4]->address), 0u);
+  // Unanswered mappings expire with the token timeout (5 s) and make room.
+  sim.net.drop = nullptr;
+  for (auto* c : cs) c->client->disconnect(sim.clock.now);
+  sim.run_ms(6000, 100);
+  s.server->update(sim.clock.now);
+  EXPECT_EQ(s.server->mappings().size(), 0u);
+}
+
+TEST_F(Server_, CountsNotConnected) {
+  auto& s = sim.add_server(Sim::config(kServerA, 2));
+  const NetcodeAddress who = addr(10, 50000);
+  TokenSpec spec;
+  spec.servers = {kServerA};
+  const auto bytes = make_token(spec, sim.clock.now);
+  auto token = read_connect_token(bytes);
+  ASSERT_TRUE(token.has_value());
+  sim.net.drop = [&](const Datagram& d) { return d.to == who; };  // keep it pending
+  auto& c = sim.add_client(who);
+  c.client->connect(bytes, sim.clock.now);
+  sim.step();
+  sim.step();
+  ASSERT_EQ(s.server->mappings().size(), 1u);
+  std::array<uint8_t, kMaxPacketBytes> buf{};
+  const Written w = write_keep_alive(buf, kNetProtocolId, token->client_to_server_key, 1000, 0, 0);
+  ASSERT_TRUE(w);
+  sim.net.inject(who, kServerA, std::vector<uint8_t>(buf.begin(), buf.begin() + w.size),
+                 sim.clock.now);
+  EXPECT_EQ(drops(s, ServerDrop::kNotConnected), 1u);
+  EXPECT_EQ(server_drop_name(ServerDrop::kNotConnected), "not_connected");
+}
+
+TEST_F(Server_, CountsChallengeDecryptFailed) {
+  auto& s = sim.add_server(Sim::config(kServerA, 2));
+  const NetcodeAddress who = addr(10, 50000);
+  TokenSpec spec;
+  spec.servers = {kServerA};
+  const auto bytes = make_token(spec, sim.clock.now);
+  auto token = read_connect_token(bytes);
+  ASSERT_TRUE(token.has_value());
+  auto& c = sim.add_client(who);
+  c.client->connect(bytes, sim.clock.now);
+  sim.net.drop = [&](const Datagram& d) { return d.to == who; };
+  sim.step();
+  sim.step();
+  // A response sealed with the right packet key but a challenge token of our own.
+  std::array<uint8_t, kChallengeTokenBytes> forged{};
+  ASSERT_TRUE(encrypt_challenge_token({1, {}}, 0, random_key(), forged));
+  std::array<uint8_t, kMaxPacketBytes> buf{};
+  const Written w =
+      write_connection_response(buf, kNetProtocolId, token->client_to_server_key, 500, 0, forged);
+  ASSERT_TRUE(w);
+  sim.net.inject(who, kServerA, std::vector<uint8_t>(buf.begin(), buf.begin() + w.size),
+                 sim.clock.now);
+  EXPECT_EQ(drops(s, server_drop(WireDrop::kChallengeDecryptFailed)), 1u);
+  EXPECT_EQ(s.server->num_connected(), 0u);
+}
+
+TEST_F(Server_, CountsWireReasons) {
+  auto& s = sim.add_server(Sim::config(kServerA, 2));
+  auto& c = connect_client(10, 1, kServerA);
+  ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
+  const Now now = sim.clock.now;
+  auto wire = [&](WireDrop d) { return drops(s, server_drop(d)); };
+
+  sim.net.inject(addr(50, 1), kServerA, {}, now);
+  EXPECT_EQ(wire(WireDrop::kTooSmall), 1u);
+  sim.net.inject(addr(50, 1), kServerA, std::vector<uint8_t>(40, 0x12), now);  // denied type
+  EXPECT_EQ(wire(WireDrop::kTypeNotAllowed), 1u);
+  // A keep-alive prefix with an 8-byte sequence, then garbage.
+  sim.net.inject(addr(50, 1), kServerA, std::vector<uint8_t>(40, 0x84), now);
+  EXPECT_EQ(wire(WireDrop::kNoReadKey), 1u);
+  sim.net.inject(c.address, kServerA, std::vector<uint8_t>(40, 0x84), now);
+  EXPECT_EQ(wire(WireDrop::kDecryptFailed), 1u);
+
+  const Datagram* req = sim.net.last(c.address, 0);
+  ASSERT_NE(req, nullptr);
+  auto bad = req->bytes;
+  bad[500] ^= 1;
+  sim.net.inject(addr(51, 1), kServerA, bad, now);
+  EXPECT_EQ(wire(WireDrop::kTokenDecryptFailed), 1u);
+  bad = req->bytes;
+  bad.pop_back();
+  sim.net.inject(addr(51, 1), kServerA, bad, now);
+  EXPECT_EQ(wire(WireDrop::kRequestBadSize), 1u);
+
+  TokenSpec other;
+  other.protocol_id = kNetProtocolId + 1;
+  other.servers = {kServerA};
+  TestNetwork scratch;
+  NetcodeClient builder(scratch.port(addr(52, 1)));
+  builder.connect(make_token(other, now), now);
+  builder.update(now);
+  ASSERT_FALSE(scratch.sent.empty());
+  sim.net.inject(addr(52, 1), kServerA, scratch.sent.back().bytes, now);
+  EXPECT_EQ(wire(WireDrop::kWrongProtocolId), 1u);
+
+  Now later = now;
+  later.unix_seconds += 31;
+  sim.net.inject(addr(53, 1), kServerA, req->bytes, later);
+  EXPECT_EQ(wire(WireDrop::kTokenExpired), 1u);
+  for (const auto& v : sim.net.violations) ADD_FAILURE() << v;
+}
+
+TEST_F(Server_, DropNamesAreUniqueAndComplete) {
+  std::set<std::string_view> names;
+  for (size_t i = 0; i < kServerDropCount; ++i) {
+    const auto n = server_drop_name(static_cast<ServerDrop>(i));
+    EXPECT_NE(n, "unknown");
+    EXPECT_TRUE(names.insert(n).second) << n;
+  }
+  for (size_t i = 0; i < kWireDropCount; ++i) {
+    EXPECT_EQ(server_drop_name(static_cast<ServerDrop>(i)),
+              wire_drop_name(static_cast<WireDrop>(i)));
+  }
+  EXPECT_EQ(server_drop_name(ServerDrop::kTokenHistoryFull), "token_history_full");
+  EXPECT_EQ(server_drop_name(ServerDrop::kCount), "unknown");
+}
+
+// --- Invariants --------------------------------------------------------------
+
+TEST_F(Server_, NothingSentToAddressesWithoutAValidToken) {
+  auto& s = sim.add_server(Sim::config(kServerA, 2));
+  // Forged requests: random bytes of the right size, a real token under another key.
+  std::vector<uint8_t> junk(kConnectionRequestBytes);
+  randombytes_buf(junk.data(), junk.size());
+  junk[0] = 0;
+  for (uint8_t i = 0; i < 20; ++i) sim.net.inject(addr(70 + i, 9), kServerA, junk, sim.clock.now);
+  TokenSpec spec;
+  spec.servers = {kServerA};
+  Key wrong = random_key();
+  TestNetwork scratch(kNetProtocolId, wrong);
+  NetcodeClient builder(scratch.port(addr(90, 1)));
+  builder.connect(make_token(spec, sim.clock.now, wrong), sim.clock.now);
+  builder.update(sim.clock.now);
+  sim.net.inject(addr(90, 1), kServerA, scratch.sent.back().bytes, sim.clock.now);
+  for (int i = 0; i < 100; ++i) {
+    std::vector<uint8_t> p(1 + (i * 37) % 400);
+    randombytes_buf(p.data(), p.size());
+    sim.net.inject(addr(91, static_cast<uint16_t>(i)), kServerA, p, sim.clock.now);
+  }
+  sim.run_ms(1000);
+  EXPECT_TRUE(sim.net.sent.empty());
+  EXPECT_EQ(s.server->mappings().size(), 0u);
+  EXPECT_EQ(s.history->live(), 0u);
+}
+
+TEST_F(Server_, GlobalAndSlotSequencesStayApart) {
+  auto& s = sim.add_server(Sim::config(kServerA, 1));
+  auto& c = connect_client(10, 1, kServerA);
+  ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
+  EXPECT_GE(s.server->global_sequence(), (1ULL << 63) + 1);  // one challenge at least
+  EXPECT_GE(s.server->next_sequence(0), 1u);
+  EXPECT_LT(s.server->next_sequence(0), 1ULL << 63);
+  // The challenge went out with an 8-byte sequence, the keep-alive with a short one.
+  const Datagram* ch = sim.net.last(kServerA, 2);
+  ASSERT_NE(ch, nullptr);
+  EXPECT_EQ(ch->bytes[0] >> 4, 8);
+  EXPECT_EQ(ch->bytes.size(), 1u + 8 + 8 + kChallengeTokenBytes + kMacBytes);
+  const Datagram* ka = sim.net.last(kServerA, 4);
+  ASSERT_NE(ka, nullptr);
+  EXPECT_EQ(ka->bytes[0] >> 4, 1);
+}
+
+// --- Lossy networks ----------------------------------------------------------
+
+struct Loss {
+  uint64_t drop_every;
+  uint64_t duplicate_every;
+  bool reorder;
+  uint64_t loss_percent = 0;
+};
+
+class ServerLossy : public Server_, public ::testing::WithParamInterface<Loss> {};
+
+TEST_P(ServerLossy, HandshakeCompletesAndPayloadsFlow) {
+  const Loss loss = GetParam();
+  sim.net.drop_every = loss.drop_every;
+  sim.net.duplicate_every = loss.duplicate_every;
+  sim.net.reorder = loss.reorder;
+  sim.net.loss_percent = loss.loss_percent;
+  auto& s = sim.add_server(Sim::config(kServerA, 8));
+  std::vector<Sim::ClientNode*> cs;
+  for (uint8_t i = 0; i < 4; ++i) cs.push_back(&connect_client(10 + i, 1 + i, kServerA));
+  ASSERT_TRUE(sim.run_until(
+      [&] {
+        return std::all_of(cs.begin(), cs.end(), [](auto* c) { return c->client->connected(); });
+      },
+      5000));
+  EXPECT_EQ(s.server->num_connected(), 4u);
+  // Twenty payloads each way per client, one per 50 ms.
+  for (int k = 0; k < 20; ++k) {
+    for (auto* c : cs) {
+      std::vector<uint8_t> p = {static_cast<uint8_t>(k)};
+      c->client->send_payload(p, sim.clock.now);
+      s.server->send_payload(c->client->client_index(), p, sim.clock.now);
+    }
+    sim.step(50);
+  }
+  sim.run_ms(200);
+  for (auto* c : cs) {
+    EXPECT_TRUE(c->client->connected());
+    const auto from_c =
+        std::count_if(s.events->payloads.begin(), s.events->payloads.end(),
+                      [&](const auto& p) { return p.first == c->client->client_index(); });
+    // Loss takes some; duplicates are refused as replays, so never more than 20.
+    EXPECT_GE(from_c, 8);
+    EXPECT_LE(from_c, 20);
+    EXPECT_GE(c->events->payloads.size(), 8u);
+    EXPECT_LE(c->events->payloads.size(), 20u);
+  }
+  EXPECT_EQ(s.events->disconnects.size(), 0u);
+  if (GetParam().duplicate_every != 0) {
+    EXPECT_GT(s.server->drop_count(server_drop(WireDrop::kReplayed)), 0u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Nets, ServerLossy,
+                         ::testing::Values(Loss{0, 0, false}, Loss{2, 0, false}, Loss{3, 0, false},
+                                           Loss{5, 0, false}, Loss{7, 3, true}, Loss{0, 2, true},
+                                           Loss{4, 5, true}, Loss{0, 0, false, 30},
+                                           Loss{0, 4, true, 20}));
+
+// --- Scale -------------------------------------------------------------------
+
+// Captures what a server sends, for driving handshakes without client objects.
+struct CaptureSink : PacketSink {
+  void send(const NetcodeAddress& to, std::span<const uint8_t> p) override {
+    last_to = to;
+    last.assign(p.begin(), p.end());
+    ++sent;
+  }
+  NetcodeAddress last_to;
+  std::vector<uint8_t> last;
+  uint64_t sent = 0;
+};
+
+struct NullHandler : ConnectionHandler {
+  void on_connect(uint32_t, uint64_t, std::span<const uint8_t, kUserDataBytes>) override {
+    ++connects;
+  }
+  void on_payload(uint32_t, std::span<const uint8_t>) override { ++payloads; }
+  void on_disconnect(uint32_t, DisconnectReason) override {}
+  uint64_t connects = 0;
+  uint64_t payloads = 0;
+};
+
+TEST(ServerScale, HundredThousandClients) {
+  ASSERT_TRUE(crypto_init().is_ok());
+  constexpr uint32_t kClients = 100'000;
+  Clock clock;
+  auto history = TokenHistory::create(2 * kClients);
+  ASSERT_TRUE(history.has_value());
+  CaptureSink sink;
+  NullHandler handler;
+  auto cfg = Sim::config(kServerA, kClients);
+  auto server = NetcodeServer::create(cfg, &*history, &sink, &handler, clock.now);
+  ASSERT_TRUE(server.has_value()) << server.error();
+  NetcodeServer& s = **server;
+
+  // One private token template; each client gets its own client id and keys.
+  PrivateConnectToken priv;
+  priv.timeout_seconds = 10;
+  priv.num_server_addresses = 1;
+  priv.server_addresses[0] = kServerA;
+  std::array<uint8_t, kConnectionRequestBytes> req{};
+  std::array<uint8_t, kPrivateConnectTokenBytes> sealed{};
+  std::array<uint8_t, kMaxPacketBytes> buf{};
+  Packet p;
+  for (uint32_t i = 0; i < kClients; ++i) {
+    const NetcodeAddress from =
+        NetcodeAddress::v4(100, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8),
+                           static_cast<uint8_t>(i), static_cast<uint16_t>(1000 + (i % 7)));
+    priv.client_id = 1'000'000 + i;
+    priv.client_to_server_key = random_key();
+    priv.server_to_client_key = random_key();
+    const uint64_t expire = clock.now.unix_seconds + 30;
+    const auto nonce = random_connect_token_nonce();
+    ASSERT_TRUE(encrypt_private_connect_token(priv, kNetProtocolId, expire, nonce,
+                                              net_private_key(), sealed)
+                    .is_ok());
+    ASSERT_TRUE(write_connection_request(req, kNetProtocolId, expire, nonce, sealed));
+    s.receive(from, req, clock.now);
+    ASSERT_EQ(type_of(sink.last), 2) << i;
+    // Read the challenge as the client would, answer it.
+    ReadContext ctx;
+    ctx.protocol_id = kNetProtocolId;
+    ctx.allowed = kClientReads;
+    ctx.read_key = &priv.server_to_client_key;
+    ASSERT_EQ(read_packet(sink.last, ctx, p), WireDrop::kOk);
+    const Written w = write_connection_response(buf, kNetProtocolId, priv.client_to_server_key, 1,
+                                                p.challenge_sequence,
+                                                p.challenge_token.first<kChallengeTokenBytes>());
+    ASSERT_TRUE(w);
+    s.receive(from, std::span<uint8_t>(buf.data(), w.size), clock.now);
+    ASSERT_EQ(type_of(sink.last), 4) << i;
+    if (i % 10'000 == 0) clock.advance_ms(1);
+  }
+  EXPECT_EQ(s.num_connected(), kClients);
+  EXPECT_EQ(handler.connects, kClients);
+  EXPECT_EQ(s.mappings().size(), kClients);
+  // One keep-alive round reaches everyone.
+  const uint64_t before = sink.sent;
+  clock.advance_ms(100);
+  s.update(clock.now);
+  EXPECT_EQ(sink.sent - before, kClients);
+  s.disconnect_all(clock.now);
+  EXPECT_EQ(s.num_connected(), 0u);
+  EXPECT_EQ(s.mappings().size(), 0u);
+}
+
+TEST(ServerCreate, RefusesBadConfigs) {
+  ASSERT_TRUE(crypto_init().is_ok());
+  Clock clock;
+  auto history = TokenHistory::create(8);
+  ASSERT_TRUE(history.has_value());
+  CaptureSink sink;
+  auto ok = Sim::config(kServerA, 2);
+  EXPECT_TRUE(NetcodeServer::create(ok, &*history, &sink, nullptr, clock.now).has_value());
+  EXPECT_FALSE(NetcodeServer::create(ok, nullptr, &sink, nullptr, clock.now).has_value());
+  EXPECT_FALSE(NetcodeServer::create(ok, &*history, nullptr, nullptr, clock.now).has_value());
+  auto c = ok;
+  c.max_clients = 0;
+  EXPECT_FALSE(NetcodeServer::create(c, &*history, &sink, nullptr, clock.now).has_value());
+  c = ok;
+  c.public_addresses.clear();
+  EXPECT_FALSE(NetcodeServer::create(c, &*history, &sink, nullptr, clock.now).has_value());
+  c = ok;
+  c.public_addresses = {NetcodeAddress{}};
+  EXPECT_FALSE(NetcodeServer::create(c, &*history, &sink, nullptr, clock.now).has_value());
+  c = ok;
+  c.private_key = Key{};
+  auto zero = NetcodeServer::create(c, &*history, &sink, nullptr, clock.now);
+  ASSERT_FALSE(zero.has_value());
+  EXPECT_NE(zero.error().find("all zeros"), std::string::npos);
+  c = ok;
+  c.keep_alive_interval_ns = 0;
+  EXPECT_FALSE(NetcodeServer::create(c, &*history, &sink, nullptr, clock.now).has_value());
+  c = ok;
+  c.disconnect_packets = 0;
+  EXPECT_FALSE(NetcodeServer::create(c, &*history, &sink, nullptr, clock.now).has_value());
+}
+
+}  // namespace
+}  // namespace bypass::conn
