@@ -5,6 +5,7 @@
 // load generator for an echo server (sendmmsg bursts, recvmmsg of the echoes,
 // a window of datagrams in flight, optional pacing, RTT percentiles). Exit 0
 // only if every answer arrived and matched (flood: if any echo came back).
+// `token` and `netcode` speak netcode.io 1.02 (netcode.hpp).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -27,6 +29,7 @@
 #include <map>
 #include <thread>
 #include <vector>
+#include "netcode.hpp"
 
 namespace {
 
@@ -420,8 +423,16 @@ int main(int argc, char** argv) {
   int timeout_ms = 1000;
   FloodOptions fo;
   std::string cpus;
-  app.add_option("mode", mode, "echo, fetch, send or flood")
-      ->check(CLI::IsMember({"echo", "fetch", "send", "flood"}));
+  bypass::client::TokenOptions to;
+  bypass::client::NetcodeOptions no;
+  app.add_option("mode", mode, "echo, fetch, send, flood, token or netcode")
+      ->check(CLI::IsMember({"echo", "fetch", "send", "flood", "token", "netcode"}));
+  app.add_option("--key", to.key_file, "token: the private key file (32 bytes or 64 hex digits)");
+  app.add_option("--protocol-id", to.protocol_id,
+                 "token: the protocol id, like 0x1122334455667788");
+  app.add_option("--client-id", to.client_id, "token: the client id");
+  app.add_option("--lifetime", to.lifetime_seconds, "token: seconds it stays valid (default 30)");
+  app.add_option("--token", no.token_file, "token: where to write it; netcode: the token to use");
   app.add_option("host", host, "server address (IPv4 or IPv6)")->required();
   app.add_option("port", port, "server UDP port");
   app.add_option("-n,--count", count, "datagrams to send (echo, send)");
@@ -447,6 +458,21 @@ int main(int argc, char** argv) {
                  "(default 20)")
       ->check(CLI::Range(1, 60000));
   CLI11_PARSE(app, argc, argv);
+  if (mode == "token") {
+    to.out = no.token_file.empty() ? std::string("token.bin") : no.token_file;
+    return bypass::client::mint_token(host, port, to);
+  }
+  if (mode == "netcode") {
+    no.count = count;
+    if (app.get_option("--size")->count()) no.size = size;
+    if (app.get_option("--timeout-ms")->count()) no.timeout_ms = timeout_ms;
+    if (no.token_file.empty()) {
+      std::fprintf(stderr,
+                   "bypass-client: netcode needs --token FILE (make one with the token mode).\n");
+      return 2;
+    }
+    return bypass::client::run_netcode(no);
+  }
   Target t;
   if (!resolve(host, port, &t)) {
     std::fprintf(

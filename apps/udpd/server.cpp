@@ -6,6 +6,7 @@
 #include <rte_ethdev.h>
 #include <spdlog/spdlog.h>
 
+#include <bypass/control/stats.hpp>
 #include <bypass/core/config_reader.hpp>
 #include <bypass/io/kernel_iface.hpp>
 #include <bypass/net/frame.hpp>
@@ -54,7 +55,52 @@ Expected<UdpdOptions> read_udpd_options(const Config& c) {
   if (o.backend == "sockets" && o.bind.empty())
     return Status::error(
         "the sockets backend has nothing to bind: set [udpd] bind = [\"127.0.0.1\", \"::1\"].");
+  // A netcode server's token history must see every request for its tokens,
+  // or a stolen token could start a second session (the same keys, nonces
+  // again) on another worker. Until workers share one, the service runs on
+  // one worker: the only one, or the one a [[handoff]] gives it.
+  for (const auto& svc : o.services) {
+    if (svc.handler != "netcode" || c.workers.size() <= 1) continue;
+    bool placed = false;
+    for (const auto& h : c.handoffs)
+      placed =
+          placed || h.before == "udp_dispatch" || h.before == "service." + std::to_string(svc.port);
+    if (o.backend == "sockets" || !placed)
+      return Status::error(
+          "the netcode service on port " + std::to_string(svc.port) +
+          " must run on one worker (its token history sees only that worker's requests): use one "
+          "[[worker]], or on the DPDK backend add [[handoff]] before = \"service." +
+          std::to_string(svc.port) + "\" with the worker to run it.");
+  }
+  // A netcode service answers as our own addresses and its port, unless the
+  // config names what its tokens say.
+  for (auto& svc : o.services) {
+    if (svc.handler != "netcode" || !svc.netcode.public_addresses.empty()) continue;
+    if (o.backend == "sockets") {
+      for (const IpAddr& ip : o.bind) svc.netcode.public_addresses.push_back({ip, svc.port});
+    } else {
+      for (const auto& p : c.ports)
+        for (const auto& a : p.addresses)
+          svc.netcode.public_addresses.push_back({IfAddr::parse(a)->ip, svc.port});
+    }
+  }
   return o;
+}
+
+std::string handler_lines(const std::vector<std::pair<std::string, uint64_t>>& counters) {
+  // The handlers' own counters ("netcode.connects"), one line per prefix.
+  std::string out, prefix;
+  for (const auto& [name, n] : counters) {
+    const size_t dot = name.find('.');
+    const std::string p = name.substr(0, dot);
+    if (p == "host" || p == "udp" || dot == std::string::npos) continue;
+    if (p != prefix) {
+      out += (out.empty() ? "  " : "\n  ") + p + ":";
+      prefix = p;
+    }
+    out += " " + name.substr(dot + 1) + " " + std::to_string(n);
+  }
+  return out.empty() ? out : out + "\n";
 }
 
 ModuleRegistry udpd_modules() {
@@ -185,6 +231,10 @@ void DpdkServer::counters(std::vector<std::pair<std::string, uint64_t>>& out) co
         send_failed += svc->counters().send_failed.get();
       }
   }
+  std::vector<std::pair<std::string, uint64_t>> own;
+  for (const auto& pw : per_worker_)
+    for (const auto& h : pw.handlers) h->counters(own);
+  sum_by_name(own, out);
   out.insert(out.end(), {{"host.arp_replies", arp},
                          {"host.ping4", echo4},
                          {"host.ping6", echo6},
@@ -210,15 +260,17 @@ std::string DpdkServer::report() const {
     return uint64_t{0};
   };
   return fmt::format(
-      "  host: arp replies {} ping4 {} ping6 {} neighbour adverts {} icmp errors {} (suppressed "
-      "{})\n"
-      "  neighbours: {} known, {} address changes seen\n"
-      "  udp: datagrams {} replies {} consumed {} further datagrams {}\n"
-      "  udp checksums left to offload {}\n",
-      v("host.arp_replies"), v("host.ping4"), v("host.ping6"), v("host.neighbour_adverts"),
-      v("host.icmp_errors"), v("host.icmp_errors_suppressed"), v("host.neighbours"),
-      v("host.neighbour_changes"), v("udp.datagrams"), v("udp.replies"), v("udp.consumed"),
-      v("udp.further_datagrams"), v("udp.checksum_left_to_offload"));
+             "  host: arp replies {} ping4 {} ping6 {} neighbour adverts {} icmp errors {} "
+             "(suppressed "
+             "{})\n"
+             "  neighbours: {} known, {} address changes seen\n"
+             "  udp: datagrams {} replies {} consumed {} further datagrams {}\n"
+             "  udp checksums left to offload {}\n",
+             v("host.arp_replies"), v("host.ping4"), v("host.ping6"), v("host.neighbour_adverts"),
+             v("host.icmp_errors"), v("host.icmp_errors_suppressed"), v("host.neighbours"),
+             v("host.neighbour_changes"), v("udp.datagrams"), v("udp.replies"), v("udp.consumed"),
+             v("udp.further_datagrams"), v("udp.checksum_left_to_offload")) +
+         handler_lines(c);
 }
 
 std::vector<const WorkerGraph*> DpdkServer::graphs() const {

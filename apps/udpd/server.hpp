@@ -18,6 +18,9 @@
 
 namespace bypass::udpd {
 
+// The handlers' own counters as report lines: "  netcode: connects 3 ...".
+std::string handler_lines(const std::vector<std::pair<std::string, uint64_t>>& counters);
+
 struct UdpdOptions {
   std::string backend = "dpdk";  // or "sockets"
   std::vector<IpAddr> bind;      // sockets: addresses to bind (default: every port's addresses)

@@ -1,5 +1,7 @@
 #include "sockets.hpp"
 
+#include "server.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -46,6 +48,9 @@ StatsSnapshot sockets_snapshot(const SocketBackend& b, const std::vector<unsigne
   s.counters = {{"udp.datagrams", t.rx_datagrams},         {"udp.replies", t.replies},
                 {"udp.further_datagrams", t.outbox_sends}, {"udp.send_errors", t.send_errors},
                 {"udp.recv_errors", t.recv_errors},        {"udp.truncated", t.truncated}};
+  std::vector<std::pair<std::string, uint64_t>> own;
+  b.handler_counters(own);
+  sum_by_name(own, s.counters);
   return s;
 }
 
@@ -143,6 +148,10 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
           s.rx_datagrams, s.tx_datagrams, secs, static_cast<double>(s.tx_datagrams) / secs / 1e6,
           s.rx_datagrams, s.replies, s.outbox_sends, s.send_errors, s.recv_errors, s.truncated)
           .c_str());
+  std::vector<std::pair<std::string, uint64_t>> own, summed;
+  backend.handler_counters(own);
+  sum_by_name(own, summed);
+  std::printf("%s", handler_lines(summed).c_str());
   for (size_t w = 0; w < backend.worker_count(); ++w) {
     SocketStats ws = backend.worker_stats(w);
     std::printf("  worker %zu: rx %llu tx %llu\n", w + 1,

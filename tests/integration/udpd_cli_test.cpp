@@ -84,6 +84,72 @@ const char* const kServe =
     "[[port]]\ndevice = \"net_null0\"\naddresses = [\"198.18.0.2/24\"]\n[[worker]]\ncpu = 1\n"
     "[[udpd.service]]\nport = 7\nhandler = \"echo\"\n";
 
+// netcode.io on the sockets backend: a minted token, our client over
+// loopback, payloads echoed, the client's leaving seen by the server.
+TEST(UdpdSockets, NetcodeClientConnectsAndIsEchoed) {
+  TempDir dir;
+  const uint16_t port = test_port(2);
+  CpuPlan cpus = plan_cpus();
+  std::ofstream(dir.file("key.hex"))
+      << "0f1e2d3c4b5a69788796a5b4c3d2e1f000112233445566778899aabbccddeeff\n";
+  std::ofstream(dir.file("udpd.toml"))
+      << "[[worker]]\ncpu = " << cpus.worker
+      << "\n[udpd]\nbackend = \"sockets\"\nbind = [\"127.0.0.1\"]\n"
+      << "[[udpd.service]]\nport = " << port << "\nhandler = \"netcode\"\nprotocol_id = 4660\n"
+      << "private_key_file = \"" << dir.file("key.hex") << "\"\n";
+  std::string err;
+  auto udpd = Child::spawn({env_path("BYPASS_UDPD"), "-c", dir.file("udpd.toml"), "-q", "-t", "60"},
+                           dir.path(), &err);
+  ASSERT_TRUE(udpd) << err;
+  ASSERT_TRUE(udpd->wait_for_output("serving UDP", 10000ms)) << udpd->out() << udpd->err();
+  const std::string client = env_path("BYPASS_CLIENT");
+  CmdResult t = run_cmd({client, "token", "127.0.0.1", std::to_string(port), "--key",
+                         dir.file("key.hex"), "--protocol-id", "4660", "--token", dir.file("t")});
+  ASSERT_TRUE(t.ok()) << t.out << t.err;
+  CmdResult c = run_cmd({client, "netcode", "127.0.0.1", std::to_string(port), "--token",
+                         dir.file("t"), "-n", "30", "-s", "1200", "--timeout-ms", "10000"});
+  EXPECT_TRUE(c.ok()) << c.out << c.err;
+  EXPECT_NE(c.out.find("payloads sent 30 echoed 30"), std::string::npos) << c.out;
+  // The same token again: refused (a token starts one session only).
+  CmdResult again = run_cmd({client, "netcode", "127.0.0.1", std::to_string(port), "--token",
+                             dir.file("t"), "-n", "1", "--timeout-ms", "1500"});
+  EXPECT_FALSE(again.ok()) << again.out;
+  ASSERT_TRUE(udpd->kill(SIGTERM));
+  auto st = udpd->wait_for(10000ms);
+  ASSERT_TRUE(st.has_value());
+  const std::string out = udpd->out();
+  EXPECT_NE(
+      out.find("netcode: connected 0 connects 1 disconnects 1 payloads_in 30 payloads_out 30"),
+      std::string::npos)
+      << out;
+  EXPECT_NE(out.find("drop.token_already_used"), std::string::npos) << out;
+}
+
+// A netcode service whose requests several workers could see is refused:
+// its token history must see them all.
+TEST(UdpdNetcode, SeveralWorkersNeedAHandoffToOne) {
+  TempDir dir;
+  std::ofstream(dir.file("key.hex")) << std::string(64, 'a') << "\n";
+  const std::string base =
+      "[eal]\nhuge_pages = false\n[[port]]\ndevice = \"net_null0\"\naddresses = "
+      "[\"198.18.0.2/24\"]\n"
+      "[[worker]]\ncpu = 0\nrx = [\"p0:0\"]\n[[worker]]\ncpu = 1\nrx = []\n"
+      "[[udpd.service]]\nport = 9000\nhandler = \"netcode\"\nprotocol_id = 1\n"
+      "private_key_file = \"" +
+      dir.file("key.hex") + "\"\n";
+  std::ofstream(dir.file("two.toml")) << base;
+  auto r = run_cmd({env_path("BYPASS_UDPD"), "-c", dir.file("two.toml"), "--check"}, 30000ms);
+  EXPECT_EQ(r.status.code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("the netcode service on port 9000 must run on one worker"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("[[handoff]] before = \"service.9000\""), std::string::npos) << r.err;
+  std::ofstream(dir.file("placed.toml"))
+      << base << "[[handoff]]\nbefore = \"service.9000\"\nworker = 2\n";
+  auto ok = run_cmd({env_path("BYPASS_UDPD"), "-c", dir.file("placed.toml"), "--check"}, 30000ms);
+  EXPECT_EQ(ok.status.code, 0) << ok.out << ok.err;
+}
+
 TEST(UdpdSockets, StatsJsonToAMissingDirectoryIsOneSentence) {
   TempDir dir;
   std::ofstream(dir.file("udpd.toml"))

@@ -26,6 +26,19 @@ void StatsSnapshot::ModuleStat::add_drops(const std::vector<std::pair<std::strin
   }
 }
 
+void sum_by_name(const std::vector<std::pair<std::string, uint64_t>>& in,
+                 std::vector<std::pair<std::string, uint64_t>>& out) {
+  const size_t first = out.size();
+  for (const auto& [name, n] : in) {
+    auto it = std::find_if(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+                           [&](const auto& x) { return x.first == name; });
+    if (it == out.end())
+      out.emplace_back(name, n);
+    else
+      it->second += n;
+  }
+}
+
 std::vector<std::pair<std::string, uint64_t>> StatsSnapshot::drops_by_reason() const {
   ModuleStat sum;
   for (const auto& m : modules) sum.add_drops(m.drops);

@@ -14,6 +14,8 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <bypass/core/status.hpp>
 #include <bypass/net/addr.hpp>
@@ -115,19 +117,26 @@ class Outbox {
   std::span<const Item> items() const { return {items_, n_}; }
   size_t size() const { return n_; }
 
-  // Datagrams to kept peers, written into the outbox's own memory.
-  static constexpr size_t kPeerCapacity = 64;
+  // Datagrams to kept peers, packed into the outbox's own memory: up to
+  // kPeerCapacity of them and kPeerBytes of payload per batch or tick (a tick
+  // may owe a thousand small keep-alives).
+  static constexpr size_t kPeerCapacity = 1024;
+  static constexpr size_t kPeerBytes = 256 * 1024;
   static constexpr size_t kMaxPeerPayload = 1472;  // what fits a 1500-byte IPv4 MTU
   struct PeerItem {
     Peer to;
+    uint32_t offset;
     uint16_t len;
   };
   // Room for a `len`-byte datagram to `to`: the caller writes the payload
   // there (it may seal it in place). nullptr when full or `len` is too big.
   uint8_t* reserve(const Peer& to, size_t len) {
-    if (np_ == kPeerCapacity || len > kMaxPeerPayload || len == 0) return nullptr;
-    peer_items_[np_] = {to, static_cast<uint16_t>(len)};
-    return peer_bytes_[np_++];
+    if (np_ == kPeerCapacity || len > kMaxPeerPayload || len == 0 || used_ + len > kPeerBytes)
+      return nullptr;
+    peer_items_[np_++] = {to, static_cast<uint32_t>(used_), static_cast<uint16_t>(len)};
+    uint8_t* p = peer_bytes_ + used_;
+    used_ += (len + 7) & ~size_t{7};
+    return p;
   }
   bool send_to(const Peer& to, std::span<const uint8_t> payload) {
     uint8_t* p = reserve(to, payload.size());
@@ -137,7 +146,7 @@ class Outbox {
   }
   size_t peer_size() const { return np_; }
   const PeerItem& peer_item(size_t i) const { return peer_items_[i]; }
-  const uint8_t* peer_payload(size_t i) const { return peer_bytes_[i]; }
+  const uint8_t* peer_payload(size_t i) const { return peer_bytes_ + peer_items_[i].offset; }
 
   // The time of this batch or tick on the worker's clock, set by the backend:
   // monotonic nanoseconds, and the wall clock (for expiry times that other
@@ -148,14 +157,15 @@ class Outbox {
   void clear() {
     n_ = 0;
     np_ = 0;
+    used_ = 0;
   }
 
  private:
   Item items_[kCapacity];
   size_t n_ = 0;
   PeerItem peer_items_[kPeerCapacity];
-  uint8_t peer_bytes_[kPeerCapacity][kMaxPeerPayload];
-  size_t np_ = 0;
+  alignas(8) uint8_t peer_bytes_[kPeerBytes];
+  size_t np_ = 0, used_ = 0;
 };
 
 // What a handler can ask of its backend at start.
@@ -179,6 +189,9 @@ class DatagramHandler {
   virtual uint64_t tick_interval_ns() const { return 0; }
   // Periodic work (keep-alives, timeouts): sends go to kept peers.
   virtual void on_tick(Outbox&) {}
+  // The handler's own counters ("netcode.connected"), read from the control
+  // thread while the worker runs; the backend sums them over workers by name.
+  virtual void counters(std::vector<std::pair<std::string, uint64_t>>&) const {}
 };
 
 }  // namespace bypass

@@ -2,11 +2,15 @@
 
 #include <rte_byteorder.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <set>
 
+#include <bypass/conn/keys.hpp>
 #include <bypass/core/config_reader.hpp>
 #include <bypass/udp/fanout.hpp>
 
@@ -49,6 +53,73 @@ void StaticHandler::on_datagrams(std::span<Datagram> batch, Outbox& out) {
   }
 }
 
+namespace {
+
+// "198.18.0.2:40000" or "[2001:db8::2]:40000".
+std::optional<SockAddr> parse_sockaddr(const std::string& text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size()) return std::nullopt;
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  else if (host.find(':') != std::string::npos)
+    return std::nullopt;  // IPv6 needs brackets
+  auto ip = IpAddr::parse(host);
+  const std::string port = text.substr(colon + 1);
+  if (!ip || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  const unsigned long p = std::stoul(port);
+  if (p == 0 || p > 65535) return std::nullopt;
+  return SockAddr{*ip, static_cast<uint16_t>(p)};
+}
+
+Status read_netcode(const ConfigSection& r, conn::NetcodeServiceConfig* n) {
+  BYPASS_TRY(r.require("protocol_id",
+                       "add protocol_id = the 64-bit id your clients use, like "
+                       "\"0x1122334455667788\" or 1234"));
+  if (const ConfigValue* v = r.get("protocol_id"); v && v->as_string()) {
+    const std::string& t = *v->as_string();
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long id = std::strtoull(t.c_str(), &end, 0);
+    if (t.empty() || *end != '\0' || errno != 0 || t[0] == '-')
+      return r.error("protocol_id", "= \"" + t +
+                                        "\" is not a 64-bit number: write it like "
+                                        "\"0x1122334455667788\" or as a whole number.");
+    n->protocol_id = id;
+  } else {
+    int64_t id = 0;
+    BYPASS_TRY(r.integer("protocol_id", &id, 0, INT64_MAX));
+    n->protocol_id = static_cast<uint64_t>(id);
+  }
+  BYPASS_TRY(r.require("private_key_file",
+                       "add private_key_file = the file with the 32-byte key your token backend "
+                       "uses (32 raw bytes or 64 hex digits)"));
+  std::string key_file;
+  BYPASS_TRY(r.string("private_key_file", &key_file));
+  auto key = conn::load_private_key_file(key_file);
+  if (!key) return Status::error(r.where("private_key_file") + ": " + key.error());
+  n->private_key = *key;
+  std::vector<std::string> addrs;
+  BYPASS_TRY(r.strings("public_addresses", &addrs));
+  for (const auto& a : addrs) {
+    auto sa = parse_sockaddr(a);
+    if (!sa)
+      return r.error("public_addresses", "has \"" + a +
+                                             "\", which is not an address and port: write "
+                                             "\"198.18.0.2:40000\" or \"[2001:db8::2]:40000\".");
+    n->public_addresses.push_back(*sa);
+  }
+  if (n->public_addresses.size() > 32)
+    return r.error("public_addresses", "names more than 32 addresses: a token holds 32 at most.");
+  BYPASS_TRY(r.integer("max_clients", &n->max_clients, 1, 1 << 20));
+  BYPASS_TRY(r.integer("keep_alive_ms", &n->keep_alive_ms, 10, 10000));
+  BYPASS_TRY(r.integer("token_lifetime_seconds", &n->token_lifetime_seconds, 1, 86400 * 365));
+  return Status::ok();
+}
+
+}  // namespace
+
 Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc) {
   std::vector<ServiceConfig> out;
   auto udpd = ConfigSection(doc, "").table("udpd");
@@ -56,8 +127,9 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc) {
   std::set<uint16_t> ports;
   if (*udpd)
     BYPASS_TRY((*udpd)->tables("service", [&](const ConfigSection& r, size_t) {
-      BYPASS_TRY(
-          r.only({"port", "handler", "file", "chunk", "max_chunks", "max_peers", "idle_seconds"}));
+      BYPASS_TRY(r.only({"port", "handler", "file", "chunk", "max_chunks", "max_peers",
+                         "idle_seconds", "protocol_id", "private_key_file", "public_addresses",
+                         "max_clients", "keep_alive_ms", "token_lifetime_seconds"}));
       ServiceConfig s;
       BYPASS_TRY(r.require("port", "add port = a UDP port from 1 to 65535"));
       BYPASS_TRY(r.integer("port", &s.port, 1, 65535));
@@ -65,20 +137,24 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc) {
         return Status::error("two services use UDP port " + std::to_string(s.port) +
                              ": give each its own port.");
       BYPASS_TRY(r.require("handler",
-                           "add handler = \"echo\", \"discard\", \"static\" or "
-                           "\"fanout\""));
-      BYPASS_TRY(
-          r.choice("handler", &s.handler, {"echo", "discard", "static", "fanout"}, "a handler"));
+                           "add handler = \"echo\", \"discard\", \"static\", "
+                           "\"fanout\" or \"netcode\""));
+      BYPASS_TRY(r.choice("handler", &s.handler, {"echo", "discard", "static", "fanout", "netcode"},
+                          "a handler"));
       // Each handler's own keys, refused on the others (they would do nothing).
-      for (const char* k : {"file", "chunk", "max_chunks", "max_peers", "idle_seconds"}) {
-        const bool fanout_key =
-            std::string_view(k) == "max_peers" || std::string_view(k) == "idle_seconds";
-        const bool theirs = fanout_key ? s.handler == "fanout" : s.handler == "static";
-        if (r.has(k) && !theirs)
-          return r.error(k, "is not a key of the " + s.handler + " handler: remove it.");
-      }
+      static const std::vector<std::pair<std::string, std::vector<std::string>>> kOwn = {
+          {"static", {"file", "chunk", "max_chunks"}},
+          {"fanout", {"max_peers", "idle_seconds"}},
+          {"netcode",
+           {"protocol_id", "private_key_file", "public_addresses", "max_clients", "keep_alive_ms",
+            "token_lifetime_seconds"}}};
+      for (const auto& [owner, keys] : kOwn)
+        for (const auto& k : keys)
+          if (r.has(k) && owner != s.handler)
+            return r.error(k, "is not a key of the " + s.handler + " handler: remove it.");
       BYPASS_TRY(r.integer("max_peers", &s.max_peers, 2, 4096));
       BYPASS_TRY(r.integer("idle_seconds", &s.idle_seconds, 1, 86400));
+      if (s.handler == "netcode") BYPASS_TRY(read_netcode(r, &s.netcode));
       if (s.handler != "static") {
         out.push_back(std::move(s));
         return Status::ok();
@@ -110,6 +186,7 @@ std::unique_ptr<DatagramHandler> make_handler(const ServiceConfig& s) {
   if (s.handler == "echo") return std::make_unique<EchoHandler>();
   if (s.handler == "discard") return std::make_unique<DiscardHandler>();
   if (s.handler == "fanout") return std::make_unique<FanoutHandler>(s.max_peers, s.idle_seconds);
+  if (s.handler == "netcode") return std::make_unique<conn::NetcodeService>(s.netcode);
   return std::make_unique<StaticHandler>(s.content, s.chunk, s.max_chunks);
 }
 

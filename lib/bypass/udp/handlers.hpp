@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include <bypass/conn/netcode_service.hpp>
 #include <bypass/core/config_value.hpp>
 #include <bypass/core/counter.hpp>
 #include <bypass/udp/handler.hpp>
@@ -69,12 +70,13 @@ class StaticHandler final : public DatagramHandler {
 struct ServiceConfig {
   uint16_t port = 0;
   std::string handler;
-  std::string file;              // static
-  uint32_t chunk = 1024;         // static: payload bytes per datagram
-  uint32_t max_chunks = 16;      // static: datagrams per request at most
-  std::vector<uint8_t> content;  // static: the file, read when the config is read
-  uint32_t max_peers = 64;       // fanout: peers in the room at most
-  uint32_t idle_seconds = 30;    // fanout: silence after which a peer is forgotten
+  std::string file;                    // static
+  uint32_t chunk = 1024;               // static: payload bytes per datagram
+  uint32_t max_chunks = 16;            // static: datagrams per request at most
+  std::vector<uint8_t> content;        // static: the file, read when the config is read
+  uint32_t max_peers = 64;             // fanout: peers in the room at most
+  uint32_t idle_seconds = 30;          // fanout: silence after which a peer is forgotten
+  conn::NetcodeServiceConfig netcode;  // netcode (its key read from private_key_file)
 };
 
 // From the document's [[udpd.service]] tables; at least one.

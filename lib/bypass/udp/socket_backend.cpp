@@ -470,7 +470,7 @@ class SocketBackend::Worker {
   std::vector<mmsghdr> tx_;
   std::vector<iovec> tx_iov_;
   std::unique_ptr<Outbox> outbox_;
-  static constexpr uint32_t kPeerBatch = Outbox::kPeerCapacity;
+  static constexpr uint32_t kPeerBatch = 256;  // datagrams per sendmmsg
   mmsghdr peer_tx_[kPeerBatch];
   iovec peer_iov_[kPeerBatch];
   sockaddr_storage peer_names_[kPeerBatch];
@@ -636,6 +636,11 @@ void SocketBackend::close_all() {
 
 SocketStats SocketBackend::worker_stats(size_t worker) const {
   return worker < workers_.size() ? workers_[worker]->read() : Stats{};
+}
+
+void SocketBackend::handler_counters(std::vector<std::pair<std::string, uint64_t>>& out) const {
+  for (const auto& w : workers_)
+    for (const auto& h : w->handlers) h->counters(out);
 }
 
 SocketStats SocketBackend::stats() const {

@@ -1,0 +1,184 @@
+#include "netcode.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
+#include <bypass/conn/client.hpp>
+#include <bypass/conn/connect_token.hpp>
+#include <bypass/conn/keys.hpp>
+#include <bypass/conn/netcode_service.hpp>
+
+namespace bypass::client {
+namespace {
+
+using conn::NetcodeAddress;
+using conn::Now;
+
+Now now() {
+  using namespace std::chrono;
+  return {
+      static_cast<uint64_t>(duration_cast<seconds>(system_clock::now().time_since_epoch()).count()),
+      static_cast<uint64_t>(
+          duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count())};
+}
+
+int fail(const std::string& m) {
+  std::fprintf(stderr, "bypass-client: %s\n", m.c_str());
+  return 2;
+}
+
+socklen_t to_sockaddr(const NetcodeAddress& a, sockaddr_storage& ss) {
+  const SockAddr s = conn::from_netcode(a);
+  std::memset(&ss, 0, sizeof ss);
+  if (s.ip.is_v4()) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&ss);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(s.port);
+    const uint32_t be = s.ip.v4_be();
+    std::memcpy(&in->sin_addr, &be, 4);
+    return sizeof(sockaddr_in);
+  }
+  auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  in6->sin6_family = AF_INET6;
+  in6->sin6_port = htons(s.port);
+  std::memcpy(&in6->sin6_addr, s.ip.v6_bytes(), 16);
+  return sizeof(sockaddr_in6);
+}
+
+// Sends what the client state machine hands it over one UDP socket.
+class SocketSink final : public conn::PacketSink {
+ public:
+  explicit SocketSink(int fd) : fd_(fd) {}
+  void send(const NetcodeAddress& to, std::span<const uint8_t> packet) override {
+    sockaddr_storage ss;
+    const socklen_t len = to_sockaddr(to, ss);
+    if (sendto(fd_, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&ss), len) < 0)
+      ++errors;
+  }
+  uint64_t errors = 0;
+
+ private:
+  int fd_;
+};
+
+struct Events final : conn::ClientHandler {
+  void on_payload(std::span<const uint8_t> p) override { got.emplace_back(p.begin(), p.end()); }
+  std::vector<std::vector<uint8_t>> got;
+};
+
+}  // namespace
+
+int mint_token(const std::string& host, uint16_t port, const TokenOptions& o) {
+  if (Status s = conn::crypto_init(); !s) return fail(s.message());
+  auto key = conn::load_private_key_file(o.key_file);
+  if (!key) return fail("--key: " + key.error());
+  char* end = nullptr;
+  errno = 0;
+  const uint64_t protocol_id = std::strtoull(o.protocol_id.c_str(), &end, 0);
+  if (o.protocol_id.empty() || *end || errno)
+    return fail("--protocol-id \"" + o.protocol_id + "\" is not a 64-bit number.");
+  auto ip = IpAddr::parse(host);
+  if (!ip) return fail("\"" + host + "\" is not an IPv4 or IPv6 address.");
+  conn::PrivateConnectToken priv;
+  priv.client_id = o.client_id;
+  priv.timeout_seconds = o.timeout_seconds;
+  priv.num_server_addresses = 1;
+  priv.server_addresses[0] = conn::to_netcode({*ip, port});
+  priv.client_to_server_key = conn::random_key();
+  priv.server_to_client_key = conn::random_key();
+  const Now t = now();
+  std::array<uint8_t, conn::kConnectTokenBytes> out{};
+  if (Status s = conn::generate_connect_token(priv, {}, protocol_id, t.unix_seconds,
+                                              t.unix_seconds + o.lifetime_seconds,
+                                              conn::random_connect_token_nonce(), *key, out);
+      !s)
+    return fail(s.message());
+  std::ofstream f(o.out, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size()));
+  if (!f) return fail("cannot write the token to '" + o.out + "'.");
+  std::printf("token: client %llu for %s:%u, valid %u s, written to %s\n",
+              static_cast<unsigned long long>(o.client_id), host.c_str(), port, o.lifetime_seconds,
+              o.out.c_str());
+  return 0;
+}
+
+int run_netcode(const NetcodeOptions& o) {
+  if (Status s = conn::crypto_init(); !s) return fail(s.message());
+  std::ifstream f(o.token_file, std::ios::binary);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (!f.good() && !f.eof()) return fail("cannot read the token file '" + o.token_file + "'.");
+  auto token = conn::read_connect_token(bytes);
+  if (!token) return fail("the token in '" + o.token_file + "': " + token.error());
+  if (o.size < 1 || o.size > conn::kMaxPayloadBytes)
+    return fail("netcode payloads are 1 to 1200 bytes: change -s.");
+  const bool v6 = token->server_addresses[0].type == conn::AddressType::kIpv6;
+  const int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  if (fd < 0) return fail(std::string("cannot open a UDP socket: ") + std::strerror(errno) + ".");
+  SocketSink sink(fd);
+  Events events;
+  conn::NetcodeClient client(&sink, &events);
+  const Now start = now();
+  client.connect(*token, start);
+  const uint64_t deadline = start.mono_ns + uint64_t(o.timeout_ms) * 1000000;
+  unsigned sent = 0;
+  uint64_t connected_ns = 0;
+  std::vector<uint8_t> payload(o.size);
+  uint8_t buf[2048];
+  while (now().mono_ns < deadline) {
+    Now t = now();
+    client.update(t);
+    if (client.state() < conn::ClientState::kDisconnected) break;
+    if (client.connected() && !connected_ns) connected_ns = t.mono_ns;
+    if (client.connected() && sent < o.count && events.got.size() == sent) {
+      for (unsigned i = 0; i < o.size; ++i) payload[i] = static_cast<uint8_t>(sent * 7 + i);
+      if (client.send_payload(payload, t)) ++sent;
+    }
+    if (sent == o.count && events.got.size() >= o.count) break;
+    pollfd pfd{fd, POLLIN, 0};
+    if (poll(&pfd, 1, 5) <= 0) continue;
+    sockaddr_storage from;
+    socklen_t flen = sizeof from;
+    const ssize_t n = recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &flen);
+    if (n <= 0) continue;
+    SockAddr src;
+    if (from.ss_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(&from);
+      src.ip.set_v4(in->sin_addr.s_addr);
+      src.port = ntohs(in->sin_port);
+    } else {
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&from);
+      src.ip.set_v6(in6->sin6_addr.s6_addr);
+      src.port = ntohs(in6->sin6_port);
+    }
+    client.receive(conn::to_netcode(src), {buf, static_cast<size_t>(n)}, now());
+  }
+  unsigned good = 0;
+  for (unsigned i = 0; i < events.got.size() && i < sent; ++i) {
+    bool same = events.got[i].size() == o.size;
+    for (unsigned j = 0; same && j < o.size; ++j)
+      same = events.got[i][j] == static_cast<uint8_t>(i * 7 + j);
+    good += same;
+  }
+  const conn::ClientState end = client.state();
+  if (client.connected()) client.disconnect(now());
+  close(fd);
+  std::printf("netcode: %s, client index %u, connected in %.1f ms; payloads sent %u echoed %u\n",
+              std::string(conn::client_state_name(end)).c_str(), client.client_index(),
+              connected_ns ? static_cast<double>(connected_ns - start.mono_ns) / 1e6 : -1.0, sent,
+              good);
+  return connected_ns && sent == o.count && good == o.count ? 0 : 1;
+}
+
+}  // namespace bypass::client

@@ -1,0 +1,136 @@
+#include <bypass/conn/netcode_service.hpp>
+
+#include <cstring>
+
+#include <bypass/conn/keys.hpp>
+
+namespace bypass::conn {
+
+NetcodeAddress to_netcode(const SockAddr& a) {
+  if (a.ip.is_v4()) {
+    const uint8_t* b = a.ip.b.data();
+    return NetcodeAddress::v4(b[0], b[1], b[2], b[3], a.port);
+  }
+  std::array<uint16_t, 8> g{};
+  for (int i = 0; i < 8; ++i) g[i] = static_cast<uint16_t>(a.ip.b[2 * i] << 8 | a.ip.b[2 * i + 1]);
+  return NetcodeAddress::v6(g, a.port);
+}
+
+SockAddr from_netcode(const NetcodeAddress& a) {
+  SockAddr s;
+  s.port = a.port;
+  if (a.type == AddressType::kIpv4) {
+    uint32_t be;
+    std::memcpy(&be, a.ipv4.data(), 4);
+    s.ip.set_v4(be);
+  } else {
+    uint8_t b[16];
+    for (int i = 0; i < 8; ++i) {
+      b[2 * i] = static_cast<uint8_t>(a.ipv6[i] >> 8);
+      b[2 * i + 1] = static_cast<uint8_t>(a.ipv6[i]);
+    }
+    s.ip.set_v6(b);
+  }
+  return s;
+}
+
+NetcodeService::~NetcodeService() = default;
+
+Status NetcodeService::start(HandlerContext&) {
+  BYPASS_TRY(crypto_init());
+  auto history = TokenHistory::create(8 * config_.max_clients);
+  if (!history) return history.status();
+  history_ = std::make_unique<TokenHistory>(std::move(*history));
+  NetcodeServerConfig sc;
+  sc.protocol_id = config_.protocol_id;
+  sc.private_key = config_.private_key;
+  for (const SockAddr& a : config_.public_addresses) sc.public_addresses.push_back(to_netcode(a));
+  sc.max_clients = config_.max_clients;
+  sc.keep_alive_interval_ns = uint64_t(config_.keep_alive_ms) * 1'000'000;
+  sc.max_connect_token_lifetime_seconds = config_.token_lifetime_seconds;
+  // The restart rule needs only the wall clock; the monotonic time starts at
+  // the first batch (only differences matter).
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  auto server =
+      NetcodeServer::create(sc, history_.get(), this, this, {static_cast<uint64_t>(ts.tv_sec), 0});
+  if (!server) return server.status();
+  server_ = std::move(*server);
+  peers_.assign(config_.max_clients, Peer{});
+  return Status::ok();
+}
+
+void NetcodeService::on_datagrams(std::span<Datagram> batch, Outbox& out) {
+  out_ = &out;
+  now_ = now_of(out);
+  for (Datagram& d : batch) {
+    current_ = &d;
+    current_from_ = to_netcode(d.src);
+    server_->receive(current_from_, {d.data, d.len}, now_);
+  }
+  current_ = nullptr;
+  out_ = nullptr;
+}
+
+void NetcodeService::on_tick(Outbox& out) {
+  out_ = &out;
+  now_ = now_of(out);
+  server_->update(now_);
+  out_ = nullptr;
+}
+
+void NetcodeService::send(const NetcodeAddress& to, std::span<const uint8_t> packet) {
+  const Peer* path = nullptr;
+  Peer here;
+  if (current_ && to == current_from_) {
+    here = current_->peer();
+    path = &here;
+  } else {
+    const uint32_t m = server_->mappings().find(to);
+    const uint32_t slot = m == EncryptionMappings::kNone ? EncryptionMappings::kNone
+                                                         : server_->mappings().at(m).client_index;
+    if (slot < peers_.size()) path = &peers_[slot];
+  }
+  if (!path) {
+    no_path_.add();
+    return;
+  }
+  uint8_t* p = out_ ? out_->reserve(*path, packet.size()) : nullptr;
+  if (!p) {
+    outbox_full_.add();
+    return;
+  }
+  std::memcpy(p, packet.data(), packet.size());
+}
+
+void NetcodeService::on_connect(uint32_t client_index, uint64_t,
+                                std::span<const uint8_t, kUserDataBytes>) {
+  connects_.add();
+  if (current_ && client_index < peers_.size()) peers_[client_index] = current_->peer();
+}
+
+void NetcodeService::on_payload(uint32_t client_index, std::span<const uint8_t> payload) {
+  payloads_in_.add();
+  if (server_->send_payload(client_index, payload, now_)) payloads_out_.add();  // echo
+}
+
+void NetcodeService::on_disconnect(uint32_t, DisconnectReason) {
+  disconnects_.add();
+}
+
+void NetcodeService::counters(std::vector<std::pair<std::string, uint64_t>>& out) const {
+  out.emplace_back("netcode.connected", server_ ? server_->num_connected() : 0);
+  out.emplace_back("netcode.connects", connects_.get());
+  out.emplace_back("netcode.disconnects", disconnects_.get());
+  out.emplace_back("netcode.payloads_in", payloads_in_.get());
+  out.emplace_back("netcode.payloads_out", payloads_out_.get());
+  out.emplace_back("netcode.drop.outbox_full", outbox_full_.get());
+  out.emplace_back("netcode.drop.no_path", no_path_.get());
+  if (!server_) return;
+  for (size_t i = 0; i < kServerDropCount; ++i)
+    if (const uint64_t n = server_->drops()[i])
+      out.emplace_back("netcode.drop." + std::string(server_drop_name(static_cast<ServerDrop>(i))),
+                       n);
+}
+
+}  // namespace bypass::conn

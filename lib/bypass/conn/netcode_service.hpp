@@ -1,0 +1,75 @@
+// NetcodeService: a netcode.io 1.02 server (conn/server.hpp) as a datagram
+// handler of bypass-udpd, on both backends: `[[udpd.service]] handler =
+// "netcode"`. Each worker runs its own server over the datagrams its port
+// gives it; what the server sends goes to Peers kept per client slot (the
+// link header each client came by), so keep-alives and pushes reach clients
+// outside the batch that woke it. The application behind it is, for now,
+// `echo`: every payload goes back to its sender.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <bypass/conn/connection_handler.hpp>
+#include <bypass/conn/netcode_address.hpp>
+#include <bypass/conn/netcode_wire.hpp>
+#include <bypass/conn/packet_sink.hpp>
+#include <bypass/conn/server.hpp>
+#include <bypass/conn/token_history.hpp>
+#include <bypass/core/counter.hpp>
+#include <bypass/udp/handler.hpp>
+
+namespace bypass::conn {
+
+// What [[udpd.service]] says for handler = "netcode".
+struct NetcodeServiceConfig {
+  uint64_t protocol_id = 0;
+  Key private_key{};                       // from private_key_file; never printed
+  std::vector<SockAddr> public_addresses;  // what tokens name; default: ours, this port
+  uint32_t max_clients = 256;
+  uint32_t keep_alive_ms = 100;
+  uint32_t token_lifetime_seconds = 30;  // the backend's: the restart rule
+};
+
+NetcodeAddress to_netcode(const SockAddr& a);
+SockAddr from_netcode(const NetcodeAddress& a);
+
+class NetcodeService final : public DatagramHandler, PacketSink, ConnectionHandler {
+ public:
+  explicit NetcodeService(NetcodeServiceConfig config) : config_(std::move(config)) {}
+  ~NetcodeService() override;
+
+  Status start(HandlerContext& ctx) override;
+  void on_datagrams(std::span<Datagram> batch, Outbox& out) override;
+  uint64_t tick_interval_ns() const override { return 10'000'000; }  // 100 Hz
+  void on_tick(Outbox& out) override;
+  void counters(std::vector<std::pair<std::string, uint64_t>>& out) const override;
+
+  const NetcodeServer* server() const { return server_.get(); }
+
+ private:
+  void send(const NetcodeAddress& to, std::span<const uint8_t> packet) override;
+  void on_connect(uint32_t client_index, uint64_t client_id,
+                  std::span<const uint8_t, kUserDataBytes> user_data) override;
+  void on_payload(uint32_t client_index, std::span<const uint8_t> payload) override;
+  void on_disconnect(uint32_t client_index, DisconnectReason reason) override;
+  Now now_of(const Outbox& out) const { return {out.unix_ns / kNanosPerSecond, out.now_ns}; }
+
+  NetcodeServiceConfig config_;
+  std::unique_ptr<TokenHistory> history_;
+  std::unique_ptr<NetcodeServer> server_;
+  std::vector<Peer> peers_;  // by client slot: the path back
+  // During a batch or tick: where sends go, the datagram being read, its time.
+  Outbox* out_ = nullptr;
+  const Datagram* current_ = nullptr;
+  NetcodeAddress current_from_;
+  Now now_;
+  // Written by the worker, read by the control thread (the server's own
+  // refusal counts are plain words read the same way: a torn read is not
+  // possible for an aligned 64-bit word on the machines DPDK runs on).
+  Counter connects_, disconnects_, payloads_in_, payloads_out_, outbox_full_, no_path_;
+};
+
+}  // namespace bypass::conn
