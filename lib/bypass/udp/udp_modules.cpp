@@ -86,15 +86,8 @@ void ServiceModule::process(Worker& w, Batch& in) {
   // Further datagrams first: they copy the link header from their request.
   for (const Outbox::Item& it : outbox_.items()) {
     if (it.to >= k) continue;
-    rte_mbuf* m = udp_frame_to_sender(pool_, pk[it.to], parsed(pk[it.to]), it.header, it.header_len,
-                                      it.blob, it.offset, it.len, rp_);
-    if (!m) {
-      counters_.send_failed.add();
-      w.drop(ServiceDrop::kNoBuffer);
-      continue;
-    }
-    counters_.sent.add();
-    out(w, m);
+    send_built(w, udp_frame_to_sender(pool_, pk[it.to], parsed(pk[it.to]), it.header, it.header_len,
+                                      it.blob, it.offset, it.len, rp_));
   }
   Batch dead;
   for (unsigned j = 0; j < k; ++j) {
@@ -133,15 +126,18 @@ void ServiceModule::send_to_peers(Worker& w) {
       w.drop(ServiceDrop::kPeerElsewhere);
       continue;
     }
-    rte_mbuf* m = udp_frame_to_peer(pool_, it.to, outbox_.peer_payload(i), it.len, rp_);
-    if (!m) {
-      counters_.send_failed.add();
-      w.drop(ServiceDrop::kNoBuffer);
-      continue;
-    }
-    counters_.sent.add();
-    out(w, m);
+    send_built(w, udp_frame_to_peer(pool_, it.to, outbox_.peer_payload(i), it.len, rp_));
   }
+}
+
+void ServiceModule::send_built(Worker& w, rte_mbuf* m) {
+  if (!m) {
+    counters_.send_failed.add();
+    w.drop(ServiceDrop::kNoBuffer);
+    return;
+  }
+  counters_.sent.add();
+  out(w, m);
 }
 
 Status ServiceModule::start(Worker& w) {

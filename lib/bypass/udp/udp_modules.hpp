@@ -91,6 +91,8 @@ class ServiceModule final : public Module {
 
   void stamp(Worker& w);  // the outbox's times from the worker's clock
   void send_to_peers(Worker& w);
+  // A further datagram built for the way out (nullptr: the pool was empty).
+  void send_built(Worker& w, rte_mbuf* m);
   static void on_tick(void* ctx, Worker& w);
 
   DatagramHandler& h_;
