@@ -1,0 +1,308 @@
+// What a netcode.io server costs on one core, in process: bypass-udpd's
+// netcode service (conn/netcode_service.hpp) handed batches of 32 pre-built
+// datagrams with the time set by hand, so no generator or socket is the
+// limit. Prints cycles per packet (TSC around each batch; building the
+// packets is outside the timed region) and, measured in the same run, the
+// bound that libsodium alone sets for the same cryptography, and their ratio:
+//   - payload echo (open a payload packet, seal the echo) at 100 and 1200 B,
+//     with 1,000, 10,000 and 100,000 connected clients (the cost must stay
+//     flat: lookups are hashed);
+//   - connection establishment (request: open the 1 KB token, seal the
+//     challenge token and packet; response: open it and the challenge token,
+//     seal the keep-alive).
+// Run: build/bench/netcode_bench [max clients, default 100000]
+#include <arpa/inet.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include <bypass/conn/challenge_token.hpp>
+#include <bypass/conn/client.hpp>
+#include <bypass/conn/connect_token.hpp>
+#include <bypass/conn/keys.hpp>
+#include <bypass/conn/netcode_service.hpp>
+#include <bypass/conn/packet.hpp>
+#include <bypass/core/clock.hpp>
+
+namespace {
+
+using namespace bypass;
+using namespace bypass::conn;
+
+constexpr uint64_t kProtocol = 0x1122334455667788ull;
+constexpr uint16_t kPort = 40000;
+constexpr unsigned kBatch = 32;
+
+struct NoStatic final : HandlerContext {
+  Expected<const StaticBlob*> make_static(std::span<const uint8_t>) override {
+    return Status::error("not in the benchmark");
+  }
+  uint32_t max_payload() const override { return 1472; }
+};
+
+SockAddr client_addr(uint32_t i) {
+  SockAddr a;
+  a.ip.set_v4(htonl(0x0a000000u | (i + 1)));  // 10.x.y.z
+  a.port = static_cast<uint16_t>(1024 + i % 60000);
+  return a;
+}
+
+struct Client {
+  SockAddr addr;
+  Key c2s;
+  uint64_t sequence = 0;
+};
+
+// Server and clients in memory: the service's outbox is read back as the
+// clients' input.
+class Bench {
+ public:
+  explicit Bench(uint32_t max_clients) : out_(std::make_unique<Outbox>()) {
+    key_ = random_key();
+    NetcodeServiceConfig c;
+    c.protocol_id = kProtocol;
+    c.private_key = key_;
+    SockAddr server;
+    server.ip.set_v4(htonl(0xc6120002u));  // 198.18.0.2
+    server.port = kPort;
+    server_ = server;
+    c.public_addresses = {server};
+    c.max_clients = max_clients;
+    svc_ = std::make_unique<NetcodeService>(c);
+    NoStatic ctx;
+    Status s = svc_->start(ctx);
+    if (!s) {
+      std::fprintf(stderr, "netcode_bench: %s\n", s.message().c_str());
+      std::exit(1);
+    }
+    unix_ = static_cast<uint64_t>(std::time(nullptr));
+  }
+
+  // Connects client `i` through the service (request, challenge, response,
+  // keep-alive); returns the server's cycles for the two packets it read.
+  uint64_t connect(uint32_t i, Client* out) {
+    PrivateConnectToken priv;
+    priv.client_id = 1000 + i;
+    priv.timeout_seconds = 3600;
+    priv.num_server_addresses = 1;
+    priv.server_addresses[0] = to_netcode(server_);
+    priv.client_to_server_key = random_key();
+    priv.server_to_client_key = random_key();
+    std::array<uint8_t, kConnectTokenBytes> token{};
+    if (!generate_connect_token(priv, {}, kProtocol, unix_, unix_ + 3600,
+                                random_connect_token_nonce(), key_, token))
+      std::exit(1);
+    Capture sink;
+    NetcodeClient client(&sink);
+    client.connect(token, now());
+    uint64_t cycles = 0;
+    for (int step = 0; step < 8 && !client.connected(); ++step) {
+      mono_ += 100'000'000;  // the client's send interval
+      client.update(now());
+      for (auto& pkt : sink.packets) cycles += feed(client_addr(i), pkt);
+      sink.packets.clear();
+      for (size_t k = 0; k < out_->peer_size(); ++k) {
+        std::vector<uint8_t> p(out_->peer_payload(k),
+                               out_->peer_payload(k) + out_->peer_item(k).len);
+        client.receive(to_netcode(server_), p, now());
+      }
+    }
+    if (!client.connected()) {
+      std::fprintf(stderr, "netcode_bench: client %u did not connect\n", i);
+      std::exit(1);
+    }
+    *out = {client_addr(i), priv.client_to_server_key, client.next_sequence()};
+    return cycles;
+  }
+
+  // One batch of payload packets from `clients` (round robin from `next`),
+  // built outside the timed region; returns the server's cycles.
+  uint64_t echo_batch(std::vector<Client>& clients, size_t& next, size_t payload) {
+    static uint8_t bytes[kBatch][1400];
+    Datagram d[kBatch];
+    std::vector<uint8_t> body(payload, 0x5a);
+    for (unsigned j = 0; j < kBatch; ++j) {
+      Client& c = clients[next++ % clients.size()];
+      Written w = write_payload(bytes[j], kProtocol, c.c2s, c.sequence++, body);
+      d[j].src = c.addr;
+      d[j].dst = server_;
+      d[j].data = bytes[j];
+      d[j].len = static_cast<uint32_t>(w.size);
+      d[j].room = sizeof bytes[j];
+    }
+    out_->clear();
+    out_->now_ns = mono_;
+    out_->unix_ns = unix_ * 1'000'000'000ull;
+    const uint64_t t0 = cpu_cycles();
+    svc_->on_datagrams({d, kBatch}, *out_);
+    const uint64_t dt = cpu_cycles() - t0;
+    if (out_->peer_size() != kBatch) {
+      std::fprintf(stderr, "netcode_bench: %zu echoes for %u payloads\n", out_->peer_size(),
+                   kBatch);
+      std::exit(1);
+    }
+    return dt;
+  }
+
+ private:
+  struct Capture final : PacketSink {
+    void send(const NetcodeAddress&, std::span<const uint8_t> p) override {
+      packets.emplace_back(p.begin(), p.end());
+    }
+    std::vector<std::vector<uint8_t>> packets;
+  };
+  Now now() const { return {unix_, mono_}; }
+  uint64_t feed(const SockAddr& from, std::vector<uint8_t>& pkt) {
+    Datagram d;
+    d.src = from;
+    d.dst = server_;
+    d.data = pkt.data();
+    d.len = static_cast<uint32_t>(pkt.size());
+    d.room = d.len;
+    out_->clear();
+    out_->now_ns = mono_;
+    out_->unix_ns = unix_ * 1'000'000'000ull;
+    const uint64_t t0 = cpu_cycles();
+    svc_->on_datagrams({&d, 1}, *out_);
+    return cpu_cycles() - t0;
+  }
+
+  Key key_;
+  SockAddr server_;
+  std::unique_ptr<NetcodeService> svc_;
+  std::unique_ptr<Outbox> out_;
+  uint64_t unix_ = 0, mono_ = 1'000'000'000;
+};
+
+// libsodium alone: open and seal of one payload packet's body (IETF
+// ChaCha20-Poly1305, 22 bytes of associated data), cycles per pair.
+double sodium_echo_bound(size_t payload, int rounds) {
+  std::vector<uint8_t> m(payload, 0x5a), c(payload + 16), p(payload);
+  uint8_t key[32], nonce[12] = {}, ad[22] = {};
+  randombytes_buf(key, sizeof key);
+  unsigned long long clen = 0, plen = 0;
+  uint64_t best = UINT64_MAX;
+  for (int r = 0; r < rounds; ++r) {
+    const uint64_t t0 = cpu_cycles();
+    for (unsigned j = 0; j < kBatch; ++j) {
+      nonce[0] = static_cast<uint8_t>(j);
+      crypto_aead_chacha20poly1305_ietf_encrypt(c.data(), &clen, m.data(), m.size(), ad, sizeof ad,
+                                                nullptr, nonce, key);
+      if (crypto_aead_chacha20poly1305_ietf_decrypt(p.data(), &plen, nullptr, c.data(), clen, ad,
+                                                    sizeof ad, nonce, key) != 0)
+        std::exit(1);
+    }
+    best = std::min(best, cpu_cycles() - t0);
+  }
+  return static_cast<double>(best) / kBatch;
+}
+
+// libsodium alone for one handshake on the server: open the 1 KB private
+// token (XChaCha20-Poly1305), seal the challenge token (300 B) and the
+// challenge packet (308 B); open the response (308 B) and the challenge token;
+// seal the keep-alive (8 B).
+double sodium_handshake_bound(int rounds) {
+  uint8_t key[32], xn[24] = {}, n[12] = {}, ad[30] = {};
+  randombytes_buf(key, sizeof key);
+  std::vector<uint8_t> tok(1008), tok_c(1024), tok_p(1008), ch(284), ch_c(300), ch_p(284), pk(292),
+      pk_c(308), pk_p(292), ka(8), ka_c(24);
+  unsigned long long l = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(tok_c.data(), &l, tok.data(), tok.size(), ad, 29,
+                                             nullptr, xn, key);
+  uint64_t best = UINT64_MAX;
+  for (int r = 0; r < rounds; ++r) {
+    const uint64_t t0 = cpu_cycles();
+    for (unsigned j = 0; j < kBatch; ++j) {
+      if (crypto_aead_xchacha20poly1305_ietf_decrypt(tok_p.data(), &l, nullptr, tok_c.data(),
+                                                     tok_c.size(), ad, 29, xn, key) != 0)
+        std::exit(1);
+      crypto_aead_chacha20poly1305_ietf_encrypt(ch_c.data(), &l, ch.data(), ch.size(), nullptr, 0,
+                                                nullptr, n, key);
+      crypto_aead_chacha20poly1305_ietf_encrypt(pk_c.data(), &l, pk.data(), pk.size(), ad, 22,
+                                                nullptr, n, key);
+      if (crypto_aead_chacha20poly1305_ietf_decrypt(pk_p.data(), &l, nullptr, pk_c.data(),
+                                                    pk_c.size(), ad, 22, n, key) != 0 ||
+          crypto_aead_chacha20poly1305_ietf_decrypt(ch_p.data(), &l, nullptr, ch_c.data(),
+                                                    ch_c.size(), nullptr, 0, n, key) != 0)
+        std::exit(1);
+      crypto_aead_chacha20poly1305_ietf_encrypt(ka_c.data(), &l, ka.data(), ka.size(), ad, 22,
+                                                nullptr, n, key);
+    }
+    best = std::min(best, cpu_cycles() - t0);
+  }
+  return static_cast<double>(best) / kBatch;
+}
+
+// The TSC's rate, from 100 ms of the steady clock: to turn cycles into
+// packets per second of one core.
+double tsc_hz() {
+  const auto w0 = std::chrono::steady_clock::now();
+  const uint64_t c0 = cpu_cycles();
+  while (std::chrono::steady_clock::now() - w0 < std::chrono::milliseconds(100)) {
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
+  return static_cast<double>(cpu_cycles() - c0) / secs;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const uint32_t max_clients = argc > 1 ? static_cast<uint32_t>(std::atoi(argv[1])) : 100000;
+  if (!crypto_init()) return 1;
+  std::printf(
+      "netcode_bench: bypass-udpd's netcode service on one core, batches of %u, cycles "
+      "per packet (TSC); bound: libsodium alone for the same cryptography, same run\n",
+      kBatch);
+  const double hz = tsc_hz();
+  std::printf("TSC %.2f GHz\n", hz / 1e9);
+  Bench b(max_clients);
+  std::vector<Client> clients;
+  clients.reserve(max_clients);
+  std::vector<double> hs;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (uint32_t i = 0; i < max_clients; ++i) {
+    Client c;
+    hs.push_back(static_cast<double>(b.connect(i, &c)));
+    clients.push_back(c);
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double hs_bound = sodium_handshake_bound(200);
+  const double hs_med = median(hs);
+  std::printf(
+      "handshake (request + response, server side): %.0f cycles median (%.0f connections/s "
+      "per core); libsodium bound %.0f; bound/actual %.2f (%u clients connected in %.1f s, "
+      "clients included)\n",
+      hs_med, hz / hs_med, hs_bound, hs_bound / hs_med, max_clients, secs);
+  for (size_t payload : {size_t{100}, size_t{1200}}) {
+    const double bound = sodium_echo_bound(payload, 2000);
+    for (uint32_t n : {1000u, 10000u, 100000u}) {
+      if (n > clients.size()) continue;
+      std::vector<Client> some(clients.begin(), clients.begin() + n);
+      size_t next = 0;
+      std::vector<double> per;
+      for (int r = 0; r < 3000; ++r)
+        per.push_back(static_cast<double>(b.echo_batch(some, next, payload)) / kBatch);
+      // Write back the sequences used.
+      std::copy(some.begin(), some.end(), clients.begin());
+      std::vector<double> sorted = per;
+      std::sort(sorted.begin(), sorted.end());
+      std::printf(
+          "echo %4zu B, %6u clients: %.0f cycles/packet median (p10 %.0f, p90 %.0f), %.0fk "
+          "echoes/s per core; libsodium bound %.0f; bound/actual %.2f\n",
+          payload, n, median(per), sorted[sorted.size() / 10], sorted[sorted.size() * 9 / 10],
+          hz / median(per) / 1e3, bound, bound / median(per));
+    }
+  }
+  return 0;
+}
