@@ -57,6 +57,7 @@ Status NetcodeService::start(HandlerContext&) {
   if (!server) return server.status();
   server_ = std::move(*server);
   peers_.assign(config_.max_clients, Peer{});
+  limiter_ = std::make_unique<RequestLimiter>(config_.requests_per_second, config_.request_burst);
   return Status::ok();
 }
 
@@ -66,6 +67,11 @@ void NetcodeService::on_datagrams(std::span<Datagram> batch, Outbox& out) {
   for (Datagram& d : batch) {
     current_ = &d;
     current_from_ = to_netcode(d.src);
+    // A connection request (prefix byte 0) costs a 1 KB decrypt: bounded per source.
+    if (d.len > 0 && d.data[0] == 0 && !limiter_->allow(current_from_, now_.mono_ns)) {
+      rate_limited_.add();
+      continue;
+    }
     server_->receive(current_from_, {d.data, d.len}, now_);
   }
   current_ = nullptr;
@@ -126,6 +132,7 @@ void NetcodeService::counters(std::vector<std::pair<std::string, uint64_t>>& out
   out.emplace_back("netcode.payloads_out", payloads_out_.get());
   out.emplace_back("netcode.drop.outbox_full", outbox_full_.get());
   out.emplace_back("netcode.drop.no_path", no_path_.get());
+  out.emplace_back("netcode.drop.request_rate_limited", rate_limited_.get());
   if (!server_) return;
   for (size_t i = 0; i < kServerDropCount; ++i)
     if (const uint64_t n = server_->drops()[i])

@@ -16,6 +16,7 @@
 #include <bypass/conn/netcode_address.hpp>
 #include <bypass/conn/netcode_wire.hpp>
 #include <bypass/conn/packet_sink.hpp>
+#include <bypass/conn/request_limiter.hpp>
 #include <bypass/conn/server.hpp>
 #include <bypass/conn/token_history.hpp>
 #include <bypass/core/counter.hpp>
@@ -31,6 +32,8 @@ struct NetcodeServiceConfig {
   uint32_t max_clients = 256;
   uint32_t keep_alive_ms = 100;
   uint32_t token_lifetime_seconds = 30;  // the backend's: the restart rule
+  uint32_t requests_per_second = 10;     // connection requests per source, then refused
+  uint32_t request_burst = 20;
 };
 
 NetcodeAddress to_netcode(const SockAddr& a);
@@ -61,6 +64,7 @@ class NetcodeService final : public DatagramHandler, PacketSink, ConnectionHandl
   std::unique_ptr<TokenHistory> history_;
   std::unique_ptr<NetcodeServer> server_;
   std::vector<Peer> peers_;  // by client slot: the path back
+  std::unique_ptr<RequestLimiter> limiter_;
   // During a batch or tick: where sends go, the datagram being read, its time.
   Outbox* out_ = nullptr;
   const Datagram* current_ = nullptr;
@@ -69,7 +73,8 @@ class NetcodeService final : public DatagramHandler, PacketSink, ConnectionHandl
   // Written by the worker, read by the control thread (the server's own
   // refusal counts are plain words read the same way: a torn read is not
   // possible for an aligned 64-bit word on the machines DPDK runs on).
-  Counter connects_, disconnects_, payloads_in_, payloads_out_, outbox_full_, no_path_;
+  Counter connects_, disconnects_, payloads_in_, payloads_out_, outbox_full_, no_path_,
+      rate_limited_;
 };
 
 }  // namespace bypass::conn

@@ -115,6 +115,8 @@ Status read_netcode(const ConfigSection& r, conn::NetcodeServiceConfig* n) {
   BYPASS_TRY(r.integer("max_clients", &n->max_clients, 1, 1 << 20));
   BYPASS_TRY(r.integer("keep_alive_ms", &n->keep_alive_ms, 10, 10000));
   BYPASS_TRY(r.integer("token_lifetime_seconds", &n->token_lifetime_seconds, 1, 86400 * 365));
+  BYPASS_TRY(r.integer("requests_per_second", &n->requests_per_second, 1, 1000000));
+  BYPASS_TRY(r.integer("request_burst", &n->request_burst, 1, 1000000));
   return Status::ok();
 }
 
@@ -129,7 +131,8 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc) {
     BYPASS_TRY((*udpd)->tables("service", [&](const ConfigSection& r, size_t) {
       BYPASS_TRY(r.only({"port", "handler", "file", "chunk", "max_chunks", "max_peers",
                          "idle_seconds", "protocol_id", "private_key_file", "public_addresses",
-                         "max_clients", "keep_alive_ms", "token_lifetime_seconds"}));
+                         "max_clients", "keep_alive_ms", "token_lifetime_seconds",
+                         "requests_per_second", "request_burst"}));
       ServiceConfig s;
       BYPASS_TRY(r.require("port", "add port = a UDP port from 1 to 65535"));
       BYPASS_TRY(r.integer("port", &s.port, 1, 65535));
@@ -147,7 +150,7 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc) {
           {"fanout", {"max_peers", "idle_seconds"}},
           {"netcode",
            {"protocol_id", "private_key_file", "public_addresses", "max_clients", "keep_alive_ms",
-            "token_lifetime_seconds"}}};
+            "token_lifetime_seconds", "requests_per_second", "request_burst"}}};
       for (const auto& [owner, keys] : kOwn)
         for (const auto& k : keys)
           if (r.has(k) && owner != s.handler)

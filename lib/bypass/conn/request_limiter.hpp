@@ -1,0 +1,41 @@
+// RequestLimiter: a bound on connection requests per source, in fixed memory.
+// Each request costs the server a 1 KB decrypt, so a source that floods them
+// costs CPU even though it gets nothing back. Sources hash (keyed, so a peer
+// cannot aim at one) onto a fixed table of buckets, each a GCRA ("virtual
+// scheduling") limiter of `rate` requests a second with bursts of `burst`:
+// 8 bytes a bucket, no allocation after construction, no eviction. Two
+// sources sharing a bucket share its rate, so the table is sized well above
+// the number of sources expected to connect in one second.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <bypass/conn/keyed_hash.hpp>
+#include <bypass/conn/netcode_address.hpp>
+
+namespace bypass::conn {
+
+class RequestLimiter {
+ public:
+  // `buckets` is rounded up to a power of two. crypto_init() must have run.
+  RequestLimiter(uint32_t rate_per_second, uint32_t burst, uint32_t buckets = 4096);
+
+  // Whether a request from `from` at `now_ns` (monotonic) may go on.
+  bool allow(const NetcodeAddress& from, uint64_t now_ns) {
+    uint64_t& next = next_[hash_.address(from) & mask_];
+    const uint64_t start = next > now_ns ? next : now_ns;
+    if (start - now_ns > tolerance_ns_) return false;
+    next = start + interval_ns_;
+    return true;
+  }
+
+ private:
+  KeyedHash hash_;
+  std::vector<uint64_t> next_;  // per bucket: when its next request is due
+  uint64_t mask_ = 0;
+  uint64_t interval_ns_ = 0;
+  uint64_t tolerance_ns_ = 0;
+};
+
+}  // namespace bypass::conn
