@@ -433,6 +433,10 @@ int main(int argc, char** argv) {
   app.add_option("--client-id", to.client_id, "token: the client id");
   app.add_option("--lifetime", to.lifetime_seconds, "token: seconds it stays valid (default 30)");
   app.add_option("--token", no.token_file, "token: where to write it; netcode: the token to use");
+  bypass::client::LoadOptions lo;
+  app.add_option("--clients", lo.clients,
+                 "netcode: this many clients, each with a token minted from --key (load)")
+      ->check(CLI::Range(1, 100000));
   app.add_option("host", host, "server address (IPv4 or IPv6)")->required();
   app.add_option("port", port, "server UDP port");
   app.add_option("-n,--count", count, "datagrams to send (echo, send)");
@@ -461,6 +465,13 @@ int main(int argc, char** argv) {
   if (mode == "token") {
     to.out = no.token_file.empty() ? std::string("token.bin") : no.token_file;
     return bypass::client::mint_token(host, port, to);
+  }
+  if (mode == "netcode" && app.get_option("--clients")->count()) {
+    lo.token = to;
+    if (app.get_option("--size")->count()) lo.size = size;
+    if (app.get_option("--rate")->count()) lo.rate = fo.rate;
+    if (app.get_option("--duration")->count()) lo.seconds = fo.seconds;
+    return bypass::client::run_netcode_load(host, port, lo);
   }
   if (mode == "netcode") {
     no.count = count;

@@ -182,3 +182,154 @@ int run_netcode(const NetcodeOptions& o) {
 }
 
 }  // namespace bypass::client
+
+namespace bypass::client {
+namespace {
+
+// One client of the load: its socket, state machine and figures.
+struct LoadClient final : conn::ClientHandler {
+  int fd = -1;
+  std::unique_ptr<SocketSink> sink;
+  std::unique_ptr<conn::NetcodeClient> nc;
+  uint64_t next_send_ns = 0, connected_ns = 0, sent = 0, echoed = 0;
+  std::vector<double>* rtts = nullptr;
+  uint64_t now_ns = 0;
+  void on_payload(std::span<const uint8_t> p) override {
+    if (p.size() < 8) return;
+    uint64_t t;
+    std::memcpy(&t, p.data(), 8);
+    ++echoed;
+    if (rtts->size() < 4'000'000) rtts->push_back(static_cast<double>(now_ns - t) / 1e3);
+  }
+};
+
+double pct(std::vector<double>& v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
+}
+
+}  // namespace
+
+int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& o) {
+  if (Status s = conn::crypto_init(); !s) return fail(s.message());
+  auto key = conn::load_private_key_file(o.token.key_file);
+  if (!key) return fail("--key: " + key.error());
+  char* end = nullptr;
+  errno = 0;
+  const uint64_t protocol_id = std::strtoull(o.token.protocol_id.c_str(), &end, 0);
+  if (o.token.protocol_id.empty() || *end || errno)
+    return fail("--protocol-id \"" + o.token.protocol_id + "\" is not a 64-bit number.");
+  auto ip = IpAddr::parse(host);
+  if (!ip) return fail("\"" + host + "\" is not an IPv4 or IPv6 address.");
+  if (o.size < 8 || o.size > conn::kMaxPayloadBytes)
+    return fail("load payloads are 8 to 1200 bytes (a send time travels in them): change -s.");
+  std::vector<double> rtts, connect_ms;
+  std::vector<std::unique_ptr<LoadClient>> cs;
+  const Now start = now();
+  for (unsigned i = 0; i < o.clients; ++i) {
+    auto c = std::make_unique<LoadClient>();
+    c->fd = socket(ip->is_v6() ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    if (c->fd < 0)
+      return fail(std::string("cannot open UDP socket ") + std::to_string(i + 1) + ": " +
+                  std::strerror(errno) + " (raise the open-files limit, ulimit -n).");
+    c->sink = std::make_unique<SocketSink>(c->fd);
+    c->nc = std::make_unique<conn::NetcodeClient>(c->sink.get(), c.get());
+    c->rtts = &rtts;
+    conn::PrivateConnectToken priv;
+    priv.client_id = o.token.client_id + i;
+    priv.timeout_seconds = o.token.timeout_seconds;
+    priv.num_server_addresses = 1;
+    priv.server_addresses[0] = conn::to_netcode({*ip, port});
+    priv.client_to_server_key = conn::random_key();
+    priv.server_to_client_key = conn::random_key();
+    std::array<uint8_t, conn::kConnectTokenBytes> token{};
+    if (Status s = conn::generate_connect_token(priv, {}, protocol_id, start.unix_seconds,
+                                                start.unix_seconds + o.token.lifetime_seconds,
+                                                conn::random_connect_token_nonce(), *key, token);
+        !s)
+      return fail(s.message());
+    c->nc->connect(token, start);
+    cs.push_back(std::move(c));
+  }
+  const uint64_t interval = o.rate > 0 ? static_cast<uint64_t>(1e9 / o.rate) : UINT64_MAX;
+  const uint64_t stop = start.mono_ns + static_cast<uint64_t>(o.seconds * 1e9);
+  std::vector<uint8_t> payload(o.size, 0x5a);
+  std::vector<pollfd> pfds(cs.size());
+  for (size_t i = 0; i < cs.size(); ++i) pfds[i] = {cs[i]->fd, POLLIN, 0};
+  uint8_t buf[2048];
+  uint64_t first_echo_ns = 0;
+  while (now().mono_ns < stop) {
+    for (size_t i = 0; i < cs.size(); ++i) {
+      LoadClient& c = *cs[i];
+      const Now t = now();
+      c.now_ns = t.mono_ns;
+      c.nc->update(t);
+      if (!c.nc->connected()) continue;
+      if (!c.connected_ns) {
+        c.connected_ns = t.mono_ns;
+        connect_ms.push_back(static_cast<double>(t.mono_ns - start.mono_ns) / 1e6);
+        c.next_send_ns = t.mono_ns;
+      }
+      if (t.mono_ns >= c.next_send_ns) {
+        std::memcpy(payload.data(), &t.mono_ns, 8);
+        if (c.nc->send_payload(payload, t)) ++c.sent;
+        c.next_send_ns += interval;
+        if (c.next_send_ns < t.mono_ns) c.next_send_ns = t.mono_ns + interval;  // fell behind
+      }
+    }
+    if (poll(pfds.data(), pfds.size(), 1) <= 0) continue;
+    for (size_t i = 0; i < cs.size(); ++i) {
+      if (!(pfds[i].revents & POLLIN)) continue;
+      LoadClient& c = *cs[i];
+      for (;;) {
+        sockaddr_storage from;
+        socklen_t flen = sizeof from;
+        const ssize_t n =
+            recvfrom(c.fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &flen);
+        if (n <= 0) break;
+        SockAddr src;
+        if (from.ss_family == AF_INET) {
+          const auto* in = reinterpret_cast<const sockaddr_in*>(&from);
+          src.ip.set_v4(in->sin_addr.s_addr);
+          src.port = ntohs(in->sin_port);
+        } else {
+          const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&from);
+          src.ip.set_v6(in6->sin6_addr.s6_addr);
+          src.port = ntohs(in6->sin6_port);
+        }
+        const Now t = now();
+        c.now_ns = t.mono_ns;
+        const uint64_t before = c.echoed;
+        c.nc->receive(conn::to_netcode(src), {buf, static_cast<size_t>(n)}, t);
+        if (c.echoed > before && !first_echo_ns) first_echo_ns = t.mono_ns;
+      }
+    }
+  }
+  unsigned connected = 0, denied = 0, timed_out = 0;
+  uint64_t sent = 0, echoed = 0;
+  for (auto& c : cs) {
+    const conn::ClientState st = c->nc->state();
+    connected += c->connected_ns != 0;
+    denied += st == conn::ClientState::kConnectionDenied;
+    timed_out += st == conn::ClientState::kConnectionTimedOut ||
+                 st == conn::ClientState::kConnectionRequestTimedOut ||
+                 st == conn::ClientState::kConnectionResponseTimedOut;
+    sent += c->sent;
+    echoed += c->echoed;
+    if (c->nc->connected()) c->nc->disconnect(now());
+    close(c->fd);
+  }
+  const double secs = first_echo_ns ? static_cast<double>(stop - first_echo_ns) / 1e9 : o.seconds;
+  std::printf(
+      "netcode load: %u clients, %u connected, %u denied, %u timed out; connect p50 %.1f ms "
+      "p99 %.1f ms; payloads sent %llu echoed %llu (%.0f/s); rtt p50 %.0f us p99 %.0f us max "
+      "%.0f us\n",
+      o.clients, connected, denied, timed_out, pct(connect_ms, 0.5), pct(connect_ms, 0.99),
+      static_cast<unsigned long long>(sent), static_cast<unsigned long long>(echoed),
+      static_cast<double>(echoed) / (secs > 0 ? secs : 1), pct(rtts, 0.5), pct(rtts, 0.99),
+      pct(rtts, 1.0));
+  return connected == o.clients && echoed > 0 ? 0 : 1;
+}
+
+}  // namespace bypass::client

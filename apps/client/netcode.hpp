@@ -2,7 +2,8 @@
 // application's web backend would (private key, protocol id, the server's
 // address, client id, lifetime, timeout); `netcode` connects with one over an
 // ordinary UDP socket, sends payloads, checks that each comes back (an echo
-// application behind the server), and disconnects.
+// application behind the server), and disconnects; with --clients, many
+// clients at once, for load.
 #pragma once
 
 #include <cstdint>
@@ -26,5 +27,16 @@ struct NetcodeOptions {
   int timeout_ms = 5000;
 };
 int run_netcode(const NetcodeOptions& o);
+
+// Load: `clients` clients, each on its own socket (its own source port) with
+// a token minted here, connect to host:port, then each sends `rate` payloads
+// a second for `seconds`. Prints how many connected, were denied or timed
+// out, connect times, payloads/s and round-trip percentiles.
+struct LoadOptions {
+  TokenOptions token;  // key, protocol id, lifetime, timeout
+  unsigned clients = 100, size = 100;
+  double rate = 10, seconds = 5;
+};
+int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& o);
 
 }  // namespace bypass::client
