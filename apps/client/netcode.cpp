@@ -19,6 +19,7 @@
 #include <bypass/conn/connect_token.hpp>
 #include <bypass/conn/keys.hpp>
 #include <bypass/conn/netcode_service.hpp>
+#include <bypass/udp/socket_backend.hpp>
 
 namespace bypass::client {
 namespace {
@@ -39,31 +40,13 @@ int fail(const std::string& m) {
   return 2;
 }
 
-socklen_t to_sockaddr(const NetcodeAddress& a, sockaddr_storage& ss) {
-  const SockAddr s = conn::from_netcode(a);
-  std::memset(&ss, 0, sizeof ss);
-  if (s.ip.is_v4()) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&ss);
-    in->sin_family = AF_INET;
-    in->sin_port = htons(s.port);
-    const uint32_t be = s.ip.v4_be();
-    std::memcpy(&in->sin_addr, &be, 4);
-    return sizeof(sockaddr_in);
-  }
-  auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  in6->sin6_family = AF_INET6;
-  in6->sin6_port = htons(s.port);
-  std::memcpy(&in6->sin6_addr, s.ip.v6_bytes(), 16);
-  return sizeof(sockaddr_in6);
-}
-
 // Sends what the client state machine hands it over one UDP socket.
 class SocketSink final : public conn::PacketSink {
  public:
   explicit SocketSink(int fd) : fd_(fd) {}
   void send(const NetcodeAddress& to, std::span<const uint8_t> packet) override {
     sockaddr_storage ss;
-    const socklen_t len = to_sockaddr(to, ss);
+    const socklen_t len = to_sockaddr(conn::from_netcode(to), ss);
     if (sendto(fd_, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&ss), len) < 0)
       ++errors;
   }
@@ -152,16 +135,7 @@ int run_netcode(const NetcodeOptions& o) {
     socklen_t flen = sizeof from;
     const ssize_t n = recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &flen);
     if (n <= 0) continue;
-    SockAddr src;
-    if (from.ss_family == AF_INET) {
-      const auto* in = reinterpret_cast<const sockaddr_in*>(&from);
-      src.ip.set_v4(in->sin_addr.s_addr);
-      src.port = ntohs(in->sin_port);
-    } else {
-      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&from);
-      src.ip.set_v6(in6->sin6_addr.s6_addr);
-      src.port = ntohs(in6->sin6_port);
-    }
+    const SockAddr src = from_sockaddr(from);
     client.receive(conn::to_netcode(src), {buf, static_cast<size_t>(n)}, now());
   }
   unsigned good = 0;
@@ -288,16 +262,7 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
         const ssize_t n =
             recvfrom(c.fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &flen);
         if (n <= 0) break;
-        SockAddr src;
-        if (from.ss_family == AF_INET) {
-          const auto* in = reinterpret_cast<const sockaddr_in*>(&from);
-          src.ip.set_v4(in->sin_addr.s_addr);
-          src.port = ntohs(in->sin_port);
-        } else {
-          const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&from);
-          src.ip.set_v6(in6->sin6_addr.s6_addr);
-          src.port = ntohs(in6->sin6_port);
-        }
+        const SockAddr src = from_sockaddr(from);
         const Now t = now();
         c.now_ns = t.mono_ns;
         const uint64_t before = c.echoed;
