@@ -1,0 +1,129 @@
+// The bytes of bypass's message protocol, version 1 (docs/protocol.md): one
+// packet per netcode payload, an 11-byte header (sequence, acks, receive
+// window) and then frames (hello, ping, pong, close, message, fragment).
+// Writing appends to a caller's buffer; reading walks a packet's frames and
+// names the first thing wrong with it. Integers are little-endian, as in
+// netcode. Nothing here allocates.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include <bypass/msg/msg_drops.hpp>
+
+namespace bypass::msg {
+
+inline constexpr uint8_t kProtocolVersion = 1;
+inline constexpr size_t kMaxPacketBytes = 1200;  // a netcode payload
+inline constexpr size_t kHeaderBytes = 11;
+inline constexpr size_t kFragmentBytes = 1024;  // every fragment but the last is this long
+inline constexpr size_t kMaxFragments = 64;
+inline constexpr size_t kMaxMessageBytes = kFragmentBytes * kMaxFragments;  // 64 KiB
+inline constexpr size_t kMaxChannels = 32;
+inline constexpr size_t kMaxCloseReason = 123;  // as WebSocket's close frame allows
+
+enum class FrameType : uint8_t {
+  kHello = 0x01,
+  kPing = 0x02,
+  kPong = 0x03,
+  kClose = 0x04,
+  kMessageBinary = 0x06,
+  kMessageText = 0x07,
+  kFragmentBinary = 0x08,
+  kFragmentText = 0x09,
+};
+
+enum class ChannelKind : uint8_t {
+  kReliable = 0,             // every message, once, in order; retransmitted
+  kUnreliable = 1,           // never retransmitted; delivered as it completes
+  kUnreliableSequenced = 2,  // never retransmitted; older than the last delivered: dropped
+};
+
+inline constexpr uint8_t kHeaderAckValid = 0x01;  // flags: `ack` names a received packet
+
+struct Header {
+  uint16_t sequence = 0;
+  uint8_t flags = 0;
+  uint16_t ack = 0;       // the newest packet received
+  uint32_t ack_bits = 0;  // bit i: packet ack-1-i received too
+  uint16_t window = 0;    // fragments the sender of this packet can still buffer
+  bool ack_valid() const { return (flags & kHeaderAckValid) != 0; }
+};
+
+struct Hello {
+  uint8_t version = kProtocolVersion;
+  uint8_t channel_count = 0;  // the server's channels; a client sends 0
+  ChannelKind channels[kMaxChannels] = {};
+  uint32_t max_message = kMaxMessageBytes;  // the largest message its sender accepts
+};
+
+// A message frame (single) or fragment frame; `data` points into the packet.
+struct MessageFrame {
+  uint8_t channel = 0;
+  bool text = false;
+  bool fragment = false;
+  uint16_t sequence = 0;  // per channel
+  uint8_t index = 0;      // fragments: 0..count-1
+  uint8_t count = 1;
+  std::span<const uint8_t> data;
+};
+
+struct CloseFrame {
+  uint16_t code = 0;
+  std::string_view reason;  // UTF-8, checked
+};
+
+// Appends to a fixed buffer; `room()` says what still fits.
+class PacketWriter {
+ public:
+  explicit PacketWriter(std::span<uint8_t> buf) : buf_(buf) {}
+  void header(const Header& h);
+  bool hello(const Hello& h);
+  bool ping(uint32_t id) { return id_frame(FrameType::kPing, id); }
+  bool pong(uint32_t id) { return id_frame(FrameType::kPong, id); }
+  bool close(uint16_t code, std::string_view reason);
+  bool message(const MessageFrame& m);
+  size_t size() const { return n_; }
+  size_t room() const { return buf_.size() - n_; }
+  std::span<const uint8_t> bytes() const { return buf_.first(n_); }
+
+  static constexpr size_t kMessageOverhead = 6;   // type, channel, sequence, length
+  static constexpr size_t kFragmentOverhead = 8;  // + index, count
+  static size_t hello_bytes(const Hello& h) { return 7 + h.channel_count; }
+
+ private:
+  bool id_frame(FrameType t, uint32_t id);
+  void u8(uint8_t v) { buf_[n_++] = v; }
+  void u16(uint16_t v);
+  void u32(uint32_t v);
+  std::span<uint8_t> buf_;
+  size_t n_ = 0;
+};
+
+// What the reader hands over, frame by frame.
+class FrameVisitor {
+ public:
+  virtual ~FrameVisitor() = default;
+  virtual void on_hello(const Hello& h) = 0;
+  virtual void on_ping(uint32_t id) = 0;
+  virtual void on_pong(uint32_t id) = 0;
+  virtual void on_close(const CloseFrame& c) = 0;
+  virtual void on_message(const MessageFrame& m) = 0;
+};
+
+// Reads the header; kPass, or why the packet is refused.
+DropReason read_header(std::span<const uint8_t> packet, Header& out);
+
+// Visits the frames after the header in order. Stops at the first malformed
+// frame and returns its reason (frames before it were visited); kPass when
+// all were well formed. Checks what the bytes alone can say: lengths, frame
+// types, fragment index and count, fragment sizes, UTF-8 of close reasons.
+DropReason read_frames(std::span<const uint8_t> packet, FrameVisitor& v);
+
+// True if the bytes are well-formed UTF-8 (no overlongs, no surrogates, at
+// most U+10FFFF).
+bool valid_utf8(std::span<const uint8_t> bytes);
+
+}  // namespace bypass::msg

@@ -1,0 +1,744 @@
+#include <bypass/msg/session.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+namespace bypass::msg {
+
+namespace {
+
+// How far ahead of the next expected message a reliable one may be.
+constexpr int kReliableWindow = 1024;
+
+size_t fragments_for(size_t bytes) {
+  return bytes <= kFragmentBytes ? 1 : (bytes + kFragmentBytes - 1) / kFragmentBytes;
+}
+
+}  // namespace
+
+const char* to_string(SendResult r) {
+  switch (r) {
+    case SendResult::kOk:
+      return "ok";
+    case SendResult::kQueueFull:
+      return "the connection's send queue is full";
+    case SendResult::kNoMemory:
+      return "the worker's message memory is used up";
+    case SendResult::kBadChannel:
+      return "no such channel";
+    case SendResult::kTooBig:
+      return "larger than the peer accepts";
+    case SendResult::kBadUtf8:
+      return "a text message must be valid UTF-8";
+    case SendResult::kNotOpen:
+      return "the connection is not open";
+  }
+  return "?";
+}
+
+Session::Session(Role role, const SessionConfig* config, ChunkPool* pool, MessageHandler* handler,
+                 PacketOut* out, SessionCounters* counters)
+    : role_(role), config_(config), pool_(pool), handler_(handler), out_(out), counters_(counters) {
+  close_reason_.reserve(kMaxCloseReason);
+}
+
+Session::~Session() {
+  reset();
+}
+
+void Session::reset() {
+  for (uint32_t i = head_; i != tail_; ++i) {
+    Out& e = out_at(i);
+    if (e.state != OutState::kDone) pool_->give(e.chunk);
+  }
+  for (size_t i = 0; i < held_.size(); ++i) {
+    if (held_[i].chunk != ChunkPool::kNone) free_held(i);
+  }
+  head_ = cursor_ = tail_ = 0;
+  pending_ = resend_ = reliable_unacked_ = 0;
+  ahead_used_ = 0;
+}
+
+void Session::open(uint64_t now_ns) {
+  reset();
+  state_ = SessionState::kHello;
+  channels_.clear();
+  if (role_ == Role::kServer) channels_ = config_->channels;  // capacity kept across connections
+  size_t reliable = 0;
+  for (ChannelKind k : channels_) reliable += k == ChannelKind::kReliable;
+  held_.assign(config_->ahead_buffer + reliable * kMaxFragments, Held{ChunkPool::kNone});
+  outq_.resize(config_->send_queue);
+  peer_max_message_ = kMaxMessageBytes;
+  hello_received_ = hello_acked_ = hello_in_flight_ = opened_ = false;
+  want_writable_ = false;
+  send_seq_.fill(0);
+  sent_.fill(Sent{});
+  next_packet_ = oldest_ = 0;
+  in_flight_ = 0;
+  cwnd_ = config_->initial_cwnd;
+  ssthresh_ = 1e9;
+  last_reduction_ns_ = 0;
+  peer_window_ = 0;
+  any_received_ = false;
+  recv_latest_ = 0;
+  recv_bits_ = 0;
+  ack_owed_ = refuse_packet_ = false;
+  expected_.fill(0);
+  delivered_.fill(0);
+  any_delivered_.fill(false);
+  malformed_ = 0;
+  now_ = last_heard_ns_ = last_ping_ns_ = now_ns;
+  srtt_ = rttvar_ = 0;
+  rto_ = config_->initial_rto_ns;
+  have_rtt_ = false;
+  ping_id_ = 0;
+  ping_sent_ns_ = 0;
+  ping_due_ = false;
+  ping_rtt_ = 0;
+  pong_count_ = 0;
+  close_code_ = 0;
+  close_reason_.clear();
+  close_deadline_ns_ = 0;
+  close_left_ = 0;
+  close_received_ = false;
+  close_sent_this_flush_ = false;
+}
+
+void Session::drop(DropReason r) {
+  counters_->drops[drop_index(r)]++;
+  if (!is_malformed(r) || ++malformed_ <= config_->max_malformed) return;
+  if (state_ != SessionState::kHello && state_ != SessionState::kOpen) return;
+  counters_->closed_malformed++;
+  char reason[64];
+  const std::string_view name = MsgDrop::kNames[drop_index(r) - kFirstModuleDrop];
+  const int n = std::snprintf(reason, sizeof reason, "protocol error: %.*s",
+                              static_cast<int>(name.size()), name.data());
+  close(kCloseProtocolError, std::string_view(reason, static_cast<size_t>(std::max(n, 0))));
+}
+
+void Session::receive(std::span<const uint8_t> packet, uint64_t now_ns) {
+  now_ = std::max(now_, now_ns);
+  if (state_ == SessionState::kIdle || state_ == SessionState::kClosed) {
+    drop(MsgDrop::kClosed);
+    return;
+  }
+  Header h;
+  if (DropReason d = read_header(packet, h); d != kPass) {
+    drop(d);
+    return;
+  }
+  counters_->packets_in++;
+  last_heard_ns_ = now_;
+  process_acks(h, now_);
+  peer_window_ = h.window;
+  refuse_packet_ = false;
+  if (DropReason d = read_frames(packet, *this); d != kPass) drop(d);
+  if (!refuse_packet_) {
+    note_received(h.sequence);
+    if (packet.size() > kHeaderBytes) ack_owed_ = true;
+  }
+  release_done();
+}
+
+void Session::note_received(uint16_t seq) {
+  if (!any_received_) {
+    any_received_ = true;
+    recv_latest_ = seq;
+    recv_bits_ = 0;
+    return;
+  }
+  const int d = static_cast<int16_t>(static_cast<uint16_t>(seq - recv_latest_));
+  if (d > 0) {
+    recv_bits_ = d > 32 ? 0 : ((d == 32 ? 0 : recv_bits_ << d) | (1u << (d - 1)));
+    recv_latest_ = seq;
+  } else if (d < 0 && -d <= 32) {
+    recv_bits_ |= 1u << (-d - 1);
+  }
+}
+
+void Session::process_acks(const Header& h, uint64_t now) {
+  if (!h.ack_valid()) return;
+  uint64_t newly[4] = {};
+  bool any = false;
+  auto ack_one = [&](uint16_t q, bool sample) {
+    Sent& s = sent_[q & 255];
+    if (!s.valid || s.seq != q || s.acked) return;
+    s.acked = true;
+    newly[(q & 255) >> 6] |= 1ULL << (q & 63);
+    any = true;
+    if (s.data && !s.lost) {
+      --in_flight_;
+      cwnd_ += cwnd_ < ssthresh_ ? 1.0 : 1.0 / cwnd_;
+      cwnd_ = std::min(cwnd_, static_cast<double>(config_->max_cwnd));
+    }
+    if (sample && s.eliciting) on_rtt_sample(now - s.sent_ns);
+    if (hello_in_flight_ && q == hello_packet_) {
+      hello_acked_ = true;
+      hello_in_flight_ = false;
+    }
+  };
+  ack_one(h.ack, true);
+  for (uint32_t i = 0; i < 32; ++i) {
+    if (h.ack_bits & (1u << i)) ack_one(static_cast<uint16_t>(h.ack - 1 - i), false);
+  }
+  if (!any || reliable_unacked_ == 0) return;
+  for (uint32_t i = head_; i != cursor_; ++i) {
+    Out& e = out_at(i);
+    if (e.state != OutState::kInFlight && e.state != OutState::kResend) continue;
+    if (((newly[(e.packet & 255) >> 6] >> (e.packet & 63)) & 1) == 0) continue;
+    if (sent_[e.packet & 255].seq != e.packet) continue;
+    if (e.state == OutState::kResend) {
+      --resend_;
+      --pending_;
+    }
+    e.state = OutState::kDone;
+    pool_->give(e.chunk);
+    --reliable_unacked_;
+  }
+}
+
+void Session::on_rtt_sample(uint64_t rtt) {
+  if (!have_rtt_) {
+    srtt_ = rtt;
+    rttvar_ = rtt / 2;
+    have_rtt_ = true;
+  } else {
+    const uint64_t dev = srtt_ > rtt ? srtt_ - rtt : rtt - srtt_;
+    rttvar_ = (3 * rttvar_ + dev) / 4;
+    srtt_ = (7 * srtt_ + rtt) / 8;
+  }
+  rto_ = std::clamp(srtt_ + std::max<uint64_t>(4 * rttvar_, 1'000'000), config_->min_rto_ns,
+                    config_->max_rto_ns);
+}
+
+void Session::on_loss(uint64_t now) {
+  counters_->packets_lost++;
+  if (last_reduction_ns_ != 0 && now - last_reduction_ns_ < std::max(srtt_, uint64_t{1})) return;
+  ssthresh_ = std::max(2.0, cwnd_ / 2);
+  cwnd_ = ssthresh_;
+  last_reduction_ns_ = now;
+}
+
+uint64_t Session::rto_for(uint8_t sends) const {
+  const uint32_t shift = std::min<uint32_t>(sends > 0 ? sends - 1 : 0, 10);
+  return std::min(rto_ << shift, config_->max_rto_ns);
+}
+
+// Frames.
+
+void Session::on_hello(const Hello& h) {
+  if (hello_received_ || state_ != SessionState::kHello) return;
+  if (h.version != kProtocolVersion) {
+    drop(MsgDrop::kBadVersion);
+    char reason[96];
+    const int n = std::snprintf(reason, sizeof reason,
+                                role_ == Role::kServer
+                                    ? "message protocol version %u is not supported; this "
+                                      "server speaks %u"
+                                    : "the server speaks message protocol version %u; this "
+                                      "client speaks %u",
+                                h.version, kProtocolVersion);
+    close(kCloseBadVersion, std::string_view(reason, static_cast<size_t>(std::max(n, 0))));
+    return;
+  }
+  if (role_ == Role::kClient) {
+    if (h.channel_count == 0) {
+      drop(MsgDrop::kBadHello);
+      return;
+    }
+    channels_.assign(h.channels, h.channels + h.channel_count);
+    size_t reliable = 0;
+    for (ChannelKind k : channels_) reliable += k == ChannelKind::kReliable;
+    held_.assign(config_->ahead_buffer + reliable * kMaxFragments, Held{ChunkPool::kNone});
+    hello_acked_ = true;  // the server answered ours
+    hello_in_flight_ = false;
+  }
+  hello_received_ = true;
+  peer_max_message_ = std::min<uint32_t>(h.max_message, kMaxMessageBytes);
+  state_ = SessionState::kOpen;
+  opened_ = true;
+  handler_->on_open(*this);
+}
+
+void Session::on_ping(uint32_t ping_id) {
+  if (pong_count_ < pongs_.size()) pongs_[pong_count_++] = ping_id;
+}
+
+void Session::on_pong(uint32_t pong_id) {
+  if (pong_id != ping_id_ || ping_sent_ns_ == 0) return;
+  ping_rtt_ = now_ - ping_sent_ns_;
+  ping_sent_ns_ = 0;
+}
+
+void Session::on_close(const CloseFrame& c) {
+  if (close_received_) return;
+  close_received_ = true;
+  if (state_ == SessionState::kClosing) return;  // ours crossed theirs: ours stands
+  state_ = SessionState::kClosing;
+  close_code_ = c.code;
+  close_reason_.assign(c.reason);
+  close_left_ = 1;  // one close frame back, then done
+}
+
+void Session::on_message(const MessageFrame& m) {
+  if (!hello_received_) {
+    drop(MsgDrop::kNoHello);
+    refuse_packet_ = true;  // resent after the hello
+    return;
+  }
+  if (close_received_ || state_ == SessionState::kClosed) {
+    drop(MsgDrop::kClosed);
+    return;
+  }
+  if (m.channel >= channels_.size()) {
+    drop(MsgDrop::kBadChannel);
+    return;
+  }
+  const size_t least = m.fragment ? (m.count - 1) * kFragmentBytes + 1 : m.data.size();
+  if (least > config_->max_message) {
+    drop(MsgDrop::kTooBig);
+    return;
+  }
+  if (!m.fragment && m.text && !valid_utf8(m.data)) {
+    drop(MsgDrop::kBadUtf8);
+    return;
+  }
+  if (channels_[m.channel] == ChannelKind::kReliable) {
+    reliable_frame(m);
+  } else {
+    unreliable_frame(m);
+  }
+}
+
+void Session::deliver(uint8_t channel, bool text, std::span<const uint8_t> bytes) {
+  counters_->messages_in++;
+  handler_->on_message(*this, channel, text, bytes);
+}
+
+void Session::reliable_frame(const MessageFrame& m) {
+  const int d = static_cast<int16_t>(static_cast<uint16_t>(m.sequence - expected_[m.channel]));
+  if (d < 0) {
+    drop(MsgDrop::kDuplicate);
+    return;
+  }
+  if (d >= kReliableWindow) {
+    drop(MsgDrop::kOutOfWindow);
+    return;
+  }
+  if (d == 0 && !m.fragment) {
+    ++expected_[m.channel];
+    deliver(m.channel, m.text, m.data);
+    drain(m.channel);
+    return;
+  }
+  for (const Held& h : held_) {
+    if (h.chunk != ChunkPool::kNone && h.channel == m.channel && h.msg_seq == m.sequence &&
+        h.index == m.index) {
+      drop(MsgDrop::kDuplicate);
+      return;
+    }
+  }
+  if (!hold(m, d != 0)) {
+    refuse_packet_ = true;  // not acked: the sender tries again
+    return;
+  }
+  if (d == 0) drain(m.channel);
+}
+
+void Session::unreliable_frame(const MessageFrame& m) {
+  const bool sequenced = channels_[m.channel] == ChannelKind::kUnreliableSequenced;
+  if (sequenced && any_delivered_[m.channel] &&
+      static_cast<int16_t>(static_cast<uint16_t>(m.sequence - delivered_[m.channel])) <= 0) {
+    drop(MsgDrop::kStale);
+    return;
+  }
+  auto delivered = [&] {
+    delivered_[m.channel] = m.sequence;
+    any_delivered_[m.channel] = true;
+    if (!sequenced) return;
+    // Partial messages older than this one can only be stale now.
+    for (size_t i = 0; i < held_.size(); ++i) {
+      const Held& h = held_[i];
+      if (h.chunk != ChunkPool::kNone && h.channel == m.channel &&
+          static_cast<int16_t>(static_cast<uint16_t>(h.msg_seq - m.sequence)) < 0) {
+        free_held(i);
+      }
+    }
+  };
+  if (!m.fragment) {
+    deliver(m.channel, m.text, m.data);
+    delivered();
+    return;
+  }
+  for (const Held& h : held_) {
+    if (h.chunk != ChunkPool::kNone && h.channel == m.channel && h.msg_seq == m.sequence &&
+        h.index == m.index) {
+      drop(MsgDrop::kDuplicate);
+      return;
+    }
+  }
+  if (!hold(m, true) && !(evict_unreliable() && hold(m, true))) return;
+  if (try_complete(m.channel, m.sequence)) delivered();
+}
+
+bool Session::hold(const MessageFrame& m, bool ahead) {
+  // Fragments of one message must agree on their count and kind.
+  for (const Held& h : held_) {
+    if (h.chunk != ChunkPool::kNone && h.channel == m.channel && h.msg_seq == m.sequence &&
+        (h.count != m.count || h.text != m.text)) {
+      drop(MsgDrop::kBadFragment);
+      return true;  // consumed: not worth a resend
+    }
+  }
+  if (ahead &&
+      (ahead_used_ >= config_->ahead_buffer || pool_->available() <= pool_->capacity() / 16)) {
+    drop(MsgDrop::kNoBuffer);
+    return false;
+  }
+  const uint32_t chunk = pool_->take();
+  if (chunk == ChunkPool::kNone) {
+    drop(MsgDrop::kNoBuffer);
+    return false;
+  }
+  for (Held& h : held_) {
+    if (h.chunk != ChunkPool::kNone) continue;
+    std::memcpy(pool_->data(chunk), m.data.data(), m.data.size());
+    h = Held{chunk,  m.sequence, static_cast<uint16_t>(m.data.size()), m.channel, m.index, m.count,
+             m.text, ahead};
+    ahead_used_ += ahead;
+    return true;
+  }
+  pool_->give(chunk);  // cannot happen: slots are sized for the reserve
+  drop(MsgDrop::kNoBuffer);
+  return false;
+}
+
+bool Session::evict_unreliable() {
+  for (size_t i = 0; i < held_.size(); ++i) {
+    const Held& h = held_[i];
+    if (h.chunk == ChunkPool::kNone || channels_[h.channel] == ChannelKind::kReliable) continue;
+    const uint8_t ch = h.channel;
+    const uint16_t seq = h.msg_seq;
+    for (size_t j = i; j < held_.size(); ++j) {
+      if (held_[j].chunk != ChunkPool::kNone && held_[j].channel == ch && held_[j].msg_seq == seq) {
+        free_held(j);
+      }
+    }
+    drop(MsgDrop::kNoBuffer);
+    return true;
+  }
+  return false;
+}
+
+void Session::free_held(size_t i) {
+  Held& h = held_[i];
+  pool_->give(h.chunk);
+  ahead_used_ -= h.ahead;
+  h.chunk = ChunkPool::kNone;
+}
+
+bool Session::try_complete(uint8_t channel, uint16_t seq) {
+  size_t idx[kMaxFragments];
+  size_t found = 0;
+  uint8_t count = 0;
+  for (size_t i = 0; i < held_.size(); ++i) {
+    const Held& h = held_[i];
+    if (h.chunk == ChunkPool::kNone || h.channel != channel || h.msg_seq != seq) continue;
+    count = h.count;
+    idx[h.index] = i;
+    ++found;
+  }
+  if (found == 0 || found != count) return false;
+  const bool text = held_[idx[0]].text;
+  std::span<const uint8_t> bytes;
+  if (count == 1) {
+    const Held& h = held_[idx[0]];
+    bytes = {pool_->data(h.chunk), h.len};
+  } else {
+    std::span<uint8_t> scratch = pool_->scratch();
+    size_t n = 0;
+    for (size_t k = 0; k < count; ++k) {
+      const Held& h = held_[idx[k]];
+      std::memcpy(scratch.data() + n, pool_->data(h.chunk), h.len);
+      n += h.len;
+    }
+    bytes = scratch.first(n);
+  }
+  const bool good = !text || valid_utf8(bytes);
+  if (good) deliver(channel, text, bytes);
+  for (size_t k = 0; k < count; ++k) free_held(idx[k]);
+  if (!good) drop(MsgDrop::kBadUtf8);
+  return true;
+}
+
+void Session::drain(uint8_t channel) {
+  while (state_ != SessionState::kClosed && try_complete(channel, expected_[channel])) {
+    ++expected_[channel];
+  }
+}
+
+// Sending.
+
+SendResult Session::send(uint8_t channel, bool text, std::span<const uint8_t> bytes) {
+  if (state_ != SessionState::kOpen) return SendResult::kNotOpen;
+  if (channel >= channels_.size()) return SendResult::kBadChannel;
+  if (bytes.size() > peer_max_message_) return SendResult::kTooBig;
+  if (text && !valid_utf8(bytes)) return SendResult::kBadUtf8;
+  const size_t n = fragments_for(bytes.size());
+  if (outq_.size() - (tail_ - head_) < n) {
+    want_writable_ = true;
+    counters_->queue_full++;
+    return SendResult::kQueueFull;
+  }
+  if (pool_->available() < n) {
+    want_writable_ = true;
+    counters_->no_memory++;
+    return SendResult::kNoMemory;
+  }
+  const uint16_t seq = send_seq_[channel]++;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t at = i * kFragmentBytes;
+    const size_t len = std::min(kFragmentBytes, bytes.size() - at);
+    const uint32_t chunk = pool_->take();
+    if (len != 0) std::memcpy(pool_->data(chunk), bytes.data() + at, len);
+    out_at(tail_++) = Out{chunk,
+                          static_cast<uint16_t>(len),
+                          seq,
+                          0,
+                          channel,
+                          static_cast<uint8_t>(i),
+                          static_cast<uint8_t>(n),
+                          text,
+                          OutState::kQueued,
+                          0,
+                          0};
+  }
+  pending_ += static_cast<uint32_t>(n);
+  counters_->messages_out++;
+  return SendResult::kOk;
+}
+
+void Session::release_done() {
+  while (head_ != cursor_ && out_at(head_).state == OutState::kDone) ++head_;
+  if (!want_writable_ || state_ != SessionState::kOpen) return;
+  if (tail_ - head_ > outq_.size() / 2 || pool_->available() < kMaxFragments) return;
+  want_writable_ = false;
+  handler_->on_writable(*this);
+}
+
+void Session::close(uint16_t code, std::string_view reason) {
+  if (state_ != SessionState::kHello && state_ != SessionState::kOpen) return;
+  const bool was_open = state_ == SessionState::kOpen;
+  state_ = SessionState::kClosing;
+  close_code_ = code;
+  size_t n = std::min(reason.size(), kMaxCloseReason);
+  while (n > 0 && n < reason.size() && (static_cast<uint8_t>(reason[n]) & 0xC0) == 0x80) --n;
+  close_reason_.assign(reason.substr(0, n));
+  if (!valid_utf8({reinterpret_cast<const uint8_t*>(close_reason_.data()), close_reason_.size()})) {
+    close_reason_.clear();
+  }
+  close_deadline_ns_ = was_open ? now_ + config_->close_linger_ns : now_;
+  close_left_ = config_->close_repeats;
+}
+
+void Session::lost() {
+  if (state_ == SessionState::kIdle || state_ == SessionState::kClosed) return;
+  finish(kCloseLost, "connection lost");
+}
+
+void Session::finish(uint16_t code, std::string_view reason) {
+  if (state_ == SessionState::kClosed) return;
+  state_ = SessionState::kClosed;
+  reset();
+  if (opened_) handler_->on_close(*this, code, reason);
+}
+
+bool Session::close_ready() const {
+  if (state_ != SessionState::kClosing || close_left_ == 0) return false;
+  return close_received_ || now_ >= close_deadline_ns_ || (pending_ == 0 && reliable_unacked_ == 0);
+}
+
+bool Session::hello_needed() const {
+  if (hello_acked_) return false;
+  return role_ == Role::kClient ? state_ == SessionState::kHello : hello_received_;
+}
+
+bool Session::control_owed() const {
+  return (hello_needed() && !hello_in_flight_) || pong_count_ > 0 || ping_due_ || close_ready();
+}
+
+// Timers and the wire.
+
+void Session::tick(uint64_t now_ns) {
+  now_ = std::max(now_, now_ns);
+  if (state_ == SessionState::kIdle || state_ == SessionState::kClosed) return;
+  const uint64_t now = now_;
+  if (now - last_heard_ns_ >= config_->idle_timeout_ns) {
+    if (state_ == SessionState::kClosing) {
+      close_deadline_ns_ = now;  // nobody acks any more: stop waiting
+    } else {
+      close(kCloseIdle, "idle timeout");
+      close_deadline_ns_ = now;
+    }
+  }
+  // Packets unacked past the timeout are lost: the congestion window backs off.
+  while (oldest_ != next_packet_) {
+    Sent& s = sent_[oldest_ & 255];
+    if (s.valid && s.seq == oldest_ && !s.acked && s.data && !s.lost) {
+      if (now - s.sent_ns < rto_) break;
+      s.lost = true;
+      --in_flight_;
+      on_loss(now);
+    }
+    ++oldest_;
+  }
+  // Reliable fragments unacked past their (backed-off) timeout go again.
+  if (reliable_unacked_ > 0) {
+    for (uint32_t i = head_; i != cursor_; ++i) {
+      Out& e = out_at(i);
+      if (e.state == OutState::kInFlight && now - e.sent_ns >= rto_for(e.sends)) {
+        e.state = OutState::kResend;
+        ++resend_;
+        ++pending_;
+      }
+    }
+  }
+  if (hello_in_flight_ && now - hello_sent_ns_ >= rto_) hello_in_flight_ = false;
+  if (state_ == SessionState::kOpen && now - last_ping_ns_ >= config_->ping_interval_ns) {
+    ping_due_ = true;
+    last_ping_ns_ = now;
+  }
+  flush(now);
+}
+
+void Session::flush(uint64_t now_ns) {
+  now_ = std::max(now_, now_ns);
+  if (state_ == SessionState::kIdle || state_ == SessionState::kClosed) return;
+  close_sent_this_flush_ = false;
+  while (send_one_packet(now_)) {
+  }
+  if (state_ == SessionState::kClosing && close_left_ == 0) {
+    finish(close_code_, close_reason_);
+  }
+}
+
+bool Session::send_one_packet(uint64_t now) {
+  uint8_t buf[kMaxPacketBytes];
+  PacketWriter w(buf);
+  Header h;
+  h.sequence = next_packet_;
+  h.flags = any_received_ ? kHeaderAckValid : 0;
+  h.ack = recv_latest_;
+  h.ack_bits = recv_bits_;
+  h.window = static_cast<uint16_t>(std::min<uint32_t>(
+      config_->ahead_buffer - std::min(ahead_used_, config_->ahead_buffer), 0xFFFF));
+  w.header(h);
+  bool eliciting = false;
+  bool data = false;
+  const bool hello = hello_needed();
+  if (hello) {
+    Hello hh;
+    hh.max_message = config_->max_message;
+    if (role_ == Role::kServer) {
+      hh.channel_count = static_cast<uint8_t>(channels_.size());
+      std::copy(channels_.begin(), channels_.end(), hh.channels);
+    }
+    w.hello(hh);
+    eliciting = !hello_in_flight_;
+  }
+  while (pong_count_ > 0 && w.pong(pongs_[pong_count_ - 1])) {
+    --pong_count_;
+    eliciting = true;
+  }
+  if (ping_due_ && w.ping(ping_id_ + 1)) {
+    ++ping_id_;
+    ping_sent_ns_ = now;
+    ping_due_ = false;
+    eliciting = true;
+  }
+  const bool may_send_data =
+      (state_ == SessionState::kOpen || (state_ == SessionState::kClosing && !close_received_)) &&
+      in_flight_ < cwnd_;
+  bool full = false;
+  if (may_send_data && resend_ > 0) {
+    for (uint32_t i = head_; i != cursor_ && resend_ > 0; ++i) {
+      Out& e = out_at(i);
+      if (e.state != OutState::kResend) continue;
+      MessageFrame f{e.channel,
+                     e.text,
+                     e.count > 1,
+                     e.msg_seq,
+                     e.index,
+                     e.count,
+                     {pool_->data(e.chunk), e.len}};
+      if (!w.message(f)) {
+        full = true;
+        break;
+      }
+      e.state = OutState::kInFlight;
+      e.packet = h.sequence;
+      e.sent_ns = now;
+      e.sends = static_cast<uint8_t>(std::min(e.sends + 1, 255));
+      --resend_;
+      --pending_;
+      data = true;
+      counters_->retransmits++;
+    }
+  }
+  if (may_send_data && !full) {
+    while (cursor_ != tail_) {
+      Out& e = out_at(cursor_);
+      const bool reliable = channels_[e.channel] == ChannelKind::kReliable;
+      if (reliable && reliable_unacked_ >= peer_window_ + kMaxFragments) break;
+      MessageFrame f{e.channel,
+                     e.text,
+                     e.count > 1,
+                     e.msg_seq,
+                     e.index,
+                     e.count,
+                     {pool_->data(e.chunk), e.len}};
+      if (!w.message(f)) break;
+      --pending_;
+      data = true;
+      if (reliable) {
+        e.state = OutState::kInFlight;
+        e.packet = h.sequence;
+        e.sent_ns = now;
+        e.sends = 1;
+        ++reliable_unacked_;
+      } else {
+        e.state = OutState::kDone;
+        pool_->give(e.chunk);
+      }
+      ++cursor_;
+    }
+  }
+  if (!close_sent_this_flush_ && close_ready() && w.close(close_code_, close_reason_)) {
+    --close_left_;
+    close_sent_this_flush_ = true;
+    eliciting = true;
+  }
+  if (!eliciting && !data && !ack_owed_) return false;
+  if (hello) {
+    hello_in_flight_ = true;
+    hello_packet_ = h.sequence;
+    hello_sent_ns_ = now;
+  }
+  Sent& s = sent_[h.sequence & 255];
+  if (s.valid && !s.acked && s.data && !s.lost) {
+    --in_flight_;  // wrapped unacked: count it lost
+    on_loss(now);
+  }
+  s = Sent{h.sequence, true, false, data, false, eliciting || data, now};
+  if (data) ++in_flight_;
+  if (!eliciting && !data) counters_->ack_only++;
+  counters_->packets_out++;
+  ++next_packet_;
+  ack_owed_ = false;
+  out_->transmit(*this, w.bytes());
+  release_done();
+  return data && (resend_ > 0 || cursor_ != tail_) && in_flight_ < cwnd_;
+}
+
+}  // namespace bypass::msg

@@ -1,0 +1,281 @@
+// Session: one side of one connection of bypass's message protocol
+// (docs/protocol.md) over a transport that carries packets of up to 1200
+// bytes with integrity but no delivery guarantee (a netcode connection).
+// Messages go on channels, reliable-ordered or unreliable; they are queued by
+// send(), coalesced into as few packets as fit and put on the wire by
+// flush(), which the owner calls at the end of each burst. Packet acks,
+// RTT/jitter, retransmission with backoff, a congestion window (AIMD), the
+// peer's receive window, ping/pong, close and idle timeout live here.
+// One thread; no allocation after open(); time comes from the owner.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <bypass/msg/chunk_pool.hpp>
+#include <bypass/msg/msg_drops.hpp>
+#include <bypass/msg/msg_wire.hpp>
+
+namespace bypass::msg {
+
+class Session;
+
+// Close codes (WebSocket's where one fits, ours from 4000).
+enum CloseCode : uint16_t {
+  kCloseNormal = 1000,
+  kCloseGoingAway = 1001,
+  kCloseProtocolError = 1002,  // malformed frames past the limit
+  kCloseLost = 1006,           // never sent: the transport went away
+  kCloseTooBig = 1009,
+  kCloseIdle = 4000,          // nothing heard for idle_timeout
+  kCloseSlowConsumer = 4001,  // a member that did not keep up (rooms)
+  kCloseBadVersion = 4002,    // a message protocol version we do not speak
+};
+
+// What the application sees of its sessions. Called from inside receive(),
+// tick() and flush(); a callback may call send() and close() on any session
+// of the same owner, never receive().
+class MessageHandler {
+ public:
+  virtual ~MessageHandler() = default;
+  // Hellos exchanged: messages may flow both ways.
+  virtual void on_open(Session& s) = 0;
+  // A whole message; bytes valid only during the call.
+  virtual void on_message(Session& s, uint8_t channel, bool text,
+                          std::span<const uint8_t> bytes) = 0;
+  // Once per session that opened, whoever closed it.
+  virtual void on_close(Session& s, uint16_t code, std::string_view reason) = 0;
+  // send() refused for a full queue earlier; there is room again.
+  virtual void on_writable(Session& s) { (void)s; }
+};
+
+// Where finished packets go (the owner's netcode connection).
+class PacketOut {
+ public:
+  virtual ~PacketOut() = default;
+  virtual void transmit(Session& s, std::span<const uint8_t> packet) = 0;
+};
+
+// What all sessions of one owner count together.
+struct SessionCounters {
+  uint64_t drops[MsgDrop::kEnd] = {};
+  uint64_t messages_in = 0, messages_out = 0;
+  uint64_t packets_in = 0, packets_out = 0, ack_only = 0;
+  uint64_t retransmits = 0, packets_lost = 0;
+  uint64_t queue_full = 0, no_memory = 0;
+  uint64_t closed_malformed = 0;
+};
+
+struct SessionConfig {
+  std::vector<ChannelKind> channels = {ChannelKind::kReliable, ChannelKind::kUnreliable};
+  uint32_t max_message = kMaxMessageBytes;  // what this side accepts
+  uint32_t send_queue = 256;                // fragments queued per session, unsent or unacked
+  uint32_t ahead_buffer = 64;               // fragments held ahead of order per session
+  uint32_t initial_cwnd = 16;               // packets in flight
+  uint32_t max_cwnd = 1024;
+  uint64_t initial_rto_ns = 200'000'000;
+  uint64_t min_rto_ns = 20'000'000;
+  uint64_t max_rto_ns = 2'000'000'000;
+  uint64_t ping_interval_ns = 1'000'000'000;
+  uint64_t idle_timeout_ns = 10'000'000'000;
+  uint64_t close_linger_ns = 1'000'000'000;  // how long close() waits for queued data
+  uint32_t max_malformed = 8;                // then close with 1002
+  uint32_t close_repeats = 3;                // close frames sent, one per flush
+};
+
+enum class SendResult : uint8_t {
+  kOk,
+  kQueueFull,  // on_writable() follows when there is room
+  kNoMemory,   // the owner's chunk pool is empty; on_writable() follows
+  kBadChannel,
+  kTooBig,   // over the peer's max_message
+  kBadUtf8,  // text that is not UTF-8
+  kNotOpen,  // closing or closed
+};
+const char* to_string(SendResult r);
+
+enum class Role : uint8_t { kServer, kClient };
+enum class SessionState : uint8_t { kIdle, kHello, kOpen, kClosing, kClosed };
+
+class Session final : FrameVisitor {
+ public:
+  Session(Role role, const SessionConfig* config, ChunkPool* pool, MessageHandler* handler,
+          PacketOut* out, SessionCounters* counters);
+  ~Session() override;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // A new connection (the previous one's state is dropped, its chunks freed).
+  void open(uint64_t now_ns);
+
+  // One packet from the peer, as the transport delivered it.
+  void receive(std::span<const uint8_t> packet, uint64_t now_ns);
+
+  // Queues a whole message; nothing goes out before flush().
+  SendResult send(uint8_t channel, bool text, std::span<const uint8_t> bytes);
+
+  // Closes with a code and a UTF-8 reason (cut at 123 bytes): queued data
+  // goes first (for up to close_linger), then the close frame, then
+  // on_close(). The owner drops the transport once finished().
+  void close(uint16_t code, std::string_view reason);
+
+  // The transport is gone: on_close(1006) if it was open; chunks freed.
+  void lost();
+
+  // Timers: retransmission, packet loss, ping, idle timeout, close linger.
+  void tick(uint64_t now_ns);
+  // Puts what is queued (and acks owed) on the wire.
+  void flush(uint64_t now_ns);
+
+  SessionState state() const { return state_; }
+  bool open_for_messages() const { return state_ == SessionState::kOpen; }
+  bool finished() const { return state_ == SessionState::kClosed; }
+  bool want_flush() const { return ack_owed_ || pending_ > 0 || control_owed(); }
+
+  uint64_t srtt_ns() const { return srtt_; }
+  uint64_t rttvar_ns() const { return rttvar_; }
+  uint64_t rto_ns() const { return rto_; }
+  uint32_t cwnd() const { return static_cast<uint32_t>(cwnd_); }
+  uint32_t in_flight() const { return in_flight_; }
+  uint32_t queued() const { return tail_ - head_; }
+  uint32_t peer_window() const { return peer_window_; }
+  uint32_t peer_max_message() const { return peer_max_message_; }
+  uint64_t last_ping_rtt_ns() const { return ping_rtt_; }
+  uint16_t close_code() const { return close_code_; }
+  const std::vector<ChannelKind>& channels() const { return channels_; }
+
+  // The owner's: which connection this is, and what it carries.
+  uint32_t id = 0;
+  uint64_t client_id = 0;
+  std::array<uint8_t, 256> user_data{};
+  void* user = nullptr;
+
+ private:
+  enum class OutState : uint8_t { kQueued, kInFlight, kResend, kDone };
+  struct Out {
+    uint32_t chunk;
+    uint16_t len;
+    uint16_t msg_seq;
+    uint16_t packet;  // sent in
+    uint8_t channel, index, count;
+    bool text;
+    OutState state;
+    uint8_t sends;
+    uint64_t sent_ns;
+  };
+  struct Sent {
+    uint16_t seq;
+    bool valid, acked, data, lost;
+    bool eliciting;  // the peer answers it at once: a fair RTT sample
+    uint64_t sent_ns;
+  };
+  struct Held {      // a fragment (or early single message) waiting for the rest
+    uint32_t chunk;  // kNone: slot free
+    uint16_t msg_seq, len;
+    uint8_t channel, index, count;
+    bool text, ahead;
+  };
+
+  // FrameVisitor
+  void on_hello(const Hello& h) override;
+  void on_ping(uint32_t id) override;
+  void on_pong(uint32_t id) override;
+  void on_close(const CloseFrame& c) override;
+  void on_message(const MessageFrame& m) override;
+
+  void drop(DropReason r);
+  void reset();
+  void process_acks(const Header& h, uint64_t now);
+  void note_received(uint16_t seq);
+  void on_rtt_sample(uint64_t rtt);
+  void on_loss(uint64_t now);
+  void deliver(uint8_t channel, bool text, std::span<const uint8_t> bytes);
+  void reliable_frame(const MessageFrame& m);
+  void unreliable_frame(const MessageFrame& m);
+  bool hold(const MessageFrame& m, bool ahead);
+  bool evict_unreliable();
+  bool try_complete(uint8_t channel, uint16_t seq);
+  void drain(uint8_t channel);
+  void free_held(size_t i);
+  void finish(uint16_t code, std::string_view reason);
+  void release_done();
+  bool control_owed() const;
+  bool close_ready() const;
+  bool hello_needed() const;
+  bool send_one_packet(uint64_t now);
+  uint64_t rto_for(uint8_t sends) const;
+  Out& out_at(uint32_t i) { return outq_[i % outq_.size()]; }
+
+  Role role_;
+  const SessionConfig* config_;
+  ChunkPool* pool_;
+  MessageHandler* handler_;
+  PacketOut* out_;
+  SessionCounters* counters_;
+
+  SessionState state_ = SessionState::kIdle;
+  std::vector<ChannelKind> channels_;  // the server's; a client learns them from its hello
+  uint32_t peer_max_message_ = kMaxMessageBytes;
+  bool hello_received_ = false;
+  bool hello_acked_ = false;
+  uint16_t hello_packet_ = 0;
+  bool hello_in_flight_ = false;
+  uint64_t hello_sent_ns_ = 0;
+  bool opened_ = false;  // on_open() ran
+
+  // Sending.
+  std::vector<Out> outq_;
+  uint32_t head_ = 0, cursor_ = 0, tail_ = 0;  // [head, cursor) sent; [cursor, tail) not yet
+  uint32_t pending_ = 0;                       // entries queued or to resend
+  uint32_t resend_ = 0;
+  uint32_t reliable_unacked_ = 0;
+  bool want_writable_ = false;
+  std::array<uint16_t, kMaxChannels> send_seq_{};
+  std::array<Sent, 256> sent_{};
+  uint16_t next_packet_ = 0;
+  uint16_t oldest_ = 0;  // the oldest packet that may still be in flight
+  uint32_t in_flight_ = 0;
+  double cwnd_ = 16, ssthresh_ = 1e9;
+  uint64_t last_reduction_ns_ = 0;
+  uint32_t peer_window_ = 0;
+
+  // Receiving.
+  bool any_received_ = false;
+  uint16_t recv_latest_ = 0;
+  uint32_t recv_bits_ = 0;
+  bool ack_owed_ = false;
+  bool refuse_packet_ = false;  // a reliable fragment found no room: do not ack this packet
+  std::array<uint16_t, kMaxChannels> expected_{};
+  std::array<uint16_t, kMaxChannels> delivered_{};
+  std::array<bool, kMaxChannels> any_delivered_{};
+  std::vector<Held> held_;
+  uint32_t ahead_used_ = 0;
+  uint32_t malformed_ = 0;
+
+  // Timers (ns, the owner's monotonic clock; never runs backwards here).
+  uint64_t now_ = 0;
+  uint64_t last_heard_ns_ = 0;
+  uint64_t last_ping_ns_ = 0;
+  uint64_t srtt_ = 0, rttvar_ = 0, rto_ = 0;
+  bool have_rtt_ = false;
+  uint32_t ping_id_ = 0;
+  uint64_t ping_sent_ns_ = 0;
+  bool ping_due_ = false;
+  uint64_t ping_rtt_ = 0;
+  std::array<uint32_t, 4> pongs_{};
+  uint32_t pong_count_ = 0;
+
+  // Closing.
+  uint16_t close_code_ = 0;
+  std::string close_reason_;  // reserved at construction
+  uint64_t close_deadline_ns_ = 0;
+  uint32_t close_left_ = 0;
+  bool close_received_ = false;
+  bool close_sent_this_flush_ = false;
+};
+
+}  // namespace bypass::msg

@@ -1,0 +1,359 @@
+// Message sessions end to end over a simulated path (session_link.hpp): the
+// hello, reliable and unreliable delivery under 30 % loss with reordering,
+// fragments up to 64 KiB, coalescing, flow control against a peer that stops
+// reading, congestion backoff, ping, close, version refusal, malformed
+// frames, and timers under a clock that skews, jumps and runs backwards.
+#include "session_link.hpp"
+
+#include <gtest/gtest.h>
+
+namespace bypass::msg::test {
+namespace {
+
+SessionConfig server_config() {
+  SessionConfig c;
+  c.channels = {ChannelKind::kReliable, ChannelKind::kUnreliable, ChannelKind::kUnreliableSequenced,
+                ChannelKind::kReliable};
+  return c;
+}
+
+TEST(Session, HelloOpensBothSidesAndTeachesTheClientTheChannels) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.open();
+  EXPECT_EQ(link.client.session.state(), SessionState::kHello);
+  EXPECT_EQ(link.client.session.send(0, false, pattern(10, 1)), SendResult::kNotOpen);
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 100));
+  EXPECT_EQ(link.server.opened, 1);
+  EXPECT_EQ(link.client.session.channels(), sc.channels);
+  EXPECT_EQ(link.client.session.send(4, false, pattern(10, 1)), SendResult::kBadChannel);
+  EXPECT_EQ(link.client.session.send(0, false, pattern(10, 1)), SendResult::kOk);
+  ASSERT_TRUE(link.run_until([&] { return link.server.got.size() == 1; }, 100));
+}
+
+TEST(Session, ReliableMessagesOfEverySizeArriveOnceWholeAndInOrderAt30PercentLoss) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.loss_percent = 30;
+  link.jitter_ms = 20;  // reorders
+  link.server.echo = true;
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 5000));
+  const std::vector<size_t> sizes = {0, 1, 63, 64, 1023, 1024, 1025, 2048, 5000, 40000, 65536};
+  std::vector<std::vector<uint8_t>> sent;
+  for (int round = 0; round < 3; ++round) {
+    for (size_t n : sizes) sent.push_back(pattern(n, static_cast<uint32_t>(sent.size() + 1)));
+  }
+  auto channel_of = [](size_t i) -> uint8_t { return (i + 1) % 2 ? 0 : 3; };
+  // Sent as the queue allows (a full queue says so and is tried again).
+  size_t next = 0;
+  int full = 0;
+  ASSERT_TRUE(link.run_until(
+      [&] {
+        while (next < sent.size()) {
+          const SendResult r = link.client.session.send(channel_of(next), false, sent[next]);
+          if (r == SendResult::kQueueFull) {
+            ++full;
+            break;
+          }
+          EXPECT_EQ(r, SendResult::kOk);
+          ++next;
+        }
+        return link.client.got.size() == sent.size();
+      },
+      300000))
+      << link.client.got.size() << " of " << sent.size();
+  EXPECT_GT(full, 0);
+  link.run_ms(2000);  // nothing more comes: no duplicates
+  ASSERT_EQ(link.server.got.size(), sent.size());
+  ASSERT_EQ(link.client.got.size(), sent.size());
+  // Per channel, in the order sent.
+  for (uint8_t ch : {0, 3}) {
+    std::vector<std::vector<uint8_t>> want, at_server, at_client;
+    for (size_t i = 0; i < sent.size(); ++i) {
+      if (channel_of(i) == ch) want.push_back(sent[i]);
+    }
+    for (auto& g : link.server.got) {
+      if (g.channel == ch) at_server.push_back(g.bytes);
+    }
+    for (auto& g : link.client.got) {
+      if (g.channel == ch) at_client.push_back(g.bytes);
+    }
+    EXPECT_EQ(at_server, want);
+    EXPECT_EQ(at_client, want);
+  }
+  EXPECT_GT(link.client.counters.retransmits, 0u);
+  EXPECT_GT(link.client.counters.packets_lost, 0u);
+  EXPECT_EQ(link.server_pool.available(), link.server_pool.capacity());
+  EXPECT_EQ(link.client_pool.available(), link.client_pool.capacity());
+}
+
+TEST(Session, UnreliableMessagesAreNeverRetransmitted) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.loss_percent = 30;
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 5000));
+  for (uint32_t i = 0; i < 200; ++i) {
+    ASSERT_EQ(link.client.session.send(1, false, pattern(i % 3 == 0 ? 3000 : 100, i)),
+              SendResult::kOk);
+    link.step();
+  }
+  link.run_ms(3000);
+  for (const auto& [key, n] : link.client_log.sends) {
+    EXPECT_EQ(n, 1) << "channel " << int(std::get<0>(key)) << " message " << std::get<1>(key);
+  }
+  // Some got through whole, some did not; none arrived twice or torn.
+  EXPECT_GT(link.server.got.size(), 50u);
+  EXPECT_LT(link.server.got.size(), 200u);
+  for (const Got& g : link.server.got) EXPECT_TRUE(g.bytes.size() == 100 || g.bytes.size() == 3000);
+  // Partial messages whose other fragments were lost are held, within bounds.
+  EXPECT_GE(link.server_pool.available(), link.server_pool.capacity() - sc.ahead_buffer);
+}
+
+TEST(Session, SequencedUnreliableDropsWhatIsOlderThanDelivered) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.jitter_ms = 30;  // heavy reordering
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  for (uint32_t i = 0; i < 100; ++i) {
+    std::vector<uint8_t> b = {static_cast<uint8_t>(i)};
+    ASSERT_EQ(link.client.session.send(2, false, b), SendResult::kOk);
+    link.step();
+  }
+  link.run_ms(500);
+  ASSERT_FALSE(link.server.got.empty());
+  for (size_t i = 1; i < link.server.got.size(); ++i) {
+    EXPECT_GT(link.server.got[i].bytes[0], link.server.got[i - 1].bytes[0]);
+  }
+  EXPECT_GT(link.server.counters.drops[drop_index(MsgDrop::kStale)], 0u);
+}
+
+TEST(Session, SmallMessagesShareAPacket) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  const int before = link.client_log.packets + static_cast<int>(link.client.wire.size());
+  for (uint32_t i = 0; i < 100; ++i) {
+    ASSERT_EQ(link.client.session.send(0, false, pattern(64, i)), SendResult::kOk);
+  }
+  link.client.session.flush(link.now);
+  // 100 x (64 + 6) bytes, 16 to a packet of 1200: 7 packets, not 100.
+  EXPECT_EQ(link.client_log.packets + static_cast<int>(link.client.wire.size()) - before, 7);
+  ASSERT_TRUE(link.run_until([&] { return link.server.got.size() == 100; }, 1000));
+}
+
+TEST(Session, MemoryStaysFlatAgainstAPeerThatStopsReading) {
+  SessionConfig sc = server_config();
+  sc.send_queue = 64;
+  sc.idle_timeout_ns = 3'000'000'000;
+  const SessionConfig cc;
+  Link link(&sc, &cc, 1024);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  link.client_reads_stop = true;
+  link.client.session.close(kCloseNormal, "");  // keep the client from acking anything
+  uint32_t refused = 0;
+  uint32_t least_free = link.server_pool.capacity();
+  for (int ms = 0; ms < 2500; ++ms) {
+    for (int k = 0; k < 4; ++k) {
+      if (link.server.session.send(0, false, pattern(1500, ms)) != SendResult::kOk) ++refused;
+    }
+    link.step();
+    least_free = std::min(least_free, link.server_pool.available());
+    ASSERT_LE(link.server.session.queued(), 64u);
+  }
+  EXPECT_GT(refused, 0u);
+  EXPECT_GT(link.server.counters.queue_full, 0u);
+  EXPECT_GE(least_free, link.server_pool.capacity() - 64);  // never more than the queue
+  // The idle timeout closes it and gives everything back.
+  ASSERT_TRUE(link.run_until([&] { return link.server.closed == 1; }, 5000));
+  EXPECT_EQ(link.server.close_code, kCloseIdle);
+  EXPECT_EQ(link.server_pool.available(), link.server_pool.capacity());
+}
+
+TEST(Session, WritableFollowsAFullQueue) {
+  SessionConfig sc = server_config();
+  sc.send_queue = 16;
+  const SessionConfig cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  int ok = 0;
+  while (link.server.session.send(0, false, pattern(100, ok)) == SendResult::kOk) ++ok;
+  EXPECT_EQ(ok, 16);
+  EXPECT_EQ(link.server.writable, 0);
+  ASSERT_TRUE(link.run_until([&] { return link.server.writable == 1; }, 1000));
+  EXPECT_EQ(link.server.session.send(0, false, pattern(100, 99)), SendResult::kOk);
+}
+
+TEST(Session, TheCongestionWindowBacksOffOnLoss) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  size_t sent = 0;
+  for (int i = 0; i < 200; ++i) {
+    sent += link.server.session.send(0, false, pattern(1000, i)) == SendResult::kOk;
+    link.step();
+  }
+  const uint32_t grown = link.server.session.cwnd();
+  EXPECT_GT(grown, sc.initial_cwnd);
+  link.loss_percent = 60;
+  for (int i = 0; i < 300; ++i) {
+    sent += link.server.session.send(0, false, pattern(1000, i)) == SendResult::kOk;
+    link.step();
+  }
+  EXPECT_LT(link.server.session.cwnd(), grown / 2);
+  EXPECT_LE(link.server.session.in_flight(), link.server.session.cwnd() + 1);
+  link.loss_percent = 0;
+  ASSERT_TRUE(link.run_until([&] { return link.client.got.size() == sent; }, 60000))
+      << link.client.got.size() << " of " << sent;
+}
+
+TEST(Session, RttAndPing) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.latency_ms = 20;
+  link.open();
+  link.run_ms(3000);
+  // 20 ms each way, plus up to a tick for the first ack.
+  EXPECT_GE(link.client.session.srtt_ns(), 38'000'000u);
+  EXPECT_LE(link.client.session.srtt_ns(), 55'000'000u);
+  EXPECT_GE(link.client.session.last_ping_rtt_ns(), 38'000'000u);
+  EXPECT_LE(link.client.session.last_ping_rtt_ns(), 55'000'000u);
+  EXPECT_EQ(link.client.closed, 0);  // pings keep an idle connection alive
+}
+
+TEST(Session, CloseCarriesCodeAndReasonToBothSides) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.loss_percent = 30;
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 5000));
+  ASSERT_EQ(link.client.session.send(0, true, pattern(0, 0)), SendResult::kOk);
+  const std::string last = "the last word";
+  ASSERT_EQ(link.client.session.send(0, true,
+                                     {reinterpret_cast<const uint8_t*>(last.data()), last.size()}),
+            SendResult::kOk);
+  link.client.session.close(kCloseNormal, "bye \xC3\xA9");
+  EXPECT_EQ(link.client.session.send(0, false, pattern(1, 1)), SendResult::kNotOpen);
+  ASSERT_TRUE(
+      link.run_until([&] { return link.server.closed == 1 && link.client.closed == 1; }, 5000));
+  // What was queued before close() arrived first.
+  ASSERT_EQ(link.server.got.size(), 2u);
+  EXPECT_EQ(std::string(link.server.got[1].bytes.begin(), link.server.got[1].bytes.end()), last);
+  EXPECT_EQ(link.server.close_code, kCloseNormal);
+  EXPECT_EQ(link.server.close_reason, "bye \xC3\xA9");
+  EXPECT_EQ(link.client.close_code, kCloseNormal);
+  EXPECT_TRUE(link.server.session.finished());
+  EXPECT_TRUE(link.client.session.finished());
+}
+
+TEST(Session, AnotherVersionIsRefusedWithACodeThatSaysSo) {
+  const SessionConfig sc = server_config();
+  ChunkPool pool(64);
+  Side server(Role::kServer, &sc, &pool);
+  server.session.open(0);
+  uint8_t buf[64];
+  PacketWriter w(buf);
+  w.header({});
+  Hello h;
+  h.version = 2;
+  ASSERT_TRUE(w.hello(h));
+  server.session.receive(w.bytes(), 1);
+  server.session.flush(2);
+  ASSERT_FALSE(server.wire.empty());
+  struct Closes : WireLog {
+    uint16_t code = 0;
+    std::string reason;
+    void on_close(const CloseFrame& c) override {
+      code = c.code;
+      reason = std::string(c.reason);
+    }
+  } seen;
+  read_frames(server.wire.back(), seen);
+  EXPECT_EQ(seen.code, kCloseBadVersion);
+  EXPECT_EQ(seen.reason, "message protocol version 2 is not supported; this server speaks 1");
+  EXPECT_EQ(server.counters.drops[drop_index(MsgDrop::kBadVersion)], 1u);
+  EXPECT_EQ(server.opened, 0);
+}
+
+TEST(Session, MalformedFramesAreCountedAndAPersistentSenderIsClosed) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  auto forge = [&](std::vector<uint8_t> frames, uint16_t seq) {
+    std::vector<uint8_t> p(kHeaderBytes, 0);
+    p[0] = static_cast<uint8_t>(seq);
+    p[1] = static_cast<uint8_t>(seq >> 8);
+    p.insert(p.end(), frames.begin(), frames.end());
+    link.server.session.receive(p, link.now);
+  };
+  forge({0x06, 9, 0, 0, 0, 0}, 1000);              // channel 9: none
+  forge({0x07, 0, 0, 0, 2, 0, 0xC3, 0x28}, 1001);  // text, bad UTF-8
+  forge({0x08, 0, 0, 0, 5, 3, 1, 0, 'x'}, 1002);   // index past count
+  forge({0x33}, 1003);                             // unknown frame
+  forge({0x06, 0, 0, 0x20, 0, 0}, 1004);           // sequence far ahead
+  auto& d = link.server.counters.drops;
+  EXPECT_EQ(d[drop_index(MsgDrop::kBadChannel)], 1u);
+  EXPECT_EQ(d[drop_index(MsgDrop::kBadUtf8)], 1u);
+  EXPECT_EQ(d[drop_index(MsgDrop::kBadFragment)], 1u);
+  EXPECT_EQ(d[drop_index(MsgDrop::kUnknownFrame)], 1u);
+  EXPECT_EQ(d[drop_index(MsgDrop::kOutOfWindow)], 1u);
+  EXPECT_EQ(link.server.got.size(), 0u);
+  EXPECT_EQ(link.server.session.state(), SessionState::kOpen);
+  for (uint16_t i = 0; i < 10; ++i) forge({0x33}, static_cast<uint16_t>(1010 + i));
+  ASSERT_TRUE(link.run_until([&] { return link.client.closed == 1; }, 1000));
+  EXPECT_EQ(link.client.close_code, kCloseProtocolError);
+  EXPECT_EQ(link.client.close_reason, "protocol error: msg_unknown_frame");
+  EXPECT_EQ(link.server.counters.closed_malformed, 1u);
+}
+
+TEST(Session, TimersHoldWhenTheClockSkewsJumpsAndRunsBackwards) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.loss_percent = 20;
+  link.skew_ns = 300'000;  // runs 30 % fast
+  link.jump_every = 700;
+  link.jump_ns = 400'000'000;
+  link.back_every = 300;
+  link.back_ns = 50'000'000;
+  link.server.echo = true;
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 5000));
+  size_t sent = 0;
+  for (int i = 0; i < 3000; ++i) {
+    if (i % 10 == 0 && link.client.session.send(0, false, pattern(700, i)) == SendResult::kOk) {
+      ++sent;
+    }
+    link.step();
+  }
+  ASSERT_TRUE(link.run_until([&] { return link.client.got.size() == sent; }, 60000));
+  for (size_t i = 0; i < sent; ++i) {
+    ASSERT_EQ(link.client.got[i].bytes, pattern(700, static_cast<int>(i * 10))) << i;
+  }
+  EXPECT_EQ(link.client.closed, 0);
+  EXPECT_EQ(link.server.closed, 0);
+}
+
+TEST(Session, LostTransportClosesWith1006AndFreesEverything) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  link.client_reads_stop = true;
+  for (int i = 0; i < 10; ++i) link.server.session.send(0, false, pattern(3000, i));
+  link.run_ms(50);
+  EXPECT_LT(link.server_pool.available(), link.server_pool.capacity());
+  link.server.session.lost();
+  EXPECT_EQ(link.server.closed, 1);
+  EXPECT_EQ(link.server.close_code, kCloseLost);
+  EXPECT_EQ(link.server_pool.available(), link.server_pool.capacity());
+}
+
+}  // namespace
+}  // namespace bypass::msg::test
