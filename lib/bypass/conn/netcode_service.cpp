@@ -58,6 +58,15 @@ Status NetcodeService::start(HandlerContext&) {
   server_ = std::move(*server);
   peers_.assign(config_.max_clients, Peer{});
   limiter_ = std::make_unique<RequestLimiter>(config_.requests_per_second, config_.request_burst);
+  if (config_.application == "echo") {
+    msg::MessageServerConfig mc;
+    mc.session.channels = config_.channels;
+    mc.session.max_message = config_.max_message;
+    mc.pool_chunks = config_.message_memory_mib * 1024;
+    msg::ConnectionTransport* transport = this;
+    messages_ =
+        std::make_unique<msg::MessageServer>(mc, &echo_app_, transport, config_.max_clients);
+  }
   return Status::ok();
 }
 
@@ -75,6 +84,7 @@ void NetcodeService::on_datagrams(std::span<Datagram> batch, Outbox& out) {
     server_->receive(current_from_, {d.data, d.len}, now_);
   }
   current_ = nullptr;
+  if (messages_) messages_->flush(now_.mono_ns);  // what the burst queued, coalesced
   out_ = nullptr;
 }
 
@@ -82,7 +92,18 @@ void NetcodeService::on_tick(Outbox& out) {
   out_ = &out;
   now_ = now_of(out);
   server_->update(now_);
+  if (messages_) messages_->tick(now_.mono_ns);
   out_ = nullptr;
+}
+
+bool NetcodeService::send_payload(uint32_t conn, std::span<const uint8_t> payload) {
+  if (!server_->send_payload(conn, payload, now_)) return false;
+  payloads_out_.add();
+  return true;
+}
+
+void NetcodeService::disconnect(uint32_t conn) {
+  server_->disconnect(conn, now_);
 }
 
 void NetcodeService::send(const NetcodeAddress& to, std::span<const uint8_t> packet) {
@@ -109,19 +130,25 @@ void NetcodeService::send(const NetcodeAddress& to, std::span<const uint8_t> pac
   std::memcpy(p, packet.data(), packet.size());
 }
 
-void NetcodeService::on_connect(uint32_t client_index, uint64_t,
-                                std::span<const uint8_t, kUserDataBytes>) {
+void NetcodeService::on_connect(uint32_t client_index, uint64_t client_id,
+                                std::span<const uint8_t, kUserDataBytes> user_data) {
   connects_.add();
   if (current_ && client_index < peers_.size()) peers_[client_index] = current_->peer();
+  if (messages_) messages_->on_connect(client_index, client_id, user_data, now_.mono_ns);
 }
 
 void NetcodeService::on_payload(uint32_t client_index, std::span<const uint8_t> payload) {
   payloads_in_.add();
-  if (server_->send_payload(client_index, payload, now_)) payloads_out_.add();  // echo
+  if (messages_) {
+    messages_->on_payload(client_index, payload, now_.mono_ns);
+  } else if (server_->send_payload(client_index, payload, now_)) {  // payload_echo
+    payloads_out_.add();
+  }
 }
 
-void NetcodeService::on_disconnect(uint32_t, DisconnectReason) {
+void NetcodeService::on_disconnect(uint32_t client_index, DisconnectReason) {
   disconnects_.add();
+  if (messages_) messages_->on_disconnect(client_index);
 }
 
 void NetcodeService::counters(std::vector<std::pair<std::string, uint64_t>>& out) const {
@@ -133,6 +160,7 @@ void NetcodeService::counters(std::vector<std::pair<std::string, uint64_t>>& out
   out.emplace_back("netcode.drop.outbox_full", outbox_full_.get());
   out.emplace_back("netcode.drop.no_path", no_path_.get());
   out.emplace_back("netcode.drop.request_rate_limited", rate_limited_.get());
+  if (messages_) messages_->report(out);
   if (!server_) return;
   for (size_t i = 0; i < kServerDropCount; ++i)
     if (const uint64_t n = server_->drops()[i])

@@ -4,7 +4,9 @@
 // gives it; what the server sends goes to Peers kept per client slot (the
 // link header each client came by), so keep-alives and pushes reach clients
 // outside the batch that woke it. The application behind it is, for now,
-// `echo`: every payload goes back to its sender.
+// `payload_echo` (every netcode payload back to its sender, what any netcode
+// client understands) or `echo` (bypass's message protocol, msg/, each
+// message back on its channel).
 #pragma once
 
 #include <cstdint>
@@ -20,6 +22,8 @@
 #include <bypass/conn/server.hpp>
 #include <bypass/conn/token_history.hpp>
 #include <bypass/core/counter.hpp>
+#include <bypass/msg/echo_app.hpp>
+#include <bypass/msg/message_server.hpp>
 #include <bypass/udp/handler.hpp>
 
 namespace bypass::conn {
@@ -34,12 +38,21 @@ struct NetcodeServiceConfig {
   uint32_t token_lifetime_seconds = 30;  // the backend's: the restart rule
   uint32_t requests_per_second = 10;     // connection requests per source, then refused
   uint32_t request_burst = 20;
+  // What runs on the connections: "payload_echo" or "echo" (messages).
+  std::string application = "payload_echo";
+  std::vector<msg::ChannelKind> channels = {msg::ChannelKind::kReliable,
+                                            msg::ChannelKind::kUnreliable};
+  uint32_t message_memory_mib = 16;  // the worker's message chunks, all connections
+  uint32_t max_message = 65536;
 };
 
 NetcodeAddress to_netcode(const SockAddr& a);
 SockAddr from_netcode(const NetcodeAddress& a);
 
-class NetcodeService final : public DatagramHandler, PacketSink, ConnectionHandler {
+class NetcodeService final : public DatagramHandler,
+                             PacketSink,
+                             ConnectionHandler,
+                             msg::ConnectionTransport {
  public:
   explicit NetcodeService(NetcodeServiceConfig config) : config_(std::move(config)) {}
   ~NetcodeService() override;
@@ -51,6 +64,7 @@ class NetcodeService final : public DatagramHandler, PacketSink, ConnectionHandl
   void counters(std::vector<std::pair<std::string, uint64_t>>& out) const override;
 
   const NetcodeServer* server() const { return server_.get(); }
+  const msg::MessageServer* messages() const { return messages_.get(); }
 
  private:
   void send(const NetcodeAddress& to, std::span<const uint8_t> packet) override;
@@ -58,6 +72,8 @@ class NetcodeService final : public DatagramHandler, PacketSink, ConnectionHandl
                   std::span<const uint8_t, kUserDataBytes> user_data) override;
   void on_payload(uint32_t client_index, std::span<const uint8_t> payload) override;
   void on_disconnect(uint32_t client_index, DisconnectReason reason) override;
+  bool send_payload(uint32_t conn, std::span<const uint8_t> payload) override;
+  void disconnect(uint32_t conn) override;
   Now now_of(const Outbox& out) const { return {out.unix_ns / kNanosPerSecond, out.now_ns}; }
 
   NetcodeServiceConfig config_;
@@ -65,6 +81,8 @@ class NetcodeService final : public DatagramHandler, PacketSink, ConnectionHandl
   std::unique_ptr<NetcodeServer> server_;
   std::vector<Peer> peers_;  // by client slot: the path back
   std::unique_ptr<RequestLimiter> limiter_;
+  msg::EchoApp echo_app_;
+  std::unique_ptr<msg::MessageServer> messages_;  // "echo": the message layer
   // During a batch or tick: where sends go, the datagram being read, its time.
   Outbox* out_ = nullptr;
   const Datagram* current_ = nullptr;

@@ -134,6 +134,7 @@ class Session final : FrameVisitor {
   SessionState state() const { return state_; }
   bool open_for_messages() const { return state_ == SessionState::kOpen; }
   bool finished() const { return state_ == SessionState::kClosed; }
+  bool opened_once() const { return opened_; }  // on_open() ran for this connection
   bool want_flush() const { return ack_owed_ || pending_ > 0 || control_owed(); }
 
   uint64_t srtt_ns() const { return srtt_; }

@@ -117,6 +117,36 @@ Status read_netcode(const ConfigSection& r, conn::NetcodeServiceConfig* n) {
   BYPASS_TRY(r.integer("token_lifetime_seconds", &n->token_lifetime_seconds, 1, 86400 * 365));
   BYPASS_TRY(r.integer("requests_per_second", &n->requests_per_second, 1, 1000000));
   BYPASS_TRY(r.integer("request_burst", &n->request_burst, 1, 1000000));
+  BYPASS_TRY(r.choice("application", &n->application, {"payload_echo", "echo"}, "an application"));
+  std::vector<std::string> channels;
+  BYPASS_TRY(r.strings("channels", &channels));
+  if (r.has("channels")) {
+    if (n->application == "payload_echo")
+      return r.error("channels",
+                     "only applies to the message applications: set application = "
+                     "\"echo\" or remove channels.");
+    if (channels.empty() || channels.size() > msg::kMaxChannels)
+      return r.error("channels",
+                     "must name 1 to 32 channels, each \"reliable\", "
+                     "\"unreliable\" or \"sequenced\".");
+    n->channels.clear();
+    for (const std::string& c : channels) {
+      if (c == "reliable") {
+        n->channels.push_back(msg::ChannelKind::kReliable);
+      } else if (c == "unreliable") {
+        n->channels.push_back(msg::ChannelKind::kUnreliable);
+      } else if (c == "sequenced") {
+        n->channels.push_back(msg::ChannelKind::kUnreliableSequenced);
+      } else {
+        return r.error("channels", "has \"" + c +
+                                       "\": each channel is \"reliable\", \"unreliable\" or "
+                                       "\"sequenced\".");
+      }
+    }
+  }
+  BYPASS_TRY(r.integer("message_memory_mib", &n->message_memory_mib, 1, 65536));
+  BYPASS_TRY(
+      r.integer("max_message", &n->max_message, 1, static_cast<uint32_t>(msg::kMaxMessageBytes)));
   return Status::ok();
 }
 
@@ -129,10 +159,11 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc) {
   std::set<uint16_t> ports;
   if (*udpd)
     BYPASS_TRY((*udpd)->tables("service", [&](const ConfigSection& r, size_t) {
-      BYPASS_TRY(r.only({"port", "handler", "file", "chunk", "max_chunks", "max_peers",
-                         "idle_seconds", "protocol_id", "private_key_file", "public_addresses",
-                         "max_clients", "keep_alive_ms", "token_lifetime_seconds",
-                         "requests_per_second", "request_burst"}));
+      BYPASS_TRY(
+          r.only({"port", "handler", "file", "chunk", "max_chunks", "max_peers", "idle_seconds",
+                  "protocol_id", "private_key_file", "public_addresses", "max_clients",
+                  "keep_alive_ms", "token_lifetime_seconds", "requests_per_second", "request_burst",
+                  "application", "channels", "message_memory_mib", "max_message"}));
       ServiceConfig s;
       BYPASS_TRY(r.require("port", "add port = a UDP port from 1 to 65535"));
       BYPASS_TRY(r.integer("port", &s.port, 1, 65535));
@@ -150,7 +181,8 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc) {
           {"fanout", {"max_peers", "idle_seconds"}},
           {"netcode",
            {"protocol_id", "private_key_file", "public_addresses", "max_clients", "keep_alive_ms",
-            "token_lifetime_seconds", "requests_per_second", "request_burst"}}};
+            "token_lifetime_seconds", "requests_per_second", "request_burst", "application",
+            "channels", "message_memory_mib", "max_message"}}};
       for (const auto& [owner, keys] : kOwn)
         for (const auto& k : keys)
           if (r.has(k) && owner != s.handler)

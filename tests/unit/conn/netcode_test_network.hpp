@@ -103,6 +103,7 @@ class TestNetwork {
     receivers_.push_back(
         {a, [c](const NetcodeAddress& f, std::span<uint8_t> p, Now n) { c->receive(f, p, n); }});
   }
+  void attach(const NetcodeAddress& a, Receiver r) { receivers_.push_back({a, std::move(r)}); }
   void detach(const NetcodeAddress& a) {
     std::erase_if(receivers_, [&](const auto& r) { return r.first == a; });
   }

@@ -1,0 +1,56 @@
+#include <bypass/msg/message_client.hpp>
+
+namespace bypass::msg {
+
+MessageClient::MessageClient(conn::PacketSink* sink, MessageHandler* app,
+                             const SessionConfig* config, ChunkPool* pool,
+                             SessionCounters* counters, conn::NetcodeClientConfig nc)
+    : session_(Role::kClient, config, pool, app, static_cast<PacketOut*>(this), counters),
+      netcode_(sink, static_cast<conn::ClientHandler*>(this), nc) {}
+
+void MessageClient::connect(std::span<const uint8_t> connect_token, conn::Now now) {
+  now_ = now;
+  netcode_.connect(connect_token, now);
+}
+
+void MessageClient::receive(const conn::NetcodeAddress& from, std::span<uint8_t> packet,
+                            conn::Now now) {
+  now_ = now;
+  netcode_.receive(from, packet, now);
+}
+
+void MessageClient::update(conn::Now now) {
+  now_ = now;
+  netcode_.update(now);
+  session_.tick(now.mono_ns);
+  settle();
+}
+
+void MessageClient::flush(conn::Now now) {
+  now_ = now;
+  session_.flush(now.mono_ns);
+  settle();
+}
+
+void MessageClient::settle() {
+  if (session_.finished() && netcode_.connected()) netcode_.disconnect(now_);
+}
+
+void MessageClient::on_state_change(conn::ClientState from, conn::ClientState to) {
+  if (to == conn::ClientState::kConnected) {
+    session_.open(now_.mono_ns);
+    session_.flush(now_.mono_ns);  // the hello, at once
+  } else if (from == conn::ClientState::kConnected) {
+    session_.lost();
+  }
+}
+
+void MessageClient::on_payload(std::span<const uint8_t> payload) {
+  session_.receive(payload, now_.mono_ns);
+}
+
+void MessageClient::transmit(Session&, std::span<const uint8_t> packet) {
+  netcode_.send_payload(packet, now_);
+}
+
+}  // namespace bypass::msg
