@@ -5,7 +5,8 @@
 // load generator for an echo server (sendmmsg bursts, recvmmsg of the echoes,
 // a window of datagrams in flight, optional pacing, RTT percentiles). Exit 0
 // only if every answer arrived and matched (flood: if any echo came back).
-// `token` and `netcode` speak netcode.io 1.02 (netcode.hpp).
+// `token` and `netcode` speak netcode.io 1.02 (netcode.hpp); `load` speaks
+// bypass's message protocol over it (messages.hpp).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -29,6 +30,7 @@
 #include <map>
 #include <thread>
 #include <vector>
+#include "messages.hpp"
 #include "netcode.hpp"
 
 namespace {
@@ -425,8 +427,8 @@ int main(int argc, char** argv) {
   std::string cpus;
   bypass::client::TokenOptions to;
   bypass::client::NetcodeOptions no;
-  app.add_option("mode", mode, "echo, fetch, send, flood, token or netcode")
-      ->check(CLI::IsMember({"echo", "fetch", "send", "flood", "token", "netcode"}));
+  app.add_option("mode", mode, "echo, fetch, send, flood, token, netcode or load")
+      ->check(CLI::IsMember({"echo", "fetch", "send", "flood", "token", "netcode", "load"}));
   app.add_option("--key", to.key_file, "token: the private key file (32 bytes or 64 hex digits)");
   app.add_option("--protocol-id", to.protocol_id,
                  "token: the protocol id, like 0x1122334455667788");
@@ -437,11 +439,20 @@ int main(int argc, char** argv) {
   app.add_option("--clients", lo.clients,
                  "netcode: this many clients, each with a token minted from --key (load)")
       ->check(CLI::Range(1, 100000));
+  bypass::client::MessageLoadOptions mo;
+  app.add_option("--in-flight", mo.in_flight,
+                 "load: messages outstanding per connection (default 32)")
+      ->check(CLI::Range(1, 4096));
+  app.add_flag("--unreliable", mo.unreliable,
+               "load: send on channel 1 (unreliable) instead of 0 (reliable)");
+  app.add_flag("--text", mo.text, "load: send text messages instead of binary");
   app.add_option("host", host, "server address (IPv4 or IPv6)")->required();
   app.add_option("port", port, "server UDP port");
   app.add_option("-n,--count", count, "datagrams to send (echo, send)");
-  app.add_option("-s,--size", size, "payload bytes (flood: default 18, a 64-byte Ethernet frame)")
-      ->check(CLI::Range(0, 65000));
+  app.add_option("-s,--size", size,
+                 "payload bytes (flood: default 18, a 64-byte Ethernet frame; load: message bytes, "
+                 "up to 65536)")
+      ->check(CLI::Range(0, 65536));
   app.add_option("-w,--window", window,
                  "datagrams in flight at most (flood: per thread, default 256)")
       ->check(CLI::Range(1, 100000));
@@ -462,9 +473,22 @@ int main(int argc, char** argv) {
                  "(default 20)")
       ->check(CLI::Range(1, 60000));
   CLI11_PARSE(app, argc, argv);
+  if (mode != "load" && size > 65000) {
+    std::fprintf(stderr, "bypass-client: %s datagrams are at most 65000 bytes: change -s.\n",
+                 mode.c_str());
+    return 2;
+  }
   if (mode == "token") {
     to.out = no.token_file.empty() ? std::string("token.bin") : no.token_file;
     return bypass::client::mint_token(host, port, to);
+  }
+  if (mode == "load") {
+    mo.token = to;
+    if (app.get_option("--clients")->count()) mo.clients = lo.clients;
+    if (app.get_option("--size")->count()) mo.size = size;
+    if (app.get_option("--rate")->count()) mo.rate = fo.rate;
+    if (app.get_option("--duration")->count()) mo.seconds = fo.seconds;
+    return bypass::client::run_message_load(host, port, mo);
   }
   if (mode == "netcode" && app.get_option("--clients")->count()) {
     lo.token = to;

@@ -97,6 +97,56 @@ int mint_token(const std::string& host, uint16_t port, const TokenOptions& o) {
   return 0;
 }
 
+bool TokenMinter::init(const std::string& host, uint16_t port, const TokenOptions& o,
+                       std::string* err) {
+  if (Status s = conn::crypto_init(); !s) {
+    *err = s.message();
+    return false;
+  }
+  auto key = conn::load_private_key_file(o.key_file);
+  if (!key) {
+    *err = "--key: " + key.error();
+    return false;
+  }
+  char* end = nullptr;
+  errno = 0;
+  protocol_id_ = std::strtoull(o.protocol_id.c_str(), &end, 0);
+  if (o.protocol_id.empty() || *end || errno) {
+    *err = "--protocol-id \"" + o.protocol_id + "\" is not a 64-bit number.";
+    return false;
+  }
+  auto ip = IpAddr::parse(host);
+  if (!ip) {
+    *err = "\"" + host + "\" is not an IPv4 or IPv6 address.";
+    return false;
+  }
+  o_ = o;
+  key_ = *key;
+  server_ = conn::to_netcode({*ip, port});
+  v6_ = ip->is_v6();
+  return true;
+}
+
+std::array<uint8_t, conn::kConnectTokenBytes> TokenMinter::mint(uint64_t client_id,
+                                                                uint64_t unix_now,
+                                                                std::string* err) const {
+  conn::PrivateConnectToken priv;
+  priv.client_id = client_id;
+  priv.timeout_seconds = o_.timeout_seconds;
+  priv.num_server_addresses = 1;
+  priv.server_addresses[0] = server_;
+  priv.client_to_server_key = conn::random_key();
+  priv.server_to_client_key = conn::random_key();
+  std::array<uint8_t, conn::kConnectTokenBytes> token{};
+  if (Status s = conn::generate_connect_token(priv, {}, protocol_id_, unix_now,
+                                              unix_now + o_.lifetime_seconds,
+                                              conn::random_connect_token_nonce(), key_, token);
+      !s) {
+    *err = s.message();
+  }
+  return token;
+}
+
 int run_netcode(const NetcodeOptions& o) {
   if (Status s = conn::crypto_init(); !s) return fail(s.message());
   std::ifstream f(o.token_file, std::ios::binary);
@@ -186,16 +236,9 @@ double pct(std::vector<double>& v, double q) {
 }  // namespace
 
 int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& o) {
-  if (Status s = conn::crypto_init(); !s) return fail(s.message());
-  auto key = conn::load_private_key_file(o.token.key_file);
-  if (!key) return fail("--key: " + key.error());
-  char* end = nullptr;
-  errno = 0;
-  const uint64_t protocol_id = std::strtoull(o.token.protocol_id.c_str(), &end, 0);
-  if (o.token.protocol_id.empty() || *end || errno)
-    return fail("--protocol-id \"" + o.token.protocol_id + "\" is not a 64-bit number.");
-  auto ip = IpAddr::parse(host);
-  if (!ip) return fail("\"" + host + "\" is not an IPv4 or IPv6 address.");
+  TokenMinter minter;
+  std::string err;
+  if (!minter.init(host, port, o.token, &err)) return fail(err);
   if (o.size < 8 || o.size > conn::kMaxPayloadBytes)
     return fail("load payloads are 8 to 1200 bytes (a send time travels in them): change -s.");
   std::vector<double> rtts, connect_ms;
@@ -203,26 +246,15 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
   const Now start = now();
   for (unsigned i = 0; i < o.clients; ++i) {
     auto c = std::make_unique<LoadClient>();
-    c->fd = socket(ip->is_v6() ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    c->fd = socket(minter.v6() ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     if (c->fd < 0)
       return fail(std::string("cannot open UDP socket ") + std::to_string(i + 1) + ": " +
                   std::strerror(errno) + " (raise the open-files limit, ulimit -n).");
     c->sink = std::make_unique<SocketSink>(c->fd);
     c->nc = std::make_unique<conn::NetcodeClient>(c->sink.get(), c.get());
     c->rtts = &rtts;
-    conn::PrivateConnectToken priv;
-    priv.client_id = o.token.client_id + i;
-    priv.timeout_seconds = o.token.timeout_seconds;
-    priv.num_server_addresses = 1;
-    priv.server_addresses[0] = conn::to_netcode({*ip, port});
-    priv.client_to_server_key = conn::random_key();
-    priv.server_to_client_key = conn::random_key();
-    std::array<uint8_t, conn::kConnectTokenBytes> token{};
-    if (Status s = conn::generate_connect_token(priv, {}, protocol_id, start.unix_seconds,
-                                                start.unix_seconds + o.token.lifetime_seconds,
-                                                conn::random_connect_token_nonce(), *key, token);
-        !s)
-      return fail(s.message());
+    const auto token = minter.mint(o.token.client_id + i, start.unix_seconds, &err);
+    if (!err.empty()) return fail(err);
     c->nc->connect(token, start);
     cs.push_back(std::move(c));
   }

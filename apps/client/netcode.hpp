@@ -6,8 +6,12 @@
 // clients at once, for load.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
+
+#include <bypass/conn/connect_token.hpp>
+#include <bypass/conn/keys.hpp>
 
 namespace bypass::client {
 
@@ -20,6 +24,24 @@ struct TokenOptions {
 };
 // Writes a 2048-byte connect token naming host:port; returns the exit code.
 int mint_token(const std::string& host, uint16_t port, const TokenOptions& o);
+
+// Mints connect tokens for one server address with a key and protocol id,
+// as the load modes need one per client.
+class TokenMinter {
+ public:
+  // Reads the key and protocol id; on a bad one, says what to change in *err.
+  bool init(const std::string& host, uint16_t port, const TokenOptions& o, std::string* err);
+  std::array<uint8_t, conn::kConnectTokenBytes> mint(uint64_t client_id, uint64_t unix_now,
+                                                     std::string* err) const;
+  bool v6() const { return v6_; }
+
+ private:
+  TokenOptions o_;
+  conn::Key key_{};
+  uint64_t protocol_id_ = 0;
+  conn::NetcodeAddress server_{};
+  bool v6_ = false;
+};
 
 struct NetcodeOptions {
   std::string token_file;

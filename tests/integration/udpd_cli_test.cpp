@@ -129,6 +129,61 @@ TEST(UdpdSockets, NetcodeClientConnectsAndIsEchoed) {
   EXPECT_NE(out.find("drop.token_already_used"), std::string::npos) << out;
 }
 
+// The message protocol on the sockets backend: bypass-client load, reliable
+// (every message back, whole) and unreliable, small and fragmented.
+TEST(UdpdSockets, MessageEchoUnderLoad) {
+  TempDir dir;
+  const uint16_t port = test_port(3);
+  CpuPlan cpus = plan_cpus();
+  std::ofstream(dir.file("key.hex"))
+      << "0f1e2d3c4b5a69788796a5b4c3d2e1f000112233445566778899aabbccddeeff\n";
+  std::ofstream(dir.file("udpd.toml"))
+      << "[[worker]]\ncpu = " << cpus.worker
+      << "\n[udpd]\nbackend = \"sockets\"\nbind = [\"127.0.0.1\"]\n"
+      << "[[udpd.service]]\nport = " << port << "\nhandler = \"netcode\"\nprotocol_id = 4660\n"
+      << "private_key_file = \"" << dir.file("key.hex") << "\"\napplication = \"echo\"\n"
+      << "channels = [\"reliable\", \"unreliable\"]\n";
+  std::string err;
+  auto udpd = Child::spawn({env_path("BYPASS_UDPD"), "-c", dir.file("udpd.toml"), "-q", "-t", "60"},
+                           dir.path(), &err);
+  ASSERT_TRUE(udpd) << err;
+  ASSERT_TRUE(udpd->wait_for_output("serving UDP", 10000ms)) << udpd->out() << udpd->err();
+  const std::string client = env_path("BYPASS_CLIENT");
+  auto load = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {client,
+                                     "load",
+                                     "127.0.0.1",
+                                     std::to_string(port),
+                                     "--key",
+                                     dir.file("key.hex"),
+                                     "--protocol-id",
+                                     "4660",
+                                     "-d",
+                                     "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_cmd(args);
+  };
+  CmdResult small = load({"--clients", "4", "--in-flight", "16", "-s", "64", "--text"});
+  EXPECT_TRUE(small.ok()) << small.out << small.err;
+  EXPECT_NE(small.out.find("4 connections, 4 opened, 0 closed early; reliable 64-byte"),
+            std::string::npos)
+      << small.out;
+  CmdResult big = load({"--client-id", "100", "--clients", "2", "--in-flight", "2", "-s", "65536"});
+  EXPECT_TRUE(big.ok()) << big.out << big.err;
+  EXPECT_NE(big.out.find("lost 0 "), std::string::npos) << big.out;
+  CmdResult unrel = load({"--client-id", "200", "--clients", "2", "--unreliable", "-s", "100"});
+  EXPECT_TRUE(unrel.ok()) << unrel.out << unrel.err;
+  EXPECT_NE(unrel.out.find("unreliable 100-byte"), std::string::npos) << unrel.out;
+  ASSERT_TRUE(udpd->kill(SIGTERM));
+  ASSERT_TRUE(udpd->wait_for(10000ms).has_value());
+  const std::string out = udpd->out();
+  EXPECT_NE(out.find("msg: open 0 "), std::string::npos) << out;
+  EXPECT_NE(out.find(" messages_in "), std::string::npos) << out;
+  EXPECT_EQ(out.find(" messages_in 0 "), std::string::npos) << out;
+  EXPECT_NE(out.find("closed_malformed 0"), std::string::npos) << out;
+  EXPECT_NE(out.find("pool_free 16384"), std::string::npos) << "every chunk back\n" << out;
+}
+
 // A netcode service whose requests several workers could see is refused:
 // its token history must see them all.
 TEST(UdpdNetcode, SeveralWorkersNeedAHandoffToOne) {

@@ -24,7 +24,8 @@
   X(kDuplicate, "msg_duplicate")            /* already delivered (a retransmission) */       \
   X(kStale, "msg_stale")                    /* sequenced unreliable, older than delivered */ \
   X(kNoBuffer, "msg_no_buffer")             /* no room to hold a fragment: resent later */   \
-  X(kClosed, "msg_closed")                  /* after the connection closed */
+  X(kClosed, "msg_closed")                  /* after the connection closed */                \
+  X(kAppBusy, "msg_app_busy")               /* the application could not take it yet */
 // clang-format on
 
 namespace bypass::msg {

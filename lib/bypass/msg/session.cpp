@@ -58,6 +58,7 @@ void Session::reset() {
   head_ = cursor_ = tail_ = 0;
   pending_ = resend_ = reliable_unacked_ = 0;
   ahead_used_ = 0;
+  held_used_ = 0;
 }
 
 void Session::open(uint64_t now_ns) {
@@ -311,9 +312,13 @@ void Session::on_message(const MessageFrame& m) {
   }
 }
 
-void Session::deliver(uint8_t channel, bool text, std::span<const uint8_t> bytes) {
+bool Session::deliver(uint8_t channel, bool text, std::span<const uint8_t> bytes) {
+  if (!handler_->on_message(*this, channel, text, bytes)) {
+    drop(MsgDrop::kAppBusy);
+    return false;
+  }
   counters_->messages_in++;
-  handler_->on_message(*this, channel, text, bytes);
+  return true;
 }
 
 void Session::reliable_frame(const MessageFrame& m) {
@@ -327,8 +332,11 @@ void Session::reliable_frame(const MessageFrame& m) {
     return;
   }
   if (d == 0 && !m.fragment) {
+    if (!deliver(m.channel, m.text, m.data)) {
+      refuse_packet_ = true;  // not acked: offered again when it is resent
+      return;
+    }
     ++expected_[m.channel];
-    deliver(m.channel, m.text, m.data);
     drain(m.channel);
     return;
   }
@@ -367,8 +375,7 @@ void Session::unreliable_frame(const MessageFrame& m) {
     }
   };
   if (!m.fragment) {
-    deliver(m.channel, m.text, m.data);
-    delivered();
+    if (deliver(m.channel, m.text, m.data)) delivered();
     return;
   }
   for (const Held& h : held_) {
@@ -379,7 +386,7 @@ void Session::unreliable_frame(const MessageFrame& m) {
     }
   }
   if (!hold(m, true) && !(evict_unreliable() && hold(m, true))) return;
-  if (try_complete(m.channel, m.sequence)) delivered();
+  if (try_complete(m.channel, m.sequence) == Completion::kDelivered) delivered();
 }
 
 bool Session::hold(const MessageFrame& m, bool ahead) {
@@ -407,6 +414,7 @@ bool Session::hold(const MessageFrame& m, bool ahead) {
     h = Held{chunk,  m.sequence, static_cast<uint16_t>(m.data.size()), m.channel, m.index, m.count,
              m.text, ahead};
     ahead_used_ += ahead;
+    ++held_used_;
     return true;
   }
   pool_->give(chunk);  // cannot happen: slots are sized for the reserve
@@ -435,10 +443,11 @@ void Session::free_held(size_t i) {
   Held& h = held_[i];
   pool_->give(h.chunk);
   ahead_used_ -= h.ahead;
+  --held_used_;
   h.chunk = ChunkPool::kNone;
 }
 
-bool Session::try_complete(uint8_t channel, uint16_t seq) {
+Session::Completion Session::try_complete(uint8_t channel, uint16_t seq) {
   size_t idx[kMaxFragments];
   size_t found = 0;
   uint8_t count = 0;
@@ -449,7 +458,7 @@ bool Session::try_complete(uint8_t channel, uint16_t seq) {
     idx[h.index] = i;
     ++found;
   }
-  if (found == 0 || found != count) return false;
+  if (found == 0 || found != count) return Completion::kIncomplete;
   const bool text = held_[idx[0]].text;
   std::span<const uint8_t> bytes;
   if (count == 1) {
@@ -466,14 +475,19 @@ bool Session::try_complete(uint8_t channel, uint16_t seq) {
     bytes = scratch.first(n);
   }
   const bool good = !text || valid_utf8(bytes);
-  if (good) deliver(channel, text, bytes);
+  if (good && !deliver(channel, text, bytes)) {
+    // Refused for now: a reliable message stays held and is offered again
+    // at the next tick; an unreliable one is let go.
+    if (channels_[channel] == ChannelKind::kReliable) return Completion::kRefused;
+  }
   for (size_t k = 0; k < count; ++k) free_held(idx[k]);
   if (!good) drop(MsgDrop::kBadUtf8);
-  return true;
+  return Completion::kDelivered;
 }
 
 void Session::drain(uint8_t channel) {
-  while (state_ != SessionState::kClosed && try_complete(channel, expected_[channel])) {
+  while (state_ != SessionState::kClosed &&
+         try_complete(channel, expected_[channel]) == Completion::kDelivered) {
     ++expected_[channel];
   }
 }
@@ -605,6 +619,12 @@ void Session::tick(uint64_t now_ns) {
     }
   }
   if (hello_in_flight_ && now - hello_sent_ns_ >= rto_) hello_in_flight_ = false;
+  // Held messages the application refused earlier are offered again.
+  if (held_count() > 0) {
+    for (uint8_t ch = 0; ch < channels_.size(); ++ch) {
+      if (channels_[ch] == ChannelKind::kReliable) drain(ch);
+    }
+  }
   if (state_ == SessionState::kOpen && now - last_ping_ns_ >= config_->ping_interval_ns) {
     ping_due_ = true;
     last_ping_ns_ = now;

@@ -44,8 +44,11 @@ class MessageHandler {
   virtual ~MessageHandler() = default;
   // Hellos exchanged: messages may flow both ways.
   virtual void on_open(Session& s) = 0;
-  // A whole message; bytes valid only during the call.
-  virtual void on_message(Session& s, uint8_t channel, bool text,
+  // A whole message; bytes valid only during the call. Return false when
+  // it cannot be taken now (the application's own queue is full): a reliable
+  // message is then offered again later (it stays unacknowledged or held, so
+  // the peer's window fills and it slows down), an unreliable one is dropped.
+  virtual bool on_message(Session& s, uint8_t channel, bool text,
                           std::span<const uint8_t> bytes) = 0;
   // Once per session that opened, whoever closed it.
   virtual void on_close(Session& s, uint16_t code, std::string_view reason) = 0;
@@ -194,12 +197,14 @@ class Session final : FrameVisitor {
   void note_received(uint16_t seq);
   void on_rtt_sample(uint64_t rtt);
   void on_loss(uint64_t now);
-  void deliver(uint8_t channel, bool text, std::span<const uint8_t> bytes);
+  bool deliver(uint8_t channel, bool text, std::span<const uint8_t> bytes);
+  enum class Completion : uint8_t { kIncomplete, kDelivered, kRefused };
   void reliable_frame(const MessageFrame& m);
   void unreliable_frame(const MessageFrame& m);
   bool hold(const MessageFrame& m, bool ahead);
   bool evict_unreliable();
-  bool try_complete(uint8_t channel, uint16_t seq);
+  Completion try_complete(uint8_t channel, uint16_t seq);
+  uint32_t held_count() const { return held_used_; }
   void drain(uint8_t channel);
   void free_held(size_t i);
   void finish(uint16_t code, std::string_view reason);
@@ -255,6 +260,7 @@ class Session final : FrameVisitor {
   std::array<bool, kMaxChannels> any_delivered_{};
   std::vector<Held> held_;
   uint32_t ahead_used_ = 0;
+  uint32_t held_used_ = 0;
   uint32_t malformed_ = 0;
 
   // Timers (ns, the owner's monotonic clock; never runs backwards here).

@@ -44,8 +44,9 @@ struct Bridge : conn::ConnectionHandler, ConnectionTransport {
 
 struct ClientApp : MessageHandler {
   void on_open(Session&) override { ++opened; }
-  void on_message(Session&, uint8_t ch, bool text, std::span<const uint8_t> b) override {
+  bool on_message(Session&, uint8_t ch, bool text, std::span<const uint8_t> b) override {
     got.push_back({ch, text, {b.begin(), b.end()}});
+    return true;
   }
   void on_close(Session&, uint16_t code, std::string_view) override { close_code = code; }
   int opened = 0;

@@ -29,9 +29,17 @@ struct Side : MessageHandler, PacketOut {
       : session(role, config, pool, this, this, &counters) {}
 
   void on_open(Session&) override { ++opened; }
-  void on_message(Session&, uint8_t channel, bool text, std::span<const uint8_t> b) override {
+  bool on_message(Session&, uint8_t channel, bool text, std::span<const uint8_t> b) override {
+    if (busy) return false;
     got.push_back({channel, text, {b.begin(), b.end()}});
-    if (echo) session.send(channel, text, b);
+    if (echo) {
+      const SendResult r = session.send(channel, text, b);
+      if (r == SendResult::kQueueFull) {
+        got.pop_back();
+        return false;
+      }
+    }
+    return true;
   }
   void on_close(Session&, uint16_t code, std::string_view reason) override {
     ++closed;
@@ -51,6 +59,7 @@ struct Side : MessageHandler, PacketOut {
   uint16_t close_code = 0;
   std::string close_reason;
   bool echo = false;
+  bool busy = false;  // refuse every message (an application that stopped reading)
 };
 
 // Counts what crosses: frames per (channel, message sequence, fragment).

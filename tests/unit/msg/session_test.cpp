@@ -189,6 +189,31 @@ TEST(Session, WritableFollowsAFullQueue) {
   EXPECT_EQ(link.server.session.send(0, false, pattern(100, 99)), SendResult::kOk);
 }
 
+TEST(Session, AnApplicationThatRefusesSlowsTheSenderAndLosesNothing) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  link.server.busy = true;
+  std::vector<std::vector<uint8_t>> sent;
+  bool full = false;
+  for (int ms = 0; ms < 2000; ++ms) {
+    auto m = pattern(sent.size() % 3 == 0 ? 2500 : 300, static_cast<uint32_t>(sent.size()));
+    const SendResult r = link.client.session.send(0, false, m);
+    if (r == SendResult::kOk) sent.push_back(std::move(m));
+    full |= r == SendResult::kQueueFull;
+    link.step();
+  }
+  EXPECT_TRUE(full);  // the sender was held back, not the receiver's memory
+  EXPECT_TRUE(link.server.got.empty());
+  EXPECT_GT(link.server.counters.drops[drop_index(MsgDrop::kAppBusy)], 0u);
+  EXPECT_GE(link.server_pool.available(), link.server_pool.capacity() - 2 * kMaxFragments - 64);
+  link.server.busy = false;
+  ASSERT_TRUE(link.run_until([&] { return link.server.got.size() == sent.size(); }, 60000))
+      << link.server.got.size() << " of " << sent.size();
+  for (size_t i = 0; i < sent.size(); ++i) ASSERT_EQ(link.server.got[i].bytes, sent[i]) << i;
+}
+
 TEST(Session, TheCongestionWindowBacksOffOnLoss) {
   const SessionConfig sc = server_config(), cc;
   Link link(&sc, &cc);

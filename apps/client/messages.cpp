@@ -1,0 +1,233 @@
+#include "messages.hpp"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include <bypass/conn/netcode_service.hpp>
+#include <bypass/msg/message_client.hpp>
+#include <bypass/udp/socket_backend.hpp>
+
+namespace bypass::client {
+namespace {
+
+conn::Now clock_now() {
+  using namespace std::chrono;
+  return {
+      static_cast<uint64_t>(duration_cast<seconds>(system_clock::now().time_since_epoch()).count()),
+      static_cast<uint64_t>(
+          duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count())};
+}
+
+class Sink final : public conn::PacketSink {
+ public:
+  explicit Sink(int fd) : fd_(fd) {}
+  void send(const conn::NetcodeAddress& to, std::span<const uint8_t> packet) override {
+    sockaddr_storage ss;
+    const socklen_t len = to_sockaddr(conn::from_netcode(to), ss);
+    sendto(fd_, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
+  }
+
+ private:
+  int fd_;
+};
+
+// The figures of one reporting interval (and of the whole run).
+struct Tally {
+  uint64_t sent = 0, echoed = 0, wrong = 0;
+  std::vector<double> lat_us;
+  void add(const Tally& t) {
+    sent += t.sent;
+    echoed += t.echoed;
+    wrong += t.wrong;
+    lat_us.insert(lat_us.end(), t.lat_us.begin(), t.lat_us.end());
+  }
+};
+
+double pct(std::vector<double>& v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
+}
+
+// One connection: its socket, client and the messages it has out.
+struct Conn final : msg::MessageHandler {
+  int fd = -1;
+  std::unique_ptr<Sink> sink;
+  std::unique_ptr<msg::MessageClient> mc;
+  const MessageLoadOptions* o = nullptr;
+  Tally* tally = nullptr;
+  uint64_t now_ns = 0, next_send_ns = 0, seq = 0, outstanding = 0;
+  bool open = false, closed = false;
+  uint16_t close_code = 0;
+  std::vector<uint8_t> buf;
+
+  void on_open(msg::Session&) override { open = true; }
+  void on_close(msg::Session&, uint16_t code, std::string_view) override {
+    closed = true;
+    close_code = code;
+  }
+  bool on_message(msg::Session&, uint8_t, bool, std::span<const uint8_t> b) override {
+    uint64_t t = 0;
+    if (b.size() < 8) {
+      ++tally->wrong;
+      return true;
+    }
+    std::memcpy(&t, b.data(), 8);
+    if (outstanding) --outstanding;
+    ++tally->echoed;
+    tally->lat_us.push_back(static_cast<double>(now_ns - t) / 1e3);
+    return true;
+  }
+  // Sends as the mode allows: in flight up to the window, or on the rate's schedule.
+  void top_up() {
+    if (!open || closed) return;
+    const uint8_t channel = o->unreliable ? 1 : 0;
+    for (;;) {
+      if (outstanding >= o->in_flight) return;
+      if (o->rate > 0 && now_ns < next_send_ns) return;
+      std::memcpy(buf.data(), &now_ns, 8);
+      if (mc->session().send(channel, o->text, buf) != msg::SendResult::kOk) return;
+      ++tally->sent;
+      ++outstanding;
+      if (o->rate > 0) next_send_ns = std::max(next_send_ns + uint64_t(1e9 / o->rate), now_ns);
+    }
+  }
+};
+
+int fail(const std::string& m) {
+  std::fprintf(stderr, "bypass-client: %s\n", m.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int run_message_load(const std::string& host, uint16_t port, const MessageLoadOptions& o) {
+  TokenMinter minter;
+  std::string err;
+  if (!minter.init(host, port, o.token, &err)) return fail(err);
+  if (o.size < 8 || o.size > msg::kMaxMessageBytes)
+    return fail("load messages are 8 to 65536 bytes (a send time travels in them): change -s.");
+  msg::SessionConfig sc;
+  sc.send_queue = std::max<uint32_t>(256, o.in_flight * ((o.size + 1023) / 1024) + 64);
+  msg::ChunkPool pool(std::max<uint32_t>(4096, o.clients * sc.send_queue * 2));
+  msg::SessionCounters counters;
+  Tally interval, total;
+  std::vector<std::unique_ptr<Conn>> cs;
+  const conn::Now start = clock_now();
+  for (unsigned i = 0; i < o.clients; ++i) {
+    auto c = std::make_unique<Conn>();
+    c->fd = socket(minter.v6() ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    if (c->fd < 0)
+      return fail(std::string("cannot open UDP socket ") + std::to_string(i + 1) + ": " +
+                  std::strerror(errno) + " (raise the open-files limit, ulimit -n).");
+    c->sink = std::make_unique<Sink>(c->fd);
+    c->mc = std::make_unique<msg::MessageClient>(c->sink.get(), c.get(), &sc, &pool, &counters);
+    c->o = &o;
+    c->tally = &interval;
+    c->buf.assign(o.size, 'x');
+    const auto token = minter.mint(o.token.client_id + i, start.unix_seconds, &err);
+    if (!err.empty()) return fail(err);
+    c->mc->connect(token, start);
+    cs.push_back(std::move(c));
+  }
+  std::vector<pollfd> pfds(cs.size());
+  for (size_t i = 0; i < cs.size(); ++i) pfds[i] = {cs[i]->fd, POLLIN, 0};
+  uint8_t rx[2048];
+  const uint64_t stop = start.mono_ns + static_cast<uint64_t>(o.seconds * 1e9);
+  uint64_t next_tick = start.mono_ns, next_report = start.mono_ns + 1'000'000'000;
+  uint64_t last_retx = 0, last_lost = 0;
+  int second = 0;
+  bool draining = false;
+  for (;;) {
+    conn::Now t = clock_now();
+    if (t.mono_ns >= stop) {
+      // Stop sending; wait (up to 2 s) for what is out.
+      draining = true;
+      uint64_t out = 0;
+      for (auto& c : cs) out += c->open && !c->closed ? c->outstanding : 0;
+      if (out == 0 || o.unreliable || t.mono_ns >= stop + 2'000'000'000) break;
+    }
+    const bool tick = t.mono_ns >= next_tick;
+    if (tick) next_tick = t.mono_ns + 10'000'000;
+    for (auto& c : cs) {
+      c->now_ns = t.mono_ns;
+      if (!draining) c->top_up();
+      if (tick) {
+        c->mc->update(t);
+      } else {
+        c->mc->flush(t);
+      }
+    }
+    if (t.mono_ns >= next_report) {
+      next_report += 1'000'000'000;
+      ++second;
+      std::printf(
+          "t=%ds msgs/s %llu lat_us p50 %.0f p99 %.0f p99.9 %.0f retransmits %llu "
+          "packets_lost %llu\n",
+          second, static_cast<unsigned long long>(interval.echoed), pct(interval.lat_us, 0.5),
+          pct(interval.lat_us, 0.99), pct(interval.lat_us, 0.999),
+          static_cast<unsigned long long>(counters.retransmits - last_retx),
+          static_cast<unsigned long long>(counters.packets_lost - last_lost));
+      std::fflush(stdout);
+      last_retx = counters.retransmits;
+      last_lost = counters.packets_lost;
+      total.add(interval);
+      interval = Tally{};
+    }
+    if (poll(pfds.data(), pfds.size(), 1) <= 0) continue;
+    t = clock_now();
+    for (size_t i = 0; i < cs.size(); ++i) {
+      if (!(pfds[i].revents & POLLIN)) continue;
+      Conn& c = *cs[i];
+      c.now_ns = t.mono_ns;
+      for (;;) {
+        sockaddr_storage from;
+        socklen_t flen = sizeof from;
+        const ssize_t n =
+            recvfrom(c.fd, rx, sizeof rx, 0, reinterpret_cast<sockaddr*>(&from), &flen);
+        if (n <= 0) break;
+        c.mc->receive(conn::to_netcode(from_sockaddr(from)), {rx, static_cast<size_t>(n)}, t);
+      }
+    }
+  }
+  total.add(interval);
+  unsigned opened = 0, closed = 0;
+  for (auto& c : cs) {
+    opened += c->open;
+    closed += c->closed;
+    if (c->open && !c->closed) c->mc->session().close(msg::kCloseNormal, "load done");
+  }
+  // Let the close frames go, then drop the connections.
+  for (int k = 0; k < 3; ++k) {
+    const conn::Now t = clock_now();
+    for (auto& c : cs) c->mc->update(t);
+  }
+  for (auto& c : cs) close(c->fd);
+  const double secs = o.seconds;
+  std::printf(
+      "message load: %u connections, %u opened, %u closed early; %s %u-byte messages, %s; "
+      "sent %llu echoed %llu lost %llu (%.0f msgs/s); latency p50 %.0f us p99 %.0f us p99.9 "
+      "%.0f us; retransmits %llu packets_lost %llu\n",
+      o.clients, opened, closed, o.unreliable ? "unreliable" : "reliable", o.size,
+      o.rate > 0 ? "fixed rate" : "in flight", static_cast<unsigned long long>(total.sent),
+      static_cast<unsigned long long>(total.echoed),
+      static_cast<unsigned long long>(total.sent - std::min(total.sent, total.echoed)),
+      static_cast<double>(total.echoed) / secs, pct(total.lat_us, 0.5), pct(total.lat_us, 0.99),
+      pct(total.lat_us, 0.999), static_cast<unsigned long long>(counters.retransmits),
+      static_cast<unsigned long long>(counters.packets_lost));
+  const bool all_back = o.unreliable || total.echoed == total.sent;
+  return opened == o.clients && closed == 0 && total.echoed > 0 && total.wrong == 0 && all_back ? 0
+                                                                                                : 1;
+}
+
+}  // namespace bypass::client
