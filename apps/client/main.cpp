@@ -488,6 +488,7 @@ int main(int argc, char** argv) {
     if (app.get_option("--size")->count()) mo.size = size;
     if (app.get_option("--rate")->count()) mo.rate = fo.rate;
     if (app.get_option("--duration")->count()) mo.seconds = fo.seconds;
+    if (app.get_option("--timeout-ms")->count()) mo.connect_timeout_ms = timeout_ms;
     return bypass::client::run_message_load(host, port, mo);
   }
   if (mode == "netcode" && app.get_option("--clients")->count()) {

@@ -143,25 +143,53 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
   std::vector<pollfd> pfds(cs.size());
   for (size_t i = 0; i < cs.size(); ++i) pfds[i] = {cs[i]->fd, POLLIN, 0};
   uint8_t rx[2048];
-  const uint64_t stop = start.mono_ns + static_cast<uint64_t>(o.seconds * 1e9);
-  uint64_t next_tick = start.mono_ns, next_report = start.mono_ns + 1'000'000'000;
+  auto receive_all = [&](const conn::Now& t) {
+    for (size_t i = 0; i < cs.size(); ++i) {
+      if (!(pfds[i].revents & POLLIN)) continue;
+      Conn& c = *cs[i];
+      c.now_ns = t.mono_ns;
+      for (;;) {
+        sockaddr_storage from;
+        socklen_t flen = sizeof from;
+        const ssize_t n =
+            recvfrom(c.fd, rx, sizeof rx, 0, reinterpret_cast<sockaddr*>(&from), &flen);
+        if (n <= 0) break;
+        c.mc->receive(conn::to_netcode(from_sockaddr(from)), {rx, static_cast<size_t>(n)}, t);
+      }
+    }
+  };
+  // The clock starts once every connection is open (or the connect timeout passed).
+  const uint64_t connect_deadline = start.mono_ns + uint64_t(o.connect_timeout_ms) * 1'000'000;
+  uint64_t stop = UINT64_MAX;
+  uint64_t next_tick = start.mono_ns, next_report = UINT64_MAX;
   uint64_t last_retx = 0, last_lost = 0;
   int second = 0;
   bool draining = false;
   for (;;) {
     conn::Now t = clock_now();
+    if (stop == UINT64_MAX) {
+      unsigned opened = 0;
+      for (auto& c : cs) opened += c->open;
+      if (opened == cs.size() || t.mono_ns >= connect_deadline) {
+        std::printf("connected: %u of %zu in %.1f ms\n", opened, cs.size(),
+                    static_cast<double>(t.mono_ns - start.mono_ns) / 1e6);
+        if (opened == 0) break;
+        stop = t.mono_ns + static_cast<uint64_t>(o.seconds * 1e9);
+        next_report = t.mono_ns + 1'000'000'000;
+      }
+    }
     if (t.mono_ns >= stop) {
-      // Stop sending; wait (up to 2 s) for what is out.
+      // Stop sending; wait (up to 15 s: retransmissions back off) for what is out.
       draining = true;
       uint64_t out = 0;
       for (auto& c : cs) out += c->open && !c->closed ? c->outstanding : 0;
-      if (out == 0 || o.unreliable || t.mono_ns >= stop + 2'000'000'000) break;
+      if (out == 0 || o.unreliable || t.mono_ns >= stop + 15'000'000'000) break;
     }
     const bool tick = t.mono_ns >= next_tick;
     if (tick) next_tick = t.mono_ns + 10'000'000;
     for (auto& c : cs) {
       c->now_ns = t.mono_ns;
-      if (!draining) c->top_up();
+      if (!draining && stop != UINT64_MAX) c->top_up();
       if (tick) {
         c->mc->update(t);
       } else {
@@ -185,20 +213,7 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
       interval = Tally{};
     }
     if (poll(pfds.data(), pfds.size(), 1) <= 0) continue;
-    t = clock_now();
-    for (size_t i = 0; i < cs.size(); ++i) {
-      if (!(pfds[i].revents & POLLIN)) continue;
-      Conn& c = *cs[i];
-      c.now_ns = t.mono_ns;
-      for (;;) {
-        sockaddr_storage from;
-        socklen_t flen = sizeof from;
-        const ssize_t n =
-            recvfrom(c.fd, rx, sizeof rx, 0, reinterpret_cast<sockaddr*>(&from), &flen);
-        if (n <= 0) break;
-        c.mc->receive(conn::to_netcode(from_sockaddr(from)), {rx, static_cast<size_t>(n)}, t);
-      }
-    }
+    receive_all(clock_now());
   }
   total.add(interval);
   unsigned opened = 0, closed = 0;
@@ -207,10 +222,19 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
     closed += c->closed;
     if (c->open && !c->closed) c->mc->session().close(msg::kCloseNormal, "load done");
   }
-  // Let the close frames go, then drop the connections.
-  for (int k = 0; k < 3; ++k) {
+  // Close: queued data first, then the close frames (resent while lost),
+  // then netcode's disconnect; up to 3 s.
+  const uint64_t close_deadline = clock_now().mono_ns + 3'000'000'000;
+  for (;;) {
     const conn::Now t = clock_now();
-    for (auto& c : cs) c->mc->update(t);
+    bool done = true;
+    for (auto& c : cs) {
+      c->mc->update(t);
+      done &= c->mc->session().finished() || !c->open;
+    }
+    if (done || t.mono_ns >= close_deadline) break;
+    if (poll(pfds.data(), pfds.size(), 10) <= 0) continue;
+    receive_all(clock_now());
   }
   for (auto& c : cs) close(c->fd);
   const double secs = o.seconds;

@@ -15,8 +15,9 @@ namespace bypass::client {
 struct MessageLoadOptions {
   TokenOptions token;
   unsigned clients = 10, in_flight = 32, size = 64;
-  double rate = 0;  // messages a second per connection; 0: keep in_flight outstanding
-  double seconds = 5;
+  double rate = 0;     // messages a second per connection; 0: keep in_flight outstanding
+  double seconds = 5;  // from the moment every connection is open
+  unsigned connect_timeout_ms = 10000;
   bool unreliable = false;  // channel 1 (the service's second channel) instead of 0
   bool text = false;
 };

@@ -117,6 +117,7 @@ void MessageServer::report(std::vector<std::pair<std::string, uint64_t>>& out) c
   out.emplace_back("msg.packets_out", c.packets_out);
   out.emplace_back("msg.ack_only", c.ack_only);
   out.emplace_back("msg.retransmits", c.retransmits);
+  out.emplace_back("msg.fast_retransmits", c.fast_retransmits);
   out.emplace_back("msg.packets_lost", c.packets_lost);
   out.emplace_back("msg.queue_full", c.queue_full);
   out.emplace_back("msg.no_memory", c.no_memory);

@@ -10,6 +10,9 @@ namespace {
 
 // How far ahead of the next expected message a reliable one may be.
 constexpr int kReliableWindow = 1024;
+// Packets acked after an unacked one before it counts as lost (as TCP's
+// three duplicate acks).
+constexpr int kReorderThreshold = 3;
 
 size_t fragments_for(size_t bytes) {
   return bytes <= kFragmentBytes ? 1 : (bytes + kFragmentBytes - 1) / kFragmentBytes;
@@ -76,6 +79,8 @@ void Session::open(uint64_t now_ns) {
   send_seq_.fill(0);
   sent_.fill(Sent{});
   next_packet_ = oldest_ = 0;
+  newest_acked_ = 0;
+  any_acked_ = false;
   in_flight_ = 0;
   cwnd_ = config_->initial_cwnd;
   ssthresh_ = 1e9;
@@ -183,19 +188,47 @@ void Session::process_acks(const Header& h, uint64_t now) {
   for (uint32_t i = 0; i < 32; ++i) {
     if (h.ack_bits & (1u << i)) ack_one(static_cast<uint16_t>(h.ack - 1 - i), false);
   }
-  if (!any || reliable_unacked_ == 0) return;
+  if (!any) return;
+  const Sent& newest = sent_[h.ack & 255];
+  if (!newest.valid || newest.seq != h.ack) return;  // not a packet we sent lately
+  if (!any_acked_ || static_cast<int16_t>(static_cast<uint16_t>(h.ack - newest_acked_)) > 0) {
+    newest_acked_ = h.ack;
+    any_acked_ = true;
+  }
+  // A data packet sent kReorderThreshold or more before the newest acked one
+  // and still unacked is lost: the window backs off now, not at the timeout.
+  while (oldest_ != next_packet_ && static_cast<int16_t>(static_cast<uint16_t>(
+                                        newest_acked_ - oldest_)) >= kReorderThreshold) {
+    Sent& s = sent_[oldest_ & 255];
+    if (s.valid && s.seq == oldest_ && !s.acked && s.data && !s.lost) {
+      s.lost = true;
+      --in_flight_;
+      on_loss(now);
+    }
+    ++oldest_;
+  }
+  if (reliable_unacked_ == 0) return;
   for (uint32_t i = head_; i != cursor_; ++i) {
     Out& e = out_at(i);
     if (e.state != OutState::kInFlight && e.state != OutState::kResend) continue;
-    if (((newly[(e.packet & 255) >> 6] >> (e.packet & 63)) & 1) == 0) continue;
-    if (sent_[e.packet & 255].seq != e.packet) continue;
-    if (e.state == OutState::kResend) {
-      --resend_;
-      --pending_;
+    const bool same_slot = sent_[e.packet & 255].seq == e.packet;
+    if (same_slot && ((newly[(e.packet & 255) >> 6] >> (e.packet & 63)) & 1) != 0) {
+      if (e.state == OutState::kResend) {
+        --resend_;
+        --pending_;
+      }
+      e.state = OutState::kDone;
+      pool_->give(e.chunk);
+      --reliable_unacked_;
+    } else if (e.state == OutState::kInFlight &&
+               static_cast<int16_t>(static_cast<uint16_t>(newest_acked_ - e.packet)) >=
+                   kReorderThreshold) {
+      // Fast retransmit: later packets arrived, this one did not.
+      e.state = OutState::kResend;
+      ++resend_;
+      ++pending_;
+      counters_->fast_retransmits++;
     }
-    e.state = OutState::kDone;
-    pool_->give(e.chunk);
-    --reliable_unacked_;
   }
 }
 

@@ -68,7 +68,7 @@ struct SessionCounters {
   uint64_t drops[MsgDrop::kEnd] = {};
   uint64_t messages_in = 0, messages_out = 0;
   uint64_t packets_in = 0, packets_out = 0, ack_only = 0;
-  uint64_t retransmits = 0, packets_lost = 0;
+  uint64_t retransmits = 0, fast_retransmits = 0, packets_lost = 0;
   uint64_t queue_full = 0, no_memory = 0;
   uint64_t closed_malformed = 0;
 };
@@ -82,7 +82,7 @@ struct SessionConfig {
   uint32_t max_cwnd = 1024;
   uint64_t initial_rto_ns = 200'000'000;
   uint64_t min_rto_ns = 20'000'000;
-  uint64_t max_rto_ns = 2'000'000'000;
+  uint64_t max_rto_ns = 1'000'000'000;
   uint64_t ping_interval_ns = 1'000'000'000;
   uint64_t idle_timeout_ns = 10'000'000'000;
   uint64_t close_linger_ns = 1'000'000'000;  // how long close() waits for queued data
@@ -244,6 +244,8 @@ class Session final : FrameVisitor {
   std::array<Sent, 256> sent_{};
   uint16_t next_packet_ = 0;
   uint16_t oldest_ = 0;  // the oldest packet that may still be in flight
+  uint16_t newest_acked_ = 0;
+  bool any_acked_ = false;
   uint32_t in_flight_ = 0;
   double cwnd_ = 16, ssthresh_ = 1e9;
   uint64_t last_reduction_ns_ = 0;
