@@ -58,14 +58,19 @@ Status NetcodeService::start(HandlerContext&) {
   server_ = std::move(*server);
   peers_.assign(config_.max_clients, Peer{});
   limiter_ = std::make_unique<RequestLimiter>(config_.requests_per_second, config_.request_burst);
-  if (config_.application == "echo") {
+  if (config_.application == "echo" || config_.application == "rooms") {
     msg::MessageServerConfig mc;
     mc.session.channels = config_.channels;
     mc.session.max_message = config_.max_message;
     mc.pool_chunks = config_.message_memory_mib * 1024;
     msg::ConnectionTransport* transport = this;
-    messages_ =
-        std::make_unique<msg::MessageServer>(mc, &echo_app_, transport, config_.max_clients);
+    msg::MessageHandler* app = &echo_app_;
+    if (config_.application == "rooms") {
+      rooms_app_ = std::make_unique<msg::RoomsApp>(config_.rooms);
+      app = rooms_app_.get();
+    }
+    messages_ = std::make_unique<msg::MessageServer>(mc, app, transport, config_.max_clients);
+    if (rooms_app_) rooms_app_->attach(messages_.get());
   }
   return Status::ok();
 }
@@ -161,6 +166,7 @@ void NetcodeService::counters(std::vector<std::pair<std::string, uint64_t>>& out
   out.emplace_back("netcode.drop.no_path", no_path_.get());
   out.emplace_back("netcode.drop.request_rate_limited", rate_limited_.get());
   if (messages_) messages_->report(out);
+  if (rooms_app_) rooms_app_->report(out);
   if (!server_) return;
   for (size_t i = 0; i < kServerDropCount; ++i)
     if (const uint64_t n = server_->drops()[i])

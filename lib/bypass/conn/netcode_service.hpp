@@ -6,7 +6,8 @@
 // outside the batch that woke it. The application behind it is, for now,
 // `payload_echo` (every netcode payload back to its sender, what any netcode
 // client understands) or `echo` (bypass's message protocol, msg/, each
-// message back on its channel).
+// message back on its channel) or `rooms` (join, leave and publish to named
+// rooms over messages).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,7 @@
 #include <bypass/core/counter.hpp>
 #include <bypass/msg/echo_app.hpp>
 #include <bypass/msg/message_server.hpp>
+#include <bypass/msg/rooms_app.hpp>
 #include <bypass/udp/handler.hpp>
 
 namespace bypass::conn {
@@ -38,12 +40,13 @@ struct NetcodeServiceConfig {
   uint32_t token_lifetime_seconds = 30;  // the backend's: the restart rule
   uint32_t requests_per_second = 10;     // connection requests per source, then refused
   uint32_t request_burst = 20;
-  // What runs on the connections: "payload_echo" or "echo" (messages).
+  // What runs on the connections: "payload_echo", or on messages "echo" or "rooms".
   std::string application = "payload_echo";
   std::vector<msg::ChannelKind> channels = {msg::ChannelKind::kReliable,
                                             msg::ChannelKind::kUnreliable};
   uint32_t message_memory_mib = 16;  // the worker's message chunks, all connections
   uint32_t max_message = 65536;
+  msg::RoomsConfig rooms;
 };
 
 NetcodeAddress to_netcode(const SockAddr& a);
@@ -82,6 +85,7 @@ class NetcodeService final : public DatagramHandler,
   std::vector<Peer> peers_;  // by client slot: the path back
   std::unique_ptr<RequestLimiter> limiter_;
   msg::EchoApp echo_app_;
+  std::unique_ptr<msg::RoomsApp> rooms_app_;
   std::unique_ptr<msg::MessageServer> messages_;  // "echo": the message layer
   // During a batch or tick: where sends go, the datagram being read, its time.
   Outbox* out_ = nullptr;

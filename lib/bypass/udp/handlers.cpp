@@ -117,7 +117,15 @@ Status read_netcode(const ConfigSection& r, conn::NetcodeServiceConfig* n) {
   BYPASS_TRY(r.integer("token_lifetime_seconds", &n->token_lifetime_seconds, 1, 86400 * 365));
   BYPASS_TRY(r.integer("requests_per_second", &n->requests_per_second, 1, 1000000));
   BYPASS_TRY(r.integer("request_burst", &n->request_burst, 1, 1000000));
-  BYPASS_TRY(r.choice("application", &n->application, {"payload_echo", "echo"}, "an application"));
+  BYPASS_TRY(r.choice("application", &n->application, {"payload_echo", "echo", "rooms"},
+                      "an application"));
+  if (n->application != "rooms") {
+    for (const char* k : {"rooms_per_connection", "members_per_room"})
+      if (r.has(k))
+        return r.error(k, "only applies to application = \"rooms\": remove it or set that.");
+  }
+  BYPASS_TRY(r.integer("rooms_per_connection", &n->rooms.rooms_per_connection, 1, 1024));
+  BYPASS_TRY(r.integer("members_per_room", &n->rooms.members_per_room, 2, 1 << 20));
   std::vector<std::string> channels;
   BYPASS_TRY(r.strings("channels", &channels));
   if (r.has("channels")) {
@@ -159,11 +167,27 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc) {
   std::set<uint16_t> ports;
   if (*udpd)
     BYPASS_TRY((*udpd)->tables("service", [&](const ConfigSection& r, size_t) {
-      BYPASS_TRY(
-          r.only({"port", "handler", "file", "chunk", "max_chunks", "max_peers", "idle_seconds",
-                  "protocol_id", "private_key_file", "public_addresses", "max_clients",
-                  "keep_alive_ms", "token_lifetime_seconds", "requests_per_second", "request_burst",
-                  "application", "channels", "message_memory_mib", "max_message"}));
+      BYPASS_TRY(r.only({"port",
+                         "handler",
+                         "file",
+                         "chunk",
+                         "max_chunks",
+                         "max_peers",
+                         "idle_seconds",
+                         "protocol_id",
+                         "private_key_file",
+                         "public_addresses",
+                         "max_clients",
+                         "keep_alive_ms",
+                         "token_lifetime_seconds",
+                         "requests_per_second",
+                         "request_burst",
+                         "application",
+                         "channels",
+                         "message_memory_mib",
+                         "max_message",
+                         "rooms_per_connection",
+                         "members_per_room"}));
       ServiceConfig s;
       BYPASS_TRY(r.require("port", "add port = a UDP port from 1 to 65535"));
       BYPASS_TRY(r.integer("port", &s.port, 1, 65535));
@@ -182,7 +206,8 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc) {
           {"netcode",
            {"protocol_id", "private_key_file", "public_addresses", "max_clients", "keep_alive_ms",
             "token_lifetime_seconds", "requests_per_second", "request_burst", "application",
-            "channels", "message_memory_mib", "max_message"}}};
+            "channels", "message_memory_mib", "max_message", "rooms_per_connection",
+            "members_per_room"}}};
       for (const auto& [owner, keys] : kOwn)
         for (const auto& k : keys)
           if (r.has(k) && owner != s.handler)

@@ -1,0 +1,187 @@
+#include <bypass/msg/rooms_app.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+namespace bypass::msg {
+
+namespace {
+
+std::string_view as_text(std::span<const uint8_t> b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+bool valid_name(std::string_view n) {
+  if (n.empty() || n.size() > RoomsConfig::kMaxName) return false;
+  return std::none_of(n.begin(), n.end(),
+                      [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; });
+}
+
+}  // namespace
+
+std::vector<std::string>& RoomsApp::joined(uint32_t conn) {
+  if (joined_.size() <= conn) joined_.resize(conn + 1);
+  return joined_[conn];
+}
+
+size_t RoomsApp::members(const std::string& room) const {
+  auto it = rooms_.find(std::string_view(room));
+  return it == rooms_.end() ? 0 : it->second.members.size();
+}
+
+void RoomsApp::on_open(Session& s) {
+  joined(s.id).clear();
+}
+
+void RoomsApp::reply(Session& s, std::string_view text) {
+  const SendResult r =
+      s.send(0, true, {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+  if (r != SendResult::kOk) ++refused_;
+}
+
+bool RoomsApp::on_message(Session& s, uint8_t channel, bool text, std::span<const uint8_t> b) {
+  const std::string_view all = as_text(b);
+  const size_t nl = all.find('\n');
+  const std::string_view line = all.substr(0, nl);
+  const size_t sp = line.find(' ');
+  const std::string_view verb = line.substr(0, sp);
+  const std::string_view room = sp == std::string_view::npos ? "" : line.substr(sp + 1);
+  if (!valid_name(room) && (verb == "join" || verb == "leave" || verb == "pub")) {
+    reply(s, "error a room name is 1 to 64 bytes with no spaces or control characters");
+    return true;
+  }
+  if (verb == "join") {
+    join(s, room);
+  } else if (verb == "leave") {
+    leave(s, room, false);
+  } else if (verb == "pub") {
+    const std::span<const uint8_t> payload =
+        nl == std::string_view::npos ? std::span<const uint8_t>() : b.subspan(nl + 1);
+    return publish(s, channel, text, room, payload);
+  } else {
+    reply(s, "error unknown command: send \"join ROOM\", \"leave ROOM\" or \"pub ROOM\\n...\"");
+  }
+  return true;
+}
+
+void RoomsApp::join(Session& s, std::string_view name) {
+  std::vector<std::string>& mine = joined(s.id);
+  std::string key(name);
+  if (std::find(mine.begin(), mine.end(), key) != mine.end()) {
+    reply(s, "joined " + key + " " + std::to_string(members(key)));
+    return;
+  }
+  if (mine.size() >= config_.rooms_per_connection) {
+    reply(s, "error this connection is in " + std::to_string(mine.size()) +
+                 " rooms, the most allowed: leave one first");
+    return;
+  }
+  auto it = rooms_.find(std::string_view(key));
+  if (it == rooms_.end()) {
+    if (rooms_.size() >= config_.max_rooms) {
+      reply(s, "error the server holds its most rooms: join an existing one");
+      return;
+    }
+    it = rooms_.emplace(key, Room{}).first;
+  }
+  if (it->second.members.size() >= config_.members_per_room) {
+    reply(s, "error room " + key + " is full");
+    return;
+  }
+  it->second.members.push_back(s.id);
+  mine.push_back(key);
+  reply(s, "joined " + key + " " + std::to_string(it->second.members.size()));
+}
+
+void RoomsApp::leave(Session& s, std::string_view name, bool quiet) {
+  std::vector<std::string>& mine = joined(s.id);
+  auto at = std::find(mine.begin(), mine.end(), name);
+  if (at == mine.end()) {
+    if (!quiet) reply(s, "error not in room " + std::string(name));
+    return;
+  }
+  auto it = rooms_.find(std::string_view(*at));
+  if (it != rooms_.end()) {
+    std::erase(it->second.members, s.id);
+    if (it->second.members.empty()) rooms_.erase(it);
+  }
+  if (!quiet) reply(s, "left " + *at);
+  mine.erase(at);
+}
+
+bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view name,
+                       std::span<const uint8_t> payload) {
+  std::vector<std::string>& mine = joined(s.id);
+  if (std::find(mine.begin(), mine.end(), name) == mine.end()) {
+    reply(s, "error join room " + std::string(name) + " before publishing to it");
+    return true;
+  }
+  Room& room = rooms_.find(name)->second;
+  // "msg ROOM CLIENT\n" + payload, framed once for every member (out_ keeps
+  // its capacity: no allocation per publication).
+  char id[24];
+  const auto [id_end, ec] = std::to_chars(id, id + sizeof id, s.client_id);
+  (void)ec;
+  const size_t head = 4 + name.size() + 1 + static_cast<size_t>(id_end - id) + 1;
+  if (head + payload.size() > kMaxMessageBytes) {
+    reply(s, "error a publication is at most " + std::to_string(kMaxMessageBytes - head) +
+                 " bytes in this room");
+    return true;
+  }
+  out_.resize(head + payload.size());
+  uint8_t* w = out_.data();
+  std::memcpy(w, "msg ", 4);
+  std::memcpy(w + 4, name.data(), name.size());
+  w[4 + name.size()] = ' ';
+  std::memcpy(w + 5 + name.size(), id, static_cast<size_t>(id_end - id));
+  w[head - 1] = '\n';
+  if (!payload.empty()) std::memcpy(w + head, payload.data(), payload.size());
+  // The publisher's own copy is the flow control: if its queue is full, the
+  // publication waits (offered again) rather than reaching only some members.
+  const SendResult mine_r = s.send(channel, text, out_);
+  if (mine_r == SendResult::kQueueFull || mine_r == SendResult::kNoMemory) return false;
+  ++published_;
+  if (mine_r == SendResult::kOk) ++delivered_;
+  const bool reliable = s.channels()[channel] == ChannelKind::kReliable;
+  slow_.clear();
+  for (uint32_t m : room.members) {
+    if (m == s.id) continue;
+    Session* member = server_ ? server_->session(m) : nullptr;
+    if (!member || !member->open_for_messages()) continue;
+    const SendResult r = member->send(channel, text, out_);
+    if (r == SendResult::kOk) {
+      ++delivered_;
+      server_->touch(*member);
+    } else if (!reliable) {
+      ++dropped_unreliable_;
+    } else {
+      slow_.push_back(m);
+    }
+  }
+  for (uint32_t m : slow_) {
+    if (Session* member = server_->session(m)) {
+      ++slow_closed_;
+      member->close(kCloseSlowConsumer,
+                    "slow consumer: room " + std::string(name) + " publications piled up");
+      server_->touch(*member);
+    }
+  }
+  return true;
+}
+
+void RoomsApp::on_close(Session& s, uint16_t, std::string_view) {
+  if (s.id >= joined_.size()) return;
+  while (!joined_[s.id].empty()) leave(s, std::string(joined_[s.id].back()), true);
+}
+
+void RoomsApp::report(std::vector<std::pair<std::string, uint64_t>>& out) const {
+  out.emplace_back("rooms.rooms", rooms_.size());
+  out.emplace_back("rooms.published", published_);
+  out.emplace_back("rooms.delivered", delivered_);
+  out.emplace_back("rooms.dropped_unreliable", dropped_unreliable_);
+  out.emplace_back("rooms.slow_closed", slow_closed_);
+  out.emplace_back("rooms.replies_refused", refused_);
+}
+
+}  // namespace bypass::msg

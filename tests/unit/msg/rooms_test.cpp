@@ -1,0 +1,192 @@
+// The rooms application on a MessageServer, with client sessions joined to
+// it directly (no netcode: the transport is a queue per direction): join,
+// publish in order to every member, leave, the bounds and their errors, and
+// a slow member closed with 4001 while unreliable publications to it are
+// dropped and counted.
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "session_link.hpp"
+
+#include <bypass/msg/message_server.hpp>
+#include <bypass/msg/rooms_app.hpp>
+
+namespace bypass::msg::test {
+namespace {
+
+std::span<const uint8_t> bytes_of(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+std::string text_of(const Got& g) {
+  return std::string(g.bytes.begin(), g.bytes.end());
+}
+
+class Hub : public ConnectionTransport {
+ public:
+  explicit Hub(int clients, RoomsConfig rc = {}, uint32_t send_queue = 256)
+      : rooms_(rc), client_pool_(8192) {
+    MessageServerConfig mc;
+    mc.session.channels = {ChannelKind::kReliable, ChannelKind::kUnreliable};
+    mc.session.send_queue = send_queue;
+    server_ = std::make_unique<MessageServer>(mc, &rooms_, this, clients);
+    rooms_.attach(server_.get());
+    client_config_.send_queue = 1024;
+    for (int i = 0; i < clients; ++i) {
+      clients_.push_back(std::make_unique<Side>(Role::kClient, &client_config_, &client_pool_));
+      server_->on_connect(i, 1000 + i, {}, now_);
+      clients_.back()->session.open(now_);
+      to_client_.emplace_back();
+    }
+    deaf_.assign(clients, false);
+  }
+  bool send_payload(uint32_t c, std::span<const uint8_t> p) override {
+    to_client_[c].emplace_back(p.begin(), p.end());
+    return true;
+  }
+  void disconnect(uint32_t c) override { disconnected_.push_back(c); }
+
+  void step() {
+    now_ += 1'000'000;
+    for (size_t i = 0; i < clients_.size(); ++i) {
+      for (auto& p : clients_[i]->wire) server_->on_payload(static_cast<uint32_t>(i), p, now_);
+      clients_[i]->wire.clear();
+    }
+    server_->flush(now_);
+    for (size_t i = 0; i < clients_.size(); ++i) {
+      if (!deaf_[i]) {
+        for (auto& p : to_client_[i]) clients_[i]->session.receive(p, now_);
+      }
+      to_client_[i].clear();
+    }
+    if (++ms_ % 10 == 0) {
+      server_->tick(now_);
+      for (auto& c : clients_) c->session.tick(now_);
+    } else {
+      for (auto& c : clients_) c->session.flush(now_);
+    }
+  }
+  template <typename F>
+  bool run_until(F done, int max_ms = 5000) {
+    for (int i = 0; i < max_ms && !done(); ++i) step();
+    return done();
+  }
+  void say(int i, const std::string& m, uint8_t channel = 0) {
+    ASSERT_EQ(clients_[i]->session.send(channel, true, bytes_of(m)), SendResult::kOk);
+  }
+  Side& client(int i) { return *clients_[i]; }
+  RoomsApp& rooms() { return rooms_; }
+  MessageServer& server() { return *server_; }
+  std::vector<bool> deaf_;
+  std::vector<uint32_t> disconnected_;
+
+ private:
+  RoomsApp rooms_;
+  ChunkPool client_pool_;
+  SessionConfig client_config_;
+  std::unique_ptr<MessageServer> server_;
+  std::vector<std::unique_ptr<Side>> clients_;
+  std::vector<std::deque<std::vector<uint8_t>>> to_client_;
+  uint64_t now_ = 1'000'000'000;
+  int ms_ = 0;
+};
+
+size_t count_prefix(const Side& s, const std::string& prefix) {
+  size_t n = 0;
+  for (const Got& g : s.got) n += text_of(g).rfind(prefix, 0) == 0;
+  return n;
+}
+
+TEST(Rooms, EveryMemberGetsEveryPublicationInOrder) {
+  Hub hub(3);
+  ASSERT_TRUE(hub.run_until([&] { return hub.client(2).opened == 1; }));
+  for (int i = 0; i < 3; ++i) hub.say(i, "join lobby");
+  ASSERT_TRUE(hub.run_until([&] { return hub.rooms().members("lobby") == 3; }));
+  ASSERT_TRUE(hub.run_until([&] { return hub.client(2).got.size() == 1; }));
+  EXPECT_EQ(text_of(hub.client(0).got[0]), "joined lobby 1");
+  EXPECT_EQ(text_of(hub.client(2).got[0]), "joined lobby 3");
+  for (int k = 0; k < 50; ++k) hub.say(0, "pub lobby\nline " + std::to_string(k));
+  ASSERT_TRUE(hub.run_until([&] {
+    return count_prefix(hub.client(1), "msg ") == 50 && count_prefix(hub.client(2), "msg ") == 50 &&
+           count_prefix(hub.client(0), "msg ") == 50;
+  }));
+  for (int member = 0; member < 3; ++member) {
+    int k = 0;
+    for (const Got& g : hub.client(member).got) {
+      const std::string t = text_of(g);
+      if (t.rfind("msg ", 0) != 0) continue;
+      EXPECT_EQ(t, "msg lobby 1000\nline " + std::to_string(k++));
+      EXPECT_TRUE(g.text);
+    }
+  }
+  // After leaving, nothing more arrives.
+  hub.say(2, "leave lobby");
+  ASSERT_TRUE(hub.run_until([&] { return hub.rooms().members("lobby") == 2; }));
+  hub.say(1, "pub lobby\nafter");
+  hub.run_until([&] { return count_prefix(hub.client(0), "msg ") == 51; });
+  hub.run_until([] { return false; }, 50);
+  EXPECT_EQ(count_prefix(hub.client(2), "msg "), 50u);
+  EXPECT_EQ(count_prefix(hub.client(0), "msg lobby 1001\nafter"), 1u);
+}
+
+TEST(Rooms, MistakesAreAnsweredWithWhatToChange) {
+  RoomsConfig rc;
+  rc.rooms_per_connection = 2;
+  Hub hub(1, rc);
+  ASSERT_TRUE(hub.run_until([&] { return hub.client(0).opened == 1; }));
+  for (const char* m :
+       {"join a", "join b", "join c", "pub zzz\nhi", "join bad name", "dance", "leave nope"}) {
+    hub.say(0, m);
+  }
+  ASSERT_TRUE(hub.run_until([&] { return hub.client(0).got.size() == 7; }));
+  std::vector<std::string> said;
+  for (const Got& g : hub.client(0).got) said.push_back(text_of(g));
+  EXPECT_EQ(said[0], "joined a 1");
+  EXPECT_EQ(said[1], "joined b 1");
+  EXPECT_EQ(said[2], "error this connection is in 2 rooms, the most allowed: leave one first");
+  EXPECT_EQ(said[3], "error join room zzz before publishing to it");
+  EXPECT_EQ(said[4], "error a room name is 1 to 64 bytes with no spaces or control characters");
+  EXPECT_EQ(said[5],
+            "error unknown command: send \"join ROOM\", \"leave ROOM\" or \"pub ROOM\\n...\"");
+  EXPECT_EQ(said[6], "error not in room nope");
+}
+
+TEST(Rooms, ASlowMemberLosesUnreliableAndIsClosedWith4001) {
+  Hub hub(3, {}, /*send_queue=*/32);
+  ASSERT_TRUE(hub.run_until([&] { return hub.client(2).opened == 1; }));
+  for (int i = 0; i < 3; ++i) hub.say(i, "join r");
+  ASSERT_TRUE(hub.run_until([&] { return hub.rooms().members("r") == 3; }));
+  hub.deaf_[2] = true;  // client 2 stops reading
+  uint64_t published = 0;
+  for (int k = 0; k < 400 && hub.server().session(2) && !hub.server().session(2)->finished(); ++k) {
+    // Unreliable first, then reliable ones pile up.
+    for (int n = 0; n < 4; ++n) {
+      hub.say(0, "pub r\nu" + std::to_string(k * 4 + n), k < 100 ? 1 : 0);
+      ++published;
+    }
+    hub.step();
+  }
+  std::vector<std::pair<std::string, uint64_t>> report;
+  hub.rooms().report(report);
+  auto get = [&](const std::string& k) {
+    for (auto& [n, v] : report)
+      if (n == k) return v;
+    return uint64_t{0};
+  };
+  EXPECT_GT(get("rooms.dropped_unreliable"), 0u);
+  EXPECT_EQ(get("rooms.slow_closed"), 1u);
+  ASSERT_TRUE(hub.run_until([&] { return hub.rooms().members("r") == 2; }));
+  EXPECT_NE(std::find(hub.disconnected_.begin(), hub.disconnected_.end(), 2u),
+            hub.disconnected_.end());
+  // The members that kept up got every reliable one.
+  hub.run_until([] { return false; }, 500);
+  EXPECT_GT(published, 100u);
+  EXPECT_EQ(count_prefix(hub.client(1), "msg r 1000\nu"),
+            count_prefix(hub.client(0), "msg r 1000\nu"));
+}
+
+}  // namespace
+}  // namespace bypass::msg::test
