@@ -30,6 +30,7 @@
 #include <map>
 #include <thread>
 #include <vector>
+#include "chat.hpp"
 #include "messages.hpp"
 #include "netcode.hpp"
 
@@ -427,8 +428,9 @@ int main(int argc, char** argv) {
   std::string cpus;
   bypass::client::TokenOptions to;
   bypass::client::NetcodeOptions no;
-  app.add_option("mode", mode, "echo, fetch, send, flood, token, netcode or load")
-      ->check(CLI::IsMember({"echo", "fetch", "send", "flood", "token", "netcode", "load"}));
+  app.add_option("mode", mode, "echo, fetch, send, flood, token, netcode, load or chat")
+      ->check(
+          CLI::IsMember({"echo", "fetch", "send", "flood", "token", "netcode", "load", "chat"}));
   app.add_option("--key", to.key_file, "token: the private key file (32 bytes or 64 hex digits)");
   app.add_option("--protocol-id", to.protocol_id,
                  "token: the protocol id, like 0x1122334455667788");
@@ -446,6 +448,8 @@ int main(int argc, char** argv) {
   app.add_flag("--unreliable", mo.unreliable,
                "load: send on channel 1 (unreliable) instead of 0 (reliable)");
   app.add_flag("--text", mo.text, "load: send text messages instead of binary");
+  std::string room;
+  app.add_option("--room", room, "chat: the room to join");
   app.add_option("host", host, "server address (IPv4 or IPv6)")->required();
   app.add_option("port", port, "server UDP port");
   app.add_option("-n,--count", count, "datagrams to send (echo, send)");
@@ -481,6 +485,15 @@ int main(int argc, char** argv) {
   if (mode == "token") {
     to.out = no.token_file.empty() ? std::string("token.bin") : no.token_file;
     return bypass::client::mint_token(host, port, to);
+  }
+  if (mode == "chat") {
+    if (no.token_file.empty()) {
+      std::fprintf(stderr,
+                   "bypass-client: chat needs --token FILE (make one with the token mode).\n");
+      return 2;
+    }
+    return bypass::client::run_chat(no.token_file, room,
+                                    app.get_option("--timeout-ms")->count() ? timeout_ms : 10000);
   }
   if (mode == "load") {
     mo.token = to;

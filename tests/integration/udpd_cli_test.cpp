@@ -1,7 +1,12 @@
 // bypass-udpd from the outside: the sockets backend serving a kernel client on
 // loopback with the same handlers, and bad configs refused with one sentence.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
 
 #include <filesystem>
 #include <fstream>
@@ -182,6 +187,123 @@ TEST(UdpdSockets, MessageEchoUnderLoad) {
   EXPECT_EQ(out.find(" messages_in 0 "), std::string::npos) << out;
   EXPECT_NE(out.find("closed_malformed 0"), std::string::npos) << out;
   EXPECT_NE(out.find("pool_free 16384"), std::string::npos) << "every chunk back\n" << out;
+}
+
+// A program on a terminal of its own (a pty), typed at and read like a user would.
+class Terminal {
+ public:
+  explicit Terminal(const std::vector<std::string>& argv) {
+    pid_ = forkpty(&master_, nullptr, nullptr, nullptr);
+    if (pid_ == 0) {
+      std::vector<char*> a;
+      for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+      a.push_back(nullptr);
+      execv(a[0], a.data());
+      _exit(127);
+    }
+  }
+  ~Terminal() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (master_ >= 0) close(master_);
+  }
+  bool started() const { return pid_ > 0 && master_ >= 0; }
+  void type(const std::string& s) {
+    ASSERT_EQ(write(master_, s.data(), s.size()), ssize_t(s.size()));
+  }
+  // Reads what the program printed until `what` appears (or 15 s pass).
+  bool wait_for(const std::string& what) {
+    const auto end = std::chrono::steady_clock::now() + 15s;
+    while (out_.find(what) == std::string::npos && std::chrono::steady_clock::now() < end)
+      read_some(50);
+    return out_.find(what) != std::string::npos;
+  }
+  // The exit code, once it exits (-1 if it did not within 15 s).
+  int wait_exit() {
+    for (int i = 0; i < 300; ++i) {
+      read_some(50);
+      int st = 0;
+      if (waitpid(pid_, &st, WNOHANG) == pid_) {
+        exited_ = true;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      }
+    }
+    return -1;
+  }
+  const std::string& out() const { return out_; }
+
+ private:
+  void read_some(int ms) {
+    pollfd p{master_, POLLIN, 0};
+    if (poll(&p, 1, ms) <= 0) return;
+    char buf[4096];
+    const ssize_t n = read(master_, buf, sizeof buf);
+    if (n > 0) {
+      out_.append(buf, static_cast<size_t>(n));
+    } else {
+      usleep(static_cast<useconds_t>(ms) * 1000);  // hung up: the program is leaving
+    }
+  }
+  pid_t pid_ = -1;
+  int master_ = -1;
+  bool exited_ = false;
+  std::string out_;
+};
+
+// The rooms application and bypass-client chat, driven through terminals:
+// two users join a room, each line typed reaches the other, Ctrl-D closes
+// with 1000.
+TEST(UdpdSockets, ChatThroughTerminals) {
+  TempDir dir;
+  const uint16_t port = test_port(4);
+  CpuPlan cpus = plan_cpus();
+  std::ofstream(dir.file("key.hex"))
+      << "0f1e2d3c4b5a69788796a5b4c3d2e1f000112233445566778899aabbccddeeff\n";
+  std::ofstream(dir.file("udpd.toml"))
+      << "[[worker]]\ncpu = " << cpus.worker
+      << "\n[udpd]\nbackend = \"sockets\"\nbind = [\"127.0.0.1\"]\n"
+      << "[[udpd.service]]\nport = " << port << "\nhandler = \"netcode\"\nprotocol_id = 4660\n"
+      << "private_key_file = \"" << dir.file("key.hex") << "\"\napplication = \"rooms\"\n";
+  std::string err;
+  auto udpd = Child::spawn({env_path("BYPASS_UDPD"), "-c", dir.file("udpd.toml"), "-q", "-t", "60"},
+                           dir.path(), &err);
+  ASSERT_TRUE(udpd) << err;
+  ASSERT_TRUE(udpd->wait_for_output("serving UDP", 10000ms)) << udpd->out() << udpd->err();
+  const std::string client = env_path("BYPASS_CLIENT");
+  for (const char* who : {"1", "2"}) {
+    CmdResult t = run_cmd({client, "token", "127.0.0.1", std::to_string(port), "--key",
+                           dir.file("key.hex"), "--protocol-id", "4660", "--client-id", who,
+                           "--token", dir.file(std::string("t") + who)});
+    ASSERT_TRUE(t.ok()) << t.out << t.err;
+  }
+  auto chat = [&](const char* who) {
+    return std::make_unique<Terminal>(
+        std::vector<std::string>{client, "chat", "127.0.0.1", std::to_string(port), "--token",
+                                 dir.file(std::string("t") + who), "--room", "lobby"});
+  };
+  auto a = chat("1");
+  ASSERT_TRUE(a->started());
+  ASSERT_TRUE(a->wait_for("* joined lobby 1")) << a->out();
+  auto b = chat("2");
+  ASSERT_TRUE(b->started());
+  ASSERT_TRUE(b->wait_for("* joined lobby 2")) << b->out();
+  a->type("hello from a\n");
+  EXPECT_TRUE(b->wait_for("[1] hello from a")) << b->out();
+  EXPECT_TRUE(a->wait_for("[1] hello from a")) << a->out();
+  b->type("h\xC3\xA9llo, a\n");
+  EXPECT_TRUE(a->wait_for("[2] h\xC3\xA9llo, a")) << a->out();
+  a->type("\x04");  // Ctrl-D
+  EXPECT_TRUE(a->wait_for("* closed 1000 bye")) << a->out();
+  EXPECT_EQ(a->wait_exit(), 0) << a->out();
+  b->type("\x04");
+  EXPECT_EQ(b->wait_exit(), 0) << b->out();
+  ASSERT_TRUE(udpd->kill(SIGTERM));
+  ASSERT_TRUE(udpd->wait_for(10000ms).has_value());
+  const std::string out = udpd->out();
+  EXPECT_NE(out.find("rooms: rooms 0 published 2 delivered 4"), std::string::npos) << out;
+  EXPECT_NE(out.find("msg: open 0 "), std::string::npos) << out;
 }
 
 // A netcode service whose requests several workers could see is refused:

@@ -308,7 +308,12 @@ void Session::on_pong(uint32_t pong_id) {
 void Session::on_close(const CloseFrame& c) {
   if (close_received_) return;
   close_received_ = true;
-  if (state_ == SessionState::kClosing) return;  // ours crossed theirs: ours stands
+  if (state_ == SessionState::kClosing) {
+    // The answer to ours (or theirs crossed ours): the handshake is done, and
+    // our code stands. Finished now, before the transport goes away.
+    finish(close_code_, close_reason_);
+    return;
+  }
   state_ = SessionState::kClosing;
   close_code_ = c.code;
   close_reason_.assign(c.reason);
@@ -591,6 +596,10 @@ void Session::close(uint16_t code, std::string_view reason) {
 
 void Session::lost() {
   if (state_ == SessionState::kIdle || state_ == SessionState::kClosed) return;
+  if (close_received_) {
+    finish(close_code_, close_reason_);  // they closed properly; the transport went first
+    return;
+  }
   finish(kCloseLost, "connection lost");
 }
 

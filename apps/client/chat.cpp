@@ -1,0 +1,164 @@
+#include "chat.hpp"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+#include <bypass/conn/connect_token.hpp>
+#include <bypass/conn/keys.hpp>
+#include <bypass/conn/netcode_service.hpp>
+#include <bypass/msg/message_client.hpp>
+#include <bypass/udp/socket_backend.hpp>
+
+namespace bypass::client {
+namespace {
+
+conn::Now clock_now() {
+  using namespace std::chrono;
+  return {
+      static_cast<uint64_t>(duration_cast<seconds>(system_clock::now().time_since_epoch()).count()),
+      static_cast<uint64_t>(
+          duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count())};
+}
+
+class Sink final : public conn::PacketSink {
+ public:
+  explicit Sink(int fd) : fd_(fd) {}
+  void send(const conn::NetcodeAddress& to, std::span<const uint8_t> packet) override {
+    sockaddr_storage ss;
+    const socklen_t len = to_sockaddr(conn::from_netcode(to), ss);
+    sendto(fd_, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
+  }
+
+ private:
+  int fd_;
+};
+
+struct Chat final : msg::MessageHandler {
+  std::string room;
+  bool open = false, closed = false;
+  uint16_t code = 0;
+
+  void on_open(msg::Session& s) override {
+    open = true;
+    const std::string join = "join " + room;
+    s.send(0, true, {reinterpret_cast<const uint8_t*>(join.data()), join.size()});
+  }
+  bool on_message(msg::Session&, uint8_t, bool, std::span<const uint8_t> b) override {
+    const std::string t(b.begin(), b.end());
+    const size_t nl = t.find('\n');
+    if (t.rfind("msg ", 0) == 0 && nl != std::string::npos) {
+      // "msg ROOM CLIENT\n<text>" -> "[CLIENT] text"
+      const std::string head = t.substr(4, nl - 4);
+      const size_t sp = head.find(' ');
+      std::printf("[%s] %s\n", sp == std::string::npos ? head.c_str() : head.c_str() + sp + 1,
+                  t.c_str() + nl + 1);
+    } else {
+      std::printf("* %s\n", t.c_str());
+    }
+    std::fflush(stdout);
+    return true;
+  }
+  void on_close(msg::Session&, uint16_t c, std::string_view reason) override {
+    closed = true;
+    code = c;
+    std::printf("* closed %u %.*s\n", c, static_cast<int>(reason.size()), reason.data());
+    std::fflush(stdout);
+  }
+};
+
+int fail(const std::string& m) {
+  std::fprintf(stderr, "bypass-client: %s\n", m.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int run_chat(const std::string& token_file, const std::string& room, int connect_timeout_ms) {
+  if (Status s = conn::crypto_init(); !s) return fail(s.message());
+  if (room.empty()) return fail("chat needs --room NAME.");
+  std::ifstream f(token_file, std::ios::binary);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (!f.good() && !f.eof()) return fail("cannot read the token file '" + token_file + "'.");
+  auto token = conn::read_connect_token(bytes);
+  if (!token) return fail("the token in '" + token_file + "': " + token.error());
+  const bool v6 = token->server_addresses[0].type == conn::AddressType::kIpv6;
+  const int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  if (fd < 0) return fail(std::string("cannot open a UDP socket: ") + std::strerror(errno) + ".");
+  Sink sink(fd);
+  Chat chat;
+  chat.room = room;
+  msg::SessionConfig sc;
+  msg::ChunkPool pool(1024);
+  msg::SessionCounters counters;
+  msg::MessageClient client(&sink, &chat, &sc, &pool, &counters);
+  const conn::Now start = clock_now();
+  client.connect(bytes, start);
+  std::printf("* connecting to the room %s\n", room.c_str());
+  std::fflush(stdout);
+  std::string line;
+  bool input_done = false;
+  uint64_t next_tick = 0;
+  uint8_t rx[2048];
+  for (;;) {
+    const conn::Now t = clock_now();
+    if (!chat.open && t.mono_ns - start.mono_ns > uint64_t(connect_timeout_ms) * 1'000'000) {
+      close(fd);
+      return fail("no answer from the server within " + std::to_string(connect_timeout_ms) +
+                  " ms (" + std::string(conn::client_state_name(client.state())) + ").");
+    }
+    if (client.state() < conn::ClientState::kDisconnected) {
+      close(fd);
+      return fail("the connection failed: " + std::string(conn::client_state_name(client.state())) +
+                  ".");
+    }
+    if (t.mono_ns >= next_tick) {
+      client.update(t);
+      next_tick = t.mono_ns + 10'000'000;
+    } else {
+      client.flush(t);
+    }
+    if (chat.closed && !client.netcode().connected()) break;
+    pollfd pfds[2] = {{fd, POLLIN, 0}, {input_done ? -1 : 0, POLLIN, 0}};
+    if (poll(pfds, 2, 10) <= 0) continue;
+    if (pfds[0].revents & POLLIN) {
+      for (;;) {
+        sockaddr_storage from;
+        socklen_t flen = sizeof from;
+        const ssize_t n = recvfrom(fd, rx, sizeof rx, 0, reinterpret_cast<sockaddr*>(&from), &flen);
+        if (n <= 0) break;
+        client.receive(conn::to_netcode(from_sockaddr(from)), {rx, static_cast<size_t>(n)},
+                       clock_now());
+      }
+    }
+    if (pfds[1].revents & (POLLIN | POLLHUP)) {
+      char buf[4096];
+      const ssize_t n = read(0, buf, sizeof buf);
+      if (n <= 0) {
+        input_done = true;  // Ctrl-D: close
+        client.session().close(msg::kCloseNormal, "bye");
+        continue;
+      }
+      line.append(buf, static_cast<size_t>(n));
+      for (size_t nl; (nl = line.find('\n')) != std::string::npos; line.erase(0, nl + 1)) {
+        const std::string pub = "pub " + room + "\n" + line.substr(0, nl);
+        const msg::SendResult r = client.session().send(
+            0, true, {reinterpret_cast<const uint8_t*>(pub.data()), pub.size()});
+        if (r != msg::SendResult::kOk) std::printf("* not sent: %s\n", msg::to_string(r));
+      }
+    }
+  }
+  close(fd);
+  return chat.code == msg::kCloseNormal ? 0 : 1;
+}
+
+}  // namespace bypass::client
