@@ -4,8 +4,10 @@
 //   twice     confines a second time (must be a no-op, not a violation)
 //   socket    opens a socket (forbidden: the process must die of SIGSYS)
 //   open      opens a file (forbidden)
+//   exec      makes memory executable with mprotect (forbidden)
 // Core dumps are switched off first so that a killed probe leaves none.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -16,6 +18,7 @@
 #include <ctime>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <bypass/core/sandbox.hpp>
 
@@ -23,6 +26,7 @@ int main(int argc, char** argv) {
   rlimit no_core{0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
   const std::string what = argc > 1 ? argv[1] : "allowed";
+  bypass::prepare_allocator_for_workers();  // as Eal::start does
   int rc = 1;
   std::thread t([&] {
     if (!bypass::confine_worker_thread()) return;
@@ -34,12 +38,21 @@ int main(int argc, char** argv) {
       if (write(1, "worker ok\n", 10) != 10) return;
       void* p = std::malloc(1 << 20);  // mmap: an allocation off the fast path
       std::free(p);
+      // Many small ones: the thread's arena grows (mprotect, read and write).
+      std::vector<void*> small;
+      for (int i = 0; i < 20000; ++i) small.push_back(std::malloc(512));
+      for (void* q : small) std::free(q);
       rc = bypass::worker_thread_confined() ? 0 : 1;
     } else if (what == "twice") {
       rc = bypass::confine_worker_thread() ? 0 : 1;
     } else if (what == "socket") {
       int fd = socket(AF_INET, SOCK_DGRAM, 0);
       std::printf("socket returned %d\n", fd);
+      rc = 0;
+    } else if (what == "exec") {
+      void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      const int r = mprotect(page, 4096, PROT_READ | PROT_EXEC);
+      std::printf("mprotect returned %d\n", r);
       rc = 0;
     } else if (what == "open") {
       int fd = open("/etc/hostname", O_RDONLY);

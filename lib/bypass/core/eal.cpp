@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include <bypass/core/log.hpp>
+#include <bypass/core/sandbox.hpp>
 
 namespace bypass {
 
@@ -38,6 +39,7 @@ std::vector<std::string> eal_args(const Config& c, const std::string& prog) {
 }
 
 Expected<Eal> Eal::start(const Config& c, const std::string& prog) {
+  if (c.eal.worker_seccomp) prepare_allocator_for_workers();  // before EAL starts any thread
   route_dpdk_log();
   std::vector<std::string> args = eal_args(c, prog);
   std::vector<char*> argv;

@@ -1,7 +1,9 @@
 #include <bypass/core/sandbox.hpp>
 
 #include <errno.h>
+#include <malloc.h>
 #include <seccomp.h>
+#include <sys/mman.h>
 
 #include <cstdio>
 #include <cstring>
@@ -31,6 +33,10 @@ constexpr const char* kAllowed[] = {
 
 bool worker_thread_confined() {
   return g_confined;
+}
+
+void prepare_allocator_for_workers() {
+  mallopt(M_ARENA_MAX, 1);
 }
 
 // AddressSanitizer makes calls of its own on every thread (it probes memory
@@ -68,6 +74,16 @@ Status confine_worker_thread() {
                            "' (" + std::strerror(-rc) +
                            "): set [eal] worker_seccomp = false to run workers without it.");
     }
+  }
+  // A thread's malloc arena grows by mprotect (read and write): allowed,
+  // but never to make memory executable.
+  if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+                                SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+      rc != 0) {
+    seccomp_release(ctx);
+    return Status::error(std::string("the seccomp filter for worker threads refused 'mprotect' (") +
+                         std::strerror(-rc) +
+                         "): set [eal] worker_seccomp = false to run workers without it.");
   }
   const int rc = seccomp_load(ctx);
   seccomp_release(ctx);

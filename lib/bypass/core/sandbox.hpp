@@ -21,4 +21,12 @@ Status confine_worker_thread();
 // Whether the calling thread runs under the worker filter.
 bool worker_thread_confined();
 
+// Makes every thread allocate from the process's main malloc arena, before
+// any worker thread exists. A thread arena of glibc's grows with mprotect
+// and, when it shrinks, first reads /proc/sys/vm/overcommit_memory: an
+// open that the worker filter kills. The main arena grows and shrinks with
+// brk alone. Workers allocate only off the fast path, so sharing the arena
+// costs them nothing that matters.
+void prepare_allocator_for_workers();
+
 }  // namespace bypass
