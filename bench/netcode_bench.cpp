@@ -9,7 +9,10 @@
 //     flat: lookups are hashed);
 //   - connection establishment (request: open the 1 KB token, seal the
 //     challenge token and packet; response: open it and the challenge token,
-//     seal the keep-alive).
+//     seal the keep-alive);
+//   - the message layer's own cost (docs/protocol.md): a reliable 64-byte
+//     message echoed, one message per packet (application = "echo", acks
+//     and all), against the raw 64-byte payload echo, same run, same clients.
 // Run: build/bench/netcode_bench [max clients, default 100000]
 #include <arpa/inet.h>
 #include <sodium.h>
@@ -29,6 +32,7 @@
 #include <bypass/conn/netcode_service.hpp>
 #include <bypass/conn/packet.hpp>
 #include <bypass/core/clock.hpp>
+#include <bypass/msg/msg_wire.hpp>
 
 namespace {
 
@@ -57,13 +61,17 @@ struct Client {
   SockAddr addr;
   Key c2s;
   uint64_t sequence = 0;
+  // The message layer (a Bench with messages): packets and messages sent,
+  // and the server's packets so far (all acknowledged in each packet).
+  uint16_t msg_packet = 0, msg_id = 0, server_packets = 0;
 };
 
 // Server and clients in memory: the service's outbox is read back as the
 // clients' input.
 class Bench {
  public:
-  explicit Bench(uint32_t max_clients) : out_(std::make_unique<Outbox>()) {
+  explicit Bench(uint32_t max_clients, bool messages = false)
+      : messages_(messages), out_(std::make_unique<Outbox>()) {
     key_ = random_key();
     NetcodeServiceConfig c;
     c.protocol_id = kProtocol;
@@ -74,6 +82,7 @@ class Bench {
     server_ = server;
     c.public_addresses = {server};
     c.max_clients = max_clients;
+    if (messages_) c.application = "echo";
     svc_ = std::make_unique<NetcodeService>(c);
     NoStatic ctx;
     Status s = svc_->start(ctx);
@@ -118,6 +127,18 @@ class Bench {
       std::exit(1);
     }
     *out = {client_addr(i), priv.client_to_server_key, client.next_sequence()};
+    if (messages_) {
+      // The hello, answered by the server's.
+      uint8_t body[64];
+      msg::PacketWriter w(body);
+      w.header({out->msg_packet++, 0, 0, 0, 64});
+      w.hello(msg::Hello{});
+      uint8_t bytes[200];
+      Written pw = write_payload(bytes, kProtocol, out->c2s, out->sequence++, w.bytes());
+      std::vector<uint8_t> pkt(bytes, bytes + pw.size);
+      feed(out->addr, pkt);
+      out->server_packets = static_cast<uint16_t>(out_->peer_size());
+    }
     return cycles;
   }
 
@@ -127,8 +148,19 @@ class Bench {
     static uint8_t bytes[kBatch][1400];
     Datagram d[kBatch];
     std::vector<uint8_t> body(payload, 0x5a);
+    std::vector<uint8_t> data(payload, 0x5a);
     for (unsigned j = 0; j < kBatch; ++j) {
       Client& c = clients[next++ % clients.size()];
+      if (messages_) {
+        // One reliable message, acking everything the server sent.
+        body.resize(msg::kMaxPacketBytes);
+        msg::PacketWriter mw(body);
+        mw.header({c.msg_packet++, msg::kHeaderAckValid,
+                   static_cast<uint16_t>(c.server_packets - 1), 0xFFFFFFFFu, 64});
+        mw.message({0, false, false, c.msg_id++, 0, 1, data});
+        body.resize(mw.size());
+        ++c.server_packets;  // its echo
+      }
       Written w = write_payload(bytes[j], kProtocol, c.c2s, c.sequence++, body);
       d[j].src = c.addr;
       d[j].dst = server_;
@@ -173,6 +205,7 @@ class Bench {
     return cpu_cycles() - t0;
   }
 
+  bool messages_;
   Key key_;
   SockAddr server_;
   std::unique_ptr<NetcodeService> svc_;
@@ -284,6 +317,28 @@ int main(int argc, char** argv) {
       "per core); libsodium bound %.0f; bound/actual %.2f (%u clients connected in %.1f s, "
       "clients included)\n",
       hs_med, hz / hs_med, hs_bound, hs_bound / hs_med, max_clients, secs);
+  // The message layer against raw payloads: 64 B, 1,000 clients, same run.
+  {
+    constexpr uint32_t kN = 1000;
+    Bench raw(kN), messages(kN, true);
+    std::vector<Client> rc(kN), mc(kN);
+    for (uint32_t i = 0; i < kN; ++i) {
+      raw.connect(i, &rc[i]);
+      messages.connect(i, &mc[i]);
+    }
+    size_t rn = 0, mn = 0;
+    std::vector<double> r_per, m_per;
+    for (int r = 0; r < 3000; ++r) {
+      r_per.push_back(static_cast<double>(raw.echo_batch(rc, rn, 64)) / kBatch);
+      m_per.push_back(static_cast<double>(messages.echo_batch(mc, mn, 64)) / kBatch);
+    }
+    const double rm = median(r_per), mm = median(m_per);
+    std::printf(
+        "message echo 64 B, one reliable message per packet, %u clients: %.0f cycles/packet "
+        "median (%.0fk/s per core); raw payload echo 64 B: %.0f (%.0fk/s); messages/raw "
+        "packets per second %.2f\n",
+        kN, mm, hz / mm / 1e3, rm, hz / rm / 1e3, rm / mm);
+  }
   for (size_t payload : {size_t{100}, size_t{1200}}) {
     const double bound = sodium_echo_bound(payload, 2000);
     for (uint32_t n : {1000u, 10000u, 100000u}) {
