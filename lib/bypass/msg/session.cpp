@@ -185,8 +185,19 @@ void Session::process_acks(const Header& h, uint64_t now) {
     }
   };
   ack_one(h.ack, true);
-  for (uint32_t i = 0; i < 32; ++i) {
-    if (h.ack_bits & (1u << i)) ack_one(static_cast<uint16_t>(h.ack - 1 - i), false);
+  // Only packets from the oldest that may be unacked on can change: the bits
+  // for older ones (acked long ago, or given up) are skipped.
+  const int reach = static_cast<int16_t>(static_cast<uint16_t>(h.ack - oldest_));
+  uint32_t bits = h.ack_bits;
+  if (reach <= 0) {
+    bits = 0;
+  } else if (reach <= 32) {
+    bits &= reach == 32 ? ~0u : (1u << reach) - 1;
+  }
+  while (bits != 0) {
+    const int i = __builtin_ctz(bits);
+    bits &= bits - 1;
+    ack_one(static_cast<uint16_t>(h.ack - 1 - i), false);
   }
   if (!any) return;
   const Sent& newest = sent_[h.ack & 255];
@@ -524,7 +535,7 @@ Session::Completion Session::try_complete(uint8_t channel, uint16_t seq) {
 }
 
 void Session::drain(uint8_t channel) {
-  while (state_ != SessionState::kClosed &&
+  while (held_used_ > 0 && state_ != SessionState::kClosed &&
          try_complete(channel, expected_[channel]) == Completion::kDelivered) {
     ++expected_[channel];
   }
