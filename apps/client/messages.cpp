@@ -78,11 +78,19 @@ struct Conn final : msg::MessageHandler {
   }
   bool on_message(msg::Session&, uint8_t, bool, std::span<const uint8_t> b) override {
     uint64_t t = 0;
-    if (b.size() < 8) {
+    if (b.size() < 16) {
       ++tally->wrong;
       return true;
     }
-    std::memcpy(&t, b.data(), 8);
+    if (o->text) {
+      // 16 hex digits: a text message must be UTF-8.
+      for (size_t i = 0; i < 16; ++i) {
+        const char c = static_cast<char>(b[i]);
+        t = t << 4 | static_cast<uint64_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+      }
+    } else {
+      std::memcpy(&t, b.data(), 8);
+    }
     if (outstanding) --outstanding;
     ++tally->echoed;
     tally->lat_us.push_back(static_cast<double>(now_ns - t) / 1e3);
@@ -95,7 +103,13 @@ struct Conn final : msg::MessageHandler {
     for (;;) {
       if (outstanding >= o->in_flight) return;
       if (o->rate > 0 && now_ns < next_send_ns) return;
-      std::memcpy(buf.data(), &now_ns, 8);
+      if (o->text) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        for (size_t i = 0; i < 16; ++i)
+          buf[i] = static_cast<uint8_t>(kHex[(now_ns >> (60 - 4 * i)) & 15]);
+      } else {
+        std::memcpy(buf.data(), &now_ns, 8);
+      }
       if (mc->session().send(channel, o->text, buf) != msg::SendResult::kOk) return;
       ++tally->sent;
       ++outstanding;
@@ -115,8 +129,8 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
   TokenMinter minter;
   std::string err;
   if (!minter.init(host, port, o.token, &err)) return fail(err);
-  if (o.size < 8 || o.size > msg::kMaxMessageBytes)
-    return fail("load messages are 8 to 65536 bytes (a send time travels in them): change -s.");
+  if (o.size < 16 || o.size > msg::kMaxMessageBytes)
+    return fail("load messages are 16 to 65536 bytes (a send time travels in them): change -s.");
   msg::SessionConfig sc;
   sc.send_queue = std::max<uint32_t>(256, o.in_flight * ((o.size + 1023) / 1024) + 64);
   msg::ChunkPool pool(std::max<uint32_t>(4096, o.clients * sc.send_queue * 2));
