@@ -1,5 +1,7 @@
 #include "chat.hpp"
 
+#include "netcode_io.hpp"
+
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -21,27 +23,6 @@
 
 namespace bypass::client {
 namespace {
-
-conn::Now clock_now() {
-  using namespace std::chrono;
-  return {
-      static_cast<uint64_t>(duration_cast<seconds>(system_clock::now().time_since_epoch()).count()),
-      static_cast<uint64_t>(
-          duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count())};
-}
-
-class Sink final : public conn::PacketSink {
- public:
-  explicit Sink(int fd) : fd_(fd) {}
-  void send(const conn::NetcodeAddress& to, std::span<const uint8_t> packet) override {
-    sockaddr_storage ss;
-    const socklen_t len = to_sockaddr(conn::from_netcode(to), ss);
-    sendto(fd_, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
-  }
-
- private:
-  int fd_;
-};
 
 struct Chat final : msg::MessageHandler {
   std::string room;
@@ -76,11 +57,6 @@ struct Chat final : msg::MessageHandler {
   }
 };
 
-int fail(const std::string& m) {
-  std::fprintf(stderr, "bypass-client: %s\n", m.c_str());
-  return 2;
-}
-
 }  // namespace
 
 int run_chat(const std::string& token_file, const std::string& room, int connect_timeout_ms) {
@@ -94,7 +70,7 @@ int run_chat(const std::string& token_file, const std::string& room, int connect
   const bool v6 = token->server_addresses[0].type == conn::AddressType::kIpv6;
   const int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
   if (fd < 0) return fail(std::string("cannot open a UDP socket: ") + std::strerror(errno) + ".");
-  Sink sink(fd);
+  SocketSink sink(fd);
   Chat chat;
   chat.room = room;
   msg::SessionConfig sc;

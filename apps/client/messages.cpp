@@ -1,5 +1,7 @@
 #include "messages.hpp"
 
+#include "netcode_io.hpp"
+
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -19,27 +21,6 @@
 
 namespace bypass::client {
 namespace {
-
-conn::Now clock_now() {
-  using namespace std::chrono;
-  return {
-      static_cast<uint64_t>(duration_cast<seconds>(system_clock::now().time_since_epoch()).count()),
-      static_cast<uint64_t>(
-          duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count())};
-}
-
-class Sink final : public conn::PacketSink {
- public:
-  explicit Sink(int fd) : fd_(fd) {}
-  void send(const conn::NetcodeAddress& to, std::span<const uint8_t> packet) override {
-    sockaddr_storage ss;
-    const socklen_t len = to_sockaddr(conn::from_netcode(to), ss);
-    sendto(fd_, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&ss), len);
-  }
-
- private:
-  int fd_;
-};
 
 // The figures of one reporting interval (and of the whole run).
 struct Tally {
@@ -62,7 +43,7 @@ double pct(std::vector<double>& v, double q) {
 // One connection: its socket, client and the messages it has out.
 struct Conn final : msg::MessageHandler {
   int fd = -1;
-  std::unique_ptr<Sink> sink;
+  std::unique_ptr<SocketSink> sink;
   std::unique_ptr<msg::MessageClient> mc;
   const MessageLoadOptions* o = nullptr;
   Tally* tally = nullptr;
@@ -118,11 +99,6 @@ struct Conn final : msg::MessageHandler {
   }
 };
 
-int fail(const std::string& m) {
-  std::fprintf(stderr, "bypass-client: %s\n", m.c_str());
-  return 2;
-}
-
 }  // namespace
 
 int run_message_load(const std::string& host, uint16_t port, const MessageLoadOptions& o) {
@@ -144,7 +120,7 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
     if (c->fd < 0)
       return fail(std::string("cannot open UDP socket ") + std::to_string(i + 1) + ": " +
                   std::strerror(errno) + " (raise the open-files limit, ulimit -n).");
-    c->sink = std::make_unique<Sink>(c->fd);
+    c->sink = std::make_unique<SocketSink>(c->fd);
     c->mc = std::make_unique<msg::MessageClient>(c->sink.get(), c.get(), &sc, &pool, &counters);
     c->o = &o;
     c->tally = &interval;

@@ -1,5 +1,7 @@
 #include "netcode.hpp"
 
+#include "netcode_io.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -28,33 +30,8 @@ using conn::NetcodeAddress;
 using conn::Now;
 
 Now now() {
-  using namespace std::chrono;
-  return {
-      static_cast<uint64_t>(duration_cast<seconds>(system_clock::now().time_since_epoch()).count()),
-      static_cast<uint64_t>(
-          duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count())};
+  return clock_now();
 }
-
-int fail(const std::string& m) {
-  std::fprintf(stderr, "bypass-client: %s\n", m.c_str());
-  return 2;
-}
-
-// Sends what the client state machine hands it over one UDP socket.
-class SocketSink final : public conn::PacketSink {
- public:
-  explicit SocketSink(int fd) : fd_(fd) {}
-  void send(const NetcodeAddress& to, std::span<const uint8_t> packet) override {
-    sockaddr_storage ss;
-    const socklen_t len = to_sockaddr(conn::from_netcode(to), ss);
-    if (sendto(fd_, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&ss), len) < 0)
-      ++errors;
-  }
-  uint64_t errors = 0;
-
- private:
-  int fd_;
-};
 
 struct Events final : conn::ClientHandler {
   void on_payload(std::span<const uint8_t> p) override { got.emplace_back(p.begin(), p.end()); }

@@ -89,11 +89,10 @@ const char* const kServe =
     "[[port]]\ndevice = \"net_null0\"\naddresses = [\"198.18.0.2/24\"]\n[[worker]]\ncpu = 1\n"
     "[[udpd.service]]\nport = 7\nhandler = \"echo\"\n";
 
-// netcode.io on the sockets backend: a minted token, our client over
-// loopback, payloads echoed, the client's leaving seen by the server.
-TEST(UdpdSockets, NetcodeClientConnectsAndIsEchoed) {
-  TempDir dir;
-  const uint16_t port = test_port(2);
+// bypass-udpd on the sockets backend (loopback) with one netcode service on
+// `port`, its key in dir/key.hex; `extra` ends the service's table.
+void start_sockets_netcode(TempDir& dir, uint16_t port, const std::string& extra,
+                           std::unique_ptr<Child>* udpd) {
   CpuPlan cpus = plan_cpus();
   std::ofstream(dir.file("key.hex"))
       << "0f1e2d3c4b5a69788796a5b4c3d2e1f000112233445566778899aabbccddeeff\n";
@@ -101,12 +100,23 @@ TEST(UdpdSockets, NetcodeClientConnectsAndIsEchoed) {
       << "[[worker]]\ncpu = " << cpus.worker
       << "\n[udpd]\nbackend = \"sockets\"\nbind = [\"127.0.0.1\"]\n"
       << "[[udpd.service]]\nport = " << port << "\nhandler = \"netcode\"\nprotocol_id = 4660\n"
-      << "private_key_file = \"" << dir.file("key.hex") << "\"\n";
+      << "private_key_file = \"" << dir.file("key.hex") << "\"\n"
+      << extra;
   std::string err;
-  auto udpd = Child::spawn({env_path("BYPASS_UDPD"), "-c", dir.file("udpd.toml"), "-q", "-t", "60"},
-                           dir.path(), &err);
-  ASSERT_TRUE(udpd) << err;
-  ASSERT_TRUE(udpd->wait_for_output("serving UDP", 10000ms)) << udpd->out() << udpd->err();
+  auto child = Child::spawn(
+      {env_path("BYPASS_UDPD"), "-c", dir.file("udpd.toml"), "-q", "-t", "60"}, dir.path(), &err);
+  ASSERT_TRUE(child) << err;
+  ASSERT_TRUE(child->wait_for_output("serving UDP", 10000ms)) << child->out() << child->err();
+  *udpd = std::move(child);
+}
+
+// netcode.io on the sockets backend: a minted token, our client over
+// loopback, payloads echoed, the client's leaving seen by the server.
+TEST(UdpdSockets, NetcodeClientConnectsAndIsEchoed) {
+  TempDir dir;
+  const uint16_t port = test_port(2);
+  std::unique_ptr<Child> udpd;
+  ASSERT_NO_FATAL_FAILURE(start_sockets_netcode(dir, port, "", &udpd));
   const std::string client = env_path("BYPASS_CLIENT");
   CmdResult t = run_cmd({client, "token", "127.0.0.1", std::to_string(port), "--key",
                          dir.file("key.hex"), "--protocol-id", "4660", "--token", dir.file("t")});
@@ -139,20 +149,9 @@ TEST(UdpdSockets, NetcodeClientConnectsAndIsEchoed) {
 TEST(UdpdSockets, MessageEchoUnderLoad) {
   TempDir dir;
   const uint16_t port = test_port(3);
-  CpuPlan cpus = plan_cpus();
-  std::ofstream(dir.file("key.hex"))
-      << "0f1e2d3c4b5a69788796a5b4c3d2e1f000112233445566778899aabbccddeeff\n";
-  std::ofstream(dir.file("udpd.toml"))
-      << "[[worker]]\ncpu = " << cpus.worker
-      << "\n[udpd]\nbackend = \"sockets\"\nbind = [\"127.0.0.1\"]\n"
-      << "[[udpd.service]]\nport = " << port << "\nhandler = \"netcode\"\nprotocol_id = 4660\n"
-      << "private_key_file = \"" << dir.file("key.hex") << "\"\napplication = \"echo\"\n"
-      << "channels = [\"reliable\", \"unreliable\"]\n";
-  std::string err;
-  auto udpd = Child::spawn({env_path("BYPASS_UDPD"), "-c", dir.file("udpd.toml"), "-q", "-t", "60"},
-                           dir.path(), &err);
-  ASSERT_TRUE(udpd) << err;
-  ASSERT_TRUE(udpd->wait_for_output("serving UDP", 10000ms)) << udpd->out() << udpd->err();
+  std::unique_ptr<Child> udpd;
+  ASSERT_NO_FATAL_FAILURE(start_sockets_netcode(
+      dir, port, "application = \"echo\"\nchannels = [\"reliable\", \"unreliable\"]\n", &udpd));
   const std::string client = env_path("BYPASS_CLIENT");
   auto load = [&](std::vector<std::string> extra) {
     std::vector<std::string> args = {client,
@@ -258,19 +257,8 @@ class Terminal {
 TEST(UdpdSockets, ChatThroughTerminals) {
   TempDir dir;
   const uint16_t port = test_port(4);
-  CpuPlan cpus = plan_cpus();
-  std::ofstream(dir.file("key.hex"))
-      << "0f1e2d3c4b5a69788796a5b4c3d2e1f000112233445566778899aabbccddeeff\n";
-  std::ofstream(dir.file("udpd.toml"))
-      << "[[worker]]\ncpu = " << cpus.worker
-      << "\n[udpd]\nbackend = \"sockets\"\nbind = [\"127.0.0.1\"]\n"
-      << "[[udpd.service]]\nport = " << port << "\nhandler = \"netcode\"\nprotocol_id = 4660\n"
-      << "private_key_file = \"" << dir.file("key.hex") << "\"\napplication = \"rooms\"\n";
-  std::string err;
-  auto udpd = Child::spawn({env_path("BYPASS_UDPD"), "-c", dir.file("udpd.toml"), "-q", "-t", "60"},
-                           dir.path(), &err);
-  ASSERT_TRUE(udpd) << err;
-  ASSERT_TRUE(udpd->wait_for_output("serving UDP", 10000ms)) << udpd->out() << udpd->err();
+  std::unique_ptr<Child> udpd;
+  ASSERT_NO_FATAL_FAILURE(start_sockets_netcode(dir, port, "application = \"rooms\"\n", &udpd));
   const std::string client = env_path("BYPASS_CLIENT");
   for (const char* who : {"1", "2"}) {
     CmdResult t = run_cmd({client, "token", "127.0.0.1", std::to_string(port), "--key",

@@ -389,12 +389,9 @@ void Session::reliable_frame(const MessageFrame& m) {
     drain(m.channel);
     return;
   }
-  for (const Held& h : held_) {
-    if (h.chunk != ChunkPool::kNone && h.channel == m.channel && h.msg_seq == m.sequence &&
-        h.index == m.index) {
-      drop(MsgDrop::kDuplicate);
-      return;
-    }
+  if (is_held(m)) {
+    drop(MsgDrop::kDuplicate);
+    return;
   }
   if (!hold(m, d != 0)) {
     refuse_packet_ = true;  // not acked: the sender tries again
@@ -427,15 +424,22 @@ void Session::unreliable_frame(const MessageFrame& m) {
     if (deliver(m.channel, m.text, m.data)) delivered();
     return;
   }
-  for (const Held& h : held_) {
-    if (h.chunk != ChunkPool::kNone && h.channel == m.channel && h.msg_seq == m.sequence &&
-        h.index == m.index) {
-      drop(MsgDrop::kDuplicate);
-      return;
-    }
+  if (is_held(m)) {
+    drop(MsgDrop::kDuplicate);
+    return;
   }
   if (!hold(m, true) && !(evict_unreliable() && hold(m, true))) return;
   if (try_complete(m.channel, m.sequence) == Completion::kDelivered) delivered();
+}
+
+bool Session::is_held(const MessageFrame& m) const {
+  for (const Held& h : held_) {
+    if (h.chunk != ChunkPool::kNone && h.channel == m.channel && h.msg_seq == m.sequence &&
+        h.index == m.index) {
+      return true;
+    }
+  }
+  return false;
 }
 
 bool Session::hold(const MessageFrame& m, bool ahead) {

@@ -202,6 +202,7 @@ class Session final : FrameVisitor {
   void reliable_frame(const MessageFrame& m);
   void unreliable_frame(const MessageFrame& m);
   bool hold(const MessageFrame& m, bool ahead);
+  bool is_held(const MessageFrame& m) const;
   bool evict_unreliable();
   Completion try_complete(uint8_t channel, uint16_t seq);
   uint32_t held_count() const { return held_used_; }
