@@ -700,6 +700,11 @@ void Session::flush(uint64_t now_ns) {
   }
 }
 
+MessageFrame Session::frame_of(const Out& e) {
+  return {
+      e.channel, e.text, e.count > 1, e.msg_seq, e.index, e.count, {pool_->data(e.chunk), e.len}};
+}
+
 bool Session::send_one_packet(uint64_t now) {
   uint8_t buf[kMaxPacketBytes];
   PacketWriter w(buf);
@@ -742,14 +747,7 @@ bool Session::send_one_packet(uint64_t now) {
     for (uint32_t i = head_; i != cursor_ && resend_ > 0; ++i) {
       Out& e = out_at(i);
       if (e.state != OutState::kResend) continue;
-      MessageFrame f{e.channel,
-                     e.text,
-                     e.count > 1,
-                     e.msg_seq,
-                     e.index,
-                     e.count,
-                     {pool_->data(e.chunk), e.len}};
-      if (!w.message(f)) {
+      if (!w.message(frame_of(e))) {
         full = true;
         break;
       }
@@ -768,14 +766,7 @@ bool Session::send_one_packet(uint64_t now) {
       Out& e = out_at(cursor_);
       const bool reliable = channels_[e.channel] == ChannelKind::kReliable;
       if (reliable && reliable_unacked_ >= peer_window_ + kMaxFragments) break;
-      MessageFrame f{e.channel,
-                     e.text,
-                     e.count > 1,
-                     e.msg_seq,
-                     e.index,
-                     e.count,
-                     {pool_->data(e.chunk), e.len}};
-      if (!w.message(f)) break;
+      if (!w.message(frame_of(e))) break;
       --pending_;
       data = true;
       if (reliable) {

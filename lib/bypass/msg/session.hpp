@@ -214,6 +214,7 @@ class Session final : FrameVisitor {
   bool close_ready() const;
   bool hello_needed() const;
   bool send_one_packet(uint64_t now);
+  MessageFrame frame_of(const Out& e);
   uint64_t rto_for(uint8_t sends) const;
   Out& out_at(uint32_t i) { return outq_[i % outq_.size()]; }
 
