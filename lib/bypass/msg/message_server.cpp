@@ -16,7 +16,8 @@ MessageServer::MessageServer(MessageServerConfig config, MessageHandler* app,
       transport_(transport),
       sessions_(max_connections),
       touched_flag_(max_connections, 0),
-      live_at_(max_connections, kNotLive) {
+      live_at_(max_connections, kNotLive),
+      due_(max_connections, UINT64_MAX) {
   touched_.reserve(max_connections);
   live_.reserve(max_connections);
 }
@@ -29,6 +30,7 @@ Session* MessageServer::session(uint32_t conn) {
 }
 
 void MessageServer::touch(Session& s) {
+  due_[s.id] = 0;  // settled at the flush
   if (touched_flag_[s.id]) return;
   touched_flag_[s.id] = 1;
   touched_.push_back(s.id);
@@ -48,6 +50,7 @@ void MessageServer::on_connect(uint32_t conn, uint64_t client_id,
   std::copy_n(user_data.begin(), std::min(user_data.size(), s->user_data.size()),
               s->user_data.begin());
   s->open(now_ns);
+  due_[conn] = now_ns;
   if (live_at_[conn] == kNotLive) {
     live_at_[conn] = static_cast<uint32_t>(live_.size());
     live_.push_back(conn);
@@ -61,6 +64,7 @@ void MessageServer::on_payload(uint32_t conn, std::span<const uint8_t> payload, 
   s->receive(payload, now_ns);
   if (!was_open && s->open_for_messages()) ++open_;
   touch(*s);
+  due_[conn] = 0;  // settled at the flush
 }
 
 void MessageServer::on_disconnect(uint32_t conn) {
@@ -87,6 +91,7 @@ void MessageServer::flush(uint64_t now_ns) {
     touched_flag_[conn] = 0;
     if (Session* s = session(conn)) {
       s->flush(now_ns);
+      due_[conn] = s->next_deadline();
       settle(*s);
     }
   }
@@ -96,8 +101,14 @@ void MessageServer::flush(uint64_t now_ns) {
 void MessageServer::tick(uint64_t now_ns) {
   for (size_t i = 0; i < live_.size();) {
     const uint32_t conn = live_[i];
+    if (due_[conn] > now_ns) {  // idle until its next ping or timeout
+      ++i;
+      continue;
+    }
     Session& s = *sessions_[conn];
+    ++ticked_;
     s.tick(now_ns);
+    due_[conn] = s.next_deadline();
     settle(s);
     if (i < live_.size() && live_[i] == conn) ++i;  // else it left: the last moved here
   }

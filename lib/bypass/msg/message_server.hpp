@@ -54,6 +54,8 @@ class MessageServer final : PacketOut {
   void touch(Session& s);
 
   uint32_t open_sessions() const { return open_; }
+  // Session ticks run so far (idle sessions are skipped until a ping is due).
+  uint64_t ticked() const { return ticked_; }
   const SessionCounters& counters() const { return counters_; }
   const ChunkPool& pool() const { return pool_; }
   void report(std::vector<std::pair<std::string, uint64_t>>& out) const;
@@ -72,6 +74,8 @@ class MessageServer final : PacketOut {
   std::vector<uint32_t> touched_;  // capacity max_connections: never grows
   std::vector<uint32_t> live_;     // slots with a session, in no order
   std::vector<uint32_t> live_at_;  // slot -> index in live_
+  std::vector<uint64_t> due_;      // slot -> when its session next needs a tick
+  uint64_t ticked_ = 0;
   uint32_t open_ = 0;
   uint64_t send_failed_ = 0;
 };

@@ -689,6 +689,16 @@ void Session::tick(uint64_t now_ns) {
   flush(now);
 }
 
+uint64_t Session::next_deadline() const {
+  if (state_ == SessionState::kIdle || state_ == SessionState::kClosed) return UINT64_MAX;
+  if (state_ != SessionState::kOpen || in_flight_ > 0 || reliable_unacked_ > 0 || pending_ > 0 ||
+      ack_owed_ || hello_in_flight_ || held_used_ > 0 || control_owed()) {
+    return now_;
+  }
+  return std::min(last_heard_ns_ + config_->idle_timeout_ns,
+                  last_ping_ns_ + config_->ping_interval_ns);
+}
+
 void Session::flush(uint64_t now_ns) {
   now_ = std::max(now_, now_ns);
   if (state_ == SessionState::kIdle || state_ == SessionState::kClosed) return;

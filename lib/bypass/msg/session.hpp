@@ -133,6 +133,11 @@ class Session final : FrameVisitor {
   void tick(uint64_t now_ns);
   // Puts what is queued (and acks owed) on the wire.
   void flush(uint64_t now_ns);
+  // When tick() next has work: at once (the next tick) while anything is in
+  // flight, queued, owed or closing; otherwise the next ping or idle
+  // timeout. An owner ticks a session only from then on, so idle
+  // connections cost nothing between pings.
+  uint64_t next_deadline() const;
 
   SessionState state() const { return state_; }
   bool open_for_messages() const { return state_ == SessionState::kOpen; }

@@ -132,6 +132,21 @@ TEST(Rooms, EveryMemberGetsEveryPublicationInOrder) {
   EXPECT_EQ(count_prefix(hub.client(0), "msg lobby 1001\nafter"), 1u);
 }
 
+// Not a rooms test: the server under it skips idle sessions until a ping or
+// a timeout is due, so 50 quiet connections cost no ticks between pings.
+TEST(Rooms, IdleSessionsAreNotTickedBetweenPings) {
+  Hub hub(50);
+  ASSERT_TRUE(hub.run_until([&] { return hub.client(49).opened == 1; }));
+  hub.run_until([] { return false; }, 100);  // the hellos' acks settle
+  const uint64_t before = hub.server().ticked();
+  hub.run_until([] { return false; }, 300);  // 30 ticks, no traffic
+  EXPECT_EQ(hub.server().ticked(), before);
+  hub.run_until([] { return false; }, 1000);  // pings fall due: each session is ticked again
+  EXPECT_GE(hub.server().ticked(), before + 50);
+  EXPECT_LT(hub.server().ticked(), before + 50 * 20);
+  EXPECT_EQ(hub.client(0).closed, 0);
+}
+
 TEST(Rooms, MistakesAreAnsweredWithWhatToChange) {
   RoomsConfig rc;
   rc.rooms_per_connection = 2;
