@@ -341,6 +341,19 @@ TEST_P(UdpdVethMessages, ReliableMessagesSurviveLossOnBothSides) {
         << "the client resent nothing: the host's rule did nothing\n"
         << c.out;
   }
+  // A whole 64 KiB message (64 fragments) at a time, and unreliable text.
+  CmdResult big = on_host({client, "load", "198.18.9.2", "40000", "--key", dir_.file("key.hex"),
+                           "--protocol-id", "4660", "--client-id", "200", "--clients", "1",
+                           "--in-flight", "1", "-s", "65536", "-d", "1"});
+  EXPECT_TRUE(big.ok()) << big.out << big.err;
+  EXPECT_NE(big.out.find(" lost 0 "), std::string::npos) << big.out;
+  EXPECT_EQ(big.out.find(" echoed 0 "), std::string::npos) << big.out;
+  CmdResult unrel = on_host({client, "load", "198.18.9.2", "40000", "--key", dir_.file("key.hex"),
+                             "--protocol-id", "4660", "--client-id", "300", "--clients", "2",
+                             "--unreliable", "--text", "-s", "100", "-d", "1"});
+  EXPECT_TRUE(unrel.ok()) << unrel.out << unrel.err;
+  EXPECT_NE(unrel.out.find("unreliable 100-byte"), std::string::npos) << unrel.out;
+  EXPECT_EQ(unrel.out.find(" echoed 0 "), std::string::npos) << unrel.out;
   std::string out = stop();
   EXPECT_EQ(field(out, "msg: open"), 0u) << out;
   EXPECT_GT(field(out, "retransmits"), 0u) << out;
