@@ -131,8 +131,14 @@ class Outbox {
   // Room for a `len`-byte datagram to `to`: the caller writes the payload
   // there (it may seal it in place). nullptr when full or `len` is too big.
   uint8_t* reserve(const Peer& to, size_t len) {
-    if (np_ == kPeerCapacity || len > kMaxPeerPayload || len == 0 || used_ + len > kPeerBytes)
-      return nullptr;
+    if (len > kMaxPeerPayload || len == 0) return nullptr;
+    if (np_ == kPeerCapacity || used_ + len > kPeerBytes) {
+      // Full: a backend that can send now does, and the space is free again.
+      if (!flush_fn_) return nullptr;
+      flush_fn_(flush_ctx_, *this);
+      ++peer_flushes;
+      if (np_ != 0) return nullptr;
+    }
     peer_items_[np_++] = {to, static_cast<uint32_t>(used_), static_cast<uint16_t>(len)};
     uint8_t* p = peer_bytes_ + used_;
     used_ += (len + 7) & ~size_t{7};
@@ -145,6 +151,21 @@ class Outbox {
     return true;
   }
   size_t peer_size() const { return np_; }
+
+  // Set by a backend that can put kept-peer datagrams on the wire before the
+  // batch or tick ends: reserve() calls it when the peer space is full (a
+  // tick that owes 100,000 keep-alives), and the function sends what is
+  // there and calls clear_peers(). Without it, reserve() returns nullptr.
+  using PeerFlush = void (*)(void* ctx, Outbox& out);
+  void set_peer_flush(PeerFlush fn, void* ctx) {
+    flush_fn_ = fn;
+    flush_ctx_ = ctx;
+  }
+  void clear_peers() {
+    np_ = 0;
+    used_ = 0;
+  }
+  uint64_t peer_flushes = 0;  // times the peer space was sent early
   const PeerItem& peer_item(size_t i) const { return peer_items_[i]; }
   const uint8_t* peer_payload(size_t i) const { return peer_bytes_ + peer_items_[i].offset; }
 
@@ -166,6 +187,8 @@ class Outbox {
   PeerItem peer_items_[kPeerCapacity];
   alignas(8) uint8_t peer_bytes_[kPeerBytes];
   size_t np_ = 0, used_ = 0;
+  PeerFlush flush_fn_ = nullptr;
+  void* flush_ctx_ = nullptr;
 };
 
 // What a handler can ask of its backend at start.

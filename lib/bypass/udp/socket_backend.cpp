@@ -211,6 +211,13 @@ class SocketBackend::Worker {
       h.msg_iovlen = 1;
       h.msg_control = &ctl_[i];
     }
+    // A full peer space goes out at once (sendmmsg) and is used again.
+    outbox_->set_peer_flush(
+        [](void* ctx, Outbox& out) {
+          static_cast<Worker*>(ctx)->send_to_peers();
+          out.clear_peers();
+        },
+        this);
   }
   ~Worker() { close_sockets(); }
 

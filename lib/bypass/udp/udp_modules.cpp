@@ -81,8 +81,10 @@ void ServiceModule::process(Worker& w, Batch& in) {
   counters_.datagrams.add(k);
   outbox_.clear();
   stamp(w);
+  current_ = &w;
   h_.on_datagrams({d.data(), k}, outbox_);
   send_to_peers(w);
+  current_ = nullptr;
   // Further datagrams first: they copy the link header from their request.
   for (const Outbox::Item& it : outbox_.items()) {
     if (it.to >= k) continue;
@@ -130,6 +132,14 @@ void ServiceModule::send_to_peers(Worker& w) {
   }
 }
 
+void ServiceModule::flush_peers(void* ctx, Outbox& out) {
+  auto* self = static_cast<ServiceModule*>(ctx);
+  if (!self->current_) return;
+  self->send_to_peers(*self->current_);
+  self->emit(*self->current_, 0, self->tx_);
+  out.clear_peers();
+}
+
 void ServiceModule::send_built(Worker& w, rte_mbuf* m) {
   if (!m) {
     counters_.send_failed.add();
@@ -148,6 +158,7 @@ Status ServiceModule::start(Worker& w) {
   const uint64_t unix_ns =
       static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
   ns_per_tick_ = (1000000000ull << 32) / w.clock().hz();
+  outbox_.set_peer_flush(&ServiceModule::flush_peers, this);
   w.sample_clock();
   stamp(w);
   unix_offset_ns_ = unix_ns - outbox_.now_ns;
@@ -168,8 +179,10 @@ void ServiceModule::on_tick(void* ctx, Worker& w) {
   self->as_self(w, [&] {
     self->outbox_.clear();
     self->stamp(w);
+    self->current_ = &w;
     self->h_.on_tick(self->outbox_);
     self->send_to_peers(w);
+    self->current_ = nullptr;
     self->emit(w, 0, self->tx_);
   });
 }

@@ -94,6 +94,8 @@ class ServiceModule final : public Module {
   // A further datagram built for the way out (nullptr: the pool was empty).
   void send_built(Worker& w, rte_mbuf* m);
   static void on_tick(void* ctx, Worker& w);
+  static void flush_peers(void* ctx, Outbox& out);
+  Worker* current_ = nullptr;  // during process() and on_tick(): for flush_peers
 
   DatagramHandler& h_;
   rte_mempool* pool_;
