@@ -12,6 +12,7 @@
 #include <bypass/control/runtime.hpp>
 #include <bypass/core/config.hpp>
 #include <bypass/core/run.hpp>
+#include <bypass/io/iface_watch.hpp>
 #include <bypass/io/ports.hpp>
 
 #include "common/flags.hpp"
@@ -39,6 +40,7 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
   auto rt = Runtime::start(c, "bypass-udpd");
   if (!rt) return fail(rt.error());
   PortSet& ports = (*rt)->ports();
+  bool lost_port = false;
   const std::vector<Port*>& pp = ports.ports();
   {
     auto server = udpd::DpdkServer::build(c, o, reg, ports, (*rt)->pool());
@@ -56,11 +58,16 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
     rte_mempool* pool = (*rt)->pool();
     stats.add_gauge("pool.in_use",
                     [pool] { return static_cast<double>(rte_mempool_in_use_count(pool)); });
-    auto run = run_and_report(workers, stats, (*rt)->signals(), duration, {quiet, stats_json});
+    const IfaceWatch watch = IfaceWatch::of(c);
+    ReportOptions ro{quiet, stats_json, nullptr};
+    if (!watch.empty()) ro.stop_check = [&watch] { return watch.check().value_or(""); };
+    auto run = run_and_report(workers, stats, (*rt)->signals(), duration, ro);
     if (!run) return fail(run.error());
     std::printf("%s", (*server)->report().c_str());
+    lost_port = !run->stopped.empty();
   }  // handlers and their static blobs are gone
-  return (*rt)->finish() ? 3 : 0;
+  if ((*rt)->finish()) return 3;
+  return lost_port ? 1 : 0;
 }
 
 }  // namespace

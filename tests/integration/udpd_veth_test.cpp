@@ -362,6 +362,46 @@ TEST_P(UdpdVethMessages, ReliableMessagesSurviveLossOnBothSides) {
   EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
 }
 
+// Links that fail. The host's end set down and up: what was sent meanwhile
+// is lost, and the port serves again with no restart. The pair deleted and made again under the
+// same names: the driver's socket is bound to an interface that is gone and DPDK 22.11 cannot open
+// the port anew in a running process, so bypass-udpd says so in one sentence and exits 1, cleanly
+// (final report, no mbuf left).
+class UdpdVethLink : public UdpdVeth {};
+
+TEST_P(UdpdVethLink, ServesAgainAfterLinkDownUpAndStopsCleanlyWhenTheVethIsRemade) {
+  ASSERT_NO_FATAL_FAILURE(start_udpd());
+  const std::string client = env_path("BYPASS_CLIENT");
+  auto echo = [&] {
+    return on_host(
+        {client, "echo", "198.18.9.2", "7", "-n", "20", "-s", "64", "--timeout-ms", "2000"});
+  };
+  CmdResult before = echo();
+  ASSERT_TRUE(before.ok()) << before.out << before.err;
+  for (const auto& [ns, ifname] : {std::pair{host_ns_, host_if_}}) {
+    ASSERT_TRUE(run_cmd({tool("ip"), "-n", ns, "link", "set", ifname, "down"}).ok());
+    CmdResult down = on_host({client, "echo", "198.18.9.2", "7", "-n", "3", "--timeout-ms", "200"});
+    EXPECT_FALSE(down.ok()) << "answered with " << ifname << " down\n" << down.out;
+    ASSERT_TRUE(run_cmd({tool("ip"), "-n", ns, "link", "set", ifname, "up"}).ok());
+    CmdResult again = echo();
+    EXPECT_TRUE(again.ok()) << "after " << ifname << " came back up\n" << again.out << again.err;
+    EXPECT_NE(again.out.find("answered 20"), std::string::npos) << again.out;
+  }
+  // Deleted and made again, same names.
+  ASSERT_TRUE(run_cmd({tool("ip"), "-n", host_ns_, "link", "del", host_if_}).ok());
+  ASSERT_TRUE(run_cmd({tool("ip"), "link", "add", "name", host_if_, "netns", host_ns_, "type",
+                       "veth", "peer", "name", udpd_if_, "netns", udpd_ns_})
+                  .ok());
+  auto st = udpd_->wait_for(15000ms);
+  ASSERT_TRUE(st.has_value()) << "bypass-udpd did not notice its interface was remade";
+  EXPECT_TRUE(st->exited && st->code == 1) << st->describe() << "\n" << udpd_->err();
+  const std::string err = udpd_->out() + udpd_->err();
+  EXPECT_NE(err.find("port 'veth': interface " + udpd_if_ + " was deleted"), std::string::npos)
+      << err;
+  EXPECT_NE(err.find("start the program again to serve on it."), std::string::npos) << err;
+  EXPECT_NE(udpd_->out().find("mbufs in use at exit: 0"), std::string::npos) << udpd_->out();
+}
+
 // net_af_packet only: AF_XDP sees one queue on a veth (the kernel reports no
 // channels), and two workers need a TX queue each.
 class UdpdVethHandoff : public UdpdVeth {};
@@ -411,6 +451,13 @@ INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVeth,
                          });
 
 INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVethMessages,
+                         ::testing::Combine(::testing::Values("net_af_packet", "net_af_xdp"),
+                                            ::testing::Values(true)),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param)).substr(4);
+                         });
+
+INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVethLink,
                          ::testing::Combine(::testing::Values("net_af_packet", "net_af_xdp"),
                                             ::testing::Values(true)),
                          [](const auto& info) {

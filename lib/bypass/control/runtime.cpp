@@ -77,20 +77,24 @@ Expected<RunResult> run_and_report(const std::vector<Worker*>& workers, const St
   };
   WorkerGroup group(workers);
   StatsSnapshot prev = stats.take(0);
-  auto run = run_until_stopped(group, signals, duration, [&](double secs) {
-    StatsSnapshot now = stats.take(secs);
-    if (!opts.quiet) {
-      std::printf("%s\n", rate_line(prev, now).c_str());
-      std::fflush(stdout);
-    }
-    write(now, false);
-    prev = std::move(now);
-  });
+  auto run = run_until_stopped(
+      group, signals, duration,
+      [&](double secs) {
+        StatsSnapshot now = stats.take(secs);
+        if (!opts.quiet) {
+          std::printf("%s\n", rate_line(prev, now).c_str());
+          std::fflush(stdout);
+        }
+        write(now, false);
+        prev = std::move(now);
+      },
+      opts.stop_check);
   if (!run) {
     if (json) std::fclose(json);
     return run;
   }
   if (run->signal) spdlog::info("signal {} received: stopping", run->signal);
+  if (!run->stopped.empty()) spdlog::error("{}", run->stopped);
   const StatsSnapshot last = stats.take(run->seconds);
   std::printf("%s", final_report(last).c_str());
   write(last, true);

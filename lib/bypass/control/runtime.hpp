@@ -6,6 +6,7 @@
 // mbufs still out of the pool (0 unless something leaked).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +49,8 @@ class Runtime {
 struct ReportOptions {
   bool quiet = false;      // no line a second
   std::string stats_json;  // a file for one JSON snapshot a second and a final one
+  // Asked once a second; a sentence stops the run (logged as an error).
+  std::function<std::string()> stop_check;
 };
 
 // Runs `workers` until a signal or `duration` seconds. Every second it takes

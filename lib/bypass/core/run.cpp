@@ -7,7 +7,8 @@
 namespace bypass {
 
 Expected<RunResult> run_until_stopped(WorkerGroup& group, StopSignals& signals, double duration,
-                                      const std::function<void(double seconds)>& tick) {
+                                      const std::function<void(double seconds)>& tick,
+                                      const std::function<std::string()>& stop_check) {
   TscClock clock;
   const double hz = static_cast<double>(clock.hz());
   const uint64_t start = clock.now();
@@ -24,6 +25,10 @@ Expected<RunResult> run_until_stopped(WorkerGroup& group, StopSignals& signals, 
     if (elapsed >= next_tick) {
       if (tick) tick(elapsed);
       next_tick = static_cast<double>(static_cast<long>(elapsed)) + 1.0;
+      if (stop_check) {
+        r.stopped = stop_check();
+        if (!r.stopped.empty()) break;
+      }
     }
   }
   group.stop();

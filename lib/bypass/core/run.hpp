@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 #include <bypass/core/signals.hpp>
 #include <bypass/core/status.hpp>
@@ -13,11 +14,15 @@
 namespace bypass {
 
 struct RunResult {
-  double seconds = 0;  // from launch to stop
-  int signal = 0;      // the signal that stopped it, or 0
+  double seconds = 0;   // from launch to stop
+  int signal = 0;       // the signal that stopped it, or 0
+  std::string stopped;  // why `stop_check` stopped it, or empty
 };
 
+// `stop_check`, if set, is asked about once a second: a non-empty answer
+// stops the run (the answer is kept in RunResult::stopped).
 Expected<RunResult> run_until_stopped(WorkerGroup& group, StopSignals& signals, double duration,
-                                      const std::function<void(double seconds)>& tick);
+                                      const std::function<void(double seconds)>& tick,
+                                      const std::function<std::string()>& stop_check = nullptr);
 
 }  // namespace bypass
