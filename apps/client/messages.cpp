@@ -47,12 +47,15 @@ struct Conn final : msg::MessageHandler {
   std::unique_ptr<msg::MessageClient> mc;
   const MessageLoadOptions* o = nullptr;
   Tally* tally = nullptr;
-  uint64_t now_ns = 0, next_send_ns = 0, seq = 0, outstanding = 0;
+  uint64_t now_ns = 0, next_send_ns = 0, seq = 0, outstanding = 0, last_echo_ns = 0;
   bool open = false, closed = false;
   uint16_t close_code = 0;
   std::vector<uint8_t> buf;
 
-  void on_open(msg::Session&) override { open = true; }
+  void on_open(msg::Session&) override {
+    open = true;
+    last_echo_ns = now_ns;
+  }
   void on_close(msg::Session&, uint16_t code, std::string_view) override {
     closed = true;
     close_code = code;
@@ -73,6 +76,7 @@ struct Conn final : msg::MessageHandler {
       std::memcpy(&t, b.data(), 8);
     }
     if (outstanding) --outstanding;
+    last_echo_ns = now_ns;
     ++tally->echoed;
     tally->lat_us.push_back(static_cast<double>(now_ns - t) / 1e3);
     return true;
@@ -81,6 +85,12 @@ struct Conn final : msg::MessageHandler {
   void top_up() {
     if (!open || closed) return;
     const uint8_t channel = o->unreliable ? 1 : 0;
+    // Unreliable messages that were lost never come back: with the window
+    // full and nothing back for 500 ms, what is out is given up.
+    if (o->unreliable && outstanding >= o->in_flight && now_ns - last_echo_ns > 500'000'000) {
+      outstanding = 0;
+      last_echo_ns = now_ns;
+    }
     for (;;) {
       if (outstanding >= o->in_flight) return;
       if (o->rate > 0 && now_ns < next_send_ns) return;

@@ -350,7 +350,7 @@ TEST_P(UdpdVethMessages, ReliableMessagesSurviveLossOnBothSides) {
   EXPECT_EQ(big.out.find(" echoed 0 "), std::string::npos) << big.out;
   CmdResult unrel = on_host({client, "load", "198.18.9.2", "40000", "--key", dir_.file("key.hex"),
                              "--protocol-id", "4660", "--client-id", "300", "--clients", "2",
-                             "--unreliable", "--text", "-s", "100", "-d", "1"});
+                             "--unreliable", "--text", "-s", "100", "-d", "2"});
   EXPECT_TRUE(unrel.ok()) << unrel.out << unrel.err;
   EXPECT_NE(unrel.out.find("unreliable 100-byte"), std::string::npos) << unrel.out;
   EXPECT_EQ(unrel.out.find(" echoed 0 "), std::string::npos) << unrel.out;
