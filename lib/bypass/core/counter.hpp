@@ -22,6 +22,13 @@ class Counter {
     v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
   uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+  // As a plain count, for tallies written in the style of `++n` and read as numbers.
+  Counter& operator++() {
+    add();
+    return *this;
+  }
+  void operator++(int) { add(); }
+  operator uint64_t() const { return get(); }
   void reset() { v_.store(0, std::memory_order_relaxed); }
 
  private:

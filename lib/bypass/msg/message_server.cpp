@@ -121,7 +121,7 @@ void MessageServer::transmit(Session& s, std::span<const uint8_t> packet) {
 
 void MessageServer::report(std::vector<std::pair<std::string, uint64_t>>& out) const {
   const SessionCounters& c = counters_;
-  out.emplace_back("msg.open", open_);
+  out.emplace_back("msg.open", open_sessions());
   out.emplace_back("msg.messages_in", c.messages_in);
   out.emplace_back("msg.messages_out", c.messages_out);
   out.emplace_back("msg.packets_in", c.packets_in);

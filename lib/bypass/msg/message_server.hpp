@@ -7,6 +7,7 @@
 // sessions are disconnected through the transport. One thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -53,7 +54,7 @@ class MessageServer final : PacketOut {
   // Marks a session touched outside a payload (an application pushing to it).
   void touch(Session& s);
 
-  uint32_t open_sessions() const { return open_; }
+  uint32_t open_sessions() const { return open_.load(std::memory_order_relaxed); }
   // Session ticks run so far (idle sessions are skipped until a ping is due).
   uint64_t ticked() const { return ticked_; }
   const SessionCounters& counters() const { return counters_; }
@@ -76,8 +77,8 @@ class MessageServer final : PacketOut {
   std::vector<uint32_t> live_at_;  // slot -> index in live_
   std::vector<uint64_t> due_;      // slot -> when its session next needs a tick
   uint64_t ticked_ = 0;
-  uint32_t open_ = 0;
-  uint64_t send_failed_ = 0;
+  std::atomic<uint32_t> open_{0};  // read by the control thread's reports
+  Counter send_failed_;
 };
 
 }  // namespace bypass::msg

@@ -84,6 +84,7 @@ void RoomsApp::join(Session& s, std::string_view name) {
       return;
     }
     it = rooms_.emplace(key, Room{}).first;
+    room_count_.store(rooms_.size(), std::memory_order_relaxed);
   }
   if (it->second.members.size() >= config_.members_per_room) {
     reply(s, "error room " + key + " is full");
@@ -104,7 +105,10 @@ void RoomsApp::leave(Session& s, std::string_view name, bool quiet) {
   auto it = rooms_.find(std::string_view(*at));
   if (it != rooms_.end()) {
     std::erase(it->second.members, s.id);
-    if (it->second.members.empty()) rooms_.erase(it);
+    if (it->second.members.empty()) {
+      rooms_.erase(it);
+      room_count_.store(rooms_.size(), std::memory_order_relaxed);
+    }
   }
   if (!quiet) reply(s, "left " + *at);
   mine.erase(at);
@@ -176,7 +180,7 @@ void RoomsApp::on_close(Session& s, uint16_t, std::string_view) {
 }
 
 void RoomsApp::report(std::vector<std::pair<std::string, uint64_t>>& out) const {
-  out.emplace_back("rooms.rooms", rooms_.size());
+  out.emplace_back("rooms.rooms", rooms());
   out.emplace_back("rooms.published", published_);
   out.emplace_back("rooms.delivered", delivered_);
   out.emplace_back("rooms.dropped_unreliable", dropped_unreliable_);

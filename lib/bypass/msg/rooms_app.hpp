@@ -11,6 +11,7 @@
 // no locks.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -19,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include <bypass/core/counter.hpp>
 #include <bypass/msg/message_server.hpp>
 #include <bypass/msg/session.hpp>
 
@@ -42,7 +44,7 @@ class RoomsApp final : public MessageHandler {
   void on_close(Session& s, uint16_t code, std::string_view reason) override;
   void on_writable(Session&) override {}
 
-  size_t rooms() const { return rooms_.size(); }
+  size_t rooms() const { return room_count_.load(std::memory_order_relaxed); }
   size_t members(const std::string& room) const;
   void report(std::vector<std::pair<std::string, uint64_t>>& out) const;
 
@@ -68,7 +70,9 @@ class RoomsApp final : public MessageHandler {
   std::vector<std::vector<std::string>> joined_;  // by connection slot
   std::vector<uint8_t> out_;                      // a publication being framed
   std::vector<uint32_t> slow_;                    // members to close after a fan-out
-  uint64_t published_ = 0, delivered_ = 0, dropped_unreliable_ = 0, slow_closed_ = 0, refused_ = 0;
+  // Read by the control thread's reports.
+  std::atomic<size_t> room_count_{0};
+  Counter published_, delivered_, dropped_unreliable_, slow_closed_, refused_;
 };
 
 }  // namespace bypass::msg

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include <bypass/core/counter.hpp>
 #include <bypass/msg/chunk_pool.hpp>
 #include <bypass/msg/msg_drops.hpp>
 #include <bypass/msg/msg_wire.hpp>
@@ -63,14 +64,15 @@ class PacketOut {
   virtual void transmit(Session& s, std::span<const uint8_t> packet) = 0;
 };
 
-// What all sessions of one owner count together.
+// What all sessions of one owner count together. Written by the owner's
+// thread only, read by anyone (the control thread's reports): Counters.
 struct SessionCounters {
-  uint64_t drops[MsgDrop::kEnd] = {};
-  uint64_t messages_in = 0, messages_out = 0;
-  uint64_t packets_in = 0, packets_out = 0, ack_only = 0;
-  uint64_t retransmits = 0, fast_retransmits = 0, packets_lost = 0;
-  uint64_t queue_full = 0, no_memory = 0;
-  uint64_t closed_malformed = 0;
+  Counter drops[MsgDrop::kEnd];
+  Counter messages_in, messages_out;
+  Counter packets_in, packets_out, ack_only;
+  Counter retransmits, fast_retransmits, packets_lost;
+  Counter queue_full, no_memory;
+  Counter closed_malformed;
 };
 
 struct SessionConfig {
