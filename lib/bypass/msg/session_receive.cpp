@@ -1,0 +1,293 @@
+// The receiving half of Session (session.hpp): the frames a packet carries,
+// in-order delivery of reliable messages, reassembly of fragments and the
+// held fragments' bookkeeping. The sending half, acks and timers are in
+// session.cpp.
+#include <bypass/msg/session.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+namespace bypass::msg {
+
+namespace {
+
+// How far ahead of the next expected message a reliable one may be.
+constexpr int kReliableWindow = 1024;
+
+}  // namespace
+
+void Session::on_hello(const Hello& h) {
+  if (hello_received_ || state_ != SessionState::kHello) return;
+  if (h.version != kProtocolVersion) {
+    drop(MsgDrop::kBadVersion);
+    char reason[96];
+    const int n = std::snprintf(reason, sizeof reason,
+                                role_ == Role::kServer
+                                    ? "message protocol version %u is not supported; this "
+                                      "server speaks %u"
+                                    : "the server speaks message protocol version %u; this "
+                                      "client speaks %u",
+                                h.version, kProtocolVersion);
+    close(kCloseBadVersion, std::string_view(reason, static_cast<size_t>(std::max(n, 0))));
+    return;
+  }
+  if (role_ == Role::kClient) {
+    if (h.channel_count == 0) {
+      drop(MsgDrop::kBadHello);
+      return;
+    }
+    channels_.assign(h.channels, h.channels + h.channel_count);
+    size_t reliable = 0;
+    for (ChannelKind k : channels_) reliable += k == ChannelKind::kReliable;
+    held_.assign(config_->ahead_buffer + reliable * kMaxFragments, Held{ChunkPool::kNone});
+    hello_acked_ = true;  // the server answered ours
+    hello_in_flight_ = false;
+  }
+  hello_received_ = true;
+  peer_max_message_ = std::min<uint32_t>(h.max_message, kMaxMessageBytes);
+  state_ = SessionState::kOpen;
+  opened_ = true;
+  handler_->on_open(*this);
+}
+
+void Session::on_ping(uint32_t ping_id) {
+  if (pong_count_ < pongs_.size()) pongs_[pong_count_++] = ping_id;
+}
+
+void Session::on_pong(uint32_t pong_id) {
+  if (pong_id != ping_id_ || ping_sent_ns_ == 0) return;
+  ping_rtt_ = now_ - ping_sent_ns_;
+  ping_sent_ns_ = 0;
+}
+
+void Session::on_close(const CloseFrame& c) {
+  if (close_received_) return;
+  close_received_ = true;
+  if (state_ == SessionState::kClosing) {
+    // The answer to ours (or theirs crossed ours): the handshake is done, and
+    // our code stands. Finished now, before the transport goes away.
+    finish(close_code_, close_reason_);
+    return;
+  }
+  state_ = SessionState::kClosing;
+  close_code_ = c.code;
+  close_reason_.assign(c.reason);
+  close_left_ = 1;  // one close frame back, then done
+}
+
+void Session::on_message(const MessageFrame& m) {
+  if (!hello_received_) {
+    drop(MsgDrop::kNoHello);
+    refuse_packet_ = true;  // resent after the hello
+    return;
+  }
+  if (close_received_ || state_ == SessionState::kClosed) {
+    drop(MsgDrop::kClosed);
+    return;
+  }
+  if (m.channel >= channels_.size()) {
+    drop(MsgDrop::kBadChannel);
+    return;
+  }
+  const size_t least = m.fragment ? (m.count - 1) * kFragmentBytes + 1 : m.data.size();
+  if (least > config_->max_message) {
+    drop(MsgDrop::kTooBig);
+    return;
+  }
+  if (!m.fragment && m.text && !valid_utf8(m.data)) {
+    drop(MsgDrop::kBadUtf8);
+    return;
+  }
+  if (channels_[m.channel] == ChannelKind::kReliable) {
+    reliable_frame(m);
+  } else {
+    unreliable_frame(m);
+  }
+}
+
+bool Session::deliver(uint8_t channel, bool text, std::span<const uint8_t> bytes) {
+  if (!handler_->on_message(*this, channel, text, bytes)) {
+    drop(MsgDrop::kAppBusy);
+    return false;
+  }
+  counters_->messages_in++;
+  return true;
+}
+
+void Session::reliable_frame(const MessageFrame& m) {
+  const int d = static_cast<int16_t>(static_cast<uint16_t>(m.sequence - expected_[m.channel]));
+  if (d < 0) {
+    drop(MsgDrop::kDuplicate);
+    return;
+  }
+  if (d >= kReliableWindow) {
+    drop(MsgDrop::kOutOfWindow);
+    return;
+  }
+  if (d == 0 && !m.fragment) {
+    if (!deliver(m.channel, m.text, m.data)) {
+      refuse_packet_ = true;  // not acked: offered again when it is resent
+      return;
+    }
+    ++expected_[m.channel];
+    drain(m.channel);
+    return;
+  }
+  if (is_held(m)) {
+    drop(MsgDrop::kDuplicate);
+    return;
+  }
+  if (!hold(m, d != 0)) {
+    refuse_packet_ = true;  // not acked: the sender tries again
+    return;
+  }
+  if (d == 0) drain(m.channel);
+}
+
+void Session::unreliable_frame(const MessageFrame& m) {
+  const bool sequenced = channels_[m.channel] == ChannelKind::kUnreliableSequenced;
+  if (sequenced && any_delivered_[m.channel] &&
+      static_cast<int16_t>(static_cast<uint16_t>(m.sequence - delivered_[m.channel])) <= 0) {
+    drop(MsgDrop::kStale);
+    return;
+  }
+  auto delivered = [&] {
+    delivered_[m.channel] = m.sequence;
+    any_delivered_[m.channel] = true;
+    if (!sequenced) return;
+    // Partial messages older than this one can only be stale now.
+    for (size_t i = 0; i < held_.size(); ++i) {
+      const Held& h = held_[i];
+      if (h.chunk != ChunkPool::kNone && h.channel == m.channel &&
+          static_cast<int16_t>(static_cast<uint16_t>(h.msg_seq - m.sequence)) < 0) {
+        free_held(i);
+      }
+    }
+  };
+  if (!m.fragment) {
+    if (deliver(m.channel, m.text, m.data)) delivered();
+    return;
+  }
+  if (is_held(m)) {
+    drop(MsgDrop::kDuplicate);
+    return;
+  }
+  if (!hold(m, true) && !(evict_unreliable() && hold(m, true))) return;
+  if (try_complete(m.channel, m.sequence) == Completion::kDelivered) delivered();
+}
+
+bool Session::is_held(const MessageFrame& m) const {
+  for (const Held& h : held_) {
+    if (h.chunk != ChunkPool::kNone && h.channel == m.channel && h.msg_seq == m.sequence &&
+        h.index == m.index) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Session::hold(const MessageFrame& m, bool ahead) {
+  // Fragments of one message must agree on their count and kind.
+  for (const Held& h : held_) {
+    if (h.chunk != ChunkPool::kNone && h.channel == m.channel && h.msg_seq == m.sequence &&
+        (h.count != m.count || h.text != m.text)) {
+      drop(MsgDrop::kBadFragment);
+      return true;  // consumed: not worth a resend
+    }
+  }
+  if (ahead &&
+      (ahead_used_ >= config_->ahead_buffer || pool_->available() <= pool_->capacity() / 16)) {
+    drop(MsgDrop::kNoBuffer);
+    return false;
+  }
+  const uint32_t chunk = pool_->take();
+  if (chunk == ChunkPool::kNone) {
+    drop(MsgDrop::kNoBuffer);
+    return false;
+  }
+  for (Held& h : held_) {
+    if (h.chunk != ChunkPool::kNone) continue;
+    std::memcpy(pool_->data(chunk), m.data.data(), m.data.size());
+    h = Held{chunk,  m.sequence, static_cast<uint16_t>(m.data.size()), m.channel, m.index, m.count,
+             m.text, ahead};
+    ahead_used_ += ahead;
+    ++held_used_;
+    return true;
+  }
+  pool_->give(chunk);  // cannot happen: slots are sized for the reserve
+  drop(MsgDrop::kNoBuffer);
+  return false;
+}
+
+bool Session::evict_unreliable() {
+  for (size_t i = 0; i < held_.size(); ++i) {
+    const Held& h = held_[i];
+    if (h.chunk == ChunkPool::kNone || channels_[h.channel] == ChannelKind::kReliable) continue;
+    const uint8_t ch = h.channel;
+    const uint16_t seq = h.msg_seq;
+    for (size_t j = i; j < held_.size(); ++j) {
+      if (held_[j].chunk != ChunkPool::kNone && held_[j].channel == ch && held_[j].msg_seq == seq) {
+        free_held(j);
+      }
+    }
+    drop(MsgDrop::kNoBuffer);
+    return true;
+  }
+  return false;
+}
+
+void Session::free_held(size_t i) {
+  Held& h = held_[i];
+  pool_->give(h.chunk);
+  ahead_used_ -= h.ahead;
+  --held_used_;
+  h.chunk = ChunkPool::kNone;
+}
+
+Session::Completion Session::try_complete(uint8_t channel, uint16_t seq) {
+  size_t idx[kMaxFragments];
+  size_t found = 0;
+  uint8_t count = 0;
+  for (size_t i = 0; i < held_.size(); ++i) {
+    const Held& h = held_[i];
+    if (h.chunk == ChunkPool::kNone || h.channel != channel || h.msg_seq != seq) continue;
+    count = h.count;
+    idx[h.index] = i;
+    ++found;
+  }
+  if (found == 0 || found != count) return Completion::kIncomplete;
+  const bool text = held_[idx[0]].text;
+  std::span<const uint8_t> bytes;
+  if (count == 1) {
+    const Held& h = held_[idx[0]];
+    bytes = {pool_->data(h.chunk), h.len};
+  } else {
+    std::span<uint8_t> scratch = pool_->scratch();
+    size_t n = 0;
+    for (size_t k = 0; k < count; ++k) {
+      const Held& h = held_[idx[k]];
+      std::memcpy(scratch.data() + n, pool_->data(h.chunk), h.len);
+      n += h.len;
+    }
+    bytes = scratch.first(n);
+  }
+  const bool good = !text || valid_utf8(bytes);
+  if (good && !deliver(channel, text, bytes)) {
+    // Refused for now: a reliable message stays held and is offered again
+    // at the next tick; an unreliable one is let go.
+    if (channels_[channel] == ChannelKind::kReliable) return Completion::kRefused;
+  }
+  for (size_t k = 0; k < count; ++k) free_held(idx[k]);
+  if (!good) drop(MsgDrop::kBadUtf8);
+  return Completion::kDelivered;
+}
+
+void Session::drain(uint8_t channel) {
+  while (held_used_ > 0 && state_ != SessionState::kClosed &&
+         try_complete(channel, expected_[channel]) == Completion::kDelivered) {
+    ++expected_[channel];
+  }
+}
+
+}  // namespace bypass::msg
