@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <optional>
 
+#include <bypass/control/control_server.hpp>
 #include <bypass/control/report.hpp>
 #include <bypass/control/runtime.hpp>
 #include <bypass/core/config.hpp>
@@ -103,6 +104,8 @@ int main(int argc, char** argv) {
   }
   auto rt = Runtime::start(c, "bypass-fwd");
   if (!rt) return fail(rt.error());
+  auto control = ControlServer::open(c.control, "bypass-fwd");
+  if (!control) return fail(control.error());
   PortSet& ports = (*rt)->ports();
   const std::vector<Port*>& pp = ports.ports();
   {
@@ -118,8 +121,13 @@ int main(int argc, char** argv) {
     rte_mempool* pool = (*rt)->pool();
     stats.add_gauge("pool.in_use",
                     [pool] { return static_cast<double>(rte_mempool_in_use_count(pool)); });
-    auto run = run_and_report(workers, stats, (*rt)->signals(), flags.duration,
-                              {flags.quiet, flags.stats_json});
+    (*control)->add_command("graph", "each worker's module graph",
+                            [&fw = **f](const CommandRequest&) {
+                              return CommandReply{true, fw.describe()};
+                            });
+    auto run =
+        run_and_report(workers, stats, (*rt)->signals(), flags.duration,
+                       {flags.quiet, flags.stats_json, nullptr, control->get(), "bypass-fwd"});
     if (!run) return fail(run.error());
     for (size_t i = 0; i < ports.size(); ++i)
       if (const FaultyPort* fp = ports.faults(i))

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <bypass/control/control_server.hpp>
 #include <bypass/control/report.hpp>
 #include <bypass/control/runtime.hpp>
 #include <bypass/core/config.hpp>
@@ -39,6 +40,8 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
   }
   auto rt = Runtime::start(c, "bypass-udpd");
   if (!rt) return fail(rt.error());
+  auto control = ControlServer::open(c.control, "bypass-udpd");
+  if (!control) return fail(control.error());
   PortSet& ports = (*rt)->ports();
   bool lost_port = false;
   const std::vector<Port*>& pp = ports.ports();
@@ -59,7 +62,11 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
     stats.add_gauge("pool.in_use",
                     [pool] { return static_cast<double>(rte_mempool_in_use_count(pool)); });
     const IfaceWatch watch = IfaceWatch::of(c);
-    ReportOptions ro{quiet, stats_json, nullptr};
+    (*control)->add_command("graph", "each worker's module graph",
+                            [&s = **server](const CommandRequest&) {
+                              return CommandReply{true, s.describe()};
+                            });
+    ReportOptions ro{quiet, stats_json, nullptr, control->get(), "bypass-udpd"};
     if (!watch.empty()) ro.stop_check = [&watch] { return watch.check().value_or(""); };
     auto run = run_and_report(workers, stats, (*rt)->signals(), duration, ro);
     if (!run) return fail(run.error());

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <bypass/control/control_plane.hpp>
 #include <bypass/control/stats.hpp>
 #include <bypass/core/signals.hpp>
 #include <bypass/udp/socket_backend.hpp>
@@ -89,6 +90,11 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
   if (!stats_json_path.empty() && !(json = std::fopen(stats_json_path.c_str(), "w")))
     return fail("cannot write the stats file '" + stats_json_path +
                 "': check that its directory exists and is writable.");
+  auto control = ControlServer::open(c.control, "bypass-udpd");
+  if (!control) {
+    if (json) std::fclose(json);
+    return fail(control.error());
+  }
   StopSignals signals;
   SocketBackend backend(o.services, o.bind, cpus);
   auto write = [&](double secs, bool final) {
@@ -106,6 +112,9 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
   spdlog::info("serving UDP{} on{} with {} worker(s) (Linux sockets)", svcs, addrs, cpus.size());
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
+  auto since = [&start] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  ControlPlane plane(**control, "bypass-udpd",
+                     [&] { return sockets_snapshot(backend, cpus, since()); });
   SocketStats prev = backend.stats();
   auto last = start;
   auto last_json = start;
@@ -114,11 +123,12 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     if (duration > 0 && elapsed >= duration) break;
     double left = duration > 0 ? std::min(1.0, duration - elapsed) : 1.0;
-    if ((sig = signals.wait(std::chrono::milliseconds(static_cast<long>(left * 1000) + 1))) != 0)
-      break;
+    (*control)->serve(signals.fd(), std::chrono::milliseconds(static_cast<long>(left * 1000) + 1));
+    if ((sig = signals.wait(std::chrono::milliseconds(0))) != 0) break;
     auto now = Clock::now();
     if (std::chrono::duration<double>(now - last_json).count() >= 1.0) {
       write(std::chrono::duration<double>(now - start).count(), false);
+      plane.tick(sockets_snapshot(backend, cpus, since()));
       last_json = now;
     }
     double dt = std::chrono::duration<double>(now - last).count();

@@ -5,8 +5,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
+#include <bypass/control/control_plane.hpp>
 #include <bypass/control/report.hpp>
+#include <bypass/control/telemetry.hpp>
+#include <bypass/core/clock.hpp>
 #include <bypass/io/fault_config.hpp>
 
 namespace bypass {
@@ -77,6 +81,24 @@ Expected<RunResult> run_and_report(const std::vector<Worker*>& workers, const St
   };
   WorkerGroup group(workers);
   StatsSnapshot prev = stats.take(0);
+  TscClock clock;
+  const uint64_t t0 = clock.now();
+  auto elapsed = [&] {
+    return static_cast<double>(clock.now() - t0) / static_cast<double>(clock.hz());
+  };
+  std::optional<ControlPlane> plane;
+  if (opts.control)
+    plane.emplace(*opts.control, opts.program, [&] { return stats.take(elapsed()); });
+  if (plane) telemetry_attach(&*plane);
+  struct Detach {
+    bool on;
+    ~Detach() {
+      if (on) telemetry_detach();
+    }
+  } detach{plane.has_value()};
+  std::function<void(int, std::chrono::milliseconds)> serve;
+  if (opts.control)
+    serve = [&](int fd, std::chrono::milliseconds t) { opts.control->serve(fd, t); };
   auto run = run_until_stopped(
       group, signals, duration,
       [&](double secs) {
@@ -86,9 +108,10 @@ Expected<RunResult> run_and_report(const std::vector<Worker*>& workers, const St
           std::fflush(stdout);
         }
         write(now, false);
+        if (plane) plane->tick(now);
         prev = std::move(now);
       },
-      opts.stop_check);
+      opts.stop_check, serve);
   if (!run) {
     if (json) std::fclose(json);
     return run;

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include <bypass/control/control_server.hpp>
 #include <bypass/control/stats.hpp>
 #include <bypass/core/config.hpp>
 #include <bypass/core/eal.hpp>
@@ -51,6 +52,10 @@ struct ReportOptions {
   std::string stats_json;  // a file for one JSON snapshot a second and a final one
   // Asked once a second; a sentence stops the run (logged as an error).
   std::function<std::string()> stop_check;
+  // Served while the run waits between ticks (bypassctl, /metrics); the
+  // built-in commands are added here, the program's own before the call.
+  ControlServer* control = nullptr;
+  std::string program = "bypass";
 };
 
 // Runs `workers` until a signal or `duration` seconds. Every second it takes

@@ -97,9 +97,26 @@ StatsSnapshot StatsCollector::take(double seconds) const {
 
 namespace {
 
+std::string drops_json(const std::vector<std::pair<std::string, uint64_t>>& d) {
+  std::string out = "{";
+  for (const auto& [reason, k] : d)
+    out += fmt::format("{}{}:{}", out.size() > 1 ? "," : "", json_quote(reason), k);
+  return out + "}";
+}
+
+std::string counters_json(const CounterTotals& c) {
+  return fmt::format(
+      "\"rx_packets\":{},\"rx_bytes\":{},\"tx_packets\":{},\"tx_bytes\":{},\"dropped\":{},"
+      "\"polls\":{},\"busy_polls\":{},\"busy_cycles\":{}",
+      c.rx_packets, c.rx_bytes, c.tx_packets, c.tx_bytes, c.dropped(), c.polls, c.busy_polls,
+      c.busy_cycles);
+}
+
+}  // namespace
+
 // Names here are ours (reasons, module and port names from the config):
 // escape what JSON needs all the same.
-std::string quoted(const std::string& v) {
+std::string json_quote(const std::string& v) {
   std::string out = "\"";
   for (char ch : v) {
     if (ch == '"' || ch == '\\') {
@@ -113,23 +130,6 @@ std::string quoted(const std::string& v) {
   }
   return out + "\"";
 }
-
-std::string drops_json(const std::vector<std::pair<std::string, uint64_t>>& d) {
-  std::string out = "{";
-  for (const auto& [reason, k] : d)
-    out += fmt::format("{}{}:{}", out.size() > 1 ? "," : "", quoted(reason), k);
-  return out + "}";
-}
-
-std::string counters_json(const CounterTotals& c) {
-  return fmt::format(
-      "\"rx_packets\":{},\"rx_bytes\":{},\"tx_packets\":{},\"tx_bytes\":{},\"dropped\":{},"
-      "\"polls\":{},\"busy_polls\":{},\"busy_cycles\":{}",
-      c.rx_packets, c.rx_bytes, c.tx_packets, c.tx_bytes, c.dropped(), c.polls, c.busy_polls,
-      c.busy_cycles);
-}
-
-}  // namespace
 
 std::string stats_json(const StatsSnapshot& s, bool final) {
   std::string out = fmt::format(
@@ -148,8 +148,9 @@ std::string stats_json(const StatsSnapshot& s, bool final) {
         "{}{{\"name\":{},\"link_up\":{},\"speed_mbps\":{},\"ipackets\":{},\"opackets\":{},"
         "\"ibytes\":{},\"obytes\":{},\"imissed\":{},\"ierrors\":{},\"oerrors\":{},"
         "\"rx_nombuf\":{}}}",
-        i ? "," : "", quoted(p.name), p.link.up ? "true" : "false", p.link.speed_mbps, p.s.ipackets,
-        p.s.opackets, p.s.ibytes, p.s.obytes, p.s.imissed, p.s.ierrors, p.s.oerrors, p.s.rx_nombuf);
+        i ? "," : "", json_quote(p.name), p.link.up ? "true" : "false", p.link.speed_mbps,
+        p.s.ipackets, p.s.opackets, p.s.ibytes, p.s.obytes, p.s.imissed, p.s.ierrors, p.s.oerrors,
+        p.s.rx_nombuf);
   }
   out += "],\"modules\":[";
   for (size_t i = 0; i < s.modules.size(); ++i) {
@@ -158,23 +159,24 @@ std::string stats_json(const StatsSnapshot& s, bool final) {
     out += fmt::format(
         "{}{{\"name\":{},\"worker\":{},\"calls\":{},\"packets\":{},\"dropped\":{},\"drops\":{},"
         "\"cycles_per_packet\":{}}}",
-        i ? "," : "", quoted(m.name), m.worker, m.calls, m.packets, m.dropped(),
+        i ? "," : "", json_quote(m.name), m.worker, m.calls, m.packets, m.dropped(),
         drops_json(m.drops), cpp < 0 ? std::string("null") : fmt::format("{:.2f}", cpp));
   }
   out += "],\"counters\":{";
   for (size_t i = 0; i < s.counters.size(); ++i)
-    out += fmt::format("{}{}:{}", i ? "," : "", quoted(s.counters[i].first), s.counters[i].second);
+    out +=
+        fmt::format("{}{}:{}", i ? "," : "", json_quote(s.counters[i].first), s.counters[i].second);
   out += "},\"gauges\":{";
   for (size_t i = 0; i < s.gauges.size(); ++i)
-    out += fmt::format("{}{}:{}", i ? "," : "", quoted(s.gauges[i].first), s.gauges[i].second);
+    out += fmt::format("{}{}:{}", i ? "," : "", json_quote(s.gauges[i].first), s.gauges[i].second);
   out += "},\"histograms\":[";
   for (size_t i = 0; i < s.histograms.size(); ++i) {
     const auto& h = s.histograms[i];
     out += fmt::format(
         "{}{{\"name\":{},\"unit\":{},\"count\":{},\"min\":{},\"p50\":{},\"p90\":{},"
         "\"p99\":{},\"p999\":{},\"max\":{}}}",
-        i ? "," : "", quoted(h.name), quoted(h.unit), h.count, h.min, h.p50, h.p90, h.p99, h.p999,
-        h.max);
+        i ? "," : "", json_quote(h.name), json_quote(h.unit), h.count, h.min, h.p50, h.p90, h.p99,
+        h.p999, h.max);
   }
   return out + "]}";
 }

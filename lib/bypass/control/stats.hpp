@@ -101,6 +101,9 @@ class StatsCollector {
 // "p99","p999","max"}]}. Counters and histograms are cumulative since the start.
 std::string stats_json(const StatsSnapshot& s, bool final);
 
+// A JSON string literal of `s`, escaped as JSON needs.
+std::string json_quote(const std::string& s);
+
 // Appends `in` to `out` summed by name (several workers' counters of one
 // name become one), in first-seen order.
 void sum_by_name(const std::vector<std::pair<std::string, uint64_t>>& in,

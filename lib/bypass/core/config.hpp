@@ -93,8 +93,19 @@ struct HandoffSpec {
   bool operator==(const HandoffSpec&) const = default;
 };
 
+// [control]: how operators reach a running program (control/control_server.hpp).
+struct ControlConfig {
+  std::string name;       // the instance's name; empty: the program's ("bypass-udpd")
+  std::string socket;     // its Unix socket; empty: <runtime dir>/bypass/<name>.sock
+  bool socket_on = true;  // socket = "off" turns it off
+  std::string metrics;    // "host:port" of the HTTP endpoint (Prometheus, live page); empty: none
+  bool telemetry = true;  // /bypass/* commands on DPDK's telemetry socket (DPDK backends)
+  bool operator==(const ControlConfig&) const = default;
+};
+
 struct Config {
   EalConfig eal;
+  ControlConfig control;
   MemoryConfig memory;
   std::vector<PortConfig> ports;
   std::vector<WorkerConfig> workers;

@@ -49,6 +49,22 @@ Status read_eal(const ConfigSection& r, EalConfig* e) {
   return Status::ok();
 }
 
+Status read_control(const ConfigSection& r, ControlConfig* c) {
+  BYPASS_TRY(r.only({"name", "socket", "metrics", "telemetry"}));
+  BYPASS_TRY(r.string("name", &c->name));
+  if (c->name.find_first_of("/ \t") != std::string::npos || c->name == "." || c->name == "..")
+    return Status::error(r.path() + ".name \"" + c->name +
+                         "\" names a socket file: use letters, digits, '-', '_' or '.' only.");
+  BYPASS_TRY(r.string("socket", &c->socket));
+  if (c->socket == "off") {
+    c->socket_on = false;
+    c->socket.clear();
+  }
+  BYPASS_TRY(r.string("metrics", &c->metrics));
+  BYPASS_TRY(r.boolean("telemetry", &c->telemetry));
+  return Status::ok();
+}
+
 Status read_memory(const ConfigSection& r, MemoryConfig* m) {
   BYPASS_TRY(r.only({"pool_size", "pool_cache", "data_room", "ring_size"}));
   BYPASS_TRY(r.integer("pool_size", &m->pool_size, 64, 1 << 26));
@@ -198,6 +214,11 @@ Expected<Config> parse_config(std::string_view text, const std::string& origin) 
     return eal.status();
   } else if (*eal) {
     BYPASS_TRY(read_eal(**eal, &c.eal));
+  }
+  if (auto ctl = doc.table("control"); !ctl) {
+    return ctl.status();
+  } else if (*ctl) {
+    BYPASS_TRY(read_control(**ctl, &c.control));
   }
   if (auto mem = doc.table("memory"); !mem) {
     return mem.status();

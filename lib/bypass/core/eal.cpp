@@ -33,7 +33,8 @@ std::vector<std::string> eal_args(const Config& c, const std::string& prog) {
     }
   if (!any_pci) a.push_back("--no-pci");
   a.insert(a.end(), {"--log-level", "lib.*:" + c.eal.log_level, "--log-level",
-                     "pmd.*:" + c.eal.log_level, "--no-telemetry"});
+                     "pmd.*:" + c.eal.log_level});
+  if (!c.control.telemetry) a.push_back("--no-telemetry");
   a.insert(a.end(), c.eal.args.begin(), c.eal.args.end());
   return a;
 }

@@ -6,9 +6,10 @@
 
 namespace bypass {
 
-Expected<RunResult> run_until_stopped(WorkerGroup& group, StopSignals& signals, double duration,
-                                      const std::function<void(double seconds)>& tick,
-                                      const std::function<std::string()>& stop_check) {
+Expected<RunResult> run_until_stopped(
+    WorkerGroup& group, StopSignals& signals, double duration,
+    const std::function<void(double seconds)>& tick, const std::function<std::string()>& stop_check,
+    const std::function<void(int, std::chrono::milliseconds)>& serve) {
   TscClock clock;
   const double hz = static_cast<double>(clock.hz());
   const uint64_t start = clock.now();
@@ -20,6 +21,10 @@ Expected<RunResult> run_until_stopped(WorkerGroup& group, StopSignals& signals, 
     if (duration > 0 && elapsed >= duration) break;
     double until = std::min(next_tick, duration > 0 ? duration : next_tick) - elapsed;
     auto wait = std::chrono::milliseconds(static_cast<long>(std::max(0.0, until) * 1000) + 1);
+    if (serve) {
+      serve(signals.fd(), wait);
+      wait = std::chrono::milliseconds(0);
+    }
     if ((r.signal = signals.wait(wait)) != 0) break;
     elapsed = static_cast<double>(clock.now() - start) / hz;
     if (elapsed >= next_tick) {

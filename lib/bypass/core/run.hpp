@@ -1,9 +1,12 @@
 // run_until_stopped: the control thread's part of running workers. Launches
 // the group, calls `tick` about once a second with the seconds elapsed, and
 // returns when SIGINT/SIGTERM arrives or `duration` seconds have passed, with
-// the workers stopped. Programs embedding bypass use this as their main loop.
+// the workers stopped. `serve`, if set, is how the thread waits instead
+// of sleeping: it must return once the descriptor it is given (pending
+// signals) is readable or the time is up. Programs embedding bypass use this as their main loop.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -21,8 +24,10 @@ struct RunResult {
 
 // `stop_check`, if set, is asked about once a second: a non-empty answer
 // stops the run (the answer is kept in RunResult::stopped).
-Expected<RunResult> run_until_stopped(WorkerGroup& group, StopSignals& signals, double duration,
-                                      const std::function<void(double seconds)>& tick,
-                                      const std::function<std::string()>& stop_check = nullptr);
+Expected<RunResult> run_until_stopped(
+    WorkerGroup& group, StopSignals& signals, double duration,
+    const std::function<void(double seconds)>& tick,
+    const std::function<std::string()>& stop_check = nullptr,
+    const std::function<void(int, std::chrono::milliseconds)>& serve = nullptr);
 
 }  // namespace bypass

@@ -1,6 +1,8 @@
 #include <bypass/core/signals.hpp>
 
 #include <pthread.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -14,6 +16,13 @@ StopSignals::StopSignals() {
 }
 
 StopSignals::~StopSignals() {
+  if (fd_ >= 0) close(fd_);
+  // A second SIGTERM during shutdown (timeout(1) signals the child and then
+  // its process group) would kill the process once unblocked, before the
+  // objects made earlier are destroyed: we are stopping anyway, so take it.
+  timespec zero{0, 0};
+  while (sigtimedwait(&set_, nullptr, &zero) > 0) {
+  }
   pthread_sigmask(SIG_SETMASK, &old_, nullptr);
 }
 
@@ -22,6 +31,11 @@ int StopSignals::wait(std::chrono::milliseconds timeout) {
   timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000};
   int sig = sigtimedwait(&set_, nullptr, &ts);
   return sig > 0 ? sig : 0;
+}
+
+int StopSignals::fd() {
+  if (fd_ < 0) fd_ = signalfd(-1, &set_, SFD_NONBLOCK | SFD_CLOEXEC);
+  return fd_;
 }
 
 }  // namespace bypass

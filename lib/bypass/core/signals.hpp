@@ -15,10 +15,15 @@ class StopSignals {
   ~StopSignals();
   // Waits up to `timeout`; returns the signal number received, or 0.
   int wait(std::chrono::milliseconds timeout);
+  // A descriptor that becomes readable when a signal is pending (made on
+  // first use): for a thread that waits in poll() on other things too. The
+  // signal is then taken with wait(0ms).
+  int fd();
 
  private:
   sigset_t set_;
   sigset_t old_;
+  int fd_ = -1;
 };
 
 }  // namespace bypass

@@ -1,0 +1,396 @@
+#include <bypass/control/control_server.hpp>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include <bypass/control/stats.hpp>
+
+namespace bypass {
+
+namespace {
+
+constexpr size_t kMaxClients = 64;
+constexpr size_t kMaxRequest = 8192;
+constexpr auto kClientTimeout = std::chrono::seconds(5);
+
+bool parse_size(const std::string& s, size_t* out) {
+  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  *out = static_cast<size_t>(std::strtoull(s.c_str(), nullptr, 10));
+  return true;
+}
+
+void set_nonblocking(int fd) {
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+// True if something answers on the Unix socket at `path`.
+bool socket_alive(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, path.c_str(), sizeof(a.sun_path) - 1);
+  bool alive = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+  close(fd);
+  return alive;
+}
+
+Expected<int> bind_unix(const std::string& path) {
+  sockaddr_un a{};
+  if (path.size() >= sizeof(a.sun_path))
+    return Status::error("the control socket path '" + path + "' is longer than " +
+                         std::to_string(sizeof(a.sun_path) - 1) +
+                         " bytes: set a shorter [control] socket.");
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::error("cannot make a Unix socket: " + std::string(strerror(errno)));
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, path.c_str(), sizeof(a.sun_path) - 1);
+  unlink(path.c_str());  // stale: whoever made it is gone (checked by the caller)
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || listen(fd, 16) != 0) {
+    std::string why = strerror(errno);
+    close(fd);
+    return Status::error("cannot listen on the control socket '" + path + "' (" + why +
+                         "): set [control] socket to a path in a writable directory, or \"off\".");
+  }
+  chmod(path.c_str(), 0660);
+  set_nonblocking(fd);
+  return fd;
+}
+
+// "127.0.0.1:9100" or "[::1]:9100"; port 0 picks one.
+Expected<int> bind_tcp(const std::string& addr, std::string* bound) {
+  const std::string hint = "[control] metrics = \"" + addr +
+                           "\" is not an address to listen on: write it as "
+                           "\"127.0.0.1:9100\" or \"[::1]:9100\".";
+  size_t colon = addr.rfind(':');
+  if (colon == std::string::npos) return Status::error(hint);
+  std::string host = addr.substr(0, colon);
+  size_t port = 0;
+  if (!parse_size(addr.substr(colon + 1), &port) || port > 65535) return Status::error(hint);
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  bool v6 = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (v6) {
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &s6->sin6_addr) != 1)
+      return Status::error(hint);
+    len = sizeof(*s6);
+  } else {
+    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET, host.c_str(), &s4->sin_addr) != 1) return Status::error(hint);
+    len = sizeof(*s4);
+  }
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::error("cannot make a TCP socket: " + std::string(strerror(errno)));
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(fd, 16) != 0) {
+    std::string why = strerror(errno);
+    close(fd);
+    return Status::error("cannot listen on " + addr + " for metrics (" + why +
+                         "): choose a free port in [control] metrics.");
+  }
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  uint16_t p = v6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+                  : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  *bound = host + ":" + std::to_string(p);
+  set_nonblocking(fd);
+  return fd;
+}
+
+const char* http_status_text(int code) {
+  switch (code) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    default:
+      return "Internal Server Error";
+  }
+}
+
+std::string http_response(int code, const std::string& type, const std::string& body, bool head) {
+  std::string r = "HTTP/1.1 " + std::to_string(code) + " " + http_status_text(code) +
+                  "\r\nContent-Type: " + type +
+                  "\r\nContent-Length: " + std::to_string(body.size()) +
+                  "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n";
+  if (!head) r += body;
+  return r;
+}
+
+}  // namespace
+
+struct ControlServer::Client {
+  int fd = -1;
+  bool http = false;
+  std::string in, out;
+  size_t sent = 0;
+  std::chrono::steady_clock::time_point deadline;
+  ~Client() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+Expected<CommandRequest> parse_command_line(const std::string& line) {
+  CommandRequest r;
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
+    size_t j = i;
+    while (j < line.size() && line[j] != ' ' && line[j] != '\t' && line[j] != '\r') ++j;
+    if (j > i) words.push_back(line.substr(i, j - i));
+    i = j;
+  }
+  if (words.empty()) return Status::error("the request names no command: send \"help\".");
+  r.name = words[0];
+  for (size_t k = 1; k < words.size(); ++k) {
+    const std::string& w = words[k];
+    if (w == "--json") {
+      r.json = true;
+    } else if (w == "--offset" || w == "--limit") {
+      size_t v = 0;
+      if (k + 1 >= words.size() || !parse_size(words[k + 1], &v))
+        return Status::error(w + " takes a count: write " + w + " 100.");
+      (w == "--offset" ? r.offset : r.limit) = v;
+      ++k;
+    } else {
+      r.args.push_back(w);
+    }
+  }
+  if (r.limit > 10000) r.limit = 10000;
+  return r;
+}
+
+Expected<std::unique_ptr<ControlServer>> ControlServer::open(const ControlConfig& c,
+                                                             const std::string& program) {
+  std::unique_ptr<ControlServer> s(new ControlServer());
+  if (c.socket_on) {
+    std::string path = c.socket;
+    if (path.empty()) {
+      std::string dir = control_socket_dir();
+      mkdir(dir.c_str(), 0750);
+      std::string name = c.name.empty() ? program : c.name;
+      path = dir + "/" + name + ".sock";
+      if (socket_alive(path)) {
+        std::string taken = path;
+        path = dir + "/" + name + "-" + std::to_string(getpid()) + ".sock";
+        spdlog::info("control: {} is served by another running bypass; this one is {}", taken,
+                     path);
+      }
+    } else if (socket_alive(path)) {
+      return Status::error("another running bypass serves the control socket '" + path +
+                           "': give this one its own [control] socket or name.");
+    }
+    auto fd = bind_unix(path);
+    if (!fd) return fd.status();
+    s->unix_fd_ = *fd;
+    s->socket_path_ = path;
+    spdlog::info("control: bypassctl -s {}", path);
+  }
+  if (!c.metrics.empty()) {
+    auto fd = bind_tcp(c.metrics, &s->http_address_);
+    if (!fd) return fd.status();
+    s->http_fd_ = *fd;
+    spdlog::info("control: metrics and live page on http://{}/", s->http_address_);
+  }
+  s->add_command(
+      "help", "the commands and what each shows", [srv = s.get()](const CommandRequest& r) {
+        std::string out;
+        if (r.json) {
+          out = "{";
+          for (const auto& [name, cmd] : srv->commands_)
+            out += (out.size() > 1 ? "," : "") + json_quote(name) + ":" + json_quote(cmd.help);
+          return CommandReply{true, out + "}"};
+        }
+        for (const auto& [name, cmd] : srv->commands_)
+          out += "  " + name + std::string(name.size() < 10 ? 10 - name.size() : 1, ' ') +
+                 cmd.help + "\n";
+        return CommandReply{true, out};
+      });
+  return s;
+}
+
+ControlServer::~ControlServer() {
+  clients_.clear();
+  if (unix_fd_ >= 0) {
+    close(unix_fd_);
+    unlink(socket_path_.c_str());
+  }
+  if (http_fd_ >= 0) close(http_fd_);
+}
+
+void ControlServer::add_command(const std::string& name, const std::string& help, CommandFn fn) {
+  commands_[name] = Command{help, std::move(fn)};
+}
+
+void ControlServer::add_page(const std::string& path, const std::string& type, PageFn fn) {
+  pages_[path] = Page{type, std::move(fn)};
+}
+
+CommandReply ControlServer::run(const CommandRequest& r) const {
+  auto it = commands_.find(r.name);
+  if (it == commands_.end())
+    return CommandReply::error("there is no command '" + r.name + "': \"help\" lists them.");
+  return it->second.fn(r);
+}
+
+CommandReply ControlServer::run_line(const std::string& line) const {
+  auto r = parse_command_line(line);
+  if (!r) return CommandReply::error(r.error());
+  return run(*r);
+}
+
+void ControlServer::accept_from(int listen_fd, bool http) {
+  while (true) {
+    int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    if (clients_.size() >= kMaxClients) {  // the oldest waits longest: it goes
+      clients_.erase(clients_.begin());
+    }
+    auto c = std::make_unique<Client>();
+    c->fd = fd;
+    c->http = http;
+    c->deadline = std::chrono::steady_clock::now() + kClientTimeout;
+    clients_.push_back(std::move(c));
+  }
+}
+
+void ControlServer::answer_unix(Client& c) {
+  size_t nl = c.in.find('\n');
+  CommandReply r = run_line(c.in.substr(0, nl));
+  c.out = (r.ok ? "ok\n" : "error\n") + r.body;
+  if (!r.body.empty() && r.body.back() != '\n') c.out += '\n';
+}
+
+void ControlServer::answer_http(Client& c) {
+  size_t eol = c.in.find("\r\n");
+  std::string first = c.in.substr(0, eol);
+  size_t sp1 = first.find(' '), sp2 = first.rfind(' ');
+  if (sp1 == std::string::npos || sp2 <= sp1) {
+    c.out = http_response(400, "text/plain", "bad request line\n", false);
+    return;
+  }
+  std::string method = first.substr(0, sp1), target = first.substr(sp1 + 1, sp2 - sp1 - 1);
+  bool head = method == "HEAD";
+  if (method != "GET" && !head) {
+    c.out = http_response(405, "text/plain", "only GET is served\n", false);
+    return;
+  }
+  std::string path = target, query;
+  if (size_t q = target.find('?'); q != std::string::npos) {
+    path = target.substr(0, q);
+    query = target.substr(q + 1);
+  }
+  if (auto it = pages_.find(path); it != pages_.end()) {
+    c.out = http_response(200, it->second.type, it->second.fn(), head);
+    return;
+  }
+  if (path.rfind("/api/", 0) == 0) {
+    std::string line = path.substr(5) + " --json";
+    for (size_t i = 0; i < query.size();) {  // offset=10&limit=5&arg=x
+      size_t amp = query.find('&', i);
+      std::string kv = query.substr(i, amp == std::string::npos ? std::string::npos : amp - i);
+      size_t eq = kv.find('=');
+      std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
+      if (k == "offset" || k == "limit")
+        line += " --" + k + " " + v;
+      else if (k == "arg")
+        line += " " + v;
+      if (amp == std::string::npos) break;
+      i = amp + 1;
+    }
+    CommandReply r = run_line(line);
+    c.out = r.ok ? http_response(200, "application/json", r.body, head)
+                 : http_response(404, "application/json", "{\"error\":" + json_quote(r.body) + "}",
+                                 head);
+    return;
+  }
+  c.out = http_response(404, "text/plain", "not found: try /metrics or /\n", head);
+}
+
+bool ControlServer::on_readable(Client& c) {
+  char buf[2048];
+  while (true) {
+    ssize_t n = read(c.fd, buf, sizeof(buf));
+    if (n > 0) {
+      c.in.append(buf, static_cast<size_t>(n));
+      if (c.in.size() > kMaxRequest) return false;
+      continue;
+    }
+    if (n == 0) break;  // the peer finished writing
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    return false;
+  }
+  bool complete =
+      c.http ? c.in.find("\r\n\r\n") != std::string::npos : c.in.find('\n') != std::string::npos;
+  if (complete && c.out.empty()) {
+    if (c.http)
+      answer_http(c);
+    else
+      answer_unix(c);
+  }
+  return true;
+}
+
+void ControlServer::serve(int wake_fd, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto now = std::chrono::steady_clock::now();
+    std::erase_if(clients_, [now](const auto& c) { return now > c->deadline; });
+    if (now >= until) return;
+    std::vector<pollfd> fds;
+    fds.push_back({wake_fd, POLLIN, 0});
+    if (unix_fd_ >= 0) fds.push_back({unix_fd_, POLLIN, 0});
+    if (http_fd_ >= 0) fds.push_back({http_fd_, POLLIN, 0});
+    const size_t first_client = fds.size();
+    for (const auto& c : clients_)
+      fds.push_back({c->fd, static_cast<short>(c->out.empty() ? POLLIN : POLLOUT), 0});
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count() + 1;
+    int n = poll(fds.data(), fds.size(), static_cast<int>(left));
+    if (n <= 0) continue;
+    if (fds[0].revents) return;
+    for (size_t i = 1; i < first_client; ++i)
+      if (fds[i].revents & POLLIN) accept_from(fds[i].fd, fds[i].fd == http_fd_);
+    std::vector<int> drop;
+    for (size_t i = first_client; i < fds.size(); ++i) {
+      if (!fds[i].revents) continue;
+      Client& c = *clients_[i - first_client];
+      if (c.out.empty()) {
+        if (!on_readable(c) || (fds[i].revents & (POLLHUP | POLLERR) && c.out.empty()))
+          drop.push_back(c.fd);
+        continue;
+      }
+      ssize_t w = send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+      if (w > 0) c.sent += static_cast<size_t>(w);
+      if ((w < 0 && errno != EAGAIN) || c.sent == c.out.size()) drop.push_back(c.fd);
+    }
+    std::erase_if(clients_, [&drop](const auto& c) {
+      return std::find(drop.begin(), drop.end(), c->fd) != drop.end();
+    });
+  }
+}
+
+}  // namespace bypass

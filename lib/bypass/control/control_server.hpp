@@ -1,0 +1,94 @@
+// ControlServer: how operators reach a running bypass. It listens on a Unix
+// socket of its own (one per instance, for bypassctl) and, when configured,
+// on a TCP address for HTTP (Prometheus' /metrics, the JSON API, the live
+// page). It never starts a thread: the control thread calls serve() while it
+// waits for its next tick, so every command runs on the control core and no
+// worker ever waits on an operator.
+//
+// Wire format on the Unix socket: one request line "COMMAND [ARG...]\n"
+// (a "--json" argument asks for JSON), answered by "ok\n" or "error\n", the
+// body, and the end of the connection.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <bypass/control/run_dir.hpp>
+#include <bypass/core/config.hpp>
+#include <bypass/core/status.hpp>
+
+namespace bypass {
+
+struct CommandRequest {
+  std::string name;
+  std::vector<std::string> args;  // without the options below
+  bool json = false;
+  size_t offset = 0;   // --offset N: paged lists start here
+  size_t limit = 100;  // --limit N: at most this many entries (capped at 10,000)
+};
+
+// A command's answer: a body, or an error sentence.
+struct CommandReply {
+  bool ok = true;
+  std::string body;
+  static CommandReply error(std::string sentence) { return {false, std::move(sentence)}; }
+};
+
+using CommandFn = std::function<CommandReply(const CommandRequest&)>;
+
+// Parses "stats --json --offset 10": a sentence on a bad option.
+Expected<CommandRequest> parse_command_line(const std::string& line);
+
+class ControlServer {
+ public:
+  // Binds the socket (and the HTTP address): a name another running bypass
+  // already serves gets "-<pid>" appended, a stale socket file is replaced.
+  static Expected<std::unique_ptr<ControlServer>> open(const ControlConfig& c,
+                                                       const std::string& program);
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  const std::string& socket_path() const { return socket_path_; }
+  // "127.0.0.1:9100" as bound (a port of 0 in the config is chosen here); empty: none.
+  const std::string& http_address() const { return http_address_; }
+
+  void add_command(const std::string& name, const std::string& help, CommandFn fn);
+  // An HTTP path ("/metrics") answered with `content_type`.
+  using PageFn = std::function<std::string()>;
+  void add_page(const std::string& path, const std::string& content_type, PageFn fn);
+
+  CommandReply run(const CommandRequest& r) const;
+  CommandReply run_line(const std::string& line) const;
+
+  // Serves requests until `wake_fd` is readable or `timeout` passes.
+  void serve(int wake_fd, std::chrono::milliseconds timeout);
+
+ private:
+  struct Client;
+  ControlServer() = default;
+  void accept_from(int listen_fd, bool http);
+  bool on_readable(Client& c);  // false: drop the client
+  void answer_unix(Client& c);
+  void answer_http(Client& c);
+
+  int unix_fd_ = -1, http_fd_ = -1;
+  std::string socket_path_, http_address_;
+  struct Command {
+    std::string help;
+    CommandFn fn;
+  };
+  std::map<std::string, Command> commands_;
+  struct Page {
+    std::string type;
+    PageFn fn;
+  };
+  std::map<std::string, Page> pages_;
+  std::vector<std::unique_ptr<Client>> clients_;
+};
+
+}  // namespace bypass

@@ -1,0 +1,283 @@
+// The control plane from the outside: bypassctl reads a running bypass-udpd
+// on both backends (sockets on loopback, DPDK on net_null), so does DPDK's
+// dpdk-telemetry.py on DPDK, /metrics passes
+// promtool, and a real Prometheus server scrapes it under load and gives a
+// rate back through its own HTTP API.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "harness.hpp"
+
+namespace bypass::it {
+namespace {
+
+using namespace std::chrono_literals;
+
+uint16_t test_port(int k) {
+  return static_cast<uint16_t>(30000 + (getpid() % 15000) + k);
+}
+
+// Control sockets of this test's children go to its own directory, so that
+// bypassctl finds exactly the instances the test started.
+class Control : public ::testing::Test {
+ protected:
+  void SetUp() override { setenv("BYPASS_RUN_DIR", dir.file("run").c_str(), 1); }
+  void TearDown() override { unsetenv("BYPASS_RUN_DIR"); }
+
+  CmdResult ctl(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {env_path("BYPASS_CTL")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_cmd(argv, 20000ms);
+  }
+
+  // bypass-udpd on the sockets backend with an echo service on `port`.
+  std::unique_ptr<Child> sockets_udpd(const std::string& name, uint16_t port,
+                                      const std::string& control_extra = "") {
+    CpuPlan cpus = plan_cpus();
+    std::string cfg = dir.file(name + ".toml");
+    std::ofstream(cfg) << "[[worker]]\ncpu = " << cpus.worker
+                       << "\n[udpd]\nbackend = \"sockets\"\nbind = [\"127.0.0.1\"]\n"
+                       << "[[udpd.service]]\nport = " << port << "\nhandler = \"echo\"\n"
+                       << "[control]\nname = \"" << name << "\"\n"
+                       << control_extra;
+    std::string err;
+    auto c =
+        Child::spawn({env_path("BYPASS_UDPD"), "-c", cfg, "-q", "-t", "120"}, dir.path(), &err);
+    EXPECT_TRUE(c) << err;
+    if (c) {
+      EXPECT_TRUE(c->wait_for_output("serving UDP", 10000ms)) << c->out() << c->err();
+    }
+    return c;
+  }
+
+  // Runs Python on `code` with `args`; its stdout.
+  std::string python(const char* code, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"python3", "-c", code};
+    argv.insert(argv.end(), args.begin(), args.end());
+    CmdResult r = run_cmd(argv, 90000ms);
+    return r.out + r.err;
+  }
+
+  TempDir dir;
+};
+
+TEST_F(Control, BypassctlReadsTheSocketsBackend) {
+  const uint16_t port = test_port(0);
+  auto udpd = sockets_udpd("alpha", port);
+  ASSERT_TRUE(udpd);
+  auto e = run_cmd({env_path("BYPASS_CLIENT"), "echo", "127.0.0.1", std::to_string(port), "-n",
+                    "300", "-w", "8"});
+  ASSERT_TRUE(e.ok()) << e.out << e.err;
+
+  // The one instance here is found without naming it.
+  CmdResult list = ctl({"list"});
+  ASSERT_TRUE(list.ok()) << list.err;
+  EXPECT_EQ(list.out.substr(0, 6), "alpha\t") << list.out;
+  CmdResult help = ctl({"help"});
+  ASSERT_TRUE(help.ok()) << help.err;
+  for (const char* cmd : {"stats", "ports", "workers", "drops", "top"})
+    EXPECT_NE(help.out.find(std::string("  ") + cmd), std::string::npos) << help.out;
+
+  CmdResult w = ctl({"workers", "--json"});
+  ASSERT_TRUE(w.ok()) << w.err;
+  // Counts are read when asked: all 300 echoes are there at once.
+  const char* check_workers = R"(
+import json, sys
+w = json.loads(sys.argv[1])
+assert len(w) == 1 and w[0]["worker"] == 1, w
+assert w[0]["rx_packets"] == 300 and w[0]["tx_packets"] == 300, w
+print("ok")
+)";
+  EXPECT_EQ(python(check_workers, {w.out}), "ok\n");
+  CmdResult stats = ctl({"-n", "alpha", "stats", "--json"});
+  ASSERT_TRUE(stats.ok()) << stats.err;
+  const char* check_stats = R"(
+import json, sys
+s = json.loads(sys.argv[1])
+assert s["counters"]["udp.replies"] == 300, s["counters"]
+print("ok")
+)";
+  EXPECT_EQ(python(check_stats, {stats.out}), "ok\n");
+  CmdResult top = ctl({"top", "--count", "2", "--interval", "0.2"});
+  ASSERT_TRUE(top.ok()) << top.err;
+  EXPECT_NE(top.out.find("bypass-udpd up"), std::string::npos) << top.out;
+  EXPECT_NE(top.out.find("(nothing dropped)"), std::string::npos) << top.out;
+
+  // Mistakes: one sentence each, exit 1.
+  CmdResult bad = ctl({"nonsense"});
+  EXPECT_EQ(bad.status.code, 1);
+  EXPECT_EQ(bad.err, "bypassctl: there is no command 'nonsense': \"help\" lists them.\n");
+  CmdResult bad_limit = ctl({"drops", "--limit", "many"});
+  EXPECT_EQ(bad_limit.status.code, 1);
+  EXPECT_NE(bad_limit.err.find("--limit takes a count"), std::string::npos) << bad_limit.err;
+  CmdResult nobody = ctl({"-n", "nobody", "stats"});
+  EXPECT_EQ(nobody.status.code, 1);
+  EXPECT_NE(nobody.err.find("is the program running"), std::string::npos) << nobody.err;
+
+  // A second instance under the same name gets a name of its own; bypassctl
+  // then asks which one.
+  auto second = sockets_udpd("alpha", test_port(1));
+  ASSERT_TRUE(second);
+  CmdResult two = ctl({"stats"});
+  EXPECT_EQ(two.status.code, 1);
+  EXPECT_NE(two.err.find("several bypass instances run here (alpha, alpha-"), std::string::npos)
+      << two.err;
+  CmdResult by_name = ctl({"-n", "alpha-" + std::to_string(second->pid()), "workers"});
+  EXPECT_TRUE(by_name.ok()) << by_name.err;
+
+  ASSERT_TRUE(second->kill(SIGTERM));
+  ASSERT_TRUE(udpd->kill(SIGTERM));
+  for (Child* c : {second.get(), udpd.get()}) {
+    auto st = c->wait_for(10000ms);
+    ASSERT_TRUE(st.has_value());
+    EXPECT_TRUE(st->exited && st->code == 0) << st->describe() << c->err();
+  }
+  // Their sockets are gone with them.
+  CmdResult none = ctl({"stats"});
+  EXPECT_EQ(none.status.code, 1);
+  EXPECT_NE(none.err.find("no bypass is running here"), std::string::npos) << none.err;
+}
+
+TEST_F(Control, BypassctlReadsTheDpdkBackend) {
+  const std::string prefix = fwd_file_prefix();
+  CpuPlan cpus = plan_cpus();
+  std::ofstream(dir.file("dpdk.toml"))
+      << "[eal]\nfile_prefix = \"" << prefix << "\"\nmemory_mb = 128\n"
+      << (no_huge() ? "huge_pages = false\n" : "") << "control_cpu = " << cpus.control
+      << "\n[memory]\npool_size = 4095\n"
+      << "[[port]]\nname = \"null0\"\ndevice = \"net_null0\"\naddresses = [\"198.18.0.1/24\"]\n"
+      << "[[worker]]\ncpu = " << cpus.worker << "\n"
+      << "[[udpd.service]]\nport = 7\nhandler = \"echo\"\n"
+      << "[control]\nname = \"dp\"\n";
+  std::string err;
+  auto udpd = Child::spawn(
+      {env_path("BYPASS_UDPD"), "-c", dir.file("dpdk.toml"), "-q", "-t", "120"}, dir.path(), &err);
+  ASSERT_TRUE(udpd) << err;
+  ASSERT_TRUE(udpd->wait_for_output("serving UDP", 30000ms)) << udpd->out() << udpd->err();
+  // net_null hands the worker empty frames as fast as it can take them: the
+  // ip module drops them all as not_for_us, and the counts keep moving.
+  std::this_thread::sleep_for(1200ms);
+  CmdResult ports = ctl({"ports"});
+  ASSERT_TRUE(ports.ok()) << ports.err;
+  EXPECT_TRUE(std::regex_search(ports.out, std::regex("null0 +up +[1-9][0-9]* "))) << ports.out;
+  CmdResult drops = ctl({"drops", "--json"});
+  ASSERT_TRUE(drops.ok()) << drops.err;
+  EXPECT_NE(drops.out.find("\"module\":\"ip\",\"worker\":1,\"reason\":\"not_for_us\""),
+            std::string::npos)
+      << drops.out;
+  CmdResult graph = ctl({"graph"});
+  ASSERT_TRUE(graph.ok()) << graph.err;
+  EXPECT_NE(graph.out.find("udp_dispatch -> "), std::string::npos) << graph.out;
+  const auto first = ctl({"workers", "--json"}).out;
+  std::this_thread::sleep_for(300ms);
+  const auto second = ctl({"workers", "--json"}).out;
+  const char* moving = R"(
+import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert b[0]["rx_packets"] > a[0]["rx_packets"] > 0, (a, b)
+print("ok")
+)";
+  EXPECT_EQ(python(moving, {first, second}), "ok\n");
+
+  // DPDK's own client, the way DPDK tests its commands: each /bypass
+  // command with no parameter, a numeric one and a junk one gives JSON.
+  const char* telemetry = R"(
+import json, subprocess, sys
+def ask(cmds):
+    r = subprocess.run(["dpdk-telemetry.py", "-f", sys.argv[1]], input="\n".join(cmds) + "\n",
+                       capture_output=True, text=True, timeout=60)
+    return [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
+listing = ask(["/"])[0]["/"]
+ours = [c for c in listing if c.startswith("/bypass/")]
+assert len(ours) >= 8, listing
+cmds = [c + p for c in ours for p in ("", ",1", ",junk")]
+replies = ask(cmds)
+assert len(replies) == len(cmds), (len(replies), len(cmds))
+by = {c: r for c, r in zip(cmds, replies)}
+assert by["/bypass/drops"]["/bypass/drops"]["ip/1/not_for_us"] > 0, by["/bypass/drops"]
+assert by["/bypass/ports"]["/bypass/ports"] == ["null0"], by["/bypass/ports"]
+assert by["/bypass/worker,1"]["/bypass/worker"]["rx_packets"] > 0, by["/bypass/worker,1"]
+assert by["/bypass/worker,junk"]["/bypass/worker"] is None
+print("ok", len(cmds))
+)";
+  EXPECT_EQ(python(telemetry, {prefix}), "ok 24\n");
+  ASSERT_TRUE(udpd->kill(SIGTERM));
+  auto st = udpd->wait_for(30000ms);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_TRUE(st->exited && st->code == 0) << st->describe() << udpd->err();
+  remove_dpdk_leftovers(prefix);
+}
+
+// /metrics is clean for promtool, and a real Prometheus scraping it under
+// load reads a rate back.
+TEST_F(Control, PrometheusScrapesUnderLoad) {
+  const uint16_t port = test_port(2);
+  auto udpd = sockets_udpd("metrics", port, "metrics = \"127.0.0.1:0\"\n");
+  ASSERT_TRUE(udpd);
+  std::smatch m;
+  std::string log = udpd->out() + udpd->err();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("http://(127\\.0\\.0\\.1:[0-9]+)/"))) << log;
+  const std::string target = m[1];
+  std::string err;
+  auto load = Child::spawn({env_path("BYPASS_CLIENT"), "flood", "127.0.0.1", std::to_string(port),
+                            "-d", "60", "-r", "20000"},
+                           dir.path(), &err);
+  ASSERT_TRUE(load) << err;
+
+  const char* promtool_check = R"(
+import subprocess, sys, urllib.request
+text = urllib.request.urlopen("http://" + sys.argv[1] + "/metrics", timeout=10).read()
+r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)
+print("ok" if r.returncode == 0 else "promtool: " + r.stdout.decode() + r.stderr.decode())
+)";
+  EXPECT_EQ(python(promtool_check, {target}), "ok\n");
+
+  const uint16_t prom_port = test_port(3);
+  std::ofstream(dir.file("prometheus.yml"))
+      << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+      << "scrape_configs:\n  - job_name: bypass\n    static_configs:\n"
+      << "      - targets: ['" << target << "']\n";
+  auto prom = Child::spawn({"prometheus", "--config.file=" + dir.file("prometheus.yml"),
+                            "--storage.tsdb.path=" + dir.file("tsdb"),
+                            "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+                           dir.path(), &err);
+  ASSERT_TRUE(prom) << err;
+  // Asks Prometheus for the echo rate until it has two scrapes to take it
+  // from (bounded: a slow machine only waits longer).
+  const char* query = R"(
+import json, sys, time, urllib.parse, urllib.request
+url = "http://127.0.0.1:%s/api/v1/query?query=%s" % (sys.argv[1], urllib.parse.quote(
+    'rate(bypass_worker_tx_packets_total{job="bypass"}[10s])'))
+last = "no answer"
+for _ in range(240):
+    try:
+        r = json.load(urllib.request.urlopen(url, timeout=5))
+        res = r["data"]["result"]
+        if res and float(res[0]["value"][1]) > 0:
+            print("rate", res[0]["metric"]["worker"], "ok")
+            sys.exit(0)
+        last = json.dumps(r)
+    except Exception as e:
+        last = str(e)
+    time.sleep(0.25)
+print("no rate from Prometheus:", last)
+)";
+  EXPECT_EQ(python(query, {std::to_string(prom_port)}), "rate 1 ok\n") << prom->err();
+  prom->kill(SIGTERM);
+  prom->wait_for(10000ms);
+  load->kill(SIGTERM);
+  load->wait_for(10000ms);
+  ASSERT_TRUE(udpd->kill(SIGTERM));
+  auto st = udpd->wait_for(10000ms);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_TRUE(st->exited && st->code == 0) << st->describe();
+}
+
+}  // namespace
+}  // namespace bypass::it

@@ -1,0 +1,174 @@
+// The control server without a running program: request lines, the views
+// and the Prometheus text of a made-up snapshot, and real requests over its
+// Unix socket and its HTTP port while the test thread serves them.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include <bypass/control/control_plane.hpp>
+#include <bypass/control/control_server.hpp>
+#include <bypass/control/control_views.hpp>
+#include <bypass/control/prometheus.hpp>
+
+namespace bypass {
+namespace {
+
+using namespace std::chrono_literals;
+
+StatsSnapshot made_up(double secs, uint64_t rx) {
+  StatsSnapshot s;
+  s.seconds = secs;
+  s.hz = 1000;
+  StatsSnapshot::WorkerStat w;
+  w.index = 0;
+  w.cpu = 3;
+  w.c.rx_packets = rx;
+  w.c.tx_packets = rx / 2;
+  w.c.busy_cycles = static_cast<uint64_t>(secs * 500);  // half the time busy
+  s.workers.push_back(w);
+  StatsSnapshot::PortStat p;
+  p.name = "we\"ird";
+  p.link.up = true;
+  p.s.ipackets = rx;
+  s.ports.push_back(p);
+  StatsSnapshot::ModuleStat m;
+  m.name = "ip";
+  m.drops = {{"not_for_us", rx / 4}};
+  s.modules.push_back(m);
+  s.counters = {{"udp.replies", 5}, {"udp.replies", 6}};
+  s.gauges = {{"pool.in_use", 12}};
+  return s;
+}
+
+TEST(ControlRequest, ParsesOptionsAndRefusesBadCounts) {
+  auto r = parse_command_line("conns  --json --offset 20 --limit 5 extra\r");
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(r->name, "conns");
+  EXPECT_TRUE(r->json);
+  EXPECT_EQ(r->offset, 20u);
+  EXPECT_EQ(r->limit, 5u);
+  EXPECT_EQ(r->args, std::vector<std::string>{"extra"});
+  EXPECT_EQ(parse_command_line("x --limit 999999999")->limit, 10000u);
+  EXPECT_EQ(parse_command_line("  ").error(), "the request names no command: send \"help\".");
+  EXPECT_EQ(parse_command_line("x --offset").error(),
+            "--offset takes a count: write --offset 100.");
+  EXPECT_FALSE(parse_command_line("x --limit -3"));
+}
+
+TEST(ControlViews, RatesComeFromTheWindow) {
+  StatsSnapshot a = made_up(1, 1000), b = made_up(3, 5000);
+  std::string w = workers_view({a, b}, true);
+  EXPECT_NE(w.find("\"rx_packets\":5000"), std::string::npos) << w;
+  EXPECT_NE(w.find("\"rx_pps\":2000.0"), std::string::npos) << w;
+  EXPECT_NE(w.find("\"busy_percent\":50.0"), std::string::npos) << w;
+  std::string d = drops_view({a, b}, false);
+  EXPECT_NE(d.find("not_for_us"), std::string::npos) << d;
+  EXPECT_NE(d.find("500.0"), std::string::npos) << d;  // (1250 - 250) / 2 s
+  std::string p = ports_view({a, b}, true);
+  EXPECT_NE(p.find("\"name\":\"we\\\"ird\""), std::string::npos) << p;
+  EXPECT_EQ(drops_view({a, a}, false).find("(nothing dropped)"), std::string::npos);
+  StatsSnapshot empty;
+  EXPECT_NE(drops_view({empty, empty}, false).find("(nothing dropped)"), std::string::npos);
+}
+
+TEST(ControlPrometheus, NamesLabelsAndSums) {
+  std::string t = prometheus_text(made_up(2, 100), "prog");
+  EXPECT_NE(t.find("bypass_rx_packets_total{port=\"we\\\"ird\"} 100\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("bypass_udp_replies_total 11\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("bypass_pool_in_use 12\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("bypass_drops_total{module=\"ip\",worker=\"1\",reason=\"not_for_us\"} 25\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("# TYPE bypass_worker_busy_seconds_total counter\n"), std::string::npos);
+  EXPECT_EQ(prometheus_name("a.b-c/d9"), "a_b_c_d9");
+}
+
+// One request over a socket while this thread serves.
+std::string request(int family, const std::string& where, const std::string& text,
+                    ControlServer& server) {
+  std::string reply;
+  std::thread client([&] {
+    int fd = socket(family, SOCK_STREAM, 0);
+    if (family == AF_UNIX) {
+      sockaddr_un a{};
+      a.sun_family = AF_UNIX;
+      std::strncpy(a.sun_path, where.c_str(), sizeof(a.sun_path) - 1);
+      if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return;
+    } else {
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(static_cast<uint16_t>(std::stoi(where.substr(where.rfind(':') + 1))));
+      if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return;
+    }
+    (void)!write(fd, text.data(), text.size());
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) reply.append(buf, static_cast<size_t>(n));
+    close(fd);
+  });
+  int wake[2];
+  EXPECT_EQ(pipe(wake), 0);
+  for (int i = 0; i < 40 && reply.empty(); ++i) server.serve(wake[0], 50ms);
+  client.join();
+  close(wake[0]);
+  close(wake[1]);
+  return reply;
+}
+
+TEST(ControlServer, AnswersOnItsSocketAndOverHttp) {
+  const std::string dir = "/tmp/bypass-ctl-test-" + std::to_string(getpid());
+  setenv("BYPASS_RUN_DIR", dir.c_str(), 1);
+  ControlConfig c;
+  c.name = "unit";
+  c.metrics = "127.0.0.1:0";
+  auto s = ControlServer::open(c, "prog");
+  ASSERT_TRUE(s) << s.error();
+  EXPECT_EQ((*s)->socket_path(), dir + "/unit.sock");
+  uint64_t rx = 10;
+  ControlPlane plane(**s, "prog", [&rx] { return made_up(static_cast<double>(rx) / 10, rx); });
+  rx = 30;
+  plane.tick(made_up(3, 30));
+  EXPECT_EQ(plane.latest()->workers[0].c.rx_packets, 30u);
+
+  std::string r = request(AF_UNIX, (*s)->socket_path(), "workers --json\n", **s);
+  EXPECT_EQ(r.substr(0, 3), "ok\n") << r;
+  EXPECT_NE(r.find("\"rx_packets\":30"), std::string::npos) << r;
+  r = request(AF_UNIX, (*s)->socket_path(), "bogus\n", **s);
+  EXPECT_EQ(r, "error\nthere is no command 'bogus': \"help\" lists them.\n");
+
+  r = request(AF_INET, (*s)->http_address(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", **s);
+  EXPECT_EQ(r.substr(0, 15), "HTTP/1.1 200 OK") << r;
+  EXPECT_NE(r.find("bypass_worker_rx_packets_total{worker=\"1\",cpu=\"3\"} 30"), std::string::npos)
+      << r;
+  r = request(AF_INET, (*s)->http_address(), "GET /api/ports?limit=3 HTTP/1.1\r\n\r\n", **s);
+  EXPECT_NE(r.find("application/json"), std::string::npos) << r;
+  r = request(AF_INET, (*s)->http_address(), "POST /metrics HTTP/1.1\r\n\r\n", **s);
+  EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 405") << r;
+  r = request(AF_INET, (*s)->http_address(), "GET /nothing HTTP/1.1\r\n\r\n", **s);
+  EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 404") << r;
+
+  // A second server of the same name while the first answers: its own name.
+  auto twin = ControlServer::open(c, "prog");
+  ASSERT_TRUE(twin) << twin.error();
+  EXPECT_EQ((*twin)->socket_path(), dir + "/unit-" + std::to_string(getpid()) + ".sock");
+  const std::string path = (*s)->socket_path();
+  s->reset();
+  twin->reset();
+  EXPECT_FALSE(std::filesystem::exists(path));
+  c.metrics = "localhost:80";
+  EXPECT_EQ(ControlServer::open(c, "prog").error(),
+            "[control] metrics = \"localhost:80\" is not an address to listen on: write it as "
+            "\"127.0.0.1:9100\" or \"[::1]:9100\".");
+  std::filesystem::remove_all(dir);
+  unsetenv("BYPASS_RUN_DIR");
+}
+
+}  // namespace
+}  // namespace bypass
