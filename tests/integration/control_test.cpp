@@ -214,6 +214,67 @@ print("ok", len(cmds))
   remove_dpdk_leftovers(prefix);
 }
 
+// The live page in a real browser: headless Chromium with its defaults, as
+// an ordinary user (Chromium refuses root without --no-sandbox), loads "/",
+// which asks /api/top each second; the numbers it shows move, and a
+// screenshot is kept in the build directory (test-artifacts/live-page.png).
+TEST_F(Control, LivePageMovesInChromium) {
+  const std::string prefix = fwd_file_prefix();
+  CpuPlan cpus = plan_cpus();
+  std::ofstream(dir.file("live.toml"))
+      << "[eal]\nfile_prefix = \"" << prefix << "\"\nmemory_mb = 128\n"
+      << (no_huge() ? "huge_pages = false\n" : "") << "control_cpu = " << cpus.control
+      << "\n[memory]\npool_size = 4095\n"
+      << "[[port]]\nname = \"null0\"\ndevice = \"net_null0\"\naddresses = [\"198.18.0.1/24\"]\n"
+      << "[[worker]]\ncpu = " << cpus.worker << "\n"
+      << "[[udpd.service]]\nport = 7\nhandler = \"echo\"\n"
+      << "[control]\nname = \"live\"\nmetrics = \"127.0.0.1:0\"\n";
+  std::string err;
+  auto udpd = Child::spawn(
+      {env_path("BYPASS_UDPD"), "-c", dir.file("live.toml"), "-q", "-t", "120"}, dir.path(), &err);
+  ASSERT_TRUE(udpd) << err;
+  ASSERT_TRUE(udpd->wait_for_output("serving UDP", 30000ms)) << udpd->out() << udpd->err();
+  std::smatch m;
+  std::string log = udpd->out() + udpd->err();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("http://(127\\.0\\.0\\.1:[0-9]+)/"))) << log;
+  const char* browse = R"(
+import os, pwd, re, shutil, subprocess, sys, tempfile
+url, keep = "http://" + sys.argv[1] + "/", sys.argv[2]
+home = tempfile.mkdtemp(prefix="bypass-chromium-")
+run = ["chromium", "--headless"]
+if os.geteuid() == 0:
+    nobody = pwd.getpwnam("nobody")
+    os.chown(home, nobody.pw_uid, nobody.pw_gid)
+    run = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] + run
+env = dict(os.environ, HOME=home)
+dom = subprocess.run(run + ["--dump-dom", "--virtual-time-budget=4000", url], env=env,
+                     capture_output=True, text=True, timeout=120).stdout
+m = re.search(r'id="samples">(\d+)</span>; rx packets at each: <span id="rxseen">([0-9 ]*)<', dom)
+assert m, "no samples in the page: " + dom[-2000:]
+rx = [int(x) for x in m.group(2).split()]
+assert int(m.group(1)) >= 2 and len(rx) >= 2, m.group(0)
+assert all(b >= a for a, b in zip(rx, rx[1:])) and rx[-1] > rx[0], rx
+assert re.search(r'<td>null0</td><td>up</td>', dom), "no port row"
+shot = os.path.join(home, "live-page.png")
+subprocess.run(run + ["--screenshot=" + shot, "--window-size=1100,1300",
+                      "--virtual-time-budget=4000", url], env=env, capture_output=True, timeout=120)
+assert os.path.getsize(shot) > 10000, "screenshot too small"
+os.makedirs(keep, exist_ok=True)
+shutil.copy(shot, os.path.join(keep, "live-page.png"))
+shutil.rmtree(home)
+print("ok")
+)";
+  const std::string keep = env_path("BYPASS_ARTIFACT_DIR").empty()
+                               ? dir.file("artifacts")
+                               : env_path("BYPASS_ARTIFACT_DIR");
+  EXPECT_EQ(python(browse, {m[1], keep}), "ok\n");
+  ASSERT_TRUE(udpd->kill(SIGTERM));
+  auto st = udpd->wait_for(30000ms);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_TRUE(st->exited && st->code == 0) << st->describe() << udpd->err();
+  remove_dpdk_leftovers(prefix);
+}
+
 // /metrics is clean for promtool, and a real Prometheus scraping it under
 // load reads a rate back.
 TEST_F(Control, PrometheusScrapesUnderLoad) {

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "harness.hpp"
 
@@ -70,7 +71,8 @@ class UdpdVeth : public ::testing::TestWithParam<std::tuple<const char*, bool>> 
 
   // Starts bypass-udpd on its end of the pair; `extra` is appended to its
   // config, `worker_keys` to its first [[worker]].
-  void start_udpd(const std::string& extra = {}, const std::string& worker_keys = {}) {
+  void start_udpd(const std::string& extra = {}, const std::string& worker_keys = {},
+                  bool huge_pages = !no_huge()) {
     prefix_ = fwd_file_prefix();
     CpuPlan cpus = plan_cpus();
     std::ofstream content(dir_.file("content.bin"), std::ios::binary);
@@ -78,7 +80,7 @@ class UdpdVeth : public ::testing::TestWithParam<std::tuple<const char*, bool>> 
     content.close();
     std::ostringstream cfg;
     cfg << "[eal]\ncontrol_cpu = " << cpus.control
-        << "\nhuge_pages = " << (no_huge() ? "false" : "true")
+        << "\nhuge_pages = " << (huge_pages ? "true" : "false")
         << "\nmemory_mb = 128\nfile_prefix = \"" << prefix_ << "\"\n"
         << "[memory]\npool_size = 8191\n"
         << "[[port]]\nname = \"veth\"\ndevice = \"" << driver() << "0,iface=" << udpd_if_
@@ -404,6 +406,53 @@ TEST_P(UdpdVethLink, ServesAgainAfterLinkDownUpAndStopsCleanlyWhenTheVethIsRemad
 
 // net_af_packet only: AF_XDP sees one queue on a veth (the kernel reports no
 // channels), and two workers need a TX queue each.
+class UdpdVethCapture : public UdpdVeth {};
+
+// DPDK's dpdk-dumpcap attaches to the running bypass-udpd (a secondary
+// process: it needs the huge pages the primary shares, so this test uses
+// them in every mode), captures what the host sends to the echo port and
+// what comes back, and tshark reads the file.
+TEST_P(UdpdVethCapture, DpdkDumpcapCapturesWhatTheHostSees) {
+  ASSERT_NO_FATAL_FAILURE(start_udpd("", "", /*huge_pages=*/true));
+  std::string err;
+  auto cap = Child::spawn({"dpdk-dumpcap", "--file-prefix=" + prefix_, "-i", "0", "-f",
+                           "udp port 7", "-c", "20", "-w", dir_.file("cap.pcapng")},
+                          dir_.path(), &err);
+  ASSERT_TRUE(cap) << err;
+  for (int i = 0;
+       i < 300 && cap->running() && cap->err().find("Packets captured:") == std::string::npos; ++i)
+    std::this_thread::sleep_for(100ms);
+  // It says so on stderr once the primary has enabled the capture.
+  ASSERT_NE(cap->err().find("Packets captured:"), std::string::npos) << cap->out() << cap->err();
+  CmdResult e = on_host(
+      {env_path("BYPASS_CLIENT"), "echo", "198.18.9.2", "7", "-n", "10", "-s", "333", "-w", "1"});
+  EXPECT_TRUE(e.ok()) << e.out << e.err;
+  // Something else on the wire (ping) is left out by the filter.
+  on_host({"ping", "-c", "2", "-i", "0.2", "-W", "1", "198.18.9.2"});
+  auto st = cap->wait_for(60000ms);
+  ASSERT_TRUE(st.has_value()) << "dpdk-dumpcap did not stop after 20 packets\n" << cap->err();
+  EXPECT_TRUE(st->exited && st->code == 0) << st->describe() << cap->err();
+  CmdResult t = run_cmd({"tshark", "-r", dir_.file("cap.pcapng"), "-T", "fields", "-e", "ip.src",
+                         "-e", "udp.dstport", "-e", "udp.length"},
+                        60000ms);
+  ASSERT_TRUE(t.ok()) << t.describe("tshark") << t.err;
+  int to_server = 0, to_host = 0, other = 0;
+  std::istringstream lines(t.out);
+  for (std::string l; std::getline(lines, l);) {
+    if (l == "198.18.9.1\t7\t341")
+      ++to_server;
+    else if (l.rfind("198.18.9.2\t", 0) == 0 && l.size() > 4 && l.substr(l.size() - 4) == "\t341")
+      ++to_host;
+    else
+      ++other;
+  }
+  EXPECT_EQ(to_server, 10) << t.out;
+  EXPECT_EQ(to_host, 10) << t.out;
+  EXPECT_EQ(other, 0) << t.out;
+  std::string out = stop();
+  EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
+}
+
 class UdpdVethHandoff : public UdpdVeth {};
 
 TEST_P(UdpdVethHandoff, HandoffRunsTheServicesOnASecondWorker) {
@@ -463,6 +512,11 @@ INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVethLink,
                          [](const auto& info) {
                            return std::string(std::get<0>(info.param)).substr(4);
                          });
+
+INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVethCapture,
+                         ::testing::Combine(::testing::Values("net_af_packet"),
+                                            ::testing::Values(true)),
+                         [](const auto&) { return std::string("af_packet"); });
 
 INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVethHandoff,
                          ::testing::Combine(::testing::Values("net_af_packet"), ::testing::Bool()),

@@ -1,6 +1,7 @@
 #include <bypass/control/control_plane.hpp>
 
 #include <bypass/control/control_views.hpp>
+#include <bypass/control/live_page.hpp>
 #include <bypass/control/prometheus.hpp>
 #include <bypass/control/report.hpp>
 
@@ -37,6 +38,7 @@ ControlPlane::ControlPlane(ControlServer& server, std::string program, TakeFn ta
                         const StatsSnapshot fresh = take_();
                         return CommandReply{true, top_view({prev_, fresh}, program_, r.json)};
                       });
+  server_.add_page("/", "text/html; charset=utf-8", [] { return std::string(live_page_html()); });
   server_.add_page("/metrics", "text/plain; version=0.0.4; charset=utf-8",
                    [this] { return prometheus_text(take_(), program_); });
 }

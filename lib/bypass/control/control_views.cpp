@@ -140,13 +140,20 @@ std::string top_view(const RateWindow& w, const std::string& program, bool json)
   double rx = rate(a.rx_packets, b.rx_packets, dt), tx = rate(a.tx_packets, b.tx_packets, dt);
   double gbit = rate(a.tx_bytes, b.tx_bytes, dt) * 8 / 1e9;
   double drops = rate(a.dropped(), b.dropped(), dt);
-  if (json)
+  if (json) {
+    std::string hist;
+    for (const auto& h : w.now.histograms)
+      hist += fmt::format("{}{{\"name\":{},\"unit\":{},\"count\":{},\"p50\":{},\"p99\":{}}}",
+                          hist.empty() ? "" : ",", json_quote(h.name), json_quote(h.unit), h.count,
+                          h.p50, h.p99);
     return fmt::format(
-        "{{\"program\":{},\"seconds\":{:.3f},\"rx_pps\":{:.1f},\"tx_pps\":{:.1f},"
-        "\"tx_gbps\":{:.4f},\"drops_per_second\":{:.1f},\"ports\":{},\"workers\":{},"
-        "\"drops\":{}}}",
-        json_quote(program), w.now.seconds, rx, tx, gbit, drops, ports_view(w, true),
-        workers_view(w, true), drops_view(w, true));
+        "{{\"program\":{},\"seconds\":{:.3f},\"rx_packets\":{},\"tx_packets\":{},"
+        "\"dropped\":{},\"rx_pps\":{:.1f},\"tx_pps\":{:.1f},\"tx_gbps\":{:.4f},"
+        "\"drops_per_second\":{:.1f},\"ports\":{},\"workers\":{},\"drops\":{},"
+        "\"histograms\":[{}]}}",
+        json_quote(program), w.now.seconds, b.rx_packets, b.tx_packets, b.dropped(), rx, tx, gbit,
+        drops, ports_view(w, true), workers_view(w, true), drops_view(w, true), hist);
+  }
   std::string out =
       fmt::format("{} up {:.0f}s   rx {} Mpps   tx {} Mpps   {:.3f} Gbit/s   drops {:.0f}/s\n\n",
                   program, w.now.seconds, mpps(rx), mpps(tx), gbit, drops);

@@ -9,7 +9,13 @@
 #include <bypass/core/log.hpp>
 #include <bypass/core/sandbox.hpp>
 
+#include <rte_pdump.h>
+
 namespace bypass {
+
+std::string file_prefix(const Config& c) {
+  return c.eal.file_prefix.empty() ? "bypass-" + std::to_string(getpid()) : c.eal.file_prefix;
+}
 
 std::vector<std::string> eal_args(const Config& c, const std::string& prog) {
   std::vector<std::string> a = {prog};
@@ -17,9 +23,7 @@ std::vector<std::string> eal_args(const Config& c, const std::string& prog) {
   for (size_t i = 0; i < c.workers.size(); ++i)
     lcores += "," + std::to_string(Eal::worker_lcore(i)) + "@" + std::to_string(c.workers[i].cpu);
   a.insert(a.end(), {"--lcores", lcores, "--main-lcore", "0"});
-  a.insert(a.end(),
-           {"--file-prefix",
-            c.eal.file_prefix.empty() ? "bypass-" + std::to_string(getpid()) : c.eal.file_prefix});
+  a.insert(a.end(), {"--file-prefix", file_prefix(c)});
   if (!c.eal.huge_pages) {
     a.insert(a.end(), {"--no-huge", "-m", std::to_string(c.eal.memory_mb ? c.eal.memory_mb : 512)});
   } else if (c.eal.memory_mb) {
@@ -75,18 +79,30 @@ Expected<Eal> Eal::start(const Config& c, const std::string& prog) {
         why = "DPDK refused its arguments: check [eal] args and the flags after `--`.";
         break;
       default:
-        why = "DPDK's EAL did not start (" + std::string(strerror(e)) +
-              "): run with [eal] log_level = \"debug\" to see why.";
+        if (recent_dpdk_log().find("Cannot init config") != std::string::npos)
+          why = "another DPDK process runs under the file prefix '" + file_prefix(c) +
+                "': stop it, or give this one another [eal] file_prefix.";
+        else
+          why = "DPDK's EAL did not start" +
+                (e ? " (" + std::string(strerror(e)) + ")" : std::string()) +
+                ": run with [eal] log_level = \"debug\" to see why.";
     }
     spdlog::debug("EAL failed; its last lines:\n{}", recent_dpdk_log());
     return Status::error(why);
   }
   Eal eal;
   eal.live_ = true;
+  // dpdk-dumpcap attaches as a secondary process and asks for copies of a
+  // port's packets (it needs the shared config: not with --no-huge).
+  if (rte_pdump_init() != 0)
+    spdlog::warn("dpdk-dumpcap will not attach to this process: {}", rte_strerror(rte_errno));
+  else
+    eal.pdump_ = true;
   return eal;
 }
 
 Eal::~Eal() {
+  if (pdump_) rte_pdump_uninit();
   if (live_) rte_eal_cleanup();
 }
 

@@ -14,12 +14,14 @@ namespace bypass {
 
 // The argv EAL gets for this config (argv[0] included).
 std::vector<std::string> eal_args(const Config& c, const std::string& prog = "bypass");
+// The EAL file prefix: [eal] file_prefix, else "bypass-<pid>".
+std::string file_prefix(const Config& c);
 
 class Eal {
  public:
   // Starts EAL. Only one Eal may live in a process, once (DPDK's rule).
   static Expected<Eal> start(const Config& c, const std::string& prog = "bypass");
-  Eal(Eal&& o) noexcept : live_(o.live_) { o.live_ = false; }
+  Eal(Eal&& o) noexcept : live_(o.live_), pdump_(o.pdump_) { o.live_ = o.pdump_ = false; }
   Eal& operator=(Eal&&) = delete;
   ~Eal();
 
@@ -30,6 +32,7 @@ class Eal {
  private:
   Eal() = default;
   bool live_ = false;
+  bool pdump_ = false;  // rte_pdump_init() done: dpdk-dumpcap may attach
 };
 
 }  // namespace bypass
