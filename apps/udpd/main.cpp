@@ -30,7 +30,7 @@ int fail(const std::string& msg) {
 }
 
 int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool check_only,
-             bool print_graph, const std::string& stats_json) {
+             bool print_graph, const std::string& stats_json, const std::string& config_path) {
   const ModuleRegistry reg = udpd::udpd_modules();
   if (Status s = Runtime::check(c); !s) return fail(s.message());
   if (Status s = udpd::check_modules(c, o, reg); !s) return fail(s.message());
@@ -66,7 +66,11 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
                             [&s = **server](const CommandRequest&) {
                               return CommandReply{true, s.describe()};
                             });
-    ReportOptions ro{quiet, stats_json, nullptr, control->get(), "bypass-udpd"};
+    auto journal = Journal::open({c.control.journal, uint64_t{c.control.journal_rotate_mb} << 20});
+    if (!journal) return fail(journal.error());
+    (*server)->set_journal(**journal);
+    (*journal)->record_config("started from " + config_path);
+    ReportOptions ro{quiet, stats_json, nullptr, control->get(), "bypass-udpd", journal->get()};
     if (!watch.empty()) ro.stop_check = [&watch] { return watch.check().value_or(""); };
     auto run = run_and_report(workers, stats, (*rt)->signals(), duration, ro);
     if (!run) return fail(run.error());
@@ -109,5 +113,6 @@ int main(int argc, char** argv) {
   if (Status s = f.check_outputs(); !s) return fail(s.message());
   if (opts->backend == "sockets")
     return udpd::run_sockets(c, *opts, sys, f.duration, f.quiet, f.check_only, f.stats_json);
-  return run_dpdk(c, *opts, f.duration, f.quiet, f.check_only, print_graph, f.stats_json);
+  return run_dpdk(c, *opts, f.duration, f.quiet, f.check_only, print_graph, f.stats_json,
+                  f.config_path);
 }

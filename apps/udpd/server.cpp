@@ -279,4 +279,11 @@ std::vector<const WorkerGraph*> DpdkServer::graphs() const {
   return out;
 }
 
+void DpdkServer::set_journal(Journal& j) {
+  for (size_t wi = 0; wi < per_worker_.size(); ++wi)
+    for (size_t pi = 0; pi < per_worker_[wi].endpoints.size(); ++pi)
+      per_worker_[wi].endpoints[pi]->neighbors().set_journal(j.sink(static_cast<uint32_t>(wi + 1)),
+                                                             static_cast<uint16_t>(pi));
+}
+
 }  // namespace bypass::udpd

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <bypass/control/journal.hpp>
 #include <bypass/core/config.hpp>
 #include <bypass/core/worker.hpp>
 #include <bypass/graph/graph.hpp>
@@ -47,6 +48,8 @@ class DpdkServer {
   // Final stats: handlers and endpoints, as text.
   std::string report() const;
   std::vector<const WorkerGraph*> graphs() const;
+  // Each worker's neighbour tables hand their changes to the journal.
+  void set_journal(Journal& j);
 
  private:
   struct PerWorker {

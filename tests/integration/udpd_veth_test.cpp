@@ -453,6 +453,87 @@ TEST_P(UdpdVethCapture, DpdkDumpcapCapturesWhatTheHostSees) {
   EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
 }
 
+class UdpdVethJournal : public UdpdVeth {};
+
+// The journal of state changes, read with bypassctl and from its file: the
+// host's address learned from its ARP, then changed with its MAC, and the
+// link seen going down and up again.
+TEST_P(UdpdVethJournal, RecordsNeighboursAndLinkChanges) {
+  setenv("BYPASS_RUN_DIR", dir_.file("run").c_str(), 1);
+  ASSERT_NO_FATAL_FAILURE(start_udpd("[control]\nname = \"journal\"\njournal = \"" +
+                                     dir_.file("journal.jsonl") + "\"\n"));
+  auto journal = [&](const std::string& since = "10m") {
+    return run_cmd({env_path("BYPASS_CTL"), "-n", "journal", "journal", "--since", since});
+  };
+  // Waits (bounded) until the journal holds `needle`.
+  auto wait_for = [&](const std::string& needle) {
+    for (int i = 0; i < 100; ++i) {
+      CmdResult j = journal();
+      if (j.out.find(needle) != std::string::npos) return true;
+      std::this_thread::sleep_for(200ms);
+    }
+    return false;
+  };
+  CmdResult p = on_host({"ping", "-c", "1", "-W", "2", "198.18.9.2"});
+  EXPECT_TRUE(p.ok()) << p.out;
+  CmdResult link = on_host({tool("ip"), "-br", "link", "show", host_if_});
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(link.out, m, std::regex("([0-9a-f]{2}(:[0-9a-f]{2}){5})")))
+      << link.out;
+  const std::string mac = m[1];
+  EXPECT_TRUE(wait_for(
+      "\"event\":\"neighbour_learned\",\"port\":0,\"ip\":\"198.18.9.1\",\"mac\":\"" + mac + "\""))
+      << journal().out;
+  // A new MAC on the host: its next ARP says so.
+  const std::string new_mac = "02:00:5e:10:00:99";
+  ASSERT_TRUE(on_host({tool("ip"), "link", "set", host_if_, "address", new_mac}).ok());
+  on_host({tool("ip"), "neigh", "flush", "dev", host_if_});
+  CmdResult p2 = on_host({"ping", "-c", "1", "-W", "2", "198.18.9.2"});
+  EXPECT_TRUE(p2.ok()) << p2.out;
+  EXPECT_TRUE(
+      wait_for("\"event\":\"neighbour_changed\",\"port\":0,\"ip\":\"198.18.9.1\",\"mac\":\"" +
+               new_mac + "\",\"old_mac\":\"" + mac + "\""))
+      << journal().out;
+  // The host's end down: bypass-udpd's end loses its carrier, then has it
+  // again. (Its link may also have come up just after the start: count.)
+  auto count = [&](const std::string& needle) {
+    const std::string j = journal().out;
+    int n = 0;
+    for (size_t at = j.find(needle); at != std::string::npos; at = j.find(needle, at + 1)) ++n;
+    return n;
+  };
+  auto wait_more = [&](const std::string& needle, int than) {
+    for (int i = 0; i < 100; ++i) {
+      if (count(needle) > than) return true;
+      std::this_thread::sleep_for(200ms);
+    }
+    return false;
+  };
+  const std::string down = "\"event\":\"link_down\",\"port\":0",
+                    up = "\"event\":\"link_up\",\"port\":0";
+  ASSERT_TRUE(wait_more(up, 0)) << journal().out;
+  const int downs = count(down), ups = count(up);
+  ASSERT_TRUE(on_host({tool("ip"), "link", "set", host_if_, "down"}).ok());
+  EXPECT_TRUE(wait_more(down, downs)) << journal().out;
+  ASSERT_TRUE(on_host({tool("ip"), "link", "set", host_if_, "up"}).ok());
+  EXPECT_TRUE(wait_more(up, ups)) << journal().out;
+  CmdResult js = run_cmd({env_path("BYPASS_CTL"), "-n", "journal", "journal", "--json"});
+  CmdResult check = run_cmd(
+      {"python3", "-c",
+       "import json,sys\nj=json.loads(sys.argv[1])\nf=[json.loads(l) for l in open(sys.argv[2])]\n"
+       "assert [e['event'] for e in j]==[e['event'] for e in f], (j, f)\n"
+       "assert f[0]['event']=='config_applied' and f[0]['worker']=='control', f[0]\n"
+       "n=[e for e in f if e['event'].startswith('neighbour')]\n"
+       "assert all(e['worker']==1 for e in n), n\n"
+       "print(len([e for e in f if e['event']=='neighbour_learned']))",
+       js.out, dir_.file("journal.jsonl")});
+  EXPECT_EQ(check.out, "1\n") << check.out << check.err;
+  CmdResult bad = journal("yesterday");
+  EXPECT_EQ(bad.err, "bypassctl: --since takes a time: 90s, 5m, 2h ago or a Unix time.\n");
+  stop();
+  unsetenv("BYPASS_RUN_DIR");
+}
+
 class UdpdVethHandoff : public UdpdVeth {};
 
 TEST_P(UdpdVethHandoff, HandoffRunsTheServicesOnASecondWorker) {
@@ -517,6 +598,13 @@ INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVethCapture,
                          ::testing::Combine(::testing::Values("net_af_packet"),
                                             ::testing::Values(true)),
                          [](const auto&) { return std::string("af_packet"); });
+
+INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVethJournal,
+                         ::testing::Combine(::testing::Values("net_af_packet", "net_af_xdp"),
+                                            ::testing::Values(true)),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param)).substr(4);
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVethHandoff,
                          ::testing::Combine(::testing::Values("net_af_packet"), ::testing::Bool()),

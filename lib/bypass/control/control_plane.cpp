@@ -43,9 +43,32 @@ ControlPlane::ControlPlane(ControlServer& server, std::string program, TakeFn ta
                    [this] { return prometheus_text(take_(), program_); });
 }
 
+void ControlPlane::set_journal(Journal* j) {
+  journal_ = j;
+  if (!j) return;
+  j->serve_on(server_);
+  // The links as they are at the start, so that a change shows.
+  for (size_t i = 0; i < now_.ports.size(); ++i) {
+    JournalEvent e;
+    e.kind = now_.ports[i].link.up ? JournalKind::kLinkUp : JournalKind::kLinkDown;
+    e.port = static_cast<uint16_t>(i);
+    j->record(e);
+  }
+}
+
 void ControlPlane::tick(StatsSnapshot now) {
   prev_ = std::move(now_);
   now_ = std::move(now);
+  if (journal_) {
+    journal_->drain();
+    for (size_t i = 0; i < now_.ports.size() && i < prev_.ports.size(); ++i)
+      if (now_.ports[i].link.up != prev_.ports[i].link.up) {
+        JournalEvent e;
+        e.kind = now_.ports[i].link.up ? JournalKind::kLinkUp : JournalKind::kLinkDown;
+        e.port = static_cast<uint16_t>(i);
+        journal_->record(e);
+      }
+  }
   auto copy = std::make_shared<const StatsSnapshot>(now_);
   std::lock_guard lock(latest_mu_);
   latest_ = std::move(copy);

@@ -12,6 +12,7 @@
 #include <string>
 
 #include <bypass/control/control_server.hpp>
+#include <bypass/control/journal.hpp>
 #include <bypass/control/stats.hpp>
 
 namespace bypass {
@@ -21,6 +22,8 @@ class ControlPlane {
   using TakeFn = std::function<StatsSnapshot()>;
   // `take` reads a fresh snapshot (on the control thread).
   ControlPlane(ControlServer& server, std::string program, TakeFn take);
+  // Each tick then drains the workers' journal sinks and records link changes.
+  void set_journal(Journal* j);
   void tick(StatsSnapshot now);
   // The last tick's snapshot, for readers on other threads (DPDK telemetry).
   std::shared_ptr<const StatsSnapshot> latest() const;
@@ -31,6 +34,7 @@ class ControlPlane {
   std::string program_;
   TakeFn take_;
   StatsSnapshot prev_, now_;
+  Journal* journal_ = nullptr;
   mutable std::mutex latest_mu_;  // between the control thread and telemetry's, never a worker
   std::shared_ptr<const StatsSnapshot> latest_;
 };

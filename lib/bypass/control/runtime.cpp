@@ -90,6 +90,7 @@ Expected<RunResult> run_and_report(const std::vector<Worker*>& workers, const St
   if (opts.control)
     plane.emplace(*opts.control, opts.program, [&] { return stats.take(elapsed()); });
   if (plane) telemetry_attach(&*plane);
+  if (plane && opts.journal) plane->set_journal(opts.journal);
   struct Detach {
     bool on;
     ~Detach() {

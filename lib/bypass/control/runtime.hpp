@@ -12,6 +12,7 @@
 #include <string>
 
 #include <bypass/control/control_server.hpp>
+#include <bypass/control/journal.hpp>
 #include <bypass/control/stats.hpp>
 #include <bypass/core/config.hpp>
 #include <bypass/core/eal.hpp>
@@ -56,6 +57,7 @@ struct ReportOptions {
   // built-in commands are added here, the program's own before the call.
   ControlServer* control = nullptr;
   std::string program = "bypass";
+  Journal* journal = nullptr;  // kept by the control thread while it runs
 };
 
 // Runs `workers` until a signal or `duration` seconds. Every second it takes

@@ -100,6 +100,8 @@ struct ControlConfig {
   bool socket_on = true;  // socket = "off" turns it off
   std::string metrics;    // "host:port" of the HTTP endpoint (Prometheus, live page); empty: none
   bool telemetry = true;  // /bypass/* commands on DPDK's telemetry socket (DPDK backends)
+  std::string journal;    // a file for the journal of state changes; empty: memory only
+  unsigned journal_rotate_mb = 16;  // the file becomes <journal>.1 at this size
   bool operator==(const ControlConfig&) const = default;
 };
 

@@ -50,7 +50,9 @@ Status read_eal(const ConfigSection& r, EalConfig* e) {
 }
 
 Status read_control(const ConfigSection& r, ControlConfig* c) {
-  BYPASS_TRY(r.only({"name", "socket", "metrics", "telemetry"}));
+  BYPASS_TRY(r.only({"name", "socket", "metrics", "telemetry", "journal", "journal_rotate_mb"}));
+  BYPASS_TRY(r.string("journal", &c->journal));
+  BYPASS_TRY(r.integer("journal_rotate_mb", &c->journal_rotate_mb, 1, 1 << 20));
   BYPASS_TRY(r.string("name", &c->name));
   if (c->name.find_first_of("/ \t") != std::string::npos || c->name == "." || c->name == "..")
     return Status::error(r.path() + ".name \"" + c->name +

@@ -1,5 +1,9 @@
 #include <bypass/io/eth_port.hpp>
 
+#include <fstream>
+
+#include <bypass/io/kernel_iface.hpp>
+
 #include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
@@ -41,6 +45,7 @@ Expected<std::unique_ptr<EthPort>> EthPort::open(const PortConfig& pc, uint16_t 
                                                  rte_mempool* pool) {
   std::unique_ptr<EthPort> p(new EthPort());
   p->name_ = pc.name;
+  p->iface_ = kernel_iface(pc);
   const std::string who = "port '" + pc.name + "' (" + pc.device_name() + ")";
   std::string dev = pc.device_name();
   if (pc.is_pci() && dev.size() == 7) dev = "0000:" + dev;
@@ -171,8 +176,15 @@ EthPort::~EthPort() {
 LinkStatus EthPort::link() const {
   rte_eth_link l{};
   if (rte_eth_link_get_nowait(id_, &l) != 0) return {};
-  return {l.link_status == RTE_ETH_LINK_UP, l.link_speed,
-          l.link_duplex == RTE_ETH_LINK_FULL_DUPLEX};
+  LinkStatus s{l.link_status == RTE_ETH_LINK_UP, l.link_speed,
+               l.link_duplex == RTE_ETH_LINK_FULL_DUPLEX};
+  if (!iface_.empty()) {
+    // "up", "down", "lowerlayerdown" (the peer of a veth is down), ...
+    std::ifstream f("/sys/class/net/" + iface_ + "/operstate");
+    std::string state;
+    if (f >> state) s.up = state == "up" || state == "unknown";
+  }
+  return s;
 }
 
 PortStats EthPort::stats() const {

@@ -27,6 +27,8 @@ class EthPort final : public Port {
   uint16_t tx_burst(uint16_t q, rte_mbuf** pkts, uint16_t n) override {
     return rte_eth_tx_burst(id_, q, pkts, n);
   }
+  // The device's link; for AF_PACKET and AF_XDP, whose drivers say "up"
+  // whatever happens, the state of the Linux interface under them.
   LinkStatus link() const override;
   PortStats stats() const override;
   void reset_stats() override { rte_eth_stats_reset(id_); }
@@ -60,6 +62,7 @@ class EthPort final : public Port {
   rte_ether_addr mac_{};
   bool started_ = false, probed_ = false, hotplugged_ = false;
   std::string devargs_;
+  std::string iface_;  // the Linux interface under an AF_PACKET / AF_XDP port
 };
 
 }  // namespace bypass

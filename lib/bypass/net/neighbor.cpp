@@ -216,6 +216,20 @@ void NeighborCache::log_change(uint32_t i, const MacAddr& new_mac, uint64_t now)
                                           new_mac};
 }
 
+void NeighborCache::note(JournalKind k, uint32_t i, const MacAddr* old) {
+  if (!journal_) return;
+  const Entry& e = entries_[i];
+  if (k == JournalKind::kNeighborExpired && !has_mac(e.state)) return;  // never resolved
+  JournalEvent ev;
+  ev.kind = k;
+  ev.port = journal_port_;
+  ev.family = e.ip.family == IpAddr::Family::kV6 ? 6 : 4;
+  ev.ip = e.ip.b;
+  ev.mac = e.mac.b;
+  if (old) ev.old_mac = old->b;
+  journal_->push(ev);
+}
+
 size_t NeighborCache::recent_changes(std::span<MacChange> out) const {
   const uint64_t kept = std::min<uint64_t>(log_count_, log_.size());
   const size_t n = static_cast<size_t>(std::min<uint64_t>(kept, out.size()));
@@ -258,6 +272,7 @@ LearnResult NeighborCache::learn(const IpAddr& ip, const MacAddr& mac, uint64_t 
     entries_[i].mac = mac;
     set_state(i, NeighborState::kStale, now);  // RFC 4861 7.2.3
     counters_.added.add();
+    note(JournalKind::kNeighborLearned, i, nullptr);
     return LearnResult::kAdded;
   }
   Entry& e = entries_[i];
@@ -269,6 +284,7 @@ LearnResult NeighborCache::learn(const IpAddr& ip, const MacAddr& mac, uint64_t 
     e.mac = mac;
     set_state(i, to, now);
     counters_.added.add();
+    note(JournalKind::kNeighborLearned, i, nullptr);
     return LearnResult::kAdded;
   }
   if (e.mac == mac) {
@@ -276,8 +292,10 @@ LearnResult NeighborCache::learn(const IpAddr& ip, const MacAddr& mac, uint64_t 
     return LearnResult::kRefreshed;
   }
   log_change(i, mac, now);
+  const MacAddr old = e.mac;
   e.mac = mac;
   set_state(i, to, now);
+  note(JournalKind::kNeighborChanged, i, &old);
   return LearnResult::kMacChanged;
 }
 

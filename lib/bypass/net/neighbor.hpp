@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <bypass/core/counter.hpp>
+#include <bypass/core/journal_sink.hpp>
 #include <bypass/core/status.hpp>
 #include <bypass/net/addr.hpp>
 
@@ -164,8 +165,18 @@ class NeighborCache {
         continue;
       }
       for (uint32_t c = detach_held(i); c != kNil;) drop(take_held(c));
-      if (a == Action::kRemove) remove(i);
+      if (a == Action::kRemove) {
+        note(JournalKind::kNeighborExpired, i, nullptr);
+        remove(i);
+      }
     }
+  }
+
+  // Hands neighbours learned, changed and expired to `sink` (the journal),
+  // as seen on port `port`; nullptr stops it.
+  void set_journal(JournalSink* sink, uint16_t port) {
+    journal_ = sink;
+    journal_port_ = port;
   }
 
   // A configured neighbour: never aged, evicted or changed by learn(). Replaces
@@ -201,6 +212,11 @@ class NeighborCache {
   const NeighborCounters& counters() const { return counters_; }
 
  private:
+  // To the journal, if any: entry i (its MAC, or `old` replaced by `mac`).
+  void note(JournalKind k, uint32_t i, const MacAddr* old);
+  JournalSink* journal_ = nullptr;
+  uint16_t journal_port_ = 0;
+
   static constexpr uint32_t kNil = UINT32_MAX;
   enum class Action : uint8_t { kNone, kProbe, kFail, kRemove };
 
