@@ -70,6 +70,10 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
     if (!journal) return fail(journal.error());
     (*server)->set_journal(**journal);
     (*journal)->record_config("started from " + config_path);
+    stats.add_counters([&j = **journal](auto& out) {
+      out.emplace_back("journal.entries", j.written());
+      out.emplace_back("journal.dropped", j.dropped());
+    });
     ReportOptions ro{quiet, stats_json, nullptr, control->get(), "bypass-udpd", journal->get()};
     if (!watch.empty()) ro.stop_check = [&watch] { return watch.check().value_or(""); };
     auto run = run_and_report(workers, stats, (*rt)->signals(), duration, ro);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -178,10 +179,17 @@ void Journal::record_config(const std::string& what) {
 }
 
 void Journal::drain() {
+  // In time order across workers, so that one worker's "expired" does not
+  // come before another's "learned" that happened first.
+  pending_.clear();
   JournalEvent e;
   for (auto& s : sinks_)
-    while (s->pop(&e))
-      if (!duplicate(e)) append(e);
+    while (s->pop(&e)) pending_.push_back(e);
+  std::stable_sort(
+      pending_.begin(), pending_.end(),
+      [](const JournalEvent& a, const JournalEvent& b) { return a.unix_ns < b.unix_ns; });
+  for (const auto& p : pending_)
+    if (!duplicate(p)) append(p);
 }
 
 void Journal::rotate() {
