@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <functional>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -29,8 +31,13 @@ int fail(const std::string& msg) {
   return 2;
 }
 
+// A config file read as at the start: the command line's flags applied.
+using Loaded = std::pair<Config, udpd::UdpdOptions>;
+using Loader = std::function<Expected<Loaded>(const std::string& path)>;
+
 int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool check_only,
-             bool print_graph, const std::string& stats_json, const std::string& config_path) {
+             bool print_graph, const std::string& stats_json, const std::string& config_path,
+             const Loader& load) {
   const ModuleRegistry reg = udpd::udpd_modules();
   if (Status s = Runtime::check(c); !s) return fail(s.message());
   if (Status s = udpd::check_modules(c, o, reg); !s) return fail(s.message());
@@ -74,7 +81,34 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
       out.emplace_back("journal.entries", j.written());
       out.emplace_back("journal.dropped", j.dropped());
     });
+    // Live reload: `reload [FILE]` on the control socket, and SIGHUP (the
+    // file it started from). Either way the whole new config is checked first;
+    // what the machine check looks at (ports, workers, EAL) cannot change live.
+    auto reload = [&](const std::string& path) -> CommandReply {
+      auto next = load(path);
+      if (!next) return CommandReply::error(next.error() + " (nothing changed)");
+      if (next->second.backend != "dpdk")
+        return CommandReply::error(
+            "the new config asks for the sockets backend, which applies only at a restart: "
+            "nothing changed.");
+      auto done = (*server)->reload(next->first, next->second, reg);
+      if (!done) return CommandReply::error(done.error());
+      stats.set_graphs((*server)->graphs());
+      (*journal)->record_config("reloaded from " + path + ": " + *done);
+      spdlog::info("reloaded from {}: {}", path, *done);
+      return CommandReply{true, "reloaded: " + *done + "\n"};
+    };
+    (*control)->add_command("reload", "apply a config file (default: the one it started from)",
+                            [&](const CommandRequest& r) {
+                              if (r.args.size() > 1)
+                                return CommandReply::error("reload takes one config file at most.");
+                              return reload(r.args.empty() ? config_path : r.args[0]);
+                            });
     ReportOptions ro{quiet, stats_json, nullptr, control->get(), "bypass-udpd", journal->get()};
+    ro.on_hangup = [&] {
+      CommandReply r = reload(config_path);
+      if (!r.ok) spdlog::error("SIGHUP: {}", r.body);
+    };
     if (!watch.empty()) ro.stop_check = [&watch] { return watch.check().value_or(""); };
     auto run = run_and_report(workers, stats, (*rt)->signals(), duration, ro);
     if (!run) return fail(run.error());
@@ -103,20 +137,24 @@ int main(int argc, char** argv) {
   }
   f.apply_logging();
   SystemFacts sys = SystemFacts::read();
-  auto cfg = load_config(f.config_path);
-  if (!cfg) return fail(cfg.error());
-  Config& c = *cfg;
-  f.apply(c);
-  auto opts = udpd::read_udpd_options(c);
-  if (!opts) return fail(opts.error());
-  if (!backend.empty()) {
-    if (backend != "dpdk" && backend != "sockets")
-      return fail("--backend must be dpdk or sockets.");
-    opts->backend = backend;
-  }
+  if (!backend.empty() && backend != "dpdk" && backend != "sockets")
+    return fail("--backend must be dpdk or sockets.");
+  const Loader load = [&f, &backend](const std::string& path) -> Expected<Loaded> {
+    auto cfg = load_config(path);
+    if (!cfg) return cfg.status();
+    f.apply(*cfg);
+    auto opts = udpd::read_udpd_options(*cfg);
+    if (!opts) return opts.status();
+    if (!backend.empty()) opts->backend = backend;
+    return Loaded{std::move(*cfg), std::move(*opts)};
+  };
+  auto loaded = load(f.config_path);
+  if (!loaded) return fail(loaded.error());
+  Config& c = loaded->first;
+  auto opts = &loaded->second;
   if (Status s = f.check_outputs(); !s) return fail(s.message());
   if (opts->backend == "sockets")
     return udpd::run_sockets(c, *opts, sys, f.duration, f.quiet, f.check_only, f.stats_json);
   return run_dpdk(c, *opts, f.duration, f.quiet, f.check_only, print_graph, f.stats_json,
-                  f.config_path);
+                  f.config_path, load);
 }

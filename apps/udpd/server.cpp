@@ -121,6 +121,10 @@ Expected<std::unique_ptr<DpdkServer>> DpdkServer::build(const Config& c, const U
                                                         const ModuleRegistry& reg, PortSet& ports,
                                                         rte_mempool* pool) {
   std::unique_ptr<DpdkServer> s(new DpdkServer());
+  s->config_ = c;
+  s->opts_ = o;
+  s->ports_ = &ports;
+  s->pool_ = pool;
   uint32_t max_payload = 1500 - 40 - 8;
   s->ctx_ = std::make_unique<DpdkHandlerContext>(max_payload);
   std::vector<bool> veth(ports.size());
@@ -150,28 +154,12 @@ Expected<std::unique_ptr<DpdkServer>> DpdkServer::build(const Config& c, const U
         if (Status st = pw.handlers.back()->start(*s->ctx_); !st) return st;
         pw.services->bind(svc.port, pw.handlers.back().get());
       }
-      // The ports this worker polls; it sends on TX queue `wi` of each.
-      std::vector<UdpPortPlan> plan;
-      for (size_t pi = 0; pi < ports.size(); ++pi) {
-        UdpPortPlan pp;
-        pp.port = &ports[pi];
-        pp.index = static_cast<uint8_t>(pi);
-        pp.name = c.ports[pi].name;
-        pp.endpoint = pw.endpoints[pi].get();
-        pp.tx_queue = static_cast<uint16_t>(wi);
-        for (const QueueRef& q : c.workers[wi].rx)
-          if (q.port == pi) {
-            pp.rx_queues.push_back(q.queue);
-            pp.announce |= q.queue == 0;  // the first queue's worker announces the addresses
-          }
-        // With hand-offs every worker gets every port's graph: placement
-        // prunes what it does not reach.
-        if (!pp.rx_queues.empty() || !c.handoffs.empty()) plan.push_back(std::move(pp));
-      }
-      pw.graph = std::make_unique<WorkerGraph>(*pw.worker);
-      build_udp_graph(*pw.graph, plan, *pw.services, pool, ports.size() > 1);
-      BYPASS_TRY(pw.graph->insert_specs(reg, c.modules));
       s->per_worker_.push_back(std::move(pw));
+      std::vector<UdpPortPlan> plan = s->plan(c, wi);
+      PerWorker& w = s->per_worker_.back();
+      w.graph = std::make_unique<WorkerGraph>(*w.worker);
+      build_udp_graph(*w.graph, plan, *w.services, pool, ports.size() > 1);
+      BYPASS_TRY(w.graph->insert_specs(reg, c.modules));
     }
     std::vector<WorkerGraph*> graphs;
     std::vector<const WorkerGraph*> placed;
@@ -190,6 +178,29 @@ Expected<std::unique_ptr<DpdkServer>> DpdkServer::build(const Config& c, const U
     return Status::error(e.what());
   }
   return s;
+}
+
+std::vector<UdpPortPlan> DpdkServer::plan(const Config& c, size_t wi) {
+  // The ports this worker polls; it sends on TX queue `wi` of each.
+  std::vector<UdpPortPlan> plan;
+  PerWorker& pw = per_worker_[wi];
+  for (size_t pi = 0; pi < ports_->size(); ++pi) {
+    UdpPortPlan pp;
+    pp.port = &(*ports_)[pi];
+    pp.index = static_cast<uint8_t>(pi);
+    pp.name = c.ports[pi].name;
+    pp.endpoint = pw.endpoints[pi].get();
+    pp.tx_queue = static_cast<uint16_t>(wi);
+    for (const QueueRef& q : c.workers[wi].rx)
+      if (q.port == pi) {
+        pp.rx_queues.push_back(q.queue);
+        pp.announce |= q.queue == 0;  // the first queue's worker announces the addresses
+      }
+    // With hand-offs every worker gets every port's graph: placement
+    // prunes what it does not reach.
+    if (!pp.rx_queues.empty() || !c.handoffs.empty()) plan.push_back(std::move(pp));
+  }
+  return plan;
 }
 
 std::vector<Worker*> DpdkServer::workers() {

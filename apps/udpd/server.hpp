@@ -50,6 +50,12 @@ class DpdkServer {
   std::vector<const WorkerGraph*> graphs() const;
   // Each worker's neighbour tables hand their changes to the journal.
   void set_journal(Journal& j);
+  // Live reload (reload.cpp): applies what `nc` changes in services and
+  // [[module]]s while the workers run, each worker swapping its graph
+  // between two bursts; unchanged services and modules keep their state and
+  // counters. A change that needs a restart, or any mistake, changes
+  // nothing and is one sentence. Returns what changed, in a sentence.
+  Expected<std::string> reload(const Config& nc, const UdpdOptions& no, const ModuleRegistry& reg);
 
  private:
   struct PerWorker {
@@ -59,7 +65,14 @@ class DpdkServer {
     std::unique_ptr<ServiceTable> services;
     std::unique_ptr<WorkerGraph> graph;
   };
+  // The ports `wi` serves in its graph (all of them with hand-offs).
+  std::vector<UdpPortPlan> plan(const Config& c, size_t wi);
+
   HandoffRings rings_;  // [[handoff]]s: outlive the graphs (declared first)
+  Config config_;       // what the graphs were built from (reload compares)
+  UdpdOptions opts_;
+  PortSet* ports_ = nullptr;
+  rte_mempool* pool_ = nullptr;
   std::vector<PerWorker> per_worker_;
   std::unique_ptr<DpdkHandlerContext> ctx_;
 };

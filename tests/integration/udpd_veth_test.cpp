@@ -534,6 +534,80 @@ TEST_P(UdpdVethJournal, RecordsNeighboursAndLinkChanges) {
   unsetenv("BYPASS_RUN_DIR");
 }
 
+class UdpdVethReload : public UdpdVeth {};
+
+// Live reload under traffic: while the host echoes on port 7 without a
+// pause, a service is added (bypassctl reload FILE) and removed again
+// (SIGHUP, from the file it started with), over and over; the echo client
+// gets every reply. A change that needs a restart and a broken file change
+// nothing and say why in one sentence.
+TEST_P(UdpdVethReload, ServicesComeAndGoWhileAnotherKeepsEveryReply) {
+  setenv("BYPASS_RUN_DIR", dir_.file("run").c_str(), 1);
+  ASSERT_NO_FATAL_FAILURE(start_udpd("[control]\nname = \"reload\"\n"));
+  const std::string base = read_file(dir_.file("udpd.toml"));
+  write_file(dir_.file("more.toml"), base + "[[udpd.service]]\nport = 7100\nhandler = \"echo\"\n");
+  auto ctl = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {env_path("BYPASS_CTL"), "-n", "reload"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_cmd(argv, 30000ms);
+  };
+  const std::string client = env_path("BYPASS_CLIENT");
+  std::string err;
+  auto steady = Child::spawn({tool("ip"), "netns", "exec", host_ns_, client, "echo", "198.18.9.2",
+                              "7", "-n", "300000", "-w", "16", "-s", "200"},
+                             dir_.path(), &err);
+  ASSERT_TRUE(steady) << err;
+  int cycles = 0;
+  do {
+    CmdResult add = ctl({"reload", dir_.file("more.toml")});
+    ASSERT_TRUE(add.ok()) << add.out << add.err;
+    EXPECT_EQ(add.out, "reloaded: services added on 7100\n");
+    CmdResult e = on_host({client, "echo", "198.18.9.2", "7100", "-n", "20", "-w", "4"});
+    EXPECT_TRUE(e.ok()) << e.out << e.err;
+    // SIGHUP: the file it started with, which has no 7100.
+    ASSERT_TRUE(udpd_->kill(SIGHUP));
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; ++i) {
+      gone = on_host({client, "echo", "198.18.9.2", "7100", "-n", "1", "--timeout-ms", "200"})
+                 .status.code == 1;
+    }
+    EXPECT_TRUE(gone) << "port 7100 still answers after SIGHUP";
+    ++cycles;
+  } while (steady->running() && cycles < 20);
+  std::printf("reload cycles (add, SIGHUP remove) while the host echoed: %d\n", cycles);
+  auto st = steady->wait_for(120000ms);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_TRUE(st->exited && st->code == 0) << steady->out() << steady->err();
+  EXPECT_NE(steady->out().find("answered 300000, wrong 0, lost 0"), std::string::npos)
+      << steady->out();
+
+  // What needs a restart, and a broken file: nothing changes.
+  std::string other_port = base;
+  other_port.replace(other_port.find("198.18.9.2/24"), 13, "198.18.9.3/24");
+  write_file(dir_.file("port.toml"), other_port);
+  CmdResult restart = ctl({"reload", dir_.file("port.toml")});
+  EXPECT_EQ(restart.status.code, 1);
+  EXPECT_EQ(restart.err,
+            "bypassctl: the new config changes [[port]], which apply only at a restart: nothing "
+            "changed.\n");
+  write_file(dir_.file("broken.toml"), base + "[[udpd.service]\n");
+  CmdResult broken = ctl({"reload", dir_.file("broken.toml")});
+  EXPECT_EQ(broken.status.code, 1);
+  EXPECT_NE(broken.err.find("fix the TOML syntax there. (nothing changed)"), std::string::npos)
+      << broken.err;
+  CmdResult e7 = on_host({client, "echo", "198.18.9.2", "7", "-n", "50", "-w", "4"});
+  EXPECT_TRUE(e7.ok()) << e7.out;
+  CmdResult j = ctl({"journal"});
+  EXPECT_NE(j.out.find("\"what\":\"reloaded from " + dir_.file("more.toml") +
+                       ": services added on 7100\""),
+            std::string::npos)
+      << j.out;
+  EXPECT_NE(j.out.find("services removed from 7100"), std::string::npos) << j.out;
+  std::string out = stop();
+  EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
+  unsetenv("BYPASS_RUN_DIR");
+}
+
 class UdpdVethHandoff : public UdpdVeth {};
 
 TEST_P(UdpdVethHandoff, HandoffRunsTheServicesOnASecondWorker) {
@@ -600,6 +674,13 @@ INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVethCapture,
                          [](const auto&) { return std::string("af_packet"); });
 
 INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVethJournal,
+                         ::testing::Combine(::testing::Values("net_af_packet", "net_af_xdp"),
+                                            ::testing::Values(true)),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param)).substr(4);
+                         });
+
+INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVethReload,
                          ::testing::Combine(::testing::Values("net_af_packet", "net_af_xdp"),
                                             ::testing::Values(true)),
                          [](const auto& info) {

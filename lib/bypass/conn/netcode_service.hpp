@@ -47,6 +47,7 @@ struct NetcodeServiceConfig {
   uint32_t message_memory_mib = 16;  // the worker's message chunks, all connections
   uint32_t max_message = 65536;
   msg::RoomsConfig rooms;
+  bool operator==(const NetcodeServiceConfig&) const = default;
 };
 
 NetcodeAddress to_netcode(const SockAddr& a);

@@ -112,7 +112,7 @@ Expected<RunResult> run_and_report(const std::vector<Worker*>& workers, const St
         if (plane) plane->tick(now);
         prev = std::move(now);
       },
-      opts.stop_check, serve);
+      opts.stop_check, serve, opts.on_hangup);
   if (!run) {
     if (json) std::fclose(json);
     return run;

@@ -57,7 +57,8 @@ struct ReportOptions {
   // built-in commands are added here, the program's own before the call.
   ControlServer* control = nullptr;
   std::string program = "bypass";
-  Journal* journal = nullptr;  // kept by the control thread while it runs
+  Journal* journal = nullptr;       // kept by the control thread while it runs
+  std::function<void()> on_hangup;  // SIGHUP: a reload (without it SIGHUP stops the run)
 };
 
 // Runs `workers` until a signal or `duration` seconds. Every second it takes

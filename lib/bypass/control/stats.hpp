@@ -75,6 +75,8 @@ class StatsCollector {
                  std::vector<const WorkerGraph*> graphs = {})
       : workers_(std::move(workers)), ports_(std::move(ports)), graphs_(std::move(graphs)) {}
   void add_counters(CounterFn f) { counter_fns_.push_back(std::move(f)); }
+  // After a live reload swapped the workers' graphs (control thread only).
+  void set_graphs(std::vector<const WorkerGraph*> graphs) { graphs_ = std::move(graphs); }
   void add_gauge(std::string name, GaugeFn f) {
     gauges_.emplace_back(std::move(name), std::move(f));
   }

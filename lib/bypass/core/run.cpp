@@ -1,6 +1,7 @@
 #include <bypass/core/run.hpp>
 
 #include <algorithm>
+#include <csignal>
 
 #include <bypass/core/clock.hpp>
 
@@ -9,7 +10,8 @@ namespace bypass {
 Expected<RunResult> run_until_stopped(
     WorkerGroup& group, StopSignals& signals, double duration,
     const std::function<void(double seconds)>& tick, const std::function<std::string()>& stop_check,
-    const std::function<void(int, std::chrono::milliseconds)>& serve) {
+    const std::function<void(int, std::chrono::milliseconds)>& serve,
+    const std::function<void()>& on_hangup) {
   TscClock clock;
   const double hz = static_cast<double>(clock.hz());
   const uint64_t start = clock.now();
@@ -25,7 +27,12 @@ Expected<RunResult> run_until_stopped(
       serve(signals.fd(), wait);
       wait = std::chrono::milliseconds(0);
     }
-    if ((r.signal = signals.wait(wait)) != 0) break;
+    if ((r.signal = signals.wait(wait)) != 0) {
+      if (r.signal != SIGHUP || !on_hangup) break;
+      r.signal = 0;
+      on_hangup();
+      continue;
+    }
     elapsed = static_cast<double>(clock.now() - start) / hz;
     if (elapsed >= next_tick) {
       if (tick) tick(elapsed);

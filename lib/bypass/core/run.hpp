@@ -1,7 +1,8 @@
 // run_until_stopped: the control thread's part of running workers. Launches
 // the group, calls `tick` about once a second with the seconds elapsed, and
 // returns when SIGINT/SIGTERM arrives or `duration` seconds have passed, with
-// the workers stopped. `serve`, if set, is how the thread waits instead
+// the workers stopped. SIGHUP calls `on_hangup` and goes on (without one,
+// it stops like the others). `serve`, if set, is how the thread waits instead
 // of sleeping: it must return once the descriptor it is given (pending
 // signals) is readable or the time is up. Programs embedding bypass use this as their main loop.
 #pragma once
@@ -28,6 +29,7 @@ Expected<RunResult> run_until_stopped(
     WorkerGroup& group, StopSignals& signals, double duration,
     const std::function<void(double seconds)>& tick,
     const std::function<std::string()>& stop_check = nullptr,
-    const std::function<void(int, std::chrono::milliseconds)>& serve = nullptr);
+    const std::function<void(int, std::chrono::milliseconds)>& serve = nullptr,
+    const std::function<void()>& on_hangup = nullptr);
 
 }  // namespace bypass

@@ -12,6 +12,7 @@ StopSignals::StopSignals() {
   sigemptyset(&set_);
   sigaddset(&set_, SIGINT);
   sigaddset(&set_, SIGTERM);
+  sigaddset(&set_, SIGHUP);  // a reload where the program handles it, else a stop
   pthread_sigmask(SIG_BLOCK, &set_, &old_);
 }
 

@@ -1,4 +1,4 @@
-// StopSignals: SIGINT and SIGTERM without a global flag. Construct it before
+// StopSignals: SIGINT, SIGTERM and SIGHUP without a global flag. Construct it before
 // EAL starts so that every thread inherits the blocked mask; the control
 // thread then waits for a signal with a timeout (its per-second tick).
 #pragma once

@@ -31,6 +31,7 @@ struct RoomsConfig {
   uint32_t members_per_room = 1024;
   uint32_t max_rooms = 4096;  // per worker
   static constexpr size_t kMaxName = 64;
+  bool operator==(const RoomsConfig&) const = default;
 };
 
 class RoomsApp final : public MessageHandler {

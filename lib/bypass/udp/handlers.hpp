@@ -77,6 +77,7 @@ struct ServiceConfig {
   uint32_t max_peers = 64;             // fanout: peers in the room at most
   uint32_t idle_seconds = 30;          // fanout: silence after which a peer is forgotten
   conn::NetcodeServiceConfig netcode;  // netcode (its key read from private_key_file)
+  bool operator==(const ServiceConfig&) const = default;
 };
 
 // From the document's [[udpd.service]] tables; at least one.
