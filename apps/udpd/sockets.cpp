@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -124,7 +125,12 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
     if (duration > 0 && elapsed >= duration) break;
     double left = duration > 0 ? std::min(1.0, duration - elapsed) : 1.0;
     (*control)->serve(signals.fd(), std::chrono::milliseconds(static_cast<long>(left * 1000) + 1));
-    if ((sig = signals.wait(std::chrono::milliseconds(0))) != 0) break;
+    if ((sig = signals.wait(std::chrono::milliseconds(0))) == SIGHUP) {
+      spdlog::warn("SIGHUP: live reload is for the DPDK backend only; nothing changed");
+      sig = 0;
+    } else if (sig != 0) {
+      break;
+    }
     auto now = Clock::now();
     if (std::chrono::duration<double>(now - last_json).count() >= 1.0) {
       write(std::chrono::duration<double>(now - start).count(), false);
