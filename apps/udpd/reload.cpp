@@ -100,6 +100,7 @@ Expected<std::string> DpdkServer::reload(const Config& nc, const UdpdOptions& no
         }
         n.fresh.push_back(make_handler(no.services[i]));
         BYPASS_TRY(n.fresh.back()->start(*ctx_));
+        if (journal_) n.fresh.back()->set_journal(journal_->sink(static_cast<uint32_t>(wi + 1)));
         n.services->bind(no.services[i].port, n.fresh.back().get());
       }
       n.graph = std::make_unique<WorkerGraph>(*pw.worker);

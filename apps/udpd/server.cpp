@@ -291,6 +291,9 @@ std::vector<const WorkerGraph*> DpdkServer::graphs() const {
 }
 
 void DpdkServer::set_journal(Journal& j) {
+  journal_ = &j;
+  for (size_t wi = 0; wi < per_worker_.size(); ++wi)
+    for (auto& h : per_worker_[wi].handlers) h->set_journal(j.sink(static_cast<uint32_t>(wi + 1)));
   for (size_t wi = 0; wi < per_worker_.size(); ++wi)
     for (size_t pi = 0; pi < per_worker_[wi].endpoints.size(); ++pi)
       per_worker_[wi].endpoints[pi]->neighbors().set_journal(j.sink(static_cast<uint32_t>(wi + 1)),

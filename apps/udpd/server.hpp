@@ -73,6 +73,7 @@ class DpdkServer {
   UdpdOptions opts_;
   PortSet* ports_ = nullptr;
   rte_mempool* pool_ = nullptr;
+  Journal* journal_ = nullptr;  // new handlers of a reload get its sinks
   std::vector<PerWorker> per_worker_;
   std::unique_ptr<DpdkHandlerContext> ctx_;
 };

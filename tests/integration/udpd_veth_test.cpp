@@ -279,10 +279,10 @@ TEST_P(UdpdVeth, BlocklistInsertedByConfigInFrontOfTheDispatch) {
 TEST_P(UdpdVeth, NetcodeClientConnectsAndIsEchoed) {
   std::ofstream(dir_.file("key.hex"))
       << "60a2ef56c8d3f1a0b17e4f5d9c2b83a47d1e0f6a5b4c3d2e1f0a9b8c7d6e5f40\n";
-  ASSERT_NO_FATAL_FAILURE(
-      start_udpd("[[udpd.service]]\nport = 40000\nhandler = \"netcode\"\n"
-                 "protocol_id = \"0x1122334455667788\"\nprivate_key_file = \"" +
-                 dir_.file("key.hex") + "\"\n"));
+  ASSERT_NO_FATAL_FAILURE(start_udpd(
+      "[[udpd.service]]\nport = 40000\nhandler = \"netcode\"\n"
+      "protocol_id = \"0x1122334455667788\"\nprivate_key_file = \"" +
+      dir_.file("key.hex") + "\"\n[control]\njournal = \"" + dir_.file("j.jsonl") + "\"\n"));
   const std::string client = env_path("BYPASS_CLIENT");
   for (const char* server : {"198.18.9.2", "2001:db8:9::2"}) {
     const std::string token = dir_.file(std::string("token-") + server);
@@ -296,6 +296,20 @@ TEST_P(UdpdVeth, NetcodeClientConnectsAndIsEchoed) {
     EXPECT_NE(c.out.find("payloads sent 20 echoed 20"), std::string::npos) << c.out;
   }
   std::string out = stop();
+  // The journal has each connection opened and closed by the client, and
+  // nothing of its token or key.
+  const std::string j = read_file(dir_.file("j.jsonl"));
+  for (const char* ip : {"198.18.9.1", "2001:db8:9::1"}) {
+    EXPECT_NE(j.find(std::string("\"event\":\"connection_opened\",\"client_id\":77,\"ip\":\"") +
+                     ip + "\"}"),
+              std::string::npos)
+        << j;
+    EXPECT_NE(j.find(std::string("\"event\":\"connection_closed\",\"client_id\":77,\"ip\":\"") +
+                     ip + "\",\"reason\":\"by_peer\"}"),
+              std::string::npos)
+        << j;
+  }
+  EXPECT_EQ(j.find("60a2ef56"), std::string::npos);
   EXPECT_EQ(field(out, "netcode: connected \\d+ connects"), 2u) << out;
   EXPECT_EQ(field(out, "payloads_out"), 40u) << out;
   EXPECT_EQ(field(out, "disconnects"), 2u) << "both clients left by disconnect packets\n" << out;

@@ -57,6 +57,7 @@ Status NetcodeService::start(HandlerContext&) {
   if (!server) return server.status();
   server_ = std::move(*server);
   peers_.assign(config_.max_clients, Peer{});
+  client_ids_.assign(config_.max_clients, 0);
   limiter_ = std::make_unique<RequestLimiter>(config_.requests_per_second, config_.request_burst);
   if (config_.application == "echo" || config_.application == "rooms") {
     msg::MessageServerConfig mc;
@@ -139,7 +140,21 @@ void NetcodeService::on_connect(uint32_t client_index, uint64_t client_id,
                                 std::span<const uint8_t, kUserDataBytes> user_data) {
   connects_.add();
   if (current_ && client_index < peers_.size()) peers_[client_index] = current_->peer();
+  if (client_index < client_ids_.size()) client_ids_[client_index] = client_id;
+  note(JournalKind::kConnectionOpened, client_index, 0);
   if (messages_) messages_->on_connect(client_index, client_id, user_data, now_.mono_ns);
+}
+
+void NetcodeService::note(JournalKind k, uint32_t client_index, uint32_t code) {
+  if (!journal_ || client_index >= peers_.size()) return;
+  JournalEvent e;
+  e.kind = k;
+  e.code = code;
+  e.id = client_ids_[client_index];
+  const IpAddr& ip = peers_[client_index].remote.ip;
+  e.family = ip.family == IpAddr::Family::kV6 ? 6 : 4;
+  e.ip = ip.b;
+  journal_->push(e);
 }
 
 void NetcodeService::on_payload(uint32_t client_index, std::span<const uint8_t> payload) {
@@ -151,8 +166,9 @@ void NetcodeService::on_payload(uint32_t client_index, std::span<const uint8_t> 
   }
 }
 
-void NetcodeService::on_disconnect(uint32_t client_index, DisconnectReason) {
+void NetcodeService::on_disconnect(uint32_t client_index, DisconnectReason reason) {
   disconnects_.add();
+  note(JournalKind::kConnectionClosed, client_index, static_cast<uint32_t>(reason));
   if (messages_) messages_->on_disconnect(client_index);
 }
 

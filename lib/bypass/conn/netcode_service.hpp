@@ -66,6 +66,7 @@ class NetcodeService final : public DatagramHandler,
   uint64_t tick_interval_ns() const override { return 10'000'000; }  // 100 Hz
   void on_tick(Outbox& out) override;
   void counters(std::vector<std::pair<std::string, uint64_t>>& out) const override;
+  void set_journal(JournalSink* sink) override { journal_ = sink; }
 
   const NetcodeServer* server() const { return server_.get(); }
   const msg::MessageServer* messages() const { return messages_.get(); }
@@ -83,7 +84,10 @@ class NetcodeService final : public DatagramHandler,
   NetcodeServiceConfig config_;
   std::unique_ptr<TokenHistory> history_;
   std::unique_ptr<NetcodeServer> server_;
-  std::vector<Peer> peers_;  // by client slot: the path back
+  std::vector<Peer> peers_;           // by client slot: the path back
+  std::vector<uint64_t> client_ids_;  // by client slot, for the journal
+  JournalSink* journal_ = nullptr;
+  void note(JournalKind k, uint32_t client_index, uint32_t code);
   std::unique_ptr<RequestLimiter> limiter_;
   msg::EchoApp echo_app_;
   std::unique_ptr<msg::RoomsApp> rooms_app_;

@@ -82,9 +82,14 @@ std::string journal_line(const JournalEvent& e, const std::string& text) {
       out += fmt::format(",\"port\":{}", e.port);
       break;
     case JournalKind::kConnectionOpened:
-    case JournalKind::kConnectionClosed:
-      out += fmt::format(",\"client_id\":{},\"ip\":\"{}\",\"code\":{}", e.id, ip_str(e), e.code);
+      out += fmt::format(",\"client_id\":{},\"ip\":\"{}\"", e.id, ip_str(e));
       break;
+    case JournalKind::kConnectionClosed: {
+      static const char* const kWhy[] = {"timed_out", "by_peer", "by_us"};
+      out += fmt::format(",\"client_id\":{},\"ip\":\"{}\",\"reason\":\"{}\"", e.id, ip_str(e),
+                         e.code < 3 ? kWhy[e.code] : "other");
+      break;
+    }
     case JournalKind::kConfigApplied:
       break;
   }

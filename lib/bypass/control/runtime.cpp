@@ -117,6 +117,7 @@ Expected<RunResult> run_and_report(const std::vector<Worker*>& workers, const St
     if (json) std::fclose(json);
     return run;
   }
+  if (opts.journal) opts.journal->drain();  // what the workers handed over last
   if (run->signal) spdlog::info("signal {} received: stopping", run->signal);
   if (!run->stopped.empty()) spdlog::error("{}", run->stopped);
   const StatsSnapshot last = stats.take(run->seconds);

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include <bypass/core/journal_sink.hpp>
 #include <bypass/core/status.hpp>
 #include <bypass/net/addr.hpp>
 
@@ -215,6 +216,9 @@ class DatagramHandler {
   // The handler's own counters ("netcode.connected"), read from the control
   // thread while the worker runs; the backend sums them over workers by name.
   virtual void counters(std::vector<std::pair<std::string, uint64_t>>&) const {}
+  // Where to hand state changes (connections opened and closed) for the
+  // journal; called before the worker starts, on handlers that have any.
+  virtual void set_journal(JournalSink*) {}
 };
 
 }  // namespace bypass
