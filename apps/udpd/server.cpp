@@ -290,6 +290,18 @@ std::vector<const WorkerGraph*> DpdkServer::graphs() const {
   return out;
 }
 
+void DpdkServer::connections(std::vector<ConnectionRow>& out) const {
+  for (size_t w = 0; w < per_worker_.size(); ++w)
+    for (size_t i = 0; i < per_worker_[w].handlers.size(); ++i) {
+      const size_t first = out.size();
+      per_worker_[w].handlers[i]->list_connections(out);
+      for (size_t k = first; k < out.size(); ++k) {
+        out[k].worker = static_cast<unsigned>(w + 1);
+        out[k].service = per_worker_[w].services->ports[i];
+      }
+    }
+}
+
 void DpdkServer::set_journal(Journal& j) {
   journal_ = &j;
   for (size_t wi = 0; wi < per_worker_.size(); ++wi)

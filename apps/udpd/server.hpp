@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <bypass/control/control_server.hpp>
 #include <bypass/control/journal.hpp>
 #include <bypass/core/config.hpp>
 #include <bypass/core/worker.hpp>
@@ -18,6 +19,10 @@
 #include <bypass/udp/handlers.hpp>
 
 namespace bypass::udpd {
+
+// bypassctl conns: the connections sorted by worker, service and client
+// id, paged, as a table or JSON ({"total","offset","connections":[...]}).
+CommandReply conns_reply(std::vector<ConnectionRow> rows, const CommandRequest& r);
 
 // The handlers' own counters as report lines: "  netcode: connects 3 ...".
 std::string handler_lines(const std::vector<std::pair<std::string, uint64_t>>& counters);
@@ -48,6 +53,8 @@ class DpdkServer {
   // Final stats: handlers and endpoints, as text.
   std::string report() const;
   std::vector<const WorkerGraph*> graphs() const;
+  // Every worker's open connections (bypassctl conns).
+  void connections(std::vector<ConnectionRow>& out) const;
   // Each worker's neighbour tables hand their changes to the journal.
   void set_journal(Journal& j);
   // Live reload (reload.cpp): applies what `nc` changes in services and

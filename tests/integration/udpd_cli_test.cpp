@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include "harness.hpp"
 
@@ -186,6 +187,59 @@ TEST(UdpdSockets, MessageEchoUnderLoad) {
   EXPECT_EQ(out.find(" messages_in 0 "), std::string::npos) << out;
   EXPECT_NE(out.find("closed_malformed 0"), std::string::npos) << out;
   EXPECT_NE(out.find("pool_free 16384"), std::string::npos) << "every chunk back\n" << out;
+}
+
+// bypassctl conns while 150 clients are connected: the whole list, paged.
+TEST(UdpdSockets, ConnsListsTheConnectionsPaged) {
+  TempDir dir;
+  setenv("BYPASS_RUN_DIR", dir.file("run").c_str(), 1);
+  const uint16_t port = test_port(4);
+  std::unique_ptr<Child> udpd;
+  ASSERT_NO_FATAL_FAILURE(start_sockets_netcode(
+      dir, port, "application = \"echo\"\n[control]\nname = \"conns\"\n", &udpd));
+  std::string err;
+  auto load = Child::spawn({env_path("BYPASS_CLIENT"), "load", "127.0.0.1", std::to_string(port),
+                            "--key", dir.file("key.hex"), "--protocol-id", "4660", "--client-id",
+                            "1000", "--clients", "150", "--in-flight", "1", "-d", "120"},
+                           dir.path(), &err);
+  ASSERT_TRUE(load) << err;
+  auto conns = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {env_path("BYPASS_CTL"), "-n", "conns", "conns"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run_cmd(argv);
+  };
+  const char* total = R"(
+import json, sys
+print(json.loads(sys.argv[1])["total"])
+)";
+  std::string n;
+  for (int i = 0; i < 200 && n != "150\n"; ++i) {
+    n = run_cmd({"python3", "-c", total, conns({"--json"}).out}).out;
+    if (n != "150\n") std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(n, "150\n");
+  const char* pages = R"(
+import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+ids = [c["client_id"] for c in a["connections"] + b["connections"]]
+assert len(a["connections"]) == 100 and len(b["connections"]) == 50, (len(a), len(b))
+assert sorted(ids) == list(range(1000, 1150)), ids
+assert all(c["address"] == "127.0.0.1" and c["service"] == int(sys.argv[3]) and c["worker"] == 1
+           for c in a["connections"]), a["connections"][0]
+print("ok")
+)";
+  CmdResult p =
+      run_cmd({"python3", "-c", pages, conns({"--json", "--limit", "100"}).out,
+               conns({"--json", "--offset", "100", "--limit", "100"}).out, std::to_string(port)});
+  EXPECT_EQ(p.out, "ok\n") << p.out << p.err;
+  CmdResult text = conns({"--limit", "2"});
+  EXPECT_NE(text.out.find("2 of 150 connection(s); more with --offset 2"), std::string::npos)
+      << text.out;
+  load->kill(SIGTERM);
+  load->wait_for(10000ms);
+  ASSERT_TRUE(udpd->kill(SIGTERM));
+  ASSERT_TRUE(udpd->wait_for(10000ms).has_value());
+  unsetenv("BYPASS_RUN_DIR");
 }
 
 // A program on a terminal of its own (a pty), typed at and read like a user would.

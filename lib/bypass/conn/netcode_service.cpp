@@ -58,6 +58,7 @@ Status NetcodeService::start(HandlerContext&) {
   server_ = std::move(*server);
   peers_.assign(config_.max_clients, Peer{});
   client_ids_.assign(config_.max_clients, 0);
+  listed_ = std::make_unique<ConnectionList>(config_.max_clients);
   limiter_ = std::make_unique<RequestLimiter>(config_.requests_per_second, config_.request_burst);
   if (config_.application == "echo" || config_.application == "rooms") {
     msg::MessageServerConfig mc;
@@ -142,6 +143,8 @@ void NetcodeService::on_connect(uint32_t client_index, uint64_t client_id,
   if (current_ && client_index < peers_.size()) peers_[client_index] = current_->peer();
   if (client_index < client_ids_.size()) client_ids_[client_index] = client_id;
   note(JournalKind::kConnectionOpened, client_index, 0);
+  if (client_index < peers_.size())
+    listed_->open(client_index, client_id, peers_[client_index].remote, now_.unix_seconds);
   if (messages_) messages_->on_connect(client_index, client_id, user_data, now_.mono_ns);
 }
 
@@ -169,6 +172,7 @@ void NetcodeService::on_payload(uint32_t client_index, std::span<const uint8_t> 
 void NetcodeService::on_disconnect(uint32_t client_index, DisconnectReason reason) {
   disconnects_.add();
   note(JournalKind::kConnectionClosed, client_index, static_cast<uint32_t>(reason));
+  listed_->close(client_index);
   if (messages_) messages_->on_disconnect(client_index);
 }
 

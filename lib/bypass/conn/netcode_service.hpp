@@ -67,6 +67,9 @@ class NetcodeService final : public DatagramHandler,
   void on_tick(Outbox& out) override;
   void counters(std::vector<std::pair<std::string, uint64_t>>& out) const override;
   void set_journal(JournalSink* sink) override { journal_ = sink; }
+  void list_connections(std::vector<ConnectionRow>& out) const override {
+    if (listed_) listed_->read(out);
+  }
 
   const NetcodeServer* server() const { return server_.get(); }
   const msg::MessageServer* messages() const { return messages_.get(); }
@@ -87,6 +90,7 @@ class NetcodeService final : public DatagramHandler,
   std::vector<Peer> peers_;           // by client slot: the path back
   std::vector<uint64_t> client_ids_;  // by client slot, for the journal
   JournalSink* journal_ = nullptr;
+  std::unique_ptr<ConnectionList> listed_;  // for bypassctl conns
   void note(JournalKind k, uint32_t client_index, uint32_t code);
   std::unique_ptr<RequestLimiter> limiter_;
   msg::EchoApp echo_app_;

@@ -20,6 +20,7 @@
 #include <bypass/core/journal_sink.hpp>
 #include <bypass/core/status.hpp>
 #include <bypass/net/addr.hpp>
+#include <bypass/udp/connection_list.hpp>
 
 namespace bypass {
 
@@ -219,6 +220,9 @@ class DatagramHandler {
   // Where to hand state changes (connections opened and closed) for the
   // journal; called before the worker starts, on handlers that have any.
   virtual void set_journal(JournalSink*) {}
+  // Appends its open connections (worker and service left for the caller);
+  // safe from the control thread while the worker runs.
+  virtual void list_connections(std::vector<ConnectionRow>&) const {}
 };
 
 }  // namespace bypass

@@ -650,6 +650,18 @@ void SocketBackend::handler_counters(std::vector<std::pair<std::string, uint64_t
     for (const auto& h : w->handlers) h->counters(out);
 }
 
+void SocketBackend::connections(std::vector<ConnectionRow>& out) const {
+  for (size_t w = 0; w < workers_.size(); ++w)
+    for (size_t i = 0; i < workers_[w]->handlers.size() && i < services_.size(); ++i) {
+      const size_t first = out.size();
+      workers_[w]->handlers[i]->list_connections(out);
+      for (size_t k = first; k < out.size(); ++k) {
+        out[k].worker = static_cast<unsigned>(w + 1);
+        out[k].service = services_[i].port;
+      }
+    }
+}
+
 SocketStats SocketBackend::stats() const {
   Stats s;
   for (const auto& w : workers_) s += w->read();

@@ -84,6 +84,8 @@ class SocketBackend {
   Stats worker_stats(size_t worker) const;
   // The handlers' own counters, every worker's in turn (DatagramHandler::counters).
   void handler_counters(std::vector<std::pair<std::string, uint64_t>>& out) const;
+  // Every worker's open connections (bypassctl conns).
+  void connections(std::vector<ConnectionRow>& out) const;
   size_t worker_count() const { return cpus_.size(); }
   // The handler of one service (index in `services`) on one worker, after a
   // successful start().
