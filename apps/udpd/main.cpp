@@ -75,6 +75,8 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
                               s.connections(rows);
                               return udpd::conns_reply(std::move(rows), r);
                             });
+    (*server)->on_swap([&] { stats.set_graphs((*server)->graphs()); });
+    auto capture = udpd::add_capture_command(**control, **server, reg);
     (*control)->add_command("graph", "each worker's module graph",
                             [&s = **server](const CommandRequest&) {
                               return CommandReply{true, s.describe()};
@@ -99,7 +101,6 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
             "nothing changed.");
       auto done = (*server)->reload(next->first, next->second, reg);
       if (!done) return CommandReply::error(done.error());
-      stats.set_graphs((*server)->graphs());
       (*journal)->record_config("reloaded from " + path + ": " + *done);
       spdlog::info("reloaded from {}: {}", path, *done);
       return CommandReply{true, "reloaded: " + *done + "\n"};

@@ -133,8 +133,12 @@ Expected<std::string> DpdkServer::reload(const Config& nc, const UdpdOptions& no
   for (size_t wi = 0; wi < per_worker_.size(); ++wi) {
     PerWorker& pw = per_worker_[wi];
     Next& n = next[wi];
-    if (Status s = n.graph->carry_over(*pw.graph, n.keep); !s) return s;
-    if (Status s = n.graph->swap_in(*pw.graph); !s) return s;
+    Status s = n.graph->carry_over(*pw.graph, n.keep);
+    if (s) s = n.graph->swap_in(*pw.graph);
+    if (!s) {
+      if (on_swap_) on_swap_();  // the workers before this one did swap
+      return s;
+    }
     std::vector<std::unique_ptr<DatagramHandler>> handlers;
     for (size_t i = 0; i < no.services.size(); ++i)
       handlers.push_back(same[i] >= 0 ? std::move(pw.handlers[static_cast<size_t>(same[i])])
@@ -145,6 +149,7 @@ Expected<std::string> DpdkServer::reload(const Config& nc, const UdpdOptions& no
   }
   config_ = nc;
   opts_ = no;
+  if (on_swap_) on_swap_();
   std::vector<std::string> what;
   if (!added.empty()) what.push_back("services added on " + ports_list(added));
   if (!changed.empty()) what.push_back("services changed on " + ports_list(changed));

@@ -2,6 +2,7 @@
 // Endpoints and UdpPollers on pinned workers) and the Linux socket backend.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <bypass/control/journal.hpp>
 #include <bypass/core/config.hpp>
 #include <bypass/core/worker.hpp>
+#include <bypass/graph/capture_tap.hpp>
 #include <bypass/graph/graph.hpp>
 #include <bypass/graph/placement.hpp>
 #include <bypass/graph/registry.hpp>
@@ -19,6 +21,12 @@
 #include <bypass/udp/handlers.hpp>
 
 namespace bypass::udpd {
+
+// bypassctl capture on `server`: start, status and stop.
+class CaptureCommand;
+std::shared_ptr<CaptureCommand> add_capture_command(ControlServer& control,
+                                                    class DpdkServer& server,
+                                                    const ModuleRegistry& reg);
 
 // bypassctl conns: the connections sorted by worker, service and client
 // id, paged, as a table or JSON ({"total","offset","connections":[...]}).
@@ -53,6 +61,15 @@ class DpdkServer {
   // Final stats: handlers and endpoints, as text.
   std::string report() const;
   std::vector<const WorkerGraph*> graphs() const;
+  // bypassctl capture (capture.cpp): puts a CaptureTap feeding `ch` in
+  // front of every module at `point` on every worker (a live graph swap, as
+  // a reload), or with no channel takes the taps out again.
+  Expected<std::vector<CaptureTap*>> retap(const std::string& point,
+                                           std::shared_ptr<CaptureChannel> ch,
+                                           const ModuleRegistry& reg);
+  // Called on the control thread after a reload or a capture swapped the
+  // graphs (whoever holds graphs() must take them again).
+  void on_swap(std::function<void()> fn) { on_swap_ = std::move(fn); }
   // Every worker's open connections (bypassctl conns).
   void connections(std::vector<ConnectionRow>& out) const;
   // Each worker's neighbour tables hand their changes to the journal.
@@ -81,6 +98,7 @@ class DpdkServer {
   PortSet* ports_ = nullptr;
   rte_mempool* pool_ = nullptr;
   Journal* journal_ = nullptr;  // new handlers of a reload get its sinks
+  std::function<void()> on_swap_;
   std::vector<PerWorker> per_worker_;
   std::unique_ptr<DpdkHandlerContext> ctx_;
 };

@@ -427,7 +427,8 @@ class UdpdVethCapture : public UdpdVeth {};
 // them in every mode), captures what the host sends to the echo port and
 // what comes back, and tshark reads the file.
 TEST_P(UdpdVethCapture, DpdkDumpcapCapturesWhatTheHostSees) {
-  ASSERT_NO_FATAL_FAILURE(start_udpd("", "", /*huge_pages=*/true));
+  setenv("BYPASS_RUN_DIR", dir_.file("run").c_str(), 1);
+  ASSERT_NO_FATAL_FAILURE(start_udpd("[control]\nname = \"cap\"\n", "", /*huge_pages=*/true));
   std::string err;
   auto cap = Child::spawn({"dpdk-dumpcap", "--file-prefix=" + prefix_, "-i", "0", "-f",
                            "udp port 7", "-c", "20", "-w", dir_.file("cap.pcapng")},
@@ -463,6 +464,55 @@ TEST_P(UdpdVethCapture, DpdkDumpcapCapturesWhatTheHostSees) {
   EXPECT_EQ(to_server, 10) << t.out;
   EXPECT_EQ(to_host, 10) << t.out;
   EXPECT_EQ(other, 0) << t.out;
+
+  // bypassctl capture: our own point, in front of udp_dispatch (behind the
+  // Endpoint's parse), put into the running graph and taken out again when
+  // the budget is reached. The echoes go on meanwhile.
+  auto ctl = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {env_path("BYPASS_CTL"), "-n", "cap", "capture"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_cmd(argv, 30000ms);
+  };
+  CmdResult bad =
+      ctl({"udp_dispatch", "--filter", "udp", "port", "seven", "--output", dir_.file("x.pcapng")});
+  EXPECT_EQ(bad.err,
+            "bypassctl: the filter 'udp port seven' is not a capture filter libpcap understands: "
+            "write it as for tcpdump, like 'udp port 7'.\n");
+  CmdResult nowhere = ctl({"nowhere", "--output", dir_.file("x.pcapng")});
+  EXPECT_NE(nowhere.err.find("no module is at the point 'nowhere'"), std::string::npos)
+      << nowhere.err;
+  CmdResult start = ctl({"udp_dispatch", "--filter", "udp", "port", "7", "--count", "10",
+                         "--output", dir_.file("ours.pcapng")});
+  ASSERT_TRUE(start.ok()) << start.err;
+  CmdResult e2 = on_host(
+      {env_path("BYPASS_CLIENT"), "echo", "198.18.9.2", "7", "-n", "10", "-s", "333", "-w", "1"});
+  EXPECT_TRUE(e2.ok()) << e2.out << e2.err;
+  on_host({env_path("BYPASS_CLIENT"), "send", "198.18.9.2", "9", "-n", "5"});  // filtered out
+  bool ended = false;
+  for (int i = 0; i < 100 && !ended; ++i) {
+    ended = ctl({}).out.find("ended: the packet budget was reached") != std::string::npos;
+    if (!ended) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(ended) << ctl({}).out;
+  CmdResult ours =
+      run_cmd({"tshark", "-r", dir_.file("ours.pcapng"), "-T", "fields", "-e", "ip.src", "-e",
+               "udp.dstport", "-e", "udp.length", "-e", "frame.comment"},
+              60000ms);
+  ASSERT_TRUE(ours.ok()) << ours.describe("tshark") << ours.err;
+  std::istringstream got(ours.out);
+  int requests = 0;
+  for (std::string l; std::getline(got, l);) {
+    EXPECT_EQ(l, "198.18.9.1\t7\t341\tworker 1") << ours.out;
+    ++requests;
+  }
+  EXPECT_EQ(requests, 10) << ours.out;
+  EXPECT_NE(read_file(dir_.file("ours.pcapng")).find("bypass-udpd capture at udp_dispatch"),
+            std::string::npos);
+  CmdResult graph = run_cmd({env_path("BYPASS_CTL"), "-n", "cap", "graph"});
+  EXPECT_EQ(graph.out.find("capture@"), std::string::npos) << "the tap is gone\n" << graph.out;
+  CmdResult after = on_host({env_path("BYPASS_CLIENT"), "echo", "198.18.9.2", "7", "-n", "20"});
+  EXPECT_TRUE(after.ok()) << after.out;
+  unsetenv("BYPASS_RUN_DIR");
   std::string out = stop();
   EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
 }

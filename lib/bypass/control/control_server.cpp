@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -369,6 +370,11 @@ void ControlServer::serve(int wake_fd, std::chrono::milliseconds timeout) {
     for (const auto& c : clients_)
       fds.push_back({c->fd, static_cast<short>(c->out.empty() ? POLLIN : POLLOUT), 0});
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count() + 1;
+    if (idle_) {
+      auto fn = idle_;  // it may end itself (set_idle(nullptr)) while it runs
+      fn();
+      left = std::min<decltype(left)>(left, 5);
+    }
     int n = poll(fds.data(), fds.size(), static_cast<int>(left));
     if (n <= 0) continue;
     if (fds[0].revents) return;

@@ -67,6 +67,9 @@ class ControlServer {
 
   // Serves requests until `wake_fd` is readable or `timeout` passes.
   void serve(int wake_fd, std::chrono::milliseconds timeout);
+  // While set, serve() wakes at least every 5 ms and calls `fn` (a capture
+  // draining its ring); nullptr ends it.
+  void set_idle(std::function<void()> fn) { idle_ = std::move(fn); }
 
  private:
   struct Client;
@@ -89,6 +92,7 @@ class ControlServer {
   };
   std::map<std::string, Page> pages_;
   std::vector<std::unique_ptr<Client>> clients_;
+  std::function<void()> idle_;
 };
 
 }  // namespace bypass

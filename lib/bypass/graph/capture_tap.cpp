@@ -1,0 +1,63 @@
+#include <bypass/graph/capture_tap.hpp>
+
+#include <pcap/pcap.h>
+#include <rte_mbuf.h>
+
+#include <chrono>
+#include <cstring>
+
+namespace bypass {
+
+CaptureTap::CaptureTap(std::shared_ptr<CaptureChannel> ch, unsigned worker)
+    : Module("CaptureTap", 1), ch_(std::move(ch)), worker_(worker) {
+  size_t n = 16;
+  while (n < ch_->slots()) n <<= 1;
+  ring_ = std::make_unique<CaptureRecord[]>(n);
+  mask_ = n - 1;
+}
+
+void CaptureTap::process(Worker& w, Batch& in) {
+  const bpf_insn* prog = ch_->filter().empty() ? nullptr : ch_->filter().data();
+  int64_t now_ns = -1;
+  for (uint16_t i = 0; i < in.size(); ++i) {
+    rte_mbuf* m = in[i];
+    seen_.add();
+    const auto* data = rte_pktmbuf_mtod(m, const u_char*);
+    const uint32_t len = rte_pktmbuf_data_len(m);
+    if (prog && bpf_filter(prog, data, rte_pktmbuf_pkt_len(m), len) == 0) continue;
+    if (ch_->taken.load(std::memory_order_relaxed) >= ch_->budget()) continue;
+    const uint64_t head = head_.load(std::memory_order_relaxed);
+    if (head - tail_.load(std::memory_order_acquire) > mask_) {
+      ring_full_.add();
+      continue;
+    }
+    ch_->taken.fetch_add(1, std::memory_order_relaxed);
+    if (now_ns < 0)  // the vDSO's clock, once per batch
+      now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    CaptureRecord& r = ring_[head & mask_];
+    r.unix_ns = static_cast<uint64_t>(now_ns);
+    r.wire_len = rte_pktmbuf_pkt_len(m);
+    r.len = len < CaptureRecord::kSnap ? len : CaptureRecord::kSnap;
+    r.worker = worker_;
+    std::memcpy(r.data, data, r.len);
+    head_.store(head + 1, std::memory_order_release);
+  }
+  emit(w, 0, in);
+}
+
+bool CaptureTap::pop(CaptureRecord* out) {
+  const uint64_t tail = tail_.load(std::memory_order_relaxed);
+  if (tail == head_.load(std::memory_order_acquire)) return false;
+  const CaptureRecord& r = ring_[tail & mask_];
+  out->unix_ns = r.unix_ns;
+  out->wire_len = r.wire_len;
+  out->len = r.len;
+  out->worker = r.worker;
+  std::memcpy(out->data, r.data, r.len);
+  tail_.store(tail + 1, std::memory_order_release);
+  return true;
+}
+
+}  // namespace bypass
