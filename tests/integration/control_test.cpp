@@ -56,6 +56,28 @@ class Control : public ::testing::Test {
     return c;
   }
 
+  // bypass-udpd on DPDK with one net_null port (empty frames as fast as the
+  // worker takes them) and an echo service; `control` fills [control].
+  void null_udpd(const std::string& prefix, const std::string& control,
+                 std::unique_ptr<Child>* out) {
+    CpuPlan cpus = plan_cpus();
+    const std::string cfg = dir.file("null-" + prefix + ".toml");
+    std::ofstream(cfg) << "[eal]\nfile_prefix = \"" << prefix << "\"\nmemory_mb = 128\n"
+                       << (no_huge() ? "huge_pages = false\n" : "")
+                       << "control_cpu = " << cpus.control
+                       << "\n[memory]\npool_size = 4095\n[[port]]\nname = \"null0\"\n"
+                       << "device = \"net_null0\"\naddresses = [\"198.18.0.1/24\"]\n"
+                       << "[[worker]]\ncpu = " << cpus.worker << "\n"
+                       << "[[udpd.service]]\nport = 7\nhandler = \"echo\"\n[control]\n"
+                       << control;
+    std::string err;
+    auto c =
+        Child::spawn({env_path("BYPASS_UDPD"), "-c", cfg, "-q", "-t", "120"}, dir.path(), &err);
+    ASSERT_TRUE(c) << err;
+    ASSERT_TRUE(c->wait_for_output("serving UDP", 30000ms)) << c->out() << c->err();
+    *out = std::move(c);
+  }
+
   // Runs Python on `code` with `args`; its stdout.
   std::string python(const char* code, const std::vector<std::string>& args) {
     std::vector<std::string> argv = {"python3", "-c", code};
@@ -146,20 +168,8 @@ print("ok")
 
 TEST_F(Control, BypassctlReadsTheDpdkBackend) {
   const std::string prefix = fwd_file_prefix();
-  CpuPlan cpus = plan_cpus();
-  std::ofstream(dir.file("dpdk.toml"))
-      << "[eal]\nfile_prefix = \"" << prefix << "\"\nmemory_mb = 128\n"
-      << (no_huge() ? "huge_pages = false\n" : "") << "control_cpu = " << cpus.control
-      << "\n[memory]\npool_size = 4095\n"
-      << "[[port]]\nname = \"null0\"\ndevice = \"net_null0\"\naddresses = [\"198.18.0.1/24\"]\n"
-      << "[[worker]]\ncpu = " << cpus.worker << "\n"
-      << "[[udpd.service]]\nport = 7\nhandler = \"echo\"\n"
-      << "[control]\nname = \"dp\"\n";
-  std::string err;
-  auto udpd = Child::spawn(
-      {env_path("BYPASS_UDPD"), "-c", dir.file("dpdk.toml"), "-q", "-t", "120"}, dir.path(), &err);
-  ASSERT_TRUE(udpd) << err;
-  ASSERT_TRUE(udpd->wait_for_output("serving UDP", 30000ms)) << udpd->out() << udpd->err();
+  std::unique_ptr<Child> udpd;
+  ASSERT_NO_FATAL_FAILURE(null_udpd(prefix, "name = \"dp\"\n", &udpd));
   // net_null hands the worker empty frames as fast as it can take them: the
   // ip module drops them all as not_for_us, and the counts keep moving.
   std::this_thread::sleep_for(1200ms);
@@ -220,20 +230,8 @@ print("ok", len(cmds))
 // screenshot is kept in the build directory (test-artifacts/live-page.png).
 TEST_F(Control, LivePageMovesInChromium) {
   const std::string prefix = fwd_file_prefix();
-  CpuPlan cpus = plan_cpus();
-  std::ofstream(dir.file("live.toml"))
-      << "[eal]\nfile_prefix = \"" << prefix << "\"\nmemory_mb = 128\n"
-      << (no_huge() ? "huge_pages = false\n" : "") << "control_cpu = " << cpus.control
-      << "\n[memory]\npool_size = 4095\n"
-      << "[[port]]\nname = \"null0\"\ndevice = \"net_null0\"\naddresses = [\"198.18.0.1/24\"]\n"
-      << "[[worker]]\ncpu = " << cpus.worker << "\n"
-      << "[[udpd.service]]\nport = 7\nhandler = \"echo\"\n"
-      << "[control]\nname = \"live\"\nmetrics = \"127.0.0.1:0\"\n";
-  std::string err;
-  auto udpd = Child::spawn(
-      {env_path("BYPASS_UDPD"), "-c", dir.file("live.toml"), "-q", "-t", "120"}, dir.path(), &err);
-  ASSERT_TRUE(udpd) << err;
-  ASSERT_TRUE(udpd->wait_for_output("serving UDP", 30000ms)) << udpd->out() << udpd->err();
+  std::unique_ptr<Child> udpd;
+  ASSERT_NO_FATAL_FAILURE(null_udpd(prefix, "name = \"live\"\nmetrics = \"127.0.0.1:0\"\n", &udpd));
   std::smatch m;
   std::string log = udpd->out() + udpd->err();
   ASSERT_TRUE(std::regex_search(log, m, std::regex("http://(127\\.0\\.0\\.1:[0-9]+)/"))) << log;
