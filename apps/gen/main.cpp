@@ -13,6 +13,7 @@
 #include <thread>
 
 #include <spdlog/spdlog.h>
+#include <bypass/control/control_plane.hpp>
 #include <bypass/control/report.hpp>
 #include <bypass/control/runtime.hpp>
 
@@ -73,10 +74,10 @@ void append(const std::string& path, const std::string& text) {
 
 int run_plain(const Config& c, const GenOptions& o, const std::vector<Port*>& ports,
               rte_mempool* pool, StopSignals& signals, double duration, bool quiet,
-              const std::string& stats_json) {
+              const std::string& stats_json, ControlServer* control, StatsSnapshot* final_stats) {
   auto pps = plain_rates(o);
   if (!pps) return fail(pps.error());
-  TrialSpec spec{duration, *pps, std::nullopt, stats_json};
+  TrialSpec spec{duration, *pps, std::nullopt, stats_json, control};
   std::vector<PortResult> prev(ports.size());
   for (size_t i = 0; i < ports.size(); ++i) prev[i].name = ports[i]->name();
   double last = 0;
@@ -88,6 +89,7 @@ int run_plain(const Config& c, const GenOptions& o, const std::vector<Port*>& po
         last = secs;
       });
   if (!r) return fail(r.error());
+  *final_stats = r->last;
   std::printf("%s", summary(*r).c_str());
   append(o.json, json_line(*r, "\"mode\":\"run\","));
   if (!o.latency_csv.empty() && !r->streams.empty()) {
@@ -99,7 +101,7 @@ int run_plain(const Config& c, const GenOptions& o, const std::vector<Port*>& po
 }
 
 int run_rfc2544(const Config& c, const GenOptions& o, const std::vector<Port*>& ports,
-                rte_mempool* pool, StopSignals& signals) {
+                rte_mempool* pool, StopSignals& signals, ControlServer* control) {
   std::vector<std::pair<std::string, FrameSizes>> sizes;
   for (uint16_t sz : o.rfc.sizes)
     sizes.push_back({std::to_string(sz), FrameSizes{SizeMode::kFixed, sz, sz}});
@@ -121,7 +123,7 @@ int run_rfc2544(const Config& c, const GenOptions& o, const std::vector<Port*>& 
     for (unsigned rep = 0; rep < o.rfc.repetitions; ++rep) {
       auto trial = [&](double total_pps, const char* kind) -> Expected<TrialResult> {
         TrialSpec spec{o.rfc.trial, std::vector<double>(ns, total_pps / static_cast<double>(ns)),
-                       fs};
+                       fs, "", control};
         auto r = run_trial(c, o, ports, pool, spec, signals, nullptr);
         if (!r) return r;
         double loss = r->tx() ? static_cast<double>(r->lost()) / static_cast<double>(r->tx()) : 1.0;
@@ -256,16 +258,29 @@ int main(int argc, char** argv) {
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
   spdlog::info("{} stream(s) on {} port(s), {} worker(s){}", o.streams.size(), ports.size(),
                c.workers.size(), o.rfc2544 ? ", RFC 2544" : "");
-  int rc = o.rfc2544 ? run_rfc2544(c, o, ports, (*rt)->pool(), (*rt)->signals())
+  auto control = ControlServer::open(c.control, "bypass-gen");
+  if (!control) return fail(control.error());
+  StatsSnapshot last;
+  int rc = o.rfc2544 ? run_rfc2544(c, o, ports, (*rt)->pool(), (*rt)->signals(), control->get())
                      : run_plain(c, o, ports, (*rt)->pool(), (*rt)->signals(), o.duration, f.quiet,
-                                 f.stats_json);
+                                 f.stats_json, control->get(), &last);
   if (hold > 0) {
     // DPDK 22.11's net_memif unmaps its shared memory when the peer leaves,
     // without waiting for a receive or send in progress: a side that is
     // still polling can fault. Here nothing polls any more.
     std::printf("holding the ports for up to %.0f s (SIGINT/SIGTERM ends it)\n", hold);
     std::fflush(stdout);
-    (*rt)->signals().wait(std::chrono::milliseconds(static_cast<int64_t>(hold * 1000)));
+    // bypassctl and /metrics answer from the run's last figures meanwhile.
+    ControlPlane held(**control, "bypass-gen", [&last] { return last; });
+    held.tick(last);
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::milliseconds(static_cast<int64_t>(hold * 1000));
+    while (std::chrono::steady_clock::now() < until) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
+      (*control)->serve((*rt)->signals().fd(), std::min(left, std::chrono::milliseconds(1000)));
+      if ((*rt)->signals().wait(std::chrono::milliseconds(0)) != 0) break;
+    }
   }
   if ((*rt)->finish() && rc == 0) rc = 3;
   return rc;

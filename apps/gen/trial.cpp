@@ -4,10 +4,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include <bypass/control/control_plane.hpp>
 #include <bypass/control/stats.hpp>
 #include <bypass/core/run.hpp>
 #include <bypass/core/worker.hpp>
@@ -92,6 +95,26 @@ std::vector<StreamResult> stream_results(const Plan& p, const GenOptions& o, boo
 }
 
 }  // namespace
+
+// Prometheus' buckets from the generator's histogram: 1-2-5 steps from 1 us
+// to 1 s; a bucket of ours that straddles a bound counts above it.
+static void prometheus_buckets(const Histogram& h, StatsSnapshot::HistogramStat* st) {
+  static constexpr double kBounds[] = {1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6,
+                                       2e6, 5e6, 1e7, 2e7, 5e7, 1e8, 2e8, 5e8, 1e9};
+  std::vector<uint64_t> at(std::size(kBounds), 0);
+  double sum = 0;
+  for (size_t i = 0; i < h.bucket_count(); ++i) {
+    const uint64_t n = h.count_at(i);
+    if (!n) continue;
+    const double lo = static_cast<double>(h.bucket_lower(i)),
+                 hi = static_cast<double>(h.bucket_upper(i));
+    sum += static_cast<double>(n) * (lo + hi) / 2;
+    for (size_t b = 0; b < std::size(kBounds); ++b)
+      if (hi <= kBounds[b]) at[b] += n;
+  }
+  for (size_t b = 0; b < std::size(kBounds); ++b) st->cumulative.emplace_back(kBounds[b], at[b]);
+  st->sum = sum;
+}
 
 Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
                                 const std::vector<Port*>& ports, rte_mempool* pool,
@@ -196,8 +219,19 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
   stats.add_histograms([&](auto& out) {
     for (const StreamResult& r : stream_results(p, o, true)) {
       const HistogramSummary h = r.latency.summary();
-      out.push_back({"gen.stream." + r.name + ".latency", "ns", h.count, h.min, h.p50, h.p90, h.p99,
-                     h.p999, h.max});
+      StatsSnapshot::HistogramStat st{"gen.stream." + r.name + ".latency",
+                                      "ns",
+                                      h.count,
+                                      h.min,
+                                      h.p50,
+                                      h.p90,
+                                      h.p99,
+                                      h.p999,
+                                      h.max,
+                                      {},
+                                      0};
+      prometheus_buckets(r.latency, &st);
+      out.push_back(std::move(st));
     }
   });
   auto write = [&](double secs, bool final) {
@@ -208,10 +242,27 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
   WorkerGroup group(raw);
   const uint64_t now = TscClock().now();
   for (auto& t : p.tx) t->start(now);
-  auto run = run_until_stopped(group, signals, spec.seconds, [&](double secs) {
-    if (tick) tick(secs, port_results(p, ports), stream_results(p, o, true));
-    write(secs, false);
-  });
+  // bypassctl and /metrics while the trial runs (the control thread serves
+  // between ticks).
+  std::optional<ControlPlane> plane;
+  const uint64_t t0 = TscClock().now();
+  auto elapsed = [t0] {
+    TscClock clk;
+    return static_cast<double>(clk.now() - t0) / static_cast<double>(clk.hz());
+  };
+  if (spec.control)
+    plane.emplace(*spec.control, "bypass-gen", [&] { return stats.take(elapsed()); });
+  std::function<void(int, std::chrono::milliseconds)> serve;
+  if (spec.control)
+    serve = [&](int fd, std::chrono::milliseconds t) { spec.control->serve(fd, t); };
+  auto run = run_until_stopped(
+      group, signals, spec.seconds,
+      [&](double secs) {
+        if (tick) tick(secs, port_results(p, ports), stream_results(p, o, true));
+        write(secs, false);
+        if (plane) plane->tick(stats.take(secs));
+      },
+      nullptr, serve);
   if (!run) return run.status();
   // Let the last packets in flight arrive: RX only, for a moment.
   std::vector<std::unique_ptr<Worker>> drain;
@@ -227,6 +278,7 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
   dg.stop();
   write(run->seconds, true);
   TrialResult r;
+  r.last = stats.take(run->seconds);
   r.seconds = run->seconds;
   r.signal = run->signal;
   r.ports = port_results(p, ports);

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <bypass/control/control_server.hpp>
+#include <bypass/control/stats.hpp>
 #include <bypass/core/config.hpp>
 #include <bypass/core/signals.hpp>
 #include <bypass/gen/histogram.hpp>
@@ -22,9 +24,10 @@ namespace bypass::gen {
 
 struct TrialSpec {
   double seconds = 10;
-  std::vector<double> pps;         // per stream; 0 or absent: max rate
-  std::optional<FrameSizes> size;  // overrides every stream's sizes
-  std::string stats_json;          // a JSON stats snapshot a second and a final one
+  std::vector<double> pps;           // per stream; 0 or absent: max rate
+  std::optional<FrameSizes> size;    // overrides every stream's sizes
+  std::string stats_json;            // a JSON stats snapshot a second and a final one
+  ControlServer* control = nullptr;  // served while the trial runs
 };
 
 struct PortResult {
@@ -45,6 +48,7 @@ struct TrialResult {
   int signal = 0;  // set when a signal ended the trial early
   std::vector<PortResult> ports;
   std::vector<StreamResult> streams;
+  StatsSnapshot last;  // the stats at the end (after the last frames arrived)
   uint64_t tx() const;
   uint64_t rx() const;
   uint64_t lost() const;  // sent but not received (in flight at the end included)

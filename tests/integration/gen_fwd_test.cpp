@@ -45,7 +45,9 @@ TEST(GenFwd, EveryFrameComesBackOnceInOrderWithExactCounts) {
       << "\"\n[[gen.stream]]\nname = \"s64\"\ndst = \"198.18.0.2\"\ndport = 7\nsport "
          "= \"1000-1063\"\nsize = 64\n"
       << "[[gen.stream]]\nname = \"s6\"\ndst = \"2001:db8::2\"\ndport = 7\nsize = "
-         "\"128-256\"\nsrc = \"2001:db8::1\"\n";
+         "\"128-256\"\nsrc = \"2001:db8::1\"\n"
+      << "[control]\nname = \"gen\"\nmetrics = \"127.0.0.1:0\"\n";
+  setenv("BYPASS_RUN_DIR", dir.file("run").c_str(), 1);
   std::string err;
   auto fwd =
       Child::spawn({fwd_path(), "-c", dir.file("fwd.toml"), "-q", "-t", "120"}, dir.path(), &err);
@@ -58,6 +60,30 @@ TEST(GenFwd, EveryFrameComesBackOnceInOrderWithExactCounts) {
       {env_path("BYPASS_GEN"), "-c", dir.file("gen.toml"), "-q", "--hold", "60"}, dir.path(), &err);
   ASSERT_TRUE(gen) << err;
   ASSERT_TRUE(gen->wait_for_output("holding the ports", 60000ms)) << gen->out() << gen->err();
+  // While it holds, /metrics has the run's latency as Prometheus histograms,
+  // clean for promtool, and bypassctl reads it.
+  std::smatch m;
+  const std::string log = gen->out() + gen->err();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("http://(127\\.0\\.0\\.1:[0-9]+)/"))) << log;
+  const char* scrape = R"(
+import re, subprocess, sys, urllib.request
+text = urllib.request.urlopen("http://" + sys.argv[1] + "/metrics", timeout=10).read()
+r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)
+assert r.returncode == 0, r.stdout + r.stderr
+t = text.decode()
+for s in ("s64", "s6"):
+    count = re.search(r'bypass_latency_seconds_count\{histogram="gen.stream.%s.latency"\} (\d+)' % s, t)
+    inf = re.search(r'bypass_latency_seconds_bucket\{histogram="gen.stream.%s.latency",le="\+Inf"\} (\d+)' % s, t)
+    assert count and int(count.group(1)) > 0 and inf.group(1) == count.group(1), t
+    assert 'le="0.001"' in t
+print("ok")
+)";
+  CmdResult sc = run_cmd({"python3", "-c", scrape, m[1]}, 60000ms);
+  EXPECT_EQ(sc.out, "ok\n") << sc.out << sc.err;
+  CmdResult ctl = run_cmd({env_path("BYPASS_CTL"), "-n", "gen", "ports"});
+  EXPECT_TRUE(ctl.ok()) << ctl.err;
+  EXPECT_NE(ctl.out.find("m0 "), std::string::npos) << ctl.out;
+  unsetenv("BYPASS_RUN_DIR");
   ASSERT_TRUE(fwd->kill(SIGTERM));
   auto st = fwd->wait_for(15000ms);
   ASSERT_TRUE(st.has_value()) << "bypass-fwd did not stop";

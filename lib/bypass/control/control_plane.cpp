@@ -43,6 +43,13 @@ ControlPlane::ControlPlane(ControlServer& server, std::string program, TakeFn ta
                    [this] { return prometheus_text(take_(), program_); });
 }
 
+ControlPlane::~ControlPlane() {
+  for (const char* c : {"stats", "ports", "workers", "drops", "top", "journal"})
+    server_.remove_command(c);
+  server_.remove_page("/");
+  server_.remove_page("/metrics");
+}
+
 void ControlPlane::set_journal(Journal* j) {
   journal_ = j;
   if (!j) return;

@@ -22,6 +22,9 @@ class ControlPlane {
   using TakeFn = std::function<StatsSnapshot()>;
   // `take` reads a fresh snapshot (on the control thread).
   ControlPlane(ControlServer& server, std::string program, TakeFn take);
+  ~ControlPlane();  // its commands and pages leave the server with it
+  ControlPlane(const ControlPlane&) = delete;
+  ControlPlane& operator=(const ControlPlane&) = delete;
   // Each tick then drains the workers' journal sinks and records link changes.
   void set_journal(Journal* j);
   void tick(StatsSnapshot now);

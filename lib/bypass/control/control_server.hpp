@@ -58,6 +58,8 @@ class ControlServer {
   const std::string& http_address() const { return http_address_; }
 
   void add_command(const std::string& name, const std::string& help, CommandFn fn);
+  void remove_command(const std::string& name) { commands_.erase(name); }
+  void remove_page(const std::string& path) { pages_.erase(path); }
   // An HTTP path ("/metrics") answered with `content_type`.
   using PageFn = std::function<std::string()>;
   void add_page(const std::string& path, const std::string& content_type, PageFn fn);

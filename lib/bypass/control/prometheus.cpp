@@ -40,6 +40,7 @@ class Writer {
     if (!labels.empty()) out_ += "{" + labels + "}";
     out_ += fmt::format(" {}\n", v);
   }
+  void raw(const std::string& line) { out_ += line; }
   std::string take() { return std::move(out_); }
 
  private:
@@ -147,6 +148,23 @@ std::string prometheus_text(const StatsSnapshot& s, const std::string& program) 
   w.family("bypass_module_packets_total", "counter", "Packets a module instance took in.");
   for (const auto& m : s.modules)
     w.sample(fmt::format("module=\"{}\",worker=\"{}\"", label(m.name), m.worker + 1), m.packets);
+  // Latency histograms (the generator's), in seconds as Prometheus wants.
+  bool any_hist = false;
+  for (const auto& h : s.histograms) any_hist |= !h.cumulative.empty() && h.unit == "ns";
+  if (any_hist) {
+    w.family("bypass_latency_seconds", "histogram", "Latency, by the histogram it is kept in.");
+    for (const auto& h : s.histograms) {
+      if (h.cumulative.empty() || h.unit != "ns") continue;
+      const std::string name = label(h.name);
+      for (const auto& [le, n] : h.cumulative)
+        w.raw(fmt::format("bypass_latency_seconds_bucket{{histogram=\"{}\",le=\"{}\"}} {}\n", name,
+                          le / 1e9, n));
+      w.raw(fmt::format("bypass_latency_seconds_bucket{{histogram=\"{}\",le=\"+Inf\"}} {}\n", name,
+                        h.count));
+      w.raw(fmt::format("bypass_latency_seconds_sum{{histogram=\"{}\"}} {}\n", name, h.sum / 1e9));
+      w.raw(fmt::format("bypass_latency_seconds_count{{histogram=\"{}\"}} {}\n", name, h.count));
+    }
+  }
   std::vector<std::pair<std::string, uint64_t>> counters;
   sum_by_name(s.counters, counters);
   for (const auto& [name, n] : counters) {

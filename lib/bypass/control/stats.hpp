@@ -57,6 +57,10 @@ struct StatsSnapshot {
   struct HistogramStat {
     std::string name, unit;
     uint64_t count = 0, min = 0, p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;
+    // For Prometheus: (upper bound, values at or below it), bounds rising,
+    // and the sum of the values (estimated from the buckets' middles).
+    std::vector<std::pair<double, uint64_t>> cumulative;
+    double sum = 0;
   };
   std::vector<HistogramStat> histograms;
 
