@@ -190,11 +190,16 @@ void Journal::drain() {
   JournalEvent e;
   for (auto& s : sinks_)
     while (s->pop(&e)) pending_.push_back(e);
-  std::stable_sort(
-      pending_.begin(), pending_.end(),
-      [](const JournalEvent& a, const JournalEvent& b) { return a.unix_ns < b.unix_ns; });
-  for (const auto& p : pending_)
-    if (!duplicate(p)) append(p);
+  // Sorted by time, then by the order taken (std::stable_sort would need a
+  // temporary buffer that libstdc++ 12 marks deprecated for clang).
+  order_.resize(pending_.size());
+  for (size_t k = 0; k < order_.size(); ++k) order_[k] = k;
+  std::sort(order_.begin(), order_.end(), [this](size_t a, size_t b) {
+    return pending_[a].unix_ns != pending_[b].unix_ns ? pending_[a].unix_ns < pending_[b].unix_ns
+                                                      : a < b;
+  });
+  for (size_t k : order_)
+    if (!duplicate(pending_[k])) append(pending_[k]);
 }
 
 void Journal::rotate() {

@@ -58,7 +58,8 @@ class Journal {
   std::FILE* file_ = nullptr;
   uint64_t file_bytes_ = 0, written_ = 0;
   std::vector<std::unique_ptr<JournalSink>> sinks_;
-  std::vector<JournalEvent> pending_;  // one drain's events, sorted by time
+  std::vector<JournalEvent> pending_;  // one drain's events
+  std::vector<size_t> order_;          // their order by time
   std::map<std::pair<uint8_t, std::array<uint8_t, 16>>, std::array<uint8_t, 6>> known_;
   std::deque<std::pair<double, std::string>> recent_;  // unix seconds, JSON line
 };
