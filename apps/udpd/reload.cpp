@@ -7,6 +7,8 @@
 
 #include "server.hpp"
 
+#include <bypass/io/fault_config.hpp>
+
 namespace bypass::udpd {
 
 namespace {
@@ -36,7 +38,11 @@ Expected<std::string> DpdkServer::reload(const Config& nc, const UdpdOptions& no
   std::vector<std::string> restart;
   if (!(nc.eal == config_.eal)) restart.push_back("[eal]");
   if (!(nc.memory == config_.memory)) restart.push_back("[memory]");
-  if (!(nc.ports == config_.ports)) restart.push_back("[[port]]");
+  // A port's fault plan may change live; the rest of [[port]] may not.
+  std::vector<PortConfig> was = config_.ports, now = nc.ports;
+  for (auto& p : was) p.faults.reset();
+  for (auto& p : now) p.faults.reset();
+  if (!(was == now)) restart.push_back("[[port]]");
   if (!(nc.workers == config_.workers)) restart.push_back("[[worker]]");
   if (!(nc.control == config_.control)) restart.push_back("[control]");
   if (no.backend != opts_.backend || no.bind != opts_.bind ||
@@ -50,6 +56,27 @@ Expected<std::string> DpdkServer::reload(const Config& nc, const UdpdOptions& no
         "live reload does not move [[handoff]]s yet: restart bypass-udpd to apply this config; "
         "nothing changed.");
   BYPASS_TRY(check_modules(nc, no, reg));
+  std::vector<std::pair<size_t, FaultPlan>> plans;  // ports whose fault plan changes
+  for (size_t i = 0; i < nc.ports.size(); ++i) {
+    if (nc.ports[i].faults == config_.ports[i].faults) continue;
+    const std::string& name = nc.ports[i].name;
+    FaultyPort* fp = ports_->faults(i);
+    if (!fp)
+      return Status::error("port '" + name +
+                           "' started without [port.faults]: a fault plan on it applies only at a "
+                           "restart; nothing changed.");
+    FaultPlan plan;  // none: a plan that does nothing
+    if (nc.ports[i].faults) {
+      auto p = fault_plan_from(*nc.ports[i].faults, "port '" + name + "' faults");
+      if (!p) return Status::error(p.error() + " (nothing changed)");
+      plan = *p;
+    }
+    if ((plan.rx.duplicate_rate > 0 || plan.tx.duplicate_rate > 0) && !fp->can_copy())
+      return Status::error("port '" + name +
+                           "' started without duplication in its fault plan: duplicate_rate "
+                           "applies only at a restart; nothing changed.");
+    plans.emplace_back(i, plan);
+  }
 
   // Which services stay as they are (same port, same settings).
   std::vector<int> same(no.services.size(), -1);
@@ -147,6 +174,24 @@ Expected<std::string> DpdkServer::reload(const Config& nc, const UdpdOptions& no
     pw.services = std::move(n.services);
     pw.handlers = std::move(handlers);  // the services removed or changed go
   }
+  // New fault plans: each worker has its own queues follow them between two
+  // of its bursts.
+  std::vector<std::string> faults_changed;
+  for (const auto& [pi, plan] : plans) {
+    FaultyPort* fp = ports_->faults(pi);
+    const FaultPlan* kept = fp->keep_plan(plan);
+    for (size_t wi = 0; wi < per_worker_.size(); ++wi) {
+      std::vector<uint16_t> rxq;
+      for (const QueueRef& q : nc.workers[wi].rx)
+        if (q.port == pi) rxq.push_back(q.queue);
+      std::vector<Poller*> pollers;
+      for (const auto& s : per_worker_[wi].graph->sources()) pollers.push_back(s.get());
+      const uint16_t txq = static_cast<uint16_t>(wi);
+      per_worker_[wi].worker->swap_pollers(
+          std::move(pollers), [fp, kept, rxq, txq](Worker&) { fp->use_plan(kept, rxq, txq); });
+    }
+    faults_changed.push_back(nc.ports[pi].name);
+  }
   config_ = nc;
   opts_ = no;
   if (on_swap_) on_swap_();
@@ -155,6 +200,8 @@ Expected<std::string> DpdkServer::reload(const Config& nc, const UdpdOptions& no
   if (!changed.empty()) what.push_back("services changed on " + ports_list(changed));
   if (!removed.empty()) what.push_back("services removed from " + ports_list(removed));
   if (!modules_changed.empty()) what.push_back("[[module]] " + join(modules_changed) + " changed");
+  if (!faults_changed.empty())
+    what.push_back("the fault plan of port " + join(faults_changed) + " changed");
   return what.empty() ? std::string("nothing to change") : join(what);
 }
 

@@ -672,6 +672,39 @@ TEST_P(UdpdVethReload, ServicesComeAndGoWhileAnotherKeepsEveryReply) {
   unsetenv("BYPASS_RUN_DIR");
 }
 
+// A port's fault plan changes live: every reply dropped on the way out while
+// the new plan says so, and none once the old one is back.
+TEST_P(UdpdVethReload, FaultPlanChangesLive) {
+  setenv("BYPASS_RUN_DIR", dir_.file("run").c_str(), 1);
+  ASSERT_NO_FATAL_FAILURE(
+      start_udpd("[control]\nname = \"faults\"\n[port.faults.tx]\ndrop_rate = 0.0\n"));
+  const std::string base = read_file(dir_.file("udpd.toml"));
+  std::string lossy = base;
+  lossy.replace(lossy.find("drop_rate = 0.0"), 15, "drop_rate = 1.0");
+  write_file(dir_.file("lossy.toml"), lossy);
+  auto ctl = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {env_path("BYPASS_CTL"), "-n", "faults"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_cmd(argv, 30000ms);
+  };
+  const std::string client = env_path("BYPASS_CLIENT");
+  EXPECT_TRUE(on_host({client, "echo", "198.18.9.2", "7", "-n", "20", "-w", "4"}).ok());
+  CmdResult to_lossy = ctl({"reload", dir_.file("lossy.toml")});
+  ASSERT_TRUE(to_lossy.ok()) << to_lossy.err;
+  EXPECT_EQ(to_lossy.out, "reloaded: the fault plan of port veth changed\n");
+  CmdResult lost =
+      on_host({client, "echo", "198.18.9.2", "7", "-n", "5", "-w", "5", "--timeout-ms", "300"});
+  EXPECT_NE(lost.out.find("answered 0, wrong 0, lost 5"), std::string::npos) << lost.out;
+  CmdResult back = ctl({"reload"});
+  ASSERT_TRUE(back.ok()) << back.err;
+  CmdResult fine = on_host({client, "echo", "198.18.9.2", "7", "-n", "20", "-w", "4"});
+  EXPECT_TRUE(fine.ok()) << fine.out;
+  std::string out = stop();
+  EXPECT_GE(field(out, "faults veth tx: packets \\d+ dropped"), 5u) << out;
+  EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
+  unsetenv("BYPASS_RUN_DIR");
+}
+
 class UdpdVethHandoff : public UdpdVeth {};
 
 TEST_P(UdpdVethHandoff, HandoffRunsTheServicesOnASecondWorker) {

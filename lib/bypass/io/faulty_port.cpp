@@ -95,6 +95,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) FaultyPort::Queue {
 
   Counters c;
   const DirectionFaults* f = nullptr;
+  const FaultPlan* plan = nullptr;  // the whole plan this queue follows now
   bool transforms = false;
   Rng rng;
   uint64_t polls = 0;  // rx_burst or tx_burst calls
@@ -243,6 +244,7 @@ FaultyPort::FaultyPort(Port& inner, const FaultPlan& plan, rte_mempool* copy_poo
   txq_.reset(new Queue[ntx_]);
   auto init = [&](Queue& s, const DirectionFaults& f, uint64_t stream) {
     s.f = &f;
+    s.plan = &plan_;
     s.transforms = transforms(f);
     s.rng.seed(plan_.seed, stream);
     if (s.transforms) {
@@ -252,6 +254,28 @@ FaultyPort::FaultyPort(Port& inner, const FaultPlan& plan, rte_mempool* copy_poo
   };
   for (uint16_t q = 0; q < nrx_; ++q) init(rxq_[q], plan_.rx, q);
   for (uint16_t q = 0; q < ntx_; ++q) init(txq_[q], plan_.tx, (1ull << 32) | q);
+}
+
+const FaultPlan* FaultyPort::keep_plan(const FaultPlan& plan) {
+  kept_.push_back(plan);
+  return &kept_.back();
+}
+
+void FaultyPort::use_plan(const FaultPlan* plan, std::span<const uint16_t> rx_queues,
+                          std::optional<uint16_t> tx_queue) {
+  auto follow = [&](Queue& s, const DirectionFaults& f) {
+    s.plan = plan;
+    s.f = &f;
+    // A queue that holds packets keeps the path that releases them.
+    s.transforms = transforms(f) || s.hold != nullptr;
+    if (s.transforms && !s.hold) {  // off the fast path: once, at the swap
+      s.cap = std::min(plan->hold_capacity, kMaxHold);
+      s.hold.reset(new Queue::Held[s.cap]);
+    }
+  };
+  for (uint16_t q : rx_queues)
+    if (q < nrx_) follow(rxq_[q], plan->rx);
+  if (tx_queue && *tx_queue < ntx_) follow(txq_[*tx_queue], plan->tx);
 }
 
 FaultyPort::~FaultyPort() {
@@ -268,8 +292,9 @@ uint16_t FaultyPort::rx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) {
     s.c.link_down.add(got);
     return 0;
   }
-  if (plan_.stall_polls > 0 && plan_.stall_polls < plan_.stall_every &&
-      (now - 1) % plan_.stall_every >= plan_.stall_every - plan_.stall_polls) {
+  const FaultPlan& p = *s.plan;
+  if (p.stall_polls > 0 && p.stall_polls < p.stall_every &&
+      (now - 1) % p.stall_every >= p.stall_every - p.stall_polls) {
     s.c.stalled_polls.add();
     return 0;
   }
@@ -315,7 +340,7 @@ uint16_t FaultyPort::tx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) {
   // Held packets go first; while the device refuses them, nothing new is taken.
   if (s.transforms && flush_tx(s, queue, now)) return 0;
   uint16_t k = n;
-  if (n > 0 && s.rng.chance(plan_.short_tx_rate)) {
+  if (n > 0 && s.rng.chance(s.plan->short_tx_rate)) {
     k = static_cast<uint16_t>(s.rng.below(n));
     s.c.short_tx.add(n - k);
   }

@@ -9,7 +9,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 
 #include <bypass/core/status.hpp>
@@ -118,6 +121,16 @@ class FaultyPort final : public Port {
   uint32_t drain();
 
   const FaultPlan& plan() const { return plan_; }
+
+  // Live reload of the plan. keep_plan() (control thread) stores a copy for
+  // the port's lifetime; use_plan() then has the given queues follow it,
+  // called by the worker that polls them, between two of its bursts (the
+  // at_swap of Worker::swap_pollers). The queues' random streams and held
+  // packets carry on; `link_up` of a new plan is not applied (set_link is).
+  const FaultPlan* keep_plan(const FaultPlan& plan);
+  bool can_copy() const { return copy_pool_ != nullptr; }  // duplication possible
+  void use_plan(const FaultPlan* plan, std::span<const uint16_t> rx_queues,
+                std::optional<uint16_t> tx_queue);
   Port& inner() { return inner_; }
 
   struct Queue;  // per-queue state, private to faulty_port.cpp
@@ -128,6 +141,7 @@ class FaultyPort final : public Port {
 
   Port& inner_;
   FaultPlan plan_;
+  std::deque<FaultPlan> kept_;  // plans swapped in live (stable addresses)
   rte_mempool* copy_pool_;
   std::atomic<bool> link_up_;
   std::unique_ptr<Queue[]> rxq_, txq_;
