@@ -49,6 +49,14 @@ class Writer {
 
 }  // namespace
 
+bool is_level(const std::string& name) {
+  static const char* const kLevels[] = {"netcode.connected", "msg.open", "msg.pool_free",
+                                        "rooms.rooms", "host.neighbours"};
+  for (const char* l : kLevels)
+    if (name == l) return true;
+  return false;
+}
+
 std::string prometheus_name(const std::string& s) {
   std::string o;
   for (char ch : s) {
@@ -168,8 +176,12 @@ std::string prometheus_text(const StatsSnapshot& s, const std::string& program) 
   std::vector<std::pair<std::string, uint64_t>> counters;
   sum_by_name(s.counters, counters);
   for (const auto& [name, n] : counters) {
-    w.family("bypass_" + prometheus_name(name) + "_total", "counter",
-             "The program's counter " + name + ".");
+    if (is_level(name)) {
+      w.family("bypass_" + prometheus_name(name), "gauge", "The program's level " + name + ".");
+    } else {
+      w.family("bypass_" + prometheus_name(name) + "_total", "counter",
+               "The program's counter " + name + ".");
+    }
     w.sample("", n);
   }
   for (const auto& [name, v] : s.gauges) {

@@ -12,6 +12,10 @@ namespace bypass {
 
 std::string prometheus_text(const StatsSnapshot& s, const std::string& program);
 
+// The program's counters that are levels (open connections, known
+// neighbours, free chunks): gauges, without "_total".
+bool is_level(const std::string& counter_name);
+
 // "udp.replies" -> "udp_replies": what Prometheus allows in a metric name.
 std::string prometheus_name(const std::string& s);
 

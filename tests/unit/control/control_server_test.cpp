@@ -87,6 +87,12 @@ TEST(ControlPrometheus, NamesLabelsAndSums) {
       << t;
   EXPECT_NE(t.find("# TYPE bypass_worker_busy_seconds_total counter\n"), std::string::npos);
   EXPECT_EQ(prometheus_name("a.b-c/d9"), "a_b_c_d9");
+  StatsSnapshot lv = made_up(1, 1);
+  lv.counters = {{"netcode.connected", 3}};
+  std::string g = prometheus_text(lv, "p");
+  EXPECT_NE(g.find("# TYPE bypass_netcode_connected gauge\nbypass_netcode_connected 3\n"),
+            std::string::npos)
+      << g;
 }
 
 // One request over a socket while this thread serves.
