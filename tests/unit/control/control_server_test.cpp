@@ -138,10 +138,11 @@ TEST(ControlServer, AnswersOnItsSocketAndOverHttp) {
   ASSERT_TRUE(s) << s.error();
   EXPECT_EQ((*s)->socket_path(), dir + "/unit.sock");
   uint64_t rx = 10;
-  ControlPlane plane(**s, "prog", [&rx] { return made_up(static_cast<double>(rx) / 10, rx); });
+  auto plane = std::make_unique<ControlPlane>(
+      **s, "prog", [&rx] { return made_up(static_cast<double>(rx) / 10, rx); });
   rx = 30;
-  plane.tick(made_up(3, 30));
-  EXPECT_EQ(plane.latest()->workers[0].c.rx_packets, 30u);
+  plane->tick(made_up(3, 30));
+  EXPECT_EQ(plane->latest()->workers[0].c.rx_packets, 30u);
 
   std::string r = request(AF_UNIX, (*s)->socket_path(), "workers --json\n", **s);
   EXPECT_EQ(r.substr(0, 3), "ok\n") << r;
@@ -165,6 +166,8 @@ TEST(ControlServer, AnswersOnItsSocketAndOverHttp) {
   ASSERT_TRUE(twin) << twin.error();
   EXPECT_EQ((*twin)->socket_path(), dir + "/unit-" + std::to_string(getpid()) + ".sock");
   const std::string path = (*s)->socket_path();
+  plane.reset();  // its commands leave the server with it
+  EXPECT_EQ((*s)->run_line("stats").body, "there is no command 'stats': \"help\" lists them.");
   s->reset();
   twin->reset();
   EXPECT_FALSE(std::filesystem::exists(path));
