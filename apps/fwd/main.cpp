@@ -2,6 +2,8 @@
 // and 5tswap modes, over any ports the config names.
 #include <rte_cycles.h>
 
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>

@@ -110,14 +110,16 @@ class CaptureCommand {
       return CommandReply::error(
           "capture needs --output with an absolute path for the pcapng "
           "file (bypass-udpd writes it).");
-    std::vector<bpf_insn> insns;
+    std::vector<BpfInsn> insns;
     if (!filter.empty()) {
       pcap_t* dead = pcap_open_dead(DLT_EN10MB, CaptureRecord::kSnap);
       bpf_program prog{};
       const bool ok =
           dead && pcap_compile(dead, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0;
       if (ok) {
-        insns.assign(prog.bf_insns, prog.bf_insns + prog.bf_len);
+        for (u_int k = 0; k < prog.bf_len; ++k)
+          insns.push_back({prog.bf_insns[k].code, prog.bf_insns[k].jt, prog.bf_insns[k].jf,
+                           prog.bf_insns[k].k});
         pcap_freecode(&prog);
       }
       if (dead) pcap_close(dead);

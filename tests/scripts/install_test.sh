@@ -2,7 +2,8 @@
 # The installed library, used from outside the tree: `meson install` into a
 # temporary root, then a small program (tests/install) built three ways
 # against it and run on a net_ring port: pkg-config (shared), the static
-# library, and a meson project with dependency('bypass').
+# library, and a meson project with dependency('bypass'); and every
+# installed header compiles on its own with bypass.pc's flags alone.
 # Needs root (DPDK without huge pages still wants it): CI has it.
 set -euo pipefail
 build=$1
@@ -24,19 +25,32 @@ export PKG_CONFIG_PATH=$tmp/pc
 test -z "$(find "$prefix/include" -name '*.cpp')" || { echo "sources were installed" >&2; exit 1; }
 test -e "$libdir/libbypass.so.0" || { echo "no libbypass.so.0" >&2; exit 1; }
 
+# Every installed header compiles on its own with what bypass.pc gives
+# (DPDK's flags and nothing else beyond the standard library). The headers
+# do not change with huge pages: the --no-huge run leaves this to the other.
+if [ "${BYPASS_TEST_NO_HUGE:-0}" != 1 ]; then
+  cflags=$(pkg-config --cflags bypass)
+  export cflags
+  find "$prefix/include/bypass" -name '*.hpp' | sort | xargs -P 2 -I{} sh -c \
+    'printf "#include \"%s\"\n" "$1" | c++ -std=c++20 -fsyntax-only -w $cflags -x c++ - \
+       || { echo "install_test: $1 does not compile on its own" >&2; exit 255; }' _ {}
+  echo "install_test: $(find "$prefix/include/bypass" -name '*.hpp' | wc -l) headers compile alone"
+fi
+
 cp "$src/tests/install/ring_app.cpp" "$src/tests/install/meson.build" "$tmp/"
 cd "$tmp"
 # 1. Shared, through pkg-config.
 c++ -std=c++20 -w ring_app.cpp -o ring_shared $(pkg-config --cflags --libs bypass)
 LD_LIBRARY_PATH=$libdir ldd ring_shared | grep -q "libbypass.so.0 => $libdir" || { ldd ring_shared; exit 1; }
 LD_LIBRARY_PATH=$libdir ./ring_shared
-# 2. Static bypass: libbypass.a, with its private dependencies (libseccomp,
-# libsodium, libpcap) and DPDK shared. (pkg-config --static would also ask
+# 2. Static bypass: libbypass.a, with its private dependencies (the .pc's
+# Requires.private) and DPDK shared. (pkg-config --static would also ask
 # for DPDK's own static archives and their dependencies, libsystemd's
 # among them, which Debian's packages here do not all provide.)
 c++ -std=c++20 -w ring_app.cpp -o ring_static $(pkg-config --cflags bypass) \
   -Wl,-Bstatic -lbypass -Wl,-Bdynamic \
-  $(pkg-config --libs bypass libseccomp libsodium libpcap | sed 's/-lbypass//') -pthread
+  $(pkg-config --libs bypass $(pkg-config --print-requires-private bypass | awk '{print $1}') |
+    sed 's/-lbypass//') -pthread
 if ldd ring_static | grep -q libbypass; then echo "ring_static links libbypass.so" >&2; exit 1; fi
 ./ring_static
 # 3. A meson project: dependency('bypass').

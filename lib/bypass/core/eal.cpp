@@ -1,5 +1,7 @@
 #include <bypass/core/eal.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <unistd.h>
@@ -36,8 +38,8 @@ std::vector<std::string> eal_args(const Config& c, const std::string& prog) {
       any_pci = true;
     }
   if (!any_pci) a.push_back("--no-pci");
-  a.insert(a.end(), {"--log-level", "lib.*:" + c.eal.log_level, "--log-level",
-                     "pmd.*:" + c.eal.log_level});
+  a.insert(a.end(),
+           {"--log-level", "lib.*:" + c.eal.log_level, "--log-level", "pmd.*:" + c.eal.log_level});
   if (!c.control.telemetry) a.push_back("--no-telemetry");
   a.insert(a.end(), c.eal.args.begin(), c.eal.args.end());
   return a;

@@ -1,5 +1,7 @@
 #include <bypass/core/log.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include <rte_log.h>
 
 #include <cstdio>

@@ -3,8 +3,6 @@
 // EAL errors, unless they ask for them.
 #pragma once
 
-#include <spdlog/spdlog.h>
-
 #include <string>
 
 namespace bypass {

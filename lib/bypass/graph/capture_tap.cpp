@@ -4,9 +4,13 @@
 #include <rte_mbuf.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 
 namespace bypass {
+
+static_assert(sizeof(BpfInsn) == sizeof(bpf_insn) && offsetof(BpfInsn, k) == offsetof(bpf_insn, k),
+              "BpfInsn must be laid out as libpcap's bpf_insn");
 
 CaptureTap::CaptureTap(std::shared_ptr<CaptureChannel> ch, unsigned worker)
     : Module("CaptureTap", 1), ch_(std::move(ch)), worker_(worker) {
@@ -17,7 +21,8 @@ CaptureTap::CaptureTap(std::shared_ptr<CaptureChannel> ch, unsigned worker)
 }
 
 void CaptureTap::process(Worker& w, Batch& in) {
-  const bpf_insn* prog = ch_->filter().empty() ? nullptr : ch_->filter().data();
+  const auto* prog =
+      ch_->filter().empty() ? nullptr : reinterpret_cast<const bpf_insn*>(ch_->filter().data());
   int64_t now_ns = -1;
   for (uint16_t i = 0; i < in.size(); ++i) {
     rte_mbuf* m = in[i];

@@ -6,10 +6,6 @@
 // never waits: a copy that finds the ring full is counted and dropped.
 #pragma once
 
-#include <sys/types.h>  // u_int, which pcap/bpf.h uses
-
-#include <pcap/bpf.h>
-
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -19,6 +15,14 @@
 #include <bypass/graph/module.hpp>
 
 namespace bypass {
+
+// One instruction of a classic BPF program, laid out as libpcap's bpf_insn
+// (capture_tap.cpp checks that), so that this header needs no libpcap.
+struct BpfInsn {
+  uint16_t code;
+  uint8_t jt, jf;
+  uint32_t k;
+};
 
 struct CaptureRecord {
   static constexpr uint32_t kSnap = 2048;
@@ -32,15 +36,15 @@ struct CaptureRecord {
 // that has the point); made and drained by the control thread.
 class CaptureChannel {
  public:
-  CaptureChannel(std::vector<bpf_insn> filter, uint64_t budget, size_t slots = 1024)
+  CaptureChannel(std::vector<BpfInsn> filter, uint64_t budget, size_t slots = 1024)
       : filter_(std::move(filter)), budget_(budget), slots_(slots) {}
-  const std::vector<bpf_insn>& filter() const { return filter_; }
+  const std::vector<BpfInsn>& filter() const { return filter_; }
   uint64_t budget() const { return budget_; }
   size_t slots() const { return slots_; }
   std::atomic<uint64_t> taken{0};  // copies claimed against the budget (all workers)
   Counter matched_dropped;         // matched, but the ring was full (summed over taps)
  private:
-  std::vector<bpf_insn> filter_;
+  std::vector<BpfInsn> filter_;
   uint64_t budget_;
   size_t slots_;
 };
