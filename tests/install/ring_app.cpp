@@ -5,7 +5,7 @@
 
 #include <cstdio>
 
-#include <bypass/control/runtime.hpp>
+#include <bypass/bypass.hpp>
 
 int main() {
   auto c = bypass::parse_config(
@@ -32,6 +32,6 @@ int main() {
   rte_mbuf* in[32];
   const uint16_t got = p->rx_burst(0, in, 32);
   rte_pktmbuf_free_bulk(in, got);
-  std::printf("sent %u received %u\n", sent, got);
+  std::printf("bypass %s: sent %u received %u\n", bypass::kVersion, sent, got);
   return (*rt)->finish() == 0 && sent == 32 && got == 32 ? 0 : 1;
 }
