@@ -2,8 +2,9 @@
 # The installed library, used from outside the tree: `meson install` into a
 # temporary root, then a small program (tests/install) built three ways
 # against it and run on a net_ring port: pkg-config (shared), the static
-# library, and a meson project with dependency('bypass'); and every
-# installed header compiles on its own with bypass.pc's flags alone.
+# library, and a meson project with dependency('bypass'); every installed
+# header compiles on its own with bypass.pc's flags alone; and the code of
+# docs/embedding.md compiles and runs.
 # Needs root (DPDK without huge pages still wants it): CI has it.
 set -euo pipefail
 build=$1
@@ -57,4 +58,21 @@ if ldd ring_static | grep -q libbypass; then echo "ring_static links libbypass.s
 meson setup app >/dev/null
 meson compile -C app >/dev/null
 LD_LIBRARY_PATH=$libdir app/ring_app
-echo "install_test: shared, static and meson builds ran"
+# 4. docs/embedding.md: its code blocks are a program; build and run it.
+mkdir -p doc
+python3 - "$src/docs/embedding.md" doc <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+n = 0
+for block in re.findall(r"```cpp\n(.*?)```", text, re.S):
+    m = re.match(r"// file: (\S+)\n", block)
+    if m:
+        open(sys.argv[2] + "/" + m.group(1), "w").write(block[m.end():])
+        n += 1
+assert n >= 2, "docs/embedding.md: no '// file:' blocks"
+PY
+c++ -std=c++20 -w doc/main.cpp -o doc/ipv4_gate $(pkg-config --cflags --libs bypass)
+LD_LIBRARY_PATH=$libdir doc/ipv4_gate > doc/out.txt
+grep -Eq "drop not_ipv4: [1-9]" doc/out.txt || { cat doc/out.txt; echo "docs/embedding.md's program dropped nothing as not_ipv4" >&2; exit 1; }
+grep -Eq "module ipv4_gate: in [1-9]" doc/out.txt || { cat doc/out.txt; exit 1; }
+echo "install_test: shared, static and meson builds ran; docs/embedding.md's program ran"
