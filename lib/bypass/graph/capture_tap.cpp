@@ -30,13 +30,13 @@ void CaptureTap::process(Worker& w, Batch& in) {
     const auto* data = rte_pktmbuf_mtod(m, const u_char*);
     const uint32_t len = rte_pktmbuf_data_len(m);
     if (prog && bpf_filter(prog, data, rte_pktmbuf_pkt_len(m), len) == 0) continue;
-    if (ch_->taken.load(std::memory_order_relaxed) >= ch_->budget()) continue;
+    if (taken_ >= ch_->budget()) continue;
     const uint64_t head = head_.load(std::memory_order_relaxed);
     if (head - tail_.load(std::memory_order_acquire) > mask_) {
       ring_full_.add();
       continue;
     }
-    ch_->taken.fetch_add(1, std::memory_order_relaxed);
+    ++taken_;
     if (now_ns < 0)  // the vDSO's clock, once per batch
       now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                    std::chrono::system_clock::now().time_since_epoch())

@@ -32,7 +32,7 @@ struct CaptureRecord {
   uint8_t data[kSnap];
 };
 
-// The ring and counters one capture shares with its taps (one per worker
+// What one capture shares with its taps (one per worker
 // that has the point); made and drained by the control thread.
 class CaptureChannel {
  public:
@@ -41,8 +41,7 @@ class CaptureChannel {
   const std::vector<BpfInsn>& filter() const { return filter_; }
   uint64_t budget() const { return budget_; }
   size_t slots() const { return slots_; }
-  std::atomic<uint64_t> taken{0};  // copies claimed against the budget (all workers)
-  Counter matched_dropped;         // matched, but the ring was full (summed over taps)
+
  private:
   std::vector<BpfInsn> filter_;
   uint64_t budget_;
@@ -67,6 +66,7 @@ class CaptureTap final : public Module {
   alignas(64) std::atomic<uint64_t> head_{0};
   alignas(64) std::atomic<uint64_t> tail_{0};
   Counter ring_full_, seen_;
+  uint64_t taken_ = 0;  // copies this tap made: each stops at the budget on its own
 };
 
 }  // namespace bypass
