@@ -26,7 +26,7 @@ export PKG_CONFIG_PATH=$tmp/pc
 test -z "$(find "$prefix/include" -name '*.cpp')" || { echo "sources were installed" >&2; exit 1; }
 test -e "$libdir/libbypass.so.0" || { echo "no libbypass.so.0" >&2; exit 1; }
 
-# Every installed header compiles on its own with what bypass.pc gives
+# Every installed (public) header compiles on its own with what bypass.pc gives
 # (DPDK's flags and nothing else beyond the standard library). The headers
 # do not change with huge pages: the --no-huge run leaves this to the other.
 if [ "${BYPASS_TEST_NO_HUGE:-0}" != 1 ]; then
