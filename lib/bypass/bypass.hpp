@@ -1,6 +1,7 @@
-// bypass for an appliance, in one include: the config, the runtime (EAL,
-// packet pool, ports), workers and their graphs, the module registry, the
-// stats and the control socket. Narrower headers are under bypass/.
+/// @file
+/// bypass for an appliance, in one include: the config, the runtime (EAL,
+/// packet pool, ports), workers and their graphs, the module registry, the
+/// stats and the control socket. Narrower headers are under bypass/.
 #pragma once
 
 #include <bypass/control/control_server.hpp>

@@ -1,6 +1,7 @@
-// What the bypass programs print, from stats snapshots (control/stats.hpp):
-// one line a second while they run (rates, drops, device misses), and final
-// stats per worker, port, drop reason and module.
+/// @file
+/// What the bypass programs print, from stats snapshots (control/stats.hpp):
+/// one line a second while they run (rates, drops, device misses), and final
+/// stats per worker, port, drop reason and module.
 #pragma once
 
 #include <cstdint>
@@ -14,18 +15,18 @@
 
 namespace bypass {
 
-// One line: rates between two snapshots, drops so far, device misses.
+/// One line: rates between two snapshots, drops so far, device misses.
 std::string rate_line(const StatsSnapshot& prev, const StatsSnapshot& now);
-// Final stats: per worker, totals, drop reasons, ports, and the modules summed
-// over workers by name (packets in, drops by reason, own cycles per packet).
+/// Final stats: per worker, totals, drop reasons, ports, and the modules summed
+/// over workers by name (packets in, drops by reason, own cycles per packet).
 std::string final_report(const StatsSnapshot& s);
 
-// The faults a FaultyPort injected, one line per direction.
+/// The faults a FaultyPort injected, one line per direction.
 std::string fault_report(const std::string& port, const FaultyPort& f);
 
-// The last lines of a program: mbufs still out of the pool after every port
-// closed, less those a driver keeps by design (`kept`, see PortSet). Returns
-// the number that really leaked.
+/// The last lines of a program: mbufs still out of the pool after every port
+/// closed, less those a driver keeps by design (`kept`, see PortSet). Returns
+/// the number that really leaked.
 unsigned print_exit_check(unsigned in_use, unsigned kept);
 
 }  // namespace bypass

@@ -1,6 +1,7 @@
-// Where running bypass instances keep their control sockets, shared by the
-// programs (which bind there) and bypassctl (which looks there). Header-only
-// so that bypassctl needs nothing of DPDK.
+/// @file
+/// Where running bypass instances keep their control sockets, shared by the
+/// programs (which bind there) and bypassctl (which looks there). Header-only
+/// so that bypassctl needs nothing of DPDK.
 #pragma once
 
 #include <unistd.h>
@@ -10,8 +11,8 @@
 
 namespace bypass {
 
-// $BYPASS_RUN_DIR, else /run/bypass as root, else $XDG_RUNTIME_DIR/bypass,
-// else /tmp/bypass-<uid>.
+/// $BYPASS_RUN_DIR, else /run/bypass as root, else $XDG_RUNTIME_DIR/bypass,
+/// else `/tmp/bypass-<uid>`.
 inline std::string control_socket_dir() {
   if (const char* d = std::getenv("BYPASS_RUN_DIR"); d && *d) return d;
   if (geteuid() == 0) return "/run/bypass";
