@@ -1,11 +1,12 @@
-// DropReason: why a packet was dropped, as a small code counted in the tally
-// of the module that dropped it. Codes below kFirstModuleDrop are the graph's
-// own (ring_full, tx_full, no_route) and mean the same in every module; the
-// codes from there on belong to the module, which names them in a DropTable
-// declared next to it (BYPASS_DROP_TABLE, in the manner of VPP's per-node
-// error strings). Reports name the module and the reason; nothing here needs
-// to know another area's reasons, so a module written outside bypass declares
-// its own.
+/// @file
+/// DropReason: why a packet was dropped, as a small code counted in the tally
+/// of the module that dropped it. Codes below kFirstModuleDrop are the graph's
+/// own (ring_full, tx_full, no_route) and mean the same in every module; the
+/// codes from there on belong to the module, which names them in a DropTable
+/// declared next to it (BYPASS_DROP_TABLE, in the manner of VPP's per-node
+/// error strings). Reports name the module and the reason; nothing here needs
+/// to know another area's reasons, so a module written outside bypass declares
+/// its own.
 #pragma once
 
 #include <cstddef>
@@ -16,40 +17,49 @@
 
 namespace bypass {
 
+/// Why a packet was dropped: a code, named by the module's DropTable.
 enum class DropReason : uint8_t {};
 
-// The graph's own reasons.
+/// The graph's own reasons.
 struct GraphDrop {
-  static constexpr DropReason kRingFull{0};  // a hand-off ring had no room
-  static constexpr DropReason kTxFull{1};    // a TX queue took fewer than offered
-  static constexpr DropReason kNoRoute{2};   // a gate with nothing connected
-  static constexpr size_t kCount = 3;
+  static constexpr DropReason kRingFull{0};  ///< a hand-off ring had no room
+  static constexpr DropReason kTxFull{1};    ///< a TX queue took fewer than offered
+  static constexpr DropReason kNoRoute{2};   ///< a gate with nothing connected
+  static constexpr size_t kCount = 3;        ///< how many there are
+  /// Their names, by code.
   static constexpr std::string_view kNames[kCount] = {"ring_full", "tx_full", "no_route"};
 };
 
+/// The first code of a module's own reasons.
 inline constexpr size_t kFirstModuleDrop = GraphDrop::kCount;
-// Codes a module may count: the graph's plus up to this many of its own.
+/// Codes a module may count: the graph's plus up to this many of its own.
 inline constexpr size_t kMaxDropReasons = 64;
 
-// Not drops: a check that found nothing wrong, and a packet used up without
-// a reply (an ARP reply learned: freed, not counted).
+///@{
+/// Not drops: a check that found nothing wrong, and a packet used up without
+/// a reply (an ARP reply learned: freed, not counted).
 inline constexpr DropReason kPass{255};
 inline constexpr DropReason kConsumed{254};
+///@}
 
+/// The code of `r`, as an index (into ModuleTally::drops).
 constexpr size_t drop_index(DropReason r) {
   return static_cast<size_t>(r);
 }
 
-// The names of a module's own reasons, in code order from kFirstModuleDrop.
+/// The names of a module's own reasons, in code order from kFirstModuleDrop.
 class DropTable {
  public:
+  /// A table of the graph's reasons only.
   constexpr DropTable() = default;
+  /// The graph's reasons and `own` (which must outlive the table), in code order.
   constexpr explicit DropTable(std::span<const std::string_view> own) : own_(own) {}
 
-  // Every code this table names, graph reasons included.
+  /// Every code this table names, graph reasons included.
   constexpr size_t size() const { return kFirstModuleDrop + own_.size(); }
+  /// Whether `r` is a code this table names.
   constexpr bool names(DropReason r) const { return drop_index(r) < size(); }
-  // The reason's name; a code past the table (a module bug) reads "reason_N".
+  /// The reason's name; a code past the table (a module bug) reads "reason_N".
   std::string name(DropReason r) const {
     const size_t i = drop_index(r);
     if (i < kFirstModuleDrop) return std::string(GraphDrop::kNames[i]);
@@ -63,11 +73,14 @@ class DropTable {
 
 }  // namespace bypass
 
-// Declares struct `Type` with a DropReason constant per entry of `LIST` (an
-// X-macro of X(kId, "name")), numbered from kFirstModuleDrop, and
-// `Type::table()` that names them:
-//   #define MY_DROPS(X) X(kTooOld, "too_old") X(kBadTag, "bad_tag")
-//   BYPASS_DROP_TABLE(MyDrop, MY_DROPS)
+/// @def BYPASS_DROP_TABLE(Type, LIST)
+/// Declares struct `Type` with a DropReason constant per entry of `LIST` (an
+/// X-macro of X(kId, "name")), numbered from kFirstModuleDrop, and
+/// `Type::table()` that names them:
+/// @code
+///   #define MY_DROPS(X) X(kTooOld, "too_old") X(kBadTag, "bad_tag")
+///   BYPASS_DROP_TABLE(MyDrop, MY_DROPS)
+/// @endcode
 #define BYPASS_DROP_INDEX_(id, name) id##_index_,
 #define BYPASS_DROP_CONST_(id, name)        \
   static constexpr ::bypass::DropReason id{ \

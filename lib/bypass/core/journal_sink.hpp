@@ -1,9 +1,10 @@
-// JournalSink: how a worker hands state changes (a neighbour learned, changed
-// or gone; a connection opened or closed) to the control thread, which keeps
-// the journal (control/journal.hpp). One bounded single-producer,
-// single-consumer ring per worker: push() never blocks, never allocates and
-// makes no system call (the time comes from the vDSO); an event that does not
-// fit is counted, not waited for.
+/// @file
+/// JournalSink: how a worker hands state changes (a neighbour learned, changed
+/// or gone; a connection opened or closed) to the control thread, which keeps
+/// the journal (control/journal.hpp). One bounded single-producer,
+/// single-consumer ring per worker: push() never blocks, never allocates and
+/// makes no system call (the time comes from the vDSO); an event that does not
+/// fit is counted, not waited for.
 #pragma once
 
 #include <array>
@@ -16,37 +17,44 @@
 
 namespace bypass {
 
+/// What changed.
 enum class JournalKind : uint8_t {
-  kNeighborLearned,
-  kNeighborChanged,
-  kNeighborExpired,
-  kLinkUp,
-  kLinkDown,
-  kConnectionOpened,
-  kConnectionClosed,
-  kConfigApplied,
+  kNeighborLearned,   ///< a neighbour's MAC address learned (port, ip, mac)
+  kNeighborChanged,   ///< a neighbour's MAC address changed (port, ip, mac, old_mac)
+  kNeighborExpired,   ///< a neighbour forgotten (port, ip, mac)
+  kLinkUp,            ///< a port's link came up (port)
+  kLinkDown,          ///< a port's link went down (port)
+  kConnectionOpened,  ///< a connection opened (id, ip)
+  kConnectionClosed,  ///< a connection closed (id, ip, code)
+  kConfigApplied,     ///< a config applied (control thread)
 };
 
-// Plain bytes, so that the ring copies it with memcpy.
+/// One state change. Plain bytes, so that the ring copies it with memcpy.
 struct JournalEvent {
-  JournalKind kind = JournalKind::kNeighborLearned;
-  uint8_t family = 0;   // 4 or 6 for an address, else 0
-  uint16_t port = 0;    // the port's index
-  uint32_t worker = 0;  // from 1; 0 is the control thread
-  int64_t unix_ns = 0;
-  std::array<uint8_t, 16> ip{};
+  JournalKind kind = JournalKind::kNeighborLearned;  ///< what changed
+  uint8_t family = 0;                                ///< 4 or 6 for an address, else 0
+  uint16_t port = 0;                                 ///< the port's index
+  uint32_t worker = 0;                               ///< from 1; 0 is the control thread
+  int64_t unix_ns = 0;                               ///< when, in Unix nanoseconds
+  std::array<uint8_t, 16> ip{};                      ///< the address (4 bytes for IPv4)
+  ///@{
+  /// A neighbour's MAC address, and the one it had before.
   std::array<uint8_t, 6> mac{}, old_mac{};
-  uint64_t id = 0;    // a connection's client id
-  uint32_t code = 0;  // why a connection closed
+  ///@}
+  uint64_t id = 0;    ///< a connection's client id
+  uint32_t code = 0;  ///< why a connection closed
 };
 
+/// One worker's ring of events to the control thread; see the file's description.
 class JournalSink {
  public:
+  /// A ring for `worker` of at least `capacity` events (a power of two, 16 or more).
   explicit JournalSink(uint32_t worker, size_t capacity = 1024)
       : worker_(worker), slots_(round_up(capacity)), mask_(slots_.size() - 1) {}
-  uint32_t worker() const { return worker_; }
+  uint32_t worker() const { return worker_; }  ///< the worker it belongs to
 
-  // Producer (the worker): stamps the event with the time and the worker.
+  /// Producer (the worker): stamps the event with the time and the worker.
+  /// Returns false, and counts it in dropped(), when the ring is full.
   bool push(JournalEvent e) {
     const uint64_t head = head_.load(std::memory_order_relaxed);
     if (head - tail_.load(std::memory_order_acquire) > mask_) {
@@ -61,7 +69,7 @@ class JournalSink {
     head_.store(head + 1, std::memory_order_release);
     return true;
   }
-  // Consumer (the control thread).
+  /// Consumer (the control thread): the oldest event into `out`; false if there is none.
   bool pop(JournalEvent* out) {
     const uint64_t tail = tail_.load(std::memory_order_relaxed);
     if (tail == head_.load(std::memory_order_acquire)) return false;
@@ -69,7 +77,7 @@ class JournalSink {
     tail_.store(tail + 1, std::memory_order_release);
     return true;
   }
-  uint64_t dropped() const { return dropped_.get(); }
+  uint64_t dropped() const { return dropped_.get(); }  ///< events that found the ring full
 
  private:
   static size_t round_up(size_t n) {

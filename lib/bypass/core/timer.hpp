@@ -1,11 +1,12 @@
-// Timers of one worker, on the worker's Clock: a hashed timing wheel of
-// intrusive Timer entries (no allocation when arming), checked once per loop
-// iteration. A timer runs on its worker, between bursts, never concurrently
-// with that worker's modules. Announcements, neighbour upkeep, pacing and
-// connection keep-alives and timeouts run on these, not inside pollers.
-// A clock that jumps forward runs every timer that came due once (periodic
-// ones are not run once per missed period); a clock that goes backwards
-// delays timers, it never runs them early.
+/// @file
+/// Timers of one worker, on the worker's Clock: a hashed timing wheel of
+/// intrusive Timer entries (no allocation when arming), checked once per loop
+/// iteration. A timer runs on its worker, between bursts, never concurrently
+/// with that worker's modules. Announcements, neighbour upkeep, pacing and
+/// connection keep-alives and timeouts run on these, not inside pollers.
+/// A clock that jumps forward runs every timer that came due once (periodic
+/// ones are not run once per missed period); a clock that goes backwards
+/// delays timers, it never runs them early.
 #pragma once
 
 #include <cstdint>
@@ -16,22 +17,27 @@ namespace bypass {
 class Worker;
 class TimerWheel;
 
+/// An entry of a TimerWheel: what to run, and when once armed. It must not move while armed.
 class Timer {
  public:
+  /// What a timer runs, on its worker, with the context it was given.
   using Fn = void (*)(void* ctx, Worker& w);
+  /// A timer with nothing to run yet: set() it before arming.
   Timer() = default;
+  /// A timer that runs `fn(ctx, worker)`.
   Timer(Fn fn, void* ctx) : fn_(fn), ctx_(ctx) {}
   Timer(const Timer&) = delete;
   Timer& operator=(const Timer&) = delete;
-  ~Timer();  // cancels itself if armed
+  ~Timer();  ///< cancels itself if armed
 
+  /// Sets what it runs.
   void set(Fn fn, void* ctx) {
     fn_ = fn;
     ctx_ = ctx;
   }
-  bool armed() const { return armed_; }
-  uint64_t due() const { return due_; }
-  uint64_t period() const { return period_; }
+  bool armed() const { return armed_; }        ///< whether it is armed
+  uint64_t due() const { return due_; }        ///< when it runs next, in clock ticks
+  uint64_t period() const { return period_; }  ///< clock ticks between runs; 0: runs once
 
  private:
   friend class TimerWheel;
@@ -47,30 +53,33 @@ class Timer {
   bool running_ = false;  // in that list, not yet run
 };
 
+/// The timers of one worker; see the file's description.
 class TimerWheel {
  public:
-  // `resolution`: clock ticks per slot (timers run at most this late);
-  // `slots`: a power of two.
+  /// `resolution`: clock ticks per slot (timers run at most this late);
+  /// `slots`: a power of two.
   explicit TimerWheel(uint64_t resolution = 1, unsigned slots = 256);
   TimerWheel(const TimerWheel&) = delete;
   TimerWheel& operator=(const TimerWheel&) = delete;
+  /// Disarms the timers still armed (they forget the wheel).
   ~TimerWheel();
 
-  // Before any timer is armed.
+  /// Before any timer is armed.
   void set_resolution(uint64_t ticks) { resolution_ = ticks ? ticks : 1; }
-  uint64_t resolution() const { return resolution_; }
+  uint64_t resolution() const { return resolution_; }  ///< clock ticks per slot
 
-  // Arms `t` to run at `due` (clock ticks), then every `period` ticks if
-  // period > 0. Re-arming an armed timer moves it.
+  /// Arms `t` to run at `due` (clock ticks), then every `period` ticks if
+  /// period > 0. Re-arming an armed timer moves it.
   void arm(Timer& t, uint64_t due, uint64_t period = 0);
+  /// Disarms `t`; cancelled from a callback, a timer due in the same pass does not run.
   void cancel(Timer& t);
 
-  // Runs every timer due at `now`; returns how many ran. Cheap when none is.
+  /// Runs every timer due at `now`; returns how many ran. Cheap when none is.
   unsigned run(Worker& w, uint64_t now) {
     if (armed_ == 0 || now < next_check_) return 0;
     return run_due(w, now);
   }
-  unsigned armed() const { return armed_; }
+  unsigned armed() const { return armed_; }  ///< timers armed now
 
  private:
   unsigned run_due(Worker& w, uint64_t now);
