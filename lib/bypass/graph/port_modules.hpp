@@ -1,6 +1,7 @@
-// The edges of a graph on a worker: PortRx polls one RX queue and feeds a
-// module; PortTx is a module that sends on one TX queue. A short TX is
-// retried a bounded number of times, then the rest is dropped as tx_full.
+/// @file
+/// The edges of a graph on a worker: PortRx polls one RX queue and feeds a
+/// module; PortTx is a module that sends on one TX queue. A short TX is
+/// retried a bounded number of times, then the rest is dropped as tx_full.
 #pragma once
 
 #include <bypass/graph/module.hpp>
@@ -8,8 +9,10 @@
 
 namespace bypass {
 
+/// Polls one RX queue and hands each burst to the module it feeds.
 class PortRx final : public Source {
  public:
+  /// Polls `queue` of `port` (which must outlive it) and feeds `next`.
   PortRx(Port& port, uint16_t queue, Module* next) : Source(next), port_(port), queue_(queue) {}
 
   bool poll(Worker& w) override {
@@ -25,16 +28,19 @@ class PortRx final : public Source {
     return true;
   }
 
-  Port& port() const { return port_; }
-  uint16_t queue() const { return queue_; }
+  Port& port() const { return port_; }       ///< the port it polls
+  uint16_t queue() const { return queue_; }  ///< the RX queue it polls
 
  private:
   Port& port_;
   uint16_t queue_;
 };
 
+/// Sends each batch it is handed on one TX queue; see the file's description.
 class PortTx final : public Module {
  public:
+  /// Sends on `queue` of `port` (which must outlive it), trying `retries` more
+  /// times after a short TX.
   PortTx(Port& port, uint16_t queue, unsigned retries = 4)
       : Module("PortTx", 0), port_(port), queue_(queue), retries_(retries) {}
 
