@@ -1,7 +1,8 @@
-// EthPort: a Port over an rte_ethdev: any PMD, PCI NIC or vdev. open() probes
-// the device, checks the config against what the device can do, configures
-// queues, RSS and the checksum offloads it has, and starts it. The destructor
-// stops and closes the device, which returns its descriptors' mbufs.
+/// @file
+/// EthPort: a Port over an rte_ethdev: any PMD, PCI NIC or vdev. open() probes
+/// the device, checks the config against what the device can do, configures
+/// queues, RSS and the checksum offloads it has, and starts it. The destructor
+/// stops and closes the device, which returns its descriptors' mbufs.
 #pragma once
 
 #include <rte_ethdev.h>
@@ -14,11 +15,13 @@
 
 namespace bypass {
 
+/// A Port over a DPDK ethdev; see the file's description.
 class EthPort final : public Port {
  public:
-  // Probes and starts the port described by `pc`; rx buffers come from `pool`.
+  /// Probes and starts the port described by `pc`; rx buffers come from `pool`.
   static Expected<std::unique_ptr<EthPort>> open(const PortConfig& pc, uint16_t tx_queues,
                                                  rte_mempool* pool);
+  /// Stops and closes the device, which returns its descriptors' mbufs.
   ~EthPort() override;
 
   uint16_t rx_burst(uint16_t q, rte_mbuf** pkts, uint16_t n) override {
@@ -27,8 +30,8 @@ class EthPort final : public Port {
   uint16_t tx_burst(uint16_t q, rte_mbuf** pkts, uint16_t n) override {
     return rte_eth_tx_burst(id_, q, pkts, n);
   }
-  // The device's link; for AF_PACKET and AF_XDP, whose drivers say "up"
-  // whatever happens, the state of the Linux interface under them.
+  /// The device's link; for AF_PACKET and AF_XDP, whose drivers say "up"
+  /// whatever happens, the state of the Linux interface under them.
   LinkStatus link() const override;
   PortStats stats() const override;
   void reset_stats() override { rte_eth_stats_reset(id_); }
@@ -46,9 +49,9 @@ class EthPort final : public Port {
   }
   bool read_clock(uint64_t* now) const override { return rte_eth_read_clock(id_, now) == 0; }
 
-  uint16_t id() const { return id_; }
-  const std::string& driver() const { return driver_; }
-  // Stops the device (descriptors' mbufs return to the pool); idempotent.
+  uint16_t id() const { return id_; }                    ///< its DPDK port id
+  const std::string& driver() const { return driver_; }  ///< its driver ("net_af_xdp")
+  /// Stops the device (descriptors' mbufs return to the pool); idempotent.
   void stop();
 
  private:

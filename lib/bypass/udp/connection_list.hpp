@@ -1,8 +1,9 @@
-// ConnectionList: a handler's connections as the control thread may read
-// them while the worker runs (bypassctl conns). The worker writes a slot when
-// a connection opens or closes (rare), under a sequence lock of atomics; the
-// reader copies a slot and retries if a write overlapped. No lock, no wait
-// on the worker's side.
+/// @file
+/// ConnectionList: a handler's connections as the control thread may read
+/// them while the worker runs (bypassctl conns). The worker writes a slot when
+/// a connection opens or closes (rare), under a sequence lock of atomics; the
+/// reader copies a slot and retries if a write overlapped. No lock, no wait
+/// on the worker's side.
 #pragma once
 
 #include <atomic>
@@ -14,20 +15,23 @@
 
 namespace bypass {
 
-// One connection, as listed.
+/// One connection, as listed.
 struct ConnectionRow {
-  uint64_t client_id = 0;
-  SockAddr remote;
-  uint64_t since_unix = 0;  // seconds
-  unsigned worker = 0;      // from 1
-  uint16_t service = 0;     // the UDP port of its service
+  uint64_t client_id = 0;   ///< the client's id
+  SockAddr remote;          ///< the client's address and port
+  uint64_t since_unix = 0;  ///< when it opened: Unix time, seconds
+  unsigned worker = 0;      ///< from 1
+  uint16_t service = 0;     ///< the UDP port of its service
 };
 
+/// A handler's open connections, one slot each; see the file's description.
 class ConnectionList {
  public:
+  /// Room for `slots` connections, in slots 0 to slots - 1.
   explicit ConnectionList(size_t slots) : slots_(std::make_unique<Slot[]>(slots)), n_(slots) {}
 
-  // Worker: slot `i` holds a connection now, or (close) none.
+  ///@{
+  /// Worker: slot `i` holds a connection now, or (close) none.
   void open(size_t i, uint64_t client_id, const SockAddr& remote, uint64_t since_unix) {
     if (i >= n_) return;
     Slot& s = slots_[i];
@@ -57,8 +61,9 @@ class ConnectionList {
     s.meta.store(0, std::memory_order_relaxed);
     s.seq.store(seq + 2, std::memory_order_release);
   }
+  ///@}
 
-  // Control thread: appends the open connections.
+  /// Control thread: appends the open connections.
   void read(std::vector<ConnectionRow>& out) const {
     for (size_t i = 0; i < n_; ++i) {
       const Slot& s = slots_[i];

@@ -1,12 +1,13 @@
-// The datagram handler API, the same over every backend (DPDK ports + Endpoint,
-// or Linux UDP sockets). A handler gets datagrams in batches and, for each,
-// either replies in place (the reply is written over the request's payload,
-// no copy), or consumes it. It may also queue further datagrams in the Outbox:
-// copied bytes, or slices of a StaticBlob sent without copying (DPDK external
-// buffers; iovecs on sockets). A handler that keeps peers (connections) may
-// also send to any of them at any time, within a batch or from its tick, to
-// the Peer it kept: the backend needs no neighbour lookup for that. One
-// virtual call per batch (and per tick), none per packet.
+/// @file
+/// The datagram handler API, the same over every backend (DPDK ports + Endpoint,
+/// or Linux UDP sockets). A handler gets datagrams in batches and, for each,
+/// either replies in place (the reply is written over the request's payload,
+/// no copy), or consumes it. It may also queue further datagrams in the Outbox:
+/// copied bytes, or slices of a StaticBlob sent without copying (DPDK external
+/// buffers; iovecs on sockets). A handler that keeps peers (connections) may
+/// also send to any of them at any time, within a batch or from its tick, to
+/// the Peer it kept: the backend needs no neighbour lookup for that. One
+/// virtual call per batch (and per tick), none per packet.
 #pragma once
 
 #include <cstddef>
@@ -24,39 +25,41 @@
 
 namespace bypass {
 
+/// What goes back for a datagram.
 enum class Reply : uint8_t {
-  kNone,       // consumed: nothing goes back
-  kUnchanged,  // send the payload back as it is (echo): checksums are only swapped
-  kModified,   // send back reply_len bytes written at data
+  kNone,       ///< consumed: nothing goes back
+  kUnchanged,  ///< send the payload back as it is (echo): checksums are only swapped
+  kModified,   ///< send back reply_len bytes written at data
 };
 
-// Where a datagram came from, kept by a handler to send to that peer later:
-// both addresses and, on DPDK ports, the link header of the path back (the
-// peer's MAC, ours, VLAN tags) and the port, so sending needs no lookup.
+/// Where a datagram came from, kept by a handler to send to that peer later:
+/// both addresses and, on DPDK ports, the link header of the path back (the
+/// peer's MAC, ours, VLAN tags) and the port, so sending needs no lookup.
 struct Peer {
-  static constexpr unsigned kMaxLink = 22;  // Ethernet and two VLAN tags
-  SockAddr remote;                          // the peer
-  SockAddr local;                           // our address and port it sent to
-  uint8_t link[kMaxLink] = {};              // DPDK: ready to put in front of IP
-  uint8_t link_len = 0;                     // 0 on sockets
-  uint8_t port = 0;                         // DPDK: the backend's port index
+  static constexpr unsigned kMaxLink = 22;  ///< Ethernet and two VLAN tags
+  SockAddr remote;                          ///< the peer
+  SockAddr local;                           ///< our address and port it sent to
+  uint8_t link[kMaxLink] = {};              ///< DPDK: ready to put in front of IP
+  uint8_t link_len = 0;                     ///< 0 on sockets
+  uint8_t port = 0;                         ///< DPDK: the backend's port index
 };
 
+/// One datagram of a batch, and the handler's answer to it.
 struct Datagram {
-  SockAddr src;             // the peer
-  SockAddr dst;             // our address and port
-  uint8_t* data = nullptr;  // payload, writable
-  uint32_t len = 0;         // payload bytes
-  uint32_t room = 0;        // bytes writable at data for a reply (>= len)
-  Reply reply = Reply::kNone;
-  uint32_t reply_len = 0;  // with kModified
-  // DPDK: the request's link header as it arrived (valid during the batch;
-  // peer() turns it around for the way back).
+  SockAddr src;                ///< the peer
+  SockAddr dst;                ///< our address and port
+  uint8_t* data = nullptr;     ///< payload, writable
+  uint32_t len = 0;            ///< payload bytes
+  uint32_t room = 0;           ///< bytes writable at data for a reply (>= len)
+  Reply reply = Reply::kNone;  ///< the answer; nothing goes back until the handler sets it
+  uint32_t reply_len = 0;      ///< with kModified
+  /// DPDK: the request's link header as it arrived (valid during the batch;
+  /// peer() turns it around for the way back).
   const uint8_t* link = nullptr;
-  uint8_t link_len = 0;
-  uint8_t port = 0;
+  uint8_t link_len = 0;  ///< its bytes; 0 on sockets
+  uint8_t port = 0;      ///< DPDK: the backend's port index it came in on
 
-  // The sender, to keep beyond this batch.
+  /// The sender, to keep beyond this batch.
   Peer peer() const {
     Peer p;
     p.remote = src;
@@ -71,38 +74,46 @@ struct Datagram {
     return p;
   }
 
+  /// Sends the payload back as it is.
   void reply_unchanged() { reply = Reply::kUnchanged; }
-  // The handler wrote `n` bytes at data (n <= room).
+  /// The handler wrote `n` bytes at data (n <= room).
   void reply_with(uint32_t n) {
     reply = Reply::kModified;
     reply_len = n;
   }
 };
 
-// Read-only bytes a handler sends many times without copying. Made by the
-// backend (DMA-able memory for DPDK), owned by it, alive until it stops.
+/// Read-only bytes a handler sends many times without copying. Made by the
+/// backend (DMA-able memory for DPDK), owned by it, alive until it stops.
 struct StaticBlob {
-  const uint8_t* data = nullptr;
-  size_t size = 0;
-  void* backend = nullptr;  // the backend's own handle (DPDK: its shared info)
+  const uint8_t* data = nullptr;  ///< the bytes
+  size_t size = 0;                ///< how many
+  void* backend = nullptr;        ///< the backend's own handle (DPDK: its shared info)
 };
 
-// Further datagrams a handler sends during a batch: to the sender of one of the
-// batch's datagrams (same path back), with a small copied header and an
-// optional slice of a StaticBlob. Bounded: send() returns false when full.
+/// Further datagrams a handler sends during a batch: to the sender of one of the
+/// batch's datagrams (same path back), with a small copied header and an
+/// optional slice of a StaticBlob. Bounded: send() returns false when full.
 class Outbox {
  public:
-  static constexpr size_t kCapacity = 256;
-  static constexpr size_t kMaxHeader = 32;
+  static constexpr size_t kCapacity = 256;  ///< datagrams send() takes per batch
+  static constexpr size_t kMaxHeader = 32;  ///< bytes of copied header, at most
 
+  /// A datagram queued by send().
   struct Item {
-    uint16_t to;  // index of the datagram in the batch whose sender gets it
-    uint8_t header_len;
-    uint8_t header[kMaxHeader];
-    const StaticBlob* blob;
+    uint16_t to;                 ///< index of the datagram in the batch whose sender gets it
+    uint8_t header_len;          ///< bytes of header
+    uint8_t header[kMaxHeader];  ///< the copied header
+    const StaticBlob* blob;      ///< the blob of the slice that follows, or nullptr
+    ///@{
+    /// The slice of blob: where it starts, and its bytes.
     size_t offset, len;
+    ///@}
   };
 
+  /// Queues a datagram to the sender of datagram `to` of the batch: `header`
+  /// copied, then `len` bytes of `blob` from `offset`, not copied. False when
+  /// the outbox is full, the header is over kMaxHeader or the slice is past the blob.
   bool send(uint16_t to, std::span<const uint8_t> header, const StaticBlob* blob = nullptr,
             size_t offset = 0, size_t len = 0) {
     if (n_ == kCapacity || header.size() > kMaxHeader || (blob && offset + len > blob->size))
@@ -116,22 +127,25 @@ class Outbox {
     it.len = blob ? len : 0;
     return true;
   }
-  std::span<const Item> items() const { return {items_, n_}; }
-  size_t size() const { return n_; }
+  std::span<const Item> items() const { return {items_, n_}; }  ///< what send() queued
+  size_t size() const { return n_; }                            ///< how many send() queued
 
-  // Datagrams to kept peers, packed into the outbox's own memory: up to
-  // kPeerCapacity of them and kPeerBytes of payload per batch or tick (a tick
-  // may owe a thousand small keep-alives).
+  ///@{
+  /// Datagrams to kept peers, packed into the outbox's own memory: up to
+  /// kPeerCapacity of them and kPeerBytes of payload per batch or tick (a tick
+  /// may owe a thousand small keep-alives).
   static constexpr size_t kPeerCapacity = 1024;
   static constexpr size_t kPeerBytes = 256 * 1024;
-  static constexpr size_t kMaxPeerPayload = 1472;  // what fits a 1500-byte IPv4 MTU
+  ///@}
+  static constexpr size_t kMaxPeerPayload = 1472;  ///< what fits a 1500-byte IPv4 MTU
+  /// A datagram to a kept peer.
   struct PeerItem {
-    Peer to;
-    uint32_t offset;
-    uint16_t len;
+    Peer to;          ///< the peer
+    uint32_t offset;  ///< where its payload is in the outbox's memory
+    uint16_t len;     ///< payload bytes
   };
-  // Room for a `len`-byte datagram to `to`: the caller writes the payload
-  // there (it may seal it in place). nullptr when full or `len` is too big.
+  /// Room for a `len`-byte datagram to `to`: the caller writes the payload
+  /// there (it may seal it in place). nullptr when full or `len` is too big.
   uint8_t* reserve(const Peer& to, size_t len) {
     if (len > kMaxPeerPayload || len == 0) return nullptr;
     if (np_ == kPeerCapacity || used_ + len > kPeerBytes) {
@@ -146,37 +160,46 @@ class Outbox {
     used_ += (len + 7) & ~size_t{7};
     return p;
   }
+  /// A copy of `payload` to `to`; false where reserve() would return nullptr.
   bool send_to(const Peer& to, std::span<const uint8_t> payload) {
     uint8_t* p = reserve(to, payload.size());
     if (!p) return false;
     for (size_t i = 0; i < payload.size(); ++i) p[i] = payload[i];
     return true;
   }
-  size_t peer_size() const { return np_; }
+  size_t peer_size() const { return np_; }  ///< datagrams to kept peers queued
 
-  // Set by a backend that can put kept-peer datagrams on the wire before the
-  // batch or tick ends: reserve() calls it when the peer space is full (a
-  // tick that owes 100,000 keep-alives), and the function sends what is
-  // there and calls clear_peers(). Without it, reserve() returns nullptr.
+  ///@{
+  /// Set by a backend that can put kept-peer datagrams on the wire before the
+  /// batch or tick ends: reserve() calls it when the peer space is full (a
+  /// tick that owes 100,000 keep-alives), and the function sends what is
+  /// there and calls clear_peers(). Without it, reserve() returns nullptr.
   using PeerFlush = void (*)(void* ctx, Outbox& out);
   void set_peer_flush(PeerFlush fn, void* ctx) {
     flush_fn_ = fn;
     flush_ctx_ = ctx;
   }
+  ///@}
+  /// Forgets the datagrams to kept peers (once sent).
   void clear_peers() {
     np_ = 0;
     used_ = 0;
   }
-  uint64_t peer_flushes = 0;  // times the peer space was sent early
+  uint64_t peer_flushes = 0;  ///< times the peer space was sent early
+  /// Datagram `i` to a kept peer (i < peer_size()).
   const PeerItem& peer_item(size_t i) const { return peer_items_[i]; }
+  /// Its payload.
   const uint8_t* peer_payload(size_t i) const { return peer_bytes_ + peer_items_[i].offset; }
 
-  // The time of this batch or tick on the worker's clock, set by the backend:
-  // monotonic nanoseconds, and the wall clock (for expiry times that other
-  // machines wrote) in unix nanoseconds.
+  ///@{
+  /// The time of this batch or tick on the worker's clock, set by the backend:
+  /// monotonic nanoseconds, and the wall clock (for expiry times that other
+  /// machines wrote) in unix nanoseconds.
   uint64_t now_ns = 0;
   uint64_t unix_ns = 0;
+  ///@}
 
+  /// Forgets every queued datagram, of both kinds.
   void clear() {
     n_ = 0;
     np_ = 0;
@@ -193,35 +216,36 @@ class Outbox {
   void* flush_ctx_ = nullptr;
 };
 
-// What a handler can ask of its backend at start.
+/// What a handler can ask of its backend at start.
 class HandlerContext {
  public:
   virtual ~HandlerContext() = default;
-  // Copies `bytes` once into memory the backend can send from without copying.
+  /// Copies `bytes` once into memory the backend can send from without copying.
   virtual Expected<const StaticBlob*> make_static(std::span<const uint8_t> bytes) = 0;
-  // Largest payload one datagram may carry on this backend.
+  /// Largest payload one datagram may carry on this backend.
   virtual uint32_t max_payload() const = 0;
 };
 
+/// The code behind a UDP port: it gets the port's datagrams in batches; see the file's description.
 class DatagramHandler {
  public:
   virtual ~DatagramHandler() = default;
-  // Runs once on the control thread before traffic flows.
+  /// Runs once on the control thread before traffic flows.
   virtual Status start(HandlerContext&) { return Status::ok(); }
-  // A batch of datagrams, all for this handler's port.
+  /// A batch of datagrams, all for this handler's port.
   virtual void on_datagrams(std::span<Datagram> batch, Outbox& out) = 0;
-  // How often the backend calls on_tick (0: never); asked once at start.
+  /// How often the backend calls on_tick (0: never); asked once at start.
   virtual uint64_t tick_interval_ns() const { return 0; }
-  // Periodic work (keep-alives, timeouts): sends go to kept peers.
+  /// Periodic work (keep-alives, timeouts): sends go to kept peers.
   virtual void on_tick(Outbox&) {}
-  // The handler's own counters ("netcode.connected"), read from the control
-  // thread while the worker runs; the backend sums them over workers by name.
+  /// The handler's own counters ("netcode.connected"), read from the control
+  /// thread while the worker runs; the backend sums them over workers by name.
   virtual void counters(std::vector<std::pair<std::string, uint64_t>>&) const {}
-  // Where to hand state changes (connections opened and closed) for the
-  // journal; called before the worker starts, on handlers that have any.
+  /// Where to hand state changes (connections opened and closed) for the
+  /// journal; called before the worker starts, on handlers that have any.
   virtual void set_journal(JournalSink*) {}
-  // Appends its open connections (worker and service left for the caller);
-  // safe from the control thread while the worker runs.
+  /// Appends its open connections (worker and service left for the caller);
+  /// safe from the control thread while the worker runs.
   virtual void list_connections(std::vector<ConnectionRow>&) const {}
 };
 
