@@ -69,10 +69,16 @@ for block in re.findall(r"```cpp\n(.*?)```", text, re.S):
     if m:
         open(sys.argv[2] + "/" + m.group(1), "w").write(block[m.end():])
         n += 1
-assert n >= 2, "docs/embedding.md: no '// file:' blocks"
+assert n >= 3, "docs/embedding.md: no '// file:' blocks"
 PY
 c++ -std=c++20 -w doc/main.cpp -o doc/ipv4_gate $(pkg-config --cflags --libs bypass)
 LD_LIBRARY_PATH=$libdir doc/ipv4_gate > doc/out.txt
 grep -Eq "drop not_ipv4: [1-9]" doc/out.txt || { cat doc/out.txt; echo "docs/embedding.md's program dropped nothing as not_ipv4" >&2; exit 1; }
 grep -Eq "module ipv4_gate: in [1-9]" doc/out.txt || { cat doc/out.txt; exit 1; }
-echo "install_test: shared, static and meson builds ran; docs/embedding.md's program ran"
+# 5. The page's second program: bypass attached to the program's own EAL,
+# stopped by request_stop(), with the program's signal mask left alone.
+c++ -std=c++20 -w doc/attach.cpp -o doc/attach $(pkg-config --cflags --libs bypass)
+LD_LIBRARY_PATH=$libdir doc/attach > doc/attach.txt
+grep -q "SIGINT blocked: no" doc/attach.txt || { cat doc/attach.txt; echo "attach: SIGINT was blocked" >&2; exit 1; }
+grep -Eq "drop not_ipv4: [1-9]" doc/attach.txt || { cat doc/attach.txt; echo "attach: nothing ran" >&2; exit 1; }
+echo "install_test: shared, static and meson builds ran; docs/embedding.md's programs ran"

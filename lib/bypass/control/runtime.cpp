@@ -1,6 +1,7 @@
 #include <bypass/control/runtime.hpp>
 
 #include <rte_cycles.h>
+#include <rte_lcore.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -24,6 +25,51 @@ Status Runtime::check(const Config& c) {
 }
 
 Expected<std::unique_ptr<Runtime>> Runtime::start(const Config& c, const std::string& program) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<Runtime> rt(new Runtime());
+  rt->signals_ = std::make_unique<StopSignals>();  // before EAL: its threads inherit the mask
+  auto eal = Eal::start(c, program);
+  if (!eal) return eal.status();
+  rt->eal_.emplace(std::move(*eal));
+  rt->eal_ms_ =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (Status s = rt->open(c, program); !s) return s;
+  return rt;
+}
+
+Expected<std::unique_ptr<Runtime>> Runtime::attach(Config& c, const std::string& program,
+                                                   const Embedding& e) {
+  if (rte_lcore_count() == 0)
+    return Status::error(
+        "EAL is not running: call rte_eal_init() before Runtime::attach(), or use "
+        "Runtime::start().");
+  if (!e.lcores.empty() && e.lcores.size() != c.workers.size())
+    return Status::error("the embedding names " + std::to_string(e.lcores.size()) + " lcores for " +
+                         std::to_string(c.workers.size()) +
+                         " workers: give one lcore per [[worker]].");
+  for (size_t i = 0; i < c.workers.size(); ++i) {
+    WorkerConfig& w = c.workers[i];
+    if (!e.lcores.empty()) w.lcore = static_cast<int>(e.lcores[i]);
+    w.seccomp = e.seccomp;
+    const unsigned l = static_cast<unsigned>(w.lcore);
+    if (w.lcore < 0 || !rte_lcore_is_enabled(l) || l == rte_get_main_lcore())
+      return Status::error("worker " + std::to_string(i + 1) +
+                           " needs an lcore of the program's EAL other than the main one: name it "
+                           "in Embedding::lcores (enabled: " +
+                           std::to_string(rte_lcore_count()) + " lcores).");
+    for (size_t j = 0; j < i; ++j)
+      if (c.workers[j].lcore == w.lcore)
+        return Status::error("workers " + std::to_string(j + 1) + " and " + std::to_string(i + 1) +
+                             " are both on lcore " + std::to_string(l) + ": give each its own.");
+  }
+  std::unique_ptr<Runtime> rt(new Runtime());
+  rt->signals_ = std::make_unique<StopSignals>(e.signals ? StopSignals::Handling::kSignals
+                                                         : StopSignals::Handling::kManual);
+  if (Status s = rt->open(c, program); !s) return s;
+  return rt;
+}
+
+Status Runtime::open(const Config& c, const std::string& program) {
   using Ms = std::chrono::duration<double, std::milli>;
   auto t = std::chrono::steady_clock::now();
   auto lap = [&t] {
@@ -32,24 +78,18 @@ Expected<std::unique_ptr<Runtime>> Runtime::start(const Config& c, const std::st
     t = now;
     return ms;
   };
-  std::unique_ptr<Runtime> rt(new Runtime());
-  rt->signals_ = std::make_unique<StopSignals>();  // before EAL: its threads inherit the mask
-  auto eal = Eal::start(c, program);
-  if (!eal) return eal.status();
-  rt->eal_.emplace(std::move(*eal));
-  const double eal_ms = lap();
   auto pool = PktPool::create(program + "_pool", c.memory);
   if (!pool) return pool.status();
-  rt->pool_.emplace(std::move(*pool));
+  pool_.emplace(std::move(*pool));
   const double pool_ms = lap();
-  auto ports = PortSet::open(c, rt->pool_->get());
+  auto ports = PortSet::open(c, pool_->get());
   if (!ports) return ports.status();
-  rt->ports_.emplace(std::move(*ports));
+  ports_.emplace(std::move(*ports));
   const double ports_ms = lap();
   spdlog::info(
       "start-up: EAL and memory {:.1f} ms, packet pool {:.1f} ms ({} mbufs), ports {:.1f} ms",
-      eal_ms, pool_ms, c.memory.pool_size, ports_ms);
-  return rt;
+      eal_ms_, pool_ms, c.memory.pool_size, ports_ms);
+  return Status::ok();
 }
 
 unsigned Runtime::finish() {
@@ -89,14 +129,15 @@ Expected<RunResult> run_and_report(const std::vector<Worker*>& workers, const St
   std::optional<ControlPlane> plane;
   if (opts.control)
     plane.emplace(*opts.control, opts.program, [&] { return stats.take(elapsed()); });
-  if (plane) telemetry_attach(&*plane);
+  const bool telemetry = plane && opts.telemetry;
+  if (telemetry) telemetry_attach(&*plane);
   if (plane && opts.journal) plane->set_journal(opts.journal);
   struct Detach {
     bool on;
     ~Detach() {
       if (on) telemetry_detach();
     }
-  } detach{plane.has_value()};
+  } detach{telemetry};
   std::function<void(int, std::chrono::milliseconds)> serve;
   if (opts.control)
     serve = [&](int fd, std::chrono::milliseconds t) { opts.control->serve(fd, t); };
@@ -118,7 +159,8 @@ Expected<RunResult> run_and_report(const std::vector<Worker*>& workers, const St
     return run;
   }
   if (opts.journal) opts.journal->drain();  // what the workers handed over last
-  if (run->signal) spdlog::info("signal {} received: stopping", run->signal);
+  if (run->signal == StopSignals::kRequested) spdlog::info("stop requested: stopping");
+  if (run->signal > 0) spdlog::info("signal {} received: stopping", run->signal);
   if (!run->stopped.empty()) spdlog::error("{}", run->stopped);
   const StatsSnapshot last = stats.take(run->seconds);
   std::printf("%s", final_report(last).c_str());

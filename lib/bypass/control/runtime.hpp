@@ -3,13 +3,15 @@
 // config against itself and the machine (one sentence per mistake); start()
 // blocks SIGINT/SIGTERM for every thread, starts EAL, makes the packet pool
 // and opens the ports; finish() stops and closes the ports and reports the
-// mbufs still out of the pool (0 unless something leaked).
+// mbufs still out of the pool (0 unless something leaked). attach() does the
+// same on an EAL the embedding program started itself.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <bypass/control/control_server.hpp>
 #include <bypass/control/journal.hpp>
@@ -28,6 +30,22 @@ class Runtime {
   // The config against the machine, and the ports' fault plans; warnings are logged.
   static Status check(const Config& c);
   static Expected<std::unique_ptr<Runtime>> start(const Config& c, const std::string& program);
+
+  // For a program that embeds bypass: what bypass may do to the process.
+  struct Embedding {
+    // The EAL lcores of the workers, in order (else each [[worker]]'s own
+    // `lcore`); each must be an enabled lcore other than the main one.
+    std::vector<unsigned> lcores;
+    bool signals = false;  // take SIGINT/SIGTERM/SIGHUP (else only request_stop())
+    bool seccomp = false;  // confine the worker threads ([eal] worker_seccomp)
+  };
+  // Like start() on an EAL the program already runs (rte_eal_init() done):
+  // bypass starts no EAL and leaves it running. The [eal] table is ignored
+  // but for the memory; `c`'s workers get their lcores and seccomp from `e`.
+  // Telemetry is the program's: run_and_report registers /bypass/* only for
+  // a ReportOptions with a control server and telemetry on.
+  static Expected<std::unique_ptr<Runtime>> attach(Config& c, const std::string& program,
+                                                   const Embedding& e);
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
@@ -41,11 +59,13 @@ class Runtime {
 
  private:
   Runtime() = default;
+  Status open(const Config& c, const std::string& program);
   std::unique_ptr<StopSignals> signals_;  // destroyed last
   std::optional<Eal> eal_;
   std::optional<PktPool> pool_;
   std::optional<PortSet> ports_;
   bool finished_ = false;
+  double eal_ms_ = 0;  // start-up time of EAL (0 when attached)
 };
 
 struct ReportOptions {
@@ -59,6 +79,7 @@ struct ReportOptions {
   std::string program = "bypass";
   Journal* journal = nullptr;       // kept by the control thread while it runs
   std::function<void()> on_hangup;  // SIGHUP: a reload (without it SIGHUP stops the run)
+  bool telemetry = true;            // with `control`: /bypass/* on DPDK's telemetry socket
 };
 
 // Runs `workers` until a signal or `duration` seconds. Every second it takes

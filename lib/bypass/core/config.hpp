@@ -71,6 +71,9 @@ struct WorkerConfig {
   IdleMode idle = IdleMode::kBusy;
   unsigned idle_sleep_us = 100;
   bool seccomp = true;  // confine the worker thread (core/sandbox.hpp); from [eal] worker_seccomp
+  // The EAL lcore it runs on; -1: the one Eal::start made for it (index + 1).
+  // A program that attaches bypass to its own EAL names its lcores here.
+  int lcore = -1;
   bool operator==(const WorkerConfig&) const = default;
 };
 

@@ -19,7 +19,7 @@ namespace bypass {
 
 struct RunResult {
   double seconds = 0;   // from launch to stop
-  int signal = 0;       // the signal that stopped it, or 0
+  int signal = 0;       // the signal that stopped it, StopSignals::kRequested, or 0
   std::string stopped;  // why `stop_check` stopped it, or empty
 };
 

@@ -1,6 +1,11 @@
-// StopSignals: SIGINT, SIGTERM and SIGHUP without a global flag. Construct it before
-// EAL starts so that every thread inherits the blocked mask; the control
-// thread then waits for a signal with a timeout (its per-second tick).
+// StopSignals: how the control thread learns that it should stop, without a
+// global flag. By default it takes SIGINT, SIGTERM and SIGHUP: construct it
+// before EAL starts so that every thread inherits the blocked mask. A
+// program that embeds bypass and keeps its own signal handling makes it with
+// Handling::kManual: no signal is touched, and request_stop() (from any
+// thread, or a signal handler) is the only way to stop. Either way the
+// control thread waits with a timeout (its per-second tick), or in poll() on
+// fd() together with other descriptors.
 #pragma once
 
 #include <signal.h>
@@ -11,19 +16,33 @@ namespace bypass {
 
 class StopSignals {
  public:
-  StopSignals();
+  enum class Handling { kSignals, kManual };
+  // What wait() returns after request_stop().
+  static constexpr int kRequested = -1;
+
+  explicit StopSignals(Handling h = Handling::kSignals);
   ~StopSignals();
-  // Waits up to `timeout`; returns the signal number received, or 0.
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+  // Waits up to `timeout`; returns the signal number received, kRequested
+  // after request_stop(), or 0.
   int wait(std::chrono::milliseconds timeout);
-  // A descriptor that becomes readable when a signal is pending (made on
-  // first use): for a thread that waits in poll() on other things too. The
-  // signal is then taken with wait(0ms).
-  int fd();
+  // Makes the next wait() return kRequested. Async-signal-safe.
+  void request_stop();
+  // A descriptor that is readable while a signal or a stop request is
+  // pending: for a thread that waits in poll() on other things too. The
+  // event is then taken with wait(0ms).
+  int fd() const { return epoll_; }
+  bool handles_signals() const { return handling_ == Handling::kSignals; }
 
  private:
+  Handling handling_;
   sigset_t set_;
   sigset_t old_;
-  int fd_ = -1;
+  int signal_fd_ = -1;
+  int event_fd_ = -1;
+  int epoll_ = -1;
 };
 
 }  // namespace bypass

@@ -112,13 +112,20 @@ int worker_main(void* arg) {
 }
 }  // namespace
 
+unsigned WorkerGroup::lcore_of(size_t i) const {
+  const int l = workers_[i]->config().lcore;
+  return l >= 0 ? static_cast<unsigned>(l) : Eal::worker_lcore(i);
+}
+
 Status WorkerGroup::launch() {
   stop_.store(false);
   for (size_t i = 0; i < workers_.size(); ++i) {
-    unsigned lcore = Eal::worker_lcore(i);
-    if (!rte_lcore_is_enabled(lcore))
-      return Status::error("worker " + std::to_string(i + 1) +
-                           " has no EAL lcore: start EAL from the same config.");
+    const unsigned lcore = lcore_of(i);
+    if (!rte_lcore_is_enabled(lcore) || lcore == rte_get_main_lcore())
+      return Status::error(
+          "worker " + std::to_string(i + 1) + " has no EAL lcore of its own (lcore " +
+          std::to_string(lcore) +
+          "): start EAL from the same config, or give it an enabled worker lcore.");
     auto* arg = new LaunchArg{workers_[i], &stop_};
     if (rte_eal_remote_launch(worker_main, arg, lcore) != 0) {
       delete arg;
@@ -134,7 +141,7 @@ Status WorkerGroup::launch() {
 void WorkerGroup::stop() {
   if (!launched_) return;
   stop_.store(true);
-  for (size_t i = 0; i < workers_.size(); ++i) rte_eal_wait_lcore(Eal::worker_lcore(i));
+  for (size_t i = 0; i < workers_.size(); ++i) rte_eal_wait_lcore(lcore_of(i));
   launched_ = false;
 }
 

@@ -110,7 +110,7 @@ class WorkerGroup {
  public:
   explicit WorkerGroup(std::vector<Worker*> workers) : workers_(std::move(workers)) {}
   ~WorkerGroup() { stop(); }
-  // Starts each worker i on lcore Eal::worker_lcore(i).
+  // Starts each worker on its config's lcore, or the i-th on Eal::worker_lcore(i).
   Status launch();
   // Sets the stop flag and waits for every worker to return.
   void stop();
@@ -119,6 +119,7 @@ class WorkerGroup {
   const std::atomic<bool>& stop_flag() const { return stop_; }
 
  private:
+  unsigned lcore_of(size_t i) const;
   std::vector<Worker*> workers_;
   std::atomic<bool> stop_{false};
   bool launched_ = false;
