@@ -122,7 +122,10 @@ int appliance_main(int argc, char** argv, Appliance& a) {
       };
     auto run = run_and_report(ws, stats, (*rt)->signals(), args->duration, opts);
     if (!run) return fail(run.error());
-    const CounterTotals t = stats.take(run->seconds).totals();
+    const StatsSnapshot last = stats.take(run->seconds);
+    for (const auto& [name, n] : last.counters)
+      std::printf("  %s: %llu\n", name.c_str(), static_cast<unsigned long long>(n));
+    const CounterTotals t = last.totals();
     const double secs = run->seconds > 0 ? run->seconds : 1;
     std::printf("%s: %.2f Mpps in, %.2f Mpps out, on %zu worker(s) over %.1f s\n", a.name.c_str(),
                 static_cast<double>(t.rx_packets) / secs / 1e6,

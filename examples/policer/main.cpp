@@ -1,0 +1,49 @@
+// bypass-policer: per-source rate limiting (rte_meter srTCM) between two
+// ports, or back out of one. The [policer] table:
+//   cir = 1250000     # committed rate, bytes a second, per source
+//   cbs = 16384       # committed burst, bytes
+//   ebs = 16384       # excess burst, bytes
+//   action = "drop"   # or "mark" (DSCP AF11/AF12/AF13 by colour)
+//   max_sources = 65536
+#include <bypass/control/appliance.hpp>
+
+#include "policer.hpp"
+
+using namespace bypass;
+
+int main(int argc, char** argv) {
+  examples::PolicerConfig pc;
+  std::vector<examples::Policer*> modules;
+  Appliance a;
+  a.name = "bypass-policer";
+  a.about = "per-source rate limiting with rte_meter (srTCM): drop red or mark by colour";
+  a.configure = [&](const Config& c) -> Status {
+    const ConfigValue* t = c.app.get("policer");
+    if (!t || !t->is_table()) return Status::error("the config has no [policer] table: add one.");
+    ConfigSection s(*t, "[policer]", "policer");
+    BYPASS_TRY(s.only({"cir", "cbs", "ebs", "action", "max_sources"}));
+    BYPASS_TRY(s.integer("cir", &pc.params.cir, 1, int64_t{1} << 40));
+    BYPASS_TRY(s.integer("cbs", &pc.params.cbs, 64, int64_t{1} << 32));
+    BYPASS_TRY(s.integer("ebs", &pc.params.ebs, 0, int64_t{1} << 32));
+    BYPASS_TRY(s.integer("max_sources", &pc.max_sources, 1, 1 << 24));
+    std::string action = "drop";
+    BYPASS_TRY(s.choice("action", &action, {"drop", "mark"}, "an action"));
+    pc.mark = action == "mark";
+    return Status::ok();
+  };
+  a.chain = [&](WorkerGraph& g, Module& out, unsigned) -> Module* {
+    auto& p = g.make<examples::Policer>("policer" + std::to_string(modules.size()), pc);
+    p.connect(0, &out);
+    modules.push_back(&p);
+    return &p;
+  };
+  a.counters = [&](std::vector<std::pair<std::string, uint64_t>>& out) {
+    const char* names[] = {"policer.green", "policer.yellow", "policer.red"};
+    for (int c = 0; c < 3; ++c) {
+      uint64_t n = 0;
+      for (const auto* m : modules) n += m->colour(static_cast<rte_color>(c));
+      out.emplace_back(names[c], n);
+    }
+  };
+  return appliance_main(argc, argv, a);
+}

@@ -1,0 +1,99 @@
+// Policer: per-source rate limiting with DPDK's rte_meter (srTCM, RFC 2697,
+// colour-blind), each source address (IPv4 or IPv6) with its own meter,
+// found through an rte_hash. `drop`: red is dropped, yellow and green pass;
+// `mark`: everything passes with its colour in the DSCP (AF11/AF12/AF13).
+// Meters and table are the worker's own: with several workers, spread by
+// source address (or use one) so that a source meets one meter. Time is
+// the worker's clock, which must tick at the TSC rate that rte_meter uses.
+#pragma once
+
+#include <rte_ether.h>
+#include <rte_hash.h>
+#include <rte_ip.h>
+#include <rte_meter.h>
+
+#include <atomic>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <bypass/graph/module.hpp>
+
+namespace bypass::examples {
+
+#define POLICER_DROPS(X)                                      \
+  X(kRed, "over_rate")     /* red: over the committed rate */ \
+  X(kFull, "sources_full") /* a new source, max_sources reached */
+BYPASS_DROP_TABLE(PolicerDrop, POLICER_DROPS)
+
+struct PolicerConfig {
+  rte_meter_srtcm_params params{1250000, 16384, 16384};  // cir bytes/s, cbs, ebs bytes
+  bool mark = false;
+  uint32_t max_sources = 65536;
+};
+
+class Policer final : public PacketModule<Policer> {
+ public:
+  explicit Policer(const PolicerConfig& c) : PacketModule("Policer"), c_(c) {}
+  ~Policer() override { rte_hash_free(sources_); }
+  DropTable drop_table() const override { return PolicerDrop::table(); }
+  uint64_t colour(rte_color c) const { return colours_[c].get(); }  // packets of each
+
+  Status start(Worker&) override {
+    static std::atomic<unsigned> n{0};
+    const std::string name = "policer" + std::to_string(n++);
+    rte_hash_parameters p{};
+    p.name = name.c_str();
+    p.entries = c_.max_sources;
+    p.key_len = 16;
+    p.socket_id = SOCKET_ID_ANY;
+    sources_ = rte_hash_create(&p);
+    if (!sources_ || rte_meter_srtcm_profile_config(&profile_, &c_.params) != 0)
+      return Status::error(
+          "the policer cannot make its table or meter profile: check cir/cbs/ebs.");
+    meters_.resize(c_.max_sources);
+    return Status::ok();
+  }
+
+  Verdict handle(Worker& w, rte_mbuf* m) {
+    uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
+    const uint16_t type = m->data_len >= 14 ? static_cast<uint16_t>(p[12] << 8 | p[13]) : 0;
+    uint8_t key[16] = {};
+    if (type == RTE_ETHER_TYPE_IPV4 && m->data_len >= 14 + 20)
+      std::memcpy(key, p + 14 + 12, 4);
+    else if (type == RTE_ETHER_TYPE_IPV6 && m->data_len >= 14 + 40)
+      std::memcpy(key, p + 14 + 8, 16);
+    else
+      return Verdict::to(0);  // not IP: not policed
+    int32_t i = rte_hash_lookup(sources_, key);
+    if (i < 0) {
+      if ((i = rte_hash_add_key(sources_, key)) < 0) return Verdict::drop(PolicerDrop::kFull);
+      rte_meter_srtcm_config(&meters_[i], &profile_);
+    }
+    const rte_color c =
+        rte_meter_srtcm_color_blind_check(&meters_[i], &profile_, w.now(), m->pkt_len);
+    colours_[c].add();
+    if (!c_.mark) return c == RTE_COLOR_RED ? Verdict::drop(PolicerDrop::kRed) : Verdict::to(0);
+    const uint8_t dscp = static_cast<uint8_t>(10 + 2 * c);  // AF11, AF12, AF13
+    if (type == RTE_ETHER_TYPE_IPV4) {
+      auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p + 14);
+      ip->type_of_service = static_cast<uint8_t>(dscp << 2 | (ip->type_of_service & 3));
+      ip->hdr_checksum = 0;
+      ip->hdr_checksum = rte_ipv4_cksum(ip);
+    } else {  // the traffic class straddles bytes 0 and 1; its ECN bits stay
+      const uint8_t tc = static_cast<uint8_t>(dscp << 2 | (p[15] >> 4 & 3));
+      p[14] = static_cast<uint8_t>(0x60 | tc >> 4);
+      p[15] = static_cast<uint8_t>((tc & 0x0f) << 4 | (p[15] & 0x0f));
+    }
+    return Verdict::to(0);
+  }
+
+ private:
+  PolicerConfig c_;
+  rte_hash* sources_ = nullptr;
+  rte_meter_srtcm_profile profile_{};
+  std::vector<rte_meter_srtcm> meters_;
+  Counter colours_[3];
+};
+
+}  // namespace bypass::examples
