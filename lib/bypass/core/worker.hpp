@@ -51,9 +51,9 @@ class Worker {
   /// both happen here and now. The caller keeps the old pollers alive until
   /// this returns.
   void swap_pollers(std::vector<Poller*> pollers, std::function<void(Worker&)> at_swap);
-  // Runs `f` on the worker between two iterations (here and now when it is
-  // not running) and returns when it has: how the control thread hands a
-  // module new state (a rule table) without a lock on the fast path.
+  /// Runs `f` on the worker between two iterations (here and now when it is
+  /// not running) and returns when it has: how the control thread hands a
+  /// module new state (a rule table) without a lock on the fast path.
   void run_on(std::function<void(Worker&)> f) { swap_pollers(pollers_, std::move(f)); }
   /// The loop: polls until `stop` is set. Returns the number of loop iterations.
   uint64_t run(const std::atomic<bool>& stop);

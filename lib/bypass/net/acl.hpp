@@ -22,14 +22,26 @@ namespace bypass {
 
 /// One rule. A rule without an address is for both families.
 struct AclRule {
-  std::string name;                         ///< for the counters ("rule_3" unless named)
-  bool allow = false;                       ///< allow, or deny
-  uint8_t proto = 0;                        ///< IPPROTO_*; 0: any
-  int family = 0;                           ///< 4 or 6 (from its addresses); 0: both
-  uint8_t src[16] = {}, dst[16] = {};       ///< network order (IPv4 in the first 4 bytes)
-  uint8_t src_len = 0, dst_len = 0;         ///< prefix lengths; 0: any
-  uint16_t sport_lo = 0, sport_hi = 65535;  ///< source ports, inclusive
-  uint16_t dport_lo = 0, dport_hi = 65535;  ///< destination ports, inclusive
+  std::string name;    ///< for the counters ("rule_3" unless named)
+  bool allow = false;  ///< allow, or deny
+  uint8_t proto = 0;   ///< IPPROTO_*; 0: any
+  int family = 0;      ///< 4 or 6 (from its addresses); 0: both
+  ///@{
+  /// Source and destination prefixes: network order (IPv4 in the first 4 bytes).
+  uint8_t src[16] = {}, dst[16] = {};
+  ///@}
+  ///@{
+  /// Their prefix lengths; 0: any.
+  uint8_t src_len = 0, dst_len = 0;
+  ///@}
+  ///@{
+  /// Source ports, inclusive.
+  uint16_t sport_lo = 0, sport_hi = 65535;
+  ///@}
+  ///@{
+  /// Destination ports, inclusive.
+  uint16_t dport_lo = 0, dport_hi = 65535;
+  ///@}
 };
 
 /// Reads one rule from a table: action = "allow" | "deny", proto = "udp" |
@@ -47,10 +59,12 @@ struct AclConfig {
 /// Reads the table `name` of `c` (read_acl_rule for each rule).
 Expected<AclConfig> read_acl_config(const Config& c, const std::string& name);
 
+/// Rules compiled for matching; see the file's description.
 class AclTable {
  public:
   /// Both tries for `rules`, first match wins; one sentence on a mistake.
   static Expected<std::unique_ptr<AclTable>> build(std::vector<AclRule> rules);
+  /// Frees the tries.
   ~AclTable();
   AclTable(const AclTable&) = delete;
   AclTable& operator=(const AclTable&) = delete;
