@@ -1,7 +1,10 @@
 // Every message about a config key is written here.
 #include <bypass/core/config_reader.hpp>
 
+#include <arpa/inet.h>
+
 #include <cmath>
+#include <cstdio>
 
 #include <fmt/format.h>
 
@@ -157,6 +160,42 @@ Status ConfigSection::strings(std::string_view key, std::vector<std::string>* ou
     list.push_back(*s);
   }
   *out = std::move(list);
+  return Status::ok();
+}
+
+Status ConfigSection::ipv4(std::string_view key, uint32_t* be) const {
+  if (!has(key)) return Status::ok();
+  std::vector<uint32_t> one;
+  BYPASS_TRY(ipv4s(key, &one));
+  *be = one[0];
+  return Status::ok();
+}
+
+Status ConfigSection::ipv4s(std::string_view key, std::vector<uint32_t>* be) const {
+  const ConfigValue* v = get(key);
+  if (!v) return Status::ok();
+  const bool list = v->is_array();
+  const Status bad = error(key, list ? "must list IPv4 addresses, like [\"198.18.0.1\"]."
+                                     : "must be an IPv4 address, like \"198.18.0.1\".");
+  std::vector<uint32_t> out;
+  for (const ConfigValue& e : list ? v->items() : std::vector<ConfigValue>{*v}) {
+    const std::string* s = e.as_string();
+    if (!s || inet_pton(AF_INET, s->c_str(), &out.emplace_back()) != 1) return bad;
+  }
+  *be = std::move(out);
+  return Status::ok();
+}
+
+Status ConfigSection::mac(std::string_view key, uint8_t* out) const {
+  if (!has(key)) return Status::ok();
+  std::string s;
+  BYPASS_TRY(string(key, &s));
+  unsigned b[6];
+  char extra;
+  if (std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+                  &extra) != 6)
+    return error(key, "must be a MAC address, like \"02:00:00:00:00:01\".");
+  for (int i = 0; i < 6; ++i) out[i] = static_cast<uint8_t>(b[i]);
   return Status::ok();
 }
 

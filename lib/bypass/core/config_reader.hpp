@@ -65,6 +65,12 @@ class ConfigSection {
   Status boolean(std::string_view key, bool* out) const;
   Status string(std::string_view key, std::string* out) const;
   Status strings(std::string_view key, std::vector<std::string>* out) const;
+  /// An IPv4 address ("198.18.0.1"), written in network order.
+  Status ipv4(std::string_view key, uint32_t* be) const;
+  /// A list of IPv4 addresses, each in network order.
+  Status ipv4s(std::string_view key, std::vector<uint32_t>* be) const;
+  /// A MAC address ("02:00:00:00:00:01") into `out`'s 6 bytes.
+  Status mac(std::string_view key, uint8_t* out) const;
   ///@}
   /// A string that must be one of `allowed`; `noun` names what it is ("a
   /// level", "a policy") in the message.

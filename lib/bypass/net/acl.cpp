@@ -56,18 +56,18 @@ Status parse_prefix(const ConfigSection& t, const char* key, uint8_t* addr, uint
   int fam = host.find(':') != std::string::npos ? 6 : 4;
   if (inet_pton(fam == 6 ? AF_INET6 : AF_INET, host.c_str(), addr) != 1)
     return t.error(
-        key, "is not an address or prefix: write \"any\", \"198.18.0.0/15\" or \"2001:db8::/32\"");
+        key, "is not an address or prefix: write \"any\", \"198.18.0.0/15\" or \"2001:db8::/32\".");
   const int max = fam == 6 ? 128 : 32;
   int bits = max;
   if (slash != std::string::npos) {
     char* end = nullptr;
     bits = static_cast<int>(std::strtol(s.c_str() + slash + 1, &end, 10));
     if (*end || slash + 1 == s.size() || bits < 0 || bits > max)
-      return t.error(key, "has a prefix length out of 0-" + std::to_string(max));
+      return t.error(key, "has a prefix length out of 0-" + std::to_string(max) + ".");
   }
   if (*family && *family != fam)
     return t.error(
-        key, "is of another family than the rule's other address: make both IPv4 or both IPv6");
+        key, "is of another family than the rule's other address: make both IPv4 or both IPv6.");
   *family = fam;
   *len = static_cast<uint8_t>(bits);
   return Status::ok();
@@ -75,7 +75,7 @@ Status parse_prefix(const ConfigSection& t, const char* key, uint8_t* addr, uint
 
 Status parse_ports(const ConfigSection& t, const char* key, uint16_t* lo, uint16_t* hi) {
   if (const ConfigValue* v = t.get(key); v && v->as_int()) {
-    if (*v->as_int() < 0 || *v->as_int() > 65535) return t.error(key, "is not a port (0-65535)");
+    if (*v->as_int() < 0 || *v->as_int() > 65535) return t.error(key, "is not a port (0-65535).");
     *lo = *hi = static_cast<uint16_t>(*v->as_int());
     return Status::ok();
   }
@@ -87,7 +87,7 @@ Status parse_ports(const ConfigSection& t, const char* key, uint16_t* lo, uint16
   const int n = std::sscanf(s.c_str(), "%u%c%u%c", &a, &dash, &b, &extra);
   if (n == 1) b = a;
   if (!((n == 1) || (n == 3 && dash == '-')) || a > b || b > 65535)
-    return t.error(key, "is not a port or range: write \"any\", 53 or \"1024-65535\"");
+    return t.error(key, "is not a port or range: write \"any\", 53 or \"1024-65535\".");
   *lo = static_cast<uint16_t>(a);
   *hi = static_cast<uint16_t>(b);
   return Status::ok();
@@ -157,7 +157,7 @@ Expected<AclRule> read_acl_rule(const ConfigSection& t, size_t index) {
   r.allow = action == "allow";
   if (const ConfigValue* v = t.get("proto"); v && v->as_int()) {
     if (*v->as_int() < 0 || *v->as_int() > 255)
-      return t.error("proto", "is not a protocol (0-255)");
+      return t.error("proto", "is not a protocol (0-255).");
     r.proto = static_cast<uint8_t>(*v->as_int());
   } else {
     BYPASS_TRY(t.choice("proto", &proto, {"any", "udp", "tcp", "icmp", "icmpv6"}, "a protocol"));

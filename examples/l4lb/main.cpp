@@ -1,0 +1,68 @@
+// bypass-l4lb: a layer-4 load balancer with direct server return (IP-in-IP
+// to the backends). The [l4lb] table:
+//   vip = "198.18.0.100"   # the virtual service's address
+//   port = 80              # and port (UDP and TCP)
+//   self = "198.18.0.1"    # the outer header's source
+//   gateway_mac = "02:00:00:00:00:fe"
+//   backends = ["198.18.1.1", "198.18.1.2"]
+// SIGHUP reads it again: removing a backend moves only the flows it had.
+#include <memory>
+
+#include <bypass/control/appliance.hpp>
+
+#include "l4lb.hpp"
+
+using namespace bypass;
+
+namespace {
+
+Expected<examples::L4lbConfig> read(const Config& c) {
+  examples::L4lbConfig r;
+  const ConfigValue* t = c.app.get("l4lb");
+  if (!t || !t->is_table()) return Status::error("the config has no [l4lb] table: add one.");
+  ConfigSection s(*t, "[l4lb]", "l4lb");
+  BYPASS_TRY(s.only({"vip", "port", "self", "gateway_mac", "backends"}));
+  for (const char* k : {"vip", "port", "self", "gateway_mac"}) BYPASS_TRY(s.require(k, "add it"));
+  uint16_t port = 0;
+  BYPASS_TRY(s.integer("port", &port, 1, 65535));
+  r.port = rte_cpu_to_be_16(port);
+  BYPASS_TRY(s.ipv4("vip", &r.vip));
+  BYPASS_TRY(s.ipv4("self", &r.self));
+  BYPASS_TRY(s.ipv4s("backends", &r.backends));
+  BYPASS_TRY(s.mac("gateway_mac", r.gateway.addr_bytes));
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  examples::L4lbConfig cfg;
+  std::unique_ptr<RendezvousTable> table;
+  std::vector<examples::L4lb*> modules;
+  std::vector<unsigned> module_worker;
+  Appliance a;
+  a.name = "bypass-l4lb";
+  a.about = "layer-4 load balancer: rendezvous hashing, IP-in-IP to the backends (DSR)";
+  a.configure = [&](const Config& c) -> Status {
+    auto r = read(c);
+    if (!r) return r.status();
+    cfg = std::move(*r);
+    return Status::ok();
+  };
+  a.chain = [&](WorkerGraph& g, Module& out, unsigned w) -> Module* {
+    if (!table) table = std::make_unique<RendezvousTable>(cfg.backends);
+    auto& lb = g.make<examples::L4lb>("l4lb" + std::to_string(modules.size()), cfg, table.get());
+    lb.connect(0, &out);
+    modules.push_back(&lb);
+    module_worker.push_back(w);
+    return &lb;
+  };
+  a.reload = [&](const Config&, const std::vector<Worker*>& workers) -> Status {
+    auto next = std::make_unique<RendezvousTable>(cfg.backends);
+    for (size_t i = 0; i < modules.size(); ++i)
+      workers[module_worker[i]]->run_on([&, i](Worker&) { modules[i]->use(next.get()); });
+    table = std::move(next);  // no worker reads the old one any more
+    return Status::ok();
+  };
+  return appliance_main(argc, argv, a);
+}
