@@ -12,6 +12,7 @@
 
 namespace bypass {
 
+/// Flow hash to member (a backend's address), by rendezvous hashing.
 class RendezvousTable {
  public:
   static constexpr uint32_t kSlots = 65536;  ///< slots in the table
