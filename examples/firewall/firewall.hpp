@@ -1,7 +1,6 @@
-// Firewall: allow/deny by 5-tuple rules (an AclTable on DPDK's rte_acl), IPv4
-// and IPv6, with a hit counter per rule on each worker. What no rule matches
-// gets the default action; frames that are not IP pass (ARP, ...). The
-// control thread swaps in a new table on the worker (Worker::run_on).
+// Firewall: allow/deny by 5-tuple rules (AclTable: DPDK's rte_acl), IPv4 and
+// IPv6, a hit counter per rule; no match: the default action; not IP (ARP):
+// passes. New tables are handed over on the worker (Worker::run_on).
 #pragma once
 
 #include <rte_ether.h>

@@ -1,11 +1,8 @@
-// bypass-l4lb: a layer-4 load balancer with direct server return (IP-in-IP
-// to the backends). The [l4lb] table:
-//   vip = "198.18.0.100"   # the virtual service's address
-//   port = 80              # and port (UDP and TCP)
-//   self = "198.18.0.1"    # the outer header's source
-//   gateway_mac = "02:00:00:00:00:fe"
-//   backends = ["198.18.1.1", "198.18.1.2"]
-// SIGHUP reads it again: removing a backend moves only the flows it had.
+// bypass-l4lb: a layer-4 load balancer, direct server return (IP-in-IP to
+// the backends). [l4lb]: vip = "198.18.0.100", port = 80 (UDP and TCP),
+// self = "198.18.0.1" (outer source), gateway_mac = "02:00:00:00:00:fe",
+// backends = ["198.18.1.1", ...]. SIGHUP re-reads it: removing a backend
+// moves only the flows it had.
 #include <memory>
 
 #include <bypass/control/appliance.hpp>
@@ -38,8 +35,7 @@ Expected<examples::L4lbConfig> read(const Config& c) {
 int main(int argc, char** argv) {
   examples::L4lbConfig cfg;
   std::unique_ptr<RendezvousTable> table;
-  std::vector<examples::L4lb*> modules;
-  std::vector<unsigned> module_worker;
+  ModuleSet<examples::L4lb> modules;
   Appliance a;
   a.name = "bypass-l4lb";
   a.about = "layer-4 load balancer: rendezvous hashing, IP-in-IP to the backends (DSR)";
@@ -49,18 +45,16 @@ int main(int argc, char** argv) {
     cfg = std::move(*r);
     return Status::ok();
   };
-  a.chain = [&](WorkerGraph& g, Module& out, unsigned w) -> Module* {
+  a.chain = [&](WorkerGraph& g, Module& out) -> Module* {
     if (!table) table = std::make_unique<RendezvousTable>(cfg.backends);
-    auto& lb = g.make<examples::L4lb>("l4lb" + std::to_string(modules.size()), cfg, table.get());
+    auto& lb = modules.add(
+        g.make<examples::L4lb>("l4lb" + std::to_string(modules.size()), cfg, table.get()), g);
     lb.connect(0, &out);
-    modules.push_back(&lb);
-    module_worker.push_back(w);
     return &lb;
   };
-  a.reload = [&](const Config&, const std::vector<Worker*>& workers) -> Status {
+  a.reload = [&]() -> Status {
     auto next = std::make_unique<RendezvousTable>(cfg.backends);
-    for (size_t i = 0; i < modules.size(); ++i)
-      workers[module_worker[i]]->run_on([&, i](Worker&) { modules[i]->use(next.get()); });
+    modules.run_on_each([&](examples::L4lb& m) { m.use(next.get()); });
     table = std::move(next);  // no worker reads the old one any more
     return Status::ok();
   };

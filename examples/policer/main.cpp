@@ -13,7 +13,7 @@ using namespace bypass;
 
 int main(int argc, char** argv) {
   examples::PolicerConfig pc;
-  std::vector<examples::Policer*> modules;
+  ModuleSet<examples::Policer> modules;
   Appliance a;
   a.name = "bypass-policer";
   a.about = "per-source rate limiting with rte_meter (srTCM): drop red or mark by colour";
@@ -31,19 +31,17 @@ int main(int argc, char** argv) {
     pc.mark = action == "mark";
     return Status::ok();
   };
-  a.chain = [&](WorkerGraph& g, Module& out, unsigned) -> Module* {
-    auto& p = g.make<examples::Policer>("policer" + std::to_string(modules.size()), pc);
+  a.chain = [&](WorkerGraph& g, Module& out) -> Module* {
+    auto& p =
+        modules.add(g.make<examples::Policer>("policer" + std::to_string(modules.size()), pc), g);
     p.connect(0, &out);
-    modules.push_back(&p);
     return &p;
   };
   a.counters = [&](std::vector<std::pair<std::string, uint64_t>>& out) {
     const char* names[] = {"policer.green", "policer.yellow", "policer.red"};
-    for (int c = 0; c < 3; ++c) {
-      uint64_t n = 0;
-      for (const auto* m : modules) n += m->colour(static_cast<rte_color>(c));
-      out.emplace_back(names[c], n);
-    }
+    for (int c = 0; c < 3; ++c)
+      out.emplace_back(names[c],
+                       modules.sum([c](const auto& m) { return m.colour(rte_color(c)); }));
   };
   return appliance_main(argc, argv, a);
 }

@@ -95,7 +95,7 @@ int appliance_main(int argc, char** argv, Appliance& a) {
         const std::string sfx = ".p" + std::to_string(q.port) + "q" + std::to_string(q.queue);
         Port& out = *ports[ports.size() == 2 ? q.port ^ 1 : q.port];
         Module& tx = g.make<PortTx>("tx" + sfx, out, static_cast<uint16_t>(w));
-        Module* first = a.chain(g, tx, static_cast<unsigned>(w));
+        Module* first = a.chain(g, tx);
         g.add_source(std::make_unique<PortRx>(*ports[q.port], q.queue, first));
       }
       if (Status s = g.start(); !s) return fail(s.message());
@@ -114,7 +114,7 @@ int appliance_main(int argc, char** argv, Appliance& a) {
       opts.on_hangup = [&] {
         auto next = load_config(args->config);
         Status s = next ? a.configure(*next) : Status::error(next.error());
-        if (s) s = a.reload(*next, ws);
+        if (s) s = a.reload();
         if (!s)
           spdlog::error("reload: {} (the running config stays)", s.message());
         else

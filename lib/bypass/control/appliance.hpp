@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <bypass/control/stats.hpp>
@@ -31,14 +32,43 @@ struct Appliance {
   /// Runs once EAL is up, before the first chain (optional): what needs
   /// DPDK's memory (tables, pools).
   std::function<Status()> start;
-  /// Builds the modules for one RX queue of `worker` in `g` and returns the
-  /// one the queue feeds; `out` sends to the output port.
-  std::function<Module*(WorkerGraph& g, Module& out, unsigned worker)> chain;
+  /// Builds the modules for one RX queue in `g` (one worker's graph) and
+  /// returns the one the queue feeds; `out` sends to the output port.
+  std::function<Module*(WorkerGraph& g, Module& out)> chain;
   /// The appliance's own counters, for the reports and /metrics (optional).
   StatsCollector::CounterFn counters;
-  /// SIGHUP: the config file read anew and the running workers (optional;
+  /// SIGHUP, after `configure` took the config file read anew (optional;
   /// without it SIGHUP stops the run). A failure keeps what runs and is logged.
-  std::function<Status(const Config&, const std::vector<Worker*>&)> reload;
+  std::function<Status()> reload;
+};
+
+/// The modules of one class that an appliance's chains made, each with the
+/// worker it runs on: for counters summed over them, and to hand each new
+/// state (a rule table) on its own worker between two bursts.
+template <class M>
+class ModuleSet {
+ public:
+  /// Keeps `m`, made in `g`, and returns it.
+  M& add(M& m, WorkerGraph& g) {
+    items_.emplace_back(&m, &g.worker());
+    return m;
+  }
+  size_t size() const { return items_.size(); }  ///< how many
+  /// Runs `f(module)` on each module's worker (Worker::run_on); returns when all have.
+  template <class F>
+  void run_on_each(F f) const {
+    for (auto [m, w] : items_) w->run_on([&](Worker&) { f(*m); });
+  }
+  /// The sum of `f(module)` over the modules.
+  template <class F>
+  uint64_t sum(F f) const {
+    uint64_t n = 0;
+    for (auto [m, w] : items_) n += f(*m);
+    return n;
+  }
+
+ private:
+  std::vector<std::pair<M*, Worker*>> items_;
 };
 
 /// Runs `a` as the program's main(); returns its exit status (0, 1 for a
