@@ -4,7 +4,6 @@
 #pragma once
 
 #include <rte_ether.h>
-#include <rte_ip.h>
 
 #include <cstring>
 #include <memory>

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     table = std::move(*t);
     return Status::ok();
   };
+  a.stop = [&] { table.reset(); };  // rte_acl's memory goes with EAL
   a.chain = [&](WorkerGraph& g, Module& out) -> Module* {
     auto& fw = modules.add(g.make<examples::Firewall>("firewall" + std::to_string(modules.size()),
                                                       table.get(), rules.default_allow),

@@ -131,6 +131,7 @@ int appliance_main(int argc, char** argv, Appliance& a) {
                 static_cast<double>(t.rx_packets) / secs / 1e6,
                 static_cast<double>(t.tx_packets) / secs / 1e6, ws.size(), secs);
   }
+  if (a.stop) a.stop();
   return (*rt)->finish() ? 1 : 0;
 }
 

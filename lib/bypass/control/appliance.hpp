@@ -32,6 +32,9 @@ struct Appliance {
   /// Runs once EAL is up, before the first chain (optional): what needs
   /// DPDK's memory (tables, pools).
   std::function<Status()> start;
+  /// Runs after the workers and their graphs are gone and before EAL stops
+  /// (optional): frees what `start` made.
+  std::function<void()> stop;
   /// Builds the modules for one RX queue in `g` (one worker's graph) and
   /// returns the one the queue feeds; `out` sends to the output port.
   std::function<Module*(WorkerGraph& g, Module& out)> chain;
