@@ -21,7 +21,7 @@
 #include <bypass/io/ports.hpp>
 #include <bypass/net/source_blocklist.hpp>
 
-#include "common/flags.hpp"
+#include <bypass/control/cli_flags.hpp>
 #include "forwarder.hpp"
 
 namespace {

@@ -17,7 +17,7 @@
 #include <bypass/control/report.hpp>
 #include <bypass/control/runtime.hpp>
 
-#include "common/flags.hpp"
+#include <bypass/control/cli_flags.hpp>
 #include "options.hpp"
 #include "report.hpp"
 #include "search.hpp"

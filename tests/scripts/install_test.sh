@@ -72,7 +72,7 @@ for block in re.findall(r"```cpp\n(.*?)```", text, re.S):
     if m:
         open(sys.argv[2] + "/" + m.group(1), "w").write(block[m.end():])
         n += 1
-assert n >= 3, "docs/embedding.md: no '// file:' blocks"
+assert n >= 5, "docs/embedding.md: no '// file:' blocks"
 PY
 c++ -std=c++20 -w doc/main.cpp -o doc/ipv4_gate $(pkg-config --cflags --libs bypass)
 LD_LIBRARY_PATH=$libdir doc/ipv4_gate > doc/out.txt
@@ -84,4 +84,40 @@ c++ -std=c++20 -w doc/attach.cpp -o doc/attach $(pkg-config --cflags --libs bypa
 LD_LIBRARY_PATH=$libdir doc/attach > doc/attach.txt
 grep -q "SIGINT blocked: no" doc/attach.txt || { cat doc/attach.txt; echo "attach: SIGINT was blocked" >&2; exit 1; }
 grep -Eq "drop not_ipv4: [1-9]" doc/attach.txt || { cat doc/attach.txt; echo "attach: nothing ran" >&2; exit 1; }
+# 6. A datagram handler by name in bypass-udpd's server, on the kernel's
+# sockets: a real UDP socket gets the payload back in capitals.
+c++ -std=c++20 -w doc/upper.cpp -o doc/upper $(pkg-config --cflags --libs bypass)
+port=$((20000 + $$ % 20000))
+python3 - "$src/docs/embedding.md" "$port" > doc/upper.toml <<'PY'
+import re, sys
+block = re.findall(r"```toml\n(.*?)```", open(sys.argv[1]).read(), re.S)[0]
+cpu = __import__("os").cpu_count() - 1
+print(block.replace("port = 7007", "port = " + sys.argv[2]).replace("cpu = 1", f"cpu = {cpu}"))
+PY
+LD_LIBRARY_PATH=$libdir doc/upper -c doc/upper.toml -t 20 -q > doc/upper.out 2>&1 &
+upper=$!
+answer=$(python3 - "$port" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.2)
+for _ in range(100):  # until the server has bound its socket
+    s.sendto(b"hi there", ("127.0.0.1", int(sys.argv[1])))
+    try:
+        print(s.recv(2048).decode()); break
+    except socket.timeout:
+        pass
+PY
+)
+kill -INT $upper; wait $upper || true
+[ "$answer" = "hi THERE" ] || { cat doc/upper.out; echo "upper answered '$answer'" >&2; exit 1; }
+# Its own key is checked with the rest of the config: one sentence, status 2.
+sed 's/offset = 2/offset = 9999/' doc/upper.toml > doc/bad.toml
+set +e
+bad=$(LD_LIBRARY_PATH=$libdir doc/upper -c doc/bad.toml 2>&1)
+rc=$?
+set -e
+[ "$rc" = 2 ] && grep -q "offset" <<<"$bad" || { echo "$bad (status $rc)" >&2; exit 1; }
+# 7. The page's module test, on a manual clock.
+c++ -std=c++20 -w doc/gate_test.cpp -o doc/gate_test $(pkg-config --cflags --libs bypass)
+LD_LIBRARY_PATH=$libdir doc/gate_test
 echo "install_test: shared, static and meson builds ran; docs/embedding.md's programs ran"

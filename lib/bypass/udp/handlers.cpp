@@ -160,13 +160,33 @@ Status read_netcode(const ConfigSection& r, conn::NetcodeServiceConfig* n) {
 
 }  // namespace
 
-Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc) {
+Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc,
+                                                   const HandlerRegistry* added) {
   std::vector<ServiceConfig> out;
   auto udpd = ConfigSection(doc, "").table("udpd");
   if (!udpd) return udpd.status();
   std::set<uint16_t> ports;
   if (*udpd)
     BYPASS_TRY((*udpd)->tables("service", [&](const ConfigSection& r, size_t) {
+      std::string name;
+      BYPASS_TRY(r.string("handler", &name));
+      if (const std::vector<std::string>* keys = added ? added->keys(name) : nullptr) {
+        std::vector<std::string> known = {"port", "handler"};
+        known.insert(known.end(), keys->begin(), keys->end());
+        BYPASS_TRY(r.only_list(known));
+        ServiceConfig s;
+        s.handler = name;
+        BYPASS_TRY(r.require("port", "add port = a UDP port from 1 to 65535"));
+        BYPASS_TRY(r.integer("port", &s.port, 1, 65535));
+        if (!ports.insert(s.port).second)
+          return Status::error("two services use UDP port " + std::to_string(s.port) +
+                               ": give each its own port.");
+        auto h = added->make(name, r);  // checks its keys now, before EAL
+        if (!h) return h.status();
+        s.table = r.value();
+        out.push_back(std::move(s));
+        return Status::ok();
+      }
       BYPASS_TRY(r.only({"port",
                          "handler",
                          "file",
@@ -197,8 +217,15 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc) {
       BYPASS_TRY(r.require("handler",
                            "add handler = \"echo\", \"discard\", \"static\", "
                            "\"fanout\" or \"netcode\""));
-      BYPASS_TRY(r.choice("handler", &s.handler, {"echo", "discard", "static", "fanout", "netcode"},
-                          "a handler"));
+      BYPASS_TRY(r.string("handler", &s.handler));
+      if (s.handler != "echo" && s.handler != "discard" && s.handler != "static" &&
+          s.handler != "fanout" && s.handler != "netcode") {
+        std::string names = "\"echo\", \"discard\", \"static\", \"fanout\", \"netcode\"";
+        for (const std::string& n : added ? added->names() : std::vector<std::string>{})
+          names += ", \"" + n + "\"";
+        return Status::error(r.where("handler") + " = \"" + s.handler +
+                             "\" is not a handler: use one of " + names + ".");
+      }
       // Each handler's own keys, refused on the others (they would do nothing).
       static const std::vector<std::pair<std::string, std::vector<std::string>>> kOwn = {
           {"static", {"file", "chunk", "max_chunks"}},
@@ -240,6 +267,16 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc) {
         "the config names no [[udpd.service]]: add one with port and handler (echo, discard, "
         "static).");
   return out;
+}
+
+std::unique_ptr<DatagramHandler> make_service_handler(const ServiceConfig& s,
+                                                      const HandlerRegistry* added) {
+  if (added && added->keys(s.handler)) {
+    auto h = added->make(s.handler,
+                         ConfigSection(s.table, "[[udpd.service]] " + std::to_string(s.port)));
+    return h ? std::move(*h) : nullptr;
+  }
+  return make_handler(s);
 }
 
 std::unique_ptr<DatagramHandler> make_handler(const ServiceConfig& s) {

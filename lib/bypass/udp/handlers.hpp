@@ -17,6 +17,7 @@
 #include <bypass/core/config_value.hpp>
 #include <bypass/core/counter.hpp>
 #include <bypass/udp/handler.hpp>
+#include <bypass/udp/handler_registry.hpp>
 
 namespace bypass {
 
@@ -77,12 +78,19 @@ struct ServiceConfig {
   uint32_t max_peers = 64;             // fanout: peers in the room at most
   uint32_t idle_seconds = 30;          // fanout: silence after which a peer is forgotten
   conn::NetcodeServiceConfig netcode;  // netcode (its key read from private_key_file)
+  ConfigValue table;                   // a handler the program added: the service's whole table
   bool operator==(const ServiceConfig&) const = default;
 };
 
-// From the document's [[udpd.service]] tables; at least one.
-Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc);
-// A new handler for one worker.
+// From the document's [[udpd.service]] tables; at least one. `added`: the
+// handlers the program added by name, besides the built-in ones.
+Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc,
+                                                   const HandlerRegistry* added = nullptr);
+// A new handler of a built-in kind for one worker.
 std::unique_ptr<DatagramHandler> make_handler(const ServiceConfig& s);
+// A new handler for one worker: built in, or one of `added` (then null only
+// if its factory fails, which it did not when the config was read).
+std::unique_ptr<DatagramHandler> make_service_handler(const ServiceConfig& s,
+                                                      const HandlerRegistry* added);
 
 }  // namespace bypass

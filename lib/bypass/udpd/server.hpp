@@ -40,10 +40,11 @@ struct UdpdOptions {
   std::vector<IpAddr> bind;      // sockets: addresses to bind (default: every port's addresses)
   uint32_t icmp_errors_per_sec = 100;
   std::vector<ServiceConfig> services;
+  const HandlerRegistry* added = nullptr;  // the program's own handlers, by name
 };
 
 // Reads [udpd] and [[udpd.service]], and checks the ports' addresses.
-Expected<UdpdOptions> read_udpd_options(const Config& c);
+Expected<UdpdOptions> read_udpd_options(const Config& c, const HandlerRegistry* added = nullptr);
 
 // The DPDK side: on each worker the graph of udp/udp_graph.hpp, one Endpoint
 // per (worker, port), one handler per (worker, service), and the config's

@@ -7,7 +7,7 @@
 
 #include <bypass/control/pcapng.hpp>
 
-#include "server.hpp"
+#include <bypass/udpd/server.hpp>
 
 namespace bypass::udpd {
 

@@ -6,7 +6,7 @@
 
 #include <bypass/control/stats.hpp>
 
-#include "server.hpp"
+#include <bypass/udpd/server.hpp>
 
 namespace bypass::udpd {
 

@@ -1,4 +1,4 @@
-#include "server.hpp"
+#include <bypass/udpd/server.hpp>
 
 #include <algorithm>
 
@@ -14,7 +14,7 @@
 
 namespace bypass::udpd {
 
-Expected<UdpdOptions> read_udpd_options(const Config& c) {
+Expected<UdpdOptions> read_udpd_options(const Config& c, const HandlerRegistry* added) {
   UdpdOptions o;
   auto udpd = ConfigSection(c.app, "").table("udpd");
   if (!udpd) return udpd.status();
@@ -36,7 +36,8 @@ Expected<UdpdOptions> read_udpd_options(const Config& c) {
     }
     BYPASS_TRY(r.integer("icmp_errors_per_sec", &o.icmp_errors_per_sec, 0, 1000000));
   }
-  auto s = read_services(c.app);
+  o.added = added;
+  auto s = read_services(c.app, added);
   if (!s) return s.status();
   o.services = std::move(*s);
   for (const auto& p : c.ports) {
@@ -150,7 +151,7 @@ Expected<std::unique_ptr<DpdkServer>> DpdkServer::build(const Config& c, const U
       }
       pw.services = std::make_unique<ServiceTable>();
       for (const auto& svc : o.services) {
-        pw.handlers.push_back(make_handler(svc));
+        pw.handlers.push_back(make_service_handler(svc, o.added));
         if (Status st = pw.handlers.back()->start(*s->ctx_); !st) return st;
         pw.services->bind(svc.port, pw.handlers.back().get());
       }

@@ -1,6 +1,6 @@
-#include "sockets.hpp"
+#include <bypass/udpd/sockets.hpp>
 
-#include "server.hpp"
+#include <bypass/udpd/server.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -97,7 +97,8 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
     return fail(control.error());
   }
   StopSignals signals;
-  SocketBackend backend(o.services, o.bind, cpus);
+  SocketBackend backend(o.services, o.bind, cpus, {},
+                        [&o](const ServiceConfig& s) { return make_service_handler(s, o.added); });
   auto write = [&](double secs, bool final) {
     if (!json) return;
     std::fprintf(json, "%s\n", stats_json(sockets_snapshot(backend, cpus, secs), final).c_str());

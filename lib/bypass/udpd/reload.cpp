@@ -5,7 +5,7 @@
 // configuration did not change (their state and counters go on).
 #include <algorithm>
 
-#include "server.hpp"
+#include <bypass/udpd/server.hpp>
 
 #include <bypass/io/fault_config.hpp>
 
@@ -125,7 +125,7 @@ Expected<std::string> DpdkServer::reload(const Config& nc, const UdpdOptions& no
           n.services->bind(no.services[i].port, pw.handlers[static_cast<size_t>(same[i])].get());
           continue;
         }
-        n.fresh.push_back(make_handler(no.services[i]));
+        n.fresh.push_back(make_service_handler(no.services[i], no.added));
         BYPASS_TRY(n.fresh.back()->start(*ctx_));
         if (journal_) n.fresh.back()->set_journal(journal_->sink(static_cast<uint32_t>(wi + 1)));
         n.services->bind(no.services[i].port, n.fresh.back().get());
