@@ -72,7 +72,7 @@ for block in re.findall(r"```cpp\n(.*?)```", text, re.S):
     if m:
         open(sys.argv[2] + "/" + m.group(1), "w").write(block[m.end():])
         n += 1
-assert n >= 5, "docs/embedding.md: no '// file:' blocks"
+assert n >= 6, "docs/embedding.md: no '// file:' blocks"
 PY
 c++ -std=c++20 -w doc/main.cpp -o doc/ipv4_gate $(pkg-config --cflags --libs bypass)
 LD_LIBRARY_PATH=$libdir doc/ipv4_gate > doc/out.txt
@@ -120,4 +120,6 @@ set -e
 # 7. The page's module test, on a manual clock.
 c++ -std=c++20 -w doc/gate_test.cpp -o doc/gate_test $(pkg-config --cflags --libs bypass)
 LD_LIBRARY_PATH=$libdir doc/gate_test
+c++ -std=c++20 -w doc/fault_test.cpp -o doc/fault_test $(pkg-config --cflags --libs bypass)
+LD_LIBRARY_PATH=$libdir doc/fault_test
 echo "install_test: shared, static and meson builds ran; docs/embedding.md's programs ran"
