@@ -1,6 +1,6 @@
 // Firewall: allow/deny by 5-tuple rules (AclTable: DPDK's rte_acl), IPv4 and
-// IPv6, a hit counter per rule; no match: the default action; not IP (ARP):
-// passes. New tables are handed over on the worker (Worker::run_on).
+// IPv6, a hit counter per rule; no match: the default action; ARP passes.
+// New tables are handed over on the worker (Worker::run_on).
 #pragma once
 
 #include <rte_ether.h>
@@ -13,9 +13,12 @@
 
 namespace bypass::examples {
 
-#define FIREWALL_DROPS(X)                                         \
-  X(kDenied, "denied")          /* a deny rule, or the default */ \
-  X(kTruncated, "truncated_l4") /* too short for the ports */
+#define FIREWALL_DROPS(X)                                                   \
+  X(kDenied, "denied")     /* a deny rule, or the default */                \
+  X(kUnjudged, "unjudged") /* IP without a readable 5-tuple: short, a bad   \
+                              header length, a later fragment, IPv6 with an \
+                              extension header in front of the ports */     \
+  X(kNotIp, "not_ip")      /* neither IP nor ARP (VLAN-tagged frames too) */
 BYPASS_DROP_TABLE(FirewallDrop, FIREWALL_DROPS)
 
 class Firewall final : public Module {
@@ -32,35 +35,28 @@ class Firewall final : public Module {
   uint64_t hits(size_t i) const { return hits_[i].get(); }
 
   void process(Worker& w, Batch& in) override {
-    const uint8_t* v4[kMaxBurst];
-    const uint8_t* v6[kMaxBurst];
+    const uint8_t *v4[kMaxBurst], *v6[kMaxBurst];
     rte_mbuf *m4[kMaxBurst], *m6[kMaxBurst];
     uint32_t n4 = 0, n6 = 0, r[kMaxBurst];
     for (rte_mbuf* m : in) {
-      const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
-      const uint16_t type = m->data_len >= 14 ? static_cast<uint16_t>(p[12] << 8 | p[13]) : 0;
-      if (type == RTE_ETHER_TYPE_IPV4 && m->data_len >= 14 + 24) {
-        const unsigned ihl = (p[14] & 0x0f) * 4u;
-        if (ihl > 20) {  // options: the ports follow the first 20 bytes in a copy
-          if (m->data_len < 14 + ihl + 4) {
-            drop(w, m, FirewallDrop::kTruncated);
-            continue;
-          }
-          uint8_t* s = scratch_[n4];
-          std::memcpy(s, p + 14, 20);
-          std::memcpy(s + 20, p + 14 + ihl, 4);
-          v4[n4] = s;
-        } else {
-          v4[n4] = p + 14;
-        }
+      const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*) + 14;  // the IP header
+      const uint32_t len = m->data_len > 14 ? m->data_len - 14u : 0;
+      const uint16_t type = len ? static_cast<uint16_t>(p[-2] << 8 | p[-1]) : 0;
+      const unsigned ihl = len ? (p[0] & 0x0f) * 4u : 0;
+      if (type == RTE_ETHER_TYPE_ARP) {
+        out_.push(m);  // hosts must still find each other
+      } else if (type == RTE_ETHER_TYPE_IPV4 && ihl >= 20 && len >= ihl + 4 &&
+                 !((p[6] & 0x1f) | p[7])) {  // not a later fragment
+        uint8_t* s = scratch_[n4];           // with options: the ports copied after 20 bytes
+        if (ihl > 20) std::memcpy(s, p, 20), std::memcpy(s + 20, p + ihl, 4);
+        v4[n4] = ihl > 20 ? s : p;
         m4[n4++] = m;
-      } else if (type == RTE_ETHER_TYPE_IPV6 && m->data_len >= 14 + 44) {
-        v6[n6] = p + 14;
+      } else if (type == RTE_ETHER_TYPE_IPV6 && len >= 44 && !extension(p[6])) {
+        v6[n6] = p;
         m6[n6++] = m;
-      } else if (type == RTE_ETHER_TYPE_IPV4 || type == RTE_ETHER_TYPE_IPV6) {
-        drop(w, m, FirewallDrop::kTruncated);
       } else {
-        out_.push(m);  // not IP: not ours to judge
+        const bool ip = type == RTE_ETHER_TYPE_IPV4 || type == RTE_ETHER_TYPE_IPV6;
+        drop(w, m, ip ? FirewallDrop::kUnjudged : FirewallDrop::kNotIp);
       }
     }
     in.clear();
@@ -82,6 +78,9 @@ class Firewall final : public Module {
       else
         drop(w, m[i], FirewallDrop::kDenied);
     }
+  }
+  static bool extension(uint8_t nh) {  // IPv6 headers that may come before the ports
+    return nh == 0 || nh == 43 || nh == 44 || nh == 51 || nh == 60 || nh == 135 || nh >= 139;
   }
   void drop(Worker& w, rte_mbuf* m, DropReason why) {
     w.drop(why);

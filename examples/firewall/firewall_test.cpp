@@ -89,6 +89,12 @@ TEST(Firewall, FirstMatchWinsOnBothFamiliesAndCountsEachRule) {
   short4.l4 = std::monostate{};  // an IPv4 header and nothing after it
   short4.ip4().proto = 17;
   short4.payload = {};
+  Packet tagged = udp4_to(6000);  // allowed untagged; behind a VLAN tag it is not judged
+  tagged.eth.tags = {100};
+  Packet fragment = udp4_to(6000);  // a later fragment: its first bytes are not ports
+  fragment.ip4().frag = 0x00b9;
+  Packet hop_by_hop = test::udp6();  // docs_v6 would allow it, but the ports are not at 40
+  hop_by_hop.ip6().ext = {test::ext_options(0)};
   const std::vector<Packet> in = {
       udp4_to(5000),        // no_5000: denied before udp_high could allow it
       udp4_to(6000),        // udp_high
@@ -98,7 +104,10 @@ TEST(Firewall, FirstMatchWinsOnBothFamiliesAndCountsEachRule) {
       test::echo4(),        // ping
       test::arp_request(),  // not IP: passes
       options,              // udp_high, ports found past the options
-      short4,               // truncated
+      short4,               // unjudged: too short for the ports
+      tagged,               // not_ip
+      fragment,             // unjudged
+      hop_by_hop,           // unjudged
   };
   Batch b;
   for (const Packet& p : in) b.push(test::to_mbuf(test::test_pool(), p.build()));
@@ -111,7 +120,8 @@ TEST(Firewall, FirstMatchWinsOnBothFamiliesAndCountsEachRule) {
   EXPECT_EQ(fw.hits(3), 1u);      // docs_v6
   EXPECT_EQ(fw.hits(4), 1u);      // ping
   EXPECT_EQ(fw.tally().drops[drop_index(FirewallDrop::kDenied)].get(), 3u);
-  EXPECT_EQ(fw.tally().drops[drop_index(FirewallDrop::kTruncated)].get(), 1u);
+  EXPECT_EQ(fw.tally().drops[drop_index(FirewallDrop::kUnjudged)].get(), 3u);
+  EXPECT_EQ(fw.tally().drops[drop_index(FirewallDrop::kNotIp)].get(), 1u);
   rte_pktmbuf_free_bulk(out.got.data(), static_cast<unsigned>(out.got.size()));
   out.got.clear();
 

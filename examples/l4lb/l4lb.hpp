@@ -21,9 +21,9 @@
 
 namespace bypass::examples {
 
-#define L4LB_DROPS(X)                                                    \
-  X(kNotVip, "not_vip")         /* not UDP/TCP to the virtual service */ \
-  X(kNoBackend, "no_backend")   /* the backend list is empty */          \
+#define L4LB_DROPS(X)                                                          \
+  X(kNotVip, "not_vip")         /* not UDP/TCP to the service, or malformed */ \
+  X(kNoBackend, "no_backend")   /* the backend list is empty */                \
   X(kNoHeadroom, "no_headroom") /* no room in front for the outer header */
 BYPASS_DROP_TABLE(L4lbDrop, L4LB_DROPS)
 
@@ -38,7 +38,7 @@ class L4lb final : public PacketModule<L4lb> {
  public:
   L4lb(const L4lbConfig& c, const RendezvousTable* t) : PacketModule("L4lb"), c_(c), table_(t) {}
   DropTable drop_table() const override { return L4lbDrop::table(); }
-  void use(const RendezvousTable* t) { table_ = t; }  // on the worker
+  void use(const L4lbConfig& c, const RendezvousTable* t) { c_ = c, table_ = t; }  // on the worker
 
   Verdict handle(Worker&, rte_mbuf* m) {
     auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
@@ -49,7 +49,8 @@ class L4lb final : public PacketModule<L4lb> {
       return Verdict::drop(L4lbDrop::kNotVip);
     const uint32_t l4 = 14 + rte_ipv4_hdr_len(ip);
     rte_be16_t ports[2];
-    if (m->data_len < l4 + 4) return Verdict::drop(L4lbDrop::kNotVip);
+    if (l4 < 34 || m->data_len < l4 + 4 || rte_be_to_cpu_16(ip->total_length) > 65515)
+      return Verdict::drop(L4lbDrop::kNotVip);  // malformed, or too long to wrap
     std::memcpy(ports, rte_pktmbuf_mtod_offset(m, uint8_t*, l4), 4);
     if (ports[1] != c_.port) return Verdict::drop(L4lbDrop::kNotVip);
     if (table_->empty()) return Verdict::drop(L4lbDrop::kNoBackend);

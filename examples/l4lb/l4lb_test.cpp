@@ -116,7 +116,7 @@ TEST(L4lb, FlowsStayPinnedSpreadAndOnlyTheRemovedBackendsMove) {
   const uint32_t gone = three.backends[2];
   three.backends.erase(three.backends.begin() + 2);
   RendezvousTable t3(three.backends);
-  lb.use(&t3);
+  lb.use(three, &t3);
   const std::vector<uint32_t> after = route(lb, out, flows);
   int moved = 0;
   for (size_t i = 0; i < flows.size(); ++i) {
@@ -142,7 +142,7 @@ TEST(L4lb, DropsWhatIsNotForTheVirtualService) {
   EXPECT_EQ(r, (std::vector<uint32_t>{0, 0, 0, 0}));
   EXPECT_EQ(lb.tally().drops[drop_index(L4lbDrop::kNotVip)].get(), 4u);
   RendezvousTable none({});
-  lb.use(&none);
+  lb.use(c, &none);
   EXPECT_EQ(route(lb, out, {to_vip(ip(198, 19, 0, 1), 4000)})[0], 0u);
   EXPECT_EQ(lb.tally().drops[drop_index(L4lbDrop::kNoBackend)].get(), 1u);
 }

@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   };
   a.reload = [&]() -> Status {
     auto next = std::make_unique<RendezvousTable>(cfg.backends);
-    modules.run_on_each([&](examples::L4lb& m) { m.use(next.get()); });
+    modules.run_on_each([&](examples::L4lb& m) { m.use(cfg, next.get()); });
     table = std::move(next);  // no worker reads the old one any more
     return Status::ok();
   };

@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
     BYPASS_TRY(s.integer("cir", &pc.params.cir, 1, int64_t{1} << 40));
     BYPASS_TRY(s.integer("cbs", &pc.params.cbs, 64, int64_t{1} << 32));
     BYPASS_TRY(s.integer("ebs", &pc.params.ebs, 0, int64_t{1} << 32));
-    BYPASS_TRY(s.integer("max_sources", &pc.max_sources, 1, 1 << 24));
+    BYPASS_TRY(s.integer("max_sources", &pc.max_sources, 8, 1 << 24));
     std::string action = "drop";
     BYPASS_TRY(s.choice("action", &action, {"drop", "mark"}, "an action"));
     pc.mark = action == "mark";

@@ -1,10 +1,8 @@
 // Policer: per-source rate limiting with DPDK's rte_meter (srTCM, RFC 2697,
-// colour-blind), each source address (IPv4 or IPv6) with its own meter,
-// found through an rte_hash. `drop`: red is dropped, yellow and green pass;
-// `mark`: everything passes with its colour in the DSCP (AF11/AF12/AF13).
-// Meters and table are the worker's own: with several workers, spread by
-// source address (or use one) so that a source meets one meter. Time is
-// the worker's clock, which must tick at the TSC rate that rte_meter uses.
+// colour-blind), a meter per source address (IPv4/IPv6) found in an rte_hash.
+// `drop`: red is dropped; `mark`: all pass, the colour in the DSCP (AF1x).
+// Meters and table are the worker's own: spread by source address over
+// workers (or use one). The worker's clock must tick at the TSC rate.
 #pragma once
 
 #include <rte_ether.h>
@@ -21,9 +19,10 @@
 
 namespace bypass::examples {
 
-#define POLICER_DROPS(X)                                      \
-  X(kRed, "over_rate")     /* red: over the committed rate */ \
-  X(kFull, "sources_full") /* a new source, max_sources reached */
+#define POLICER_DROPS(X)                                                     \
+  X(kRed, "over_rate")          /* red: over the committed rate */           \
+  X(kMalformed, "malformed_ip") /* too short, or a bad IPv4 header length */ \
+  X(kFull, "sources_full")      /* a new source, max_sources reached */
 BYPASS_DROP_TABLE(PolicerDrop, POLICER_DROPS)
 
 struct PolicerConfig {
@@ -45,12 +44,12 @@ class Policer final : public PacketModule<Policer> {
     rte_hash_parameters p{};
     p.name = name.c_str();
     p.entries = c_.max_sources;
-    p.key_len = 16;
+    p.key_len = 17;  // the address and its family
     p.socket_id = SOCKET_ID_ANY;
-    sources_ = rte_hash_create(&p);
-    if (!sources_ || rte_meter_srtcm_profile_config(&profile_, &c_.params) != 0)
-      return Status::error(
-          "the policer cannot make its table or meter profile: check cir/cbs/ebs.");
+    if (rte_meter_srtcm_profile_config(&profile_, &c_.params) != 0)
+      return Status::error("[policer] cir, cbs and ebs make no meter: give each more than 0.");
+    if (!(sources_ = rte_hash_create(&p)))
+      return Status::error("no memory for the policer's table: lower [policer] max_sources.");
     meters_.resize(c_.max_sources);
     return Status::ok();
   }
@@ -58,11 +57,14 @@ class Policer final : public PacketModule<Policer> {
   Verdict handle(Worker& w, rte_mbuf* m) {
     uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
     const uint16_t type = m->data_len >= 14 ? static_cast<uint16_t>(p[12] << 8 | p[13]) : 0;
-    uint8_t key[16] = {};
-    if (type == RTE_ETHER_TYPE_IPV4 && m->data_len >= 14 + 20)
-      std::memcpy(key, p + 14 + 12, 4);
+    const unsigned ihl = m->data_len > 14 ? (p[14] & 0x0f) * 4u : 0;
+    uint8_t key[17] = {};
+    if (type == RTE_ETHER_TYPE_IPV4 && ihl >= 20 && m->data_len >= 14 + ihl)
+      std::memcpy(key, p + 14 + 12, 4), key[16] = 4;
     else if (type == RTE_ETHER_TYPE_IPV6 && m->data_len >= 14 + 40)
-      std::memcpy(key, p + 14 + 8, 16);
+      std::memcpy(key, p + 14 + 8, 16), key[16] = 6;
+    else if (type == RTE_ETHER_TYPE_IPV4 || type == RTE_ETHER_TYPE_IPV6)
+      return Verdict::drop(PolicerDrop::kMalformed);
     else
       return Verdict::to(0);  // not IP: not policed
     int32_t i = rte_hash_lookup(sources_, key);

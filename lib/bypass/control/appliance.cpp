@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include <bypass/control/control_server.hpp>
@@ -83,6 +84,17 @@ int appliance_main(int argc, char** argv, Appliance& a) {
   const std::vector<Port*>& ports = (*rt)->ports().ports();
   if (a.start)
     if (Status s = a.start(); !s) return fail(s.message());
+  // a.stop runs on every way out from here, before the runtime stops EAL.
+  struct Stop {
+    explicit Stop(const Appliance& x) : a(x) {}
+    Stop(const Stop&) = delete;
+    ~Stop() {
+      if (a.stop) a.stop();
+    }
+    const Appliance& a;
+  };
+  std::optional<Stop> stop;
+  stop.emplace(a);
   {
     std::vector<std::unique_ptr<Worker>> workers;
     std::vector<std::unique_ptr<WorkerGraph>> graphs;
@@ -131,7 +143,7 @@ int appliance_main(int argc, char** argv, Appliance& a) {
                 static_cast<double>(t.rx_packets) / secs / 1e6,
                 static_cast<double>(t.tx_packets) / secs / 1e6, ws.size(), secs);
   }
-  if (a.stop) a.stop();
+  stop.reset();
   return (*rt)->finish() ? 1 : 0;
 }
 

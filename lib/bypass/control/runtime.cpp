@@ -1,10 +1,12 @@
 #include <bypass/control/runtime.hpp>
 
+#include <pthread.h>
 #include <rte_cycles.h>
 #include <rte_lcore.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <optional>
 
@@ -61,6 +63,15 @@ Expected<std::unique_ptr<Runtime>> Runtime::attach(Config& c, const std::string&
       if (c.workers[j].lcore == w.lcore)
         return Status::error("workers " + std::to_string(j + 1) + " and " + std::to_string(i + 1) +
                              " are both on lcore " + std::to_string(l) + ": give each its own.");
+  }
+  if (e.signals) {  // EAL's threads exist: only a mask they inherited keeps signals off them
+    sigset_t mask;
+    pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+    if (!sigismember(&mask, SIGINT) || !sigismember(&mask, SIGTERM) || !sigismember(&mask, SIGHUP))
+      return Status::error(
+          "Embedding::signals needs SIGINT, SIGTERM and SIGHUP blocked before rte_eal_init(), so "
+          "that EAL's threads inherit the mask: block them first, or leave signals off and call "
+          "request_stop().");
   }
   std::unique_ptr<Runtime> rt(new Runtime());
   rt->signals_ = std::make_unique<StopSignals>(e.signals ? StopSignals::Handling::kSignals

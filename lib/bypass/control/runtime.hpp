@@ -39,7 +39,9 @@ class Runtime {
     /// The EAL lcores of the workers, in order (else each [[worker]]'s own
     /// `lcore`); each must be an enabled lcore other than the main one.
     std::vector<unsigned> lcores;
-    bool signals = false;  ///< take SIGINT/SIGTERM/SIGHUP (else only request_stop())
+    /// Take SIGINT/SIGTERM/SIGHUP (else only request_stop() stops): the
+    /// program must have blocked them before rte_eal_init().
+    bool signals = false;
     bool seccomp = false;  ///< confine the worker threads ([eal] worker_seccomp)
   };
   /// Like start() on an EAL the program already runs (rte_eal_init() done):

@@ -121,19 +121,21 @@ Status WorkerGroup::launch() {
   stop_.store(false);
   for (size_t i = 0; i < workers_.size(); ++i) {
     const unsigned lcore = lcore_of(i);
-    if (!rte_lcore_is_enabled(lcore) || lcore == rte_get_main_lcore())
+    if (!rte_lcore_is_enabled(lcore) || lcore == rte_get_main_lcore()) {
+      stop();  // the ones already launched
       return Status::error(
           "worker " + std::to_string(i + 1) + " has no EAL lcore of its own (lcore " +
           std::to_string(lcore) +
           "): start EAL from the same config, or give it an enabled worker lcore.");
+    }
     auto* arg = new LaunchArg{workers_[i], &stop_};
     if (rte_eal_remote_launch(worker_main, arg, lcore) != 0) {
       delete arg;
-      stop();
+      stop();  // the ones already launched (not this lcore: it runs something else)
       return Status::error("worker " + std::to_string(i + 1) +
                            " could not start: its lcore is busy.");
     }
-    launched_ = true;
+    ++launched_;
   }
   return Status::ok();
 }
@@ -141,8 +143,8 @@ Status WorkerGroup::launch() {
 void WorkerGroup::stop() {
   if (!launched_) return;
   stop_.store(true);
-  for (size_t i = 0; i < workers_.size(); ++i) rte_eal_wait_lcore(lcore_of(i));
-  launched_ = false;
+  for (size_t i = 0; i < launched_; ++i) rte_eal_wait_lcore(lcore_of(i));
+  launched_ = 0;
 }
 
 CounterTotals WorkerGroup::totals() const {

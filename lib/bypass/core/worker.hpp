@@ -126,7 +126,7 @@ class WorkerGroup {
   Status launch();
   /// Sets the stop flag and waits for every worker to return.
   void stop();
-  bool running() const { return launched_; }  ///< launched and not yet stopped
+  bool running() const { return launched_ > 0; }  ///< launched and not yet stopped
   /// The workers' counters, summed.
   CounterTotals totals() const;
   /// The flag the workers' loops stop on.
@@ -136,7 +136,7 @@ class WorkerGroup {
   unsigned lcore_of(size_t i) const;
   std::vector<Worker*> workers_;
   std::atomic<bool> stop_{false};
-  bool launched_ = false;
+  size_t launched_ = 0;  // workers launched, in order
 };
 
 }  // namespace bypass

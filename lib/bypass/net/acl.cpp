@@ -138,8 +138,7 @@ Expected<rte_acl_ctx*> make_ctx(const char* fam, size_t fields, const rte_acl_fi
        0) ||
       rte_acl_build(ctx, &cfg) != 0) {
     rte_acl_free(ctx);
-    return Status::error(
-        "the firewall rules do not fit the ACL's memory: use fewer or wider rules.");
+    return Status::error("the ACL rules do not fit in memory: use fewer or wider rules.");
   }
   return ctx;
 }

@@ -269,13 +269,11 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc,
   return out;
 }
 
-std::unique_ptr<DatagramHandler> make_service_handler(const ServiceConfig& s,
-                                                      const HandlerRegistry* added) {
-  if (added && added->keys(s.handler)) {
-    auto h = added->make(s.handler,
-                         ConfigSection(s.table, "[[udpd.service]] " + std::to_string(s.port)));
-    return h ? std::move(*h) : nullptr;
-  }
+Expected<std::unique_ptr<DatagramHandler>> make_service_handler(const ServiceConfig& s,
+                                                                const HandlerRegistry* added) {
+  if (added && added->keys(s.handler))
+    return added->make(s.handler,
+                       ConfigSection(s.table, "[[udpd.service]] " + std::to_string(s.port)));
   return make_handler(s);
 }
 

@@ -88,9 +88,9 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc,
                                                    const HandlerRegistry* added = nullptr);
 // A new handler of a built-in kind for one worker.
 std::unique_ptr<DatagramHandler> make_handler(const ServiceConfig& s);
-// A new handler for one worker: built in, or one of `added` (then null only
-// if its factory fails, which it did not when the config was read).
-std::unique_ptr<DatagramHandler> make_service_handler(const ServiceConfig& s,
-                                                      const HandlerRegistry* added);
+// A new handler for one worker: built in, or one of `added` (whose factory
+// may fail now though it did not when the config was read: a file gone).
+Expected<std::unique_ptr<DatagramHandler>> make_service_handler(const ServiceConfig& s,
+                                                                const HandlerRegistry* added);
 
 }  // namespace bypass

@@ -588,7 +588,7 @@ Status SocketBackend::start() {
       if (!h) {
         workers_.clear();
         return Status::error("no handler for the service on UDP port " + std::to_string(s.port) +
-                             ": use echo, discard or static.");
+                             " (the reason is logged above): fix its [[udpd.service]] table.");
       }
       if (Status st = h->start(ctx); !st) {
         workers_.clear();

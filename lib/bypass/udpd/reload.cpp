@@ -125,7 +125,9 @@ Expected<std::string> DpdkServer::reload(const Config& nc, const UdpdOptions& no
           n.services->bind(no.services[i].port, pw.handlers[static_cast<size_t>(same[i])].get());
           continue;
         }
-        n.fresh.push_back(make_service_handler(no.services[i], no.added));
+        auto h = make_service_handler(no.services[i], no.added);
+        if (!h) return h.status();
+        n.fresh.push_back(std::move(*h));
         BYPASS_TRY(n.fresh.back()->start(*ctx_));
         if (journal_) n.fresh.back()->set_journal(journal_->sink(static_cast<uint32_t>(wi + 1)));
         n.services->bind(no.services[i].port, n.fresh.back().get());

@@ -151,7 +151,9 @@ Expected<std::unique_ptr<DpdkServer>> DpdkServer::build(const Config& c, const U
       }
       pw.services = std::make_unique<ServiceTable>();
       for (const auto& svc : o.services) {
-        pw.handlers.push_back(make_service_handler(svc, o.added));
+        auto h = make_service_handler(svc, o.added);
+        if (!h) return h.status();
+        pw.handlers.push_back(std::move(*h));
         if (Status st = pw.handlers.back()->start(*s->ctx_); !st) return st;
         pw.services->bind(svc.port, pw.handlers.back().get());
       }

@@ -98,7 +98,13 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
   }
   StopSignals signals;
   SocketBackend backend(o.services, o.bind, cpus, {},
-                        [&o](const ServiceConfig& s) { return make_service_handler(s, o.added); });
+                        [&o](const ServiceConfig& s) -> std::unique_ptr<DatagramHandler> {
+                          auto h = make_service_handler(s, o.added);
+                          if (h) return std::move(*h);
+                          spdlog::error("{}",
+                                        h.error());  // the backend stops with its own sentence
+                          return nullptr;
+                        });
   auto write = [&](double secs, bool final) {
     if (!json) return;
     std::fprintf(json, "%s\n", stats_json(sockets_snapshot(backend, cpus, secs), final).c_str());
