@@ -72,7 +72,7 @@ for block in re.findall(r"```cpp\n(.*?)```", text, re.S):
     if m:
         open(sys.argv[2] + "/" + m.group(1), "w").write(block[m.end():])
         n += 1
-assert n >= 6, "docs/embedding.md: no '// file:' blocks"
+assert n >= 7, "docs/embedding.md: no '// file:' blocks"
 PY
 c++ -std=c++20 -w doc/main.cpp -o doc/ipv4_gate $(pkg-config --cflags --libs bypass)
 LD_LIBRARY_PATH=$libdir doc/ipv4_gate > doc/out.txt
@@ -122,4 +122,55 @@ c++ -std=c++20 -w doc/gate_test.cpp -o doc/gate_test $(pkg-config --cflags --lib
 LD_LIBRARY_PATH=$libdir doc/gate_test
 c++ -std=c++20 -w doc/fault_test.cpp -o doc/fault_test $(pkg-config --cflags --libs bypass)
 LD_LIBRARY_PATH=$libdir doc/fault_test
+# 8. A module of the program's own in front of the UDP server, by name in
+# the config, on a net_pcap port replaying UDP to ports 7 (echo) and 9.
+c++ -std=c++20 -w doc/guard.cpp -o doc/guard $(pkg-config --cflags --libs bypass)
+python3 - doc/udp.pcap <<'PY'
+import struct, sys
+def csum(b):
+    s = sum(struct.unpack("!10H", b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+with open(sys.argv[1], "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+    for i in range(64):
+        udp = struct.pack("!HHHH", 40000, 7 if i % 2 else 9, 12, 0) + b"ping"
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i, 0x4000, 64, 17, 0,
+                         bytes([198, 18, 0, 1]), bytes([198, 18, 0, 2]))
+        ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+        fr = b"\xff" * 6 + b"\x02\0\0\0\0\x01" + b"\x08\0" + ip + udp
+        fr += b"\0" * (60 - len(fr))
+        f.write(struct.pack("<IIII", 0, i, len(fr), len(fr)) + fr)
+PY
+guard_toml=$(python3 - "$src/docs/embedding.md" <<'PY'
+import re, sys
+print(re.findall(r"```toml\n(.*?)```", open(sys.argv[1]).read(), re.S)[1])
+PY
+)
+cat > doc/guard.toml <<EOF
+[eal]
+huge_pages = false
+memory_mb = 256
+[[port]]
+name = "p0"
+device = "net_pcap_guard,rx_pcap=$tmp/doc/udp.pcap"
+addresses = ["198.18.0.2/24"]
+[[worker]]
+cpu = $(($(nproc) - 1))
+[control]
+socket = "off"
+[[udpd.service]]
+port = 7
+handler = "echo"
+$guard_toml
+EOF
+LD_LIBRARY_PATH=$libdir doc/guard -c doc/guard.toml -t 1 -q > doc/guard.out 2>&1 ||
+  { cat doc/guard.out; echo "guard failed" >&2; exit 1; }
+if ! grep -q "module guard: in 64 dropped 32 (port_guarded 32)" doc/guard.out ||
+  grep -q "udp_port_closed" doc/guard.out; then
+  cat doc/guard.out
+  echo "the guard in front of the UDP server did not drop port 9 alone" >&2
+  exit 1
+fi
 echo "install_test: shared, static and meson builds ran; docs/embedding.md's programs ran"
