@@ -8,8 +8,10 @@
 #include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_mbuf_dyn.h>
+#include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -39,6 +41,38 @@ std::string err(int rc) {
   return strerror(rc < 0 ? -rc : rc);
 }
 
+// Without root, the kernel-socket PMDs need capabilities; which ones was
+// measured on Linux 6.x (docs/running.md). One sentence naming what is
+// missing, before the driver fails with a bare EPERM or EINVAL.
+Status check_capabilities(const std::string& dev, const std::string& who) {
+  if (geteuid() == 0) return Status::ok();
+  struct Cap {
+    int bit;
+    const char* name;
+  };
+  std::vector<Cap> need;
+  if (dev.rfind("net_af_packet", 0) == 0)
+    need = {{13, "CAP_NET_RAW"}, {12, "CAP_NET_ADMIN"}};
+  else if (dev.rfind("net_af_xdp", 0) == 0)
+    need = {
+        {13, "CAP_NET_RAW"}, {12, "CAP_NET_ADMIN"}, {14, "CAP_IPC_LOCK"}, {21, "CAP_SYS_ADMIN"}};
+  else
+    return Status::ok();
+  uint64_t eff = 0;
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("CapEff:", 0) == 0) eff = std::stoull(line.substr(7), nullptr, 16);
+  std::string all, missing;
+  for (const Cap& c : need) {
+    all += (all.empty() ? "" : ", ") + std::string(c.name);
+    if (!(eff >> c.bit & 1)) missing += (missing.empty() ? "" : ", ") + std::string(c.name);
+  }
+  if (missing.empty()) return Status::ok();
+  return Status::error(who + " needs " + all + " without root, and this process lacks " + missing +
+                       ": grant them (setcap or ambient capabilities, docs/running.md) or run as "
+                       "root.");
+}
+
 }  // namespace
 
 Expected<std::unique_ptr<EthPort>> EthPort::open(const PortConfig& pc, uint16_t tx_queues,
@@ -49,6 +83,7 @@ Expected<std::unique_ptr<EthPort>> EthPort::open(const PortConfig& pc, uint16_t 
   const std::string who = "port '" + pc.name + "' (" + pc.device_name() + ")";
   std::string dev = pc.device_name();
   if (pc.is_pci() && dev.size() == 7) dev = "0000:" + dev;
+  if (Status c = check_capabilities(dev, who); !c) return c;
   uint16_t id;
   if (!find_port(dev, &id)) {
     if (pc.is_pci())
