@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "collect.hpp"
 #include "eal_env.hpp"
 #include "firewall.hpp"
 #include "frames.hpp"
@@ -15,15 +16,7 @@ namespace {
 
 using test::Packet;
 
-class Collect final : public Module {
- public:
-  Collect() : Module("collect") {}
-  void process(Worker&, Batch& b) override {
-    for (rte_mbuf* m : b) got.push_back(m);
-    b.clear();
-  }
-  std::vector<rte_mbuf*> got;
-};
+using test::Collect;
 
 constexpr const char* kRules = R"(
 [firewall]

@@ -7,6 +7,7 @@
 #include <map>
 #include <vector>
 
+#include "collect.hpp"
 #include "eal_env.hpp"
 #include "frames.hpp"
 #include "l4lb.hpp"
@@ -14,15 +15,7 @@
 namespace bypass::examples {
 namespace {
 
-class Collect final : public Module {
- public:
-  Collect() : Module("collect") {}
-  void process(Worker&, Batch& b) override {
-    for (rte_mbuf* m : b) got.push_back(m);
-    b.clear();
-  }
-  std::vector<rte_mbuf*> got;
-};
+using test::Collect;
 
 uint32_t ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
   return rte_cpu_to_be_32(RTE_IPV4(a, b, c, d));

@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "collect.hpp"
 #include "eal_env.hpp"
 #include "frames.hpp"
 #include "policer.hpp"
@@ -16,19 +17,7 @@
 namespace bypass::examples {
 namespace {
 
-class Collect final : public Module {
- public:
-  Collect() : Module("collect") {}
-  void process(Worker&, Batch& b) override {
-    for (rte_mbuf* m : b) got.push_back(m);
-    b.clear();
-  }
-  void free() {
-    rte_pktmbuf_free_bulk(got.data(), static_cast<unsigned>(got.size()));
-    got.clear();
-  }
-  std::vector<rte_mbuf*> got;
-};
+using test::Collect;
 
 rte_mbuf* from(uint32_t src, uint16_t payload) {
   test::Packet p = test::udp4(test::Bytes(payload, 'x'));
