@@ -1,8 +1,8 @@
 // Policer: per-source rate limiting with DPDK's rte_meter (srTCM, RFC 2697,
 // colour-blind), a meter per source address (IPv4/IPv6) found in an rte_hash.
 // `drop`: red is dropped; `mark`: all pass, the colour in the DSCP (AF1x).
-// Meters and table are the worker's own: spread by source address over
-// workers (or use one). The worker's clock must tick at the TSC rate.
+// Per worker (spread by source address); the clock must tick at the TSC
+// rate. Sources are never forgotten: once max_sources, new ones are dropped.
 #pragma once
 
 #include <rte_ether.h>
