@@ -21,7 +21,7 @@ Status direction(const ConfigSection& r, DirectionFaults* f) {
     BYPASS_TRY(r.number(key, out, -kAny, kAny));
   BYPASS_TRY(r.integer("drop_every", &f->drop_every, 0, UINT32_MAX));
   BYPASS_TRY(r.integer("corrupt_bits", &f->corrupt_bits, 0, 64));
-  BYPASS_TRY(r.integer("delay_polls", &f->delay_polls, 0, 1000000));
+  BYPASS_TRY(r.integer("delay_polls", &f->delay_polls, 0, 4000000000));
   std::string mode = "shuffle";
   BYPASS_TRY(r.choice("reorder", &mode, {"shuffle", "hold_back"}, "a reorder mode"));
   if (r.has("reorder"))
