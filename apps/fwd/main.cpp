@@ -131,9 +131,13 @@ int main(int argc, char** argv) {
         run_and_report(workers, stats, (*rt)->signals(), flags.duration,
                        {flags.quiet, flags.stats_json, nullptr, control->get(), "bypass-fwd"});
     if (!run) return fail(run.error());
+    // What the plans still hold is freed (drained) first, so that the
+    // counts add up: delivered = packets - dropped + duplicated - hold_full - drained.
     for (size_t i = 0; i < ports.size(); ++i)
-      if (const FaultyPort* fp = ports.faults(i))
+      if (FaultyPort* fp = ports.faults(i)) {
+        fp->drain();
         std::printf("%s", fault_report(pp[i]->name(), *fp).c_str());
+      }
   }  // the forwarder's rings are drained
   return (*rt)->finish() ? 3 : 0;
 }
