@@ -46,7 +46,7 @@ struct World {
   NetcodeAddress client = NetcodeAddress::v4(198, 18, 0, 1, 5000);
   NetcodeAddress stranger = NetcodeAddress::v4(198, 18, 0, 9, 6000);
   Queue to_clients;
-  std::unique_ptr<TokenHistory> history;
+  std::unique_ptr<ServerShared> history;
   std::unique_ptr<NetcodeServer> srv;
   uint64_t sequence = 0;
   uint64_t mono = 1'000'000'000;
@@ -55,9 +55,9 @@ struct World {
   World() {
     if (!crypto_init()) std::abort();
     key = random_key();
-    auto h = TokenHistory::create(64);
+    auto h = ServerShared::create(4, 64);
     if (!h) std::abort();
-    history = std::make_unique<TokenHistory>(std::move(*h));
+    history = std::move(*h);
     NetcodeServerConfig c;
     c.protocol_id = kProtocol;
     c.private_key = key;

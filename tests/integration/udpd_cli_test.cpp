@@ -348,9 +348,10 @@ TEST(UdpdSockets, ChatThroughTerminals) {
   EXPECT_NE(out.find("msg: open 0 "), std::string::npos) << out;
 }
 
-// A netcode service whose requests several workers could see is refused:
-// its token history must see them all.
-TEST(UdpdNetcode, SeveralWorkersNeedAHandoffToOne) {
+// A netcode service runs on several workers (they share its token history,
+// client ids and seats); its rooms application does not yet, and is refused
+// unless a handoff gives it one worker.
+TEST(UdpdNetcode, SeveralWorkersServeNetcodeAndRoomsNeedAHandoffToOne) {
   TempDir dir;
   std::ofstream(dir.file("key.hex")) << std::string(64, 'a') << "\n";
   const std::string base =
@@ -361,14 +362,17 @@ TEST(UdpdNetcode, SeveralWorkersNeedAHandoffToOne) {
       "private_key_file = \"" +
       dir.file("key.hex") + "\"\n";
   std::ofstream(dir.file("two.toml")) << base;
-  auto r = run_cmd({env_path("BYPASS_UDPD"), "-c", dir.file("two.toml"), "--check"}, 30000ms);
+  auto two = run_cmd({env_path("BYPASS_UDPD"), "-c", dir.file("two.toml"), "--check"}, 30000ms);
+  EXPECT_EQ(two.status.code, 0) << two.out << two.err;
+  std::ofstream(dir.file("rooms.toml")) << base << "application = \"rooms\"\n";
+  auto r = run_cmd({env_path("BYPASS_UDPD"), "-c", dir.file("rooms.toml"), "--check"}, 30000ms);
   EXPECT_EQ(r.status.code, 2) << r.out << r.err;
-  EXPECT_NE(r.err.find("the netcode service on port 9000 must run on one worker"),
+  EXPECT_NE(r.err.find("the rooms application on port 9000 must run on one worker"),
             std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("[[handoff]] before = \"service.9000\""), std::string::npos) << r.err;
   std::ofstream(dir.file("placed.toml"))
-      << base << "[[handoff]]\nbefore = \"service.9000\"\nworker = 2\n";
+      << base << "application = \"rooms\"\n[[handoff]]\nbefore = \"service.9000\"\nworker = 2\n";
   auto ok = run_cmd({env_path("BYPASS_UDPD"), "-c", dir.file("placed.toml"), "--check"}, 30000ms);
   EXPECT_EQ(ok.status.code, 0) << ok.out << ok.err;
 }

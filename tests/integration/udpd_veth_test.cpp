@@ -40,8 +40,9 @@ class UdpdVeth : public ::testing::TestWithParam<std::tuple<const char*, bool>> 
     }
     // A test with two workers gives bypass-udpd's end two queue pairs (a
     // TX queue per worker); the host's end keeps the default.
-    two_queues_ = std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())
-                      .find("Handoff") != std::string::npos;
+    const std::string test_name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    two_queues_ = test_name.find("Handoff") != std::string::npos ||
+                  test_name.find("TwoWorkers") != std::string::npos;
     std::vector<std::string> add = {tool("ip"), "link",   "add",   "name",  host_if_,
                                     "netns",    host_ns_, "type",  "veth",  "peer",
                                     "name",     udpd_if_, "netns", udpd_ns_};
@@ -743,6 +744,48 @@ print("ok")
   EXPECT_EQ(py.out, "ok\n") << py.out << py.err;
 }
 
+// One netcode service on two workers, each polling one of the port's two
+// queues (net_af_packet fans out by flow hash, so each client's packets reach
+// one worker): clients land on both, and every one connects and is echoed.
+class UdpdVethTwoWorkers : public UdpdVeth {};
+
+TEST_P(UdpdVethTwoWorkers, NetcodeClientsSpreadOverTwoWorkersAndAllConnect) {
+  std::ofstream(dir_.file("key.hex"))
+      << "60a2ef56c8d3f1a0b17e4f5d9c2b83a47d1e0f6a5b4c3d2e1f0a9b8c7d6e5f40\n";
+  const CpuPlan cpus = plan_cpus();
+  ASSERT_NO_FATAL_FAILURE(
+      start_udpd("[[worker]]\ncpu = " + std::to_string(cpus.other) +
+                     "\nrx = [\"veth:1\"]\n"
+                     "[[udpd.service]]\nport = 40000\nhandler = \"netcode\"\nprotocol_id = 4660\n"
+                     "private_key_file = \"" +
+                     dir_.file("key.hex") +
+                     "\"\napplication = \"echo\"\nmax_clients = 64\n[control]\njournal = \"" +
+                     dir_.file("j.jsonl") + "\"\n",
+                 "rx = [\"veth:0\"]\n"));
+  const std::string client = env_path("BYPASS_CLIENT");
+  CmdResult c = on_host({client, "load", "198.18.9.2", "40000", "--key", dir_.file("key.hex"),
+                         "--protocol-id", "4660", "--client-id", "500", "--clients", "16",
+                         "--in-flight", "4", "-s", "200", "-d", "2"});
+  EXPECT_TRUE(c.ok()) << c.out << c.err;
+  EXPECT_NE(c.out.find("16 connections, 16 opened, 0 closed early"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find(" lost 0 "), std::string::npos) << c.out;
+  std::string out = stop();
+  EXPECT_EQ(field(out, "netcode: connected \\d+ connects"), 16u) << out;
+  EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
+  // Which worker opened each connection: both did, 16 in all, each client id once.
+  const char* check = R"(
+import json, sys
+opened = [e for e in map(json.loads, open(sys.argv[1])) if e["event"] == "connection_opened"]
+workers = {e["worker"] for e in opened}
+ids = sorted(e["client_id"] for e in opened)
+assert len(opened) == 16 and ids == list(range(500, 516)), ids
+assert len(workers) == 2, workers
+print("ok", sorted(workers))
+)";
+  CmdResult py = run_cmd({"python3", "-c", check, dir_.file("j.jsonl")});
+  EXPECT_EQ(py.out.substr(0, 2), "ok") << py.out << py.err;
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVeth,
                          ::testing::Combine(::testing::Values("net_af_packet", "net_af_xdp"),
                                             ::testing::Bool()),
@@ -789,6 +832,13 @@ INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVethHandoff,
                          [](const auto& info) {
                            return std::string(std::get<1>(info.param) ? "HostDefaults"
                                                                       : "HostTxOffloadOff");
+                         });
+
+INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVethTwoWorkers,
+                         ::testing::Combine(::testing::Values("net_af_packet"),
+                                            ::testing::Values(true)),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param)).substr(4);
                          });
 
 }  // namespace

@@ -38,9 +38,12 @@ NetcodeService::~NetcodeService() = default;
 
 Status NetcodeService::start(HandlerContext&) {
   BYPASS_TRY(crypto_init());
-  auto history = TokenHistory::create(8 * config_.max_clients);
-  if (!history) return history.status();
-  history_ = std::make_unique<TokenHistory>(std::move(*history));
+  shared_ = config_.shared.state;
+  if (!*shared_) {
+    auto shared = ServerShared::create(config_.max_clients);
+    if (!shared) return shared.status();
+    *shared_ = std::move(*shared);
+  }
   NetcodeServerConfig sc;
   sc.protocol_id = config_.protocol_id;
   sc.private_key = config_.private_key;
@@ -53,7 +56,7 @@ Status NetcodeService::start(HandlerContext&) {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   auto server =
-      NetcodeServer::create(sc, history_.get(), this, this, {static_cast<uint64_t>(ts.tv_sec), 0});
+      NetcodeServer::create(sc, shared_->get(), this, this, {static_cast<uint64_t>(ts.tv_sec), 0});
   if (!server) return server.status();
   server_ = std::move(*server);
   peers_.assign(config_.max_clients, Peer{});

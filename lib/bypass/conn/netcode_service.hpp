@@ -1,7 +1,9 @@
 // NetcodeService: a netcode.io 1.02 server (conn/server.hpp) as a datagram
 // handler of bypass-udpd, on both backends: `[[udpd.service]] handler =
 // "netcode"`. Each worker runs its own server over the datagrams its port
-// gives it; what the server sends goes to Peers kept per client slot (the
+// gives it (the port spreads clients by flow); the servers of one service
+// share a ServerShared (token history, client ids, seats, nonce ranges), made
+// by the first worker's start(). What the server sends goes to Peers kept per client slot (the
 // link header each client came by), so keep-alives and pushes reach clients
 // outside the batch that woke it. The application behind it is, for now,
 // `payload_echo` (every netcode payload back to its sender, what any netcode
@@ -21,6 +23,7 @@
 #include <bypass/conn/packet_sink.hpp>
 #include <bypass/conn/request_limiter.hpp>
 #include <bypass/conn/server.hpp>
+#include <bypass/conn/server_shared.hpp>
 #include <bypass/conn/token_history.hpp>
 #include <bypass/core/counter.hpp>
 #include <bypass/msg/echo_app.hpp>
@@ -29,6 +32,15 @@
 #include <bypass/udp/handler.hpp>
 
 namespace bypass::conn {
+
+// Where the workers of one service find their ServerShared: copies of one
+// config share it. Not configuration: equal whatever it holds, so a reload
+// compares only what the file says.
+struct NetcodeSharedSlot {
+  std::shared_ptr<std::unique_ptr<ServerShared>> state =
+      std::make_shared<std::unique_ptr<ServerShared>>();
+  bool operator==(const NetcodeSharedSlot&) const { return true; }
+};
 
 // What [[udpd.service]] says for handler = "netcode".
 struct NetcodeServiceConfig {
@@ -47,6 +59,7 @@ struct NetcodeServiceConfig {
   uint32_t message_memory_mib = 16;  // the worker's message chunks, all connections
   uint32_t max_message = 65536;
   msg::RoomsConfig rooms;
+  NetcodeSharedSlot shared;  // made at the first start
   bool operator==(const NetcodeServiceConfig&) const = default;
 };
 
@@ -85,7 +98,7 @@ class NetcodeService final : public DatagramHandler,
   Now now_of(const Outbox& out) const { return {out.unix_ns / kNanosPerSecond, out.now_ns}; }
 
   NetcodeServiceConfig config_;
-  std::unique_ptr<TokenHistory> history_;
+  std::shared_ptr<std::unique_ptr<ServerShared>> shared_;
   std::unique_ptr<NetcodeServer> server_;
   std::vector<Peer> peers_;           // by client slot: the path back
   std::vector<uint64_t> client_ids_;  // by client slot, for the journal

@@ -19,12 +19,12 @@ bool valid_address(const NetcodeAddress& a) {
 }  // namespace
 
 Expected<std::unique_ptr<NetcodeServer>> NetcodeServer::create(const NetcodeServerConfig& config,
-                                                               TokenHistory* history,
+                                                               ServerShared* shared,
                                                                PacketSink* sink,
                                                                ConnectionHandler* handler,
                                                                Now now) {
-  if (history == nullptr || sink == nullptr) {
-    return Status::error("netcode server: a token history and a packet sink are required");
+  if (shared == nullptr || sink == nullptr) {
+    return Status::error("netcode server: shared state and a packet sink are required");
   }
   if (config.max_clients < 1 || config.max_clients > kMaxClients) {
     return Status::error("netcode server: max_clients must be in [1, " +
@@ -55,13 +55,18 @@ Expected<std::unique_ptr<NetcodeServer>> NetcodeServer::create(const NetcodeServ
         "netcode server: the private key is all zeros, a placeholder; load the key shared with "
         "the backend");
   }
-  return std::unique_ptr<NetcodeServer>(new NetcodeServer(config, history, sink, handler, now));
+  auto partition = shared->take_partition();
+  if (!partition) return partition.status();
+  return std::unique_ptr<NetcodeServer>(
+      new NetcodeServer(config, shared, *partition, sink, handler, now));
 }
 
-NetcodeServer::NetcodeServer(const NetcodeServerConfig& config, TokenHistory* history,
-                             PacketSink* sink, ConnectionHandler* handler, Now now)
+NetcodeServer::NetcodeServer(const NetcodeServerConfig& config, ServerShared* shared,
+                             uint32_t partition, PacketSink* sink, ConnectionHandler* handler,
+                             Now now)
     : config_(config),
-      history_(history),
+      shared_(shared),
+      history_(&shared->history()),
       sink_(sink),
       handler_(handler),
       max_clients_(config.max_clients),
@@ -70,8 +75,9 @@ NetcodeServer::NetcodeServer(const NetcodeServerConfig& config, TokenHistory* hi
       replay_(config.max_clients),
       free_slots_(config.max_clients),
       free_slot_count_(config.max_clients),
-      mappings_(config.max_clients * kMappingsPerClient),
-      client_ids_(config.max_clients) {
+      mappings_(config.max_clients * kMappingsPerClient) {
+  global_sequence_ = kGlobalSequenceStart + uint64_t{partition} * kGlobalPartition;
+  global_end_ = global_sequence_ + kGlobalPartition;  // 0 (2^64) for the last part
   const int64_t lifetime = config.max_connect_token_lifetime_seconds > 0
                                ? config.max_connect_token_lifetime_seconds
                                : kDefaultTokenLifetimeSeconds;
@@ -92,8 +98,10 @@ NetcodeServer::~NetcodeServer() {
 
 template <typename Write>
 bool NetcodeServer::send_global(const NetcodeAddress& to, const Key& key, Write&& write) {
-  // The global range is [2^63, 2^64); wrapping to 0 would enter the slots' range.
-  if (global_sequence_ < kGlobalSequenceStart) {
+  // This server's part of [2^63, 2^64): past its end is another server's part,
+  // wrapping to 0 would enter the slots' range.
+  if (global_sequence_ < kGlobalSequenceStart ||
+      (global_end_ != 0 && global_sequence_ >= global_end_)) {
     count(ServerDrop::kSendFailed);
     return false;
   }
@@ -160,12 +168,6 @@ void NetcodeServer::push_free_slot(uint32_t client_index) {
   std::push_heap(free_slots_.begin(), free_slots_.begin() + free_slot_count_, std::greater<>());
 }
 
-uint32_t NetcodeServer::slot_of_client_id(uint64_t client_id) const {
-  return client_ids_.find(id_hash_.u64(client_id), [&](uint32_t i) {
-    return slots_[i].connected && slots_[i].client_id == client_id;
-  });
-}
-
 bool NetcodeServer::is_our_address(std::span<const NetcodeAddress> token_servers) const {
   for (const NetcodeAddress& a : token_servers) {
     for (const NetcodeAddress& ours : config_.public_addresses) {
@@ -175,25 +177,22 @@ bool NetcodeServer::is_our_address(std::span<const NetcodeAddress> token_servers
   return false;
 }
 
-void NetcodeServer::install(uint32_t mapping, uint64_t client_id,
+void NetcodeServer::install(uint32_t mapping, uint64_t client_id, ClaimTable::Ref id_claim,
                             std::span<const uint8_t, kUserDataBytes> user_data, Now now) {
   const uint32_t i = pop_free_slot();  // the caller checked that one is free
   EncryptionMappings::Mapping& m = mappings_.at(mapping);
   mappings_.bind(mapping, i);
-  // If the entry is gone its token expired, so it cannot be presented again:
-  // installing is still safe.
-  history_->consume(m.history);
   Slot& s = slots_[i];
   s = Slot{};
   s.connected = true;
   s.client_id = client_id;
+  s.id_claim = id_claim;
   s.mapping = mapping;
   s.timeout_ns =
       m.timeout_seconds > 0 ? static_cast<uint64_t>(m.timeout_seconds) * kNanosPerSecond : 0;
   s.last_send_ns = now.mono_ns;
   s.last_receive_ns = now.mono_ns;
   replay_[i].reset();
-  client_ids_.insert(id_hash_.u64(client_id), i);
   ++num_connected_;
   send_keep_alive(i, now);
   if (handler_ != nullptr) handler_->on_connect(i, client_id, user_data);
@@ -201,7 +200,8 @@ void NetcodeServer::install(uint32_t mapping, uint64_t client_id,
 
 void NetcodeServer::free_slot(uint32_t client_index) {
   Slot& s = slots_[client_index];
-  client_ids_.erase(id_hash_.u64(s.client_id), client_index);
+  shared_->release_client_id(s.id_claim);
+  shared_->return_seat();
   mappings_.remove(s.mapping);
   replay_[client_index].reset();
   s = Slot{};
@@ -318,7 +318,7 @@ void NetcodeServer::on_request(const NetcodeAddress& from, const ConnectionReque
     count(ServerDrop::kAddressAlreadyConnected);
     return;
   }
-  if (slot_of_client_id(token.client_id) != kNone) {
+  if (shared_->client_id_taken(token.client_id)) {
     count(ServerDrop::kClientIdAlreadyConnected);
     return;
   }
@@ -332,9 +332,17 @@ void NetcodeServer::on_request(const NetcodeAddress& from, const ConnectionReque
     count(ServerDrop::kTokenHistoryFull);
     return;
   }
+  if (admission.verdict == TokenHistory::Verdict::kBusy) {
+    count(ServerDrop::kTokenHistoryBusy);
+    return;
+  }
+  if (admission.verdict == TokenHistory::Verdict::kExpired) {
+    count(WireDrop::kTokenExpired);
+    return;
+  }
 
   const uint64_t pid = config_.protocol_id;
-  if (num_connected_ == max_clients_) {
+  if (free_slot_count_ == 0 || shared_->seated() >= shared_->max_clients()) {
     count(ServerDrop::kServerFull);
     send_global(from, token.server_to_client_key,
                 [&](std::span<uint8_t> out, const Key& key, uint64_t seq) {
@@ -378,11 +386,15 @@ void NetcodeServer::on_response(const NetcodeAddress& from, const Packet& packet
     count(ServerDrop::kAddressAlreadyConnected);
     return;
   }
-  if (slot_of_client_id(challenge.client_id) != kNone) {
+  // The client id, a seat, then the token, in that order: a refusal for the
+  // first two leaves the token PENDING, so the client may still connect with it.
+  const ClaimTable::Result id = shared_->claim_client_id(challenge.client_id);
+  if (id.outcome != ClaimTable::Outcome::kInserted) {
     count(ServerDrop::kClientIdAlreadyConnected);
     return;
   }
-  if (num_connected_ == max_clients_) {
+  if (free_slot_count_ == 0 || !shared_->take_seat()) {
+    shared_->release_client_id(id.ref);
     count(ServerDrop::kServerFull);
     const uint64_t pid = config_.protocol_id;
     send_global(m.address, m.send_key, [&](std::span<uint8_t> out, const Key& key, uint64_t seq) {
@@ -390,7 +402,17 @@ void NetcodeServer::on_response(const NetcodeAddress& from, const Packet& packet
     });
     return;
   }
-  install(mapping, challenge.client_id, challenge.user_data, now);
+  // Another worker's handshake of the same token (from the same address) may
+  // have installed it: then this one must not, or two sessions would share the
+  // token's keys and nonces. An entry reused after its token expired cannot be
+  // presented again, so installing is still safe.
+  if (history_->consume(m.history) == TokenHistory::Consumption::kAlreadyConsumed) {
+    shared_->return_seat();
+    shared_->release_client_id(id.ref);
+    count(ServerDrop::kTokenAlreadyUsed);
+    return;
+  }
+  install(mapping, challenge.client_id, id.ref, challenge.user_data, now);
 }
 
 // ---------------------------------------------------------------------------

@@ -14,22 +14,24 @@
 //
 // Nonces: per-slot packets use the slot's sequence from 0; challenge and denied
 // packets, sealed with the same per-token key, use the global sequence from
-// 2^63, re-seeded by every construction (a start); neither range may reach the
-// other, checked before each send. Challenge tokens use a challenge key drawn at
+// this server's part of [2^63, 2^64) (ServerShared gives each server its own
+// 2^57), re-seeded by every construction (a start); no range may reach
+// another, checked before each send. Challenge tokens use a challenge key drawn at
 // construction with a sequence from 0. Nothing is sent to an address before a
 // connect token decrypted from it: denied and challenge go to the request's
 // source, everything else to an address holding an encryption mapping.
 //
-// Memory, allocated by create() and never after: kBytesPerClient (2,860 bytes
-// at most) per client slot, of which 2,088 are the replay window, 48 the slot,
-// and 4 x 172 its four encryption mappings with their index slots. The token
-// history is separate: TokenHistory::kBytesPerEntry (104 at most) per entry;
-// the reference sizes it 8 x max clients. 100,000 clients: 286 MB + 83 MB of
-// history. Lookups by address and by client id go through keyed
+// Memory, allocated by create() and never after: kBytesPerClient (2,840 bytes
+// at most) per client slot, of which 2,088 are the replay window, 64 the slot,
+// and 4 x 172 its four encryption mappings with their index slots. What the
+// servers of a service share is separate: ServerShared::kBytesPerClient (768)
+// per client of the service (the token history, 8 x max clients as the
+// reference sizes it, and the client ids). 100,000 clients: 284 MB per worker
+// + 77 MB shared. Lookups by address and by client id go through keyed
 // open-addressing indexes (O(1)); update() walks the 48-byte slots once.
 //
-// Threading: none inside. One thread at a time per server, and per
-// TokenHistory when servers share one. The per-packet calls (receive,
+// Threading: none inside. One thread at a time per server; servers on
+// several threads share a ServerShared, which is lock-free. The per-packet calls (receive,
 // update, send_payload) allocate nothing, take no lock and make no syscall.
 // The PacketSink must not call receive() synchronously (queue instead).
 #pragma once
@@ -42,7 +44,6 @@
 
 #include <bypass/conn/connection_handler.hpp>
 #include <bypass/conn/encryption_mappings.hpp>
-#include <bypass/conn/hash_index.hpp>
 #include <bypass/conn/keyed_hash.hpp>
 #include <bypass/conn/netcode_address.hpp>
 #include <bypass/conn/netcode_now.hpp>
@@ -51,6 +52,7 @@
 #include <bypass/conn/packet_sink.hpp>
 #include <bypass/conn/replay.hpp>
 #include <bypass/conn/server_drops.hpp>
+#include <bypass/conn/server_shared.hpp>
 #include <bypass/conn/token_history.hpp>
 #include <bypass/core/status.hpp>
 
@@ -78,16 +80,20 @@ class NetcodeServer {
   static constexpr uint32_t kNone = UINT32_MAX;
   static constexpr int64_t kDefaultTokenLifetimeSeconds = 30;
   static constexpr uint64_t kGlobalSequenceStart = 1ULL << 63;
+  // Each server's part of the global range: 2^63 / ServerShared::kMaxServers.
+  static constexpr uint64_t kGlobalPartition = kGlobalSequenceStart / ServerShared::kMaxServers;
   // Mapping entries update() looks at per call for expired ones.
   static constexpr uint32_t kSweepPerUpdate = 1024;
 
-  // Starts a server: draws the challenge key, seeds the global sequence at
-  // 2^63, and fixes the restart rule's minimum expiry at now + lifetime.
-  // `history`, `sink` and `handler` must outlive the server; `handler` may be
-  // null (no callbacks). The history is used as it is (give each start a
-  // fresh one unless it is shared on purpose).
+  // Starts a server: draws the challenge key, takes a part of the global
+  // sequence range from `shared`, and fixes the restart rule's minimum expiry
+  // at now + lifetime. `shared`, `sink` and `handler` must outlive the server;
+  // `handler` may be null (no callbacks). `shared` is used as it is (give each
+  // start a fresh one; the servers of one service on several workers share
+  // one); its max_clients is the service's, config.max_clients this server's
+  // slots (at most the service's).
   static Expected<std::unique_ptr<NetcodeServer>> create(const NetcodeServerConfig& config,
-                                                         TokenHistory* history, PacketSink* sink,
+                                                         ServerShared* shared, PacketSink* sink,
                                                          ConnectionHandler* handler, Now now);
   ~NetcodeServer();
   NetcodeServer(const NetcodeServer&) = delete;
@@ -132,6 +138,7 @@ class NetcodeServer {
     uint64_t timeout_ns = 0;  // 0: never times out (token timeout <= 0)
     uint64_t sequence = 0;    // next per-slot packet sequence
     uint64_t client_id = 0;
+    ClaimTable::Ref id_claim;  // the client id, in the service's table
     uint32_t mapping = kNone;
     bool connected = false;
     bool confirmed = false;
@@ -139,24 +146,22 @@ class NetcodeServer {
   // Everything create() allocates per client slot (the history aside).
   static constexpr size_t kBytesPerClient =
       sizeof(Slot) + sizeof(ReplayProtection) + sizeof(uint32_t) /* free heap */ +
-      4 * HashIndex::kBytesPerSlot /* client id index, at most */ +
       kMappingsPerClient * EncryptionMappings::kBytesPerMapping;
 
  private:
-  NetcodeServer(const NetcodeServerConfig& config, TokenHistory* history, PacketSink* sink,
-                ConnectionHandler* handler, Now now);
+  NetcodeServer(const NetcodeServerConfig& config, ServerShared* shared, uint32_t partition,
+                PacketSink* sink, ConnectionHandler* handler, Now now);
 
   void count(ServerDrop d) { ++drops_[static_cast<size_t>(d)]; }
   void count(WireDrop d) { count(server_drop(d)); }
 
   void on_request(const NetcodeAddress& from, const ConnectionRequest& request, Now now);
   void on_response(const NetcodeAddress& from, const Packet& packet, uint32_t mapping, Now now);
-  void install(uint32_t mapping, uint64_t client_id,
+  void install(uint32_t mapping, uint64_t client_id, ClaimTable::Ref id_claim,
                std::span<const uint8_t, kUserDataBytes> user_data, Now now);
   void free_slot(uint32_t client_index);
 
   bool is_our_address(std::span<const NetcodeAddress> token_servers) const;
-  uint32_t slot_of_client_id(uint64_t client_id) const;
   uint32_t pop_free_slot();
   void push_free_slot(uint32_t client_index);
 
@@ -169,6 +174,7 @@ class NetcodeServer {
   bool send_keep_alive(uint32_t client_index, Now now);
 
   NetcodeServerConfig config_;
+  ServerShared* shared_;
   TokenHistory* history_;
   PacketSink* sink_;
   ConnectionHandler* handler_;
@@ -177,6 +183,7 @@ class NetcodeServer {
   Key challenge_key_{};
   uint64_t challenge_sequence_ = 0;
   uint64_t global_sequence_ = kGlobalSequenceStart;
+  uint64_t global_end_ = 0;  // the end of this server's part (0: 2^64)
   uint64_t min_expire_timestamp_ = 0;
 
   std::vector<Slot> slots_;
@@ -185,8 +192,6 @@ class NetcodeServer {
   uint32_t free_slot_count_ = 0;
   uint32_t num_connected_ = 0;
   EncryptionMappings mappings_;
-  HashIndex client_ids_;
-  KeyedHash id_hash_;
 
   std::array<uint64_t, kServerDropCount> drops_{};
   Packet rx_;  // what receive() read; reused so no call zero-fills 1.2 KB

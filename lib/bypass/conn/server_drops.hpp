@@ -22,7 +22,8 @@
   X(kServerFull, "server_full")                /* no free slot: a denied packet was sent */      \
   X(kMappingsFull, "mappings_full")            /* no encryption mapping free */                  \
   X(kNotConnected, "not_connected")            /* keep-alive/payload/disconnect, no slot yet */  \
-  X(kSendFailed, "send_failed")                /* sealing failed or a sequence range ran out */
+  X(kSendFailed, "send_failed")                /* sealing failed or a sequence range ran out */ \
+  X(kTokenHistoryBusy, "token_history_busy")   /* another worker admits the same token now */
 // clang-format on
 
 namespace bypass::conn {

@@ -289,7 +289,8 @@ class Sim {
  public:
   struct ServerNode {
     NetcodeAddress address;
-    std::unique_ptr<TokenHistory> history;
+    std::unique_ptr<ServerShared> own;
+    ServerShared* shared = nullptr;
     std::unique_ptr<ServerEvents> events;
     std::unique_ptr<NetcodeServer> server;
   };
@@ -308,17 +309,19 @@ class Sim {
     return c;
   }
 
-  // A server with a history of its own (8 x max clients unless given), or `shared`.
+  // A server with shared state of its own (a history of 8 x max clients
+  // unless given), or `shared` (as servers on several workers).
   ServerNode& add_server(const NetcodeServerConfig& c, uint32_t history_capacity = 0,
-                         TokenHistory* shared = nullptr) {
+                         ServerShared* shared = nullptr) {
     auto node = std::make_unique<ServerNode>();
     node->address = c.public_addresses.at(0);
     if (shared == nullptr) {
-      auto h = TokenHistory::create(history_capacity != 0 ? history_capacity : 8 * c.max_clients);
+      auto h = ServerShared::create(c.max_clients, history_capacity);
       EXPECT_TRUE(h.has_value());
-      node->history = std::make_unique<TokenHistory>(std::move(*h));
-      shared = node->history.get();
+      node->own = std::move(*h);
+      shared = node->own.get();
     }
+    node->shared = shared;
     node->events = std::make_unique<ServerEvents>();
     node->events->now = &clock.now;
     auto s =

@@ -355,7 +355,7 @@ TEST_F(Server_, HistoryFullRefusesWithoutEvicting) {
   EXPECT_EQ(c3.client->state(), ClientState::kSendingConnectionRequest);
   EXPECT_GE(drops(s, ServerDrop::kTokenHistoryFull), 9u);
   EXPECT_EQ(sim.net.count_to(c3.address), 0u);
-  EXPECT_EQ(s.history->live(), 2u);
+  EXPECT_EQ(s.shared->history().live(sim.clock.now.unix_seconds), 2u);
 
   // Nothing was evicted: client 1's consumed token is still refused after it leaves.
   c1.client->disconnect(sim.clock.now);
@@ -377,8 +377,10 @@ TEST_F(Server_, SharedHistoryAcrossServers) {
   // Two servers (workers) share one history. A is full and denies; the client
   // moves on to B from the same address: the entry is pending for that address,
   // so B admits it, and the session consumes the token for both.
-  auto& a = sim.add_server(Sim::config(kServerA, 1));
-  auto& b = sim.add_server(Sim::config(kServerB, 4), 0, a.history.get());
+  auto shared = ServerShared::create(5);
+  ASSERT_TRUE(shared.has_value());
+  auto& a = sim.add_server(Sim::config(kServerA, 1), 0, shared->get());
+  auto& b = sim.add_server(Sim::config(kServerB, 4), 0, shared->get());
   auto& filler = connect_client(10, 1, kServerA);
   ASSERT_TRUE(sim.run_until([&] { return filler.client->connected(); }, 2000));
   TokenSpec spec;
@@ -391,15 +393,64 @@ TEST_F(Server_, SharedHistoryAcrossServers) {
   EXPECT_EQ(c.client->server_address_index(), 1u);
   EXPECT_GE(drops(a, ServerDrop::kServerFull), 1u);
   EXPECT_EQ(b.server->num_connected(), 1u);
-  // The token is now consumed for A as well (A has room again after this).
+  // A has room again; the token's request replayed to A from another address:
+  // its client id is connected (on B), which A knows.
   filler.client->disconnect(sim.clock.now);
   sim.step();
   const Datagram* req = sim.net.last(c.address, 0);
   ASSERT_NE(req, nullptr);
+  const uint64_t id_taken = drops(a, ServerDrop::kClientIdAlreadyConnected);
+  sim.net.inject(addr(12, 50000), kServerA, req->bytes, sim.clock.now);
+  EXPECT_EQ(drops(a, ServerDrop::kClientIdAlreadyConnected), id_taken + 1);
+  // Once the client has left B, the token is still consumed for A as well.
+  c.client->disconnect(sim.clock.now);
+  sim.step();
+  EXPECT_EQ(b.server->num_connected(), 0u);
   const uint64_t used = drops(a, ServerDrop::kTokenAlreadyUsed);
   sim.net.inject(addr(12, 50000), kServerA, req->bytes, sim.clock.now);
   EXPECT_EQ(drops(a, ServerDrop::kTokenAlreadyUsed), used + 1);
   EXPECT_EQ(a.server->num_connected(), 0u);
+  EXPECT_EQ(shared->get()->seated(), 0u);
+}
+
+TEST_F(Server_, WorkersOfOneServiceShareSeatsClientIdsAndNonceRanges) {
+  // Two servers (workers) of one service of 2 clients, each with 2 slots.
+  auto shared = ServerShared::create(2);
+  ASSERT_TRUE(shared.has_value());
+  auto& a = sim.add_server(Sim::config(kServerA, 2), 0, shared->get());
+  auto& b = sim.add_server(Sim::config(kServerB, 2), 0, shared->get());
+  // Each seals challenge and denied packets in its own part of [2^63, 2^64).
+  EXPECT_EQ(a.server->global_sequence(), NetcodeServer::kGlobalSequenceStart);
+  EXPECT_EQ(b.server->global_sequence(),
+            NetcodeServer::kGlobalSequenceStart + NetcodeServer::kGlobalPartition);
+  auto& c1 = connect_client(10, 1, kServerA);
+  auto& c2 = connect_client(11, 2, kServerB);
+  ASSERT_TRUE(
+      sim.run_until([&] { return c1.client->connected() && c2.client->connected(); }, 2000));
+  EXPECT_EQ(shared->get()->seated(), 2u);
+  // A has a free slot, but the service is full: denied.
+  auto& c3 = connect_client(12, 3, kServerA);
+  ASSERT_TRUE(
+      sim.run_until([&] { return c3.client->state() == ClientState::kConnectionDenied; }, 2000));
+  EXPECT_GE(drops(a, ServerDrop::kServerFull), 1u);
+  EXPECT_EQ(a.server->num_connected(), 1u);
+  // Client id 1 is connected on A: B refuses it (a fresh token, another address).
+  c2.client->disconnect(sim.clock.now);
+  sim.step();
+  EXPECT_EQ(shared->get()->seated(), 1u);
+  auto& twin = connect_client(13, 1, kServerB);
+  sim.run_ms(500);
+  EXPECT_FALSE(twin.client->connected());
+  EXPECT_GE(drops(b, ServerDrop::kClientIdAlreadyConnected), 1u);
+  // Once it leaves A, the id is free everywhere: the twin, still trying, gets in.
+  c1.client->disconnect(sim.clock.now);
+  sim.step();
+  ASSERT_TRUE(sim.run_until([&] { return twin.client->connected(); }, 2000));
+  EXPECT_EQ(b.server->client_id(twin.client->client_index()), 1u);
+  EXPECT_GT(b.server->global_sequence(),
+            NetcodeServer::kGlobalSequenceStart + NetcodeServer::kGlobalPartition);
+  EXPECT_LT(a.server->global_sequence(),
+            NetcodeServer::kGlobalSequenceStart + NetcodeServer::kGlobalPartition);
 }
 
 TEST_F(Server_, RestartRuleRefusesTokensFromBeforeTheStart) {
@@ -672,7 +723,7 @@ TEST_F(Server_, NothingSentToAddressesWithoutAValidToken) {
   sim.run_ms(1000);
   EXPECT_TRUE(sim.net.sent.empty());
   EXPECT_EQ(s.server->mappings().size(), 0u);
-  EXPECT_EQ(s.history->live(), 0u);
+  EXPECT_EQ(s.shared->history().live(sim.clock.now.unix_seconds), 0u);
 }
 
 TEST_F(Server_, GlobalAndSlotSequencesStayApart) {
@@ -779,12 +830,12 @@ TEST(ServerScale, HundredThousandClients) {
   ASSERT_TRUE(crypto_init().is_ok());
   constexpr uint32_t kClients = 100'000;
   Clock clock;
-  auto history = TokenHistory::create(2 * kClients);
+  auto history = ServerShared::create(kClients);  // a history of 8 x max clients
   ASSERT_TRUE(history.has_value());
   CaptureSink sink;
   NullHandler handler;
   auto cfg = Sim::config(kServerA, kClients);
-  auto server = NetcodeServer::create(cfg, &*history, &sink, &handler, clock.now);
+  auto server = NetcodeServer::create(cfg, history->get(), &sink, &handler, clock.now);
   ASSERT_TRUE(server.has_value()) << server.error();
   NetcodeServer& s = **server;
 
@@ -842,33 +893,33 @@ TEST(ServerScale, HundredThousandClients) {
 TEST(ServerCreate, RefusesBadConfigs) {
   ASSERT_TRUE(crypto_init().is_ok());
   Clock clock;
-  auto history = TokenHistory::create(8);
+  auto history = ServerShared::create(8);
   ASSERT_TRUE(history.has_value());
   CaptureSink sink;
   auto ok = Sim::config(kServerA, 2);
-  EXPECT_TRUE(NetcodeServer::create(ok, &*history, &sink, nullptr, clock.now).has_value());
+  EXPECT_TRUE(NetcodeServer::create(ok, history->get(), &sink, nullptr, clock.now).has_value());
   EXPECT_FALSE(NetcodeServer::create(ok, nullptr, &sink, nullptr, clock.now).has_value());
-  EXPECT_FALSE(NetcodeServer::create(ok, &*history, nullptr, nullptr, clock.now).has_value());
+  EXPECT_FALSE(NetcodeServer::create(ok, history->get(), nullptr, nullptr, clock.now).has_value());
   auto c = ok;
   c.max_clients = 0;
-  EXPECT_FALSE(NetcodeServer::create(c, &*history, &sink, nullptr, clock.now).has_value());
+  EXPECT_FALSE(NetcodeServer::create(c, history->get(), &sink, nullptr, clock.now).has_value());
   c = ok;
   c.public_addresses.clear();
-  EXPECT_FALSE(NetcodeServer::create(c, &*history, &sink, nullptr, clock.now).has_value());
+  EXPECT_FALSE(NetcodeServer::create(c, history->get(), &sink, nullptr, clock.now).has_value());
   c = ok;
   c.public_addresses = {NetcodeAddress{}};
-  EXPECT_FALSE(NetcodeServer::create(c, &*history, &sink, nullptr, clock.now).has_value());
+  EXPECT_FALSE(NetcodeServer::create(c, history->get(), &sink, nullptr, clock.now).has_value());
   c = ok;
   c.private_key = Key{};
-  auto zero = NetcodeServer::create(c, &*history, &sink, nullptr, clock.now);
+  auto zero = NetcodeServer::create(c, history->get(), &sink, nullptr, clock.now);
   ASSERT_FALSE(zero.has_value());
   EXPECT_NE(zero.error().find("all zeros"), std::string::npos);
   c = ok;
   c.keep_alive_interval_ns = 0;
-  EXPECT_FALSE(NetcodeServer::create(c, &*history, &sink, nullptr, clock.now).has_value());
+  EXPECT_FALSE(NetcodeServer::create(c, history->get(), &sink, nullptr, clock.now).has_value());
   c = ok;
   c.disconnect_packets = 0;
-  EXPECT_FALSE(NetcodeServer::create(c, &*history, &sink, nullptr, clock.now).has_value());
+  EXPECT_FALSE(NetcodeServer::create(c, history->get(), &sink, nullptr, clock.now).has_value());
 }
 
 }  // namespace

@@ -1,16 +1,19 @@
 // The connect token history (GHSA-v29p-3vj4-vg4f rules): pending admits the
 // same address only, consumed admits nothing until expiry, a full history
 // refuses instead of evicting, expired entries make room, stale references do
-// not consume a later occupant; a randomized run against a plain model of the
-// reference's one-pass history; and the hash index and encryption mappings
-// underneath the server.
+// not consume a later occupant, a token is consumed once; a randomized run
+// against a plain model of the reference's one-pass history; and the hash
+// index and encryption mappings underneath the server.
 #include <bypass/conn/token_history.hpp>
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <random>
+#include <thread>
 #include <unordered_map>
 
+#include <bypass/conn/claim_table.hpp>
 #include <bypass/conn/encryption_mappings.hpp>
 #include <bypass/conn/hash_index.hpp>
 #include <bypass/conn/keys.hpp>
@@ -21,6 +24,7 @@ namespace {
 
 using Verdict = TokenHistory::Verdict;
 using State = TokenHistory::State;
+using Consumption = TokenHistory::Consumption;
 
 constexpr uint64_t kNow = 1'800'000'000;
 
@@ -44,26 +48,34 @@ TEST(TokenHistory, PendingAdmitsSameAddressOnly) {
   const auto a = h.admit(mac(1), from(1), kNow + 30, kNow);
   ASSERT_EQ(a.verdict, Verdict::kAdmitted);
   EXPECT_EQ(h.state(mac(1), kNow), State::kPending);
-  const TokenHistory::Entry* e = h.entry(a.ref);
-  ASSERT_NE(e, nullptr);
-  EXPECT_EQ(e->created_timestamp, kNow);
-  EXPECT_EQ(e->expire_timestamp, kNow + 30);
-  EXPECT_TRUE(e->address == from(1));
-  // A retransmitted request, a few seconds later: same entry, created time unchanged.
+  // A retransmitted request, a few seconds later: same entry.
   const auto again = h.admit(mac(1), from(1), kNow + 30, kNow + 3);
   EXPECT_EQ(again.verdict, Verdict::kAdmitted);
   EXPECT_EQ(again.ref.index, a.ref.index);
   EXPECT_EQ(again.ref.generation, a.ref.generation);
-  EXPECT_EQ(h.entry(again.ref)->created_timestamp, kNow);
-  // Another address.
+  // Another address: another port, another host, the other family.
   EXPECT_EQ(h.admit(mac(1), from(2), kNow + 30, kNow).verdict, Verdict::kAlreadyUsed);
-  EXPECT_EQ(h.live(), 1u);
+  EXPECT_EQ(h.admit(mac(1), NetcodeAddress::v4(192, 168, 0, 1, 5001), kNow + 30, kNow).verdict,
+            Verdict::kAlreadyUsed);
+  EXPECT_EQ(
+      h.admit(mac(1), NetcodeAddress::v6({0x2001, 0xdb8, 0, 0, 0, 0, 0, 1}, 5000), kNow + 30, kNow)
+          .verdict,
+      Verdict::kAlreadyUsed);
+  EXPECT_EQ(h.live(kNow), 1u);
+  // An IPv6 address is kept whole: a pending IPv6 token admits its address only.
+  const NetcodeAddress v6a = NetcodeAddress::v6({0x2001, 0xdb8, 1, 2, 3, 4, 5, 6}, 7000);
+  NetcodeAddress v6b = v6a;
+  v6b.ipv6[7] = 7;
+  ASSERT_EQ(h.admit(mac(2), v6a, kNow + 30, kNow).verdict, Verdict::kAdmitted);
+  EXPECT_EQ(h.admit(mac(2), v6a, kNow + 30, kNow).verdict, Verdict::kAdmitted);
+  EXPECT_EQ(h.admit(mac(2), v6b, kNow + 30, kNow).verdict, Verdict::kAlreadyUsed);
 }
 
 TEST(TokenHistory, ConsumedAdmitsNothingUntilExpiry) {
   TokenHistory h = make(4);
   const auto a = h.admit(mac(1), from(1), kNow + 30, kNow);
-  ASSERT_TRUE(h.consume(a.ref));
+  ASSERT_EQ(h.consume(a.ref), Consumption::kConsumed);
+  EXPECT_EQ(h.consume(a.ref), Consumption::kAlreadyConsumed);
   EXPECT_EQ(h.state(mac(1), kNow), State::kConsumed);
   EXPECT_EQ(h.admit(mac(1), from(1), kNow + 30, kNow + 1).verdict, Verdict::kAlreadyUsed);
   EXPECT_EQ(h.admit(mac(1), from(2), kNow + 30, kNow + 1).verdict, Verdict::kAlreadyUsed);
@@ -78,7 +90,7 @@ TEST(TokenHistory, FullRefusesInsteadOfEvicting) {
   for (uint32_t i = 0; i < 3; ++i) {
     ASSERT_EQ(h.admit(mac(i), from(1), kNow + 10 + i, kNow).verdict, Verdict::kAdmitted);
   }
-  ASSERT_TRUE(h.consume(h.admit(mac(0), from(1), kNow + 10, kNow).ref));
+  ASSERT_EQ(h.consume(h.admit(mac(0), from(1), kNow + 10, kNow).ref), Consumption::kConsumed);
   for (uint32_t i = 3; i < 50; ++i) {
     EXPECT_EQ(h.admit(mac(i), from(2), kNow + 100, kNow + 5).verdict, Verdict::kFull);
   }
@@ -93,7 +105,7 @@ TEST(TokenHistory, FullRefusesInsteadOfEvicting) {
   EXPECT_EQ(h.admit(mac(7), from(2), kNow + 100, kNow + 10).verdict, Verdict::kAdmitted);
   EXPECT_EQ(h.admit(mac(8), from(2), kNow + 100, kNow + 10).verdict, Verdict::kFull);
   EXPECT_EQ(h.admit(mac(8), from(2), kNow + 100, kNow + 11).verdict, Verdict::kAdmitted);
-  EXPECT_EQ(h.live(), 3u);
+  EXPECT_EQ(h.live(kNow + 11), 3u);
 }
 
 TEST(TokenHistory, StaleReferenceDoesNotConsumeTheNextOccupant) {
@@ -103,9 +115,9 @@ TEST(TokenHistory, StaleReferenceDoesNotConsumeTheNextOccupant) {
   const auto b = h.admit(mac(2), from(2), kNow + 50, kNow + 5);  // mac(1) expired: reused
   ASSERT_EQ(b.verdict, Verdict::kAdmitted);
   EXPECT_EQ(a.ref.index, b.ref.index);
-  EXPECT_FALSE(h.consume(a.ref));
+  EXPECT_EQ(h.consume(a.ref), Consumption::kGone);
   EXPECT_EQ(h.state(mac(2), kNow + 5), State::kPending);
-  EXPECT_TRUE(h.consume(b.ref));
+  EXPECT_EQ(h.consume(b.ref), Consumption::kConsumed);
   EXPECT_EQ(h.state(mac(2), kNow + 5), State::kConsumed);
 }
 
@@ -113,9 +125,8 @@ TEST(TokenHistory, ClearForgetsAndOldReferencesDie) {
   TokenHistory h = make(2);
   const auto a = h.admit(mac(1), from(1), kNow + 30, kNow);
   h.clear();
-  EXPECT_EQ(h.live(), 0u);
-  EXPECT_EQ(h.entry(a.ref), nullptr);
-  EXPECT_FALSE(h.consume(a.ref));
+  EXPECT_EQ(h.live(kNow), 0u);
+  EXPECT_EQ(h.consume(a.ref), Consumption::kGone);
   EXPECT_EQ(h.admit(mac(1), from(2), kNow + 30, kNow).verdict, Verdict::kAdmitted);
 }
 
@@ -125,6 +136,8 @@ TEST(TokenHistory, CapacityChecked) {
   auto h = TokenHistory::create(1);
   ASSERT_TRUE(h.has_value());
   EXPECT_EQ(h->capacity(), 1u);
+  // Past one bucket, whole buckets of 16.
+  EXPECT_EQ(TokenHistory::create(17)->capacity(), 32u);
 }
 
 // The reference's one-pass history as amended (the notes' description), for comparison.
@@ -165,7 +178,8 @@ class ModelHistory {
 
 TEST(TokenHistory, MatchesTheOnePassModel) {
   std::mt19937_64 rng(7);
-  for (uint32_t capacity : {1u, 2u, 5u, 16u, 64u}) {
+  // Up to 16 entries the history is one bucket, so "full" is the model's.
+  for (uint32_t capacity : {1u, 2u, 5u, 16u}) {
     TokenHistory h = make(capacity);
     ModelHistory model(capacity);
     std::unordered_map<uint32_t, uint64_t> expire_of;  // a MAC always comes with one expiry
@@ -190,6 +204,97 @@ TEST(TokenHistory, MatchesTheOnePassModel) {
       if (got.verdict == Verdict::kAdmitted) ref_of[m] = got.ref;
     }
   }
+}
+
+// Workers racing for the same tokens, each from its own address (a stolen
+// token), with a small table so buckets are shared and slots reused: of all
+// the workers' admissions of one token, at most one address is admitted and
+// its token consumed once; the others are refused, told to retry, or find it
+// expired. Each worker's clock is its own and lags the others' (a worker
+// that falls behind reaches old tokens after another reclaimed their
+// entries): the table judges expiry by the latest time any worker gave.
+TEST(TokenHistory, WorkersRacingForOneTokenConsumeItOnce) {
+  TokenHistory h = make(64);
+  constexpr int kThreads = 4;
+  constexpr uint32_t kTokens = 20000;
+  std::vector<std::atomic<int>> consumed(kTokens);
+  std::vector<std::atomic<int>> admitted_by(kTokens);
+  for (auto& a : admitted_by) a.store(-1);
+  std::atomic<bool> go{false};
+  std::atomic<uint64_t> busy{0}, full{0}, expired{0};
+  auto run = [&](int t) {
+    while (!go.load()) {
+    }
+    for (uint32_t k = 0; k < kTokens; ++k) {
+      // Each token lives 2 "seconds"; the clock moves every 8 tokens, so
+      // entries expire and their slots are taken again.
+      const uint64_t now = kNow + k / 8;
+      const auto a = h.admit(mac(k), from(static_cast<uint8_t>(t)), now + 2, now);
+      if (a.verdict == Verdict::kBusy) busy.fetch_add(1);
+      if (a.verdict == Verdict::kFull) full.fetch_add(1);
+      if (a.verdict == Verdict::kExpired) expired.fetch_add(1);
+      if (a.verdict != Verdict::kAdmitted) continue;
+      int none = -1;
+      if (!admitted_by[k].compare_exchange_strong(none, t)) {
+        ADD_FAILURE() << "token " << k << " admitted for two addresses: " << none << " and " << t;
+      }
+      if (h.consume(a.ref) == Consumption::kConsumed) consumed[k].fetch_add(1);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) threads.emplace_back(run, t);
+  go.store(true);
+  for (auto& th : threads) th.join();
+  uint32_t once = 0;
+  for (uint32_t k = 0; k < kTokens; ++k) {
+    ASSERT_LE(consumed[k].load(), 1) << "token " << k;
+    once += consumed[k].load() == 1;
+  }
+  EXPECT_GT(once, kTokens / 2) << "busy " << busy << " full " << full << " expired " << expired;
+  // A token that expired by the latest time is refused, whatever the caller's clock says.
+  EXPECT_EQ(h.admit(mac(kTokens + 1), from(9), kNow + 3, kNow).verdict, Verdict::kExpired);
+}
+
+// The same for client ids: claims on one id from racing workers, released
+// and claimed again; never two holders at once.
+TEST(ClaimTable, RacingClaimsNeverHoldOneKeyTwice) {
+  auto t = ClaimTable::create(32);
+  ASSERT_TRUE(t.has_value());
+  ClaimTable& table = **t;
+  constexpr uint64_t kIds = 8;
+  std::vector<std::atomic<int>> holders(kIds);
+  std::atomic<bool> go{false}, bad{false};
+  std::atomic<uint64_t> claims{0};
+  auto run = [&](uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    while (!go.load()) {
+    }
+    for (int i = 0; i < 100000; ++i) {
+      const uint64_t id = rng() % kIds;
+      const auto r = table.claim({id, 0}, {}, ClaimTable::kNever, 0);
+      if (r.outcome != ClaimTable::Outcome::kInserted) continue;
+      if (holders[id].fetch_add(1) != 0) bad.store(true);
+      claims.fetch_add(1);
+      holders[id].fetch_sub(1);
+      if (!table.release(r.ref)) bad.store(true);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (uint64_t s = 1; s <= 4; ++s) threads.emplace_back(run, s);
+  go.store(true);
+  for (auto& th : threads) th.join();
+  EXPECT_FALSE(bad.load());
+  EXPECT_GT(claims.load(), 1000u);
+  EXPECT_EQ(table.live(0), 0u);
+  // Not concurrent: claimed once, found, refused a second time, released.
+  const auto a = table.claim({5, 0}, {1, 2, 3}, ClaimTable::kNever, 0);
+  ASSERT_EQ(a.outcome, ClaimTable::Outcome::kInserted);
+  const auto b = table.claim({5, 0}, {}, ClaimTable::kNever, 0);
+  EXPECT_EQ(b.outcome, ClaimTable::Outcome::kFound);
+  EXPECT_EQ(b.data, (ClaimTable::Data{1, 2, 3}));
+  EXPECT_TRUE(table.release(a.ref));
+  EXPECT_FALSE(table.release(a.ref));
+  EXPECT_EQ(table.find({5, 0}, 0).outcome, ClaimTable::Outcome::kAbsent);
 }
 
 TEST(HashIndex, MatchesAMapUnderCollisions) {

@@ -63,7 +63,7 @@ TEST(NetcodeMessages, EchoSurvivesLossDuplicationReorderingAndCorruption) {
   net.reorder = true;
   const conn::NetcodeAddress server_addr = addr(1, 40000);
 
-  auto history = conn::TokenHistory::create(64);
+  auto history = conn::ServerShared::create(8);
   ASSERT_TRUE(history.has_value());
   conn::NetcodeServerConfig sc;
   sc.protocol_id = conn::test::kNetProtocolId;
@@ -73,7 +73,7 @@ TEST(NetcodeMessages, EchoSurvivesLossDuplicationReorderingAndCorruption) {
   Bridge bridge;
   bridge.now = &clock.now;
   auto server =
-      conn::NetcodeServer::create(sc, &*history, net.port(server_addr), &bridge, clock.now);
+      conn::NetcodeServer::create(sc, history->get(), net.port(server_addr), &bridge, clock.now);
   ASSERT_TRUE(server.has_value()) << server.error();
   bridge.server = server->get();
   net.attach_server(server_addr, server->get());
