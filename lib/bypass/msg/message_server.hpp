@@ -59,6 +59,8 @@ class MessageServer final : PacketOut {
   uint64_t ticked() const { return ticked_; }
   const SessionCounters& counters() const { return counters_; }
   const ChunkPool& pool() const { return pool_; }
+  ChunkPool& pool() { return pool_; }
+  size_t channel_count() const { return config_.session.channels.size(); }
   void report(std::vector<std::pair<std::string, uint64_t>>& out) const;
 
  private:

@@ -21,6 +21,10 @@ inline constexpr size_t kHeaderBytes = 11;
 inline constexpr size_t kFragmentBytes = 1024;  // every fragment but the last is this long
 inline constexpr size_t kMaxFragments = 64;
 inline constexpr size_t kMaxMessageBytes = kFragmentBytes * kMaxFragments;  // 64 KiB
+// Fragments a message of `bytes` takes (an empty message takes one).
+constexpr size_t fragments_for(size_t bytes) {
+  return bytes <= kFragmentBytes ? 1 : (bytes + kFragmentBytes - 1) / kFragmentBytes;
+}
 inline constexpr size_t kMaxChannels = 32;
 inline constexpr size_t kMaxCloseReason = 123;  // as WebSocket's close frame allows
 

@@ -121,7 +121,6 @@ bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view 
     reply(s, "error join room " + std::string(name) + " before publishing to it");
     return true;
   }
-  Room& room = rooms_.find(name)->second;
   // "msg ROOM CLIENT\n" + payload, framed once for every member (out_ keeps
   // its capacity: no allocation per publication).
   char id[24];
@@ -141,19 +140,79 @@ bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view 
   std::memcpy(w + 5 + name.size(), id, static_cast<size_t>(id_end - id));
   w[head - 1] = '\n';
   if (!payload.empty()) std::memcpy(w + head, payload.data(), payload.size());
+  if (text && !valid_utf8(out_)) {
+    reply(s, "error a text publication is UTF-8, room name included");
+    return true;
+  }
+  // Every other worker's ring must take it, or it waits: the publisher's
+  // message is offered again, and no member anywhere misses it.
+  struct Head {
+    uint8_t channel, text;
+    uint16_t name;
+  } head_rec{channel, text, static_cast<uint16_t>(name.size())};
+  const std::span<const uint8_t> rec_head(reinterpret_cast<const uint8_t*>(&head_rec),
+                                          sizeof head_rec);
+  const uint32_t workers = links_ ? links_->workers() : 1;
+  uint64_t targets = 0;  // the other workers that serve rooms now
+  for (uint32_t w = 0; w < workers; ++w) {
+    if (w == me_ || !links_->active(w)) continue;
+    if (!links_->ring(me_, w)->fits(sizeof head_rec + out_.size())) {
+      ++ring_full_;
+      return false;
+    }
+    targets |= uint64_t{1} << w;
+  }
+  if (!cut(out_)) return false;  // the pool is short: offered again later
   // The publisher's own copy is the flow control: if its queue is full, the
   // publication waits (offered again) rather than reaching only some members.
-  const SendResult mine_r = s.send(channel, text, out_);
-  if (mine_r == SendResult::kQueueFull || mine_r == SendResult::kNoMemory) return false;
+  const SendResult mine_r = s.send_shared(channel, text, chunks_, out_.size());
+  if (mine_r == SendResult::kQueueFull || mine_r == SendResult::kNoMemory) {
+    release_chunks();
+    return false;
+  }
   ++published_;
   if (mine_r == SendResult::kOk) ++delivered_;
-  const bool reliable = s.channels()[channel] == ChannelKind::kReliable;
+  fan_out(name, channel, text, out_.size(), s.id);
+  release_chunks();
+  for (uint32_t w = 0; w < workers; ++w) {
+    if ((targets >> w & 1) == 0) continue;
+    links_->ring(me_, w)->push(rec_head, out_);  // fits: checked above, and only we write
+    ++sent_across_;
+  }
+  return true;
+}
+
+bool RoomsApp::cut(std::span<const uint8_t> bytes) {
+  const size_t n = fragments_for(bytes.size());
+  ChunkPool& pool = server_->pool();
+  if (pool.available() < n) return false;
+  chunks_.clear();
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t c = pool.take();
+    const size_t at = i * kFragmentBytes;
+    const size_t len = std::min(kFragmentBytes, bytes.size() - at);
+    if (len != 0) std::memcpy(pool.data(c), bytes.data() + at, len);
+    chunks_.push_back(c);
+  }
+  return true;
+}
+
+void RoomsApp::release_chunks() {
+  for (uint32_t c : chunks_) server_->pool().give(c);
+  chunks_.clear();
+}
+
+void RoomsApp::fan_out(std::string_view name, uint8_t channel, bool text, size_t bytes,
+                       uint32_t skip) {
+  auto it = rooms_.find(name);
+  if (it == rooms_.end()) return;
   slow_.clear();
-  for (uint32_t m : room.members) {
-    if (m == s.id) continue;
-    Session* member = server_ ? server_->session(m) : nullptr;
+  for (uint32_t m : it->second.members) {
+    if (m == skip) continue;
+    Session* member = server_->session(m);
     if (!member || !member->open_for_messages()) continue;
-    const SendResult r = member->send(channel, text, out_);
+    const bool reliable = member->channels()[channel] == ChannelKind::kReliable;
+    const SendResult r = member->send_shared(channel, text, chunks_, bytes);
     if (r == SendResult::kOk) {
       ++delivered_;
       server_->touch(*member);
@@ -171,7 +230,35 @@ bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view 
       server_->touch(*member);
     }
   }
-  return true;
+}
+
+void RoomsApp::poll() {
+  if (!links_ || !server_) return;
+  if (!active_) {
+    links_->activate(me_);
+    active_ = true;
+  }
+  const uint32_t workers = links_->workers();
+  for (uint32_t w = 0; w < workers; ++w) {
+    if (w == me_) continue;
+    ByteRing* ring = links_->ring(w, me_);
+    for (std::span<const uint8_t> rec = ring->peek(); !rec.empty(); rec = ring->peek()) {
+      uint8_t channel = rec[0];
+      const bool text = rec[1] != 0;
+      uint16_t name_len;
+      std::memcpy(&name_len, rec.data() + 2, 2);
+      const std::span<const uint8_t> framed = rec.subspan(4);
+      const std::string_view name(reinterpret_cast<const char*>(framed.data()) + 4, name_len);
+      auto it = rooms_.find(name);
+      if (it != rooms_.end() && channel < server_->channel_count()) {
+        if (!cut(framed)) return;  // the pool is short: the rest waits in the ring
+        fan_out(name, channel, text, framed.size(), UINT32_MAX);
+        release_chunks();
+      }
+      ++received_across_;
+      ring->pop();
+    }
+  }
 }
 
 void RoomsApp::on_close(Session& s, uint16_t, std::string_view) {
@@ -186,6 +273,9 @@ void RoomsApp::report(std::vector<std::pair<std::string, uint64_t>>& out) const 
   out.emplace_back("rooms.dropped_unreliable", dropped_unreliable_);
   out.emplace_back("rooms.slow_closed", slow_closed_);
   out.emplace_back("rooms.replies_refused", refused_);
+  out.emplace_back("rooms.sent_across", sent_across_);
+  out.emplace_back("rooms.received_across", received_across_);
+  out.emplace_back("rooms.ring_full", ring_full_);
 }
 
 }  // namespace bypass::msg

@@ -7,8 +7,15 @@
 // or "error <what to change>". Bounds: rooms per connection, members per
 // room, name length. A member whose reliable queue is full when a
 // publication comes is closed with 4001 (slow consumer); unreliable
-// publications to it are dropped and counted. One worker's rooms; per worker,
-// no locks.
+// publications to it are dropped and counted.
+//
+// Each worker has a RoomsApp for the members connected to it. A publication is
+// framed once into the worker's chunks, which every local member's queue
+// shares (no copy per member), and copied once into the ring to each other
+// worker of the service (RoomLinks), which does the same for its members when
+// it polls. A ring without room makes the publication wait (offered again), so
+// no member misses a reliable publication. "joined ROOM N" counts the members
+// on the joiner's worker. Per worker, no locks.
 #pragma once
 
 #include <atomic>
@@ -22,6 +29,7 @@
 
 #include <bypass/core/counter.hpp>
 #include <bypass/msg/message_server.hpp>
+#include <bypass/msg/room_links.hpp>
 #include <bypass/msg/session.hpp>
 
 namespace bypass::msg {
@@ -39,6 +47,14 @@ class RoomsApp final : public MessageHandler {
   explicit RoomsApp(RoomsConfig config = {}) : config_(config) {}
   // The server whose sessions are the members (set before traffic).
   void attach(MessageServer* server) { server_ = server; }
+  // The rings to the service's other workers, and this worker's index among
+  // them (set before traffic; without them, rooms are this worker's only).
+  void link(RoomLinks* links, uint32_t me) {
+    links_ = links;
+    me_ = me;
+  }
+  // Delivers what the other workers published since the last poll.
+  void poll();
 
   void on_open(Session& s) override;
   bool on_message(Session& s, uint8_t channel, bool text, std::span<const uint8_t> b) override;
@@ -63,6 +79,11 @@ class RoomsApp final : public MessageHandler {
   void leave(Session& s, std::string_view room, bool quiet);
   bool publish(Session& s, uint8_t channel, bool text, std::string_view room,
                std::span<const uint8_t> payload);
+  // Frames `bytes` into fresh chunks (chunks_); false if the pool is short.
+  bool cut(std::span<const uint8_t> bytes);
+  void release_chunks();
+  // Queues the publication in chunks_ to every member of `room` but `skip`.
+  void fan_out(std::string_view room, uint8_t channel, bool text, size_t bytes, uint32_t skip);
   std::vector<std::string>& joined(uint32_t conn);
 
   RoomsConfig config_;
@@ -71,9 +92,14 @@ class RoomsApp final : public MessageHandler {
   std::vector<std::vector<std::string>> joined_;  // by connection slot
   std::vector<uint8_t> out_;                      // a publication being framed
   std::vector<uint32_t> slow_;                    // members to close after a fan-out
+  std::vector<uint32_t> chunks_;                  // a publication, framed once
+  RoomLinks* links_ = nullptr;
+  uint32_t me_ = 0;
+  bool active_ = false;  // polled once: the others send to this worker
   // Read by the control thread's reports.
   std::atomic<size_t> room_count_{0};
-  Counter published_, delivered_, dropped_unreliable_, slow_closed_, refused_;
+  Counter published_, delivered_, dropped_unreliable_, slow_closed_, refused_, sent_across_,
+      received_across_, ring_full_;
 };
 
 }  // namespace bypass::msg

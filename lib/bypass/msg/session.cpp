@@ -15,10 +15,6 @@ namespace {
 // three duplicate acks).
 constexpr int kReorderThreshold = 3;
 
-size_t fragments_for(size_t bytes) {
-  return bytes <= kFragmentBytes ? 1 : (bytes + kFragmentBytes - 1) / kFragmentBytes;
-}
-
 }  // namespace
 
 const char* to_string(SendResult r) {
@@ -274,17 +270,28 @@ uint64_t Session::rto_for(uint8_t sends) const {
 // Sending.
 
 SendResult Session::send(uint8_t channel, bool text, std::span<const uint8_t> bytes) {
+  return queue(channel, text, bytes, {}, bytes.size());
+}
+
+SendResult Session::send_shared(uint8_t channel, bool text, std::span<const uint32_t> chunks,
+                                size_t bytes) {
+  if (chunks.size() != fragments_for(bytes)) return SendResult::kTooBig;
+  return queue(channel, text, {}, chunks, bytes);
+}
+
+SendResult Session::queue(uint8_t channel, bool text, std::span<const uint8_t> bytes,
+                          std::span<const uint32_t> shared, size_t size) {
   if (state_ != SessionState::kOpen) return SendResult::kNotOpen;
   if (channel >= channels_.size()) return SendResult::kBadChannel;
-  if (bytes.size() > peer_max_message_) return SendResult::kTooBig;
-  if (text && !valid_utf8(bytes)) return SendResult::kBadUtf8;
-  const size_t n = fragments_for(bytes.size());
+  if (size > peer_max_message_) return SendResult::kTooBig;
+  if (text && shared.empty() && !valid_utf8(bytes)) return SendResult::kBadUtf8;
+  const size_t n = fragments_for(size);
   if (outq_.size() - (tail_ - head_) < n) {
     want_writable_ = true;
     counters_->queue_full++;
     return SendResult::kQueueFull;
   }
-  if (pool_->available() < n) {
+  if (shared.empty() && pool_->available() < n) {
     want_writable_ = true;
     counters_->no_memory++;
     return SendResult::kNoMemory;
@@ -292,9 +299,15 @@ SendResult Session::send(uint8_t channel, bool text, std::span<const uint8_t> by
   const uint16_t seq = send_seq_[channel]++;
   for (size_t i = 0; i < n; ++i) {
     const size_t at = i * kFragmentBytes;
-    const size_t len = std::min(kFragmentBytes, bytes.size() - at);
-    const uint32_t chunk = pool_->take();
-    if (len != 0) std::memcpy(pool_->data(chunk), bytes.data() + at, len);
+    const size_t len = std::min(kFragmentBytes, size - at);
+    uint32_t chunk;
+    if (shared.empty()) {
+      chunk = pool_->take();
+      if (len != 0) std::memcpy(pool_->data(chunk), bytes.data() + at, len);
+    } else {
+      chunk = shared[i];
+      pool_->share(chunk);
+    }
     out_at(tail_++) = Out{chunk,
                           static_cast<uint16_t>(len),
                           seq,

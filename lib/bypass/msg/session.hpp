@@ -122,6 +122,12 @@ class Session final : FrameVisitor {
 
   // Queues a whole message; nothing goes out before flush().
   SendResult send(uint8_t channel, bool text, std::span<const uint8_t> bytes);
+  // Queues a message already cut into this session's pool's chunks (a full
+  // kFragmentBytes each but the last), sharing them rather than copying: a
+  // room publication framed once for every member. `bytes` is its length.
+  // Text must have been checked as UTF-8 by the caller.
+  SendResult send_shared(uint8_t channel, bool text, std::span<const uint32_t> chunks,
+                         size_t bytes);
 
   // Closes with a code and a UTF-8 reason (cut at 123 bytes): queued data
   // goes first (for up to close_linger), then the close frame, then
@@ -221,6 +227,9 @@ class Session final : FrameVisitor {
   bool close_ready() const;
   bool hello_needed() const;
   bool send_one_packet(uint64_t now);
+  // send() and send_shared(): copies `bytes`, or shares `shared` chunks.
+  SendResult queue(uint8_t channel, bool text, std::span<const uint8_t> bytes,
+                   std::span<const uint32_t> shared, size_t size);
   MessageFrame frame_of(const Out& e);
   uint64_t rto_for(uint8_t sends) const;
   Out& out_at(uint32_t i) { return outq_[i % outq_.size()]; }

@@ -56,23 +56,6 @@ Expected<UdpdOptions> read_udpd_options(const Config& c, const HandlerRegistry* 
   if (o.backend == "sockets" && o.bind.empty())
     return Status::error(
         "the sockets backend has nothing to bind: set [udpd] bind = [\"127.0.0.1\", \"::1\"].");
-  // The servers of a netcode service on several workers share what the
-  // standard makes server-wide (conn/server_shared.hpp). Rooms are not shared
-  // yet: a room's members must all be on the worker that runs it.
-  for (const auto& svc : o.services) {
-    if (svc.handler != "netcode" || svc.netcode.application != "rooms" || c.workers.size() <= 1)
-      continue;
-    bool placed = false;
-    for (const auto& h : c.handoffs)
-      placed =
-          placed || h.before == "udp_dispatch" || h.before == "service." + std::to_string(svc.port);
-    if (o.backend == "sockets" || !placed)
-      return Status::error(
-          "the rooms application on port " + std::to_string(svc.port) +
-          " must run on one worker (rooms are not shared between workers yet): use one "
-          "[[worker]], or on the DPDK backend add [[handoff]] before = \"service." +
-          std::to_string(svc.port) + "\" with the worker to run it.");
-  }
   // A netcode service answers as our own addresses and its port, unless the
   // config names what its tokens say.
   for (auto& svc : o.services) {

@@ -2,7 +2,8 @@
 // it directly (no netcode: the transport is a queue per direction): join,
 // publish in order to every member, leave, the bounds and their errors, and
 // a slow member closed with 4001 while unreliable publications to it are
-// dropped and counted.
+// dropped and counted; rooms across two workers linked by rings, and a
+// publication framed once per worker, its chunks shared by every member.
 #include <gtest/gtest.h>
 
 #include <deque>
@@ -27,7 +28,7 @@ std::string text_of(const Got& g) {
 
 class Hub : public ConnectionTransport {
  public:
-  explicit Hub(int clients, RoomsConfig rc = {}, uint32_t send_queue = 256)
+  explicit Hub(int clients, RoomsConfig rc = {}, uint32_t send_queue = 256, uint64_t ids = 1000)
       : rooms_(rc), client_pool_(8192) {
     MessageServerConfig mc;
     mc.session.channels = {ChannelKind::kReliable, ChannelKind::kUnreliable};
@@ -37,7 +38,7 @@ class Hub : public ConnectionTransport {
     client_config_.send_queue = 1024;
     for (int i = 0; i < clients; ++i) {
       clients_.push_back(std::make_unique<Side>(Role::kClient, &client_config_, &client_pool_));
-      server_->on_connect(i, 1000 + i, {}, now_);
+      server_->on_connect(i, ids + i, {}, now_);
       clients_.back()->session.open(now_);
       to_client_.emplace_back();
     }
@@ -49,12 +50,19 @@ class Hub : public ConnectionTransport {
   }
   void disconnect(uint32_t c) override { disconnected_.push_back(c); }
 
+  // This hub as one worker of a rooms service whose workers share `links`.
+  void link(RoomLinks& links) {
+    auto me = links.join();
+    ASSERT_TRUE(me.has_value());
+    rooms_.link(&links, *me);
+  }
   void step() {
     now_ += 1'000'000;
     for (size_t i = 0; i < clients_.size(); ++i) {
       for (auto& p : clients_[i]->wire) server_->on_payload(static_cast<uint32_t>(i), p, now_);
       clients_[i]->wire.clear();
     }
+    rooms_.poll();
     server_->flush(now_);
     for (size_t i = 0; i < clients_.size(); ++i) {
       if (!deaf_[i]) {
@@ -130,6 +138,139 @@ TEST(Rooms, EveryMemberGetsEveryPublicationInOrder) {
   hub.run_until([] { return false; }, 50);
   EXPECT_EQ(count_prefix(hub.client(2), "msg "), 50u);
   EXPECT_EQ(count_prefix(hub.client(0), "msg lobby 1001\nafter"), 1u);
+}
+
+// The ring between two workers: records whole and in order across its end,
+// refused (nothing written) when full, room again once read.
+TEST(ByteRing, RecordsWrapWholeAndInOrder) {
+  ByteRing r(4096);
+  std::vector<uint8_t> head = {1, 2, 3, 4};
+  uint32_t written = 0, read = 0;
+  auto make = [](uint32_t n) {
+    std::vector<uint8_t> v(1 + (n * 37) % 900);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<uint8_t>(n + i);
+    return v;
+  };
+  for (int round = 0; round < 200; ++round) {
+    while (r.push(head, make(written))) ++written;
+    EXPECT_FALSE(r.fits(1 + (written * 37) % 900 + head.size()));
+    for (int k = 0; k < 3; ++k) {
+      std::span<const uint8_t> rec = r.peek();
+      ASSERT_FALSE(rec.empty());
+      const std::vector<uint8_t> want = make(read);
+      ASSERT_EQ(rec.size(), head.size() + want.size());
+      EXPECT_TRUE(std::equal(head.begin(), head.end(), rec.begin()));
+      EXPECT_TRUE(std::equal(want.begin(), want.end(), rec.begin() + head.size()));
+      r.pop();
+      ++read;
+    }
+  }
+  EXPECT_GT(written, 600u);
+  while (!r.peek().empty()) {
+    r.pop();
+    ++read;
+  }
+  EXPECT_EQ(read, written);
+  EXPECT_FALSE(r.fits(4096));  // a record never spans more than the ring
+}
+
+// Two workers, each with its own members, linked by rings: every member on
+// either gets every publication from both once, in each publisher's order.
+TEST(Rooms, RoomsSpanTwoWorkers) {
+  RoomLinks links;
+  Hub a(3, {}, 256, 1000), b(3, {}, 256, 2000);
+  a.link(links);
+  b.link(links);
+  auto step = [&] {
+    a.step();
+    b.step();
+  };
+  auto until = [&](auto done) {
+    for (int i = 0; i < 5000 && !done(); ++i) step();
+    return done();
+  };
+  ASSERT_TRUE(until([&] { return a.client(2).opened == 1 && b.client(2).opened == 1; }));
+  for (int i = 0; i < 3; ++i) {
+    a.say(i, "join lobby");
+    b.say(i, "join lobby");
+  }
+  ASSERT_TRUE(
+      until([&] { return a.rooms().members("lobby") == 3 && b.rooms().members("lobby") == 3; }));
+  for (int k = 0; k < 50; ++k) {
+    a.say(0, "pub lobby\na" + std::to_string(k));
+    b.say(1, "pub lobby\nb" + std::to_string(k));
+  }
+  ASSERT_TRUE(until([&] {
+    for (Hub* h : {&a, &b})
+      for (int i = 0; i < 3; ++i)
+        if (count_prefix(h->client(i), "msg ") != 100) return false;
+    return true;
+  }));
+  for (Hub* h : {&a, &b}) {
+    for (int i = 0; i < 3; ++i) {
+      int ka = 0, kb = 0;
+      for (const Got& g : h->client(i).got) {
+        const std::string t = text_of(g);
+        if (t.rfind("msg lobby 1000\n", 0) == 0) {
+          EXPECT_EQ(t, "msg lobby 1000\na" + std::to_string(ka++));
+        }
+        if (t.rfind("msg lobby 2001\n", 0) == 0) {
+          EXPECT_EQ(t, "msg lobby 2001\nb" + std::to_string(kb++));
+        }
+      }
+      EXPECT_EQ(ka, 50);
+      EXPECT_EQ(kb, 50);
+    }
+  }
+  std::vector<std::pair<std::string, uint64_t>> ra, rb;
+  a.rooms().report(ra);
+  b.rooms().report(rb);
+  auto get = [](const auto& r, const std::string& k) {
+    for (const auto& [n, v] : r)
+      if (n == k) return v;
+    return uint64_t{0};
+  };
+  EXPECT_EQ(get(ra, "rooms.sent_across"), 50u);
+  EXPECT_EQ(get(rb, "rooms.received_across"), 50u);
+  EXPECT_EQ(get(rb, "rooms.sent_across"), 50u);
+  EXPECT_EQ(get(ra, "rooms.received_across"), 50u);
+}
+
+// A publication to 20 members on each of two workers takes its fragments once
+// per worker: the members' queues share them.
+TEST(Rooms, APublicationIsFramedOncePerWorkerNotOncePerMember) {
+  RoomLinks links;
+  Hub a(20, {}, 256, 1000), b(20, {}, 256, 2000);
+  a.link(links);
+  b.link(links);
+  auto until = [&](auto done) {
+    for (int i = 0; i < 5000 && !done(); ++i) {
+      a.step();
+      b.step();
+    }
+    return done();
+  };
+  ASSERT_TRUE(until([&] { return a.client(19).opened == 1 && b.client(19).opened == 1; }));
+  for (int i = 0; i < 20; ++i) {
+    a.say(i, "join lobby");
+    b.say(i, "join lobby");
+  }
+  ASSERT_TRUE(
+      until([&] { return a.rooms().members("lobby") == 20 && b.rooms().members("lobby") == 20; }));
+  until([] { return false; });  // replies acked: queues empty
+  auto in_use = [](Hub& h) { return h.server().pool().capacity() - h.server().pool().available(); };
+  const uint32_t a0 = in_use(a), b0 = in_use(b);
+  // Everyone stops reading, so every queued copy stays queued.
+  a.deaf_.assign(20, true);
+  b.deaf_.assign(20, true);
+  a.say(0, "pub lobby\n" + std::string(3000, 'x'));  // 3 fragments of 1024
+  ASSERT_TRUE(until([&] { return in_use(b) > b0; }));
+  for (int i = 0; i < 20; ++i) {
+    a.step();
+    b.step();
+  }
+  EXPECT_EQ(in_use(a) - a0, 3u) << "20 members, one framing";
+  EXPECT_EQ(in_use(b) - b0, 3u) << "20 members, one framing";
 }
 
 // Not a rooms test: the server under it skips idle sessions until a ping or

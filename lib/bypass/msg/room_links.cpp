@@ -1,0 +1,91 @@
+#include <bypass/msg/room_links.hpp>
+
+#include <cstring>
+#include <string>
+
+namespace bypass::msg {
+
+namespace {
+
+constexpr uint32_t kWrap = UINT32_MAX;  // a header that sends the reader back to the start
+constexpr size_t kHeader = 8;           // length (4 bytes) and padding: records stay 8-aligned
+
+size_t round8(size_t n) {
+  return (n + 7) & ~size_t{7};
+}
+
+}  // namespace
+
+ByteRing::ByteRing(size_t capacity) : mem_(capacity) {}
+
+size_t ByteRing::footprint(size_t bytes) const {
+  return kHeader + round8(bytes);
+}
+
+bool ByteRing::fits(size_t bytes) const {
+  const size_t need = footprint(bytes);
+  const uint64_t tail = tail_.load(std::memory_order_relaxed);
+  const uint64_t head = head_.load(std::memory_order_acquire);
+  const size_t pos = tail % mem_.size();
+  // A record that would cross the end starts again at the beginning.
+  const size_t waste = pos + need > mem_.size() ? mem_.size() - pos : 0;
+  return need <= mem_.size() && tail + waste + need - head <= mem_.size();
+}
+
+bool ByteRing::push(std::span<const uint8_t> a, std::span<const uint8_t> b) {
+  const size_t bytes = a.size() + b.size();
+  if (!fits(bytes)) return false;
+  uint64_t tail = tail_.load(std::memory_order_relaxed);
+  size_t pos = tail % mem_.size();
+  if (pos + footprint(bytes) > mem_.size()) {
+    const uint32_t wrap = kWrap;
+    std::memcpy(mem_.data() + pos, &wrap, 4);
+    tail += mem_.size() - pos;
+    pos = 0;
+  }
+  const auto len = static_cast<uint32_t>(bytes);
+  std::memcpy(mem_.data() + pos, &len, 4);
+  if (!a.empty()) std::memcpy(mem_.data() + pos + kHeader, a.data(), a.size());
+  if (!b.empty()) std::memcpy(mem_.data() + pos + kHeader + a.size(), b.data(), b.size());
+  tail_.store(tail + footprint(bytes), std::memory_order_release);
+  return true;
+}
+
+std::span<const uint8_t> ByteRing::peek() {
+  uint64_t head = head_.load(std::memory_order_relaxed);
+  const uint64_t tail = tail_.load(std::memory_order_acquire);
+  if (head == tail) return {};
+  size_t pos = head % mem_.size();
+  uint32_t len;
+  std::memcpy(&len, mem_.data() + pos, 4);
+  if (len == kWrap) {
+    head += mem_.size() - pos;
+    head_.store(head, std::memory_order_release);
+    if (head == tail) return {};
+    pos = 0;
+    std::memcpy(&len, mem_.data(), 4);
+  }
+  peeked_ = head + footprint(len);
+  return {mem_.data() + pos + kHeader, len};
+}
+
+void ByteRing::pop() {
+  head_.store(peeked_, std::memory_order_release);
+}
+
+Expected<uint32_t> RoomLinks::join() {
+  const uint32_t me = workers_.load(std::memory_order_relaxed);
+  if (me >= kMaxWorkers)
+    return Status::error("rooms: at most " + std::to_string(kMaxWorkers) +
+                         " workers can share one rooms service");
+  if ((ring_bytes_ & (ring_bytes_ - 1)) != 0 || ring_bytes_ < 4096)
+    return Status::error("rooms: a ring is a power of two of at least 4096 bytes");
+  for (uint32_t other = 0; other < me; ++other) {
+    rings_[other * kMaxWorkers + me] = std::make_unique<ByteRing>(ring_bytes_);
+    rings_[me * kMaxWorkers + other] = std::make_unique<ByteRing>(ring_bytes_);
+  }
+  workers_.store(me + 1, std::memory_order_release);
+  return me;
+}
+
+}  // namespace bypass::msg

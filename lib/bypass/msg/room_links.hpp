@@ -1,0 +1,71 @@
+// RoomLinks: the rings that carry room publications between the workers of
+// one rooms service. One single-producer, single-consumer byte ring per
+// ordered pair of workers: a publication is copied once into each other
+// worker's ring (not once per member), and read there in the order it was
+// written, so every member hears one publisher in order. Workers join at
+// start, on the control thread, before traffic; afterwards only the rings'
+// own atomics are touched: no lock, no allocation.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include <bypass/core/status.hpp>
+
+namespace bypass::msg {
+
+// Records of bytes, each whole and contiguous. One producer, one consumer.
+class ByteRing {
+ public:
+  // `capacity`: bytes, a power of two of at least 4 KiB.
+  explicit ByteRing(size_t capacity);
+
+  // Producer: appends a record of `a` then `b`; false (nothing written) if it does not fit now.
+  bool push(std::span<const uint8_t> a, std::span<const uint8_t> b);
+  // Producer: whether a record of `bytes` fits now.
+  bool fits(size_t bytes) const;
+
+  // Consumer: the oldest record (empty when there is none); it stays until pop().
+  std::span<const uint8_t> peek();
+  void pop();
+
+  size_t capacity() const { return mem_.size(); }
+
+ private:
+  size_t footprint(size_t bytes) const;  // header and padding included
+  std::vector<uint8_t> mem_;
+  alignas(64) std::atomic<uint64_t> tail_{0};  // written by the producer
+  alignas(64) std::atomic<uint64_t> head_{0};  // written by the consumer
+  uint64_t peeked_ = 0;                        // consumer: where the record after peek() starts
+};
+
+class RoomLinks {
+ public:
+  static constexpr uint32_t kMaxWorkers = 64;
+  static constexpr size_t kDefaultRingBytes = size_t{1} << 20;
+
+  explicit RoomLinks(size_t ring_bytes = kDefaultRingBytes) : ring_bytes_(ring_bytes) {}
+
+  // On the control thread, before traffic: the next worker's index, with a
+  // ring to and from every worker that joined before it.
+  Expected<uint32_t> join();
+  uint32_t workers() const { return workers_.load(std::memory_order_acquire); }
+  // A worker serves the rooms from its first poll on; until then nothing is
+  // sent to it (a worker whose handlers get no traffic, as with a handoff,
+  // never polls, and its rings would only fill).
+  void activate(uint32_t me) { active_[me].store(true, std::memory_order_release); }
+  bool active(uint32_t w) const { return active_[w].load(std::memory_order_acquire); }
+  ByteRing* ring(uint32_t from, uint32_t to) { return rings_[from * kMaxWorkers + to].get(); }
+
+ private:
+  size_t ring_bytes_;
+  std::atomic<uint32_t> workers_{0};
+  std::array<std::atomic<bool>, kMaxWorkers> active_{};
+  std::array<std::unique_ptr<ByteRing>, kMaxWorkers * kMaxWorkers> rings_;
+};
+
+}  // namespace bypass::msg
