@@ -9,15 +9,21 @@ namespace bypass::conn {
 
 namespace {
 
-// head: generation (21 bits) | state (3 bits) | expire (40 bits).
+// head: generation (13 bits) | tag (8 bits of the key's hash) | state (3
+// bits) | expire (40 bits). The tag lets a lookup skip the keys of most
+// other slots without reading them.
 constexpr uint64_t kExpireMask = ClaimTable::kNever;
 constexpr int kStateShift = 40;
-constexpr int kGenShift = 43;
-constexpr uint64_t kGenMask = (uint64_t{1} << 21) - 1;
+constexpr int kTagShift = 43;
+constexpr int kGenShift = 51;
+constexpr uint64_t kGenMask = (uint64_t{1} << 13) - 1;
 
-uint64_t make(uint32_t gen, ClaimTable::State st, uint64_t expire) {
-  return (uint64_t{gen} & kGenMask) << kGenShift |
+uint64_t make(uint32_t gen, uint8_t tag, ClaimTable::State st, uint64_t expire) {
+  return (uint64_t{gen} & kGenMask) << kGenShift | uint64_t{tag} << kTagShift |
          uint64_t{static_cast<uint8_t>(st)} << kStateShift | (expire & kExpireMask);
+}
+uint8_t tag_of(uint64_t h) {
+  return static_cast<uint8_t>(h >> kTagShift);
 }
 uint32_t gen_of(uint64_t h) {
   return static_cast<uint32_t>(h >> kGenShift);
@@ -44,47 +50,56 @@ Expected<std::unique_ptr<ClaimTable>> ClaimTable::create(uint32_t capacity) {
 }
 
 ClaimTable::ClaimTable(uint32_t buckets, uint32_t ways)
-    : buckets_(buckets), ways_(ways), slots_(uint64_t{buckets} * ways) {}
+    : buckets_(buckets),
+      ways_(ways),
+      heads_(uint64_t{buckets} * ways),
+      bodies_(uint64_t{buckets} * ways) {}
 
 void ClaimTable::clear() {
   latest_.store(0, std::memory_order_relaxed);
-  for (Slot& s : slots_) {
-    const uint64_t h = s.head.load(std::memory_order_relaxed);
-    s.head.store(make(gen_of(h) + 1, State::kFree, 0), std::memory_order_relaxed);
+  for (auto& head : heads_) {
+    const uint64_t h = head.load(std::memory_order_relaxed);
+    head.store(make(gen_of(h) + 1, 0, State::kFree, 0), std::memory_order_relaxed);
   }
   std::atomic_thread_fence(std::memory_order_seq_cst);
 }
 
-uint32_t ClaimTable::bucket_of(const Key& key) const {
+ClaimTable::Place ClaimTable::place_of(const Key& key) const {
   std::array<uint8_t, 16> b{};
   for (size_t i = 0; i < 16; ++i) b[i] = static_cast<uint8_t>(key[i / 8] >> (8 * (i % 8)));
-  const unsigned __int128 m = static_cast<unsigned __int128>(hash_.bytes(b)) * buckets_;
-  return static_cast<uint32_t>(m >> 64);
+  const uint64_t h = hash_.bytes(b);
+  // The bucket from the hash's high bits (multiply-shift), the tag from its low byte.
+  const unsigned __int128 m = static_cast<unsigned __int128>(h) * buckets_;
+  return {static_cast<uint64_t>(m >> 64) * ways_, static_cast<uint8_t>(h)};
 }
 
-bool ClaimTable::read(const Slot& s, uint64_t h, Key& key, Data* data) const {
-  for (size_t i = 0; i < key.size(); ++i) key[i] = s.key[i].load(std::memory_order_relaxed);
+bool ClaimTable::read(uint64_t at, uint64_t h, Key& key, Data* data) const {
+  const Body& b = bodies_[at];
+  for (size_t i = 0; i < key.size(); ++i) key[i] = b.key[i].load(std::memory_order_relaxed);
   if (data != nullptr)
     for (size_t i = 0; i < data->size(); ++i)
-      (*data)[i] = s.data[i].load(std::memory_order_relaxed);
+      (*data)[i] = b.data[i].load(std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_acquire);
-  return s.head.load(std::memory_order_relaxed) == h;
+  return heads_[at].load(std::memory_order_relaxed) == h;
 }
 
 ClaimTable::Result ClaimTable::find(const Key& key, uint64_t now) const {
-  now = std::max(now, latest_.load(std::memory_order_seq_cst));
-  const uint64_t base = uint64_t{bucket_of(key)} * ways_;
+  return find_at(place_of(key), key, std::max(now, latest_.load(std::memory_order_seq_cst)));
+}
+
+ClaimTable::Result ClaimTable::find_at(Place p, const Key& key, uint64_t now) const {
+  const uint64_t base = p.base;
   Result r;
   r.outcome = Outcome::kAbsent;
   for (uint32_t w = 0; w < ways_; ++w) {
-    const Slot& s = slots_[base + w];
-    const uint64_t h = s.head.load(std::memory_order_seq_cst);
+    const uint64_t at = base + w;
+    const uint64_t h = heads_[at].load(std::memory_order_seq_cst);
     const State st = state_of(h);
     const bool keyed = st == State::kKeyed || (claimed(st) && expire_of(h) > now);
-    if (!keyed) continue;
+    if (!keyed || tag_of(h) != p.tag) continue;
     Key k;
     Data d;
-    if (!read(s, h, k, &d)) {
+    if (!read(at, h, k, &d)) {
       r.outcome = Outcome::kBusy;
       continue;
     }
@@ -104,16 +119,17 @@ ClaimTable::Result ClaimTable::claim(const Key& key, const Data& data, uint64_t 
   }
   now = std::max(now, latest);
   if (expire <= now) return {Outcome::kExpired, {}, State::kFree, {}};
-  const uint64_t base = uint64_t{bucket_of(key)} * ways_;
+  const Place p = place_of(key);
+  const uint64_t base = p.base;
   for (int attempt = 0; attempt < 4; ++attempt) {
     // 1. An unexpired claim on the key, or a slot to take.
-    Result found = find(key, now);
+    Result found = find_at(p, key, now);
     if (found.outcome == Outcome::kFound) return found;
     if (found.outcome == Outcome::kBusy) continue;
     uint32_t take = ways_;
     uint64_t take_head = 0;
     for (uint32_t w = 0; w < ways_ && take == ways_; ++w) {
-      const uint64_t h = slots_[base + w].head.load(std::memory_order_acquire);
+      const uint64_t h = heads_[base + w].load(std::memory_order_acquire);
       const State st = state_of(h);
       if (st == State::kFree || (claimed(st) && expire_of(h) <= now)) {
         take = w;
@@ -122,35 +138,36 @@ ClaimTable::Result ClaimTable::claim(const Key& key, const Data& data, uint64_t 
     }
     if (take == ways_) return {Outcome::kFull, {}, State::kFree, {}};
     // 2. Take it, write the key, announce.
-    Slot& s = slots_[base + take];
+    std::atomic<uint64_t>& head = heads_[base + take];
+    Body& body = bodies_[base + take];
     const uint32_t g = gen_of(take_head) + 1;
-    if (!s.head.compare_exchange_strong(take_head, make(g, State::kClaiming, expire),
-                                        std::memory_order_acq_rel)) {
+    if (!head.compare_exchange_strong(take_head, make(g, p.tag, State::kClaiming, expire),
+                                      std::memory_order_acq_rel)) {
       continue;
     }
     std::atomic_thread_fence(std::memory_order_release);
-    for (size_t i = 0; i < key.size(); ++i) s.key[i].store(key[i], std::memory_order_relaxed);
-    for (size_t i = 0; i < data.size(); ++i) s.data[i].store(data[i], std::memory_order_relaxed);
-    s.head.store(make(g, State::kKeyed, expire), std::memory_order_seq_cst);
+    for (size_t i = 0; i < key.size(); ++i) body.key[i].store(key[i], std::memory_order_relaxed);
+    for (size_t i = 0; i < data.size(); ++i) body.data[i].store(data[i], std::memory_order_relaxed);
+    head.store(make(g, p.tag, State::kKeyed, expire), std::memory_order_seq_cst);
     // 3. Another announcement of the same key: step back.
     bool other = false;
     for (uint32_t w = 0; w < ways_ && !other; ++w) {
       if (w == take) continue;
-      const Slot& t = slots_[base + w];
-      const uint64_t h = t.head.load(std::memory_order_seq_cst);
+      const uint64_t h = heads_[base + w].load(std::memory_order_seq_cst);
       const State st = state_of(h);
       if (st != State::kKeyed && !(claimed(st) && expire_of(h) > now)) continue;
+      if (tag_of(h) != p.tag) continue;  // another key (the tag is set before kKeyed)
       Key k;
-      other = !read(t, h, k, nullptr) || k == key;
+      other = !read(base + w, h, k, nullptr) || k == key;
     }
     // A worker ahead in time may have reclaimed an expired claim on this key
     // while this one looked: it raised the latest time first, so it shows here.
     const bool expired = expire <= latest_.load(std::memory_order_seq_cst);
     if (other || expired) {
-      s.head.store(make(g + 1, State::kFree, 0), std::memory_order_seq_cst);
+      head.store(make(g + 1, 0, State::kFree, 0), std::memory_order_seq_cst);
       return {expired ? Outcome::kExpired : Outcome::kBusy, {}, State::kFree, {}};
     }
-    s.head.store(make(g, State::kHeld, expire), std::memory_order_release);
+    head.store(make(g, p.tag, State::kHeld, expire), std::memory_order_release);
     return {Outcome::kInserted,
             {static_cast<uint32_t>(base + take), static_cast<uint32_t>(g & kGenMask)},
             State::kHeld,
@@ -160,27 +177,27 @@ ClaimTable::Result ClaimTable::claim(const Key& key, const Data& data, uint64_t 
 }
 
 ClaimTable::Step ClaimTable::finalize(Ref ref) {
-  if (ref.index >= slots_.size()) return Step::kGone;
-  Slot& s = slots_[ref.index];
-  uint64_t h = s.head.load(std::memory_order_acquire);
+  if (ref.index >= heads_.size()) return Step::kGone;
+  std::atomic<uint64_t>& head = heads_[ref.index];
+  uint64_t h = head.load(std::memory_order_acquire);
   for (;;) {
     if (gen_of(h) != ref.generation) return Step::kGone;
     if (state_of(h) == State::kFinal) return Step::kAlready;
     if (state_of(h) != State::kHeld) return Step::kGone;
-    if (s.head.compare_exchange_weak(h, make(ref.generation, State::kFinal, expire_of(h)),
-                                     std::memory_order_acq_rel))
+    if (head.compare_exchange_weak(h, make(ref.generation, tag_of(h), State::kFinal, expire_of(h)),
+                                   std::memory_order_acq_rel))
       return Step::kDone;
   }
 }
 
 bool ClaimTable::release(Ref ref) {
-  if (ref.index >= slots_.size()) return false;
-  Slot& s = slots_[ref.index];
-  uint64_t h = s.head.load(std::memory_order_acquire);
+  if (ref.index >= heads_.size()) return false;
+  std::atomic<uint64_t>& head = heads_[ref.index];
+  uint64_t h = head.load(std::memory_order_acquire);
   for (;;) {
     if (gen_of(h) != ref.generation || !claimed(state_of(h))) return false;
-    if (s.head.compare_exchange_weak(h, make(ref.generation + 1, State::kFree, 0),
-                                     std::memory_order_acq_rel))
+    if (head.compare_exchange_weak(h, make(ref.generation + 1, 0, State::kFree, 0),
+                                   std::memory_order_acq_rel))
       return true;
   }
 }
@@ -188,8 +205,8 @@ bool ClaimTable::release(Ref ref) {
 uint32_t ClaimTable::live(uint64_t now) const {
   now = std::max(now, latest_.load(std::memory_order_seq_cst));
   uint32_t n = 0;
-  for (const Slot& s : slots_) {
-    const uint64_t h = s.head.load(std::memory_order_acquire);
+  for (const auto& head : heads_) {
+    const uint64_t h = head.load(std::memory_order_acquire);
     n += claimed(state_of(h)) && expire_of(h) > now;
   }
   return n;

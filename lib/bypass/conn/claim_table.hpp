@@ -4,11 +4,13 @@
 // both succeed (at worst both are told to try again). Used for the connect
 // token history (key: the token's MAC) and for client ids that are connected.
 //
-// Layout: buckets of kWays 64-byte slots (one bucket of `capacity` slots when
-// the capacity is smaller, so small tables are exact); a key lives in the bucket its keyed
-// hash picks, in any slot of it. A slot's 64-bit head word holds its
-// generation, its state and the expiry of what it holds (unix seconds); key
-// and data sit beside it and are read under the head, seqlock fashion.
+// Layout: buckets of kWays slots (one bucket of `capacity` slots when the
+// capacity is smaller, so small tables are exact); a key lives in the bucket
+// its keyed hash picks, in any slot of it. A slot's 64-bit head word holds its
+// generation, its state and the expiry of what it holds (unix seconds). The
+// heads of a bucket are contiguous (two cache lines), so a lookup reads them
+// and only the keys of live slots; key and data are read under the head,
+// seqlock fashion.
 //
 // Claiming: look for the key in its bucket; else take a free or expired slot
 // with one compare-and-swap (kClaiming), write the key and data, announce it
@@ -55,7 +57,9 @@ class ClaimTable {
   };
   using Key = std::array<uint64_t, 2>;
   using Data = std::array<uint64_t, 3>;
-  // Names one claim: a later occupant of the same slot has another generation.
+  // Names one claim: a later occupant of the same slot has another generation
+  // (13 bits: a slot would have to be reused 8,192 times while its old
+  // reference is held, which takes that many token expiries or releases).
   struct Ref {
     uint32_t index = UINT32_MAX;
     uint32_t generation = 0;
@@ -93,27 +97,33 @@ class ClaimTable {
   // Frees everything; not concurrent with any other call.
   void clear();
 
-  uint32_t capacity() const { return static_cast<uint32_t>(slots_.size()); }
+  uint32_t capacity() const { return static_cast<uint32_t>(heads_.size()); }
   // Unexpired claims (walks the whole table: for tests and reports).
   uint32_t live(uint64_t now) const;
 
-  struct alignas(64) Slot {
-    std::atomic<uint64_t> head{0};
+  // What a slot holds besides its head.
+  struct Body {
     std::array<std::atomic<uint64_t>, 2> key{};
     std::array<std::atomic<uint64_t>, 3> data{};
   };
-  static constexpr size_t kBytesPerSlot = sizeof(Slot);
+  static constexpr size_t kBytesPerSlot = sizeof(uint64_t) + sizeof(Body);
 
  private:
   ClaimTable(uint32_t buckets, uint32_t ways);
-  uint32_t bucket_of(const Key& key) const;
+  struct Place {
+    uint64_t base;  // the key's bucket's first slot
+    uint8_t tag;    // 8 more bits of its hash, kept in the head
+  };
+  Place place_of(const Key& key) const;
+  Result find_at(Place p, const Key& key, uint64_t now) const;
   // Reads a slot's key (and data) as of head `h`; false if the slot changed meanwhile.
-  bool read(const Slot& s, uint64_t h, Key& key, Data* data) const;
+  bool read(uint64_t i, uint64_t h, Key& key, Data* data) const;
 
   std::atomic<uint64_t> latest_{0};  // the latest `now` any caller gave
   uint64_t buckets_;
   uint32_t ways_;
-  std::vector<Slot> slots_;
+  std::vector<std::atomic<uint64_t>> heads_;
+  std::vector<Body> bodies_;
   KeyedHash hash_;
 };
 
