@@ -83,6 +83,7 @@ void NetcodeClient::connect(std::span<const uint8_t> connect_token, Now now) {
 
 void NetcodeClient::connect(const ConnectToken& token, Now now) {
   disconnect(now);
+  now = time_(now);
   reset();
   bool valid = token.num_server_addresses >= 1 &&
                token.num_server_addresses <= kMaxServersPerConnect &&
@@ -130,6 +131,7 @@ bool NetcodeClient::send(Now now, Write&& write) {
 }
 
 void NetcodeClient::receive(const NetcodeAddress& from, std::span<uint8_t> packet, Now now) {
+  now = time_(now);
   if (static_cast<int>(state_) <= 0 || !(from == server_address_)) {
     ++ignored_;
     return;
@@ -196,6 +198,7 @@ void NetcodeClient::receive(const NetcodeAddress& from, std::span<uint8_t> packe
 }
 
 void NetcodeClient::update(Now now) {
+  now = time_(now);
   const bool connecting = state_ == ClientState::kSendingConnectionRequest ||
                           state_ == ClientState::kSendingConnectionResponse;
   if (connecting) {
@@ -245,6 +248,7 @@ void NetcodeClient::update(Now now) {
 }
 
 bool NetcodeClient::send_payload(std::span<const uint8_t> payload, Now now) {
+  now = time_(now);
   if (state_ != ClientState::kConnected) return false;
   if (payload.empty() || payload.size() > kMaxPayloadBytes) return false;
   const uint64_t pid = token_.protocol_id;
@@ -255,6 +259,7 @@ bool NetcodeClient::send_payload(std::span<const uint8_t> payload, Now now) {
 }
 
 void NetcodeClient::disconnect(Now now) {
+  now = time_(now);
   if (static_cast<int>(state_) <= 0) return;
   const uint64_t pid = token_.protocol_id;
   const Key& key = token_.client_to_server_key;

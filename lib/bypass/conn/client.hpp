@@ -118,6 +118,7 @@ class NetcodeClient {
 
   PacketSink* sink_;
   ClientHandler* handler_;
+  SteadyTime time_;  // every public call's `now` goes through it first
   NetcodeClientConfig config_;
 
   ClientState state_ = ClientState::kDisconnected;

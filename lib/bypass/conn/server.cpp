@@ -145,6 +145,7 @@ bool NetcodeServer::send_keep_alive(uint32_t client_index, Now now) {
 }
 
 bool NetcodeServer::send_payload(uint32_t client_index, std::span<const uint8_t> payload, Now now) {
+  now = time_(now);
   if (payload.empty() || payload.size() > kMaxPayloadBytes) return false;
   if (!connected(client_index)) return false;
   if (!slots_[client_index].confirmed && !send_keep_alive(client_index, now)) return false;
@@ -210,6 +211,7 @@ void NetcodeServer::free_slot(uint32_t client_index) {
 }
 
 void NetcodeServer::disconnect(uint32_t client_index, Now now) {
+  now = time_(now);
   if (!connected(client_index)) return;
   const uint64_t pid = config_.protocol_id;
   for (uint32_t k = 0; k < config_.disconnect_packets; ++k) {
@@ -245,6 +247,7 @@ uint64_t NetcodeServer::next_sequence(uint32_t client_index) const {
 // Receiving
 
 void NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packet, Now now) {
+  now = time_(now);
   ReadContext ctx;
   ctx.protocol_id = config_.protocol_id;
   ctx.allowed = kServerReads;
@@ -419,6 +422,7 @@ void NetcodeServer::on_response(const NetcodeAddress& from, const Packet& packet
 // Time
 
 void NetcodeServer::update(Now now) {
+  now = time_(now);
   for (uint32_t i = 0; i < max_clients_; ++i) {
     const Slot& s = slots_[i];
     if (!s.connected) continue;

@@ -175,6 +175,7 @@ class NetcodeServer {
 
   NetcodeServerConfig config_;
   ServerShared* shared_;
+  SteadyTime time_;  // every public call's `now` goes through it first
   TokenHistory* history_;
   PacketSink* sink_;
   ConnectionHandler* handler_;

@@ -96,13 +96,20 @@ class TestNetwork {
   }
   void attach_server(const NetcodeAddress& a, NetcodeServer* s) {
     servers_.push_back(a);
-    receivers_.push_back(
-        {a, [s](const NetcodeAddress& f, std::span<uint8_t> p, Now n) { s->receive(f, p, n); }});
+    receivers_.push_back({a, [this, s](const NetcodeAddress& f, std::span<uint8_t> p, Now n) {
+                            s->receive(f, p, server_now(n));
+                          }});
   }
   void attach_client(const NetcodeAddress& a, NetcodeClient* c) {
-    receivers_.push_back(
-        {a, [c](const NetcodeAddress& f, std::span<uint8_t> p, Now n) { c->receive(f, p, n); }});
+    receivers_.push_back({a, [this, c](const NetcodeAddress& f, std::span<uint8_t> p, Now n) {
+                            c->receive(f, p, client_now(n));
+                          }});
   }
+  // What servers and clients are told the time is (a clock that skews,
+  // jumps or runs backwards); the true time by default.
+  std::function<Now(Now)> server_clock, client_clock;
+  Now server_now(Now n) const { return server_clock ? server_clock(n) : n; }
+  Now client_now(Now n) const { return client_clock ? client_clock(n) : n; }
   void attach(const NetcodeAddress& a, Receiver r) { receivers_.push_back({a, std::move(r)}); }
   void detach(const NetcodeAddress& a) {
     std::erase_if(receivers_, [&](const auto& r) { return r.first == a; });
@@ -346,8 +353,8 @@ class Sim {
 
   void step(uint64_t ms = 10) {
     clock.advance_ms(ms);
-    for (auto& c : clients) c->client->update(clock.now);
-    for (auto& s : servers) s->server->update(clock.now);
+    for (auto& c : clients) c->client->update(net.client_now(clock.now));
+    for (auto& s : servers) s->server->update(net.server_now(clock.now));
     net.deliver(clock.now);
   }
   void run_ms(uint64_t ms, uint64_t step_ms = 10) {

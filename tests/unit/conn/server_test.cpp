@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include <set>
 
 #include <bypass/conn/challenge_token.hpp>
@@ -451,6 +453,54 @@ TEST_F(Server_, WorkersOfOneServiceShareSeatsClientIdsAndNonceRanges) {
             NetcodeServer::kGlobalSequenceStart + NetcodeServer::kGlobalPartition);
   EXPECT_LT(a.server->global_sequence(),
             NetcodeServer::kGlobalSequenceStart + NetcodeServer::kGlobalPartition);
+}
+
+// Timeouts and keep-alives hold while the server's and the client's clocks
+// jitter (up to 30 ms either way each step), step back 3 s and jump 2 s
+// ahead: the client stays connected and keep-alives keep coming both ways.
+// A real silence still ends it, about one timeout later.
+TEST_F(Server_, TimeoutsAndKeepAlivesHoldWhenClocksSkewJumpAndRunBackwards) {
+  auto& s = sim.add_server(Sim::config(kServerA, 4));
+  TokenSpec spec;
+  spec.timeout_seconds = 5;
+  auto& c = connect_client(10, 1, kServerA, spec);
+  ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
+  std::mt19937 rng(5);
+  int64_t server_off = 0, client_off = 0, server_jitter = 0, client_jitter = 0;
+  auto skewed = [](int64_t off, int64_t jitter) {
+    return [off, jitter](Now n) {
+      n.mono_ns = static_cast<uint64_t>(static_cast<int64_t>(n.mono_ns) + off + jitter);
+      return n;
+    };
+  };
+  const size_t keep_alives_before = sim.net.count(kServerA, c.address, 4);
+  for (int i = 0; i < 1000; ++i) {              // 10 s in steps of 10 ms
+    if (i == 200) server_off -= 3'000'000'000;  // the server's clock steps back 3 s
+    if (i == 400) client_off -= 3'000'000'000;  // then the client's
+    if (i == 600) server_off += 2'000'000'000;  // jumps ahead 2 s
+    if (i == 800) client_off += 2'000'000'000;
+    server_jitter = static_cast<int64_t>(rng() % 61) * 1'000'000 - 30'000'000;
+    client_jitter = static_cast<int64_t>(rng() % 61) * 1'000'000 - 30'000'000;
+    sim.net.server_clock = skewed(server_off, server_jitter);
+    sim.net.client_clock = skewed(client_off, client_jitter);
+    sim.step(10);
+    ASSERT_TRUE(c.client->connected()) << "step " << i;
+    ASSERT_EQ(s.server->num_connected(), 1u) << "step " << i;
+  }
+  // 10 Hz for 10 s, less what the steps back and the jitter cost.
+  EXPECT_GE(sim.net.count(kServerA, c.address, 4) - keep_alives_before, 70u);
+  EXPECT_GE(sim.net.count(c.address, kServerA, 4), 70u);
+  // The link dies: the server times the client out after about 5 s of its time.
+  sim.net.drop = [](const Datagram&) { return true; };
+  int steps = 0;
+  ASSERT_TRUE(sim.run_until(
+      [&] {
+        ++steps;
+        return s.server->num_connected() == 0;
+      },
+      10'000));
+  EXPECT_GE(steps, 450);
+  EXPECT_LE(steps, 620);
 }
 
 TEST_F(Server_, RestartRuleRefusesTokensFromBeforeTheStart) {
