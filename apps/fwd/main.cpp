@@ -133,11 +133,7 @@ int main(int argc, char** argv) {
     if (!run) return fail(run.error());
     // What the plans still hold is freed (drained) first, so that the
     // counts add up: delivered = packets - dropped + duplicated - hold_full - drained.
-    for (size_t i = 0; i < ports.size(); ++i)
-      if (FaultyPort* fp = ports.faults(i)) {
-        fp->drain();
-        std::printf("%s", fault_report(pp[i]->name(), *fp).c_str());
-      }
+    std::printf("%s", drain_fault_reports(ports).c_str());
   }  // the forwarder's rings are drained
   return (*rt)->finish() ? 3 : 0;
 }

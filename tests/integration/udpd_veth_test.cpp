@@ -379,6 +379,38 @@ TEST_P(UdpdVethMessages, ReliableMessagesSurviveLossOnBothSides) {
   EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
 }
 
+// The netcode handshake and reliable messages through a port that corrupts
+// 30 % of what it receives and of what it sends, and duplicates and reorders
+// some: corrupted packets fail their checks and are counted, never answered
+// wrongly, and every client connects and loses no reliable message.
+TEST_P(UdpdVethMessages, HandshakeAndMessagesSurviveThirtyPercentCorruption) {
+  std::ofstream(dir_.file("key.hex"))
+      << "60a2ef56c8d3f1a0b17e4f5d9c2b83a47d1e0f6a5b4c3d2e1f0a9b8c7d6e5f40\n";
+  ASSERT_NO_FATAL_FAILURE(start_udpd(
+      "[[udpd.service]]\nport = 40000\nhandler = \"netcode\"\nprotocol_id = 4660\n"
+      "private_key_file = \"" +
+      dir_.file("key.hex") +
+      "\"\napplication = \"echo\"\n"
+      "[port.faults]\nseed = 23\n[port.faults.tx]\ncorrupt_rate = 0.3\n"
+      "[port.faults.rx]\ncorrupt_rate = 0.3\nduplicate_rate = 0.1\nreorder_rate = 0.1\n"));
+  const std::string client = env_path("BYPASS_CLIENT");
+  CmdResult c = on_host({client, "load", "198.18.9.2", "40000", "--key", dir_.file("key.hex"),
+                         "--protocol-id", "4660", "--client-id", "700", "--clients", "4",
+                         "--in-flight", "8", "-s", "300", "-d", "2"});
+  EXPECT_TRUE(c.ok()) << c.out << c.err;
+  EXPECT_NE(c.out.find("4 connections, 4 opened, 0 closed early"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find(" lost 0 "), std::string::npos) << c.out;
+  EXPECT_EQ(c.out.find(" echoed 0 "), std::string::npos) << c.out;
+  std::string out = stop();
+  for (const char* dir : {"rx", "tx"}) {
+    const uint64_t corrupted = field(out, std::string("faults veth ") + dir + ":[^\\n]* corrupted");
+    EXPECT_GT(corrupted, 0u) << out;
+    EXPECT_NE(corrupted, UINT64_MAX) << out;
+  }
+  EXPECT_EQ(field(out, "closed_malformed"), 0u) << out;
+  EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
+}
+
 // Links that fail. The host's end set down and up: what was sent meanwhile
 // is lost, and the port serves again with no restart. The pair deleted and made again under the
 // same names: the driver's socket is bound to an interface that is gone and DPDK 22.11 cannot open

@@ -101,6 +101,16 @@ std::string fault_report(const std::string& port, const FaultyPort& f) {
   return out;
 }
 
+std::string drain_fault_reports(const PortSet& ports) {
+  std::string out;
+  for (size_t i = 0; i < ports.size(); ++i)
+    if (FaultyPort* fp = ports.faults(i)) {
+      fp->drain();
+      out += fault_report(ports.ports()[i]->name(), *fp);
+    }
+  return out;
+}
+
 unsigned print_exit_check(unsigned in_use, unsigned kept) {
   unsigned leaked = in_use > kept ? in_use - kept : 0;
   if (kept)

@@ -12,6 +12,7 @@
 #include <bypass/core/counter.hpp>
 #include <bypass/io/faulty_port.hpp>
 #include <bypass/io/port.hpp>
+#include <bypass/io/ports.hpp>
 
 namespace bypass {
 
@@ -23,6 +24,9 @@ std::string final_report(const StatsSnapshot& s);
 
 /// The faults a FaultyPort injected, one line per direction.
 std::string fault_report(const std::string& port, const FaultyPort& f);
+/// For every port of `ports` with faults: frees what its fault plans still
+/// hold (so the counts add up), then its fault_report().
+std::string drain_fault_reports(const PortSet& ports);
 
 /// The last lines of a program: mbufs still out of the pool after every port
 /// closed, less those a driver keeps by design (`kept`, see PortSet). Returns

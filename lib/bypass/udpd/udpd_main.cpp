@@ -123,6 +123,7 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
     auto run = run_and_report(workers, stats, (*rt)->signals(), duration, ro);
     if (!run) return fail(run.error());
     std::printf("%s", (*server)->report().c_str());
+    std::printf("%s", drain_fault_reports(ports).c_str());
     lost_port = !run->stopped.empty();
   }  // handlers and their static blobs are gone
   if ((*rt)->finish()) return 3;
