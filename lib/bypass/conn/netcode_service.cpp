@@ -75,13 +75,11 @@ Status NetcodeService::start(HandlerContext&) {
       app = rooms_app_.get();
     }
     messages_ = std::make_unique<msg::MessageServer>(mc, app, transport, config_.max_clients);
-    if (rooms_app_) {
-      rooms_app_->attach(messages_.get());
-      room_links_ = config_.shared.rooms;
-      auto me = room_links_->join();
-      if (!me) return me.status();
-      rooms_app_->link(room_links_.get(), *me);
-    }
+    if (rooms_app_) rooms_app_->attach(messages_.get());
+    links_ = config_.shared.links;
+    auto me = links_->join();
+    if (!me) return me.status();
+    messages_->link(links_.get(), *me, rooms_app_.get());
   }
   return Status::ok();
 }
@@ -100,7 +98,7 @@ void NetcodeService::on_datagrams(std::span<Datagram> batch, Outbox& out) {
     server_->receive(current_from_, {d.data, d.len}, now_);
   }
   current_ = nullptr;
-  if (rooms_app_) rooms_app_->poll();             // the other workers' publications
+  if (messages_) messages_->poll();               // what the other workers sent
   if (messages_) messages_->flush(now_.mono_ns);  // what the burst queued, coalesced
   out_ = nullptr;
 }
@@ -109,7 +107,7 @@ void NetcodeService::on_tick(Outbox& out) {
   out_ = &out;
   now_ = now_of(out);
   server_->update(now_);
-  if (rooms_app_) rooms_app_->poll();
+  if (messages_) messages_->poll();
   if (messages_) messages_->tick(now_.mono_ns);
   out_ = nullptr;
 }

@@ -28,8 +28,8 @@
 #include <bypass/core/counter.hpp>
 #include <bypass/msg/echo_app.hpp>
 #include <bypass/msg/message_server.hpp>
-#include <bypass/msg/room_links.hpp>
 #include <bypass/msg/rooms_app.hpp>
+#include <bypass/msg/worker_links.hpp>
 #include <bypass/udp/handler.hpp>
 
 namespace bypass::conn {
@@ -40,8 +40,8 @@ namespace bypass::conn {
 struct NetcodeSharedSlot {
   std::shared_ptr<std::unique_ptr<ServerShared>> state =
       std::make_shared<std::unique_ptr<ServerShared>>();
-  // The rooms application's rings between the workers.
-  std::shared_ptr<msg::RoomLinks> rooms = std::make_shared<msg::RoomLinks>();
+  // The message layer's rings between the workers.
+  std::shared_ptr<msg::WorkerLinks> links = std::make_shared<msg::WorkerLinks>();
   bool operator==(const NetcodeSharedSlot&) const { return true; }
 };
 
@@ -102,7 +102,7 @@ class NetcodeService final : public DatagramHandler,
 
   NetcodeServiceConfig config_;
   std::shared_ptr<std::unique_ptr<ServerShared>> shared_;
-  std::shared_ptr<msg::RoomLinks> room_links_;
+  std::shared_ptr<msg::WorkerLinks> links_;
   std::unique_ptr<NetcodeServer> server_;
   std::vector<Peer> peers_;           // by client slot: the path back
   std::vector<uint64_t> client_ids_;  // by client slot, for the journal

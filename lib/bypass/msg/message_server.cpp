@@ -135,6 +135,11 @@ void MessageServer::report(std::vector<std::pair<std::string, uint64_t>>& out) c
   out.emplace_back("msg.closed_malformed", c.closed_malformed);
   out.emplace_back("msg.send_failed", send_failed_);
   out.emplace_back("msg.pool_free", pool_.available());
+  out.emplace_back("msg.links_sent", links_sent_);
+  out.emplace_back("msg.links_received", links_received_);
+  out.emplace_back("msg.links_stale", links_stale_);
+  out.emplace_back("msg.links_dropped", links_dropped_);
+  out.emplace_back("msg.links_ring_full", links_ring_full_);
   for (size_t i = kFirstModuleDrop; i < MsgDrop::kEnd; ++i) {
     if (c.drops[i] != 0) {
       out.emplace_back("msg.drop." + std::string(MsgDrop::kNames[i - kFirstModuleDrop]),

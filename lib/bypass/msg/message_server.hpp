@@ -5,6 +5,12 @@
 // it. The owner forwards connects, payloads and disconnects, then calls
 // flush() at the end of each burst and tick() from its timer; finished
 // sessions are disconnected through the transport. One thread.
+//
+// On several workers, each has a MessageServer for the connections that live
+// there, linked to the others by rings (WorkerLinks): send_to() reaches a
+// connection on any worker (a ConnRef names it), and applications pass their
+// own records (room publications) with broadcast(). The owner calls poll() at
+// the end of each burst and at each tick, before flush().
 #pragma once
 
 #include <atomic>
@@ -17,6 +23,7 @@
 
 #include <bypass/msg/chunk_pool.hpp>
 #include <bypass/msg/session.hpp>
+#include <bypass/msg/worker_links.hpp>
 
 namespace bypass::msg {
 
@@ -27,6 +34,22 @@ class ConnectionTransport {
   // A payload of up to 1200 bytes to the connection; false if it did not go.
   virtual bool send_payload(uint32_t conn, std::span<const uint8_t> payload) = 0;
   virtual void disconnect(uint32_t conn) = 0;
+};
+
+// Where a connection lives: its worker, its slot there, and its client id (a
+// slot taken since by another client does not get what was meant for this one).
+struct ConnRef {
+  uint32_t worker = 0;
+  uint32_t slot = 0;
+  uint64_t client_id = 0;
+};
+
+// An application that takes records other workers' applications broadcast.
+class LinkedApp {
+ public:
+  virtual ~LinkedApp() = default;
+  // One record; false: not now (it stays first in its ring and comes again).
+  virtual bool on_linked(std::span<const uint8_t> record) = 0;
 };
 
 struct MessageServerConfig {
@@ -51,6 +74,25 @@ class MessageServer final : PacketOut {
 
   // The session of a connection slot, or null when none is live there.
   Session* session(uint32_t conn);
+
+  // Joins this server to the service's other workers (before traffic);
+  // `app`, if any, takes what their applications broadcast.
+  void link(WorkerLinks* links, uint32_t me, LinkedApp* app = nullptr);
+  // This connection, as any worker's application can name it.
+  ConnRef ref(const Session& s) const { return {me_, s.id, s.client_id}; }
+  // A whole message to a connection on any worker: queued at once if it
+  // lives here; else copied into the ring to its worker (kQueueFull if that
+  // ring has no room now; try again on on_writable or later). There, a
+  // reliable message that finds the queue full closes the connection with
+  // 4001, an unreliable one is dropped; a stale ConnRef is counted.
+  SendResult send_to(const ConnRef& to, uint8_t channel, bool text, std::span<const uint8_t> bytes);
+  // Whether a record of `bytes` fits in every ring broadcast() would use now.
+  bool broadcast_fits(size_t bytes) const;
+  // An application record (head, then body) to every other worker that takes
+  // records now; false if a ring lacks room (then nothing was sent).
+  bool broadcast(std::span<const uint8_t> head, std::span<const uint8_t> body);
+  // Takes what the other workers sent since the last poll.
+  void poll();
   // Marks a session touched outside a payload (an application pushing to it).
   void touch(Session& s);
 
@@ -79,6 +121,12 @@ class MessageServer final : PacketOut {
   std::vector<uint32_t> live_at_;  // slot -> index in live_
   std::vector<uint64_t> due_;      // slot -> when its session next needs a tick
   uint64_t ticked_ = 0;
+  void take_direct(std::span<const uint8_t> record);
+  WorkerLinks* links_ = nullptr;
+  LinkedApp* linked_ = nullptr;
+  uint32_t me_ = 0;
+  bool polled_ = false;  // the others send to this worker once it has polled
+  Counter links_sent_, links_received_, links_stale_, links_ring_full_, links_dropped_;
   std::atomic<uint32_t> open_{0};  // read by the control thread's reports
   Counter send_failed_;
 };

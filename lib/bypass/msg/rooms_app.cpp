@@ -152,16 +152,7 @@ bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view 
   } head_rec{channel, text, static_cast<uint16_t>(name.size())};
   const std::span<const uint8_t> rec_head(reinterpret_cast<const uint8_t*>(&head_rec),
                                           sizeof head_rec);
-  const uint32_t workers = links_ ? links_->workers() : 1;
-  uint64_t targets = 0;  // the other workers that serve rooms now
-  for (uint32_t w = 0; w < workers; ++w) {
-    if (w == me_ || !links_->active(w)) continue;
-    if (!links_->ring(me_, w)->fits(sizeof head_rec + out_.size())) {
-      ++ring_full_;
-      return false;
-    }
-    targets |= uint64_t{1} << w;
-  }
+  if (!server_->broadcast_fits(sizeof head_rec + out_.size())) return false;
   if (!cut(out_)) return false;  // the pool is short: offered again later
   // The publisher's own copy is the flow control: if its queue is full, the
   // publication waits (offered again) rather than reaching only some members.
@@ -174,11 +165,7 @@ bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view 
   if (mine_r == SendResult::kOk) ++delivered_;
   fan_out(name, channel, text, out_.size(), s.id);
   release_chunks();
-  for (uint32_t w = 0; w < workers; ++w) {
-    if ((targets >> w & 1) == 0) continue;
-    links_->ring(me_, w)->push(rec_head, out_);  // fits: checked above, and only we write
-    ++sent_across_;
-  }
+  if (server_->broadcast(rec_head, out_)) ++sent_across_;
   return true;
 }
 
@@ -232,33 +219,24 @@ void RoomsApp::fan_out(std::string_view name, uint8_t channel, bool text, size_t
   }
 }
 
-void RoomsApp::poll() {
-  if (!links_ || !server_) return;
-  if (!active_) {
-    links_->activate(me_);
-    active_ = true;
+bool RoomsApp::on_linked(std::span<const uint8_t> rec) {
+  if (rec.size() < 4) return true;
+  const uint8_t channel = rec[0];
+  const bool text = rec[1] != 0;
+  uint16_t name_len;
+  std::memcpy(&name_len, rec.data() + 2, 2);
+  const std::span<const uint8_t> framed = rec.subspan(4);
+  if (framed.size() < 4 + size_t{name_len}) return true;
+  const std::string_view name(reinterpret_cast<const char*>(framed.data()) + 4, name_len);
+  if (rooms_.find(name) == rooms_.end() || channel >= server_->channel_count()) {
+    ++received_across_;
+    return true;
   }
-  const uint32_t workers = links_->workers();
-  for (uint32_t w = 0; w < workers; ++w) {
-    if (w == me_) continue;
-    ByteRing* ring = links_->ring(w, me_);
-    for (std::span<const uint8_t> rec = ring->peek(); !rec.empty(); rec = ring->peek()) {
-      uint8_t channel = rec[0];
-      const bool text = rec[1] != 0;
-      uint16_t name_len;
-      std::memcpy(&name_len, rec.data() + 2, 2);
-      const std::span<const uint8_t> framed = rec.subspan(4);
-      const std::string_view name(reinterpret_cast<const char*>(framed.data()) + 4, name_len);
-      auto it = rooms_.find(name);
-      if (it != rooms_.end() && channel < server_->channel_count()) {
-        if (!cut(framed)) return;  // the pool is short: the rest waits in the ring
-        fan_out(name, channel, text, framed.size(), UINT32_MAX);
-        release_chunks();
-      }
-      ++received_across_;
-      ring->pop();
-    }
-  }
+  if (!cut(framed)) return false;  // the pool is short: the rest waits in the ring
+  ++received_across_;
+  fan_out(name, channel, text, framed.size(), UINT32_MAX);
+  release_chunks();
+  return true;
 }
 
 void RoomsApp::on_close(Session& s, uint16_t, std::string_view) {
@@ -275,7 +253,6 @@ void RoomsApp::report(std::vector<std::pair<std::string, uint64_t>>& out) const 
   out.emplace_back("rooms.replies_refused", refused_);
   out.emplace_back("rooms.sent_across", sent_across_);
   out.emplace_back("rooms.received_across", received_across_);
-  out.emplace_back("rooms.ring_full", ring_full_);
 }
 
 }  // namespace bypass::msg

@@ -12,9 +12,9 @@
 // Each worker has a RoomsApp for the members connected to it. A publication is
 // framed once into the worker's chunks, which every local member's queue
 // shares (no copy per member), and copied once into the ring to each other
-// worker of the service (RoomLinks), which does the same for its members when
-// it polls. A ring without room makes the publication wait (offered again), so
-// no member misses a reliable publication. "joined ROOM N" counts the members
+// worker of the service (MessageServer::broadcast over WorkerLinks), which
+// does the same for its members when it polls. A ring without room makes the publication wait
+// (offered again), so no member misses a reliable publication. "joined ROOM N" counts the members
 // on the joiner's worker. Per worker, no locks.
 #pragma once
 
@@ -29,7 +29,6 @@
 
 #include <bypass/core/counter.hpp>
 #include <bypass/msg/message_server.hpp>
-#include <bypass/msg/room_links.hpp>
 #include <bypass/msg/session.hpp>
 
 namespace bypass::msg {
@@ -42,19 +41,14 @@ struct RoomsConfig {
   bool operator==(const RoomsConfig&) const = default;
 };
 
-class RoomsApp final : public MessageHandler {
+class RoomsApp final : public MessageHandler, public LinkedApp {
  public:
   explicit RoomsApp(RoomsConfig config = {}) : config_(config) {}
   // The server whose sessions are the members (set before traffic).
+  // (Link the server with this app as its LinkedApp for rooms across workers.)
   void attach(MessageServer* server) { server_ = server; }
-  // The rings to the service's other workers, and this worker's index among
-  // them (set before traffic; without them, rooms are this worker's only).
-  void link(RoomLinks* links, uint32_t me) {
-    links_ = links;
-    me_ = me;
-  }
-  // Delivers what the other workers published since the last poll.
-  void poll();
+  // A publication another worker framed: to this worker's members of its room.
+  bool on_linked(std::span<const uint8_t> record) override;
 
   void on_open(Session& s) override;
   bool on_message(Session& s, uint8_t channel, bool text, std::span<const uint8_t> b) override;
@@ -93,13 +87,10 @@ class RoomsApp final : public MessageHandler {
   std::vector<uint8_t> out_;                      // a publication being framed
   std::vector<uint32_t> slow_;                    // members to close after a fan-out
   std::vector<uint32_t> chunks_;                  // a publication, framed once
-  RoomLinks* links_ = nullptr;
-  uint32_t me_ = 0;
-  bool active_ = false;  // polled once: the others send to this worker
   // Read by the control thread's reports.
   std::atomic<size_t> room_count_{0};
   Counter published_, delivered_, dropped_unreliable_, slow_closed_, refused_, sent_across_,
-      received_across_, ring_full_;
+      received_across_;
 };
 
 }  // namespace bypass::msg

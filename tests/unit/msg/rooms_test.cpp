@@ -50,11 +50,11 @@ class Hub : public ConnectionTransport {
   }
   void disconnect(uint32_t c) override { disconnected_.push_back(c); }
 
-  // This hub as one worker of a rooms service whose workers share `links`.
-  void link(RoomLinks& links) {
+  // This hub as one worker of a service whose workers share `links`.
+  void link(WorkerLinks& links) {
     auto me = links.join();
     ASSERT_TRUE(me.has_value());
-    rooms_.link(&links, *me);
+    server_->link(&links, *me, &rooms_);
   }
   void step() {
     now_ += 1'000'000;
@@ -62,7 +62,7 @@ class Hub : public ConnectionTransport {
       for (auto& p : clients_[i]->wire) server_->on_payload(static_cast<uint32_t>(i), p, now_);
       clients_[i]->wire.clear();
     }
-    rooms_.poll();
+    server_->poll();
     server_->flush(now_);
     for (size_t i = 0; i < clients_.size(); ++i) {
       if (!deaf_[i]) {
@@ -152,7 +152,7 @@ TEST(ByteRing, RecordsWrapWholeAndInOrder) {
     return v;
   };
   for (int round = 0; round < 200; ++round) {
-    while (r.push(head, make(written))) ++written;
+    while (r.push({head, make(written)})) ++written;
     EXPECT_FALSE(r.fits(1 + (written * 37) % 900 + head.size()));
     for (int k = 0; k < 3; ++k) {
       std::span<const uint8_t> rec = r.peek();
@@ -174,28 +174,47 @@ TEST(ByteRing, RecordsWrapWholeAndInOrder) {
   EXPECT_FALSE(r.fits(4096));  // a record never spans more than the ring
 }
 
+// Two hubs as the two workers of one service, linked by rings, stepped together.
+struct TwoWorkers {
+  explicit TwoWorkers(int clients) : a(clients, {}, 256, 1000), b(clients, {}, 256, 2000) {
+    a.link(links);
+    b.link(links);
+  }
+  void step() {
+    a.step();
+    b.step();
+  }
+  template <typename F>
+  bool until(F done) {
+    for (int i = 0; i < 5000 && !done(); ++i) step();
+    return done();
+  }
+  // Every client on both joined to `room`.
+  bool all_join(int clients, const std::string& room) {
+    if (!until(
+            [&] { return a.client(clients - 1).opened == 1 && b.client(clients - 1).opened == 1; }))
+      return false;
+    for (int i = 0; i < clients; ++i) {
+      a.say(i, "join " + room);
+      b.say(i, "join " + room);
+    }
+    return until([&] {
+      return a.rooms().members(room) == static_cast<size_t>(clients) &&
+             b.rooms().members(room) == static_cast<size_t>(clients);
+    });
+  }
+  WorkerLinks links;
+  Hub a, b;
+};
+
 // Two workers, each with its own members, linked by rings: every member on
 // either gets every publication from both once, in each publisher's order.
 TEST(Rooms, RoomsSpanTwoWorkers) {
-  RoomLinks links;
-  Hub a(3, {}, 256, 1000), b(3, {}, 256, 2000);
-  a.link(links);
-  b.link(links);
-  auto step = [&] {
-    a.step();
-    b.step();
-  };
-  auto until = [&](auto done) {
-    for (int i = 0; i < 5000 && !done(); ++i) step();
-    return done();
-  };
-  ASSERT_TRUE(until([&] { return a.client(2).opened == 1 && b.client(2).opened == 1; }));
-  for (int i = 0; i < 3; ++i) {
-    a.say(i, "join lobby");
-    b.say(i, "join lobby");
-  }
-  ASSERT_TRUE(
-      until([&] { return a.rooms().members("lobby") == 3 && b.rooms().members("lobby") == 3; }));
+  TwoWorkers w(3);
+  Hub& a = w.a;
+  Hub& b = w.b;
+  auto until = [&](auto done) { return w.until(done); };
+  ASSERT_TRUE(w.all_join(3, "lobby"));
   for (int k = 0; k < 50; ++k) {
     a.say(0, "pub lobby\na" + std::to_string(k));
     b.say(1, "pub lobby\nb" + std::to_string(k));
@@ -236,27 +255,58 @@ TEST(Rooms, RoomsSpanTwoWorkers) {
   EXPECT_EQ(get(ra, "rooms.received_across"), 50u);
 }
 
+// send_to(): a message to a connection on another worker goes there through
+// the ring and arrives once, in order; one whose slot now holds another
+// client (a stale ConnRef) is counted, not delivered to the newcomer.
+TEST(Rooms, SendToReachesAConnectionOnAnotherWorker) {
+  TwoWorkers w(2);
+  Hub& a = w.a;
+  Hub& b = w.b;
+  auto until = [&](auto done) { return w.until(done); };
+  ASSERT_TRUE(until([&] { return a.client(1).opened == 1 && b.client(1).opened == 1; }));
+  Session* target = b.server().session(1);
+  ASSERT_NE(target, nullptr);
+  const ConnRef to = b.server().ref(*target);
+  EXPECT_EQ(to.worker, 1u);
+  EXPECT_EQ(to.client_id, 2001u);
+  for (int k = 0; k < 20; ++k) {
+    const std::string m = "direct " + std::to_string(k);
+    ASSERT_EQ(a.server().send_to(to, 0, true, bytes_of(m)), SendResult::kOk);
+  }
+  ASSERT_TRUE(until([&] { return count_prefix(b.client(1), "direct ") == 20; }));
+  int k = 0;
+  for (const Got& g : b.client(1).got) {
+    const std::string t = text_of(g);
+    if (t.rfind("direct ", 0) == 0) {
+      EXPECT_EQ(t, "direct " + std::to_string(k++));
+    }
+  }
+  EXPECT_EQ(count_prefix(b.client(0), "direct "), 0u);
+  // The same worker: queued at once.
+  ASSERT_EQ(b.server().send_to(to, 0, true, bytes_of(std::string("local"))), SendResult::kOk);
+  ASSERT_TRUE(until([&] { return count_prefix(b.client(1), "local") == 1; }));
+  // Slot 1 on b now belongs to another client: the old reference reaches nobody.
+  b.server().on_disconnect(1);
+  b.server().on_connect(1, 2999, {}, 2'000'000'000);
+  ASSERT_EQ(a.server().send_to(to, 0, true, bytes_of(std::string("stale"))), SendResult::kOk);
+  for (int i = 0; i < 50; ++i) w.step();
+  std::vector<std::pair<std::string, uint64_t>> rb;
+  b.server().report(rb);
+  uint64_t stale = 0;
+  for (const auto& [n, v] : rb)
+    if (n == "msg.links_stale") stale = v;
+  EXPECT_EQ(stale, 1u);
+  EXPECT_EQ(b.server().send_to(to, 0, true, bytes_of(std::string("x"))), SendResult::kNotOpen);
+}
+
 // A publication to 20 members on each of two workers takes its fragments once
 // per worker: the members' queues share them.
 TEST(Rooms, APublicationIsFramedOncePerWorkerNotOncePerMember) {
-  RoomLinks links;
-  Hub a(20, {}, 256, 1000), b(20, {}, 256, 2000);
-  a.link(links);
-  b.link(links);
-  auto until = [&](auto done) {
-    for (int i = 0; i < 5000 && !done(); ++i) {
-      a.step();
-      b.step();
-    }
-    return done();
-  };
-  ASSERT_TRUE(until([&] { return a.client(19).opened == 1 && b.client(19).opened == 1; }));
-  for (int i = 0; i < 20; ++i) {
-    a.say(i, "join lobby");
-    b.say(i, "join lobby");
-  }
-  ASSERT_TRUE(
-      until([&] { return a.rooms().members("lobby") == 20 && b.rooms().members("lobby") == 20; }));
+  TwoWorkers w(20);
+  Hub& a = w.a;
+  Hub& b = w.b;
+  auto until = [&](auto done) { return w.until(done); };
+  ASSERT_TRUE(w.all_join(20, "lobby"));
   until([] { return false; });  // replies acked: queues empty
   auto in_use = [](Hub& h) { return h.server().pool().capacity() - h.server().pool().available(); };
   const uint32_t a0 = in_use(a), b0 = in_use(b);
@@ -265,10 +315,7 @@ TEST(Rooms, APublicationIsFramedOncePerWorkerNotOncePerMember) {
   b.deaf_.assign(20, true);
   a.say(0, "pub lobby\n" + std::string(3000, 'x'));  // 3 fragments of 1024
   ASSERT_TRUE(until([&] { return in_use(b) > b0; }));
-  for (int i = 0; i < 20; ++i) {
-    a.step();
-    b.step();
-  }
+  for (int i = 0; i < 20; ++i) w.step();
   EXPECT_EQ(in_use(a) - a0, 3u) << "20 members, one framing";
   EXPECT_EQ(in_use(b) - b0, 3u) << "20 members, one framing";
 }

@@ -1,15 +1,16 @@
-// RoomLinks: the rings that carry room publications between the workers of
-// one rooms service. One single-producer, single-consumer byte ring per
-// ordered pair of workers: a publication is copied once into each other
-// worker's ring (not once per member), and read there in the order it was
-// written, so every member hears one publisher in order. Workers join at
-// start, on the control thread, before traffic; afterwards only the rings'
-// own atomics are touched: no lock, no allocation.
+// WorkerLinks: the rings between the workers of one message service, which
+// carry messages for connections that live on another worker and the
+// applications' own records (room publications). One single-producer,
+// single-consumer byte ring per ordered pair of workers: a record is copied
+// once into each ring it goes to, and read there in the order it was written.
+// Workers join at start, on the control thread, before traffic; afterwards
+// only the rings' own atomics are touched: no lock, no allocation.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <vector>
@@ -24,8 +25,9 @@ class ByteRing {
   // `capacity`: bytes, a power of two of at least 4 KiB.
   explicit ByteRing(size_t capacity);
 
-  // Producer: appends a record of `a` then `b`; false (nothing written) if it does not fit now.
-  bool push(std::span<const uint8_t> a, std::span<const uint8_t> b);
+  // Producer: appends one record made of `parts` in order; false (nothing
+  // written) if it does not fit now.
+  bool push(std::initializer_list<std::span<const uint8_t>> parts);
   // Producer: whether a record of `bytes` fits now.
   bool fits(size_t bytes) const;
 
@@ -43,18 +45,18 @@ class ByteRing {
   uint64_t peeked_ = 0;                        // consumer: where the record after peek() starts
 };
 
-class RoomLinks {
+class WorkerLinks {
  public:
   static constexpr uint32_t kMaxWorkers = 64;
   static constexpr size_t kDefaultRingBytes = size_t{1} << 20;
 
-  explicit RoomLinks(size_t ring_bytes = kDefaultRingBytes) : ring_bytes_(ring_bytes) {}
+  explicit WorkerLinks(size_t ring_bytes = kDefaultRingBytes) : ring_bytes_(ring_bytes) {}
 
   // On the control thread, before traffic: the next worker's index, with a
   // ring to and from every worker that joined before it.
   Expected<uint32_t> join();
   uint32_t workers() const { return workers_.load(std::memory_order_acquire); }
-  // A worker serves the rooms from its first poll on; until then nothing is
+  // A worker takes records from its first poll on; until then nothing is
   // sent to it (a worker whose handlers get no traffic, as with a handoff,
   // never polls, and its rings would only fill).
   void activate(uint32_t me) { active_[me].store(true, std::memory_order_release); }

@@ -1,4 +1,4 @@
-#include <bypass/msg/room_links.hpp>
+#include <bypass/msg/worker_links.hpp>
 
 #include <cstring>
 #include <string>
@@ -32,8 +32,9 @@ bool ByteRing::fits(size_t bytes) const {
   return need <= mem_.size() && tail + waste + need - head <= mem_.size();
 }
 
-bool ByteRing::push(std::span<const uint8_t> a, std::span<const uint8_t> b) {
-  const size_t bytes = a.size() + b.size();
+bool ByteRing::push(std::initializer_list<std::span<const uint8_t>> parts) {
+  size_t bytes = 0;
+  for (const auto& p : parts) bytes += p.size();
   if (!fits(bytes)) return false;
   uint64_t tail = tail_.load(std::memory_order_relaxed);
   size_t pos = tail % mem_.size();
@@ -45,8 +46,11 @@ bool ByteRing::push(std::span<const uint8_t> a, std::span<const uint8_t> b) {
   }
   const auto len = static_cast<uint32_t>(bytes);
   std::memcpy(mem_.data() + pos, &len, 4);
-  if (!a.empty()) std::memcpy(mem_.data() + pos + kHeader, a.data(), a.size());
-  if (!b.empty()) std::memcpy(mem_.data() + pos + kHeader + a.size(), b.data(), b.size());
+  size_t at = pos + kHeader;
+  for (const auto& p : parts) {
+    if (!p.empty()) std::memcpy(mem_.data() + at, p.data(), p.size());
+    at += p.size();
+  }
   tail_.store(tail + footprint(bytes), std::memory_order_release);
   return true;
 }
@@ -73,13 +77,13 @@ void ByteRing::pop() {
   head_.store(peeked_, std::memory_order_release);
 }
 
-Expected<uint32_t> RoomLinks::join() {
+Expected<uint32_t> WorkerLinks::join() {
   const uint32_t me = workers_.load(std::memory_order_relaxed);
   if (me >= kMaxWorkers)
-    return Status::error("rooms: at most " + std::to_string(kMaxWorkers) +
-                         " workers can share one rooms service");
+    return Status::error("messages: at most " + std::to_string(kMaxWorkers) +
+                         " workers can share one message service");
   if ((ring_bytes_ & (ring_bytes_ - 1)) != 0 || ring_bytes_ < 4096)
-    return Status::error("rooms: a ring is a power of two of at least 4096 bytes");
+    return Status::error("messages: a ring is a power of two of at least 4096 bytes");
   for (uint32_t other = 0; other < me; ++other) {
     rings_[other * kMaxWorkers + me] = std::make_unique<ByteRing>(ring_bytes_);
     rings_[me * kMaxWorkers + other] = std::make_unique<ByteRing>(ring_bytes_);
