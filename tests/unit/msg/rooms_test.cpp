@@ -6,9 +6,12 @@
 // publication framed once per worker, its chunks shared by every member.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "session_link.hpp"
@@ -172,6 +175,38 @@ TEST(ByteRing, RecordsWrapWholeAndInOrder) {
   }
   EXPECT_EQ(read, written);
   EXPECT_FALSE(r.fits(4096));  // a record never spans more than the ring
+}
+
+// One producer thread and one consumer thread: every record arrives whole,
+// once and in order, across many wraps of a small ring.
+TEST(ByteRing, TwoThreadsPassRecordsInOrder) {
+  ByteRing r(4096);
+  constexpr uint32_t kRecords = 200000;
+  std::thread producer([&] {
+    for (uint32_t n = 0; n < kRecords;) {
+      std::array<uint8_t, 64> body{};
+      const size_t len = 4 + n % 60;
+      std::memcpy(body.data(), &n, 4);
+      for (size_t i = 4; i < len; ++i) body[i] = static_cast<uint8_t>(n + i);
+      if (r.push({std::span<const uint8_t>(body.data(), len)})) ++n;
+    }
+  });
+  uint32_t expect = 0;
+  bool ok = true;
+  while (expect < kRecords && ok) {
+    std::span<const uint8_t> rec = r.peek();
+    if (rec.empty()) continue;
+    uint32_t n;
+    std::memcpy(&n, rec.data(), 4);
+    ok = n == expect && rec.size() == 4 + n % 60;
+    for (size_t i = 4; ok && i < rec.size(); ++i) ok = rec[i] == static_cast<uint8_t>(n + i);
+    r.pop();
+    ++expect;
+  }
+  producer.join();
+  EXPECT_TRUE(ok) << "record " << expect;
+  EXPECT_EQ(expect, kRecords);
+  EXPECT_TRUE(r.peek().empty());
 }
 
 // Two hubs as the two workers of one service, linked by rings, stepped together.
