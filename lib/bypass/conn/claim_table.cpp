@@ -87,7 +87,7 @@ ClaimTable::Result ClaimTable::find(const Key& key, uint64_t now) const {
   return find_at(place_of(key), key, std::max(now, latest_.load(std::memory_order_seq_cst)));
 }
 
-ClaimTable::Result ClaimTable::find_at(Place p, const Key& key, uint64_t now) const {
+ClaimTable::Result ClaimTable::find_at(Place p, const Key& key, uint64_t now, Slot* free) const {
   const uint64_t base = p.base;
   Result r;
   r.outcome = Outcome::kAbsent;
@@ -96,7 +96,12 @@ ClaimTable::Result ClaimTable::find_at(Place p, const Key& key, uint64_t now) co
     const uint64_t h = heads_[at].load(std::memory_order_seq_cst);
     const State st = state_of(h);
     const bool keyed = st == State::kKeyed || (claimed(st) && expire_of(h) > now);
-    if (!keyed || tag_of(h) != p.tag) continue;
+    if (!keyed) {
+      // The first slot a claim may take: free, or holding an expired claim.
+      if (free != nullptr && free->way == ways_ && st != State::kClaiming) *free = {w, h};
+      continue;
+    }
+    if (tag_of(h) != p.tag) continue;
     Key k;
     Data d;
     if (!read(at, h, k, &d)) {
@@ -122,21 +127,14 @@ ClaimTable::Result ClaimTable::claim(const Key& key, const Data& data, uint64_t 
   const Place p = place_of(key);
   const uint64_t base = p.base;
   for (int attempt = 0; attempt < 4; ++attempt) {
-    // 1. An unexpired claim on the key, or a slot to take.
-    Result found = find_at(p, key, now);
+    // 1. An unexpired claim on the key, or a slot to take (one pass).
+    Slot free{ways_, 0};
+    Result found = find_at(p, key, now, &free);
     if (found.outcome == Outcome::kFound) return found;
     if (found.outcome == Outcome::kBusy) continue;
-    uint32_t take = ways_;
-    uint64_t take_head = 0;
-    for (uint32_t w = 0; w < ways_ && take == ways_; ++w) {
-      const uint64_t h = heads_[base + w].load(std::memory_order_acquire);
-      const State st = state_of(h);
-      if (st == State::kFree || (claimed(st) && expire_of(h) <= now)) {
-        take = w;
-        take_head = h;
-      }
-    }
-    if (take == ways_) return {Outcome::kFull, {}, State::kFree, {}};
+    if (free.way == ways_) return {Outcome::kFull, {}, State::kFree, {}};
+    const uint32_t take = free.way;
+    uint64_t take_head = free.head;
     // 2. Take it, write the key, announce.
     std::atomic<uint64_t>& head = heads_[base + take];
     Body& body = bodies_[base + take];

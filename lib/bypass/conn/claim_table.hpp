@@ -115,7 +115,12 @@ class ClaimTable {
     uint8_t tag;    // 8 more bits of its hash, kept in the head
   };
   Place place_of(const Key& key) const;
-  Result find_at(Place p, const Key& key, uint64_t now) const;
+  struct Slot {
+    uint32_t way;   // in the bucket; the bucket's ways when none
+    uint64_t head;  // as it was seen
+  };
+  // find(), also noting in `free` (if given) the first slot a claim may take.
+  Result find_at(Place p, const Key& key, uint64_t now, Slot* free = nullptr) const;
   // Reads a slot's key (and data) as of head `h`; false if the slot changed meanwhile.
   bool read(uint64_t i, uint64_t h, Key& key, Data* data) const;
 

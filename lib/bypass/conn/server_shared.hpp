@@ -29,7 +29,7 @@ class ServerShared {
   // Servers one ServerShared serves at most (parts of the global sequence range).
   static constexpr uint32_t kMaxServers = 64;
   static constexpr uint32_t kHistoryPerClient = 8;  // token history entries, as the reference
-  static constexpr uint32_t kIdsPerClient = 4;      // client id table slots
+  static constexpr uint32_t kIdsPerClient = 8;      // client id slots: a bucket of 16 never fills
   static constexpr size_t kBytesPerClient =
       (kHistoryPerClient + kIdsPerClient) * ClaimTable::kBytesPerSlot;
 
