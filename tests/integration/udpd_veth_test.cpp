@@ -135,6 +135,35 @@ class UdpdVeth : public ::testing::TestWithParam<std::tuple<const char*, bool>> 
     return udpd_->out();
   }
 
+  // Writes the test's netcode key and returns a [[udpd.service]] on port
+  // 40000 with protocol id 4660 running bypass's message echo.
+  std::string message_echo_service() {
+    std::ofstream(dir_.file("key.hex"))
+        << "60a2ef56c8d3f1a0b17e4f5d9c2b83a47d1e0f6a5b4c3d2e1f0a9b8c7d6e5f40\n";
+    return "[[udpd.service]]\nport = 40000\nhandler = \"netcode\"\nprotocol_id = 4660\n"
+           "private_key_file = \"" +
+           dir_.file("key.hex") + "\"\napplication = \"echo\"\n";
+  }
+  // bypass-client load from the host against that service: `clients`
+  // connections from client id `first_id`, then `more` flags.
+  CmdResult load(const std::string& server, int first_id, int clients,
+                 std::vector<std::string> more) {
+    std::vector<std::string> argv = {env_path("BYPASS_CLIENT"),
+                                     "load",
+                                     server,
+                                     "40000",
+                                     "--key",
+                                     dir_.file("key.hex"),
+                                     "--protocol-id",
+                                     "4660",
+                                     "--client-id",
+                                     std::to_string(first_id),
+                                     "--clients",
+                                     std::to_string(clients)};
+    argv.insert(argv.end(), more.begin(), more.end());
+    return on_host(argv);
+  }
+
   static uint64_t field(const std::string& out, const std::string& name) {
     std::smatch m;
     std::regex re(name + " (\\d+)");
@@ -325,13 +354,8 @@ TEST_P(UdpdVeth, NetcodeClientConnectsAndIsEchoed) {
 class UdpdVethMessages : public UdpdVeth {};
 
 TEST_P(UdpdVethMessages, ReliableMessagesSurviveLossOnBothSides) {
-  std::ofstream(dir_.file("key.hex"))
-      << "60a2ef56c8d3f1a0b17e4f5d9c2b83a47d1e0f6a5b4c3d2e1f0a9b8c7d6e5f40\n";
   ASSERT_NO_FATAL_FAILURE(start_udpd(
-      "[[udpd.service]]\nport = 40000\nhandler = \"netcode\"\nprotocol_id = 4660\n"
-      "private_key_file = \"" +
-      dir_.file("key.hex") +
-      "\"\napplication = \"echo\"\n"
+      message_echo_service() +
       "[port.faults]\nseed = 11\n[port.faults.tx]\ndrop_rate = 0.3\n"
       "[port.faults.rx]\nduplicate_rate = 0.05\nreorder_rate = 0.1\ncorrupt_rate = 0.02\n"));
   for (const std::vector<std::string>& nft : std::vector<std::vector<std::string>>{
@@ -343,13 +367,10 @@ TEST_P(UdpdVethMessages, ReliableMessagesSurviveLossOnBothSides) {
     CmdResult r = on_host(nft);
     ASSERT_TRUE(r.ok()) << r.out << r.err;
   }
-  const std::string client = env_path("BYPASS_CLIENT");
   int id = 100;
   for (const auto& [server, size] :
        {std::pair<const char*, const char*>{"198.18.9.2", "3000"}, {"2001:db8:9::2", "300"}}) {
-    CmdResult c = on_host({client, "load", server, "40000", "--key", dir_.file("key.hex"),
-                           "--protocol-id", "4660", "--client-id", std::to_string(id), "--clients",
-                           "3", "--in-flight", "8", "-s", size, "-d", "2"});
+    CmdResult c = load(server, id, 3, {"--in-flight", "8", "-s", size, "-d", "2"});
     id += 10;
     EXPECT_TRUE(c.ok()) << c.out << c.err;
     EXPECT_NE(c.out.find("3 connections, 3 opened, 0 closed early"), std::string::npos) << c.out;
@@ -359,15 +380,11 @@ TEST_P(UdpdVethMessages, ReliableMessagesSurviveLossOnBothSides) {
         << c.out;
   }
   // A whole 64 KiB message (64 fragments) at a time, and unreliable text.
-  CmdResult big = on_host({client, "load", "198.18.9.2", "40000", "--key", dir_.file("key.hex"),
-                           "--protocol-id", "4660", "--client-id", "200", "--clients", "1",
-                           "--in-flight", "1", "-s", "65536", "-d", "1"});
+  CmdResult big = load("198.18.9.2", 200, 1, {"--in-flight", "1", "-s", "65536", "-d", "1"});
   EXPECT_TRUE(big.ok()) << big.out << big.err;
   EXPECT_NE(big.out.find(" lost 0 "), std::string::npos) << big.out;
   EXPECT_EQ(big.out.find(" echoed 0 "), std::string::npos) << big.out;
-  CmdResult unrel = on_host({client, "load", "198.18.9.2", "40000", "--key", dir_.file("key.hex"),
-                             "--protocol-id", "4660", "--client-id", "300", "--clients", "2",
-                             "--unreliable", "--text", "-s", "100", "-d", "2"});
+  CmdResult unrel = load("198.18.9.2", 300, 2, {"--unreliable", "--text", "-s", "100", "-d", "2"});
   EXPECT_TRUE(unrel.ok()) << unrel.out << unrel.err;
   EXPECT_NE(unrel.out.find("unreliable 100-byte"), std::string::npos) << unrel.out;
   EXPECT_EQ(unrel.out.find(" echoed 0 "), std::string::npos) << unrel.out;
@@ -384,19 +401,11 @@ TEST_P(UdpdVethMessages, ReliableMessagesSurviveLossOnBothSides) {
 // some: corrupted packets fail their checks and are counted, never answered
 // wrongly, and every client connects and loses no reliable message.
 TEST_P(UdpdVethMessages, HandshakeAndMessagesSurviveThirtyPercentCorruption) {
-  std::ofstream(dir_.file("key.hex"))
-      << "60a2ef56c8d3f1a0b17e4f5d9c2b83a47d1e0f6a5b4c3d2e1f0a9b8c7d6e5f40\n";
   ASSERT_NO_FATAL_FAILURE(start_udpd(
-      "[[udpd.service]]\nport = 40000\nhandler = \"netcode\"\nprotocol_id = 4660\n"
-      "private_key_file = \"" +
-      dir_.file("key.hex") +
-      "\"\napplication = \"echo\"\n"
+      message_echo_service() +
       "[port.faults]\nseed = 23\n[port.faults.tx]\ncorrupt_rate = 0.3\n"
       "[port.faults.rx]\ncorrupt_rate = 0.3\nduplicate_rate = 0.1\nreorder_rate = 0.1\n"));
-  const std::string client = env_path("BYPASS_CLIENT");
-  CmdResult c = on_host({client, "load", "198.18.9.2", "40000", "--key", dir_.file("key.hex"),
-                         "--protocol-id", "4660", "--client-id", "700", "--clients", "4",
-                         "--in-flight", "8", "-s", "300", "-d", "2"});
+  CmdResult c = load("198.18.9.2", 700, 4, {"--in-flight", "8", "-s", "300", "-d", "2"});
   EXPECT_TRUE(c.ok()) << c.out << c.err;
   EXPECT_NE(c.out.find("4 connections, 4 opened, 0 closed early"), std::string::npos) << c.out;
   EXPECT_NE(c.out.find(" lost 0 "), std::string::npos) << c.out;
@@ -782,22 +791,13 @@ print("ok")
 class UdpdVethTwoWorkers : public UdpdVeth {};
 
 TEST_P(UdpdVethTwoWorkers, NetcodeClientsSpreadOverTwoWorkersAndAllConnect) {
-  std::ofstream(dir_.file("key.hex"))
-      << "60a2ef56c8d3f1a0b17e4f5d9c2b83a47d1e0f6a5b4c3d2e1f0a9b8c7d6e5f40\n";
   const CpuPlan cpus = plan_cpus();
-  ASSERT_NO_FATAL_FAILURE(
-      start_udpd("[[worker]]\ncpu = " + std::to_string(cpus.other) +
-                     "\nrx = [\"veth:1\"]\n"
-                     "[[udpd.service]]\nport = 40000\nhandler = \"netcode\"\nprotocol_id = 4660\n"
-                     "private_key_file = \"" +
-                     dir_.file("key.hex") +
-                     "\"\napplication = \"echo\"\nmax_clients = 64\n[control]\njournal = \"" +
-                     dir_.file("j.jsonl") + "\"\n",
-                 "rx = [\"veth:0\"]\n"));
-  const std::string client = env_path("BYPASS_CLIENT");
-  CmdResult c = on_host({client, "load", "198.18.9.2", "40000", "--key", dir_.file("key.hex"),
-                         "--protocol-id", "4660", "--client-id", "500", "--clients", "16",
-                         "--in-flight", "4", "-s", "200", "-d", "2"});
+  ASSERT_NO_FATAL_FAILURE(start_udpd("[[worker]]\ncpu = " + std::to_string(cpus.other) +
+                                         "\nrx = [\"veth:1\"]\n" + message_echo_service() +
+                                         "max_clients = 64\n[control]\njournal = \"" +
+                                         dir_.file("j.jsonl") + "\"\n",
+                                     "rx = [\"veth:0\"]\n"));
+  CmdResult c = load("198.18.9.2", 500, 16, {"--in-flight", "4", "-s", "200", "-d", "2"});
   EXPECT_TRUE(c.ok()) << c.out << c.err;
   EXPECT_NE(c.out.find("16 connections, 16 opened, 0 closed early"), std::string::npos) << c.out;
   EXPECT_NE(c.out.find(" lost 0 "), std::string::npos) << c.out;

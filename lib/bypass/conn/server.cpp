@@ -327,21 +327,17 @@ void NetcodeServer::on_request(const NetcodeAddress& from, const ConnectionReque
   }
   const TokenHistory::Admission admission =
       history_->admit(request.token_mac, from, request.expire_timestamp, now.unix_seconds);
-  if (admission.verdict == TokenHistory::Verdict::kAlreadyUsed) {
-    count(ServerDrop::kTokenAlreadyUsed);
-    return;
-  }
-  if (admission.verdict == TokenHistory::Verdict::kFull) {
-    count(ServerDrop::kTokenHistoryFull);
-    return;
-  }
-  if (admission.verdict == TokenHistory::Verdict::kBusy) {
-    count(ServerDrop::kTokenHistoryBusy);
-    return;
-  }
-  if (admission.verdict == TokenHistory::Verdict::kExpired) {
-    count(WireDrop::kTokenExpired);
-    return;
+  switch (admission.verdict) {
+    case TokenHistory::Verdict::kAdmitted:
+      break;
+    case TokenHistory::Verdict::kAlreadyUsed:
+      return count(ServerDrop::kTokenAlreadyUsed);
+    case TokenHistory::Verdict::kFull:
+      return count(ServerDrop::kTokenHistoryFull);
+    case TokenHistory::Verdict::kBusy:
+      return count(ServerDrop::kTokenHistoryBusy);
+    case TokenHistory::Verdict::kExpired:
+      return count(WireDrop::kTokenExpired);
   }
 
   const uint64_t pid = config_.protocol_id;
