@@ -1,11 +1,16 @@
 // Replay protection for netcode.io encrypted packets (keep-alive, payload,
 // disconnect): remembers the newest sequence received and which of the 256
-// before it arrived, so a recorded packet played back is refused. One per
-// connection and direction; fixed size, allocation-free.
+// up to it arrived, so a recorded packet played back is refused. One per
+// connection and direction; 40 bytes (one cache line with room to spare),
+// allocation-free.
+//
+// Accepts what the reference's 256 slots of sequences accept: a sequence is
+// refused when it is 256 or more behind the newest, or was received. The
+// window is a ring of 256 bits, bit s % 256 for sequence s; moving the newest
+// forward clears the bits of the sequences it passes over.
 #pragma once
 
 #include <array>
-#include <bitset>
 #include <cstdint>
 
 #include <bypass/conn/netcode_wire.hpp>
@@ -25,15 +30,19 @@ class ReplayProtection {
   // received, or already received. Checked before decrypting.
   bool already_received(uint64_t sequence) const;
 
-  // Records `sequence` as received. Call only after the packet decrypted.
+  // Records `sequence` as received (nothing if it is out of the window).
+  // Call only after the packet decrypted.
   void advance(uint64_t sequence);
 
   uint64_t most_recent() const { return most_recent_; }
 
  private:
+  static constexpr unsigned kWords = kWindow / 64;
+  bool bit(uint64_t s) const { return (bits_[(s % kWindow) / 64] >> (s % 64)) & 1; }
+
   uint64_t most_recent_ = 0;
-  std::array<uint64_t, kWindow> slot_{};  // the sequence last received at sequence % 256
-  std::bitset<kWindow> used_;             // slot_ holds a sequence
+  // Bit s % 256: sequence s, for s in (most_recent_ - 256, most_recent_], was received.
+  std::array<uint64_t, kWords> bits_{};
 };
 
 }  // namespace bypass::conn

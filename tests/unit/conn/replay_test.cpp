@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <set>
+
 namespace bypass::conn {
 namespace {
 
@@ -82,6 +85,38 @@ TEST(Replay, ResetForgets) {
   EXPECT_EQ(r.most_recent(), 0u);
   EXPECT_TRUE(accept(r, 0));
   EXPECT_TRUE(accept(r, 299));
+}
+
+// Against the rule itself, kept in a set: refused when 256 or more behind the
+// newest received, or received before. Random walks of small steps, jumps
+// back inside and outside the window, and jumps ahead of every size.
+TEST(Replay, AgreesWithTheRuleOnRandomStreams) {
+  std::mt19937_64 rng(7);
+  for (int run = 0; run < 200; ++run) {
+    ReplayProtection r;
+    std::set<uint64_t> seen;
+    uint64_t newest = 0, s = run % 2 ? UINT64_MAX - 5000 : 0;
+    for (int i = 0; i < 2000; ++i) {
+      const uint64_t kind = rng() % 6;
+      if (kind == 0) {
+        s = newest - std::min<uint64_t>(newest, rng() % 300);  // back, near the edge
+      } else if (kind == 1) {
+        s = newest + rng() % 70;  // ahead, within a word
+      } else if (kind == 2) {
+        s = newest + rng() % 600;  // ahead, maybe past it all
+      } else {
+        s = s + 1 - rng() % 3;  // roughly in order
+      }
+      if (s > UINT64_MAX - 10) s = UINT64_MAX - 10 - rng() % 100;
+      const bool refuse = (!seen.empty() && newest >= 256 && s <= newest - 256) || seen.count(s);
+      ASSERT_EQ(r.already_received(s), refuse) << "run " << run << " step " << i << " seq " << s;
+      if (!refuse) {
+        r.advance(s);
+        seen.insert(s);
+        newest = std::max(newest, s);
+      }
+    }
+  }
 }
 
 }  // namespace
