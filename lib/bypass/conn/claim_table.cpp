@@ -65,9 +65,7 @@ void ClaimTable::clear() {
 }
 
 ClaimTable::Place ClaimTable::place_of(const Key& key) const {
-  std::array<uint8_t, 16> b{};
-  for (size_t i = 0; i < 16; ++i) b[i] = static_cast<uint8_t>(key[i / 8] >> (8 * (i % 8)));
-  const uint64_t h = hash_.bytes(b);
+  const uint64_t h = hash_.words(key[0], key[1], 0);
   // The bucket from the hash's high bits (multiply-shift), the tag from its low byte.
   const unsigned __int128 m = static_cast<unsigned __int128>(h) * buckets_;
   return {static_cast<uint64_t>(m >> 64) * ways_, static_cast<uint8_t>(h)};

@@ -129,7 +129,7 @@ class ClaimTable {
   uint32_t ways_;
   std::vector<std::atomic<uint64_t>> heads_;
   std::vector<Body> bodies_;
-  KeyedHash hash_;
+  MixHash hash_;  // keys are token MACs and backend-assigned ids: no peer picks them
 };
 
 }  // namespace bypass::conn

@@ -2,7 +2,8 @@
 // presented a valid connect token, the keys to read its packets with
 // (client-to-server) and to send to it with (server-to-client), the token's
 // timeout, and, once the handshake finished, the client slot it belongs to.
-// Found by address through a keyed open-addressing index (O(1) per packet).
+// Found by address through a keyed open-addressing index (O(1) per packet;
+// MixHash, as only a token that decrypted adds an address).
 //
 // Expiry (as the reference): a mapping not bound to a client expires when it
 // has not been looked up for `timeout` seconds (timeout > 0), or when its
@@ -88,7 +89,7 @@ class EncryptionMappings {
   uint32_t free_count_ = 0;
   uint32_t sweep_cursor_ = 0;
   HashIndex index_;
-  KeyedHash hash_;
+  MixHash hash_;
 };
 
 }  // namespace bypass::conn

@@ -15,6 +15,10 @@ KeyedHash::~KeyedHash() {
   sodium_memzero(key_.data(), key_.size());
 }
 
+MixHash::MixHash() {
+  randombytes_buf(key_.data(), sizeof key_);
+}
+
 uint64_t KeyedHash::bytes(std::span<const uint8_t> data) const {
   std::array<uint8_t, crypto_shorthash_BYTES> out{};
   // crypto_shorthash is documented to return 0; on anything else every key
