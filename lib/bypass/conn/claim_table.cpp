@@ -71,6 +71,17 @@ ClaimTable::Place ClaimTable::place_of(const Key& key) const {
   return {static_cast<uint64_t>(m >> 64) * ways_, static_cast<uint8_t>(h)};
 }
 
+void ClaimTable::prefetch(const Key& key) const {
+  const uint64_t base = place_of(key).base;
+  // A bucket's heads span two or three cache lines, by alignment; a claim
+  // takes the first free way, and buckets are mostly empty.
+  __builtin_prefetch(&heads_[base]);
+  __builtin_prefetch(&heads_[base + ways_ / 2]);
+  __builtin_prefetch(&heads_[base + ways_ - 1]);
+  __builtin_prefetch(&bodies_[base], 1);
+  __builtin_prefetch(&bodies_[base + 1], 1);
+}
+
 bool ClaimTable::read(uint64_t at, uint64_t h, Key& key, Data* data) const {
   const Body& b = bodies_[at];
   for (size_t i = 0; i < key.size(); ++i) key[i] = b.key[i].load(std::memory_order_relaxed);

@@ -44,7 +44,8 @@ class EncryptionMappings {
     uint64_t deadline_ns = kNoDeadline;
     int32_t timeout_seconds = 0;  // the connect token's
     uint32_t client_index = kNone;
-    HistoryRef history;  // the token history entry this handshake consumes
+    HistoryRef history;      // the token history entry this handshake consumes
+    uint64_t client_id = 0;  // the token's: its claim's bucket is fetched ahead of the response
     bool used = false;
   };
 

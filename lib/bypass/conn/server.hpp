@@ -21,12 +21,12 @@
 // connect token decrypted from it: denied and challenge go to the request's
 // source, everything else to an address holding an encryption mapping.
 //
-// Memory, allocated by create() and never after: kBytesPerClient (788 bytes
+// Memory, allocated by create() and never after: kBytesPerClient (820 bytes
 // at most) per client slot, of which 40 are the replay window, 64 the slot,
-// and 4 x 172 its four encryption mappings with their index slots. What the
+// and 4 x 180 its four encryption mappings with their index slots. What the
 // servers of a service share is separate: ServerShared::kBytesPerClient (768)
 // per client of the service (the token history, 8 x max clients as the
-// reference sizes it, and the client ids). 100,000 clients: 79 MB per worker
+// reference sizes it, and the client ids). 100,000 clients: 82 MB per worker
 // + 77 MB shared. Lookups by address and by client id go through keyed
 // open-addressing indexes (O(1)); update() walks the 48-byte slots once.
 //

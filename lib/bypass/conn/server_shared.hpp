@@ -45,6 +45,7 @@ class ServerShared {
   ClaimTable::Result claim_client_id(uint64_t id) {
     return ids_->claim({id, 0}, {}, ClaimTable::kNever, 0);
   }
+  void prefetch_client_id(uint64_t id) const { ids_->prefetch({id, 0}); }
   bool client_id_taken(uint64_t id) const {
     return ids_->find({id, 0}, 0).outcome != ClaimTable::Outcome::kAbsent;
   }

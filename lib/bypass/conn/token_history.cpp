@@ -57,6 +57,10 @@ TokenHistory::Admission TokenHistory::admit(const Mac& token_mac, const NetcodeA
   }
 }
 
+void TokenHistory::prefetch(const Mac& token_mac) const {
+  table_->prefetch(key_of(token_mac));
+}
+
 TokenHistory::Consumption TokenHistory::consume(HistoryRef ref) {
   switch (table_->finalize(ref)) {
     case ClaimTable::Step::kDone:
