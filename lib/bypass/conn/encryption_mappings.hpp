@@ -55,6 +55,16 @@ class EncryptionMappings {
   EncryptionMappings(const EncryptionMappings&) = delete;
   EncryptionMappings& operator=(const EncryptionMappings&) = delete;
 
+  ///@{
+  /// For a batch of packets, in two passes before find(): the index slot of
+  /// `a`, then (once that has arrived) the mapping `m` itself.
+  void prefetch_index(const NetcodeAddress& a) const { index_.prefetch(hash_.address(a)); }
+  void prefetch_mapping(uint32_t m) const {
+    const auto* p = reinterpret_cast<const char*>(&entries_[m]);
+    for (size_t off = 0; off < sizeof(Mapping); off += 64) __builtin_prefetch(p + off);
+    __builtin_prefetch(p + sizeof(Mapping) - 1);
+  }
+  ///@}
   // The mapping for `a` whatever its age, or kNone.
   uint32_t find(const NetcodeAddress& a) const;
   // The mapping to read a packet from `a` with: bound, or unbound and not

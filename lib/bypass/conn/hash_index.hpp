@@ -3,7 +3,7 @@
 // probing, deletion by backward shift (no tombstones), at most half full, so
 // a lookup touches one or two slots on average. Memory is allocated once, in
 // the constructor; find, insert and erase never allocate. Callers hash with a
-// KeyedHash so peers cannot build long probe runs.
+// keyed hash (keyed_hash.hpp) so peers cannot build long probe runs.
 #pragma once
 
 #include <cstddef>
@@ -31,6 +31,11 @@ class HashIndex {
       if (s.value == kNone) return kNone;
       if (s.hash == h && match(s.value)) return s.value;
     }
+  }
+
+  // Asks the CPU to fetch the slot a find() of `hash` starts at.
+  void prefetch(uint64_t hash) const {
+    __builtin_prefetch(&slots_[static_cast<uint32_t>(hash) & mask_]);
   }
 
   // Adds `value` under `hash`; false when max_entries values are stored. The

@@ -247,6 +247,24 @@ uint64_t NetcodeServer::next_sequence(uint32_t client_index) const {
 // ---------------------------------------------------------------------------
 // Receiving
 
+void NetcodeServer::prefetch(std::span<const NetcodeAddress> from) const {
+  constexpr size_t kMax = 64;
+  uint32_t m[kMax];
+  const size_t n = std::min(from.size(), kMax);
+  for (size_t i = 0; i < n; ++i) mappings_.prefetch_index(from[i]);
+  for (size_t i = 0; i < n; ++i) {
+    m[i] = mappings_.find(from[i]);
+    if (m[i] != kNone) mappings_.prefetch_mapping(m[i]);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (m[i] == kNone) continue;
+    const uint32_t c = mappings_.at(m[i]).client_index;
+    if (c == kNone) continue;
+    __builtin_prefetch(&slots_[c]);
+    __builtin_prefetch(&replay_[c]);
+  }
+}
+
 void NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packet, Now now) {
   now = time_(now);
   ReadContext ctx;
