@@ -38,6 +38,7 @@
 #include <vector>
 
 #include <bypass/conn/keyed_hash.hpp>
+#include <bypass/core/huge_array.hpp>
 #include <bypass/core/status.hpp>
 
 namespace bypass::conn {
@@ -131,8 +132,8 @@ class ClaimTable {
   std::atomic<uint64_t> latest_{0};  // the latest `now` any caller gave
   uint64_t buckets_;
   uint32_t ways_;
-  std::vector<std::atomic<uint64_t>> heads_;
-  std::vector<Body> bodies_;
+  HugeArray<std::atomic<uint64_t>> heads_;
+  HugeArray<Body> bodies_;
   MixHash hash_;  // keys are token MACs and backend-assigned ids: no peer picks them
 };
 

@@ -25,6 +25,7 @@
 #include <bypass/conn/netcode_address.hpp>
 #include <bypass/conn/netcode_wire.hpp>
 #include <bypass/conn/token_history.hpp>
+#include <bypass/core/huge_array.hpp>
 
 namespace bypass::conn {
 
@@ -95,7 +96,7 @@ class EncryptionMappings {
       sizeof(Mapping) + sizeof(uint32_t) + 4 * HashIndex::kBytesPerSlot;
 
  private:
-  std::vector<Mapping> entries_;
+  HugeArray<Mapping> entries_;
   std::vector<uint32_t> free_;
   uint32_t free_count_ = 0;
   uint32_t sweep_cursor_ = 0;

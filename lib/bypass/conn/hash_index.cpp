@@ -8,7 +8,7 @@ HashIndex::HashIndex(uint32_t max_entries)
     : max_entries_(std::clamp<uint32_t>(max_entries, 1, kMaxEntries)) {
   uint32_t slots = 8;
   while (slots < 2 * max_entries_) slots *= 2;
-  slots_.assign(slots, Slot{});
+  slots_ = HugeArray<Slot>(slots);
   mask_ = slots - 1;
 }
 

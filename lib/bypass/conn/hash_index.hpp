@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <vector>
 
+#include <bypass/core/huge_array.hpp>
+
 namespace bypass::conn {
 
 class HashIndex {
@@ -57,7 +59,7 @@ class HashIndex {
   };
   static_assert(sizeof(Slot) == kBytesPerSlot);
 
-  std::vector<Slot> slots_;
+  HugeArray<Slot> slots_;
   uint32_t mask_ = 0;
   uint32_t size_ = 0;
   uint32_t max_entries_ = 0;

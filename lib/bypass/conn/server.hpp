@@ -54,6 +54,7 @@
 #include <bypass/conn/server_drops.hpp>
 #include <bypass/conn/server_shared.hpp>
 #include <bypass/conn/token_history.hpp>
+#include <bypass/core/huge_array.hpp>
 #include <bypass/core/status.hpp>
 
 namespace bypass::conn {
@@ -192,8 +193,8 @@ class NetcodeServer {
   uint64_t global_end_ = 0;  // the end of this server's part (0: 2^64)
   uint64_t min_expire_timestamp_ = 0;
 
-  std::vector<Slot> slots_;
-  std::vector<ReplayProtection> replay_;
+  HugeArray<Slot> slots_;
+  HugeArray<ReplayProtection> replay_;
   std::vector<uint32_t> free_slots_;  // min-heap of free slot indices
   uint32_t free_slot_count_ = 0;
   uint32_t num_connected_ = 0;

@@ -1,0 +1,84 @@
+// HugeArray: a fixed-size array for a large table that is read at random,
+// in memory the kernel may back with 2 MB pages. Transparent huge pages in
+// "madvise" mode (Debian's default) need the region marked; the array maps
+// it itself, aligned to 2 MB, and asks for huge pages (a hint: without them
+// it is an ordinary array). On 4 KB pages a table of tens of MB costs a TLB
+// miss and a page walk on nearly every access; the netcode server's client
+// tables are such tables. Elements are value-initialized; allocation happens
+// once, in the constructor (std::bad_alloc if the memory is not there).
+#pragma once
+
+#include <sys/mman.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <utility>
+
+namespace bypass {
+
+template <typename T>
+class HugeArray {
+ public:
+  static constexpr size_t kHugePage = size_t{2} << 20;
+
+  HugeArray() = default;
+  explicit HugeArray(size_t n) : n_(n) {
+    if (n == 0) return;
+    const size_t bytes = n * sizeof(T);
+    // Room to align the start to a huge page when the table spans one.
+    len_ = bytes >= kHugePage ? bytes + kHugePage : bytes;
+    void* p = mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    map_ = p;
+    auto at = reinterpret_cast<uintptr_t>(p);
+    if (bytes >= kHugePage) {
+      at = (at + kHugePage - 1) & ~(kHugePage - 1);
+      madvise(reinterpret_cast<void*>(at), bytes, MADV_HUGEPAGE);  // a hint: ignored if refused
+    }
+    data_ = reinterpret_cast<T*>(at);
+    for (size_t i = 0; i < n_; ++i) new (data_ + i) T();
+  }
+  ~HugeArray() { release(); }
+  HugeArray(const HugeArray&) = delete;
+  HugeArray& operator=(const HugeArray&) = delete;
+  HugeArray(HugeArray&& o) noexcept { take(o); }
+  HugeArray& operator=(HugeArray&& o) noexcept {
+    if (this != &o) {
+      release();
+      take(o);
+    }
+    return *this;
+  }
+
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  size_t size() const { return n_; }
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  T* begin() { return data_; }
+  T* end() { return data_ + n_; }
+  const T* begin() const { return data_; }
+  const T* end() const { return data_ + n_; }
+
+ private:
+  void release() {
+    for (size_t i = 0; i < n_; ++i) data_[i].~T();
+    if (map_ != nullptr) munmap(map_, len_);
+    map_ = nullptr;
+    data_ = nullptr;
+    n_ = len_ = 0;
+  }
+  void take(HugeArray& o) {
+    map_ = std::exchange(o.map_, nullptr);
+    data_ = std::exchange(o.data_, nullptr);
+    n_ = std::exchange(o.n_, 0);
+    len_ = std::exchange(o.len_, 0);
+  }
+
+  void* map_ = nullptr;
+  T* data_ = nullptr;
+  size_t n_ = 0, len_ = 0;
+};
+
+}  // namespace bypass

@@ -1,0 +1,63 @@
+// HugeArray: elements value-initialized and destroyed once, a table of 2 MB
+// or more starts on a 2 MB boundary (where a huge page can back it), moves
+// hand the memory over.
+#include <bypass/core/huge_array.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+
+namespace bypass {
+namespace {
+
+int g_live = 0;
+
+struct Entry {
+  Entry() { ++g_live; }
+  ~Entry() { --g_live; }
+  uint64_t key = 7;
+  uint32_t value = 9;
+};
+
+TEST(HugeArray, LargeTableIsInitializedAndHugePageAligned) {
+  const size_t n = (size_t{3} << 20) / sizeof(Entry);
+  {
+    HugeArray<Entry> a(n);
+    ASSERT_EQ(a.size(), n);
+    EXPECT_EQ(g_live, static_cast<int>(n));
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(a.data()) % HugeArray<Entry>::kHugePage, 0u);
+    size_t bad = 0;
+    for (const Entry& e : a) bad += e.key != 7 || e.value != 9;
+    EXPECT_EQ(bad, 0u);
+    a[n - 1].value = 42;
+    EXPECT_EQ(a[n - 1].value, 42u);
+  }
+  EXPECT_EQ(g_live, 0);
+}
+
+TEST(HugeArray, SmallAndEmptyTables) {
+  HugeArray<Entry> empty;
+  EXPECT_EQ(empty.size(), 0u);
+  EXPECT_EQ(empty.begin(), empty.end());
+  HugeArray<Entry> small(10);
+  EXPECT_EQ(small.size(), 10u);
+  EXPECT_EQ(small[9].key, 7u);
+}
+
+TEST(HugeArray, MoveHandsTheMemoryOver) {
+  HugeArray<Entry> a(100);
+  a[5].value = 55;
+  const Entry* p = a.data();
+  HugeArray<Entry> b(std::move(a));
+  EXPECT_EQ(a.size(), 0u);
+  EXPECT_EQ(b.data(), p);
+  EXPECT_EQ(b[5].value, 55u);
+  HugeArray<Entry> c(3);
+  c = std::move(b);
+  EXPECT_EQ(c.size(), 100u);
+  EXPECT_EQ(c[5].value, 55u);
+  EXPECT_EQ(g_live, 100);
+}
+
+}  // namespace
+}  // namespace bypass
