@@ -42,8 +42,9 @@ uint32_t EncryptionMappings::find(const NetcodeAddress& a) const {
   return index_.find(hash_.address(a), [&](uint32_t i) { return entries_[i].address == a; });
 }
 
-uint32_t EncryptionMappings::find_live(const NetcodeAddress& a, uint64_t now_ns) {
-  const uint32_t m = find(a);
+uint32_t EncryptionMappings::find_live(const NetcodeAddress& a, uint64_t now_ns, uint32_t hint) {
+  const bool hit = hint < entries_.size() && entries_[hint].used && entries_[hint].address == a;
+  const uint32_t m = hit ? hint : find(a);
   if (m == kNone) return kNone;
   Mapping& e = entries_[m];
   if (e.client_index != kNone) return m;

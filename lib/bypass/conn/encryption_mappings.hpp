@@ -70,7 +70,9 @@ class EncryptionMappings {
   uint32_t find(const NetcodeAddress& a) const;
   // The mapping to read a packet from `a` with: bound, or unbound and not
   // expired (its last access becomes now). An expired one is removed: kNone.
-  uint32_t find_live(const NetcodeAddress& a, uint64_t now_ns);
+  // `hint`: a mapping an earlier find() returned for `a`, used without a
+  // lookup if it still holds `a` (an address has one mapping at most).
+  uint32_t find_live(const NetcodeAddress& a, uint64_t now_ns, uint32_t hint = kNone);
 
   // Sets the keys for `a` (a new mapping, or over the unbound one `a` already
   // has). kNone if `a` is bound to a client or no mapping is free.

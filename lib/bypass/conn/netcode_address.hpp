@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 #include <bypass/conn/netcode_wire.hpp>
 
@@ -36,8 +37,19 @@ struct NetcodeAddress {
   // Same type, port and address bytes of that type (the unused member is ignored).
   friend bool operator==(const NetcodeAddress& a, const NetcodeAddress& b) {
     if (a.type != b.type || a.port != b.port) return false;
-    if (a.type == AddressType::kIpv4) return a.ipv4 == b.ipv4;
-    if (a.type == AddressType::kIpv6) return a.ipv6 == b.ipv6;
+    // Word compares: std::array's == calls memcmp, and every packet compares.
+    if (a.type == AddressType::kIpv4) {
+      uint32_t x, y;
+      std::memcpy(&x, a.ipv4.data(), 4);
+      std::memcpy(&y, b.ipv4.data(), 4);
+      return x == y;
+    }
+    if (a.type == AddressType::kIpv6) {
+      uint64_t x[2], y[2];
+      std::memcpy(x, a.ipv6.data(), 16);
+      std::memcpy(y, b.ipv6.data(), 16);
+      return x[0] == y[0] && x[1] == y[1];
+    }
     return true;
   }
 };

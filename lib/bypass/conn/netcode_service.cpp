@@ -95,13 +95,19 @@ void NetcodeService::on_datagrams(std::span<Datagram> batch, Outbox& out) {
     const size_t n = std::min(kAhead, batch.size() - at);
     // Only for packets of connections (a request's source has no state yet).
     NetcodeAddress known[kAhead];
+    uint32_t known_at[kAhead], found[kAhead], hint[kAhead];
     size_t nk = 0;
     for (size_t i = 0; i < n; ++i) {
       const Datagram& d = batch[at + i];
       from[i] = to_netcode(d.src);
-      if (d.len > 0 && d.data[0] != 0) known[nk++] = from[i];
+      hint[i] = NetcodeServer::kNone;
+      if (d.len > 0 && d.data[0] != 0) {
+        known_at[nk] = static_cast<uint32_t>(i);
+        known[nk++] = from[i];
+      }
     }
-    server_->prefetch({known, nk});
+    server_->prefetch({known, nk}, found);
+    for (size_t k = 0; k < nk; ++k) hint[known_at[k]] = found[k];
     for (size_t i = 0; i < n; ++i) {
       Datagram& d = batch[at + i];
       current_ = &d;
@@ -111,7 +117,7 @@ void NetcodeService::on_datagrams(std::span<Datagram> batch, Outbox& out) {
         rate_limited_.add();
         continue;
       }
-      server_->receive(current_from_, {d.data, d.len}, now_);
+      server_->receive(current_from_, {d.data, d.len}, now_, hint[i]);
     }
   }
   current_ = nullptr;

@@ -247,10 +247,8 @@ uint64_t NetcodeServer::next_sequence(uint32_t client_index) const {
 // ---------------------------------------------------------------------------
 // Receiving
 
-void NetcodeServer::prefetch(std::span<const NetcodeAddress> from) const {
-  constexpr size_t kMax = 64;
-  uint32_t m[kMax];
-  const size_t n = std::min(from.size(), kMax);
+void NetcodeServer::prefetch(std::span<const NetcodeAddress> from, uint32_t* m) const {
+  const size_t n = from.size();
   for (size_t i = 0; i < n; ++i) mappings_.prefetch_index(from[i]);
   for (size_t i = 0; i < n; ++i) {
     m[i] = mappings_.find(from[i]);
@@ -265,7 +263,8 @@ void NetcodeServer::prefetch(std::span<const NetcodeAddress> from) const {
   }
 }
 
-void NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packet, Now now) {
+void NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packet, Now now,
+                            uint32_t mapping_hint) {
   now = time_(now);
   ReadContext ctx;
   ctx.protocol_id = config_.protocol_id;
@@ -284,7 +283,7 @@ void NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packe
     std::memcpy(mac.data(), packet.data() + kConnectionRequestBytes - kMacBytes, kMacBytes);
     history_->prefetch(mac);
   } else if (!packet.empty() && packet[0] != 0) {
-    mapping = mappings_.find_live(from, now.mono_ns);
+    mapping = mappings_.find_live(from, now.mono_ns, mapping_hint);
     if (mapping != kNone) {
       EncryptionMappings::Mapping& m = mappings_.at(mapping);
       ctx.read_key = &m.receive_key;
