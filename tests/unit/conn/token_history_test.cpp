@@ -363,5 +363,26 @@ TEST(EncryptionMappings, AddFindExpireBindRemove) {
   EXPECT_EQ(m.size(), 1u);  // only the one without a timeout is left
 }
 
+// receive() passes the mapping a batch's prefetch found; by then a packet
+// earlier in the batch may have removed or replaced it.
+TEST(EncryptionMappings, AStaleHintIsCheckedNotTrusted) {
+  ASSERT_TRUE(crypto_init().is_ok());
+  EncryptionMappings m(4);
+  const Key k = random_key();
+  const uint64_t t = 10 * kNanosPerSecond;
+  const uint32_t a = m.add(from(1), k, k, -1, {}, t);
+  const uint32_t b = m.add(from(2), k, k, -1, {}, t);
+  ASSERT_NE(a, EncryptionMappings::kNone);
+  ASSERT_NE(b, EncryptionMappings::kNone);
+  EXPECT_EQ(m.find_live(from(1), t, a), a);     // right
+  EXPECT_EQ(m.find_live(from(1), t, b), a);     // another address's
+  EXPECT_EQ(m.find_live(from(1), t, 1000), a);  // out of range
+  m.remove(a);
+  EXPECT_EQ(m.find_live(from(1), t, a), EncryptionMappings::kNone);  // removed
+  const uint32_t c = m.add(from(3), k, k, -1, {}, t);                // may reuse a's entry
+  EXPECT_EQ(m.find_live(from(1), t, c), EncryptionMappings::kNone);
+  EXPECT_EQ(m.find_live(from(3), t, a), c);
+}
+
 }  // namespace
 }  // namespace bypass::conn
