@@ -29,6 +29,18 @@ void MessageServer::link(WorkerLinks* links, uint32_t me, LinkedApp* app) {
   links_ = links;
   me_ = me;
   linked_ = app;
+  subscribed_.assign(links ? WorkerDirectory::kBuckets : 0, 0);
+}
+
+void MessageServer::subscribe(uint64_t key, bool on) {
+  if (!links_) return;
+  uint32_t& n = subscribed_[WorkerDirectory::bucket(key)];
+  if (on && n++ == 0) links_->directory().set(me_, key, true);
+  if (!on && n != 0 && --n == 0) links_->directory().set(me_, key, false);
+}
+
+uint64_t MessageServer::subscribers(uint64_t key) const {
+  return links_ ? links_->directory().workers(key) : 0;
 }
 
 SendResult MessageServer::send_to(const ConnRef& to, uint8_t channel, bool text,
@@ -53,23 +65,25 @@ SendResult MessageServer::send_to(const ConnRef& to, uint8_t channel, bool text,
   return SendResult::kOk;
 }
 
-bool MessageServer::broadcast_fits(size_t bytes) const {
+bool MessageServer::broadcast_fits(size_t bytes, uint64_t to) const {
   if (!links_) return true;
   for (uint32_t w = 0; w < links_->workers(); ++w) {
-    if (w != me_ && links_->active(w) && !links_->ring(me_, w)->fits(1 + bytes)) return false;
+    if (w != me_ && (to >> w & 1) && links_->active(w) && !links_->ring(me_, w)->fits(1 + bytes))
+      return false;
   }
   return true;
 }
 
-bool MessageServer::broadcast(std::span<const uint8_t> head, std::span<const uint8_t> body) {
+bool MessageServer::broadcast(std::span<const uint8_t> head, std::span<const uint8_t> body,
+                              uint64_t to) {
   if (!links_) return true;
-  if (!broadcast_fits(head.size() + body.size())) {
+  if (!broadcast_fits(head.size() + body.size(), to)) {
     ++links_ring_full_;
     return false;
   }
   const uint8_t kind = kAppRecord;
   for (uint32_t w = 0; w < links_->workers(); ++w) {
-    if (w == me_ || !links_->active(w)) continue;
+    if (w == me_ || !(to >> w & 1) || !links_->active(w)) continue;
     // Fits: checked above, only this worker writes this ring, and a ring that
     // became active since is empty.
     links_->ring(me_, w)->push({bytes_of(kind), head, body});

@@ -80,6 +80,7 @@ class MessageServer final : PacketOut {
   void link(WorkerLinks* links, uint32_t me, LinkedApp* app = nullptr);
   // This connection, as any worker's application can name it.
   ConnRef ref(const Session& s) const { return {me_, s.id, s.client_id}; }
+  uint32_t worker() const { return me_; }  // this worker's index among the linked
   // A whole message to a connection on any worker: queued at once if it
   // lives here; else copied into the ring to its worker (kQueueFull if that
   // ring has no room now; try again on on_writable or later). There, a
@@ -87,10 +88,19 @@ class MessageServer final : PacketOut {
   // 4001, an unreliable one is dropped; a stale ConnRef is counted.
   SendResult send_to(const ConnRef& to, uint8_t channel, bool text, std::span<const uint8_t> bytes);
   // Whether a record of `bytes` fits in every ring broadcast() would use now.
-  bool broadcast_fits(size_t bytes) const;
-  // An application record (head, then body) to every other worker that takes
-  // records now; false if a ring lacks room (then nothing was sent).
-  bool broadcast(std::span<const uint8_t> head, std::span<const uint8_t> body);
+  bool broadcast_fits(size_t bytes, uint64_t to = kAllWorkers) const;
+  // An application record (head, then body) to every other worker in `to` (a
+  // bit per worker) that takes records now; false if a ring lacks room (then
+  // nothing was sent).
+  bool broadcast(std::span<const uint8_t> head, std::span<const uint8_t> body,
+                 uint64_t to = kAllWorkers);
+  static constexpr uint64_t kAllWorkers = ~uint64_t{0};
+  // The application's interest in records about `key` (a room) starts or
+  // ends on this worker: counted, so the service's WorkerDirectory says
+  // which workers hold any key of its bucket.
+  void subscribe(uint64_t key, bool on);
+  // The workers that hold a key of `key`'s bucket (none when not linked).
+  uint64_t subscribers(uint64_t key) const;
   // Takes what the other workers sent since the last poll.
   void poll();
   // Marks a session touched outside a payload (an application pushing to it).
@@ -125,7 +135,8 @@ class MessageServer final : PacketOut {
   WorkerLinks* links_ = nullptr;
   LinkedApp* linked_ = nullptr;
   uint32_t me_ = 0;
-  bool polled_ = false;  // the others send to this worker once it has polled
+  bool polled_ = false;               // the others send to this worker once it has polled
+  std::vector<uint32_t> subscribed_;  // keys held per directory bucket (when linked)
   Counter links_sent_, links_received_, links_stale_, links_ring_full_, links_dropped_;
   std::atomic<uint32_t> open_{0};  // read by the control thread's reports
   Counter send_failed_;

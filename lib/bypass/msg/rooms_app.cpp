@@ -85,6 +85,7 @@ void RoomsApp::join(Session& s, std::string_view name) {
     }
     it = rooms_.emplace(key, Room{}).first;
     room_count_.store(rooms_.size(), std::memory_order_relaxed);
+    server_->subscribe(key_of(key), true);  // before "joined": publications come here from now
   }
   if (it->second.members.size() >= config_.members_per_room) {
     reply(s, "error room " + key + " is full");
@@ -106,6 +107,7 @@ void RoomsApp::leave(Session& s, std::string_view name, bool quiet) {
   if (it != rooms_.end()) {
     std::erase(it->second.members, s.id);
     if (it->second.members.empty()) {
+      server_->subscribe(key_of(it->first), false);
       rooms_.erase(it);
       room_count_.store(rooms_.size(), std::memory_order_relaxed);
     }
@@ -152,7 +154,8 @@ bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view 
   } head_rec{channel, text, static_cast<uint16_t>(name.size())};
   const std::span<const uint8_t> rec_head(reinterpret_cast<const uint8_t*>(&head_rec),
                                           sizeof head_rec);
-  if (!server_->broadcast_fits(sizeof head_rec + out_.size())) return false;
+  const uint64_t across = server_->subscribers(key_of(name)) & ~(uint64_t{1} << server_->worker());
+  if (!server_->broadcast_fits(sizeof head_rec + out_.size(), across)) return false;
   if (!cut(out_)) return false;  // the pool is short: offered again later
   // The publisher's own copy is the flow control: if its queue is full, the
   // publication waits (offered again) rather than reaching only some members.
@@ -165,7 +168,7 @@ bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view 
   if (mine_r == SendResult::kOk) ++delivered_;
   fan_out(name, channel, text, out_.size(), s.id);
   release_chunks();
-  if (server_->broadcast(rec_head, out_)) ++sent_across_;
+  if (across != 0 && server_->broadcast(rec_head, out_, across)) ++sent_across_;
   return true;
 }
 

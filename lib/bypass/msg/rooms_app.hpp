@@ -12,10 +12,11 @@
 // Each worker has a RoomsApp for the members connected to it. A publication is
 // framed once into the worker's chunks, which every local member's queue
 // shares (no copy per member), and copied once into the ring to each other
-// worker of the service (MessageServer::broadcast over WorkerLinks), which
-// does the same for its members when it polls. A ring without room makes the publication wait
-// (offered again), so no member misses a reliable publication. "joined ROOM N" counts the members
-// on the joiner's worker. Per worker, no locks.
+// worker of the service that has members of the room (MessageServer::broadcast
+// over WorkerLinks, to the workers the WorkerDirectory names for the room's
+// bucket), which does the same for its members when it polls. A ring without room makes the
+// publication wait (offered again), so no member misses a reliable publication. "joined ROOM N"
+// counts the members on the joiner's worker. Per worker, no locks.
 #pragma once
 
 #include <atomic>
@@ -79,6 +80,7 @@ class RoomsApp final : public MessageHandler, public LinkedApp {
   // Queues the publication in chunks_ to every member of `room` but `skip`.
   void fan_out(std::string_view room, uint8_t channel, bool text, size_t bytes, uint32_t skip);
   std::vector<std::string>& joined(uint32_t conn);
+  static uint64_t key_of(std::string_view room) { return NameHash{}(room); }
 
   RoomsConfig config_;
   MessageServer* server_ = nullptr;

@@ -45,6 +45,29 @@ class ByteRing {
   uint64_t peeked_ = 0;                        // consumer: where the record after peek() starts
 };
 
+// Which workers want records about a key (a room): per bucket of keys, a bit
+// per worker. A worker sets its bit when it starts holding a key of the
+// bucket and clears it when it holds none, so a bit is never missing where a
+// worker holds a key; keys sharing a bucket only cost records a worker drops.
+class WorkerDirectory {
+ public:
+  static constexpr size_t kBuckets = size_t{1} << 14;  // 128 KiB
+  static size_t bucket(uint64_t key) { return key & (kBuckets - 1); }
+  uint64_t workers(uint64_t key) const {
+    return bits_[bucket(key)].load(std::memory_order_seq_cst);
+  }
+  void set(uint32_t worker, uint64_t key, bool on) {
+    const uint64_t bit = uint64_t{1} << worker;
+    if (on)
+      bits_[bucket(key)].fetch_or(bit, std::memory_order_seq_cst);
+    else
+      bits_[bucket(key)].fetch_and(~bit, std::memory_order_seq_cst);
+  }
+
+ private:
+  std::array<std::atomic<uint64_t>, kBuckets> bits_{};
+};
+
 class WorkerLinks {
  public:
   static constexpr uint32_t kMaxWorkers = 64;
@@ -62,12 +85,14 @@ class WorkerLinks {
   void activate(uint32_t me) { active_[me].store(true, std::memory_order_release); }
   bool active(uint32_t w) const { return active_[w].load(std::memory_order_acquire); }
   ByteRing* ring(uint32_t from, uint32_t to) { return rings_[from * kMaxWorkers + to].get(); }
+  WorkerDirectory& directory() { return directory_; }
 
  private:
   size_t ring_bytes_;
   std::atomic<uint32_t> workers_{0};
   std::array<std::atomic<bool>, kMaxWorkers> active_{};
   std::array<std::unique_ptr<ByteRing>, kMaxWorkers * kMaxWorkers> rings_;
+  WorkerDirectory directory_;
 };
 
 }  // namespace bypass::msg

@@ -290,6 +290,47 @@ TEST(Rooms, RoomsSpanTwoWorkers) {
   EXPECT_EQ(get(ra, "rooms.received_across"), 50u);
 }
 
+// The room directory: a publication crosses to a worker only while that
+// worker has members of the room; the worker's first member gets every
+// publication after its "joined", and after its last member leaves nothing
+// crosses again.
+TEST(Rooms, APublicationCrossesOnlyToWorkersWithMembers) {
+  TwoWorkers w(2);
+  Hub& a = w.a;
+  Hub& b = w.b;
+  auto until = [&](auto done) { return w.until(done); };
+  auto get = [](Hub& h, const std::string& k) {
+    std::vector<std::pair<std::string, uint64_t>> r;
+    h.rooms().report(r);
+    h.server().report(r);
+    for (const auto& [n, v] : r)
+      if (n == k) return v;
+    return uint64_t{0};
+  };
+  ASSERT_TRUE(until([&] { return a.client(1).opened == 1 && b.client(1).opened == 1; }));
+  a.say(0, "join local");
+  a.say(1, "join local");
+  ASSERT_TRUE(until([&] { return a.rooms().members("local") == 2; }));
+  for (int k = 0; k < 10; ++k) a.say(0, "pub local\nx" + std::to_string(k));
+  ASSERT_TRUE(until([&] { return count_prefix(a.client(1), "msg local ") == 10; }));
+  EXPECT_EQ(get(a, "rooms.sent_across"), 0u);
+  EXPECT_EQ(get(a, "msg.links_sent"), 0u);
+  EXPECT_EQ(get(b, "rooms.received_across"), 0u);
+  // A member on b: from its "joined" on, every publication reaches it.
+  b.say(0, "join local");
+  ASSERT_TRUE(until([&] { return count_prefix(b.client(0), "joined local") == 1; }));
+  for (int k = 0; k < 10; ++k) a.say(0, "pub local\ny" + std::to_string(k));
+  ASSERT_TRUE(until([&] { return count_prefix(b.client(0), "msg local ") == 10; }));
+  EXPECT_EQ(get(a, "rooms.sent_across"), 10u);
+  // It leaves: nothing crosses any more.
+  b.say(0, "leave local");
+  ASSERT_TRUE(until([&] { return b.rooms().members("local") == 0; }));
+  for (int k = 0; k < 10; ++k) a.say(0, "pub local\nz" + std::to_string(k));
+  ASSERT_TRUE(until([&] { return count_prefix(a.client(1), "msg local ") == 30; }));
+  EXPECT_EQ(get(a, "rooms.sent_across"), 10u);
+  EXPECT_EQ(count_prefix(b.client(0), "msg local "), 10u);
+}
+
 // send_to(): a message to a connection on another worker goes there through
 // the ring and arrives once, in order; one whose slot now holds another
 // client (a stale ConnRef) is counted, not delivered to the newcomer.
