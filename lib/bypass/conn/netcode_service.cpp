@@ -59,6 +59,7 @@ Status NetcodeService::start(HandlerContext&) {
       NetcodeServer::create(sc, shared_->get(), this, this, {static_cast<uint64_t>(ts.tv_sec), 0});
   if (!server) return server.status();
   server_ = std::move(*server);
+  server_->serve_directly(this);
   peers_.assign(config_.max_clients, Peer{});
   client_ids_.assign(config_.max_clients, 0);
   listed_ = std::make_unique<ConnectionList>(config_.max_clients);

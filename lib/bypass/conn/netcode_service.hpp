@@ -91,6 +91,7 @@ class NetcodeService final : public DatagramHandler,
   const msg::MessageServer* messages() const { return messages_.get(); }
 
  private:
+  friend class NetcodeServer;  // calls send() and on_payload() directly: see serve_directly()
   void send(const NetcodeAddress& to, std::span<const uint8_t> packet) override;
   void on_connect(uint32_t client_index, uint64_t client_id,
                   std::span<const uint8_t, kUserDataBytes> user_data) override;

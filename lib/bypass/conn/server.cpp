@@ -9,6 +9,7 @@
 
 #include <bypass/conn/challenge_token.hpp>
 #include <bypass/conn/keys.hpp>
+#include <bypass/conn/netcode_service.hpp>
 
 namespace bypass::conn {
 namespace {
@@ -97,6 +98,22 @@ NetcodeServer::~NetcodeServer() {
 // ---------------------------------------------------------------------------
 // Sending
 
+void NetcodeServer::emit(const NetcodeAddress& to, std::span<const uint8_t> packet) {
+  if (service_ != nullptr) {
+    service_->send(to, packet);
+  } else {
+    sink_->send(to, packet);
+  }
+}
+
+void NetcodeServer::deliver(uint32_t client_index, std::span<const uint8_t> payload) {
+  if (service_ != nullptr) {
+    service_->on_payload(client_index, payload);
+  } else if (handler_ != nullptr) {
+    handler_->on_payload(client_index, payload);
+  }
+}
+
 template <typename Write>
 bool NetcodeServer::send_global(const NetcodeAddress& to, const Key& key, Write&& write) {
   // This server's part of [2^63, 2^64): past its end is another server's part,
@@ -112,7 +129,7 @@ bool NetcodeServer::send_global(const NetcodeAddress& to, const Key& key, Write&
     return false;
   }
   ++global_sequence_;
-  sink_->send(to, std::span<const uint8_t>(tx_.data(), w.size));
+  emit(to, std::span<const uint8_t>(tx_.data(), w.size));
   return true;
 }
 
@@ -133,7 +150,7 @@ bool NetcodeServer::send_to_slot(uint32_t client_index, Now now, Write&& write) 
   ++s.sequence;
   s.last_send_ns = now.mono_ns;
   m.last_access_ns = now.mono_ns;
-  sink_->send(m.address, std::span<const uint8_t>(tx_.data(), w.size));
+  emit(m.address, std::span<const uint8_t>(tx_.data(), w.size));
   return true;
 }
 
@@ -338,7 +355,7 @@ void NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packe
   s.last_receive_ns = now.mono_ns;
   s.confirmed = true;
   if (p.type == PacketType::kPayload && handler_ != nullptr) {
-    handler_->on_payload(client, p.payload);
+    deliver(client, p.payload);
   }
 }
 

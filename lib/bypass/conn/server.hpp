@@ -59,6 +59,8 @@
 
 namespace bypass::conn {
 
+class NetcodeService;
+
 struct NetcodeServerConfig {
   uint64_t protocol_id = 0;
   Key private_key{};  // shared with the backend; all zeros is refused
@@ -99,6 +101,11 @@ class NetcodeServer {
   ~NetcodeServer();
   NetcodeServer(const NetcodeServer&) = delete;
   NetcodeServer& operator=(const NetcodeServer&) = delete;
+
+  // `service` is this server's sink and handler (it passed itself to
+  // create()): packets and payloads then go to it by a direct call, as it is
+  // final, instead of a virtual call per packet.
+  void serve_directly(NetcodeService* service) { service_ = service; }
 
   // One datagram from `from`. Encrypted bodies are decrypted in place; a
   // payload handed to on_payload points into `packet`. `mapping_hint`: what
@@ -188,6 +195,11 @@ class NetcodeServer {
   TokenHistory* history_;
   PacketSink* sink_;
   ConnectionHandler* handler_;
+  NetcodeService* service_ = nullptr;  // sink and handler both, called directly
+  // Per packet: to the service directly when it is both (no virtual call), else through the
+  // interfaces.
+  void emit(const NetcodeAddress& to, std::span<const uint8_t> packet);
+  void deliver(uint32_t client_index, std::span<const uint8_t> payload);
   uint32_t max_clients_;
 
   Key challenge_key_{};
