@@ -79,7 +79,7 @@ void ClaimTable::prefetch(const Key& key) const {
   __builtin_prefetch(&heads_[base + ways_ / 2]);
   __builtin_prefetch(&heads_[base + ways_ - 1]);
   __builtin_prefetch(&bodies_[base], 1);
-  __builtin_prefetch(&bodies_[base + 1], 1);
+  if (ways_ > 1) __builtin_prefetch(&bodies_[base + 1], 1);
 }
 
 bool ClaimTable::read(uint64_t at, uint64_t h, Key& key, Data* data) const {

@@ -25,6 +25,7 @@ class HugeArray {
   HugeArray() = default;
   explicit HugeArray(size_t n) : n_(n) {
     if (n == 0) return;
+    if (n > SIZE_MAX / sizeof(T) - kHugePage) throw std::bad_alloc();
     const size_t bytes = n * sizeof(T);
     // Room to align the start to a huge page when the table spans one.
     len_ = bytes >= kHugePage ? bytes + kHugePage : bytes;
@@ -37,7 +38,14 @@ class HugeArray {
       madvise(reinterpret_cast<void*>(at), bytes, MADV_HUGEPAGE);  // a hint: ignored if refused
     }
     data_ = reinterpret_cast<T*>(at);
-    for (size_t i = 0; i < n_; ++i) new (data_ + i) T();
+    size_t built = 0;
+    try {
+      for (; built < n_; ++built) new (data_ + built) T();
+    } catch (...) {
+      n_ = built;  // what release() destroys
+      release();
+      throw;
+    }
   }
   ~HugeArray() { release(); }
   HugeArray(const HugeArray&) = delete;

@@ -75,7 +75,8 @@ bool MessageServer::broadcast_fits(size_t bytes, uint64_t to) const {
 }
 
 bool MessageServer::broadcast(std::span<const uint8_t> head, std::span<const uint8_t> body,
-                              uint64_t to) {
+                              uint64_t to, uint32_t* reached) {
+  if (reached != nullptr) *reached = 0;
   if (!links_) return true;
   if (!broadcast_fits(head.size() + body.size(), to)) {
     ++links_ring_full_;
@@ -88,6 +89,7 @@ bool MessageServer::broadcast(std::span<const uint8_t> head, std::span<const uin
     // became active since is empty.
     links_->ring(me_, w)->push({bytes_of(kind), head, body});
     ++links_sent_;
+    if (reached != nullptr) ++*reached;
   }
   return true;
 }

@@ -91,9 +91,9 @@ class MessageServer final : PacketOut {
   bool broadcast_fits(size_t bytes, uint64_t to = kAllWorkers) const;
   // An application record (head, then body) to every other worker in `to` (a
   // bit per worker) that takes records now; false if a ring lacks room (then
-  // nothing was sent).
+  // nothing was sent). `reached`, if given: how many workers it went to.
   bool broadcast(std::span<const uint8_t> head, std::span<const uint8_t> body,
-                 uint64_t to = kAllWorkers);
+                 uint64_t to = kAllWorkers, uint32_t* reached = nullptr);
   static constexpr uint64_t kAllWorkers = ~uint64_t{0};
   // The application's interest in records about `key` (a room) starts or
   // ends on this worker: counted, so the service's WorkerDirectory says

@@ -168,7 +168,9 @@ bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view 
   if (mine_r == SendResult::kOk) ++delivered_;
   fan_out(name, channel, text, out_.size(), s.id);
   release_chunks();
-  if (across != 0 && server_->broadcast(rec_head, out_, across)) ++sent_across_;
+  uint32_t reached = 0;
+  if (across != 0 && server_->broadcast(rec_head, out_, across, &reached) && reached != 0)
+    ++sent_across_;
   return true;
 }
 

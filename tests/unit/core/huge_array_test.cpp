@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <stdexcept>
 
 namespace bypass {
 namespace {
@@ -57,6 +58,22 @@ TEST(HugeArray, MoveHandsTheMemoryOver) {
   EXPECT_EQ(c.size(), 100u);
   EXPECT_EQ(c[5].value, 55u);
   EXPECT_EQ(g_live, 100);
+}
+
+// An element whose construction throws: the ones built are destroyed once,
+// the memory unmapped, and the exception reaches the caller.
+int g_built = 0;
+struct Fragile {
+  Fragile() {
+    if (g_built == 5) throw std::runtime_error("sixth");
+    ++g_built;
+  }
+  ~Fragile() { --g_built; }
+};
+
+TEST(HugeArray, AThrowingElementLeavesNothingBehind) {
+  EXPECT_THROW(HugeArray<Fragile>(10), std::runtime_error);
+  EXPECT_EQ(g_built, 0);
 }
 
 }  // namespace
