@@ -84,8 +84,9 @@ NetcodeServer::NetcodeServer(const NetcodeServerConfig& config, ServerShared* sh
                                ? config.max_connect_token_lifetime_seconds
                                : kDefaultTokenLifetimeSeconds;
   min_expire_timestamp_ = now.unix_seconds + static_cast<uint64_t>(lifetime);
-  // Ascending order is already a min-heap.
-  for (uint32_t i = 0; i < max_clients_; ++i) free_slots_[i] = i;
+  // A stack, lowest index on top: the first clients take slots 0, 1, 2, ...;
+  // later the slot freed last (the warmest in cache) is taken first.
+  for (uint32_t i = 0; i < max_clients_; ++i) free_slots_[i] = max_clients_ - 1 - i;
 }
 
 NetcodeServer::~NetcodeServer() {
@@ -178,13 +179,11 @@ bool NetcodeServer::send_payload(uint32_t client_index, std::span<const uint8_t>
 
 uint32_t NetcodeServer::pop_free_slot() {
   if (free_slot_count_ == 0) return kNone;
-  std::pop_heap(free_slots_.begin(), free_slots_.begin() + free_slot_count_, std::greater<>());
   return free_slots_[--free_slot_count_];
 }
 
 void NetcodeServer::push_free_slot(uint32_t client_index) {
   free_slots_[free_slot_count_++] = client_index;
-  std::push_heap(free_slots_.begin(), free_slots_.begin() + free_slot_count_, std::greater<>());
 }
 
 bool NetcodeServer::is_our_address(std::span<const NetcodeAddress> token_servers) const {
@@ -310,8 +309,8 @@ void NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packe
       } else {
         shared_->prefetch_client_id(m.client_id);
         if (free_slot_count_ != 0) {  // the slot install() will take
-          __builtin_prefetch(&slots_[free_slots_[0]], 1);
-          __builtin_prefetch(&replay_[free_slots_[0]], 1);
+          __builtin_prefetch(&slots_[free_slots_[free_slot_count_ - 1]], 1);
+          __builtin_prefetch(&replay_[free_slots_[free_slot_count_ - 1]], 1);
         }
       }
     }

@@ -6,11 +6,10 @@
 // Connection requests: wire checks and token decryption (packet.hpp), then
 // our address in the token, address / client id not connected yet, token
 // history (token_history.hpp), server full -> denied, encryption mapping,
-// challenge. Responses: challenge token, not connected, full -> denied, lowest
-// free slot, token consumed, keep-alive, on_connect. Connected clients: replay
-// protection, keep-alives at the configured interval, confirmation, timeouts,
-// disconnects (ten redundant packets when we end it). Every refusal is counted
-// under a ServerDrop reason.
+// challenge. Responses: challenge token, not connected, full -> denied, a
+// free slot (the last freed, O(1)), token consumed, keep-alive, on_connect. Connected clients:
+// replay protection, keep-alives at the configured interval, confirmation, timeouts, disconnects
+// (ten redundant packets when we end it). Every refusal is counted under a ServerDrop reason.
 //
 // Nonces: per-slot packets use the slot's sequence from 0; challenge and denied
 // packets, sealed with the same per-token key, use the global sequence from
@@ -210,7 +209,7 @@ class NetcodeServer {
 
   HugeArray<Slot> slots_;
   HugeArray<ReplayProtection> replay_;
-  std::vector<uint32_t> free_slots_;  // min-heap of free slot indices
+  std::vector<uint32_t> free_slots_;  // stack of free slot indices: the last freed is reused first
   uint32_t free_slot_count_ = 0;
   uint32_t num_connected_ = 0;
   EncryptionMappings mappings_;
