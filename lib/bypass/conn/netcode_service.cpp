@@ -94,21 +94,14 @@ void NetcodeService::on_datagrams(std::span<Datagram> batch, Outbox& out) {
   NetcodeAddress from[kAhead];
   for (size_t at = 0; at < batch.size(); at += kAhead) {
     const size_t n = std::min(kAhead, batch.size() - at);
-    // Only for packets of connections (a request's source has no state yet).
-    NetcodeAddress known[kAhead];
-    uint32_t known_at[kAhead], found[kAhead], hint[kAhead];
-    size_t nk = 0;
+    uint8_t prefix[kAhead];
+    uint32_t hint[kAhead];
     for (size_t i = 0; i < n; ++i) {
       const Datagram& d = batch[at + i];
       from[i] = to_netcode(d.src);
-      hint[i] = NetcodeServer::kNone;
-      if (d.len > 0 && d.data[0] != 0) {
-        known_at[nk] = static_cast<uint32_t>(i);
-        known[nk++] = from[i];
-      }
+      prefix[i] = d.len > 0 ? d.data[0] : 0;
     }
-    server_->prefetch({known, nk}, found);
-    for (size_t k = 0; k < nk; ++k) hint[known_at[k]] = found[k];
+    server_->prefetch({from, n}, prefix, hint);
     for (size_t i = 0; i < n; ++i) {
       Datagram& d = batch[at + i];
       current_ = &d;

@@ -263,11 +263,13 @@ uint64_t NetcodeServer::next_sequence(uint32_t client_index) const {
 // ---------------------------------------------------------------------------
 // Receiving
 
-void NetcodeServer::prefetch(std::span<const NetcodeAddress> from, uint32_t* m) const {
+void NetcodeServer::prefetch(std::span<const NetcodeAddress> from, const uint8_t* prefix,
+                             uint32_t* m) const {
   const size_t n = from.size();
-  for (size_t i = 0; i < n; ++i) mappings_.prefetch_index(from[i]);
+  for (size_t i = 0; i < n; ++i)
+    if (prefix[i] != 0) mappings_.prefetch_index(from[i]);
   for (size_t i = 0; i < n; ++i) {
-    m[i] = mappings_.find(from[i]);
+    m[i] = prefix[i] != 0 ? mappings_.find(from[i]) : kNone;
     if (m[i] != kNone) mappings_.prefetch_mapping(m[i]);
   }
   for (size_t i = 0; i < n; ++i) {

@@ -111,12 +111,13 @@ class NetcodeServer {
   // prefetch() found for `from`, saving a lookup.
   void receive(const NetcodeAddress& from, std::span<uint8_t> packet, Now now,
                uint32_t mapping_hint = kNone);
-  // Before receive() of a batch: fetches into cache, for every source in
-  // `from`, what its packet will touch (the address index, the mapping, the
-  // client's slot and replay window), in passes over the whole batch so the
-  // misses overlap instead of following one another. No effect but on timing,
-  // and each source's mapping (or kNone) in `hints`, for receive().
-  void prefetch(std::span<const NetcodeAddress> from, uint32_t* hints) const;
+  // Before receive() of a batch: fetches into cache, for every packet of a
+  // connection (prefix byte not 0; a request's source has no state yet) in
+  // `from`, what it will touch (the address index, the mapping, the client's
+  // slot and replay window), in passes over the whole batch so the misses
+  // overlap instead of following one another. No effect but on timing, and
+  // each source's mapping (or kNone) in `hints`, for receive().
+  void prefetch(std::span<const NetcodeAddress> from, const uint8_t* prefix, uint32_t* hints) const;
 
   // Times out silent clients, sends a keep-alive to every connected client
   // nothing was sent to for keep_alive_interval_ns, and reclaims a few
