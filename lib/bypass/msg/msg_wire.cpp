@@ -90,6 +90,7 @@ class Reader {
     at_ += n;
     return s;
   }
+  size_t at() const { return at_; }
 
  private:
   std::span<const uint8_t> b_;
@@ -133,6 +134,42 @@ DropReason read_message(Reader& r, bool fragment, MessageFrame& m) {
   return kPass;
 }
 
+DropReason read_frame(Reader& r, Frame& f) {
+  const uint8_t type = r.u8();
+  f.type = static_cast<FrameType>(type);
+  switch (f.type) {
+    case FrameType::kHello:
+      f.hello = Hello{};
+      return read_hello(r, f.hello);
+    case FrameType::kPing:
+    case FrameType::kPong:
+      if (!r.has(4)) return MsgDrop::kFrameTruncated;
+      f.id = r.u32();
+      return kPass;
+    case FrameType::kClose: {
+      if (!r.has(3)) return MsgDrop::kFrameTruncated;
+      f.close.code = r.u16();
+      const uint8_t len = r.u8();
+      if (!r.has(len)) return MsgDrop::kFrameTruncated;
+      auto reason = r.bytes(len);
+      if (len > kMaxCloseReason || !valid_utf8(reason)) return MsgDrop::kBadClose;
+      f.close.reason =
+          std::string_view(reinterpret_cast<const char*>(reason.data()), reason.size());
+      return kPass;
+    }
+    case FrameType::kMessageBinary:
+    case FrameType::kMessageText:
+    case FrameType::kFragmentBinary:
+    case FrameType::kFragmentText: {
+      const bool fragment = type >= static_cast<uint8_t>(FrameType::kFragmentBinary);
+      if (DropReason d = read_message(r, fragment, f.message); d != kPass) return d;
+      f.message.text = (type & 1) != 0;
+      return kPass;
+    }
+  }
+  return MsgDrop::kUnknownFrame;
+}
+
 }  // namespace
 
 DropReason read_header(std::span<const uint8_t> packet, Header& h) {
@@ -147,57 +184,16 @@ DropReason read_header(std::span<const uint8_t> packet, Header& h) {
   return kPass;
 }
 
-DropReason read_frames(std::span<const uint8_t> packet, FrameVisitor& v) {
-  if (packet.size() < kHeaderBytes) return MsgDrop::kBadHeader;
-  Reader r(packet.subspan(kHeaderBytes));
-  while (!r.done()) {
-    const uint8_t type = r.u8();
-    switch (static_cast<FrameType>(type)) {
-      case FrameType::kHello: {
-        Hello h;
-        if (DropReason d = read_hello(r, h); d != kPass) return d;
-        v.on_hello(h);
-        break;
-      }
-      case FrameType::kPing:
-      case FrameType::kPong: {
-        if (!r.has(4)) return MsgDrop::kFrameTruncated;
-        const uint32_t id = r.u32();
-        if (static_cast<FrameType>(type) == FrameType::kPing) {
-          v.on_ping(id);
-        } else {
-          v.on_pong(id);
-        }
-        break;
-      }
-      case FrameType::kClose: {
-        if (!r.has(3)) return MsgDrop::kFrameTruncated;
-        CloseFrame c;
-        c.code = r.u16();
-        const uint8_t len = r.u8();
-        if (!r.has(len)) return MsgDrop::kFrameTruncated;
-        auto reason = r.bytes(len);
-        if (len > kMaxCloseReason || !valid_utf8(reason)) return MsgDrop::kBadClose;
-        c.reason = std::string_view(reinterpret_cast<const char*>(reason.data()), reason.size());
-        v.on_close(c);
-        break;
-      }
-      case FrameType::kMessageBinary:
-      case FrameType::kMessageText:
-      case FrameType::kFragmentBinary:
-      case FrameType::kFragmentText: {
-        MessageFrame m;
-        const bool fragment = type >= static_cast<uint8_t>(FrameType::kFragmentBinary);
-        if (DropReason d = read_message(r, fragment, m); d != kPass) return d;
-        m.text = (type & 1) != 0;
-        v.on_message(m);
-        break;
-      }
-      default:
-        return MsgDrop::kUnknownFrame;
-    }
-  }
-  return kPass;
+FrameReader::FrameReader(std::span<const uint8_t> packet)
+    : b_(packet.size() < kHeaderBytes ? packet.last(0) : packet.subspan(kHeaderBytes)),
+      short_(packet.size() < kHeaderBytes) {}
+
+DropReason FrameReader::next(Frame& f) {
+  if (short_) return MsgDrop::kBadHeader;
+  Reader r(b_.subspan(at_));
+  const DropReason d = read_frame(r, f);
+  at_ += r.at();
+  return d;
 }
 
 bool valid_utf8(std::span<const uint8_t> s) {

@@ -106,7 +106,37 @@ class PacketWriter {
   size_t n_ = 0;
 };
 
-// What the reader hands over, frame by frame.
+// One frame as FrameReader hands it over: `type` says which member holds it
+// (the message types: `message`).
+struct Frame {
+  FrameType type = FrameType::kPing;
+  uint32_t id = 0;  // ping, pong
+  Hello hello;
+  CloseFrame close;
+  MessageFrame message;
+};
+
+// Walks the frames after a packet's header, one per next(), with plain calls
+// (the receive path of every packet: no virtual call per frame). It checks
+// what the bytes alone can say: lengths, frame types, fragment index and
+// count, fragment sizes, UTF-8 of close reasons.
+class FrameReader {
+ public:
+  explicit FrameReader(std::span<const uint8_t> packet);
+  bool done() const { return short_ || at_ == b_.size(); }
+  // The next frame into `f`, or why it is malformed (then stop: the rest of
+  // the packet cannot be delimited).
+  DropReason next(Frame& f);
+  bool short_packet() const { return short_; }  // shorter than a header
+
+ private:
+  std::span<const uint8_t> b_;
+  size_t at_ = 0;
+  bool short_ = false;
+};
+
+// What read_frames hands over, frame by frame (tools and tests; Session is
+// visited directly, see visit_frames).
 class FrameVisitor {
  public:
   virtual ~FrameVisitor() = default;
@@ -120,11 +150,41 @@ class FrameVisitor {
 // Reads the header; kPass, or why the packet is refused.
 DropReason read_header(std::span<const uint8_t> packet, Header& out);
 
-// Visits the frames after the header in order. Stops at the first malformed
-// frame and returns its reason (frames before it were visited); kPass when
-// all were well formed. Checks what the bytes alone can say: lengths, frame
-// types, fragment index and count, fragment sizes, UTF-8 of close reasons.
-DropReason read_frames(std::span<const uint8_t> packet, FrameVisitor& v);
+// Visits the frames after the header in order, calling v.on_hello(),
+// on_ping(), on_pong(), on_close() and on_message(): plain calls when V is a
+// concrete class (Session, on every packet it receives), virtual ones through
+// FrameVisitor. Stops at the first malformed frame and returns its reason
+// (frames before it were visited); kPass when all were well formed.
+template <class V>
+DropReason visit_frames(std::span<const uint8_t> packet, V& v) {
+  FrameReader r(packet);
+  Frame f;
+  while (!r.done()) {
+    if (DropReason d = r.next(f); d != kPass) return d;
+    switch (f.type) {
+      case FrameType::kHello:
+        v.on_hello(f.hello);
+        break;
+      case FrameType::kPing:
+        v.on_ping(f.id);
+        break;
+      case FrameType::kPong:
+        v.on_pong(f.id);
+        break;
+      case FrameType::kClose:
+        v.on_close(f.close);
+        break;
+      default:
+        v.on_message(f.message);
+        break;
+    }
+  }
+  return r.short_packet() ? MsgDrop::kBadHeader : kPass;
+}
+
+inline DropReason read_frames(std::span<const uint8_t> packet, FrameVisitor& v) {
+  return visit_frames(packet, v);
+}
 
 // True if the bytes are well-formed UTF-8 (no overlongs, no surrogates, at
 // most U+10FFFF).

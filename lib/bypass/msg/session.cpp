@@ -136,7 +136,7 @@ void Session::receive(std::span<const uint8_t> packet, uint64_t now_ns) {
   process_acks(h, now_);
   peer_window_ = h.window;
   refuse_packet_ = false;
-  if (DropReason d = read_frames(packet, *this); d != kPass) drop(d);
+  if (DropReason d = visit_frames(packet, *this); d != kPass) drop(d);
   if (!refuse_packet_) {
     note_received(h.sequence);
     if (packet.size() > kHeaderBytes) ack_owed_ = true;

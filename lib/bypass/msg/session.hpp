@@ -106,11 +106,11 @@ const char* to_string(SendResult r);
 enum class Role : uint8_t { kServer, kClient };
 enum class SessionState : uint8_t { kIdle, kHello, kOpen, kClosing, kClosed };
 
-class Session final : FrameVisitor {
+class Session final {
  public:
   Session(Role role, const SessionConfig* config, ChunkPool* pool, MessageHandler* handler,
           PacketOut* out, SessionCounters* counters);
-  ~Session() override;
+  ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -197,12 +197,14 @@ class Session final : FrameVisitor {
     bool text, ahead;
   };
 
-  // FrameVisitor
-  void on_hello(const Hello& h) override;
-  void on_ping(uint32_t id) override;
-  void on_pong(uint32_t id) override;
-  void on_close(const CloseFrame& c) override;
-  void on_message(const MessageFrame& m) override;
+  // The frames of a received packet, in order (receive() visits them).
+  template <class V>
+  friend DropReason visit_frames(std::span<const uint8_t> packet, V& v);
+  void on_hello(const Hello& h);
+  void on_ping(uint32_t id);
+  void on_pong(uint32_t id);
+  void on_close(const CloseFrame& c);
+  void on_message(const MessageFrame& m);
 
   void drop(DropReason r);
   void reset();
