@@ -31,9 +31,10 @@ struct Side final : MessageHandler, PacketOut {
     return true;
   }
   void on_close(Session&, uint16_t, std::string_view) override {}
-  void transmit(Session&, std::span<const uint8_t> p) override {
-    wire.emplace_back(p.begin(), p.end());
+  void transmit(std::span<const OutPacket> packets) override {
+    for (const OutPacket& p : packets) wire.emplace_back(p.data().begin(), p.data().end());
   }
+  PacketBatch batch{this, 1};
 };
 
 void exchange(Side& from, Session& to, uint64_t now, uint8_t drop_mask) {
@@ -58,8 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   SessionCounters sn, cn;
   Side server_side, client_side;
   server_side.echo = true;
-  Session server(Role::kServer, &sc, &server_pool, &server_side, &server_side, &sn);
-  Session client(Role::kClient, &cc, &client_pool, &client_side, &client_side, &cn);
+  Session server(Role::kServer, &sc, &server_pool, &server_side, &server_side.batch, &sn);
+  Session client(Role::kClient, &cc, &client_pool, &client_side, &client_side.batch, &cn);
   uint64_t now = 1'000'000'000;
   server.open(now);
   client.open(now);

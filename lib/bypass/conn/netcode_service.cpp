@@ -129,10 +129,11 @@ void NetcodeService::on_tick(Outbox& out) {
   out_ = nullptr;
 }
 
-bool NetcodeService::send_payload(uint32_t conn, std::span<const uint8_t> payload) {
-  if (!server_->send_payload(conn, payload, now_)) return false;
-  payloads_out_.add();
-  return true;
+size_t NetcodeService::send_payloads(std::span<const msg::OutPacket> packets) {
+  size_t sent = 0;
+  for (const msg::OutPacket& p : packets) sent += server_->send_payload(p.conn, p.data(), now_);
+  payloads_out_.add(sent);
+  return packets.size() - sent;
 }
 
 void NetcodeService::disconnect(uint32_t conn) {

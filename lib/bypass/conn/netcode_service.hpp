@@ -97,7 +97,7 @@ class NetcodeService final : public DatagramHandler,
                   std::span<const uint8_t, kUserDataBytes> user_data) override;
   void on_payload(uint32_t client_index, std::span<const uint8_t> payload) override;
   void on_disconnect(uint32_t client_index, DisconnectReason reason) override;
-  bool send_payload(uint32_t conn, std::span<const uint8_t> payload) override;
+  size_t send_payloads(std::span<const msg::OutPacket> packets) override;
   void disconnect(uint32_t conn) override;
   Now now_of(const Outbox& out) const { return {out.unix_ns / kNanosPerSecond, out.now_ns}; }
 

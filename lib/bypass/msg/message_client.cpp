@@ -5,7 +5,7 @@ namespace bypass::msg {
 MessageClient::MessageClient(conn::PacketSink* sink, MessageHandler* app,
                              const SessionConfig* config, ChunkPool* pool,
                              SessionCounters* counters, conn::NetcodeClientConfig nc)
-    : session_(Role::kClient, config, pool, app, static_cast<PacketOut*>(this), counters),
+    : session_(Role::kClient, config, pool, app, &batch_, counters),
       netcode_(sink, static_cast<conn::ClientHandler*>(this), nc) {}
 
 void MessageClient::connect(std::span<const uint8_t> connect_token, conn::Now now) {
@@ -49,8 +49,8 @@ void MessageClient::on_payload(std::span<const uint8_t> payload) {
   session_.receive(payload, now_.mono_ns);
 }
 
-void MessageClient::transmit(Session&, std::span<const uint8_t> packet) {
-  netcode_.send_payload(packet, now_);
+void MessageClient::transmit(std::span<const OutPacket> packets) {
+  for (const OutPacket& p : packets) netcode_.send_payload(p.data(), now_);
 }
 
 }  // namespace bypass::msg

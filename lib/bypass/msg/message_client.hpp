@@ -33,10 +33,11 @@ class MessageClient final : conn::ClientHandler, PacketOut {
  private:
   void on_state_change(conn::ClientState from, conn::ClientState to) override;
   void on_payload(std::span<const uint8_t> payload) override;
-  void transmit(Session& s, std::span<const uint8_t> packet) override;
+  void transmit(std::span<const OutPacket> packets) override;
   void settle();
 
   conn::Now now_{};
+  PacketBatch batch_{this, 1};  // one session, packets as they are finished
   Session session_;
   conn::NetcodeClient netcode_;
 };

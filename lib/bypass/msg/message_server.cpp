@@ -41,8 +41,8 @@ void MessageServer::on_connect(uint32_t conn, uint64_t client_id,
   if (conn >= sessions_.size()) return;
   auto& s = sessions_[conn];
   if (!s) {
-    PacketOut* out = this;
-    s = std::make_unique<Session>(Role::kServer, &config_.session, &pool_, app_, out, &counters_);
+    s = std::make_unique<Session>(Role::kServer, &config_.session, &pool_, app_, &batch_,
+                                  &counters_);
     s->id = conn;
   }
   s->client_id = client_id;
@@ -81,7 +81,9 @@ void MessageServer::on_disconnect(uint32_t conn) {
 }
 
 void MessageServer::settle(Session& s) {
-  if (s.finished()) transport_->disconnect(s.id);  // comes back through on_disconnect
+  if (!s.finished()) return;
+  batch_.drain();                // its last packets (the close) before its connection goes
+  transport_->disconnect(s.id);  // comes back through on_disconnect
 }
 
 void MessageServer::flush(uint64_t now_ns) {
@@ -96,6 +98,7 @@ void MessageServer::flush(uint64_t now_ns) {
     }
   }
   touched_.clear();
+  batch_.drain();
 }
 
 void MessageServer::tick(uint64_t now_ns) {
@@ -115,8 +118,8 @@ void MessageServer::tick(uint64_t now_ns) {
   flush(now_ns);
 }
 
-void MessageServer::transmit(Session& s, std::span<const uint8_t> packet) {
-  if (!transport_->send_payload(s.id, packet)) ++send_failed_;
+void MessageServer::transmit(std::span<const OutPacket> packets) {
+  send_failed_.add(transport_->send_payloads(packets));
 }
 
 void MessageServer::report(std::vector<std::pair<std::string, uint64_t>>& out) const {

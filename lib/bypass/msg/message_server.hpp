@@ -31,8 +31,9 @@ namespace bypass::msg {
 class ConnectionTransport {
  public:
   virtual ~ConnectionTransport() = default;
-  // A payload of up to 1200 bytes to the connection; false if it did not go.
-  virtual bool send_payload(uint32_t conn, std::span<const uint8_t> payload) = 0;
+  // Payloads of up to 1200 bytes, each to its connection (OutPacket::conn),
+  // a flush's worth at a time; returns how many did not go.
+  virtual size_t send_payloads(std::span<const OutPacket> packets) = 0;
   virtual void disconnect(uint32_t conn) = 0;
 };
 
@@ -115,8 +116,11 @@ class MessageServer final : PacketOut {
   size_t channel_count() const { return config_.session.channels.size(); }
   void report(std::vector<std::pair<std::string, uint64_t>>& out) const;
 
+  // Packets a flush hands the transport at once.
+  static constexpr uint32_t kBatch = 32;
+
  private:
-  void transmit(Session& s, std::span<const uint8_t> packet) override;
+  void transmit(std::span<const OutPacket> packets) override;
   void settle(Session& s);
 
   MessageServerConfig config_;
@@ -124,6 +128,7 @@ class MessageServer final : PacketOut {
   MessageHandler* app_;
   ConnectionTransport* transport_;
   SessionCounters counters_;
+  PacketBatch batch_{this, kBatch};                 // every session's finished packets
   std::vector<std::unique_ptr<Session>> sessions_;  // by slot
   std::vector<uint8_t> touched_flag_;
   std::vector<uint32_t> touched_;  // capacity max_connections: never grows

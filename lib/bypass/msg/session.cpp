@@ -38,7 +38,7 @@ const char* to_string(SendResult r) {
 }
 
 Session::Session(Role role, const SessionConfig* config, ChunkPool* pool, MessageHandler* handler,
-                 PacketOut* out, SessionCounters* counters)
+                 PacketBatch* out, SessionCounters* counters)
     : role_(role), config_(config), pool_(pool), handler_(handler), out_(out), counters_(counters) {
   close_reason_.reserve(kMaxCloseReason);
 }
@@ -455,8 +455,7 @@ MessageFrame Session::frame_of(const Out& e) {
 }
 
 bool Session::send_one_packet(uint64_t now) {
-  uint8_t buf[kMaxPacketBytes];
-  PacketWriter w(buf);
+  PacketWriter w(out_->room());  // written in place; counts only if committed
   Header h;
   h.sequence = next_packet_;
   h.flags = any_received_ ? kHeaderAckValid : 0;
@@ -553,7 +552,7 @@ bool Session::send_one_packet(uint64_t now) {
   counters_->packets_out++;
   ++next_packet_;
   ack_owed_ = false;
-  out_->transmit(*this, w.bytes());
+  out_->commit(id, w.size());
   release_done();
   return data && (resend_ > 0 || cursor_ != tail_) && in_flight_ < cwnd_;
 }

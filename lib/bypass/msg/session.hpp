@@ -20,6 +20,7 @@
 #include <bypass/msg/chunk_pool.hpp>
 #include <bypass/msg/msg_drops.hpp>
 #include <bypass/msg/msg_wire.hpp>
+#include <bypass/msg/packet_batch.hpp>
 
 namespace bypass::msg {
 
@@ -55,13 +56,6 @@ class MessageHandler {
   virtual void on_close(Session& s, uint16_t code, std::string_view reason) = 0;
   // send() refused for a full queue earlier; there is room again.
   virtual void on_writable(Session& s) { (void)s; }
-};
-
-// Where finished packets go (the owner's netcode connection).
-class PacketOut {
- public:
-  virtual ~PacketOut() = default;
-  virtual void transmit(Session& s, std::span<const uint8_t> packet) = 0;
 };
 
 // What all sessions of one owner count together. Written by the owner's
@@ -109,7 +103,7 @@ enum class SessionState : uint8_t { kIdle, kHello, kOpen, kClosing, kClosed };
 class Session final {
  public:
   Session(Role role, const SessionConfig* config, ChunkPool* pool, MessageHandler* handler,
-          PacketOut* out, SessionCounters* counters);
+          PacketBatch* out, SessionCounters* counters);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -240,7 +234,7 @@ class Session final {
   const SessionConfig* config_;
   ChunkPool* pool_;
   MessageHandler* handler_;
-  PacketOut* out_;
+  PacketBatch* out_;  // finished packets, handed on by the owner
   SessionCounters* counters_;
 
   SessionState state_ = SessionState::kIdle;

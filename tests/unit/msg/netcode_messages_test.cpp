@@ -36,8 +36,10 @@ struct Bridge : conn::ConnectionHandler, ConnectionTransport {
     messages->on_payload(i, p, now->mono_ns);
   }
   void on_disconnect(uint32_t i, conn::DisconnectReason) override { messages->on_disconnect(i); }
-  bool send_payload(uint32_t c, std::span<const uint8_t> p) override {
-    return server->send_payload(c, p, *now);
+  size_t send_payloads(std::span<const OutPacket> packets) override {
+    size_t failed = 0;
+    for (const OutPacket& p : packets) failed += !server->send_payload(p.conn, p.data(), *now);
+    return failed;
   }
   void disconnect(uint32_t c) override { server->disconnect(c, *now); }
 };

@@ -47,9 +47,10 @@ class Hub : public ConnectionTransport {
     }
     deaf_.assign(clients, false);
   }
-  bool send_payload(uint32_t c, std::span<const uint8_t> p) override {
-    to_client_[c].emplace_back(p.begin(), p.end());
-    return true;
+  size_t send_payloads(std::span<const OutPacket> packets) override {
+    for (const OutPacket& p : packets)
+      to_client_[p.conn].emplace_back(p.data().begin(), p.data().end());
+    return 0;
   }
   void disconnect(uint32_t c) override { disconnected_.push_back(c); }
 

@@ -26,7 +26,7 @@ struct Got {
 
 struct Side : MessageHandler, PacketOut {
   Side(Role role, const SessionConfig* config, ChunkPool* pool)
-      : session(role, config, pool, this, this, &counters) {}
+      : session(role, config, pool, this, &batch, &counters) {}
 
   void on_open(Session&) override { ++opened; }
   bool on_message(Session&, uint8_t channel, bool text, std::span<const uint8_t> b) override {
@@ -47,11 +47,12 @@ struct Side : MessageHandler, PacketOut {
     close_reason = std::string(reason);
   }
   void on_writable(Session&) override { ++writable; }
-  void transmit(Session&, std::span<const uint8_t> p) override {
-    wire.emplace_back(p.begin(), p.end());
+  void transmit(std::span<const OutPacket> packets) override {
+    for (const OutPacket& p : packets) wire.emplace_back(p.data().begin(), p.data().end());
   }
 
   SessionCounters counters;
+  PacketBatch batch{this, 1};
   Session session;
   std::vector<Got> got;
   std::vector<std::vector<uint8_t>> wire;  // sent, not yet on the link

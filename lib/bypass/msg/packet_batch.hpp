@@ -1,0 +1,62 @@
+// PacketBatch: where the sessions of one connection owner put the packets
+// they finish. A session writes each packet in place (room(), then commit());
+// the batch hands them to its PacketOut whole, when the owner calls drain()
+// at the end of a flush or when it is full: one virtual call per batch (per
+// burst on a server), never one per packet. An owner with nothing to batch
+// (a client, a test) gives it a capacity of 1. No allocation after
+// construction.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include <bypass/msg/msg_wire.hpp>
+
+namespace bypass::msg {
+
+// A finished packet for connection `conn`.
+struct OutPacket {
+  uint32_t conn = 0;
+  uint16_t len = 0;
+  uint8_t bytes[kMaxPacketBytes];
+  std::span<const uint8_t> data() const { return {bytes, len}; }
+};
+
+// Where a batch of finished packets goes (the owner's connections).
+class PacketOut {
+ public:
+  virtual ~PacketOut() = default;
+  virtual void transmit(std::span<const OutPacket> packets) = 0;
+};
+
+class PacketBatch {
+ public:
+  PacketBatch(PacketOut* out, uint32_t capacity) : out_(out), packets_(capacity ? capacity : 1) {}
+  PacketBatch(const PacketBatch&) = delete;
+  PacketBatch& operator=(const PacketBatch&) = delete;
+
+  // Where the next packet is written; it counts once committed.
+  std::span<uint8_t> room() { return packets_[n_].bytes; }
+  void commit(uint32_t conn, size_t len) {
+    OutPacket& p = packets_[n_];
+    p.conn = conn;
+    p.len = static_cast<uint16_t>(len);
+    if (++n_ == packets_.size()) drain();
+  }
+  // Hands over what is committed.
+  void drain() {
+    if (n_ == 0) return;
+    const uint32_t n = n_;
+    n_ = 0;
+    out_->transmit({packets_.data(), n});
+  }
+  uint32_t pending() const { return n_; }
+
+ private:
+  PacketOut* out_;
+  std::vector<OutPacket> packets_;
+  uint32_t n_ = 0;
+};
+
+}  // namespace bypass::msg
