@@ -443,7 +443,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000));
   bypass::client::MessageLoadOptions mo;
   app.add_option("--in-flight", mo.in_flight,
-                 "load: messages outstanding per connection (default 32)")
+                 "load: messages outstanding per connection (default 32); netcode with "
+                 "--clients: payloads outstanding per client instead of --rate")
       ->check(CLI::Range(1, 4096));
   app.add_flag("--unreliable", mo.unreliable,
                "load: send on channel 1 (unreliable) instead of 0 (reliable)");
@@ -509,6 +510,7 @@ int main(int argc, char** argv) {
     if (app.get_option("--size")->count()) lo.size = size;
     if (app.get_option("--rate")->count()) lo.rate = fo.rate;
     if (app.get_option("--duration")->count()) lo.seconds = fo.seconds;
+    if (app.get_option("--in-flight")->count()) lo.in_flight = mo.in_flight;
     return bypass::client::run_netcode_load(host, port, lo);
   }
   if (mode == "netcode") {

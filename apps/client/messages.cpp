@@ -1,5 +1,6 @@
 #include "messages.hpp"
 
+#include "batch_io.hpp"
 #include "netcode_io.hpp"
 
 #include <netinet/in.h>
@@ -43,7 +44,7 @@ double pct(std::vector<double>& v, double q) {
 // One connection: its socket, client and the messages it has out.
 struct Conn final : msg::MessageHandler {
   int fd = -1;
-  std::unique_ptr<SocketSink> sink;
+  std::unique_ptr<BatchSocketSink> sink;
   std::unique_ptr<msg::MessageClient> mc;
   const MessageLoadOptions* o = nullptr;
   Tally* tally = nullptr;
@@ -130,7 +131,7 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
     if (c->fd < 0)
       return fail(std::string("cannot open UDP socket ") + std::to_string(i + 1) + ": " +
                   std::strerror(errno) + " (raise the open-files limit, ulimit -n).");
-    c->sink = std::make_unique<SocketSink>(c->fd);
+    c->sink = std::make_unique<BatchSocketSink>(c->fd);
     c->mc = std::make_unique<msg::MessageClient>(c->sink.get(), c.get(), &sc, &pool, &counters);
     c->o = &o;
     c->tally = &interval;
@@ -142,20 +143,17 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
   }
   std::vector<pollfd> pfds(cs.size());
   for (size_t i = 0; i < cs.size(); ++i) pfds[i] = {cs[i]->fd, POLLIN, 0};
-  uint8_t rx[2048];
   auto receive_all = [&](const conn::Now& t) {
     for (size_t i = 0; i < cs.size(); ++i) {
       if (!(pfds[i].revents & POLLIN)) continue;
       Conn& c = *cs[i];
       c.now_ns = t.mono_ns;
-      for (;;) {
-        sockaddr_storage from;
-        socklen_t flen = sizeof from;
-        const ssize_t n =
-            recvfrom(c.fd, rx, sizeof rx, 0, reinterpret_cast<sockaddr*>(&from), &flen);
-        if (n <= 0) break;
-        c.mc->receive(conn::to_netcode(from_sockaddr(from)), {rx, static_cast<size_t>(n)}, t);
+      auto take = [&](const conn::NetcodeAddress& from, std::span<uint8_t> bytes) {
+        c.mc->receive(from, bytes, t);
+      };
+      while (receive_batch(c.fd, take) == kIoBatch) {
       }
+      c.sink->flush();  // what receiving sent (acks of the handshake, keep-alives)
     }
   };
   // The clock starts once every connection is open (or the connect timeout passed).
@@ -210,6 +208,7 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
       } else {
         c->mc->flush(t);
       }
+      c->sink->flush();
     }
     if (t.mono_ns >= next_report) {
       next_report += 1'000'000'000;
@@ -245,6 +244,7 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
     bool done = true;
     for (auto& c : cs) {
       c->mc->update(t);
+      c->sink->flush();
       done &= c->mc->session().finished() || !c->open;
     }
     if (done || t.mono_ns >= close_deadline) break;

@@ -1,5 +1,6 @@
 #include "netcode.hpp"
 
+#include "batch_io.hpp"
 #include "netcode_io.hpp"
 
 #include <arpa/inet.h>
@@ -190,9 +191,10 @@ namespace {
 // One client of the load: its socket, state machine and figures.
 struct LoadClient final : conn::ClientHandler {
   int fd = -1;
-  std::unique_ptr<SocketSink> sink;
+  std::unique_ptr<BatchSocketSink> sink;
   std::unique_ptr<conn::NetcodeClient> nc;
   uint64_t next_send_ns = 0, connected_ns = 0, sent = 0, echoed = 0;
+  uint64_t outstanding = 0, last_echo_ns = 0;  // in-flight mode
   std::vector<double>* rtts = nullptr;
   uint64_t now_ns = 0;
   void on_payload(std::span<const uint8_t> p) override {
@@ -200,6 +202,8 @@ struct LoadClient final : conn::ClientHandler {
     uint64_t t;
     std::memcpy(&t, p.data(), 8);
     ++echoed;
+    if (outstanding) --outstanding;
+    last_echo_ns = now_ns;
     if (rtts->size() < 4'000'000) rtts->push_back(static_cast<double>(now_ns - t) / 1e3);
   }
 };
@@ -227,7 +231,7 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
     if (c->fd < 0)
       return fail(std::string("cannot open UDP socket ") + std::to_string(i + 1) + ": " +
                   std::strerror(errno) + " (raise the open-files limit, ulimit -n).");
-    c->sink = std::make_unique<SocketSink>(c->fd);
+    c->sink = std::make_unique<BatchSocketSink>(c->fd);
     c->nc = std::make_unique<conn::NetcodeClient>(c->sink.get(), c.get());
     c->rtts = &rtts;
     const auto token = minter.mint(o.token.client_id + i, start.unix_seconds, &err);
@@ -240,44 +244,59 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
   std::vector<uint8_t> payload(o.size, 0x5a);
   std::vector<pollfd> pfds(cs.size());
   for (size_t i = 0; i < cs.size(); ++i) pfds[i] = {cs[i]->fd, POLLIN, 0};
-  uint8_t buf[2048];
   uint64_t first_echo_ns = 0;
+  // In flight: a payload for each one back; lost ones (UDP) are given up
+  // when nothing came back for 200 ms.
+  auto top_up = [&](LoadClient& c, const Now& t) {
+    if (!c.nc->connected()) return;
+    if (o.in_flight == 0) {
+      if (t.mono_ns < c.next_send_ns) return;
+      std::memcpy(payload.data(), &t.mono_ns, 8);
+      if (c.nc->send_payload(payload, t)) ++c.sent;
+      c.next_send_ns += interval;
+      if (c.next_send_ns < t.mono_ns) c.next_send_ns = t.mono_ns + interval;  // fell behind
+      return;
+    }
+    if (c.outstanding && t.mono_ns - c.last_echo_ns > 200'000'000) {
+      c.outstanding = 0;
+      c.last_echo_ns = t.mono_ns;
+    }
+    std::memcpy(payload.data(), &t.mono_ns, 8);
+    while (c.outstanding < o.in_flight && c.nc->send_payload(payload, t)) {
+      ++c.sent;
+      ++c.outstanding;
+    }
+  };
   while (now().mono_ns < stop) {
     for (size_t i = 0; i < cs.size(); ++i) {
       LoadClient& c = *cs[i];
       const Now t = now();
       c.now_ns = t.mono_ns;
       c.nc->update(t);
-      if (!c.nc->connected()) continue;
-      if (!c.connected_ns) {
+      if (c.nc->connected() && !c.connected_ns) {
         c.connected_ns = t.mono_ns;
         connect_ms.push_back(static_cast<double>(t.mono_ns - start.mono_ns) / 1e6);
         c.next_send_ns = t.mono_ns;
+        c.last_echo_ns = t.mono_ns;
       }
-      if (t.mono_ns >= c.next_send_ns) {
-        std::memcpy(payload.data(), &t.mono_ns, 8);
-        if (c.nc->send_payload(payload, t)) ++c.sent;
-        c.next_send_ns += interval;
-        if (c.next_send_ns < t.mono_ns) c.next_send_ns = t.mono_ns + interval;  // fell behind
-      }
+      top_up(c, t);
+      c.sink->flush();
     }
     if (poll(pfds.data(), pfds.size(), 1) <= 0) continue;
     for (size_t i = 0; i < cs.size(); ++i) {
       if (!(pfds[i].revents & POLLIN)) continue;
       LoadClient& c = *cs[i];
-      for (;;) {
-        sockaddr_storage from;
-        socklen_t flen = sizeof from;
-        const ssize_t n =
-            recvfrom(c.fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &flen);
-        if (n <= 0) break;
-        const SockAddr src = from_sockaddr(from);
-        const Now t = now();
-        c.now_ns = t.mono_ns;
-        const uint64_t before = c.echoed;
-        c.nc->receive(conn::to_netcode(src), {buf, static_cast<size_t>(n)}, t);
-        if (c.echoed > before && !first_echo_ns) first_echo_ns = t.mono_ns;
+      const Now t = now();
+      c.now_ns = t.mono_ns;
+      const uint64_t before = c.echoed;
+      auto take = [&](const conn::NetcodeAddress& from, std::span<uint8_t> bytes) {
+        c.nc->receive(from, bytes, t);
+      };
+      while (receive_batch(c.fd, take) == kIoBatch) {
       }
+      if (c.echoed > before && !first_echo_ns) first_echo_ns = t.mono_ns;
+      top_up(c, t);
+      c.sink->flush();
     }
   }
   unsigned connected = 0, denied = 0, timed_out = 0;
@@ -292,6 +311,7 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
     sent += c->sent;
     echoed += c->echoed;
     if (c->nc->connected()) c->nc->disconnect(now());
+    c->sink->flush();
     close(c->fd);
   }
   const double secs = first_echo_ns ? static_cast<double>(stop - first_echo_ns) / 1e9 : o.seconds;

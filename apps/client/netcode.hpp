@@ -52,12 +52,15 @@ int run_netcode(const NetcodeOptions& o);
 
 // Load: `clients` clients, each on its own socket (its own source port) with
 // a token minted here, connect to host:port, then each sends `rate` payloads
-// a second for `seconds`. Prints how many connected, were denied or timed
-// out, connect times, payloads/s and round-trip percentiles.
+// a second for `seconds`, or, with `in_flight`, keeps that many payloads out
+// (a new one for each echo: the most the path carries). Prints how many
+// connected, were denied or timed out, connect times, payloads/s and
+// round-trip percentiles.
 struct LoadOptions {
   TokenOptions token;  // key, protocol id, lifetime, timeout
   unsigned clients = 100, size = 100;
   double rate = 10, seconds = 5;
+  unsigned in_flight = 0;  // 0: at `rate`
 };
 int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& o);
 

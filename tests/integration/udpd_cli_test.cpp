@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 
 #include <filesystem>
 #include <fstream>
@@ -133,6 +134,20 @@ TEST(UdpdSockets, NetcodeClientConnectsAndIsEchoed) {
   EXPECT_TRUE(load.ok()) << load.out << load.err;
   EXPECT_NE(load.out.find("20 clients, 20 connected, 0 denied, 0 timed out"), std::string::npos)
       << load.out;
+  // In flight: each client keeps 8 payloads out, a new one per echo (batched
+  // sends and receives); over loopback every one comes back but the last 8.
+  CmdResult flight = run_cmd({client, "netcode", "127.0.0.1", std::to_string(port), "--key",
+                              dir.file("key.hex"), "--protocol-id", "4660", "--client-id", "200",
+                              "--clients", "4", "--in-flight", "8", "-s", "100", "-d", "1"});
+  EXPECT_TRUE(flight.ok()) << flight.out << flight.err;
+  unsigned long long sent = 0, echoed = 0;
+  const size_t at = flight.out.find("payloads sent ");
+  ASSERT_NE(at, std::string::npos) << flight.out;
+  ASSERT_EQ(std::sscanf(flight.out.c_str() + at, "payloads sent %llu echoed %llu", &sent, &echoed),
+            2)
+      << flight.out;
+  EXPECT_GT(echoed, 4u * 8u) << flight.out;  // more than one window each: echoes refill it
+  EXPECT_LE(sent - echoed, 4u * 8u) << flight.out;
   // The same token again: refused (a token starts one session only).
   CmdResult again = run_cmd({client, "netcode", "127.0.0.1", std::to_string(port), "--token",
                              dir.file("t"), "-n", "1", "--timeout-ms", "1500"});
@@ -141,7 +156,7 @@ TEST(UdpdSockets, NetcodeClientConnectsAndIsEchoed) {
   auto st = udpd->wait_for(10000ms);
   ASSERT_TRUE(st.has_value());
   const std::string out = udpd->out();
-  EXPECT_NE(out.find("netcode: connected 0 connects 21 disconnects 21"), std::string::npos) << out;
+  EXPECT_NE(out.find("netcode: connected 0 connects 25 disconnects 25"), std::string::npos) << out;
   EXPECT_NE(out.find("drop.token_already_used"), std::string::npos) << out;
 }
 
