@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -21,7 +22,7 @@
 
 namespace bypass::client {
 
-inline constexpr unsigned kIoBatch = 32;
+inline constexpr unsigned kIoBatch = 32;  // datagrams a receive takes at most
 
 // Calls f(from, bytes) for each datagram waiting on `fd` (non-blocking), up
 // to kIoBatch; returns how many there were (0: none waiting).
@@ -46,7 +47,7 @@ unsigned receive_batch(int fd, F&& f) {
   return static_cast<unsigned>(n);
 }
 
-// What a client sends, held until flush() (or until kIoBatch are held).
+// What a client sends, held until flush() (or until kHeld are held).
 class BatchSocketSink final : public conn::PacketSink {
  public:
   // Whatever is held when the owner closes the socket is not sent: flush first.
@@ -60,12 +61,12 @@ class BatchSocketSink final : public conn::PacketSink {
     h.to_len = to_sockaddr(conn::from_netcode(to), h.to);
     std::memcpy(h.bytes, packet.data(), packet.size());
     h.len = packet.size();
-    if (++n_ == kIoBatch) flush();
+    if (++n_ == kHeld) flush();
   }
   // Puts what is held on the wire.
   void flush() {
-    std::array<iovec, kIoBatch> iov;
-    std::array<mmsghdr, kIoBatch> msgs{};
+    std::array<iovec, kHeld> iov;
+    std::array<mmsghdr, kHeld> msgs{};
     for (unsigned i = 0; i < n_; ++i) {
       iov[i] = {held_[i].bytes, held_[i].len};
       msgs[i].msg_hdr.msg_iov = &iov[i];
@@ -76,18 +77,25 @@ class BatchSocketSink final : public conn::PacketSink {
     unsigned done = 0;
     while (done < n_) {
       const int k = sendmmsg(fd_, msgs.data() + done, n_ - done, 0);
-      if (k <= 0) {  // a full socket buffer: what is left is lost, as UDP may lose it
-        errors += n_ - done;
+      if (k > 0) {
+        done += static_cast<unsigned>(k);
+      } else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
+        ++errors;  // this one datagram is refused (unreachable, too big): the next may go
+        ++done;
+      } else {
+        errors += n_ - done;  // a full socket buffer: the rest is lost, as UDP may lose it
         break;
       }
-      done += static_cast<unsigned>(k);
     }
     n_ = 0;
   }
   uint64_t errors = 0;
 
  private:
-  static constexpr size_t kMaxDatagram = 1500;
+  // A netcode packet is at most 1,225 bytes; 16 of them held per client
+  // (about 22 KB) keep a load of thousands of clients in memory.
+  static constexpr size_t kMaxDatagram = 1280;
+  static constexpr unsigned kHeld = 16;
   struct Held {
     sockaddr_storage to;
     socklen_t to_len;
@@ -95,7 +103,7 @@ class BatchSocketSink final : public conn::PacketSink {
     uint8_t bytes[kMaxDatagram];
   };
   int fd_;
-  std::array<Held, kIoBatch> held_;
+  std::array<Held, kHeld> held_;
   unsigned n_ = 0;
 };
 

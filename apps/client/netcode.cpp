@@ -194,7 +194,16 @@ struct LoadClient final : conn::ClientHandler {
   std::unique_ptr<BatchSocketSink> sink;
   std::unique_ptr<conn::NetcodeClient> nc;
   uint64_t next_send_ns = 0, connected_ns = 0, sent = 0, echoed = 0;
-  uint64_t outstanding = 0, last_echo_ns = 0;  // in-flight mode
+  // In-flight mode: a slot per payload out (its sequence and send time, the
+  // slot and the sequence's low half ride in the payload), so each one is
+  // given up on its own timeout and an echo of one given up frees nothing.
+  struct Out {
+    uint64_t seq = 0, sent_ns = 0;
+    bool used = false;
+  };
+  std::vector<Out> window;
+  std::vector<uint32_t> free_slots;
+  uint64_t next_seq = 1, next_expiry_ns = 0;
   std::vector<double>* rtts = nullptr;
   uint64_t now_ns = 0;
   void on_payload(std::span<const uint8_t> p) override {
@@ -202,8 +211,16 @@ struct LoadClient final : conn::ClientHandler {
     uint64_t t;
     std::memcpy(&t, p.data(), 8);
     ++echoed;
-    if (outstanding) --outstanding;
-    last_echo_ns = now_ns;
+    if (!window.empty() && p.size() >= 16) {
+      uint32_t slot, seq;
+      std::memcpy(&slot, p.data() + 8, 4);
+      std::memcpy(&seq, p.data() + 12, 4);
+      if (slot < window.size() && window[slot].used &&
+          static_cast<uint32_t>(window[slot].seq) == seq) {
+        window[slot].used = false;
+        free_slots.push_back(slot);
+      }
+    }
     if (rtts->size() < 4'000'000) rtts->push_back(static_cast<double>(now_ns - t) / 1e3);
   }
 };
@@ -220,6 +237,10 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
   TokenMinter minter;
   std::string err;
   if (!minter.init(host, port, o.token, &err)) return fail(err);
+  if (o.in_flight > 0 && o.size < 16)
+    return fail(
+        "in-flight payloads are 16 to 1200 bytes (a send time and a slot travel in "
+        "them): change -s.");
   if (o.size < 8 || o.size > conn::kMaxPayloadBytes)
     return fail("load payloads are 8 to 1200 bytes (a send time travels in them): change -s.");
   std::vector<double> rtts, connect_ms;
@@ -257,14 +278,30 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
       if (c.next_send_ns < t.mono_ns) c.next_send_ns = t.mono_ns + interval;  // fell behind
       return;
     }
-    if (c.outstanding && t.mono_ns - c.last_echo_ns > 200'000'000) {
-      c.outstanding = 0;
-      c.last_echo_ns = t.mono_ns;
+    if (c.window.empty()) {
+      c.window.resize(o.in_flight);
+      for (uint32_t s = o.in_flight; s-- > 0;) c.free_slots.push_back(s);
+    }
+    if (t.mono_ns >= c.next_expiry_ns) {  // lost (UDP): given up after 200 ms
+      c.next_expiry_ns = t.mono_ns + 10'000'000;
+      for (uint32_t s = 0; s < c.window.size(); ++s) {
+        LoadClient::Out& w = c.window[s];
+        if (w.used && t.mono_ns - w.sent_ns > 200'000'000) {
+          w.used = false;
+          c.free_slots.push_back(s);
+        }
+      }
     }
     std::memcpy(payload.data(), &t.mono_ns, 8);
-    while (c.outstanding < o.in_flight && c.nc->send_payload(payload, t)) {
+    while (!c.free_slots.empty()) {
+      const uint32_t slot = c.free_slots.back();
+      const uint32_t seq = static_cast<uint32_t>(c.next_seq);
+      std::memcpy(payload.data() + 8, &slot, 4);
+      std::memcpy(payload.data() + 12, &seq, 4);
+      if (!c.nc->send_payload(payload, t)) break;
+      c.free_slots.pop_back();
+      c.window[slot] = {c.next_seq++, t.mono_ns, true};
       ++c.sent;
-      ++c.outstanding;
     }
   };
   while (now().mono_ns < stop) {
@@ -277,7 +314,6 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
         c.connected_ns = t.mono_ns;
         connect_ms.push_back(static_cast<double>(t.mono_ns - start.mono_ns) / 1e6);
         c.next_send_ns = t.mono_ns;
-        c.last_echo_ns = t.mono_ns;
       }
       top_up(c, t);
       c.sink->flush();
@@ -286,14 +322,16 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
     for (size_t i = 0; i < cs.size(); ++i) {
       if (!(pfds[i].revents & POLLIN)) continue;
       LoadClient& c = *cs[i];
-      const Now t = now();
-      c.now_ns = t.mono_ns;
       const uint64_t before = c.echoed;
-      auto take = [&](const conn::NetcodeAddress& from, std::span<uint8_t> bytes) {
-        c.nc->receive(from, bytes, t);
-      };
-      while (receive_batch(c.fd, take) == kIoBatch) {
-      }
+      Now t;
+      unsigned got;
+      do {  // the time of each batch, for the round trips in it
+        t = now();
+        c.now_ns = t.mono_ns;
+        got = receive_batch(c.fd, [&](const conn::NetcodeAddress& from, std::span<uint8_t> b) {
+          c.nc->receive(from, b, t);
+        });
+      } while (got == kIoBatch);
       if (c.echoed > before && !first_echo_ns) first_echo_ns = t.mono_ns;
       top_up(c, t);
       c.sink->flush();

@@ -190,6 +190,7 @@ FrameReader::FrameReader(std::span<const uint8_t> packet)
 
 DropReason FrameReader::next(Frame& f) {
   if (short_) return MsgDrop::kBadHeader;
+  if (at_ >= b_.size()) return MsgDrop::kFrameTruncated;  // called past done()
   Reader r(b_.subspan(at_));
   const DropReason d = read_frame(r, f);
   at_ += r.at();
