@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
     for (int c = 0; c < 3; ++c)
       out.emplace_back(names[c],
                        modules.sum([c](const auto& m) { return m.colour(rte_color(c)); }));
+    out.emplace_back("policer.forgotten", modules.sum([](const auto& m) { return m.forgotten(); }));
   };
   return appliance_main(argc, argv, a);
 }

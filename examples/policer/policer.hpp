@@ -2,7 +2,11 @@
 // colour-blind), a meter per source address (IPv4/IPv6) found in an rte_hash.
 // `drop`: red is dropped; `mark`: all pass, the colour in the DSCP (AF1x).
 // Per worker (spread by source address); the clock must tick at the TSC
-// rate. Sources are never forgotten: once max_sources, new ones are dropped.
+// rate. With max_sources held, a new source takes the place of one idle long
+// enough for both its buckets to have refilled ((cbs + ebs) / cir): such a
+// meter is as good as new, so forgetting it changes no verdict. Without one
+// (a flood of fresh sources), the new source is dropped as sources_full; a
+// bounded look (kSweep entries) per new source keeps that cheap.
 #pragma once
 
 #include <rte_ether.h>
@@ -37,6 +41,8 @@ class Policer final : public PacketModule<Policer> {
   ~Policer() override { rte_hash_free(sources_); }
   DropTable drop_table() const override { return PolicerDrop::table(); }
   uint64_t colour(rte_color c) const { return colours_[c].get(); }  // packets of each
+  uint64_t forgotten() const { return forgotten_.get(); }  // idle sources given up for new ones
+  static constexpr unsigned kSweep = 16;  // entries looked at per new source, table full
 
   Status start(Worker&) override {
     static std::atomic<unsigned> n{0};
@@ -51,6 +57,10 @@ class Policer final : public PacketModule<Policer> {
     if (!(sources_ = rte_hash_create(&p)))
       return Status::error("no memory for the policer's table: lower [policer] max_sources.");
     meters_.resize(c_.max_sources);
+    // Both buckets refill from empty in (cbs + ebs) / cir; a period more for
+    // the meter's own rounding to whole periods.
+    const uint64_t per = profile_.cir_bytes_per_period ? profile_.cir_bytes_per_period : 1;
+    forget_after_ = ((c_.params.cbs + c_.params.ebs + per - 1) / per + 1) * profile_.cir_period;
     return Status::ok();
   }
 
@@ -69,7 +79,9 @@ class Policer final : public PacketModule<Policer> {
       return Verdict::to(0);  // not IP: not policed
     int32_t i = rte_hash_lookup(sources_, key);
     if (i < 0) {
-      if ((i = rte_hash_add_key(sources_, key)) < 0) return Verdict::drop(PolicerDrop::kFull);
+      if ((i = rte_hash_add_key(sources_, key)) < 0 &&
+          (!forget_one(w.now()) || (i = rte_hash_add_key(sources_, key)) < 0))
+        return Verdict::drop(PolicerDrop::kFull);
       rte_meter_srtcm_config(&meters_[i], &profile_);
     }
     const rte_color c =
@@ -91,11 +103,37 @@ class Policer final : public PacketModule<Policer> {
   }
 
  private:
+  // Gives up one source idle for forget_after_, looking at up to kSweep
+  // entries from where the last look stopped; false if none was.
+  bool forget_one(uint64_t now) {
+    for (unsigned looked = 0, wrapped = 0; looked < kSweep;) {
+      const void* k;
+      void* data;
+      const int32_t pos = rte_hash_iterate(sources_, &k, &data, &cursor_);
+      if (pos < 0) {  // the end: from the start again, once
+        cursor_ = 0;
+        if (wrapped++) return false;
+        continue;
+      }
+      ++looked;
+      const uint64_t last = meters_[pos].time;  // its latest refill, at most a period behind
+      if (now < last || now - last < forget_after_) continue;
+      uint8_t copy[17];
+      std::memcpy(copy, k, sizeof copy);
+      if (rte_hash_del_key(sources_, copy) < 0) return false;
+      forgotten_.add();
+      return true;
+    }
+    return false;
+  }
+
   PolicerConfig c_;
   rte_hash* sources_ = nullptr;
   rte_meter_srtcm_profile profile_{};
   std::vector<rte_meter_srtcm> meters_;
-  Counter colours_[3];
+  uint64_t forget_after_ = 0;  // TSC cycles
+  uint32_t cursor_ = 0;        // where the next look for an idle source starts
+  Counter colours_[3], forgotten_;
 };
 
 }  // namespace bypass::examples

@@ -99,5 +99,37 @@ TEST(Policer, AFullTableDropsNewSourcesUnderTheirOwnReason) {
   EXPECT_EQ(r.p.drop_table().name(PolicerDrop::kFull), "sources_full");
 }
 
+// A full table forgets a source only once both its buckets have refilled
+// ((cbs + ebs) / cir: 2 s here), so a flood of fresh sources cannot lock new
+// ones out for good, and a source still sending keeps its meter.
+TEST(Policer, AFullTableForgetsOnlySourcesIdleLongEnoughToHaveRefilled) {
+  PolicerConfig c;
+  c.params = {1000, 1000, 1000};  // 1 kB/s, 1 kB bursts
+  c.max_sources = 8;
+  Rig r(c);
+  const uint32_t active = test::kPeerIp4;
+  for (uint32_t s = 0; s < 64; ++s) r.send(active + s, 100);
+  const auto full = [&] { return r.p.tally().drops[drop_index(PolicerDrop::kFull)].get(); };
+  const uint64_t held = 64 - full();  // rte_hash may hold a few more than asked for
+  r.out.free();
+  // 1 s on, no source has refilled: a new one is still refused.
+  r.clock.advance(static_cast<int64_t>(rte_get_tsc_hz()));
+  const uint64_t refused = full();
+  r.send(active + 1000, 100);
+  EXPECT_EQ(full(), refused + 1);
+  EXPECT_EQ(r.p.forgotten(), 0u);
+  // The first source keeps sending; the others stay quiet past 2 s.
+  r.clock.advance(static_cast<int64_t>(rte_get_tsc_hz()));
+  r.send(active, 100);
+  r.clock.advance(static_cast<int64_t>(rte_get_tsc_hz() / 2));
+  r.send(active, 100);
+  r.out.free();
+  // New sources take the places of the quiet ones, not of the one sending.
+  for (uint32_t s = 0; s < 2 * held; ++s) r.send(active + 2000 + s, 100);
+  EXPECT_EQ(r.p.forgotten(), held - 1);
+  EXPECT_EQ(r.out.got.size(), held - 1);
+  r.out.free();
+}
+
 }  // namespace
 }  // namespace bypass::examples
