@@ -14,8 +14,8 @@
 //   - the message layer's own cost (docs/protocol.md): a reliable 64-byte
 //     message echoed, one message per packet (application = "echo", acks
 //     and all), against the raw 64-byte payload echo, same run, same clients.
-// Run: build/bench/netcode_bench [max clients, default 100000] [handshake]
-// ("handshake": the handshake figure alone, for a profiler)
+// Run: build/bench/netcode_bench [max clients, default 100000] [handshake|messages]
+// ("handshake", "messages": that figure alone, for a profiler)
 #include <arpa/inet.h>
 #include <sodium.h>
 
@@ -115,9 +115,49 @@ double tsc_hz() {
 
 }  // namespace
 
+// The message layer against raw payloads: 64 B, 1,000 clients, same run.
+void message_figures(double hz) {
+  constexpr uint32_t kN = 1000;
+  Bench raw(kN), messages(kN, true);
+  std::vector<Client> rc(kN), mc(kN);
+  for (uint32_t i = 0; i < kN; i += kBatch) {
+    const uint32_t n = std::min(kBatch, kN - i);
+    raw.connect_batch(i, n, &rc[i]);
+    messages.connect_batch(i, n, &mc[i]);
+  }
+  size_t rn = 0, mn = 0;
+  std::vector<double> r_per, m_per;
+  for (int r = 0; r < 3000; ++r) {
+    r_per.push_back(static_cast<double>(raw.echo_batch(rc, rn, 64)) / kBatch);
+    m_per.push_back(static_cast<double>(messages.echo_batch(mc, mn, 64)) / kBatch);
+  }
+  const double rm = median(r_per), mm = median(m_per);
+  std::printf(
+      "message echo 64 B, one reliable message per packet, %u clients: %.0f cycles/packet "
+      "median (%.0fk/s per core); raw payload echo 64 B: %.0f (%.0fk/s); messages/raw "
+      "packets per second %.2f\n",
+      kN, mm, hz / mm / 1e3, rm, hz / rm / 1e3, rm / mm);
+  // Messages in flight share packets (what bench-messages' load does): 16
+  // of 64 B per packet, against the raw echo of a payload that size.
+  constexpr unsigned kPer = 16;
+  const size_t shared_bytes = msg::kHeaderBytes + kPer * (64 + msg::PacketWriter::kMessageOverhead);
+  std::vector<double> s_per, rs_per;
+  for (int r = 0; r < 3000; ++r) {
+    s_per.push_back(static_cast<double>(messages.echo_batch(mc, mn, 64, kPer)) / kBatch);
+    rs_per.push_back(static_cast<double>(raw.echo_batch(rc, rn, shared_bytes)) / kBatch);
+  }
+  const double sm = median(s_per), rsm = median(rs_per);
+  std::printf(
+      "message echo 64 B, %u reliable messages per packet: %.0f cycles/packet, %.0f per "
+      "message (%.2fM messages/s per core); raw payload echo of the same %zu B: %.0f; the "
+      "message layer's own cost %.0f cycles per message\n",
+      kPer, sm, sm / kPer, hz / (sm / kPer) / 1e6, shared_bytes, rsm, (sm - rsm) / kPer);
+}
+
 int main(int argc, char** argv) {
   const uint32_t max_clients = argc > 1 ? static_cast<uint32_t>(std::atoi(argv[1])) : 100000;
   const bool only_handshake = argc > 2 && std::strcmp(argv[2], "handshake") == 0;
+  const bool only_messages = argc > 2 && std::strcmp(argv[2], "messages") == 0;
   if (!crypto_init()) return 1;
   std::printf(
       "netcode_bench: bypass-udpd's netcode service on one core, batches of %u, cycles "
@@ -126,6 +166,10 @@ int main(int argc, char** argv) {
       kBatch);
   const double hz = tsc_hz();
   std::printf("TSC %.2f GHz\n", hz / 1e9);
+  if (only_messages) {
+    message_figures(hz);
+    return 0;
+  }
   Bench b(max_clients);
   std::vector<Client> clients;
   clients.reserve(max_clients);
@@ -152,29 +196,7 @@ int main(int argc, char** argv) {
       kBatch, hs_med, hz / hs_med, hs_bound, hs_bound / hs_med, hs1_med, hs_bound / hs1_med,
       max_clients, secs);
   if (only_handshake) return 0;
-  // The message layer against raw payloads: 64 B, 1,000 clients, same run.
-  {
-    constexpr uint32_t kN = 1000;
-    Bench raw(kN), messages(kN, true);
-    std::vector<Client> rc(kN), mc(kN);
-    for (uint32_t i = 0; i < kN; i += kBatch) {
-      const uint32_t n = std::min(kBatch, kN - i);
-      raw.connect_batch(i, n, &rc[i]);
-      messages.connect_batch(i, n, &mc[i]);
-    }
-    size_t rn = 0, mn = 0;
-    std::vector<double> r_per, m_per;
-    for (int r = 0; r < 3000; ++r) {
-      r_per.push_back(static_cast<double>(raw.echo_batch(rc, rn, 64)) / kBatch);
-      m_per.push_back(static_cast<double>(messages.echo_batch(mc, mn, 64)) / kBatch);
-    }
-    const double rm = median(r_per), mm = median(m_per);
-    std::printf(
-        "message echo 64 B, one reliable message per packet, %u clients: %.0f cycles/packet "
-        "median (%.0fk/s per core); raw payload echo 64 B: %.0f (%.0fk/s); messages/raw "
-        "packets per second %.2f\n",
-        kN, mm, hz / mm / 1e3, rm, hz / rm / 1e3, rm / mm);
-  }
+  message_figures(hz);
   for (size_t payload : {size_t{100}, size_t{1200}}) {
     const double bound = sodium_echo_bound(payload, 2000);
     for (uint32_t n : {1000u, 10000u, 100000u}) {

@@ -198,8 +198,11 @@ class Bench {
   }
 
   // One batch of payload packets from `clients` (round robin from `next`),
-  // built outside the timed region; returns the server's cycles.
-  uint64_t echo_batch(std::vector<Client>& clients, size_t& next, size_t payload) {
+  // built outside the timed region; returns the server's cycles. With
+  // messages, `per_packet` reliable messages of `payload` bytes share each
+  // packet (and come back sharing one).
+  uint64_t echo_batch(std::vector<Client>& clients, size_t& next, size_t payload,
+                      unsigned per_packet = 1) {
     static uint8_t bytes[kBatch][1400];
     Datagram d[kBatch];
     std::vector<uint8_t> body(payload, 0x5a);
@@ -212,7 +215,8 @@ class Bench {
         msg::PacketWriter mw(body);
         mw.header({c.msg_packet++, msg::kHeaderAckValid,
                    static_cast<uint16_t>(c.server_packets - 1), 0xFFFFFFFFu, 64});
-        mw.message({0, false, false, c.msg_id++, 0, 1, data});
+        for (unsigned k = 0; k < per_packet; ++k)
+          mw.message({0, false, false, c.msg_id++, 0, 1, data});
         body.resize(mw.size());
         ++c.server_packets;  // its echo
       }

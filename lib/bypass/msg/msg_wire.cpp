@@ -4,16 +4,6 @@
 
 namespace bypass::msg {
 
-void PacketWriter::u16(uint16_t v) {
-  u8(static_cast<uint8_t>(v));
-  u8(static_cast<uint8_t>(v >> 8));
-}
-
-void PacketWriter::u32(uint32_t v) {
-  u16(static_cast<uint16_t>(v));
-  u16(static_cast<uint16_t>(v >> 16));
-}
-
 void PacketWriter::header(const Header& h) {
   n_ = 0;
   u16(h.sequence);

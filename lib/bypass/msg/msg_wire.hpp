@@ -100,8 +100,14 @@ class PacketWriter {
  private:
   bool id_frame(FrameType t, uint32_t id);
   void u8(uint8_t v) { buf_[n_++] = v; }
-  void u16(uint16_t v);
-  void u32(uint32_t v);
+  void u16(uint16_t v) {
+    u8(static_cast<uint8_t>(v));
+    u8(static_cast<uint8_t>(v >> 8));
+  }
+  void u32(uint32_t v) {
+    u16(static_cast<uint16_t>(v));
+    u16(static_cast<uint16_t>(v >> 16));
+  }
   std::span<uint8_t> buf_;
   size_t n_ = 0;
 };

@@ -4,6 +4,7 @@
 #include <bypass/msg/session.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cstdio>
 #include <cstring>
 
@@ -69,7 +70,10 @@ void Session::open(uint64_t now_ns) {
   size_t reliable = 0;
   for (ChannelKind k : channels_) reliable += k == ChannelKind::kReliable;
   held_.assign(config_->ahead_buffer + reliable * kMaxFragments, Held{ChunkPool::kNone});
-  outq_.resize(config_->send_queue);
+  // A ring of a power of two: indexing is a mask, and it stays right when the
+  // 32-bit fragment counters wrap. The queue's limit is still send_queue.
+  outq_.resize(std::bit_ceil(std::max<uint32_t>(config_->send_queue, 1)));
+  out_mask_ = static_cast<uint32_t>(outq_.size() - 1);
   peer_max_message_ = kMaxMessageBytes;
   hello_received_ = hello_acked_ = hello_in_flight_ = opened_ = false;
   want_writable_ = false;
@@ -286,7 +290,7 @@ SendResult Session::queue(uint8_t channel, bool text, std::span<const uint8_t> b
   if (size > peer_max_message_) return SendResult::kTooBig;
   if (text && shared.empty() && !valid_utf8(bytes)) return SendResult::kBadUtf8;
   const size_t n = fragments_for(size);
-  if (outq_.size() - (tail_ - head_) < n) {
+  if (config_->send_queue - std::min(tail_ - head_, config_->send_queue) < n) {
     want_writable_ = true;
     counters_->queue_full++;
     return SendResult::kQueueFull;
@@ -328,7 +332,7 @@ SendResult Session::queue(uint8_t channel, bool text, std::span<const uint8_t> b
 void Session::release_done() {
   while (head_ != cursor_ && out_at(head_).state == OutState::kDone) ++head_;
   if (!want_writable_ || state_ != SessionState::kOpen) return;
-  if (tail_ - head_ > outq_.size() / 2 || pool_->available() < kMaxFragments) return;
+  if (tail_ - head_ > config_->send_queue / 2 || pool_->available() < kMaxFragments) return;
   want_writable_ = false;
   handler_->on_writable(*this);
 }

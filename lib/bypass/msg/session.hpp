@@ -228,7 +228,7 @@ class Session final {
                    std::span<const uint32_t> shared, size_t size);
   MessageFrame frame_of(const Out& e);
   uint64_t rto_for(uint8_t sends) const;
-  Out& out_at(uint32_t i) { return outq_[i % outq_.size()]; }
+  Out& out_at(uint32_t i) { return outq_[i & out_mask_]; }
 
   Role role_;
   const SessionConfig* config_;
@@ -248,7 +248,8 @@ class Session final {
   bool opened_ = false;  // on_open() ran
 
   // Sending.
-  std::vector<Out> outq_;
+  std::vector<Out> outq_;  // a power of two long
+  uint32_t out_mask_ = 0;
   uint32_t head_ = 0, cursor_ = 0, tail_ = 0;  // [head, cursor) sent; [cursor, tail) not yet
   uint32_t pending_ = 0;                       // entries queued or to resend
   uint32_t resend_ = 0;

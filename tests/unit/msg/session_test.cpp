@@ -174,19 +174,26 @@ TEST(Session, MemoryStaysFlatAgainstAPeerThatStopsReading) {
   EXPECT_EQ(link.server_pool.available(), link.server_pool.capacity());
 }
 
+// The queue holds exactly send_queue fragments, a power of two or not (the
+// ring under it is rounded up to one).
 TEST(Session, WritableFollowsAFullQueue) {
-  SessionConfig sc = server_config();
-  sc.send_queue = 16;
-  const SessionConfig cc;
-  Link link(&sc, &cc);
-  link.open();
-  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
-  int ok = 0;
-  while (link.server.session.send(0, false, pattern(100, ok)) == SendResult::kOk) ++ok;
-  EXPECT_EQ(ok, 16);
-  EXPECT_EQ(link.server.writable, 0);
-  ASSERT_TRUE(link.run_until([&] { return link.server.writable == 1; }, 1000));
-  EXPECT_EQ(link.server.session.send(0, false, pattern(100, 99)), SendResult::kOk);
+  for (const uint32_t limit : {16u, 12u}) {
+    SessionConfig sc = server_config();
+    sc.send_queue = limit;
+    const SessionConfig cc;
+    Link link(&sc, &cc);
+    link.open();
+    ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+    uint32_t ok = 0;
+    while (link.server.session.send(0, false, pattern(100, ok)) == SendResult::kOk) ++ok;
+    EXPECT_EQ(ok, limit);
+    EXPECT_EQ(link.server.writable, 0);
+    ASSERT_TRUE(link.run_until([&] { return link.server.writable == 1; }, 1000));
+    EXPECT_EQ(link.server.session.send(0, false, pattern(100, 99)), SendResult::kOk);
+    // Everything queued arrives, once and in order.
+    ASSERT_TRUE(link.run_until([&] { return link.client.got.size() == ok + 1; }, 2000));
+    for (uint32_t i = 0; i < ok; ++i) EXPECT_EQ(link.client.got[i].bytes, pattern(100, i));
+  }
 }
 
 TEST(Session, AnApplicationThatRefusesSlowsTheSenderAndLosesNothing) {
