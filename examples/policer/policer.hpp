@@ -52,6 +52,9 @@ class Policer final : public PacketModule<Policer> {
     p.entries = c_.max_sources;
     p.key_len = 17;  // the address and its family
     p.socket_id = SOCKET_ID_ANY;
+    // Extendable buckets: an add fails only when max_sources are held, so the
+    // place an idle source leaves is the one a new source takes.
+    p.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
     if (rte_meter_srtcm_profile_config(&profile_, &c_.params) != 0)
       return Status::error("[policer] cir, cbs and ebs make no meter: give each more than 0.");
     if (!(sources_ = rte_hash_create(&p)))
@@ -83,6 +86,7 @@ class Policer final : public PacketModule<Policer> {
           (!forget_one(w.now()) || (i = rte_hash_add_key(sources_, key)) < 0))
         return Verdict::drop(PolicerDrop::kFull);
       rte_meter_srtcm_config(&meters_[i], &profile_);
+      meters_[i].time = w.now();  // config stamps the live TSC; the worker's clock rules
     }
     const rte_color c =
         rte_meter_srtcm_color_blind_check(&meters_[i], &profile_, w.now(), m->pkt_len);

@@ -112,16 +112,15 @@ TEST(Policer, AFullTableForgetsOnlySourcesIdleLongEnoughToHaveRefilled) {
   const auto full = [&] { return r.p.tally().drops[drop_index(PolicerDrop::kFull)].get(); };
   const uint64_t held = 64 - full();  // rte_hash may hold a few more than asked for
   r.out.free();
-  // 1 s on, no source has refilled: a new one is still refused.
-  r.clock.advance(static_cast<int64_t>(rte_get_tsc_hz()));
+  // 1.95 s on, just short of the refill time: a new one is still refused.
+  r.clock.advance(static_cast<int64_t>(rte_get_tsc_hz() * 195 / 100));
   const uint64_t refused = full();
   r.send(active + 1000, 100);
   EXPECT_EQ(full(), refused + 1);
   EXPECT_EQ(r.p.forgotten(), 0u);
-  // The first source keeps sending; the others stay quiet past 2 s.
-  r.clock.advance(static_cast<int64_t>(rte_get_tsc_hz()));
+  // The first source sends again; the others stay quiet just past 2 s.
   r.send(active, 100);
-  r.clock.advance(static_cast<int64_t>(rte_get_tsc_hz() / 2));
+  r.clock.advance(static_cast<int64_t>(rte_get_tsc_hz() / 10));
   r.send(active, 100);
   r.out.free();
   // New sources take the places of the quiet ones, not of the one sending.
