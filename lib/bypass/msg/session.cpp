@@ -72,7 +72,8 @@ void Session::open(uint64_t now_ns) {
   held_.assign(config_->ahead_buffer + reliable * kMaxFragments, Held{ChunkPool::kNone});
   // A ring of a power of two: indexing is a mask, and it stays right when the
   // 32-bit fragment counters wrap. The queue's limit is still send_queue.
-  outq_.resize(std::bit_ceil(std::max<uint32_t>(config_->send_queue, 1)));
+  out_limit_ = std::clamp<uint32_t>(config_->send_queue, 1, kMaxSendQueue);
+  outq_.resize(std::bit_ceil(out_limit_));
   out_mask_ = static_cast<uint32_t>(outq_.size() - 1);
   peer_max_message_ = kMaxMessageBytes;
   hello_received_ = hello_acked_ = hello_in_flight_ = opened_ = false;
@@ -290,7 +291,7 @@ SendResult Session::queue(uint8_t channel, bool text, std::span<const uint8_t> b
   if (size > peer_max_message_) return SendResult::kTooBig;
   if (text && shared.empty() && !valid_utf8(bytes)) return SendResult::kBadUtf8;
   const size_t n = fragments_for(size);
-  if (config_->send_queue - std::min(tail_ - head_, config_->send_queue) < n) {
+  if (out_limit_ - std::min(tail_ - head_, out_limit_) < n) {
     want_writable_ = true;
     counters_->queue_full++;
     return SendResult::kQueueFull;
@@ -332,7 +333,7 @@ SendResult Session::queue(uint8_t channel, bool text, std::span<const uint8_t> b
 void Session::release_done() {
   while (head_ != cursor_ && out_at(head_).state == OutState::kDone) ++head_;
   if (!want_writable_ || state_ != SessionState::kOpen) return;
-  if (tail_ - head_ > config_->send_queue / 2 || pool_->available() < kMaxFragments) return;
+  if (tail_ - head_ > out_limit_ / 2 || pool_->available() < kMaxFragments) return;
   want_writable_ = false;
   handler_->on_writable(*this);
 }

@@ -72,9 +72,9 @@ struct SessionCounters {
 struct SessionConfig {
   std::vector<ChannelKind> channels = {ChannelKind::kReliable, ChannelKind::kUnreliable};
   uint32_t max_message = kMaxMessageBytes;  // what this side accepts
-  uint32_t send_queue = 256;                // fragments queued per session, unsent or unacked
-  uint32_t ahead_buffer = 64;               // fragments held ahead of order per session
-  uint32_t initial_cwnd = 16;               // packets in flight
+  uint32_t send_queue = 256;   // fragments queued per session, unsent or unacked (at most 2^24)
+  uint32_t ahead_buffer = 64;  // fragments held ahead of order per session
+  uint32_t initial_cwnd = 16;  // packets in flight
   uint32_t max_cwnd = 1024;
   uint64_t initial_rto_ns = 200'000'000;
   uint64_t min_rto_ns = 20'000'000;
@@ -250,6 +250,8 @@ class Session final {
   // Sending.
   std::vector<Out> outq_;  // a power of two long
   uint32_t out_mask_ = 0;
+  uint32_t out_limit_ = 1;  // send_queue, at most kMaxSendQueue
+  static constexpr uint32_t kMaxSendQueue = 1u << 24;
   uint32_t head_ = 0, cursor_ = 0, tail_ = 0;  // [head, cursor) sent; [cursor, tail) not yet
   uint32_t pending_ = 0;                       // entries queued or to resend
   uint32_t resend_ = 0;
