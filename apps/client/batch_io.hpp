@@ -89,7 +89,7 @@ class BatchSocketSink final : public conn::PacketSink {
     }
     n_ = 0;
   }
-  uint64_t errors = 0;
+  uint64_t errors = 0;  // datagrams the socket refused (the load modes report them)
 
  private:
   // A netcode packet is at most 1,225 bytes; 16 of them held per client

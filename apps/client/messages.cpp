@@ -251,19 +251,24 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
     if (poll(pfds.data(), pfds.size(), 10) <= 0) continue;
     receive_all(clock_now());
   }
-  for (auto& c : cs) close(c->fd);
+  uint64_t unsent = 0;
+  for (auto& c : cs) {
+    unsent += c->sink->errors;
+    close(c->fd);
+  }
   const double secs = o.seconds;
   std::printf(
       "message load: %u connections, %u opened, %u closed early; %s %u-byte messages, %s; "
       "sent %llu echoed %llu lost %llu (%.0f msgs/s); latency p50 %.0f us p99 %.0f us p99.9 "
-      "%.0f us; retransmits %llu packets_lost %llu\n",
+      "%.0f us; retransmits %llu packets_lost %llu; datagrams the socket refused %llu\n",
       o.clients, opened, closed, o.unreliable ? "unreliable" : "reliable", o.size,
       o.rate > 0 ? "fixed rate" : "in flight", static_cast<unsigned long long>(total.sent),
       static_cast<unsigned long long>(total.echoed),
       static_cast<unsigned long long>(total.sent - std::min(total.sent, total.echoed)),
       static_cast<double>(total.echoed) / secs, pct(total.lat_us, 0.5), pct(total.lat_us, 0.99),
       pct(total.lat_us, 0.999), static_cast<unsigned long long>(counters.retransmits),
-      static_cast<unsigned long long>(counters.packets_lost));
+      static_cast<unsigned long long>(counters.packets_lost),
+      static_cast<unsigned long long>(unsent));
   const bool all_back = o.unreliable || total.echoed == total.sent;
   return opened == o.clients && closed == 0 && total.echoed > 0 && total.wrong == 0 && all_back ? 0
                                                                                                 : 1;

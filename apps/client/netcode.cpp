@@ -338,7 +338,7 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
     }
   }
   unsigned connected = 0, denied = 0, timed_out = 0;
-  uint64_t sent = 0, echoed = 0;
+  uint64_t sent = 0, echoed = 0, unsent = 0;
   for (auto& c : cs) {
     const conn::ClientState st = c->nc->state();
     connected += c->connected_ns != 0;
@@ -350,17 +350,18 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
     echoed += c->echoed;
     if (c->nc->connected()) c->nc->disconnect(now());
     c->sink->flush();
+    unsent += c->sink->errors;
     close(c->fd);
   }
   const double secs = first_echo_ns ? static_cast<double>(stop - first_echo_ns) / 1e9 : o.seconds;
   std::printf(
       "netcode load: %u clients, %u connected, %u denied, %u timed out; connect p50 %.1f ms "
       "p99 %.1f ms; payloads sent %llu echoed %llu (%.0f/s); rtt p50 %.0f us p99 %.0f us max "
-      "%.0f us\n",
+      "%.0f us; datagrams the socket refused %llu\n",
       o.clients, connected, denied, timed_out, pct(connect_ms, 0.5), pct(connect_ms, 0.99),
       static_cast<unsigned long long>(sent), static_cast<unsigned long long>(echoed),
       static_cast<double>(echoed) / (secs > 0 ? secs : 1), pct(rtts, 0.5), pct(rtts, 0.99),
-      pct(rtts, 1.0));
+      pct(rtts, 1.0), static_cast<unsigned long long>(unsent));
   return connected == o.clients && echoed > 0 ? 0 : 1;
 }
 

@@ -51,7 +51,6 @@ class PacketBatch {
     n_ = 0;
     out_->transmit({packets_.data(), n});
   }
-  uint32_t pending() const { return n_; }
 
  private:
   PacketOut* out_;
