@@ -1,5 +1,7 @@
 #include <bypass/conn/connect_token.hpp>
 
+#include <bypass/conn/aead.hpp>
+
 #include <sodium.h>
 
 #include <algorithm>
@@ -83,11 +85,8 @@ Status encrypt_private_connect_token(const PrivateConnectToken& token, uint64_t 
         std::to_string(token.num_server_addresses) + " or an address of no type");
   }
   const auto ad = token_ad(protocol_id, expire_timestamp);
-  unsigned long long sealed_len = 0;
-  const int rc = crypto_aead_xchacha20poly1305_ietf_encrypt(
-      out.data(), &sealed_len, out.data(), kPrivatePlainBytes, ad.data(), ad.size(), nullptr,
-      nonce.data(), private_key.data());
-  if (rc != 0 || sealed_len != kPrivateConnectTokenBytes) {
+  if (!aead::xseal(out.data(), out.data(), kPrivatePlainBytes, out.data() + kPrivatePlainBytes, ad,
+                   nonce.data(), private_key.data())) {
     sodium_memzero(out.data(), out.size());
     return Status::error(
         "connect token: libsodium failed to seal the private token (XChaCha20-Poly1305); check "
@@ -102,11 +101,8 @@ WireDrop decrypt_private_connect_token(std::span<const uint8_t, kPrivateConnectT
                                        PrivateConnectToken& out) {
   const auto ad = token_ad(protocol_id, expire_timestamp);
   std::array<uint8_t, kPrivatePlainBytes> plain;
-  unsigned long long plain_len = 0;
-  const int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
-      plain.data(), &plain_len, nullptr, sealed.data(), sealed.size(), ad.data(), ad.size(),
-      nonce.data(), private_key.data());
-  if (rc != 0 || plain_len != kPrivatePlainBytes) {
+  if (!aead::xopen(sealed.data(), plain.data(), kPrivatePlainBytes,
+                   sealed.data() + kPrivatePlainBytes, ad, nonce.data(), private_key.data())) {
     sodium_memzero(plain.data(), plain.size());
     return WireDrop::kTokenDecryptFailed;
   }

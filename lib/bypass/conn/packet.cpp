@@ -1,6 +1,6 @@
 #include <bypass/conn/packet.hpp>
 
-#include <sodium.h>
+#include <bypass/conn/aead.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -33,11 +33,8 @@ Written seal(std::span<uint8_t> out, PacketType type, uint64_t protocol_id, cons
   const size_t header = 1 + static_cast<size_t>(nseq);
   const auto ad = packet_ad(protocol_id, prefix);
   const auto nonce = sequence_nonce(sequence);
-  unsigned long long sealed_len = 0;
   uint8_t* p = out.data() + header;
-  const int rc = crypto_aead_chacha20poly1305_ietf_encrypt(
-      p, &sealed_len, p, body, ad.data(), ad.size(), nullptr, nonce.data(), key.data());
-  if (rc != 0 || sealed_len != body + kMacBytes) {
+  if (!aead::seal(p, p, body, p + body, ad, nonce.data(), key.data())) {
     return Written{0, WriteError::kEncryptFailed};
   }
   return Written{header + body + kMacBytes, WriteError::kNone};
@@ -189,11 +186,10 @@ WireDrop read_packet(std::span<uint8_t> data, const ReadContext& ctx, Packet& ou
   const auto ad = packet_ad(ctx.protocol_id, prefix);
   const auto nonce = sequence_nonce(sequence);
   uint8_t* p = data.data() + header;
-  const size_t sealed = data.size() - header;
-  unsigned long long body_len = 0;
-  const int rc = crypto_aead_chacha20poly1305_ietf_decrypt(
-      p, &body_len, nullptr, p, sealed, ad.data(), ad.size(), nonce.data(), ctx.read_key->data());
-  if (rc != 0 || body_len != sealed - kMacBytes) return WireDrop::kDecryptFailed;
+  const size_t body_len = data.size() - header - kMacBytes;
+  if (!aead::open(p, p, body_len, p + body_len, ad, nonce.data(), ctx.read_key->data())) {
+    return WireDrop::kDecryptFailed;
+  }
 
   if (replay) ctx.replay->advance(sequence);
 
