@@ -18,6 +18,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "rtt_histogram.hpp"
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -37,6 +39,7 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using bypass::client::RttHistogram;
 
 struct Target {
   sockaddr_storage addr{};
@@ -160,54 +163,6 @@ uint64_t now_ns() {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
-
-// Round-trip times in ns, log-bucketed: 64 sub-buckets per power of two (at
-// most 1.6 % wide), so percentiles are exact to about 1 % at any scale.
-class RttHistogram {
- public:
-  static constexpr int kSub = 64;
-  void add(uint64_t ns) {
-    ++buckets_[index(ns)];
-    ++count_;
-    max_ = std::max(max_, ns);
-  }
-  void merge(const RttHistogram& o) {
-    for (size_t i = 0; i < buckets_.size(); ++i) buckets_[i] += o.buckets_[i];
-    count_ += o.count_;
-    max_ = std::max(max_, o.max_);
-  }
-  uint64_t count() const { return count_; }
-  uint64_t max() const { return max_; }
-  // The upper edge of the bucket holding the p-th percentile (p in 0..100).
-  uint64_t percentile(double p) const {
-    if (count_ == 0) return 0;
-    uint64_t rank = static_cast<uint64_t>(p / 100.0 * static_cast<double>(count_));
-    if (rank >= count_) rank = count_ - 1;
-    uint64_t seen = 0;
-    for (size_t i = 0; i < buckets_.size(); ++i) {
-      seen += buckets_[i];
-      if (seen > rank) return std::min(upper(i), max_);
-    }
-    return max_;
-  }
-
- private:
-  static size_t index(uint64_t v) {
-    if (v < kSub) return static_cast<size_t>(v);
-    int msb = 63 - __builtin_clzll(v);  // >= 6
-    int shift = msb - 6;                // keep 7 significant bits
-    uint64_t top = v >> shift;          // 64 .. 127
-    return static_cast<size_t>((shift + 1) * kSub + (top - kSub));
-  }
-  static uint64_t upper(size_t i) {
-    if (i < kSub) return i;
-    size_t shift = i / kSub - 1;
-    uint64_t top = kSub + i % kSub;
-    return ((top + 1) << shift) - 1;
-  }
-  std::array<uint64_t, 60 * kSub> buckets_{};
-  uint64_t count_ = 0, max_ = 0;
-};
 
 struct FloodOptions {
   unsigned size = 18;          // payload bytes (18: a 64-byte Ethernet frame with FCS)

@@ -2,6 +2,7 @@
 
 #include "batch_io.hpp"
 #include "netcode_io.hpp"
+#include "rtt_histogram.hpp"
 
 #include <netinet/in.h>
 #include <poll.h>
@@ -26,19 +27,22 @@ namespace {
 // The figures of one reporting interval (and of the whole run).
 struct Tally {
   uint64_t sent = 0, echoed = 0, wrong = 0;
-  std::vector<double> lat_us;
+  RttHistogram lat_ns;
   void add(const Tally& t) {
     sent += t.sent;
     echoed += t.echoed;
     wrong += t.wrong;
-    lat_us.insert(lat_us.end(), t.lat_us.begin(), t.lat_us.end());
+    lat_ns.merge(t.lat_ns);
+  }
+  void clear() {
+    sent = echoed = wrong = 0;
+    lat_ns.clear();
   }
 };
 
-double pct(std::vector<double>& v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
+// The q-th quantile (0..1) of a tally's latencies, in microseconds.
+double pct(const Tally& t, double q) {
+  return static_cast<double>(t.lat_ns.percentile(q * 100)) / 1e3;
 }
 
 // One connection: its socket, client and the messages it has out.
@@ -79,7 +83,7 @@ struct Conn final : msg::MessageHandler {
     if (outstanding) --outstanding;
     last_echo_ns = now_ns;
     ++tally->echoed;
-    tally->lat_us.push_back(static_cast<double>(now_ns - t) / 1e3);
+    tally->lat_ns.add(now_ns - t);
     return true;
   }
   // Sends as the mode allows: in flight up to the window, or on the rate's schedule.
@@ -216,15 +220,15 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
       std::printf(
           "t=%ds msgs/s %llu lat_us p50 %.0f p99 %.0f p99.9 %.0f retransmits %llu "
           "packets_lost %llu\n",
-          second, static_cast<unsigned long long>(interval.echoed), pct(interval.lat_us, 0.5),
-          pct(interval.lat_us, 0.99), pct(interval.lat_us, 0.999),
+          second, static_cast<unsigned long long>(interval.echoed), pct(interval, 0.5),
+          pct(interval, 0.99), pct(interval, 0.999),
           static_cast<unsigned long long>(counters.retransmits - last_retx),
           static_cast<unsigned long long>(counters.packets_lost - last_lost));
       std::fflush(stdout);
       last_retx = counters.retransmits;
       last_lost = counters.packets_lost;
       total.add(interval);
-      interval = Tally{};
+      interval.clear();
     }
     if (poll(pfds.data(), pfds.size(), 1) <= 0) continue;
     receive_all(clock_now());
@@ -265,8 +269,8 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
       o.rate > 0 ? "fixed rate" : "in flight", static_cast<unsigned long long>(total.sent),
       static_cast<unsigned long long>(total.echoed),
       static_cast<unsigned long long>(total.sent - std::min(total.sent, total.echoed)),
-      static_cast<double>(total.echoed) / secs, pct(total.lat_us, 0.5), pct(total.lat_us, 0.99),
-      pct(total.lat_us, 0.999), static_cast<unsigned long long>(counters.retransmits),
+      static_cast<double>(total.echoed) / secs, pct(total, 0.5), pct(total, 0.99),
+      pct(total, 0.999), static_cast<unsigned long long>(counters.retransmits),
       static_cast<unsigned long long>(counters.packets_lost),
       static_cast<unsigned long long>(unsent));
   const bool all_back = o.unreliable || total.echoed == total.sent;

@@ -2,6 +2,7 @@
 
 #include "batch_io.hpp"
 #include "netcode_io.hpp"
+#include "rtt_histogram.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -204,7 +205,7 @@ struct LoadClient final : conn::ClientHandler {
   std::vector<Out> window;
   std::vector<uint32_t> free_slots;
   uint64_t next_seq = 1, next_expiry_ns = 0;
-  std::vector<double>* rtts = nullptr;
+  RttHistogram* rtts = nullptr;
   uint64_t now_ns = 0;
   void on_payload(std::span<const uint8_t> p) override {
     if (p.size() < 8) return;
@@ -221,7 +222,7 @@ struct LoadClient final : conn::ClientHandler {
         free_slots.push_back(slot);
       }
     }
-    if (rtts->size() < 4'000'000) rtts->push_back(static_cast<double>(now_ns - t) / 1e3);
+    rtts->add(now_ns - t);
   }
 };
 
@@ -243,7 +244,8 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
         "them): change -s.");
   if (o.size < 8 || o.size > conn::kMaxPayloadBytes)
     return fail("load payloads are 8 to 1200 bytes (a send time travels in them): change -s.");
-  std::vector<double> rtts, connect_ms;
+  RttHistogram rtts;
+  std::vector<double> connect_ms;
   std::vector<std::unique_ptr<LoadClient>> cs;
   const Now start = now();
   for (unsigned i = 0; i < o.clients; ++i) {
@@ -360,8 +362,10 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
       "%.0f us; datagrams the socket refused %llu\n",
       o.clients, connected, denied, timed_out, pct(connect_ms, 0.5), pct(connect_ms, 0.99),
       static_cast<unsigned long long>(sent), static_cast<unsigned long long>(echoed),
-      static_cast<double>(echoed) / (secs > 0 ? secs : 1), pct(rtts, 0.5), pct(rtts, 0.99),
-      pct(rtts, 1.0), static_cast<unsigned long long>(unsent));
+      static_cast<double>(echoed) / (secs > 0 ? secs : 1),
+      static_cast<double>(rtts.percentile(50)) / 1e3,
+      static_cast<double>(rtts.percentile(99)) / 1e3, static_cast<double>(rtts.max()) / 1e3,
+      static_cast<unsigned long long>(unsent));
   return connected == o.clients && echoed > 0 ? 0 : 1;
 }
 
