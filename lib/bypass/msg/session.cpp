@@ -15,6 +15,9 @@ namespace {
 // Packets acked after an unacked one before it counts as lost (as TCP's
 // three duplicate acks).
 constexpr int kReorderThreshold = 3;
+// Packets one header's ack and ack bits cover, less one: after this many
+// received packets that want an ack, one goes out before the next arrives.
+constexpr uint32_t kAckSpan = 32;
 
 }  // namespace
 
@@ -92,6 +95,7 @@ void Session::open(uint64_t now_ns) {
   recv_latest_ = 0;
   recv_bits_ = 0;
   ack_owed_ = refuse_packet_ = false;
+  owed_since_sent_ = 0;
   expected_.fill(0);
   delivered_.fill(0);
   any_delivered_.fill(false);
@@ -144,7 +148,13 @@ void Session::receive(std::span<const uint8_t> packet, uint64_t now_ns) {
   if (DropReason d = visit_frames(packet, *this); d != kPass) drop(d);
   if (!refuse_packet_) {
     note_received(h.sequence);
-    if (packet.size() > kHeaderBytes) ack_owed_ = true;
+    if (packet.size() > kHeaderBytes) {
+      ack_owed_ = true;
+      // The next header acks the latest and the 32 before it: a reader that
+      // drains more than that before it writes (a client emptying its socket)
+      // acks now, or the sender would take the oldest for lost.
+      if (++owed_since_sent_ >= kAckSpan) flush(now_);
+    }
   }
   release_done();
 }
@@ -557,6 +567,7 @@ bool Session::send_one_packet(uint64_t now) {
   counters_->packets_out++;
   ++next_packet_;
   ack_owed_ = false;
+  owed_since_sent_ = 0;
   out_->commit(id, w.size());
   release_done();
   return data && (resend_ > 0 || cursor_ != tail_) && in_flight_ < cwnd_;

@@ -273,7 +273,8 @@ class Session final {
   uint16_t recv_latest_ = 0;
   uint32_t recv_bits_ = 0;
   bool ack_owed_ = false;
-  bool refuse_packet_ = false;  // a reliable fragment found no room: do not ack this packet
+  uint32_t owed_since_sent_ = 0;  // packets wanting an ack since this side last sent
+  bool refuse_packet_ = false;    // a reliable fragment found no room: do not ack this packet
   std::array<uint16_t, kMaxChannels> expected_{};
   std::array<uint16_t, kMaxChannels> delivered_{};
   std::array<bool, kMaxChannels> any_delivered_{};

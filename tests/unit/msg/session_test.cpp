@@ -245,6 +245,38 @@ TEST(Session, TheCongestionWindowBacksOffOnLoss) {
       << link.client.got.size() << " of " << sent;
 }
 
+// A reader that drains many packets before it writes (a client emptying its
+// socket) still acknowledges every one: one ack header vouches for 33
+// packets, so the session acks at once when 32 have come in since it last
+// sent. Before, the sender took the ones past the ack bits for lost and sent
+// them again.
+TEST(Session, AReaderThatDrainsManyPacketsBeforeWritingAcksThemAll) {
+  SessionConfig sc = server_config();
+  sc.initial_cwnd = 64;
+  const SessionConfig cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  link.run_ms(20);  // settle the handshake's packets
+  for (int i = 0; i < 48; ++i) {
+    ASSERT_EQ(link.server.session.send(0, false, pattern(1000, i)), SendResult::kOk);
+  }
+  link.server.session.flush(link.now);
+  ASSERT_EQ(link.server.wire.size(), 48u);  // one 1000-byte message per packet
+  const size_t client_sent = link.client.wire.size();
+  for (auto& p : link.server.wire) link.client.session.receive(p, link.now);
+  link.server.wire.clear();
+  // Acked on the way: once, after the 32nd.
+  EXPECT_EQ(link.client.wire.size() - client_sent, 1u);
+  link.client.session.flush(link.now);
+  for (auto& p : link.client.wire) link.server.session.receive(p, link.now);
+  link.client.wire.clear();
+  EXPECT_EQ(link.client.got.size(), 48u);
+  EXPECT_EQ(link.server.counters.packets_lost.get(), 0u);
+  EXPECT_EQ(link.server.counters.fast_retransmits.get(), 0u);
+  EXPECT_EQ(link.server.session.in_flight(), 0u);
+}
+
 TEST(Session, RttAndPing) {
   const SessionConfig sc = server_config(), cc;
   Link link(&sc, &cc);
