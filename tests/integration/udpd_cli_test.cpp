@@ -487,6 +487,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "[\"198.51.100.77\"]\n[[udpd.service]]\n"
                   "port = 7\nhandler = \"echo\"\n",
                   "cannot bind UDP port 7 on 198.51.100.77"},
+        BadConfig{"[[worker]]\ncpu = 1\n[udpd]\nbackend = \"sockets\"\nbind = [\"127.0.0.1\"]\n"
+                  "socket_buffer_kib = 8\n[[udpd.service]]\nport = 7\nhandler = \"echo\"\n",
+                  "[udpd].socket_buffer_kib = 8 is out of range: use a value from 64 to 1048576."},
         // [[module]]: checked whole before EAL starts.
         BadConfig{kServe + std::string("[[module]]\nname = \"b\"\nclass = \"Firewall\"\n"
                                        "before = \"udp_dispatch\"\n"),

@@ -28,10 +28,10 @@
 namespace bypass {
 
 struct SocketBackendOptions {
-  uint32_t batch = 32;          // datagrams per recvmmsg, 1 .. SocketBackend::kMaxBatch
-  uint32_t buffer = 2048;       // bytes per receive slot (= Datagram::room); longer datagrams
-                                // are dropped and counted as truncated
-  int socket_buffer = 4 << 20;  // SO_RCVBUF and SO_SNDBUF, bytes
+  uint32_t batch = 32;           // datagrams per recvmmsg, 1 .. SocketBackend::kMaxBatch
+  uint32_t buffer = 2048;        // bytes per receive slot (= Datagram::room); longer datagrams
+                                 // are dropped and counted as truncated
+  int socket_buffer = 16 << 20;  // SO_RCVBUF and SO_SNDBUF, bytes (root may exceed the sysctls)
   std::chrono::milliseconds poll_timeout{20};  // how long a worker sleeps: bounds stop()
 };
 

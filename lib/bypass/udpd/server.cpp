@@ -21,7 +21,7 @@ Expected<UdpdOptions> read_udpd_options(const Config& c, const HandlerRegistry* 
   bool bind_given = false;
   if (*udpd) {
     const ConfigSection& r = **udpd;
-    BYPASS_TRY(r.only({"backend", "bind", "icmp_errors_per_sec", "service"}));
+    BYPASS_TRY(r.only({"backend", "bind", "icmp_errors_per_sec", "service", "socket_buffer_kib"}));
     BYPASS_TRY(r.choice("backend", &o.backend, {"dpdk", "sockets"}, "a backend"));
     std::vector<std::string> bind;
     BYPASS_TRY(r.strings("bind", &bind));
@@ -35,6 +35,7 @@ Expected<UdpdOptions> read_udpd_options(const Config& c, const HandlerRegistry* 
       o.bind.push_back(*ip);
     }
     BYPASS_TRY(r.integer("icmp_errors_per_sec", &o.icmp_errors_per_sec, 0, 1000000));
+    BYPASS_TRY(r.integer("socket_buffer_kib", &o.socket_buffer_kib, 64, 1 << 20));
   }
   o.added = added;
   auto s = read_services(c.app, added);

@@ -39,6 +39,7 @@ struct UdpdOptions {
   std::string backend = "dpdk";  // or "sockets"
   std::vector<IpAddr> bind;      // sockets: addresses to bind (default: every port's addresses)
   uint32_t icmp_errors_per_sec = 100;
+  uint32_t socket_buffer_kib = 16384;  // sockets: SO_RCVBUF and SO_SNDBUF of each socket
   std::vector<ServiceConfig> services;
   const HandlerRegistry* added = nullptr;  // the program's own handlers, by name
 };

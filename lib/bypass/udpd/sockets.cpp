@@ -97,7 +97,9 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
     return fail(control.error());
   }
   StopSignals signals;
-  SocketBackend backend(o.services, o.bind, cpus, {},
+  SocketBackendOptions so;
+  so.socket_buffer = static_cast<int>(o.socket_buffer_kib) * 1024;
+  SocketBackend backend(o.services, o.bind, cpus, so,
                         [&o](const ServiceConfig& s) -> std::unique_ptr<DatagramHandler> {
                           auto h = make_service_handler(s, o.added);
                           if (h) return std::move(*h);
