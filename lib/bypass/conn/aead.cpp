@@ -60,9 +60,10 @@ void xor_stream(const uint8_t* in, uint8_t* out, const uint8_t* ks, size_t len) 
   for (; i < len; ++i) out[i] = static_cast<uint8_t>(in[i] ^ ks[i]);
 }
 
-// The 12-byte-nonce construction with a 32-byte key.
-bool seal_ietf(const uint8_t* in, uint8_t* out, size_t len, uint8_t* tag,
-               std::span<const uint8_t> ad, const uint8_t* nonce, const uint8_t* key) {
+}  // namespace
+
+bool seal(const uint8_t* in, uint8_t* out, size_t len, uint8_t* tag, std::span<const uint8_t> ad,
+          const uint8_t* nonce, const uint8_t* key) {
   if (len > kMaxFusedBytes) {
     return crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, tag, nullptr, in, len, ad.data(),
                                                               ad.size(), nullptr, nonce, key) == 0;
@@ -78,8 +79,8 @@ bool seal_ietf(const uint8_t* in, uint8_t* out, size_t len, uint8_t* tag,
   return ok;
 }
 
-bool open_ietf(const uint8_t* in, uint8_t* out, size_t len, const uint8_t* tag,
-               std::span<const uint8_t> ad, const uint8_t* nonce, const uint8_t* key) {
+bool open(const uint8_t* in, uint8_t* out, size_t len, const uint8_t* tag,
+          std::span<const uint8_t> ad, const uint8_t* nonce, const uint8_t* key) {
   if (len > kMaxFusedBytes) {
     return crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, nullptr, in, len, tag, ad.data(),
                                                               ad.size(), nonce, key) == 0;
@@ -94,6 +95,8 @@ bool open_ietf(const uint8_t* in, uint8_t* out, size_t len, const uint8_t* tag,
   sodium_memzero(ks, ok ? kBlock : n);
   return ok;
 }
+
+namespace {
 
 // XChaCha20: HChaCha20 of the key and the nonce's first 16 bytes is the key,
 // four zero bytes and the nonce's last 8 the IETF nonce.
@@ -111,26 +114,16 @@ struct XKey {
 
 }  // namespace
 
-bool seal(const uint8_t* in, uint8_t* out, size_t len, uint8_t* tag, std::span<const uint8_t> ad,
-          const uint8_t* nonce, const uint8_t* key) {
-  return seal_ietf(in, out, len, tag, ad, nonce, key);
-}
-
-bool open(const uint8_t* in, uint8_t* out, size_t len, const uint8_t* tag,
-          std::span<const uint8_t> ad, const uint8_t* nonce, const uint8_t* key) {
-  return open_ietf(in, out, len, tag, ad, nonce, key);
-}
-
 bool xseal(const uint8_t* in, uint8_t* out, size_t len, uint8_t* tag, std::span<const uint8_t> ad,
            const uint8_t* nonce, const uint8_t* key) {
   XKey x;
-  return x.derive(nonce, key) && seal_ietf(in, out, len, tag, ad, x.nonce, x.key);
+  return x.derive(nonce, key) && seal(in, out, len, tag, ad, x.nonce, x.key);
 }
 
 bool xopen(const uint8_t* in, uint8_t* out, size_t len, const uint8_t* tag,
            std::span<const uint8_t> ad, const uint8_t* nonce, const uint8_t* key) {
   XKey x;
-  return x.derive(nonce, key) && open_ietf(in, out, len, tag, ad, x.nonce, x.key);
+  return x.derive(nonce, key) && open(in, out, len, tag, ad, x.nonce, x.key);
 }
 
 }  // namespace bypass::conn::aead

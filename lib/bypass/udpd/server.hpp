@@ -19,6 +19,7 @@
 #include <bypass/net/endpoint.hpp>
 #include <bypass/udp/dpdk_backend.hpp>
 #include <bypass/udp/handlers.hpp>
+#include <bypass/udp/socket_backend.hpp>
 
 namespace bypass::udpd {
 
@@ -39,7 +40,8 @@ struct UdpdOptions {
   std::string backend = "dpdk";  // or "sockets"
   std::vector<IpAddr> bind;      // sockets: addresses to bind (default: every port's addresses)
   uint32_t icmp_errors_per_sec = 100;
-  uint32_t socket_buffer_kib = 16384;  // sockets: SO_RCVBUF and SO_SNDBUF of each socket
+  uint32_t socket_buffer_kib =  // sockets: SO_RCVBUF and SO_SNDBUF of each socket
+      SocketBackendOptions{}.socket_buffer / 1024;
   std::vector<ServiceConfig> services;
   const HandlerRegistry* added = nullptr;  // the program's own handlers, by name
 };
