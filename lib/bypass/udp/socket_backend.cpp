@@ -1,6 +1,7 @@
 #include <bypass/udp/socket_backend.hpp>
 
 #include <arpa/inet.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
@@ -25,6 +26,7 @@ namespace {
 constexpr uint32_t kMaxSends = SocketBackend::kMaxBatch + Outbox::kCapacity;
 constexpr int kRoundsPerWake = 8;  // recvmmsg calls per socket per wake: fairness
 constexpr int kMaxEvents = 64;
+constexpr uint64_t kDropsEveryNs = 100'000'000;  // how often the kernel's drop counts are read
 
 // The IP_PKTINFO / IPV6_PKTINFO of one datagram on a wildcard socket: where it
 // was sent to, and (sent back as it is) the source of its replies.
@@ -37,11 +39,12 @@ struct Sock {
   uint32_t service = 0;
   SockAddr local;
   bool wildcard = false;
+  uint32_t kernel_drops = 0;  // the socket's drop count when last read
 };
 
 struct alignas(RTE_CACHE_LINE_SIZE) SocketCounters {
   Counter rx_datagrams, rx_bytes, tx_datagrams, tx_bytes, replies, outbox_sends, send_errors,
-      recv_errors, truncated;
+      recv_errors, truncated, kernel_dropped;
 };
 
 // Each counter with its field in SocketStats, so reading and summing are loops.
@@ -55,6 +58,7 @@ constexpr std::pair<Counter SocketCounters::*, uint64_t SocketStats::*> kFields[
     {&SocketCounters::send_errors, &SocketStats::send_errors},
     {&SocketCounters::recv_errors, &SocketStats::recv_errors},
     {&SocketCounters::truncated, &SocketStats::truncated},
+    {&SocketCounters::kernel_dropped, &SocketStats::kernel_dropped},
 };
 
 bool is_wildcard(const IpAddr& a) {
@@ -248,6 +252,7 @@ class SocketBackend::Worker {
     epoll_event ev[kMaxEvents];
     std::vector<uint64_t> every(handlers.size()), due(handlers.size());
     const uint64_t t0 = stamp();
+    uint64_t drops_due = t0 + kDropsEveryNs;
     for (size_t h = 0; h < handlers.size(); ++h) {
       every[h] = handlers[h]->tick_interval_ns();
       due[h] = t0 + every[h];
@@ -262,6 +267,10 @@ class SocketBackend::Worker {
       int n = epoll_wait(epfd_, ev, kMaxEvents, wait);
       for (int i = 0; i < n; ++i) drain(socks_[ev[i].data.u32]);
       const uint64_t after = stamp();
+      if (after >= drops_due) {
+        count_kernel_drops();
+        drops_due = after + kDropsEveryNs;
+      }
       for (size_t h = 0; h < handlers.size(); ++h) {
         if (!every[h] || after < due[h]) continue;
         due[h] = std::max(due[h] + every[h], after);  // a late tick is not run twice
@@ -273,6 +282,7 @@ class SocketBackend::Worker {
         outbox_->clear();
       }
     }
+    count_kernel_drops();  // what the last interval dropped, before the sockets close
   }
 
   Stats read() const {
@@ -405,6 +415,22 @@ class SocketBackend::Worker {
     return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count());
+  }
+
+  // Adds what the kernel dropped at each socket since the last reading. One
+  // getsockopt per socket every 100 ms: never on the per-batch path.
+  void count_kernel_drops() {
+    uint64_t dropped = 0;
+    for (Sock& s : socks_) {
+      uint32_t mem[SK_MEMINFO_VARS] = {};
+      socklen_t len = sizeof mem;
+      if (getsockopt(s.fd, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0 ||
+          len < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
+        continue;
+      dropped += uint32_t(mem[SK_MEMINFO_DROPS] - s.kernel_drops);  // wraps like the kernel's
+      s.kernel_drops = mem[SK_MEMINFO_DROPS];
+    }
+    if (dropped) c_.kernel_dropped.add(dropped);
   }
 
   // Datagrams to kept peers, each from the socket bound to the address and

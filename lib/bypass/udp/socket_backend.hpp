@@ -35,9 +35,10 @@ struct SocketBackendOptions {
   std::chrono::milliseconds poll_timeout{20};  // how long a worker sleeps: bounds stop()
 };
 
-// Summed over workers when read. Every datagram received is either handed to a
-// handler (rx_datagrams) or dropped as truncated; every reply and Outbox item is
-// either sent (tx_datagrams) or counted in send_errors.
+// Summed over workers when read. Every datagram that reaches a socket is handed to
+// a handler (rx_datagrams), dropped as truncated, or dropped by the kernel before
+// the worker read it (kernel_dropped); every reply and Outbox item is either sent
+// (tx_datagrams) or counted in send_errors.
 struct SocketStats {
   uint64_t rx_datagrams = 0, rx_bytes = 0;  // handed to handlers
   uint64_t tx_datagrams = 0, tx_bytes = 0;  // accepted by the kernel
@@ -46,6 +47,9 @@ struct SocketStats {
   uint64_t send_errors = 0;                 // not sent: EAGAIN/ENOBUFS, bad reply, ...
   uint64_t recv_errors = 0;                 // recvmmsg failures other than EAGAIN
   uint64_t truncated = 0;                   // longer than a receive slot: dropped
+  // Dropped by the kernel at a worker's socket, almost always because its receive
+  // buffer was full (SO_MEMINFO's drop count, read every 100 ms and at stop).
+  uint64_t kernel_dropped = 0;
 
   SocketStats& operator+=(const SocketStats& o);
 };

@@ -36,7 +36,7 @@ StatsSnapshot sockets_snapshot(const SocketBackend& b, const std::vector<unsigne
     st.c.rx_bytes = ws.rx_bytes;
     st.c.tx_packets = ws.tx_datagrams;
     st.c.tx_bytes = ws.tx_bytes;
-    st.c.drops = ws.send_errors + ws.truncated;
+    st.c.drops = ws.send_errors + ws.truncated + ws.kernel_dropped;
     s.workers.push_back(st);
     StatsSnapshot::ModuleStat m;
     m.name = "sockets";
@@ -44,12 +44,14 @@ StatsSnapshot sockets_snapshot(const SocketBackend& b, const std::vector<unsigne
     m.packets = ws.rx_datagrams;
     if (ws.send_errors) m.drops.emplace_back("send_error", ws.send_errors);
     if (ws.truncated) m.drops.emplace_back("truncated", ws.truncated);
+    if (ws.kernel_dropped) m.drops.emplace_back("kernel_dropped", ws.kernel_dropped);
     s.modules.push_back(std::move(m));
   }
   const SocketStats t = b.stats();
   s.counters = {{"udp.datagrams", t.rx_datagrams},         {"udp.replies", t.replies},
                 {"udp.further_datagrams", t.outbox_sends}, {"udp.send_errors", t.send_errors},
-                {"udp.recv_errors", t.recv_errors},        {"udp.truncated", t.truncated}};
+                {"udp.recv_errors", t.recv_errors},        {"udp.truncated", t.truncated},
+                {"udp.kernel_dropped", t.kernel_dropped}};
   std::vector<std::pair<std::string, uint64_t>> own;
   b.handler_counters(own);
   sum_by_name(own, s.counters);
@@ -132,6 +134,7 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
   ControlPlane plane(**control, "bypass-udpd",
                      [&] { return sockets_snapshot(backend, cpus, since()); });
   SocketStats prev = backend.stats();
+  bool told_dropped = false;  // the kernel's drops and their fix are said once
   auto last = start;
   auto last_json = start;
   int sig = 0;
@@ -147,6 +150,15 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
       break;
     }
     auto now = Clock::now();
+    if (!told_dropped) {
+      if (uint64_t d = backend.stats().kernel_dropped; d > 0) {
+        spdlog::warn(
+            "the kernel dropped {} datagrams because a worker's socket receive buffer was full "
+            "(counted as kernel_dropped): raise [udpd] socket_buffer_kib (now {}) or add workers",
+            d, o.socket_buffer_kib);
+        told_dropped = true;
+      }
+    }
     if (std::chrono::duration<double>(now - last_json).count() >= 1.0) {
       write(std::chrono::duration<double>(now - start).count(), false);
       plane.tick(sockets_snapshot(backend, cpus, since()));
@@ -155,12 +167,15 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
     double dt = std::chrono::duration<double>(now - last).count();
     if (!quiet && dt >= 0.5) {
       SocketStats s = backend.stats();
-      std::printf("[%6.1fs] rx %7.3f Mpps  tx %7.3f Mpps  send errors %llu  truncated %llu\n",
-                  std::chrono::duration<double>(now - start).count(),
-                  static_cast<double>(s.rx_datagrams - prev.rx_datagrams) / dt / 1e6,
-                  static_cast<double>(s.tx_datagrams - prev.tx_datagrams) / dt / 1e6,
-                  static_cast<unsigned long long>(s.send_errors),
-                  static_cast<unsigned long long>(s.truncated));
+      std::printf(
+          "[%6.1fs] rx %7.3f Mpps  tx %7.3f Mpps  send errors %llu  truncated %llu  kernel "
+          "dropped %llu\n",
+          std::chrono::duration<double>(now - start).count(),
+          static_cast<double>(s.rx_datagrams - prev.rx_datagrams) / dt / 1e6,
+          static_cast<double>(s.tx_datagrams - prev.tx_datagrams) / dt / 1e6,
+          static_cast<unsigned long long>(s.send_errors),
+          static_cast<unsigned long long>(s.truncated),
+          static_cast<unsigned long long>(s.kernel_dropped));
       std::fflush(stdout);
       prev = s;
       last = now;
@@ -171,14 +186,14 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
   SocketStats s = backend.stats();
   std::printf(
-      "%s",
-      fmt::format(
-          "final stats\n  total: rx {} tx {} in {:.2f}s ({:.3f} Mpps out)\n"
-          "  udp: datagrams {} replies {} further datagrams {} send errors {} recv errors {} "
-          "truncated {}\n",
-          s.rx_datagrams, s.tx_datagrams, secs, static_cast<double>(s.tx_datagrams) / secs / 1e6,
-          s.rx_datagrams, s.replies, s.outbox_sends, s.send_errors, s.recv_errors, s.truncated)
-          .c_str());
+      "%s", fmt::format(
+                "final stats\n  total: rx {} tx {} in {:.2f}s ({:.3f} Mpps out)\n"
+                "  udp: datagrams {} replies {} further datagrams {} send errors {} recv errors {} "
+                "truncated {} kernel dropped {}\n",
+                s.rx_datagrams, s.tx_datagrams, secs,
+                static_cast<double>(s.tx_datagrams) / secs / 1e6, s.rx_datagrams, s.replies,
+                s.outbox_sends, s.send_errors, s.recv_errors, s.truncated, s.kernel_dropped)
+                .c_str());
   std::vector<std::pair<std::string, uint64_t>> own, summed;
   backend.handler_counters(own);
   sum_by_name(own, summed);

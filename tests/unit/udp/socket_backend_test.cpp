@@ -352,6 +352,49 @@ TEST(SocketBackend, DatagramsLongerThanASlotAreDroppedAndCounted) {
   EXPECT_EQ(*r, fits);
 }
 
+// Holds the worker inside its first batch until the test opens the gate, so the
+// kernel has to drop what overflows the socket meanwhile.
+class GateHandler final : public DatagramHandler {
+ public:
+  GateHandler(std::atomic<bool>& entered, std::atomic<bool>& open)
+      : entered_(entered), open_(open) {}
+  void on_datagrams(std::span<Datagram>, Outbox&) override {
+    entered_ = true;
+    while (!open_) std::this_thread::sleep_for(milliseconds(1));
+  }
+
+ private:
+  std::atomic<bool>& entered_;
+  std::atomic<bool>& open_;
+};
+
+TEST(SocketBackend, DatagramsTheKernelDropsAtAFullSocketAreCounted) {
+  uint16_t port = free_loopback_ports(1).at(0);
+  std::atomic<bool> entered{false}, open{false};
+  SocketBackend::Options o;
+  o.socket_buffer = 64 << 10;  // the smallest [udpd] socket_buffer_kib allows
+  SocketBackend b({service("gate", port)}, {loopback(Family::kV4)}, worker_cpus(1), o,
+                  [&](const ServiceConfig&) -> std::unique_ptr<DatagramHandler> {
+                    return std::make_unique<GateHandler>(entered, open);
+                  });
+  ASSERT_TRUE(b.start().is_ok());
+  SocketClient c(loopback(Family::kV4), port);
+  ASSERT_TRUE(c.send(test::pattern(1000, 0)));
+  auto deadline = Clock::now() + test::kAnswerTimeout;
+  while (!entered && Clock::now() < deadline) std::this_thread::sleep_for(milliseconds(1));
+  ASSERT_TRUE(entered) << "the worker never read the first datagram";
+  const uint64_t sent = 2001;  // 2,000 KB against a 128 KiB receive buffer
+  for (uint64_t i = 1; i < sent; ++i) ASSERT_TRUE(c.send(test::pattern(1000, uint32_t(i))));
+  open = true;
+  auto s = wait_stats(
+      b, [&](const SocketStats& s) { return s.rx_datagrams + s.kernel_dropped >= sent; });
+  EXPECT_GT(s.kernel_dropped, 1000u);
+  EXPECT_GE(s.rx_datagrams, 2u);
+  EXPECT_EQ(s.rx_datagrams + s.kernel_dropped, sent) << "every datagram is read or counted";
+  b.stop();
+  EXPECT_EQ(b.stats().rx_datagrams + b.stats().kernel_dropped, sent);
+}
+
 // Answers "<dst> <src>" in place and one Outbox datagram "more" to the same sender.
 class AddressHandler final : public DatagramHandler {
  public:
