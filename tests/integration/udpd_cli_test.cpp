@@ -429,6 +429,55 @@ TEST(UdpdNetcode, SeveralWorkersServeNetcodeAndRooms) {
   EXPECT_EQ(r.status.code, 0) << r.out << r.err;
 }
 
+// The netcode service's own mistakes, each one sentence that says what to
+// change, before anything is bound.
+TEST(UdpdSockets, NetcodeConfigMistakesAreOneSentence) {
+  TempDir dir;
+  std::ofstream(dir.file("key.hex")) << std::string(64, 'a') << "\n";
+  std::ofstream(dir.file("short.hex")) << "abcd\n";
+  const std::string key = "private_key_file = \"" + dir.file("key.hex") + "\"\n";
+  std::string many = "public_addresses = [";
+  for (int i = 1; i <= 33; ++i) many += "\"198.18.0." + std::to_string(i) + ":9000\",";
+  many += "]\n";
+  struct Case {
+    std::string bind, service, says;
+  };
+  const std::vector<Case> cases = {
+      {"0.0.0.0", "protocol_id = 1\n" + key, "which no connect token can name"},
+      {"::", "protocol_id = 1\n" + key, "add public_addresses = [\"203.0.113.5:9000\"]"},
+      {"127.0.0.1", "protocol_id = \"zz\"\n" + key, "is not a 64-bit number"},
+      {"127.0.0.1", "protocol_id = 1\n", "add private_key_file"},
+      {"127.0.0.1", "protocol_id = 1\nprivate_key_file = \"" + dir.file("none.hex") + "\"\n",
+       "give the path of the file that holds the key"},
+      {"127.0.0.1", "protocol_id = 1\nprivate_key_file = \"" + dir.file("short.hex") + "\"\n",
+       "netcode private key"},
+      {"127.0.0.1", "protocol_id = 1\n" + key + "public_addresses = [\"198.18.0.2\"]\n",
+       "which is not an address and port"},
+      {"127.0.0.1", "protocol_id = 1\n" + key + many, "names more than 32 addresses"},
+      {"127.0.0.1",
+       "protocol_id = 1\n" + key +
+           "application = \"payload_echo\"\nchannels = "
+           "[\"reliable\"]\n",
+       "only applies to the message applications"},
+      {"127.0.0.1", "protocol_id = 1\n" + key + "members_per_room = 4\n",
+       "only applies to application = \"rooms\""},
+      {"127.0.0.1", "protocol_id = 1\n" + key + "application = \"echo\"\nchannels = [\"fast\"]\n",
+       "each channel is \"reliable\", \"unreliable\" or \"sequenced\""},
+  };
+  for (const Case& c : cases) {
+    std::ofstream(dir.file("bad.toml"), std::ios::trunc)
+        << "[[worker]]\ncpu = 1\n[udpd]\nbackend = \"sockets\"\nbind = [\"" << c.bind
+        << "\"]\n[[udpd.service]]\nport = 9000\nhandler = \"netcode\"\n"
+        << c.service;
+    auto r = run_cmd({env_path("BYPASS_UDPD"), "-c", dir.file("bad.toml"), "-t", "1"}, 30000ms);
+    ASSERT_TRUE(r.started);
+    EXPECT_EQ(r.status.code, 2) << c.says << "\n" << r.out << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.find(std::string(64, 'a')), std::string::npos) << "the key is never shown";
+  }
+}
+
 TEST(UdpdSockets, StatsJsonToAMissingDirectoryIsOneSentence) {
   TempDir dir;
   std::ofstream(dir.file("udpd.toml"))

@@ -72,7 +72,7 @@ Expected<Key> load_private_key_file(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
     return Status::error("netcode private key file " + path + ": cannot open (" +
-                         std::strerror(errno) + ")");
+                         std::strerror(errno) + "): give the path of the file that holds the key");
   }
   std::array<uint8_t, kMaxKeyFileBytes + 1> buf{};
   const size_t n = std::fread(buf.data(), 1, buf.size(), f);

@@ -76,6 +76,10 @@ struct IpAddr {
     return v;
   }
   const uint8_t* v6_bytes() const { return b.data(); }  ///< an IPv6 address's 16 bytes
+  /// 0.0.0.0 or :: (a bind to every address; never a peer's).
+  bool is_unspecified() const {
+    return (is_v4() && v4_be() == 0) || (is_v6() && b == std::array<uint8_t, 16>{});
+  }
   /// IPv6 multicast (ff00::/8).
   bool is_v6_multicast() const { return is_v6() && b[0] == 0xff; }
   /// IPv6 link-local (fe80::/10).

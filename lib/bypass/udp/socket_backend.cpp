@@ -61,10 +61,6 @@ constexpr std::pair<Counter SocketCounters::*, uint64_t SocketStats::*> kFields[
     {&SocketCounters::kernel_dropped, &SocketStats::kernel_dropped},
 };
 
-bool is_wildcard(const IpAddr& a) {
-  return a.is_v4() ? a.v4_be() == 0 : a.b == std::array<uint8_t, 16>{};
-}
-
 std::string where(const IpAddr& a, uint16_t port) {
   return "UDP port " + std::to_string(port) + " on " + a.str();
 }
@@ -111,7 +107,7 @@ Expected<int> open_udp(const IpAddr& a, uint16_t port, bool reuseport, int sockb
   int one = 1;
   bool ok = !v6 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) == 0;
   ok = ok && (!reuseport || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) == 0);
-  if (ok && is_wildcard(a))
+  if (ok && a.is_unspecified())
     ok = v6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) == 0
             : setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) == 0;
   if (!ok) {
@@ -231,7 +227,7 @@ class SocketBackend::Worker {
                            ".");
     auto fd = open_udp(a, port, true, sockbuf);
     if (!fd) return fd.status();
-    socks_.push_back({*fd, service, {a, port}, is_wildcard(a)});
+    socks_.push_back({*fd, service, {a, port}, a.is_unspecified()});
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u32 = static_cast<uint32_t>(socks_.size() - 1);

@@ -62,7 +62,17 @@ Expected<UdpdOptions> read_udpd_options(const Config& c, const HandlerRegistry* 
   for (auto& svc : o.services) {
     if (svc.handler != "netcode" || !svc.netcode.public_addresses.empty()) continue;
     if (o.backend == "sockets") {
-      for (const IpAddr& ip : o.bind) svc.netcode.public_addresses.push_back({ip, svc.port});
+      // 0.0.0.0 and :: are no address a token can name.
+      for (const IpAddr& ip : o.bind)
+        if (!ip.is_unspecified()) svc.netcode.public_addresses.push_back({ip, svc.port});
+      if (svc.netcode.public_addresses.empty())
+        return Status::error(
+            "the netcode service on UDP port " + std::to_string(svc.port) +
+            " binds only to every address (" + o.bind.front().str() +
+            "), which no connect token can name, so every client would be refused: add "
+            "public_addresses = [\"203.0.113.5:" +
+            std::to_string(svc.port) +
+            "\"] (the addresses your tokens give) to its [[udpd.service]] table.");
     } else {
       for (const auto& p : c.ports)
         for (const auto& a : p.addresses)
