@@ -105,4 +105,23 @@ rc=$?
 set -e
 [ "$rc" = 2 ] && grep -q "lacks CAP_NET_ADMIN: grant them" <<<"$out" ||
   { echo "$out"; fail "a missing capability gave status $rc without the sentence"; }
-echo "nonroot_test: af_packet and af_xdp served a namespace host as nobody; a missing capability was named"
+# The sockets backend as nobody: a receive buffer above net.core.rmem_max is
+# capped by the kernel, and bypass-udpd says so once, naming the fix; one
+# within it draws no warning.
+sockets() {  # sockets KIB: the config of an echo on loopback with that buffer
+  printf '[[worker]]\ncpu = 0\n[udpd]\nbackend = "sockets"\nbind = ["127.0.0.1"]\n'
+  printf 'socket_buffer_kib = %s\n[control]\nsocket = "off"\n' "$1"
+  printf '[[udpd.service]]\nport = 17007\nhandler = "echo"\n'
+}
+rmem_kib=$(($(cat /proc/sys/net/core/rmem_max) / 1024))
+sockets $((rmem_kib * 2)) > "$tmp/big.toml"
+sockets 64 > "$tmp/small.toml"
+chmod 644 "$tmp/big.toml" "$tmp/small.toml"
+out=$(as_nobody -all "$tmp/bypass-udpd" -c "$tmp/big.toml" -t 1 -q 2>&1) ||
+  { echo "$out"; fail "the sockets backend as nobody failed"; }
+[ "$(grep -c "net.core.rmem_max" <<<"$out")" = 1 ] ||
+  { echo "$out"; fail "a capped receive buffer was not said once, naming net.core.rmem_max"; }
+out=$(as_nobody -all "$tmp/bypass-udpd" -c "$tmp/small.toml" -t 1 -q 2>&1) ||
+  { echo "$out"; fail "the sockets backend as nobody failed"; }
+! grep -q "rmem_max" <<<"$out" || { echo "$out"; fail "a buffer within rmem_max drew a warning"; }
+echo "nonroot_test: af_packet and af_xdp served a namespace host as nobody; a missing capability was named; a capped socket buffer was said once"

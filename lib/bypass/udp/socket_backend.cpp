@@ -221,6 +221,21 @@ class SocketBackend::Worker {
   }
   ~Worker() { close_sockets(); }
 
+  // The receive buffer the kernel granted a socket (it reports twice what it grants).
+  static int granted_receive_buffer(int fd) {
+    int v = 0;
+    socklen_t len = sizeof v;
+    return getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &len) == 0 ? v / 2 : 0;
+  }
+  int smallest_receive_buffer() const {
+    int least = 0;
+    for (const Sock& s : socks_) {
+      const int v = granted_receive_buffer(s.fd);
+      least = least == 0 ? v : std::min(least, v);
+    }
+    return least;
+  }
+
   Status add_socket(const IpAddr& a, uint16_t port, uint32_t service, int sockbuf) {
     if (epfd_ < 0 && (epfd_ = epoll_create1(EPOLL_CLOEXEC)) < 0)
       return Status::error(std::string("cannot create an epoll instance: ") + std::strerror(errno) +
@@ -568,6 +583,11 @@ Status SocketBackend::open_sockets() {
       for (uint32_t i = 0; i < services_.size(); ++i)
         if (Status st = w->add_socket(a, services_[i].port, i, options_.socket_buffer); !st)
           return st;
+  receive_buffer_ = 0;
+  for (auto& w : workers_) {
+    const int v = w->smallest_receive_buffer();
+    receive_buffer_ = receive_buffer_ == 0 ? v : std::min(receive_buffer_, v);
+  }
   return Status::ok();
 }
 

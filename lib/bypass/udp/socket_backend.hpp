@@ -96,6 +96,10 @@ class SocketBackend {
   DatagramHandler& handler(size_t worker, size_t service);
   // 65507 with any IPv4 address (the IPv4 UDP limit), 65527 with IPv6 only.
   uint32_t max_payload() const;
+  // After start(): the receive buffer the kernel granted each socket, in bytes
+  // (the smallest of them). Below Options::socket_buffer when the process
+  // lacks CAP_NET_ADMIN and net.core.rmem_max is smaller.
+  int receive_buffer() const { return receive_buffer_; }
 
  private:
   class Worker;
@@ -116,6 +120,7 @@ class SocketBackend {
   std::atomic<bool> stop_{false};
   bool running_ = false;
   bool started_ = false;
+  int receive_buffer_ = 0;
 };
 
 }  // namespace bypass

@@ -118,6 +118,13 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
     if (json) std::fclose(json);
     return fail(s.message());
   }
+  if (backend.receive_buffer() < so.socket_buffer)
+    spdlog::warn(
+        "the kernel gave each socket a receive buffer of {} KiB, not the {} KiB of [udpd] "
+        "socket_buffer_kib: without CAP_NET_ADMIN net.core.rmem_max caps it; run with "
+        "CAP_NET_ADMIN or raise it (sysctl -w net.core.rmem_max={}), or bursts past it are "
+        "dropped (kernel_dropped)",
+        backend.receive_buffer() / 1024, o.socket_buffer_kib, so.socket_buffer);
   std::string addrs, svcs;
   for (const auto& a : o.bind) addrs += " " + a.str();
   for (const auto& s : o.services) svcs += " " + std::to_string(s.port) + "/" + s.handler;
