@@ -44,7 +44,7 @@ struct Sock {
 
 struct alignas(RTE_CACHE_LINE_SIZE) SocketCounters {
   Counter rx_datagrams, rx_bytes, tx_datagrams, tx_bytes, replies, outbox_sends, send_errors,
-      recv_errors, truncated, kernel_dropped;
+      recv_errors, truncated, kernel_dropped, martian, not_for_us;
 };
 
 // Each counter with its field in SocketStats, so reading and summing are loops.
@@ -59,7 +59,16 @@ constexpr std::pair<Counter SocketCounters::*, uint64_t SocketStats::*> kFields[
     {&SocketCounters::recv_errors, &SocketStats::recv_errors},
     {&SocketCounters::truncated, &SocketStats::truncated},
     {&SocketCounters::kernel_dropped, &SocketStats::kernel_dropped},
+    {&SocketCounters::martian, &SocketStats::martian},
+    {&SocketCounters::not_for_us, &SocketStats::not_for_us},
 };
+
+// A source no peer can have: the kernel lets some through (an IPv6 datagram
+// from ::, whose reply Linux would send to ::1), and a reply to port 0 fails.
+bool martian(const SockAddr& src) {
+  return src.port == 0 || src.ip.is_unspecified() || src.ip.is_v6_multicast() ||
+         src.ip.is_v4_multicast_or_broadcast();
+}
 
 std::string where(const IpAddr& a, uint16_t port) {
   return "UDP port " + std::to_string(port) + " on " + a.str();
@@ -131,21 +140,28 @@ Expected<int> open_udp(const IpAddr& a, uint16_t port, bool reuseport, int sockb
 }
 
 // Reads where a datagram went; leaves the control data ready to be sent back as
-// the source of its replies (IPv4: without the interface, which would override it).
-void take_pktinfo(msghdr& h, IpAddr& dst) {
+// the source of its replies (IPv4: without the interface, which would override
+// it). False if it went to more than this host: an IPv4 broadcast (its
+// destination is not the local address the kernel would answer from) or a
+// multicast group.
+bool take_pktinfo(msghdr& h, IpAddr& dst) {
+  bool alone = true;
   for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
     if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
       in_pktinfo pi;
       std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
       dst = IpAddr::v4(pi.ipi_addr.s_addr);
+      alone = pi.ipi_addr.s_addr == pi.ipi_spec_dst.s_addr && !dst.is_v4_multicast_or_broadcast();
       pi.ipi_ifindex = 0;
       std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
     } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
       in6_pktinfo pi;
       std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
       dst = IpAddr::v6(pi.ipi6_addr.s6_addr);
+      alone = !dst.is_v6_multicast();
     }
   }
+  return alone;
 }
 
 }  // namespace
@@ -336,7 +352,14 @@ class SocketBackend::Worker {
         Datagram& d = dgrams_[m];
         d = {from_sockaddr(names_[i]), s.local, bufs_.get() + size_t(i) * buffer_, rx_[i].msg_len,
              buffer_};  // no reply unless the handler asks
-        if (s.wildcard) take_pktinfo(h, d.dst.ip);
+        if (martian(d.src)) {
+          c_.martian.add();
+          continue;
+        }
+        if (s.wildcard && !take_pktinfo(h, d.dst.ip)) {
+          c_.not_for_us.add();
+          continue;
+        }
         bytes += d.len;
         slot_[m++] = static_cast<uint16_t>(i);
       }

@@ -36,9 +36,9 @@ struct SocketBackendOptions {
 };
 
 // Summed over workers when read. Every datagram that reaches a socket is handed to
-// a handler (rx_datagrams), dropped as truncated, or dropped by the kernel before
-// the worker read it (kernel_dropped); every reply and Outbox item is either sent
-// (tx_datagrams) or counted in send_errors.
+// a handler (rx_datagrams), dropped as truncated, martian or not_for_us, or
+// dropped by the kernel before the worker read it (kernel_dropped); every reply and Outbox item is
+// either sent (tx_datagrams) or counted in send_errors.
 struct SocketStats {
   uint64_t rx_datagrams = 0, rx_bytes = 0;  // handed to handlers
   uint64_t tx_datagrams = 0, tx_bytes = 0;  // accepted by the kernel
@@ -47,6 +47,11 @@ struct SocketStats {
   uint64_t send_errors = 0;                 // not sent: EAGAIN/ENOBUFS, bad reply, ...
   uint64_t recv_errors = 0;                 // recvmmsg failures other than EAGAIN
   uint64_t truncated = 0;                   // longer than a receive slot: dropped
+  // From an address no peer can have (0.0.0.0, ::, multicast, broadcast) or
+  // port 0: a reply would go nowhere, or back to this host (:: means ::1).
+  uint64_t martian = 0;
+  // To a broadcast address (a wildcard bind receives those): not for this host alone.
+  uint64_t not_for_us = 0;
   // Dropped by the kernel at a worker's socket, almost always because its receive
   // buffer was full (SO_MEMINFO's drop count, read every 100 ms and at stop).
   uint64_t kernel_dropped = 0;

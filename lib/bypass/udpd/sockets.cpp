@@ -36,7 +36,7 @@ StatsSnapshot sockets_snapshot(const SocketBackend& b, const std::vector<unsigne
     st.c.rx_bytes = ws.rx_bytes;
     st.c.tx_packets = ws.tx_datagrams;
     st.c.tx_bytes = ws.tx_bytes;
-    st.c.drops = ws.send_errors + ws.truncated + ws.kernel_dropped;
+    st.c.drops = ws.send_errors + ws.truncated + ws.kernel_dropped + ws.martian + ws.not_for_us;
     s.workers.push_back(st);
     StatsSnapshot::ModuleStat m;
     m.name = "sockets";
@@ -45,13 +45,16 @@ StatsSnapshot sockets_snapshot(const SocketBackend& b, const std::vector<unsigne
     if (ws.send_errors) m.drops.emplace_back("send_error", ws.send_errors);
     if (ws.truncated) m.drops.emplace_back("truncated", ws.truncated);
     if (ws.kernel_dropped) m.drops.emplace_back("kernel_dropped", ws.kernel_dropped);
+    if (ws.martian) m.drops.emplace_back("martian", ws.martian);
+    if (ws.not_for_us) m.drops.emplace_back("not_for_us", ws.not_for_us);
     s.modules.push_back(std::move(m));
   }
   const SocketStats t = b.stats();
   s.counters = {{"udp.datagrams", t.rx_datagrams},         {"udp.replies", t.replies},
                 {"udp.further_datagrams", t.outbox_sends}, {"udp.send_errors", t.send_errors},
                 {"udp.recv_errors", t.recv_errors},        {"udp.truncated", t.truncated},
-                {"udp.kernel_dropped", t.kernel_dropped}};
+                {"udp.kernel_dropped", t.kernel_dropped},  {"udp.martian", t.martian},
+                {"udp.not_for_us", t.not_for_us}};
   std::vector<std::pair<std::string, uint64_t>> own;
   b.handler_counters(own);
   sum_by_name(own, s.counters);
@@ -193,14 +196,15 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
   SocketStats s = backend.stats();
   std::printf(
-      "%s", fmt::format(
-                "final stats\n  total: rx {} tx {} in {:.2f}s ({:.3f} Mpps out)\n"
-                "  udp: datagrams {} replies {} further datagrams {} send errors {} recv errors {} "
-                "truncated {} kernel dropped {}\n",
-                s.rx_datagrams, s.tx_datagrams, secs,
-                static_cast<double>(s.tx_datagrams) / secs / 1e6, s.rx_datagrams, s.replies,
-                s.outbox_sends, s.send_errors, s.recv_errors, s.truncated, s.kernel_dropped)
-                .c_str());
+      "%s",
+      fmt::format(
+          "final stats\n  total: rx {} tx {} in {:.2f}s ({:.3f} Mpps out)\n"
+          "  udp: datagrams {} replies {} further datagrams {} send errors {} recv errors {} "
+          "truncated {} kernel dropped {} martian {} not for us {}\n",
+          s.rx_datagrams, s.tx_datagrams, secs, static_cast<double>(s.tx_datagrams) / secs / 1e6,
+          s.rx_datagrams, s.replies, s.outbox_sends, s.send_errors, s.recv_errors, s.truncated,
+          s.kernel_dropped, s.martian, s.not_for_us)
+          .c_str());
   std::vector<std::pair<std::string, uint64_t>> own, summed;
   backend.handler_counters(own);
   sum_by_name(own, summed);

@@ -1,6 +1,9 @@
 #include <bypass/udp/socket_backend.hpp>
 
 #include <gtest/gtest.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -393,6 +396,137 @@ TEST(SocketBackend, DatagramsTheKernelDropsAtAFullSocketAreCounted) {
   EXPECT_EQ(s.rx_datagrams + s.kernel_dropped, sent) << "every datagram is read or counted";
   b.stop();
   EXPECT_EQ(b.stats().rx_datagrams + b.stats().kernel_dropped, sent);
+}
+
+// The Internet checksum's folded sum of `n` bytes, added to `sum`.
+uint32_t add_sum(uint32_t sum, const uint8_t* p, size_t n) {
+  for (size_t i = 0; i + 1 < n; i += 2) sum += uint32_t(p[i]) << 8 | p[i + 1];
+  if (n & 1) sum += uint32_t(p[n - 1]) << 8;
+  return sum;
+}
+uint16_t fold(uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+
+// One UDP datagram to a loopback address from any source, even one no socket
+// can send from (root only: a packet socket for IPv6, a raw one for IPv4).
+bool inject_on_loopback(const SockAddr& src, const SockAddr& dst, std::span<const uint8_t> data) {
+  const bool v6 = src.ip.is_v6();
+  std::vector<uint8_t> f(14, 0);  // lo's Ethernet header: zero addresses
+  f[12] = v6 ? 0x86 : 0x08;
+  f[13] = v6 ? 0xdd : 0x00;
+  const size_t ip_at = f.size(), ip_len = v6 ? 40 : 20, udp_len = 8 + data.size();
+  f.resize(ip_at + ip_len + udp_len, 0);
+  uint8_t* ip = f.data() + ip_at;
+  uint8_t* udp = ip + ip_len;
+  if (v6) {
+    ip[0] = 0x60;
+    ip[4] = static_cast<uint8_t>(udp_len >> 8);
+    ip[5] = static_cast<uint8_t>(udp_len);
+    ip[6] = 17;
+    ip[7] = 64;
+    std::memcpy(ip + 8, src.ip.v6_bytes(), 16);
+    std::memcpy(ip + 24, dst.ip.v6_bytes(), 16);
+  } else {
+    const size_t total = ip_len + udp_len;
+    ip[0] = 0x45;
+    ip[2] = static_cast<uint8_t>(total >> 8);
+    ip[3] = static_cast<uint8_t>(total);
+    ip[6] = 0x40;  // don't fragment
+    ip[8] = 64;
+    ip[9] = 17;
+    std::memcpy(ip + 12, src.ip.b.data(), 4);
+    std::memcpy(ip + 16, dst.ip.b.data(), 4);
+    const uint16_t c = fold(add_sum(0, ip, 20));
+    ip[10] = static_cast<uint8_t>(c >> 8);
+    ip[11] = static_cast<uint8_t>(c);
+  }
+  udp[0] = static_cast<uint8_t>(src.port >> 8);
+  udp[1] = static_cast<uint8_t>(src.port);
+  udp[2] = static_cast<uint8_t>(dst.port >> 8);
+  udp[3] = static_cast<uint8_t>(dst.port);
+  udp[4] = static_cast<uint8_t>(udp_len >> 8);
+  udp[5] = static_cast<uint8_t>(udp_len);
+  std::memcpy(udp + 8, data.data(), data.size());
+  // The checksum over the pseudo-header (addresses, protocol, length) and the datagram.
+  uint32_t sum = v6 ? add_sum(0, ip + 8, 32) : add_sum(0, ip + 12, 8);
+  sum += 17 + static_cast<uint32_t>(udp_len);
+  uint16_t c = fold(add_sum(sum, udp, udp_len));
+  if (c == 0) c = 0xffff;
+  udp[6] = static_cast<uint8_t>(c >> 8);
+  udp[7] = static_cast<uint8_t>(c);
+  bool ok = false;
+  if (v6) {
+    // IPv6 on lo: as a frame through a packet socket.
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    sockaddr_ll ll{};
+    ll.sll_family = AF_PACKET;
+    ll.sll_ifindex = static_cast<int>(if_nametoindex("lo"));
+    ll.sll_halen = 6;
+    ok = sendto(fd, f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&ll), sizeof ll) ==
+         static_cast<ssize_t>(f.size());
+    close(fd);
+  } else {
+    // IPv4: a raw socket with our header (a frame on lo would be taken for
+    // a martian destination: 127/8 arriving from outside).
+    int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+    if (fd < 0) return false;
+    if (dst.ip.is_v4_multicast_or_broadcast()) {  // a broadcast: on lo, looped back here
+      int one = 1;
+      setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one);
+      setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3);
+    }
+    sockaddr_storage ss;
+    const socklen_t len = to_sockaddr({dst.ip, 0}, ss);
+    ok = sendto(fd, ip, ip_len + udp_len, 0, reinterpret_cast<sockaddr*>(&ss), len) ==
+         static_cast<ssize_t>(ip_len + udp_len);
+    close(fd);
+  }
+  return ok;
+}
+
+TEST(SocketBackend, DatagramsFromAddressesNoPeerCanHaveAreDroppedAndCounted) {
+  ASSERT_EQ(geteuid(), 0u) << "this test puts packets on lo through a packet socket: run it as "
+                              "root (CI does)";
+  const uint16_t port = free_loopback_ports(1).at(0);
+  const IpAddr v4 = loopback(Family::kV4), v6 = loopback(Family::kV6);
+  const IpAddr any4 = *IpAddr::parse("0.0.0.0"), any6 = *IpAddr::parse("::");
+  SocketBackend b({service("echo", port)}, {any4, any6}, worker_cpus(1));
+  ASSERT_TRUE(b.start().is_ok());
+  // Where a reply to each would go: a socket on each loopback address.
+  const int r4 = bound_socket(v4, 0), r6 = bound_socket(v6, 0);
+  ASSERT_GE(r4, 0);
+  ASSERT_GE(r6, 0);
+  const uint16_t p4 = local_addr(r4).port, p6 = local_addr(r6).port;
+  auto answered = [](int fd) {
+    pollfd pfd{fd, POLLIN, 0};
+    return poll(&pfd, 1, static_cast<int>(test::kSilence.count())) == 1;
+  };
+  const Bytes hello = test::pattern(32, 1);
+  // The injection works: ordinary sources are answered.
+  ASSERT_TRUE(inject_on_loopback({v4, p4}, {v4, port}, hello));
+  EXPECT_TRUE(answered(r4)) << "an injected IPv4 datagram was not echoed";
+  ASSERT_TRUE(inject_on_loopback({v6, p6}, {v6, port}, hello));
+  EXPECT_TRUE(answered(r6)) << "an injected IPv6 datagram was not echoed";
+  char drain[64];
+  (void)recv(r4, drain, sizeof drain, MSG_DONTWAIT);
+  (void)recv(r6, drain, sizeof drain, MSG_DONTWAIT);
+  // From :: (Linux would send the reply to ::1, here to r6) and from port 0.
+  ASSERT_TRUE(inject_on_loopback({any6, p6}, {v6, port}, hello));
+  ASSERT_TRUE(inject_on_loopback({v4, 0}, {v4, port}, hello));
+  EXPECT_FALSE(answered(r6)) << "a datagram from :: was answered (to ::1)";
+  // To every host (255.255.255.255): a wildcard bind receives it; not for us alone.
+  ASSERT_TRUE(inject_on_loopback({v4, p4}, {*IpAddr::parse("255.255.255.255"), port}, hello));
+  EXPECT_FALSE(answered(r4)) << "a broadcast was answered";
+  auto st = wait_stats(b, [](const SocketStats& s) { return s.martian >= 2 && s.not_for_us >= 1; });
+  EXPECT_EQ(st.martian, 2u);
+  EXPECT_EQ(st.not_for_us, 1u);
+  EXPECT_EQ(st.rx_datagrams, 2u);
+  EXPECT_EQ(st.tx_datagrams, 2u);
+  close(r4);
+  close(r6);
 }
 
 // Answers "<dst> <src>" in place and one Outbox datagram "more" to the same sender.
