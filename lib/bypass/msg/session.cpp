@@ -100,7 +100,7 @@ void Session::open(uint64_t now_ns) {
   delivered_.fill(0);
   any_delivered_.fill(false);
   malformed_ = 0;
-  now_ = last_heard_ns_ = last_ping_ns_ = now_ns;
+  now_ = last_heard_ns_ = last_ping_ns_ = acked_ns_ = now_ns;
   srtt_ = rttvar_ = 0;
   rto_ = config_->initial_rto_ns;
   have_rtt_ = false;
@@ -212,6 +212,7 @@ void Session::process_acks(const Header& h, uint64_t now) {
     ack_one(static_cast<uint16_t>(h.ack - 1 - i), false);
   }
   if (!any) return;
+  acked_ns_ = now;
   const Sent& newest = sent_[h.ack & 255];
   if (!newest.valid || newest.seq != h.ack) return;  // not a packet we sent lately
   if (!any_acked_ || static_cast<int16_t>(static_cast<uint16_t>(h.ack - newest_acked_)) > 0) {
@@ -406,6 +407,14 @@ void Session::tick(uint64_t now_ns) {
       close(kCloseIdle, "idle timeout");
       close_deadline_ns_ = now;
     }
+  }
+  // A peer that talks but acks none of our packets while reliable data waits
+  // holds that memory for nothing: it goes too (TCP's user timeout).
+  if (reliable_unacked_ == 0) {
+    acked_ns_ = now;
+  } else if (state_ == SessionState::kOpen && now - acked_ns_ >= config_->idle_timeout_ns) {
+    close(kCloseNoAck, "no acknowledgement");
+    close_deadline_ns_ = now;
   }
   // Packets unacked past the timeout are lost: the congestion window backs off.
   while (oldest_ != next_packet_) {

@@ -36,6 +36,7 @@ enum CloseCode : uint16_t {
   kCloseIdle = 4000,          // nothing heard for idle_timeout
   kCloseSlowConsumer = 4001,  // a member that did not keep up (rooms)
   kCloseBadVersion = 4002,    // a message protocol version we do not speak
+  kCloseNoAck = 4003,         // our reliable data unacked for idle_timeout, the peer talking
 };
 
 // What the application sees of its sessions. Called from inside receive(),
@@ -286,6 +287,7 @@ class Session final {
   // Timers (ns, the owner's monotonic clock; never runs backwards here).
   uint64_t now_ = 0;
   uint64_t last_heard_ns_ = 0;
+  uint64_t acked_ns_ = 0;  // the peer last acked a packet of ours, or nothing was owed
   uint64_t last_ping_ns_ = 0;
   uint64_t srtt_ = 0, rttvar_ = 0, rto_ = 0;
   bool have_rtt_ = false;

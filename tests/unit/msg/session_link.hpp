@@ -122,8 +122,9 @@ class Link {
   uint32_t loss_percent = 0;  // each direction
   uint32_t latency_ms = 5;    // plus up to jitter_ms at random
   uint32_t jitter_ms = 0;
-  bool client_reads_stop = false;  // packets to the client vanish
-  uint64_t skew_ns = 0;            // added to each 1 ms step
+  bool client_reads_stop = false;    // packets to the client vanish
+  bool client_acks_nothing = false;  // the client's packets lose their acks on the way
+  uint64_t skew_ns = 0;              // added to each 1 ms step
   uint32_t jump_every = 0, back_every = 0;
   uint64_t jump_ns = 0, back_ns = 0;
 
@@ -138,6 +139,7 @@ class Link {
   };
   void post(Side& from, std::vector<InFlight>& q, WireLog& log) {
     for (auto& p : from.wire) {
+      if (&from == &client && client_acks_nothing && p.size() > 2) p[2] &= ~kHeaderAckValid;
       ++log.packets;
       read_frames(p, log);
       if (rng_() % 100 < loss_percent) continue;

@@ -174,6 +174,58 @@ TEST(Session, MemoryStaysFlatAgainstAPeerThatStopsReading) {
   EXPECT_EQ(link.server_pool.available(), link.server_pool.capacity());
 }
 
+// A peer that keeps talking but acks none of our packets holds our queued
+// reliable data for nothing: after idle_timeout it is closed with 4003 and
+// everything goes back to the pool. (It is never idle: its messages arrive.)
+TEST(Session, APeerThatTalksButNeverAcksIsClosedWith4003) {
+  SessionConfig sc = server_config();
+  sc.idle_timeout_ns = 3'000'000'000;
+  const SessionConfig cc;
+  Link link(&sc, &cc, 1024);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  link.client_acks_nothing = true;
+  for (int i = 0; i < 32; ++i) link.server.session.send(0, false, pattern(1000, i));
+  const size_t heard = link.server.got.size();
+  for (int ms = 0; ms < 2500; ++ms) {
+    link.client.session.send(1, false, pattern(20, ms));  // unreliable chatter
+    link.step();
+  }
+  EXPECT_GT(link.server.got.size(), heard + 1000) << "the client kept talking";
+  EXPECT_EQ(link.server.closed, 0) << "closed before idle_timeout";
+  ASSERT_TRUE(link.run_until(
+      [&] {
+        link.client.session.send(1, false, pattern(20, 0));
+        return link.server.closed == 1;
+      },
+      1000));
+  EXPECT_EQ(link.server.close_code, kCloseNoAck);
+  EXPECT_EQ(link.server_pool.available(), link.server_pool.capacity());
+}
+
+// An application that stops taking messages for longer than idle_timeout
+// is a slow reader, not a dead peer: its side still acks packets that carry
+// no refused data, the connection stays, and nothing is lost.
+TEST(Session, AnApplicationThatRefusesLongerThanTheIdleTimeoutStaysOpen) {
+  SessionConfig sc = server_config();
+  sc.idle_timeout_ns = 3'000'000'000;
+  const SessionConfig cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  link.client.busy = true;
+  size_t sent = 0;
+  for (int i = 0; i < 40; ++i)
+    sent += link.server.session.send(0, false, pattern(500, i)) == SendResult::kOk;
+  link.run_ms(8000);
+  EXPECT_EQ(link.server.closed, 0) << link.server.close_code;
+  EXPECT_EQ(link.client.closed, 0) << link.client.close_code;
+  link.client.busy = false;
+  ASSERT_TRUE(link.run_until([&] { return link.client.got.size() == sent; }, 20000))
+      << link.client.got.size() << " of " << sent;
+  EXPECT_EQ(link.server.closed, 0);
+}
+
 // The queue holds exactly send_queue fragments, a power of two or not (the
 // ring under it is rounded up to one).
 TEST(Session, WritableFollowsAFullQueue) {
