@@ -46,11 +46,19 @@ void StaticHandler::on_datagrams(std::span<Datagram> batch, Outbox& out) {
       size_t off = size_t(c) * chunk_;
       size_t len = std::min<size_t>(chunk_, content_.size() - off);
       if (!out.send(static_cast<uint16_t>(i), {reinterpret_cast<const uint8_t*>(hdr), kHeader},
-                    blob_, off, len))
-        return;  // outbox full: the client asks again for what is missing
+                    blob_, off, len)) {
+        outbox_full_.add(batch.size() - i);  // this request and the rest of the batch
+        return;
+      }
       sent_.add();
     }
   }
+}
+
+void StaticHandler::counters(std::vector<std::pair<std::string, uint64_t>>& out) const {
+  out.emplace_back("static.chunks_sent", sent_.get());
+  out.emplace_back("static.bad_requests", bad_.get());
+  out.emplace_back("static.outbox_full", outbox_full_.get());
 }
 
 namespace {

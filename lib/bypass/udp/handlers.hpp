@@ -59,12 +59,17 @@ class StaticHandler final : public DatagramHandler {
   uint32_t chunks() const { return static_cast<uint32_t>((content_.size() + chunk_ - 1) / chunk_); }
   uint64_t sent() const { return sent_.get(); }
   uint64_t bad_requests() const { return bad_.get(); }
+  // Requests left unanswered, or answered in part, because the batch filled
+  // the Outbox: the client asks again for what is missing.
+  uint64_t outbox_full() const { return outbox_full_.get(); }
+  // static.chunks_sent, static.bad_requests, static.outbox_full.
+  void counters(std::vector<std::pair<std::string, uint64_t>>& out) const override;
 
  private:
   std::vector<uint8_t> content_;
   uint32_t chunk_, max_chunks_;
   const StaticBlob* blob_ = nullptr;
-  Counter sent_, bad_;
+  Counter sent_, bad_, outbox_full_;
 };
 
 // One [[udpd.service]] table: port, handler, and the handler's own keys.

@@ -87,7 +87,10 @@ void ServiceModule::process(Worker& w, Batch& in) {
   current_ = nullptr;
   // Further datagrams first: they copy the link header from their request.
   for (const Outbox::Item& it : outbox_.items()) {
-    if (it.to >= k) continue;
+    if (it.to >= k) {
+      w.drop(ServiceDrop::kNoRequest);  // a handler's mistake: counted as the sockets backend does
+      continue;
+    }
     send_built(w, udp_frame_to_sender(pool_, pk[it.to], parsed(pk[it.to]), it.header, it.header_len,
                                       it.blob, it.offset, it.len, rp_));
   }

@@ -40,7 +40,8 @@ BYPASS_DROP_TABLE(DispatchDrop, BYPASS_DISPATCH_DROPS)
   X(kSplitHeaders, "split_headers") /* chained mbuf that would not linearize */ \
   X(kNoBuffer, "no_buffer")         /* pool empty for a further datagram */     \
   X(kTooBig, "too_big")             /* reply larger than its buffer */        \
-  X(kPeerElsewhere, "peer_elsewhere") /* to a peer kept on another port */
+  X(kPeerElsewhere, "peer_elsewhere") /* to a peer kept on another port */  \
+  X(kNoRequest, "no_request")         /* a further datagram to no request of the batch */
 // clang-format on
 BYPASS_DROP_TABLE(ServiceDrop, BYPASS_SERVICE_DROPS)
 

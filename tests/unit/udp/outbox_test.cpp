@@ -3,10 +3,14 @@
 // keep-alives than the space holds.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <bypass/udp/handler.hpp>
+#include <bypass/udp/handlers.hpp>
 
 namespace bypass {
 namespace {
@@ -45,6 +49,42 @@ TEST(Outbox, AFlushSendsTheFullSpaceAndReusesIt) {
   EXPECT_EQ(sent.lens.size() + held, 101000u);
   EXPECT_GT(out->peer_flushes, 97u);
   EXPECT_EQ(out->reserve(peer(2), Outbox::kMaxPeerPayload + 1), nullptr);  // too big, flush or not
+}
+
+// Memory the test owns, handed out as the backend's blobs.
+class TestContext final : public HandlerContext {
+ public:
+  Expected<const StaticBlob*> make_static(std::span<const uint8_t> bytes) override {
+    bytes_.assign(bytes.begin(), bytes.end());
+    blob_ = {bytes_.data(), bytes_.size(), nullptr};
+    return static_cast<const StaticBlob*>(&blob_);
+  }
+  uint32_t max_payload() const override { return 65507; }
+
+ private:
+  std::vector<uint8_t> bytes_;
+  StaticBlob blob_;
+};
+
+// A batch of whole-file requests that fills the Outbox: what is left
+// unanswered is counted, not lost silently.
+TEST(StaticHandler, RequestsAFullOutboxLeavesUnansweredAreCounted) {
+  StaticHandler h(std::vector<uint8_t>(16 * 100, 7), 100, 16);  // 16 chunks of 100 B
+  TestContext ctx;
+  ASSERT_TRUE(h.start(ctx).is_ok());
+  constexpr size_t kRequests = Outbox::kCapacity / 16 + 2;  // 16 fill it; 2 more
+  std::vector<Datagram> batch(kRequests);
+  for (Datagram& d : batch) d.len = 0;  // "everything"
+  auto out = std::make_unique<Outbox>();
+  h.on_datagrams(batch, *out);
+  EXPECT_EQ(out->size(), Outbox::kCapacity);
+  EXPECT_EQ(h.sent(), Outbox::kCapacity);
+  EXPECT_EQ(h.outbox_full(), 2u);
+  std::vector<std::pair<std::string, uint64_t>> c;
+  h.counters(c);
+  EXPECT_NE(
+      std::find(c.begin(), c.end(), std::pair<std::string, uint64_t>{"static.outbox_full", 2}),
+      c.end());
 }
 
 }  // namespace
