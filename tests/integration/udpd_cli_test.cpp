@@ -537,6 +537,23 @@ INSTANTIATE_TEST_SUITE_P(
                   "port = 7\nhandler = \"echo\"\n",
                   "cannot bind UDP port 7 on 198.51.100.77"},
         BadConfig{"[[worker]]\ncpu = 1\n[udpd]\nbackend = \"sockets\"\nbind = [\"127.0.0.1\"]\n"
+                  "icmp_errors_per_sec = 10\n[[udpd.service]]\nport = 7\nhandler = \"echo\"\n",
+                  "[udpd].icmp_errors_per_sec is for the DPDK backend only"},
+        BadConfig{std::string(kServe) + "[udpd]\nbind = [\"127.0.0.1\"]\n",
+                  "[udpd].bind is for the sockets backend only: remove it or set [udpd] backend = "
+                  "\"sockets\"."},
+        BadConfig{std::string(kServe) + "[udpd]\nsocket_buffer_kib = 1024\n",
+                  "[udpd].socket_buffer_kib is for the sockets backend only"},
+        BadConfig{"[[worker]]\ncpu = 1\n[udpd]\nbackend = \"sockets\"\nbind = [\"localhost\"]\n"
+                  "[[udpd.service]]\nport = 7\nhandler = \"echo\"\n",
+                  "[udpd].bind has \"localhost\", which is not an IP address"},
+        BadConfig{"[[worker]]\ncpu = 1\n[udpd]\nbackend = \"sockets\"\n"
+                  "[[udpd.service]]\nport = 7\nhandler = \"echo\"\n",
+                  "the sockets backend has nothing to bind"},
+        BadConfig{"[[worker]]\ncpu = 127\n[udpd]\nbackend = \"sockets\"\nbind = [\"127.0.0.1\"]\n"
+                  "[[udpd.service]]\nport = 7\nhandler = \"echo\"\n",
+                  "which this process may not use"},
+        BadConfig{"[[worker]]\ncpu = 1\n[udpd]\nbackend = \"sockets\"\nbind = [\"127.0.0.1\"]\n"
                   "socket_buffer_kib = 8\n[[udpd.service]]\nport = 7\nhandler = \"echo\"\n",
                   "[udpd].socket_buffer_kib = 8 is out of range: use a value from 64 to 1048576."},
         // [[module]]: checked whole before EAL starts.

@@ -36,6 +36,17 @@ Expected<UdpdOptions> read_udpd_options(const Config& c, const HandlerRegistry* 
     }
     BYPASS_TRY(r.integer("icmp_errors_per_sec", &o.icmp_errors_per_sec, 0, 1000000));
     BYPASS_TRY(r.integer("socket_buffer_kib", &o.socket_buffer_kib, 64, 1 << 20));
+    // A key of the other backend would do nothing: say so rather than ignore it.
+    const bool sockets = o.backend == "sockets";
+    for (const char* k : {"bind", "socket_buffer_kib"})
+      if (!sockets && r.has(k))
+        return Status::error(std::string("[udpd].") + k +
+                             " is for the sockets backend only: remove it or set [udpd] backend "
+                             "= \"sockets\".");
+    if (sockets && r.has("icmp_errors_per_sec"))
+      return Status::error(
+          "[udpd].icmp_errors_per_sec is for the DPDK backend only (the kernel sends the ICMP "
+          "errors of the sockets backend): remove it or set [udpd] backend = \"dpdk\".");
   }
   o.added = added;
   auto s = read_services(c.app, added);
