@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <regex>
 #include <thread>
 
@@ -105,8 +106,9 @@ void start_sockets_netcode(TempDir& dir, uint16_t port, const std::string& extra
       << "private_key_file = \"" << dir.file("key.hex") << "\"\n"
       << extra;
   std::string err;
-  auto child = Child::spawn(
-      {env_path("BYPASS_UDPD"), "-c", dir.file("udpd.toml"), "-q", "-t", "60"}, dir.path(), &err);
+  auto child = Child::spawn({env_path("BYPASS_UDPD"), "-c", dir.file("udpd.toml"), "-q", "-t", "60",
+                             "--stats-json", dir.file("stats.jsonl")},
+                            dir.path(), &err);
   ASSERT_TRUE(child) << err;
   ASSERT_TRUE(child->wait_for_output("serving UDP", 10000ms)) << child->out() << child->err();
   *udpd = std::move(child);
@@ -158,6 +160,17 @@ TEST(UdpdSockets, NetcodeClientConnectsAndIsEchoed) {
   const std::string out = udpd->out();
   EXPECT_NE(out.find("netcode: connected 0 connects 25 disconnects 25"), std::string::npos) << out;
   EXPECT_NE(out.find("drop.token_already_used"), std::string::npos) << out;
+  // The private key is in none of what the server and the clients wrote.
+  std::ifstream stats_file(dir.file("stats.jsonl"));
+  const std::string stats((std::istreambuf_iterator<char>(stats_file)),
+                          std::istreambuf_iterator<char>());
+  EXPECT_NE(stats.find("netcode.connects"), std::string::npos) << "the stats were written";
+  const std::string key = "0f1e2d3c4b5a69788796a5b4c3d2e1f000112233445566778899aabbccddeeff";
+  for (const std::string* text : std::initializer_list<const std::string*>{
+           &out, &stats, &t.out, &t.err, &c.out, &c.err, &load.out, &flight.out, &again.out}) {
+    EXPECT_EQ(text->find(key.substr(0, 16)), std::string::npos) << *text;
+  }
+  EXPECT_EQ(udpd->err().find(key.substr(0, 16)), std::string::npos);
 }
 
 // The message protocol on the sockets backend: bypass-client load, reliable
