@@ -10,11 +10,14 @@
 //   4: the client stops reading (or reads again): a slow member.
 // After each record the packets cross both ways. At the end every connection
 // goes; checks: the sanitizers', and that the server's pool is whole again.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <memory>
+#include <span>
+#include <string_view>
 #include <vector>
 
 #include <bypass/msg/message_server.hpp>
