@@ -24,6 +24,7 @@
 #include <bypass/net/addr.hpp>
 #include <bypass/udp/handler.hpp>
 #include <bypass/udp/handlers.hpp>
+#include <bypass/udp/udp_socket.hpp>  // from_sockaddr, to_sockaddr
 
 namespace bypass {
 
@@ -58,10 +59,6 @@ struct SocketStats {
 
   SocketStats& operator+=(const SocketStats& o);
 };
-
-// Conversions between bypass's addresses and the kernel's.
-SockAddr from_sockaddr(const sockaddr_storage& ss);
-socklen_t to_sockaddr(const SockAddr& a, sockaddr_storage& ss);  // returns the length to pass
 
 class SocketBackend {
  public:
