@@ -39,7 +39,7 @@ struct Sock {
 
 struct alignas(RTE_CACHE_LINE_SIZE) SocketCounters {
   Counter rx_datagrams, rx_bytes, tx_datagrams, tx_bytes, replies, outbox_sends, send_errors,
-      recv_errors, truncated, kernel_dropped, martian, not_for_us;
+      recv_errors, truncated, kernel_dropped, martian, to_broadcast;
 };
 
 // Each counter with its field in SocketStats, so reading and summing are loops.
@@ -55,7 +55,7 @@ constexpr std::pair<Counter SocketCounters::*, uint64_t SocketStats::*> kFields[
     {&SocketCounters::truncated, &SocketStats::truncated},
     {&SocketCounters::kernel_dropped, &SocketStats::kernel_dropped},
     {&SocketCounters::martian, &SocketStats::martian},
-    {&SocketCounters::not_for_us, &SocketStats::not_for_us},
+    {&SocketCounters::to_broadcast, &SocketStats::to_broadcast},
 };
 
 }  // namespace
@@ -221,7 +221,7 @@ class SocketBackend::Worker {
           continue;
         }
         if (s.wildcard && !take_pktinfo(h, d.dst.ip)) {
-          c_.not_for_us.add();
+          c_.to_broadcast.add();
           continue;
         }
         bytes += d.len;

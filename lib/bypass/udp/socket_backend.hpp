@@ -37,7 +37,7 @@ struct SocketBackendOptions {
 };
 
 // Summed over workers when read. Every datagram that reaches a socket is handed to
-// a handler (rx_datagrams), dropped as truncated, martian or not_for_us, or
+// a handler (rx_datagrams), dropped as truncated, martian or to_broadcast, or
 // dropped by the kernel before the worker read it (kernel_dropped); every reply and Outbox item is
 // either sent (tx_datagrams) or counted in send_errors.
 struct SocketStats {
@@ -52,7 +52,7 @@ struct SocketStats {
   // port 0: a reply would go nowhere, or back to this host (:: means ::1).
   uint64_t martian = 0;
   // To a broadcast address (a wildcard bind receives those): not for this host alone.
-  uint64_t not_for_us = 0;
+  uint64_t to_broadcast = 0;
   // Dropped by the kernel at a worker's socket, almost always because its receive
   // buffer was full (SO_MEMINFO's drop count, read every 100 ms and at stop).
   uint64_t kernel_dropped = 0;

@@ -36,7 +36,7 @@ StatsSnapshot sockets_snapshot(const SocketBackend& b, const std::vector<unsigne
     st.c.rx_bytes = ws.rx_bytes;
     st.c.tx_packets = ws.tx_datagrams;
     st.c.tx_bytes = ws.tx_bytes;
-    st.c.drops = ws.send_errors + ws.truncated + ws.kernel_dropped + ws.martian + ws.not_for_us;
+    st.c.drops = ws.send_errors + ws.truncated + ws.kernel_dropped + ws.martian + ws.to_broadcast;
     s.workers.push_back(st);
     StatsSnapshot::ModuleStat m;
     m.name = "sockets";
@@ -46,7 +46,7 @@ StatsSnapshot sockets_snapshot(const SocketBackend& b, const std::vector<unsigne
     if (ws.truncated) m.drops.emplace_back("truncated", ws.truncated);
     if (ws.kernel_dropped) m.drops.emplace_back("kernel_dropped", ws.kernel_dropped);
     if (ws.martian) m.drops.emplace_back("martian", ws.martian);
-    if (ws.not_for_us) m.drops.emplace_back("not_for_us", ws.not_for_us);
+    if (ws.to_broadcast) m.drops.emplace_back("to_broadcast", ws.to_broadcast);
     s.modules.push_back(std::move(m));
   }
   const SocketStats t = b.stats();
@@ -54,7 +54,7 @@ StatsSnapshot sockets_snapshot(const SocketBackend& b, const std::vector<unsigne
                 {"udp.further_datagrams", t.outbox_sends}, {"udp.send_errors", t.send_errors},
                 {"udp.recv_errors", t.recv_errors},        {"udp.truncated", t.truncated},
                 {"udp.kernel_dropped", t.kernel_dropped},  {"udp.martian", t.martian},
-                {"udp.not_for_us", t.not_for_us}};
+                {"udp.to_broadcast", t.to_broadcast}};
   std::vector<std::pair<std::string, uint64_t>> own;
   b.handler_counters(own);
   sum_by_name(own, s.counters);
@@ -200,10 +200,10 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
       fmt::format(
           "final stats\n  total: rx {} tx {} in {:.2f}s ({:.3f} Mpps out)\n"
           "  udp: datagrams {} replies {} further datagrams {} send errors {} recv errors {} "
-          "truncated {} kernel dropped {} martian {} not for us {}\n",
+          "truncated {} kernel dropped {} martian {} to broadcast {}\n",
           s.rx_datagrams, s.tx_datagrams, secs, static_cast<double>(s.tx_datagrams) / secs / 1e6,
           s.rx_datagrams, s.replies, s.outbox_sends, s.send_errors, s.recv_errors, s.truncated,
-          s.kernel_dropped, s.martian, s.not_for_us)
+          s.kernel_dropped, s.martian, s.to_broadcast)
           .c_str());
   std::vector<std::pair<std::string, uint64_t>> own, summed;
   backend.handler_counters(own);

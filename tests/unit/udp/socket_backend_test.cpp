@@ -520,9 +520,10 @@ TEST(SocketBackend, DatagramsFromAddressesNoPeerCanHaveAreDroppedAndCounted) {
   // To every host (255.255.255.255): a wildcard bind receives it; not for us alone.
   ASSERT_TRUE(inject_on_loopback({v4, p4}, {*IpAddr::parse("255.255.255.255"), port}, hello));
   EXPECT_FALSE(answered(r4)) << "a broadcast was answered";
-  auto st = wait_stats(b, [](const SocketStats& s) { return s.martian >= 2 && s.not_for_us >= 1; });
+  auto st =
+      wait_stats(b, [](const SocketStats& s) { return s.martian >= 2 && s.to_broadcast >= 1; });
   EXPECT_EQ(st.martian, 2u);
-  EXPECT_EQ(st.not_for_us, 1u);
+  EXPECT_EQ(st.to_broadcast, 1u);
   EXPECT_EQ(st.rx_datagrams, 2u);
   EXPECT_EQ(st.tx_datagrams, 2u);
   close(r4);
