@@ -546,7 +546,7 @@ bool Session::send_one_packet(uint64_t now) {
         e.packet = h.sequence;
         e.sent_ns = now;
         e.sends = 1;
-        ++reliable_unacked_;
+        if (reliable_unacked_++ == 0) acked_ns_ = now;  // the no-ack clock starts now
       } else {
         e.state = OutState::kDone;
         pool_->give(e.chunk);
