@@ -4,6 +4,8 @@
 
 #include <bypass/io/kernel_iface.hpp>
 
+#include "socket_drops.hpp"
+
 #include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <set>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -85,7 +88,13 @@ Expected<std::unique_ptr<EthPort>> EthPort::open(const PortConfig& pc, uint16_t 
   if (pc.is_pci() && dev.size() == 7) dev = "0000:" + dev;
   if (Status c = check_capabilities(dev, who); !c) return c;
   uint16_t id;
+  // The sockets of a kernel-backed driver are those that appear from its
+  // probe to its start: their drops are counted (socket_drops.hpp).
+  const bool kernel_sockets =
+      pc.device.rfind("net_af_packet", 0) == 0 || pc.device.rfind("net_af_xdp", 0) == 0;
+  std::set<int> sockets_before;
   if (!find_port(dev, &id)) {
+    if (kernel_sockets) sockets_before = SocketDrops::packet_sockets();
     if (pc.is_pci())
       return Status::error(
           who + " did not probe: bind it to a DPDK driver with `dpdk-devbind.py -b vfio-pci " +
@@ -167,6 +176,7 @@ Expected<std::unique_ptr<EthPort>> EthPort::open(const PortConfig& pc, uint16_t 
     return Status::error(who + " did not start (" + err(rc) +
                          "): check that the device is free and its link partner exists.");
   p->started_ = true;
+  if (kernel_sockets && p->hotplugged_) p->drops_ = std::make_unique<SocketDrops>(sockets_before);
   if (pc.promiscuous) {
     int rc = rte_eth_promiscuous_enable(id);
     if (rc != 0 && rc != -ENOTSUP)
@@ -191,6 +201,7 @@ Expected<std::unique_ptr<EthPort>> EthPort::open(const PortConfig& pc, uint16_t 
 
 void EthPort::stop() {
   if (started_) {
+    if (drops_) drops_->release();  // the driver may close its sockets from here on
     rte_eth_dev_stop(id_);
     started_ = false;
   }
@@ -222,6 +233,11 @@ LinkStatus EthPort::link() const {
   return s;
 }
 
+void EthPort::reset_stats() {
+  rte_eth_stats_reset(id_);
+  if (drops_) drops_->reset();
+}
+
 PortStats EthPort::stats() const {
   rte_eth_stats s{};
   PortStats out;
@@ -230,7 +246,7 @@ PortStats EthPort::stats() const {
   out.opackets = s.opackets;
   out.ibytes = s.ibytes;
   out.obytes = s.obytes;
-  out.imissed = s.imissed;
+  out.imissed = s.imissed + (drops_ ? drops_->dropped() : 0);
   out.ierrors = s.ierrors;
   out.oerrors = s.oerrors;
   out.rx_nombuf = s.rx_nombuf;

@@ -15,6 +15,8 @@
 
 namespace bypass {
 
+class SocketDrops;
+
 /// A Port over a DPDK ethdev; see the file's description.
 class EthPort final : public Port {
  public:
@@ -33,8 +35,11 @@ class EthPort final : public Port {
   /// The device's link; for AF_PACKET and AF_XDP, whose drivers say "up"
   /// whatever happens, the state of the Linux interface under them.
   LinkStatus link() const override;
+  /// The device's counters; for net_af_packet and net_af_xdp, imissed also
+  /// holds what the kernel dropped at the driver's sockets (a full ring) and
+  /// the driver does not count.
   PortStats stats() const override;
-  void reset_stats() override { rte_eth_stats_reset(id_); }
+  void reset_stats() override;
   rte_ether_addr mac() const override { return mac_; }
   const std::string& name() const override { return name_; }
   uint16_t rx_queues() const override { return rxq_; }
@@ -65,7 +70,8 @@ class EthPort final : public Port {
   rte_ether_addr mac_{};
   bool started_ = false, probed_ = false, hotplugged_ = false;
   std::string devargs_;
-  std::string iface_;  // the Linux interface under an AF_PACKET / AF_XDP port
+  std::string iface_;                   // the Linux interface under an AF_PACKET / AF_XDP port
+  std::unique_ptr<SocketDrops> drops_;  // its driver's sockets, for what they drop
 };
 
 }  // namespace bypass
