@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "spoofed_requests.hpp"
 #include "udpd_cli.hpp"
 
 namespace bypass::it {
@@ -87,72 +88,6 @@ TEST(UdpdSockets, NetcodeClientConnectsAndIsEchoed) {
   EXPECT_EQ(udpd->err().find(key.substr(0, 16)), std::string::npos);
 }
 
-// The first number after `key` in the last line of a --stats-json file.
-uint64_t last_stat(const std::string& path, const std::string& key) {
-  std::ifstream f(path);
-  std::string line, last;
-  while (std::getline(f, line))
-    if (!line.empty()) last = line;
-  std::smatch m;
-  if (!std::regex_search(last, m, std::regex("\"" + key + "\":(\\d+)"))) return UINT64_MAX;
-  return std::stoull(m[1]);
-}
-
-// Spoofed connection requests (raw IPv4, root): 1078 bytes each, with the
-// right prefix, version, protocol id and a future expiry, and a token no key
-// opens: 100 at once from one address, then from `sources` addresses in
-// 127.0.0.0/8 at `rate` a second until `stop`. Returns how many went.
-uint64_t flood_requests(uint16_t port, uint64_t protocol_id, uint32_t sources, uint32_t rate,
-                        const std::atomic<bool>& stop) {
-  int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-  if (fd < 0) return 0;
-  std::vector<uint8_t> pkt(20 + 8 + 1078, 0);
-  uint8_t* ip = pkt.data();
-  uint8_t* udp = ip + 20;
-  uint8_t* req = udp + 8;
-  ip[0] = 0x45;
-  ip[8] = 64;
-  ip[9] = 17;
-  const uint8_t dst[4] = {127, 0, 0, 1};
-  std::memcpy(ip + 16, dst, 4);
-  udp[2] = static_cast<uint8_t>(port >> 8);
-  udp[3] = static_cast<uint8_t>(port);
-  udp[4] = static_cast<uint8_t>((8 + 1078) >> 8);
-  udp[5] = static_cast<uint8_t>(8 + 1078);  // UDP checksum 0: none (IPv4)
-  const char version[13] = "NETCODE 1.02";
-  std::memcpy(req + 1, version, 13);
-  for (int i = 0; i < 8; ++i) req[14 + i] = static_cast<uint8_t>(protocol_id >> (8 * i));
-  const uint64_t expire = static_cast<uint64_t>(time(nullptr)) + 3600;
-  for (int i = 0; i < 8; ++i) req[22 + i] = static_cast<uint8_t>(expire >> (8 * i));
-  std::mt19937 rng(42);
-  for (size_t i = 30; i < 1078; ++i) req[i] = static_cast<uint8_t>(rng());
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const auto start = std::chrono::steady_clock::now();
-  uint64_t sent = 0;
-  constexpr uint64_t kBurst = 100;  // first, from one source at once: most are over its limit
-  while (!stop.load()) {
-    const uint64_t paced = sent > kBurst ? sent - kBurst : 0;
-    const auto due = start + std::chrono::nanoseconds(paced * 1'000'000'000ull / rate);
-    if (std::chrono::steady_clock::now() < due) {
-      std::this_thread::sleep_until(due);
-      continue;
-    }
-    const uint32_t k = sent < kBurst ? 0 : static_cast<uint32_t>(sent % sources);
-    const uint8_t src[4] = {127, static_cast<uint8_t>(1 + (k >> 16) % 254),
-                            static_cast<uint8_t>(k >> 8), static_cast<uint8_t>(k)};
-    std::memcpy(ip + 12, src, 4);
-    udp[0] = static_cast<uint8_t>(0xc0 | (k & 0x3f));
-    udp[1] = static_cast<uint8_t>(k >> 6);
-    req[30] = static_cast<uint8_t>(sent);  // every token differs
-    if (sendto(fd, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) > 0)
-      ++sent;
-  }
-  close(fd);
-  return sent;
-}
-
 // A flood of spoofed connection requests (a burst from one source, then 500
 // sources at 80 a second each, eight times what one may send) while a real
 // client connects: it connects and is echoed, every spoofed request is
@@ -168,7 +103,8 @@ TEST(UdpdSockets, ARealClientConnectsThroughAFloodOfSpoofedRequests) {
   ASSERT_NO_FATAL_FAILURE(start_sockets_netcode(dir, port, "", &udpd));
   std::atomic<bool> stop{false};
   uint64_t flooded = 0;
-  std::thread flood([&] { flooded = flood_requests(port, 4660, 500, 40000, stop); });
+  Flood f{{127, 0, 0, 1}, port, 4660, {127, 1}};
+  std::thread flood([&] { flooded = flood_requests(f, stop); });
   std::this_thread::sleep_for(1000ms);  // the flood is on before the client starts
   const std::string client = env_path("BYPASS_CLIENT");
   CmdResult t = run_cmd({client, "token", "127.0.0.1", std::to_string(port), "--key",

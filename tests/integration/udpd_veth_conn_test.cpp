@@ -1,7 +1,11 @@
 // Connections through bypass-udpd on a veth, as an ordinary Linux host's
 // client makes them (fixture: udpd_veth.hpp): netcode.io 1.02 on both
 // families, bypass's messages under loss and corruption on both sides, and
-// one netcode service spread over two workers.
+// a real client connecting through a flood of spoofed requests; one netcode
+// service spread over two workers.
+#include <atomic>
+
+#include "spoofed_requests.hpp"
 #include "udpd_veth.hpp"
 
 namespace bypass::it {
@@ -126,6 +130,68 @@ TEST_P(UdpdVethMessages, HandshakeAndMessagesSurviveThirtyPercentCorruption) {
   EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
 }
 
+// A flood of spoofed connection requests from the host's side (a burst from
+// one source, then 500 sources in 198.19/16 at 80 a second each, eight times
+// what one may send) while our client connects from the host: it connects
+// and is echoed, every spoofed request is refused under a named reason (or
+// missed by the port, had the worker fallen behind), and the port sends no
+// more bytes than it receives.
+class UdpdVethFlood : public UdpdVeth {};
+
+TEST_P(UdpdVethFlood, ARealClientConnectsThroughAFloodOfSpoofedRequests) {
+  ASSERT_EQ(geteuid(), 0u) << "the flood spoofs its sources through a raw socket: run as root "
+                              "(CI does)";
+  std::ofstream(dir_.file("key.hex"))
+      << "60a2ef56c8d3f1a0b17e4f5d9c2b83a47d1e0f6a5b4c3d2e1f0a9b8c7d6e5f40\n";
+  ASSERT_NO_FATAL_FAILURE(
+      start_udpd("[[udpd.service]]\nport = 40000\nhandler = \"netcode\"\n"
+                 "protocol_id = 4660\nprivate_key_file = \"" +
+                 dir_.file("key.hex") + "\"\n"));
+  // The host learns bypass-udpd's MAC first: a burst to an address it has
+  // not resolved yet would lose all but what its ARP queue holds.
+  CmdResult ping = on_host({tool("ping"), "-c", "1", "-W", "5", "198.18.9.2"});
+  ASSERT_TRUE(ping.ok()) << ping.out << ping.err;
+  std::atomic<bool> stop_flood{false};
+  uint64_t flooded = 0;
+  Flood f{{198, 18, 9, 2}, 40000, 4660, {198, 19}};
+  f.netns = host_ns_;
+  std::thread flood([&] { flooded = flood_requests(f, stop_flood); });
+  std::this_thread::sleep_for(1000ms);  // the flood is on before the client starts
+  const std::string client = env_path("BYPASS_CLIENT");
+  CmdResult t = run_cmd({client, "token", "198.18.9.2", "40000", "--key", dir_.file("key.hex"),
+                         "--protocol-id", "4660", "--token", dir_.file("t")});
+  CmdResult c = on_host({client, "netcode", "198.18.9.2", "40000", "--token", dir_.file("t"), "-n",
+                         "20", "-s", "300", "--timeout-ms", "10000"});
+  stop_flood = true;
+  flood.join();
+  ASSERT_TRUE(t.ok()) << t.out << t.err;
+  EXPECT_TRUE(c.ok()) << c.out << c.err;
+  EXPECT_NE(c.out.find("payloads sent 20 echoed 20"), std::string::npos) << c.out;
+  EXPECT_GE(flooded, 100u);
+  std::string out = stop();
+  const uint64_t in = last_stat(dir_.file("stats.jsonl"), "ibytes");
+  const uint64_t sent_out = last_stat(dir_.file("stats.jsonl"), "obytes");
+  const uint64_t missed = last_stat(dir_.file("stats.jsonl"), "imissed");
+  ASSERT_NE(in, UINT64_MAX);
+  EXPECT_LE(sent_out, in) << "bytes out never exceed bytes in";
+  const uint64_t limited = field(out, "drop.request_rate_limited");
+  const uint64_t failed = field(out, "drop.token_decrypt_failed");
+  ASSERT_NE(limited, UINT64_MAX) << out;
+  ASSERT_NE(failed, UINT64_MAX) << out;
+  // The burst of 100 from one source: at most its burst of 20, and the 10 a
+  // second of however long sending took, got past the limit.
+  EXPECT_GE(limited, 50u) << out;
+  EXPECT_GT(failed, 0u) << out;
+  EXPECT_GE(limited + failed + missed, flooded) << out;
+  EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
+  std::printf(
+      "flood: %llu spoofed requests, %llu rate limited, %llu token decrypts failed, %llu missed; "
+      "bytes in %llu, out %llu\n",
+      static_cast<unsigned long long>(flooded), static_cast<unsigned long long>(limited),
+      static_cast<unsigned long long>(failed), static_cast<unsigned long long>(missed),
+      static_cast<unsigned long long>(in), static_cast<unsigned long long>(sent_out));
+}
+
 // One netcode service on two workers, each polling one of the port's two
 // queues (net_af_packet fans out by flow hash, so each client's packets reach
 // one worker): clients land on both, and every one connects and is echoed.
@@ -165,6 +231,8 @@ INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVethNetcode, drivers_and_host_offload(),
                          driver_and_offload_name);
 
 INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVethMessages, both_drivers(), driver_name);
+
+INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVethFlood, both_drivers(), driver_name);
 
 INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVethTwoWorkers, af_packet_only(), driver_name);
 

@@ -1,0 +1,94 @@
+#include "spoofed_requests.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <thread>
+#include <vector>
+
+namespace bypass::it {
+
+namespace {
+
+// Moves the calling thread (only it) into network namespace `name`.
+bool enter_netns(const std::string& name) {
+  const int ns = open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+  if (ns < 0) return false;
+  const bool ok = setns(ns, CLONE_NEWNET) == 0;
+  close(ns);
+  return ok;
+}
+
+}  // namespace
+
+uint64_t flood_requests(const Flood& f, const std::atomic<bool>& stop) {
+  if (!f.netns.empty() && !enter_netns(f.netns)) return 0;
+  int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+  if (fd < 0) return 0;
+  constexpr size_t kRequest = 1078;
+  std::vector<uint8_t> pkt(20 + 8 + kRequest, 0);
+  uint8_t* ip = pkt.data();
+  uint8_t* udp = ip + 20;
+  uint8_t* req = udp + 8;
+  ip[0] = 0x45;
+  ip[8] = 64;
+  ip[9] = 17;
+  std::memcpy(ip + 16, f.to, 4);
+  udp[2] = static_cast<uint8_t>(f.port >> 8);
+  udp[3] = static_cast<uint8_t>(f.port);
+  udp[4] = static_cast<uint8_t>((8 + kRequest) >> 8);
+  udp[5] = static_cast<uint8_t>(8 + kRequest);  // UDP checksum 0: none (IPv4)
+  const char version[13] = "NETCODE 1.02";
+  std::memcpy(req + 1, version, 13);
+  for (int i = 0; i < 8; ++i) req[14 + i] = static_cast<uint8_t>(f.protocol_id >> (8 * i));
+  const uint64_t expire = static_cast<uint64_t>(time(nullptr)) + 3600;
+  for (int i = 0; i < 8; ++i) req[22 + i] = static_cast<uint8_t>(expire >> (8 * i));
+  std::mt19937 rng(42);
+  for (size_t i = 30; i < kRequest; ++i) req[i] = static_cast<uint8_t>(rng());
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  std::memcpy(&to.sin_addr, f.to, 4);
+  const auto start = std::chrono::steady_clock::now();
+  uint64_t sent = 0;
+  constexpr uint64_t kBurst = 100;  // first, from one source at once: most are over its limit
+  while (!stop.load()) {
+    const uint64_t paced = sent > kBurst ? sent - kBurst : 0;
+    const auto due = start + std::chrono::nanoseconds(paced * 1'000'000'000ull / f.rate);
+    if (std::chrono::steady_clock::now() < due) {
+      std::this_thread::sleep_until(due);
+      continue;
+    }
+    const uint32_t k = sent < kBurst ? 0 : static_cast<uint32_t>(sent % f.sources);
+    const uint8_t src[4] = {f.from[0], f.from[1], static_cast<uint8_t>(k >> 8),
+                            static_cast<uint8_t>(k)};
+    std::memcpy(ip + 12, src, 4);
+    udp[0] = static_cast<uint8_t>(0xc0 | (k & 0x3f));
+    udp[1] = static_cast<uint8_t>(k >> 6);
+    req[30] = static_cast<uint8_t>(sent);  // every token differs
+    if (sendto(fd, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) > 0)
+      ++sent;
+  }
+  close(fd);
+  return sent;
+}
+
+uint64_t last_stat(const std::string& path, const std::string& key) {
+  std::ifstream f(path);
+  std::string line, last;
+  while (std::getline(f, line))
+    if (!line.empty()) last = line;
+  std::smatch m;
+  if (!std::regex_search(last, m, std::regex("\"" + key + "\":(\\d+)"))) return UINT64_MAX;
+  return std::stoull(m[1]);
+}
+
+}  // namespace bypass::it
