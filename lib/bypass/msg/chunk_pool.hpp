@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include <bypass/core/huge_array.hpp>
 #include <bypass/msg/msg_wire.hpp>
 
 namespace bypass::msg {
@@ -24,33 +25,37 @@ class ChunkPool {
       : mem_(size_t{chunks} * kFragmentBytes),
         free_(chunks),
         refs_(chunks),
+        top_(chunks),
         scratch_(kMaxMessageBytes) {
     for (uint32_t i = 0; i < chunks; ++i) free_[i] = chunks - 1 - i;
   }
 
   uint32_t take() {
-    if (free_.empty()) return kNone;
-    const uint32_t c = free_.back();
-    free_.pop_back();
+    if (top_ == 0) return kNone;
+    const uint32_t c = free_[--top_];
     refs_[c] = 1;
     return c;
   }
   // One more holder of a taken chunk.
   void share(uint32_t c) { ++refs_[c]; }
-  // A holder lets go; the last one returns the chunk (capacity reserved: never allocates).
+  // A holder lets go; the last one returns the chunk (the free list has a
+  // place for every chunk).
   void give(uint32_t c) {
-    if (--refs_[c] == 0) free_.push_back(c);
+    if (--refs_[c] == 0) free_[top_++] = c;
   }
   uint8_t* data(uint32_t c) { return mem_.data() + size_t{c} * kFragmentBytes; }
 
-  uint32_t available() const { return static_cast<uint32_t>(free_.size()); }
+  uint32_t available() const { return top_; }
   uint32_t capacity() const { return static_cast<uint32_t>(mem_.size() / kFragmentBytes); }
   std::span<uint8_t> scratch() { return scratch_; }
 
  private:
-  std::vector<uint8_t> mem_;
+  // Chunks start on cache lines (a 64-byte message is one line, not two) and
+  // on 2 MB pages where the kernel gives them (no TLB miss per chunk).
+  HugeArray<uint8_t> mem_;
   std::vector<uint32_t> free_;
   std::vector<uint32_t> refs_;  // holders of each taken chunk
+  uint32_t top_;                // free_[0, top_) are free
   std::vector<uint8_t> scratch_;
 };
 
