@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <thread>
 
@@ -201,7 +202,7 @@ class DpdkHarness : public test::UdpHarness {
     endpoint_ = std::make_unique<Endpoint>(ec, worker_->clock().hz());
     ctx_ = std::make_unique<DpdkHandlerContext>(1452);
     for (const auto& s : services) {
-      handlers_.push_back(make_handler(s));
+      handlers_.push_back(factory_ ? factory_(s) : make_handler(s));
       if (Status st = handlers_.back()->start(*ctx_); !st) return st;
       table_.bind(s.port, handlers_.back().get());
     }
@@ -228,6 +229,16 @@ class DpdkHarness : public test::UdpHarness {
         st.tx_datagrams += svc->counters().replies.get() + svc->counters().sent.get();
       }
     return st;
+  }
+  // The handlers to make, instead of make_handler's.
+  std::function<std::unique_ptr<DatagramHandler>(const ServiceConfig&)> factory_;
+  // The service module's drops under `reason`, summed over its instances.
+  uint64_t service_drops(DropReason reason) const {
+    uint64_t n = 0;
+    for (const auto& m : graph_->modules())
+      if (dynamic_cast<const ServiceModule*>(m.get()) != nullptr)
+        n += m->tally().drops[drop_index(reason)].get();
+    return n;
   }
   void stop() override {
     if (group_) group_->stop();
@@ -285,6 +296,40 @@ TEST(DpdkBackend, NoMbufLeftAfterTrafficAndStop) {
     }
     EXPECT_EQ(h.stats().rx_datagrams, 200u);
     EXPECT_EQ(h.stats().tx_datagrams, 200u);
+  }
+  EXPECT_EQ(rte_mempool_in_use_count(test::test_pool()), before);
+}
+
+// A handler's mistake: a further datagram addressed to no request of the
+// batch (an index past its end). It is not sent, and counted as no_request;
+// the requests themselves are still answered.
+TEST(DpdkBackend, FurtherDatagramToNoRequestIsCountedNotSent) {
+  struct Stray final : DatagramHandler {
+    void on_datagrams(std::span<Datagram> batch, Outbox& out) override {
+      const uint8_t header[4] = {'l', 'o', 's', 't'};
+      for (Datagram& g : batch) g.reply = Reply::kUnchanged;
+      out.send(static_cast<uint16_t>(batch.size()), header);
+    }
+  };
+  unsigned before = rte_mempool_in_use_count(test::test_pool());
+  {
+    DpdkHarness h;
+    h.factory_ = [](const ServiceConfig&) { return std::make_unique<Stray>(); };
+    ServiceConfig svc;
+    svc.port = 7;
+    svc.handler = "stray";
+    ASSERT_TRUE(h.start({svc}, h.families()));
+    auto c = h.client(Family::kV4, 7);
+    for (int i = 0; i < 5; ++i) {
+      test::Bytes b = test::pattern(60, i);
+      ASSERT_TRUE(c->send(b));
+      auto got = c->receive(test::kAnswerTimeout);
+      ASSERT_TRUE(got.has_value()) << i;
+      EXPECT_EQ(*got, b) << "the request is answered; nothing else arrives";
+    }
+    EXPECT_FALSE(c->receive(test::milliseconds(50)).has_value());
+    EXPECT_EQ(h.service_drops(ServiceDrop::kNoRequest), 5u) << "one per batch of one";
+    EXPECT_EQ(h.stats().tx_datagrams, 5u);
   }
   EXPECT_EQ(rte_mempool_in_use_count(test::test_pool()), before);
 }
