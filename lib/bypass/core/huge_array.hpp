@@ -25,17 +25,20 @@ class HugeArray {
   HugeArray() = default;
   explicit HugeArray(size_t n) : n_(n) {
     if (n == 0) return;
-    if (n > SIZE_MAX / sizeof(T) - kHugePage) throw std::bad_alloc();
+    if (n > (SIZE_MAX - 2 * kHugePage) / sizeof(T)) throw std::bad_alloc();
     const size_t bytes = n * sizeof(T);
-    // Room to align the start to a huge page when the table spans one.
-    len_ = bytes >= kHugePage ? bytes + kHugePage : bytes;
+    // A table that spans a huge page gets whole huge pages, its tail too
+    // (the kernel backs only whole 2 MB pages with one; a partial last one
+    // stays on 4 KB pages), and room to align its start to one.
+    const size_t whole = (bytes + kHugePage - 1) & ~(kHugePage - 1);
+    len_ = bytes >= kHugePage ? whole + kHugePage : bytes;
     void* p = mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
     map_ = p;
     auto at = reinterpret_cast<uintptr_t>(p);
     if (bytes >= kHugePage) {
       at = (at + kHugePage - 1) & ~(kHugePage - 1);
-      madvise(reinterpret_cast<void*>(at), bytes, MADV_HUGEPAGE);  // a hint: ignored if refused
+      madvise(reinterpret_cast<void*>(at), whole, MADV_HUGEPAGE);  // a hint: ignored if refused
     }
     data_ = reinterpret_cast<T*>(at);
     size_t built = 0;

@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
+#include <string>
 
 namespace bypass {
 namespace {
@@ -34,6 +37,46 @@ TEST(HugeArray, LargeTableIsInitializedAndHugePageAligned) {
     EXPECT_EQ(a[n - 1].value, 42u);
   }
   EXPECT_EQ(g_live, 0);
+}
+
+// The mapping that holds `p` (/proc/self/smaps): where it ends, and whether
+// it is marked for huge pages (VmFlags "hg", from MADV_HUGEPAGE).
+struct Vma {
+  uintptr_t end = 0;
+  bool huge = false;
+};
+Vma vma_of(const void* p) {
+  const auto at = reinterpret_cast<uintptr_t>(p);
+  std::ifstream smaps("/proc/self/smaps");
+  Vma found;
+  bool in = false;
+  for (std::string line; std::getline(smaps, line);) {
+    uintptr_t start = 0, end = 0;
+    char dash = 0;
+    std::istringstream head(line);
+    if (head >> std::hex >> start >> dash >> end && dash == '-') {
+      in = start <= at && at < end;
+      if (in) found.end = end;
+      continue;
+    }
+    if (in && line.rfind("VmFlags:", 0) == 0) {
+      found.huge = (line + " ").find(" hg ") != std::string::npos;
+      return found;
+    }
+  }
+  return found;
+}
+
+// A table of 3 MB spans two huge pages: both are marked, the second too,
+// though the table fills only half of it (a mapping that ended with the
+// table would leave its tail on 4 KB pages).
+TEST(HugeArray, WholeHugePagesAreMarkedTailIncluded) {
+  const size_t n = (size_t{3} << 20) / sizeof(Entry);
+  HugeArray<Entry> a(n);
+  const Vma v = vma_of(a.data());
+  EXPECT_TRUE(v.huge) << "the table is marked for huge pages";
+  EXPECT_GE(v.end, reinterpret_cast<uintptr_t>(a.data()) + (size_t{4} << 20))
+      << "the marked mapping covers the table's last huge page whole";
 }
 
 TEST(HugeArray, SmallAndEmptyTables) {
