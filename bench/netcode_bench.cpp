@@ -149,46 +149,48 @@ void message_figures(double hz) {
     messages.connect_batch(i, n, &mc[i]);
   }
   size_t rn = 0, mn = 0;
-  std::vector<double> r_per, m_per;
-  for (int r = 0; r < 3000; ++r) {
-    r_per.push_back(static_cast<double>(raw.echo_batch(rc, rn, 64)) / kBatch);
-    m_per.push_back(static_cast<double>(messages.echo_batch(mc, mn, 64)) / kBatch);
-  }
-  const double rm = median(r_per), mm = median(m_per);
+  // Medians of cycles per packet over `rounds` batches, alternated: message
+  // echo of `size`-byte messages, `per` to a packet, and raw payload echo of
+  // `raw_bytes`.
+  struct Pair {
+    double messages, raw;
+  };
+  auto measure = [&](size_t size, unsigned per, size_t raw_bytes, int rounds) {
+    std::vector<double> m_per, r_per;
+    for (int r = 0; r < rounds; ++r) {
+      r_per.push_back(static_cast<double>(raw.echo_batch(rc, rn, raw_bytes)) / kBatch);
+      m_per.push_back(static_cast<double>(messages.echo_batch(mc, mn, size, per)) / kBatch);
+    }
+    return Pair{median(m_per), median(r_per)};
+  };
+  const Pair one = measure(64, 1, 64, 3000);
   std::printf(
       "message echo 64 B, one reliable message per packet, %u clients: %.0f cycles/packet "
       "median (%.0fk/s per core); raw payload echo 64 B: %.0f (%.0fk/s); messages/raw "
       "packets per second %.2f\n",
-      kN, mm, hz / mm / 1e3, rm, hz / rm / 1e3, rm / mm);
+      kN, one.messages, hz / one.messages / 1e3, one.raw, hz / one.raw / 1e3,
+      one.raw / one.messages);
   // Messages in flight share packets (what bench-messages' load does): 16
   // of 64 B per packet, against the raw echo of a payload that size.
   constexpr unsigned kPer = 16;
   const size_t shared_bytes = msg::kHeaderBytes + kPer * (64 + msg::PacketWriter::kMessageOverhead);
-  std::vector<double> s_per, rs_per;
-  for (int r = 0; r < 3000; ++r) {
-    s_per.push_back(static_cast<double>(messages.echo_batch(mc, mn, 64, kPer)) / kBatch);
-    rs_per.push_back(static_cast<double>(raw.echo_batch(rc, rn, shared_bytes)) / kBatch);
-  }
-  const double sm = median(s_per), rsm = median(rs_per);
+  const Pair shared = measure(64, kPer, shared_bytes, 3000);
   std::printf(
       "message echo 64 B, %u reliable messages per packet: %.0f cycles/packet, %.0f per "
       "message (%.2fM messages/s per core); raw payload echo of the same %zu B: %.0f; the "
       "message layer's own cost %.0f cycles per message\n",
-      kPer, sm, sm / kPer, hz / (sm / kPer) / 1e6, shared_bytes, rsm, (sm - rsm) / kPer);
+      kPer, shared.messages, shared.messages / kPer, hz / (shared.messages / kPer) / 1e6,
+      shared_bytes, shared.raw, (shared.messages - shared.raw) / kPer);
   // 1 KiB messages, bench-messages' other size: one per packet, each packet
   // paying its AEAD over 1 KiB.
   const size_t kib_bytes = msg::kHeaderBytes + 1024 + msg::PacketWriter::kMessageOverhead;
-  std::vector<double> k_per, rk_per;
-  for (int r = 0; r < 1000; ++r) {
-    k_per.push_back(static_cast<double>(messages.echo_batch(mc, mn, 1024)) / kBatch);
-    rk_per.push_back(static_cast<double>(raw.echo_batch(rc, rn, kib_bytes)) / kBatch);
-  }
-  const double km = median(k_per), rkm = median(rk_per);
+  const Pair kib = measure(1024, 1, kib_bytes, 1000);
   std::printf(
       "message echo 1 KiB, one reliable message per packet: %.0f cycles per message (%.2f us, "
       "%.0fk/s per core); raw payload echo of the same %zu B: %.0f; the message layer's own "
       "cost %.0f\n",
-      km, km / hz * 1e6, hz / km / 1e3, kib_bytes, rkm, km - rkm);
+      kib.messages, kib.messages / hz * 1e6, hz / kib.messages / 1e3, kib_bytes, kib.raw,
+      kib.messages - kib.raw);
 }
 
 int main(int argc, char** argv) {
