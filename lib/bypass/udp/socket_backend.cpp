@@ -101,12 +101,6 @@ class SocketBackend::Worker {
   }
   ~Worker() { close_sockets(); }
 
-  // The receive buffer the kernel granted a socket (it reports twice what it grants).
-  static int granted_receive_buffer(int fd) {
-    int v = 0;
-    socklen_t len = sizeof v;
-    return getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &len) == 0 ? v / 2 : 0;
-  }
   int smallest_receive_buffer() const {
     int least = 0;
     for (const Sock& s : socks_) {

@@ -76,11 +76,10 @@ socklen_t to_sockaddr(const SockAddr& a, sockaddr_storage& ss) {
   return sizeof(sockaddr_in6);
 }
 
-// A source no peer can have: the kernel lets some through (an IPv6 datagram
-// from ::, whose reply Linux would send to ::1), and a reply to port 0 fails.
-bool martian(const SockAddr& src) {
-  return src.port == 0 || src.ip.is_unspecified() || src.ip.is_v6_multicast() ||
-         src.ip.is_v4_multicast_or_broadcast();
+int granted_receive_buffer(int fd) {
+  int v = 0;
+  socklen_t len = sizeof v;
+  return getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &len) == 0 ? v / 2 : 0;
 }
 
 // A bound, non-blocking UDP socket, or one sentence saying why not.

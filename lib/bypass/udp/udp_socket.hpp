@@ -41,6 +41,14 @@ bool take_pktinfo(msghdr& h, IpAddr& dst);
 // A source no peer can have (0.0.0.0, ::, multicast, broadcast) or port 0:
 // the kernel lets some through (an IPv6 datagram from ::, whose reply Linux
 // would send to ::1), and a reply to port 0 fails.
-bool martian(const SockAddr& src);
+// Inline: it runs once per datagram.
+inline bool martian(const SockAddr& src) {
+  return src.port == 0 || src.ip.is_unspecified() || src.ip.is_v6_multicast() ||
+         src.ip.is_v4_multicast_or_broadcast();
+}
+
+// The receive buffer the kernel granted socket `fd` (it reports twice what
+// it grants), or 0 if it cannot be asked.
+int granted_receive_buffer(int fd);
 
 }  // namespace bypass
