@@ -111,10 +111,18 @@ void NetcodeService::on_datagrams(std::span<Datagram> batch, Outbox& out) {
         rate_limited_.add();
         continue;
       }
-      server_->receive(current_from_, {d.data, d.len}, now_, hint[i]);
+      // The server may hold a request until its next packet: keep its reply path.
+      if (server_->receive_in_batch(current_from_, {d.data, d.len}, now_, hint[i])) {
+        held_ = &d;
+        held_from_ = current_from_;
+      } else if (!server_->holding()) {
+        held_ = nullptr;
+      }
     }
   }
   current_ = nullptr;
+  server_->end_batch();
+  held_ = nullptr;
   if (messages_) messages_->poll();               // what the other workers sent
   if (messages_) messages_->flush(now_.mono_ns);  // what the burst queued, coalesced
   out_ = nullptr;
@@ -145,6 +153,9 @@ void NetcodeService::send(const NetcodeAddress& to, std::span<const uint8_t> pac
   Peer here;
   if (current_ && to == current_from_) {
     here = current_->peer();
+    path = &here;
+  } else if (held_ && to == held_from_) {
+    here = held_->peer();
     path = &here;
   } else {
     const uint32_t m = server_->mappings().find(to);

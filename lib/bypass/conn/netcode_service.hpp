@@ -118,6 +118,8 @@ class NetcodeService final : public DatagramHandler,
   Outbox* out_ = nullptr;
   const Datagram* current_ = nullptr;
   NetcodeAddress current_from_;
+  const Datagram* held_ = nullptr;  // the request the server holds until its next packet
+  NetcodeAddress held_from_;
   Now now_;
   // Written by the worker, read by the control thread (the server's own
   // refusal counts are plain words read the same way: a torn read is not

@@ -93,7 +93,7 @@ NetcodeServer::~NetcodeServer() {
   sodium_memzero(challenge_key_.data(), challenge_key_.size());
   sodium_memzero(config_.private_key.data(), config_.private_key.size());
   sodium_memzero(tx_.data(), tx_.size());
-  sodium_memzero(&rx_.request.token, sizeof(rx_.request.token));
+  for (Packet& p : rx_) sodium_memzero(&p.request.token, sizeof(p.request.token));
 }
 
 // ---------------------------------------------------------------------------
@@ -266,8 +266,7 @@ uint64_t NetcodeServer::next_sequence(uint32_t client_index) const {
 void NetcodeServer::prefetch(std::span<const NetcodeAddress> from, const uint8_t* prefix,
                              uint32_t* m) const {
   const size_t n = from.size();
-  for (size_t i = 0; i < n; ++i)
-    if (prefix[i] != 0) mappings_.prefetch_index(from[i]);
+  for (size_t i = 0; i < n; ++i) mappings_.prefetch_index(from[i]);
   for (size_t i = 0; i < n; ++i) {
     m[i] = prefix[i] != 0 ? mappings_.find(from[i]) : kNone;
     if (m[i] != kNone) mappings_.prefetch_mapping(m[i]);
@@ -283,7 +282,30 @@ void NetcodeServer::prefetch(std::span<const NetcodeAddress> from, const uint8_t
 
 void NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packet, Now now,
                             uint32_t mapping_hint) {
+  (void)receive(from, packet, now, mapping_hint, false);
+}
+
+bool NetcodeServer::receive_in_batch(const NetcodeAddress& from, std::span<uint8_t> packet, Now now,
+                                     uint32_t mapping_hint) {
+  return receive(from, packet, now, mapping_hint, true);
+}
+
+void NetcodeServer::end_batch() {
+  if (!holding_) return;
+  holding_ = false;
+  act_on_request(held_from_, rx_[reading_ ^ 1], held_now_);
+}
+
+void NetcodeServer::act_on_request(const NetcodeAddress& from, Packet& p, Now now) {
+  on_request(from, p.request, now);
+  sodium_memzero(&p.request.token, sizeof(p.request.token));
+}
+
+bool NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packet, Now now,
+                            uint32_t mapping_hint, bool hold_requests) {
   now = time_(now);
+  const bool request = packet.size() == kConnectionRequestBytes && packet[0] == 0;
+  if (!request) end_batch();  // a held request acts first
   ReadContext ctx;
   ctx.protocol_id = config_.protocol_id;
   ctx.allowed = kServerReads;
@@ -296,7 +318,7 @@ void NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packe
   // the wire at the end of a request, and the client id of a pending response.
   uint32_t mapping = kNone;
   uint32_t client = kNone;
-  if (packet.size() == kConnectionRequestBytes && packet[0] == 0) {
+  if (request) {
     Mac mac;
     std::memcpy(mac.data(), packet.data() + kConnectionRequestBytes - kMacBytes, kMacBytes);
     history_->prefetch(mac);
@@ -318,46 +340,55 @@ void NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packe
     }
   }
 
-  Packet& p = rx_;
+  Packet& p = rx_[reading_];
   const WireDrop d = read_packet(packet, ctx, p);
   if (d != WireDrop::kOk) {
     count(d);
     // A request that opened but did not parse may have left key bytes behind.
     if (d == WireDrop::kTokenMalformed) sodium_memzero(&p.request.token, sizeof(p.request.token));
-    return;
+    return false;
   }
 
   switch (p.type) {
     case PacketType::kConnectionRequest:
-      on_request(from, p.request, now);
-      sodium_memzero(&p.request.token, sizeof(p.request.token));
-      return;
+      if (!hold_requests) {
+        act_on_request(from, p, now);
+        return false;
+      }
+      shared_->prefetch_client_id(p.request.token.client_id);
+      end_batch();  // the request held before this one
+      holding_ = true;
+      held_from_ = from;
+      held_now_ = now;
+      reading_ ^= 1;
+      return true;
     case PacketType::kConnectionResponse:
       on_response(from, p, mapping, now);
-      return;
+      return false;
     case PacketType::kKeepAlive:
     case PacketType::kPayload:
     case PacketType::kDisconnect:
       break;
     default:
-      return;  // not in kServerReads
+      return false;  // not in kServerReads
   }
 
   if (client == kNone) {
     count(ServerDrop::kNotConnected);
-    return;
+    return false;
   }
   Slot& s = slots_[client];
   if (p.type == PacketType::kDisconnect) {
     free_slot(client);
     if (handler_ != nullptr) handler_->on_disconnect(client, DisconnectReason::kByPeer);
-    return;
+    return false;
   }
   s.last_receive_ns = now.mono_ns;
   s.confirmed = true;
   if (p.type == PacketType::kPayload && handler_ != nullptr) {
     deliver(client, p.payload);
   }
+  return false;
 }
 
 void NetcodeServer::on_request(const NetcodeAddress& from, const ConnectionRequest& request,

@@ -96,10 +96,18 @@ class TestNetwork {
   }
   void attach_server(const NetcodeAddress& a, NetcodeServer* s) {
     servers_.push_back(a);
+    server_objects_.push_back(s);
     receivers_.push_back({a, [this, s](const NetcodeAddress& f, std::span<uint8_t> p, Now n) {
-                            s->receive(f, p, server_now(n));
+                            if (batched) {
+                              s->receive_in_batch(f, p, server_now(n));
+                            } else {
+                              s->receive(f, p, server_now(n));
+                            }
                           }});
   }
+  // Servers read each delivery round as one batch (receive_in_batch, then end_batch), as the
+  // netcode service does.
+  bool batched = false;
   void attach_client(const NetcodeAddress& a, NetcodeClient* c) {
     receivers_.push_back({a, [this, c](const NetcodeAddress& f, std::span<uint8_t> p, Now n) {
                             c->receive(f, p, client_now(n));
@@ -138,6 +146,8 @@ class TestNetwork {
     queue_.clear();
     if (reorder) std::reverse(batch.begin(), batch.end());
     for (Datagram& d : batch) inject(d.from, d.to, d.bytes, now);
+    if (batched)
+      for (NetcodeServer* s : server_objects_) s->end_batch();
   }
 
   // Hands a datagram to the endpoint at `to` at once (tests forge packets with this).
@@ -223,6 +233,7 @@ class TestNetwork {
   std::deque<Datagram> queue_;
   std::vector<std::unique_ptr<Port>> ports_;
   std::vector<NetcodeAddress> servers_;
+  std::vector<NetcodeServer*> server_objects_;
   std::vector<std::pair<NetcodeAddress, Receiver>> receivers_;
   std::vector<std::pair<NetcodeAddress, NetcodeAddress>> validated_;
 };

@@ -94,6 +94,44 @@ TEST_F(Server_, HandshakeAndPayloadEchoBothWays) {
   EXPECT_FALSE(c.client->send_payload(too_big, sim.clock.now));
 }
 
+// receive_in_batch() acts on a request at the next packet or at end_batch():
+// nothing is answered while it is held, and answers keep the arrival order.
+TEST_F(Server_, BatchedRequestIsActedOnAtTheNextPacketInOrder) {
+  sim.net.batched = true;
+  auto& s = sim.add_server(Sim::config(kServerA, 4));
+  auto& a = connect_client(10, 1, kServerA);
+  auto& b = connect_client(11, 2, kServerA);
+  a.client->update(sim.clock.now);
+  b.client->update(sim.clock.now);
+  const test::Datagram* ra = sim.net.last(a.address, 0);
+  const test::Datagram* rb = sim.net.last(b.address, 0);
+  ASSERT_TRUE(ra != nullptr && rb != nullptr);
+  std::vector<uint8_t> request_a = ra->bytes, request_b = rb->bytes;
+  auto challenges = [&](const Sim::ClientNode& c) { return sim.net.count(kServerA, c.address, 2); };
+
+  sim.net.inject(a.address, kServerA, request_a, sim.clock.now);
+  EXPECT_TRUE(s.server->holding());
+  EXPECT_EQ(challenges(a), 0u);
+  sim.net.inject(b.address, kServerA, request_b, sim.clock.now);
+  EXPECT_TRUE(s.server->holding());
+  EXPECT_EQ(challenges(a), 1u);  // a's, at b's request
+  EXPECT_EQ(challenges(b), 0u);
+  // A packet of another kind (here one of no connection) acts on the held request first.
+  sim.net.inject(addr(12, 50000), kServerA, std::vector<uint8_t>(40, 0x14), sim.clock.now);
+  EXPECT_FALSE(s.server->holding());
+  EXPECT_EQ(challenges(b), 1u);
+  s.server->end_batch();  // nothing held: nothing more
+  EXPECT_EQ(challenges(a) + challenges(b), 2u);
+
+  // And the handshakes complete through batches, with several clients per round.
+  auto& c = connect_client(13, 3, kServerA);
+  ASSERT_TRUE(sim.run_until(
+      [&] { return a.client->connected() && b.client->connected() && c.client->connected(); },
+      2000));
+  EXPECT_EQ(s.server->num_connected(), 3u);
+  EXPECT_FALSE(s.server->holding());
+}
+
 TEST_F(Server_, UnconfirmedSlotGetsKeepAliveBeforePayload) {
   auto& s = sim.add_server(Sim::config(kServerA, 2));
   auto& c = connect_client(10, 1, kServerA);
