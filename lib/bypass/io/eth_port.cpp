@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <set>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -92,7 +91,7 @@ Expected<std::unique_ptr<EthPort>> EthPort::open(const PortConfig& pc, uint16_t 
   // probe to its start: their drops are counted (socket_drops.hpp).
   const bool kernel_sockets =
       pc.device.rfind("net_af_packet", 0) == 0 || pc.device.rfind("net_af_xdp", 0) == 0;
-  std::set<int> sockets_before;
+  SocketDrops::Sockets sockets_before;
   if (!find_port(dev, &id)) {
     if (kernel_sockets) sockets_before = SocketDrops::packet_sockets();
     if (pc.is_pci())

@@ -14,8 +14,8 @@
 
 namespace bypass {
 
-std::set<int> SocketDrops::packet_sockets() {
-  std::set<int> out;
+SocketDrops::Sockets SocketDrops::packet_sockets() {
+  Sockets out;
   DIR* d = opendir("/proc/self/fd");
   if (d == nullptr) return out;
   const int own = dirfd(d);
@@ -28,18 +28,15 @@ std::set<int> SocketDrops::packet_sockets() {
     int domain = 0;
     socklen_t len = sizeof domain;
     if (getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0) continue;
-    if (domain == AF_PACKET || domain == AF_XDP) out.insert(static_cast<int>(fd));
+    if (domain == AF_PACKET || domain == AF_XDP) out[static_cast<int>(fd)] = domain;
   }
   closedir(d);
   return out;
 }
 
-SocketDrops::SocketDrops(const std::set<int>& before) {
-  for (int fd : packet_sockets()) {
+SocketDrops::SocketDrops(const Sockets& before) {
+  for (const auto& [fd, domain] : packet_sockets()) {
     if (before.count(fd)) continue;
-    int domain = 0;
-    socklen_t len = sizeof domain;
-    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len);
     (domain == AF_PACKET ? packet_fds_ : xdp_fds_).push_back(fd);
   }
   std::lock_guard<std::mutex> lock(mu_);

@@ -8,19 +8,20 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <mutex>
-#include <set>
 #include <vector>
 
 namespace bypass {
 
 class SocketDrops {
  public:
-  // The AF_PACKET and AF_XDP sockets this process has open now.
-  static std::set<int> packet_sockets();
+  // The AF_PACKET and AF_XDP sockets this process has open now: descriptor -> domain.
+  using Sockets = std::map<int, int>;
+  static Sockets packet_sockets();
 
   // Keeps the AF_PACKET and AF_XDP sockets opened since `before` was taken.
-  explicit SocketDrops(const std::set<int>& before);
+  explicit SocketDrops(const Sockets& before);
 
   // How many sockets it watches.
   size_t sockets() const { return packet_fds_.size() + xdp_fds_.size(); }
