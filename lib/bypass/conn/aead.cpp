@@ -79,21 +79,32 @@ bool seal(const uint8_t* in, uint8_t* out, size_t len, uint8_t* tag, std::span<c
   return ok;
 }
 
-bool open(const uint8_t* in, uint8_t* out, size_t len, const uint8_t* tag,
-          std::span<const uint8_t> ad, const uint8_t* nonce, const uint8_t* key) {
+namespace {
+
+// open(), decrypting the first `head` bytes only (the tag still covers `len`).
+bool open_head(const uint8_t* in, uint8_t* out, size_t len, size_t head, const uint8_t* tag,
+               std::span<const uint8_t> ad, const uint8_t* nonce, const uint8_t* key) {
   if (len > kMaxFusedBytes) {
     return crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, nullptr, in, len, tag, ad.data(),
                                                               ad.size(), nonce, key) == 0;
   }
+  if (head > len) head = len;
   alignas(64) uint8_t ks[kMaxStream];
-  const size_t n = stream_bytes(len);
+  const size_t n = stream_bytes(head);
   uint8_t want[kTagBytes];
   bool ok = crypto_stream_chacha20_ietf(ks, n, nonce, key) == 0 && mac(want, ks, ad, in, len) &&
             crypto_verify_16(want, tag) == 0;
-  if (ok) xor_stream(in, out, ks + kBlock, len);
+  if (ok) xor_stream(in, out, ks + kBlock, head);
   // A forged packet's keystream is one a later genuine packet may use.
   sodium_memzero(ks, ok ? kBlock : n);
   return ok;
+}
+
+}  // namespace
+
+bool open(const uint8_t* in, uint8_t* out, size_t len, const uint8_t* tag,
+          std::span<const uint8_t> ad, const uint8_t* nonce, const uint8_t* key) {
+  return open_head(in, out, len, len, tag, ad, nonce, key);
 }
 
 namespace {
@@ -122,8 +133,13 @@ bool xseal(const uint8_t* in, uint8_t* out, size_t len, uint8_t* tag, std::span<
 
 bool xopen(const uint8_t* in, uint8_t* out, size_t len, const uint8_t* tag,
            std::span<const uint8_t> ad, const uint8_t* nonce, const uint8_t* key) {
+  return xopen_head(in, out, len, len, tag, ad, nonce, key);
+}
+
+bool xopen_head(const uint8_t* in, uint8_t* out, size_t len, size_t head, const uint8_t* tag,
+                std::span<const uint8_t> ad, const uint8_t* nonce, const uint8_t* key) {
   XKey x;
-  return x.derive(nonce, key) && open(in, out, len, tag, ad, x.nonce, x.key);
+  return x.derive(nonce, key) && open_head(in, out, len, head, tag, ad, x.nonce, x.key);
 }
 
 }  // namespace bypass::conn::aead

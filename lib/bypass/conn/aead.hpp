@@ -37,5 +37,11 @@ inline constexpr size_t kMaxFusedBytes = 2048 - 64;
                          std::span<const uint8_t> ad, const uint8_t* nonce, const uint8_t* key);
 [[nodiscard]] bool xopen(const uint8_t* in, uint8_t* out, size_t len, const uint8_t* tag,
                          std::span<const uint8_t> ad, const uint8_t* nonce, const uint8_t* key);
+// xopen() that checks the tag over all `len` bytes but decrypts only the
+// first `head` of them (all of them past kMaxFusedBytes), for a message whose
+// tail its reader may not need: the keystream of the rest is not made.
+[[nodiscard]] bool xopen_head(const uint8_t* in, uint8_t* out, size_t len, size_t head,
+                              const uint8_t* tag, std::span<const uint8_t> ad, const uint8_t* nonce,
+                              const uint8_t* key);
 
 }  // namespace bypass::conn::aead

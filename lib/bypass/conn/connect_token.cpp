@@ -44,6 +44,32 @@ bool read_servers(ByteReader& r, uint32_t& n,
   return true;
 }
 
+constexpr size_t kHead = kPrivateTokenHeadBytes;
+
+// Where the private token's fields end, read from its first decrypted bytes:
+// 0 if the server list does not end inside them, or is not valid (the whole
+// token is decrypted then, and its reader says what is wrong).
+size_t fields_end(std::span<const uint8_t, kHead> head) {
+  size_t at = 8 + 4;  // client id, timeout
+  const uint32_t n = uint32_t{head[at]} | uint32_t{head[at + 1]} << 8 |
+                     uint32_t{head[at + 2]} << 16 | uint32_t{head[at + 3]} << 24;
+  at += 4;
+  if (n < 1 || n > kMaxServersPerConnect) return 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (at >= kHead) return 0;
+    const uint8_t type = head[at];
+    if (type == static_cast<uint8_t>(AddressType::kIpv4)) {
+      at += 1 + 4 + 2;
+    } else if (type == static_cast<uint8_t>(AddressType::kIpv6)) {
+      at += 1 + 16 + 2;
+    } else {
+      return 0;
+    }
+  }
+  at += 2 * kKeyBytes + kUserDataBytes;
+  return at <= kHead ? at : 0;
+}
+
 }  // namespace
 
 bool write_private_connect_token(const PrivateConnectToken& token,
@@ -100,9 +126,18 @@ WireDrop decrypt_private_connect_token(std::span<const uint8_t, kPrivateConnectT
                                        const ConnectTokenNonce& nonce, const Key& private_key,
                                        PrivateConnectToken& out) {
   const auto ad = token_ad(protocol_id, expire_timestamp);
-  std::array<uint8_t, kPrivatePlainBytes> plain;
-  if (!aead::xopen(sealed.data(), plain.data(), kPrivatePlainBytes,
-                   sealed.data() + kPrivatePlainBytes, ad, nonce.data(), private_key.data())) {
+  std::array<uint8_t, kPrivatePlainBytes> plain{};
+  // The tag covers all 1008 bytes, but the fields end early (343 bytes with
+  // one IPv4 server): only the first kHead are decrypted, unless the server
+  // list runs past them.
+  const uint8_t* tag = sealed.data() + kPrivatePlainBytes;
+  bool opened = aead::xopen_head(sealed.data(), plain.data(), kPrivatePlainBytes, kHead, tag, ad,
+                                 nonce.data(), private_key.data());
+  if (opened && fields_end(std::span<const uint8_t>(plain).first<kHead>()) == 0) {
+    opened = aead::xopen(sealed.data(), plain.data(), kPrivatePlainBytes, tag, ad, nonce.data(),
+                         private_key.data());
+  }
+  if (!opened) {
     sodium_memzero(plain.data(), plain.size());
     return WireDrop::kTokenDecryptFailed;
   }

@@ -62,6 +62,8 @@ WireDrop read_private_connect_token(std::span<const uint8_t> plain, PrivateConne
 
 // Backend: writes `token` and seals it under `private_key`, with the version
 // info, protocol id and expire timestamp as associated data.
+inline constexpr size_t kPrivateTokenHeadBytes = 448;
+
 Status encrypt_private_connect_token(const PrivateConnectToken& token, uint64_t protocol_id,
                                      uint64_t expire_timestamp, const ConnectTokenNonce& nonce,
                                      const Key& private_key,
@@ -70,6 +72,10 @@ Status encrypt_private_connect_token(const PrivateConnectToken& token, uint64_t 
 // Server: opens the sealed token and parses it. WireDrop::kOk, kTokenDecryptFailed
 // (wrong key, nonce, protocol id, expire timestamp or a modified byte) or
 // kTokenMalformed. Allocation-free; the plaintext copy is wiped before return.
+// The tag is checked over all of it, but only the first
+// kPrivateTokenHeadBytes are decrypted when the fields end inside them (up to
+// 16 IPv4 or 5 IPv6 servers; zero padding follows, which the reader skips):
+// with ChaCha20's block 0, 512 bytes of keystream instead of 1,536.
 WireDrop decrypt_private_connect_token(std::span<const uint8_t, kPrivateConnectTokenBytes> sealed,
                                        uint64_t protocol_id, uint64_t expire_timestamp,
                                        const ConnectTokenNonce& nonce, const Key& private_key,

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <vector>
 
 #include "netcode_vectors.hpp"
@@ -106,6 +108,32 @@ TEST_F(Aead_, RefusesAnyChangeAndLeavesTheOutputAlone) {
     tag[0] ^= 0x40;
     EXPECT_TRUE(aead::open(c.data(), out.data(), len, tag.data(), a, xnonce, key));
     EXPECT_TRUE(std::equal(out.begin(), out.end(), msg.begin()));
+  }
+}
+
+// xopen_head() checks the tag over every byte but decrypts only the head:
+// the head is the plaintext, the rest of the output is left alone, and a
+// change past the head is still refused.
+TEST_F(Aead_, OpenHeadDecryptsTheHeadAndChecksEverything) {
+  const std::span<const uint8_t> a(ad, sizeof ad);
+  for (size_t len : {size_t{0}, size_t{100}, size_t{1008}, aead::kMaxFusedBytes + 1}) {
+    for (size_t head : {size_t{0}, size_t{1}, size_t{64}, size_t{448}, len}) {
+      if (head > len) continue;
+      SCOPED_TRACE(testing::Message() << "len " << len << " head " << head);
+      std::vector<uint8_t> c(len), tag(aead::kTagBytes);
+      ASSERT_TRUE(aead::xseal(msg.data(), c.data(), len, tag.data(), a, xnonce, key));
+      std::vector<uint8_t> out(len, 0xee);
+      ASSERT_TRUE(aead::xopen_head(c.data(), out.data(), len, head, tag.data(), a, xnonce, key));
+      EXPECT_TRUE(std::equal(out.begin(), out.begin() + head, msg.begin()));
+      if (len <= aead::kMaxFusedBytes) {  // past it, libsodium's call decrypts everything
+        EXPECT_TRUE(
+            std::all_of(out.begin() + head, out.end(), [](uint8_t b) { return b == 0xee; }));
+      }
+      if (len > head) {
+        c[len - 1] ^= 0x01;
+        EXPECT_FALSE(aead::xopen_head(c.data(), out.data(), len, head, tag.data(), a, xnonce, key));
+      }
+    }
   }
 }
 

@@ -87,6 +87,34 @@ TEST_F(ConnectToken_, PrivateNegativeTimeoutAndMaxServers) {
   EXPECT_EQ(back.timeout_seconds, -1);
 }
 
+// A server decrypts the fields of a private token first and the rest only if
+// the server list runs past them (16 IPv4 or 5 IPv6 servers fit): both ways
+// give the same token, at every list length.
+TEST_F(ConnectToken_, PrivateRoundTripAtEveryServerCount) {
+  for (bool v6 : {false, true}) {
+    for (uint32_t n = 1; n <= kMaxServersPerConnect; ++n) {
+      SCOPED_TRACE(testing::Message() << (v6 ? "IPv6 " : "IPv4 ") << n);
+      PrivateConnectToken t = private_token();
+      t.num_server_addresses = n;
+      for (uint32_t i = 0; i < n; ++i) {
+        const auto port = static_cast<uint16_t>(2000 + i);
+        t.server_addresses[i] =
+            v6 ? NetcodeAddress::v6({0x2001, 0xdb8, 0, 0, 0, 0, 0, static_cast<uint16_t>(i)}, port)
+               : NetcodeAddress::v4(198, 18, 1, static_cast<uint8_t>(i), port);
+      }
+      std::array<uint8_t, kPrivateConnectTokenBytes> sealed;
+      ASSERT_TRUE(encrypt_private_connect_token(t, kProtocolId, kExpireTimestamp, token_nonce(),
+                                                private_key(), sealed)
+                      .is_ok());
+      PrivateConnectToken back;
+      ASSERT_EQ(decrypt_private_connect_token(sealed, kProtocolId, kExpireTimestamp, token_nonce(),
+                                              private_key(), back),
+                WireDrop::kOk);
+      expect_same(back, t);
+    }
+  }
+}
+
 TEST_F(ConnectToken_, PrivateRefusesEveryModifiedByte) {
   const auto sealed = sealed_token();
   for (size_t i = 0; i < sealed.size(); ++i) {
