@@ -151,11 +151,14 @@ void NetcodeService::disconnect(uint32_t conn) {
 void NetcodeService::send(const NetcodeAddress& to, std::span<const uint8_t> packet) {
   const Peer* path = nullptr;
   Peer here;
-  if (current_ && to == current_from_) {
-    here = current_->peer();
-    path = &here;
-  } else if (held_ && to == held_from_) {
+  // A held request's reply goes back the way the request came, even when the
+  // packet being read (which had it acted on) is from the same source: that
+  // one may have come to another of our addresses, or by another link.
+  if (held_ && server_->acting_on_held() && to == held_from_) {
     here = held_->peer();
+    path = &here;
+  } else if (current_ && to == current_from_) {
+    here = current_->peer();
     path = &here;
   } else {
     const uint32_t m = server_->mappings().find(to);

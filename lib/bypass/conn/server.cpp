@@ -241,6 +241,7 @@ void NetcodeServer::disconnect(uint32_t client_index, Now now) {
 }
 
 void NetcodeServer::disconnect_all(Now now) {
+  end_batch();
   for (uint32_t i = 0; i < max_clients_; ++i) disconnect(i, now);
 }
 
@@ -293,7 +294,9 @@ bool NetcodeServer::receive_in_batch(const NetcodeAddress& from, std::span<uint8
 void NetcodeServer::end_batch() {
   if (!holding_) return;
   holding_ = false;
+  acting_on_held_ = true;
   act_on_request(held_from_, rx_[reading_ ^ 1], held_now_);
+  acting_on_held_ = false;
 }
 
 void NetcodeServer::act_on_request(const NetcodeAddress& from, Packet& p, Now now) {
@@ -305,7 +308,7 @@ bool NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packe
                             uint32_t mapping_hint, bool hold_requests) {
   now = time_(now);
   const bool request = packet.size() == kConnectionRequestBytes && packet[0] == 0;
-  if (!request) end_batch();  // a held request acts first
+  if (!request || !hold_requests) end_batch();  // a held request acts first
   ReadContext ctx;
   ctx.protocol_id = config_.protocol_id;
   ctx.allowed = kServerReads;
@@ -502,6 +505,7 @@ void NetcodeServer::on_response(const NetcodeAddress& from, const Packet& packet
 // Time
 
 void NetcodeServer::update(Now now) {
+  end_batch();
   now = time_(now);
   for (uint32_t i = 0; i < max_clients_; ++i) {
     const Slot& s = slots_[i];

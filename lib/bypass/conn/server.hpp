@@ -122,9 +122,13 @@ class NetcodeServer {
   // True if it holds this packet, a request, now.
   bool receive_in_batch(const NetcodeAddress& from, std::span<uint8_t> packet, Now now,
                         uint32_t mapping_hint = kNone);
-  // Acts on the request receive_in_batch() holds, if any.
+  // Acts on the request receive_in_batch() holds, if any. update() and
+  // disconnect_all() call it first too.
   void end_batch();
   bool holding() const { return holding_; }
+  // True while end_batch() acts on a held request: what the server sends
+  // then answers that request, not the packet being read.
+  bool acting_on_held() const { return acting_on_held_; }
   // Before receive() of a batch: fetches into cache what each packet will
   // touch (the address index for all; for a packet of a connection, prefix
   // byte not 0, also the mapping, the client's slot and replay window), in
@@ -240,6 +244,7 @@ class NetcodeServer {
   std::array<Packet, 2> rx_;
   uint8_t reading_ = 0;  // rx_[reading_] is read into; rx_[reading_ ^ 1] is held
   bool holding_ = false;
+  bool acting_on_held_ = false;
   NetcodeAddress held_from_;
   Now held_now_;
   alignas(64) std::array<uint8_t, kMaxPacketBytes> tx_{};

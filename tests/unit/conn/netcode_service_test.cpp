@@ -1,0 +1,92 @@
+// The netcode service's reply paths: a connection request the server holds
+// back by one packet (NetcodeServer::receive_in_batch) is answered the way it
+// came, to its source from the address it was sent to, even when the packet
+// that has it acted on comes from the same source to another of our
+// addresses.
+#include <bypass/conn/netcode_service.hpp>
+
+#include <gtest/gtest.h>
+
+#include <ctime>
+#include <memory>
+#include <vector>
+
+#include <bypass/conn/client.hpp>
+#include <bypass/conn/connect_token.hpp>
+#include <bypass/conn/keys.hpp>
+
+namespace bypass::conn {
+namespace {
+
+struct NoStaticBlobs final : HandlerContext {
+  Expected<const StaticBlob*> make_static(std::span<const uint8_t>) override {
+    return Status::error("none");
+  }
+  uint32_t max_payload() const override { return 1472; }
+};
+
+struct Sent final : PacketSink {
+  void send(const NetcodeAddress&, std::span<const uint8_t> p) override {
+    packets.emplace_back(p.begin(), p.end());
+  }
+  std::vector<std::vector<uint8_t>> packets;
+};
+
+TEST(NetcodeService, AHeldRequestIsAnsweredTheWayItCame) {
+  ASSERT_TRUE(crypto_init());
+  const SockAddr first{*IpAddr::parse("198.18.0.2"), 40000};
+  const SockAddr second{*IpAddr::parse("198.18.0.3"), 40000};
+  const SockAddr client{*IpAddr::parse("198.18.0.1"), 5000};
+  NetcodeServiceConfig c;
+  c.protocol_id = 1;
+  c.private_key = random_key();
+  c.public_addresses = {first, second};
+  NetcodeService svc(c);
+  NoStaticBlobs ctx;
+  ASSERT_TRUE(svc.start(ctx));
+
+  // A real client's request, to the first address.
+  const auto now_unix = static_cast<uint64_t>(std::time(nullptr));
+  PrivateConnectToken priv;
+  priv.client_id = 42;
+  priv.num_server_addresses = 1;
+  priv.server_addresses[0] = to_netcode(first);
+  priv.client_to_server_key = random_key();
+  priv.server_to_client_key = random_key();
+  std::array<uint8_t, kConnectTokenBytes> token{};
+  ASSERT_TRUE(generate_connect_token(priv, {}, c.protocol_id, now_unix, now_unix + 60,
+                                     random_connect_token_nonce(), c.private_key, token));
+  Sent sent;
+  NetcodeClient nc(&sent);
+  nc.connect(token, {now_unix, 1'000'000'000});
+  nc.update({now_unix, 1'000'000'000});
+  ASSERT_FALSE(sent.packets.empty());
+  std::vector<uint8_t> request = sent.packets.front();
+  ASSERT_EQ(request.size(), kConnectionRequestBytes);
+
+  // The batch: the request, then a packet of another kind from the same
+  // source to the second address (it has the held request acted on).
+  std::vector<uint8_t> other(40, 0x14);
+  std::vector<Datagram> batch(2);
+  batch[0].src = client;
+  batch[0].dst = first;
+  batch[0].data = request.data();
+  batch[0].len = batch[0].room = static_cast<uint32_t>(request.size());
+  batch[1].src = client;
+  batch[1].dst = second;
+  batch[1].data = other.data();
+  batch[1].len = batch[1].room = static_cast<uint32_t>(other.size());
+  auto out = std::make_unique<Outbox>();
+  out->now_ns = 1'000'000'000;
+  out->unix_ns = now_unix * 1'000'000'000ull;
+  svc.on_datagrams(batch, *out);
+
+  ASSERT_EQ(out->peer_size(), 1u) << "the challenge";
+  EXPECT_EQ(out->peer_payload(0)[0] & 0x0F, 2) << "a challenge packet";
+  EXPECT_TRUE(out->peer_item(0).to.remote == client);
+  EXPECT_TRUE(out->peer_item(0).to.local == first) << "from the address the request came to";
+  EXPECT_FALSE(svc.server()->holding());
+}
+
+}  // namespace
+}  // namespace bypass::conn
