@@ -75,7 +75,8 @@ bool seal(const uint8_t* in, uint8_t* out, size_t len, uint8_t* tag, std::span<c
     xor_stream(in, out, ks + kBlock, len);
     ok = mac(tag, ks, ad, out, len);
   }
-  sodium_memzero(ks, ok ? kBlock : n);
+  // All of it: the keystream and the ciphertext give back the plaintext.
+  sodium_memzero(ks, n);
   return ok;
 }
 
@@ -95,8 +96,10 @@ bool open_head(const uint8_t* in, uint8_t* out, size_t len, size_t head, const u
   bool ok = crypto_stream_chacha20_ietf(ks, n, nonce, key) == 0 && mac(want, ks, ad, in, len) &&
             crypto_verify_16(want, tag) == 0;
   if (ok) xor_stream(in, out, ks + kBlock, head);
-  // A forged packet's keystream is one a later genuine packet may use.
-  sodium_memzero(ks, ok ? kBlock : n);
+  // All of it: with the ciphertext, the keystream gives back the plaintext
+  // (keys, in a connect token), and a forged packet's keystream is one a
+  // later genuine packet may use.
+  sodium_memzero(ks, n);
   return ok;
 }
 

@@ -62,8 +62,6 @@ WireDrop read_private_connect_token(std::span<const uint8_t> plain, PrivateConne
 
 // Backend: writes `token` and seals it under `private_key`, with the version
 // info, protocol id and expire timestamp as associated data.
-inline constexpr size_t kPrivateTokenHeadBytes = 448;
-
 Status encrypt_private_connect_token(const PrivateConnectToken& token, uint64_t protocol_id,
                                      uint64_t expire_timestamp, const ConnectTokenNonce& nonce,
                                      const Key& private_key,
@@ -76,6 +74,7 @@ Status encrypt_private_connect_token(const PrivateConnectToken& token, uint64_t 
 // kPrivateTokenHeadBytes are decrypted when the fields end inside them (up to
 // 16 IPv4 or 5 IPv6 servers; zero padding follows, which the reader skips):
 // with ChaCha20's block 0, 512 bytes of keystream instead of 1,536.
+inline constexpr size_t kPrivateTokenHeadBytes = 448;
 WireDrop decrypt_private_connect_token(std::span<const uint8_t, kPrivateConnectTokenBytes> sealed,
                                        uint64_t protocol_id, uint64_t expire_timestamp,
                                        const ConnectTokenNonce& nonce, const Key& private_key,
