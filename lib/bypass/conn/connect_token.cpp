@@ -126,23 +126,26 @@ WireDrop decrypt_private_connect_token(std::span<const uint8_t, kPrivateConnectT
                                        const ConnectTokenNonce& nonce, const Key& private_key,
                                        PrivateConnectToken& out) {
   const auto ad = token_ad(protocol_id, expire_timestamp);
-  std::array<uint8_t, kPrivatePlainBytes> plain{};
+  std::array<uint8_t, kPrivatePlainBytes> plain;  // only what is decrypted is read, and wiped
   // The tag covers all 1008 bytes, but the fields end early (343 bytes with
   // one IPv4 server): only the first kHead are decrypted, unless the server
   // list runs past them.
   const uint8_t* tag = sealed.data() + kPrivatePlainBytes;
+  size_t decrypted = kHead;
   bool opened = aead::xopen_head(sealed.data(), plain.data(), kPrivatePlainBytes, kHead, tag, ad,
                                  nonce.data(), private_key.data());
   if (opened && fields_end(std::span<const uint8_t>(plain).first<kHead>()) == 0) {
+    decrypted = kPrivatePlainBytes;
     opened = aead::xopen(sealed.data(), plain.data(), kPrivatePlainBytes, tag, ad, nonce.data(),
                          private_key.data());
   }
   if (!opened) {
-    sodium_memzero(plain.data(), plain.size());
+    sodium_memzero(plain.data(), decrypted);
     return WireDrop::kTokenDecryptFailed;
   }
-  const WireDrop r = read_private_connect_token(plain, out);
-  sodium_memzero(plain.data(), plain.size());
+  const WireDrop r =
+      read_private_connect_token(std::span<const uint8_t>(plain.data(), decrypted), out);
+  sodium_memzero(plain.data(), decrypted);
   return r;
 }
 
