@@ -145,14 +145,25 @@ class TestNetwork {
     std::vector<Datagram> batch(queue_.begin(), queue_.end());
     queue_.clear();
     if (reorder) std::reverse(batch.begin(), batch.end());
-    for (Datagram& d : batch) inject(d.from, d.to, d.bytes, now);
+    for (Datagram& d : batch) inject_in_batch(d.from, d.to, d.bytes, now);
+    end_batches();
+  }
+
+  // Hands a datagram to the endpoint at `to` at once (tests forge packets
+  // with this): with batched servers, as a batch of its own.
+  void inject(const NetcodeAddress& from, const NetcodeAddress& to, std::vector<uint8_t> bytes,
+              Now now) {
+    inject_in_batch(from, to, std::move(bytes), now);
+    end_batches();
+  }
+  void end_batches() {
     if (batched)
       for (NetcodeServer* s : server_objects_) s->end_batch();
   }
-
-  // Hands a datagram to the endpoint at `to` at once (tests forge packets with this).
-  void inject(const NetcodeAddress& from, const NetcodeAddress& to, std::vector<uint8_t> bytes,
-              Now now) {
+  // The same, as one datagram of a batch that goes on (batched servers may
+  // hold a request until end_batches()).
+  void inject_in_batch(const NetcodeAddress& from, const NetcodeAddress& to,
+                       std::vector<uint8_t> bytes, Now now) {
     if (is_server(to)) note_request(from, to, bytes, now);
     for (auto& [a, r] : receivers_) {
       if (a == to) {

@@ -28,7 +28,10 @@ using namespace test;
 const NetcodeAddress kServerA = addr(1, 40000);
 const NetcodeAddress kServerB = addr(2, 40000);
 
-class Server_ : public ::testing::Test {
+// Every test runs twice: servers reading one packet at a time (receive()),
+// and reading each delivery round as a batch, as the netcode service does
+// (receive_in_batch(), which holds a request back by one packet).
+class ServerBase : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(crypto_init().is_ok()); }
   void TearDown() override {
@@ -51,7 +54,18 @@ class Server_ : public ::testing::Test {
   Sim sim;
 };
 
-TEST_F(Server_, HandshakeAndPayloadEchoBothWays) {
+class Server_ : public ServerBase, public ::testing::WithParamInterface<bool> {
+ protected:
+  void SetUp() override {
+    ServerBase::SetUp();
+    sim.net.batched = GetParam();
+  }
+};
+INSTANTIATE_TEST_SUITE_P(Modes, Server_, ::testing::Bool(), [](const auto& info) {
+  return std::string(info.param ? "Batched" : "PerPacket");
+});
+
+TEST_P(Server_, HandshakeAndPayloadEchoBothWays) {
   auto& s = sim.add_server(Sim::config(kServerA, 4));
   s.events->echo = true;
   auto& c = connect_client(10, 777, kServerA);
@@ -96,7 +110,7 @@ TEST_F(Server_, HandshakeAndPayloadEchoBothWays) {
 
 // receive_in_batch() acts on a request at the next packet or at end_batch():
 // nothing is answered while it is held, and answers keep the arrival order.
-TEST_F(Server_, BatchedRequestIsActedOnAtTheNextPacketInOrder) {
+TEST_P(Server_, BatchedRequestIsActedOnAtTheNextPacketInOrder) {
   sim.net.batched = true;
   auto& s = sim.add_server(Sim::config(kServerA, 4));
   auto& a = connect_client(10, 1, kServerA);
@@ -109,15 +123,15 @@ TEST_F(Server_, BatchedRequestIsActedOnAtTheNextPacketInOrder) {
   std::vector<uint8_t> request_a = ra->bytes, request_b = rb->bytes;
   auto challenges = [&](const Sim::ClientNode& c) { return sim.net.count(kServerA, c.address, 2); };
 
-  sim.net.inject(a.address, kServerA, request_a, sim.clock.now);
+  sim.net.inject_in_batch(a.address, kServerA, request_a, sim.clock.now);
   EXPECT_TRUE(s.server->holding());
   EXPECT_EQ(challenges(a), 0u);
-  sim.net.inject(b.address, kServerA, request_b, sim.clock.now);
+  sim.net.inject_in_batch(b.address, kServerA, request_b, sim.clock.now);
   EXPECT_TRUE(s.server->holding());
   EXPECT_EQ(challenges(a), 1u);  // a's, at b's request
   EXPECT_EQ(challenges(b), 0u);
   // A packet of another kind (here one of no connection) acts on the held request first.
-  sim.net.inject(addr(12, 50000), kServerA, std::vector<uint8_t>(40, 0x14), sim.clock.now);
+  sim.net.inject_in_batch(addr(12, 50000), kServerA, std::vector<uint8_t>(40, 0x14), sim.clock.now);
   EXPECT_FALSE(s.server->holding());
   EXPECT_EQ(challenges(b), 1u);
   s.server->end_batch();  // nothing held: nothing more
@@ -132,7 +146,7 @@ TEST_F(Server_, BatchedRequestIsActedOnAtTheNextPacketInOrder) {
   EXPECT_FALSE(s.server->holding());
 }
 
-TEST_F(Server_, UnconfirmedSlotGetsKeepAliveBeforePayload) {
+TEST_P(Server_, UnconfirmedSlotGetsKeepAliveBeforePayload) {
   auto& s = sim.add_server(Sim::config(kServerA, 2));
   auto& c = connect_client(10, 1, kServerA);
   // Stop as soon as the server installed the client, before the client answers.
@@ -151,7 +165,7 @@ TEST_F(Server_, UnconfirmedSlotGetsKeepAliveBeforePayload) {
   EXPECT_EQ(sim.net.sent[after].type(), 5);
 }
 
-TEST_F(Server_, KeepAlivesAtTenHertzBothWays) {
+TEST_P(Server_, KeepAlivesAtTenHertzBothWays) {
   auto& s = sim.add_server(Sim::config(kServerA, 2));
   auto& c = connect_client(10, 1, kServerA);
   ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
@@ -178,7 +192,7 @@ TEST_F(Server_, KeepAlivesAtTenHertzBothWays) {
   EXPECT_EQ(sim.net.count(kServerA, c.address, 4), ka);
 }
 
-TEST_F(Server_, TimeoutsOnBothSides) {
+TEST_P(Server_, TimeoutsOnBothSides) {
   auto& s = sim.add_server(Sim::config(kServerA, 2));
   TokenSpec spec;
   spec.timeout_seconds = 2;
@@ -197,7 +211,7 @@ TEST_F(Server_, TimeoutsOnBothSides) {
   EXPECT_EQ(s.server->mappings().size(), 0u);  // the mapping went with the slot
 }
 
-TEST_F(Server_, NegativeTimeoutNeverTimesOut) {
+TEST_P(Server_, NegativeTimeoutNeverTimesOut) {
   auto& s = sim.add_server(Sim::config(kServerA, 2));
   TokenSpec spec;
   spec.timeout_seconds = -1;
@@ -209,7 +223,7 @@ TEST_F(Server_, NegativeTimeoutNeverTimesOut) {
   EXPECT_TRUE(c.client->connected());
 }
 
-TEST_F(Server_, DisconnectByPeer) {
+TEST_P(Server_, DisconnectByPeer) {
   auto& s = sim.add_server(Sim::config(kServerA, 2));
   auto& c = connect_client(10, 1, kServerA);
   ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
@@ -224,7 +238,7 @@ TEST_F(Server_, DisconnectByPeer) {
   EXPECT_EQ(drops(s, server_drop(WireDrop::kNoReadKey)), 9u);
 }
 
-TEST_F(Server_, DisconnectByUs) {
+TEST_P(Server_, DisconnectByUs) {
   auto& s = sim.add_server(Sim::config(kServerA, 2));
   auto& c = connect_client(10, 1, kServerA);
   ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
@@ -241,7 +255,7 @@ TEST_F(Server_, DisconnectByUs) {
   EXPECT_EQ(s.events->disconnects.size(), 1u);
 }
 
-TEST_F(Server_, DisconnectAllAndSlotReuseLowestFirst) {
+TEST_P(Server_, DisconnectAllAndSlotReuseLowestFirst) {
   auto& s = sim.add_server(Sim::config(kServerA, 3));
   auto& c0 = connect_client(10, 1, kServerA);
   ASSERT_TRUE(sim.run_until([&] { return c0.client->connected(); }, 2000));
@@ -260,7 +274,7 @@ TEST_F(Server_, DisconnectAllAndSlotReuseLowestFirst) {
   EXPECT_EQ(s.events->disconnects.size(), 4u);
 }
 
-TEST_F(Server_, FullServersDenyAndClientTriesNextAddress) {
+TEST_P(Server_, FullServersDenyAndClientTriesNextAddress) {
   auto& a = sim.add_server(Sim::config(kServerA, 1));
   auto& b = sim.add_server(Sim::config(kServerB, 1));
   auto& ca = connect_client(10, 1, kServerA);
@@ -288,7 +302,7 @@ TEST_F(Server_, FullServersDenyAndClientTriesNextAddress) {
   EXPECT_EQ(sim.net.count(kServerA, c.address, 2), 0u);  // no challenge when full
 }
 
-TEST_F(Server_, FullOnResponseDenies) {
+TEST_P(Server_, FullOnResponseDenies) {
   auto& s = sim.add_server(Sim::config(kServerA, 1));
   // Both handshakes run in the same steps: both get a challenge, one gets the slot.
   auto& c1 = connect_client(10, 1, kServerA);
@@ -310,7 +324,7 @@ TEST_F(Server_, FullOnResponseDenies) {
   EXPECT_EQ(sim.net.count(kServerA, loser.address, 1), 1u);  // then the denial
 }
 
-TEST_F(Server_, TokenFromSecondAddressRefused) {
+TEST_P(Server_, TokenFromSecondAddressRefused) {
   auto& s = sim.add_server(Sim::config(kServerA, 4));
   TokenSpec spec;
   spec.client_id = 5;
@@ -331,7 +345,7 @@ TEST_F(Server_, TokenFromSecondAddressRefused) {
   EXPECT_EQ(s.server->num_connected(), 1u);
 }
 
-TEST_F(Server_, TokenFromSecondAddressRefusedWhilePending) {
+TEST_P(Server_, TokenFromSecondAddressRefusedWhilePending) {
   // Same as above with the owner stuck before its response: the entry is pending.
   auto& s = sim.add_server(Sim::config(kServerA, 4));
   const NetcodeAddress owner = addr(10, 50000);
@@ -351,7 +365,7 @@ TEST_F(Server_, TokenFromSecondAddressRefusedWhilePending) {
   EXPECT_EQ(sim.net.count_to(thief.address), 0u);
 }
 
-TEST_F(Server_, TokenConsumedAfterSessionEnds) {
+TEST_P(Server_, TokenConsumedAfterSessionEnds) {
   auto& s = sim.add_server(Sim::config(kServerA, 4));
   TokenSpec spec;
   spec.servers = {kServerA};
@@ -381,7 +395,7 @@ TEST_F(Server_, TokenConsumedAfterSessionEnds) {
   EXPECT_TRUE(sim.run_until([&] { return c3.client->connected(); }, 2000));
 }
 
-TEST_F(Server_, HistoryFullRefusesWithoutEvicting) {
+TEST_P(Server_, HistoryFullRefusesWithoutEvicting) {
   auto& s = sim.add_server(Sim::config(kServerA, 8), /*history_capacity=*/2);
   auto& c1 = connect_client(10, 1, kServerA);
   auto& c2 = connect_client(11, 2, kServerA);
@@ -413,7 +427,7 @@ TEST_F(Server_, HistoryFullRefusesWithoutEvicting) {
   EXPECT_EQ(s.server->client_id(c3.client->client_index()), 3u);
 }
 
-TEST_F(Server_, SharedHistoryAcrossServers) {
+TEST_P(Server_, SharedHistoryAcrossServers) {
   // Two servers (workers) share one history. A is full and denies; the client
   // moves on to B from the same address: the entry is pending for that address,
   // so B admits it, and the session consumes the token for both.
@@ -453,7 +467,7 @@ TEST_F(Server_, SharedHistoryAcrossServers) {
   EXPECT_EQ(shared->get()->seated(), 0u);
 }
 
-TEST_F(Server_, WorkersOfOneServiceShareSeatsClientIdsAndNonceRanges) {
+TEST_P(Server_, WorkersOfOneServiceShareSeatsClientIdsAndNonceRanges) {
   // Two servers (workers) of one service of 2 clients, each with 2 slots.
   auto shared = ServerShared::create(2);
   ASSERT_TRUE(shared.has_value());
@@ -497,7 +511,7 @@ TEST_F(Server_, WorkersOfOneServiceShareSeatsClientIdsAndNonceRanges) {
 // jitter (up to 30 ms either way each step), step back 3 s and jump 2 s
 // ahead: the client stays connected and keep-alives keep coming both ways.
 // A real silence still ends it, about one timeout later.
-TEST_F(Server_, TimeoutsAndKeepAlivesHoldWhenClocksSkewJumpAndRunBackwards) {
+TEST_P(Server_, TimeoutsAndKeepAlivesHoldWhenClocksSkewJumpAndRunBackwards) {
   auto& s = sim.add_server(Sim::config(kServerA, 4));
   TokenSpec spec;
   spec.timeout_seconds = 5;
@@ -541,7 +555,7 @@ TEST_F(Server_, TimeoutsAndKeepAlivesHoldWhenClocksSkewJumpAndRunBackwards) {
   EXPECT_LE(steps, 620);
 }
 
-TEST_F(Server_, RestartRuleRefusesTokensFromBeforeTheStart) {
+TEST_P(Server_, RestartRuleRefusesTokensFromBeforeTheStart) {
   // A token issued 10 s before the (re)start, with a 30 s lifetime.
   TokenSpec spec;
   spec.servers = {kServerA};
@@ -560,7 +574,7 @@ TEST_F(Server_, RestartRuleRefusesTokensFromBeforeTheStart) {
   EXPECT_TRUE(sim.run_until([&] { return fresh.client->connected(); }, 2000));
 }
 
-TEST_F(Server_, RestartLifetimeSettingAndDefault) {
+TEST_P(Server_, RestartLifetimeSettingAndDefault) {
   auto c = Sim::config(kServerA, 1);
   c.max_connect_token_lifetime_seconds = 45;
   auto& s1 = sim.add_server(c);
@@ -572,7 +586,7 @@ TEST_F(Server_, RestartLifetimeSettingAndDefault) {
   EXPECT_EQ(s1.server->global_sequence(), 1ULL << 63);
 }
 
-TEST_F(Server_, ReplayedPayloadRefused) {
+TEST_P(Server_, ReplayedPayloadRefused) {
   auto& s = sim.add_server(Sim::config(kServerA, 2));
   auto& c = connect_client(10, 1, kServerA);
   ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
@@ -598,7 +612,7 @@ TEST_F(Server_, ReplayedPayloadRefused) {
 
 // --- One test per refusal counter -------------------------------------------
 
-TEST_F(Server_, CountsNotOurAddress) {
+TEST_P(Server_, CountsNotOurAddress) {
   auto& s = sim.add_server(Sim::config(kServerA, 2));
   TokenSpec spec;
   spec.servers = {kServerB};         // the private token names another server
@@ -610,7 +624,7 @@ TEST_F(Server_, CountsNotOurAddress) {
   EXPECT_EQ(sim.net.count_to(c.address), 0u);
 }
 
-TEST_F(Server_, CountsAddressAlreadyConnected) {
+TEST_P(Server_, CountsAddressAlreadyConnected) {
   auto& s = sim.add_server(Sim::config(kServerA, 2));
   auto& c = connect_client(10, 1, kServerA);
   ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
@@ -634,7 +648,7 @@ TEST_F(Server_, CountsAddressAlreadyConnected) {
   EXPECT_EQ(s.server->num_connected(), 1u);
 }
 
-TEST_F(Server_, CountsClientIdAlreadyConnected) {
+TEST_P(Server_, CountsClientIdAlreadyConnected) {
   auto& s = sim.add_server(Sim::config(kServerA, 4));
   auto& c1 = connect_client(10, 42, kServerA);
   ASSERT_TRUE(sim.run_until([&] { return c1.client->connected(); }, 2000));
@@ -645,7 +659,7 @@ TEST_F(Server_, CountsClientIdAlreadyConnected) {
   EXPECT_EQ(sim.net.count_to(c2.address), 0u);
 }
 
-TEST_F(Server_, CountsClientIdAlreadyConnectedOnResponse) {
+TEST_P(Server_, CountsClientIdAlreadyConnectedOnResponse) {
   auto& s = sim.add_server(Sim::config(kServerA, 4));
   // Two tokens with the same id: both requests pass before either is connected.
   auto& c1 = connect_client(10, 42, kServerA);
@@ -656,7 +670,7 @@ TEST_F(Server_, CountsClientIdAlreadyConnectedOnResponse) {
   EXPECT_GE(drops(s, ServerDrop::kClientIdAlreadyConnected), 1u);
 }
 
-TEST_F(Server_, CountsMappingsFull) {
+TEST_P(Server_, CountsMappingsFull) {
   auto& s = sim.add_server(Sim::config(kServerA, 1));              // four mappings
   sim.net.drop = [](const Datagram& d) { return d.type() == 2; };  // challenges get lost
   std::vector<Sim::ClientNode*> cs;
@@ -676,7 +690,7 @@ TEST_F(Server_, CountsMappingsFull) {
   EXPECT_EQ(s.server->mappings().size(), 0u);
 }
 
-TEST_F(Server_, CountsNotConnected) {
+TEST_P(Server_, CountsNotConnected) {
   auto& s = sim.add_server(Sim::config(kServerA, 2));
   const NetcodeAddress who = addr(10, 50000);
   TokenSpec spec;
@@ -699,7 +713,7 @@ TEST_F(Server_, CountsNotConnected) {
   EXPECT_EQ(server_drop_name(ServerDrop::kNotConnected), "not_connected");
 }
 
-TEST_F(Server_, CountsChallengeDecryptFailed) {
+TEST_P(Server_, CountsChallengeDecryptFailed) {
   auto& s = sim.add_server(Sim::config(kServerA, 2));
   const NetcodeAddress who = addr(10, 50000);
   TokenSpec spec;
@@ -725,7 +739,7 @@ TEST_F(Server_, CountsChallengeDecryptFailed) {
   EXPECT_EQ(s.server->num_connected(), 0u);
 }
 
-TEST_F(Server_, CountsWireReasons) {
+TEST_P(Server_, CountsWireReasons) {
   auto& s = sim.add_server(Sim::config(kServerA, 2));
   auto& c = connect_client(10, 1, kServerA);
   ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
@@ -771,7 +785,7 @@ TEST_F(Server_, CountsWireReasons) {
   for (const auto& v : sim.net.violations) ADD_FAILURE() << v;
 }
 
-TEST_F(Server_, DropNamesAreUniqueAndComplete) {
+TEST_P(Server_, DropNamesAreUniqueAndComplete) {
   std::set<std::string_view> names;
   for (size_t i = 0; i < kServerDropCount; ++i) {
     const auto n = server_drop_name(static_cast<ServerDrop>(i));
@@ -788,7 +802,7 @@ TEST_F(Server_, DropNamesAreUniqueAndComplete) {
 
 // --- Invariants --------------------------------------------------------------
 
-TEST_F(Server_, NothingSentToAddressesWithoutAValidToken) {
+TEST_P(Server_, NothingSentToAddressesWithoutAValidToken) {
   auto& s = sim.add_server(Sim::config(kServerA, 2));
   // Forged requests: random bytes of the right size, a real token under another key.
   std::vector<uint8_t> junk(kConnectionRequestBytes);
@@ -814,7 +828,7 @@ TEST_F(Server_, NothingSentToAddressesWithoutAValidToken) {
   EXPECT_EQ(s.shared->history().live(sim.clock.now.unix_seconds), 0u);
 }
 
-TEST_F(Server_, GlobalAndSlotSequencesStayApart) {
+TEST_P(Server_, GlobalAndSlotSequencesStayApart) {
   auto& s = sim.add_server(Sim::config(kServerA, 1));
   auto& c = connect_client(10, 1, kServerA);
   ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
@@ -838,9 +852,10 @@ struct Loss {
   uint64_t duplicate_every;
   bool reorder;
   uint64_t loss_percent = 0;
+  bool batched = false;  // servers read each round as a batch
 };
 
-class ServerLossy : public Server_, public ::testing::WithParamInterface<Loss> {};
+class ServerLossy : public ServerBase, public ::testing::WithParamInterface<Loss> {};
 
 TEST_P(ServerLossy, HandshakeCompletesAndPayloadsFlow) {
   const Loss loss = GetParam();
@@ -848,6 +863,7 @@ TEST_P(ServerLossy, HandshakeCompletesAndPayloadsFlow) {
   sim.net.duplicate_every = loss.duplicate_every;
   sim.net.reorder = loss.reorder;
   sim.net.loss_percent = loss.loss_percent;
+  sim.net.batched = loss.batched;
   auto& s = sim.add_server(Sim::config(kServerA, 8));
   std::vector<Sim::ClientNode*> cs;
   for (uint8_t i = 0; i < 4; ++i) cs.push_back(&connect_client(10 + i, 1 + i, kServerA));
@@ -888,7 +904,9 @@ INSTANTIATE_TEST_SUITE_P(Nets, ServerLossy,
                          ::testing::Values(Loss{0, 0, false}, Loss{2, 0, false}, Loss{3, 0, false},
                                            Loss{5, 0, false}, Loss{7, 3, true}, Loss{0, 2, true},
                                            Loss{4, 5, true}, Loss{0, 0, false, 30},
-                                           Loss{0, 4, true, 20}));
+                                           Loss{0, 4, true, 20}, Loss{3, 0, false, 0, true},
+                                           Loss{7, 3, true, 0, true}, Loss{0, 0, false, 30, true},
+                                           Loss{0, 4, true, 20, true}));
 
 // --- Scale -------------------------------------------------------------------
 
