@@ -1,6 +1,7 @@
 #include <bypass/msg/message_server.hpp>
 
 #include <algorithm>
+#include <new>
 
 namespace bypass::msg {
 
@@ -40,16 +41,26 @@ void MessageServer::on_connect(uint32_t conn, uint64_t client_id,
                                std::span<const uint8_t> user_data, uint64_t now_ns) {
   if (conn >= sessions_.size()) return;
   auto& s = sessions_[conn];
-  if (!s) {
-    s = std::make_unique<Session>(Role::kServer, &config_.session, &pool_, app_, &batch_,
-                                  &counters_);
-    s->id = conn;
+  // A slot's session and its queues are allocated when it first opens (about
+  // 13 KiB with the defaults) and kept. Without the memory, the connection is
+  // closed and counted instead of the process ending.
+  try {
+    if (!s) {
+      s = std::make_unique<Session>(Role::kServer, &config_.session, &pool_, app_, &batch_,
+                                    &counters_);
+      s->id = conn;
+    }
+    s->open(now_ns);
+  } catch (const std::bad_alloc&) {
+    s.reset();
+    no_session_memory_.add();
+    transport_->disconnect(conn);  // comes back through on_disconnect, which finds no session
+    return;
   }
   s->client_id = client_id;
   std::fill(s->user_data.begin(), s->user_data.end(), 0);
   std::copy_n(user_data.begin(), std::min(user_data.size(), s->user_data.size()),
               s->user_data.begin());
-  s->open(now_ns);
   due_[conn] = now_ns;
   if (live_at_[conn] == kNotLive) {
     live_at_[conn] = static_cast<uint32_t>(live_.size());
@@ -137,6 +148,7 @@ void MessageServer::report(std::vector<std::pair<std::string, uint64_t>>& out) c
   out.emplace_back("msg.no_memory", c.no_memory);
   out.emplace_back("msg.closed_malformed", c.closed_malformed);
   out.emplace_back("msg.send_failed", send_failed_);
+  out.emplace_back("msg.closed_no_session_memory", no_session_memory_);
   out.emplace_back("msg.pool_free", pool_.available());
   out.emplace_back("msg.links_sent", links_sent_);
   out.emplace_back("msg.links_received", links_received_);

@@ -145,6 +145,7 @@ class MessageServer final : PacketOut {
   Counter links_sent_, links_received_, links_stale_, links_ring_full_, links_dropped_;
   std::atomic<uint32_t> open_{0};  // read by the control thread's reports
   Counter send_failed_;
+  Counter no_session_memory_;  // connections closed at open: no memory for their session
 };
 
 }  // namespace bypass::msg
