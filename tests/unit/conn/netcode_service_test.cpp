@@ -1,14 +1,16 @@
-// The netcode service's reply paths: a connection request the server holds
-// back by one packet (NetcodeServer::receive_in_batch) is answered the way it
-// came, to its source from the address it was sent to, even when the packet
-// that has it acted on comes from the same source to another of our
-// addresses.
+// The netcode service (conn/netcode_service.hpp) around the server: requests
+// beyond a source's rate are refused before the server sees them; a
+// connection request the server holds back by one packet
+// (NetcodeServer::receive_in_batch) is answered the way it came, to its
+// source from the address it was sent to, even when the packet that has it
+// acted on comes from the same source to another of our addresses.
 #include <bypass/conn/netcode_service.hpp>
 
 #include <gtest/gtest.h>
 
 #include <ctime>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <bypass/conn/client.hpp>
@@ -18,7 +20,7 @@
 namespace bypass::conn {
 namespace {
 
-struct NoStaticBlobs final : HandlerContext {
+struct NoStatic final : HandlerContext {
   Expected<const StaticBlob*> make_static(std::span<const uint8_t>) override {
     return Status::error("none");
   }
@@ -32,6 +34,49 @@ struct Sent final : PacketSink {
   std::vector<std::vector<uint8_t>> packets;
 };
 
+constexpr uint64_t kMs = 1'000'000;
+
+TEST(NetcodeService, RequestsBeyondTheRateAreRefusedBeforeTheServerSeesThem) {
+  ASSERT_TRUE(crypto_init());
+  NetcodeServiceConfig c;
+  c.protocol_id = 1;
+  c.private_key = random_key();
+  SockAddr us{*IpAddr::parse("198.18.0.2"), 40000};
+  c.public_addresses = {us};
+  c.requests_per_second = 10;
+  c.request_burst = 3;
+  NetcodeService svc(c);
+  NoStatic ctx;
+  ASSERT_TRUE(svc.start(ctx));
+  auto out = std::make_unique<Outbox>();
+  out->now_ns = 7'000 * kMs;
+  out->unix_ns = 1'800'000'000ull * 1'000'000'000ull;
+  // 50 connection requests (prefix byte 0, 1078 bytes of garbage) from one
+  // source in one batch, and one from another source.
+  std::vector<std::vector<uint8_t>> bytes(51, std::vector<uint8_t>(1078, 0));
+  std::vector<Datagram> batch(51);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].src = {*IpAddr::parse(i < 50 ? "198.18.0.1" : "198.18.0.9"), 5000};
+    batch[i].dst = us;
+    batch[i].data = bytes[i].data();
+    batch[i].len = 1078;
+    batch[i].room = 1078;
+  }
+  svc.on_datagrams(batch, *out);
+  std::vector<std::pair<std::string, uint64_t>> counters;
+  svc.counters(counters);
+  auto value = [&](const std::string& name) {
+    for (const auto& [k, v] : counters)
+      if (k == name) return v;
+    return uint64_t{0};
+  };
+  EXPECT_EQ(value("netcode.drop.request_rate_limited"), 47u) << "50 - a burst of 3";
+  uint64_t seen = 0;
+  for (size_t i = 0; i < kServerDropCount; ++i) seen += svc.server()->drops()[i];
+  EXPECT_EQ(seen, 4u) << "3 from the first source and 1 from the second reached the server";
+  EXPECT_EQ(out->peer_size(), 0u) << "nothing goes back to a stranger";
+}
+
 TEST(NetcodeService, AHeldRequestIsAnsweredTheWayItCame) {
   ASSERT_TRUE(crypto_init());
   const SockAddr first{*IpAddr::parse("198.18.0.2"), 40000};
@@ -42,7 +87,7 @@ TEST(NetcodeService, AHeldRequestIsAnsweredTheWayItCame) {
   c.private_key = random_key();
   c.public_addresses = {first, second};
   NetcodeService svc(c);
-  NoStaticBlobs ctx;
+  NoStatic ctx;
   ASSERT_TRUE(svc.start(ctx));
 
   // A real client's request, to the first address.

@@ -4,8 +4,8 @@
 // connection denied, the token history rules (reuse from a second address,
 // reuse after the session, history full refuses without evicting), the
 // restart rule, replay, a test per refusal counter, the "nothing sent before a
-// token decrypted" invariant (checked by the network on every send), lossy /
-// duplicating / reordering networks, and 100,000 clients on one server.
+// token decrypted" invariant (checked by the network on every send). Lossy
+// networks, 100,000 clients and bad configs: server_network_test.cpp.
 #include <bypass/conn/server.hpp>
 
 #include <sodium.h>
@@ -18,42 +18,16 @@
 
 #include <bypass/conn/challenge_token.hpp>
 
-#include "netcode_test_network.hpp"
+#include "server_fixture.hpp"
 
 namespace bypass::conn {
 namespace {
 
 using namespace test;
 
-const NetcodeAddress kServerA = addr(1, 40000);
-const NetcodeAddress kServerB = addr(2, 40000);
-
 // Every test runs twice: servers reading one packet at a time (receive()),
 // and reading each delivery round as a batch, as the netcode service does
 // (receive_in_batch(), which holds a request back by one packet).
-class ServerBase : public ::testing::Test {
- protected:
-  void SetUp() override { ASSERT_TRUE(crypto_init().is_ok()); }
-  void TearDown() override {
-    for (const auto& v : sim.net.violations) ADD_FAILURE() << v;
-  }
-
-  Sim::ClientNode& connect_client(uint8_t host, uint64_t client_id, const NetcodeAddress& server,
-                                  TokenSpec spec = {}) {
-    spec.client_id = client_id;
-    if (spec.servers.empty()) spec.servers = {server};
-    auto& c = sim.add_client(addr(host, 50000));
-    const auto token = make_token(spec, sim.clock.now);
-    c.client->connect(token, sim.clock.now);
-    return c;
-  }
-  static bool is(const Sim::ClientNode& c, ClientState s) { return c.client->state() == s; }
-
-  uint64_t drops(const Sim::ServerNode& s, ServerDrop d) { return s.server->drop_count(d); }
-
-  Sim sim;
-};
-
 class Server_ : public ServerBase, public ::testing::WithParamInterface<bool> {
  protected:
   void SetUp() override {
@@ -843,189 +817,6 @@ TEST_P(Server_, GlobalAndSlotSequencesStayApart) {
   const Datagram* ka = sim.net.last(kServerA, 4);
   ASSERT_NE(ka, nullptr);
   EXPECT_EQ(ka->bytes[0] >> 4, 1);
-}
-
-// --- Lossy networks ----------------------------------------------------------
-
-struct Loss {
-  uint64_t drop_every;
-  uint64_t duplicate_every;
-  bool reorder;
-  uint64_t loss_percent = 0;
-  bool batched = false;  // servers read each round as a batch
-};
-
-class ServerLossy : public ServerBase, public ::testing::WithParamInterface<Loss> {};
-
-TEST_P(ServerLossy, HandshakeCompletesAndPayloadsFlow) {
-  const Loss loss = GetParam();
-  sim.net.drop_every = loss.drop_every;
-  sim.net.duplicate_every = loss.duplicate_every;
-  sim.net.reorder = loss.reorder;
-  sim.net.loss_percent = loss.loss_percent;
-  sim.net.batched = loss.batched;
-  auto& s = sim.add_server(Sim::config(kServerA, 8));
-  std::vector<Sim::ClientNode*> cs;
-  for (uint8_t i = 0; i < 4; ++i) cs.push_back(&connect_client(10 + i, 1 + i, kServerA));
-  ASSERT_TRUE(sim.run_until(
-      [&] {
-        return std::all_of(cs.begin(), cs.end(), [](auto* c) { return c->client->connected(); });
-      },
-      5000));
-  EXPECT_EQ(s.server->num_connected(), 4u);
-  // Twenty payloads each way per client, one per 50 ms.
-  for (int k = 0; k < 20; ++k) {
-    for (auto* c : cs) {
-      std::vector<uint8_t> p = {static_cast<uint8_t>(k)};
-      c->client->send_payload(p, sim.clock.now);
-      s.server->send_payload(c->client->client_index(), p, sim.clock.now);
-    }
-    sim.step(50);
-  }
-  sim.run_ms(200);
-  for (auto* c : cs) {
-    EXPECT_TRUE(c->client->connected());
-    const auto from_c =
-        std::count_if(s.events->payloads.begin(), s.events->payloads.end(),
-                      [&](const auto& p) { return p.first == c->client->client_index(); });
-    // Loss takes some; duplicates are refused as replays, so never more than 20.
-    EXPECT_GE(from_c, 8);
-    EXPECT_LE(from_c, 20);
-    EXPECT_GE(c->events->payloads.size(), 8u);
-    EXPECT_LE(c->events->payloads.size(), 20u);
-  }
-  EXPECT_EQ(s.events->disconnects.size(), 0u);
-  if (GetParam().duplicate_every != 0) {
-    EXPECT_GT(s.server->drop_count(server_drop(WireDrop::kReplayed)), 0u);
-  }
-}
-
-INSTANTIATE_TEST_SUITE_P(Nets, ServerLossy,
-                         ::testing::Values(Loss{0, 0, false}, Loss{2, 0, false}, Loss{3, 0, false},
-                                           Loss{5, 0, false}, Loss{7, 3, true}, Loss{0, 2, true},
-                                           Loss{4, 5, true}, Loss{0, 0, false, 30},
-                                           Loss{0, 4, true, 20}, Loss{3, 0, false, 0, true},
-                                           Loss{7, 3, true, 0, true}, Loss{0, 0, false, 30, true},
-                                           Loss{0, 4, true, 20, true}));
-
-// --- Scale -------------------------------------------------------------------
-
-// Captures what a server sends, for driving handshakes without client objects.
-struct CaptureSink : PacketSink {
-  void send(const NetcodeAddress& to, std::span<const uint8_t> p) override {
-    last_to = to;
-    last.assign(p.begin(), p.end());
-    ++sent;
-  }
-  NetcodeAddress last_to;
-  std::vector<uint8_t> last;
-  uint64_t sent = 0;
-};
-
-struct NullHandler : ConnectionHandler {
-  void on_connect(uint32_t, uint64_t, std::span<const uint8_t, kUserDataBytes>) override {
-    ++connects;
-  }
-  void on_payload(uint32_t, std::span<const uint8_t>) override { ++payloads; }
-  void on_disconnect(uint32_t, DisconnectReason) override {}
-  uint64_t connects = 0;
-  uint64_t payloads = 0;
-};
-
-TEST(ServerScale, HundredThousandClients) {
-  ASSERT_TRUE(crypto_init().is_ok());
-  constexpr uint32_t kClients = 100'000;
-  Clock clock;
-  auto history = ServerShared::create(kClients);  // a history of 8 x max clients
-  ASSERT_TRUE(history.has_value());
-  CaptureSink sink;
-  NullHandler handler;
-  auto cfg = Sim::config(kServerA, kClients);
-  auto server = NetcodeServer::create(cfg, history->get(), &sink, &handler, clock.now);
-  ASSERT_TRUE(server.has_value()) << server.error();
-  NetcodeServer& s = **server;
-
-  // One private token template; each client gets its own client id and keys.
-  PrivateConnectToken priv;
-  priv.timeout_seconds = 10;
-  priv.num_server_addresses = 1;
-  priv.server_addresses[0] = kServerA;
-  std::array<uint8_t, kConnectionRequestBytes> req{};
-  std::array<uint8_t, kPrivateConnectTokenBytes> sealed{};
-  std::array<uint8_t, kMaxPacketBytes> buf{};
-  Packet p;
-  for (uint32_t i = 0; i < kClients; ++i) {
-    const NetcodeAddress from =
-        NetcodeAddress::v4(100, static_cast<uint8_t>(i >> 16), static_cast<uint8_t>(i >> 8),
-                           static_cast<uint8_t>(i), static_cast<uint16_t>(1000 + (i % 7)));
-    priv.client_id = 1'000'000 + i;
-    priv.client_to_server_key = random_key();
-    priv.server_to_client_key = random_key();
-    const uint64_t expire = clock.now.unix_seconds + 30;
-    const auto nonce = random_connect_token_nonce();
-    ASSERT_TRUE(encrypt_private_connect_token(priv, kNetProtocolId, expire, nonce,
-                                              net_private_key(), sealed)
-                    .is_ok());
-    ASSERT_TRUE(write_connection_request(req, kNetProtocolId, expire, nonce, sealed));
-    s.receive(from, req, clock.now);
-    ASSERT_EQ(type_of(sink.last), 2) << i;
-    // Read the challenge as the client would, answer it.
-    ReadContext ctx;
-    ctx.protocol_id = kNetProtocolId;
-    ctx.allowed = kClientReads;
-    ctx.read_key = &priv.server_to_client_key;
-    ASSERT_EQ(read_packet(sink.last, ctx, p), WireDrop::kOk);
-    const Written w = write_connection_response(buf, kNetProtocolId, priv.client_to_server_key, 1,
-                                                p.challenge_sequence,
-                                                p.challenge_token.first<kChallengeTokenBytes>());
-    ASSERT_TRUE(w);
-    s.receive(from, std::span<uint8_t>(buf.data(), w.size), clock.now);
-    ASSERT_EQ(type_of(sink.last), 4) << i;
-    if (i % 10'000 == 0) clock.advance_ms(1);
-  }
-  EXPECT_EQ(s.num_connected(), kClients);
-  EXPECT_EQ(handler.connects, kClients);
-  EXPECT_EQ(s.mappings().size(), kClients);
-  // One keep-alive round reaches everyone.
-  const uint64_t before = sink.sent;
-  clock.advance_ms(100);
-  s.update(clock.now);
-  EXPECT_EQ(sink.sent - before, kClients);
-  s.disconnect_all(clock.now);
-  EXPECT_EQ(s.num_connected(), 0u);
-  EXPECT_EQ(s.mappings().size(), 0u);
-}
-
-TEST(ServerCreate, RefusesBadConfigs) {
-  ASSERT_TRUE(crypto_init().is_ok());
-  Clock clock;
-  auto history = ServerShared::create(8);
-  ASSERT_TRUE(history.has_value());
-  CaptureSink sink;
-  auto ok = Sim::config(kServerA, 2);
-  EXPECT_TRUE(NetcodeServer::create(ok, history->get(), &sink, nullptr, clock.now).has_value());
-  EXPECT_FALSE(NetcodeServer::create(ok, nullptr, &sink, nullptr, clock.now).has_value());
-  EXPECT_FALSE(NetcodeServer::create(ok, history->get(), nullptr, nullptr, clock.now).has_value());
-  auto c = ok;
-  c.max_clients = 0;
-  EXPECT_FALSE(NetcodeServer::create(c, history->get(), &sink, nullptr, clock.now).has_value());
-  c = ok;
-  c.public_addresses.clear();
-  EXPECT_FALSE(NetcodeServer::create(c, history->get(), &sink, nullptr, clock.now).has_value());
-  c = ok;
-  c.public_addresses = {NetcodeAddress{}};
-  EXPECT_FALSE(NetcodeServer::create(c, history->get(), &sink, nullptr, clock.now).has_value());
-  c = ok;
-  c.private_key = Key{};
-  auto zero = NetcodeServer::create(c, history->get(), &sink, nullptr, clock.now);
-  ASSERT_FALSE(zero.has_value());
-  EXPECT_NE(zero.error().find("all zeros"), std::string::npos);
-  c = ok;
-  c.keep_alive_interval_ns = 0;
-  EXPECT_FALSE(NetcodeServer::create(c, history->get(), &sink, nullptr, clock.now).has_value());
-  c = ok;
-  c.disconnect_packets = 0;
-  EXPECT_FALSE(NetcodeServer::create(c, history->get(), &sink, nullptr, clock.now).has_value());
 }
 
 }  // namespace
