@@ -50,24 +50,18 @@ constexpr size_t kHead = kPrivateTokenHeadBytes;
 // 0 if the server list does not end inside them, or is not valid (the whole
 // token is decrypted then, and its reader says what is wrong).
 size_t fields_end(std::span<const uint8_t, kHead> head) {
-  size_t at = 8 + 4;  // client id, timeout
-  const uint32_t n = uint32_t{head[at]} | uint32_t{head[at + 1]} << 8 |
-                     uint32_t{head[at + 2]} << 16 | uint32_t{head[at + 3]} << 24;
-  at += 4;
+  ByteReader r(head);
+  r.u64();  // client id
+  r.u32();  // timeout
+  const uint32_t n = r.u32();
   if (n < 1 || n > kMaxServersPerConnect) return 0;
   for (uint32_t i = 0; i < n; ++i) {
-    if (at >= kHead) return 0;
-    const uint8_t type = head[at];
-    if (type == static_cast<uint8_t>(AddressType::kIpv4)) {
-      at += 1 + 4 + 2;
-    } else if (type == static_cast<uint8_t>(AddressType::kIpv6)) {
-      at += 1 + 16 + 2;
-    } else {
-      return 0;
-    }
+    const size_t body = address_body_bytes(r.u8());
+    if (body == 0) return 0;
+    r.bytes(body);
   }
-  at += 2 * kKeyBytes + kUserDataBytes;
-  return at <= kHead ? at : 0;
+  r.bytes(2 * kKeyBytes + kUserDataBytes);
+  return r.ok() ? r.pos() : 0;
 }
 
 }  // namespace

@@ -69,6 +69,14 @@ inline bool write_address(ByteWriter& w, const NetcodeAddress& a) {
   return true;
 }
 
+// Bytes of an address on the wire after its type byte (address and port): 6
+// for IPv4, 18 for IPv6, 0 for a type byte that names neither.
+constexpr size_t address_body_bytes(uint8_t type) {
+  return type == static_cast<uint8_t>(AddressType::kIpv4)   ? 4 + 2
+         : type == static_cast<uint8_t>(AddressType::kIpv6) ? 16 + 2
+                                                            : 0;
+}
+
 // Reads one address; false on an unknown type byte (the reader may also have run out).
 inline bool read_address(ByteReader& r, NetcodeAddress& a) {
   a = NetcodeAddress{};

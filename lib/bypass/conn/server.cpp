@@ -354,11 +354,12 @@ bool NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packe
 
   switch (p.type) {
     case PacketType::kConnectionRequest:
+      // Looked up after the address checks (held back, after the next packet).
+      shared_->prefetch_client_id(p.request.token.client_id);
       if (!hold_requests) {
         act_on_request(from, p, now);
         return false;
       }
-      shared_->prefetch_client_id(p.request.token.client_id);
       end_batch();  // the request held before this one
       holding_ = true;
       held_from_ = from;
@@ -397,7 +398,6 @@ bool NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packe
 void NetcodeServer::on_request(const NetcodeAddress& from, const ConnectionRequest& request,
                                Now now) {
   const PrivateConnectToken& token = request.token;
-  shared_->prefetch_client_id(token.client_id);  // looked up after the address checks
   if (!is_our_address(token.servers())) {
     count(ServerDrop::kNotOurAddress);
     return;
