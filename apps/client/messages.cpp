@@ -264,7 +264,8 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
   std::printf(
       "message load: %u connections, %u opened, %u closed early; %s %u-byte messages, %s; "
       "sent %llu echoed %llu lost %llu (%.0f msgs/s); latency p50 %.0f us p99 %.0f us p99.9 "
-      "%.0f us; retransmits %llu packets_lost %llu; datagrams the socket refused %llu\n",
+      "%.0f us; retransmits %llu packets_lost %llu (acknowledged after all %llu); datagrams "
+      "the socket refused %llu\n",
       o.clients, opened, closed, o.unreliable ? "unreliable" : "reliable", o.size,
       o.rate > 0 ? "fixed rate" : "in flight", static_cast<unsigned long long>(total.sent),
       static_cast<unsigned long long>(total.echoed),
@@ -272,6 +273,7 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
       static_cast<double>(total.echoed) / secs, pct(total, 0.5), pct(total, 0.99),
       pct(total, 0.999), static_cast<unsigned long long>(counters.retransmits),
       static_cast<unsigned long long>(counters.packets_lost),
+      static_cast<unsigned long long>(counters.spurious_losses),
       static_cast<unsigned long long>(unsent));
   const bool all_back = o.unreliable || total.echoed == total.sent;
   return opened == o.clients && closed == 0 && total.echoed > 0 && total.wrong == 0 && all_back ? 0

@@ -144,6 +144,7 @@ void MessageServer::report(std::vector<std::pair<std::string, uint64_t>>& out) c
   out.emplace_back("msg.retransmits", c.retransmits);
   out.emplace_back("msg.fast_retransmits", c.fast_retransmits);
   out.emplace_back("msg.packets_lost", c.packets_lost);
+  out.emplace_back("msg.spurious_losses", c.spurious_losses);
   out.emplace_back("msg.queue_full", c.queue_full);
   out.emplace_back("msg.no_memory", c.no_memory);
   out.emplace_back("msg.closed_malformed", c.closed_malformed);

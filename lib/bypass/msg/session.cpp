@@ -90,6 +90,11 @@ void Session::open(uint64_t now_ns) {
   cwnd_ = config_->initial_cwnd;
   ssthresh_ = 1e9;
   last_reduction_ns_ = 0;
+  prior_cwnd_ = prior_ssthresh_ = 0;
+  episode_first_ = 0;
+  episode_lost_ = episode_late_ = 0;
+  lost_newest_ = 0;
+  lost_tracked_ = false;
   peer_window_ = 0;
   any_received_ = false;
   recv_latest_ = 0;
@@ -189,6 +194,8 @@ void Session::process_acks(const Header& h, uint64_t now) {
       --in_flight_;
       cwnd_ += cwnd_ < ssthresh_ ? 1.0 : 1.0 / cwnd_;
       cwnd_ = std::min(cwnd_, static_cast<double>(config_->max_cwnd));
+    } else if (s.lost) {
+      on_late_ack(q);
     }
     if (sample && s.eliciting) on_rtt_sample(now - s.sent_ns);
     if (hello_in_flight_ && q == hello_packet_) {
@@ -198,8 +205,17 @@ void Session::process_acks(const Header& h, uint64_t now) {
   };
   ack_one(h.ack, true);
   // Only packets from the oldest that may be unacked on can change: the bits
-  // for older ones (acked long ago, or given up) are skipped.
-  const int reach = static_cast<int16_t>(static_cast<uint16_t>(h.ack - oldest_));
+  // for older ones (acked long ago, or given up) are skipped, unless one
+  // taken for lost may be among them.
+  int reach = static_cast<int16_t>(static_cast<uint16_t>(h.ack - oldest_));
+  if (lost_tracked_) {
+    if (static_cast<int16_t>(static_cast<uint16_t>(h.ack - lost_newest_)) > 32) {
+      lost_tracked_ = false;  // past every header's reach: the rest were lost
+      episode_lost_ = 0;
+    } else {
+      reach = 32;
+    }
+  }
   uint32_t bits = h.ack_bits;
   if (reach <= 0) {
     bits = 0;
@@ -224,11 +240,7 @@ void Session::process_acks(const Header& h, uint64_t now) {
   while (oldest_ != next_packet_ && static_cast<int16_t>(static_cast<uint16_t>(
                                         newest_acked_ - oldest_)) >= kReorderThreshold) {
     Sent& s = sent_[oldest_ & 255];
-    if (s.valid && s.seq == oldest_ && !s.acked && s.data && !s.lost) {
-      s.lost = true;
-      --in_flight_;
-      on_loss(now);
-    }
+    if (s.valid && s.seq == oldest_ && !s.acked && s.data && !s.lost) mark_lost(s, now);
     ++oldest_;
   }
   if (reliable_unacked_ == 0) return;
@@ -270,12 +282,43 @@ void Session::on_rtt_sample(uint64_t rtt) {
                     config_->max_rto_ns);
 }
 
-void Session::on_loss(uint64_t now) {
+void Session::mark_lost(Sent& s, uint64_t now) {
+  s.lost = true;
+  --in_flight_;
+  on_loss(s.seq, now);
+}
+
+void Session::on_loss(uint16_t seq, uint64_t now) {
   counters_->packets_lost++;
+  // An episode runs while some packet taken for lost in it may still be
+  // acknowledged; it remembers the window from before its first back-off.
+  if (episode_lost_ == 0 || !lost_tracked_) {
+    prior_cwnd_ = cwnd_;
+    prior_ssthresh_ = ssthresh_;
+    episode_first_ = seq;
+    episode_lost_ = episode_late_ = 0;
+  }
+  ++episode_lost_;
+  lost_newest_ = seq;
+  lost_tracked_ = true;
   if (last_reduction_ns_ != 0 && now - last_reduction_ns_ < std::max(srtt_, uint64_t{1})) return;
   ssthresh_ = std::max(2.0, cwnd_ / 2);
   cwnd_ = ssthresh_;
   last_reduction_ns_ = now;
+}
+
+// A packet taken for lost was acknowledged after all: it was late (a peer
+// that stalled, a queue that grew), not lost. When every packet of the
+// episode turns out so, its back-offs are undone (as TCP's Eifel and F-RTO
+// undo a spurious timeout), so a delay does not cost the window.
+void Session::on_late_ack(uint16_t seq) {
+  counters_->spurious_losses++;
+  if (episode_lost_ == 0 || static_cast<int16_t>(static_cast<uint16_t>(seq - episode_first_)) < 0)
+    return;  // from an episode already over
+  if (++episode_late_ < episode_lost_) return;
+  cwnd_ = std::max(cwnd_, prior_cwnd_);
+  ssthresh_ = std::max(ssthresh_, prior_ssthresh_);
+  episode_lost_ = 0;
 }
 
 uint64_t Session::rto_for(uint8_t sends) const {
@@ -421,9 +464,7 @@ void Session::tick(uint64_t now_ns) {
     Sent& s = sent_[oldest_ & 255];
     if (s.valid && s.seq == oldest_ && !s.acked && s.data && !s.lost) {
       if (now - s.sent_ns < rto_) break;
-      s.lost = true;
-      --in_flight_;
-      on_loss(now);
+      mark_lost(s, now);
     }
     ++oldest_;
   }
@@ -566,10 +607,7 @@ bool Session::send_one_packet(uint64_t now) {
     hello_sent_ns_ = now;
   }
   Sent& s = sent_[h.sequence & 255];
-  if (s.valid && !s.acked && s.data && !s.lost) {
-    --in_flight_;  // wrapped unacked: count it lost
-    on_loss(now);
-  }
+  if (s.valid && !s.acked && s.data && !s.lost) mark_lost(s, now);  // wrapped unacked
   s = Sent{h.sequence, true, false, data, false, eliciting || data, now};
   if (data) ++in_flight_;
   if (!eliciting && !data) counters_->ack_only++;

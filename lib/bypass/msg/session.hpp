@@ -66,6 +66,9 @@ struct SessionCounters {
   Counter messages_in, messages_out;
   Counter packets_in, packets_out, ack_only;
   Counter retransmits, fast_retransmits, packets_lost;
+  // Packets taken for lost that the peer acknowledged after all (a delay, not
+  // a loss: their fragments went twice).
+  Counter spurious_losses;
   Counter queue_full, no_memory;
   Counter closed_malformed;
 };
@@ -206,7 +209,9 @@ class Session final {
   void process_acks(const Header& h, uint64_t now);
   void note_received(uint16_t seq);
   void on_rtt_sample(uint64_t rtt);
-  void on_loss(uint64_t now);
+  void mark_lost(Sent& s, uint64_t now);
+  void on_loss(uint16_t seq, uint64_t now);
+  void on_late_ack(uint16_t seq);
   bool deliver(uint8_t channel, bool text, std::span<const uint8_t> bytes);
   enum class Completion : uint8_t { kIncomplete, kDelivered, kRefused };
   void reliable_frame(const MessageFrame& m);
@@ -267,6 +272,15 @@ class Session final {
   uint32_t in_flight_ = 0;
   double cwnd_ = 16, ssthresh_ = 1e9;
   uint64_t last_reduction_ns_ = 0;
+  // The last back-off and the packets taken for lost since it: when every
+  // one of them is acknowledged after all, the back-off is undone.
+  double prior_cwnd_ = 0, prior_ssthresh_ = 0;
+  uint16_t episode_first_ = 0;
+  uint32_t episode_lost_ = 0, episode_late_ = 0;
+  // While a packet taken for lost may still be acknowledged by the ack bits
+  // (up to 32 behind a header's ack), acks are read that far back.
+  uint16_t lost_newest_ = 0;
+  bool lost_tracked_ = false;
   uint32_t peer_window_ = 0;
 
   // Receiving.

@@ -97,13 +97,13 @@ class Link {
     post(server, to_client_, server_log);
     post(client, to_server_, client_log);
     arrive(to_server_, server, client_reads_stop ? false : true);
-    arrive(to_client_, client, !client_reads_stop);
+    if (!client_stalls) arrive(to_client_, client, !client_reads_stop);
     if (++ms_ % 10 == 0) {
       server.session.tick(now);
-      client.session.tick(now);
+      if (!client_stalls) client.session.tick(now);
     } else {
       server.session.flush(now);
-      client.session.flush(now);
+      if (!client_stalls) client.session.flush(now);
     }
   }
   void run_ms(int ms) {
@@ -123,6 +123,7 @@ class Link {
   uint32_t latency_ms = 5;    // plus up to jitter_ms at random
   uint32_t jitter_ms = 0;
   bool client_reads_stop = false;    // packets to the client vanish
+  bool client_stalls = false;        // the client runs not at all: what comes waits
   bool client_acks_nothing = false;  // the client's packets lose their acks on the way
   uint64_t skew_ns = 0;              // added to each 1 ms step
   uint32_t jump_every = 0, back_every = 0;

@@ -273,28 +273,65 @@ TEST(Session, AnApplicationThatRefusesSlowsTheSenderAndLosesNothing) {
   for (size_t i = 0; i < sent.size(); ++i) ASSERT_EQ(link.server.got[i].bytes, sent[i]) << i;
 }
 
+// Opens the link, then the server sends one 1000-byte message each
+// millisecond for `ms` (counted in `sent` when accepted).
+void send_for_ms(Link& link, int ms, size_t& sent, uint32_t seed = 0) {
+  if (link.client.opened == 0) {
+    link.open();
+    ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  }
+  for (int i = 0; i < ms; ++i) {
+    sent += link.server.session.send(0, false, pattern(1000, seed + i)) == SendResult::kOk;
+    link.step();
+  }
+}
+
 TEST(Session, TheCongestionWindowBacksOffOnLoss) {
   const SessionConfig sc = server_config(), cc;
   Link link(&sc, &cc);
-  link.open();
-  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
   size_t sent = 0;
-  for (int i = 0; i < 200; ++i) {
-    sent += link.server.session.send(0, false, pattern(1000, i)) == SendResult::kOk;
-    link.step();
-  }
+  ASSERT_NO_FATAL_FAILURE(send_for_ms(link, 200, sent));
   const uint32_t grown = link.server.session.cwnd();
   EXPECT_GT(grown, sc.initial_cwnd);
   link.loss_percent = 60;
-  for (int i = 0; i < 300; ++i) {
-    sent += link.server.session.send(0, false, pattern(1000, i)) == SendResult::kOk;
-    link.step();
-  }
+  send_for_ms(link, 300, sent);
   EXPECT_LT(link.server.session.cwnd(), grown / 2);
   EXPECT_LE(link.server.session.in_flight(), link.server.session.cwnd() + 1);
+  // Lost for real: few of those packets were acknowledged after all.
+  EXPECT_LT(link.server.counters.spurious_losses.get(),
+            link.server.counters.packets_lost.get() / 2);
   link.loss_percent = 0;
   ASSERT_TRUE(link.run_until([&] { return link.client.got.size() == sent; }, 60000))
       << link.client.got.size() << " of " << sent;
+}
+
+// A peer that stalls (descheduled, a full CPU) for longer than the
+// retransmission timeout has lost nothing: the sender's timeouts fire, and
+// it resends, but once the late acknowledgements come in it counts those
+// packets as late, not lost, and undoes its back-off.
+TEST(Session, APeerThatStallsCostsResendsButNotTheWindow) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  size_t sent = 0;
+  ASSERT_NO_FATAL_FAILURE(send_for_ms(link, 200, sent));
+  ASSERT_EQ(link.server.counters.packets_lost.get(), 0u);
+  const uint32_t grown = link.server.session.cwnd();
+  ASSERT_GT(grown, sc.initial_cwnd);
+  link.client_stalls = true;
+  send_for_ms(link, 100, sent, 200);
+  // The timeouts fired while the client stalled.
+  const uint64_t lost = link.server.counters.packets_lost.get();
+  EXPECT_GT(lost, 0u);
+  EXPECT_GT(link.server.counters.retransmits.get(), 0u);
+  EXPECT_LT(link.server.session.cwnd(), grown);
+  link.client_stalls = false;
+  ASSERT_TRUE(link.run_until([&] { return link.client.got.size() == sent; }, 5000))
+      << link.client.got.size() << " of " << sent;
+  // Every packet taken for lost was acknowledged after all, and the window
+  // is back where it was.
+  EXPECT_EQ(link.server.counters.spurious_losses.get(), lost);
+  EXPECT_GE(link.server.session.cwnd(), grown);
+  EXPECT_GT(link.client.counters.drops[drop_index(MsgDrop::kDuplicate)].get(), 0u);
 }
 
 // A reader that drains many packets before it writes (a client emptying its
