@@ -184,6 +184,7 @@ void Session::process_acks(const Header& h, uint64_t now) {
   if (!h.ack_valid()) return;
   uint64_t newly[4] = {};
   bool any = false;
+  uint32_t late = 0, late_in_episode = 0;  // taken for lost, acknowledged now
   auto ack_one = [&](uint16_t q, bool sample) {
     Sent& s = sent_[q & 255];
     if (!s.valid || s.seq != q || s.acked) return;
@@ -195,7 +196,8 @@ void Session::process_acks(const Header& h, uint64_t now) {
       cwnd_ += cwnd_ < ssthresh_ ? 1.0 : 1.0 / cwnd_;
       cwnd_ = std::min(cwnd_, static_cast<double>(config_->max_cwnd));
     } else if (s.lost) {
-      on_late_ack(q);
+      ++late;
+      late_in_episode += static_cast<int16_t>(static_cast<uint16_t>(q - episode_first_)) >= 0;
     }
     if (sample && s.eliciting) on_rtt_sample(now - s.sent_ns);
     if (hello_in_flight_ && q == hello_packet_) {
@@ -228,6 +230,7 @@ void Session::process_acks(const Header& h, uint64_t now) {
     ack_one(static_cast<uint16_t>(h.ack - 1 - i), false);
   }
   if (!any) return;
+  if (late != 0) on_late_acks(late, late_in_episode);
   acked_ns_ = now;
   const Sent& newest = sent_[h.ack & 255];
   if (!newest.valid || newest.seq != h.ack) return;  // not a packet we sent lately
@@ -307,15 +310,16 @@ void Session::on_loss(uint16_t seq, uint64_t now) {
   last_reduction_ns_ = now;
 }
 
-// A packet taken for lost was acknowledged after all: it was late (a peer
-// that stalled, a queue that grew), not lost. When every packet of the
+// Packets taken for lost were acknowledged after all (`in_episode` of them
+// since the window last halved): they were late (a peer that stalled, a
+// queue that grew), not lost. When every packet of the
 // episode turns out so, its back-offs are undone (as TCP's Eifel and F-RTO
 // undo a spurious timeout), so a delay does not cost the window.
-void Session::on_late_ack(uint16_t seq) {
-  counters_->spurious_losses++;
-  if (episode_lost_ == 0 || static_cast<int16_t>(static_cast<uint16_t>(seq - episode_first_)) < 0)
-    return;  // from an episode already over
-  if (++episode_late_ < episode_lost_) return;
+void Session::on_late_acks(uint32_t late, uint32_t in_episode) {
+  counters_->spurious_losses.add(late);
+  if (episode_lost_ == 0 || in_episode == 0) return;  // from an episode already over
+  episode_late_ += in_episode;
+  if (episode_late_ < episode_lost_) return;
   cwnd_ = std::max(cwnd_, prior_cwnd_);
   ssthresh_ = std::max(ssthresh_, prior_ssthresh_);
   episode_lost_ = 0;

@@ -211,7 +211,7 @@ class Session final {
   void on_rtt_sample(uint64_t rtt);
   void mark_lost(Sent& s, uint64_t now);
   void on_loss(uint16_t seq, uint64_t now);
-  void on_late_ack(uint16_t seq);
+  void on_late_acks(uint32_t late, uint32_t in_episode);
   bool deliver(uint8_t channel, bool text, std::span<const uint8_t> bytes);
   enum class Completion : uint8_t { kIncomplete, kDelivered, kRefused };
   void reliable_frame(const MessageFrame& m);
@@ -269,18 +269,12 @@ class Session final {
   uint16_t oldest_ = 0;  // the oldest packet that may still be in flight
   uint16_t newest_acked_ = 0;
   bool any_acked_ = false;
+  // While a packet taken for lost may still be acknowledged by the ack bits
+  // (up to 32 behind a header's ack), acks are read that far back.
+  bool lost_tracked_ = false;
   uint32_t in_flight_ = 0;
   double cwnd_ = 16, ssthresh_ = 1e9;
   uint64_t last_reduction_ns_ = 0;
-  // The last back-off and the packets taken for lost since it: when every
-  // one of them is acknowledged after all, the back-off is undone.
-  double prior_cwnd_ = 0, prior_ssthresh_ = 0;
-  uint16_t episode_first_ = 0;
-  uint32_t episode_lost_ = 0, episode_late_ = 0;
-  // While a packet taken for lost may still be acknowledged by the ack bits
-  // (up to 32 behind a header's ack), acks are read that far back.
-  uint16_t lost_newest_ = 0;
-  bool lost_tracked_ = false;
   uint32_t peer_window_ = 0;
 
   // Receiving.
@@ -319,6 +313,14 @@ class Session final {
   uint32_t close_left_ = 0;
   bool close_received_ = false;
   bool close_sent_this_flush_ = false;
+
+  // Losses, off the per-packet path (last, not to move the fields above).
+  // The last back-off and the packets taken for lost since it: when every
+  // one of them is acknowledged after all, the back-off is undone.
+  double prior_cwnd_ = 0, prior_ssthresh_ = 0;
+  uint16_t episode_first_ = 0;
+  uint16_t lost_newest_ = 0;  // the newest packet taken for lost
+  uint32_t episode_lost_ = 0, episode_late_ = 0;
 };
 
 }  // namespace bypass::msg
