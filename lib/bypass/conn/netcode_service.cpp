@@ -149,6 +149,10 @@ void NetcodeService::disconnect(uint32_t conn) {
 }
 
 void NetcodeService::send(const NetcodeAddress& to, std::span<const uint8_t> packet) {
+  if (uint8_t* p = room(to, packet.size())) std::memcpy(p, packet.data(), packet.size());
+}
+
+uint8_t* NetcodeService::room(const NetcodeAddress& to, size_t max) {
   const Peer* path = nullptr;
   Peer here;
   // A held request's reply goes back the way the request came, even when the
@@ -168,14 +172,11 @@ void NetcodeService::send(const NetcodeAddress& to, std::span<const uint8_t> pac
   }
   if (!path) {
     no_path_.add();
-    return;
+    return nullptr;
   }
-  uint8_t* p = out_ ? out_->reserve(*path, packet.size()) : nullptr;
-  if (!p) {
-    outbox_full_.add();
-    return;
-  }
-  std::memcpy(p, packet.data(), packet.size());
+  uint8_t* p = out_ ? out_->reserve(*path, max) : nullptr;
+  if (!p) outbox_full_.add();
+  return p;
 }
 
 void NetcodeService::on_connect(uint32_t client_index, uint64_t client_id,

@@ -91,8 +91,13 @@ class NetcodeService final : public DatagramHandler,
   const msg::MessageServer* messages() const { return messages_.get(); }
 
  private:
-  friend class NetcodeServer;  // calls send() and on_payload() directly: see serve_directly()
+  friend class NetcodeServer;  // calls room(), on_payload()... directly: see serve_directly()
   void send(const NetcodeAddress& to, std::span<const uint8_t> packet) override;
+  // Room in the batch's outbox for a packet of up to `max` bytes to `to`, on
+  // the path send() takes; nullptr (counted) when there is none. The server
+  // seals its packet there, then says its size with commit() (0: none).
+  uint8_t* room(const NetcodeAddress& to, size_t max);
+  void commit(size_t len) { out_->shrink_last(len); }
   void on_connect(uint32_t client_index, uint64_t client_id,
                   std::span<const uint8_t, kUserDataBytes> user_data) override;
   void on_payload(uint32_t client_index, std::span<const uint8_t> payload) override;

@@ -99,12 +99,23 @@ NetcodeServer::~NetcodeServer() {
 // ---------------------------------------------------------------------------
 // Sending
 
-void NetcodeServer::emit(const NetcodeAddress& to, std::span<const uint8_t> packet) {
+// The service gives room in its outbox, so the packet is sealed where it
+// leaves from; a sink gets a copy of tx_. False when `write` fails (nothing
+// goes); true when the packet went, or had nowhere to go (counted by the
+// service) and its sequence number is spent all the same.
+template <typename Write>
+bool NetcodeServer::write_out(const NetcodeAddress& to, const Key& key, uint64_t sequence,
+                              Write&& write) {
   if (service_ != nullptr) {
-    service_->send(to, packet);
-  } else {
-    sink_->send(to, packet);
+    uint8_t* p = service_->room(to, kMaxPacketBytes);
+    if (p == nullptr) return true;
+    const Written w = write(std::span<uint8_t>(p, kMaxPacketBytes), key, sequence);
+    service_->commit(w ? w.size : 0);
+    return static_cast<bool>(w);
   }
+  const Written w = write(std::span<uint8_t>(tx_), key, sequence);
+  if (w) sink_->send(to, std::span<const uint8_t>(tx_.data(), w.size));
+  return static_cast<bool>(w);
 }
 
 void NetcodeServer::deliver(uint32_t client_index, std::span<const uint8_t> payload) {
@@ -124,13 +135,11 @@ bool NetcodeServer::send_global(const NetcodeAddress& to, const Key& key, Write&
     count(ServerDrop::kSendFailed);
     return false;
   }
-  const Written w = write(std::span<uint8_t>(tx_), key, global_sequence_);
-  if (!w) {
+  if (!write_out(to, key, global_sequence_, write)) {
     count(ServerDrop::kSendFailed);
     return false;
   }
   ++global_sequence_;
-  emit(to, std::span<const uint8_t>(tx_.data(), w.size));
   return true;
 }
 
@@ -143,15 +152,13 @@ bool NetcodeServer::send_to_slot(uint32_t client_index, Now now, Write&& write) 
     return false;
   }
   EncryptionMappings::Mapping& m = mappings_.at(s.mapping);
-  const Written w = write(std::span<uint8_t>(tx_), m.send_key, s.sequence);
-  if (!w) {
+  if (!write_out(m.address, m.send_key, s.sequence, write)) {
     count(ServerDrop::kSendFailed);
     return false;
   }
   ++s.sequence;
   s.last_send_ns = now.mono_ns;
   m.last_access_ns = now.mono_ns;
-  emit(m.address, std::span<const uint8_t>(tx_.data(), w.size));
   return true;
 }
 

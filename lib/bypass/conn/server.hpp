@@ -215,8 +215,9 @@ class NetcodeServer {
   ConnectionHandler* handler_;
   NetcodeService* service_ = nullptr;  // sink and handler both, called directly
   // Per packet: to the service directly when it is both (no virtual call), else through the
-  // interfaces.
-  void emit(const NetcodeAddress& to, std::span<const uint8_t> packet);
+  // interfaces. write_out() seals a packet into the service's outbox, or into tx_ for the sink.
+  template <typename Write>
+  bool write_out(const NetcodeAddress& to, const Key& key, uint64_t sequence, Write&& write);
   void deliver(uint32_t client_index, std::span<const uint8_t> payload);
   uint32_t max_clients_;
 

@@ -160,6 +160,20 @@ class Outbox {
     used_ += (len + 7) & ~size_t{7};
     return p;
   }
+  /// The datagram of the last reserve() is `len` bytes, no more than were
+  /// reserved (a writer that reserved its largest size); 0 takes it back.
+  void shrink_last(size_t len) {
+    if (np_ == 0) return;
+    PeerItem& it = peer_items_[np_ - 1];
+    if (len == 0) {
+      used_ = it.offset;
+      --np_;
+      return;
+    }
+    if (len > it.len) return;
+    it.len = static_cast<uint16_t>(len);
+    used_ = it.offset + ((len + 7) & ~size_t{7});
+  }
   /// A copy of `payload` to `to`; false where reserve() would return nullptr.
   bool send_to(const Peer& to, std::span<const uint8_t> payload) {
     uint8_t* p = reserve(to, payload.size());

@@ -1,6 +1,6 @@
 // The outbox's kept-peer space: full without a backend's flush (reserve()
 // refuses), sent early and reused with one, so a tick can owe more
-// keep-alives than the space holds.
+// keep-alives than the space holds; a reservation shrunk to what was written.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -49,6 +49,26 @@ TEST(Outbox, AFlushSendsTheFullSpaceAndReusesIt) {
   EXPECT_EQ(sent.lens.size() + held, 101000u);
   EXPECT_GT(out->peer_flushes, 97u);
   EXPECT_EQ(out->reserve(peer(2), Outbox::kMaxPeerPayload + 1), nullptr);  // too big, flush or not
+}
+
+// A writer reserves its largest size, seals in place, then keeps what it
+// wrote: the space after it is the next datagram's; 0 takes the datagram back.
+TEST(Outbox, ShrinkLastKeepsWhatWasWrittenAndGivesBackTheRest) {
+  auto out = std::make_unique<Outbox>();
+  uint8_t* a = out->reserve(peer(1), 1300);
+  ASSERT_NE(a, nullptr);
+  out->shrink_last(41);
+  ASSERT_EQ(out->peer_size(), 1u);
+  EXPECT_EQ(out->peer_item(0).len, 41u);
+  uint8_t* b = out->reserve(peer(2), 1300);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b, a + 48);    // 41 bytes, kept 8-byte aligned
+  out->shrink_last(2000);  // more than reserved: ignored
+  EXPECT_EQ(out->peer_item(1).len, 1300u);
+  out->shrink_last(0);
+  EXPECT_EQ(out->peer_size(), 1u);
+  EXPECT_EQ(out->reserve(peer(3), 24), b);
+  EXPECT_EQ(out->peer_item(1).to.remote.port, 3u);
 }
 
 // Memory the test owns, handed out as the backend's blobs.
