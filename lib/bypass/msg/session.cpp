@@ -91,6 +91,7 @@ void Session::open(uint64_t now_ns) {
   ssthresh_ = 1e9;
   last_reduction_ns_ = 0;
   prior_cwnd_ = prior_ssthresh_ = 0;
+  prior_reduction_ns_ = 0;
   episode_first_ = 0;
   episode_lost_ = episode_late_ = 0;
   lost_newest_ = 0;
@@ -298,6 +299,7 @@ void Session::on_loss(uint16_t seq, uint64_t now) {
   if (episode_lost_ == 0 || !lost_tracked_) {
     prior_cwnd_ = cwnd_;
     prior_ssthresh_ = ssthresh_;
+    prior_reduction_ns_ = last_reduction_ns_;
     episode_first_ = seq;
     episode_lost_ = episode_late_ = 0;
   }
@@ -322,6 +324,9 @@ void Session::on_late_acks(uint32_t late, uint32_t in_episode) {
   if (episode_late_ < episode_lost_) return;
   cwnd_ = std::max(cwnd_, prior_cwnd_);
   ssthresh_ = std::max(ssthresh_, prior_ssthresh_);
+  // The back-offs never happened: a real loss next halves at once, not one
+  // round trip after the one undone.
+  last_reduction_ns_ = prior_reduction_ns_;
   episode_lost_ = 0;
 }
 

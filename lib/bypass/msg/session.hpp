@@ -318,6 +318,7 @@ class Session final {
   // The last back-off and the packets taken for lost since it: when every
   // one of them is acknowledged after all, the back-off is undone.
   double prior_cwnd_ = 0, prior_ssthresh_ = 0;
+  uint64_t prior_reduction_ns_ = 0;
   uint16_t episode_first_ = 0;
   uint16_t lost_newest_ = 0;  // the newest packet taken for lost
   uint32_t episode_lost_ = 0, episode_late_ = 0;

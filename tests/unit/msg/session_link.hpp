@@ -124,6 +124,7 @@ class Link {
   uint32_t jitter_ms = 0;
   bool client_reads_stop = false;    // packets to the client vanish
   bool client_stalls = false;        // the client runs not at all: what comes waits
+  uint32_t drop_to_client = 0;       // the next this many packets to the client vanish
   bool client_acks_nothing = false;  // the client's packets lose their acks on the way
   uint64_t skew_ns = 0;              // added to each 1 ms step
   uint32_t jump_every = 0, back_every = 0;
@@ -143,6 +144,10 @@ class Link {
       if (&from == &client && client_acks_nothing && p.size() > 2) p[2] &= ~kHeaderAckValid;
       ++log.packets;
       read_frames(p, log);
+      if (&from == &server && drop_to_client > 0) {
+        --drop_to_client;
+        continue;
+      }
       if (rng_() % 100 < loss_percent) continue;
       const uint64_t delay = latency_ms + (jitter_ms ? rng_() % (jitter_ms + 1) : 0);
       q.push_back({ms_ + delay, std::move(p)});

@@ -334,6 +334,36 @@ TEST(Session, APeerThatStallsCostsResendsButNotTheWindow) {
   EXPECT_GT(link.client.counters.drops[drop_index(MsgDrop::kDuplicate)].get(), 0u);
 }
 
+// A back-off undone never happened: the next real loss halves the window at
+// once, even within a round trip of the timeout that was undone.
+TEST(Session, AfterAnUndoneBackOffARealLossHalvesAtOnce) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  size_t sent = 0;
+  ASSERT_NO_FATAL_FAILURE(send_for_ms(link, 200, sent));
+  // A long stall: back-offs one round trip apart, the last just before the
+  // acks come and undo them, with a round trip estimate the stall stretched.
+  link.client_stalls = true;
+  send_for_ms(link, 400, sent, 200);
+  link.client_stalls = false;
+  const SessionCounters& c = link.server.counters;
+  ASSERT_GT(c.packets_lost.get(), 0u);
+  for (int ms = 0; ms < 1000 && c.spurious_losses.get() < c.packets_lost.get(); ++ms)
+    send_for_ms(link, 1, sent, 1200 + ms);
+  ASSERT_EQ(c.spurious_losses.get(), c.packets_lost.get());
+  // Now one packet is lost for real.
+  const uint64_t lost = c.packets_lost.get();
+  link.drop_to_client = 1;
+  uint32_t before = link.server.session.cwnd();
+  for (int ms = 0; ms < 100 && c.packets_lost.get() == lost; ++ms) {
+    before = link.server.session.cwnd();
+    send_for_ms(link, 1, sent, 2200 + ms);
+  }
+  ASSERT_EQ(c.packets_lost.get(), lost + 1);
+  EXPECT_LE(link.server.session.cwnd(), before * 3 / 4);  // halved (acks that step add a little)
+  ASSERT_TRUE(link.run_until([&] { return link.client.got.size() == sent; }, 5000));
+}
+
 // A reader that drains many packets before it writes (a client emptying its
 // socket) still acknowledges every one: one ack header vouches for 33
 // packets, so the session acks at once when 32 have come in since it last
