@@ -73,7 +73,9 @@ void Session::on_close(const CloseFrame& c) {
   state_ = SessionState::kClosing;
   close_code_ = c.code;
   close_reason_.assign(c.reason);
-  close_left_ = 1;  // one close frame back, then done
+  // Close frames back, one per burst, then done: as many as a closing side
+  // sends, so that on a lossy path the other side still hears the answer.
+  close_left_ = config_->close_repeats;
 }
 
 void Session::on_message(const MessageFrame& m) {

@@ -164,7 +164,9 @@ TEST(NetcodeMessages, EchoSurvivesLossDuplicationReorderingAndCorruption) {
 
   // Client 0 closes with a code; the server's connection goes too.
   clients[0]->session().close(kCloseNormal, "done");
-  for (int ms = 0; ms < 5000 && (*server)->num_connected() != kClients - 1; ++ms) {
+  for (int ms = 0;
+       ms < 5000 && ((*server)->num_connected() != kClients - 1 || apps[0]->close_code == 0);
+       ++ms) {
     clock.advance_ms(1);
     net.deliver(clock.now);
     messages.flush(clock.now.mono_ns);
