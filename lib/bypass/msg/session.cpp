@@ -478,14 +478,22 @@ void Session::tick(uint64_t now_ns) {
     ++oldest_;
   }
   // Reliable fragments unacked past their (backed-off) timeout go again.
+  // While the peer acknowledges nothing for a whole timeout, only the oldest
+  // goes, as a probe (as TCP's RTO resends one segment and F-RTO waits for
+  // the acks after it): a peer that stalled, or a path that held packets
+  // back, then acknowledges the rest, and a window of resends is saved. Its
+  // acks resume the timers of the rest; real losses then go at once.
   if (reliable_unacked_ > 0) {
+    const bool silent = now - acked_ns_ >= rto_;
     for (uint32_t i = head_; i != cursor_; ++i) {
       Out& e = out_at(i);
-      if (e.state == OutState::kInFlight && now - e.sent_ns >= rto_for(e.sends)) {
+      if (e.state != OutState::kInFlight) continue;
+      if (now - e.sent_ns >= rto_for(e.sends)) {
         e.state = OutState::kResend;
         ++resend_;
         ++pending_;
       }
+      if (silent) break;
     }
   }
   if (hello_in_flight_ && now - hello_sent_ns_ >= rto_) hello_in_flight_ = false;
