@@ -314,9 +314,9 @@ void Session::on_loss(uint16_t seq, uint64_t now) {
 
 // Packets taken for lost were acknowledged after all (`in_episode` of them
 // since the window last halved): they were late (a peer that stalled, a
-// queue that grew), not lost. When every packet of the
-// episode turns out so, its back-offs are undone (as TCP's Eifel and F-RTO
-// undo a spurious timeout), so a delay does not cost the window.
+// queue that grew), not lost. When every packet of the episode turns out
+// so, its back-offs are undone (as TCP's Eifel and F-RTO undo a spurious
+// timeout), so a delay does not cost the window.
 void Session::on_late_acks(uint32_t late, uint32_t in_episode) {
   counters_->spurious_losses.add(late);
   if (episode_lost_ == 0 || in_episode == 0) return;  // from an episode already over
