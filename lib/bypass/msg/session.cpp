@@ -418,8 +418,11 @@ void Session::close(uint16_t code, std::string_view reason) {
 
 void Session::lost() {
   if (state_ == SessionState::kIdle || state_ == SessionState::kClosed) return;
-  if (close_received_) {
-    finish(close_code_, close_reason_);  // they closed properly; the transport went first
+  // They closed properly, or we had sent our CLOSE (after which a closing
+  // side reports its own code, answered or not): the transport went first.
+  if (close_received_ ||
+      (state_ == SessionState::kClosing && close_left_ < config_->close_repeats)) {
+    finish(close_code_, close_reason_);
     return;
   }
   finish(kCloseLost, "connection lost");
@@ -487,6 +490,7 @@ void Session::tick(uint64_t now_ns) {
     const bool silent = now - acked_ns_ >= rto_;
     for (uint32_t i = head_; i != cursor_; ++i) {
       Out& e = out_at(i);
+      if (silent && e.state == OutState::kResend) break;  // the probe waits for the window
       if (e.state != OutState::kInFlight) continue;
       if (now - e.sent_ns >= rto_for(e.sends)) {
         e.state = OutState::kResend;

@@ -527,6 +527,33 @@ TEST(Session, TimersHoldWhenTheClockSkewsJumpsAndRunsBackwards) {
   EXPECT_EQ(link.server.closed, 0);
 }
 
+// A closing side that has sent its CLOSE reports its own code when the
+// transport goes before the answer comes (the answering side may drop it
+// as soon as it has answered), as it would once its CLOSE frames were out.
+TEST(Session, ATransportLostAfterOurCloseWentOutKeepsOurCode) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  link.run_ms(20);
+  link.client.session.close(kCloseNormal, "bye");
+  link.client.session.flush(link.now);  // one CLOSE out
+  ASSERT_FALSE(link.client.wire.empty());
+  link.client.session.lost();
+  EXPECT_EQ(link.client.closed, 1);
+  EXPECT_EQ(link.client.close_code, kCloseNormal);
+  // Before its CLOSE went out, the same loss is 1006.
+  Link other(&sc, &cc);
+  other.open();
+  ASSERT_TRUE(other.run_until([&] { return other.client.opened == 1; }, 1000));
+  other.client_reads_stop = true;
+  other.client.session.send(0, false, pattern(3000, 1));
+  other.client.session.close(kCloseNormal, "bye");  // lingers: its message is unacked
+  other.client.session.flush(other.now);
+  other.client.session.lost();
+  EXPECT_EQ(other.client.close_code, kCloseLost);
+}
+
 TEST(Session, LostTransportClosesWith1006AndFreesEverything) {
   const SessionConfig sc = server_config(), cc;
   Link link(&sc, &cc);
