@@ -66,8 +66,8 @@ struct SessionCounters {
   Counter messages_in, messages_out;
   Counter packets_in, packets_out, ack_only;
   Counter retransmits, fast_retransmits, packets_lost;
-  // Packets taken for lost that the peer acknowledged after all (a delay, not
-  // a loss: their fragments went twice).
+  // Packets taken for lost that the peer acknowledged after all: a delay,
+  // not a loss.
   Counter spurious_losses;
   Counter queue_full, no_memory;
   Counter closed_malformed;
