@@ -120,7 +120,7 @@ void Session::open(uint64_t now_ns) {
   close_deadline_ns_ = 0;
   close_left_ = 0;
   close_received_ = false;
-  close_sent_this_flush_ = false;
+  close_sent_ns_ = 0;
 }
 
 void Session::drop(DropReason r) {
@@ -437,6 +437,9 @@ void Session::finish(uint16_t code, std::string_view reason) {
 
 bool Session::close_ready() const {
   if (state_ != SessionState::kClosing || close_left_ == 0) return false;
+  // Repeats go a retransmission timeout apart, so that one burst of loss (or
+  // one full queue) does not take them all.
+  if (close_left_ < config_->close_repeats && now_ - close_sent_ns_ < rto_) return false;
   return close_received_ || now_ >= close_deadline_ns_ || (pending_ == 0 && reliable_unacked_ == 0);
 }
 
@@ -527,7 +530,6 @@ uint64_t Session::next_deadline() const {
 void Session::flush(uint64_t now_ns) {
   now_ = std::max(now_, now_ns);
   if (state_ == SessionState::kIdle || state_ == SessionState::kClosed) return;
-  close_sent_this_flush_ = false;
   while (send_one_packet(now_)) {
   }
   if (state_ == SessionState::kClosing && close_left_ == 0) {
@@ -616,9 +618,9 @@ bool Session::send_one_packet(uint64_t now) {
       ++cursor_;
     }
   }
-  if (!close_sent_this_flush_ && close_ready() && w.close(close_code_, close_reason_)) {
+  if (close_ready() && w.close(close_code_, close_reason_)) {
     --close_left_;
-    close_sent_this_flush_ = true;
+    close_sent_ns_ = now;
     eliciting = true;
   }
   if (!eliciting && !data && !ack_owed_) return false;

@@ -87,7 +87,7 @@ struct SessionConfig {
   uint64_t idle_timeout_ns = 10'000'000'000;
   uint64_t close_linger_ns = 1'000'000'000;  // how long close() waits for queued data
   uint32_t max_malformed = 8;                // then close with 1002
-  uint32_t close_repeats = 3;                // close frames sent, one per flush
+  uint32_t close_repeats = 3;                // close frames sent, an rto apart
 };
 
 enum class SendResult : uint8_t {
@@ -312,7 +312,7 @@ class Session final {
   uint64_t close_deadline_ns_ = 0;
   uint32_t close_left_ = 0;
   bool close_received_ = false;
-  bool close_sent_this_flush_ = false;
+  uint64_t close_sent_ns_ = 0;  // the last CLOSE
 
   // Losses, off the per-packet path (last, not to move the fields above).
   // The last back-off and the packets taken for lost since it: when every

@@ -554,6 +554,28 @@ TEST(Session, ATransportLostAfterOurCloseWentOutKeepsOurCode) {
   EXPECT_EQ(other.client.close_code, kCloseLost);
 }
 
+TEST(Session, CloseRepeatsGoARetransmissionTimeoutApart) {
+  // Three CLOSEs sent back to back (one per flush, a millisecond apart here)
+  // all fall into one 10 ms burst of loss; an rto apart, the second gets
+  // through.
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  link.run_ms(20);
+  const uint32_t before = link.server_log.packets;
+  link.server.session.close(kCloseNormal, "bye");
+  link.client_reads_stop = true;
+  link.run_ms(10);
+  link.client_reads_stop = false;
+  EXPECT_EQ(link.server_log.packets - before, 1u);  // one CLOSE so far
+  ASSERT_TRUE(link.run_until([&] { return link.client.closed == 1; }, 3000));
+  EXPECT_EQ(link.client.close_code, kCloseNormal);
+  EXPECT_EQ(link.client.close_reason, "bye");
+  ASSERT_TRUE(link.run_until([&] { return link.server.closed == 1; }, 1000));
+  EXPECT_EQ(link.server.close_code, kCloseNormal);
+}
+
 TEST(Session, LostTransportClosesWith1006AndFreesEverything) {
   const SessionConfig sc = server_config(), cc;
   Link link(&sc, &cc);
