@@ -22,7 +22,7 @@
   X(kNoHello, "msg_no_hello")               /* data before the hello */                      \
   X(kBadVersion, "msg_bad_version")         /* a version this side does not speak */         \
   X(kDuplicate, "msg_duplicate")            /* already delivered (a retransmission) */       \
-  X(kStale, "msg_stale")                    /* sequenced unreliable, older than delivered */ \
+  X(kStale, "msg_stale")                    /* unreliable, older than delivered or 32 behind */ \
   X(kNoBuffer, "msg_no_buffer")             /* no room to hold a fragment: resent later */   \
   X(kClosed, "msg_closed")                  /* after the connection closed */                \
   X(kAppBusy, "msg_app_busy")               /* the application could not take it yet */

@@ -61,7 +61,7 @@ void Session::reset() {
   }
   head_ = cursor_ = tail_ = 0;
   pending_ = resend_ = reliable_unacked_ = 0;
-  ahead_used_ = 0;
+  ahead_used_ = ahead_unreliable_ = 0;
   held_used_ = 0;
 }
 
@@ -549,8 +549,10 @@ bool Session::send_one_packet(uint64_t now) {
   h.flags = any_received_ ? kHeaderAckValid : 0;
   h.ack = recv_latest_;
   h.ack_bits = recv_bits_;
+  // Room for reliable fragments: unreliable partials give way to them.
+  const uint32_t reliable_ahead = ahead_used_ - ahead_unreliable_;
   h.window = static_cast<uint16_t>(std::min<uint32_t>(
-      config_->ahead_buffer - std::min(ahead_used_, config_->ahead_buffer), 0xFFFF));
+      config_->ahead_buffer - std::min(reliable_ahead, config_->ahead_buffer), 0xFFFF));
   w.header(h);
   bool eliciting = false;
   bool data = false;

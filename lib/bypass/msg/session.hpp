@@ -193,6 +193,7 @@ class Session final {
     uint16_t msg_seq, len;
     uint8_t channel, index, count;
     bool text, ahead;
+    bool unreliable;  // on an unreliable channel
   };
 
   // The frames of a received packet, in order (receive() visits them).
@@ -223,6 +224,11 @@ class Session final {
   uint32_t held_count() const { return held_used_; }
   void drain(uint8_t channel);
   void free_held(size_t i);
+  // Frees held fragments of messages behind the channel's next expected one.
+  void forget_behind(uint8_t channel);
+  // Frees partial messages on an unreliable channel more than
+  // kUnreliableReach behind message `seq` (counted msg_stale).
+  void forget_unreliable_behind(uint8_t channel, uint16_t seq);
   void finish(uint16_t code, std::string_view reason);
   void release_done();
   bool control_owed() const;
@@ -289,6 +295,7 @@ class Session final {
   std::array<bool, kMaxChannels> any_delivered_{};
   std::vector<Held> held_;
   uint32_t ahead_used_ = 0;
+  uint32_t ahead_unreliable_ = 0;  // of ahead_used_: partial unreliable messages (they give way)
   uint32_t held_used_ = 0;
   uint32_t malformed_ = 0;
 

@@ -14,6 +14,8 @@ namespace {
 
 // How far ahead of the next expected message a reliable one may be.
 constexpr int kReliableWindow = 1024;
+// How far behind the newest fragment an unreliable partial message is kept.
+constexpr int kUnreliableReach = 32;
 
 }  // namespace
 
@@ -127,20 +129,25 @@ void Session::reliable_frame(const MessageFrame& m) {
     drop(MsgDrop::kOutOfWindow);
     return;
   }
+  // A copy already held (the application refused it when it was drained)
+  // is the one offered again: the resend is a duplicate.
+  if (held_used_ > 0 && is_held(m)) {
+    drop(MsgDrop::kDuplicate);
+    if (d == 0) drain(m.channel);
+    return;
+  }
   if (d == 0 && !m.fragment) {
     if (!deliver(m.channel, m.text, m.data)) {
       refuse_packet_ = true;  // not acked: offered again when it is resent
       return;
     }
     ++expected_[m.channel];
+    if (held_used_ > 0) forget_behind(m.channel);
     drain(m.channel);
     return;
   }
-  if (is_held(m)) {
-    drop(MsgDrop::kDuplicate);
-    return;
-  }
-  if (!hold(m, d != 0)) {
+  // Unreliable partial messages give way to reliable data.
+  if (!hold(m, d != 0) && !(evict_unreliable() && hold(m, d != 0))) {
     refuse_packet_ = true;  // not acked: the sender tries again
     return;
   }
@@ -175,6 +182,9 @@ void Session::unreliable_frame(const MessageFrame& m) {
     drop(MsgDrop::kDuplicate);
     return;
   }
+  // Partial messages far behind this one lost a fragment for good: on a
+  // plain unreliable channel nothing else would ever free them.
+  if (held_used_ > 0) forget_unreliable_behind(m.channel, m.sequence);
   if (!hold(m, true) && !(evict_unreliable() && hold(m, true))) return;
   if (try_complete(m.channel, m.sequence) == Completion::kDelivered) delivered();
 }
@@ -211,9 +221,12 @@ bool Session::hold(const MessageFrame& m, bool ahead) {
   for (Held& h : held_) {
     if (h.chunk != ChunkPool::kNone) continue;
     std::memcpy(pool_->data(chunk), m.data.data(), m.data.size());
-    h = Held{chunk,  m.sequence, static_cast<uint16_t>(m.data.size()), m.channel, m.index, m.count,
-             m.text, ahead};
+    const bool unreliable = channels_[m.channel] != ChannelKind::kReliable;
+    h = Held{chunk,     m.sequence, static_cast<uint16_t>(m.data.size()),
+             m.channel, m.index,    m.count,
+             m.text,    ahead,      unreliable};
     ahead_used_ += ahead;
+    ahead_unreliable_ += ahead && unreliable;
     ++held_used_;
     return true;
   }
@@ -239,10 +252,32 @@ bool Session::evict_unreliable() {
   return false;
 }
 
+void Session::forget_behind(uint8_t channel) {
+  for (size_t i = 0; i < held_.size(); ++i) {
+    const Held& h = held_[i];
+    if (h.chunk != ChunkPool::kNone && h.channel == channel &&
+        static_cast<int16_t>(static_cast<uint16_t>(h.msg_seq - expected_[channel])) < 0) {
+      free_held(i);
+    }
+  }
+}
+
+void Session::forget_unreliable_behind(uint8_t channel, uint16_t seq) {
+  for (size_t i = 0; i < held_.size(); ++i) {
+    const Held& h = held_[i];
+    if (h.chunk != ChunkPool::kNone && h.channel == channel &&
+        static_cast<int16_t>(static_cast<uint16_t>(seq - h.msg_seq)) > kUnreliableReach) {
+      free_held(i);
+      drop(MsgDrop::kStale);
+    }
+  }
+}
+
 void Session::free_held(size_t i) {
   Held& h = held_[i];
   pool_->give(h.chunk);
   ahead_used_ -= h.ahead;
+  ahead_unreliable_ -= h.ahead && h.unreliable;
   --held_used_;
   h.chunk = ChunkPool::kNone;
 }
@@ -273,6 +308,11 @@ Session::Completion Session::try_complete(uint8_t channel, uint16_t seq) {
       n += h.len;
     }
     bytes = scratch.first(n);
+  }
+  if (bytes.size() > config_->max_message) {  // each fragment fit; all of them do not
+    for (size_t k = 0; k < count; ++k) free_held(idx[k]);
+    drop(MsgDrop::kTooBig);
+    return Completion::kDelivered;  // consumed: the sequence moves on
   }
   const bool good = !text || valid_utf8(bytes);
   if (good && !deliver(channel, text, bytes)) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -30,7 +31,7 @@ struct Side : MessageHandler, PacketOut {
 
   void on_open(Session&) override { ++opened; }
   bool on_message(Session&, uint8_t channel, bool text, std::span<const uint8_t> b) override {
-    if (busy) return false;
+    if (busy || (refuse && refuse(b))) return false;
     got.push_back({channel, text, {b.begin(), b.end()}});
     if (echo) {
       const SendResult r = session.send(channel, text, b);
@@ -61,6 +62,7 @@ struct Side : MessageHandler, PacketOut {
   std::string close_reason;
   bool echo = false;
   bool busy = false;  // refuse every message (an application that stopped reading)
+  std::function<bool(std::span<const uint8_t>)> refuse;  // refuse the messages it picks
 };
 
 // Counts what crosses: frames per (channel, message sequence, fragment).

@@ -17,6 +17,15 @@ SessionConfig server_config() {
   return c;
 }
 
+// Hands the server one forged packet of message frames (packet sequence `seq`).
+void forge(Link& link, std::vector<uint8_t> frames, uint16_t seq) {
+  std::vector<uint8_t> p(kHeaderBytes, 0);
+  p[0] = static_cast<uint8_t>(seq);
+  p[1] = static_cast<uint8_t>(seq >> 8);
+  p.insert(p.end(), frames.begin(), frames.end());
+  link.server.session.receive(p, link.now);
+}
+
 TEST(Session, HelloOpensBothSidesAndTeachesTheClientTheChannels) {
   const SessionConfig sc = server_config(), cc;
   Link link(&sc, &cc);
@@ -473,18 +482,11 @@ TEST(Session, MalformedFramesAreCountedAndAPersistentSenderIsClosed) {
   Link link(&sc, &cc);
   link.open();
   ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
-  auto forge = [&](std::vector<uint8_t> frames, uint16_t seq) {
-    std::vector<uint8_t> p(kHeaderBytes, 0);
-    p[0] = static_cast<uint8_t>(seq);
-    p[1] = static_cast<uint8_t>(seq >> 8);
-    p.insert(p.end(), frames.begin(), frames.end());
-    link.server.session.receive(p, link.now);
-  };
-  forge({0x06, 9, 0, 0, 0, 0}, 1000);              // channel 9: none
-  forge({0x07, 0, 0, 0, 2, 0, 0xC3, 0x28}, 1001);  // text, bad UTF-8
-  forge({0x08, 0, 0, 0, 5, 3, 1, 0, 'x'}, 1002);   // index past count
-  forge({0x33}, 1003);                             // unknown frame
-  forge({0x06, 0, 0, 0x20, 0, 0}, 1004);           // sequence far ahead
+  forge(link, {0x06, 9, 0, 0, 0, 0}, 1000);              // channel 9: none
+  forge(link, {0x07, 0, 0, 0, 2, 0, 0xC3, 0x28}, 1001);  // text, bad UTF-8
+  forge(link, {0x08, 0, 0, 0, 5, 3, 1, 0, 'x'}, 1002);   // index past count
+  forge(link, {0x33}, 1003);                             // unknown frame
+  forge(link, {0x06, 0, 0, 0x20, 0, 0}, 1004);           // sequence far ahead
   auto& d = link.server.counters.drops;
   EXPECT_EQ(d[drop_index(MsgDrop::kBadChannel)], 1u);
   EXPECT_EQ(d[drop_index(MsgDrop::kBadUtf8)], 1u);
@@ -493,11 +495,82 @@ TEST(Session, MalformedFramesAreCountedAndAPersistentSenderIsClosed) {
   EXPECT_EQ(d[drop_index(MsgDrop::kOutOfWindow)], 1u);
   EXPECT_EQ(link.server.got.size(), 0u);
   EXPECT_EQ(link.server.session.state(), SessionState::kOpen);
-  for (uint16_t i = 0; i < 10; ++i) forge({0x33}, static_cast<uint16_t>(1010 + i));
+  for (uint16_t i = 0; i < 10; ++i) forge(link, {0x33}, static_cast<uint16_t>(1010 + i));
   ASSERT_TRUE(link.run_until([&] { return link.client.closed == 1; }, 1000));
   EXPECT_EQ(link.client.close_code, kCloseProtocolError);
   EXPECT_EQ(link.client.close_reason, "protocol error: msg_unknown_frame");
   EXPECT_EQ(link.server.counters.closed_malformed, 1u);
+}
+
+TEST(Session, AHeldCopyOfARefusedMessageIsTheOneOfferedAgain) {
+  // Message 1 arrives ahead of 0 and is held; 0 comes and is delivered, the
+  // application refuses 1 when it is drained; then 1 is resent. The held
+  // copy is delivered, once, and nothing stays held (before, the resend was
+  // delivered and the held copy stayed, to come out as message 1 of the next
+  // 65,536).
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  const size_t free_chunks = link.server_pool.available();
+  link.server.refuse = [](std::span<const uint8_t> b) { return b.size() == 1 && b[0] == 'B'; };
+  forge(link, {0x06, 0, 1, 0, 1, 0, 'B'}, 1000);  // message 1, ahead: held
+  forge(link, {0x06, 0, 0, 0, 1, 0, 'A'}, 1001);  // message 0: delivered; 1 refused
+  ASSERT_EQ(link.server.got.size(), 1u);
+  link.server.refuse = nullptr;
+  forge(link, {0x06, 0, 1, 0, 1, 0, 'B'}, 1002);  // 1 again
+  ASSERT_EQ(link.server.got.size(), 2u);
+  EXPECT_EQ(link.server.got[1].bytes, std::vector<uint8_t>{'B'});
+  EXPECT_EQ(link.server_pool.available(), free_chunks);  // nothing held
+  forge(link, {0x06, 0, 1, 0, 1, 0, 'B'}, 1003);         // and again: a duplicate
+  EXPECT_EQ(link.server.got.size(), 2u);
+  EXPECT_EQ(link.server.counters.drops[drop_index(MsgDrop::kDuplicate)], 2u);
+}
+
+TEST(Session, PartialUnreliableMessagesExpireAndGiveWayToReliableData) {
+  // Unreliable messages that each lost a fragment, more of them than the
+  // ahead buffer holds: the old ones go (msg_stale), the advertised window
+  // stays whole, and a reliable message ahead of order is still held.
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  uint16_t packet = 1000;
+  for (uint16_t seq = 0; seq < 2 * sc.ahead_buffer; ++seq) {
+    std::vector<uint8_t> frag = {
+        0x08, 1, static_cast<uint8_t>(seq), static_cast<uint8_t>(seq >> 8), 0, 2, 0x00, 0x04};
+    frag.resize(frag.size() + kFragmentBytes, 'u');
+    forge(link, frag, packet++);
+  }
+  auto& d = link.server.counters.drops;
+  EXPECT_GE(d[drop_index(MsgDrop::kStale)], sc.ahead_buffer);
+  forge(link, {0x06, 0, 1, 0, 1, 0, 'B'}, packet++);  // reliable message 1, ahead
+  forge(link, {0x06, 0, 0, 0, 1, 0, 'A'}, packet++);  // 0: both delivered
+  ASSERT_EQ(link.server.got.size(), 2u);
+  EXPECT_EQ(link.server.got[1].bytes, std::vector<uint8_t>{'B'});
+  link.server.session.flush(link.now);
+  link.run_ms(30);
+  EXPECT_EQ(link.client.session.peer_window(), sc.ahead_buffer);
+}
+
+TEST(Session, AFragmentedMessageOverMaxMessageIsRefused) {
+  // Two fragments of 1024 bytes: each fits the count's least size, but the
+  // whole is over the server's max_message of 1500.
+  SessionConfig sc = server_config();
+  sc.max_message = 1500;
+  const SessionConfig cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  for (uint8_t i = 0; i < 2; ++i) {
+    std::vector<uint8_t> frag = {0x08, 0, 0, 0, i, 2, 0x00, 0x04};
+    frag.resize(frag.size() + kFragmentBytes, 'x');
+    forge(link, frag, static_cast<uint16_t>(1000 + i));
+  }
+  EXPECT_EQ(link.server.got.size(), 0u);
+  EXPECT_EQ(link.server.counters.drops[drop_index(MsgDrop::kTooBig)], 1u);
+  forge(link, {0x06, 0, 1, 0, 1, 0, 'n'}, 1002);  // the sequence moved on
+  EXPECT_EQ(link.server.got.size(), 1u);
 }
 
 TEST(Session, TimersHoldWhenTheClockSkewsJumpsAndRunsBackwards) {
