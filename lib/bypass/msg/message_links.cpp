@@ -94,7 +94,7 @@ bool MessageServer::broadcast(std::span<const uint8_t> head, std::span<const uin
   return true;
 }
 
-void MessageServer::take_direct(std::span<const uint8_t> record) {
+bool MessageServer::take_direct(std::span<const uint8_t> record) {
   DirectHead head;
   std::memcpy(&head, record.data(), sizeof head);
   const std::span<const uint8_t> bytes = record.subspan(sizeof head);
@@ -102,17 +102,20 @@ void MessageServer::take_direct(std::span<const uint8_t> record) {
   if (!s || s->client_id != head.client_id || !s->open_for_messages() ||
       head.channel >= config_.session.channels.size()) {
     ++links_stale_;
-    return;
+    return true;
   }
   const SendResult r = s->send(head.channel, head.text != 0, bytes);
   if (r == SendResult::kOk) {
     touch(*s);
-  } else if (s->channels()[head.channel] == ChannelKind::kReliable) {
+  } else if (r == SendResult::kNoMemory) {
+    return false;  // this worker's pool is short, not the connection slow: kept for the next poll
+  } else if (r == SendResult::kQueueFull && s->channels()[head.channel] == ChannelKind::kReliable) {
     s->close(kCloseSlowConsumer, "slow consumer: messages from other workers piled up");
     touch(*s);
   } else {
-    ++links_dropped_;
+    ++links_dropped_;  // unreliable and no room, or over what the peer accepts
   }
+  return true;
 }
 
 void MessageServer::poll() {
@@ -126,7 +129,7 @@ void MessageServer::poll() {
     ByteRing* ring = links_->ring(w, me_);
     for (std::span<const uint8_t> rec = ring->peek(); !rec.empty(); rec = ring->peek()) {
       if (rec[0] == kDirect && rec.size() >= sizeof(DirectHead)) {
-        take_direct(rec);
+        if (!take_direct(rec)) break;  // stays first
       } else if (rec[0] == kAppRecord && linked_ && !linked_->on_linked(rec.subspan(1))) {
         break;  // the application cannot take it now: it stays first
       }

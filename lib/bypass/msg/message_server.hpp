@@ -136,7 +136,8 @@ class MessageServer final : PacketOut {
   std::vector<uint32_t> live_at_;  // slot -> index in live_
   std::vector<uint64_t> due_;      // slot -> when its session next needs a tick
   uint64_t ticked_ = 0;
-  void take_direct(std::span<const uint8_t> record);
+  // False: not taken now (the pool is short); the record stays first in its ring.
+  bool take_direct(std::span<const uint8_t> record);
   WorkerLinks* links_ = nullptr;
   LinkedApp* linked_ = nullptr;
   uint32_t me_ = 0;

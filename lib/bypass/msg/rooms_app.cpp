@@ -208,10 +208,14 @@ void RoomsApp::fan_out(std::string_view name, uint8_t channel, bool text, size_t
     if (r == SendResult::kOk) {
       ++delivered_;
       server_->touch(*member);
+    } else if (r == SendResult::kTooBig) {
+      ++skipped_too_big_;  // over what this member accepts: its own limit, not its speed
     } else if (!reliable) {
       ++dropped_unreliable_;
-    } else {
+    } else if (r == SendResult::kQueueFull) {
       slow_.push_back(m);
+    } else {
+      ++dropped_reliable_;  // nothing else can fail a shared send; counted if it does
     }
   }
   for (uint32_t m : slow_) {
@@ -255,6 +259,8 @@ void RoomsApp::report(std::vector<std::pair<std::string, uint64_t>>& out) const 
   out.emplace_back("rooms.delivered", delivered_);
   out.emplace_back("rooms.dropped_unreliable", dropped_unreliable_);
   out.emplace_back("rooms.slow_closed", slow_closed_);
+  out.emplace_back("rooms.skipped_too_big", skipped_too_big_);
+  out.emplace_back("rooms.dropped_reliable", dropped_reliable_);
   out.emplace_back("rooms.replies_refused", refused_);
   out.emplace_back("rooms.sent_across", sent_across_);
   out.emplace_back("rooms.received_across", received_across_);

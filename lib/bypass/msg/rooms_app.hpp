@@ -91,6 +91,7 @@ class RoomsApp final : public MessageHandler, public LinkedApp {
   std::vector<uint32_t> chunks_;                  // a publication, framed once
   // Read by the control thread's reports.
   std::atomic<size_t> room_count_{0};
+  Counter skipped_too_big_, dropped_reliable_;
   Counter published_, delivered_, dropped_unreliable_, slow_closed_, refused_, sent_across_,
       received_across_;
 };

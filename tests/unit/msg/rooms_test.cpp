@@ -31,7 +31,9 @@ std::string text_of(const Got& g) {
 
 class Hub : public ConnectionTransport {
  public:
-  explicit Hub(int clients, RoomsConfig rc = {}, uint32_t send_queue = 256, uint64_t ids = 1000)
+  // `last_max_message`: if not 0, the last client accepts messages up to that size only.
+  explicit Hub(int clients, RoomsConfig rc = {}, uint32_t send_queue = 256, uint64_t ids = 1000,
+               uint32_t last_max_message = 0)
       : rooms_(rc), client_pool_(8192) {
     MessageServerConfig mc;
     mc.session.channels = {ChannelKind::kReliable, ChannelKind::kUnreliable};
@@ -39,8 +41,11 @@ class Hub : public ConnectionTransport {
     server_ = std::make_unique<MessageServer>(mc, &rooms_, this, clients);
     rooms_.attach(server_.get());
     client_config_.send_queue = 1024;
+    small_config_ = client_config_;
+    if (last_max_message != 0) small_config_.max_message = last_max_message;
     for (int i = 0; i < clients; ++i) {
-      clients_.push_back(std::make_unique<Side>(Role::kClient, &client_config_, &client_pool_));
+      const SessionConfig* c = i == clients - 1 ? &small_config_ : &client_config_;
+      clients_.push_back(std::make_unique<Side>(Role::kClient, c, &client_pool_));
       server_->on_connect(i, ids + i, {}, now_);
       clients_.back()->session.open(now_);
       to_client_.emplace_back();
@@ -98,7 +103,7 @@ class Hub : public ConnectionTransport {
  private:
   RoomsApp rooms_;
   ChunkPool client_pool_;
-  SessionConfig client_config_;
+  SessionConfig client_config_, small_config_;
   std::unique_ptr<MessageServer> server_;
   std::vector<std::unique_ptr<Side>> clients_;
   std::vector<std::deque<std::vector<uint8_t>>> to_client_;
@@ -466,6 +471,28 @@ TEST(Rooms, ASlowMemberLosesUnreliableAndIsClosedWith4001) {
   EXPECT_GT(published, 100u);
   EXPECT_EQ(count_prefix(hub.client(1), "msg r 1000\nu"),
             count_prefix(hub.client(0), "msg r 1000\nu"));
+}
+
+TEST(Rooms, APublicationOverAMembersMaxMessageSkipsItAndClosesNobody) {
+  Hub hub(3, {}, 256, 1000, /*last_max_message=*/100);
+  ASSERT_TRUE(hub.run_until([&] { return hub.client(2).opened == 1; }));
+  for (int i = 0; i < 3; ++i) hub.say(i, "join r");
+  ASSERT_TRUE(hub.run_until([&] { return hub.rooms().members("r") == 3; }));
+  hub.say(0, "pub r\n" + std::string(500, 'x'));
+  hub.say(0, "pub r\nsmall");
+  ASSERT_TRUE(hub.run_until([&] { return count_prefix(hub.client(2), "msg r 1000\nsmall") == 1; }));
+  EXPECT_EQ(count_prefix(hub.client(1), "msg r 1000\nxxx"), 1);
+  EXPECT_EQ(count_prefix(hub.client(2), "msg r 1000\nxxx"), 0);
+  std::vector<std::pair<std::string, uint64_t>> report;
+  hub.rooms().report(report);
+  auto get = [&](const std::string& k) {
+    for (auto& [n, v] : report)
+      if (n == k) return v;
+    return uint64_t{0};
+  };
+  EXPECT_EQ(get("rooms.skipped_too_big"), 1u);
+  EXPECT_EQ(get("rooms.slow_closed"), 0u);
+  EXPECT_EQ(hub.client(2).closed, 0);
 }
 
 }  // namespace
