@@ -577,9 +577,12 @@ bool Session::send_one_packet(uint64_t now) {
     ping_due_ = false;
     eliciting = true;
   }
+  // Data waits while this packet's entry in the sent ring (256) still holds
+  // unacknowledged data: a window above 256 packets would take it for lost.
+  const Sent& slot = sent_[h.sequence & 255];
   const bool may_send_data =
       (state_ == SessionState::kOpen || (state_ == SessionState::kClosing && !close_received_)) &&
-      in_flight_ < cwnd_;
+      in_flight_ < cwnd_ && !(slot.valid && !slot.acked && slot.data && !slot.lost);
   bool full = false;
   if (may_send_data && resend_ > 0) {
     for (uint32_t i = head_; i != cursor_ && resend_ > 0; ++i) {

@@ -382,6 +382,24 @@ TEST(Session, AfterAnUndoneBackOffARealLossHalvesAtOnce) {
 // packets, so the session acks at once when 32 have come in since it last
 // sent. Before, the sender took the ones past the ack bits for lost and sent
 // them again.
+TEST(Session, AWindowWiderThanTheSentRingTakesNothingForLost) {
+  // 400 packets of data at once: the sent ring holds 256, so the rest wait
+  // for acks rather than overwrite unacknowledged entries (taken for lost,
+  // with the window halved, before).
+  SessionConfig sc = server_config();
+  sc.initial_cwnd = 400;
+  sc.send_queue = 1024;
+  const SessionConfig cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  for (uint32_t i = 0; i < 400; ++i)
+    ASSERT_EQ(link.server.session.send(1, false, pattern(1000, i)), SendResult::kOk);
+  ASSERT_TRUE(link.run_until([&] { return link.client.got.size() == 400; }, 1000));
+  EXPECT_EQ(link.server.counters.packets_lost, 0u);
+  EXPECT_GE(link.server.session.cwnd(), 400u);
+}
+
 TEST(Session, AReaderThatDrainsManyPacketsBeforeWritingAcksThemAll) {
   SessionConfig sc = server_config();
   sc.initial_cwnd = 64;
