@@ -71,9 +71,11 @@ void MessageServer::on_connect(uint32_t conn, uint64_t client_id,
 void MessageServer::on_payload(uint32_t conn, std::span<const uint8_t> payload, uint64_t now_ns) {
   Session* s = session(conn);
   if (!s) return;
-  const bool was_open = s->open_for_messages();
+  // Counted from on_open() to the disconnect, as on_disconnect() uncounts:
+  // a packet may open a session and close it too (HELLO, then CLOSE).
+  const bool had_opened = s->opened_once();
   s->receive(payload, now_ns);
-  if (!was_open && s->open_for_messages()) ++open_;
+  if (!had_opened && s->opened_once()) ++open_;
   touch(*s);
   due_[conn] = 0;  // settled at the flush
 }

@@ -495,5 +495,17 @@ TEST(Rooms, APublicationOverAMembersMaxMessageSkipsItAndClosesNobody) {
   EXPECT_EQ(hub.client(2).closed, 0);
 }
 
+TEST(MessageServer, ASessionOpenedAndClosedByOnePacketIsCountedOnceEachWay) {
+  Hub hub(1);
+  // A client's first packet: HELLO (no channels, max_message 65536), then CLOSE 1000.
+  std::vector<uint8_t> p(kHeaderBytes, 0);
+  const std::vector<uint8_t> frames = {0x01, 1, 0, 0x00, 0x00, 0x01, 0x00, 0x04, 0xe8, 0x03, 0};
+  p.insert(p.end(), frames.begin(), frames.end());
+  hub.server().on_payload(0, p, 1'000'000'000);
+  EXPECT_EQ(hub.server().open_sessions(), 1u);
+  hub.server().on_disconnect(0);
+  EXPECT_EQ(hub.server().open_sessions(), 0u);  // wrapped to 4294967295 before
+}
+
 }  // namespace
 }  // namespace bypass::msg::test
