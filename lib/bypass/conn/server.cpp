@@ -83,7 +83,8 @@ NetcodeServer::NetcodeServer(const NetcodeServerConfig& config, ServerShared* sh
   const int64_t lifetime = config.max_connect_token_lifetime_seconds > 0
                                ? config.max_connect_token_lifetime_seconds
                                : kDefaultTokenLifetimeSeconds;
-  min_expire_timestamp_ = now.unix_seconds + static_cast<uint64_t>(lifetime);
+  token_lifetime_ = static_cast<uint64_t>(lifetime);
+  min_expire_timestamp_ = now.unix_seconds + token_lifetime_;
   // A stack, lowest index on top: the first clients take slots 0, 1, 2, ...;
   // later the slot freed last (the warmest in cache) is taken first.
   for (uint32_t i = 0; i < max_clients_; ++i) free_slots_[i] = max_clients_ - 1 - i;
@@ -311,9 +312,20 @@ void NetcodeServer::act_on_request(const NetcodeAddress& from, Packet& p, Now no
   sodium_memzero(&p.request.token, sizeof(p.request.token));
 }
 
+// The restart rule counts from when this server begins to serve (its first
+// packet or tick), not from when it was built: a reload builds the new
+// service while the old one still serves, and tokens the old one takes
+// meanwhile are not in the new one's history.
+void NetcodeServer::begin_serving(Now now) {
+  serving_ = true;
+  min_expire_timestamp_ = std::max(min_expire_timestamp_, now.unix_seconds + token_lifetime_);
+}
+
 bool NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packet, Now now,
                             uint32_t mapping_hint, bool hold_requests) {
   now = time_(now);
+  if (!serving_) [[unlikely]]
+    begin_serving(now);
   const bool request = packet.size() == kConnectionRequestBytes && packet[0] == 0;
   if (!request || !hold_requests) end_batch();  // a held request acts first
   ReadContext ctx;
@@ -514,6 +526,8 @@ void NetcodeServer::on_response(const NetcodeAddress& from, const Packet& packet
 void NetcodeServer::update(Now now) {
   end_batch();
   now = time_(now);
+  if (!serving_) [[unlikely]]
+    begin_serving(now);
   for (uint32_t i = 0; i < max_clients_; ++i) {
     const Slot& s = slots_[i];
     if (!s.connected) continue;

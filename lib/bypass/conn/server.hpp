@@ -226,6 +226,9 @@ class NetcodeServer {
   uint64_t global_sequence_ = kGlobalSequenceStart;
   uint64_t global_end_ = 0;  // the end of this server's part (0: 2^64)
   uint64_t min_expire_timestamp_ = 0;
+  uint64_t token_lifetime_ = 0;
+  bool serving_ = false;  // raised the rule's start to the first packet or tick
+  void begin_serving(Now now);
 
   HugeArray<Slot> slots_;
   HugeArray<ReplayProtection> replay_;

@@ -548,6 +548,18 @@ TEST_P(Server_, RestartRuleRefusesTokensFromBeforeTheStart) {
   EXPECT_TRUE(sim.run_until([&] { return fresh.client->connected(); }, 2000));
 }
 
+TEST_P(Server_, RestartRuleCountsFromTheFirstPacketOrTickNotConstruction) {
+  // A reload builds the new server while the old one still serves, then
+  // swaps it in: the rule's start is when it begins to serve.
+  auto& s = sim.add_server(Sim::config(kServerA, 4));
+  const uint64_t built = s.server->min_expire_timestamp();
+  sim.clock.advance_ms(5'000);  // built, not yet serving
+  sim.step();
+  EXPECT_EQ(s.server->min_expire_timestamp(), built + 5);
+  sim.run_ms(5'000, 1000);  // serving: it stays
+  EXPECT_EQ(s.server->min_expire_timestamp(), built + 5);
+}
+
 TEST_P(Server_, RestartLifetimeSettingAndDefault) {
   auto c = Sim::config(kServerA, 1);
   c.max_connect_token_lifetime_seconds = 45;
