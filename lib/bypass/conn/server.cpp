@@ -491,6 +491,14 @@ void NetcodeServer::on_response(const NetcodeAddress& from, const Packet& packet
     count(ServerDrop::kAddressAlreadyConnected);
     return;
   }
+  // A challenge this server issued, but to another token's handshake (kept
+  // from an earlier connection, say): it would connect that client id, with
+  // that token's user data, on this token's keys. The standard does not ask
+  // for this check; its clients always return the challenge they were sent.
+  if (challenge.client_id != m.client_id) {
+    count(ServerDrop::kChallengeMismatch);
+    return;
+  }
   // The client id, a seat, then the token, in that order: a refusal for the
   // first two leaves the token PENDING, so the client may still connect with it.
   const ClaimTable::Result id = shared_->claim_client_id(challenge.client_id);
@@ -509,12 +517,14 @@ void NetcodeServer::on_response(const NetcodeAddress& from, const Packet& packet
   }
   // Another worker's handshake of the same token (from the same address) may
   // have installed it: then this one must not, or two sessions would share the
-  // token's keys and nonces. An entry reused after its token expired cannot be
-  // presented again, so installing is still safe.
-  if (history_->consume(m.history) == TokenHistory::Consumption::kAlreadyConsumed) {
+  // token's keys and nonces. An entry that is gone (its token expired and the
+  // entry was reused) can no longer say so: refused too.
+  const TokenHistory::Consumption used = history_->consume(m.history);
+  if (used != TokenHistory::Consumption::kConsumed) {
     shared_->return_seat();
     shared_->release_client_id(id.ref);
-    count(ServerDrop::kTokenAlreadyUsed);
+    count(used == TokenHistory::Consumption::kGone ? server_drop(WireDrop::kTokenExpired)
+                                                   : ServerDrop::kTokenAlreadyUsed);
     return;
   }
   install(mapping, challenge.client_id, id.ref, challenge.user_data, now);

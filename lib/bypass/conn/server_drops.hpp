@@ -23,7 +23,8 @@
   X(kMappingsFull, "mappings_full")            /* no encryption mapping free */                  \
   X(kNotConnected, "not_connected")            /* keep-alive/payload/disconnect, no slot yet */  \
   X(kSendFailed, "send_failed")                /* sealing failed or a sequence range ran out */ \
-  X(kTokenHistoryBusy, "token_history_busy")   /* another worker admits the same token now */
+  X(kTokenHistoryBusy, "token_history_busy")   /* another worker admits the same token now */  \
+  X(kChallengeMismatch, "challenge_mismatch")   /* a genuine challenge of another handshake */
 // clang-format on
 
 namespace bypass::conn {

@@ -54,7 +54,7 @@ class TokenHistory {
   enum class Consumption : uint8_t {
     kConsumed,         // PENDING -> CONSUMED: install the client
     kAlreadyConsumed,  // another handshake of this token installed a client: refuse
-    kGone,             // the entry was reused after its token expired: installing is safe
+    kGone,             // the entry was reused after its token expired: refuse (expired)
   };
 
   // Largest capacity accepted.

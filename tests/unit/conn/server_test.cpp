@@ -725,6 +725,85 @@ TEST_P(Server_, CountsChallengeDecryptFailed) {
   EXPECT_EQ(s.server->num_connected(), 0u);
 }
 
+// The challenge the server sent to `to` (read with `to`'s token keys `tok`),
+// as a response packet sealed with the keys of `with`.
+std::vector<uint8_t> response_with_challenge_of(Sim& sim, const NetcodeAddress& to,
+                                                const ConnectToken& tok, const ConnectToken& with) {
+  const Datagram* challenge = nullptr;
+  for (const Datagram& d : sim.net.sent)
+    if (d.to == to && d.type() == 2) challenge = &d;
+  if (challenge == nullptr) return {};
+  std::vector<uint8_t> bytes = challenge->bytes;
+  ReadContext ctx;
+  ctx.protocol_id = kNetProtocolId;
+  ctx.allowed = kClientReads;
+  ctx.read_key = &tok.server_to_client_key;
+  Packet p;
+  if (read_packet(bytes, ctx, p) != WireDrop::kOk) return {};
+  std::array<uint8_t, kChallengeTokenBytes> token{};
+  std::copy(p.challenge_token.begin(), p.challenge_token.end(), token.begin());
+  std::array<uint8_t, kMaxPacketBytes> buf{};
+  const Written w = write_connection_response(buf, kNetProtocolId, with.client_to_server_key, 500,
+                                              p.challenge_sequence, token);
+  return w ? std::vector<uint8_t>(buf.begin(), buf.begin() + w.size) : std::vector<uint8_t>{};
+}
+
+TEST_P(Server_, CountsChallengeMismatch) {
+  // Two handshakes under way; the second answers with the first one's
+  // genuine challenge (its client id and user data) on its own keys.
+  auto& s = sim.add_server(Sim::config(kServerA, 4));
+  const NetcodeAddress a = addr(10, 50000), b = addr(11, 50000);
+  TokenSpec sa, sb;
+  sa.servers = sb.servers = {kServerA};
+  sa.client_id = 1;
+  sb.client_id = 2;
+  const auto ta = make_token(sa, sim.clock.now), tb = make_token(sb, sim.clock.now);
+  auto pa = read_connect_token(ta), pb = read_connect_token(tb);
+  ASSERT_TRUE(pa.has_value() && pb.has_value());
+  auto& ca = sim.add_client(a);
+  auto& cb = sim.add_client(b);
+  ca.client->connect(ta, sim.clock.now);
+  cb.client->connect(tb, sim.clock.now);
+  sim.net.drop = [&](const Datagram& d) { return d.to == a || d.to == b; };
+  sim.step();
+  sim.step();
+  const auto forged = response_with_challenge_of(sim, a, *pa, *pb);
+  ASSERT_FALSE(forged.empty());
+  sim.net.inject(b, kServerA, forged, sim.clock.now);
+  EXPECT_EQ(drops(s, ServerDrop::kChallengeMismatch), 1u);
+  EXPECT_EQ(s.server->num_connected(), 0u);
+}
+
+TEST_P(Server_, AResponseWhoseTokenEntryWasReusedIsRefused) {
+  // A handshake outlives its token (2 s), whose history entry is then
+  // reclaimed by another token (a history of one entry): the late response
+  // cannot be told from one whose token another worker already consumed.
+  auto config = Sim::config(kServerA, 4);
+  config.max_connect_token_lifetime_seconds = 2;  // the backend's, as it should be
+  auto& s = sim.add_server(config, /*history_capacity=*/1);
+  const NetcodeAddress a = addr(10, 50000);
+  TokenSpec sa;
+  sa.servers = {kServerA};
+  sa.lifetime_seconds = 2;
+  sa.timeout_seconds = 30;
+  const auto ta = make_token(sa, sim.clock.now);
+  auto pa = read_connect_token(ta);
+  ASSERT_TRUE(pa.has_value());
+  auto& ca = sim.add_client(a);
+  ca.client->connect(ta, sim.clock.now);
+  sim.net.drop = [&](const Datagram& d) { return d.to == a; };
+  sim.step();
+  sim.step();
+  const auto late = response_with_challenge_of(sim, a, *pa, *pa);
+  ASSERT_FALSE(late.empty());
+  sim.run_ms(3'000, 1000);  // a's token expired
+  auto& cb = connect_client(11, 2, kServerA);
+  ASSERT_TRUE(sim.run_until([&] { return cb.client->connected(); }, 2000));
+  sim.net.inject(a, kServerA, late, sim.clock.now);
+  EXPECT_EQ(s.server->num_connected(), 1u);
+  EXPECT_EQ(drops(s, server_drop(WireDrop::kTokenExpired)), 1u);
+}
+
 TEST_P(Server_, CountsWireReasons) {
   auto& s = sim.add_server(Sim::config(kServerA, 2));
   auto& c = connect_client(10, 1, kServerA);
