@@ -64,6 +64,9 @@ Status NetcodeService::start(HandlerContext&) {
   client_ids_.assign(config_.max_clients, 0);
   listed_ = std::make_unique<ConnectionList>(config_.max_clients);
   limiter_ = std::make_unique<RequestLimiter>(config_.requests_per_second, config_.request_burst);
+  host_limiter_ = std::make_unique<RequestLimiter>(config_.host_requests_per_second,
+                                                   2 * config_.host_requests_per_second, 4096,
+                                                   RequestLimiter::Keying::kHost);
   if (config_.application == "echo" || config_.application == "rooms") {
     msg::MessageServerConfig mc;
     mc.session.channels = config_.channels;
@@ -107,9 +110,15 @@ void NetcodeService::on_datagrams(std::span<Datagram> batch, Outbox& out) {
       current_ = &d;
       current_from_ = from[i];
       // A connection request (prefix byte 0) costs a 1 KB decrypt: bounded per source.
-      if (d.len > 0 && d.data[0] == 0 && !limiter_->allow(current_from_, now_.mono_ns)) {
-        rate_limited_.add();
-        continue;
+      if (d.len > 0 && d.data[0] == 0) {
+        if (!limiter_->allow(current_from_, now_.mono_ns)) {
+          rate_limited_.add();
+          continue;
+        }
+        if (!host_limiter_->allow(current_from_, now_.mono_ns)) {
+          host_rate_limited_.add();
+          continue;
+        }
       }
       // The server may hold a request until its next packet: keep its reply path.
       if (server_->receive_in_batch(current_from_, {d.data, d.len}, now_, hint[i])) {
@@ -227,6 +236,7 @@ void NetcodeService::counters(std::vector<std::pair<std::string, uint64_t>>& out
   out.emplace_back("netcode.drop.outbox_full", outbox_full_.get());
   out.emplace_back("netcode.drop.no_path", no_path_.get());
   out.emplace_back("netcode.drop.request_rate_limited", rate_limited_.get());
+  out.emplace_back("netcode.drop.request_host_rate_limited", host_rate_limited_.get());
   if (messages_) messages_->report(out);
   if (rooms_app_) rooms_app_->report(out);
   if (!server_) return;

@@ -55,6 +55,9 @@ struct NetcodeServiceConfig {
   uint32_t token_lifetime_seconds = 30;  // the backend's: the restart rule
   uint32_t requests_per_second = 10;     // connection requests per source, then refused
   uint32_t request_burst = 20;
+  // Per host (an IPv4 address or an IPv6 /64, all its ports), bursts of twice
+  // this: bounds one host that cycles through its ports, not a NAT's clients.
+  uint32_t host_requests_per_second = 1000;
   // What runs on the connections: "payload_echo", or on messages "echo" or "rooms".
   std::string application = "payload_echo";
   std::vector<msg::ChannelKind> channels = {msg::ChannelKind::kReliable,
@@ -115,7 +118,7 @@ class NetcodeService final : public DatagramHandler,
   JournalSink* journal_ = nullptr;
   std::unique_ptr<ConnectionList> listed_;  // for bypassctl conns
   void note(JournalKind k, uint32_t client_index, uint32_t code);
-  std::unique_ptr<RequestLimiter> limiter_;
+  std::unique_ptr<RequestLimiter> limiter_, host_limiter_;  // per address; per host
   msg::EchoApp echo_app_;
   std::unique_ptr<msg::RoomsApp> rooms_app_;
   std::unique_ptr<msg::MessageServer> messages_;  // "echo": the message layer
@@ -130,7 +133,7 @@ class NetcodeService final : public DatagramHandler,
   // refusal counts are plain words read the same way: a torn read is not
   // possible for an aligned 64-bit word on the machines DPDK runs on).
   Counter connects_, disconnects_, payloads_in_, payloads_out_, outbox_full_, no_path_,
-      rate_limited_;
+      rate_limited_, host_rate_limited_;
 };
 
 }  // namespace bypass::conn

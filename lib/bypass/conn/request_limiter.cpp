@@ -4,7 +4,9 @@
 
 namespace bypass::conn {
 
-RequestLimiter::RequestLimiter(uint32_t rate_per_second, uint32_t burst, uint32_t buckets) {
+RequestLimiter::RequestLimiter(uint32_t rate_per_second, uint32_t burst, uint32_t buckets,
+                               Keying keying)
+    : keying_(keying) {
   uint64_t n = 1;
   while (n < std::max<uint32_t>(buckets, 1)) n <<= 1;
   next_.assign(n, 0);

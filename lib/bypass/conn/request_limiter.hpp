@@ -6,6 +6,11 @@
 // 8 bytes a bucket, no allocation after construction, no eviction. Two
 // sources sharing a bucket share its rate, so the table is sized well above
 // the number of sources expected to connect in one second.
+//
+// A source is an address and port, or (Keying::kHost) the host alone: an
+// IPv4 address, or an IPv6 /64. The netcode service has one of each: a
+// tight bound per address, and a wide one per host, so that one host cycling
+// through its ports is bounded too while many clients behind one NAT are not.
 #pragma once
 
 #include <cstdint>
@@ -18,12 +23,15 @@ namespace bypass::conn {
 
 class RequestLimiter {
  public:
+  enum class Keying : uint8_t { kAddress, kHost };
+
   // `buckets` is rounded up to a power of two. crypto_init() must have run.
-  RequestLimiter(uint32_t rate_per_second, uint32_t burst, uint32_t buckets = 4096);
+  RequestLimiter(uint32_t rate_per_second, uint32_t burst, uint32_t buckets = 4096,
+                 Keying keying = Keying::kAddress);
 
   // Whether a request from `from` at `now_ns` (monotonic) may go on.
   bool allow(const NetcodeAddress& from, uint64_t now_ns) {
-    uint64_t& next = next_[hash_.address(from) & mask_];
+    uint64_t& next = next_[hash_.address(keying_ == Keying::kHost ? host_of(from) : from) & mask_];
     const uint64_t start = next > now_ns ? next : now_ns;
     if (start - now_ns > tolerance_ns_) return false;
     next = start + interval_ns_;
@@ -31,7 +39,15 @@ class RequestLimiter {
   }
 
  private:
+  // The address with its port, and an IPv6 address's last 64 bits, cleared.
+  static NetcodeAddress host_of(NetcodeAddress a) {
+    a.port = 0;
+    for (size_t i = 4; i < a.ipv6.size(); ++i) a.ipv6[i] = 0;
+    return a;
+  }
+
   KeyedHash hash_;
+  Keying keying_;
   std::vector<uint64_t> next_;  // per bucket: when its next request is due
   uint64_t mask_ = 0;
   uint64_t interval_ns_ = 0;

@@ -125,6 +125,7 @@ Status read_netcode(const ConfigSection& r, conn::NetcodeServiceConfig* n) {
   BYPASS_TRY(r.integer("token_lifetime_seconds", &n->token_lifetime_seconds, 1, 86400 * 365));
   BYPASS_TRY(r.integer("requests_per_second", &n->requests_per_second, 1, 1000000));
   BYPASS_TRY(r.integer("request_burst", &n->request_burst, 1, 1000000));
+  BYPASS_TRY(r.integer("host_requests_per_second", &n->host_requests_per_second, 1, 1000000));
   BYPASS_TRY(r.choice("application", &n->application, {"payload_echo", "echo", "rooms"},
                       "an application"));
   if (n->application != "rooms") {
@@ -210,6 +211,7 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc,
                          "token_lifetime_seconds",
                          "requests_per_second",
                          "request_burst",
+                         "host_requests_per_second",
                          "application",
                          "channels",
                          "message_memory_mib",
@@ -240,9 +242,9 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc,
           {"fanout", {"max_peers", "idle_seconds"}},
           {"netcode",
            {"protocol_id", "private_key_file", "public_addresses", "max_clients", "keep_alive_ms",
-            "token_lifetime_seconds", "requests_per_second", "request_burst", "application",
-            "channels", "message_memory_mib", "max_message", "rooms_per_connection",
-            "members_per_room"}}};
+            "token_lifetime_seconds", "requests_per_second", "request_burst",
+            "host_requests_per_second", "application", "channels", "message_memory_mib",
+            "max_message", "rooms_per_connection", "members_per_room"}}};
       for (const auto& [owner, keys] : kOwn)
         for (const auto& k : keys)
           if (r.has(k) && owner != s.handler)

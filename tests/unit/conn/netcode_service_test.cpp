@@ -1,5 +1,6 @@
 // The netcode service (conn/netcode_service.hpp) around the server: requests
-// beyond a source's rate are refused before the server sees them; a
+// beyond a source's rate, or its host's, are refused before the server sees
+// them; a
 // connection request the server holds back by one packet
 // (NetcodeServer::receive_in_batch) is answered the way it came, to its
 // source from the address it was sent to, even when the packet that has it
@@ -75,6 +76,20 @@ TEST(NetcodeService, RequestsBeyondTheRateAreRefusedBeforeTheServerSeesThem) {
   for (size_t i = 0; i < kServerDropCount; ++i) seen += svc.server()->drops()[i];
   EXPECT_EQ(seen, 4u) << "3 from the first source and 1 from the second reached the server";
   EXPECT_EQ(out->peer_size(), 0u) << "nothing goes back to a stranger";
+
+  // One host cycling through its ports: each port is within its own rate,
+  // the host is not (2 a second here, bursts of 4).
+  c.host_requests_per_second = 2;
+  NetcodeService hosts(c);
+  ASSERT_TRUE(hosts.start(ctx));
+  for (size_t i = 0; i < batch.size(); ++i)
+    batch[i].src = {*IpAddr::parse("198.18.0.1"), static_cast<uint16_t>(5000 + i)};
+  out->clear();
+  hosts.on_datagrams(batch, *out);
+  counters.clear();
+  hosts.counters(counters);
+  EXPECT_EQ(value("netcode.drop.request_rate_limited"), 0u);
+  EXPECT_EQ(value("netcode.drop.request_host_rate_limited"), 47u) << "51 - a burst of 4";
 }
 
 TEST(NetcodeService, AHeldRequestIsAnsweredTheWayItCame) {

@@ -29,5 +29,34 @@ TEST(RequestLimiter, ABurstThenTheRatePerSource) {
   EXPECT_EQ(passed, 5) << "a quiet source gets its burst back, no more";
 }
 
+TEST(RequestLimiter, PerHostAllPortsOfOneAddressOrIpv6Slash64ShareOneBucket) {
+  ASSERT_TRUE(crypto_init());
+  RequestLimiter l(10, 5, 4096, RequestLimiter::Keying::kHost);
+  const uint64_t t = 5'000 * kMs;
+  int passed = 0;
+  for (uint16_t port = 1000; port < 1020; ++port)
+    passed += l.allow(NetcodeAddress::v4(198, 18, 0, 1, port), t);
+  EXPECT_EQ(passed, 5) << "20 ports of one host: one burst between them";
+  EXPECT_TRUE(l.allow(NetcodeAddress::v4(198, 18, 0, 2, 1000), t)) << "another host";
+  NetcodeAddress v6;
+  v6.type = AddressType::kIpv6;
+  v6.ipv6 = {0x2001, 0xdb8, 0, 9, 0, 0, 0, 1};
+  passed = 0;
+  for (uint16_t k = 0; k < 20; ++k) {
+    v6.ipv6[7] = k;  // other addresses in the same /64
+    v6.port = static_cast<uint16_t>(2000 + k);
+    passed += l.allow(v6, t);
+  }
+  EXPECT_EQ(passed, 5) << "one IPv6 /64 is one host";
+  v6.ipv6[3] = 10;  // another /64
+  EXPECT_TRUE(l.allow(v6, t));
+  // Keyed per address (the default), each port is its own source.
+  RequestLimiter a(10, 5);
+  passed = 0;
+  for (uint16_t port = 1000; port < 1020; ++port)
+    passed += a.allow(NetcodeAddress::v4(198, 18, 0, 1, port), t);
+  EXPECT_GE(passed, 19);  // a shared bucket is possible, not likely
+}
+
 }  // namespace
 }  // namespace bypass::conn
