@@ -13,6 +13,8 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <bypass/conn/connect_token.hpp>
@@ -23,6 +25,27 @@
 
 namespace bypass::client {
 namespace {
+
+// What others wrote, fit for a terminal: control characters (C0 but tab,
+// DEL, and C1 as UTF-8) become '?', so a member cannot move the cursor,
+// clear the screen or retitle the window of everyone in the room.
+std::string printable(std::string_view t) {
+  std::string out;
+  out.reserve(t.size());
+  for (size_t i = 0; i < t.size(); ++i) {
+    const auto c = static_cast<uint8_t>(t[i]);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) {
+      out += '?';
+    } else if (c == 0xC2 && i + 1 < t.size() && static_cast<uint8_t>(t[i + 1]) >= 0x80 &&
+               static_cast<uint8_t>(t[i + 1]) <= 0x9f) {
+      out += '?';
+      ++i;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
 
 struct Chat final : msg::MessageHandler {
   std::string room;
@@ -41,10 +64,10 @@ struct Chat final : msg::MessageHandler {
       // "msg ROOM CLIENT\n<text>" -> "[CLIENT] text"
       const std::string head = t.substr(4, nl - 4);
       const size_t sp = head.find(' ');
-      std::printf("[%s] %s\n", sp == std::string::npos ? head.c_str() : head.c_str() + sp + 1,
-                  t.c_str() + nl + 1);
+      const std::string who = printable(sp == std::string::npos ? head : head.substr(sp + 1));
+      std::printf("[%s] %s\n", who.c_str(), printable(t.substr(nl + 1)).c_str());
     } else {
-      std::printf("* %s\n", t.c_str());
+      std::printf("* %s\n", printable(t).c_str());
     }
     std::fflush(stdout);
     return true;
@@ -52,7 +75,7 @@ struct Chat final : msg::MessageHandler {
   void on_close(msg::Session&, uint16_t c, std::string_view reason) override {
     closed = true;
     code = c;
-    std::printf("* closed %u %.*s\n", c, static_cast<int>(reason.size()), reason.data());
+    std::printf("* closed %u %s\n", c, printable(reason).c_str());
     std::fflush(stdout);
   }
 };
@@ -104,7 +127,10 @@ int run_chat(const std::string& token_file, const std::string& room, int connect
       client.flush(t);
     }
     if (chat.closed && !client.netcode().connected()) break;
-    pollfd pfds[2] = {{fd, POLLIN, 0}, {input_done ? -1 : 0, POLLIN, 0}};
+    // Input is read once the session is open (the join goes first): lines
+    // typed or piped before wait in the terminal or the pipe, and an early
+    // end of input closes after them.
+    pollfd pfds[2] = {{fd, POLLIN, 0}, {input_done || !chat.open ? -1 : 0, POLLIN, 0}};
     if (poll(pfds, 2, 10) <= 0) continue;
     if (pfds[0].revents & POLLIN) {
       for (;;) {
@@ -116,20 +142,22 @@ int run_chat(const std::string& token_file, const std::string& room, int connect
                        clock_now());
       }
     }
-    if (pfds[1].revents & (POLLIN | POLLHUP)) {
+    if (pfds[1].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
       char buf[4096];
-      const ssize_t n = read(0, buf, sizeof buf);
-      if (n <= 0) {
-        input_done = true;  // Ctrl-D: close
-        client.session().close(msg::kCloseNormal, "bye");
-        continue;
-      }
-      line.append(buf, static_cast<size_t>(n));
+      const ssize_t n = (pfds[1].revents & POLLNVAL) ? 0 : read(0, buf, sizeof buf);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      const bool end = n <= 0;  // Ctrl-D, the pipe's end, or no input at all
+      if (!end) line.append(buf, static_cast<size_t>(n));
+      if (end && !line.empty()) line += '\n';  // a last line without its newline
       for (size_t nl; (nl = line.find('\n')) != std::string::npos; line.erase(0, nl + 1)) {
         const std::string pub = "pub " + room + "\n" + line.substr(0, nl);
         const msg::SendResult r = client.session().send(
             0, true, {reinterpret_cast<const uint8_t*>(pub.data()), pub.size()});
         if (r != msg::SendResult::kOk) std::printf("* not sent: %s\n", msg::to_string(r));
+      }
+      if (end) {
+        input_done = true;
+        client.session().close(msg::kCloseNormal, "bye");  // after what was queued
       }
     }
   }

@@ -90,15 +90,15 @@ class Terminal {
 };
 
 // The rooms application and bypass-client chat, driven through terminals:
-// two users join a room, each line typed reaches the other, Ctrl-D closes
-// with 1000.
+// two users join a room, each line typed reaches the other, a third chat
+// reads a pipe, Ctrl-D closes with 1000.
 TEST(UdpdSockets, ChatThroughTerminals) {
   TempDir dir;
   const uint16_t port = test_port(4);
   std::unique_ptr<Child> udpd;
   ASSERT_NO_FATAL_FAILURE(start_sockets_netcode(dir, port, "application = \"rooms\"\n", &udpd));
   const std::string client = env_path("BYPASS_CLIENT");
-  for (const char* who : {"1", "2"}) {
+  for (const char* who : {"1", "2", "3"}) {
     CmdResult t = run_cmd({client, "token", "127.0.0.1", std::to_string(port), "--key",
                            dir.file("key.hex"), "--protocol-id", "4660", "--client-id", who,
                            "--token", dir.file(std::string("t") + who)});
@@ -120,6 +120,17 @@ TEST(UdpdSockets, ChatThroughTerminals) {
   EXPECT_TRUE(a->wait_for("[1] hello from a")) << a->out();
   b->type("h\xC3\xA9llo, a\n");
   EXPECT_TRUE(a->wait_for("[2] h\xC3\xA9llo, a")) << a->out();
+  // A chat fed by a pipe that ends at once: its lines go after the join (the
+  // last one has no newline), then it closes with 1000. What it sends to
+  // the others' terminals is shown, not obeyed: an escape becomes '?'.
+  Terminal piped({"/bin/sh", "-c",
+                  "printf 'from a pipe\\n\\033[2Jsneaky' | '" + client + "' chat 127.0.0.1 " +
+                      std::to_string(port) + " --token '" + dir.file("t3") + "' --room lobby"});
+  ASSERT_TRUE(piped.started());
+  EXPECT_TRUE(b->wait_for("[3] from a pipe")) << b->out();
+  EXPECT_TRUE(b->wait_for("[3] ?[2Jsneaky")) << b->out();
+  EXPECT_EQ(piped.wait_exit(), 0) << piped.out();
+  EXPECT_NE(piped.out().find("* closed 1000 bye"), std::string::npos) << piped.out();
   a->type("\x04");  // Ctrl-D
   EXPECT_TRUE(a->wait_for("* closed 1000 bye")) << a->out();
   EXPECT_EQ(a->wait_exit(), 0) << a->out();
@@ -128,7 +139,7 @@ TEST(UdpdSockets, ChatThroughTerminals) {
   ASSERT_TRUE(udpd->kill(SIGTERM));
   ASSERT_TRUE(udpd->wait_for(10000ms).has_value());
   const std::string out = udpd->out();
-  EXPECT_NE(out.find("rooms: rooms 0 published 2 delivered 4"), std::string::npos) << out;
+  EXPECT_NE(out.find("rooms: rooms 0 published 4 delivered 10"), std::string::npos) << out;
   EXPECT_NE(out.find("msg: open 0 "), std::string::npos) << out;
 }
 
