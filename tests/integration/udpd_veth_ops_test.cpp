@@ -110,6 +110,14 @@ TEST_P(UdpdVethCapture, DpdkDumpcapCapturesWhatTheHostSees) {
   CmdResult start = ctl({"udp_dispatch", "--filter", "udp", "port", "7", "--count", "10",
                          "--output", dir_.file("ours.pcapng")});
   ASSERT_TRUE(start.ok()) << start.err;
+  // A reload would build graphs without the capture's taps while the
+  // capture still reads them: refused, nothing changes.
+  CmdResult reload =
+      run_cmd({env_path("BYPASS_CTL"), "-n", "cap", "reload", dir_.file("udpd.toml")}, 30000ms);
+  EXPECT_EQ(reload.status.code, 1) << reload.out;
+  EXPECT_EQ(reload.err,
+            "bypassctl: a capture is running: stop it (bypassctl capture stop) and reload again; "
+            "nothing changed.\n");
   CmdResult e2 = on_host(
       {env_path("BYPASS_CLIENT"), "echo", "198.18.9.2", "7", "-n", "10", "-s", "333", "-w", "1"});
   EXPECT_TRUE(e2.ok()) << e2.out << e2.err;

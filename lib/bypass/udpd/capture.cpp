@@ -58,6 +58,7 @@ Expected<std::vector<CaptureTap*>> DpdkServer::retap(const std::string& point,
     pw.graph = std::move(next[wi]);
   }
   if (on_swap_) on_swap_();
+  capturing_ = ch != nullptr;
   return taps;
 }
 

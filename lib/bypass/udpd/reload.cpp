@@ -35,6 +35,10 @@ bool at_point(const std::string& name, const std::string& point) {
 
 Expected<std::string> DpdkServer::reload(const Config& nc, const UdpdOptions& no,
                                          const ModuleRegistry& reg) {
+  if (capturing_)
+    return Status::error(
+        "a capture is running: stop it (bypassctl capture stop) and reload again; nothing "
+        "changed.");
   std::vector<std::string> restart;
   if (!(nc.eal == config_.eal)) restart.push_back("[eal]");
   if (!(nc.memory == config_.memory)) restart.push_back("[memory]");

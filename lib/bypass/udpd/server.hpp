@@ -103,6 +103,9 @@ class DpdkServer {
   rte_mempool* pool_ = nullptr;
   Journal* journal_ = nullptr;  // new handlers of a reload get its sinks
   std::function<void()> on_swap_;
+  // A capture's taps are in the graphs: a reload, which builds graphs
+  // without them, would free taps the capture still reads.
+  bool capturing_ = false;
   std::vector<PerWorker> per_worker_;
   std::unique_ptr<DpdkHandlerContext> ctx_;
 };
