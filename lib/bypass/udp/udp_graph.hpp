@@ -5,8 +5,10 @@
 //
 // `ip` is the port's Endpoint, `tx` sends on the worker's own TX queue with
 // the retry and drop policy of PortTx. With several ports every name gets
-// ".<port name>". The points a config may insert a module in front of are
-// udp_dispatch, tx and service.<udp port> (behind the Endpoint's parse).
+// ".<port name>", and each service.<udp port> also feeds the other ports'
+// tx, for what its handler sends to peers kept on them. The points a config
+// may insert a module in front of are udp_dispatch, tx and service.<udp
+// port> (behind the Endpoint's parse).
 #pragma once
 
 #include <rte_mempool.h>

@@ -127,12 +127,33 @@ void ServiceModule::stamp(Worker& w) {
 void ServiceModule::send_to_peers(Worker& w) {
   for (size_t i = 0; i < outbox_.peer_size(); ++i) {
     const Outbox::PeerItem& it = outbox_.peer_item(i);
-    if (it.to.port != port_ || it.to.link_len == 0) {
+    if (it.to.link_len == 0) {
       w.drop(ServiceDrop::kPeerElsewhere);
       continue;
     }
-    send_built(w, udp_frame_to_peer(pool_, it.to, outbox_.peer_payload(i), it.len, rp_));
+    if (it.to.port == port_) {
+      send_built(w, udp_frame_to_peer(pool_, it.to, outbox_.peer_payload(i), it.len, rp_));
+      continue;
+    }
+    // A peer kept on another of this worker's ports: built for that port
+    // and sent on its tx.
+    size_t o = 0;
+    while (o < others_.size() && others_[o].index != it.to.port) ++o;
+    if (o == others_.size()) {
+      w.drop(ServiceDrop::kPeerElsewhere);  // a port this worker does not send on
+      continue;
+    }
+    rte_mbuf* m = udp_frame_to_peer(pool_, it.to, outbox_.peer_payload(i), it.len, others_[o].rp);
+    if (!m) {
+      counters_.send_failed.add();
+      w.drop(ServiceDrop::kNoBuffer);
+      continue;
+    }
+    counters_.sent.add();
+    if (other_tx_[o].full()) emit(w, static_cast<unsigned>(1 + o), other_tx_[o]);
+    other_tx_[o].push(m);
   }
+  for (size_t o = 0; o < other_tx_.size(); ++o) emit(w, static_cast<unsigned>(1 + o), other_tx_[o]);
 }
 
 void ServiceModule::flush_peers(void* ctx, Outbox& out) {

@@ -67,17 +67,26 @@ struct alignas(RTE_CACHE_LINE_SIZE) UdpCounters {
 // A datagram handler on one port. `port` is the backend's index of the port
 // (kept in the Peers the handler keeps); `ticks`: this instance runs the
 // handler's on_tick (one per handler and worker, so the first port's).
+// `others`: the worker's other ports, by index, with what frames on them
+// carry; gate 1 + i sends on others[i], so that what the handler sends to a
+// peer kept on another port (keep-alives from its tick, say) goes out there.
 class ServiceModule final : public Module {
  public:
+  struct OtherPort {
+    uint8_t index;
+    ReplyParams rp;
+  };
   ServiceModule(DatagramHandler& h, rte_mempool* pool, const ReplyParams& rp, uint8_t port = 0,
-                bool ticks = true)
-      : Module("Service", 1),
+                bool ticks = true, std::vector<OtherPort> others = {})
+      : Module("Service", 1 + static_cast<unsigned>(others.size())),
         h_(h),
         pool_(pool),
         rp_(rp),
         port_(port),
         ticks_(ticks),
-        tick_(&ServiceModule::on_tick, this) {}
+        tick_(&ServiceModule::on_tick, this),
+        others_(std::move(others)),
+        other_tx_(others_.size()) {}
   void process(Worker& w, Batch& in) override;
   Status start(Worker& w) override;
   void stop(Worker& w) override;
@@ -111,6 +120,8 @@ class ServiceModule final : public Module {
   std::array<rte_mbuf*, kMaxBurst> pkts_;
   Outbox outbox_;
   UdpCounters counters_;
+  std::vector<OtherPort> others_;
+  std::vector<Batch> other_tx_;  // gate 1 + i
 };
 
 }  // namespace bypass

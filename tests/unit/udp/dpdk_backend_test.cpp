@@ -200,6 +200,18 @@ class DpdkHarness : public test::UdpHarness {
     ec.addrs = {*IfAddr::parse("198.18.0.2/24"), *IfAddr::parse("2001:db8::2/64")};
     worker_ = std::make_unique<Worker>(0, test::eal_config().workers[0]);
     endpoint_ = std::make_unique<Endpoint>(ec, worker_->clock().hz());
+    if (second_port_) {
+      wire2_ = std::make_unique<RingWire>();
+      PortConfig pc2;
+      pc2.name = "ring2";
+      pc2.device = wire2_->device();
+      auto p2 = EthPort::open(pc2, 1, test::test_pool());
+      if (!p2) return p2.status();
+      port2_ = std::move(p2.value());
+      EndpointConfig ec2 = ec;
+      ec2.mac = to_mac(port2_->mac());
+      endpoint2_ = std::make_unique<Endpoint>(ec2, worker_->clock().hz());
+    }
     ctx_ = std::make_unique<DpdkHandlerContext>(1452);
     for (const auto& s : services) {
       handlers_.push_back(factory_ ? factory_(s) : make_handler(s));
@@ -213,7 +225,16 @@ class DpdkHarness : public test::UdpHarness {
     plan.endpoint = endpoint_.get();
     plan.rx_queues = {0};
     plan.announce = true;
-    build_udp_graph(*graph_, {plan}, table_, test::test_pool(), false);
+    std::vector<UdpPortPlan> plans = {plan};
+    if (second_port_) {
+      UdpPortPlan p2 = plan;
+      p2.port = port2_.get();
+      p2.index = 1;
+      p2.name = "ring2";
+      p2.endpoint = endpoint2_.get();
+      plans.push_back(p2);
+    }
+    build_udp_graph(*graph_, plans, table_, test::test_pool(), second_port_);
     if (Status st = graph_->start(); !st) return st;
     group_ = std::make_unique<WorkerGroup>(std::vector<Worker*>{worker_.get()});
     return group_->launch();
@@ -221,6 +242,11 @@ class DpdkHarness : public test::UdpHarness {
   std::unique_ptr<test::UdpClient> client(Family f, uint16_t port) override {
     return std::make_unique<RingClient>(*wire_, f, port, next_port_++, to_mac(port_->mac()));
   }
+  // With second_port_: a client on the second port's wire.
+  std::unique_ptr<test::UdpClient> client_on_second(Family f, uint16_t port) {
+    return std::make_unique<RingClient>(*wire2_, f, port, next_port_++, to_mac(port2_->mac()));
+  }
+  bool second_port_ = false;  // set before start(): a second ring port on the same worker
   Stats stats() const override {
     Stats st{0, 0};
     for (const auto& m : graph_->modules())
@@ -246,6 +272,8 @@ class DpdkHarness : public test::UdpHarness {
     graph_.reset();
     port_.reset();
     wire_.reset();
+    port2_.reset();
+    wire2_.reset();
   }
 
  private:
@@ -253,6 +281,9 @@ class DpdkHarness : public test::UdpHarness {
   std::unique_ptr<EthPort> port_;
   std::unique_ptr<Worker> worker_;
   std::unique_ptr<Endpoint> endpoint_;
+  std::unique_ptr<RingWire> wire2_;
+  std::unique_ptr<EthPort> port2_;
+  std::unique_ptr<Endpoint> endpoint2_;
   std::unique_ptr<DpdkHandlerContext> ctx_;
   std::vector<std::unique_ptr<DatagramHandler>> handlers_;
   ServiceTable table_;
@@ -296,6 +327,35 @@ TEST(DpdkBackend, NoMbufLeftAfterTrafficAndStop) {
     }
     EXPECT_EQ(h.stats().rx_datagrams, 200u);
     EXPECT_EQ(h.stats().tx_datagrams, 200u);
+  }
+  EXPECT_EQ(rte_mempool_in_use_count(test::test_pool()), before);
+}
+
+// Two ports on one worker: what a handler sends to a peer kept on the other
+// port goes out on that port (it was dropped as peer_elsewhere: a netcode
+// client on the second port got no keep-alives from the first port's tick).
+TEST(DpdkBackend, PeersKeptOnAnotherPortOfTheWorkerAreReached) {
+  unsigned before = rte_mempool_in_use_count(test::test_pool());
+  {
+    DpdkHarness h;
+    h.second_port_ = true;
+    ServiceConfig s;
+    s.handler = "fanout";
+    s.port = 7000;
+    ASSERT_TRUE(h.start({s}, h.families()));
+    auto a = h.client(Family::kV4, 7000);
+    auto b = h.client_on_second(Family::kV4, 7000);
+    ASSERT_TRUE(a->send(test::Bytes{'a', '1'}));
+    EXPECT_FALSE(a->receive(test::kSilence));
+    ASSERT_TRUE(b->send(test::Bytes{'b', '1'}));  // in on the second port, out on the first
+    auto got = a->receive(test::kAnswerTimeout);
+    ASSERT_TRUE(got.has_value()) << "a did not hear b";
+    EXPECT_EQ(*got, (test::Bytes{'b', '1'}));
+    ASSERT_TRUE(a->send(test::Bytes{'a', '2'}));  // and the other way
+    got = b->receive(test::kAnswerTimeout);
+    ASSERT_TRUE(got.has_value()) << "b did not hear a";
+    EXPECT_EQ(*got, (test::Bytes{'a', '2'}));
+    EXPECT_EQ(h.service_drops(ServiceDrop::kPeerElsewhere), 0u);
   }
   EXPECT_EQ(rte_mempool_in_use_count(test::test_pool()), before);
 }
