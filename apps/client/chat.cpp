@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -90,6 +91,8 @@ int run_chat(const std::string& token_file, const std::string& room, int connect
   if (!f.good() && !f.eof()) return fail("cannot read the token file '" + token_file + "'.");
   auto token = conn::read_connect_token(bytes);
   if (!token) return fail("the token in '" + token_file + "': " + token.error());
+  if (token->expire_timestamp <= static_cast<uint64_t>(std::time(nullptr)))
+    return fail("the token in '" + token_file + "' has expired: mint a new one.");
   const bool v6 = token->server_addresses[0].type == conn::AddressType::kIpv6;
   const int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
   if (fd < 0) return fail(std::string("cannot open a UDP socket: ") + std::strerror(errno) + ".");

@@ -25,6 +25,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -115,8 +116,10 @@ int echo(int fd, const Target& t, unsigned count, unsigned size, unsigned window
     outstanding.erase(it);
   }
   std::sort(rtt.begin(), rtt.end());
-  auto pct = [&](double p) {
-    return rtt.empty() ? 0.0 : rtt[std::min(rtt.size() - 1, size_t(p * rtt.size()))];
+  auto pct = [&](double p) {  // nearest rank: the ceil(p N)-th smallest
+    if (rtt.empty()) return 0.0;
+    const double r = std::ceil(p * static_cast<double>(rtt.size()));
+    return rtt[std::min(rtt.size() - 1, r <= 1 ? size_t{0} : static_cast<size_t>(r) - 1)];
   };
   std::printf(
       "echo: sent %u, answered %u, wrong %u, lost %u; rtt p50 %.1f us p99 %.1f us max %.1f us\n",

@@ -53,6 +53,7 @@ struct Conn final : msg::MessageHandler {
   const MessageLoadOptions* o = nullptr;
   Tally* tally = nullptr;
   uint64_t now_ns = 0, next_send_ns = 0, seq = 0, outstanding = 0, last_echo_ns = 0;
+  uint64_t retry_at_ns = 0;  // a handshake that failed tries again with a fresh token then
   bool open = false, closed = false;
   uint16_t close_code = 0;
   std::vector<uint8_t> buf;
@@ -178,12 +179,22 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
         // A handshake that failed before the connection opened (its packets
         // lost until the token's timeout): ask for a fresh token, as an app
         // asks its backend, and try again until the connect deadline.
+        // A denied one (the server full) waits a second first, as an app
+        // should, rather than send a request every pass.
         if (!c.open && c.mc->state() < conn::ClientState::kDisconnected &&
             t.mono_ns < connect_deadline) {
-          const auto token = minter.mint(o.token.client_id + i, t.unix_seconds, &err);
-          if (!err.empty()) return fail(err);
-          c.mc->connect(token, t);
-          ++retried;
+          if (c.retry_at_ns == 0) {
+            c.retry_at_ns =
+                t.mono_ns +
+                (c.mc->state() == conn::ClientState::kConnectionDenied ? 1'000'000'000 : 0);
+          }
+          if (t.mono_ns >= c.retry_at_ns) {
+            c.retry_at_ns = 0;
+            const auto token = minter.mint(o.token.client_id + i, t.unix_seconds, &err);
+            if (!err.empty()) return fail(err);
+            c.mc->connect(token, t);
+            ++retried;
+          }
         }
       }
       if (opened == cs.size() || t.mono_ns >= connect_deadline) {

@@ -5,17 +5,21 @@
 #include "rtt_histogram.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <vector>
 
@@ -67,9 +71,14 @@ int mint_token(const std::string& host, uint16_t port, const TokenOptions& o) {
                                               conn::random_connect_token_nonce(), *key, out);
       !s)
     return fail(s.message());
-  std::ofstream f(o.out, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(out.data()), static_cast<std::streamsize>(out.size()));
-  if (!f) return fail("cannot write the token to '" + o.out + "'.");
+  // The token holds both session keys: readable by its owner only.
+  const int tfd = open(o.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const bool written = tfd >= 0 && fchmod(tfd, 0600) == 0 &&
+                       write(tfd, out.data(), out.size()) == static_cast<ssize_t>(out.size());
+  if (tfd >= 0 && close(tfd) != 0 && written)
+    return fail("cannot write the token to '" + o.out + "'.");
+  if (!written)
+    return fail("cannot write the token to '" + o.out + "': " + std::strerror(errno) + ".");
   std::printf("token: client %llu for %s:%u, valid %u s, written to %s\n",
               static_cast<unsigned long long>(o.client_id), host.c_str(), port, o.lifetime_seconds,
               o.out.c_str());
@@ -133,6 +142,8 @@ int run_netcode(const NetcodeOptions& o) {
   if (!f.good() && !f.eof()) return fail("cannot read the token file '" + o.token_file + "'.");
   auto token = conn::read_connect_token(bytes);
   if (!token) return fail("the token in '" + o.token_file + "': " + token.error());
+  if (token->expire_timestamp <= static_cast<uint64_t>(std::time(nullptr)))
+    return fail("the token in '" + o.token_file + "' has expired: mint a new one.");
   if (o.size < 1 || o.size > conn::kMaxPayloadBytes)
     return fail("netcode payloads are 1 to 1200 bytes: change -s.");
   const bool v6 = token->server_addresses[0].type == conn::AddressType::kIpv6;
@@ -152,6 +163,7 @@ int run_netcode(const NetcodeOptions& o) {
     Now t = now();
     client.update(t);
     if (client.state() < conn::ClientState::kDisconnected) break;
+    if (connected_ns != 0 && !client.connected()) break;  // the server disconnected us
     if (client.connected() && !connected_ns) connected_ns = t.mono_ns;
     if (client.connected() && sent < o.count && events.got.size() == sent) {
       for (unsigned i = 0; i < o.size; ++i) payload[i] = static_cast<uint8_t>(sent * 7 + i);
@@ -226,10 +238,12 @@ struct LoadClient final : conn::ClientHandler {
   }
 };
 
+// The q-quantile by nearest rank: the ceil(q N)-th smallest (from 1).
 double pct(std::vector<double>& v, double q) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
+  const double r = std::ceil(q * static_cast<double>(v.size()));
+  return v[std::min(v.size() - 1, r <= 1 ? size_t{0} : static_cast<size_t>(r) - 1)];
 }
 
 }  // namespace

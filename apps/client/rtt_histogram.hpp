@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -32,7 +33,9 @@ class RttHistogram {
   // The upper edge of the bucket holding the p-th percentile (p in 0..100).
   uint64_t percentile(double p) const {
     if (count_ == 0) return 0;
-    uint64_t rank = static_cast<uint64_t>(p / 100.0 * static_cast<double>(count_));
+    // Nearest rank: the ceil(p% of N)-th smallest sample (from 1).
+    const double r = std::ceil(p / 100.0 * static_cast<double>(count_));
+    uint64_t rank = r <= 1 ? 0 : static_cast<uint64_t>(r) - 1;
     if (rank >= count_) rank = count_ - 1;
     uint64_t seen = 0;
     for (size_t i = 0; i < buckets_.size(); ++i) {

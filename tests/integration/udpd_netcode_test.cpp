@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pty.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +41,9 @@ TEST(UdpdSockets, NetcodeClientConnectsAndIsEchoed) {
   CmdResult t = run_cmd({client, "token", "127.0.0.1", std::to_string(port), "--key",
                          dir.file("key.hex"), "--protocol-id", "4660", "--token", dir.file("t")});
   ASSERT_TRUE(t.ok()) << t.out << t.err;
+  struct stat st_token {};
+  ASSERT_EQ(stat(dir.file("t").c_str(), &st_token), 0);
+  EXPECT_EQ(st_token.st_mode & 0777, 0600u) << "a token holds session keys: its owner's only";
   CmdResult c = run_cmd({client, "netcode", "127.0.0.1", std::to_string(port), "--token",
                          dir.file("t"), "-n", "30", "-s", "1200", "--timeout-ms", "10000"});
   EXPECT_TRUE(c.ok()) << c.out << c.err;
@@ -65,6 +69,16 @@ TEST(UdpdSockets, NetcodeClientConnectsAndIsEchoed) {
       << flight.out;
   EXPECT_GT(echoed, 4u * 8u) << flight.out;  // more than one window each: echoes refill it
   EXPECT_LE(sent - echoed, 4u * 8u) << flight.out;
+  // A token past its expiry: said so at once, not after a timeout.
+  CmdResult brief =
+      run_cmd({client, "token", "127.0.0.1", std::to_string(port), "--key", dir.file("key.hex"),
+               "--protocol-id", "4660", "--lifetime", "1", "--token", dir.file("brief")});
+  ASSERT_TRUE(brief.ok()) << brief.out << brief.err;
+  std::this_thread::sleep_for(2100ms);  // whole seconds: surely past it
+  CmdResult expired = run_cmd({client, "netcode", "127.0.0.1", std::to_string(port), "--token",
+                               dir.file("brief"), "-n", "1"});
+  EXPECT_EQ(expired.status.code, 2);  // a usage error, as for any bad token
+  EXPECT_NE(expired.err.find("has expired: mint a new one."), std::string::npos) << expired.err;
   // The same token again: refused (a token starts one session only).
   CmdResult again = run_cmd({client, "netcode", "127.0.0.1", std::to_string(port), "--token",
                              dir.file("t"), "-n", "1", "--timeout-ms", "1500"});
