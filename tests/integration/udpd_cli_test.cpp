@@ -149,6 +149,16 @@ INSTANTIATE_TEST_SUITE_P(
             "7\nhandler = "
             "\"discard\"\n",
             "two services use UDP port 7"},
+        BadConfig{[] {
+                    std::string t =
+                        "[[port]]\ndevice = \"net_null0\"\naddresses = [\"198.18.0.2/24\"]\n"
+                        "[[worker]]\ncpu = 1\n";
+                    for (int p = 1000; p < 1256; ++p)
+                      t += "[[udpd.service]]\nport = " + std::to_string(p) +
+                           "\nhandler = \"discard\"\n";
+                    return t;
+                  }(),
+                  "[udpd] has 256 services; at most 255 fit: remove some."},
         BadConfig{"[[worker]]\ncpu = 1\n[udpd]\nbackend = \"sockets\"\nbind = "
                   "[\"198.51.100.77\"]\n[[udpd.service]]\n"
                   "port = 7\nhandler = \"echo\"\n",

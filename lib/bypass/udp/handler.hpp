@@ -25,6 +25,9 @@
 
 namespace bypass {
 
+/// The most services one server runs (a worker's dispatch slot is a byte).
+inline constexpr size_t kMaxServices = 255;
+
 /// What goes back for a datagram.
 enum class Reply : uint8_t {
   kNone,       ///< consumed: nothing goes back

@@ -276,6 +276,10 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc,
     return Status::error(
         "the config names no [[udpd.service]]: add one with port and handler (echo, discard, "
         "static).");
+  // A worker's dispatch table holds a service in a byte (0: the port is closed).
+  if (out.size() > kMaxServices)
+    return Status::error("[udpd] has " + std::to_string(out.size()) + " services; at most " +
+                         std::to_string(kMaxServices) + " fit: remove some.");
   return out;
 }
 

@@ -23,6 +23,7 @@ namespace bypass {
 // UDP port -> handler, per worker.
 struct ServiceTable {
   std::array<uint8_t, 65536> slot{};  // 0: closed; else index + 1 into handlers
+  static_assert(kMaxServices <= 255, "a slot is a byte");
   std::vector<DatagramHandler*> handlers;
   std::vector<uint16_t> ports;  // the UDP port of each handler
   void bind(uint16_t port, DatagramHandler* h) {

@@ -237,7 +237,7 @@ void DpdkServer::counters(std::vector<std::pair<std::string, uint64_t>>& out) co
       na += k.na_sent.get();
       icmp_err += k.icmp_errors_sent.get();
       icmp_sup += k.icmp_errors_suppressed.get();
-      neigh += e->neighbors().size();
+      neigh += e->neighbors().counters().entries.get();  // the worker's gauge, not its table
       changes += k.neighbor_changes.get();
       partial += k.udp_checksum_partial.get();
     }
