@@ -114,12 +114,17 @@ class Outbox {
     ///@}
   };
 
+  /// The most a UDP datagram carries (over IPv4: 65535 - 20 - 8).
+  static constexpr size_t kMaxDatagram = 65507;
   /// Queues a datagram to the sender of datagram `to` of the batch: `header`
   /// copied, then `len` bytes of `blob` from `offset`, not copied. False when
-  /// the outbox is full, the header is over kMaxHeader or the slice is past the blob.
+  /// the outbox is full, the header is over kMaxHeader, the slice is past the
+  /// blob or the datagram over kMaxDatagram.
   bool send(uint16_t to, std::span<const uint8_t> header, const StaticBlob* blob = nullptr,
             size_t offset = 0, size_t len = 0) {
-    if (n_ == kCapacity || header.size() > kMaxHeader || (blob && offset + len > blob->size))
+    if (n_ == kCapacity || header.size() > kMaxHeader) return false;
+    if (blob &&
+        (offset > blob->size || len > blob->size - offset || len > kMaxDatagram - header.size()))
       return false;
     Item& it = items_[n_++];
     it.to = to;

@@ -3,6 +3,8 @@
 // keep-alives than the space holds; a reservation shrunk to what was written.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 #include <algorithm>
 #include <memory>
 #include <string>
@@ -88,6 +90,21 @@ class TestContext final : public HandlerContext {
 
 // A batch of whole-file requests that fills the Outbox: what is left
 // unanswered is counted, not lost silently.
+TEST(Outbox, ASliceOutsideItsBlobOrOverADatagramIsRefused) {
+  static std::vector<uint8_t> bytes(100000, 0x5a);
+  const StaticBlob blob{bytes.data(), bytes.size(), nullptr};
+  auto out = std::make_unique<Outbox>();
+  const uint8_t h[2] = {1, 2};
+  EXPECT_TRUE(out->send(0, h, &blob, 0, 1000));
+  EXPECT_TRUE(out->send(0, h, &blob, bytes.size() - 10, 10));
+  EXPECT_FALSE(out->send(0, h, &blob, bytes.size() - 10, 11)) << "past the end";
+  EXPECT_FALSE(out->send(0, h, &blob, 10, SIZE_MAX - 5)) << "offset + len wraps";
+  EXPECT_FALSE(out->send(0, h, &blob, bytes.size() + 1, 0)) << "offset past the end";
+  EXPECT_FALSE(out->send(0, h, &blob, 0, Outbox::kMaxDatagram - 1)) << "over a UDP datagram";
+  EXPECT_TRUE(out->send(0, h, &blob, 0, Outbox::kMaxDatagram - 2));
+  EXPECT_EQ(out->size(), 3u);
+}
+
 TEST(StaticHandler, RequestsAFullOutboxLeavesUnansweredAreCounted) {
   StaticHandler h(std::vector<uint8_t>(16 * 100, 7), 100, 16);  // 16 chunks of 100 B
   TestContext ctx;
