@@ -348,6 +348,10 @@ class SocketBackend::Worker {
         h.msg_name = &peer_names_[k];
         h.msg_iov = &peer_iov_[k];
         h.msg_iovlen = 1;
+        if (s->wildcard) {  // from the address the peer sent to, not the route's choice
+          h.msg_control = &peer_ctl_[k];
+          h.msg_controllen = put_pktinfo(peer_ctl_[k], it.to.local.ip);
+        }
       }
       for (uint32_t off = 0; off < k;) {
         int r = sendmmsg(s->fd, &peer_tx_[off], k - off, MSG_DONTWAIT);
@@ -399,6 +403,7 @@ class SocketBackend::Worker {
   mmsghdr peer_tx_[kPeerBatch];
   iovec peer_iov_[kPeerBatch];
   sockaddr_storage peer_names_[kPeerBatch];
+  PktInfoSpace peer_ctl_[kPeerBatch];
 };
 
 struct SocketBackend::OwnedBlob {

@@ -144,4 +144,28 @@ bool take_pktinfo(msghdr& h, IpAddr& dst) {
   return alone;
 }
 
+socklen_t put_pktinfo(PktInfoSpace& space, const IpAddr& src) {
+  std::memset(&space, 0, sizeof space);
+  msghdr h{};
+  h.msg_control = space.b;
+  h.msg_controllen = sizeof space.b;
+  cmsghdr* c = CMSG_FIRSTHDR(&h);
+  if (src.is_v4()) {
+    in_pktinfo pi{};
+    pi.ipi_spec_dst.s_addr = src.v4_be();
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof pi);
+    std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    return CMSG_SPACE(sizeof pi);
+  }
+  in6_pktinfo pi{};
+  std::memcpy(pi.ipi6_addr.s6_addr, src.v6_bytes(), 16);
+  c->cmsg_level = IPPROTO_IPV6;
+  c->cmsg_type = IPV6_PKTINFO;
+  c->cmsg_len = CMSG_LEN(sizeof pi);
+  std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+  return CMSG_SPACE(sizeof pi);
+}
+
 }  // namespace bypass

@@ -38,6 +38,10 @@ struct alignas(cmsghdr) PktInfoSpace {
 // more than this host: an IPv4 broadcast or a multicast group.
 bool take_pktinfo(msghdr& h, IpAddr& dst);
 
+// Control data that makes a datagram sent on a wildcard socket leave from
+// `src` (IP_PKTINFO's spec_dst, or IPV6_PKTINFO's address); its length.
+socklen_t put_pktinfo(PktInfoSpace& space, const IpAddr& src);
+
 // A source no peer can have (0.0.0.0, ::, multicast, broadcast) or port 0:
 // the kernel lets some through (an IPv6 datagram from ::, whose reply Linux
 // would send to ::1), and a reply to port 0 fails.

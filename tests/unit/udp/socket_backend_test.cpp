@@ -571,6 +571,24 @@ TEST(SocketBackend, WildcardBindAnswersFromTheAddressTheClientAsked) {
   EXPECT_EQ(s.tx_datagrams, 4u);
 }
 
+// What a handler sends to a kept peer later (here: fanout relays) leaves a
+// wildcard socket from the address the peer sent to, as replies do; the
+// kernel's own choice (127.0.0.1) would be dropped by a connected client.
+TEST(SocketBackend, WildcardBindSendsToKeptPeersFromTheAddressTheyAsked) {
+  uint16_t port = free_loopback_ports(1).at(0);
+  SocketBackend b({service("fanout", port)}, {*IpAddr::parse("0.0.0.0"), *IpAddr::parse("::")},
+                  worker_cpus(1));
+  ASSERT_TRUE(b.start().is_ok());
+  const IpAddr server = *IpAddr::parse("127.0.0.2");
+  SocketClient a(server, port), c(server, port);  // connected to 127.0.0.2
+  ASSERT_TRUE(a.send(Bytes{'a', '1'}));
+  EXPECT_FALSE(a.receive(test::kSilence).has_value());
+  ASSERT_TRUE(c.send(Bytes{'c', '1'}));
+  auto got = a.receive(test::kAnswerTimeout);
+  ASSERT_TRUE(got.has_value()) << "the relay came from another address, or not at all";
+  EXPECT_EQ(*got, (Bytes{'c', '1'}));
+}
+
 // Not a test of speed: prints echo datagrams/s for 64-byte payloads, one worker on
 // CPU 1 and a sendmmsg/recvmmsg client on CPU 0. Run with
 // --gtest_also_run_disabled_tests --gtest_filter='*EchoRate*'.
