@@ -50,8 +50,15 @@ Endpoint::Endpoint(EndpointConfig cfg, uint64_t hz)
     throw std::runtime_error(
         "the mbufs have no room left for bypass's parse results: register fewer dynamic fields.");
   bucket_tokens_ = cfg_.icmp_errors_per_sec;  // the bucket starts full
-  for (const auto& a : cfg_.addrs)
-    if (a.ip.is_v4()) v4_.push_back(a.ip.v4_be());
+  for (const auto& a : cfg_.addrs) {
+    if (!a.ip.is_v4()) continue;
+    v4_.push_back(a.ip.v4_be());
+    // The subnet's directed broadcast (no /31 or /32 has one).
+    if (a.prefix < 31) {
+      const uint32_t host = a.prefix == 0 ? ~0u : ~0u >> a.prefix;
+      v4_broadcast_.push_back(rte_cpu_to_be_32(rte_be_to_cpu_32(a.ip.v4_be()) | host));
+    }
+  }
 }
 
 bool Endpoint::owns_v4(uint32_t be) const {
@@ -157,6 +164,9 @@ DropReason Endpoint::handle_ipv4(Worker&, rte_mbuf* m, Parsed& p, Batch& tx, Udp
   if (!owns_v4(ip->dst_addr)) return NetDrop::kNotForUs;
   // Our own address as the source: a spoof or a loop; Linux drops it as a martian.
   if (owns_v4(ip->src_addr)) return NetDrop::kIpSourceOurs;
+  // Our subnet's broadcast as the source: no host has it; an answer would go to all.
+  for (uint32_t b : v4_broadcast_)
+    if (b == ip->src_addr) return NetDrop::kIpMartian;
   if (p.proto == kProtoUdp) {
     if (DropReason r = parse_udp(m, p, false, cfg_.limits.udp_checksum_partial_ok); r != kPass)
       return r;

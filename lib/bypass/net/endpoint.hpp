@@ -98,7 +98,8 @@ class Endpoint {
   bool icmp_error_allowed(uint64_t now, uint64_t hz);
 
   EndpointConfig cfg_;
-  std::vector<uint32_t> v4_;  // our IPv4 addresses, network order
+  std::vector<uint32_t> v4_;            // our IPv4 addresses, network order
+  std::vector<uint32_t> v4_broadcast_;  // their subnets' directed broadcasts, network order
   EndpointCounters counters_;
   NeighborCache neigh_;
   uint64_t bucket_tokens_ = 0, bucket_time_ = 0;

@@ -94,8 +94,8 @@ DropReason Endpoint::handle_icmp6(rte_mbuf* m, const Parsed& p, bool group, Batc
     case kNdpNeighborSolicit:
       return reply_ns(m, p, tx, now);
     case kNdpNeighborAdvert: {
-      if (ip->hop_limits != 255 || h->code != 0 || p.l4_len < sizeof(NdpHdr))
-        return NetDrop::kNdpBad;
+      if (ip->hop_limits != 255 || h->code != 0 || p.l4_len < sizeof(NdpHdr) || m->nb_segs != 1)
+        return NetDrop::kNdpBad;  // one segment, as for a solicitation: the target is read whole
       const auto* na = rte_pktmbuf_mtod_offset(m, const NdpHdr*, p.l4_off);
       if (na->target[0] == 0xff) return NetDrop::kNdpBad;
       const uint8_t* tlla;

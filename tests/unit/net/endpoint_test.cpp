@@ -250,6 +250,20 @@ TEST_F(Ep, OurOwnAddressAsTheSourceIsDropped) {
   expect_accounted(0);
 }
 
+TEST_F(Ep, OurSubnetsBroadcastAsTheSourceIsAMartian) {
+  // 198.18.0.255: the /24's directed broadcast. No host has it, and a ping's
+  // answer to it would reach them all.
+  Packet p4 = echo4();
+  p4.ip4().src = RTE_IPV4(198, 18, 0, 255);
+  Packet u4 = udp4({1, 2, 3}, 5000, 7);
+  u4.ip4().src = RTE_IPV4(198, 18, 0, 255);
+  process({p4.build(), u4.build()});
+  EXPECT_TRUE(tx_.empty());
+  EXPECT_TRUE(udp_.pkts.empty());
+  EXPECT_EQ(drops(NetDrop::kIpMartian), 2u);
+  expect_accounted(0);
+}
+
 TEST_F(Ep, BadUdpIsDropped) {
   Packet sum = udp4();
   sum.udp().checksum_xor = 2;
