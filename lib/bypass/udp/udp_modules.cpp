@@ -188,7 +188,10 @@ Status ServiceModule::start(Worker& w) {
   unix_offset_ns_ = unix_ns - outbox_.now_ns;
   const uint64_t every_ns = ticks_ ? h_.tick_interval_ns() : 0;
   if (every_ns) {
-    const uint64_t every = std::max<uint64_t>(1, every_ns * w.clock().hz() / 1000000000ull);
+    // In 128 bits: a 10 s interval at 3 GHz overflows 64.
+    const uint64_t every =
+        std::max<uint64_t>(1, static_cast<uint64_t>(static_cast<unsigned __int128>(every_ns) *
+                                                    w.clock().hz() / 1000000000ull));
     w.timers().arm(tick_, w.clock().now() + every, every);
   }
   return Status::ok();
