@@ -1,7 +1,7 @@
 // The fixture of the NetcodeServer tests (server_test.cpp,
-// server_network_test.cpp): a simulated network (netcode_test_network.hpp)
-// with two server addresses, clients connected by token, and the network's
-// invariant breaches reported as failures.
+// server_refusals_test.cpp, server_network_test.cpp): a simulated network
+// (netcode_test_network.hpp) with two server addresses, clients connected by token, and the
+// network's invariant breaches reported as failures.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -37,6 +37,19 @@ class ServerBase : public ::testing::Test {
   uint64_t drops(const Sim::ServerNode& s, ServerDrop d) { return s.server->drop_count(d); }
 
   Sim sim;
+};
+
+// Every Server_ test runs twice: servers reading one packet at a time
+// (receive()), and reading each delivery round as a batch, as the netcode
+// service does (receive_in_batch(), which holds a request back by one
+// packet). Its tests are in server_test.cpp (which instantiates them) and
+// server_refusals_test.cpp.
+class Server_ : public ServerBase, public ::testing::WithParamInterface<bool> {
+ protected:
+  void SetUp() override {
+    ServerBase::SetUp();
+    sim.net.batched = GetParam();
+  }
 };
 
 }  // namespace bypass::conn::test
