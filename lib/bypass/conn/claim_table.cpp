@@ -103,6 +103,10 @@ ClaimTable::Result ClaimTable::find_at(Place p, const Key& key, uint64_t now, Sl
   for (uint32_t w = 0; w < ways_; ++w) {
     const uint64_t at = base + w;
     const uint64_t h = heads_[at].load(std::memory_order_seq_cst);
+    // Most ways hold another key (or none, tag 0): the tag rules them out
+    // first, and they matter only as the first slot a claim may take.
+    const bool mine = tag_of(h) == p.tag;
+    if (!mine && (free == nullptr || free->way != ways_)) continue;
     const State st = state_of(h);
     const bool keyed = st == State::kKeyed || (claimed(st) && expire_of(h) > now);
     if (!keyed) {
@@ -110,7 +114,7 @@ ClaimTable::Result ClaimTable::find_at(Place p, const Key& key, uint64_t now, Sl
       if (free != nullptr && free->way == ways_ && st != State::kClaiming) *free = {w, h};
       continue;
     }
-    if (tag_of(h) != p.tag) continue;
+    if (!mine) continue;
     Key k;
     Data d;
     if (!read(at, h, k, &d)) {
@@ -161,9 +165,9 @@ ClaimTable::Result ClaimTable::claim(const Key& key, const Data& data, uint64_t 
     for (uint32_t w = 0; w < ways_ && !other; ++w) {
       if (w == take) continue;
       const uint64_t h = heads_[base + w].load(std::memory_order_seq_cst);
+      if (tag_of(h) != p.tag) continue;  // another key (the tag is set before kKeyed)
       const State st = state_of(h);
       if (st != State::kKeyed && !(claimed(st) && expire_of(h) > now)) continue;
-      if (tag_of(h) != p.tag) continue;  // another key (the tag is set before kKeyed)
       Key k;
       other = !read(base + w, h, k, nullptr) || k == key;
     }
