@@ -48,6 +48,13 @@ void NetcodeClient::set_state(ClientState s) {
 }
 
 void NetcodeClient::reset() {
+  // The token's public nonce and how far its key's sequence got: the same
+  // token given again continues from there (its key must not seal a second
+  // stream from 0, and a server may still hold it pending).
+  if (token_.num_server_addresses > 0) {
+    last_nonce_ = token_.nonce;
+    last_sequence_ = sequence_;
+  }
   sodium_memzero(&token_, sizeof(token_));
   token_ = ConnectToken{};
   sodium_memzero(challenge_token_.data(), challenge_token_.size());
@@ -97,6 +104,7 @@ void NetcodeClient::connect(const ConnectToken& token, Now now) {
     return;
   }
   token_ = token;
+  if (token.nonce == last_nonce_) sequence_ = last_sequence_;
   server_index_ = 0;
   server_address_ = token_.server_addresses[0];
   connect_start_ns_ = now.mono_ns;

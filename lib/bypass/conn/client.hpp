@@ -126,6 +126,8 @@ class NetcodeClient {
   uint32_t server_index_ = 0;
   NetcodeAddress server_address_{};
   uint64_t sequence_ = 0;
+  ConnectTokenNonce last_nonce_{};  // the last token's, and its sequence then
+  uint64_t last_sequence_ = 0;
   uint64_t connect_start_ns_ = 0;
   uint64_t last_send_ns_ = 0;
   uint64_t last_receive_ns_ = 0;

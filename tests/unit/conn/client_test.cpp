@@ -214,6 +214,29 @@ TEST_F(Client_, ReconnectWithNewTokenAfterDisconnect) {
   EXPECT_EQ(s.events->disconnects[0].second, DisconnectReason::kByPeer);
 }
 
+TEST_F(Client_, TheSameTokenAgainContinuesItsSequence) {
+  // The key of one token never seals two packets under one sequence: given
+  // the same token again (say the app retries with it), the client goes on
+  // from where it was, where it started from 0 again.
+  auto& s = sim.add_server(Sim::config(kServerA, 2));
+  auto& c = sim.add_client(kClientAddr);
+  TokenSpec spec;
+  spec.servers = {kServerA};
+  const auto token = make_token(spec, sim.clock.now);
+  c.client->connect(token, sim.clock.now);
+  ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 1000));
+  ASSERT_TRUE(c.client->send_payload(std::vector<uint8_t>{1, 2, 3}, sim.clock.now));
+  const uint64_t reached = c.client->next_sequence();
+  EXPECT_GT(reached, 1u);
+  c.client->disconnect(sim.clock.now);  // ten more
+  c.client->connect(token, sim.clock.now);
+  EXPECT_EQ(c.client->next_sequence(), reached + 10);
+  // Another token starts from 0.
+  c.client->connect(make_token(spec, sim.clock.now), sim.clock.now);
+  EXPECT_EQ(c.client->next_sequence(), 0u);
+  (void)s;
+}
+
 TEST_F(Client_, StateNames) {
   for (int v = -6; v <= 3; ++v) {
     EXPECT_NE(client_state_name(static_cast<ClientState>(v)), "unknown") << v;
