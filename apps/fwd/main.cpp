@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
     rte_mempool* pool = (*rt)->pool();
     stats.add_gauge("pool.in_use",
                     [pool] { return static_cast<double>(rte_mempool_in_use_count(pool)); });
-    (*control)->add_command("graph", "each worker's module graph",
+    (*control)->add_view("graph", "each worker's module graph",
                             [&fw = **f](const CommandRequest&) {
                               return CommandReply{true, fw.describe()};
                             });

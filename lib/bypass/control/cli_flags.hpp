@@ -33,7 +33,8 @@ struct CommonFlags {
     app.add_flag("--check", check_only, "check the config and exit");
     app.add_option("--stats-json", stats_json,
                    "write a JSON stats snapshot a second, and a final one, to this file");
-    app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
     app.add_option("eal", eal_extra, "after --: arguments passed to DPDK's EAL unchanged");
   }
   void apply_logging() const {

@@ -11,33 +11,33 @@ ControlPlane::ControlPlane(ControlServer& server, std::string program, TakeFn ta
     : server_(server), program_(std::move(program)), take_(std::move(take)) {
   prev_ = now_ = take_();
   latest_ = std::make_shared<const StatsSnapshot>(now_);
-  server_.add_command("stats", "totals, ports, drops and modules since the start",
-                      [this](const CommandRequest& r) {
-                        StatsSnapshot s = take_();
-                        if (r.json) return CommandReply{true, stats_json(s, false)};
-                        std::string body = final_report(s);
-                        return CommandReply{true, body.substr(body.find('\n') + 1)};
-                      });
-  server_.add_command("ports", "each port: link, packets, rates, device drops",
-                      [this](const CommandRequest& r) {
-                        const StatsSnapshot fresh = take_();
-                        return CommandReply{true, ports_view({prev_, fresh}, r.json)};
-                      });
-  server_.add_command("workers", "each worker: its CPU, packets, rates, busy share",
-                      [this](const CommandRequest& r) {
-                        const StatsSnapshot fresh = take_();
-                        return CommandReply{true, workers_view({prev_, fresh}, r.json)};
-                      });
-  server_.add_command("drops", "drops by module, worker and reason, with rates",
-                      [this](const CommandRequest& r) {
-                        const StatsSnapshot fresh = take_();
-                        return CommandReply{true, drops_view({prev_, fresh}, r.json)};
-                      });
-  server_.add_command("top", "one screen: rates per port and worker, drops, levels",
-                      [this](const CommandRequest& r) {
-                        const StatsSnapshot fresh = take_();
-                        return CommandReply{true, top_view({prev_, fresh}, program_, r.json)};
-                      });
+  server_.add_view("stats", "totals, ports, drops and modules since the start",
+                   [this](const CommandRequest& r) {
+                     StatsSnapshot s = take_();
+                     if (r.json) return CommandReply{true, stats_json(s, false)};
+                     std::string body = final_report(s);
+                     return CommandReply{true, body.substr(body.find('\n') + 1)};
+                   });
+  server_.add_view("ports", "each port: link, packets, rates, device drops",
+                   [this](const CommandRequest& r) {
+                     const StatsSnapshot fresh = take_();
+                     return CommandReply{true, ports_view({prev_, fresh}, r.json)};
+                   });
+  server_.add_view("workers", "each worker: its CPU, packets, rates, busy share",
+                   [this](const CommandRequest& r) {
+                     const StatsSnapshot fresh = take_();
+                     return CommandReply{true, workers_view({prev_, fresh}, r.json)};
+                   });
+  server_.add_view("drops", "drops by module, worker and reason, with rates",
+                   [this](const CommandRequest& r) {
+                     const StatsSnapshot fresh = take_();
+                     return CommandReply{true, drops_view({prev_, fresh}, r.json)};
+                   });
+  server_.add_view("top", "one screen: rates per port and worker, drops, levels",
+                   [this](const CommandRequest& r) {
+                     const StatsSnapshot fresh = take_();
+                     return CommandReply{true, top_view({prev_, fresh}, program_, r.json)};
+                   });
   server_.add_page("/", "text/html; charset=utf-8", [] { return std::string(live_page_html()); });
   server_.add_page("/metrics", "text/plain; version=0.0.4; charset=utf-8",
                    [this] { return prometheus_text(take_(), program_); });

@@ -60,14 +60,27 @@ Expected<int> bind_unix(const std::string& path) {
   if (fd < 0) return Status::error("cannot make a Unix socket: " + std::string(strerror(errno)));
   a.sun_family = AF_UNIX;
   std::strncpy(a.sun_path, path.c_str(), sizeof(a.sun_path) - 1);
-  unlink(path.c_str());  // stale: whoever made it is gone (checked by the caller)
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || listen(fd, 16) != 0) {
+  // A stale socket (whoever made it is gone: checked by the caller) goes;
+  // anything else at that path is not ours to remove.
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      close(fd);
+      return Status::error("'" + path +
+                           "' exists and is not a socket: set [control] socket to another path.");
+    }
+    unlink(path.c_str());
+  }
+  // Made 0660 as it is bound (a chmod after would follow a symlink swapped in).
+  const mode_t old_mask = umask(0117);
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+  umask(old_mask);
+  if (!ok || listen(fd, 16) != 0) {
     std::string why = strerror(errno);
     close(fd);
     return Status::error("cannot listen on the control socket '" + path + "' (" + why +
                          "): set [control] socket to a path in a writable directory, or \"off\".");
   }
-  chmod(path.c_str(), 0660);
   set_nonblocking(fd);
   return fd;
 }
@@ -193,6 +206,14 @@ Expected<std::unique_ptr<ControlServer>> ControlServer::open(const ControlConfig
     if (path.empty()) {
       std::string dir = control_socket_dir();
       mkdir(dir.c_str(), 0750);
+      // Ours alone: another user who made it first (in /tmp, say) could
+      // swap the socket bypassctl talks to.
+      struct stat st {};
+      if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+          (st.st_mode & 022) != 0)
+        return Status::error("the control directory '" + dir +
+                             "' is not a directory of this user's that only it may write: remove "
+                             "it, or set [control] socket to a path of your own.");
       std::string name = c.name.empty() ? program : c.name;
       path = dir + "/" + name + ".sock";
       if (socket_alive(path)) {
@@ -217,20 +238,19 @@ Expected<std::unique_ptr<ControlServer>> ControlServer::open(const ControlConfig
     s->http_fd_ = *fd;
     spdlog::info("control: metrics and live page on http://{}/", s->http_address_);
   }
-  s->add_command(
-      "help", "the commands and what each shows", [srv = s.get()](const CommandRequest& r) {
-        std::string out;
-        if (r.json) {
-          out = "{";
-          for (const auto& [name, cmd] : srv->commands_)
-            out += (out.size() > 1 ? "," : "") + json_quote(name) + ":" + json_quote(cmd.help);
-          return CommandReply{true, out + "}"};
-        }
-        for (const auto& [name, cmd] : srv->commands_)
-          out += "  " + name + std::string(name.size() < 10 ? 10 - name.size() : 1, ' ') +
-                 cmd.help + "\n";
-        return CommandReply{true, out};
-      });
+  s->add_view("help", "the commands and what each shows", [srv = s.get()](const CommandRequest& r) {
+    std::string out;
+    if (r.json) {
+      out = "{";
+      for (const auto& [name, cmd] : srv->commands_)
+        out += (out.size() > 1 ? "," : "") + json_quote(name) + ":" + json_quote(cmd.help);
+      return CommandReply{true, out + "}"};
+    }
+    for (const auto& [name, cmd] : srv->commands_)
+      out +=
+          "  " + name + std::string(name.size() < 10 ? 10 - name.size() : 1, ' ') + cmd.help + "\n";
+    return CommandReply{true, out};
+  });
   return s;
 }
 
@@ -244,7 +264,11 @@ ControlServer::~ControlServer() {
 }
 
 void ControlServer::add_command(const std::string& name, const std::string& help, CommandFn fn) {
-  commands_[name] = Command{help, std::move(fn)};
+  commands_[name] = Command{help, std::move(fn), false};
+}
+
+void ControlServer::add_view(const std::string& name, const std::string& help, CommandFn fn) {
+  commands_[name] = Command{help, std::move(fn), true};
 }
 
 void ControlServer::add_page(const std::string& path, const std::string& type, PageFn fn) {
@@ -268,8 +292,13 @@ void ControlServer::accept_from(int listen_fd, bool http) {
   while (true) {
     int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
-    if (clients_.size() >= kMaxClients) {  // the oldest waits longest: it goes
-      clients_.erase(clients_.begin());
+    // Each listener has its own room, and a full one turns the newcomer away
+    // (evicting the oldest would let HTTP connections push bypassctl out).
+    const auto same = std::count_if(clients_.begin(), clients_.end(),
+                                    [http](const auto& c) { return c->http == http; });
+    if (static_cast<size_t>(same) >= kMaxClients) {
+      close(fd);
+      continue;
     }
     auto c = std::make_unique<Client>();
     c->fd = fd;
@@ -310,7 +339,19 @@ void ControlServer::answer_http(Client& c) {
     return;
   }
   if (path.rfind("/api/", 0) == 0) {
-    std::string line = path.substr(5) + " --json";
+    const std::string name = path.substr(5);
+    if (auto it = commands_.find(name); it != commands_.end() && !it->second.view) {
+      c.out = http_response(
+          403, "application/json",
+          "{\"error\":" +
+              json_quote("'" + name +
+                         "' changes the server: it is served on the control socket only "
+                         "(bypassctl), not over HTTP.") +
+              "}",
+          head);
+      return;
+    }
+    std::string line = name + " --json";
     for (size_t i = 0; i < query.size();) {  // offset=10&limit=5&arg=x
       size_t amp = query.find('&', i);
       std::string kv = query.substr(i, amp == std::string::npos ? std::string::npos : amp - i);
@@ -334,6 +375,7 @@ void ControlServer::answer_http(Client& c) {
 
 bool ControlServer::on_readable(Client& c) {
   char buf[2048];
+  bool eof = false;
   while (true) {
     ssize_t n = read(c.fd, buf, sizeof(buf));
     if (n > 0) {
@@ -341,12 +383,21 @@ bool ControlServer::on_readable(Client& c) {
       if (c.in.size() > kMaxRequest) return false;
       continue;
     }
-    if (n == 0) break;  // the peer finished writing
+    if (n == 0) {  // the peer finished writing
+      eof = true;
+      break;
+    }
     if (errno == EAGAIN || errno == EWOULDBLOCK) break;
     return false;
   }
   bool complete =
       c.http ? c.in.find("\r\n\r\n") != std::string::npos : c.in.find('\n') != std::string::npos;
+  // Nothing more will come: a command line without its newline is still
+  // answered; anything else is dropped (polling it would spin until its deadline).
+  if (!complete && eof) {
+    if (c.http || c.in.empty()) return false;
+    complete = true;
+  }
   if (complete && c.out.empty()) {
     if (c.http)
       answer_http(c);
@@ -378,8 +429,6 @@ void ControlServer::serve(int wake_fd, std::chrono::milliseconds timeout) {
     int n = poll(fds.data(), fds.size(), static_cast<int>(left));
     if (n <= 0) continue;
     if (fds[0].revents) return;
-    for (size_t i = 1; i < first_client; ++i)
-      if (fds[i].revents & POLLIN) accept_from(fds[i].fd, fds[i].fd == http_fd_);
     std::vector<int> drop;
     for (size_t i = first_client; i < fds.size(); ++i) {
       if (!fds[i].revents) continue;
@@ -396,6 +445,9 @@ void ControlServer::serve(int wake_fd, std::chrono::milliseconds timeout) {
     std::erase_if(clients_, [&drop](const auto& c) {
       return std::find(drop.begin(), drop.end(), c->fd) != drop.end();
     });
+    // New connections last: clients_ matched fds[] until here.
+    for (size_t i = 1; i < first_client; ++i)
+      if (fds[i].revents & POLLIN) accept_from(fds[i].fd, fds[i].fd == http_fd_);
   }
 }
 

@@ -64,8 +64,13 @@ class ControlServer {
   /// "127.0.0.1:9100" as bound (a port of 0 in the config is chosen here); empty: none.
   const std::string& http_address() const { return http_address_; }
 
-  /// Adds the command `name` (replacing one of that name); `help` describes it.
+  /// Adds the command `name` (replacing one of that name); `help` describes
+  /// it. Served on the Unix socket only: a command that changes the server
+  /// (reload, capture) must not be reachable by whoever can reach the HTTP port.
   void add_command(const std::string& name, const std::string& help, CommandFn fn);
+  /// Adds a command that only shows (stats, ports, ...): served on the Unix
+  /// socket and, as JSON, at HTTP /api/<name>.
+  void add_view(const std::string& name, const std::string& help, CommandFn fn);
   /// Removes the command `name`, if there is one.
   void remove_command(const std::string& name) { commands_.erase(name); }
   /// Removes the HTTP page at `path`, if there is one.
@@ -99,6 +104,7 @@ class ControlServer {
   struct Command {
     std::string help;
     CommandFn fn;
+    bool view = false;  // only shows: also at HTTP /api/<name>
   };
   std::map<std::string, Command> commands_;
   struct Page {

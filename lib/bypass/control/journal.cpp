@@ -237,7 +237,7 @@ std::string Journal::query(double since_unix, size_t offset, size_t limit) const
 }
 
 void Journal::serve_on(ControlServer& server) {
-  server.add_command(
+  server.add_view(
       "journal", "state changes (neighbours, links, connections, config); --since 5m",
       [this](const CommandRequest& r) {
         drain();

@@ -117,8 +117,9 @@ std::string prometheus_text(const StatsSnapshot& s, const std::string& program) 
     w.sample(fmt::format("port=\"{}\"", label(p.name)), uint64_t{p.link.up ? 1u : 0u});
   w.family("bypass_link_speed_bytes_per_second", "gauge", "A port's link speed.");
   for (const auto& p : s.ports)
-    w.sample(fmt::format("port=\"{}\"", label(p.name)),
-             static_cast<double>(p.link.speed_mbps) * 1e6 / 8);
+    if (p.link.speed_mbps != 0)  // 0: the driver does not know it (no sample, not a speed of 0)
+      w.sample(fmt::format("port=\"{}\"", label(p.name)),
+               static_cast<double>(p.link.speed_mbps) * 1e6 / 8);
 
   using WorkerField = std::function<uint64_t(const CounterTotals&)>;
   const struct {

@@ -221,7 +221,8 @@ EthPort::~EthPort() {
 LinkStatus EthPort::link() const {
   rte_eth_link l{};
   if (rte_eth_link_get_nowait(id_, &l) != 0) return {};
-  LinkStatus s{l.link_status == RTE_ETH_LINK_UP, l.link_speed,
+  LinkStatus s{l.link_status == RTE_ETH_LINK_UP,
+               l.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0u : l.link_speed,
                l.link_duplex == RTE_ETH_LINK_FULL_DUPLEX};
   if (!iface_.empty()) {
     // "up", "down", "lowerlayerdown" (the peer of a veth is down), ...

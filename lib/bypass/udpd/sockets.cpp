@@ -135,7 +135,7 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   auto since = [&start] { return std::chrono::duration<double>(Clock::now() - start).count(); };
-  (*control)->add_command("conns", "the open connections, paged (--offset, --limit)",
+  (*control)->add_view("conns", "the open connections, paged (--offset, --limit)",
                           [&backend](const CommandRequest& r) {
                             std::vector<ConnectionRow> rows;
                             backend.connections(rows);

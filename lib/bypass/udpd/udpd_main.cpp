@@ -72,7 +72,7 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
     stats.add_gauge("pool.in_use",
                     [pool] { return static_cast<double>(rte_mempool_in_use_count(pool)); });
     const IfaceWatch watch = IfaceWatch::of(c);
-    (*control)->add_command("conns", "the open connections, paged (--offset, --limit)",
+    (*control)->add_view("conns", "the open connections, paged (--offset, --limit)",
                             [&s = **server](const CommandRequest& r) {
                               std::vector<ConnectionRow> rows;
                               s.connections(rows);
@@ -80,7 +80,7 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
                             });
     (*server)->on_swap([&] { stats.set_graphs((*server)->graphs()); });
     auto capture = udpd::add_capture_command(**control, **server, reg);
-    (*control)->add_command("graph", "each worker's module graph",
+    (*control)->add_view("graph", "each worker's module graph",
                             [&s = **server](const CommandRequest&) {
                               return CommandReply{true, s.describe()};
                             });

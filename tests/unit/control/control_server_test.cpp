@@ -95,9 +95,10 @@ TEST(ControlPrometheus, NamesLabelsAndSums) {
       << g;
 }
 
-// One request over a socket while this thread serves.
+// One request over a socket while this thread serves; `half_close`: the
+// client then shuts down its writing side (as `nc -N` does).
 std::string request(int family, const std::string& where, const std::string& text,
-                    ControlServer& server) {
+                    ControlServer& server, bool half_close = false) {
   std::string reply;
   std::thread client([&] {
     int fd = socket(family, SOCK_STREAM, 0);
@@ -114,6 +115,7 @@ std::string request(int family, const std::string& where, const std::string& tex
       if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return;
     }
     (void)!write(fd, text.data(), text.size());
+    if (half_close) shutdown(fd, SHUT_WR);
     char buf[4096];
     ssize_t n;
     while ((n = read(fd, buf, sizeof(buf))) > 0) reply.append(buf, static_cast<size_t>(n));
@@ -160,6 +162,28 @@ TEST(ControlServer, AnswersOnItsSocketAndOverHttp) {
   EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 405") << r;
   r = request(AF_INET, (*s)->http_address(), "GET /nothing HTTP/1.1\r\n\r\n", **s);
   EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 404") << r;
+
+  // A command that changes the server runs on the socket only: whoever can
+  // reach the HTTP port (a web page in a browser, say) cannot run it.
+  int changed = 0;
+  (*s)->add_command("change", "changes something", [&changed](const CommandRequest&) {
+    ++changed;
+    return CommandReply{true, "changed"};
+  });
+  r = request(AF_INET, (*s)->http_address(), "GET /api/change?arg=x HTTP/1.1\r\n\r\n", **s);
+  EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 403") << r;
+  EXPECT_NE(r.find("served on the control socket only"), std::string::npos) << r;
+  EXPECT_EQ(changed, 0);
+  r = request(AF_UNIX, (*s)->socket_path(), "change\n", **s);
+  EXPECT_EQ(r, "ok\nchanged\n");
+  EXPECT_EQ(changed, 1);
+  // A client that ends its request without a newline and closes its side is
+  // still answered (it was left to its deadline, and the loop spun).
+  r = request(AF_UNIX, (*s)->socket_path(), "change", **s, /*half_close=*/true);
+  EXPECT_EQ(r, "ok\nchanged\n");
+  // An HTTP request cut short is dropped.
+  r = request(AF_INET, (*s)->http_address(), "GET /metrics HTTP/1.1\r\n", **s, true);
+  EXPECT_EQ(r, "");
 
   // A second server of the same name while the first answers: its own name.
   auto twin = ControlServer::open(c, "prog");
