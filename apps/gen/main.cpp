@@ -119,7 +119,7 @@ int run_rfc2544(const Config& c, const GenOptions& o, const std::vector<Port*>& 
     Rfc2544Row row;
     row.frame = label;
     row.mean_frame = mean_frame(probe);
-    std::vector<double> found;
+    std::vector<double> found, tops;  // per repetition: the rate found, the top offered
     for (unsigned rep = 0; rep < o.rfc.repetitions; ++rep) {
       auto trial = [&](double total_pps, const char* kind) -> Expected<TrialResult> {
         TrialSpec spec{o.rfc.trial, std::vector<double>(ns, total_pps / static_cast<double>(ns)),
@@ -142,7 +142,7 @@ int run_rfc2544(const Config& c, const GenOptions& o, const std::vector<Port*>& 
       if (!max) return fail(max.error());
       if (max->signal) return 0;
       const double top = static_cast<double>(max->tx()) / max->seconds;
-      row.max_offered = top;
+      tops.push_back(top);
       bool stopped = false;
       auto found_rate = zero_loss_search(
           top, max->tx() ? static_cast<double>(max->lost()) / static_cast<double>(max->tx()) : 1.0,
@@ -158,8 +158,12 @@ int run_rfc2544(const Config& c, const GenOptions& o, const std::vector<Port*>& 
       const double lo = found_rate->rate;
       found.push_back(lo);
     }
+    // The lower median: of an even count, the lower middle (a rate that
+    // passed a trial, and no more than half the repetitions found).
     std::sort(found.begin(), found.end());
-    row.max_pps = found[found.size() / 2];
+    row.max_pps = found[(found.size() - 1) / 2];
+    std::sort(tops.begin(), tops.end());
+    row.max_offered = tops[(tops.size() - 1) / 2];
     if (row.max_pps > 0) {
       TrialSpec spec{o.rfc.latency_trial,
                      std::vector<double>(ns, row.max_pps / static_cast<double>(ns)), fs};

@@ -76,10 +76,12 @@ Expected<GenOptions> read_gen_options(const Config& c,
           }
         }
       }
-      BYPASS_TRY(r.number("trial", &o.rfc.trial, 0, 1e6));
+      // A trial of 0 s would run until a signal; a precision of 1 or more
+      // would try no rate at all.
+      BYPASS_TRY(r.number("trial", &o.rfc.trial, 0.01, 1e6));
       BYPASS_TRY(r.number("loss", &o.rfc.loss, 0, 1));
-      BYPASS_TRY(r.number("precision", &o.rfc.precision, 0, 1e12));
-      BYPASS_TRY(r.number("latency_trial", &o.rfc.latency_trial, 0, 1e6));
+      BYPASS_TRY(r.number("precision", &o.rfc.precision, 1e-6, 0.5));
+      BYPASS_TRY(r.number("latency_trial", &o.rfc.latency_trial, 0.01, 1e6));
       BYPASS_TRY(r.integer("repetitions", &o.rfc.repetitions, 1, 100));
     }
     BYPASS_TRY(g.tables("stream", [&](const ConfigSection& t, size_t) {

@@ -6,6 +6,19 @@
 
 namespace bypass::gen {
 
+namespace {
+
+// Sent and not received once (duplicates and stale frames taken out), as the
+// trial's own total counts it. The trackers' gap count (s.rx.lost) is per RX
+// worker: with a stream's flows spread over queues each tracker sees the
+// others' frames as gaps, and loss after the last frame received is no gap.
+uint64_t stream_lost(const StreamResult& s) {
+  const uint64_t unique = s.rx.received - s.rx.duplicates - s.rx.stale;
+  return s.sent > unique ? s.sent - unique : 0;
+}
+
+}  // namespace
+
 std::string progress_line(double secs, const std::vector<PortResult>& now,
                           const std::vector<PortResult>& prev, double dt,
                           const std::vector<StreamResult>& streams) {
@@ -45,10 +58,8 @@ std::string summary(const TrialResult& r) {
         "  {}: sent {} received {} lost {} duplicates {} reordered {}; latency us p50 {:.1f} p90 "
         "{:.1f} p99 {:.1f} "
         "p99.9 {:.1f} p99.99 {:.1f} max {:.1f}\n",
-        s.name, s.sent, s.rx.received,
-        s.sent > s.rx.received - s.rx.duplicates ? s.sent - (s.rx.received - s.rx.duplicates) : 0,
-        s.rx.duplicates, s.rx.reordered, h.p50 / 1e3, h.p90 / 1e3, h.p99 / 1e3, h.p999 / 1e3,
-        h.p9999 / 1e3, h.max / 1e3);
+        s.name, s.sent, s.rx.received, stream_lost(s), s.rx.duplicates, s.rx.reordered, h.p50 / 1e3,
+        h.p90 / 1e3, h.p99 / 1e3, h.p999 / 1e3, h.p9999 / 1e3, h.max / 1e3);
   }
   return out;
 }
@@ -63,7 +74,7 @@ std::string json_line(const TrialResult& r, const std::string& extra) {
         "\"latency_ns\":{{\"p50\":{},\"p90\":{},\"p99\":{},\"p999\":{},\"p9999\":{},\"max\":{},"
         "\"mean\":{:.1f}}}}}",
         streams.empty() ? "" : ",", s.name, s.sent, s.rx.received, s.rx.duplicates, s.rx.reordered,
-        s.rx.lost, h.p50, h.p90, h.p99, h.p999, h.p9999, h.max, h.mean);
+        stream_lost(s), h.p50, h.p90, h.p99, h.p999, h.p9999, h.max, h.mean);
   }
   std::string ports;
   for (const auto& p : r.ports)

@@ -28,6 +28,7 @@ std::optional<SearchResult> zero_loss_search(double top, double top_loss, double
   const double step = precision > 0 ? precision * top : top / 1024;
   while (hi - lo > step) {
     const double mid = (lo + hi) / 2;
+    if (mid <= lo || mid >= hi) break;  // doubles can halve no further
     std::optional<double> loss = trial(mid);
     ++r.trials;
     if (!loss) return std::nullopt;

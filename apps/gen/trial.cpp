@@ -52,6 +52,7 @@ struct Plan {
   std::vector<GenTx*> tx;
   std::vector<std::unique_ptr<FlowTrackers>> trackers;  // by worker
   std::vector<std::vector<Source*>> rx_by_worker;       // PortRx -> GenRx
+  std::vector<GenRx*> sinks;                            // every GenRx
   size_t flows_per_stream = 0;
 };
 
@@ -180,6 +181,7 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
       const std::string sfx = ".p" + std::to_string(q.port) + "q" + std::to_string(q.queue);
       auto& sink = p.graphs[w]->make<GenRx>("gen_rx" + sfx, *ports[q.port], *p.trackers[w],
                                             p.counters(w, q.port));
+      p.sinks.push_back(&sink);
       p.rx_by_worker[w].push_back(
           &p.graphs[w]->add_source(std::make_unique<PortRx>(*ports[q.port], q.queue, &sink)));
     }
@@ -241,6 +243,9 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
   };
   WorkerGroup group(raw);
   const uint64_t now = TscClock().now();
+  // Frames stamped before this trial (late ones of the one before, with the
+  // same streams and sequences) are not this trial's.
+  for (GenRx* g : p.sinks) g->count_from(now);
   for (auto& t : p.tx) t->start(now);
   // bypassctl and /metrics while the trial runs (the control thread serves
   // between ticks).

@@ -8,7 +8,7 @@ import math
 def decades(vals, floor):
     """The powers of ten around `vals` (at least `floor`), for a log axis."""
     lo = 10 ** math.floor(math.log10(max(min(vals), floor)))
-    hi = 10 ** math.ceil(math.log10(max(vals)))
+    hi = 10 ** math.ceil(math.log10(max(max(vals), floor)))  # all zero: still an axis
     return lo, (hi if hi > lo else lo * 10)
 
 def svg(cases, lat, doc):

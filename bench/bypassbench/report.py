@@ -1,6 +1,7 @@
 """Summaries of the trials: median, min and max over repetitions, ratios
 against the peer, the tables printed to stdout and the JSON documents, for
 bench-compare (report) and bench-fwd (fwd_report)."""
+import math
 import datetime
 import json
 import os
@@ -344,13 +345,15 @@ def fwd_report(trials, s):
         # The rate most steady seconds stay under: this machine's VM switches
         # between speed levels for seconds at a time, whichever program runs.
         xs = sorted(x for t in trials if t["forwarder"] == kind for x in t["samples_mpps"])
-        return round(xs[min(len(xs) - 1, int(0.9 * len(xs)))], 3) if xs else None
+        # nearest rank: the ceil(0.9 n)-th smallest
+        return round(xs[max(0, math.ceil(0.9 * len(xs)) - 1)], 3) if xs else None
     high = {k: p90(k) for k in kinds}
     ratio = None
     if summ.get("bypass") and summ.get("testpmd") and summ["testpmd"]["median"] > 0:
         pairs = {}
         for t in trials:
-            pairs.setdefault(t["trial"], {})[t["forwarder"]] = t["mpps"]
+            if t.get("measured_s", 1) > 0:  # as the medians: empty trials left out
+                pairs.setdefault(t["trial"], {})[t["forwarder"]] = t["mpps"]
         per = [p["bypass"] / p["testpmd"] for p in pairs.values()
                if "bypass" in p and p.get("testpmd", 0) > 0]
         ratio = {"of_medians": round(summ["bypass"]["median"] / summ["testpmd"]["median"], 4),

@@ -111,6 +111,7 @@ void GenRx::process(Worker& w, Batch& in) {
     const uint16_t off = gen_header_offset(m);
     RxTracker* t = nullptr;
     if (off && read_gen_header(rte_pktmbuf_mtod_offset(m, const uint8_t*, off), &h) &&
+        (since_ == 0 || gen_tsc_delta(h.tx_tsc, since_) < kGenNegativeDelta) &&
         (t = flows_.get(h.stream))) {
       uint64_t rx = now;
       if (m->ol_flags & dev_flag) {

@@ -28,7 +28,7 @@ namespace bypass::gen {
 
 struct alignas(RTE_CACHE_LINE_SIZE) PortCounters {
   Counter tx_packets, tx_bytes;  // bytes on the wire less preamble and gap (frame with FCS)
-  Counter rx_packets, rx_bytes, rx_other;  // rx_other: frames without a generator header
+  Counter rx_packets, rx_bytes, rx_other;  // rx_other: no generator header, or an earlier trial's
   Counter tx_nombuf;                       // sends skipped: the pool was empty
   Counter rx_device_timed;                 // latency from the device's RX timestamp
 };
@@ -85,6 +85,11 @@ class GenRx final : public Module {
   Status start(Worker& w) override;
   void stop(Worker& w) override { w.timers().cancel(sample_); }
   const DeviceClock* device_clock() const { return ts_flag_ ? &clock_ : nullptr; }
+  // From now on, frames stamped before `tsc` (the worker clock's ticks) go
+  // to rx_other, not to their stream: a trial's streams and sequence numbers
+  // are the previous trial's again, and a late frame of that one would read
+  // as a jump of millions. Set before the workers start.
+  void count_from(uint64_t tsc) { since_ = tsc & kGenFieldMask; }
 
  private:
   static bool read_clock(const void* port, uint64_t* now) {
@@ -96,6 +101,7 @@ class GenRx final : public Module {
 
   FlowTrackers& flows_;
   PortCounters& c_;
+  uint64_t since_ = 0;  // count_from()'s, as a 48-bit stamp; 0: everything counts
   int ts_offset_ = -1;
   uint64_t ts_flag_ = 0;  // 0: no device timestamps
   DeviceClock clock_;

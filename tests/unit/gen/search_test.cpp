@@ -32,6 +32,20 @@ TEST(Rfc2544Search, FindsTheThresholdWithinThePrecision) {
   }
 }
 
+TEST(Rfc2544Search, APrecisionFinerThanDoublesStillEnds) {
+  // A step below the spacing of doubles near the top: the bracket stops
+  // narrowing, and the search ends there (it ran trials forever).
+  FakeDevice dev{7.3e6};
+  auto r = zero_loss_search(10e6, dev.loss_at(10e6), 0.0, 1e-300,
+                            [&](double rate) -> std::optional<double> {
+                              if (dev.calls > 2000) return std::nullopt;  // a runaway: fail
+                              return dev.loss_at(rate);
+                            });
+  ASSERT_TRUE(r.has_value()) << "ran past 2000 trials";
+  EXPECT_LE(r->rate, 7.3e6);
+  EXPECT_GE(r->rate, 7.3e6 * (1 - 1e-12));
+}
+
 TEST(Rfc2544Search, NoLossAtTheTopNeedsNoSearch) {
   FakeDevice dev{20e6};
   auto r = zero_loss_search(10e6, 0.0, 0.0, 0.01, [&](double rate) -> std::optional<double> {

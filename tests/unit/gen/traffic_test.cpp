@@ -155,5 +155,43 @@ TEST(GenRx, ReadTimeWhenThePortHasNoTimestamps) {
   EXPECT_EQ(sink.tally().packets.get(), 4u);
 }
 
+TEST(GenRx, FramesOfAnEarlierTrialAreNotCountedToTheirStream) {
+  // A trial reuses the streams and the sequences from 0 of the one before:
+  // a late frame of that one (sequence 20,000,000) would read as a jump and
+  // make every frame after it stale. Stamped before count_from(), it goes to
+  // rx_other.
+  constexpr uint64_t kHz = 1'000'000'000;
+  ManualClock clock(kHz, 5'000'000);
+  QueuePort port;
+  FlowTrackers flows(1, kHz, HistogramConfig{1, 10'000'000'000ull, 2});
+  PortCounters counters;
+  GenRx sink(port, flows, counters);
+  PortRx rx(port, 0, &sink);
+  Worker w(0, test::eal_config().workers[0], &clock);
+  ASSERT_TRUE(sink.start(w));
+  auto s = parse_stream_arg("dst=198.18.0.2 size=64");
+  ASSERT_TRUE(s);
+  auto t = StreamTable::expand(*s);
+  ASSERT_TRUE(t);
+  const uint64_t before = clock.now();
+  clock.advance(kHz / 10);
+  sink.count_from(clock.now());  // this trial starts
+  auto queue = [&](uint64_t seq, uint64_t stamp) {
+    rte_mbuf* m = rte_pktmbuf_alloc(test::test_pool());
+    ASSERT_NE(m, nullptr);
+    ASSERT_TRUE(t->build(m, 0, seq, stamp));
+    port.queued.push_back(m);
+  };
+  queue(20'000'000, before);  // the earlier trial's, late
+  for (uint64_t seq = 0; seq < 8; ++seq) queue(seq, clock.now());
+  clock.advance(kHz / 1000);
+  EXPECT_TRUE(rx.poll(w));
+  EXPECT_EQ(counters.rx_other.get(), 1u);
+  const RxTracker& tr = *flows.get(0);
+  EXPECT_EQ(tr.counts().received, 8u);
+  EXPECT_EQ(tr.counts().stale, 0u);
+  EXPECT_EQ(tr.counts().lost, 0u);
+}
+
 }  // namespace
 }  // namespace bypass::gen
