@@ -107,6 +107,13 @@ TEST_P(UdpdVethCapture, DpdkDumpcapCapturesWhatTheHostSees) {
   CmdResult nowhere = ctl({"nowhere", "--output", dir_.file("x.pcapng")});
   EXPECT_NE(nowhere.err.find("no module is at the point 'nowhere'"), std::string::npos)
       << nowhere.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_.file("x.pcapng")));
+  // A mistake with a file that exists leaves it as it was (it was truncated,
+  // then removed).
+  write_file(dir_.file("keep.txt"), "keep me\n");
+  CmdResult keep = ctl({"nowhere", "--output", dir_.file("keep.txt")});
+  EXPECT_EQ(keep.status.code, 1);
+  EXPECT_EQ(read_file(dir_.file("keep.txt")), "keep me\n");
   CmdResult start = ctl({"udp_dispatch", "--filter", "udp", "port", "7", "--count", "10",
                          "--output", dir_.file("ours.pcapng")});
   ASSERT_TRUE(start.ok()) << start.err;
@@ -142,6 +149,10 @@ TEST_P(UdpdVethCapture, DpdkDumpcapCapturesWhatTheHostSees) {
   EXPECT_EQ(requests, 10) << ours.out;
   EXPECT_NE(read_file(dir_.file("ours.pcapng")).find("bypass-udpd capture at udp_dispatch"),
             std::string::npos);
+  EXPECT_EQ(std::filesystem::status(dir_.file("ours.pcapng")).permissions() &
+                std::filesystem::perms::others_all,
+            std::filesystem::perms::none)
+      << "packets and addresses: not for every local user";
   CmdResult graph = run_cmd({env_path("BYPASS_CTL"), "-n", "cap", "graph"});
   EXPECT_EQ(graph.out.find("capture@"), std::string::npos) << "the tap is gone\n" << graph.out;
   CmdResult after = on_host({env_path("BYPASS_CLIENT"), "echo", "198.18.9.2", "7", "-n", "20"});

@@ -1,5 +1,8 @@
 #include <bypass/control/pcapng.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -50,7 +53,11 @@ void block(std::FILE* f, uint32_t type, std::vector<uint8_t>& body) {
 Expected<PcapngWriter> PcapngWriter::create(const std::string& path, const std::string& comment,
                                             const std::string& interface_name, uint32_t snaplen,
                                             const std::string& application) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
+  // Packets and peers' addresses: readable by the owner and the group only,
+  // and never written through a symlink (a path in /tmp, say).
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+  std::FILE* f = fd >= 0 ? fdopen(fd, "wb") : nullptr;
+  if (!f && fd >= 0) close(fd);
   if (!f)
     return Status::error("cannot write the capture file '" + path + "' (" + std::strerror(errno) +
                          "): give a path in a writable directory.");

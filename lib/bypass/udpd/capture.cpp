@@ -1,11 +1,13 @@
 // bypassctl capture for bypass-udpd on DPDK: a capture point in front of the
 // modules at a point of the graph, a BPF filter, a packet budget, pcapng.
 #include <pcap/pcap.h>
+#include <sys/stat.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <bypass/control/pcapng.hpp>
+#include <bypass/control/stats.hpp>
 
 #include <bypass/udpd/server.hpp>
 
@@ -129,6 +131,15 @@ class CaptureCommand {
                                    "' is not a capture filter libpcap understands: write it as "
                                    "for tcpdump, like 'udp port 7'.");
     }
+    // The point first: a mistake there must not have truncated the file.
+    bool known = false;
+    for (const WorkerGraph* g : server_.graphs()) known = known || !g->at_point(point).empty();
+    if (!known)
+      return CommandReply::error("no module is at the point '" + point +
+                                 "': choose one that bypassctl graph lists (ip, udp_dispatch, "
+                                 "service.<port>, tx).");
+    struct stat before {};
+    const bool existed = lstat(output.c_str(), &before) == 0;
     auto writer = PcapngWriter::create(
         output,
         "bypass-udpd capture at " + point + (filter.empty() ? "" : ", filter '" + filter + "'"),
@@ -137,7 +148,7 @@ class CaptureCommand {
     auto ch = std::make_shared<CaptureChannel>(std::move(insns), count);
     auto taps = server_.retap(point, ch, reg_);
     if (!taps) {
-      std::remove(output.c_str());
+      if (!existed) std::remove(output.c_str());  // only a file this call made
       return CommandReply::error(taps.error());
     }
     writer_.emplace(std::move(*writer));
@@ -190,10 +201,10 @@ class CaptureCommand {
     }
     if (json)
       return CommandReply{
-          true, fmt::format("{{\"active\":{},\"point\":\"{}\",\"output\":\"{}\",\"packets\":{},"
-                            "\"budget\":{},\"ring_full\":{},\"ended\":\"{}\"}}",
-                            active_ ? "true" : "false", point_, output_, written_,
-                            ch_ ? ch_->budget() : 0, full, ended_)};
+          true, fmt::format("{{\"active\":{},\"point\":{},\"output\":{},\"packets\":{},"
+                            "\"budget\":{},\"ring_full\":{},\"ended\":{}}}",
+                            active_ ? "true" : "false", json_quote(point_), json_quote(output_),
+                            written_, ch_ ? ch_->budget() : 0, full, json_quote(ended_))};
     if (point_.empty()) return CommandReply{true, "no capture yet\n"};
     return CommandReply{
         true, fmt::format("capture at {}{}: {} packets of {} to {}, {} dropped with the ring full; "
