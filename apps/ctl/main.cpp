@@ -75,7 +75,7 @@ bool ask(const std::string& path, const std::string& line, std::string* out) {
     return false;
   }
   std::string req = line + "\n";
-  if (write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
+  if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
     *out = "the instance at " + path + " closed the connection";
     close(fd);
     return false;

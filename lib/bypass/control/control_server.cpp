@@ -380,7 +380,12 @@ bool ControlServer::on_readable(Client& c) {
     ssize_t n = read(c.fd, buf, sizeof(buf));
     if (n > 0) {
       c.in.append(buf, static_cast<size_t>(n));
-      if (c.in.size() > kMaxRequest) return false;
+      if (c.in.size() > kMaxRequest) {  // said, not dropped without a word
+        c.in.clear();
+        c.out = c.http ? http_response(413, "text/plain", "the request is over 8 KiB\n", false)
+                       : "error\nthe request is over 8 KiB: send one command, of a line.\n";
+        return true;
+      }
       continue;
     }
     if (n == 0) {  // the peer finished writing

@@ -1,5 +1,11 @@
 #include <bypass/control/journal.hpp>
 
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <fcntl.h>
+
 #include <arpa/inet.h>
 #include <sys/stat.h>
 
@@ -122,10 +128,24 @@ double parse_since(const std::string& s, double now_unix) {
   return now_unix - v * mult;
 }
 
+namespace {
+
+// The journal holds peers' addresses: owner and group only, appended to,
+// never through a symlink.
+std::FILE* open_journal(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
+  if (fd < 0) return nullptr;
+  std::FILE* f = fdopen(fd, "a");
+  if (!f) close(fd);
+  return f;
+}
+
+}  // namespace
+
 Expected<std::unique_ptr<Journal>> Journal::open(JournalOptions o) {
   std::unique_ptr<Journal> j(new Journal(std::move(o)));
   if (!j->opt_.path.empty()) {
-    j->file_ = std::fopen(j->opt_.path.c_str(), "a");
+    j->file_ = open_journal(j->opt_.path);
     if (!j->file_)
       return Status::error("cannot write the journal '" + j->opt_.path + "' (" +
                            std::strerror(errno) +
@@ -205,7 +225,12 @@ void Journal::drain() {
 void Journal::rotate() {
   std::fclose(file_);
   std::rename(opt_.path.c_str(), (opt_.path + ".1").c_str());
-  file_ = std::fopen(opt_.path.c_str(), "a");
+  file_ = open_journal(opt_.path);
+  if (!file_)  // said once; the journal goes on in memory (bypassctl journal)
+    spdlog::error(
+        "journal: cannot open '{}' again after rotating it ({}): it is kept in memory only "
+        "from now on; check the directory.",
+        opt_.path, std::strerror(errno));
   file_bytes_ = 0;
 }
 

@@ -181,6 +181,9 @@ TEST(ControlServer, AnswersOnItsSocketAndOverHttp) {
   // still answered (it was left to its deadline, and the loop spun).
   r = request(AF_UNIX, (*s)->socket_path(), "change", **s, /*half_close=*/true);
   EXPECT_EQ(r, "ok\nchanged\n");
+  // A request over 8 KiB is answered with why, not dropped without a word.
+  r = request(AF_UNIX, (*s)->socket_path(), std::string(9000, 'x') + "\n", **s);
+  EXPECT_EQ(r, "error\nthe request is over 8 KiB: send one command, of a line.\n");
   // An HTTP request cut short is dropped.
   r = request(AF_INET, (*s)->http_address(), "GET /metrics HTTP/1.1\r\n", **s, true);
   EXPECT_EQ(r, "");

@@ -82,6 +82,11 @@ TEST(Journal, TheFileRotatesAtItsSize) {
     (*j)->record(neighbour(JournalKind::kNeighborLearned, static_cast<uint8_t>(i), 1));
   EXPECT_TRUE(std::filesystem::exists(dir + "/j.jsonl.1"));
   EXPECT_LE(std::filesystem::file_size(dir + "/j.jsonl"), 1000u);
+  // Peers' addresses: not for every local user, rotated or not.
+  for (const char* f : {"/j.jsonl", "/j.jsonl.1"})
+    EXPECT_EQ(std::filesystem::status(dir + f).permissions() & std::filesystem::perms::others_all,
+              std::filesystem::perms::none)
+        << f;
   std::ifstream f(dir + "/j.jsonl");
   std::string line;
   ASSERT_TRUE(std::getline(f, line));
