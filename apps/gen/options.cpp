@@ -6,7 +6,7 @@
 
 namespace bypass::gen {
 
-Expected<double> parse_rate(const std::string& s, uint64_t link_mbps, uint16_t frame) {
+Expected<double> parse_rate(const std::string& s, uint64_t link_mbps, double frame) {
   if (s == "max") return 0.0;
   char* end = nullptr;
   double v = std::strtod(s.c_str(), &end);

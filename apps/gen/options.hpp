@@ -40,6 +40,6 @@ struct GenOptions {
 Expected<GenOptions> read_gen_options(const Config& c, const std::vector<std::string>& cli_streams);
 // "max", "<n>pps", "<n>kpps", "<n>Mpps", "<n>%": packets per second for one
 // stream of `frame` bytes on a `link_mbps` link; 0 means max.
-Expected<double> parse_rate(const std::string& s, uint64_t link_mbps, uint16_t frame);
+Expected<double> parse_rate(const std::string& s, uint64_t link_mbps, double frame);
 
 }  // namespace bypass::gen
