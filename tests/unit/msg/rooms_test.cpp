@@ -381,6 +381,27 @@ TEST(Rooms, SendToReachesAConnectionOnAnotherWorker) {
   EXPECT_EQ(b.server().send_to(to, 0, true, bytes_of(std::string("x"))), SendResult::kNotOpen);
 }
 
+// A message from another worker that finds this worker's chunk pool empty
+// waits in the ring and is delivered once there is memory: the pool is the
+// worker's, not the connection's fault (it closed the connection with 4001).
+TEST(Rooms, ADirectMessageWaitsForMemoryRatherThanClosing) {
+  TwoWorkers w(2);
+  Hub& a = w.a;
+  Hub& b = w.b;
+  ASSERT_TRUE(w.until([&] { return a.client(1).opened == 1 && b.client(1).opened == 1; }));
+  Session* target = b.server().session(1);
+  ASSERT_NE(target, nullptr);
+  const ConnRef to = b.server().ref(*target);
+  std::vector<uint32_t> held;
+  for (uint32_t c; (c = b.server().pool().take()) != ChunkPool::kNone;) held.push_back(c);
+  ASSERT_EQ(a.server().send_to(to, 0, true, bytes_of(std::string("later"))), SendResult::kOk);
+  for (int i = 0; i < 50; ++i) w.step();
+  EXPECT_EQ(count_prefix(b.client(1), "later"), 0u);
+  EXPECT_FALSE(target->finished()) << "not closed as a slow consumer";
+  for (uint32_t c : held) b.server().pool().give(c);
+  ASSERT_TRUE(w.until([&] { return count_prefix(b.client(1), "later") == 1; }));
+}
+
 // A publication to 20 members on each of two workers takes its fragments once
 // per worker: the members' queues share them.
 TEST(Rooms, APublicationIsFramedOncePerWorkerNotOncePerMember) {
