@@ -123,28 +123,35 @@ TEST(GenRx, LatencyFromTheDeviceTimestampWhenThePortHasOne) {
   EXPECT_LE(h.max, 5'050'000u);
 }
 
-TEST(GenRx, ReadTimeWhenThePortHasNoTimestamps) {
-  constexpr uint64_t kHz = 1'000'000'000;
-  ManualClock clock(kHz, 5'000'000);
+// A GenRx behind a port without timestamps, on a 1 GHz manual clock, and
+// one stream's frames to queue on it.
+struct PlainRig {
+  static constexpr uint64_t kHz = 1'000'000'000;
+  ManualClock clock{kHz, 5'000'000};
   QueuePort port;
-  FlowTrackers flows(1, kHz, HistogramConfig{1, 10'000'000'000ull, 2});
+  FlowTrackers flows{1, kHz, HistogramConfig{1, 10'000'000'000ull, 2}};
   PortCounters counters;
-  GenRx sink(port, flows, counters);
-  PortRx rx(port, 0, &sink);
-  EXPECT_EQ(sink.device_clock(), nullptr);
-  Worker w(0, test::eal_config().workers[0], &clock);
-  ASSERT_TRUE(sink.start(w));
-  EXPECT_EQ(w.timers().armed(), 0u) << "no device clock to sample";
-  auto s = parse_stream_arg("dst=198.18.0.2 size=64");
-  ASSERT_TRUE(s);
-  auto t = StreamTable::expand(*s);
-  ASSERT_TRUE(t);
-  for (uint64_t seq = 0; seq < 4; ++seq) {
+  GenRx sink{port, flows, counters};
+  PortRx rx{port, 0, &sink};
+  Worker w{0, test::eal_config().workers[0], &clock};
+  StreamTable table = *StreamTable::expand(*parse_stream_arg("dst=198.18.0.2 size=64"));
+  // Frame `seq` of the stream, stamped as sent at `tx`, queued to be read.
+  void queue(uint64_t seq, uint64_t tx) {
     rte_mbuf* m = rte_pktmbuf_alloc(test::test_pool());
     ASSERT_NE(m, nullptr);
-    ASSERT_TRUE(t->build(m, 0, seq, clock.now()));
+    ASSERT_TRUE(table.build(m, 0, seq, tx));
     port.queued.push_back(m);
   }
+};
+
+TEST(GenRx, ReadTimeWhenThePortHasNoTimestamps) {
+  PlainRig r;
+  auto& [clock, port, flows, counters, sink, rx, w, table] = r;
+  constexpr uint64_t kHz = PlainRig::kHz;
+  EXPECT_EQ(sink.device_clock(), nullptr);
+  ASSERT_TRUE(sink.start(w));
+  EXPECT_EQ(w.timers().armed(), 0u) << "no device clock to sample";
+  for (uint64_t seq = 0; seq < 4; ++seq) r.queue(seq, clock.now());
   clock.advance(kHz / 1000);  // read 1 ms after sending
   EXPECT_TRUE(rx.poll(w));
   HistogramSummary h = flows.get(0)->latency().summary();
@@ -160,31 +167,15 @@ TEST(GenRx, FramesOfAnEarlierTrialAreNotCountedToTheirStream) {
   // a late frame of that one (sequence 20,000,000) would read as a jump and
   // make every frame after it stale. Stamped before count_from(), it goes to
   // rx_other.
-  constexpr uint64_t kHz = 1'000'000'000;
-  ManualClock clock(kHz, 5'000'000);
-  QueuePort port;
-  FlowTrackers flows(1, kHz, HistogramConfig{1, 10'000'000'000ull, 2});
-  PortCounters counters;
-  GenRx sink(port, flows, counters);
-  PortRx rx(port, 0, &sink);
-  Worker w(0, test::eal_config().workers[0], &clock);
+  PlainRig r;
+  auto& [clock, port, flows, counters, sink, rx, w, table] = r;
   ASSERT_TRUE(sink.start(w));
-  auto s = parse_stream_arg("dst=198.18.0.2 size=64");
-  ASSERT_TRUE(s);
-  auto t = StreamTable::expand(*s);
-  ASSERT_TRUE(t);
   const uint64_t before = clock.now();
-  clock.advance(kHz / 10);
+  clock.advance(PlainRig::kHz / 10);
   sink.count_from(clock.now());  // this trial starts
-  auto queue = [&](uint64_t seq, uint64_t stamp) {
-    rte_mbuf* m = rte_pktmbuf_alloc(test::test_pool());
-    ASSERT_NE(m, nullptr);
-    ASSERT_TRUE(t->build(m, 0, seq, stamp));
-    port.queued.push_back(m);
-  };
-  queue(20'000'000, before);  // the earlier trial's, late
-  for (uint64_t seq = 0; seq < 8; ++seq) queue(seq, clock.now());
-  clock.advance(kHz / 1000);
+  r.queue(20'000'000, before);   // the earlier trial's, late
+  for (uint64_t seq = 0; seq < 8; ++seq) r.queue(seq, clock.now());
+  clock.advance(PlainRig::kHz / 1000);
   EXPECT_TRUE(rx.poll(w));
   EXPECT_EQ(counters.rx_other.get(), 1u);
   const RxTracker& tr = *flows.get(0);

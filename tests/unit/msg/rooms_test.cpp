@@ -111,6 +111,15 @@ class Hub : public ConnectionTransport {
   int ms_ = 0;
 };
 
+// One of the rooms application's counters ("rooms.slow_closed"), 0 if none.
+uint64_t rooms_counter(Hub& hub, const std::string& name) {
+  std::vector<std::pair<std::string, uint64_t>> report;
+  hub.rooms().report(report);
+  for (const auto& [n, v] : report)
+    if (n == name) return v;
+  return 0;
+}
+
 size_t count_prefix(const Side& s, const std::string& prefix) {
   size_t n = 0;
   for (const Got& g : s.got) n += text_of(g).rfind(prefix, 0) == 0;
@@ -475,13 +484,7 @@ TEST(Rooms, ASlowMemberLosesUnreliableAndIsClosedWith4001) {
     }
     hub.step();
   }
-  std::vector<std::pair<std::string, uint64_t>> report;
-  hub.rooms().report(report);
-  auto get = [&](const std::string& k) {
-    for (auto& [n, v] : report)
-      if (n == k) return v;
-    return uint64_t{0};
-  };
+  auto get = [&](const std::string& k) { return rooms_counter(hub, k); };
   EXPECT_GT(get("rooms.dropped_unreliable"), 0u);
   EXPECT_EQ(get("rooms.slow_closed"), 1u);
   ASSERT_TRUE(hub.run_until([&] { return hub.rooms().members("r") == 2; }));
@@ -504,13 +507,7 @@ TEST(Rooms, APublicationOverAMembersMaxMessageSkipsItAndClosesNobody) {
   ASSERT_TRUE(hub.run_until([&] { return count_prefix(hub.client(2), "msg r 1000\nsmall") == 1; }));
   EXPECT_EQ(count_prefix(hub.client(1), "msg r 1000\nxxx"), 1);
   EXPECT_EQ(count_prefix(hub.client(2), "msg r 1000\nxxx"), 0);
-  std::vector<std::pair<std::string, uint64_t>> report;
-  hub.rooms().report(report);
-  auto get = [&](const std::string& k) {
-    for (auto& [n, v] : report)
-      if (n == k) return v;
-    return uint64_t{0};
-  };
+  auto get = [&](const std::string& k) { return rooms_counter(hub, k); };
   EXPECT_EQ(get("rooms.skipped_too_big"), 1u);
   EXPECT_EQ(get("rooms.slow_closed"), 0u);
   EXPECT_EQ(hub.client(2).closed, 0);
