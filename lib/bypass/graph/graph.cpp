@@ -54,6 +54,14 @@ Status WorkerGraph::insert_specs(const ModuleRegistry& reg, const std::vector<Mo
 Status WorkerGraph::carry_over(WorkerGraph& old, const std::vector<std::string>& keep) {
   if (&old.worker_ != &worker_)
     return Status::error("a graph can only take modules over from a graph of the same worker.");
+  // The graph as it will run (each kept module in its fresh twin's place),
+  // and every name, checked before anything moves: a failure changes nothing.
+  BYPASS_TRY(check());
+  struct Pair {
+    std::unique_ptr<Module>* mine;
+    std::unique_ptr<Module>* theirs;
+  };
+  std::vector<Pair> pairs;
   for (const std::string& name : keep) {
     auto mine = std::find_if(modules_.begin(), modules_.end(),
                              [&](const auto& m) { return m && m->name() == name; });
@@ -61,19 +69,30 @@ Status WorkerGraph::carry_over(WorkerGraph& old, const std::vector<std::string>&
                                [&](const auto& m) { return m && m->name() == name; });
     if (mine == modules_.end() || theirs == old.modules_.end())
       return Status::error("module '" + name + "' is not in both graphs: it cannot be kept.");
-    Module* fresh = mine->get();
-    Module* kept = theirs->get();
-    if (fresh->gates() != kept->gates())
+    if ((*mine)->gates() != (*theirs)->gates())
       return Status::error("module '" + name +
                            "' has another number of gates in the new graph: it cannot be kept.");
-    for (unsigned g = 0; g < kept->gates(); ++g) kept->connect(g, fresh->next(g));
-    for (const auto& m : modules_)
-      for (unsigned g = 0; g < m->gates(); ++g)
-        if (m->next(g) == fresh) m->connect(g, kept);
-    for (const auto& s : sources_)
-      if (s->next() == fresh) s->set_next(kept);
-    *mine = std::move(*theirs);  // the fresh one, never started, goes
-    carried_.push_back(kept);
+    pairs.push_back({&*mine, &*theirs});
+  }
+  auto kept_for = [&](Module* m) {
+    for (const Pair& p : pairs)
+      if (p.mine->get() == m) return p.theirs->get();
+    return m;
+  };
+  // The kept modules run in the old graph until the swap: their gates are
+  // rewired there, on the worker (swap_in). This graph's own modules and
+  // sources run nowhere yet: rewired now.
+  for (const Pair& p : pairs) {
+    std::vector<Module*> next;
+    for (unsigned g = 0; g < (*p.mine)->gates(); ++g) next.push_back(kept_for((*p.mine)->next(g)));
+    rewire_.emplace_back(p.theirs->get(), std::move(next));
+  }
+  for (const auto& m : modules_)
+    for (unsigned g = 0; g < m->gates(); ++g) m->connect(g, kept_for(m->next(g)));
+  for (const auto& s : sources_) s->set_next(kept_for(s->next()));
+  for (const Pair& p : pairs) {
+    carried_.push_back(p.theirs->get());
+    *p.mine = std::move(*p.theirs);  // the fresh one, never started, goes
   }
   // What `old` still holds is what the swap removes.
   old.modules_.erase(std::remove(old.modules_.begin(), old.modules_.end(), nullptr),
@@ -82,16 +101,21 @@ Status WorkerGraph::carry_over(WorkerGraph& old, const std::vector<std::string>&
 }
 
 Status WorkerGraph::swap_in(WorkerGraph& old) {
-  BYPASS_TRY(check());
+  // Checked by carry_over() as it will run; the kept modules' gates still
+  // lead into the old graph until the rewiring below.
+  if (rewire_.empty()) BYPASS_TRY(check());
   std::vector<Poller*> pollers;
   for (const auto& s : sources_) pollers.push_back(s.get());
   worker_.swap_pollers(std::move(pollers), [&](Worker& w) {
     for (const auto& m : old.modules_) m->stop(w);
+    for (auto& [kept, next] : rewire_)
+      for (unsigned g = 0; g < next.size(); ++g) kept->connect(g, next[g]);
     for (const auto& m : modules_)
       if (std::find(carried_.begin(), carried_.end(), m.get()) == carried_.end())
         (void)m->start(w);  // a module's start() only arms timers here
   });
   carried_.clear();
+  rewire_.clear();
   return Status::ok();
 }
 

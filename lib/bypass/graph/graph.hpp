@@ -92,6 +92,9 @@ class WorkerGraph {
   Worker& worker_;
   std::vector<std::unique_ptr<Module>> modules_;
   std::vector<const Module*> carried_;  // came from an older graph: already started
+  // carry_over()'s kept modules and their gates in this graph: set on the
+  // worker at the swap (until then the old graph runs them).
+  std::vector<std::pair<Module*, std::vector<Module*>>> rewire_;
   std::vector<std::unique_ptr<Source>> sources_;
 };
 

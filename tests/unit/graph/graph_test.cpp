@@ -169,7 +169,11 @@ TEST(GraphSwap, KeptModulesCarryStateAndCountersWhileTheWorkerRuns) {
   ASSERT_TRUE(fresh.carry_over(*old, {"half"}));
   EXPECT_EQ(fresh.find("half"), &half) << "the running instance, not a new one";
   EXPECT_EQ(extra.next(0), &half);
+  // Until the swap the worker still runs 'half' in the old graph: its gate is
+  // not rewired under it (into a sink not started yet), but at the swap.
+  EXPECT_EQ(half.next(0), &sink1);
   ASSERT_TRUE(fresh.swap_in(*old));
+  EXPECT_EQ(half.next(0), &sink2);
   const uint64_t old_sink = sink1.got.get();
   EXPECT_FALSE(ticker1.armed()) << "stopped on the worker at the swap";
   while (sink2.got.get() < 30) std::this_thread::yield();
