@@ -5,6 +5,7 @@
 //   socket    opens a socket (forbidden: the process must die of SIGSYS)
 //   open      opens a file (forbidden)
 //   exec      makes memory executable with mprotect (forbidden)
+//   exec_map  maps executable memory (forbidden)
 // Core dumps are switched off first so that a killed probe leaves none.
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -53,6 +54,10 @@ int main(int argc, char** argv) {
       void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       const int r = mprotect(page, 4096, PROT_READ | PROT_EXEC);
       std::printf("mprotect returned %d\n", r);
+      rc = 0;
+    } else if (what == "exec_map") {
+      void* page = mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      std::printf("mmap returned %p\n", page);
       rc = 0;
     } else if (what == "open") {
       int fd = open("/etc/hostname", O_RDONLY);

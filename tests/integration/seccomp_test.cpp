@@ -29,7 +29,7 @@ TEST(Seccomp, ConfiningTwiceIsANoOp) {
 }
 
 TEST(Seccomp, AForbiddenCallOnAWorkerKillsTheProcess) {
-  for (const char* what : {"socket", "open", "exec"}) {
+  for (const char* what : {"socket", "open", "exec", "exec_map"}) {
     CmdResult r = probe(what);
     EXPECT_FALSE(r.status.exited) << what << ": " << r.out;
     EXPECT_EQ(r.status.signal, SIGSYS) << what << ": " << r.status.describe();

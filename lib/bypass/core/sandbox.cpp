@@ -25,7 +25,7 @@ constexpr const char* kAllowed[] = {
     "futex", "nanosleep", "clock_nanosleep", "clock_gettime", "gettimeofday", "sched_yield",
     "getpid", "gettid",
     // memory, for the rare allocation off the fast path (reload, logging)
-    "brk", "mmap", "munmap", "madvise", "mremap",
+    "brk", "munmap", "madvise", "mremap",  // mmap: below, never executable
     // randomness, signals returning, thread and process exit
     "getrandom", "rt_sigreturn", "rt_sigprocmask", "restart_syscall", "exit", "exit_group"};
 
@@ -75,15 +75,18 @@ Status confine_worker_thread() {
                            "): set [eal] worker_seccomp = false to run workers without it.");
     }
   }
-  // A thread's malloc arena grows by mprotect (read and write): allowed,
-  // but never to make memory executable.
-  if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-                                SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-      rc != 0) {
-    seccomp_release(ctx);
-    return Status::error(std::string("the seccomp filter for worker threads refused 'mprotect' (") +
-                         std::strerror(-rc) +
-                         "): set [eal] worker_seccomp = false to run workers without it.");
+  // A thread's malloc arena grows by mprotect and mmap (read and write):
+  // allowed, but never to make memory executable.
+  for (const auto& [name, nr] :
+       {std::pair<const char*, int>{"mprotect", SCMP_SYS(mprotect)}, {"mmap", SCMP_SYS(mmap)}}) {
+    if (int rc =
+            seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+        rc != 0) {
+      seccomp_release(ctx);
+      return Status::error(std::string("the seccomp filter for worker threads refused '") + name +
+                           "' (" + std::strerror(-rc) +
+                           "): set [eal] worker_seccomp = false to run workers without it.");
+    }
   }
   const int rc = seccomp_load(ctx);
   seccomp_release(ctx);

@@ -27,7 +27,9 @@ void Worker::idle() {
       for (int i = 0; i < 16; ++i) rte_pause();
       break;
     case IdleMode::kSleep: {
-      timespec ts{0, static_cast<long>(cfg_.idle_sleep_us) * 1000};
+      // Whole seconds apart: tv_nsec must stay under 10^9 (1 s made nanosleep fail).
+      timespec ts{static_cast<time_t>(cfg_.idle_sleep_us / 1000000),
+                  static_cast<long>(cfg_.idle_sleep_us % 1000000) * 1000};
       nanosleep(&ts, nullptr);
       break;
     }
