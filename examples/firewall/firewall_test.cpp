@@ -141,6 +141,11 @@ TEST(Firewall, EachMistakeInARuleIsOneSentence) {
   EXPECT_NE(mistake("action = \"allow\"\nsrc = \"10.0.0.1\"\ndst = \"::1\"\n").find("both IPv4"),
             std::string::npos);
   EXPECT_NE(mistake("action = \"allow\"\ndport = \"9-3\"\n").find("1024-65535"), std::string::npos);
+  // A port on a protocol without ports (any, here) would match other bytes.
+  EXPECT_NE(mistake("action = \"allow\"\ndport = 443\n").find("needs a protocol with ports"),
+            std::string::npos);
+  EXPECT_NE(mistake("action = \"allow\"\nproto = 47\nsport = 1\n").find("add proto = \"tcp\""),
+            std::string::npos);
   EXPECT_NE(mistake("action = \"allow\"\nsrc = \"nowhere\"\n").find("2001:db8::/32"),
             std::string::npos);
   EXPECT_NE(mistake("action = \"allow\"\nports = 3\n").find("ports"), std::string::npos);

@@ -170,6 +170,15 @@ Expected<AclRule> read_acl_rule(const ConfigSection& t, size_t index) {
   BYPASS_TRY(parse_prefix(t, "dst", r.dst, &r.dst_len, &r.family));
   BYPASS_TRY(parse_ports(t, "sport", &r.sport_lo, &r.sport_hi));
   BYPASS_TRY(parse_ports(t, "dport", &r.dport_lo, &r.dport_hi));
+  // Ports exist in TCP, UDP, UDP-Lite and SCTP only: for any other protocol
+  // the bytes where they would be are something else (GRE's type, an inner
+  // header's length), and a port rule would match them by chance.
+  const bool ports = t.has("sport") || t.has("dport");
+  const bool has_ports = r.proto == IPPROTO_TCP || r.proto == IPPROTO_UDP ||
+                         r.proto == IPPROTO_UDPLITE || r.proto == IPPROTO_SCTP;
+  if (ports && !has_ports)
+    return t.error(t.has("dport") ? "dport" : "sport",
+                   "needs a protocol with ports: add proto = \"tcp\" or \"udp\" (or 132, 136).");
   return r;
 }
 
