@@ -24,7 +24,8 @@ namespace bypass::examples {
 #define L4LB_DROPS(X)                                                          \
   X(kNotVip, "not_vip")         /* not UDP/TCP to the service, or malformed */ \
   X(kNoBackend, "no_backend")   /* the backend list is empty */                \
-  X(kNoHeadroom, "no_headroom") /* no room in front for the outer header */
+  X(kNoHeadroom, "no_headroom") /* no room in front for the outer header */    \
+  X(kFragment, "fragment")      /* a fragment: only the first has the ports */
 BYPASS_DROP_TABLE(L4lbDrop, L4LB_DROPS)
 
 struct L4lbConfig {
@@ -47,6 +48,10 @@ class L4lb final : public PacketModule<L4lb> {
         ip->dst_addr != c_.vip ||
         (ip->next_proto_id != IPPROTO_UDP && ip->next_proto_id != IPPROTO_TCP))
       return Verdict::drop(L4lbDrop::kNotVip);
+    // Fragments cannot be pinned by their ports (only the first has them),
+    // and one flow's pieces must not reach two backends: refused, named.
+    if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG))
+      return Verdict::drop(L4lbDrop::kFragment);
     const uint32_t l4 = 14 + rte_ipv4_hdr_len(ip);
     rte_be16_t ports[2];
     if (l4 < 34 || m->data_len < l4 + 4 || rte_be_to_cpu_16(ip->total_length) > 65515)

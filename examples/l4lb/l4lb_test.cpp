@@ -134,6 +134,13 @@ TEST(L4lb, DropsWhatIsNotForTheVirtualService) {
       lb, out, {to_vip(ip(198, 19, 0, 1), 4000, 81), other, test::arp_request(), test::udp6()});
   EXPECT_EQ(r, (std::vector<uint32_t>{0, 0, 0, 0}));
   EXPECT_EQ(lb.tally().drops[drop_index(L4lbDrop::kNotVip)].get(), 4u);
+  // Fragments to the service, first (more to come) and later: refused, named.
+  test::Packet first = to_vip(ip(198, 19, 0, 1), 4000);
+  first.ip4().frag = 0x2000;
+  test::Packet later = to_vip(ip(198, 19, 0, 1), 4000);
+  later.ip4().frag = 0x0010;
+  EXPECT_EQ(route(lb, out, {first, later}), (std::vector<uint32_t>{0, 0}));
+  EXPECT_EQ(lb.tally().drops[drop_index(L4lbDrop::kFragment)].get(), 2u);
   RendezvousTable none({});
   lb.use(c, &none);
   EXPECT_EQ(route(lb, out, {to_vip(ip(198, 19, 0, 1), 4000)})[0], 0u);
