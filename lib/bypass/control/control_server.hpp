@@ -69,7 +69,7 @@ class ControlServer {
   /// (reload, capture) must not be reachable by whoever can reach the HTTP port.
   void add_command(const std::string& name, const std::string& help, CommandFn fn);
   /// Adds a command that only shows (stats, ports, ...): served on the Unix
-  /// socket and, as JSON, at HTTP /api/<name>.
+  /// socket and, as JSON, at HTTP /api/NAME.
   void add_view(const std::string& name, const std::string& help, CommandFn fn);
   /// Removes the command `name`, if there is one.
   void remove_command(const std::string& name) { commands_.erase(name); }
@@ -104,7 +104,7 @@ class ControlServer {
   struct Command {
     std::string help;
     CommandFn fn;
-    bool view = false;  // only shows: also at HTTP /api/<name>
+    bool view = false;  // only shows: also at HTTP /api/NAME
   };
   std::map<std::string, Command> commands_;
   struct Page {
