@@ -134,6 +134,7 @@ TEST(UdpdSockets, ARealClientConnectsThroughAFloodOfSpoofedRequests) {
   ASSERT_TRUE(udpd->kill(SIGTERM));
   ASSERT_TRUE(udpd->wait_for(10000ms).has_value());
   const std::string out = udpd->out();
+  if (!c.ok()) ADD_FAILURE() << "the server's side of it:\n" << out;
   const uint64_t in = last_stat(dir.file("stats.jsonl"), "rx_bytes");
   const uint64_t sent_out = last_stat(dir.file("stats.jsonl"), "tx_bytes");
   EXPECT_LE(sent_out, in) << "bytes out never exceed bytes in";

@@ -26,7 +26,9 @@ class RequestLimiter {
   enum class Keying : uint8_t { kAddress, kHost };
 
   // `buckets` is rounded up to a power of two. crypto_init() must have run.
-  RequestLimiter(uint32_t rate_per_second, uint32_t burst, uint32_t buckets = 4096,
+  // 65,536 by default (512 KB): a real client whose bucket a flooding source
+  // shares gets through only now and then, so sources should rarely share.
+  RequestLimiter(uint32_t rate_per_second, uint32_t burst, uint32_t buckets = 65536,
                  Keying keying = Keying::kAddress);
 
   // Whether a request from `from` at `now_ns` (monotonic) may go on.
