@@ -123,10 +123,9 @@ int main(int argc, char** argv) {
     rte_mempool* pool = (*rt)->pool();
     stats.add_gauge("pool.in_use",
                     [pool] { return static_cast<double>(rte_mempool_in_use_count(pool)); });
-    (*control)->add_view("graph", "each worker's module graph",
-                            [&fw = **f](const CommandRequest&) {
-                              return CommandReply{true, fw.describe()};
-                            });
+    (*control)->add_view("graph", "each worker's module graph", [&fw = **f](const CommandRequest&) {
+      return CommandReply{true, fw.describe()};
+    });
     auto run =
         run_and_report(workers, stats, (*rt)->signals(), flags.duration,
                        {flags.quiet, flags.stats_json, nullptr, control->get(), "bypass-fwd"});

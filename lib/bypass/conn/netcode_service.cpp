@@ -65,8 +65,8 @@ Status NetcodeService::start(HandlerContext&) {
   listed_ = std::make_unique<ConnectionList>(config_.max_clients);
   limiter_ = std::make_unique<RequestLimiter>(config_.requests_per_second, config_.request_burst);
   host_limiter_ = std::make_unique<RequestLimiter>(config_.host_requests_per_second,
-                                                   2 * config_.host_requests_per_second,
-                                                   65536, RequestLimiter::Keying::kHost);
+                                                   2 * config_.host_requests_per_second, 65536,
+                                                   RequestLimiter::Keying::kHost);
   if (config_.application == "echo" || config_.application == "rooms") {
     msg::MessageServerConfig mc;
     mc.session.channels = config_.channels;

@@ -136,11 +136,11 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
   const auto start = Clock::now();
   auto since = [&start] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   (*control)->add_view("conns", "the open connections, paged (--offset, --limit)",
-                          [&backend](const CommandRequest& r) {
-                            std::vector<ConnectionRow> rows;
-                            backend.connections(rows);
-                            return conns_reply(std::move(rows), r);
-                          });
+                       [&backend](const CommandRequest& r) {
+                         std::vector<ConnectionRow> rows;
+                         backend.connections(rows);
+                         return conns_reply(std::move(rows), r);
+                       });
   ControlPlane plane(**control, "bypass-udpd",
                      [&] { return sockets_snapshot(backend, cpus, since()); });
   SocketStats prev = backend.stats();

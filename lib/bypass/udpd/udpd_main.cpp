@@ -73,17 +73,17 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
                     [pool] { return static_cast<double>(rte_mempool_in_use_count(pool)); });
     const IfaceWatch watch = IfaceWatch::of(c);
     (*control)->add_view("conns", "the open connections, paged (--offset, --limit)",
-                            [&s = **server](const CommandRequest& r) {
-                              std::vector<ConnectionRow> rows;
-                              s.connections(rows);
-                              return udpd::conns_reply(std::move(rows), r);
-                            });
+                         [&s = **server](const CommandRequest& r) {
+                           std::vector<ConnectionRow> rows;
+                           s.connections(rows);
+                           return udpd::conns_reply(std::move(rows), r);
+                         });
     (*server)->on_swap([&] { stats.set_graphs((*server)->graphs()); });
     auto capture = udpd::add_capture_command(**control, **server, reg);
     (*control)->add_view("graph", "each worker's module graph",
-                            [&s = **server](const CommandRequest&) {
-                              return CommandReply{true, s.describe()};
-                            });
+                         [&s = **server](const CommandRequest&) {
+                           return CommandReply{true, s.describe()};
+                         });
     auto journal = Journal::open({c.control.journal, uint64_t{c.control.journal_rotate_mb} << 20});
     if (!journal) return fail(journal.error());
     (*server)->set_journal(**journal);
