@@ -18,15 +18,19 @@ Timer::~Timer() {
 
 TimerWheel::~TimerWheel() {
   // Timers that outlive the wheel forget it.
-  for (Timer* head : slots_)
-    for (Timer* t = head; t;) {
+  auto forget = [](Timer* t) {
+    while (t) {
       Timer* next = t->next_;
       t->next_ = nullptr;
       t->prev_ = nullptr;
       t->armed_ = false;
+      t->running_ = false;
       t->wheel_ = nullptr;
       t = next;
     }
+  };
+  for (Timer* head : slots_) forget(head);
+  forget(pending_);
 }
 
 void TimerWheel::insert(Timer& t) {
@@ -50,9 +54,22 @@ void TimerWheel::unlink(Timer& t) {
   --armed_;
 }
 
+// Takes `t` off the list of the pass under way: it runs then, or is
+// cancelled, re-armed or destroyed before its turn.
+void TimerWheel::take_pending(Timer& t) {
+  *t.prev_ = t.next_;
+  if (t.next_) t.next_->prev_ = t.prev_;
+  t.next_ = nullptr;
+  t.prev_ = nullptr;
+  t.running_ = false;
+  t.wheel_ = nullptr;
+}
+
 void TimerWheel::arm(Timer& t, uint64_t due, uint64_t period) {
-  if (t.armed_) unlink(t);
-  t.running_ = false;  // armed anew: not run by a pass in progress
+  if (t.armed_)
+    unlink(t);
+  else if (t.running_)
+    take_pending(t);  // armed anew: not run by the pass under way
   t.due_ = due;
   t.period_ = period;
   insert(t);
@@ -67,8 +84,10 @@ void TimerWheel::arm(Timer& t, uint64_t due, uint64_t period) {
 }
 
 void TimerWheel::cancel(Timer& t) {
-  if (t.armed_) unlink(t);
-  t.running_ = false;
+  if (t.armed_)
+    unlink(t);
+  else if (t.running_)
+    take_pending(t);
 }
 
 unsigned TimerWheel::run_due(Worker& w, uint64_t now) {
@@ -80,14 +99,14 @@ unsigned TimerWheel::run_due(Worker& w, uint64_t now) {
     return 0;
   }
   const uint64_t first = now_slot - cursor_ > mask_ ? now_slot - mask_ : cursor_;
-  // Take every due timer out first, then run them: a callback may arm or
-  // cancel any timer, itself included.
+  // Take every due timer out first, onto the pass's list, then run them: a
+  // callback may arm, cancel or destroy any timer, itself included, and a
+  // timer taken off the list before its turn does not run.
   // Within a slot the list runs newest first; each slot's due timers are
   // reversed so that timers due together run in the order they were armed.
   const uint64_t boundary = (now_slot + 1) * resolution_;
   uint64_t earliest = boundary;  // of the timers left in the slots passed
-  Timer* due = nullptr;
-  Timer** tail = &due;
+  Timer** tail = &pending_;
   for (uint64_t s = first; s <= now_slot; ++s) {
     Timer* slot_due = nullptr;
     Timer* slot_last = nullptr;
@@ -95,10 +114,14 @@ unsigned TimerWheel::run_due(Worker& w, uint64_t now) {
       Timer* next = t->next_;
       if (t->due_ <= now) {
         unlink(*t);
-        t->running_ = true;
-        t->due_next_ = slot_due;
-        if (!slot_due) slot_last = t;
+        t->next_ = slot_due;
+        if (slot_due)
+          slot_due->prev_ = &t->next_;
+        else
+          slot_last = t;
         slot_due = t;
+        t->running_ = true;
+        t->wheel_ = this;
       } else if (t->due_ < earliest) {
         earliest = t->due_;
       }
@@ -106,28 +129,26 @@ unsigned TimerWheel::run_due(Worker& w, uint64_t now) {
     }
     if (slot_due) {
       *tail = slot_due;
-      tail = &slot_last->due_next_;
+      slot_due->prev_ = tail;
+      tail = &slot_last->next_;
     }
   }
   cursor_ = now_slot;        // the current slot may still hold a timer due later in it
   next_check_ = UINT64_MAX;  // lowered by what the callbacks arm
   unsigned ran = 0;
-  while (due) {
-    Timer* t = due;
-    due = t->due_next_;
-    t->due_next_ = nullptr;
-    if (!t->running_) continue;  // cancelled or re-armed by an earlier callback
-    t->running_ = false;
-    if (t->period_) {
+  while (pending_) {
+    Timer& t = *pending_;
+    take_pending(t);
+    if (t.period_) {
       // The next run after now: a jump does not replay the periods it skipped.
-      uint64_t next = t->due_ + t->period_;
-      if (next <= now) next = now + t->period_;
-      t->due_ = next;
-      insert(*t);
+      uint64_t next = t.due_ + t.period_;
+      if (next <= now) next = now + t.period_;
+      t.due_ = next;
+      insert(t);
       earliest = std::min(earliest, next);
     }
     ++ran;
-    t->fn_(t->ctx_, w);
+    t.fn_(t.ctx_, w);
   }
   // Timers later than this slot are found when their slot comes round;
   // callbacks that armed timers earlier than that lowered next_check_.

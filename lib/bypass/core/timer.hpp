@@ -43,14 +43,15 @@ class Timer {
   friend class TimerWheel;
   Fn fn_ = nullptr;
   void* ctx_ = nullptr;
-  TimerWheel* wheel_ = nullptr;  // where it is armed
+  TimerWheel* wheel_ = nullptr;  // where it is armed or waits to run
   uint64_t due_ = 0;             // clock ticks
   uint64_t period_ = 0;          // 0: runs once
+  // The list it is on: a slot of the wheel while armed, the wheel's list of
+  // timers about to run while a pass is under way.
   Timer* next_ = nullptr;
-  Timer** prev_ = nullptr;     // the pointer that points at this timer
-  Timer* due_next_ = nullptr;  // the list of timers running in this pass
+  Timer** prev_ = nullptr;  // the pointer that points at this timer
   bool armed_ = false;
-  bool running_ = false;  // in that list, not yet run
+  bool running_ = false;  // on the list of this pass, not yet run
 };
 
 /// The timers of one worker; see the file's description.
@@ -71,7 +72,8 @@ class TimerWheel {
   /// Arms `t` to run at `due` (clock ticks), then every `period` ticks if
   /// period > 0. Re-arming an armed timer moves it.
   void arm(Timer& t, uint64_t due, uint64_t period = 0);
-  /// Disarms `t`; cancelled from a callback, a timer due in the same pass does not run.
+  /// Disarms `t`; cancelled (or destroyed) by a callback, a timer due in
+  /// the same pass does not run.
   void cancel(Timer& t);
 
   /// Runs every timer due at `now`; returns how many ran. Cheap when none is.
@@ -85,14 +87,16 @@ class TimerWheel {
   unsigned run_due(Worker& w, uint64_t now);
   void insert(Timer& t);
   void unlink(Timer& t);
+  void take_pending(Timer& t);
   uint64_t slot_of(uint64_t due) const { return (due / resolution_) & mask_; }
 
   uint64_t resolution_;
   uint64_t mask_;
   std::vector<Timer*> slots_;
   unsigned armed_ = 0;
-  uint64_t next_check_ = 0;  // no timer is due before this
-  uint64_t cursor_ = 0;      // the slot time (now / resolution) run last
+  uint64_t next_check_ = 0;   // no timer is due before this
+  uint64_t cursor_ = 0;       // the slot time (now / resolution) run last
+  Timer* pending_ = nullptr;  // the timers of the pass under way, in the order they run
   bool started_ = false;
 };
 

@@ -5,6 +5,7 @@
 // themselves included; and a Worker runs its wheel at the start of an iteration.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <vector>
 
 #include <bypass/core/timer.hpp>
@@ -146,6 +147,47 @@ TEST_F(TimerTest, CallbacksMayCancelOthersAndReArmThemselves) {
   for (uint64_t t = 1000; t < 2000; ++t) at(t);
   EXPECT_EQ(r.runs, 3);
   EXPECT_EQ(wheel().armed(), 0u);
+}
+
+// Destroys another timer, or itself, from its callback.
+struct Destroyer {
+  std::unique_ptr<Probe>* victim;
+  std::unique_ptr<Destroyer>* self_owner = nullptr;
+  Timer self;
+  static void fire(void* ctx, Worker&) {
+    auto* d = static_cast<Destroyer*>(ctx);
+    d->victim->reset();
+    if (d->self_owner) d->self_owner->reset();  // `d` is gone after this
+  }
+};
+
+TEST_F(TimerTest, ATimerDestroyedByACallbackInThePassDoesNotRun) {
+  // The victims are due in the same pass as the destroyers, armed after them:
+  // each is on the pass's list when its destroyer runs. Before the fix the
+  // list kept a pointer to the freed victim and called through it.
+  auto victim = std::make_unique<Probe>(&log_, 7);
+  auto periodic_victim = std::make_unique<Probe>(&log_, 8);
+  auto d1 = std::make_unique<Destroyer>();
+  d1->victim = &victim;
+  d1->self.set(&Destroyer::fire, d1.get());
+  auto d2 = std::make_unique<Destroyer>();
+  d2->victim = &periodic_victim;
+  d2->self_owner = &d2;  // and itself, periodic
+  d2->self.set(&Destroyer::fire, d2.get());
+  wheel().arm(d1->self, 100);
+  wheel().arm(d2->self, 100, 50);
+  wheel().arm(victim->timer, 100);
+  wheel().arm(periodic_victim->timer, 100, 10);
+  Probe after(&log_, 9);
+  wheel().arm(after.timer, 100);
+  EXPECT_EQ(at(100), 3u);  // the two destroyers and `after`
+  EXPECT_EQ(victim, nullptr);
+  EXPECT_EQ(periodic_victim, nullptr);
+  EXPECT_EQ(d2, nullptr);
+  ASSERT_EQ(log_.runs.size(), 1u);
+  EXPECT_EQ(log_.runs[0].first, 9);
+  EXPECT_EQ(wheel().armed(), 0u);  // the periodic destroyer took itself off the wheel
+  EXPECT_EQ(at(1000), 0u);
 }
 
 TEST_F(TimerTest, CancelledTimerDoesNotRun) {
