@@ -46,13 +46,12 @@ DropReason Endpoint::handle_ipv6(Worker& w, rte_mbuf* m, Parsed& p, Batch& tx, U
   // Our own address as the source: a spoof or a loop (duplicate address
   // detection uses ::, not the address it tests).
   if (find_v6(ip->src_addr)) return NetDrop::kIpSourceOurs;
-  // The unspecified source (::) is only for duplicate address detection.
+  // The unspecified source (::) is only for duplicate address detection:
+  // neighbour solicitations, whose type is read once parse_icmp6() has made
+  // sure the header is there.
   static constexpr uint8_t kUnspecified[16] = {};
-  if (std::memcmp(ip->src_addr, kUnspecified, 16) == 0) {
-    if (p.proto != kProtoIcmp6 || p.l4_len < 1 ||
-        *rte_pktmbuf_mtod_offset(m, const uint8_t*, p.l4_off) != kNdpNeighborSolicit)
-      return NetDrop::kIpMartian;
-  }
+  const bool unspecified = std::memcmp(ip->src_addr, kUnspecified, 16) == 0;
+  if (unspecified && p.proto != kProtoIcmp6) return NetDrop::kIpMartian;
   if (p.proto == kProtoUdp) {
     if (group) return NetDrop::kIp6Multicast;
     if (DropReason r = parse_udp(m, p, true, cfg_.limits.udp_checksum_partial_ok); r != kPass)
@@ -65,6 +64,8 @@ DropReason Endpoint::handle_ipv6(Worker& w, rte_mbuf* m, Parsed& p, Batch& tx, U
   }
   if (p.proto != kProtoIcmp6) return NetDrop::kIpProtocol;
   if (DropReason r = parse_icmp6(m, p); r != kPass) return r;
+  if (unspecified && *rte_pktmbuf_mtod_offset(m, const uint8_t*, p.l4_off) != kNdpNeighborSolicit)
+    return NetDrop::kIpMartian;
   return handle_icmp6(m, p, group, tx, w.now());
 }
 

@@ -39,6 +39,7 @@
   /* UDP */                                                                       \
   X(kUdpLength, "udp_length")                /* length < 8 or past IP payload */  \
   X(kUdpChecksum, "udp_checksum")            /* checksum wrong (or 0 on IPv6) */  \
+  X(kUdpSourcePort, "udp_source_port")       /* source port 0: nothing can answer */ \
   /* neighbours */                                                                \
   X(kNoNeighbor, "no_neighbor")              /* resolution failed, queue full */ \
   X(kTooBig, "too_big")                      /* answer does not fit the buffer */

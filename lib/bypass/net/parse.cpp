@@ -125,7 +125,12 @@ DropReason parse_ipv6(const rte_mbuf* m, Parsed& p, const ParseLimits& lim) {
     return NetDrop::kIp6PayloadLength;
   if (ip->hop_limits == 0) return NetDrop::kIpTtl;
   static constexpr uint8_t kLoopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  if (ip->src_addr[0] == 0xff || std::memcmp(ip->src_addr, kLoopback, 16) == 0)
+  // IPv4-mapped addresses (::ffff:0:0/96) stand for IPv4 hosts inside a
+  // host's socket API; on the wire they are spoofs (RFC 4291 2.5.5.2), and
+  // Linux drops them too. They would slip past the IPv4 martian checks.
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (ip->src_addr[0] == 0xff || std::memcmp(ip->src_addr, kLoopback, 16) == 0 ||
+      std::memcmp(ip->src_addr, kMapped, 12) == 0)
     return NetDrop::kIpMartian;
   uint8_t next = ip->proto;
   uint32_t pos = off + sizeof(rte_ipv6_hdr);
@@ -162,6 +167,9 @@ DropReason parse_udp(const rte_mbuf* m, Parsed& p, bool v6, bool partial_ok) {
   const auto* u = at<rte_udp_hdr>(m, p.l4_off);
   const uint32_t ulen = rte_be_to_cpu_16(u->dgram_len);
   if (ulen < sizeof(rte_udp_hdr) || ulen > p.l4_len) return NetDrop::kUdpLength;
+  // Port 0 is reserved: an answer could not be addressed to it (the kernel
+  // refuses such a send; the sockets backend drops these as martians).
+  if (u->src_port == 0) return NetDrop::kUdpSourcePort;
   p.l4_len = ulen;
   const uint64_t csum = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
   if (csum == RTE_MBUF_F_RX_L4_CKSUM_BAD) return NetDrop::kUdpChecksum;

@@ -448,6 +448,18 @@ TEST_F(Ep, SplitSolicitationIsRefusedWhole) {
   expect_accounted(0);
 }
 
+// Duplicate address detection solicits from ::. Its ICMPv6 type is read only
+// once the header is known to be in the first segment: cut right after the
+// IPv6 header, the packet is split_headers (its type byte was read past the
+// segment's data before, and judged as whatever lay there).
+TEST_F(Ep, SolicitationFromTheUnspecifiedAddressCutAfterItsIpHeader) {
+  const Bytes f = ns(kOurIp6, kUnspecified).build();
+  process(f, {14 + 40});
+  EXPECT_EQ(drops(NetDrop::kSplitHeaders), 1u);
+  EXPECT_EQ(drops(NetDrop::kIpMartian), 0u);
+  expect_accounted(0);
+}
+
 TEST_F(Ep, AdvertisementsAreConsumedOrRefused) {
   Packet good = na(ip6("2001:db8::1"), kNaOverride);
   Packet hop = na(ip6("2001:db8::1"), kNaOverride);

@@ -90,6 +90,21 @@ TEST_F(Parse6, LoopbackSourceIsMartian) {
   EXPECT_EQ(parse(pk.build()), NetDrop::kIpMartian);
 }
 
+// An IPv4-mapped source (::ffff:a.b.c.d) is an IPv4 host as a socket API
+// shows it, never a source on the wire: it would carry IPv4 loopback,
+// broadcast or our own IPv4 address past the IPv4 martian checks.
+TEST_F(Parse6, Ipv4MappedSourceIsMartian) {
+  for (const char* src :
+       {"::ffff:127.0.0.1", "::ffff:255.255.255.255", "::ffff:0.0.0.0", "::ffff:198.18.0.1"}) {
+    Packet pk = udp6();
+    pk.ip6().src = ip6(src);
+    EXPECT_EQ(parse(pk.build()), NetDrop::kIpMartian) << src;
+  }
+  Packet near = udp6();
+  near.ip6().src = ip6("::fffe:c612:1");  // not mapped: one bit short
+  EXPECT_EQ(parse(near.build()), kPass);
+}
+
 TEST_F(Parse6, ExtensionChainOffsets) {
   Packet pk = udp6({1, 2, 3, 4});
   pk.ip6().ext = {ext_options(kIp6HopByHop), ext_options(kIp6DestOpts, 14), ext_routing(4, 0)};
@@ -244,6 +259,15 @@ TEST_F(ParseL4, UdpLength) {
   Parsed p;
   ASSERT_EQ(parse(shorter.build(), p), kPass);
   EXPECT_EQ(p.l4_len, 12u) << "trimmed to the UDP length";
+}
+
+// Port 0 is reserved: nothing can answer it, so the parser drops it under
+// its own reason on both families (the sockets backend drops it as martian).
+TEST_F(ParseL4, UdpSourcePortZeroIsRefused) {
+  EXPECT_EQ(parse(udp4({1, 2}, 0, 7).build()), NetDrop::kUdpSourcePort);
+  EXPECT_EQ(parse(udp6({1, 2}, 0, 7).build()), NetDrop::kUdpSourcePort);
+  EXPECT_EQ(parse(udp4({1, 2}, 1, 7).build()), kPass);
+  EXPECT_EQ(parse(udp6({1, 2}, 1, 7).build()), kPass);
 }
 
 TEST_F(ParseL4, UdpChecksum) {
