@@ -56,8 +56,9 @@ Expected<GenOptions> read_gen_options(const Config& c,
     auto rfc = g.table("rfc2544");
     if (!rfc) return rfc.status();
     if (*rfc) {
+      // Settings only: the search runs with --rfc2544, so one config serves
+      // both plain runs and searches.
       const ConfigSection& r = **rfc;
-      o.rfc2544 = true;
       BYPASS_TRY(r.only({"sizes", "trial", "repetitions", "loss", "precision", "latency_trial"}));
       if (const ConfigValue* sizes = r.get("sizes")) {
         const Status bad = r.error("sizes",

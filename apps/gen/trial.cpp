@@ -153,7 +153,8 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
         if (!table) return table.status();
         p.tables.push_back(std::make_unique<StreamTable>(std::move(*table)));
         StreamTable& t = *p.tables.back();
-        t.set_macs(to_mac(ports[port]->mac()), st.dst_mac.is_zero() ? o.peer_mac : st.dst_mac);
+        t.set_macs(st.src_mac.is_zero() ? to_mac(ports[port]->mac()) : st.src_mac,
+                   st.dst_mac.is_zero() ? o.peer_mac : st.dst_mac);
         if (!t.fits(pool))
           return Status::error(fmt::format(
               "stream '{}' writes up to {} bytes per frame but the mbufs hold {}: set "

@@ -173,5 +173,21 @@ TEST(GenFwd, TwoWorkersOnOnePortCountEveryFrame) {
   remove_dpdk_leftovers(prefix);
 }
 
+// A [gen.rfc2544] table holds the search's settings; it does not turn a
+// plain run into a search (the shipped config has one: a plain run with
+// --stats-json was refused as if --rfc2544 had been given).
+TEST(GenCli, AnRfc2544TableIsSettingsNotASearch) {
+  TempDir dir;
+  const std::string cfg = env_path("BYPASS_SOURCE_ROOT") + "/config/gen-memif.toml";
+  CmdResult plain = run_cmd(
+      {env_path("BYPASS_GEN"), "-c", cfg, "--check", "--stats-json", dir.file("stats.jsonl")});
+  EXPECT_TRUE(plain.ok()) << plain.describe("bypass-gen --check --stats-json");
+  EXPECT_EQ(plain.out, "config ok\n");
+  CmdResult search = run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check", "--rfc2544",
+                              "--stats-json", dir.file("stats.jsonl")});
+  EXPECT_FALSE(search.ok());
+  EXPECT_NE(search.err.find("--stats-json goes with a plain run"), std::string::npos) << search.err;
+}
+
 }  // namespace
 }  // namespace bypass::it

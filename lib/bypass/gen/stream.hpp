@@ -31,8 +31,8 @@
 //   ttl        IPv4 TTL / IPv6 hop limit 1..255 (64); tos: IPv4 TOS / IPv6 class
 //   pps        packets per second, or percent: of the port's line rate (absent:
 //              max rate)
-//   name, id   how reports name it; id (0..65535, default its position) goes
-//              into the GenHeader
+//   name, id   how reports name it; id: 0..65535, unique, default its
+//              position (bypass-gen stamps a flow number of its own per worker)
 //   seed       of the random orders and payload                    default 1
 //   table      most flow templates, 1..1048576                     default 65536
 //
