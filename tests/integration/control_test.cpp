@@ -23,6 +23,17 @@ uint16_t test_port(int k) {
   return static_cast<uint16_t>(30000 + (getpid() % 15000) + k);
 }
 
+// Calls `done` every 100 ms until it holds; false if it still does not after 30 s.
+template <typename F>
+bool eventually(F done) {
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(100ms);
+  }
+  return true;
+}
+
 // Control sockets of this test's children go to its own directory, so that
 // bypassctl finds exactly the instances the test started.
 class Control : public ::testing::Test {
@@ -171,29 +182,40 @@ TEST_F(Control, BypassctlReadsTheDpdkBackend) {
   std::unique_ptr<Child> udpd;
   ASSERT_NO_FATAL_FAILURE(null_udpd(prefix, "name = \"dp\"\n", &udpd));
   // net_null hands the worker empty frames as fast as it can take them: the
-  // ip module drops them all as not_for_us, and the counts keep moving.
-  std::this_thread::sleep_for(1200ms);
-  CmdResult ports = ctl({"ports"});
+  // ip module drops them all as not_for_us, and the counts keep moving. Each
+  // is asked again until it shows.
+  const std::regex port_rx("null0 +up +[1-9][0-9]* ");
+  CmdResult ports;
+  eventually([&] {
+    ports = ctl({"ports"});
+    return ports.ok() && std::regex_search(ports.out, port_rx);
+  });
   ASSERT_TRUE(ports.ok()) << ports.err;
-  EXPECT_TRUE(std::regex_search(ports.out, std::regex("null0 +up +[1-9][0-9]* "))) << ports.out;
-  CmdResult drops = ctl({"drops", "--json"});
+  EXPECT_TRUE(std::regex_search(ports.out, port_rx)) << ports.out;
+  const std::string not_for_us = "\"module\":\"ip\",\"worker\":1,\"reason\":\"not_for_us\"";
+  CmdResult drops;
+  eventually([&] {
+    drops = ctl({"drops", "--json"});
+    return drops.ok() && drops.out.find(not_for_us) != std::string::npos;
+  });
   ASSERT_TRUE(drops.ok()) << drops.err;
-  EXPECT_NE(drops.out.find("\"module\":\"ip\",\"worker\":1,\"reason\":\"not_for_us\""),
-            std::string::npos)
-      << drops.out;
+  EXPECT_NE(drops.out.find(not_for_us), std::string::npos) << drops.out;
   CmdResult graph = ctl({"graph"});
   ASSERT_TRUE(graph.ok()) << graph.err;
   EXPECT_NE(graph.out.find("udp_dispatch -> "), std::string::npos) << graph.out;
-  const auto first = ctl({"workers", "--json"}).out;
-  std::this_thread::sleep_for(300ms);
-  const auto second = ctl({"workers", "--json"}).out;
-  const char* moving = R"(
-import json, sys
-a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-assert b[0]["rx_packets"] > a[0]["rx_packets"] > 0, (a, b)
-print("ok")
-)";
-  EXPECT_EQ(python(moving, {first, second}), "ok\n");
+  // The worker's receive count, read until it is under way and again until it has grown.
+  std::string workers;
+  auto worker_rx = [&]() -> uint64_t {
+    workers = ctl({"workers", "--json"}).out;
+    std::smatch m;
+    if (!std::regex_search(workers, m, std::regex("\"rx_packets\":(\\d+)"))) return 0;
+    return std::stoull(m[1]);
+  };
+  uint64_t first = 0, second = 0;
+  eventually([&] { return (first = worker_rx()) > 0; });
+  EXPECT_GT(first, 0u) << workers;
+  eventually([&] { return (second = worker_rx()) > first; });
+  EXPECT_GT(second, first) << workers;
 
   // DPDK's own client, the way DPDK tests its commands: each /bypass
   // command with no parameter, a numeric one and a junk one gives JSON.
@@ -216,7 +238,11 @@ assert by["/bypass/worker,1"]["/bypass/worker"]["rx_packets"] > 0, by["/bypass/w
 assert by["/bypass/worker,junk"]["/bypass/worker"] is None
 print("ok", len(cmds))
 )";
-  EXPECT_EQ(python(telemetry, {prefix}), "ok 24\n");
+  // Telemetry reads the counters' snapshot, taken once a second: asked
+  // again until the drops have reached it.
+  std::string answer;
+  eventually([&] { return (answer = python(telemetry, {prefix})) == "ok 24\n"; });
+  EXPECT_EQ(answer, "ok 24\n");
   ASSERT_TRUE(udpd->kill(SIGTERM));
   auto st = udpd->wait_for(30000ms);
   ASSERT_TRUE(st.has_value());

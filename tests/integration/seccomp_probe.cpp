@@ -1,7 +1,8 @@
 // A stand-in worker thread for the seccomp test: it confines itself as a
 // bypass worker does, then makes the calls named on the command line:
 //   allowed   what the fast path and logging call (must survive)
-//   twice     confines a second time (must be a no-op, not a violation)
+//   twice     confines a second time (a no-op), then as allowed
+//   twice_X   confines a second time, then as X (twice_socket must still die)
 //   socket    opens a socket (forbidden: the process must die of SIGSYS)
 //   open      opens a file (forbidden)
 //   exec      makes memory executable with mprotect (forbidden)
@@ -26,11 +27,15 @@
 int main(int argc, char** argv) {
   rlimit no_core{0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
-  const std::string what = argc > 1 ? argv[1] : "allowed";
+  std::string what = argc > 1 ? argv[1] : "allowed";
   bypass::prepare_allocator_for_workers();  // as Eal::start does
   int rc = 1;
   std::thread t([&] {
     if (!bypass::confine_worker_thread()) return;
+    if (what.rfind("twice", 0) == 0) {
+      if (!bypass::confine_worker_thread()) return;
+      what = what == "twice" ? "allowed" : what.substr(6);
+    }
     if (what == "allowed") {
       char buf[8];
       timespec ts{0, 1000};
@@ -44,8 +49,6 @@ int main(int argc, char** argv) {
       for (int i = 0; i < 20000; ++i) small.push_back(std::malloc(512));
       for (void* q : small) std::free(q);
       rc = bypass::worker_thread_confined() ? 0 : 1;
-    } else if (what == "twice") {
-      rc = bypass::confine_worker_thread() ? 0 : 1;
     } else if (what == "socket") {
       int fd = socket(AF_INET, SOCK_DGRAM, 0);
       std::printf("socket returned %d\n", fd);

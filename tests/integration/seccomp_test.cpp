@@ -23,9 +23,16 @@ TEST(Seccomp, AllowedCallsGoThrough) {
   EXPECT_EQ(r.out, "worker ok\n");
 }
 
+// Confined a second time, the thread still makes its allowed calls, and a
+// forbidden one still kills the process.
 TEST(Seccomp, ConfiningTwiceIsANoOp) {
   CmdResult r = probe("twice");
   EXPECT_TRUE(r.ok()) << r.describe("probe") << r.out << r.err;
+  EXPECT_EQ(r.out, "worker ok\n");
+  CmdResult s = probe("twice_socket");
+  EXPECT_FALSE(s.status.exited) << s.out;
+  EXPECT_EQ(s.status.signal, SIGSYS) << s.status.describe();
+  EXPECT_EQ(s.out, "") << "the call returned instead of killing";
 }
 
 TEST(Seccomp, AForbiddenCallOnAWorkerKillsTheProcess) {

@@ -163,10 +163,16 @@ class UdpdVeth : public ::testing::TestWithParam<std::tuple<const char*, bool>> 
     return on_host(argv);
   }
 
+  // The number after `name` in `out`; a missing one fails the test (and reads 0).
   static uint64_t field(const std::string& out, const std::string& name) {
     std::smatch m;
-    std::regex re(name + " (\\d+)");
-    return std::regex_search(out, m, re) ? std::stoull(m[1]) : UINT64_MAX;
+    if (std::regex_search(out, m, std::regex(name + " (\\d+)"))) return std::stoull(m[1]);
+    ADD_FAILURE() << "no \"" << name << " <number>\" in the output";
+    return 0;
+  }
+  // Whether `out` has `name` followed by a number (for what is printed only when nonzero).
+  static bool has_field(const std::string& out, const std::string& name) {
+    return std::regex_search(out, std::regex(name + " \\d+"));
   }
 
   TempDir dir_;

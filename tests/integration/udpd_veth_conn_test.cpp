@@ -124,7 +124,6 @@ TEST_P(UdpdVethMessages, HandshakeAndMessagesSurviveThirtyPercentCorruption) {
   for (const char* dir : {"rx", "tx"}) {
     const uint64_t corrupted = field(out, std::string("faults veth ") + dir + ":[^\\n]* corrupted");
     EXPECT_GT(corrupted, 0u) << out;
-    EXPECT_NE(corrupted, UINT64_MAX) << out;
   }
   EXPECT_EQ(field(out, "closed_malformed"), 0u) << out;
   EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
@@ -172,12 +171,12 @@ TEST_P(UdpdVethFlood, ARealClientConnectsThroughAFloodOfSpoofedRequests) {
   const uint64_t in = last_stat(dir_.file("stats.jsonl"), "ibytes");
   const uint64_t sent_out = last_stat(dir_.file("stats.jsonl"), "obytes");
   const uint64_t missed = last_stat(dir_.file("stats.jsonl"), "imissed");
-  ASSERT_NE(in, UINT64_MAX);
+  ASSERT_NE(in, UINT64_MAX) << "no ibytes in the last stats line";
+  ASSERT_NE(sent_out, UINT64_MAX) << "no obytes in the last stats line";
+  ASSERT_NE(missed, UINT64_MAX) << "no imissed in the last stats line";
   EXPECT_LE(sent_out, in) << "bytes out never exceed bytes in";
   const uint64_t limited = field(out, "drop.request_rate_limited");
   const uint64_t failed = field(out, "drop.token_decrypt_failed");
-  ASSERT_NE(limited, UINT64_MAX) << out;
-  ASSERT_NE(failed, UINT64_MAX) << out;
   // The burst of 100 from one source: at most its burst of 20, and the 10 a
   // second of however long sending took, got past the limit.
   EXPECT_GE(limited, 50u) << out;

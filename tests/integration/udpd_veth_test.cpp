@@ -67,8 +67,8 @@ TEST_P(UdpdVeth, KernelHostPingsAndTalksUdpOnBothFamilies) {
   // 5000 bytes in chunks of 700: 8 chunks, fetched twice (v4 and v6).
   EXPECT_EQ(field(out, "further datagrams"), 16u) << out;
   EXPECT_EQ(field(out, "drop udp_port_closed:"), 1u) << out;
-  EXPECT_EQ(field(out, "drop udp_checksum:"), UINT64_MAX) << "no UDP refused for its checksum\n"
-                                                          << out;
+  // A drop reason is printed only once it counts something.
+  EXPECT_FALSE(has_field(out, "drop udp_checksum:")) << "no UDP refused for its checksum\n" << out;
   // The final JSON snapshot says what the report says, with the graph's modules.
   CmdResult js = run_cmd(
       {"python3", "-c",

@@ -29,6 +29,7 @@ struct Shared {
   unsigned burst;
   std::atomic<uint64_t> conflicts{0};
   std::atomic<uint64_t> moved{0};
+  std::atomic<unsigned> movers{0};  // the lcores that moved objects
 };
 
 template <Producer P, Consumer C>
@@ -51,6 +52,7 @@ int stress(void* arg) {
     moved += n;
   }
   s->moved.fetch_add(moved);
+  if (moved > 0) s->movers.fetch_add(1);
   return 0;
 }
 
@@ -74,6 +76,8 @@ void run_stress(const char* name, unsigned burst) {
     cpus.push_back(cpu);
     lcores.push_back(static_cast<unsigned>(i + 1));
   }
+  // Alone, the main lcore would prove nothing about sharing the ring.
+  ASSERT_FALSE(lcores.empty()) << "no worker lcore on a CPU of its own: this needs 2 CPUs";
   for (unsigned lcore : lcores) ASSERT_EQ(rte_eal_remote_launch(stress<P, C>, &s, lcore), 0);
   stress<P, C>(&s);
   for (unsigned lcore : lcores) rte_eal_wait_lcore(lcore);
@@ -87,6 +91,7 @@ void run_stress(const char* name, unsigned burst) {
   for (auto& t : tokens) visits += t.visits.load();
   EXPECT_EQ(visits, s.moved.load());
   EXPECT_GT(s.moved.load(), 0u);
+  EXPECT_EQ(s.movers.load(), lcores.size() + 1) << "every lcore took part";
 }
 
 TEST(RingStress, MultiProducerMultiConsumerBurst1) {

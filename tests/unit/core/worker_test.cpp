@@ -17,18 +17,20 @@ class CountingPoller final : public Poller {
  public:
   bool poll(Worker& w) override {
     lcore_ = rte_lcore_id();
-    bool did = (n_++ % 2) == 0;
+    bool did = (n_.fetch_add(1, std::memory_order_relaxed) % 2) == 0;
     if (did) w.counters().rx_packets.add(1);
     return did;
   }
   void finish(Worker&) override { finished_ = true; }
-  uint64_t n_ = 0;
+  std::atomic<uint64_t> n_{0};  // polls so far, read by the test's thread
   unsigned lcore_ = LCORE_ID_ANY;
   std::atomic<bool> finished_{false};
 };
 
+// Waits until `p` has polled `n` times; 60 s at most (a loaded machine may be slow).
 void wait_for_polls(const CountingPoller& p, uint64_t n) {
-  for (int i = 0; i < 5000 && p.n_ < n; ++i)
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (p.n_.load(std::memory_order_relaxed) < n && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
@@ -53,11 +55,11 @@ TEST(Worker, RunsOnItsOwnLcoreAndStopsCleanly) {
   for (size_t i = 0; i < polls.size(); ++i) {
     EXPECT_EQ(polls[i].lcore_, i + 1) << "worker " << i << " runs on lcore " << i + 1;
     EXPECT_TRUE(polls[i].finished_) << "finish() runs after the loop";
-    EXPECT_GE(polls[i].n_, 1000u);
+    EXPECT_GE(polls[i].n_.load(), 1000u);
     sum += ws[i]->counters().rx_packets.get();
     polls_sum += ws[i]->counters().polls.get();
-    EXPECT_EQ(ws[i]->counters().polls.get(), polls[i].n_);
-    EXPECT_EQ(ws[i]->counters().busy_polls.get(), (polls[i].n_ + 1) / 2)
+    EXPECT_EQ(ws[i]->counters().polls.get(), polls[i].n_.load());
+    EXPECT_EQ(ws[i]->counters().busy_polls.get(), (polls[i].n_.load() + 1) / 2)
         << "a poll that did work is busy";
   }
   EXPECT_EQ(t.rx_packets, sum) << "totals are the sum of per-worker counters";
@@ -76,7 +78,7 @@ TEST(Worker, EveryIdlePolicyRunsAndStops) {
     ASSERT_TRUE(g.launch());
     wait_for_polls(p, 200);
     g.stop();
-    EXPECT_GE(p.n_, 200u);
+    EXPECT_GE(p.n_.load(), 200u);
     EXPECT_TRUE(p.finished_);
   }
 }
@@ -91,7 +93,7 @@ TEST(Worker, RelaunchAfterStop) {
     wait_for_polls(p, (round + 1) * 100u);
     g.stop();
   }
-  EXPECT_GE(p.n_, 300u);
+  EXPECT_GE(p.n_.load(), 300u);
 }
 
 TEST(Worker, RunInlineUntilStopFlag) {

@@ -109,6 +109,8 @@ TEST(Session, UnreliableMessagesAreNeverRetransmitted) {
     link.step();
   }
   link.run_ms(3000);
+  // Every fragment went out: 67 messages of 3000 bytes in 3 fragments, 133 of 100 bytes in one.
+  ASSERT_EQ(link.client_log.sends.size(), 67 * fragments_for(3000) + 133);
   for (const auto& [key, n] : link.client_log.sends) {
     EXPECT_EQ(n, 1) << "channel " << int(std::get<0>(key)) << " message " << std::get<1>(key);
   }
