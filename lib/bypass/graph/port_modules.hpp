@@ -4,6 +4,10 @@
 /// retried a bounded number of times, then the rest is dropped as tx_full.
 #pragma once
 
+#include <algorithm>
+
+#include <bypass/core/timer.hpp>
+#include <bypass/core/worker.hpp>
 #include <bypass/graph/module.hpp>
 #include <bypass/io/port.hpp>
 
@@ -61,10 +65,27 @@ class PortTx final : public Module {
     b.clear();
   }
 
+  /// A port that holds packets back (Port::wants_tx_kicks) is kicked every
+  /// 100 us of worker time, so that what it holds leaves on a quiet queue.
+  Status start(Worker& w) override {
+    if (port_.wants_tx_kicks()) {
+      const uint64_t every = std::max<uint64_t>(w.clock().us_to_ticks(100), 1);
+      w.timers().arm(kick_, w.clock().now() + every, every);
+    }
+    return Status::ok();
+  }
+  void stop(Worker& w) override { w.timers().cancel(kick_); }
+
  private:
+  static void on_kick(void* ctx, Worker&) {
+    auto* self = static_cast<PortTx*>(ctx);
+    self->port_.tx_burst(self->queue_, nullptr, 0);
+  }
+
   Port& port_;
   uint16_t queue_;
   unsigned retries_;
+  Timer kick_{&PortTx::on_kick, this};
 };
 
 }  // namespace bypass

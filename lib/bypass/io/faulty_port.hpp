@@ -41,7 +41,8 @@ struct DirectionFaults {
 };
 
 /// The whole plan. A "poll" is one rx_burst call on an RX queue, or one tx_burst call
-/// on a TX queue (tx_burst(q, nullptr, 0) advances TX time without sending).
+/// on a TX queue (tx_burst(q, nullptr, 0) advances TX time without sending; a
+/// graph's PortTx makes that call every 100 us, so a quiet queue's packets leave).
 struct FaultPlan {
   uint64_t seed = 1;           ///< of the random streams: the same seed, the same faults
   DirectionFaults rx;          ///< applied to packets the device delivers
@@ -61,18 +62,18 @@ struct FaultPlan {
 
 /// What FaultyPort did, per direction, summed over queues: an X-macro of
 /// X(name), one count each (FaultCounts).
-#define BYPASS_FAULT_COUNTS(X)                                                       \
-  X(packets)       /* RX: delivered by the device; TX: accepted from the caller */   \
-  X(dropped)       /* freed by drop_rate or drop_every */                            \
-  X(duplicated)    /* copies made */                                                 \
-  X(copy_failed)   /* copies not made: copy pool empty or no room in the burst */    \
-  X(reordered)     /* bursts whose order was changed */                              \
-  X(corrupted)     /* packets with bits flipped */                                   \
-  X(delayed)       /* packets held for delay_polls */                                \
-  X(hold_full)     /* packets freed because the hold queue was full */               \
-  X(link_down)     /* RX: arrived and freed; TX: refused, while the link was down */ \
-  X(stalled_polls) /* RX polls that returned nothing because of a stall */           \
-  X(short_tx)      /* TX packets refused by a short TX (the caller keeps them) */    \
+#define BYPASS_FAULT_COUNTS(X)                                                     \
+  X(packets)       /* RX: delivered by the device; TX: accepted from the caller */ \
+  X(dropped)       /* freed by drop_rate or drop_every */                          \
+  X(duplicated)    /* copies made */                                               \
+  X(copy_failed)   /* copies not made: copy pool empty or no room in the burst */  \
+  X(reordered)     /* bursts whose order was changed */                            \
+  X(corrupted)     /* packets with bits flipped */                                 \
+  X(delayed)       /* packets held for delay_polls */                              \
+  X(hold_full)     /* packets freed because the hold queue was full */             \
+  X(link_down)     /* RX: arrived and freed; TX: offers refused (retries too) */   \
+  X(stalled_polls) /* RX polls that returned nothing because of a stall */         \
+  X(short_tx)      /* TX offers refused by a short TX (the caller keeps them) */   \
   X(drained)       /* held packets freed by drain() or the destructor */
 
 /// One uint64_t per entry of BYPASS_FAULT_COUNTS, named as there.
@@ -126,6 +127,8 @@ class FaultyPort final : public Port {
     return inner_.rx_timestamps(offset, flag);
   }
   bool read_clock(uint64_t* now) const override { return inner_.read_clock(now); }
+  /// Always: a live plan may start delaying or holding back packets.
+  bool wants_tx_kicks() const override { return true; }
 
   /// Takes the link down (rx returns 0, tx accepts 0) or brings it back up.
   void set_link(bool up) { link_up_.store(up, std::memory_order_relaxed); }

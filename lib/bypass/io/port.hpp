@@ -68,6 +68,11 @@ class Port {
   virtual bool rx_timestamps(int* /*field_offset*/, uint64_t* /*flag*/) const { return false; }
   /// The device clock those timestamps are in, read now.
   virtual bool read_clock(uint64_t* /*now*/) const { return false; }
+  /// Whether the port holds packets back on TX and sends them only when
+  /// tx_burst is called again (FaultyPort's delays and hold-backs): its
+  /// PortTx then calls tx_burst(queue, nullptr, 0) every 100 us of worker
+  /// time, so that a quiet queue still sends them.
+  virtual bool wants_tx_kicks() const { return false; }
   /// Whether TX takes chained mbufs (RTE_ETH_TX_OFFLOAD_MULTI_SEGS); without it
   /// a frame must be one segment.
   bool tx_multi_seg() const { return tx_offloads() & RTE_ETH_TX_OFFLOAD_MULTI_SEGS; }

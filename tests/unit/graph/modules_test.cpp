@@ -10,6 +10,7 @@
 #include <bypass/graph/ring_modules.hpp>
 #include <bypass/graph/swap_modules.hpp>
 #include <bypass/io/eth_port.hpp>
+#include <bypass/io/faulty_port.hpp>
 
 #include "eal_env.hpp"
 #include "packets.hpp"
@@ -157,6 +158,40 @@ TEST_F(RingPortFixture, FullTxQueueDropsAsTxFull) {
   EXPECT_EQ(worker_.counters().tx_packets.get(), 63u);
   EXPECT_EQ(tx.tally().drops[drop_index(GraphDrop::kTxFull)].get(), 1u);
   EXPECT_EQ(worker_.counters().dropped.get(), 1u);
+}
+
+// A port that holds packets back on TX (FaultyPort's delay) sends them only
+// when tx_burst is called again. On a quiet queue no batch comes to call it:
+// PortTx kicks such a port every 100 us of worker time, so they leave.
+TEST_F(RingPortFixture, PacketsHeldOnAQuietTxQueueLeaveWithTheKicks) {
+  ManualClock clock(1'000'000, 0);  // one tick per microsecond
+  Worker w(0, WorkerConfig{}, &clock);
+  FaultPlan plan;
+  plan.tx.delay_polls = 2;
+  FaultyPort faulty(*port_, plan);
+  Io io;
+  PortTx tx(faulty, 0);
+  io.connect(0, &tx);
+  PortRx rx(*port_, 0, &io);
+  ASSERT_TRUE(tx.start(w));
+  inject(0, 3);
+  ASSERT_TRUE(rx.poll(w));  // TX poll 1: held for two more
+  EXPECT_TRUE(sent().empty());
+  auto tick = [&](uint64_t t) {
+    clock.set(t);
+    w.sample_clock();
+    w.run_timers();
+  };
+  tick(100);  // kick: TX poll 2
+  EXPECT_TRUE(sent().empty());
+  tick(200);  // kick: TX poll 3, due
+  auto out = sent();
+  ASSERT_EQ(out.size(), 3u) << "held packets left without another batch";
+  for (uint32_t i = 0; i < 3; ++i) EXPECT_EQ(test::seq_of(out[i]), i);
+  test::free_all(out);
+  EXPECT_EQ(faulty.counters().tx.delayed, 3u);
+  tx.stop(w);
+  EXPECT_EQ(w.timers().armed(), 0u);
 }
 
 TEST_F(RingPortFixture, PipelineHandOffThroughARing) {
