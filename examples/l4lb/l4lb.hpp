@@ -5,7 +5,11 @@
 // itself. The choice is rendezvous hashing, precomputed: each of 65536 slots
 // holds the backend that scores highest for it (a score keyed by the
 // backend's address: net/rendezvous.hpp), so removing a backend moves only
-// the flows it had. Other traffic is dropped as not_vip.
+// the flows it had. Other traffic is dropped as not_vip. The outer length is
+// the inner's plus 20, so an inner header that does not hold together, or
+// whose TTL is spent, is dropped, never wrapped. No MTU is checked (bypass
+// has no MTU setting): a frame at the link's MTU leaves 20 bytes over it, with
+// DF set, so the way to the backends must carry 20 bytes more.
 #pragma once
 
 #include <rte_ether.h>
@@ -21,11 +25,14 @@
 
 namespace bypass::examples {
 
-#define L4LB_DROPS(X)                                                          \
-  X(kNotVip, "not_vip")         /* not UDP/TCP to the service, or malformed */ \
-  X(kNoBackend, "no_backend")   /* the backend list is empty */                \
-  X(kNoHeadroom, "no_headroom") /* no room in front for the outer header */    \
-  X(kFragment, "fragment")      /* a fragment: only the first has the ports */
+#define L4LB_DROPS(X)                                                                      \
+  X(kNotVip, "not_vip")         /* not IPv4 UDP/TCP to the service */                      \
+  X(kNoBackend, "no_backend")   /* the backend list is empty */                            \
+  X(kNoHeadroom, "no_headroom") /* no room in front for the outer header */                \
+  X(kFragment, "fragment")      /* a fragment: only the first has the ports */             \
+  X(kMalformed, "malformed_ip") /* not version 4, IHL < 5, a bad total length, no ports */ \
+  X(kTtl, "ttl_expired")        /* TTL 0 */                                                \
+  X(kTooBig, "too_big")         /* the outer packet would pass 65535 bytes */
 BYPASS_DROP_TABLE(L4lbDrop, L4LB_DROPS)
 
 struct L4lbConfig {
@@ -44,19 +51,25 @@ class L4lb final : public PacketModule<L4lb> {
   Verdict handle(Worker&, rte_mbuf* m) {
     auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
-    if (m->data_len < 14 + 20 + 4 || eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
-        ip->dst_addr != c_.vip ||
+    if (m->data_len < 14 + 20 || eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
+      return Verdict::drop(L4lbDrop::kNotVip);
+    // The total length covers the header, and no more than the frame brought.
+    const uint32_t hlen = rte_ipv4_hdr_len(ip), inner_len = rte_be_to_cpu_16(ip->total_length);
+    if (ip->version_ihl >> 4 != 4 || hlen < 20 || inner_len < hlen || inner_len > m->pkt_len - 14u)
+      return Verdict::drop(L4lbDrop::kMalformed);
+    if (ip->dst_addr != c_.vip ||
         (ip->next_proto_id != IPPROTO_UDP && ip->next_proto_id != IPPROTO_TCP))
       return Verdict::drop(L4lbDrop::kNotVip);
     // Fragments cannot be pinned by their ports (only the first has them),
     // and one flow's pieces must not reach two backends: refused, named.
     if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG))
       return Verdict::drop(L4lbDrop::kFragment);
-    const uint32_t l4 = 14 + rte_ipv4_hdr_len(ip);
+    if (ip->time_to_live == 0) return Verdict::drop(L4lbDrop::kTtl);
+    if (inner_len < hlen + 4 || m->data_len < 14 + hlen + 4)  // no ports (in the first segment)
+      return Verdict::drop(L4lbDrop::kMalformed);
+    if (inner_len > 65535 - 20) return Verdict::drop(L4lbDrop::kTooBig);
     rte_be16_t ports[2];
-    if (l4 < 34 || m->data_len < l4 + 4 || rte_be_to_cpu_16(ip->total_length) > 65515)
-      return Verdict::drop(L4lbDrop::kNotVip);  // malformed, or too long to wrap
-    std::memcpy(ports, rte_pktmbuf_mtod_offset(m, uint8_t*, l4), 4);
+    std::memcpy(ports, rte_pktmbuf_mtod_offset(m, uint8_t*, 14 + hlen), 4);
     if (ports[1] != c_.port) return Verdict::drop(L4lbDrop::kNotVip);
     if (table_->empty()) return Verdict::drop(L4lbDrop::kNoBackend);
     uint32_t h = rte_hash_crc_4byte(ip->src_addr, ip->next_proto_id);
@@ -69,7 +82,6 @@ class L4lb final : public PacketModule<L4lb> {
     neth->src_addr = us;
     neth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
     auto* outer = reinterpret_cast<rte_ipv4_hdr*>(neth + 1);
-    const uint16_t inner_len = rte_be_to_cpu_16(ip->total_length);  // ip's bytes are intact
     *outer = rte_ipv4_hdr{};
     outer->version_ihl = RTE_IPV4_VHL_DEF;
     outer->type_of_service = reinterpret_cast<rte_ipv4_hdr*>(outer + 1)->type_of_service;

@@ -1,6 +1,7 @@
 // L4lb: the outer IPv4-in-IPv4 header is right and the client's packet is
 // intact inside it; a flow stays on its backend; flows spread over the
-// backends; removing one backend moves only its flows; the rest is dropped.
+// backends; removing one backend moves only its flows; the rest is dropped,
+// and an inner header that does not hold together is never wrapped.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -145,6 +146,45 @@ TEST(L4lb, DropsWhatIsNotForTheVirtualService) {
   lb.use(c, &none);
   EXPECT_EQ(route(lb, out, {to_vip(ip(198, 19, 0, 1), 4000)})[0], 0u);
   EXPECT_EQ(lb.tally().drops[drop_index(L4lbDrop::kNoBackend)].get(), 1u);
+}
+
+// The outer length is the inner's plus 20, so an inner header that does not
+// hold together is dropped as malformed_ip: not version 4, IHL under 5, a
+// total length under the header or past the frame. TTL 0: ttl_expired.
+// Ethernet padding after a sound packet is not counted in the outer length.
+TEST(L4lb, NeverWrapsAnInnerHeaderThatDoesNotHoldTogether) {
+  const L4lbConfig c = config(2);
+  RendezvousTable t(c.backends);
+  L4lb lb(c, &t);
+  Collect out;
+  lb.connect(0, &out);
+  const test::Packet good = to_vip(ip(198, 19, 0, 1), 4000);
+  const size_t frame = good.build().size();
+  std::vector<test::Packet> bad(5, good);
+  bad[0].ip4().version = 6;
+  bad[1].ip4().ihl = 4;
+  bad[2].ip4().total_length = 0;
+  bad[3].ip4().total_length = 19;
+  bad[4].ip4().total_length = static_cast<uint16_t>(frame - 14 + 1);  // a byte more than came
+  EXPECT_EQ(route(lb, out, bad), std::vector<uint32_t>(5, 0));
+  EXPECT_EQ(lb.tally().drops[drop_index(L4lbDrop::kMalformed)].get(), 5u);
+  test::Packet spent = good;
+  spent.ip4().ttl = 0;
+  EXPECT_EQ(route(lb, out, {spent}), std::vector<uint32_t>{0});
+  EXPECT_EQ(lb.tally().drops[drop_index(L4lbDrop::kTtl)].get(), 1u);
+  EXPECT_EQ(lb.drop_table().name(L4lbDrop::kTtl), "ttl_expired");
+  EXPECT_EQ(lb.tally().drops[drop_index(L4lbDrop::kNotVip)].get(), 0u);
+
+  test::Packet padded = good;
+  padded.min_frame = 60;
+  Worker w(0, WorkerConfig{});
+  Batch b;
+  b.push(test::to_mbuf(test::test_pool(), padded.build()));
+  Module::deliver(w, lb, b);
+  ASSERT_EQ(out.got.size(), 1u);
+  EXPECT_EQ(rte_be_to_cpu_16(rte_pktmbuf_mtod_offset(out.got[0], rte_ipv4_hdr*, 14)->total_length),
+            frame - 14 + 20);
+  rte_pktmbuf_free(out.got[0]);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // bypass-policer: per-source rate limiting (rte_meter srTCM) between two
 // ports, or back out of one. The [policer] table:
-//   cir = 1250000     # committed rate, bytes a second, per source
+//   cir = 1250000     # committed rate, bytes a second, per source and RX queue
 //   cbs = 16384       # committed burst, bytes
 //   ebs = 16384       # excess burst, bytes
 //   action = "drop"   # or "mark" (DSCP AF11/AF12/AF13 by colour)

@@ -1,11 +1,13 @@
 // Policer: per-source rate limiting with DPDK's rte_meter (srTCM, RFC 2697,
-// colour-blind), a meter per source address (IPv4/IPv6) found in an rte_hash.
-// `drop`: red is dropped; `mark`: all pass, the colour in the DSCP (AF1x).
-// Per worker (spread by source address); the clock must tick at the TSC
-// rate. With max_sources held, a new source takes the place of one idle long
-// enough for both its buckets to have refilled ((cbs + ebs) / cir): such a
-// meter is as good as new, so forgetting it changes no verdict. Without one
-// (a flood of fresh sources), the new source is dropped as sources_full; a
+// colour-blind), a meter per source address (IPv4/IPv6, past up to two VLAN
+// tags) found in an rte_hash. `drop`: red is dropped; `mark`: all pass, the
+// colour in the DSCP (AF1x). The meters are per Policer, one per RX queue, and
+// RSS hashes ports too: a source whose flows reach N queues gets up to N x cir
+// (one RX queue per port gives one rate per source). The clock must tick at
+// the TSC rate. With max_sources held, a new source takes the place of one
+// idle long enough for both its buckets to have refilled ((cbs + ebs) / cir):
+// such a meter is as good as new, so forgetting it changes no verdict. Without
+// one (a flood of fresh sources), the new source is dropped as sources_full; a
 // bounded look (kSweep entries) per new source keeps that cheap.
 #pragma once
 
@@ -26,7 +28,8 @@ namespace bypass::examples {
 #define POLICER_DROPS(X)                                                     \
   X(kRed, "over_rate")          /* red: over the committed rate */           \
   X(kMalformed, "malformed_ip") /* too short, or a bad IPv4 header length */ \
-  X(kFull, "sources_full")      /* a new source, max_sources reached */
+  X(kFull, "sources_full")      /* a new source, max_sources reached */      \
+  X(kTags, "vlan_tags")         /* more than two VLAN tags, or cut short */
 BYPASS_DROP_TABLE(PolicerDrop, POLICER_DROPS)
 
 struct PolicerConfig {
@@ -52,16 +55,14 @@ class Policer final : public PacketModule<Policer> {
     p.entries = c_.max_sources;
     p.key_len = 17;  // the address and its family
     p.socket_id = SOCKET_ID_ANY;
-    // Extendable buckets: an add fails only when max_sources are held, so the
-    // place an idle source leaves is the one a new source takes.
+    // Extendable buckets: an add fails only with max_sources held (forget_one).
     p.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
     if (rte_meter_srtcm_profile_config(&profile_, &c_.params) != 0)
       return Status::error("[policer] cir, cbs and ebs make no meter: give each more than 0.");
     if (!(sources_ = rte_hash_create(&p)))
       return Status::error("no memory for the policer's table: lower [policer] max_sources.");
     meters_.resize(c_.max_sources);
-    // Both buckets refill from empty in (cbs + ebs) / cir; a period more for
-    // the meter's own rounding to whole periods.
+    // Both buckets refill from empty in (cbs + ebs) / cir; a period more for rounding.
     const uint64_t per = profile_.cir_bytes_per_period ? profile_.cir_bytes_per_period : 1;
     forget_after_ = ((c_.params.cbs + c_.params.ebs + per - 1) / per + 1) * profile_.cir_period;
     return Status::ok();
@@ -69,13 +70,18 @@ class Policer final : public PacketModule<Policer> {
 
   Verdict handle(Worker& w, rte_mbuf* m) {
     uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
-    const uint16_t type = m->data_len >= 14 ? static_cast<uint16_t>(p[12] << 8 | p[13]) : 0;
-    const unsigned ihl = m->data_len > 14 ? (p[14] & 0x0f) * 4u : 0;
+    uint32_t l3 = 14;  // past the VLAN tags (802.1Q, 802.1ad)
+    uint16_t type = m->data_len >= 14 ? static_cast<uint16_t>(p[12] << 8 | p[13]) : 0;
+    for (; type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ; l3 += 4) {
+      if (l3 == 22 || m->data_len < l3 + 4) return Verdict::drop(PolicerDrop::kTags);
+      type = static_cast<uint16_t>(p[l3 + 2] << 8 | p[l3 + 3]);
+    }
+    const unsigned ihl = m->data_len > l3 ? (p[l3] & 0x0f) * 4u : 0;
     uint8_t key[17] = {};
-    if (type == RTE_ETHER_TYPE_IPV4 && ihl >= 20 && m->data_len >= 14 + ihl)
-      std::memcpy(key, p + 14 + 12, 4), key[16] = 4;
-    else if (type == RTE_ETHER_TYPE_IPV6 && m->data_len >= 14 + 40)
-      std::memcpy(key, p + 14 + 8, 16), key[16] = 6;
+    if (type == RTE_ETHER_TYPE_IPV4 && ihl >= 20 && m->data_len >= l3 + ihl)
+      std::memcpy(key, p + l3 + 12, 4), key[16] = 4;
+    else if (type == RTE_ETHER_TYPE_IPV6 && m->data_len >= l3 + 40)
+      std::memcpy(key, p + l3 + 8, 16), key[16] = 6;
     else if (type == RTE_ETHER_TYPE_IPV4 || type == RTE_ETHER_TYPE_IPV6)
       return Verdict::drop(PolicerDrop::kMalformed);
     else
@@ -94,14 +100,14 @@ class Policer final : public PacketModule<Policer> {
     if (!c_.mark) return c == RTE_COLOR_RED ? Verdict::drop(PolicerDrop::kRed) : Verdict::to(0);
     const uint8_t dscp = static_cast<uint8_t>(10 + 2 * c);  // AF11, AF12, AF13
     if (type == RTE_ETHER_TYPE_IPV4) {
-      auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p + 14);
+      auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p + l3);
       ip->type_of_service = static_cast<uint8_t>(dscp << 2 | (ip->type_of_service & 3));
       ip->hdr_checksum = 0;
       ip->hdr_checksum = rte_ipv4_cksum(ip);
     } else {  // the traffic class straddles bytes 0 and 1; its ECN bits stay
-      const uint8_t tc = static_cast<uint8_t>(dscp << 2 | (p[15] >> 4 & 3));
-      p[14] = static_cast<uint8_t>(0x60 | tc >> 4);
-      p[15] = static_cast<uint8_t>((tc & 0x0f) << 4 | (p[15] & 0x0f));
+      const uint8_t tc = static_cast<uint8_t>(dscp << 2 | (p[l3 + 1] >> 4 & 3));
+      p[l3] = static_cast<uint8_t>(0x60 | tc >> 4);
+      p[l3 + 1] = static_cast<uint8_t>((tc & 0x0f) << 4 | (p[l3 + 1] & 0x0f));
     }
     return Verdict::to(0);
   }

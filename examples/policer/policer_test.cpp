@@ -2,7 +2,8 @@
 // sending at twice the committed rate gets the committed rate (plus the
 // committed burst) through green, within 1 %; another source has a meter of
 // its own; `mark` writes the colour into the DSCP with a valid checksum; a
-// full source table drops new sources under their own reason.
+// full source table drops new sources under their own reason; VLAN tags (up
+// to two) hide no source.
 #include <rte_cycles.h>
 
 #include <gtest/gtest.h>
@@ -19,10 +20,10 @@ namespace {
 
 using test::Collect;
 
-rte_mbuf* from(uint32_t src, uint16_t payload) {
+test::Packet from(uint32_t src, uint16_t payload) {
   test::Packet p = test::udp4(test::Bytes(payload, 'x'));
   p.ip4().src = src;
-  return test::to_mbuf(test::test_pool(), p.build());
+  return p;
 }
 
 struct Rig {
@@ -32,10 +33,11 @@ struct Rig {
     EXPECT_TRUE(p.start(w));
   }
   // One frame from `src` at the clock's time.
-  void send(uint32_t src, uint16_t payload) {
+  void send(uint32_t src, uint16_t payload) { send(from(src, payload).build()); }
+  void send(const test::Bytes& frame) {
     w.sample_clock();
     Batch b;
-    b.push(from(src, payload));
+    b.push(test::to_mbuf(test::test_pool(), frame));
     Module::deliver(w, p, b);
   }
   ManualClock clock;
@@ -128,6 +130,54 @@ TEST(Policer, AFullTableForgetsOnlySourcesIdleLongEnoughToHaveRefilled) {
   EXPECT_EQ(r.p.forgotten(), held - 1);
   EXPECT_EQ(r.out.got.size(), held - 1);
   r.out.free();
+}
+
+// One 802.1Q tag, or two (802.1ad then 802.1Q), hide no source: its frames
+// meet its one meter and go red; `mark` writes the DSCP behind the tags. A
+// third tag, or one cut short, is dropped as vlan_tags, not passed unpoliced.
+TEST(Policer, LooksThroughUpToTwoVlanTags) {
+  PolicerConfig c;
+  c.params = {1000, 1000, 1000};
+  Rig r(c);
+  test::Packet one = from(test::kPeerIp4, 900), two = one;
+  one.eth.tags = {7};
+  two.eth.tags = {7, 8};
+  two.eth.outer_tpid = 0x88a8;
+  for (const test::Packet* f : {&one, &two, &one}) r.send(f->build());  // green, yellow, red
+  EXPECT_EQ(r.out.got.size(), 2u);
+  EXPECT_EQ(r.p.tally().drops[drop_index(PolicerDrop::kRed)].get(), 1u);
+  r.out.free();
+  test::Packet six = test::udp6(test::Bytes(900, 'x'));
+  six.eth.tags = {7, 8};
+  for (int i = 0; i < 3; ++i) r.send(six.build());
+  EXPECT_EQ(r.out.got.size(), 2u);
+  EXPECT_EQ(r.p.tally().drops[drop_index(PolicerDrop::kRed)].get(), 2u);
+  r.out.free();
+  test::Packet three = from(test::kPeerIp4 + 1, 100);
+  three.eth.tags = {7, 8, 9};
+  r.send(three.build());
+  test::Bytes cut = from(test::kPeerIp4 + 2, 100).build();
+  cut.resize(16);  // a tag of which only the TCI came
+  cut[12] = 0x81, cut[13] = 0x00;
+  r.send(cut);
+  EXPECT_EQ(r.out.got.size(), 0u);
+  EXPECT_EQ(r.p.tally().drops[drop_index(PolicerDrop::kTags)].get(), 2u);
+  EXPECT_EQ(r.p.drop_table().name(PolicerDrop::kTags), "vlan_tags");
+
+  c.mark = true;
+  Rig m(c);
+  for (int i = 0; i < 3; ++i) m.send(two.build());  // IPv4 at 22
+  for (int i = 0; i < 3; ++i) m.send(six.build());  // IPv6 at 22
+  ASSERT_EQ(m.out.got.size(), 6u);
+  for (int i = 0; i < 3; ++i) {
+    const auto* ip = rte_pktmbuf_mtod_offset(m.out.got[i], const uint8_t*, 22);
+    EXPECT_EQ(ip[1] >> 2, 10 + 2 * i);
+    EXPECT_EQ(rte_raw_cksum(ip, 20), 0xffff);
+    const auto* v6 = rte_pktmbuf_mtod_offset(m.out.got[3 + i], const uint8_t*, 22);
+    EXPECT_EQ((v6[0] & 0x0f) << 2 | v6[1] >> 6, 10 + 2 * i);  // the traffic class's DSCP
+    EXPECT_EQ(v6[0] >> 4, 6);
+  }
+  m.out.free();
 }
 
 }  // namespace

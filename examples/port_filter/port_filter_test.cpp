@@ -1,6 +1,7 @@
 // PortFilter in a real graph over a ring-backed ethdev: blocked ports are
 // dropped under `port_blocked`, the rest pass untouched, every mbuf comes
-// back; and its parsing of VLAN tags, IPv6 extension headers and fragments.
+// back; and its parsing of VLAN tags (two at most), IPv6 extension headers
+// and fragments (UDP and TCP ones dropped under `fragment`).
 #include <rte_eth_ring.h>
 
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 #include <bypass/graph/port_modules.hpp>
 #include <bypass/io/eth_port.hpp>
 
+#include "collect.hpp"
 #include "eal_env.hpp"
 #include "packets.hpp"
 #include "port_filter.hpp"
@@ -108,16 +110,43 @@ std::vector<uint8_t> udp(uint16_t dport) {
           8};
 }
 
-TEST(PortFilter, LooksThroughVlanTagsAndIpv6ExtensionsAndRefusesWhatItCannotJudge) {
-  PortFilter filter;
-  filter.block(53);
-  Worker w(0, WorkerConfig{});
-  auto verdict = [&](const std::vector<uint8_t>& bytes) {
+// An IPv4 header (flags and offset `frag`, protocol `proto`), then `rest`.
+std::vector<uint8_t> ip4(std::vector<uint8_t> rest, uint16_t frag = 0, uint8_t proto = 17) {
+  std::vector<uint8_t> b(20, 0);
+  b[0] = 0x45;
+  b[2] = static_cast<uint8_t>((20 + rest.size()) >> 8);
+  b[3] = static_cast<uint8_t>(20 + rest.size());
+  b[6] = static_cast<uint8_t>(frag >> 8);
+  b[7] = static_cast<uint8_t>(frag);
+  b[8] = 64;
+  b[9] = proto;
+  for (uint8_t x : rest) b.push_back(x);
+  return b;
+}
+
+// A VLAN tag (VLAN 7) whose next type is `type`, then `rest`.
+std::vector<uint8_t> tag(uint16_t type, std::vector<uint8_t> rest) {
+  std::vector<uint8_t> b = {0x00, 0x07, static_cast<uint8_t>(type >> 8),
+                            static_cast<uint8_t>(type)};
+  for (uint8_t x : rest) b.push_back(x);
+  return b;
+}
+
+// A filter blocking port 53, and the name of its verdict on a frame ("pass").
+struct Judge {
+  Judge() { filter.block(53); }
+  std::string operator()(const std::vector<uint8_t>& bytes) {
     rte_mbuf* m = frame(bytes);
     const Verdict v = filter.handle(w, m);
     rte_pktmbuf_free(m);
     return v.gate < 0 ? std::string(filter.drop_table().name(v.reason)) : "pass";
-  };
+  }
+  PortFilter filter;
+  Worker w{0, WorkerConfig{}};
+};
+
+TEST(PortFilter, LooksThroughVlanTagsAndIpv6ExtensionsAndRefusesWhatItCannotJudge) {
+  Judge verdict;
   // A hop-by-hop header, then a destination options header, before UDP/53.
   std::vector<uint8_t> hbh = {60, 0, 0, 0, 0, 0, 0, 0};
   std::vector<uint8_t> dst = {17, 0, 0, 0, 0, 0, 0, 0};
@@ -127,12 +156,6 @@ TEST(PortFilter, LooksThroughVlanTagsAndIpv6ExtensionsAndRefusesWhatItCannotJudg
   chain.insert(chain.end(), u53.begin(), u53.end());
   EXPECT_EQ(verdict(eth(0x86dd, ip6(0, chain))), "port_blocked");
   EXPECT_EQ(verdict(eth(0x86dd, ip6(17, u80))), "pass");
-  // The first fragment (offset 0) is judged; a later one carries no ports.
-  std::vector<uint8_t> first = {17, 0, 0, 1, 0, 0, 0, 7};
-  first.insert(first.end(), u53.begin(), u53.end());
-  EXPECT_EQ(verdict(eth(0x86dd, ip6(44, first))), "port_blocked");
-  std::vector<uint8_t> later = {17, 0, 0x05, 0x01, 0, 0, 0, 7, 9, 9, 9, 9, 9, 9, 9, 9};
-  EXPECT_EQ(verdict(eth(0x86dd, ip6(44, later))), "pass");
   // A chain that ends before its transport: refused.
   EXPECT_EQ(verdict(eth(0x86dd, ip6(0, {60, 0, 0, 0}))), "unjudged");
   // One VLAN tag, then IPv4 UDP/53.
@@ -148,6 +171,57 @@ TEST(PortFilter, LooksThroughVlanTagsAndIpv6ExtensionsAndRefusesWhatItCannotJudg
   EXPECT_EQ(verdict(eth(0x0800, short_ihl)), "unjudged");
   // Not IP (ARP): passes.
   EXPECT_EQ(verdict(eth(0x0806, std::vector<uint8_t>(28, 0))), "pass");
+}
+
+// Two tags (802.1ad then 802.1Q, or 802.1Q twice) are looked through; a
+// third, or a tag cut short, leaves the frame unjudged: refused, not passed.
+TEST(PortFilter, LooksThroughTwoVlanTagsAndRefusesAThirdOrACutOne) {
+  Judge verdict;
+  const std::vector<uint8_t> v4_53 = ip4(udp(53)), v4_80 = ip4(udp(80)), v6_53 = ip6(17, udp(53));
+  EXPECT_EQ(verdict(eth(0x88a8, tag(0x8100, tag(0x0800, v4_53)))), "port_blocked");
+  EXPECT_EQ(verdict(eth(0x8100, tag(0x8100, tag(0x86dd, v6_53)))), "port_blocked");
+  EXPECT_EQ(verdict(eth(0x88a8, tag(0x8100, tag(0x0800, v4_80)))), "pass");
+  EXPECT_EQ(verdict(eth(0x88a8, tag(0x8100, tag(0x0806, std::vector<uint8_t>(28, 0))))), "pass");
+  EXPECT_EQ(verdict(eth(0x88a8, tag(0x8100, tag(0x8100, tag(0x0800, v4_80))))), "unjudged");
+  EXPECT_EQ(verdict(eth(0x8100, {0x00, 0x07})), "unjudged");
+  EXPECT_EQ(verdict(eth(0x88a8, tag(0x8100, {0x00}))), "unjudged");
+}
+
+// A later fragment has no ports to judge, so UDP and TCP fragments, first or
+// later, IPv4 or IPv6, are dropped and counted as `fragment`. DF alone, an
+// IPv6 atomic fragment (offset 0, no more) and other protocols' fragments are
+// not UDP/TCP fragments to refuse.
+TEST(PortFilter, DropsAndCountsUdpAndTcpFragmentsFirstOrLater) {
+  Judge verdict;
+  const std::vector<uint8_t> u80 = udp(80), u53 = udp(53);
+  EXPECT_EQ(verdict(eth(0x0800, ip4(u80, 0x2000))), "fragment");     // first, more to come
+  EXPECT_EQ(verdict(eth(0x0800, ip4(u80, 0x0003))), "fragment");     // later, the last
+  EXPECT_EQ(verdict(eth(0x0800, ip4(u80, 0x0003, 6))), "fragment");  // TCP
+  EXPECT_EQ(verdict(eth(0x0800, ip4(u80, 0x4000))), "pass");         // DF: whole
+  EXPECT_EQ(verdict(eth(0x0800, ip4(u80, 0x0003, 1))), "pass");      // ICMP: no ports to judge
+  // IPv6: a fragment header (next header, 0, offset << 3 | M, id), then its data.
+  const auto frag6 = [](uint8_t next, uint8_t off_hi, uint8_t off_lo_m, std::vector<uint8_t> rest) {
+    std::vector<uint8_t> b = {next, 0, off_hi, off_lo_m, 0, 0, 0, 7};
+    for (uint8_t x : rest) b.push_back(x);
+    return b;
+  };
+  EXPECT_EQ(verdict(eth(0x86dd, ip6(44, frag6(17, 0, 0x01, u80)))), "fragment");     // first
+  EXPECT_EQ(verdict(eth(0x86dd, ip6(44, frag6(17, 0x05, 0x00, u80)))), "fragment");  // later
+  EXPECT_EQ(verdict(eth(0x86dd, ip6(44, frag6(60, 0x05, 0x01, u80)))), "fragment");  // ext next
+  EXPECT_EQ(verdict(eth(0x86dd, ip6(44, frag6(58, 0x05, 0x00, u80)))), "pass");      // ICMPv6
+  EXPECT_EQ(verdict(eth(0x86dd, ip6(44, frag6(17, 0, 0, u53)))), "port_blocked");    // atomic
+  EXPECT_EQ(verdict(eth(0x86dd, ip6(44, frag6(17, 0, 0, u80)))), "pass");
+  // Through the module's batch loop: counted under their own reason.
+  test::Collect out;
+  verdict.filter.connect(0, &out);
+  Batch b;
+  b.push(frame(eth(0x0800, ip4(u80, 0x0003))));
+  b.push(frame(eth(0x86dd, ip6(44, frag6(17, 0x05, 0x00, u80)))));
+  b.push(frame(eth(0x0800, ip4(u80))));
+  Module::deliver(verdict.w, verdict.filter, b);
+  EXPECT_EQ(out.got.size(), 1u);
+  EXPECT_EQ(verdict.filter.tally().drops[drop_index(PortFilterDrop::kFragment)].get(), 2u);
+  out.free();
 }
 
 }  // namespace
