@@ -58,7 +58,7 @@ uint32_t EncryptionMappings::find_live(const NetcodeAddress& a, uint64_t now_ns,
 
 uint32_t EncryptionMappings::add(const NetcodeAddress& a, const Key& send_key,
                                  const Key& receive_key, int32_t timeout_seconds,
-                                 HistoryRef history, uint64_t now_ns) {
+                                 HistoryRef history, uint64_t now_ns, uint64_t token_deadline_ns) {
   uint32_t m = find(a);
   if (m != kNone && entries_[m].client_index != kNone) return kNone;
   if (m == kNone) {
@@ -76,9 +76,10 @@ uint32_t EncryptionMappings::add(const NetcodeAddress& a, const Key& send_key,
   e.receive_key = receive_key;
   e.timeout_seconds = timeout_seconds;
   e.last_access_ns = now_ns;
-  e.deadline_ns = timeout_seconds >= 0
-                      ? now_ns + static_cast<uint64_t>(timeout_seconds) * kNanosPerSecond
-                      : kNoDeadline;
+  e.deadline_ns = std::min(token_deadline_ns,
+                           timeout_seconds >= 0
+                               ? now_ns + static_cast<uint64_t>(timeout_seconds) * kNanosPerSecond
+                               : kNoDeadline);
   e.client_index = kNone;
   e.history = history;
   return m;

@@ -75,9 +75,12 @@ class EncryptionMappings {
   uint32_t find_live(const NetcodeAddress& a, uint64_t now_ns, uint32_t hint = kNone);
 
   // Sets the keys for `a` (a new mapping, or over the unbound one `a` already
-  // has). kNone if `a` is bound to a client or no mapping is free.
+  // has). kNone if `a` is bound to a client or no mapping is free. Unbound,
+  // it ends `timeout_seconds` after now (none if negative) and at
+  // `token_deadline_ns`, when the token it came with expires, whichever is first.
   uint32_t add(const NetcodeAddress& a, const Key& send_key, const Key& receive_key,
-               int32_t timeout_seconds, HistoryRef history, uint64_t now_ns);
+               int32_t timeout_seconds, HistoryRef history, uint64_t now_ns,
+               uint64_t token_deadline_ns = kNoDeadline);
 
   // The handshake finished: the mapping belongs to `client_index` and loses its deadline.
   void bind(uint32_t m, uint32_t client_index);

@@ -455,8 +455,17 @@ void NetcodeServer::on_request(const NetcodeAddress& from, const ConnectionReque
     return;
   }
 
-  const uint32_t m = mappings_.add(from, token.server_to_client_key, token.client_to_server_key,
-                                   token.timeout_seconds, admission.ref, now.mono_ns);
+  // A pending mapping lasts no longer than its token: one whose timeout is
+  // negative (none) would otherwise hold its entry for good.
+  // (Capped at a century so that the nanoseconds cannot overflow.)
+  constexpr uint64_t kCentury = 100ull * 365 * 86400;
+  const uint64_t token_left_ns =
+      request.expire_timestamp > now.unix_seconds
+          ? std::min(request.expire_timestamp - now.unix_seconds, kCentury) * kNanosPerSecond
+          : 0;
+  const uint32_t m =
+      mappings_.add(from, token.server_to_client_key, token.client_to_server_key,
+                    token.timeout_seconds, admission.ref, now.mono_ns, now.mono_ns + token_left_ns);
   if (m == kNone) {
     count(ServerDrop::kMappingsFull);
     return;

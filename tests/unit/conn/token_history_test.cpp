@@ -363,6 +363,29 @@ TEST(EncryptionMappings, AddFindExpireBindRemove) {
   EXPECT_EQ(m.size(), 1u);  // only the one without a timeout is left
 }
 
+// A pending mapping ends when its token expires, whatever the token's
+// timeout: one without a timeout (negative) held its entry for good, so a
+// holder of such tokens could take every mapping.
+TEST(EncryptionMappings, APendingMappingEndsWithItsToken) {
+  ASSERT_TRUE(crypto_init().is_ok());
+  EncryptionMappings m(2);
+  const Key k1 = random_key(), k2 = random_key();
+  const uint64_t t = 10 * kNanosPerSecond, token_end = t + 30 * kNanosPerSecond;
+  const uint32_t none = m.add(from(1), k1, k2, -1, {}, t, token_end);
+  const uint32_t long_timeout = m.add(from(2), k1, k2, 60, {}, t, token_end);
+  ASSERT_NE(none, EncryptionMappings::kNone);
+  ASSERT_NE(long_timeout, EncryptionMappings::kNone);
+  EXPECT_EQ(m.find_live(from(1), token_end), none);
+  EXPECT_EQ(m.find_live(from(2), token_end), long_timeout);
+  EXPECT_EQ(m.find_live(from(1), token_end + 1), EncryptionMappings::kNone);
+  EXPECT_EQ(m.find_live(from(2), token_end + 1), EncryptionMappings::kNone);
+  EXPECT_EQ(m.size(), 0u);
+  // Bound, a mapping outlives its token: the connection has its own timeout.
+  const uint32_t b = m.add(from(3), k1, k2, -1, {}, t, token_end);
+  m.bind(b, 1);
+  EXPECT_EQ(m.find_live(from(3), token_end + 100 * kNanosPerSecond), b);
+}
+
 // receive() passes the mapping a batch's prefetch found; by then a packet
 // earlier in the batch may have removed or replaced it.
 TEST(EncryptionMappings, AStaleHintIsCheckedNotTrusted) {
