@@ -5,6 +5,8 @@
 // shared (a room publication queued to many members): it is counted, and
 // goes back to the free list when its last holder gives it. Bounds what all
 // connections of a worker hold together; nothing is allocated per packet.
+// The last eighth is kept for connections that hold little (may_take), so a
+// few whose peers stop acknowledging cannot take it all from the others.
 // One thread only.
 #pragma once
 
@@ -44,6 +46,14 @@ class ChunkPool {
     if (--refs_[c] == 0) free_[top_++] = c;
   }
   uint8_t* data(uint32_t c) { return mem_.data() + size_t{c} * kFragmentBytes; }
+
+  // Whether a holder of `holding` chunks may take `n` more: while the pool
+  // keeps its reserve, or for a holder that stays within one whole message
+  // (kMaxFragments chunks) with them.
+  bool may_take(uint32_t n, uint32_t holding) const {
+    return top_ >= n && (top_ - n >= reserve() || uint64_t{holding} + n <= kMaxFragments);
+  }
+  uint32_t reserve() const { return capacity() / 8; }
 
   uint32_t available() const { return top_; }
   uint32_t capacity() const { return static_cast<uint32_t>(mem_.size() / kFragmentBytes); }

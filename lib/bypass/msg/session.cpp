@@ -359,7 +359,7 @@ SendResult Session::queue(uint8_t channel, bool text, std::span<const uint8_t> b
     counters_->queue_full++;
     return SendResult::kQueueFull;
   }
-  if (shared.empty() && pool_->available() < n) {
+  if (shared.empty() && !pool_->may_take(static_cast<uint32_t>(n), holding())) {
     want_writable_ = true;
     counters_->no_memory++;
     return SendResult::kNoMemory;
@@ -396,7 +396,9 @@ SendResult Session::queue(uint8_t channel, bool text, std::span<const uint8_t> b
 void Session::release_done() {
   while (head_ != cursor_ && out_at(head_).state == OutState::kDone) ++head_;
   if (!want_writable_ || state_ != SessionState::kOpen) return;
-  if (tail_ - head_ > out_limit_ / 2 || pool_->available() < kMaxFragments) return;
+  if (tail_ - head_ > out_limit_ / 2 ||
+      !pool_->may_take(static_cast<uint32_t>(kMaxFragments), holding()))
+    return;
   want_writable_ = false;
   handler_->on_writable(*this);
 }

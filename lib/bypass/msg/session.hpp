@@ -222,6 +222,8 @@ class Session final {
   bool evict_unreliable();
   Completion try_complete(uint8_t channel, uint16_t seq);
   uint32_t held_count() const { return held_used_; }
+  // Chunks this session holds, or shares, in its send queue and reassembly.
+  uint32_t holding() const { return (tail_ - head_) + held_used_; }
   void drain(uint8_t channel);
   void free_held(size_t i);
   // Frees held fragments of messages behind the channel's next expected one.

@@ -213,11 +213,11 @@ bool Session::hold(const MessageFrame& m, bool ahead) {
     drop(MsgDrop::kNoBuffer);
     return false;
   }
-  const uint32_t chunk = pool_->take();
-  if (chunk == ChunkPool::kNone) {
+  if (!pool_->may_take(1, holding())) {
     drop(MsgDrop::kNoBuffer);
     return false;
   }
+  const uint32_t chunk = pool_->take();
   for (Held& h : held_) {
     if (h.chunk != ChunkPool::kNone) continue;
     std::memcpy(pool_->data(chunk), m.data.data(), m.data.size());

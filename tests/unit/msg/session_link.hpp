@@ -78,11 +78,14 @@ struct WireLog : FrameVisitor {
 
 class Link {
  public:
+  // `shared_server_pool`: the server side takes its chunks there, as the
+  // sessions of one worker share their owner's pool.
   Link(const SessionConfig* server_config, const SessionConfig* client_config,
-       uint32_t pool_chunks = 4096)
+       uint32_t pool_chunks = 4096, ChunkPool* shared_server_pool = nullptr)
       : server_pool(pool_chunks),
         client_pool(pool_chunks),
-        server(Role::kServer, server_config, &server_pool),
+        server(Role::kServer, server_config,
+               shared_server_pool ? shared_server_pool : &server_pool),
         client(Role::kClient, client_config, &client_pool) {}
 
   void open() {

@@ -185,6 +185,37 @@ TEST(Session, MemoryStaysFlatAgainstAPeerThatStopsReading) {
   EXPECT_EQ(link.server_pool.available(), link.server_pool.capacity());
 }
 
+// Sessions of one worker share its chunk pool. One whose peer stops
+// acknowledging (here with a queue as large as the pool) stops at the pool's
+// reserve, the last eighth, which only sessions holding at most one whole
+// message's chunks may take: another session still sends a 64 KiB message.
+// Before the reserve, a few such peers took every chunk from everyone.
+TEST(Session, ASessionThatHoldsMuchLeavesThePoolsReserveToTheOthers) {
+  ChunkPool pool(1024);
+  ASSERT_EQ(pool.reserve(), 128u);
+  SessionConfig sc = server_config();
+  sc.send_queue = 4096;  // the pool is the limit here, not the queue
+  const SessionConfig cc;
+  Link hog(&sc, &cc, 64, &pool), light(&sc, &cc, 64, &pool);
+  hog.open();
+  light.open();
+  ASSERT_TRUE(hog.run_until([&] { return hog.client.opened == 1; }, 1000));
+  ASSERT_TRUE(light.run_until([&] { return light.client.opened == 1; }, 1000));
+  hog.client_reads_stop = true;
+  uint32_t ok = 0;
+  SendResult r;
+  while ((r = hog.server.session.send(0, false, pattern(1000, ok))) == SendResult::kOk) ++ok;
+  EXPECT_EQ(r, SendResult::kNoMemory);
+  EXPECT_EQ(ok, 1024u - 128u);
+  EXPECT_EQ(pool.available(), 128u);
+  const auto big = pattern(kMaxMessageBytes, 5);
+  ASSERT_EQ(light.server.session.send(0, false, big), SendResult::kOk);
+  EXPECT_EQ(light.server.session.send(0, false, pattern(100, 6)), SendResult::kNoMemory)
+      << "past one whole message, the reserve is not this session's either";
+  ASSERT_TRUE(light.run_until([&] { return light.client.got.size() == 1; }, 5000));
+  EXPECT_EQ(light.client.got[0].bytes, big);
+}
+
 // A peer that keeps talking but acks none of our packets holds our queued
 // reliable data for nothing: after idle_timeout it is closed with 4003 and
 // everything goes back to the pool. (It is never idle: its messages arrive.)
