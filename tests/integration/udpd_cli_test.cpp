@@ -55,6 +55,19 @@ TEST(UdpdSockets, ServesEchoAndStaticOnLoopbackBothFamilies) {
   auto f = run_cmd({client, "fetch", "127.0.0.1", std::to_string(stat), "-o", dir.file("got.bin")});
   EXPECT_TRUE(f.ok()) << f.out << f.err;
   EXPECT_TRUE(run_cmd({"cmp", dir.file("content.bin"), dir.file("got.bin")}).ok());
+  // The worker thread, and it alone, runs under the seccomp filter (mode 2),
+  // as a DPDK worker does: it served all of the above under it.
+  std::vector<std::string> filtered;
+  const std::string tasks = "/proc/" + std::to_string(udpd->pid()) + "/task/";
+  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+    std::string comm, line;
+    std::getline(std::ifstream(task.path() / "comm"), comm);
+    std::ifstream status(task.path() / "status");
+    while (std::getline(status, line))
+      if (line.rfind("Seccomp:", 0) == 0 && line.find('2') != std::string::npos)
+        filtered.push_back(comm);
+  }
+  EXPECT_EQ(filtered, std::vector<std::string>{"bypass-sock-0"});
   ASSERT_TRUE(udpd->kill(SIGTERM));
   auto st = udpd->wait_for(10000ms);
   ASSERT_TRUE(st.has_value());

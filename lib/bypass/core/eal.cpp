@@ -46,7 +46,10 @@ std::vector<std::string> eal_args(const Config& c, const std::string& prog) {
 }
 
 Expected<Eal> Eal::start(const Config& c, const std::string& prog) {
-  if (c.eal.worker_seccomp) prepare_allocator_for_workers();  // before EAL starts any thread
+  if (c.eal.worker_seccomp) {
+    prepare_allocator_for_workers();  // before EAL starts any thread
+    if (Status s = check_worker_filter(); !s) return s;
+  }
   route_dpdk_log();
   std::vector<std::string> args = eal_args(c, prog);
   std::vector<char*> argv;

@@ -9,6 +9,9 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
 
 namespace bypass {
 namespace {
@@ -28,6 +31,11 @@ constexpr const char* kAllowed[] = {
     "brk", "munmap", "madvise", "mremap",  // mmap: below, never executable
     // randomness, signals returning, thread and process exit
     "getrandom", "rt_sigreturn", "rt_sigprocmask", "restart_syscall", "exit", "exit_group"};
+
+// And what a worker of the sockets backend calls besides: it waits on its
+// sockets with epoll and reads and writes them a batch at a time.
+constexpr const char* kSocketsAllowed[] = {"epoll_wait", "epoll_pwait", "epoll_pwait2", "recvmmsg",
+                                           "sendmmsg"};
 
 }  // namespace
 
@@ -50,7 +58,7 @@ void prepare_allocator_for_workers() {
 #endif
 #endif
 
-Status confine_worker_thread() {
+Status confine_worker_thread(WorkerKind kind) {
   if (g_confined) return Status::ok();
 #ifdef BYPASS_SANITIZER_BUILD
   static std::once_flag said;
@@ -65,7 +73,10 @@ Status confine_worker_thread() {
     return Status::error(
         "the seccomp filter for worker threads could not be made: set [eal] worker_seccomp = "
         "false to run workers without it.");
-  for (const char* name : kAllowed) {
+  std::vector<const char*> names(std::begin(kAllowed), std::end(kAllowed));
+  if (kind == WorkerKind::kSockets)
+    names.insert(names.end(), std::begin(kSocketsAllowed), std::end(kSocketsAllowed));
+  for (const char* name : names) {
     const int nr = seccomp_syscall_resolve_name(name);
     if (nr == __NR_SCMP_ERROR) continue;  // not on this architecture
     if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0); rc != 0) {
@@ -96,6 +107,18 @@ Status confine_worker_thread() {
                          "): set [eal] worker_seccomp = false to run workers without it.");
   g_confined = true;
   return Status::ok();
+}
+
+Status check_worker_filter(WorkerKind kind) {
+  Status result = Status::ok();
+  try {
+    std::thread probe([&] { result = confine_worker_thread(kind); });
+    probe.join();
+  } catch (const std::system_error& e) {
+    return Status::error(std::string("cannot start a thread to try the workers' seccomp filter: ") +
+                         e.what() + ".");
+  }
+  return result;
 }
 
 }  // namespace bypass

@@ -6,17 +6,31 @@
 // memif), futexes and writes for logging, the idle policy's sleep, memory
 // for the rare allocation off the fast path, getrandom, and thread exit.
 // Anything else kills the whole process (SECCOMP_RET_KILL_PROCESS): a worker
-// that was subverted cannot open a file, exec or connect. On by default;
-// `[eal] worker_seccomp = false` turns it off.
+// that was subverted cannot open a file, exec or connect. On by default,
+// for DPDK workers and for the sockets backend's; `[eal] worker_seccomp =
+// false` turns it off.
 #pragma once
+
+#include <cstdint>
 
 #include <bypass/core/status.hpp>
 
 namespace bypass {
 
+// Which workers a filter is for: DPDK's, or those of bypass-udpd's sockets
+// backend, which also wait with epoll and read and write batches of
+// datagrams (recvmmsg, sendmmsg).
+enum class WorkerKind : uint8_t { kDpdk, kSockets };
+
 // Installs the worker filter on the calling thread, once (a second call on
 // the same thread does nothing: installing again would itself be refused).
-Status confine_worker_thread();
+Status confine_worker_thread(WorkerKind kind = WorkerKind::kDpdk);
+
+// Installs the filter on a thread started for the purpose, which then ends:
+// whether the workers' filter can be made and loaded here, asked before any
+// worker starts, so that a refusal stops the start with its sentence rather
+// than leave a worker running without it.
+Status check_worker_filter(WorkerKind kind = WorkerKind::kDpdk);
 
 // Whether the calling thread runs under the worker filter.
 bool worker_thread_confined();

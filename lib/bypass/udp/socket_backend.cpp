@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
+#include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include <utility>
 
 #include <bypass/core/counter.hpp>
+#include <bypass/core/sandbox.hpp>
 #include <bypass/udp/udp_socket.hpp>
 
 namespace bypass {
@@ -531,12 +533,23 @@ Status SocketBackend::start() {
     return st;
   }
 
+  if (options_.seccomp) {
+    if (Status st = check_worker_filter(WorkerKind::kSockets); !st) {
+      close_all();
+      return st;
+    }
+  }
   stop_.store(false, std::memory_order_release);
   const int timeout_ms = static_cast<int>(std::max<int64_t>(options_.poll_timeout.count(), 1));
   for (size_t i = 0; i < workers_.size(); ++i) {
     Worker* w = workers_[i].get();
     try {
-      w->thread = std::thread([this, w, timeout_ms] { w->run(stop_, timeout_ms); });
+      w->thread = std::thread([this, w, timeout_ms, i] {
+        if (options_.seccomp)
+          if (Status st = confine_worker_thread(WorkerKind::kSockets); !st)
+            spdlog::error("worker {}: {}", i + 1, st.message());
+        w->run(stop_, timeout_ms);
+      });
     } catch (const std::system_error& e) {
       stop();
       return Status::error(std::string("cannot start a worker thread: ") + e.what() + ".");

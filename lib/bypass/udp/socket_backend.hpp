@@ -34,6 +34,10 @@ struct SocketBackendOptions {
                                  // are dropped and counted as truncated
   int socket_buffer = 16 << 20;  // SO_RCVBUF and SO_SNDBUF, bytes (root may exceed the sysctls)
   std::chrono::milliseconds poll_timeout{20};  // how long a worker sleeps: bounds stop()
+  // Worker threads run under the seccomp filter for sockets workers
+  // (core/sandbox.hpp); start() refuses if it cannot be loaded. The owner
+  // calls prepare_allocator_for_workers() first, before any thread allocates.
+  bool seccomp = false;
 };
 
 // Summed over workers when read. Every datagram that reaches a socket is handed to

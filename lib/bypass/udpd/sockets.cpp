@@ -9,8 +9,10 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
 #include <bypass/control/control_plane.hpp>
 #include <bypass/control/stats.hpp>
+#include <bypass/core/sandbox.hpp>
 #include <bypass/core/signals.hpp>
 #include <bypass/udp/socket_backend.hpp>
 
@@ -92,6 +94,9 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
     std::printf("config ok\n");
     return 0;
   }
+  // Workers run under seccomp as DPDK's do; every thread started from here
+  // on allocates from the main arena (core/sandbox.hpp says why).
+  if (c.eal.worker_seccomp) prepare_allocator_for_workers();
   std::FILE* json = nullptr;
   if (!stats_json_path.empty() && !(json = std::fopen(stats_json_path.c_str(), "w")))
     return fail("cannot write the stats file '" + stats_json_path +
@@ -104,6 +109,7 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
   StopSignals signals;
   SocketBackendOptions so;
   so.socket_buffer = static_cast<int>(o.socket_buffer_kib) * 1024;
+  so.seccomp = c.eal.worker_seccomp;
   SocketBackend backend(o.services, o.bind, cpus, so,
                         [&o](const ServiceConfig& s) -> std::unique_ptr<DatagramHandler> {
                           auto h = make_service_handler(s, o.added);
