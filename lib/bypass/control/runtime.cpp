@@ -14,6 +14,7 @@
 #include <bypass/control/report.hpp>
 #include <bypass/control/telemetry.hpp>
 #include <bypass/core/clock.hpp>
+#include <bypass/core/sandbox.hpp>
 #include <bypass/io/fault_config.hpp>
 
 namespace bypass {
@@ -72,6 +73,12 @@ Expected<std::unique_ptr<Runtime>> Runtime::attach(Config& c, const std::string&
           "Embedding::signals needs SIGINT, SIGTERM and SIGHUP blocked before rte_eal_init(), so "
           "that EAL's threads inherit the mask: block them first, or leave signals off and call "
           "request_stop().");
+  }
+  if (e.seccomp) {
+    // As Runtime::start() does, as far as it can this late: threads that
+    // have allocated already keep their arenas (docs/embedding.md).
+    prepare_allocator_for_workers();
+    if (Status s = check_worker_filter(); !s) return s;
   }
   std::unique_ptr<Runtime> rt(new Runtime());
   rt->signals_ = std::make_unique<StopSignals>(e.signals ? StopSignals::Handling::kSignals
