@@ -13,9 +13,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <regex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -288,6 +292,95 @@ void run_veth_reflector(const std::string& driver) {
   // IPv6 is off and the neighbour entry is static: the link carries nothing
   // but our datagrams.
   fwd->expect_clean_exit(kDatagrams, kDatagrams);
+}
+
+// SIGTERM under load (docs/running.md): the kernel side floods the
+// reflector, two workers on two queue pairs, when it is told to stop. It exits
+// within the bound, with status 0; each total is the sum of the workers'
+// lines; every packet received was sent back or dropped under a named
+// reason; and no mbuf is left in use.
+TEST(FwdVeth, SigtermUnderLoadStopsInTimeWithCountsThatAddUp) {
+  TempDir dir;
+  VethPair veth;
+  ASSERT_EQ(veth.setup(), "");
+  CpuPlan cpus = plan_cpus();
+  FwdConfig cfg;
+  cfg.file_prefix = fwd_file_prefix();
+  cfg.huge_pages = !no_huge();
+  cfg.control_cpu = cpus.control;
+  cfg.ports = {{"p0", "net_af_packet0,iface=" + veth.fwd_if + ",qpairs=2"}};
+  cfg.queues = 2;
+  cfg.workers = {{cpus.worker, {"p0:0"}, ""}, {cpus.other, {"p0:1"}, ""}};
+  cfg.mode = "5tswap";
+  cfg.topology = "loop";
+  std::string error;
+  auto fwd = FwdProcess::start(cfg, dir, &error, {ip(), "netns", "exec", veth.fwd_ns});
+  ASSERT_TRUE(fwd) << error;
+  ASSERT_TRUE(fwd->wait_ready()) << "bypass-fwd did not start forwarding\n" << fwd->transcript();
+  Socket sock(udp_socket_in(veth.client_ns, kClientIp, &error));
+  ASSERT_GE(sock.fd(), 0) << error;
+
+  std::atomic<bool> flooding{true};
+  std::atomic<uint64_t> sent{0};
+  std::thread flood([&] {
+    sockaddr_in peer{};
+    peer.sin_family = AF_INET;
+    peer.sin_port = htons(kPeerPort);
+    inet_pton(AF_INET, kPeerIp, &peer.sin_addr);
+    const std::vector<uint8_t> p = payload(1, 2);
+    std::vector<uint8_t> sink(2048);
+    while (flooding.load(std::memory_order_relaxed)) {
+      for (int i = 0; i < 64; ++i)
+        if (sendto(sock.fd(), p.data(), 64, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&peer),
+                   sizeof peer) == 64)
+          sent.fetch_add(1, std::memory_order_relaxed);
+      while (recv(sock.fd(), sink.data(), sink.size(), MSG_DONTWAIT) > 0) {
+      }
+    }
+  });
+  // Under way: the flood has sent a good many, and goes on through the stop.
+  const auto deadline = Clock::now() + 60s;
+  while (sent.load() < 20000 && Clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  const uint64_t before_stop = sent.load();
+  const auto t0 = Clock::now();
+  auto st = fwd->terminate(20000ms);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+  const uint64_t after_stop = sent.load();
+  flooding = false;
+  flood.join();
+  EXPECT_GE(before_stop, 20000u) << "the flood never got going";
+  EXPECT_GT(after_stop, before_stop) << "still flooding while it stopped";
+  ASSERT_TRUE(st.has_value()) << "no exit within 20 s of SIGTERM under load\n" << fwd->transcript();
+  EXPECT_TRUE(st->exited && st->code == 0) << st->describe() << "\n" << fwd->transcript();
+
+  const std::string o = fwd->out();
+  auto totals = parse_totals(o);
+  ASSERT_TRUE(totals) << o;
+  EXPECT_GT(totals->rx, 0u) << o;
+  EXPECT_EQ(totals->rx, totals->tx + totals->dropped) << "received: sent back or dropped\n" << o;
+  uint64_t rx = 0, tx = 0, dropped = 0, reasons = 0;
+  int workers = 0;
+  const std::regex worker_line("worker \\d+: rx (\\d+) tx (\\d+) dropped (\\d+)");
+  for (std::sregex_iterator i(o.begin(), o.end(), worker_line), end; i != end; ++i, ++workers) {
+    rx += std::stoull((*i)[1]);
+    tx += std::stoull((*i)[2]);
+    dropped += std::stoull((*i)[3]);
+  }
+  const std::regex drop_line("\n  drop [a-z_]+: (\\d+)");
+  for (std::sregex_iterator i(o.begin(), o.end(), drop_line), end; i != end; ++i)
+    reasons += std::stoull((*i)[1]);
+  EXPECT_EQ(workers, 2) << o;
+  EXPECT_EQ(rx, totals->rx) << o;
+  EXPECT_EQ(tx, totals->tx) << o;
+  EXPECT_EQ(dropped, totals->dropped) << o;
+  EXPECT_EQ(reasons, totals->dropped) << "every drop under a named reason\n" << o;
+  auto leaked = parse_mbufs_in_use(o);
+  ASSERT_TRUE(leaked) << o;
+  EXPECT_EQ(*leaked, 0u) << o;
+  std::printf("stopped %lld ms after SIGTERM under a flood: rx %llu tx %llu dropped %llu\n",
+              static_cast<long long>(took.count()), static_cast<unsigned long long>(totals->rx),
+              static_cast<unsigned long long>(totals->tx),
+              static_cast<unsigned long long>(totals->dropped));
 }
 
 TEST(FwdVeth, AfPacketReflectsKernelUdp) {

@@ -298,8 +298,10 @@ std::string fwd_config(const FwdConfig& c) {
      << "file_prefix = " << quote(c.file_prefix) << "\n"
      << "[memory]\n"
      << "pool_size = " << c.pool_size << "\n";
-  for (const auto& [name, device] : c.ports)
+  for (const auto& [name, device] : c.ports) {
     os << "[[port]]\nname = " << quote(name) << "\ndevice = " << quote(device) << "\n";
+    if (c.queues) os << "rx_queues = " << c.queues << "\ntx_queues = " << c.queues << "\n";
+  }
   for (const auto& w : c.workers) {
     os << "[[worker]]\ncpu = " << w.cpu << "\n";
     if (!w.rx.empty()) {
