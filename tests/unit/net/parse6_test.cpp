@@ -365,11 +365,10 @@ TEST_F(ParseL4, UdpHeaderAcrossSegments) {
   for (uint32_t cut = 62; cut <= f.size(); cut += 2) EXPECT_EQ(parse(f, {cut}), kPass) << cut;
 }
 
-// DPDK 22.11's rte_raw_cksum_mbuf (used by packet_sum for data in more than
-// one segment) truncates a segment's 32-bit partial sum to 16 bits before the
-// byte swap that follows an odd boundary, dropping its carries: valid
-// datagrams whose payload crosses a segment at an odd offset from the UDP
-// header are refused as udp_checksum. Enable when packet_sum has its own sum.
+// A payload that crosses a segment at an odd offset from the UDP header:
+// packet_sum swaps that segment's folded sum (DPDK 22.11's
+// rte_raw_cksum_mbuf, which packet_sum no longer uses, lost its carries
+// there and refused such datagrams as udp_checksum).
 TEST_F(ParseL4, ChecksumAcrossOddSegmentBoundary) {
   const Bytes f = udp4(Bytes(101, 7)).build();
   for (uint32_t cut = 43; cut < f.size(); cut += 2) EXPECT_EQ(parse(f, {cut}), kPass) << cut;

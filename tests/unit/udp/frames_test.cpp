@@ -307,9 +307,8 @@ TEST_F(UdpFrames, FrameToSenderWithBlob) {
 // On a port with multi-segment TX (and no UDP checksum offload), the header
 // segment of a blob frame ends at an odd distance from the UDP header when the
 // copied header has an odd length; the software checksum over both segments
-// then goes through DPDK 22.11's rte_raw_cksum_mbuf, which loses carries there
-// (see parse6_test.cpp): the frame leaves with a wrong UDP checksum. Enable
-// when packet_sum has its own multi-segment sum.
+// must carry across that boundary (DPDK 22.11's rte_raw_cksum_mbuf did not,
+// and the frame left with a wrong UDP checksum).
 TEST_F(UdpFrames, FrameToSenderWithBlobAndOddHeader) {
   DpdkBlob* blob = DpdkBlob::create(Bytes(512, 0xf1));
   ASSERT_NE(blob, nullptr);
