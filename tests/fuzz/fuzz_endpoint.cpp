@@ -12,6 +12,7 @@
 // 0-1 pick what happens to a delivered datagram, bits 2-7 are its parameter.
 #include <rte_ethdev.h>
 #include <rte_ether.h>
+#include <rte_udp.h>
 
 #include <atomic>
 #include <cstring>
@@ -112,7 +113,11 @@ void serve(World& wd, Worker& w, Endpoint& ep, UdpBatch& udp, Batch& tx,
       if (x.m == m) in = &x;
     FUZZ_CHECK(in != nullptr, "a datagram that was not received");
     const unsigned param = in->mode >> 2;
-    switch (in->mode & 3) {
+    // No service is on port 0 (the config takes 1 to 65535): a datagram to it
+    // is answered as the dispatch answers one for a closed port.
+    const bool to_port_zero =
+        rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, p.l4_off)->dst_port == 0;
+    switch (to_port_zero ? 0 : in->mode & 3) {
       case 0: {
         const uint16_t n = tx.size();
         ep.port_unreachable(w, m, p, tx);  // takes m
