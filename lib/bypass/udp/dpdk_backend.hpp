@@ -17,17 +17,25 @@
 
 namespace bypass {
 
-// HandlerContext over DPDK memory: blobs live until the context is destroyed.
+// HandlerContext over DPDK memory: a blob lives until its handler is retired
+// and no packet points into it any more (it is looked at again at each
+// make_static and release_static), or until the context is destroyed.
 class DpdkHandlerContext final : public HandlerContext {
  public:
   explicit DpdkHandlerContext(uint32_t max_payload) : max_payload_(max_payload) {}
   ~DpdkHandlerContext() override;
   Expected<const StaticBlob*> make_static(std::span<const uint8_t> bytes) override;
+  void release_static(const StaticBlob* blob) override;
   uint32_t max_payload() const override { return max_payload_; }
+  // Blobs held: in use, and given back but still pointed into by packets.
+  size_t blobs() const { return blobs_.size() + retired_.size(); }
 
  private:
+  void free_retired();
+
   uint32_t max_payload_;
   std::vector<DpdkBlob*> blobs_;
+  std::vector<DpdkBlob*> retired_;  // given back; freed once no mbuf points into them
 };
 
 }  // namespace bypass

@@ -244,6 +244,10 @@ class HandlerContext {
   virtual ~HandlerContext() = default;
   /// Copies `bytes` once into memory the backend can send from without copying.
   virtual Expected<const StaticBlob*> make_static(std::span<const uint8_t> bytes) = 0;
+  /// Gives back a blob make_static() made, when the handler that asked for it
+  /// is retired: it is freed once no packet points into it. By default blobs
+  /// stay until the context goes.
+  virtual void release_static(const StaticBlob*) {}
   /// Largest payload one datagram may carry on this backend.
   virtual uint32_t max_payload() const = 0;
 };
@@ -254,6 +258,10 @@ class DatagramHandler {
   virtual ~DatagramHandler() = default;
   /// Runs once on the control thread before traffic flows.
   virtual Status start(HandlerContext&) { return Status::ok(); }
+  /// Runs on the control thread when a live reload retires the handler (its
+  /// service was removed or changed), no worker calling it any more, before
+  /// it is destroyed: gives back what start() took from the context.
+  virtual void retire(HandlerContext&) {}
   /// A batch of datagrams, all for this handler's port.
   virtual void on_datagrams(std::span<Datagram> batch, Outbox& out) = 0;
   /// How often the backend calls on_tick (0: never); asked once at start.

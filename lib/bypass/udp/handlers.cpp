@@ -27,6 +27,11 @@ Status StaticHandler::start(HandlerContext& ctx) {
   return Status::ok();
 }
 
+void StaticHandler::retire(HandlerContext& ctx) {
+  if (blob_) ctx.release_static(blob_);
+  blob_ = nullptr;
+}
+
 void StaticHandler::on_datagrams(std::span<Datagram> batch, Outbox& out) {
   const uint32_t total = chunks();
   for (size_t i = 0; i < batch.size(); ++i) {

@@ -54,6 +54,7 @@ class StaticHandler final : public DatagramHandler {
   StaticHandler(std::vector<uint8_t> content, uint32_t chunk, uint32_t max_chunks)
       : content_(std::move(content)), chunk_(chunk), max_chunks_(max_chunks) {}
   Status start(HandlerContext& ctx) override;
+  void retire(HandlerContext& ctx) override;
   void on_datagrams(std::span<Datagram> batch, Outbox& out) override;
 
   uint32_t chunks() const { return static_cast<uint32_t>((content_.size() + chunk_ - 1) / chunk_); }

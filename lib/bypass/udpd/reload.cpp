@@ -118,6 +118,17 @@ Expected<std::string> DpdkServer::reload(const Config& nc, const UdpdOptions& no
     std::vector<std::string> keep;
   };
   std::vector<Next> next(per_worker_.size());
+  // Fresh handlers that a failed reload leaves unused give back what their
+  // start() took (static content in DPDK memory).
+  struct RetireUnused {
+    std::vector<Next>& next;
+    HandlerContext& ctx;
+    ~RetireUnused() {
+      for (Next& n : next)
+        for (auto& h : n.fresh)
+          if (h) h->retire(ctx);
+    }
+  } retire_unused{next, *ctx_};
   try {
     for (size_t wi = 0; wi < per_worker_.size(); ++wi) {
       PerWorker& pw = per_worker_[wi];
@@ -178,7 +189,9 @@ Expected<std::string> DpdkServer::reload(const Config& nc, const UdpdOptions& no
                                       : std::move(n.fresh[i]));
     pw.graph = std::move(n.graph);  // the old graph and what it alone held go
     pw.services = std::move(n.services);
-    pw.handlers = std::move(handlers);  // the services removed or changed go
+    for (auto& h : pw.handlers)  // the services removed or changed: no worker calls them now
+      if (h) h->retire(*ctx_);
+    pw.handlers = std::move(handlers);
   }
   // New fault plans: each worker has its own queues follow them between two
   // of its bursts.

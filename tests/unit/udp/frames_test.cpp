@@ -9,7 +9,9 @@
 #include <random>
 
 #include <bypass/net/wire.hpp>
+#include <bypass/udp/dpdk_backend.hpp>
 #include <bypass/udp/frames.hpp>
+#include <bypass/udp/handlers.hpp>
 
 #include "../net/net_fixture.hpp"
 
@@ -322,6 +324,35 @@ TEST_F(UdpFrames, FrameToSenderWithBlobAndOddHeader) {
   EXPECT_TRUE(l4_checksum_ok(out, 14, 34, out.size() - 34, kProtoUdp));
   rte_pktmbuf_free(m);
   EXPECT_TRUE(DpdkBlob::destroy(blob));
+}
+
+// A live reload retires the static handler of a changed service: its copy of
+// the content in DPDK memory goes, at once or, while a packet still points
+// into it, as soon as the context looks again after that packet is freed.
+// (Each reload kept the old copy, workers x file size, until exit.)
+TEST_F(UdpFrames, ARetiredStaticHandlerGivesItsContentBack) {
+  DpdkHandlerContext ctx(1452);
+  StaticHandler old_version(Bytes(5000, 1), 1000, 16);
+  ASSERT_TRUE(old_version.start(ctx));
+  EXPECT_EQ(ctx.blobs(), 1u);
+  old_version.retire(ctx);
+  EXPECT_EQ(ctx.blobs(), 0u);
+
+  auto blob = ctx.make_static(Bytes(512, 2));
+  ASSERT_TRUE(blob);
+  Parsed p;
+  rte_mbuf* req = request(udp4({1}).build(), p);
+  const uint8_t hdr[] = {1, 2};
+  rte_mbuf* in_flight = udp_frame_to_sender(test_pool(), req, p, hdr, 2, *blob, 0, 400,
+                                            rp(RTE_ETH_TX_OFFLOAD_MULTI_SEGS));
+  rte_pktmbuf_free(req);
+  ASSERT_NE(in_flight, nullptr);
+  ctx.release_static(*blob);
+  EXPECT_EQ(ctx.blobs(), 1u) << "a packet still points into it";
+  rte_pktmbuf_free(in_flight);
+  StaticHandler next_version(Bytes(100, 3), 50, 16);
+  ASSERT_TRUE(next_version.start(ctx));  // looks again
+  EXPECT_EQ(ctx.blobs(), 1u) << "the old one freed, the new one held";
 }
 
 TEST_F(UdpFrames, FrameToSenderWhenThePoolRunsOut) {
