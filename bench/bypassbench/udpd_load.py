@@ -8,6 +8,7 @@ from /proc; for a poll-mode DPDK worker, which is never idle, its busy
 cycles (polls that carried packets) from the stats JSON it writes."""
 import json
 import os
+import select
 import subprocess
 import sys
 import time
@@ -124,13 +125,24 @@ class Udpd:
         self.p = subprocess.Popen(prefix + [self.udpd, "-c", path, "-q", "-t", "3600",
                                             "--stats-json", self.stats],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Waits for its "serving UDP" line 30 s at most: a server that hangs
+        # before it says anything must not hang the benchmark.
         deadline = time.time() + 30
-        while time.time() < deadline:
-            line = self.p.stdout.readline()
-            if not line or "serving UDP" in line:
+        serving = False
+        while not serving and time.time() < deadline:
+            ready, _, _ = select.select([self.p.stdout], [], [], max(deadline - time.time(), 0))
+            if not ready:
                 break
-        if self.p.poll() is not None:
-            sys.exit(f"{self.who}: bypass-udpd did not start: {self.p.stderr.read()}")
+            line = self.p.stdout.readline()
+            if not line:
+                break
+            serving = "serving UDP" in line
+        if not serving:
+            self.p.kill()
+            _, err = self.p.communicate(timeout=30)
+            if self.on_veth():
+                self.veth.teardown()
+            sys.exit(f"{self.who}: bypass-udpd did not start within 30 s: {err.strip()}")
         self.cpu0 = cpu_seconds(self.p.pid)
         self.sys0 = cpu_times(self.p.pid)[1]
 
