@@ -110,6 +110,7 @@ int main(int argc, char** argv) {
   if (!control) return fail(control.error());
   PortSet& ports = (*rt)->ports();
   const std::vector<Port*>& pp = ports.ports();
+  bool lost_port = false;
   {
     auto f = fwd::Forwarder::build(c, *opts, reg, pp);
     if (!f) return fail(f.error());
@@ -126,13 +127,15 @@ int main(int argc, char** argv) {
     (*control)->add_view("graph", "each worker's module graph", [&fw = **f](const CommandRequest&) {
       return CommandReply{true, fw.describe()};
     });
-    auto run =
-        run_and_report(workers, stats, (*rt)->signals(), flags.duration,
-                       {flags.quiet, flags.stats_json, nullptr, control->get(), "bypass-fwd"});
+    ReportOptions ro{flags.quiet, flags.stats_json, nullptr, control->get(), "bypass-fwd"};
+    ro.stop_check = [&ports] { return ports.reset_sentence(); };  // a device reset stops it
+    auto run = run_and_report(workers, stats, (*rt)->signals(), flags.duration, ro);
     if (!run) return fail(run.error());
+    lost_port = !run->stopped.empty();
     // What the plans still hold is freed (drained) first, so that the
     // counts add up: delivered = packets - dropped + duplicated - hold_full - drained.
     std::printf("%s", drain_fault_reports(ports).c_str());
   }  // the forwarder's rings are drained
-  return (*rt)->finish() ? 3 : 0;
+  if ((*rt)->finish()) return 3;
+  return lost_port ? 1 : 0;
 }

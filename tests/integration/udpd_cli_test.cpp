@@ -96,6 +96,43 @@ print("ok")
   EXPECT_EQ(py.out, "ok\n") << py.out << py.err;
 }
 
+// A device that resets (here injected: [port.faults] reset_after_polls)
+// moves no packet until it is set up again, which bypass cannot do while it
+// runs: bypass-udpd and bypass-fwd stop within their next tick, say so in
+// one sentence naming the port, exit 1, and leave no mbuf in use.
+TEST(DeviceReset, BypassUdpdAndBypassFwdStopWithASentence) {
+  TempDir dir;
+  const CpuPlan cpus = plan_cpus();
+  for (const char* prog : {"BYPASS_UDPD", "BYPASS_FWD"}) {
+    const std::string prefix = fwd_file_prefix();
+    const std::string cfg = dir.file(std::string(prog) + ".toml");
+    std::ofstream(cfg) << "[eal]\nfile_prefix = \"" << prefix << "\"\nmemory_mb = 128\n"
+                       << (no_huge() ? "huge_pages = false\n" : "")
+                       << "control_cpu = " << cpus.control
+                       << "\n[memory]\npool_size = 4095\n[[port]]\nname = \"null0\"\n"
+                       << "device = \"net_null0\"\naddresses = [\"198.18.0.1/24\"]\n"
+                       << "[port.faults]\nreset_after_polls = 100000\n"
+                       << "[[worker]]\ncpu = " << cpus.worker << "\n"
+                       << "[[udpd.service]]\nport = 7\nhandler = \"echo\"\n";
+    std::vector<std::string> argv = {env_path(prog), "-c", cfg, "-t", "120"};
+    if (std::string(prog) == "BYPASS_FWD") {  // no [[udpd.service]] for it
+      std::string text = read_file(cfg);
+      text = text.substr(0, text.find("[[udpd.service]]")) + "[fwd]\nmode = \"io\"\n";
+      ASSERT_TRUE(write_file(cfg, text));
+    }
+    CmdResult r = run_cmd(argv, 60000ms);
+    EXPECT_TRUE(r.started && !r.timed_out) << prog << "\n" << r.out << r.err;
+    EXPECT_TRUE(r.status.exited && r.status.code == 1) << prog << ": " << r.status.describe();
+    const std::string log = r.out + r.err;
+    EXPECT_NE(log.find("error: port 'null0' (net_null) was reset by its device"), std::string::npos)
+        << prog << "\n"
+        << log;
+    EXPECT_NE(r.out.find("mbufs in use at exit: 0"), std::string::npos) << prog << "\n" << r.out;
+    EXPECT_NE(r.out.find("faults null0 rx:"), std::string::npos) << r.out;
+    remove_dpdk_leftovers(prefix);
+  }
+}
+
 struct BadConfig {
   std::string toml;
   const char* says;

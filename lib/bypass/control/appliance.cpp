@@ -82,6 +82,7 @@ int appliance_main(int argc, char** argv, Appliance& a) {
   auto control = ControlServer::open(c.control, a.name);
   if (!control) return fail(control.error());
   const std::vector<Port*>& ports = (*rt)->ports().ports();
+  bool lost_port = false;
   if (a.start)
     if (Status s = a.start(); !s) return fail(s.message());
   // a.stop runs on every way out from here, before the runtime stops EAL.
@@ -132,8 +133,11 @@ int appliance_main(int argc, char** argv, Appliance& a) {
         else
           spdlog::info("reload: {} applied", args->config);
       };
+    PortSet& port_set = (*rt)->ports();
+    opts.stop_check = [&port_set] { return port_set.reset_sentence(); };  // a device reset
     auto run = run_and_report(ws, stats, (*rt)->signals(), args->duration, opts);
     if (!run) return fail(run.error());
+    lost_port = !run->stopped.empty();
     const StatsSnapshot last = stats.take(run->seconds);
     for (const auto& [name, n] : last.counters)
       std::printf("  %s: %llu\n", name.c_str(), static_cast<unsigned long long>(n));
@@ -144,7 +148,7 @@ int appliance_main(int argc, char** argv, Appliance& a) {
                 static_cast<double>(t.tx_packets) / secs / 1e6, ws.size(), secs);
   }
   stop.reset();
-  return (*rt)->finish() ? 1 : 0;
+  return (*rt)->finish() || lost_port ? 1 : 0;
 }
 
 }  // namespace bypass

@@ -75,7 +75,8 @@ class ModuleSet {
 };
 
 /// Runs `a` as the program's main(); returns its exit status (0, 1 for a
-/// leak, 2 for a mistake in the command line or the config).
+/// leak or a port whose device was reset, 2 for a mistake in the command
+/// line or the config).
 int appliance_main(int argc, char** argv, Appliance& a);
 
 }  // namespace bypass

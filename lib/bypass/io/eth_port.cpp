@@ -175,6 +175,10 @@ Expected<std::unique_ptr<EthPort>> EthPort::open(const PortConfig& pc, uint16_t 
     return Status::error(who + " did not start (" + err(rc) +
                          "): check that the device is free and its link partner exists.");
   p->started_ = true;
+  // A device that needs a reset says so with an event; the program learns it
+  // from reset_requested() (docs/running.md, "Links that fail").
+  p->reset_watched_ =
+      rte_eth_dev_callback_register(id, RTE_ETH_EVENT_INTR_RESET, &EthPort::on_reset, p.get()) == 0;
   if (kernel_sockets && p->hotplugged_) p->drops_ = std::make_unique<SocketDrops>(sockets_before);
   if (pc.promiscuous) {
     int rc = rte_eth_promiscuous_enable(id);
@@ -206,7 +210,17 @@ void EthPort::stop() {
   }
 }
 
+int EthPort::on_reset(uint16_t, rte_eth_event_type, void* self, void*) {
+  static_cast<EthPort*>(self)->reset_.store(true, std::memory_order_relaxed);
+  return 0;
+}
+
 EthPort::~EthPort() {
+  // -EAGAIN: the callback is running on another thread; it returns at once.
+  if (reset_watched_)
+    while (rte_eth_dev_callback_unregister(id_, RTE_ETH_EVENT_INTR_RESET, &EthPort::on_reset,
+                                           this) == -EAGAIN) {
+    }
   if (!probed_) return;
   stop();
   rte_eth_dev_info info;

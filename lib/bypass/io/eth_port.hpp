@@ -7,6 +7,7 @@
 
 #include <rte_ethdev.h>
 
+#include <atomic>
 #include <memory>
 
 #include <bypass/core/config.hpp>
@@ -53,6 +54,8 @@ class EthPort final : public Port {
     return true;
   }
   bool read_clock(uint64_t* now) const override { return rte_eth_read_clock(id_, now) == 0; }
+  /// Set by the driver's reset event (on EAL's interrupt thread or the driver's own).
+  bool reset_requested() const override { return reset_.load(std::memory_order_relaxed); }
 
   uint16_t id() const { return id_; }                    ///< its DPDK port id
   const std::string& driver() const { return driver_; }  ///< its driver ("net_af_xdp")
@@ -61,7 +64,10 @@ class EthPort final : public Port {
 
  private:
   EthPort() = default;
+  static int on_reset(uint16_t port, rte_eth_event_type event, void* self, void* param);
   uint16_t id_ = 0;
+  std::atomic<bool> reset_{false};
+  bool reset_watched_ = false;  // on_reset is registered
   std::string name_, driver_;
   uint16_t rxq_ = 0, txq_ = 0;
   uint64_t rx_offloads_ = 0, tx_offloads_ = 0;

@@ -35,13 +35,14 @@ Expected<FaultPlan> fault_plan_from(const ConfigValue& t, const std::string& whe
   const ConfigSection r(t, where, "port.faults");
   FaultPlan p;
   BYPASS_TRY(r.only({"seed", "short_tx_rate", "stall_every", "stall_polls", "link_up",
-                     "hold_capacity", "rx", "tx"}));
+                     "hold_capacity", "reset_after_polls", "rx", "tx"}));
   BYPASS_TRY(r.integer("seed", &p.seed, 0, INT64_MAX));
   BYPASS_TRY(r.number("short_tx_rate", &p.short_tx_rate, -kAny, kAny));
   BYPASS_TRY(r.integer("stall_every", &p.stall_every, 0, UINT32_MAX));
   BYPASS_TRY(r.integer("stall_polls", &p.stall_polls, 0, UINT32_MAX));
   BYPASS_TRY(r.integer("hold_capacity", &p.hold_capacity, 0, UINT32_MAX));
   BYPASS_TRY(r.boolean("link_up", &p.link_up));
+  BYPASS_TRY(r.integer("reset_after_polls", &p.reset_after_polls, 0, INT64_MAX));
   for (auto [key, dir] : {std::pair<const char*, DirectionFaults*>{"rx", &p.rx}, {"tx", &p.tx}}) {
     auto sub = r.table(key);
     if (!sub) return sub.status();

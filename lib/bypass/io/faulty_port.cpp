@@ -285,6 +285,13 @@ FaultyPort::~FaultyPort() {
 uint16_t FaultyPort::rx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) {
   Queue& s = rxq_[queue];
   const uint64_t now = ++s.polls;
+  // A reset device is dead until set up again: it is not polled at all.
+  if (s.plan->reset_after_polls != 0 && now >= s.plan->reset_after_polls)
+    resetting_.store(true, std::memory_order_relaxed);
+  if (resetting_.load(std::memory_order_relaxed)) [[unlikely]] {
+    s.c.reset.add();
+    return 0;
+  }
   if (!link_up_.load(std::memory_order_relaxed)) {
     // Whatever arrives while the link is down is lost; held packets wait.
     const uint16_t got = inner_.rx_burst(queue, s.scratch.data(), kScratch);
@@ -333,6 +340,10 @@ bool FaultyPort::flush_tx(Queue& s, uint16_t queue, uint64_t now) {
 uint16_t FaultyPort::tx_burst(uint16_t queue, rte_mbuf** pkts, uint16_t n) {
   Queue& s = txq_[queue];
   const uint64_t now = ++s.polls;
+  if (resetting_.load(std::memory_order_relaxed)) [[unlikely]] {
+    s.c.reset.add(n);
+    return 0;
+  }
   if (!link_up_.load(std::memory_order_relaxed)) {
     s.c.link_down.add(n);
     return 0;

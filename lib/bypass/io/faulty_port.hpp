@@ -55,6 +55,9 @@ struct FaultPlan {
   uint32_t stall_polls = 0;
   ///@}
   bool link_up = true;  ///< initial link state; set_link() changes it
+  /// After this many polls of an RX queue, the device acts reset: it moves
+  /// nothing more and asks for a reset (reset_requested()). 0: never.
+  uint64_t reset_after_polls = 0;
   /// Packets held (delayed, held back, refused by the device
   /// on TX) at most, per queue and direction.
   uint32_t hold_capacity = 256;
@@ -62,18 +65,19 @@ struct FaultPlan {
 
 /// What FaultyPort did, per direction, summed over queues: an X-macro of
 /// X(name), one count each (FaultCounts).
-#define BYPASS_FAULT_COUNTS(X)                                                     \
-  X(packets)       /* RX: delivered by the device; TX: accepted from the caller */ \
-  X(dropped)       /* freed by drop_rate or drop_every */                          \
-  X(duplicated)    /* copies made */                                               \
-  X(copy_failed)   /* copies not made: copy pool empty or no room in the burst */  \
-  X(reordered)     /* bursts whose order was changed */                            \
-  X(corrupted)     /* packets with bits flipped */                                 \
-  X(delayed)       /* packets held for delay_polls */                              \
-  X(hold_full)     /* packets freed because the hold queue was full */             \
-  X(link_down)     /* RX: arrived and freed; TX: offers refused (retries too) */   \
-  X(stalled_polls) /* RX polls that returned nothing because of a stall */         \
-  X(short_tx)      /* TX offers refused by a short TX (the caller keeps them) */   \
+#define BYPASS_FAULT_COUNTS(X)                                                      \
+  X(packets)       /* RX: delivered by the device; TX: accepted from the caller */  \
+  X(dropped)       /* freed by drop_rate or drop_every */                           \
+  X(duplicated)    /* copies made */                                                \
+  X(copy_failed)   /* copies not made: copy pool empty or no room in the burst */   \
+  X(reordered)     /* bursts whose order was changed */                             \
+  X(corrupted)     /* packets with bits flipped */                                  \
+  X(delayed)       /* packets held for delay_polls */                               \
+  X(hold_full)     /* packets freed because the hold queue was full */              \
+  X(link_down)     /* RX: arrived and freed; TX: offers refused (retries too) */    \
+  X(stalled_polls) /* RX polls that returned nothing because of a stall */          \
+  X(reset)         /* RX polls and TX offers refused once the device acted reset */ \
+  X(short_tx)      /* TX offers refused by a short TX (the caller keeps them) */    \
   X(drained)       /* held packets freed by drain() or the destructor */
 
 /// One uint64_t per entry of BYPASS_FAULT_COUNTS, named as there.
@@ -129,6 +133,10 @@ class FaultyPort final : public Port {
   bool read_clock(uint64_t* now) const override { return inner_.read_clock(now); }
   /// Always: a live plan may start delaying or holding back packets.
   bool wants_tx_kicks() const override { return true; }
+  /// The injected reset (FaultPlan::reset_after_polls), or the device's own.
+  bool reset_requested() const override {
+    return resetting_.load(std::memory_order_relaxed) || inner_.reset_requested();
+  }
 
   /// Takes the link down (rx returns 0, tx accepts 0) or brings it back up.
   void set_link(bool up) { link_up_.store(up, std::memory_order_relaxed); }
@@ -163,6 +171,7 @@ class FaultyPort final : public Port {
   std::deque<FaultPlan> kept_;  // plans swapped in live (stable addresses)
   rte_mempool* copy_pool_;
   std::atomic<bool> link_up_;
+  std::atomic<bool> resetting_{false};  // the injected reset happened
   std::unique_ptr<Queue[]> rxq_, txq_;
   uint16_t nrx_ = 0, ntx_ = 0;
 };

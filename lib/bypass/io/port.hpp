@@ -68,6 +68,9 @@ class Port {
   virtual bool rx_timestamps(int* /*field_offset*/, uint64_t* /*flag*/) const { return false; }
   /// The device clock those timestamps are in, read now.
   virtual bool read_clock(uint64_t* /*now*/) const { return false; }
+  /// Whether the device asked to be reset (DPDK's RTE_ETH_EVENT_INTR_RESET):
+  /// it moves no packet until it is set up again.
+  virtual bool reset_requested() const { return false; }
   /// Whether the port holds packets back on TX and sends them only when
   /// tx_burst is called again (FaultyPort's delays and hold-backs): its
   /// PortTx then calls tx_burst(queue, nullptr, 0) every 100 us of worker

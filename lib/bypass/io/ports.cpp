@@ -46,4 +46,13 @@ void PortSet::stop() {
   for (auto& e : eth_) e->stop();
 }
 
+std::string PortSet::reset_sentence() const {
+  for (size_t i = 0; i < ports_.size(); ++i)
+    if (ports_[i]->reset_requested())
+      return "port '" + ports_[i]->name() + "' (" + eth_[i]->driver() +
+             ") was reset by its device and is not set up again while bypass runs: stopping; "
+             "start bypass again to serve on it.";
+  return "";
+}
+
 }  // namespace bypass

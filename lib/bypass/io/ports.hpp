@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <bypass/core/config.hpp>
@@ -28,6 +29,9 @@ class PortSet {
   FaultyPort* faults(size_t i) const { return faulty_[i].get(); }
   /// Stops every device; held fault-injected packets are freed.
   void stop();
+  /// A sentence naming the first port whose device asked to be reset, or "":
+  /// bypass cannot set a port up again while it runs, so the program stops.
+  std::string reset_sentence() const;
   /// Mbufs that drivers take from the pool at start and never give back, even
   /// when closed: net_af_xdp keeps its fill ring (DPDK 22.11). Measured per port
   /// as the pool's in-use count across its open; the leak check allows for it.

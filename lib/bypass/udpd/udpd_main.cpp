@@ -119,7 +119,11 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
       CommandReply r = reload(config_path);
       if (!r.ok) spdlog::error("SIGHUP: {}", r.body);
     };
-    if (!watch.empty()) ro.stop_check = [&watch] { return watch.check().value_or(""); };
+    // A port lost (its interface gone, or its device reset) stops the run.
+    ro.stop_check = [&watch, &ports] {
+      std::string reset = ports.reset_sentence();
+      return !reset.empty() ? reset : watch.check().value_or("");
+    };
     auto run = run_and_report(workers, stats, (*rt)->signals(), duration, ro);
     if (!run) return fail(run.error());
     std::printf("%s", (*server)->report().c_str());

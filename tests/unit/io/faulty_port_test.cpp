@@ -420,6 +420,31 @@ TEST_F(FaultyPortTest, TxDelayCountsTxBurstCalls) {
   EXPECT_EQ(fp.counters().tx.delayed, 4u);
 }
 
+// A device that resets moves nothing more and asks to be set up again: after
+// reset_after_polls RX polls, rx and tx return 0, counted, and
+// reset_requested() says so (what DPDK's reset event does for an EthPort).
+TEST_F(FaultyPortTest, AnInjectedResetStopsTheDeviceAndAsksForAReset) {
+  FaultPlan p;
+  p.reset_after_polls = 3;
+  FaultyPort fp(*dev_, p);
+  EXPECT_FALSE(fp.reset_requested());
+  inject(0, 4);
+  Owned got;
+  EXPECT_EQ(poll(fp, got, 2), 2);  // poll 1
+  EXPECT_EQ(poll(fp, got, 1), 1);  // poll 2
+  EXPECT_FALSE(fp.reset_requested());
+  EXPECT_EQ(poll(fp, got), 0);  // poll 3: reset; the fourth packet stays in the device
+  EXPECT_TRUE(fp.reset_requested());
+  Owned out = make(10, 2);
+  EXPECT_EQ(fp.tx_burst(0, out.v.data(), 2), 0) << "the caller keeps them";
+  EXPECT_EQ(fp.counters().rx.reset, 1u);
+  EXPECT_EQ(fp.counters().tx.reset, 2u);
+  EXPECT_FALSE(dev_->reset_requested()) << "the device under it did not reset";
+  Owned left;
+  read_device(left);
+  EXPECT_EQ(left.seqs(), iota(3, 1));
+}
+
 TEST_F(FaultyPortTest, LinkDownAndUp) {
   FaultPlan p;
   p.link_up = false;
