@@ -1,7 +1,10 @@
 #include <bypass/graph/graph.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <functional>
+#include <utility>
 
 namespace bypass {
 
@@ -106,14 +109,22 @@ Status WorkerGraph::swap_in(WorkerGraph& old) {
   if (rewire_.empty()) BYPASS_TRY(check());
   std::vector<Poller*> pollers;
   for (const auto& s : sources_) pollers.push_back(s.get());
+  std::vector<std::pair<const Module*, Status>> failed;  // reported here, off the worker
   worker_.swap_pollers(std::move(pollers), [&](Worker& w) {
     for (const auto& m : old.modules_) m->stop(w);
     for (auto& [kept, next] : rewire_)
       for (unsigned g = 0; g < next.size(); ++g) kept->connect(g, next[g]);
     for (const auto& m : modules_)
       if (std::find(carried_.begin(), carried_.end(), m.get()) == carried_.end())
-        (void)m->start(w);  // a module's start() only arms timers here
+        if (Status s = m->start(w); !s) failed.emplace_back(m.get(), std::move(s));
   });
+  // The swap has happened: a module whose start() failed runs without what
+  // it would have set up (its timers), and says so.
+  for (const auto& [m, s] : failed)
+    spdlog::error(
+        "worker {}: module {} did not start in the new graph ({}): it runs without "
+        "what start() sets up",
+        worker_.index() + 1, m->name(), s.message());
   carried_.clear();
   rewire_.clear();
   return Status::ok();

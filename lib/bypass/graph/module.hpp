@@ -35,6 +35,10 @@ class Module {
   /// Runs once on the control thread after the graph is built and before its
   /// worker starts: arm timers on w.timers(), allocate, touch DPDK. A module's
   /// constructor must not need EAL (configs are checked by constructing them).
+  /// In a graph swapped in live (a reload), it runs on the worker between two
+  /// bursts, under the worker's seccomp filter: arm timers there and do what
+  /// needs a system call (files, sockets) before; a failure then is logged
+  /// and the module runs without it.
   virtual Status start(Worker&) { return Status::ok(); }
   /// Runs on the worker when a live graph swap removes the module: cancel its
   /// timers. (Modules carried over into the new graph are not stopped.)

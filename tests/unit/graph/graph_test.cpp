@@ -5,7 +5,12 @@
 // and the registry checks [[module]] specs with one sentence per mistake.
 #include <gtest/gtest.h>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <atomic>
+#include <memory>
+#include <sstream>
 #include <thread>
 
 #include <bypass/graph/graph.hpp>
@@ -185,6 +190,37 @@ TEST(GraphSwap, KeptModulesCarryStateAndCountersWhileTheWorkerRuns) {
   EXPECT_EQ(sink1.got.get() + sink2.got.get(), (half.tally().packets.get() + 1) / 2);
   EXPECT_EQ(half.tally().drops[drop_index(HalverDrop::kOdd)].get(), half.tally().packets.get() / 2);
   old.reset();
+}
+
+// A module of a graph swapped in live starts on the worker; a start() that
+// fails there is said, naming the module, rather than passed over.
+class FailsToStart final : public Module {
+ public:
+  FailsToStart() : Module("FailsToStart", 0) {}
+  void process(Worker&, Batch& b) override { b.clear(); }
+  Status start(Worker&) override { return Status::error("no timer for you"); }
+};
+
+TEST(GraphSwap, AStartThatFailsInASwappedGraphIsSaid) {
+  ManualClock clock(1'000'000, 0);
+  Worker w(0, WorkerConfig{}, &clock);
+  WorkerGraph old(w);
+  auto& sink = old.make<Sink>("tx");
+  old.add_source(std::make_unique<TestSource>(&sink, 1));
+  ASSERT_TRUE(old.start());
+  WorkerGraph fresh(w);
+  auto& bad = fresh.make<FailsToStart>("bad");
+  fresh.add_source(std::make_unique<TestSource>(&bad, 1));
+  std::ostringstream said;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(said)));
+  const bool swapped = static_cast<bool>(fresh.swap_in(old));
+  spdlog::set_default_logger(previous);
+  EXPECT_TRUE(swapped) << "the swap itself went through";
+  EXPECT_NE(said.str().find("module bad did not start in the new graph (no timer for you)"),
+            std::string::npos)
+      << said.str();
 }
 
 TEST(Registry, ChecksSpecsWithOneSentenceEach) {
