@@ -383,6 +383,70 @@ TEST(FwdVeth, SigtermUnderLoadStopsInTimeWithCountsThatAddUp) {
               static_cast<unsigned long long>(totals->dropped));
 }
 
+// A slow consumer at line rate (docs/running.md): the worker polls its
+// queue only now and then (a FaultyPort stall), so the kernel's ring for the
+// driver fills under a flood and drops. That is counted as the port's
+// imissed, apart from rx_nombuf (the pool never ran dry), and once the flood
+// stops every datagram is answered again.
+TEST(FwdVeth, ASlowConsumerCountsImissedApartFromRxNombufAndRecovers) {
+  TempDir dir;
+  VethPair veth;
+  ASSERT_EQ(veth.setup(), "");
+  CpuPlan cpus = plan_cpus();
+  FwdConfig cfg;
+  cfg.file_prefix = fwd_file_prefix();
+  cfg.huge_pages = !no_huge();
+  cfg.control_cpu = cpus.control;
+  cfg.ports = {{"p0", "net_af_packet0,iface=" + veth.fwd_if}};
+  cfg.faults = "stall_every = 1000000\nstall_polls = 999000";  // polled 1 time in 1000
+  cfg.workers = {{cpus.worker, {"p0:0"}, ""}};
+  cfg.mode = "5tswap";
+  cfg.topology = "loop";
+  std::string error;
+  auto fwd = FwdProcess::start(cfg, dir, &error, {ip(), "netns", "exec", veth.fwd_ns});
+  ASSERT_TRUE(fwd) << error;
+  ASSERT_TRUE(fwd->wait_ready()) << "bypass-fwd did not start forwarding\n" << fwd->transcript();
+  Socket sock(udp_socket_in(veth.client_ns, kClientIp, &error));
+  ASSERT_GE(sock.fd(), 0) << error;
+  {
+    sockaddr_in peer{};
+    peer.sin_family = AF_INET;
+    peer.sin_port = htons(kPeerPort);
+    inet_pton(AF_INET, kPeerIp, &peer.sin_addr);
+    const std::vector<uint8_t> p = payload(1, 2);
+    std::vector<uint8_t> sink(2048);
+    for (uint32_t sent = 0; sent < 200000;) {
+      if (sendto(sock.fd(), p.data(), 64, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&peer),
+                 sizeof peer) == 64)
+        ++sent;
+      while (recv(sock.fd(), sink.data(), sink.size(), MSG_DONTWAIT) > 0) {
+      }
+    }
+  }
+  std::this_thread::sleep_for(500ms);  // what is still in flight arrives or is dropped
+  while (recv(sock.fd(), nullptr, 0, MSG_DONTWAIT | MSG_TRUNC) >= 0) {
+  }
+  EchoResult r = echo(sock.fd(), kDatagrams);
+  EXPECT_EQ(r.received, kDatagrams) << "every datagram answered once the flood stopped";
+  expect_each_once(r.seen);
+  auto st = fwd->terminate();
+  ASSERT_TRUE(st.has_value()) << fwd->transcript();
+  EXPECT_TRUE(st->exited && st->code == 0) << st->describe() << "\n" << fwd->transcript();
+  const std::string o = fwd->out();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      o, m, std::regex("port p0: link \\w+ rx (\\d+) tx \\d+ imissed (\\d+) rx_nombuf (\\d+)")))
+      << o;
+  EXPECT_GT(std::stoull(m[2]), 0u) << "the kernel's drops at the full ring, as imissed\n" << o;
+  EXPECT_EQ(std::stoull(m[3]), 0u) << "the pool never ran dry\n" << o;
+  EXPECT_GT(std::stoull(m[1]), kDatagrams) << o;
+  std::printf("slow consumer under a flood: rx %s imissed %s rx_nombuf %s\n", m[1].str().c_str(),
+              m[2].str().c_str(), m[3].str().c_str());
+  auto leaked = parse_mbufs_in_use(o);
+  ASSERT_TRUE(leaked) << o;
+  EXPECT_EQ(*leaked, 0u) << o;
+}
+
 TEST(FwdVeth, AfPacketReflectsKernelUdp) {
   run_veth_reflector("net_af_packet");
 }

@@ -301,6 +301,7 @@ std::string fwd_config(const FwdConfig& c) {
   for (const auto& [name, device] : c.ports) {
     os << "[[port]]\nname = " << quote(name) << "\ndevice = " << quote(device) << "\n";
     if (c.queues) os << "rx_queues = " << c.queues << "\ntx_queues = " << c.queues << "\n";
+    if (!c.faults.empty()) os << "[port.faults]\n" << c.faults << "\n";
   }
   for (const auto& w : c.workers) {
     os << "[[worker]]\ncpu = " << w.cpu << "\n";

@@ -120,6 +120,7 @@ struct FwdConfig {
   unsigned pool_size = 8191;
   std::vector<std::pair<std::string, std::string>> ports;  // name, device
   unsigned queues = 0;  // rx_queues and tx_queues of every port (0: the default)
+  std::string faults;   // the keys of a [port.faults] table for every port ("": none)
   struct Worker {
     unsigned cpu = 0;
     std::vector<std::string> rx;  // "<port>:<queue>"; empty lets one worker poll all
