@@ -156,7 +156,7 @@ bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view 
                                           sizeof head_rec);
   const uint64_t across = server_->subscribers(key_of(name)) & ~(uint64_t{1} << server_->worker());
   if (!server_->broadcast_fits(sizeof head_rec + out_.size(), across)) return false;
-  if (!cut(out_)) return false;  // the pool is short: offered again later
+  if (!cut(out_, s.holding())) return false;  // the pool is short: offered again later
   // The publisher's own copy is the flow control: if its queue is full, the
   // publication waits (offered again) rather than reaching only some members.
   const SendResult mine_r = s.send_shared(channel, text, chunks_, out_.size());
@@ -174,10 +174,10 @@ bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view 
   return true;
 }
 
-bool RoomsApp::cut(std::span<const uint8_t> bytes) {
+bool RoomsApp::cut(std::span<const uint8_t> bytes, uint32_t holding) {
   const size_t n = fragments_for(bytes.size());
   ChunkPool& pool = server_->pool();
-  if (pool.available() < n) return false;
+  if (!pool.may_take(static_cast<uint32_t>(n), holding)) return false;
   chunks_.clear();
   for (size_t i = 0; i < n; ++i) {
     const uint32_t c = pool.take();
@@ -241,7 +241,8 @@ bool RoomsApp::on_linked(std::span<const uint8_t> rec) {
     ++received_across_;
     return true;
   }
-  if (!cut(framed)) return false;  // the pool is short: the rest waits in the ring
+  // From another worker: no session of ours asks, so not from the reserve.
+  if (!cut(framed, UINT32_MAX)) return false;  // the pool is short: the rest waits in the ring
   ++received_across_;
   fan_out(name, channel, text, framed.size(), UINT32_MAX);
   release_chunks();

@@ -74,8 +74,9 @@ class RoomsApp final : public MessageHandler, public LinkedApp {
   void leave(Session& s, std::string_view room, bool quiet);
   bool publish(Session& s, uint8_t channel, bool text, std::string_view room,
                std::span<const uint8_t> payload);
-  // Frames `bytes` into fresh chunks (chunks_); false if the pool is short.
-  bool cut(std::span<const uint8_t> bytes);
+  // Frames `bytes` into fresh chunks (chunks_); false if the pool is short
+  // for an asker holding `holding` chunks (ChunkPool::may_take).
+  bool cut(std::span<const uint8_t> bytes, uint32_t holding);
   void release_chunks();
   // Queues the publication in chunks_ to every member of `room` but `skip`.
   void fan_out(std::string_view room, uint8_t channel, bool text, size_t bytes, uint32_t skip);

@@ -159,6 +159,9 @@ class Session final {
   uint32_t queued() const { return tail_ - head_; }
   uint32_t peer_window() const { return peer_window_; }
   uint32_t peer_max_message() const { return peer_max_message_; }
+  // Chunks this session holds, or shares, in its send queue and reassembly:
+  // what ChunkPool::may_take() weighs.
+  uint32_t holding() const { return (tail_ - head_) + held_used_; }
   uint64_t last_ping_rtt_ns() const { return ping_rtt_; }
   uint16_t close_code() const { return close_code_; }
   const std::vector<ChannelKind>& channels() const { return channels_; }
@@ -222,8 +225,6 @@ class Session final {
   bool evict_unreliable();
   Completion try_complete(uint8_t channel, uint16_t seq);
   uint32_t held_count() const { return held_used_; }
-  // Chunks this session holds, or shares, in its send queue and reassembly.
-  uint32_t holding() const { return (tail_ - head_) + held_used_; }
   void drain(uint8_t channel);
   void free_held(size_t i);
   // Frees held fragments of messages behind the channel's next expected one.

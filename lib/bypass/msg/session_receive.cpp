@@ -208,16 +208,18 @@ bool Session::hold(const MessageFrame& m, bool ahead) {
       return true;  // consumed: not worth a resend
     }
   }
-  if (ahead &&
-      (ahead_used_ >= config_->ahead_buffer || pool_->available() <= pool_->capacity() / 16)) {
-    drop(MsgDrop::kNoBuffer);
-    return false;
-  }
-  if (!pool_->may_take(1, holding())) {
+  // Fragments ahead of order never take the pool's reserve (they are resent);
+  // the next ones in order, at most a message's worth per reliable channel,
+  // take whatever is left, so that a message being rebuilt can finish.
+  if (ahead && (ahead_used_ >= config_->ahead_buffer || pool_->available() <= pool_->reserve())) {
     drop(MsgDrop::kNoBuffer);
     return false;
   }
   const uint32_t chunk = pool_->take();
+  if (chunk == ChunkPool::kNone) {
+    drop(MsgDrop::kNoBuffer);
+    return false;
+  }
   for (Held& h : held_) {
     if (h.chunk != ChunkPool::kNone) continue;
     std::memcpy(pool_->data(chunk), m.data.data(), m.data.size());

@@ -411,6 +411,30 @@ TEST(Rooms, ADirectMessageWaitsForMemoryRatherThanClosing) {
   ASSERT_TRUE(w.until([&] { return count_prefix(b.client(1), "later") == 1; }));
 }
 
+// A publication from another worker is framed into this worker's pool for
+// no session of its own, so it does not take the pool's reserve (kept for
+// sessions that hold little, ChunkPool::may_take): it waits in the ring until
+// the pool has more, then every member gets it. (It took the reserve.)
+TEST(Rooms, APublicationFromAnotherWorkerLeavesThePoolsReserve) {
+  TwoWorkers w(2);
+  Hub& a = w.a;
+  Hub& b = w.b;
+  ASSERT_TRUE(w.all_join(2, "lobby"));
+  w.until([] { return false; });  // replies acked: the queues give their chunks back
+  ChunkPool& pool = b.server().pool();
+  std::vector<uint32_t> held;
+  while (pool.available() > pool.reserve()) held.push_back(pool.take());
+  a.say(0, "pub lobby\nacross");
+  for (int i = 0; i < 50; ++i) w.step();
+  EXPECT_EQ(count_prefix(b.client(0), "msg lobby 1000\nacross"), 0u) << "waited";
+  EXPECT_GE(pool.available(), pool.reserve());
+  for (uint32_t c : held) pool.give(c);
+  ASSERT_TRUE(w.until([&] {
+    return count_prefix(b.client(0), "msg lobby 1000\nacross") == 1 &&
+           count_prefix(b.client(1), "msg lobby 1000\nacross") == 1;
+  }));
+}
+
 // A publication to 20 members on each of two workers takes its fragments once
 // per worker: the members' queues share them.
 TEST(Rooms, APublicationIsFramedOncePerWorkerNotOncePerMember) {

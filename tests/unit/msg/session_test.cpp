@@ -216,6 +216,28 @@ TEST(Session, ASessionThatHoldsMuchLeavesThePoolsReserveToTheOthers) {
   EXPECT_EQ(light.client.got[0].bytes, big);
 }
 
+// The reserve is not for the fragments a session needs next, in order: a
+// session holding much (its peer acknowledges nothing it sends) still
+// rebuilds a message the peer sends it while the pool is down to its reserve.
+// (Refused, they were never acknowledged, and the message never completed.)
+TEST(Session, AHeavySessionStillRebuildsAMessageInOrderFromTheReserve) {
+  ChunkPool pool(1024);
+  SessionConfig sc = server_config();
+  sc.send_queue = 4096;
+  const SessionConfig cc;
+  Link link(&sc, &cc, 64, &pool);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  link.client_acks_nothing = true;  // nothing the server sends is acknowledged
+  uint32_t ok = 0;
+  while (link.server.session.send(0, false, pattern(1000, ok)) == SendResult::kOk) ++ok;
+  ASSERT_EQ(pool.available(), pool.reserve());
+  const auto msg = pattern(10 * 1024, 9);
+  ASSERT_EQ(link.client.session.send(0, false, msg), SendResult::kOk);
+  ASSERT_TRUE(link.run_until([&] { return link.server.got.size() == 1; }, 3000));
+  EXPECT_EQ(link.server.got[0].bytes, msg);
+}
+
 // A peer that keeps talking but acks none of our packets holds our queued
 // reliable data for nothing: after idle_timeout it is closed with 4003 and
 // everything goes back to the pool. (It is never idle: its messages arrive.)
