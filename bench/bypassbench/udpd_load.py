@@ -127,16 +127,21 @@ class Udpd:
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         # Waits for its "serving UDP" line 30 s at most: a server that hangs
         # before it says anything must not hang the benchmark.
+        # (Raw reads of the pipe: a buffered readline could hold the line
+        # back while select() waits on the descriptor.)
         deadline = time.time() + 30
+        fd = self.p.stdout.fileno()
+        seen = b""
         serving = False
         while not serving and time.time() < deadline:
-            ready, _, _ = select.select([self.p.stdout], [], [], max(deadline - time.time(), 0))
+            ready, _, _ = select.select([fd], [], [], max(deadline - time.time(), 0))
             if not ready:
                 break
-            line = self.p.stdout.readline()
-            if not line:
+            chunk = os.read(fd, 4096)
+            if not chunk:
                 break
-            serving = "serving UDP" in line
+            seen += chunk
+            serving = b"serving UDP" in seen
         if not serving:
             self.p.kill()
             _, err = self.p.communicate(timeout=30)
