@@ -13,11 +13,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <regex>
 #include <string>
 #include <thread>
@@ -255,30 +258,67 @@ EchoResult echo(int fd, uint32_t n, std::chrono::milliseconds stall = 5000ms) {
   return r;
 }
 
-void run_veth_reflector(const std::string& driver) {
-  ASSERT_FALSE(fwd_path().empty()) << "BYPASS_FWD is not set";
-  TempDir dir;
-  ASSERT_FALSE(dir.path().empty());
-  VethPair veth;
-  std::string failure = veth.setup();
-  ASSERT_EQ(failure, "");
+// The address the reflector answers as, for the client's sendto.
+sockaddr_in peer_address() {
+  sockaddr_in peer{};
+  peer.sin_family = AF_INET;
+  peer.sin_port = htons(kPeerPort);
+  inet_pton(AF_INET, kPeerIp, &peer.sin_addr);
+  return peer;
+}
 
-  CpuPlan cpus = plan_cpus();
+// One 64-byte datagram to the reflector, without waiting, and whatever came
+// back thrown away; whether it was sent.
+bool flood_one(int fd, const sockaddr_in& peer) {
+  static const std::vector<uint8_t> p = payload(1, 2);
+  std::array<uint8_t, 2048> sink;
+  const bool sent = sendto(fd, p.data(), 64, MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&peer),
+                           sizeof peer) == 64;
+  while (recv(fd, sink.data(), sink.size(), MSG_DONTWAIT) > 0) {
+  }
+  return sent;
+}
+
+// bypass-fwd reflecting (5tswap, loop) on the veth, in its namespace, and
+// the client's socket: what each test here starts from. `shape` sets the
+// ports, queues, faults and workers from the pair and the CPU plan.
+struct Reflector {
+  TempDir dir;
+  VethPair veth;
+  std::unique_ptr<FwdProcess> fwd;
+  std::unique_ptr<Socket> sock;
+};
+void start_reflector(
+    Reflector& r, const std::function<void(FwdConfig&, const VethPair&, const CpuPlan&)>& shape) {
+  ASSERT_FALSE(fwd_path().empty()) << "BYPASS_FWD is not set";
+  ASSERT_FALSE(r.dir.path().empty());
+  ASSERT_EQ(r.veth.setup(), "");
+  const CpuPlan cpus = plan_cpus();
   FwdConfig cfg;
   cfg.file_prefix = fwd_file_prefix();
   cfg.huge_pages = !no_huge();
   cfg.control_cpu = cpus.control;
-  cfg.ports = {{"p0", driver + "0,iface=" + veth.fwd_if}};
-  cfg.workers = {{cpus.worker, {"p0:0"}, ""}};
   cfg.mode = "5tswap";
   cfg.topology = "loop";
+  shape(cfg, r.veth, cpus);
   std::string error;
-  auto fwd = FwdProcess::start(cfg, dir, &error, {ip(), "netns", "exec", veth.fwd_ns});
-  ASSERT_TRUE(fwd) << error;
-  ASSERT_TRUE(fwd->wait_ready()) << "bypass-fwd did not start forwarding\n" << fwd->transcript();
+  r.fwd = FwdProcess::start(cfg, r.dir, &error, {ip(), "netns", "exec", r.veth.fwd_ns});
+  ASSERT_TRUE(r.fwd) << error;
+  ASSERT_TRUE(r.fwd->wait_ready()) << "bypass-fwd did not start forwarding\n"
+                                   << r.fwd->transcript();
+  r.sock = std::make_unique<Socket>(udp_socket_in(r.veth.client_ns, kClientIp, &error));
+  ASSERT_GE(r.sock->fd(), 0) << error;
+}
 
-  Socket sock(udp_socket_in(veth.client_ns, kClientIp, &error));
-  ASSERT_GE(sock.fd(), 0) << error;
+void run_veth_reflector(const std::string& driver) {
+  Reflector rf;
+  ASSERT_NO_FATAL_FAILURE(
+      start_reflector(rf, [&](FwdConfig& cfg, const VethPair& veth, const CpuPlan& cpus) {
+        cfg.ports = {{"p0", driver + "0,iface=" + veth.fwd_if}};
+        cfg.workers = {{cpus.worker, {"p0:0"}, ""}};
+      }));
+  FwdProcess* fwd = rf.fwd.get();
+  const Socket& sock = *rf.sock;
   EchoResult r = echo(sock.fd(), kDatagrams);
   EXPECT_EQ(r.send_error, "");
   EXPECT_EQ(r.sent, kDatagrams);
@@ -300,43 +340,22 @@ void run_veth_reflector(const std::string& driver) {
 // lines; every packet received was sent back or dropped under a named
 // reason; and no mbuf is left in use.
 TEST(FwdVeth, SigtermUnderLoadStopsInTimeWithCountsThatAddUp) {
-  TempDir dir;
-  VethPair veth;
-  ASSERT_EQ(veth.setup(), "");
-  CpuPlan cpus = plan_cpus();
-  FwdConfig cfg;
-  cfg.file_prefix = fwd_file_prefix();
-  cfg.huge_pages = !no_huge();
-  cfg.control_cpu = cpus.control;
-  cfg.ports = {{"p0", "net_af_packet0,iface=" + veth.fwd_if + ",qpairs=2"}};
-  cfg.queues = 2;
-  cfg.workers = {{cpus.worker, {"p0:0"}, ""}, {cpus.other, {"p0:1"}, ""}};
-  cfg.mode = "5tswap";
-  cfg.topology = "loop";
-  std::string error;
-  auto fwd = FwdProcess::start(cfg, dir, &error, {ip(), "netns", "exec", veth.fwd_ns});
-  ASSERT_TRUE(fwd) << error;
-  ASSERT_TRUE(fwd->wait_ready()) << "bypass-fwd did not start forwarding\n" << fwd->transcript();
-  Socket sock(udp_socket_in(veth.client_ns, kClientIp, &error));
-  ASSERT_GE(sock.fd(), 0) << error;
+  Reflector rf;
+  ASSERT_NO_FATAL_FAILURE(
+      start_reflector(rf, [](FwdConfig& cfg, const VethPair& veth, const CpuPlan& cpus) {
+        cfg.ports = {{"p0", "net_af_packet0,iface=" + veth.fwd_if + ",qpairs=2"}};
+        cfg.queues = 2;
+        cfg.workers = {{cpus.worker, {"p0:0"}, ""}, {cpus.other, {"p0:1"}, ""}};
+      }));
+  FwdProcess* fwd = rf.fwd.get();
+  const int fd = rf.sock->fd();
 
   std::atomic<bool> flooding{true};
   std::atomic<uint64_t> sent{0};
   std::thread flood([&] {
-    sockaddr_in peer{};
-    peer.sin_family = AF_INET;
-    peer.sin_port = htons(kPeerPort);
-    inet_pton(AF_INET, kPeerIp, &peer.sin_addr);
-    const std::vector<uint8_t> p = payload(1, 2);
-    std::vector<uint8_t> sink(2048);
-    while (flooding.load(std::memory_order_relaxed)) {
-      for (int i = 0; i < 64; ++i)
-        if (sendto(sock.fd(), p.data(), 64, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&peer),
-                   sizeof peer) == 64)
-          sent.fetch_add(1, std::memory_order_relaxed);
-      while (recv(sock.fd(), sink.data(), sink.size(), MSG_DONTWAIT) > 0) {
-      }
-    }
+    const sockaddr_in peer = peer_address();
+    while (flooding.load(std::memory_order_relaxed))
+      if (flood_one(fd, peer)) sent.fetch_add(1, std::memory_order_relaxed);
   });
   // Under way: the flood has sent a good many, and is still sending right
   // before the stop.
@@ -390,44 +409,21 @@ TEST(FwdVeth, SigtermUnderLoadStopsInTimeWithCountsThatAddUp) {
 // imissed, apart from rx_nombuf (the pool never ran dry), and once the flood
 // stops every datagram is answered again.
 TEST(FwdVeth, ASlowConsumerCountsImissedApartFromRxNombufAndRecovers) {
-  TempDir dir;
-  VethPair veth;
-  ASSERT_EQ(veth.setup(), "");
-  CpuPlan cpus = plan_cpus();
-  FwdConfig cfg;
-  cfg.file_prefix = fwd_file_prefix();
-  cfg.huge_pages = !no_huge();
-  cfg.control_cpu = cpus.control;
-  cfg.ports = {{"p0", "net_af_packet0,iface=" + veth.fwd_if}};
-  cfg.faults = "stall_every = 1000000\nstall_polls = 999000";  // polled 1 time in 1000
-  cfg.workers = {{cpus.worker, {"p0:0"}, ""}};
-  cfg.mode = "5tswap";
-  cfg.topology = "loop";
-  std::string error;
-  auto fwd = FwdProcess::start(cfg, dir, &error, {ip(), "netns", "exec", veth.fwd_ns});
-  ASSERT_TRUE(fwd) << error;
-  ASSERT_TRUE(fwd->wait_ready()) << "bypass-fwd did not start forwarding\n" << fwd->transcript();
-  Socket sock(udp_socket_in(veth.client_ns, kClientIp, &error));
-  ASSERT_GE(sock.fd(), 0) << error;
-  {
-    sockaddr_in peer{};
-    peer.sin_family = AF_INET;
-    peer.sin_port = htons(kPeerPort);
-    inet_pton(AF_INET, kPeerIp, &peer.sin_addr);
-    const std::vector<uint8_t> p = payload(1, 2);
-    std::vector<uint8_t> sink(2048);
-    for (uint32_t sent = 0; sent < 200000;) {
-      if (sendto(sock.fd(), p.data(), 64, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&peer),
-                 sizeof peer) == 64)
-        ++sent;
-      while (recv(sock.fd(), sink.data(), sink.size(), MSG_DONTWAIT) > 0) {
-      }
-    }
-  }
+  Reflector rf;
+  ASSERT_NO_FATAL_FAILURE(
+      start_reflector(rf, [](FwdConfig& cfg, const VethPair& veth, const CpuPlan& cpus) {
+        cfg.ports = {{"p0", "net_af_packet0,iface=" + veth.fwd_if}};
+        cfg.faults = "stall_every = 1000000\nstall_polls = 999000";  // polled 1 time in 1000
+        cfg.workers = {{cpus.worker, {"p0:0"}, ""}};
+      }));
+  FwdProcess* fwd = rf.fwd.get();
+  const int fd = rf.sock->fd();
+  const sockaddr_in peer = peer_address();
+  for (uint32_t sent = 0; sent < 200000;) sent += flood_one(fd, peer);
   std::this_thread::sleep_for(500ms);  // what is still in flight arrives or is dropped
-  while (recv(sock.fd(), nullptr, 0, MSG_DONTWAIT | MSG_TRUNC) >= 0) {
+  while (recv(fd, nullptr, 0, MSG_DONTWAIT | MSG_TRUNC) >= 0) {
   }
-  EchoResult r = echo(sock.fd(), kDatagrams);
+  EchoResult r = echo(fd, kDatagrams);
   EXPECT_EQ(r.received, kDatagrams) << "every datagram answered once the flood stopped";
   expect_each_once(r.seen);
   auto st = fwd->terminate();

@@ -44,11 +44,16 @@ void TimerWheel::insert(Timer& t) {
   ++armed_;
 }
 
-void TimerWheel::unlink(Timer& t) {
+// Takes `t` off the doubly linked list it is on (a slot, or the pass's).
+void TimerWheel::detach(Timer& t) {
   *t.prev_ = t.next_;
   if (t.next_) t.next_->prev_ = t.prev_;
   t.next_ = nullptr;
   t.prev_ = nullptr;
+}
+
+void TimerWheel::unlink(Timer& t) {
+  detach(t);
   t.armed_ = false;
   t.wheel_ = nullptr;
   --armed_;
@@ -57,10 +62,7 @@ void TimerWheel::unlink(Timer& t) {
 // Takes `t` off the list of the pass under way: it runs then, or is
 // cancelled, re-armed or destroyed before its turn.
 void TimerWheel::take_pending(Timer& t) {
-  *t.prev_ = t.next_;
-  if (t.next_) t.next_->prev_ = t.prev_;
-  t.next_ = nullptr;
-  t.prev_ = nullptr;
+  detach(t);
   t.running_ = false;
   t.wheel_ = nullptr;
 }

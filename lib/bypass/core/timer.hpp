@@ -86,6 +86,7 @@ class TimerWheel {
  private:
   unsigned run_due(Worker& w, uint64_t now);
   void insert(Timer& t);
+  static void detach(Timer& t);
   void unlink(Timer& t);
   void take_pending(Timer& t);
   uint64_t slot_of(uint64_t due) const { return (due / resolution_) & mask_; }
