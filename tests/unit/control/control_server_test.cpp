@@ -6,6 +6,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -96,37 +98,51 @@ TEST(ControlPrometheus, NamesLabelsAndSums) {
 }
 
 // One request over a socket while this thread serves; `half_close`: the
-// client then shuts down its writing side (as `nc -N` does).
+// client then shuts down its writing side (as `nc -N` does). Serves until the
+// client has read to the end (60 s at most: a failure, not a hang);
+// `connected`, if given, says whether the client got a connection at all.
 std::string request(int family, const std::string& where, const std::string& text,
-                    ControlServer& server, bool half_close = false) {
-  std::string reply;
+                    ControlServer& server, bool half_close = false, bool* connected = nullptr) {
+  std::string reply;  // the client's until `done`
+  std::atomic<bool> done{false}, joined{false};
+  const int fd = socket(family, SOCK_STREAM, 0);
   std::thread client([&] {
-    int fd = socket(family, SOCK_STREAM, 0);
+    int rc;
     if (family == AF_UNIX) {
       sockaddr_un a{};
       a.sun_family = AF_UNIX;
       std::strncpy(a.sun_path, where.c_str(), sizeof(a.sun_path) - 1);
-      if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return;
+      rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
     } else {
       sockaddr_in a{};
       a.sin_family = AF_INET;
       a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
       a.sin_port = htons(static_cast<uint16_t>(std::stoi(where.substr(where.rfind(':') + 1))));
-      if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return;
+      rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
     }
-    (void)!write(fd, text.data(), text.size());
-    if (half_close) shutdown(fd, SHUT_WR);
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0) reply.append(buf, static_cast<size_t>(n));
-    close(fd);
+    if (rc == 0) {
+      joined = true;
+      (void)!write(fd, text.data(), text.size());
+      if (half_close) shutdown(fd, SHUT_WR);
+      char buf[4096];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof(buf))) > 0) reply.append(buf, static_cast<size_t>(n));
+    }
+    done = true;
   });
   int wake[2];
   EXPECT_EQ(pipe(wake), 0);
-  for (int i = 0; i < 40 && reply.empty(); ++i) server.serve(wake[0], 50ms);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!done.load() && std::chrono::steady_clock::now() < deadline) server.serve(wake[0], 50ms);
+  if (!done.load()) {
+    ADD_FAILURE() << "no answer within 60 s to " << text.substr(0, 40);
+    shutdown(fd, SHUT_RDWR);  // the client's read returns
+  }
   client.join();
+  close(fd);
   close(wake[0]);
   close(wake[1]);
+  if (connected) *connected = joined.load();
   return reply;
 }
 
@@ -185,7 +201,9 @@ TEST(ControlServer, AnswersOnItsSocketAndOverHttp) {
   r = request(AF_UNIX, (*s)->socket_path(), std::string(9000, 'x') + "\n", **s);
   EXPECT_EQ(r, "error\nthe request is over 8 KiB: send one command, of a line.\n");
   // An HTTP request cut short is dropped.
-  r = request(AF_INET, (*s)->http_address(), "GET /metrics HTTP/1.1\r\n", **s, true);
+  bool connected = false;
+  r = request(AF_INET, (*s)->http_address(), "GET /metrics HTTP/1.1\r\n", **s, true, &connected);
+  EXPECT_TRUE(connected) << "dropped, not refused";
   EXPECT_EQ(r, "");
 
   // A second server of the same name while the first answers: its own name.
