@@ -177,6 +177,14 @@ class Link {
   std::vector<InFlight> to_server_, to_client_;
 };
 
+// A server's channels for these tests: reliable, unreliable, sequenced, reliable.
+inline SessionConfig server_config() {
+  SessionConfig c;
+  c.channels = {ChannelKind::kReliable, ChannelKind::kUnreliable, ChannelKind::kUnreliableSequenced,
+                ChannelKind::kReliable};
+  return c;
+}
+
 inline std::vector<uint8_t> pattern(size_t n, uint32_t seed) {
   std::vector<uint8_t> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>((i * 131 + seed * 7919) >> 3);

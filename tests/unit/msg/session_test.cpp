@@ -1,21 +1,15 @@
 // Message sessions end to end over a simulated path (session_link.hpp): the
 // hello, reliable and unreliable delivery under 30 % loss with reordering,
-// fragments up to 64 KiB, coalescing, flow control against a peer that stops
-// reading, congestion backoff, ping, close, version refusal, malformed
-// frames, and timers under a clock that skews, jumps and runs backwards.
+// fragments up to 64 KiB, coalescing, flow control, congestion backoff, ping,
+// close, version refusal, malformed frames, and timers under a clock that
+// skews, jumps and runs backwards. Memory against peers that stop reading or
+// acknowledging: session_pool_test.cpp.
 #include "session_link.hpp"
 
 #include <gtest/gtest.h>
 
 namespace bypass::msg::test {
 namespace {
-
-SessionConfig server_config() {
-  SessionConfig c;
-  c.channels = {ChannelKind::kReliable, ChannelKind::kUnreliable, ChannelKind::kUnreliableSequenced,
-                ChannelKind::kReliable};
-  return c;
-}
 
 // Hands the server one forged packet of message frames (packet sequence `seq`).
 void forge(Link& link, std::vector<uint8_t> frames, uint16_t seq) {
@@ -154,117 +148,6 @@ TEST(Session, SmallMessagesShareAPacket) {
   // 100 x (64 + 6) bytes, 16 to a packet of 1200: 7 packets, not 100.
   EXPECT_EQ(link.client_log.packets + static_cast<int>(link.client.wire.size()) - before, 7);
   ASSERT_TRUE(link.run_until([&] { return link.server.got.size() == 100; }, 1000));
-}
-
-TEST(Session, MemoryStaysFlatAgainstAPeerThatStopsReading) {
-  SessionConfig sc = server_config();
-  sc.send_queue = 64;
-  sc.idle_timeout_ns = 3'000'000'000;
-  const SessionConfig cc;
-  Link link(&sc, &cc, 1024);
-  link.open();
-  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
-  link.client_reads_stop = true;
-  link.client.session.close(kCloseNormal, "");  // keep the client from acking anything
-  uint32_t refused = 0;
-  uint32_t least_free = link.server_pool.capacity();
-  for (int ms = 0; ms < 2500; ++ms) {
-    for (int k = 0; k < 4; ++k) {
-      if (link.server.session.send(0, false, pattern(1500, ms)) != SendResult::kOk) ++refused;
-    }
-    link.step();
-    least_free = std::min(least_free, link.server_pool.available());
-    ASSERT_LE(link.server.session.queued(), 64u);
-  }
-  EXPECT_GT(refused, 0u);
-  EXPECT_GT(link.server.counters.queue_full, 0u);
-  EXPECT_GE(least_free, link.server_pool.capacity() - 64);  // never more than the queue
-  // The idle timeout closes it and gives everything back.
-  ASSERT_TRUE(link.run_until([&] { return link.server.closed == 1; }, 5000));
-  EXPECT_EQ(link.server.close_code, kCloseIdle);
-  EXPECT_EQ(link.server_pool.available(), link.server_pool.capacity());
-}
-
-// Sessions of one worker share its chunk pool. One whose peer stops
-// acknowledging (here with a queue as large as the pool) stops at the pool's
-// reserve, the last eighth, which only sessions holding at most one whole
-// message's chunks may take: another session still sends a 64 KiB message.
-// Before the reserve, a few such peers took every chunk from everyone.
-TEST(Session, ASessionThatHoldsMuchLeavesThePoolsReserveToTheOthers) {
-  ChunkPool pool(1024);
-  ASSERT_EQ(pool.reserve(), 128u);
-  SessionConfig sc = server_config();
-  sc.send_queue = 4096;  // the pool is the limit here, not the queue
-  const SessionConfig cc;
-  Link hog(&sc, &cc, 64, &pool), light(&sc, &cc, 64, &pool);
-  hog.open();
-  light.open();
-  ASSERT_TRUE(hog.run_until([&] { return hog.client.opened == 1; }, 1000));
-  ASSERT_TRUE(light.run_until([&] { return light.client.opened == 1; }, 1000));
-  hog.client_reads_stop = true;
-  uint32_t ok = 0;
-  SendResult r;
-  while ((r = hog.server.session.send(0, false, pattern(1000, ok))) == SendResult::kOk) ++ok;
-  EXPECT_EQ(r, SendResult::kNoMemory);
-  EXPECT_EQ(ok, 1024u - 128u);
-  EXPECT_EQ(pool.available(), 128u);
-  const auto big = pattern(kMaxMessageBytes, 5);
-  ASSERT_EQ(light.server.session.send(0, false, big), SendResult::kOk);
-  EXPECT_EQ(light.server.session.send(0, false, pattern(100, 6)), SendResult::kNoMemory)
-      << "past one whole message, the reserve is not this session's either";
-  ASSERT_TRUE(light.run_until([&] { return light.client.got.size() == 1; }, 5000));
-  EXPECT_EQ(light.client.got[0].bytes, big);
-}
-
-// The reserve is not for the fragments a session needs next, in order: a
-// session holding much (its peer acknowledges nothing it sends) still
-// rebuilds a message the peer sends it while the pool is down to its reserve.
-// (Refused, they were never acknowledged, and the message never completed.)
-TEST(Session, AHeavySessionStillRebuildsAMessageInOrderFromTheReserve) {
-  ChunkPool pool(1024);
-  SessionConfig sc = server_config();
-  sc.send_queue = 4096;
-  const SessionConfig cc;
-  Link link(&sc, &cc, 64, &pool);
-  link.open();
-  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
-  link.client_acks_nothing = true;  // nothing the server sends is acknowledged
-  uint32_t ok = 0;
-  while (link.server.session.send(0, false, pattern(1000, ok)) == SendResult::kOk) ++ok;
-  ASSERT_EQ(pool.available(), pool.reserve());
-  const auto msg = pattern(10 * 1024, 9);
-  ASSERT_EQ(link.client.session.send(0, false, msg), SendResult::kOk);
-  ASSERT_TRUE(link.run_until([&] { return link.server.got.size() == 1; }, 3000));
-  EXPECT_EQ(link.server.got[0].bytes, msg);
-}
-
-// A peer that keeps talking but acks none of our packets holds our queued
-// reliable data for nothing: after idle_timeout it is closed with 4003 and
-// everything goes back to the pool. (It is never idle: its messages arrive.)
-TEST(Session, APeerThatTalksButNeverAcksIsClosedWith4003) {
-  SessionConfig sc = server_config();
-  sc.idle_timeout_ns = 3'000'000'000;
-  const SessionConfig cc;
-  Link link(&sc, &cc, 1024);
-  link.open();
-  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
-  link.client_acks_nothing = true;
-  for (int i = 0; i < 32; ++i) link.server.session.send(0, false, pattern(1000, i));
-  const size_t heard = link.server.got.size();
-  for (int ms = 0; ms < 2500; ++ms) {
-    link.client.session.send(1, false, pattern(20, ms));  // unreliable chatter
-    link.step();
-  }
-  EXPECT_GT(link.server.got.size(), heard + 1000) << "the client kept talking";
-  EXPECT_EQ(link.server.closed, 0) << "closed before idle_timeout";
-  ASSERT_TRUE(link.run_until(
-      [&] {
-        link.client.session.send(1, false, pattern(20, 0));
-        return link.server.closed == 1;
-      },
-      1000));
-  EXPECT_EQ(link.server.close_code, kCloseNoAck);
-  EXPECT_EQ(link.server_pool.available(), link.server_pool.capacity());
 }
 
 // An application that stops taking messages for longer than idle_timeout
