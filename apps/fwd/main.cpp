@@ -128,8 +128,7 @@ int main(int argc, char** argv) {
       return CommandReply{true, fw.describe()};
     });
     ReportOptions ro{flags.quiet, flags.stats_json, nullptr, control->get(), "bypass-fwd"};
-    ro.stop_check = [&ports] { return ports.reset_sentence(); };  // a device reset stops it
-    auto run = run_and_report(workers, stats, (*rt)->signals(), flags.duration, ro);
+    auto run = (*rt)->run(workers, stats, flags.duration, ro);  // a device reset stops it
     if (!run) return fail(run.error());
     lost_port = !run->stopped.empty();
     // What the plans still hold is freed (drained) first, so that the

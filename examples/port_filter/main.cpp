@@ -1,7 +1,8 @@
 // bypass-port-filter: forwards between two ports, dropping UDP/TCP to the
 // ports given with --block. An example of an appliance on bypass: Runtime for
 // the setup, a WorkerGraph per worker with PortRx -> PortFilter -> PortTx per
-// RX queue, and run_until_stopped as the main loop.
+// RX queue, and Runtime::run as the main loop (a signal, -t or a device reset
+// stops it; a reset exits 1).
 //   bypass-port-filter -c config/fwd-null.toml --block 53 --block 123 -t 5
 #include <rte_cycles.h>
 
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   auto rt = Runtime::start(*cfg, "bypass-port-filter");
   if (!rt) return std::fprintf(stderr, "bypass-port-filter: %s\n", rt.error().c_str()), 2;
   const std::vector<Port*>& ports = (*rt)->ports().ports();
+  bool lost_port = false;
   {
     std::vector<std::unique_ptr<Worker>> workers;
     std::vector<std::unique_ptr<WorkerGraph>> graphs;
@@ -57,14 +59,17 @@ int main(int argc, char** argv) {
         return std::fprintf(stderr, "bypass-port-filter: %s\n", s.message().c_str()), 2;
       raw.push_back(workers.back().get());
     }
-    WorkerGroup group(raw);
-    auto run = run_until_stopped(group, (*rt)->signals(), duration, nullptr);
-    if (!run) return std::fprintf(stderr, "bypass-port-filter: %s\n", run.error().c_str()), 2;
     std::vector<const Worker*> ws;
     for (auto& w : workers) ws.push_back(w.get());
     std::vector<const WorkerGraph*> gs;
     for (auto& g : graphs) gs.push_back(g.get());
-    std::printf("%s", final_report(StatsCollector(ws, ports, gs).take(run->seconds)).c_str());
+    StatsCollector stats(ws, ports, gs);
+    ReportOptions ro;
+    ro.quiet = true;  // the final report only; a device reset stops the run
+    auto run = (*rt)->run(raw, stats, duration, ro);
+    if (!run) return std::fprintf(stderr, "bypass-port-filter: %s\n", run.error().c_str()), 2;
+    if (!run->stopped.empty()) lost_port = true;
   }
-  return (*rt)->finish() ? 3 : 0;
+  if ((*rt)->finish()) return 3;
+  return lost_port ? 1 : 0;
 }

@@ -102,4 +102,29 @@ set -e
 [ "$rc" = 2 ] || { echo "$out"; fail "a bad rule gave status $rc, not 2"; }
 [ "$out" = "bypass-firewall: [[firewall.rule]] 1.dst has a prefix length out of 0-32." ] ||
   { echo "$out"; fail "a bad rule's message is not the one sentence expected"; }
-echo "appliances_test: firewall reloaded on SIGHUP, l4lb wrapped, policer dropped red, a bad rule refused"
+# 5. A device that resets (injected) stops an appliance and the port filter
+#    (both run by Runtime::run): one sentence naming the port, status 1, no leak.
+reset_config() {  # reset_config PORTS TABLE
+  printf '[eal]\nhuge_pages = %s\nmemory_mb = 256\n[control]\nsocket = "off"\n' "$huge"
+  for n in $(seq 0 $(($1 - 1))); do
+    printf '[[port]]\nname = "n%s"\ndevice = "net_null%s"\n' "$n" "$n"
+    printf '[port.faults]\nreset_after_polls = 20000\n'
+  done
+  printf '[[worker]]\ncpu = %s\n%s\n' "$(($(nproc) - 1))" "$2"
+}
+reset_config 1 '[policer]
+cir = 2000' > "$tmp/reset-pol.toml"
+reset_config 2 '' > "$tmp/reset-pf.toml"
+for run in "examples/policer/bypass-policer -c $tmp/reset-pol.toml -q" \
+           "examples/port_filter/bypass-port-filter -c $tmp/reset-pf.toml --block 53"; do
+  set +e
+  # shellcheck disable=SC2086
+  out=$(timeout 60 "$build"/$run -t 120 2>&1)
+  rc=$?
+  set -e
+  [ "$rc" = 1 ] || { echo "$out"; fail "${run%% *} gave status $rc after a device reset, not 1"; }
+  grep -q "port 'n0' (net_null) was reset by its device" <<<"$out" ||
+    { echo "$out"; fail "${run%% *} did not say which port reset"; }
+  grep -q "mbufs in use at exit: 0" <<<"$out" || { echo "$out"; fail "${run%% *} leaked"; }
+done
+echo "appliances_test: firewall reloaded on SIGHUP, l4lb wrapped, policer dropped red, a bad rule refused, a device reset stopped the policer and the port filter"

@@ -133,9 +133,7 @@ int appliance_main(int argc, char** argv, Appliance& a) {
         else
           spdlog::info("reload: {} applied", args->config);
       };
-    PortSet& port_set = (*rt)->ports();
-    opts.stop_check = [&port_set] { return port_set.reset_sentence(); };  // a device reset
-    auto run = run_and_report(ws, stats, (*rt)->signals(), args->duration, opts);
+    auto run = (*rt)->run(ws, stats, args->duration, opts);  // a device reset stops it
     if (!run) return fail(run.error());
     lost_port = !run->stopped.empty();
     const StatsSnapshot last = stats.take(run->seconds);

@@ -187,6 +187,17 @@ Expected<RunResult> run_and_report(const std::vector<Worker*>& workers, const St
   return run;
 }
 
+Expected<RunResult> Runtime::run(const std::vector<Worker*>& workers, const StatsCollector& stats,
+                                 double duration, ReportOptions opts) {
+  PortSet* ports = ports_ ? &*ports_ : nullptr;
+  opts.stop_check = [ports, own = std::move(opts.stop_check)] {
+    std::string reset = ports ? ports->reset_sentence() : std::string();
+    if (reset.empty() && own) reset = own();
+    return reset;
+  };
+  return run_and_report(workers, stats, *signals_, duration, opts);
+}
+
 Runtime::~Runtime() {
   ports_.reset();
   pool_.reset();

@@ -27,6 +27,21 @@
 namespace bypass {
 
 /// The EAL, packet pool, ports and signals of one program; see the file's description.
+/// What run_and_report does besides running the workers.
+struct ReportOptions {
+  bool quiet = false;      ///< no line a second
+  std::string stats_json;  ///< a file for one JSON snapshot a second and a final one
+  /// Asked once a second; a sentence stops the run (logged as an error).
+  std::function<std::string()> stop_check;
+  /// Served while the run waits between ticks (bypassctl, /metrics); the
+  /// built-in commands are added here, the program's own before the call.
+  ControlServer* control = nullptr;
+  std::string program = "bypass";   ///< the program's name in `bypassctl top` and /metrics
+  Journal* journal = nullptr;       ///< kept by the control thread while it runs
+  std::function<void()> on_hangup;  ///< SIGHUP: a reload (without it SIGHUP stops the run)
+  bool telemetry = true;            ///< with `control`: /bypass/* on DPDK's telemetry socket
+};
+
 class Runtime {
  public:
   /// The config against the machine, and the ports' fault plans; warnings are logged.
@@ -59,6 +74,10 @@ class Runtime {
   PortSet& ports() { return *ports_; }          ///< the ports
   rte_mempool* pool() { return pool_->get(); }  ///< the packet pool
   StopSignals& signals() { return *signals_; }  ///< how the run learns to stop
+  /// run_and_report() on these signals, stopped also by a device reset on
+  /// any port (checked before `opts.stop_check`; the sentence names the port).
+  Expected<RunResult> run(const std::vector<Worker*>& workers, const StatsCollector& stats,
+                          double duration, ReportOptions opts);
   /// Stops and closes the ports (call once the workers and whatever holds
   /// packets are gone), prints the exit check and returns the mbufs leaked.
   unsigned finish();
@@ -72,21 +91,6 @@ class Runtime {
   std::optional<PortSet> ports_;
   bool finished_ = false;
   double eal_ms_ = 0;  // start-up time of EAL (0 when attached)
-};
-
-/// What run_and_report does besides running the workers.
-struct ReportOptions {
-  bool quiet = false;      ///< no line a second
-  std::string stats_json;  ///< a file for one JSON snapshot a second and a final one
-  /// Asked once a second; a sentence stops the run (logged as an error).
-  std::function<std::string()> stop_check;
-  /// Served while the run waits between ticks (bypassctl, /metrics); the
-  /// built-in commands are added here, the program's own before the call.
-  ControlServer* control = nullptr;
-  std::string program = "bypass";   ///< the program's name in `bypassctl top` and /metrics
-  Journal* journal = nullptr;       ///< kept by the control thread while it runs
-  std::function<void()> on_hangup;  ///< SIGHUP: a reload (without it SIGHUP stops the run)
-  bool telemetry = true;            ///< with `control`: /bypass/* on DPDK's telemetry socket
 };
 
 /// Runs `workers` until a signal or `duration` seconds. Every second it takes

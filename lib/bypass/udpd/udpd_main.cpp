@@ -120,11 +120,8 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
       if (!r.ok) spdlog::error("SIGHUP: {}", r.body);
     };
     // A port lost (its interface gone, or its device reset) stops the run.
-    ro.stop_check = [&watch, &ports] {
-      std::string reset = ports.reset_sentence();
-      return !reset.empty() ? reset : watch.check().value_or("");
-    };
-    auto run = run_and_report(workers, stats, (*rt)->signals(), duration, ro);
+    ro.stop_check = [&watch] { return watch.check().value_or(""); };
+    auto run = (*rt)->run(workers, stats, duration, ro);
     if (!run) return fail(run.error());
     std::printf("%s", (*server)->report().c_str());
     std::printf("%s", drain_fault_reports(ports).c_str());
