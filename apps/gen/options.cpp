@@ -1,6 +1,7 @@
 #include "options.hpp"
 
 #include <cstdlib>
+#include <set>
 
 #include <bypass/core/config_reader.hpp>
 
@@ -109,6 +110,15 @@ Expected<GenOptions> read_gen_options(const Config& c,
     if (!s) return s.status();
     o.streams.push_back({0, std::move(*s)});
   }
+  // Reports and --json name each stream; bypass-gen gives each stream's
+  // frames its own flow numbers (the `id` key is for embedders), so the name
+  // is what must tell streams apart.
+  std::set<std::string> names;
+  for (const PortStream& ps : o.streams)
+    if (!names.insert(ps.stream.name).second)
+      return Status::error("two streams are named '" + ps.stream.name +
+                           "': give each its own name (a stream without one is named "
+                           "stream<id>, its id its position counting from 0).");
   if (o.streams.empty())
     return Status::error(
         "no streams to send: add a [[gen.stream]] with dst = \"198.18.0.2\" or pass --stream "

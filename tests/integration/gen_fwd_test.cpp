@@ -193,5 +193,27 @@ TEST(GenCli, AnRfc2544TableIsSettingsNotASearch) {
   EXPECT_NE(search.err.find("--stats-json goes with a plain run"), std::string::npos) << search.err;
 }
 
+// Reports and --json name each stream: two streams with one name (here
+// "stream1": the first has id 1, the second is named after its position)
+// are refused with one sentence, in the config and from --stream alike.
+TEST(GenCli, TwoStreamsWithOneNameAreRefused) {
+  TempDir dir;
+  const std::string cfg = dir.file("gen.toml");
+  std::ofstream(cfg) << "[[port]]\nname = \"p0\"\ndevice = \"net_null0\"\n[[worker]]\ncpu = 1\n"
+                     << "[[gen.stream]]\nid = 1\ndst = \"198.18.0.2\"\n"
+                     << "[[gen.stream]]\ndst = \"198.18.0.3\"\n";
+  const std::string says = "two streams are named 'stream1': give each its own name";
+  CmdResult r = run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check"});
+  EXPECT_EQ(r.status.code, 2) << r.describe("bypass-gen --check");
+  EXPECT_NE(r.err.find(says), std::string::npos) << r.err;
+  std::ofstream(cfg, std::ios::app) << "name = \"b\"\n";
+  CmdResult fine = run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check"});
+  EXPECT_TRUE(fine.ok()) << fine.describe("bypass-gen --check, the second named b");
+  CmdResult cli =
+      run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check", "--stream", "dst=198.18.0.4 name=b"});
+  EXPECT_EQ(cli.status.code, 2) << cli.describe("bypass-gen --check --stream name=b");
+  EXPECT_NE(cli.err.find("two streams are named 'b'"), std::string::npos) << cli.err;
+}
+
 }  // namespace
 }  // namespace bypass::it
