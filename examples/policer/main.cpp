@@ -5,6 +5,10 @@
 //   ebs = 16384       # excess burst, bytes
 //   action = "drop"   # or "mark" (DSCP AF11/AF12/AF13 by colour)
 //   max_sources = 65536
+//   per_vlan = false  # true: a meter per (VLAN ids, address), for VLANs whose
+//                     # address spaces overlap (a sender that sets its own tags
+//                     # then gets a rate per tag: leave it off on trunks you do
+//                     # not control)
 #include <bypass/control/appliance.hpp>
 
 #include "policer.hpp"
@@ -21,11 +25,12 @@ int main(int argc, char** argv) {
     const ConfigValue* t = c.app.get("policer");
     if (!t || !t->is_table()) return Status::error("the config has no [policer] table: add one.");
     ConfigSection s(*t, "[policer]", "policer");
-    BYPASS_TRY(s.only({"cir", "cbs", "ebs", "action", "max_sources"}));
+    BYPASS_TRY(s.only({"cir", "cbs", "ebs", "action", "max_sources", "per_vlan"}));
     BYPASS_TRY(s.integer("cir", &pc.params.cir, 1, int64_t{1} << 40));
     BYPASS_TRY(s.integer("cbs", &pc.params.cbs, 64, int64_t{1} << 32));
     BYPASS_TRY(s.integer("ebs", &pc.params.ebs, 0, int64_t{1} << 32));
     BYPASS_TRY(s.integer("max_sources", &pc.max_sources, 8, 1 << 24));
+    BYPASS_TRY(s.boolean("per_vlan", &pc.per_vlan));
     std::string action = "drop";
     BYPASS_TRY(s.choice("action", &action, {"drop", "mark"}, "an action"));
     pc.mark = action == "mark";

@@ -1,14 +1,15 @@
 // Policer: per-source rate limiting with DPDK's rte_meter (srTCM, RFC 2697,
 // colour-blind), a meter per source address (IPv4/IPv6, past up to two VLAN
-// tags) found in an rte_hash. `drop`: red is dropped; `mark`: all pass, the
-// colour in the DSCP (AF1x). The meters are per Policer, one per RX queue, and
-// RSS hashes ports too: a source whose flows reach N queues gets up to N x cir
-// (one RX queue per port gives one rate per source). The clock must tick at
-// the TSC rate. With max_sources held, a new source takes the place of one
-// idle long enough for both its buckets to have refilled ((cbs + ebs) / cir):
-// such a meter is as good as new, so forgetting it changes no verdict. Without
-// one (a flood of fresh sources), the new source is dropped as sources_full; a
-// bounded look (kSweep entries) per new source keeps that cheap.
+// tags: 802.1Q, 802.1ad or the older 0x9100) found in an rte_hash. With
+// per_vlan, the VLAN ids join the key: each VLAN's address space is its own
+// (a sender that may choose its tags then gets a rate per tag). `drop`: red is dropped; `mark`: all
+// pass, the colour in the DSCP (AF1x). The meters are per Policer, one per RX queue, and RSS hashes
+// ports too: a source whose flows reach N queues gets up to N x cir (one RX queue per port gives
+// one rate per source). The clock must tick at the TSC rate. With max_sources held, a new source
+// takes the place of one idle long enough for both its buckets to have refilled ((cbs + ebs) /
+// cir): such a meter is as good as new, so forgetting it changes no verdict. Without one (a flood
+// of fresh sources), the new source is dropped as sources_full; a bounded look (kSweep entries) per
+// new source keeps that cheap.
 #pragma once
 
 #include <rte_ether.h>
@@ -35,6 +36,7 @@ BYPASS_DROP_TABLE(PolicerDrop, POLICER_DROPS)
 struct PolicerConfig {
   rte_meter_srtcm_params params{1250000, 16384, 16384};  // cir bytes/s, cbs, ebs bytes
   bool mark = false;
+  bool per_vlan = false;  // a meter per (VLAN ids, address), not per address
   uint32_t max_sources = 65536;
 };
 
@@ -46,6 +48,8 @@ class Policer final : public PacketModule<Policer> {
   uint64_t colour(rte_color c) const { return colours_[c].get(); }  // packets of each
   uint64_t forgotten() const { return forgotten_.get(); }  // idle sources given up for new ones
   static constexpr unsigned kSweep = 16;  // entries looked at per new source, table full
+  // Address (16), family (1), two VLAN ids (2 + 2), the number of tags (1).
+  static constexpr unsigned kKeyLen = 22;
 
   Status start(Worker&) override {
     static std::atomic<unsigned> n{0};
@@ -53,7 +57,7 @@ class Policer final : public PacketModule<Policer> {
     rte_hash_parameters p{};
     p.name = name.c_str();
     p.entries = c_.max_sources;
-    p.key_len = 17;  // the address and its family
+    p.key_len = kKeyLen;  // the address, its family and the VLAN ids (per_vlan)
     p.socket_id = SOCKET_ID_ANY;
     // Extendable buckets: an add fails only with max_sources held (forget_one).
     p.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
@@ -70,14 +74,21 @@ class Policer final : public PacketModule<Policer> {
 
   Verdict handle(Worker& w, rte_mbuf* m) {
     uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
-    uint32_t l3 = 14;  // past the VLAN tags (802.1Q, 802.1ad)
+    uint32_t l3 = 14;  // past the VLAN tags
     uint16_t type = m->data_len >= 14 ? static_cast<uint16_t>(p[12] << 8 | p[13]) : 0;
-    for (; type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ; l3 += 4) {
+    uint8_t key[kKeyLen] = {};
+    for (;
+         type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ || type == RTE_ETHER_TYPE_QINQ1;
+         l3 += 4) {
       if (l3 == 22 || m->data_len < l3 + 4) return Verdict::drop(PolicerDrop::kTags);
+      if (c_.per_vlan) {  // the 12-bit VLAN id of each tag, outer first
+        key[17 + (l3 - 14) / 2] = p[l3] & 0x0f;
+        key[18 + (l3 - 14) / 2] = p[l3 + 1];
+      }
       type = static_cast<uint16_t>(p[l3 + 2] << 8 | p[l3 + 3]);
     }
+    if (c_.per_vlan) key[21] = static_cast<uint8_t>((l3 - 14) / 4);  // tags: 0, 1 or 2
     const unsigned ihl = m->data_len > l3 ? (p[l3] & 0x0f) * 4u : 0;
-    uint8_t key[17] = {};
     if (type == RTE_ETHER_TYPE_IPV4 && ihl >= 20 && m->data_len >= l3 + ihl)
       std::memcpy(key, p + l3 + 12, 4), key[16] = 4;
     else if (type == RTE_ETHER_TYPE_IPV6 && m->data_len >= l3 + 40)
@@ -128,7 +139,7 @@ class Policer final : public PacketModule<Policer> {
       ++looked;
       const uint64_t last = meters_[pos].time;  // its latest refill, at most a period behind
       if (now < last || now - last < forget_after_) continue;
-      uint8_t copy[17];
+      uint8_t copy[kKeyLen];
       std::memcpy(copy, k, sizeof copy);
       if (rte_hash_del_key(sources_, copy) < 0) return false;
       forgotten_.add();

@@ -3,7 +3,7 @@
 // committed burst) through green, within 1 %; another source has a meter of
 // its own; `mark` writes the colour into the DSCP with a valid checksum; a
 // full source table drops new sources under their own reason; VLAN tags (up
-// to two) hide no source.
+// to two) hide no source, unless per_vlan makes each VLAN its own space.
 #include <rte_cycles.h>
 
 #include <gtest/gtest.h>
@@ -178,6 +178,37 @@ TEST(Policer, LooksThroughUpToTwoVlanTags) {
     EXPECT_EQ(v6[0] >> 4, 6);
   }
   m.out.free();
+}
+
+// By default an address is one source whatever its tags (so a sender that
+// sets its own tags cannot multiply its rate, the older 0x9100 outer tag
+// included); with per_vlan each VLAN is an address space of its own: the
+// same address untagged, on VLAN 7, and on 7 inside 8 has three meters.
+TEST(Policer, PerVlanGivesEachVlanItsOwnMeters) {
+  PolicerConfig c;
+  c.params = {1000, 1000, 1000};
+  test::Packet bare = from(test::kPeerIp4, 900), seven = bare, stacked = bare, legacy = bare;
+  seven.eth.tags = {7};
+  stacked.eth.tags = {8, 7};
+  stacked.eth.outer_tpid = 0x88a8;
+  legacy.eth.tags = {8, 7};
+  legacy.eth.outer_tpid = 0x9100;
+  Rig shared(c);
+  for (const test::Packet* f : {&bare, &seven, &legacy}) shared.send(f->build());
+  EXPECT_EQ(shared.out.got.size(), 2u) << "green, yellow, then red: one meter";
+  EXPECT_EQ(shared.p.tally().drops[drop_index(PolicerDrop::kRed)].get(), 1u);
+  shared.out.free();
+
+  c.per_vlan = true;
+  Rig apart(c);
+  for (const test::Packet* f : {&bare, &seven, &stacked, &bare, &seven, &stacked})
+    apart.send(f->build());
+  EXPECT_EQ(apart.out.got.size(), 6u) << "green then yellow on each of three meters";
+  EXPECT_EQ(apart.p.tally().drops[drop_index(PolicerDrop::kRed)].get(), 0u);
+  apart.send(stacked.build());
+  apart.send(legacy.build());  // the same two ids under the older outer tag: the same meter
+  EXPECT_EQ(apart.p.tally().drops[drop_index(PolicerDrop::kRed)].get(), 2u);
+  apart.out.free();
 }
 
 }  // namespace

@@ -31,8 +31,8 @@ class PortFilter final : public PacketModule<PortFilter> {
 
   // Fails closed: an IP packet whose ports it cannot find (an IPv4 header
   // shorter than 20 bytes, an IPv6 extension chain it cannot walk) is
-  // dropped, not passed; so is a frame past two VLAN tags (802.1Q, 802.1ad)
-  // or cut short in them. UDP and TCP fragments, first or later, are dropped:
+  // dropped, not passed; so is a frame past two VLAN tags (802.1Q, 802.1ad,
+  // the older 0x9100) or cut short in them. UDP and TCP fragments, first or later, are dropped:
   // a later one has no ports, and without it the first is of no use. (An IPv6
   // atomic fragment, offset 0 and no more to come, is judged whole.)
   Verdict handle(Worker&, rte_mbuf* m) {
@@ -41,7 +41,9 @@ class PortFilter final : public PacketModule<PortFilter> {
     const auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
     uint32_t l3 = 14;
     uint16_t type = static_cast<uint16_t>(p[12] << 8 | p[13]);
-    for (; type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ; l3 += 4) {
+    for (;
+         type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ || type == RTE_ETHER_TYPE_QINQ1;
+         l3 += 4) {
       if (l3 == 22 || len < l3 + 4) return Verdict::drop(PortFilterDrop::kUnjudged);
       type = static_cast<uint16_t>(p[l3 + 2] << 8 | p[l3 + 3]);
     }

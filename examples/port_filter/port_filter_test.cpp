@@ -173,7 +173,8 @@ TEST(PortFilter, LooksThroughVlanTagsAndIpv6ExtensionsAndRefusesWhatItCannotJudg
   EXPECT_EQ(verdict(eth(0x0806, std::vector<uint8_t>(28, 0))), "pass");
 }
 
-// Two tags (802.1ad then 802.1Q, or 802.1Q twice) are looked through; a
+// Two tags (802.1ad, or the older 0x9100, then 802.1Q; or 802.1Q twice) are
+// looked through; a
 // third, or a tag cut short, leaves the frame unjudged: refused, not passed.
 TEST(PortFilter, LooksThroughTwoVlanTagsAndRefusesAThirdOrACutOne) {
   Judge verdict;
@@ -181,6 +182,8 @@ TEST(PortFilter, LooksThroughTwoVlanTagsAndRefusesAThirdOrACutOne) {
   EXPECT_EQ(verdict(eth(0x88a8, tag(0x8100, tag(0x0800, v4_53)))), "port_blocked");
   EXPECT_EQ(verdict(eth(0x8100, tag(0x8100, tag(0x86dd, v6_53)))), "port_blocked");
   EXPECT_EQ(verdict(eth(0x88a8, tag(0x8100, tag(0x0800, v4_80)))), "pass");
+  EXPECT_EQ(verdict(eth(0x9100, tag(0x8100, tag(0x0800, v4_53)))), "port_blocked");
+  EXPECT_EQ(verdict(eth(0x9100, tag(0x0800, v4_53))), "port_blocked");
   EXPECT_EQ(verdict(eth(0x88a8, tag(0x8100, tag(0x0806, std::vector<uint8_t>(28, 0))))), "pass");
   EXPECT_EQ(verdict(eth(0x88a8, tag(0x8100, tag(0x8100, tag(0x0800, v4_80))))), "unjudged");
   EXPECT_EQ(verdict(eth(0x8100, {0x00, 0x07})), "unjudged");
