@@ -7,9 +7,13 @@
 // backend's address: net/rendezvous.hpp), so removing a backend moves only
 // the flows it had. Other traffic is dropped as not_vip. The outer length is
 // the inner's plus 20, so an inner header that does not hold together, or
-// whose TTL is spent, is dropped, never wrapped. No MTU is checked (bypass
-// has no MTU setting): a frame at the link's MTU leaves 20 bytes over it, with
-// DF set, so the way to the backends must carry 20 bytes more.
+// whose TTL is spent, is dropped, never wrapped. The way to the backends
+// carries packets of `mtu` bytes: a client's packet that would pass it once
+// wrapped is not sent. With DF set (TCP, and Linux's UDP by default) the
+// client is told, as a router would, with an ICMP "fragmentation needed"
+// giving mtu - 20, from our address, at most 1000 a second per worker (a
+// flood of large packets from forged sources gets less back than it sent);
+// past that, or without DF, it is dropped as too_big.
 #pragma once
 
 #include <rte_ether.h>
@@ -17,6 +21,7 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -32,7 +37,7 @@ namespace bypass::examples {
   X(kFragment, "fragment")      /* a fragment: only the first has the ports */             \
   X(kMalformed, "malformed_ip") /* not version 4, IHL < 5, a bad total length, no ports */ \
   X(kTtl, "ttl_expired")        /* TTL 0 */                                                \
-  X(kTooBig, "too_big")         /* the outer packet would pass 65535 bytes */
+  X(kTooBig, "too_big")         /* wrapped it would pass the mtu, and no ICMP went back */
 BYPASS_DROP_TABLE(L4lbDrop, L4LB_DROPS)
 
 struct L4lbConfig {
@@ -40,6 +45,7 @@ struct L4lbConfig {
   rte_be16_t port = 0;
   rte_ether_addr gateway{};
   std::vector<uint32_t> backends;  // network order
+  uint16_t mtu = 1500;             // the largest IP packet the way to the backends carries
 };
 
 class L4lb final : public PacketModule<L4lb> {
@@ -47,8 +53,10 @@ class L4lb final : public PacketModule<L4lb> {
   L4lb(const L4lbConfig& c, const RendezvousTable* t) : PacketModule("L4lb"), c_(c), table_(t) {}
   DropTable drop_table() const override { return L4lbDrop::table(); }
   void use(const L4lbConfig& c, const RendezvousTable* t) { c_ = c, table_ = t; }  // on the worker
+  uint64_t told_too_big() const { return told_.get(); }  // ICMP "fragmentation needed" sent
+  static constexpr uint64_t kIcmpPerSecond = 1000;       // and at most this many at once
 
-  Verdict handle(Worker&, rte_mbuf* m) {
+  Verdict handle(Worker& w, rte_mbuf* m) {
     auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
     if (m->data_len < 14 + 20 || eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))
@@ -67,11 +75,11 @@ class L4lb final : public PacketModule<L4lb> {
     if (ip->time_to_live == 0) return Verdict::drop(L4lbDrop::kTtl);
     if (inner_len < hlen + 4 || m->data_len < 14 + hlen + 4)  // no ports (in the first segment)
       return Verdict::drop(L4lbDrop::kMalformed);
-    if (inner_len > 65535 - 20) return Verdict::drop(L4lbDrop::kTooBig);
     rte_be16_t ports[2];
     std::memcpy(ports, rte_pktmbuf_mtod_offset(m, uint8_t*, 14 + hlen), 4);
     if (ports[1] != c_.port) return Verdict::drop(L4lbDrop::kNotVip);
     if (table_->empty()) return Verdict::drop(L4lbDrop::kNoBackend);
+    if (inner_len + 20u > c_.mtu) return too_big(w, m, hlen);
     uint32_t h = rte_hash_crc_4byte(ip->src_addr, ip->next_proto_id);
     h = rte_hash_crc_4byte(static_cast<uint32_t>(ports[0]) << 16 | ports[1], h);
     const rte_be32_t backend = table_->pick(h);
@@ -96,8 +104,62 @@ class L4lb final : public PacketModule<L4lb> {
   }
 
  private:
+  // The client's packet becomes an ICMP "fragmentation needed" back to it
+  // (RFC 792, with RFC 1191's next-hop MTU), quoting its IP header and the
+  // 8 bytes after, through the gateway it came by.
+  Verdict too_big(Worker& w, rte_mbuf* m, uint32_t hlen) {
+    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, 14);
+    if (!(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG)) || m->nb_segs != 1 ||
+        m->data_len < 14 + hlen + 8 || !take_icmp_token(w))
+      return Verdict::drop(L4lbDrop::kTooBig);
+    const uint32_t quote = hlen + 8, len = 20 + 8 + quote;
+    const rte_ether_addr us = rte_pktmbuf_mtod(m, rte_ether_hdr*)->dst_addr;
+    const rte_be32_t client = ip->src_addr;
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, 20 + 8));
+    if (!eth) return Verdict::drop(L4lbDrop::kNoHeadroom);
+    rte_pktmbuf_trim(m, static_cast<uint16_t>(m->pkt_len - 14 - len));
+    eth->dst_addr = c_.gateway;
+    eth->src_addr = us;
+    eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+    auto* out = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+    *out = rte_ipv4_hdr{};
+    out->version_ihl = RTE_IPV4_VHL_DEF;
+    out->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(len));
+    out->time_to_live = 64;
+    out->next_proto_id = IPPROTO_ICMP;
+    out->src_addr = c_.self;
+    out->dst_addr = client;
+    out->hdr_checksum = rte_ipv4_cksum(out);
+    auto* icmp = reinterpret_cast<uint8_t*>(out + 1);
+    const uint16_t next_hop = static_cast<uint16_t>(c_.mtu - 20);
+    const uint8_t head[8] = {
+        3, 4, 0, 0, 0, 0, static_cast<uint8_t>(next_hop >> 8), static_cast<uint8_t>(next_hop)};
+    std::memcpy(icmp, head, sizeof head);
+    const uint16_t sum = static_cast<uint16_t>(~rte_raw_cksum(icmp, 8 + quote));
+    std::memcpy(icmp + 2, &sum, 2);  // the one's complement sum, in the bytes' own order
+    told_.add();
+    return Verdict::to(0);
+  }
+  // A bucket of kIcmpPerSecond answers, refilled at that rate on the
+  // worker's clock (a clock that runs back gives no credit).
+  bool take_icmp_token(Worker& w) {
+    const uint64_t now = w.now(), hz = w.clock().hz();
+    const uint64_t per = hz / kIcmpPerSecond ? hz / kIcmpPerSecond : 1;
+    if (!icmp_started_) icmp_started_ = true, icmp_at_ = now, icmp_tokens_ = kIcmpPerSecond;
+    if (now < icmp_at_) icmp_at_ = now;
+    const uint64_t add = std::min((now - icmp_at_) / per, kIcmpPerSecond);
+    icmp_tokens_ = std::min(icmp_tokens_ + add, kIcmpPerSecond);
+    icmp_at_ = icmp_tokens_ == kIcmpPerSecond ? now : icmp_at_ + add * per;
+    if (icmp_tokens_ == 0) return false;
+    --icmp_tokens_;
+    return true;
+  }
+
   L4lbConfig c_;
   const RendezvousTable* table_;
+  Counter told_;
+  bool icmp_started_ = false;
+  uint64_t icmp_at_ = 0, icmp_tokens_ = 0;  // the bucket: its last refill, what it holds
 };
 
 }  // namespace bypass::examples

@@ -1,7 +1,8 @@
 // L4lb: the outer IPv4-in-IPv4 header is right and the client's packet is
 // intact inside it; a flow stays on its backend; flows spread over the
 // backends; removing one backend moves only its flows; the rest is dropped,
-// and an inner header that does not hold together is never wrapped.
+// and an inner header that does not hold together is never wrapped; a packet
+// that would pass the MTU once wrapped is answered as a router would.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -185,6 +186,83 @@ TEST(L4lb, NeverWrapsAnInnerHeaderThatDoesNotHoldTogether) {
   EXPECT_EQ(rte_be_to_cpu_16(rte_pktmbuf_mtod_offset(out.got[0], rte_ipv4_hdr*, 14)->total_length),
             frame - 14 + 20);
   rte_pktmbuf_free(out.got[0]);
+}
+
+// The way to the backends carries `mtu` (1500) bytes: a packet of 1480 is
+// wrapped to 1500; one byte more, with DF, comes back to the client as an
+// ICMP "fragmentation needed" naming 1480, from our address through the
+// gateway, quoting its IP header and 8 bytes; without DF it is dropped as
+// too_big. At most 1000 answers a second: the rest are dropped as too_big.
+TEST(L4lb, APacketThatWouldPassTheMtuOnceWrappedIsAnsweredFragmentationNeeded) {
+  const L4lbConfig c = config(2);
+  RendezvousTable t(c.backends);
+  L4lb lb(c, &t);
+  Collect out;
+  lb.connect(0, &out);
+  ManualClock clock(1'000'000'000, 7'000'000'000);
+  Worker w(0, WorkerConfig{}, &clock);
+  const auto send = [&](const test::Packet& p) {
+    w.sample_clock();
+    Batch b;
+    b.push(test::to_mbuf(test::test_pool(), p.build()));
+    Module::deliver(w, lb, b);
+  };
+  test::Packet fits = to_vip(ip(198, 19, 0, 9), 4000);
+  fits.payload = test::Bytes(1480 - 28, 'f');
+  send(fits);
+  ASSERT_EQ(out.got.size(), 1u);
+  EXPECT_EQ(rte_pktmbuf_mtod_offset(out.got[0], rte_ipv4_hdr*, 14)->total_length,
+            rte_cpu_to_be_16(1500));
+  rte_pktmbuf_free(out.got[0]);
+  out.got.clear();
+
+  test::Packet big = fits;
+  big.payload.push_back('!');
+  const test::Bytes sent = big.build();
+  send(big);
+  ASSERT_EQ(out.got.size(), 1u);
+  const test::Bytes got = test::bytes_of(out.got[0]);
+  ASSERT_EQ(got.size(), 14u + 20 + 8 + 20 + 8);
+  EXPECT_EQ(test::Bytes(got.begin(), got.begin() + 6), (test::Bytes{2, 0, 0, 0, 0, 0xfe}));
+  EXPECT_EQ(test::Bytes(got.begin() + 6, got.begin() + 12),
+            test::Bytes(sent.begin(), sent.begin() + 6));  // from the MAC it came to
+  const auto* ip4 = reinterpret_cast<const rte_ipv4_hdr*>(got.data() + 14);
+  EXPECT_EQ(ip4->next_proto_id, IPPROTO_ICMP);
+  EXPECT_EQ(ip4->src_addr, c.self);
+  EXPECT_EQ(ip4->dst_addr, ip(198, 19, 0, 9));
+  EXPECT_EQ(rte_be_to_cpu_16(ip4->total_length), 20u + 8 + 20 + 8);
+  EXPECT_EQ(rte_raw_cksum(ip4, 20), 0xffff);
+  const uint8_t* icmp = got.data() + 34;
+  EXPECT_EQ(icmp[0], 3);  // destination unreachable
+  EXPECT_EQ(icmp[1], 4);  // fragmentation needed and DF set
+  EXPECT_EQ(icmp[6] << 8 | icmp[7], 1480);
+  EXPECT_EQ(rte_raw_cksum(icmp, 8 + 28), 0xffff);
+  EXPECT_EQ(test::Bytes(got.begin() + 42, got.end()),
+            test::Bytes(sent.begin() + 14, sent.begin() + 14 + 28));
+  EXPECT_EQ(lb.told_too_big(), 1u);
+  rte_pktmbuf_free(out.got[0]);
+  out.got.clear();
+
+  test::Packet may_fragment = big;
+  may_fragment.ip4().frag = 0;
+  send(may_fragment);
+  EXPECT_TRUE(out.got.empty());
+  EXPECT_EQ(lb.tally().drops[drop_index(L4lbDrop::kTooBig)].get(), 1u);
+  EXPECT_EQ(lb.drop_table().name(L4lbDrop::kTooBig), "too_big");
+
+  // The bucket held 1000 and gave one: 999 more now, then 10 in the next 10 ms.
+  for (int i = 0; i < 1005; ++i) send(big);
+  EXPECT_EQ(lb.told_too_big(), 1000u);
+  EXPECT_EQ(lb.tally().drops[drop_index(L4lbDrop::kTooBig)].get(), 7u);
+  clock.advance(10'000'000);
+  for (int i = 0; i < 20; ++i) send(big);
+  EXPECT_EQ(lb.told_too_big(), 1010u);
+  clock.advance(-50'000'000);  // a clock that runs back gives no credit
+  for (int i = 0; i < 5; ++i) send(big);
+  EXPECT_EQ(lb.told_too_big(), 1010u);
+  EXPECT_EQ(lb.tally().drops[drop_index(L4lbDrop::kTooBig)].get(), 7u + 10 + 5);
+  for (rte_mbuf* m : out.got) rte_pktmbuf_free(m);
+  out.got.clear();
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 // bypass-l4lb: a layer-4 load balancer, direct server return (IP-in-IP to
 // the backends). [l4lb]: vip = "198.18.0.100", port = 80 (UDP and TCP),
 // self = "198.18.0.1" (outer source), gateway_mac = "02:00:00:00:00:fe",
-// backends = ["198.18.1.1", ...]. SIGHUP re-reads it: removing a backend
-// moves only the flows it had.
+// backends = ["198.18.1.1", ...], mtu = 1500 (the largest IP packet the way
+// to the backends carries; a client's packet that would pass it once wrapped
+// gets an ICMP "fragmentation needed" back). SIGHUP re-reads it: removing a
+// backend moves only the flows it had.
 #include <memory>
 
 #include <bypass/control/appliance.hpp>
@@ -18,7 +20,7 @@ Expected<examples::L4lbConfig> read(const Config& c) {
   const ConfigValue* t = c.app.get("l4lb");
   if (!t || !t->is_table()) return Status::error("the config has no [l4lb] table: add one.");
   ConfigSection s(*t, "[l4lb]", "l4lb");
-  BYPASS_TRY(s.only({"vip", "port", "self", "gateway_mac", "backends"}));
+  BYPASS_TRY(s.only({"vip", "port", "self", "gateway_mac", "backends", "mtu"}));
   for (const char* k : {"vip", "port", "self", "gateway_mac"}) BYPASS_TRY(s.require(k, "add it"));
   uint16_t port = 0;
   BYPASS_TRY(s.integer("port", &port, 1, 65535));
@@ -27,6 +29,7 @@ Expected<examples::L4lbConfig> read(const Config& c) {
   BYPASS_TRY(s.ipv4("self", &r.self));
   BYPASS_TRY(s.ipv4s("backends", &r.backends));
   BYPASS_TRY(s.mac("gateway_mac", r.gateway.addr_bytes));
+  BYPASS_TRY(s.integer("mtu", &r.mtu, 576, 9216));
   return r;
 }
 
@@ -51,6 +54,10 @@ int main(int argc, char** argv) {
         g.make<examples::L4lb>("l4lb" + std::to_string(modules.size()), cfg, table.get()), g);
     lb.connect(0, &out);
     return &lb;
+  };
+  a.counters = [&](std::vector<std::pair<std::string, uint64_t>>& out) {
+    out.emplace_back("l4lb.told_too_big",
+                     modules.sum([](const auto& m) { return m.told_too_big(); }));
   };
   a.reload = [&]() -> Status {
     auto next = std::make_unique<RendezvousTable>(cfg.backends);
