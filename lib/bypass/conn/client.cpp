@@ -48,20 +48,15 @@ void NetcodeClient::set_state(ClientState s) {
 }
 
 void NetcodeClient::reset() {
-  // The token's public nonce and how far its key's sequence got: the same
-  // token given again continues from there (its key must not seal a second
-  // stream from 0, and a server may still hold it pending).
-  if (token_.num_server_addresses > 0) {
-    last_nonce_ = token_.nonce;
-    last_sequence_ = sequence_;
-  }
+  // The sequence is not reset: it only grows for the client's whole life, so
+  // no token's key seals two packets under one nonce, whichever tokens the
+  // app gives in whatever order (A, then B, then A again).
   sodium_memzero(&token_, sizeof(token_));
   token_ = ConnectToken{};
   sodium_memzero(challenge_token_.data(), challenge_token_.size());
   sodium_memzero(tx_.data(), tx_.size());
   server_index_ = 0;
   server_address_ = NetcodeAddress{};
-  sequence_ = 0;
   client_index_ = 0;
   max_clients_ = 0;
   challenge_sequence_ = 0;
@@ -104,7 +99,6 @@ void NetcodeClient::connect(const ConnectToken& token, Now now) {
     return;
   }
   token_ = token;
-  if (token.nonce == last_nonce_) sequence_ = last_sequence_;
   server_index_ = 0;
   server_address_ = token_.server_addresses[0];
   connect_start_ns_ = now.mono_ns;

@@ -12,7 +12,10 @@
 // and a disconnect packet from the server ends in kDisconnected (the reference
 // tries the next server in the token). Its packet sequence advances for every
 // packet sent, requests included, and is kept across server addresses (the
-// client-to-server key is the same for all of them), as the reference does.
+// client-to-server key is the same for all of them), as the reference does;
+// unlike the reference it is kept across connect() calls too, so a token
+// given again (even after others) never seals a packet under a used nonce.
+// (A token must still not be given to two client processes.)
 //
 // No allocation and no syscall after construction.
 #pragma once
@@ -125,9 +128,7 @@ class NetcodeClient {
   ConnectToken token_{};
   uint32_t server_index_ = 0;
   NetcodeAddress server_address_{};
-  uint64_t sequence_ = 0;
-  ConnectTokenNonce last_nonce_{};  // the last token's, and its sequence then
-  uint64_t last_sequence_ = 0;
+  uint64_t sequence_ = 0;  // never reset: every key's nonces stay fresh
   uint64_t connect_start_ns_ = 0;
   uint64_t last_send_ns_ = 0;
   uint64_t last_receive_ns_ = 0;

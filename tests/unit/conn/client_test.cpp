@@ -216,8 +216,8 @@ TEST_F(Client_, ReconnectWithNewTokenAfterDisconnect) {
 
 TEST_F(Client_, TheSameTokenAgainContinuesItsSequence) {
   // The key of one token never seals two packets under one sequence: given
-  // the same token again (say the app retries with it), the client goes on
-  // from where it was, where it started from 0 again.
+  // the same token again (say the app retries with it), even after another
+  // token, the client goes on from where it was, where it started from 0.
   auto& s = sim.add_server(Sim::config(kServerA, 2));
   auto& c = sim.add_client(kClientAddr);
   TokenSpec spec;
@@ -231,9 +231,15 @@ TEST_F(Client_, TheSameTokenAgainContinuesItsSequence) {
   c.client->disconnect(sim.clock.now);  // ten more
   c.client->connect(token, sim.clock.now);
   EXPECT_EQ(c.client->next_sequence(), reached + 10);
-  // Another token starts from 0.
+  // Another token (ten disconnects for the first as it still connects),
+  // then the first again: still on, never back.
   c.client->connect(make_token(spec, sim.clock.now), sim.clock.now);
-  EXPECT_EQ(c.client->next_sequence(), 0u);
+  EXPECT_EQ(c.client->next_sequence(), reached + 20);
+  ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 1000));
+  const uint64_t second = c.client->next_sequence();
+  EXPECT_GT(second, reached + 20);
+  c.client->connect(token, sim.clock.now);  // disconnects (ten more), then the first token
+  EXPECT_EQ(c.client->next_sequence(), second + 10);
   (void)s;
 }
 
