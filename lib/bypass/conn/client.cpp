@@ -172,7 +172,10 @@ void NetcodeClient::receive(const NetcodeAddress& from, std::span<uint8_t> packe
         last_receive_ns_ = now.mono_ns;
         return;
       }
-      if (state_ == ClientState::kSendingConnectionResponse) {
+      // The slot the server gave must be one of its slots: a keep-alive that
+      // says otherwise does not connect (a server in error, not a peer to trust).
+      if (state_ == ClientState::kSendingConnectionResponse && p.max_clients > 0 &&
+          p.client_index < p.max_clients) {
         last_receive_ns_ = now.mono_ns;
         client_index_ = p.client_index;
         max_clients_ = p.max_clients;

@@ -184,6 +184,36 @@ TEST_F(Client_, IgnoresWrongSourceWrongStateAndEarlyPayloads) {
   EXPECT_EQ(c.client->ignored(), 4u);
 }
 
+TEST_F(Client_, AKeepAliveNamingNoSlotOfTheServersDoesNotConnect) {
+  auto& c = sim.add_client(kClientAddr);
+  TokenSpec spec;
+  spec.servers = {kServerA};
+  const auto bytes = make_token(spec, sim.clock.now);
+  auto token = read_connect_token(bytes);
+  ASSERT_TRUE(token.has_value());
+  c.client->connect(bytes, sim.clock.now);
+  std::array<uint8_t, kMaxPacketBytes> buf{};
+  auto forge = [&](Written w) { return std::vector<uint8_t>(buf.begin(), buf.begin() + w.size); };
+  const Key& s2c = token->server_to_client_key;
+  const std::array<uint8_t, kChallengeTokenBytes> challenge{};
+  sim.net.inject(kServerA, kClientAddr,
+                 forge(write_connection_challenge(buf, kNetProtocolId, s2c, 1, 5, challenge)),
+                 sim.clock.now);
+  ASSERT_EQ(c.client->state(), ClientState::kSendingConnectionResponse);
+  for (auto [seq, index, max] : {std::array<uint32_t, 3>{2, 7, 2}, {3, 2, 2}, {4, 0, 0}}) {
+    sim.net.inject(kServerA, kClientAddr,
+                   forge(write_keep_alive(buf, kNetProtocolId, s2c, seq, index, max)),
+                   sim.clock.now);
+    EXPECT_EQ(c.client->state(), ClientState::kSendingConnectionResponse)
+        << "index " << index << " of " << max;
+  }
+  EXPECT_EQ(c.client->ignored(), 3u);
+  sim.net.inject(kServerA, kClientAddr, forge(write_keep_alive(buf, kNetProtocolId, s2c, 5, 1, 2)),
+                 sim.clock.now);
+  EXPECT_EQ(c.client->state(), ClientState::kConnected);
+  EXPECT_EQ(c.client->client_index(), 1u);
+}
+
 TEST_F(Client_, DisconnectSendsTenPacketsInAnyActiveState) {
   auto& c = sim.add_client(kClientAddr);
   TokenSpec spec;
