@@ -93,10 +93,10 @@ int run_chat(const std::string& token_file, const std::string& room, int connect
   if (!token) return fail("the token in '" + token_file + "': " + token.error());
   if (token->expire_timestamp <= static_cast<uint64_t>(std::time(nullptr)))
     return fail("the token in '" + token_file + "' has expired: mint a new one.");
-  const bool v6 = token->server_addresses[0].type == conn::AddressType::kIpv6;
-  const int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  bool dual = false;
+  const int fd = open_token_socket(*token, &dual);
   if (fd < 0) return fail(std::string("cannot open a UDP socket: ") + std::strerror(errno) + ".");
-  SocketSink sink(fd);
+  SocketSink sink(fd, dual);
   Chat chat;
   chat.room = room;
   msg::SessionConfig sc;

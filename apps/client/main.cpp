@@ -395,6 +395,14 @@ int main(int argc, char** argv) {
   app.add_option("--client-id", to.client_id, "token: the client id");
   app.add_option("--lifetime", to.lifetime_seconds, "token: seconds it stays valid (default 30)");
   app.add_option("--token", no.token_file, "token: where to write it; netcode: the token to use");
+  app.add_option("--server", to.servers,
+                 "token: another server, tried after host port in order: \"198.18.0.2:40000\" "
+                 "or \"[2001:db8::1]:40000\" (repeat for more)");
+  app.add_option("--token-timeout", to.timeout_seconds,
+                 "token: seconds without a packet before the connection ends (default 5; -1: "
+                 "never)");
+  app.add_option("--user-data", to.user_data,
+                 "token: up to 256 bytes for the server's application, as hex digits");
   bypass::client::LoadOptions lo;
   app.add_option("--clients", lo.clients,
                  "netcode: this many clients, each with a token minted from --key (load)")

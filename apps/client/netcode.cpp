@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -21,6 +22,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <optional>
 #include <vector>
 
 #include <bypass/conn/client.hpp>
@@ -37,6 +39,35 @@ using conn::Now;
 
 Now now() {
   return clock_now();
+}
+
+// "198.18.0.2:40000" or "[2001:db8::1]:40000".
+std::optional<SockAddr> parse_server(const std::string& s) {
+  const bool v6 = !s.empty() && s[0] == '[';
+  const size_t colon = v6 ? s.find("]:") : s.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  const std::string host = v6 ? s.substr(1, colon - 1) : s.substr(0, colon);
+  const std::string port = s.substr(colon + (v6 ? 2 : 1));
+  auto ip = IpAddr::parse(host);
+  char* end = nullptr;
+  const unsigned long p = std::strtoul(port.c_str(), &end, 10);
+  if (!ip || ip->is_v6() != v6 || port.empty() || *end || p == 0 || p > 65535) return std::nullopt;
+  return SockAddr{*ip, static_cast<uint16_t>(p)};
+}
+
+// Hex digits, two a byte, into `out` (at most its size); false if they are not.
+bool parse_hex(const std::string& hex, std::span<uint8_t> out) {
+  if (hex.size() % 2 || hex.size() / 2 > out.size()) return false;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    char* end = nullptr;
+    const std::string two = hex.substr(i, 2);
+    const unsigned long v = std::strtoul(two.c_str(), &end, 16);
+    if (*end || !std::isxdigit(static_cast<unsigned char>(two[0])) ||
+        !std::isxdigit(static_cast<unsigned char>(two[1])))
+      return false;
+    out[i / 2] = static_cast<uint8_t>(v);
+  }
+  return true;
 }
 
 struct Events final : conn::ClientHandler {
@@ -62,6 +93,25 @@ int mint_token(const std::string& host, uint16_t port, const TokenOptions& o) {
   priv.timeout_seconds = o.timeout_seconds;
   priv.num_server_addresses = 1;
   priv.server_addresses[0] = conn::to_netcode({*ip, port});
+  if (o.servers.size() + 1 > conn::kMaxServersPerConnect)
+    return fail("a token names at most " + std::to_string(conn::kMaxServersPerConnect) +
+                " servers: give fewer --server.");
+  for (const std::string& more : o.servers) {
+    auto a = parse_server(more);
+    if (!a)
+      return fail(
+          "--server \"" + more +
+          "\" is not a server address: write \"198.18.0.2:40000\" or \"[2001:db8::1]:40000\".");
+    priv.server_addresses[priv.num_server_addresses++] = conn::to_netcode(*a);
+  }
+  if (o.timeout_seconds == 0 || o.timeout_seconds < -1)
+    return fail(
+        "--token-timeout is seconds without a packet before the connection ends, 1 or "
+        "more, or -1 for never: change it.");
+  if (!parse_hex(o.user_data, priv.user_data))
+    return fail(
+        "--user-data is at most 256 bytes as hex digits, two a byte (like \"0a1b\"): "
+        "change it.");
   priv.client_to_server_key = conn::random_key();
   priv.server_to_client_key = conn::random_key();
   const Now t = now();
@@ -79,9 +129,11 @@ int mint_token(const std::string& host, uint16_t port, const TokenOptions& o) {
     return fail("cannot write the token to '" + o.out + "'.");
   if (!written)
     return fail("cannot write the token to '" + o.out + "': " + std::strerror(errno) + ".");
-  std::printf("token: client %llu for %s:%u, valid %u s, written to %s\n",
-              static_cast<unsigned long long>(o.client_id), host.c_str(), port, o.lifetime_seconds,
-              o.out.c_str());
+  std::printf(
+      "token: client %llu for %s:%u%s, valid %u s, written to %s\n",
+      static_cast<unsigned long long>(o.client_id), host.c_str(), port,
+      o.servers.empty() ? "" : (" and " + std::to_string(o.servers.size()) + " more").c_str(),
+      o.lifetime_seconds, o.out.c_str());
   return 0;
 }
 
@@ -146,10 +198,10 @@ int run_netcode(const NetcodeOptions& o) {
     return fail("the token in '" + o.token_file + "' has expired: mint a new one.");
   if (o.size < 1 || o.size > conn::kMaxPayloadBytes)
     return fail("netcode payloads are 1 to 1200 bytes: change -s.");
-  const bool v6 = token->server_addresses[0].type == conn::AddressType::kIpv6;
-  const int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  bool dual = false;
+  const int fd = open_token_socket(*token, &dual);
   if (fd < 0) return fail(std::string("cannot open a UDP socket: ") + std::strerror(errno) + ".");
-  SocketSink sink(fd);
+  SocketSink sink(fd, dual);
   Events events;
   conn::NetcodeClient client(&sink, &events);
   const Now start = now();

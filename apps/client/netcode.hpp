@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <bypass/conn/connect_token.hpp>
 #include <bypass/conn/keys.hpp>
@@ -20,9 +21,13 @@ struct TokenOptions {
   std::string protocol_id = "0";
   uint64_t client_id = 1;
   unsigned lifetime_seconds = 30;
-  int timeout_seconds = 5;
+  int timeout_seconds = 5;  // -1: the connection never times out
+  std::vector<std::string>
+      servers;            // more servers after host:port, "198.18.0.2:40000" or "[::1]:40000"
+  std::string user_data;  // up to 256 bytes as hex digits, for the server's application
 };
-// Writes a 2048-byte connect token naming host:port; returns the exit code.
+// Writes a 2048-byte connect token naming host:port (then o.servers, the
+// client tries them in turn); returns the exit code.
 int mint_token(const std::string& host, uint16_t port, const TokenOptions& o);
 
 // Mints connect tokens for one server address with a key and protocol id,

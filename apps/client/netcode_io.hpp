@@ -1,14 +1,17 @@
 // What bypass-client's netcode modes share: the time as a netcode client
 // wants it (wall-clock seconds, monotonic nanoseconds), a PacketSink that
-// sends over one UDP socket, and the one-line error exit.
+// sends over one UDP socket, the socket for a token's servers, and the
+// one-line error exit.
 #pragma once
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <span>
 #include <string>
 
@@ -27,13 +30,21 @@ inline conn::Now clock_now() {
           duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count())};
 }
 
-// Sends what a client state machine hands it over one UDP socket.
+// Sends what a client state machine hands it over one UDP socket; on a
+// dual-stack IPv6 socket an IPv4 server is sent to as ::ffff:a.b.c.d.
 class SocketSink final : public conn::PacketSink {
  public:
-  explicit SocketSink(int fd) : fd_(fd) {}
+  explicit SocketSink(int fd, bool dual = false) : fd_(fd), dual_(dual) {}
   void send(const conn::NetcodeAddress& to, std::span<const uint8_t> packet) override {
+    SockAddr a = conn::from_netcode(to);
+    if (dual_ && a.ip.is_v4()) {
+      uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+      const uint32_t v4 = a.ip.v4_be();
+      std::memcpy(mapped + 12, &v4, 4);
+      a.ip = IpAddr::v6(mapped);
+    }
     sockaddr_storage ss;
-    const socklen_t len = to_sockaddr(conn::from_netcode(to), ss);
+    const socklen_t len = to_sockaddr(a, ss);
     if (sendto(fd_, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&ss), len) < 0)
       ++errors;
   }
@@ -41,7 +52,27 @@ class SocketSink final : public conn::PacketSink {
 
  private:
   int fd_;
+  bool dual_;
 };
+
+// A non-blocking UDP socket that reaches every server in `t`: IPv4 or IPv6
+// when they are all of one family, else IPv6 taking IPv4 too (*dual set).
+// -1 with errno when the kernel gives none.
+inline int open_token_socket(const conn::ConnectToken& t, bool* dual) {
+  bool v4 = false, v6 = false;
+  for (uint32_t i = 0; i < t.num_server_addresses && i < conn::kMaxServersPerConnect; ++i)
+    (t.server_addresses[i].type == conn::AddressType::kIpv6 ? v6 : v4) = true;
+  *dual = v4 && v6;
+  const int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  const int off = 0;
+  if (fd >= 0 && *dual && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) != 0) {
+    const int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
 
 inline int fail(const std::string& m) {
   std::fprintf(stderr, "bypass-client: %s\n", m.c_str());

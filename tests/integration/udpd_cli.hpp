@@ -24,15 +24,17 @@ inline uint16_t test_port(int k) {
 }
 
 // bypass-udpd on the sockets backend (loopback) with one netcode service on
-// `port`, its key in dir/key.hex; `extra` ends the service's table.
+// `port`, its key in dir/key.hex; `extra` ends the service's table; `bind`
+// is the [udpd] bind list's inside.
 inline void start_sockets_netcode(TempDir& dir, uint16_t port, const std::string& extra,
-                                  std::unique_ptr<Child>* udpd) {
+                                  std::unique_ptr<Child>* udpd,
+                                  const std::string& bind = "\"127.0.0.1\"") {
   CpuPlan cpus = plan_cpus();
   std::ofstream(dir.file("key.hex"))
       << "0f1e2d3c4b5a69788796a5b4c3d2e1f000112233445566778899aabbccddeeff\n";
   std::ofstream(dir.file("udpd.toml"))
-      << "[[worker]]\ncpu = " << cpus.worker
-      << "\n[udpd]\nbackend = \"sockets\"\nbind = [\"127.0.0.1\"]\n"
+      << "[[worker]]\ncpu = " << cpus.worker << "\n[udpd]\nbackend = \"sockets\"\nbind = [" << bind
+      << "]\n"
       << "[[udpd.service]]\nport = " << port << "\nhandler = \"netcode\"\nprotocol_id = 4660\n"
       << "private_key_file = \"" << dir.file("key.hex") << "\"\n"
       << extra;

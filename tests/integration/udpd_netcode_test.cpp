@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -105,6 +106,70 @@ TEST(UdpdSockets, NetcodeClientConnectsAndIsEchoed) {
     EXPECT_EQ(text->find(key.substr(0, 16)), std::string::npos) << *text;
   }
   EXPECT_EQ(udpd->err().find(key.substr(0, 16)), std::string::npos);
+}
+
+// A token names several servers, of both families, tried in turn: the
+// first (a closed port) times out after the token's timeout, and the client
+// connects to the next, over one dual-stack socket when the families mix.
+// The token command's mistakes are one sentence each.
+TEST(UdpdSockets, ATokenNamesServersOfBothFamiliesTriedInTurn) {
+  TempDir dir;
+  const uint16_t port = test_port(8), closed = test_port(9);
+  std::unique_ptr<Child> udpd;
+  ASSERT_NO_FATAL_FAILURE(start_sockets_netcode(dir, port, "", &udpd, "\"127.0.0.1\", \"::1\""));
+  const std::string client = env_path("BYPASS_CLIENT");
+  const std::vector<std::string> mint = {
+      client, "token",           "--key", dir.file("key.hex"), "--protocol-id",
+      "4660", "--token-timeout", "1",     "--user-data",       "0a0b0c"};
+  struct Case {
+    std::string first, then;
+  } cases[] = {{"127.0.0.1", "[::1]:" + std::to_string(port)},
+               {"::1", "127.0.0.1:" + std::to_string(port)}};
+  int n = 0;
+  for (const Case& k : cases) {
+    const std::string file = dir.file("t" + std::to_string(n++));
+    std::vector<std::string> argv = mint;
+    for (const std::string& a : {k.first, std::to_string(closed), std::string("--server"), k.then,
+                                 std::string("--token"), file})
+      argv.push_back(a);
+    CmdResult t = run_cmd(argv);
+    ASSERT_TRUE(t.ok()) << t.describe("bypass-client token");
+    EXPECT_NE(t.out.find("and 1 more"), std::string::npos) << t.out;
+    CmdResult c = run_cmd({client, "netcode", k.first, std::to_string(closed), "--token", file,
+                           "-n", "3", "--timeout-ms", "15000"});
+    EXPECT_TRUE(c.ok()) << k.first << " then " << k.then << "\n" << c.describe("netcode");
+    EXPECT_NE(c.out.find("payloads sent 3 echoed 3"), std::string::npos) << c.out;
+  }
+  struct Bad {
+    std::vector<std::string> args;
+    std::string says;
+  } bad[] = {
+      {{"--server", "[::1]:0"}, "--server \"[::1]:0\" is not a server address"},
+      {{"--server", "::1:7"}, "--server \"::1:7\" is not a server address"},
+      {{"--user-data", "0g"}, "--user-data is at most 256 bytes as hex digits"},
+      {{"--user-data", std::string(514, 'a')}, "--user-data is at most 256 bytes as hex digits"},
+      {{"--token-timeout", "0"}, "--token-timeout is seconds without a packet"},
+  };
+  for (const Bad& b : bad) {
+    std::vector<std::string> argv = {
+        client,    "token",        "127.0.0.1", std::to_string(port), "--key", dir.file("key.hex"),
+        "--token", dir.file("bad")};
+    argv.insert(argv.end(), b.args.begin(), b.args.end());
+    CmdResult r = run_cmd(argv);
+    EXPECT_EQ(r.status.code, 2) << r.describe("token " + b.args[0]);
+    EXPECT_NE(r.err.find(b.says), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  std::vector<std::string> many = {
+      client,    "token",        "127.0.0.1", std::to_string(port), "--key", dir.file("key.hex"),
+      "--token", dir.file("bad")};
+  for (int i = 0; i < 32; ++i) many.insert(many.end(), {"--server", "127.0.0.1:9"});
+  CmdResult r = run_cmd(many);
+  EXPECT_EQ(r.status.code, 2);
+  EXPECT_NE(r.err.find("a token names at most 32 servers: give fewer --server."), std::string::npos)
+      << r.err;
+  ASSERT_TRUE(udpd->kill(SIGTERM));
+  ASSERT_TRUE(udpd->wait_for(10000ms).has_value());
 }
 
 // A flood of spoofed connection requests (a burst from one source, then 500

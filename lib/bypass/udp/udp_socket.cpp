@@ -54,7 +54,14 @@ SockAddr from_sockaddr(const sockaddr_storage& ss) {
     s.port = ntohs(in->sin_port);
   } else if (ss.ss_family == AF_INET6) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
-    s.ip = IpAddr::v6(in6->sin6_addr.s6_addr);
+    // An IPv4 peer on a dual-stack socket (::ffff:a.b.c.d) is that IPv4 peer.
+    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+      uint32_t v4;
+      std::memcpy(&v4, in6->sin6_addr.s6_addr + 12, 4);
+      s.ip = IpAddr::v4(v4);
+    } else {
+      s.ip = IpAddr::v6(in6->sin6_addr.s6_addr);
+    }
     s.port = ntohs(in6->sin6_port);
   }
   return s;

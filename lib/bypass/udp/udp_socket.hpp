@@ -15,7 +15,8 @@
 
 namespace bypass {
 
-// Conversions between bypass's addresses and the kernel's.
+// Conversions between bypass's addresses and the kernel's (an IPv4-mapped
+// IPv6 address, ::ffff:a.b.c.d, as on a dual-stack socket, comes back IPv4).
 SockAddr from_sockaddr(const sockaddr_storage& ss);
 socklen_t to_sockaddr(const SockAddr& a, sockaddr_storage& ss);  // returns the length to pass
 
