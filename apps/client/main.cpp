@@ -18,6 +18,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <bypass/udp/udp_socket.hpp>
+
 #include "rtt_histogram.hpp"
 
 #include <algorithm>
@@ -68,11 +70,21 @@ bool resolve(const std::string& host, uint16_t port, Target* t) {
   return false;
 }
 
-// Waits up to `ms` for one datagram; returns its size or -1.
-ssize_t recv_wait(int fd, uint8_t* buf, size_t cap, int ms) {
-  pollfd p{fd, POLLIN, 0};
-  if (poll(&p, 1, ms) <= 0) return -1;
-  return recv(fd, buf, cap, 0);
+// Waits up to `ms` for one datagram from the target (any other sender's are
+// read and ignored); returns its size or -1.
+ssize_t recv_wait(int fd, const Target& t, uint8_t* buf, size_t cap, int ms) {
+  const auto until = Clock::now() + std::chrono::milliseconds(ms);
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    pollfd p{fd, POLLIN, 0};
+    if (left < 0 || poll(&p, 1, static_cast<int>(left)) <= 0) return -1;
+    sockaddr_storage from{};
+    socklen_t flen = sizeof from;
+    const ssize_t n = recvfrom(fd, buf, cap, 0, reinterpret_cast<sockaddr*>(&from), &flen);
+    if (n < 0) return -1;
+    if (bypass::from_sockaddr(from) == bypass::from_sockaddr(t.addr)) return n;
+  }
 }
 
 int echo(int fd, const Target& t, unsigned count, unsigned size, unsigned window, int timeout_ms) {
@@ -93,7 +105,7 @@ int echo(int fd, const Target& t, unsigned count, unsigned size, unsigned window
       }
       outstanding[sent++] = Clock::now();
     }
-    ssize_t n = recv_wait(fd, in.data(), in.size(), timeout_ms);
+    ssize_t n = recv_wait(fd, t, in.data(), in.size(), timeout_ms);
     if (n < 0) break;  // the rest is lost
     if (n < 8 && size >= 8) {
       ++bad;
@@ -128,25 +140,38 @@ int echo(int fd, const Target& t, unsigned count, unsigned size, unsigned window
 }
 
 int fetch(int fd, const Target& t, const std::string& out_path, int timeout_ms) {
+  // The first answer says how many chunks there are; an answer that says
+  // otherwise, or names a chunk past them, is ignored (counted as wrong).
+  constexpr uint32_t kMaxChunks = 1u << 20;  // a GiB of 1 KiB chunks
   std::map<uint32_t, std::vector<uint8_t>> chunks;
-  uint32_t total = 1;
+  uint32_t total = 0;
+  unsigned wrong = 0;
   std::vector<uint8_t> in(65536);
-  for (int round = 0; round < 50 && chunks.size() < total; ++round) {
+  for (int round = 0; round < 50 && (total == 0 || chunks.size() < total); ++round) {
     uint32_t first = 0;
     while (chunks.count(first)) ++first;
     uint32_t req[2] = {htonl(first), htonl(16)};
     sendto(fd, req, 8, 0, reinterpret_cast<const sockaddr*>(&t.addr), t.len);
     ssize_t n;
-    while ((n = recv_wait(fd, in.data(), in.size(), timeout_ms)) >= 8) {
+    while ((n = recv_wait(fd, t, in.data(), in.size(), timeout_ms)) >= 0) {
       uint32_t h[2];
+      if (n < 8) {
+        ++wrong;
+        continue;
+      }
       std::memcpy(h, in.data(), 8);
-      total = ntohl(h[1]);
-      chunks[ntohl(h[0])].assign(in.begin() + 8, in.begin() + n);
+      const uint32_t index = ntohl(h[0]), says = ntohl(h[1]);
+      if (total == 0 && says >= 1 && says <= kMaxChunks) total = says;
+      if (says != total || index >= total) {
+        ++wrong;
+        continue;
+      }
+      chunks[index].assign(in.begin() + 8, in.begin() + n);
       if (chunks.size() == total) break;
     }
   }
-  if (chunks.size() != total) {
-    std::printf("fetch: got %zu of %u chunks\n", chunks.size(), total);
+  if (total == 0 || chunks.size() != total) {
+    std::printf("fetch: got %zu of %u chunks (%u answers wrong)\n", chunks.size(), total, wrong);
     return 1;
   }
   size_t bytes = 0;

@@ -239,10 +239,11 @@ int run_netcode(const NetcodeOptions& o) {
     good += same;
   }
   const conn::ClientState end = client.state();
+  const uint32_t index = client.client_index();  // disconnect() forgets it
   if (client.connected()) client.disconnect(now());
   close(fd);
   std::printf("netcode: %s, client index %u, connected in %.1f ms; payloads sent %u echoed %u\n",
-              std::string(conn::client_state_name(end)).c_str(), client.client_index(),
+              std::string(conn::client_state_name(end)).c_str(), index,
               connected_ns ? static_cast<double>(connected_ns - start.mono_ns) / 1e6 : -1.0, sent,
               good);
   return connected_ns && sent == o.count && good == o.count ? 0 : 1;

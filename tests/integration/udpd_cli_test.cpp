@@ -96,6 +96,55 @@ print("ok")
   EXPECT_EQ(py.out, "ok\n") << py.out << py.err;
 }
 
+// bypass-client fetch takes answers from the server it asked only, and only
+// those that agree with the first on how many chunks there are: an answer
+// from another port, one past the count and one with another count are
+// ignored, so nothing but the server's two chunks is written.
+TEST(ClientFetch, TakesOnlyTheServersAnswersThatAgree) {
+  TempDir dir;
+  const auto udp = [](uint16_t port) {
+    const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << std::strerror(errno);
+    return fd;
+  };
+  const uint16_t port = test_port(10);
+  const int server = udp(port), other = udp(test_port(11));
+  std::string err;
+  auto fetch = Child::spawn({env_path("BYPASS_CLIENT"), "fetch", "127.0.0.1", std::to_string(port),
+                             "-o", dir.file("got.bin"), "--timeout-ms", "2000"},
+                            dir.path(), &err);
+  ASSERT_TRUE(fetch) << err;
+  pollfd p{server, POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 10000), 1) << "no request came";
+  sockaddr_storage from{};
+  socklen_t flen = sizeof from;
+  uint8_t req[64];
+  ASSERT_EQ(recvfrom(server, req, sizeof req, 0, reinterpret_cast<sockaddr*>(&from), &flen), 8);
+  const auto answer = [&](int fd, uint32_t index, uint32_t total, const std::string& body) {
+    std::string d(8, '\0');
+    const uint32_t h[2] = {htonl(index), htonl(total)};
+    std::memcpy(d.data(), h, 8);
+    d += body;
+    ASSERT_EQ(sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&from), flen),
+              static_cast<ssize_t>(d.size()));
+  };
+  answer(other, 0, 1, "forged");   // another port: not the server
+  answer(server, 1, 2, "second");  // sets the count: 2
+  answer(server, 7, 2, "past");    // past the count
+  answer(server, 0, 3, "other");   // another count
+  answer(server, 0, 2, "first");
+  auto st = fetch->wait_for(20000ms);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_TRUE(st->exited && st->code == 0) << st->describe() << fetch->out() << fetch->err();
+  EXPECT_EQ(read_file(dir.file("got.bin")), "firstsecond");
+  close(server);
+  close(other);
+}
+
 // A device that resets (here injected: [port.faults] reset_after_polls)
 // moves no packet until it is set up again, which bypass cannot do while it
 // runs: bypass-udpd and bypass-fwd stop within their next tick, say so in
