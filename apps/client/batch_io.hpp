@@ -24,6 +24,10 @@ namespace bypass::client {
 
 inline constexpr unsigned kIoBatch = 32;  // datagrams a receive takes at most
 
+// Batches read from one socket in a row at most: a flood at it cannot keep
+// the loop from its timers (keep-alives, acks) and the other sockets.
+inline constexpr unsigned kDrainBatches = 8;
+
 // Calls f(from, bytes) for each datagram waiting on `fd` (non-blocking), up
 // to kIoBatch; returns how many there were (0: none waiting).
 template <class F>

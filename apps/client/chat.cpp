@@ -1,5 +1,6 @@
 #include "chat.hpp"
 
+#include "batch_io.hpp"
 #include "netcode_io.hpp"
 
 #include <netinet/in.h>
@@ -136,7 +137,9 @@ int run_chat(const std::string& token_file, const std::string& room, int connect
     pollfd pfds[2] = {{fd, POLLIN, 0}, {input_done || !chat.open ? -1 : 0, POLLIN, 0}};
     if (poll(pfds, 2, 10) <= 0) continue;
     if (pfds[0].revents & POLLIN) {
-      for (;;) {
+      // At most a bounded number a pass: a flood at the socket cannot keep
+      // the keep-alives, the acks and the terminal from their turn.
+      for (unsigned k = 0; k < kDrainBatches * kIoBatch; ++k) {
         sockaddr_storage from;
         socklen_t flen = sizeof from;
         const ssize_t n = recvfrom(fd, rx, sizeof rx, 0, reinterpret_cast<sockaddr*>(&from), &flen);

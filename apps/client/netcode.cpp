@@ -259,7 +259,7 @@ struct LoadClient final : conn::ClientHandler {
   int fd = -1;
   std::unique_ptr<BatchSocketSink> sink;
   std::unique_ptr<conn::NetcodeClient> nc;
-  uint64_t next_send_ns = 0, connected_ns = 0, sent = 0, echoed = 0;
+  uint64_t next_send_ns = 0, connect_start_ns = 0, connected_ns = 0, sent = 0, echoed = 0;
   // In-flight mode: a slot per payload out (its sequence and send time, the
   // slot and the sequence's low half ride in the payload), so each one is
   // given up on its own timeout and an echo of one given up frees nothing.
@@ -311,6 +311,10 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
         "them): change -s.");
   if (o.size < 8 || o.size > conn::kMaxPayloadBytes)
     return fail("load payloads are 8 to 1200 bytes (a send time travels in them): change -s.");
+  if (o.in_flight == 0 && !(o.rate > 0))
+    return fail(
+        "netcode load sends at -r payloads a second per client or keeps --in-flight "
+        "payloads out: give -r above 0, or --in-flight.");
   RttHistogram rtts;
   std::vector<double> connect_ms;
   std::vector<std::unique_ptr<LoadClient>> cs;
@@ -324,9 +328,15 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
     c->sink = std::make_unique<BatchSocketSink>(c->fd);
     c->nc = std::make_unique<conn::NetcodeClient>(c->sink.get(), c.get());
     c->rtts = &rtts;
-    const auto token = minter.mint(o.token.client_id + i, start.unix_seconds, &err);
+    // Each client's connect time counts from its own first request, sent
+    // here, not from the start (which setting up the others would add to).
+    const Now t = now();
+    const auto token = minter.mint(o.token.client_id + i, t.unix_seconds, &err);
     if (!err.empty()) return fail(err);
-    c->nc->connect(token, start);
+    c->connect_start_ns = t.mono_ns;
+    c->nc->connect(token, t);
+    c->nc->update(t);
+    c->sink->flush();
     cs.push_back(std::move(c));
   }
   const uint64_t interval = o.rate > 0 ? static_cast<uint64_t>(1e9 / o.rate) : UINT64_MAX;
@@ -381,7 +391,7 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
       c.nc->update(t);
       if (c.nc->connected() && !c.connected_ns) {
         c.connected_ns = t.mono_ns;
-        connect_ms.push_back(static_cast<double>(t.mono_ns - start.mono_ns) / 1e6);
+        connect_ms.push_back(static_cast<double>(t.mono_ns - c.connect_start_ns) / 1e6);
         c.next_send_ns = t.mono_ns;
       }
       top_up(c, t);
@@ -393,14 +403,14 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
       LoadClient& c = *cs[i];
       const uint64_t before = c.echoed;
       Now t;
-      unsigned got;
+      unsigned got, batches = 0;
       do {  // the time of each batch, for the round trips in it
         t = now();
         c.now_ns = t.mono_ns;
         got = receive_batch(c.fd, [&](const conn::NetcodeAddress& from, std::span<uint8_t> b) {
           c.nc->receive(from, b, t);
         });
-      } while (got == kIoBatch);
+      } while (got == kIoBatch && ++batches < kDrainBatches);
       if (c.echoed > before && !first_echo_ns) first_echo_ns = t.mono_ns;
       top_up(c, t);
       c.sink->flush();
