@@ -160,6 +160,25 @@ TEST(UdpdSockets, ATokenNamesServersOfBothFamiliesTriedInTurn) {
     EXPECT_NE(r.err.find(b.says), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
+  // The netcode load's own mistakes: one sentence, status 2.
+  struct Load {
+    std::vector<std::string> args;
+    std::string says;
+  } load[] = {
+      {{"-r", "0"}, "give -r above 0, or --in-flight."},
+      {{"-s", "4"}, "load payloads are 8 to 1200 bytes"},
+      {{"--in-flight", "4", "-s", "10"}, "in-flight payloads are 16 to 1200 bytes"},
+  };
+  for (const Load& l : load) {
+    std::vector<std::string> argv = {
+        client,  "netcode",           "127.0.0.1", std::to_string(port),
+        "--key", dir.file("key.hex"), "--clients", "2"};
+    argv.insert(argv.end(), l.args.begin(), l.args.end());
+    CmdResult r = run_cmd(argv);
+    EXPECT_EQ(r.status.code, 2) << r.describe("netcode load " + l.args[0]);
+    EXPECT_NE(r.err.find(l.says), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
   std::vector<std::string> many = {
       client,    "token",        "127.0.0.1", std::to_string(port), "--key", dir.file("key.hex"),
       "--token", dir.file("bad")};
