@@ -160,7 +160,9 @@ class SocketBackend::Worker {
       }
       for (size_t h = 0; h < handlers.size(); ++h) {
         if (!every[h] || after < due[h]) continue;
-        due[h] = std::max(due[h] + every[h], after);  // a late tick is not run twice
+        // On time, the next is one interval on; late by an interval or more,
+        // one interval from now: a late tick is not run twice in a row.
+        due[h] = after < due[h] + every[h] ? due[h] + every[h] : after + every[h];
         outbox_->clear();
         outbox_->now_ns = after;
         outbox_->unix_ns = unix_now();
