@@ -28,7 +28,7 @@ test::Packet from(uint32_t src, uint16_t payload) {
 
 struct Rig {
   explicit Rig(const PolicerConfig& c)
-      : clock(rte_get_tsc_hz(), rte_rdtsc()), w(0, {}, &clock), p(c) {
+      : clock(rte_get_tsc_hz(), rte_get_tsc_hz() * 100), w(0, {}, &clock), p(c) {
     p.connect(0, &out);
     EXPECT_TRUE(p.start(w));
   }

@@ -30,7 +30,20 @@ bool enter_netns(const std::string& name) {
 
 }  // namespace
 
-uint64_t flood_requests(const Flood& f, const std::atomic<bool>& stop) {
+bool wait_for_flood(const Flood& f, uint64_t n) {
+  while (f.sent.load() < n)
+    if (f.ended.load())
+      return f.sent.load() >= n;
+    else
+      std::this_thread::yield();
+  return true;
+}
+
+uint64_t flood_requests(Flood& f, const std::atomic<bool>& stop) {
+  struct End {
+    Flood& f;
+    ~End() { f.ended = true; }
+  } end{f};
   if (!f.netns.empty() && !enter_netns(f.netns)) return 0;
   int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
   if (fd < 0) return 0;
@@ -75,7 +88,7 @@ uint64_t flood_requests(const Flood& f, const std::atomic<bool>& stop) {
     udp[1] = static_cast<uint8_t>(k >> 6);
     req[30] = static_cast<uint8_t>(sent);  // every token differs
     if (sendto(fd, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) > 0)
-      ++sent;
+      f.sent = ++sent;
   }
   close(fd);
   return sent;

@@ -12,16 +12,21 @@ struct Flood {
   uint8_t to[4];      // the server's address
   uint16_t port = 0;  // and port
   uint64_t protocol_id = 0;
-  uint8_t from[2];         // sources are from[0].from[1].x.y
-  uint32_t sources = 500;  // that many of them, after the burst
-  uint32_t rate = 40000;   // requests a second in all, after the burst
-  std::string netns;       // sends from this network namespace when set
+  uint8_t from[2];                 // sources are from[0].from[1].x.y
+  uint32_t sources = 500;          // that many of them, after the burst
+  uint32_t rate = 40000;           // requests a second in all, after the burst
+  std::string netns;               // sends from this network namespace when set
+  std::atomic<uint64_t> sent{0};   // so far, for a test to wait on
+  std::atomic<bool> ended{false};  // flood_requests returned (sent no more)
 };
+
+// Waits until `f` has sent `n` requests (true) or ended without (false).
+bool wait_for_flood(const Flood& f, uint64_t n);
 
 // Sends 1078-byte requests with the right prefix, version, protocol id and a
 // future expiry: first 100 at once from one source, then from `sources`
 // sources in turn at `rate` a second until `stop`. Returns how many went.
-uint64_t flood_requests(const Flood& f, const std::atomic<bool>& stop);
+uint64_t flood_requests(Flood& f, const std::atomic<bool>& stop);
 
 // The first number after "key": in the last line of a --stats-json file, or
 // UINT64_MAX.

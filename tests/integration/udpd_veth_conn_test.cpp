@@ -155,7 +155,8 @@ TEST_P(UdpdVethFlood, ARealClientConnectsThroughAFloodOfSpoofedRequests) {
   Flood f{{198, 18, 9, 2}, 40000, 4660, {198, 19}};
   f.netns = host_ns_;
   std::thread flood([&] { flooded = flood_requests(f, stop_flood); });
-  std::this_thread::sleep_for(1000ms);  // the flood is on before the client starts
+  // The flood is on (its burst and as many more from many sources) before the client starts.
+  ASSERT_TRUE(wait_for_flood(f, 200)) << "the flood sent nothing: can this user open raw sockets?";
   const std::string client = env_path("BYPASS_CLIENT");
   CmdResult t = run_cmd({client, "token", "198.18.9.2", "40000", "--key", dir_.file("key.hex"),
                          "--protocol-id", "4660", "--token", dir_.file("t")});
