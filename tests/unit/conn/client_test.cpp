@@ -27,6 +27,27 @@ class Client_ : public ::testing::Test {
   Sim sim;
 };
 
+// A client connecting to kServerA with a fresh token, and the packets a test
+// forges as that server would send them (under the token's server-to-client
+// key), into `buf`.
+struct Forger {
+  ConnectToken token;
+  std::array<uint8_t, kMaxPacketBytes> buf{};
+  const Key& s2c() const { return token.server_to_client_key; }
+  std::vector<uint8_t> operator()(Written w) const {
+    return std::vector<uint8_t>(buf.begin(), buf.begin() + w.size);
+  }
+};
+void connect_to_a(Sim& sim, Sim::ClientNode& c, Forger* f) {
+  TokenSpec spec;
+  spec.servers = {kServerA};
+  const auto bytes = make_token(spec, sim.clock.now);
+  auto token = read_connect_token(bytes);
+  ASSERT_TRUE(token.has_value());
+  f->token = *token;
+  c.client->connect(bytes, sim.clock.now);
+}
+
 TEST_F(Client_, InvalidTokens) {
   auto& c = sim.add_client(kClientAddr);
   std::vector<uint8_t> short_token(100);
@@ -142,15 +163,10 @@ TEST_F(Client_, ConnectionTimedOutAndStateChanges) {
 
 TEST_F(Client_, IgnoresWrongSourceWrongStateAndEarlyPayloads) {
   auto& c = sim.add_client(kClientAddr);
-  TokenSpec spec;
-  spec.servers = {kServerA};
-  const auto bytes = make_token(spec, sim.clock.now);
-  auto token = read_connect_token(bytes);
-  ASSERT_TRUE(token.has_value());
-  c.client->connect(bytes, sim.clock.now);
-  std::array<uint8_t, kMaxPacketBytes> buf{};
-  auto forge = [&](Written w) { return std::vector<uint8_t>(buf.begin(), buf.begin() + w.size); };
-  const Key& s2c = token->server_to_client_key;
+  Forger forge;
+  ASSERT_NO_FATAL_FAILURE(connect_to_a(sim, c, &forge));
+  auto& buf = forge.buf;
+  const Key& s2c = forge.s2c();
   std::vector<uint8_t> one = {1};
 
   // A payload from the server before connected: read, then ignored.
@@ -186,15 +202,10 @@ TEST_F(Client_, IgnoresWrongSourceWrongStateAndEarlyPayloads) {
 
 TEST_F(Client_, AKeepAliveNamingNoSlotOfTheServersDoesNotConnect) {
   auto& c = sim.add_client(kClientAddr);
-  TokenSpec spec;
-  spec.servers = {kServerA};
-  const auto bytes = make_token(spec, sim.clock.now);
-  auto token = read_connect_token(bytes);
-  ASSERT_TRUE(token.has_value());
-  c.client->connect(bytes, sim.clock.now);
-  std::array<uint8_t, kMaxPacketBytes> buf{};
-  auto forge = [&](Written w) { return std::vector<uint8_t>(buf.begin(), buf.begin() + w.size); };
-  const Key& s2c = token->server_to_client_key;
+  Forger forge;
+  ASSERT_NO_FATAL_FAILURE(connect_to_a(sim, c, &forge));
+  auto& buf = forge.buf;
+  const Key& s2c = forge.s2c();
   const std::array<uint8_t, kChallengeTokenBytes> challenge{};
   sim.net.inject(kServerA, kClientAddr,
                  forge(write_connection_challenge(buf, kNetProtocolId, s2c, 1, 5, challenge)),
