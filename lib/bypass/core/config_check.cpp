@@ -11,6 +11,12 @@
 #include <bypass/core/config.hpp>
 
 namespace bypass {
+
+namespace {
+// The largest [memory] data_room net_af_xdp (DPDK 22.11) sets an RX queue up
+// with: mbuf, mempool header and buffer within one page (measured).
+constexpr unsigned kAfXdpMaxDataRoom = 3840;
+}  // namespace
 namespace {
 
 std::vector<unsigned> parse_cpu_list(const std::string& s) {
@@ -150,6 +156,15 @@ Status check_config(const Config& c, const SystemFacts& sys, std::vector<std::st
         return Status::error(
             "port '" + p.name + "' names PCI device " + p.device_name() +
             ", which this machine does not have: check `lspci -D` or dpdk-devbind.py --status.");
+    } else if (p.device.rfind("net_af_xdp", 0) == 0 && c.memory.data_room > kAfXdpMaxDataRoom) {
+      // DPDK 22.11's af_xdp makes its UMEM of the pool's mbufs, one per 4 KiB
+      // page: a larger buffer fails its RX queue setup with a bare EINVAL.
+      return Status::error("port '" + p.name +
+                           "' is net_af_xdp, which keeps each packet buffer in one 4 KiB page: "
+                           "lower [memory] data_room to " +
+                           std::to_string(kAfXdpMaxDataRoom) + " at most (frames up to " +
+                           std::to_string(kAfXdpMaxDataRoom - RTE_PKTMBUF_HEADROOM) +
+                           " bytes; af_xdp takes no jumbo frames).");
     } else if (p.device.rfind("net_", 0) != 0 && p.device.rfind("eth_", 0) != 0) {
       return Status::error("port '" + p.name + "' device \"" + p.device +
                            "\" is neither a PCI address (0000:01:00.0) nor a DPDK vdev (net_null0, "

@@ -178,6 +178,15 @@ TEST(Config, PortMistakes) {
       "two ports are named 'a'");
   expect_error("[[port]]\ndevice = \"net_null0\"\n[[port]]\ndevice = \"net_null0,size=64\"\n",
                "two ports use device 'net_null0'");
+  // af_xdp keeps a buffer in a page: a jumbo data_room is refused before
+  // EAL starts, not by the driver's bare "Invalid argument".
+  const std::string xdp =
+      "[memory]\ndata_room = 3841\n[[port]]\nname = \"x\"\ndevice = "
+      "\"net_af_xdp0,iface=veth0\"\n[[worker]]\ncpu = 1\n";
+  expect_error(xdp,
+               "port 'x' is net_af_xdp, which keeps each packet buffer in one 4 KiB page: lower "
+               "[memory] data_room to 3840 at most (frames up to 3712 bytes; af_xdp takes no "
+               "jumbo frames).");
 }
 
 TEST(Config, QueueOwnership) {
