@@ -140,6 +140,10 @@ const char* http_status_text(int code) {
       return "Not Found";
     case 405:
       return "Method Not Allowed";
+    case 403:
+      return "Forbidden";
+    case 413:
+      return "Content Too Large";
     default:
       return "Internal Server Error";
   }
@@ -316,10 +320,15 @@ void ControlServer::answer_unix(Client& c) {
 }
 
 void ControlServer::answer_http(Client& c) {
+  // METHOD SP TARGET SP VERSION: a target never holds a space or a control
+  // character, so one that does is refused, not passed on.
   size_t eol = c.in.find("\r\n");
   std::string first = c.in.substr(0, eol);
-  size_t sp1 = first.find(' '), sp2 = first.rfind(' ');
-  if (sp1 == std::string::npos || sp2 <= sp1) {
+  size_t sp1 = first.find(' '), sp2 = sp1 == std::string::npos ? sp1 : first.find(' ', sp1 + 1);
+  const bool clean = std::none_of(first.begin(), first.end(),
+                                  [](char ch) { return static_cast<unsigned char>(ch) < 0x20; });
+  if (sp2 == std::string::npos || sp2 == sp1 + 1 || first.find(' ', sp2 + 1) != std::string::npos ||
+      !clean) {
     c.out = http_response(400, "text/plain", "bad request line\n", false);
     return;
   }
@@ -339,35 +348,47 @@ void ControlServer::answer_http(Client& c) {
     return;
   }
   if (path.rfind("/api/", 0) == 0) {
-    const std::string name = path.substr(5);
-    if (auto it = commands_.find(name); it != commands_.end() && !it->second.view) {
+    // The request is built here, not as a line to parse again: nothing in
+    // the target can name another command or add an option.
+    CommandRequest r;
+    r.name = path.substr(5);
+    r.json = true;
+    const auto it = commands_.find(r.name);
+    if (it != commands_.end() && !it->second.view) {
       c.out = http_response(
           403, "application/json",
           "{\"error\":" +
-              json_quote("'" + name +
+              json_quote("'" + r.name +
                          "' changes the server: it is served on the control socket only "
                          "(bypassctl), not over HTTP.") +
               "}",
           head);
       return;
     }
-    std::string line = name + " --json";
     for (size_t i = 0; i < query.size();) {  // offset=10&limit=5&arg=x
       size_t amp = query.find('&', i);
       std::string kv = query.substr(i, amp == std::string::npos ? std::string::npos : amp - i);
       size_t eq = kv.find('=');
       std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
-      if (k == "offset" || k == "limit")
-        line += " --" + k + " " + v;
-      else if (k == "arg")
-        line += " " + v;
+      if (k == "offset" || k == "limit") {
+        size_t n = 0;
+        if (!parse_size(v, &n)) {
+          c.out = http_response(
+              400, "application/json",
+              "{\"error\":" + json_quote(k + " takes a count, like " + k + "=100.") + "}", head);
+          return;
+        }
+        (k == "offset" ? r.offset : r.limit) = std::min<size_t>(n, k == "limit" ? 10000 : n);
+      } else if (k == "arg") {
+        r.args.push_back(v);
+      }
       if (amp == std::string::npos) break;
       i = amp + 1;
     }
-    CommandReply r = run_line(line);
-    c.out = r.ok ? http_response(200, "application/json", r.body, head)
-                 : http_response(404, "application/json", "{\"error\":" + json_quote(r.body) + "}",
-                                 head);
+    CommandReply reply = run(r);
+    c.out = reply.ok ? http_response(200, "application/json", reply.body, head)
+                     : http_response(404, "application/json",
+                                     "{\"error\":" + json_quote(reply.body) + "}", head);
     return;
   }
   c.out = http_response(404, "text/plain", "not found: try /metrics or /\n", head);

@@ -187,8 +187,29 @@ TEST(ControlServer, AnswersOnItsSocketAndOverHttp) {
     return CommandReply{true, "changed"};
   });
   r = request(AF_INET, (*s)->http_address(), "GET /api/change?arg=x HTTP/1.1\r\n\r\n", **s);
-  EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 403") << r;
+  EXPECT_EQ(r.substr(0, 22), "HTTP/1.1 403 Forbidden") << r;
   EXPECT_NE(r.find("served on the control socket only"), std::string::npos) << r;
+  EXPECT_EQ(changed, 0);
+  // Nor can the target smuggle it in: "/api/ports change" once ran `ports`
+  // as a line... and "/api/change x" ran `change` (the 403 looked up the
+  // whole "change x"). A target with a space is a bad request; a query
+  // argument is one argument, never a command or an option.
+  for (const char* line :
+       {"GET /api/change x HTTP/1.1\r\n\r\n", "GET /api/change\tx HTTP/1.1\r\n\r\n",
+        "GET /api/ports change HTTP/1.1\r\n\r\n"}) {
+    r = request(AF_INET, (*s)->http_address(), line, **s);
+    EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 400") << line << r;
+  }
+  (*s)->add_view("echo", "its arguments", [](const CommandRequest& q) {
+    std::string out = q.json ? "json" : "text";
+    for (const auto& a : q.args) out += "|" + a;
+    return CommandReply{true, out + "|" + std::to_string(q.limit)};
+  });
+  r = request(AF_INET, (*s)->http_address(),
+              "GET /api/echo?arg=change%20--limit%205&arg=--json&limit=7 HTTP/1.1\r\n\r\n", **s);
+  EXPECT_NE(r.find("\r\n\r\njson|change%20--limit%205|--json|7"), std::string::npos) << r;
+  r = request(AF_INET, (*s)->http_address(), "GET /api/echo?limit=x HTTP/1.1\r\n\r\n", **s);
+  EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 400") << r;
   EXPECT_EQ(changed, 0);
   r = request(AF_UNIX, (*s)->socket_path(), "change\n", **s);
   EXPECT_EQ(r, "ok\nchanged\n");
