@@ -3,6 +3,10 @@
 #include <bypass/core/eal.hpp>
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
 
 namespace bypass {
 namespace {
@@ -231,6 +235,30 @@ TEST(Config, MissingFileSaysSo) {
   ASSERT_FALSE(c);
   EXPECT_NE(c.error().find("cannot read config file '/nonexistent/bypass.toml'"),
             std::string::npos);
+}
+
+// A reload reads on the control thread: a FIFO (which would block it until
+// a writer came), a device (which never ends) and a file far past a config's
+// size are refused with a sentence, not read.
+TEST(Config, OnlyARegularFileOfAConfigsSizeIsRead) {
+  const std::string dir = "/tmp/bypass-config-test-" + std::to_string(getpid());
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  const std::string fifo = dir + "/fifo.toml", big = dir + "/big.toml";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  auto f = load_config(fifo);
+  ASSERT_FALSE(f);
+  EXPECT_EQ(f.error(),
+            "config file '" + fifo + "' is not a regular file: give the path of a TOML file.");
+  auto z = load_config("/dev/zero");
+  ASSERT_FALSE(z);
+  EXPECT_NE(z.error().find("is not a regular file"), std::string::npos) << z.error();
+  std::ofstream(big) << "# " << std::string(1 << 20, 'x') << "\n";
+  auto b = load_config(big);
+  ASSERT_FALSE(b);
+  EXPECT_NE(b.error().find("over the 1 MiB a config may have"), std::string::npos) << b.error();
+  unlink(fifo.c_str());
+  unlink(big.c_str());
+  rmdir(dir.c_str());
 }
 
 TEST(Config, PciAddressForms) {
