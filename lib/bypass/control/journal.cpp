@@ -250,14 +250,17 @@ void Journal::append(const JournalEvent& e, const std::string& text) {
 }
 
 std::string Journal::query(double since_unix, size_t offset, size_t limit) const {
-  std::string out;
-  size_t skipped = 0, n = 0;
-  for (const auto& [t, line] : recent_) {
-    if (t < since_unix) continue;
+  // Pages back from the newest (as `journalctl -n`): skip the `offset`
+  // newest entries since the time, take `limit` before them, oldest first.
+  std::vector<const std::string*> page;
+  size_t skipped = 0;
+  for (auto it = recent_.rbegin(); it != recent_.rend() && page.size() < limit; ++it) {
+    if (it->first < since_unix) continue;
     if (skipped++ < offset) continue;
-    if (n++ >= limit) break;
-    out += line + "\n";
+    page.push_back(&it->second);
   }
+  std::string out;
+  for (auto it = page.rbegin(); it != page.rend(); ++it) out += **it + "\n";
   return out;
 }
 

@@ -46,8 +46,9 @@ class Journal {
   /// Takes what the workers handed over.
   void drain();
 
-  /// Lines with a time at or after `since_unix` (seconds), oldest first,
-  /// paged; JSON lines either way (the text form is the same lines).
+  /// Lines with a time at or after `since_unix` (seconds): the `limit`
+  /// newest after skipping the `offset` newest, oldest first; JSON lines
+  /// either way (the text form is the same lines).
   std::string query(double since_unix, size_t offset, size_t limit) const;
   /// Entries journaled so far (repeats left out).
   uint64_t written() const { return written_; }

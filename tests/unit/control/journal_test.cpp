@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include <bypass/control/control_server.hpp>
 #include <bypass/control/journal.hpp>
 
 namespace bypass {
@@ -61,6 +62,25 @@ TEST(Journal, OneEntryPerNeighbourChangeWhateverTheWorkers) {
   EXPECT_NE(second.find("neighbour_changed"), std::string::npos) << second;
   EXPECT_EQ(std::count(second.begin(), second.end(), '\n'), 1);
   EXPECT_EQ((*j)->query(4e9, 0, 100), "");
+}
+
+// A page is the newest entries (what an operator asks the journal for is
+// what just happened): of 150, the default 100 are the 100 newest, and
+// --offset 100 pages back to the 50 oldest; each page oldest first.
+TEST(Journal, APageIsTheNewestEntries) {
+  auto j = Journal::open({});
+  ASSERT_TRUE(j);
+  for (int i = 0; i < 150; ++i)
+    (*j)->record(neighbour(JournalKind::kNeighborLearned, static_cast<uint8_t>(i), 1));
+  const CommandRequest defaults;
+  const std::string page = (*j)->query(0, 0, defaults.limit);
+  EXPECT_EQ(std::count(page.begin(), page.end(), '\n'), 100);
+  EXPECT_EQ(page.find("\"198.18.0.49\""), std::string::npos) << "one of the 50 oldest";
+  EXPECT_LT(page.find("\"198.18.0.50\""), page.find("\"198.18.0.149\""));
+  const std::string back = (*j)->query(0, 100, 100);
+  EXPECT_EQ(std::count(back.begin(), back.end(), '\n'), 50);
+  EXPECT_LT(back.find("\"198.18.0.0\""), back.find("\"198.18.0.49\""));
+  EXPECT_EQ(back.find("\"198.18.0.50\""), std::string::npos);
 }
 
 TEST(Journal, SinceTakesDurationsAndUnixTimes) {
