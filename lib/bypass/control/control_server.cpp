@@ -296,13 +296,21 @@ void ControlServer::accept_from(int listen_fd, bool http) {
   while (true) {
     int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
-    // Each listener has its own room, and a full one turns the newcomer away
-    // (evicting the oldest would let HTTP connections push bypassctl out).
+    // Each listener has its own room (HTTP connections cannot push bypassctl
+    // out). A full Unix room turns the newcomer away; a full HTTP room (no
+    // login: anyone on the host may fill it with idle connections) lets it
+    // in in place of the oldest connection that has not sent its request.
     const auto same = std::count_if(clients_.begin(), clients_.end(),
                                     [http](const auto& c) { return c->http == http; });
     if (static_cast<size_t>(same) >= kMaxClients) {
-      close(fd);
-      continue;
+      auto idle = http ? std::find_if(clients_.begin(), clients_.end(),
+                                      [](const auto& c) { return c->http && c->out.empty(); })
+                       : clients_.end();
+      if (idle == clients_.end()) {
+        close(fd);
+        continue;
+      }
+      clients_.erase(idle);
     }
     auto c = std::make_unique<Client>();
     c->fd = fd;
@@ -429,6 +437,9 @@ bool ControlServer::on_readable(Client& c) {
       answer_http(c);
     else
       answer_unix(c);
+    // The time to read the reply starts now: a command that took long (a
+    // reload) is not cut off before its answer is sent.
+    c.deadline = std::chrono::steady_clock::now() + kClientTimeout;
   }
   return true;
 }

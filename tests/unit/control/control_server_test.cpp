@@ -227,6 +227,30 @@ TEST(ControlServer, AnswersOnItsSocketAndOverHttp) {
   EXPECT_TRUE(connected) << "dropped, not refused";
   EXPECT_EQ(r, "");
 
+  // 64 idle connections (anyone on the host may open them: HTTP has no
+  // login) fill the HTTP room; a scrape still gets its answer, in place of
+  // the oldest idle one.
+  std::vector<int> idle;
+  int wake[2];
+  ASSERT_EQ(pipe(wake), 0);
+  for (int i = 0; i < 64; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const std::string& where = (*s)->http_address();
+    a.sin_port = htons(static_cast<uint16_t>(std::stoi(where.substr(where.rfind(':') + 1))));
+    const int rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    ASSERT_TRUE(rc == 0 || errno == EINPROGRESS) << std::strerror(errno);
+    idle.push_back(fd);
+    if (i % 8 == 7) (*s)->serve(wake[0], 20ms);  // accepted before the backlog (16) fills
+  }
+  close(wake[0]);
+  close(wake[1]);
+  r = request(AF_INET, (*s)->http_address(), "GET /metrics HTTP/1.1\r\n\r\n", **s);
+  EXPECT_EQ(r.substr(0, 15), "HTTP/1.1 200 OK") << "a scrape with the HTTP room full of idle ones";
+  for (int fd : idle) close(fd);
+
   // A second server of the same name while the first answers: its own name.
   auto twin = ControlServer::open(c, "prog");
   ASSERT_TRUE(twin) << twin.error();
