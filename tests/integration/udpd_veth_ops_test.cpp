@@ -314,6 +314,21 @@ TEST_P(UdpdVethReload, ServicesComeAndGoWhileAnotherKeepsEveryReply) {
   EXPECT_NE(j.out.find("services removed from 7100"), std::string::npos) << j.out;
   std::string out = stop();
   EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
+  // The removed services' counts stay: every reply, on 7 and on 7100, is
+  // in udp.replies, and the drops by reason add up to the total dropped
+  // (the dispatch each reload rebuilt took its drops with it).
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("udp: datagrams \\d+ replies (\\d+)"))) << out;
+  EXPECT_GE(std::stoull(m[1]), 300000u + 50u + 20u * static_cast<unsigned>(cycles)) << out;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("total: rx \\d+ tx \\d+ dropped (\\d+)")))
+      << out;
+  const uint64_t total_dropped = std::stoull(m[1]);
+  uint64_t by_reason = 0;
+  const std::regex drop_line("\n  drop [a-z_0-9.]+: (\\d+)");
+  for (auto it = std::sregex_iterator(out.begin(), out.end(), drop_line);
+       it != std::sregex_iterator(); ++it)
+    by_reason += std::stoull((*it)[1]);
+  EXPECT_EQ(by_reason, total_dropped) << out;
   unsetenv("BYPASS_RUN_DIR");
 }
 

@@ -57,6 +57,48 @@ CounterTotals StatsSnapshot::totals() const {
   return t;
 }
 
+StatsSnapshot::ModuleStat read_module(const Module& m, unsigned worker) {
+  const ModuleTally& t = m.tally();
+  StatsSnapshot::ModuleStat ms;
+  ms.name = m.name();
+  ms.worker = worker;
+  ms.calls = t.calls.get();
+  ms.packets = t.packets.get();
+  ms.cycles = t.cycles.get();
+  ms.child_cycles = t.child_cycles.get();
+  ms.profiled_packets = t.profiled_packets.get();
+  const DropTable table = m.drop_table();
+  for (size_t r = 0; r < kMaxDropReasons; ++r)
+    if (const uint64_t k = t.drops[r].get())
+      ms.drops.emplace_back(table.name(static_cast<DropReason>(r)), k);
+  return ms;
+}
+
+namespace {
+
+void add_counts(StatsSnapshot::ModuleStat& to, const StatsSnapshot::ModuleStat& from) {
+  to.calls += from.calls;
+  to.packets += from.packets;
+  to.cycles += from.cycles;
+  to.child_cycles += from.child_cycles;
+  to.profiled_packets += from.profiled_packets;
+  to.add_drops(from.drops);
+}
+
+}  // namespace
+
+void StatsCollector::retire(const std::vector<StatsSnapshot::ModuleStat>& gone) {
+  for (const StatsSnapshot::ModuleStat& g : gone) {
+    auto kept = std::find_if(retired_.begin(), retired_.end(), [&](const auto& r) {
+      return r.worker == g.worker && r.name == g.name;
+    });
+    if (kept == retired_.end())
+      retired_.push_back(g);
+    else
+      add_counts(*kept, g);
+  }
+}
+
 StatsSnapshot StatsCollector::take(double seconds) const {
   StatsSnapshot s;
   s.seconds = seconds;
@@ -73,22 +115,18 @@ StatsSnapshot StatsCollector::take(double seconds) const {
   }
   for (Port* p : ports_) s.ports.push_back({p->name(), p->link(), p->stats()});
   for (size_t gi = 0; gi < graphs_.size(); ++gi)
-    for (const auto& m : graphs_[gi]->modules()) {
-      const ModuleTally& t = m->tally();
-      StatsSnapshot::ModuleStat ms;
-      ms.name = m->name();
-      ms.worker = static_cast<unsigned>(gi);
-      ms.calls = t.calls.get();
-      ms.packets = t.packets.get();
-      ms.cycles = t.cycles.get();
-      ms.child_cycles = t.child_cycles.get();
-      ms.profiled_packets = t.profiled_packets.get();
-      const DropTable table = m->drop_table();
-      for (size_t r = 0; r < kMaxDropReasons; ++r)
-        if (const uint64_t k = t.drops[r].get())
-          ms.drops.emplace_back(table.name(static_cast<DropReason>(r)), k);
-      s.modules.push_back(std::move(ms));
+    for (const auto& m : graphs_[gi]->modules())
+      s.modules.push_back(read_module(*m, static_cast<unsigned>(gi)));
+  for (const StatsSnapshot::ModuleStat& r : retired_) {
+    auto now = std::find_if(s.modules.begin(), s.modules.end(), [&](const auto& m) {
+      return m.worker == r.worker && m.name == r.name;
+    });
+    if (now == s.modules.end()) {
+      s.modules.push_back(r);
+    } else {
+      add_counts(*now, r);
     }
+  }
   for (const auto& f : counter_fns_) f(s.counters);
   for (const auto& [name, f] : gauges_) s.gauges.emplace_back(name, f());
   for (const auto& f : histogram_fns_) f(s.histograms);

@@ -94,6 +94,9 @@ struct StatsSnapshot {
 };
 
 /// Knows where to read; take() reads. Programs add their own counters and gauges.
+/// What one module's tally holds now, as the ModuleStat of `worker`.
+StatsSnapshot::ModuleStat read_module(const Module& m, unsigned worker);
+
 class StatsCollector {
  public:
   /// Appends (name, count) pairs of the program's own counters.
@@ -109,6 +112,10 @@ class StatsCollector {
   void add_counters(CounterFn f) { counter_fns_.push_back(std::move(f)); }
   /// After a live reload swapped the workers' graphs (control thread only).
   void set_graphs(std::vector<const WorkerGraph*> graphs) { graphs_ = std::move(graphs); }
+  /// Modules a live swap removed, with their last counts: every later
+  /// snapshot keeps them (added to the module of the same name on the same
+  /// worker, if there is one), so that no count goes back (control thread).
+  void retire(const std::vector<StatsSnapshot::ModuleStat>& gone);
   /// Adds the gauge `name`, read through `f` by every take().
   void add_gauge(std::string name, GaugeFn f) {
     gauges_.emplace_back(std::move(name), std::move(f));
@@ -125,6 +132,7 @@ class StatsCollector {
   std::vector<const Worker*> workers_;
   std::vector<Port*> ports_;
   std::vector<const WorkerGraph*> graphs_;
+  std::vector<StatsSnapshot::ModuleStat> retired_;  // by (worker, name), summed
   std::vector<CounterFn> counter_fns_;
   std::vector<std::pair<std::string, GaugeFn>> gauges_;
   std::vector<HistogramFn> histogram_fns_;

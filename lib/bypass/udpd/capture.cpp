@@ -57,6 +57,7 @@ Expected<std::vector<CaptureTap*>> DpdkServer::retap(const std::string& point,
       if (on_swap_) on_swap_();  // the workers before this one did swap
       return s;
     }
+    retire(wi, *pw.graph, {});  // the taps' counts (and no handler) stay
     pw.graph = std::move(next[wi]);
   }
   if (on_swap_) on_swap_();

@@ -187,7 +187,8 @@ Expected<std::string> DpdkServer::reload(const Config& nc, const UdpdOptions& no
     for (size_t i = 0; i < no.services.size(); ++i)
       handlers.push_back(same[i] >= 0 ? std::move(pw.handlers[static_cast<size_t>(same[i])])
                                       : std::move(n.fresh[i]));
-    pw.graph = std::move(n.graph);  // the old graph and what it alone held go
+    retire(wi, *pw.graph, pw.handlers);  // what the old graph alone held: its counts stay
+    pw.graph = std::move(n.graph);       // the old graph and what it alone held go
     pw.services = std::move(n.services);
     for (auto& h : pw.handlers)  // the services removed or changed: no worker calls them now
       if (h) h->retire(*ctx_);

@@ -6,6 +6,7 @@
 #include <rte_ethdev.h>
 #include <spdlog/spdlog.h>
 
+#include <bypass/control/prometheus.hpp>
 #include <bypass/control/stats.hpp>
 #include <bypass/core/config_reader.hpp>
 #include <bypass/io/kernel_iface.hpp>
@@ -225,6 +226,7 @@ std::string DpdkServer::describe() const {
 }
 
 void DpdkServer::counters(std::vector<std::pair<std::string, uint64_t>>& out) const {
+  const auto first = static_cast<std::ptrdiff_t>(out.size());
   uint64_t arp = 0, echo4 = 0, echo6 = 0, na = 0, icmp_err = 0, icmp_sup = 0, neigh = 0,
            changes = 0, partial = 0, dgrams = 0, replies = 0, consumed = 0, sent = 0,
            send_failed = 0;
@@ -268,6 +270,36 @@ void DpdkServer::counters(std::vector<std::pair<std::string, uint64_t>>& out) co
                          {"udp.consumed", consumed},
                          {"udp.further_datagrams", sent},
                          {"udp.send_failed", send_failed}});
+  for (const auto& [name, n] : retired_counts_) {  // what live swaps removed
+    auto it = std::find_if(out.begin() + first, out.end(),
+                           [&](const auto& e) { return e.first == name; });
+    if (it == out.end())
+      out.emplace_back(name, n);
+    else
+      it->second += n;
+  }
+}
+
+void DpdkServer::retire(size_t wi, const WorkerGraph& old,
+                        const std::vector<std::unique_ptr<DatagramHandler>>& gone) {
+  std::vector<std::pair<std::string, uint64_t>> counts;
+  for (const auto& m : old.modules()) {
+    retired_modules_.push_back(read_module(*m, static_cast<unsigned>(wi)));
+    if (const auto* svc = dynamic_cast<const ServiceModule*>(m.get())) {
+      const auto& k = svc->counters();
+      counts.insert(counts.end(), {{"udp.datagrams", k.datagrams.get()},
+                                   {"udp.replies", k.replies.get()},
+                                   {"udp.consumed", k.consumed.get()},
+                                   {"udp.further_datagrams", k.sent.get()},
+                                   {"udp.send_failed", k.send_failed.get()}});
+    }
+  }
+  for (const auto& h : gone)
+    if (h) h->counters(counts);
+  std::erase_if(counts, [](const auto& e) { return is_level(e.first); });
+  counts.insert(counts.end(), retired_counts_.begin(), retired_counts_.end());
+  retired_counts_.clear();
+  sum_by_name(counts, retired_counts_);
 }
 
 std::string DpdkServer::report() const {

@@ -5,10 +5,12 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <bypass/control/control_server.hpp>
 #include <bypass/control/journal.hpp>
+#include <bypass/control/stats.hpp>
 #include <bypass/core/config.hpp>
 #include <bypass/core/worker.hpp>
 #include <bypass/graph/capture_tap.hpp>
@@ -74,6 +76,11 @@ class DpdkServer {
   // Called on the control thread after a reload or a capture swapped the
   // graphs (whoever holds graphs() must take them again).
   void on_swap(std::function<void()> fn) { on_swap_ = std::move(fn); }
+  // The modules live swaps removed, with their last counts, since the last
+  // call (for StatsCollector::retire: the stats keep them).
+  std::vector<StatsSnapshot::ModuleStat> take_retired_modules() {
+    return std::exchange(retired_modules_, {});
+  }
   // Every worker's open connections (bypassctl conns).
   void connections(std::vector<ConnectionRow>& out) const;
   // Each worker's neighbour tables hand their changes to the journal.
@@ -95,6 +102,11 @@ class DpdkServer {
   };
   // The ports `wi` serves in its graph (all of them with hand-offs).
   std::vector<UdpPortPlan> plan(const Config& c, size_t wi);
+  // Before worker `wi`'s old graph goes in a live swap: keeps the counts of
+  // its modules and services and of the handlers `gone`, so counters() and
+  // the stats never go back (a level, like netcode.connected, goes with them).
+  void retire(size_t wi, const WorkerGraph& old,
+              const std::vector<std::unique_ptr<DatagramHandler>>& gone);
 
   HandoffRings rings_;  // [[handoff]]s: outlive the graphs (declared first)
   Config config_;       // what the graphs were built from (reload compares)
@@ -108,6 +120,8 @@ class DpdkServer {
   bool capturing_ = false;
   std::vector<PerWorker> per_worker_;
   std::unique_ptr<DpdkHandlerContext> ctx_;
+  std::vector<StatsSnapshot::ModuleStat> retired_modules_;        // not yet taken
+  std::vector<std::pair<std::string, uint64_t>> retired_counts_;  // by name, summed
 };
 
 // The registry bypass-udpd's configs may name classes from.

@@ -78,7 +78,10 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
                            s.connections(rows);
                            return udpd::conns_reply(std::move(rows), r);
                          });
-    (*server)->on_swap([&] { stats.set_graphs((*server)->graphs()); });
+    (*server)->on_swap([&] {
+      stats.retire((*server)->take_retired_modules());  // their counts stay in the stats
+      stats.set_graphs((*server)->graphs());
+    });
     auto capture = udpd::add_capture_command(**control, **server, reg);
     (*control)->add_view("graph", "each worker's module graph",
                          [&s = **server](const CommandRequest&) {
