@@ -219,7 +219,8 @@ void NetcodeServer::install(uint32_t mapping, uint64_t client_id, ClaimTable::Re
   s.last_send_ns = now.mono_ns;
   s.last_receive_ns = now.mono_ns;
   replay_[i].reset();
-  ++num_connected_;
+  num_connected_.store(num_connected_.load(std::memory_order_relaxed) + 1,
+                       std::memory_order_relaxed);  // the worker alone writes it
   send_keep_alive(i, now);
   if (handler_ != nullptr) handler_->on_connect(i, client_id, user_data);
 }
@@ -232,7 +233,8 @@ void NetcodeServer::free_slot(uint32_t client_index) {
   replay_[client_index].reset();
   s = Slot{};
   push_free_slot(client_index);
-  --num_connected_;
+  num_connected_.store(num_connected_.load(std::memory_order_relaxed) - 1,
+                       std::memory_order_relaxed);
 }
 
 void NetcodeServer::disconnect(uint32_t client_index, Now now) {

@@ -36,6 +36,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -156,7 +157,7 @@ class NetcodeServer {
   uint64_t client_id(uint32_t client_index) const;                    // 0 if not connected
   const NetcodeAddress* client_address(uint32_t client_index) const;  // null if not connected
   uint64_t next_sequence(uint32_t client_index) const;                // 0 if not connected
-  uint32_t num_connected() const { return num_connected_; }
+  uint32_t num_connected() const { return num_connected_.load(std::memory_order_relaxed); }
   uint32_t max_clients() const { return max_clients_; }
   uint64_t global_sequence() const { return global_sequence_; }
   uint64_t min_expire_timestamp() const { return min_expire_timestamp_; }
@@ -234,7 +235,7 @@ class NetcodeServer {
   HugeArray<ReplayProtection> replay_;
   std::vector<uint32_t> free_slots_;  // stack of free slot indices: the last freed is reused first
   uint32_t free_slot_count_ = 0;
-  uint32_t num_connected_ = 0;
+  std::atomic<uint32_t> num_connected_{0};  // the worker writes, the control thread reads
   EncryptionMappings mappings_;
 
   std::array<uint64_t, kServerDropCount> drops_{};
