@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <bypass/control/control_plane.hpp>
 
@@ -39,6 +40,26 @@ std::string key(const std::string& s) {
   for (char& ch : o)
     if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '/') ch = '_';
   return o;
+}
+
+// DPDK 22.11 builds a reply in 16 KiB and leaves out, silently, an entry
+// that does not fit: a page stops before its entries could pass this.
+constexpr size_t kPageBytes = 12 * 1024;
+
+// Adds (key, value) pairs from `all`, from `skip` on, while the page has
+// room (256 entries, kPageBytes); if some are left, "next_offset" says where
+// the next page starts.
+void add_page(rte_tel_data* t, const std::vector<std::pair<std::string, uint64_t>>& all,
+              size_t skip) {
+  rte_tel_data_start_dict(t);
+  size_t bytes = 0, i = skip;
+  for (; i < all.size() && i - skip + 1 < RTE_TEL_MAX_DICT_ENTRIES; ++i) {
+    const size_t entry = all[i].first.size() + 26;  // quotes, colon, comma, 20 digits
+    if (bytes + entry > kPageBytes) break;
+    bytes += entry;
+    rte_tel_data_add_dict_u64(t, all[i].first.c_str(), all[i].second);
+  }
+  if (i < all.size()) rte_tel_data_add_dict_u64(t, "next_offset", i);
 }
 
 using Fill = int (*)(const StatsSnapshot&, const char*, rte_tel_data*);
@@ -150,19 +171,15 @@ int worker(const char*, const char* params, rte_tel_data* d) {
   });
 }
 
-// "/bypass/drops[,offset]": "<module>/<worker>/<reason>" -> count, 256 at a time.
+// "/bypass/drops[,offset]": "<module>/<worker>/<reason>" -> count, a page at a time.
 int drops(const char*, const char* params, rte_tel_data* d) {
   if (count_param(params) < 0) return -1;
   return with_snapshot(params, d, [](const StatsSnapshot& s, const char* p, rte_tel_data* t) {
-    size_t skip = static_cast<size_t>(count_param(p)), seen = 0, added = 0;
-    rte_tel_data_start_dict(t);
+    std::vector<std::pair<std::string, uint64_t>> all;
     for (const auto& m : s.modules)
-      for (const auto& [reason, n] : m.drops) {
-        if (seen++ < skip || added >= RTE_TEL_MAX_DICT_ENTRIES) continue;
-        std::string k = key(m.name + "/" + std::to_string(m.worker + 1) + "/" + reason);
-        rte_tel_data_add_dict_u64(t, k.c_str(), n);
-        ++added;
-      }
+      for (const auto& [reason, n] : m.drops)
+        all.emplace_back(key(m.name + "/" + std::to_string(m.worker + 1) + "/" + reason), n);
+    add_page(t, all, static_cast<size_t>(count_param(p)));
     return 0;
   });
 }
@@ -174,10 +191,8 @@ int counters(const char*, const char* params, rte_tel_data* d) {
     std::vector<std::pair<std::string, uint64_t>> all;
     sum_by_name(s.counters, all);
     for (const auto& [name, v] : s.gauges) all.emplace_back(name, static_cast<uint64_t>(v));
-    size_t skip = static_cast<size_t>(count_param(p)), added = 0;
-    rte_tel_data_start_dict(t);
-    for (size_t i = skip; i < all.size() && added < RTE_TEL_MAX_DICT_ENTRIES; ++i, ++added)
-      rte_tel_data_add_dict_u64(t, key(all[i].first).c_str(), all[i].second);
+    for (auto& e : all) e.first = key(e.first);
+    add_page(t, all, static_cast<size_t>(count_param(p)));
     return 0;
   });
 }
