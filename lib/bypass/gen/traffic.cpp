@@ -99,6 +99,15 @@ Status GenRx::start(Worker& w) {
   return Status::ok();
 }
 
+// Was a frame stamped `tx` (48 bits) sent at or after count_from()? Its age
+// now (modulo 2^48; a stamp a little after `now`, from another core, is
+// age 0) is at most the time since then, however long the run has been.
+bool GenRx::sent_since(uint64_t tx, uint64_t now) const {
+  uint64_t age = gen_tsc_delta(now, tx);
+  if (age >= kGenNegativeDelta) age = 0;
+  return now >= since_ && age <= now - since_;
+}
+
 void GenRx::process(Worker& w, Batch& in) {
   const uint16_t n = in.size();
   const uint64_t now = w.clock().now();
@@ -111,8 +120,7 @@ void GenRx::process(Worker& w, Batch& in) {
     const uint16_t off = gen_header_offset(m);
     RxTracker* t = nullptr;
     if (off && read_gen_header(rte_pktmbuf_mtod_offset(m, const uint8_t*, off), &h) &&
-        (since_ == 0 || gen_tsc_delta(h.tx_tsc, since_) < kGenNegativeDelta) &&
-        (t = flows_.get(h.stream))) {
+        (!counting_from_ || sent_since(h.tx_tsc, now)) && (t = flows_.get(h.stream))) {
       uint64_t rx = now;
       if (m->ol_flags & dev_flag) {
         rx = clock_.to_tsc(*RTE_MBUF_DYNFIELD(m, ts_offset_, const uint64_t*));

@@ -89,9 +89,13 @@ class GenRx final : public Module {
   // to rx_other, not to their stream: a trial's streams and sequence numbers
   // are the previous trial's again, and a late frame of that one would read
   // as a jump of millions. Set before the workers start.
-  void count_from(uint64_t tsc) { since_ = tsc & kGenFieldMask; }
+  void count_from(uint64_t tsc) {
+    since_ = tsc;
+    counting_from_ = true;
+  }
 
  private:
+  bool sent_since(uint64_t tx, uint64_t now) const;
   static bool read_clock(const void* port, uint64_t* now) {
     return static_cast<const Port*>(port)->read_clock(now);
   }
@@ -101,7 +105,11 @@ class GenRx final : public Module {
 
   FlowTrackers& flows_;
   PortCounters& c_;
-  uint64_t since_ = 0;  // count_from()'s, as a 48-bit stamp; 0: everything counts
+  // count_from()'s time (the worker clock's 64 bits, so that a run longer
+  // than the 48-bit stamps wrap in still counts); until it is called,
+  // everything counts.
+  uint64_t since_ = 0;
+  bool counting_from_ = false;
   int ts_offset_ = -1;
   uint64_t ts_flag_ = 0;  // 0: no device timestamps
   DeviceClock clock_;

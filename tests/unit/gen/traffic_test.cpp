@@ -184,5 +184,20 @@ TEST(GenRx, FramesOfAnEarlierTrialAreNotCountedToTheirStream) {
   EXPECT_EQ(tr.counts().lost, 0u);
 }
 
+// The stamps are 48 bits: a run longer than 2^47 ticks (13 hours at 3 GHz)
+// still counts its frames to their streams (they all went to rx_other).
+TEST(GenRx, ARunLongerThanTheStampsHalfRangeStillCounts) {
+  PlainRig r;
+  auto& [clock, port, flows, counters, sink, rx, w, table] = r;
+  ASSERT_TRUE(sink.start(w));
+  sink.count_from(clock.now());
+  clock.advance(static_cast<int64_t>((uint64_t{1} << 47) + 12345));
+  for (uint64_t seq = 0; seq < 4; ++seq) r.queue(seq, clock.now());
+  clock.advance(PlainRig::kHz / 1000);
+  EXPECT_TRUE(rx.poll(w));
+  EXPECT_EQ(counters.rx_other.get(), 0u);
+  EXPECT_EQ(flows.get(0)->counts().received, 4u);
+}
+
 }  // namespace
 }  // namespace bypass::gen
