@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <bypass/control/stats.hpp>
+
 namespace bypass::gen {
 
 namespace {
@@ -57,9 +59,12 @@ std::string summary(const TrialResult& r) {
     out += fmt::format(
         "  {}: sent {} received {} lost {} duplicates {} reordered {}; latency us p50 {:.1f} p90 "
         "{:.1f} p99 {:.1f} "
-        "p99.9 {:.1f} p99.99 {:.1f} max {:.1f}\n",
+        "p99.9 {:.1f} p99.99 {:.1f} max {:.1f}{}\n",
         s.name, s.sent, s.rx.received, stream_lost(s), s.rx.duplicates, s.rx.reordered, h.p50 / 1e3,
-        h.p90 / 1e3, h.p99 / 1e3, h.p999 / 1e3, h.p9999 / 1e3, h.max / 1e3);
+        h.p90 / 1e3, h.p99 / 1e3, h.p999 / 1e3, h.p9999 / 1e3, h.max / 1e3,
+        s.rx.stale ? fmt::format("; {} too late to tell from duplicates (received, counted lost)",
+                                 s.rx.stale)
+                   : std::string());
   }
   return out;
 }
@@ -69,18 +74,19 @@ std::string json_line(const TrialResult& r, const std::string& extra) {
   for (const auto& s : r.streams) {
     HistogramSummary h = s.latency.summary();
     streams += fmt::format(
-        "{}{{\"name\":\"{}\",\"sent\":{},\"received\":{},\"duplicates\":{},\"reordered\":{},"
-        "\"lost\":{},"
+        "{}{{\"name\":{},\"sent\":{},\"received\":{},\"duplicates\":{},\"reordered\":{},"
+        "\"stale\":{},\"lost\":{},"
         "\"latency_ns\":{{\"p50\":{},\"p90\":{},\"p99\":{},\"p999\":{},\"p9999\":{},\"max\":{},"
         "\"mean\":{:.1f}}}}}",
-        streams.empty() ? "" : ",", s.name, s.sent, s.rx.received, s.rx.duplicates, s.rx.reordered,
-        stream_lost(s), h.p50, h.p90, h.p99, h.p999, h.p9999, h.max, h.mean);
+        streams.empty() ? "" : ",", json_quote(s.name), s.sent, s.rx.received, s.rx.duplicates,
+        s.rx.reordered, s.rx.stale, stream_lost(s), h.p50, h.p90, h.p99, h.p999, h.p9999, h.max,
+        h.mean);
   }
   std::string ports;
   for (const auto& p : r.ports)
-    ports += fmt::format(
-        "{}{{\"name\":\"{}\",\"tx\":{},\"rx\":{},\"tx_bytes\":{},\"rx_bytes\":{}}}",
-        ports.empty() ? "" : ",", p.name, p.tx_packets, p.rx_packets, p.tx_bytes, p.rx_bytes);
+    ports += fmt::format("{}{{\"name\":{},\"tx\":{},\"rx\":{},\"tx_bytes\":{},\"rx_bytes\":{}}}",
+                         ports.empty() ? "" : ",", json_quote(p.name), p.tx_packets, p.rx_packets,
+                         p.tx_bytes, p.rx_bytes);
   return fmt::format(
       "{{{}\"seconds\":{:.3f},\"tx\":{},\"rx\":{},\"lost\":{},\"tx_pps\":{:.1f},\"rx_pps\":{:.1f},"
       "\"ports\":[{}],\"streams\":[{}]}}\n",

@@ -129,6 +129,14 @@ print("ok")
   ASSERT_TRUE(std::getline(j, line));
   EXPECT_NE(line.find("\"mode\":\"run\""), std::string::npos) << line;
   EXPECT_NE(line.find("\"tx\":" + std::to_string(gen_tx)), std::string::npos) << line;
+  CmdResult parsed = run_cmd(
+      {"python3", "-c",
+       "import json,sys\nl=json.loads(sys.argv[1])\n"
+       "print(' '.join('%s:%d:%d' % (s['name'], s['stale'], s['sent']) for s in l['streams']))",
+       line});
+  EXPECT_EQ(parsed.out, "s64:0:" + std::to_string(number(out, "s64: sent (\\d+)")) +
+                            " s6:0:" + std::to_string(number(out, "s6: sent (\\d+)")) + "\n")
+      << parsed.out << parsed.err << line;
   remove_dpdk_leftovers(fwd_prefix);
   remove_dpdk_leftovers(gen_prefix);
 }
