@@ -102,15 +102,7 @@ int run_plain(const Config& c, const GenOptions& o, const std::vector<Port*>& po
 
 int run_rfc2544(const Config& c, const GenOptions& o, const std::vector<Port*>& ports,
                 rte_mempool* pool, StopSignals& signals, ControlServer* control) {
-  std::vector<std::pair<std::string, FrameSizes>> sizes;
-  for (uint16_t sz : o.rfc.sizes)
-    sizes.push_back({std::to_string(sz), FrameSizes{SizeMode::kFixed, sz, sz}});
-  if (o.rfc.imix) {
-    FrameSizes imix;
-    imix.mode = SizeMode::kMix;
-    imix.mix.assign(std::begin(kSimpleImix), std::end(kSimpleImix));
-    sizes.push_back({"imix", imix});
-  }
+  const std::vector<std::pair<std::string, FrameSizes>> sizes = rfc2544_sizes(o);
   const size_t ns = o.streams.size();
   // A size some stream cannot be built at (IPv6 needs 82 bytes, a VLAN tag 4
   // more) is skipped with a note, not the end of the run.
@@ -253,6 +245,7 @@ int main(int argc, char** argv) {
   // Latency from the device's receive timestamps where the driver has them.
   for (PortConfig& pc : c.ports) pc.rx_timestamp = true;
   if (Status s = Runtime::check(c); !s) return fail(s.message());
+  if (Status s = preflight(c, o); !s) return fail(s.message());
   if (f.check_only) {
     std::printf("config ok\n");
     return 0;

@@ -117,6 +117,52 @@ static void prometheus_buckets(const Histogram& h, StatsSnapshot::HistogramStat*
   st->sum = sum;
 }
 
+std::vector<std::pair<std::string, FrameSizes>> rfc2544_sizes(const GenOptions& o) {
+  std::vector<std::pair<std::string, FrameSizes>> sizes;
+  for (uint16_t sz : o.rfc.sizes)
+    sizes.push_back({std::to_string(sz), FrameSizes{SizeMode::kFixed, sz, sz}});
+  if (o.rfc.imix) {
+    FrameSizes imix;
+    imix.mode = SizeMode::kMix;
+    imix.mix.assign(std::begin(kSimpleImix), std::end(kSimpleImix));
+    sizes.push_back({"imix", imix});
+  }
+  return sizes;
+}
+
+Status preflight(const Config& c, const GenOptions& o) {
+  std::vector<std::optional<FrameSizes>> sizes = {std::nullopt};  // each stream's own
+  if (o.rfc2544) {
+    sizes.clear();
+    for (const auto& [label, fs] : rfc2544_sizes(o)) sizes.push_back(fs);
+  }
+  const uint32_t room = c.memory.data_room - RTE_PKTMBUF_HEADROOM;
+  for (const PortStream& ps : o.streams) {
+    if (!ps.stream.stamp)
+      return Status::error("stream '" + ps.stream.name +
+                           "' has stamp = false, and bypass-gen counts a stream's frames by their "
+                           "stamp (it could only count them lost): remove stamp = false.");
+    for (const auto& size : sizes) {
+      Stream st = ps.stream;
+      if (size) {
+        uint16_t smallest = size->min;
+        for (const auto& w : size->mix) smallest = std::min(smallest, w.size);
+        if (smallest < st.min_frame()) continue;  // the search skips it, saying so
+        st.size = *size;
+      }
+      auto t = StreamTable::expand(st);
+      if (!t) return t.status();
+      if (t->max_write() > room)
+        return Status::error(fmt::format(
+            "stream '{}' writes up to {} bytes per frame but the mbufs hold {}: set [memory] "
+            "data_room to at least {}{}.",
+            st.name, t->max_write(), room, t->max_write() + RTE_PKTMBUF_HEADROOM,
+            o.rfc2544 ? " (or leave the largest frame size out of [gen.rfc2544] sizes)" : ""));
+    }
+  }
+  return Status::ok();
+}
+
 Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
                                 const std::vector<Port*>& ports, rte_mempool* pool,
                                 const TrialSpec& spec, StopSignals& signals, const TickFn& tick) {

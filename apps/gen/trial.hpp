@@ -58,6 +58,14 @@ struct TrialResult {
 using TickFn =
     std::function<void(double, const std::vector<PortResult>&, const std::vector<StreamResult>&)>;
 
+// The frame sizes an RFC 2544 search tries, labelled ("64", "imix").
+std::vector<std::pair<std::string, FrameSizes>> rfc2544_sizes(const GenOptions& o);
+
+// Before anything runs (and for --check): every stream builds, and fits the
+// mbufs, at every size the run will send (the search's sizes a stream can
+// be built at); a stream without its stamp could only be counted lost.
+Status preflight(const Config& c, const GenOptions& o);
+
 Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
                                 const std::vector<Port*>& ports, rte_mempool* pool,
                                 const TrialSpec& spec, StopSignals& signals, const TickFn& tick);

@@ -223,5 +223,30 @@ TEST(GenCli, TwoStreamsWithOneNameAreRefused) {
   EXPECT_NE(cli.err.find("two streams are named 'b'"), std::string::npos) << cli.err;
 }
 
+// What a run could only fail at later, --check says at once: a search size
+// the mbufs cannot hold (the search would have thrown away hours of rows at
+// it), and a stream without its stamp (every frame would count lost).
+TEST(GenCli, CheckRefusesWhatTheRunWouldFailAt) {
+  TempDir dir;
+  const std::string cfg = dir.file("gen.toml");
+  const std::string base =
+      "[[port]]\nname = \"p0\"\ndevice = \"net_null0\"\n[[worker]]\ncpu = 1\n"
+      "[[gen.stream]]\nname = \"a\"\ndst = \"198.18.0.2\"\n";
+  std::ofstream(cfg) << base << "[gen.rfc2544]\nsizes = [64, 9000]\n";
+  CmdResult plain = run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check"});
+  EXPECT_TRUE(plain.ok()) << plain.describe("a plain run sends its own 64-byte frames");
+  CmdResult search = run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check", "--rfc2544"});
+  EXPECT_EQ(search.status.code, 2) << search.describe("--rfc2544 with 9000");
+  EXPECT_NE(search.err.find("stream 'a' writes up to 8996 bytes per frame but the mbufs hold 2048: "
+                            "set [memory] data_room to at least 9124 (or leave the largest frame "
+                            "size out of [gen.rfc2544] sizes)."),
+            std::string::npos)
+      << search.err;
+  std::ofstream(cfg) << base << "stamp = false\n";
+  CmdResult unstamped = run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check"});
+  EXPECT_EQ(unstamped.status.code, 2) << unstamped.describe("stamp = false");
+  EXPECT_NE(unstamped.err.find("stream 'a' has stamp = false"), std::string::npos) << unstamped.err;
+}
+
 }  // namespace
 }  // namespace bypass::it
