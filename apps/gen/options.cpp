@@ -65,7 +65,7 @@ Expected<GenOptions> read_gen_options(const Config& c,
         const Status bad = r.error("sizes",
                                    "must be a list of frame sizes from 64 to 9216 or "
                                    "\"imix\", like [64, 128, \"imix\"].");
-        if (!sizes->is_array()) return bad;
+        if (!sizes->is_array() || sizes->items().empty()) return bad;
         o.rfc.sizes.clear();
         o.rfc.imix = false;
         for (const auto& e : sizes->items()) {

@@ -136,6 +136,12 @@ Status preflight(const Config& c, const GenOptions& o) {
     sizes.clear();
     for (const auto& [label, fs] : rfc2544_sizes(o)) sizes.push_back(fs);
   }
+  // Each (stream, worker) has its own 16-bit flow number.
+  if (o.streams.size() * c.workers.size() > 65536)
+    return Status::error(fmt::format(
+        "{} streams on {} workers make {} flows, and a frame's stamp numbers 65,536 at most: use "
+        "fewer streams (sport and dst ranges make many flows of one stream).",
+        o.streams.size(), c.workers.size(), o.streams.size() * c.workers.size()));
   const uint32_t room = c.memory.data_room - RTE_PKTMBUF_HEADROOM;
   for (const PortStream& ps : o.streams) {
     if (!ps.stream.stamp)

@@ -246,6 +246,10 @@ TEST(GenCli, CheckRefusesWhatTheRunWouldFailAt) {
   CmdResult unstamped = run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check"});
   EXPECT_EQ(unstamped.status.code, 2) << unstamped.describe("stamp = false");
   EXPECT_NE(unstamped.err.find("stream 'a' has stamp = false"), std::string::npos) << unstamped.err;
+  std::ofstream(cfg) << base << "[gen.rfc2544]\nsizes = []\n";
+  CmdResult none = run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check", "--rfc2544"});
+  EXPECT_EQ(none.status.code, 2) << none.describe("sizes = []");
+  EXPECT_NE(none.err.find("sizes must be a list of frame sizes"), std::string::npos) << none.err;
 }
 
 }  // namespace
