@@ -28,11 +28,11 @@ ControlPlane::ControlPlane(ControlServer& server, std::string program, TakeFn ta
                      const StatsSnapshot fresh = take_();
                      return CommandReply{true, workers_view({prev_, fresh}, r.json)};
                    });
-  server_.add_view("drops", "drops by module, worker and reason, with rates",
-                   [this](const CommandRequest& r) {
-                     const StatsSnapshot fresh = take_();
-                     return CommandReply{true, drops_view({prev_, fresh}, r.json)};
-                   });
+  server_.add_view(
+      "drops", "drops by module, worker and reason, with rates", [this](const CommandRequest& r) {
+        const StatsSnapshot fresh = take_();
+        return CommandReply{true, drops_view({prev_, fresh}, r.json, r.offset, r.limit)};
+      });
   server_.add_view("top", "one screen: rates per port and worker, drops, levels",
                    [this](const CommandRequest& r) {
                      const StatsSnapshot fresh = take_();

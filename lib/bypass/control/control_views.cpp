@@ -111,14 +111,16 @@ std::string workers_view(const RateWindow& w, bool json) {
   return json ? out + "]" : out;
 }
 
-std::string drops_view(const RateWindow& w, bool json) {
+std::string drops_view(const RateWindow& w, bool json, size_t offset, size_t limit) {
   const double dt = w.seconds();
   std::string out = json ? "["
                          : fmt::format("{:<20} {:>6} {:<28} {:>14} {:>12}\n", "module", "worker",
                                        "reason", "count", "per second");
   bool first = true;
+  size_t row = 0;
   for (const auto& m : w.now.modules)
     for (const auto& [reason, n] : m.drops) {
+      if (row++ < offset || row > offset + limit) continue;
       double r = rate(drop_count(w.prev, m.name, m.worker, reason), n, dt);
       if (json) {
         out += fmt::format(
@@ -130,7 +132,7 @@ std::string drops_view(const RateWindow& w, bool json) {
       }
       first = false;
     }
-  if (!json && first) out += "(nothing dropped)\n";
+  if (!json && first) out += row > 0 ? "(no rows from this offset)\n" : "(nothing dropped)\n";
   return json ? out + "]" : out;
 }
 

@@ -4,6 +4,7 @@
 // puts them on one screen. Counts are cumulative since the start.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <bypass/control/stats.hpp>
@@ -18,8 +19,9 @@ struct RateWindow {
 
 std::string ports_view(const RateWindow& w, bool json);
 std::string workers_view(const RateWindow& w, bool json);
-// One row per module instance, worker and reason that has dropped anything.
-std::string drops_view(const RateWindow& w, bool json);
+// One row per module instance, worker and reason that has dropped anything;
+// rows [offset, offset + limit) of them.
+std::string drops_view(const RateWindow& w, bool json, size_t offset = 0, size_t limit = SIZE_MAX);
 std::string top_view(const RateWindow& w, const std::string& program, bool json);
 
 }  // namespace bypass

@@ -77,6 +77,15 @@ TEST(ControlViews, RatesComeFromTheWindow) {
   EXPECT_EQ(drops_view({a, a}, false).find("(nothing dropped)"), std::string::npos);
   StatsSnapshot empty;
   EXPECT_NE(drops_view({empty, empty}, false).find("(nothing dropped)"), std::string::npos);
+  // Paged (bypassctl drops --offset/--limit, /api/drops?offset=&limit=).
+  b.modules[0].drops.emplace_back("ttl_expired", 7);
+  const std::string all = drops_view({a, b}, true);
+  const auto rows = std::count(all.begin(), all.end(), '{');
+  ASSERT_GE(rows, 2) << all;
+  const std::string one = drops_view({a, b}, true, 1, 1);
+  EXPECT_EQ(std::count(one.begin(), one.end(), '{'), 1) << one;
+  EXPECT_NE(all.find(one.substr(1, one.size() - 2)), std::string::npos) << one;
+  EXPECT_EQ(drops_view({a, b}, true, static_cast<size_t>(rows), 10), "[]");
 }
 
 TEST(ControlPrometheus, NamesLabelsAndSums) {
