@@ -234,6 +234,10 @@ Expected<std::unique_ptr<ControlServer>> ControlServer::open(const ControlConfig
     if (!fd) return fd.status();
     s->unix_fd_ = *fd;
     s->socket_path_ = path;
+    if (struct stat st{}; lstat(path.c_str(), &st) == 0) {
+      s->socket_ino_ = st.st_ino;
+      s->socket_dev_ = st.st_dev;
+    }
     spdlog::info("control: bypassctl -s {}", path);
   }
   if (!c.metrics.empty()) {
@@ -262,7 +266,10 @@ ControlServer::~ControlServer() {
   clients_.clear();
   if (unix_fd_ >= 0) {
     close(unix_fd_);
-    unlink(socket_path_.c_str());
+    struct stat st {};
+    if (lstat(socket_path_.c_str(), &st) == 0 && st.st_ino == socket_ino_ &&
+        st.st_dev == socket_dev_)
+      unlink(socket_path_.c_str());
   }
   if (http_fd_ >= 0) close(http_fd_);
 }

@@ -101,6 +101,9 @@ class ControlServer {
 
   int unix_fd_ = -1, http_fd_ = -1;
   std::string socket_path_, http_address_;
+  // The socket file as bound: removed at the end only if it is still this
+  // one (another bypass may have replaced a file it took for stale).
+  unsigned long socket_ino_ = 0, socket_dev_ = 0;
   struct Command {
     std::string help;
     CommandFn fn;

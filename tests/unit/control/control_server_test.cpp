@@ -270,6 +270,20 @@ TEST(ControlServer, AnswersOnItsSocketAndOverHttp) {
   s->reset();
   twin->reset();
   EXPECT_FALSE(std::filesystem::exists(path));
+  // A server whose socket file another bypass replaced (taking it for stale)
+  // leaves that one's file when it ends.
+  c.metrics.clear();
+  auto first = ControlServer::open(c, "prog");
+  ASSERT_TRUE(first) << first.error();
+  ASSERT_EQ(unlink(path.c_str()), 0);
+  auto second = ControlServer::open(c, "prog");
+  ASSERT_TRUE(second) << second.error();
+  ASSERT_EQ((*second)->socket_path(), path);
+  first->reset();
+  EXPECT_TRUE(std::filesystem::exists(path)) << "the first removed the second's socket";
+  EXPECT_EQ(request(AF_UNIX, path, "help\n", **second).substr(0, 3), "ok\n");
+  second->reset();
+  EXPECT_FALSE(std::filesystem::exists(path));
   c.metrics = "localhost:80";
   EXPECT_EQ(ControlServer::open(c, "prog").error(),
             "[control] metrics = \"localhost:80\" is not an address to listen on: write it as "
