@@ -127,6 +127,7 @@ int run_rfc2544(const Config& c, const GenOptions& o, const std::vector<Port*>& 
       auto trial = [&](double total_pps, const char* kind) -> Expected<TrialResult> {
         TrialSpec spec{o.rfc.trial, std::vector<double>(ns, total_pps / static_cast<double>(ns)),
                        fs, "", control};
+        spec.drain = o.rfc.drain;
         auto r = run_trial(c, o, ports, pool, spec, signals, nullptr);
         if (!r) return r;
         double loss = r->tx() ? static_cast<double>(r->lost()) / static_cast<double>(r->tx()) : 1.0;
@@ -170,6 +171,7 @@ int run_rfc2544(const Config& c, const GenOptions& o, const std::vector<Port*>& 
     if (row.max_pps > 0) {
       TrialSpec spec{o.rfc.latency_trial,
                      std::vector<double>(ns, row.max_pps / static_cast<double>(ns)), fs};
+      spec.drain = o.rfc.drain;
       auto r = run_trial(c, o, ports, pool, spec, signals, nullptr);
       if (!r) return fail(r.error());
       Histogram all = r->streams[0].latency;

@@ -60,7 +60,8 @@ Expected<GenOptions> read_gen_options(const Config& c,
       // Settings only: the search runs with --rfc2544, so one config serves
       // both plain runs and searches.
       const ConfigSection& r = **rfc;
-      BYPASS_TRY(r.only({"sizes", "trial", "repetitions", "loss", "precision", "latency_trial"}));
+      BYPASS_TRY(
+          r.only({"sizes", "trial", "repetitions", "loss", "precision", "latency_trial", "drain"}));
       if (const ConfigValue* sizes = r.get("sizes")) {
         const Status bad = r.error("sizes",
                                    "must be a list of frame sizes from 64 to 9216 or "
@@ -84,6 +85,7 @@ Expected<GenOptions> read_gen_options(const Config& c,
       BYPASS_TRY(r.number("loss", &o.rfc.loss, 0, 1));
       BYPASS_TRY(r.number("precision", &o.rfc.precision, 1e-6, 0.5));
       BYPASS_TRY(r.number("latency_trial", &o.rfc.latency_trial, 0.01, 1e6));
+      BYPASS_TRY(r.number("drain", &o.rfc.drain, 0, 60));
       BYPASS_TRY(r.integer("repetitions", &o.rfc.repetitions, 1, 100));
     }
     BYPASS_TRY(g.tables("stream", [&](const ConfigSection& t, size_t) {

@@ -23,6 +23,7 @@ struct Rfc2544Options {
   double loss = 0.0;           // tolerated fraction of loss (0: none)
   double precision = 0.01;     // stop when hi - lo < precision × max rate
   double latency_trial = 2.0;  // seconds of the latency trial at the found rate
+  double drain = 2.0;          // seconds after each trial that frames still count (RFC 2544 §23)
 };
 
 struct GenOptions {

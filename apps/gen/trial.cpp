@@ -332,7 +332,7 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
   }
   WorkerGroup dg(rx_only);
   if (Status s = dg.launch(); !s) return s;
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(std::chrono::duration<double>(spec.drain));
   dg.stop();
   write(run->seconds, true);
   TrialResult r;

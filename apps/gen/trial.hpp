@@ -28,6 +28,7 @@ struct TrialSpec {
   std::optional<FrameSizes> size;    // overrides every stream's sizes
   std::string stats_json;            // a JSON stats snapshot a second and a final one
   ControlServer* control = nullptr;  // served while the trial runs
+  double drain = 0.1;                // seconds frames in flight still count after sending stops
 };
 
 struct PortResult {
