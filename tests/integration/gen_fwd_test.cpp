@@ -250,6 +250,13 @@ TEST(GenCli, CheckRefusesWhatTheRunWouldFailAt) {
   CmdResult none = run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check", "--rfc2544"});
   EXPECT_EQ(none.status.code, 2) << none.describe("sizes = []");
   EXPECT_NE(none.err.find("sizes must be a list of frame sizes"), std::string::npos) << none.err;
+  std::ofstream(cfg) << base << "[gen.rfc2544]\ndrain = 0.5\n";
+  CmdResult drain = run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check", "--rfc2544"});
+  EXPECT_TRUE(drain.ok()) << drain.describe("drain = 0.5");
+  std::ofstream(cfg) << base << "[gen.rfc2544]\ndrain = 61\n";
+  CmdResult long_drain = run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check", "--rfc2544"});
+  EXPECT_EQ(long_drain.status.code, 2) << long_drain.describe("drain = 61");
+  EXPECT_NE(long_drain.err.find("drain"), std::string::npos) << long_drain.err;
 }
 
 }  // namespace
