@@ -19,6 +19,22 @@ uint64_t stream_lost(const StreamResult& s) {
   return s.sent > unique ? s.sent - unique : 0;
 }
 
+// What a stream's line adds when it happened: frames too late to count,
+// latencies past the histogram (counted at its top), times that ran back.
+std::string anomalies(const StreamResult& s) {
+  std::string out;
+  if (s.rx.stale)
+    out +=
+        fmt::format("; {} too late to tell from duplicates (received, counted lost)", s.rx.stale);
+  if (const uint64_t over = s.latency.overflow())
+    out += fmt::format("; {} latencies over {:.0f} s (counted as that)", over,
+                       static_cast<double>(s.latency.summary().max) / 1e9);
+  if (s.rx.bad_time)
+    out += fmt::format("; {} received before they were stamped (clocks apart: not timed)",
+                       s.rx.bad_time);
+  return out;
+}
+
 }  // namespace
 
 std::string progress_line(double secs, const std::vector<PortResult>& now,
@@ -61,10 +77,7 @@ std::string summary(const TrialResult& r) {
         "{:.1f} p99 {:.1f} "
         "p99.9 {:.1f} p99.99 {:.1f} max {:.1f}{}\n",
         s.name, s.sent, s.rx.received, stream_lost(s), s.rx.duplicates, s.rx.reordered, h.p50 / 1e3,
-        h.p90 / 1e3, h.p99 / 1e3, h.p999 / 1e3, h.p9999 / 1e3, h.max / 1e3,
-        s.rx.stale ? fmt::format("; {} too late to tell from duplicates (received, counted lost)",
-                                 s.rx.stale)
-                   : std::string());
+        h.p90 / 1e3, h.p99 / 1e3, h.p999 / 1e3, h.p9999 / 1e3, h.max / 1e3, anomalies(s));
   }
   return out;
 }
