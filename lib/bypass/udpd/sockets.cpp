@@ -169,8 +169,9 @@ int run_sockets(const Config& c, const UdpdOptions& o, const SystemFacts& sys, d
     if (!told_dropped) {
       if (uint64_t d = backend.stats().kernel_dropped; d > 0) {
         spdlog::warn(
-            "the kernel dropped {} datagrams because a worker's socket receive buffer was full "
-            "(counted as kernel_dropped): raise [udpd] socket_buffer_kib (now {}) or add workers",
+            "the kernel dropped {} datagrams at a worker's socket (counted as kernel_dropped): "
+            "if `nstat -az UdpRcvbufErrors` grew, its receive buffer was full: raise [udpd] "
+            "socket_buffer_kib (now {}) or add workers (UdpInCsumErrors counts bad checksums)",
             d, o.socket_buffer_kib);
         told_dropped = true;
       }
