@@ -1,6 +1,8 @@
 // Reflector modules, as testpmd's forwarding modes: Io passes batches through,
 // MacSwap swaps Ethernet addresses, FiveTupleSwap swaps MAC, IP addresses and
-// UDP/TCP ports (checksums stay valid: a swap does not change a ones' sum).
+// UDP/TCP ports (checksums stay valid: a swap does not change a ones' sum),
+// behind up to two VLAN tags; a fragment after the first has no ports, so
+// only its addresses are swapped.
 #pragma once
 
 #include <rte_ether.h>
@@ -14,7 +16,9 @@
 
 namespace bypass {
 
-#define BYPASS_SWAP_DROPS(X) X(kRunt, "runt") /* shorter than the headers it swaps */
+#define BYPASS_SWAP_DROPS(X)                                            \
+  X(kRunt, "runt")              /* shorter than the headers it swaps */ \
+  X(kMalformed, "malformed_ip") /* IPv4 header length under 20 */
 BYPASS_DROP_TABLE(SwapDrop, BYPASS_SWAP_DROPS)
 
 class Io final : public Module {
@@ -43,6 +47,11 @@ class MacSwap final : public PacketModule<MacSwap> {
 
 class FiveTupleSwap final : public PacketModule<FiveTupleSwap> {
  public:
+  // 802.1Q, 802.1ad and the older 0x9100.
+  static bool is_tag(rte_be16_t t) {
+    return t == RTE_BE16(RTE_ETHER_TYPE_VLAN) || t == RTE_BE16(RTE_ETHER_TYPE_QINQ) ||
+           t == RTE_BE16(RTE_ETHER_TYPE_QINQ1);
+  }
   FiveTupleSwap() : PacketModule("FiveTupleSwap") {}
   DropTable drop_table() const override { return SwapDrop::table(); }
   Verdict handle(Worker&, rte_mbuf* m) {
@@ -50,33 +59,47 @@ class FiveTupleSwap final : public PacketModule<FiveTupleSwap> {
     if (len < sizeof(rte_ether_hdr)) [[unlikely]]
       return Verdict::drop(SwapDrop::kRunt);
     auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+    uint8_t* p = reinterpret_cast<uint8_t*>(eth);
     swap_mac(eth);
     uint32_t off = sizeof(rte_ether_hdr);
+    rte_be16_t type = eth->ether_type;
+    if (type != RTE_BE16(RTE_ETHER_TYPE_IPV4) && is_tag(type)) [[unlikely]] {
+      for (int tags = 0; is_tag(type); ++tags, off += 4) {
+        if (tags == 2) return Verdict::to(0);  // deeper than two tags: MACs only
+        if (len < off + 4) [[unlikely]]
+          return Verdict::drop(SwapDrop::kRunt);
+        std::memcpy(&type, p + off + 2, 2);
+      }
+    }
     uint8_t proto;
-    if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+    if (type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) [[likely]] {
       if (len < off + sizeof(rte_ipv4_hdr)) [[unlikely]]
         return Verdict::drop(SwapDrop::kRunt);
-      auto* ip = reinterpret_cast<rte_ipv4_hdr*>(reinterpret_cast<uint8_t*>(eth) + off);
+      auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p + off);
+      const unsigned ihl = (ip->version_ihl & 0x0f) * 4u;
+      if (ihl < sizeof(rte_ipv4_hdr)) [[unlikely]]
+        return Verdict::drop(SwapDrop::kMalformed);
       const rte_be32_t src = ip->src_addr;
       ip->src_addr = ip->dst_addr;
       ip->dst_addr = src;
-      proto = ip->next_proto_id;
-      off += (ip->version_ihl & 0x0f) * 4u;
-    } else if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
+      // A later fragment's first bytes are data, not ports.
+      proto = ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK) ? 0 : ip->next_proto_id;
+      off += ihl;
+    } else if (type == RTE_BE16(RTE_ETHER_TYPE_IPV6)) {
       if (len < off + sizeof(rte_ipv6_hdr)) [[unlikely]]
         return Verdict::drop(SwapDrop::kRunt);
-      auto* ip = reinterpret_cast<rte_ipv6_hdr*>(reinterpret_cast<uint8_t*>(eth) + off);
+      auto* ip = reinterpret_cast<rte_ipv6_hdr*>(p + off);
       uint8_t src[16];
       std::memcpy(src, ip->src_addr, 16);
       std::memcpy(ip->src_addr, ip->dst_addr, 16);
       std::memcpy(ip->dst_addr, src, 16);
-      proto = ip->proto;
+      proto = ip->proto;  // an extension header (a fragment's too): ports left alone
       off += sizeof(rte_ipv6_hdr);
     } else {
       return Verdict::to(0);  // not IP: MAC swap only, as testpmd does
     }
     if ((proto == IPPROTO_UDP || proto == IPPROTO_TCP) && len >= off + 4) {
-      uint8_t* l4 = rte_pktmbuf_mtod(m, uint8_t*) + off;
+      uint8_t* l4 = p + off;
       uint16_t sp, dp;
       std::memcpy(&sp, l4, 2);
       std::memcpy(&dp, l4 + 2, 2);

@@ -12,7 +12,9 @@
 #include <bypass/io/eth_port.hpp>
 #include <bypass/io/faulty_port.hpp>
 
+#include "collect.hpp"
 #include "eal_env.hpp"
+#include "frames.hpp"
 #include "packets.hpp"
 
 namespace bypass {
@@ -214,6 +216,55 @@ TEST_F(RingPortFixture, PipelineHandOffThroughARing) {
   EXPECT_EQ(test::seq_of(got[15]), 15u);
   test::free_all(got);
   EXPECT_EQ(handler.counters().tx_packets.get(), 16u);
+}
+
+// 5tswap looks through up to two VLAN tags (802.1Q, 802.1ad), as testpmd
+// does; swaps the ports of a first fragment but leaves a later fragment's
+// first bytes (data, not ports) alone; an IPv4 header length under 20 is
+// dropped as malformed_ip, not read as one.
+TEST(FiveTupleSwapFrames, TagsFragmentsAndShortHeaders) {
+  FiveTupleSwap swap;
+  test::Collect out;
+  swap.connect(0, &out);
+  Worker w(0, WorkerConfig{});
+  const auto reflect = [&](const test::Packet& p) {
+    Batch b;
+    b.push(test::to_mbuf(test::test_pool(), p.build()));
+    Module::deliver(w, swap, b);
+    if (out.got.empty()) return test::Bytes{};
+    test::Bytes got = test::bytes_of(out.got[0]);
+    out.free();
+    return got;
+  };
+  const auto be16 = [](const test::Bytes& b, size_t at) { return b[at] << 8 | b[at + 1]; };
+  test::Packet tagged = test::udp4(test::Bytes(32, 'x'), 40000, 7);
+  tagged.eth.tags = {100};
+  test::Packet stacked = tagged;
+  stacked.eth.tags = {100, 200};
+  stacked.eth.outer_tpid = 0x88a8;
+  for (const auto& [p, l3] : {std::pair{&tagged, 18u}, {&stacked, 22u}}) {
+    const test::Bytes in = p->build(), got = reflect(*p);
+    ASSERT_EQ(got.size(), in.size());
+    EXPECT_EQ(test::Bytes(got.begin() + l3 + 12, got.begin() + l3 + 16),
+              test::Bytes(in.begin() + l3 + 16, in.begin() + l3 + 20))
+        << "addresses swapped behind " << p->eth.tags.size() << " tag(s)";
+    EXPECT_EQ(be16(got, l3 + 20), 7);
+    EXPECT_EQ(be16(got, l3 + 22), 40000);
+  }
+  test::Packet first = test::udp4(test::Bytes(32, 'x'), 40000, 7), later = first;
+  first.ip4().frag = 0x2000;  // more fragments, offset 0: the ports are here
+  later.ip4().frag = 0x00b9;  // offset 185 x 8: data only
+  EXPECT_EQ(be16(reflect(first), 34), 7);
+  const test::Bytes in = later.build(), got = reflect(later);
+  EXPECT_EQ(test::Bytes(got.begin() + 34, got.begin() + 38),
+            test::Bytes(in.begin() + 34, in.begin() + 38));
+  EXPECT_EQ(test::Bytes(got.begin() + 26, got.begin() + 30),
+            test::Bytes(in.begin() + 30, in.begin() + 34));
+  test::Packet short_ihl = test::udp4();
+  short_ihl.ip4().ihl = 4;
+  EXPECT_TRUE(reflect(short_ihl).empty());
+  EXPECT_EQ(swap.tally().drops[drop_index(SwapDrop::kMalformed)].get(), 1u);
+  EXPECT_EQ(swap.drop_table().name(SwapDrop::kMalformed), "malformed_ip");
 }
 
 }  // namespace
