@@ -126,6 +126,12 @@ Expected<std::unique_ptr<Forwarder>> Forwarder::build(const Config& c, const Fwd
   return f;
 }
 
+void Forwarder::drop_left_in_rings() {
+  std::vector<WorkerGraph*> graphs;
+  for (auto& g : graphs_) graphs.push_back(g.get());
+  bypass::drop_left_in_rings(graphs);
+}
+
 std::vector<Worker*> Forwarder::workers() {
   std::vector<Worker*> out;
   for (auto& w : workers_) out.push_back(w.get());

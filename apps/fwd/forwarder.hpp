@@ -49,6 +49,9 @@ class Forwarder {
   std::vector<const WorkerGraph*> graphs() const;
   std::string describe() const;
   const std::vector<std::unique_ptr<HandoffRing>>& rings() const { return rings_; }
+  // Once the workers have stopped: what the pipeline's rings still hold is
+  // freed and counted (left_at_stop), before the final report.
+  void drop_left_in_rings();
 
  private:
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
       return CommandReply{true, fw.describe()};
     });
     ReportOptions ro{flags.quiet, flags.stats_json, nullptr, control->get(), "bypass-fwd"};
+    ro.after_stop = [&fw = **f] { fw.drop_left_in_rings(); };
     auto run = (*rt)->run(workers, stats, flags.duration, ro);  // a device reset stops it
     if (!run) return fail(run.error());
     lost_port = !run->stopped.empty();

@@ -339,13 +339,16 @@ void run_veth_reflector(const std::string& driver) {
 // within the bound, with status 0; each total is the sum of the workers'
 // lines; every packet received was sent back or dropped under a named
 // reason; and no mbuf is left in use.
-TEST(FwdVeth, SigtermUnderLoadStopsInTimeWithCountsThatAddUp) {
+// With pipeline = true each worker hands what it receives to the other
+// through a ring: what the rings hold at the stop is dropped as left_at_stop.
+void sigterm_under_load(bool pipeline) {
   Reflector rf;
   ASSERT_NO_FATAL_FAILURE(
-      start_reflector(rf, [](FwdConfig& cfg, const VethPair& veth, const CpuPlan& cpus) {
+      start_reflector(rf, [pipeline](FwdConfig& cfg, const VethPair& veth, const CpuPlan& cpus) {
         cfg.ports = {{"p0", "net_af_packet0,iface=" + veth.fwd_if + ",qpairs=2"}};
         cfg.queues = 2;
         cfg.workers = {{cpus.worker, {"p0:0"}, ""}, {cpus.other, {"p0:1"}, ""}};
+        cfg.pipeline = pipeline;
       }));
   FwdProcess* fwd = rf.fwd.get();
   const int fd = rf.sock->fd();
@@ -386,7 +389,7 @@ TEST(FwdVeth, SigtermUnderLoadStopsInTimeWithCountsThatAddUp) {
     tx += std::stoull((*i)[2]);
     dropped += std::stoull((*i)[3]);
   }
-  const std::regex drop_line("\n  drop [a-z_]+: (\\d+)");
+  const std::regex drop_line("\n  drop [a-z_]+: (\\d+)");  // left_at_stop too
   for (std::sregex_iterator i(o.begin(), o.end(), drop_line), end; i != end; ++i)
     reasons += std::stoull((*i)[1]);
   EXPECT_EQ(workers, 2) << o;
@@ -397,10 +400,19 @@ TEST(FwdVeth, SigtermUnderLoadStopsInTimeWithCountsThatAddUp) {
   auto leaked = parse_mbufs_in_use(o);
   ASSERT_TRUE(leaked) << o;
   EXPECT_EQ(*leaked, 0u) << o;
-  std::printf("stopped %lld ms after SIGTERM under a flood: rx %llu tx %llu dropped %llu\n",
-              static_cast<long long>(took.count()), static_cast<unsigned long long>(totals->rx),
+  std::printf("stopped %lld ms after SIGTERM under a flood%s: rx %llu tx %llu dropped %llu\n",
+              static_cast<long long>(took.count()), pipeline ? " (pipeline)" : "",
+              static_cast<unsigned long long>(totals->rx),
               static_cast<unsigned long long>(totals->tx),
               static_cast<unsigned long long>(totals->dropped));
+}
+
+TEST(FwdVeth, SigtermUnderLoadStopsInTimeWithCountsThatAddUp) {
+  sigterm_under_load(false);
+}
+
+TEST(FwdVeth, SigtermUnderLoadInAPipelineCountsWhatTheRingsHeld) {
+  sigterm_under_load(true);
 }
 
 // A slow consumer at line rate (docs/running.md): the worker polls its

@@ -177,6 +177,7 @@ Expected<RunResult> run_and_report(const std::vector<Worker*>& workers, const St
     return run;
   }
   if (opts.journal) opts.journal->drain();  // what the workers handed over last
+  if (opts.after_stop) opts.after_stop();
   if (run->signal == StopSignals::kRequested) spdlog::info("stop requested: stopping");
   if (run->signal > 0) spdlog::info("signal {} received: stopping", run->signal);
   if (!run->stopped.empty()) spdlog::error("{}", run->stopped);

@@ -39,7 +39,10 @@ struct ReportOptions {
   std::string program = "bypass";   ///< the program's name in `bypassctl top` and /metrics
   Journal* journal = nullptr;       ///< kept by the control thread while it runs
   std::function<void()> on_hangup;  ///< SIGHUP: a reload (without it SIGHUP stops the run)
-  bool telemetry = true;            ///< with `control`: /bypass/* on DPDK's telemetry socket
+  /// Runs once the workers have stopped, before the final snapshot (free
+  /// and count what hand-off rings still hold).
+  std::function<void()> after_stop;
+  bool telemetry = true;  ///< with `control`: /bypass/* on DPDK's telemetry socket
 };
 
 class Runtime {

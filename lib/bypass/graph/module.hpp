@@ -79,6 +79,13 @@ class Module {
   }
 
  protected:
+  /// Counts `n` drops for `r` to this module and to `w`, outside a burst
+  /// (on the control thread, once the workers have stopped).
+  void drop_outside(Worker& w, DropReason r, uint64_t n) {
+    ModuleTally* prev = w.set_active(&tally_);
+    w.drop(r, n);
+    w.set_active(prev);
+  }
   /// Hands the batch to the module on `gate`; with nothing connected the
   /// packets are dropped as no_route. The batch is empty afterwards.
   void emit(Worker& w, unsigned gate, Batch& b) {

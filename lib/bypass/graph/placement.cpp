@@ -20,6 +20,12 @@ Status check_handoffs(const std::vector<HandoffSpec>& specs,
   return Status::ok();
 }
 
+void drop_left_in_rings(const std::vector<WorkerGraph*>& graphs) {
+  for (WorkerGraph* g : graphs)
+    for (const auto& m : g->modules())
+      if (auto* out = dynamic_cast<RingOut*>(m.get())) out->drop_left(g->worker());
+}
+
 Expected<HandoffRings> place_handoffs(const std::vector<WorkerGraph*>& graphs,
                                       const std::vector<HandoffSpec>& specs, unsigned ring_size,
                                       const std::string& prefix) {

@@ -29,6 +29,11 @@ Status check_handoffs(const std::vector<HandoffSpec>& specs, const std::vector<G
 // The rings a placement made; they must outlive the graphs that use them.
 using HandoffRings = std::vector<std::unique_ptr<HandoffRing>>;
 
+// Once the workers have stopped (before the final report): frees what each
+// RingOut of `graphs` still holds, counted as its left_at_stop drops on its
+// graph's worker, so that every packet received is sent or dropped by name.
+void drop_left_in_rings(const std::vector<WorkerGraph*>& graphs);
+
 // Places every spec on `graphs` (one per worker, by worker index), built in
 // full for every port: on each worker other than the spec's, the modules at
 // the point get a RingOut in front of them instead, fed to a RingIn on the

@@ -280,6 +280,12 @@ void DpdkServer::counters(std::vector<std::pair<std::string, uint64_t>>& out) co
   }
 }
 
+void DpdkServer::drop_left_in_rings() {
+  std::vector<WorkerGraph*> graphs;
+  for (auto& pw : per_worker_) graphs.push_back(pw.graph.get());
+  bypass::drop_left_in_rings(graphs);
+}
+
 void DpdkServer::retire(size_t wi, const WorkerGraph& old,
                         const std::vector<std::unique_ptr<DatagramHandler>>& gone) {
   std::vector<std::pair<std::string, uint64_t>> counts;

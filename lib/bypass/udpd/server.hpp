@@ -81,6 +81,9 @@ class DpdkServer {
   std::vector<StatsSnapshot::ModuleStat> take_retired_modules() {
     return std::exchange(retired_modules_, {});
   }
+  // Once the workers have stopped: what the [[handoff]] rings still hold is
+  // freed and counted (left_at_stop), before the final report.
+  void drop_left_in_rings();
   // Every worker's open connections (bypassctl conns).
   void connections(std::vector<ConnectionRow>& out) const;
   // Each worker's neighbour tables hand their changes to the journal.

@@ -124,6 +124,7 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
     };
     // A port lost (its interface gone, or its device reset) stops the run.
     ro.stop_check = [&watch] { return watch.check().value_or(""); };
+    ro.after_stop = [&] { (*server)->drop_left_in_rings(); };
     auto run = (*rt)->run(workers, stats, duration, ro);
     if (!run) return fail(run.error());
     std::printf("%s", (*server)->report().c_str());

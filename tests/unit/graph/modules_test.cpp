@@ -218,6 +218,26 @@ TEST_F(RingPortFixture, PipelineHandOffThroughARing) {
   EXPECT_EQ(handler.counters().tx_packets.get(), 16u);
 }
 
+// The workers stop while a ring still holds packets: drop_left() frees them
+// and counts them (left_at_stop) to RingOut and its worker, so that the
+// worker's rx is its tx plus its drops (they were freed uncounted).
+TEST_F(RingPortFixture, WhatARingHoldsAtStopIsCountedAsDropped) {
+  auto ring = HandoffRing::create("stop_ring", 16);
+  ASSERT_TRUE(ring);
+  RingOut out(*ring);
+  PortRx rx(*port_, 0, &out);
+  inject(0, 8);
+  rx.poll(worker_);
+  EXPECT_EQ(worker_.counters().rx_packets.get(), 8u);
+  EXPECT_EQ(worker_.counters().dropped.get(), 0u);
+  out.drop_left(worker_);
+  EXPECT_EQ(worker_.counters().dropped.get(), 8u);
+  EXPECT_EQ(out.tally().drops[drop_index(RingOutDrop::kLeftAtStop)].get(), 8u);
+  EXPECT_EQ(out.drop_table().name(RingOutDrop::kLeftAtStop), "left_at_stop");
+  out.drop_left(worker_);  // nothing left: nothing more
+  EXPECT_EQ(worker_.counters().dropped.get(), 8u);
+}
+
 // 5tswap looks through up to two VLAN tags (802.1Q, 802.1ad), as testpmd
 // does; swaps the ports of a first fragment but leaves a later fragment's
 // first bytes (data, not ports) alone; an IPv4 header length under 20 is
