@@ -46,12 +46,14 @@ class Firewall final : public Module {
       if (type == RTE_ETHER_TYPE_ARP) {
         out_.push(m);  // hosts must still find each other
       } else if (type == RTE_ETHER_TYPE_IPV4 && ihl >= 20 && len >= ihl + 4 &&
-                 !((p[6] & 0x1f) | p[7])) {  // not a later fragment
-        uint8_t* s = scratch_[n4];           // with options: the ports copied after 20 bytes
+                 (p[2] << 8 | p[3]) >= static_cast<int>(ihl + 4) &&  // not Ethernet padding
+                 !((p[6] & 0x1f) | p[7])) {                          // not a later fragment
+        uint8_t* s = scratch_[n4];  // with options: the ports copied after 20 bytes
         if (ihl > 20) std::memcpy(s, p, 20), std::memcpy(s + 20, p + ihl, 4);
         v4[n4] = ihl > 20 ? s : p;
         m4[n4++] = m;
-      } else if (type == RTE_ETHER_TYPE_IPV6 && len >= 44 && !extension(p[6])) {
+      } else if (type == RTE_ETHER_TYPE_IPV6 && len >= 44 && (p[4] << 8 | p[5]) >= 4 &&
+                 !extension(p[6])) {
         v6[n6] = p;
         m6[n6++] = m;
       } else {

@@ -88,6 +88,8 @@ TEST(Firewall, FirstMatchWinsOnBothFamiliesAndCountsEachRule) {
   fragment.ip4().frag = 0x00b9;
   Packet hop_by_hop = test::udp6();  // docs_v6 would allow it, but the ports are not at 40
   hop_by_hop.ip6().ext = {test::ext_options(0)};
+  Packet padded = short4;  // its header says no UDP header came: the padding is no ports
+  padded.min_frame = 60;
   const std::vector<Packet> in = {
       udp4_to(5000),        // no_5000: denied before udp_high could allow it
       udp4_to(6000),        // udp_high
@@ -101,6 +103,7 @@ TEST(Firewall, FirstMatchWinsOnBothFamiliesAndCountsEachRule) {
       tagged,               // not_ip
       fragment,             // unjudged
       hop_by_hop,           // unjudged
+      padded,               // unjudged
   };
   Batch b;
   for (const Packet& p : in) b.push(test::to_mbuf(test::test_pool(), p.build()));
@@ -113,7 +116,7 @@ TEST(Firewall, FirstMatchWinsOnBothFamiliesAndCountsEachRule) {
   EXPECT_EQ(fw.hits(3), 1u);      // docs_v6
   EXPECT_EQ(fw.hits(4), 1u);      // ping
   EXPECT_EQ(fw.tally().drops[drop_index(FirewallDrop::kDenied)].get(), 3u);
-  EXPECT_EQ(fw.tally().drops[drop_index(FirewallDrop::kUnjudged)].get(), 3u);
+  EXPECT_EQ(fw.tally().drops[drop_index(FirewallDrop::kUnjudged)].get(), 4u);
   EXPECT_EQ(fw.tally().drops[drop_index(FirewallDrop::kNotIp)].get(), 1u);
   rte_pktmbuf_free_bulk(out.got.data(), static_cast<unsigned>(out.got.size()));
   out.got.clear();
@@ -149,6 +152,12 @@ TEST(Firewall, EachMistakeInARuleIsOneSentence) {
   EXPECT_NE(mistake("action = \"allow\"\nsrc = \"nowhere\"\n").find("2001:db8::/32"),
             std::string::npos);
   EXPECT_NE(mistake("action = \"allow\"\nports = 3\n").find("ports"), std::string::npos);
+  EXPECT_EQ(
+      mistake("action = \"allow\"\nname = \"x\"\n[[firewall.rule]]\naction = \"deny\"\nname = "
+              "\"x\"\n"),
+      "[[firewall.rule]] 2 is named 'x' as an earlier rule: give each rule its own name.");
+  EXPECT_NE(mistake("action = \"allow\"\nname = \"no_rule\"\n").find("name it otherwise"),
+            std::string::npos);
 }
 
 }  // namespace

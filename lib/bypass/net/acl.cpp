@@ -195,6 +195,16 @@ Expected<AclConfig> read_acl_config(const Config& c, const std::string& name) {
   BYPASS_TRY(s.tables("rule", [&](const ConfigSection& rt, size_t i) -> Status {
     auto rule = read_acl_rule(rt, i);
     if (!rule) return rule.status();
+    // Each rule's hits are counted under its name: two rules of one name
+    // (or one named like the count of packets no rule matched) would add up.
+    for (const AclRule& before : r.rules)
+      if (before.name == rule->name)
+        return Status::error("[[" + name + ".rule]] " + std::to_string(i + 1) + " is named '" +
+                             rule->name + "' as an earlier rule: give each rule its own name.");
+    if (rule->name == "no_rule")
+      return Status::error("[[" + name + ".rule]] " + std::to_string(i + 1) +
+                           " is named 'no_rule', the count of packets no rule matched: name it "
+                           "otherwise.");
     r.rules.push_back(std::move(*rule));
     return Status::ok();
   }));
