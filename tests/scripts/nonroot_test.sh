@@ -63,8 +63,10 @@ EOF2
 as_nobody() {  # as_nobody CAPS ARGS...: the program as nobody with CAPS ambient
   local caps=$1
   shift
-  setpriv --reuid="$nobody" --regid="$(id -g nobody)" --clear-groups --inh-caps="$caps" \
-    --ambient-caps="$caps" "$@"
+  # Without root's XDG_RUNTIME_DIR (/run/user/0 after a root login), where
+  # DPDK would put a non-root process's runtime files and nobody cannot write.
+  env -u XDG_RUNTIME_DIR setpriv --reuid="$nobody" --regid="$(id -g nobody)" --clear-groups \
+    --inh-caps="$caps" --ambient-caps="$caps" "$@"
 }
 echo_from_host() {  # the host sends until an echo comes back (the server may still be starting)
   ip netns exec "$ns" python3 - <<'PY'
