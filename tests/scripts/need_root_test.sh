@@ -36,6 +36,14 @@ chmod 755 "$tmp/scripts/probe"
 out=$(bash "$tmp/scripts/probe" 2>&1)
 check "as root the script goes on" "$([ "$out" = "went on as 0" ]; echo $?)"
 
+# Run through sudo (SUDO_UID set), what the script made goes back to the user.
+printf '#!/usr/bin/env bash\nset -eu\n. "$(dirname "$0")/lib/need-root"\nmkdir -p "$1/made"\ntouch "$1/made/f"\ngive_back "$1/made"\n' \
+  > "$tmp/scripts/maker"
+chmod 755 "$tmp/scripts/maker"
+SUDO_UID=65534 SUDO_GID=65534 bash "$tmp/scripts/maker" "$tmp"
+check "what a script run by sudo made is the user's (got $(stat -c %u "$tmp/made/f"))" \
+  "$([ "$(stat -c %u:%g "$tmp/made" "$tmp/made/f" | sort -u)" = "65534:65534" ]; echo $?)"
+
 for script in demo test; do
   # A user without sudo: one sentence on stderr, exit 1, nothing else done.
   err=$(cd "$tmp" && as_nobody BYPASS_SUDO=/nonexistent/sudo "$tmp/scripts/$script" 2>&1 >/dev/null)
