@@ -26,7 +26,6 @@
 
 namespace bypass {
 
-/// The EAL, packet pool, ports and signals of one program; see the file's description.
 /// What run_and_report does besides running the workers.
 struct ReportOptions {
   bool quiet = false;      ///< no line a second
@@ -45,6 +44,7 @@ struct ReportOptions {
   bool telemetry = true;  ///< with `control`: /bypass/* on DPDK's telemetry socket
 };
 
+/// The EAL, packet pool, ports and signals of one program; see the file's description.
 class Runtime {
  public:
   /// The config against the machine, and the ports' fault plans; warnings are logged.

@@ -93,10 +93,10 @@ struct StatsSnapshot {
   std::vector<std::pair<std::string, uint64_t>> drops_by_reason() const;
 };
 
-/// Knows where to read; take() reads. Programs add their own counters and gauges.
 /// What one module's tally holds now, as the ModuleStat of `worker`.
 StatsSnapshot::ModuleStat read_module(const Module& m, unsigned worker);
 
+/// Knows where to read; take() reads. Programs add their own counters and gauges.
 class StatsCollector {
  public:
   /// Appends (name, count) pairs of the program's own counters.
