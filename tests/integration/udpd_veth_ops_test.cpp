@@ -114,6 +114,13 @@ TEST_P(UdpdVethCapture, DpdkDumpcapCapturesWhatTheHostSees) {
   CmdResult keep = ctl({"nowhere", "--output", dir_.file("keep.txt")});
   EXPECT_EQ(keep.status.code, 1);
   EXPECT_EQ(read_file(dir_.file("keep.txt")), "keep me\n");
+  // Nor does a good one write over a file that exists (it would keep that
+  // file's owner and mode, and cut it).
+  CmdResult exists = ctl({"udp_dispatch", "--output", dir_.file("keep.txt")});
+  EXPECT_EQ(exists.status.code, 1);
+  EXPECT_EQ(exists.err, "bypassctl: the capture file '" + dir_.file("keep.txt") +
+                            "' exists: give a new path (a capture writes over no file).\n");
+  EXPECT_EQ(read_file(dir_.file("keep.txt")), "keep me\n");
   CmdResult start = ctl({"udp_dispatch", "--filter", "udp", "port", "7", "--count", "10",
                          "--output", dir_.file("ours.pcapng")});
   ASSERT_TRUE(start.ok()) << start.err;

@@ -53,9 +53,14 @@ void block(std::FILE* f, uint32_t type, std::vector<uint8_t>& body) {
 Expected<PcapngWriter> PcapngWriter::create(const std::string& path, const std::string& comment,
                                             const std::string& interface_name, uint32_t snaplen,
                                             const std::string& application) {
-  // Packets and peers' addresses: readable by the owner and the group only,
-  // and never written through a symlink (a path in /tmp, say).
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+  // Packets and peers' addresses: a new file, readable by the owner and the
+  // group only. Never an existing one (it keeps its own owner and mode, and
+  // would be cut: a program that may run as root writes over nothing) and
+  // never through a symlink.
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+  if (fd < 0 && errno == EEXIST)
+    return Status::error("the capture file '" + path +
+                         "' exists: give a new path (a capture writes over no file).");
   std::FILE* f = fd >= 0 ? fdopen(fd, "wb") : nullptr;
   if (!f && fd >= 0) close(fd);
   if (!f)

@@ -28,25 +28,35 @@ void CaptureTap::process(Worker& w, Batch& in) {
     rte_mbuf* m = in[i];
     seen_.add();
     const auto* data = rte_pktmbuf_mtod(m, const u_char*);
-    const uint32_t len = rte_pktmbuf_data_len(m);
-    if (prog && bpf_filter(prog, data, rte_pktmbuf_pkt_len(m), len) == 0) continue;
+    const uint32_t pkt_len = rte_pktmbuf_pkt_len(m);
+    const uint32_t snap = pkt_len < CaptureRecord::kSnap ? pkt_len : CaptureRecord::kSnap;
+    // A chain (a reply with its content in segments) is judged and kept
+    // whole, up to the snap length, once copied; a single segment in place.
+    const bool chained = m->nb_segs > 1;
+    if (!chained && prog && bpf_filter(prog, data, pkt_len, rte_pktmbuf_data_len(m)) == 0) continue;
     if (taken_ >= ch_->budget()) continue;
     const uint64_t head = head_.load(std::memory_order_relaxed);
     if (head - tail_.load(std::memory_order_acquire) > mask_) {
-      ring_full_.add();
+      ring_full_.add();  // (a chain counted here may be one the filter would refuse)
       continue;
+    }
+    CaptureRecord& r = ring_[head & mask_];
+    if (chained) {
+      const void* at = rte_pktmbuf_read(m, 0, snap, r.data);
+      if (at != r.data) std::memcpy(r.data, at, snap);
+      if (prog && bpf_filter(prog, r.data, pkt_len, snap) == 0) continue;
+    } else {
+      std::memcpy(r.data, data, snap);
     }
     ++taken_;
     if (now_ns < 0)  // the vDSO's clock, once per batch
       now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
-    CaptureRecord& r = ring_[head & mask_];
     r.unix_ns = static_cast<uint64_t>(now_ns);
-    r.wire_len = rte_pktmbuf_pkt_len(m);
-    r.len = len < CaptureRecord::kSnap ? len : CaptureRecord::kSnap;
+    r.wire_len = pkt_len;
+    r.len = snap;
     r.worker = worker_;
-    std::memcpy(r.data, data, r.len);
     head_.store(head + 1, std::memory_order_release);
   }
   emit(w, 0, in);

@@ -57,6 +57,7 @@ class CaptureTap final : public Module {
   bool pop(CaptureRecord* out);
   uint64_t ring_full() const { return ring_full_.get(); }
   uint64_t seen() const { return seen_.get(); }
+  unsigned worker() const { return worker_; }  // its worker's number, from 1
 
  private:
   std::shared_ptr<CaptureChannel> ch_;

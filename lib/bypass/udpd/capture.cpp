@@ -13,9 +13,9 @@
 
 namespace bypass::udpd {
 
-Expected<std::vector<CaptureTap*>> DpdkServer::retap(const std::string& point,
-                                                     std::shared_ptr<CaptureChannel> ch,
-                                                     const ModuleRegistry& reg) {
+Expected<std::vector<CaptureTap*>> DpdkServer::retap(
+    const std::string& point, std::shared_ptr<CaptureChannel> ch, const ModuleRegistry& reg,
+    const std::function<void(size_t)>& before_free) {
   if (!config_.handoffs.empty())
     return Status::error("capture does not move [[handoff]] graphs yet: use dpdk-dumpcap.");
   std::vector<std::unique_ptr<WorkerGraph>> next;
@@ -58,6 +58,7 @@ Expected<std::vector<CaptureTap*>> DpdkServer::retap(const std::string& point,
       return s;
     }
     retire(wi, *pw.graph, {});  // the taps' counts (and no handler) stay
+    if (before_free) before_free(wi);
     pw.graph = std::move(next[wi]);
   }
   if (on_swap_) on_swap_();
@@ -139,8 +140,6 @@ class CaptureCommand {
       return CommandReply::error("no module is at the point '" + point +
                                  "': choose one that bypassctl graph lists (ip, udp_dispatch, "
                                  "service.<port>, tx).");
-    struct stat before {};
-    const bool existed = lstat(output.c_str(), &before) == 0;
     auto writer = PcapngWriter::create(
         output,
         "bypass-udpd capture at " + point + (filter.empty() ? "" : ", filter '" + filter + "'"),
@@ -149,7 +148,7 @@ class CaptureCommand {
     auto ch = std::make_shared<CaptureChannel>(std::move(insns), count);
     auto taps = server_.retap(point, ch, reg_);
     if (!taps) {
-      if (!existed) std::remove(output.c_str());  // only a file this call made
+      std::remove(output.c_str());  // made by this call (an existing file is refused)
       return CommandReply::error(taps.error());
     }
     writer_.emplace(std::move(*writer));
@@ -167,15 +166,19 @@ class CaptureCommand {
         true, fmt::format("capturing at {} ({} point(s)) to {}\n", point, taps_.size(), output)};
   }
 
+  // Writes what `t` holds, up to the budget.
+  void write_from(CaptureTap& t) {
+    CaptureRecord rec;
+    while (written_ < ch_->budget() && t.pop(&rec)) {
+      writer_->packet(rec.unix_ns, rec.wire_len, {rec.data, rec.len},
+                      "worker " + std::to_string(rec.worker));
+      ++written_;
+    }
+  }
+
   void drain() {
     if (!active_) return;
-    CaptureRecord rec;
-    for (CaptureTap* t : taps_)
-      while (written_ < ch_->budget() && t->pop(&rec)) {
-        writer_->packet(rec.unix_ns, rec.wire_len, {rec.data, rec.len},
-                        "worker " + std::to_string(rec.worker));
-        ++written_;
-      }
+    for (CaptureTap* t : taps_) write_from(*t);
     writer_->flush();
     if (written_ >= ch_->budget()) finish("the packet budget was reached");
   }
@@ -183,10 +186,20 @@ class CaptureCommand {
   void finish(const std::string& why) {
     control_.set_idle(nullptr);
     ring_full_ = 0;
-    for (CaptureTap* t : taps_) ring_full_ += t->ring_full();
-    taps_.clear();
-    auto gone = server_.retap(point_, nullptr, reg_);
+    // Each worker's taps are read a last time once it stopped using them,
+    // before they are freed: what they copied is written, not lost.
+    auto gone = server_.retap(point_, nullptr, reg_, [this](size_t wi) {
+      for (CaptureTap* t : taps_)
+        if (t->worker() == wi + 1) {
+          write_from(*t);
+          ring_full_ += t->ring_full();
+        }
+      std::erase_if(taps_, [wi](CaptureTap* t) { return t->worker() == wi + 1; });
+    });
     if (!gone) spdlog::error("capture: the capture point stays in the graph: {}", gone.error());
+    for (CaptureTap* t : taps_) ring_full_ += t->ring_full();  // a failed swap: still there
+    taps_.clear();
+    writer_->flush();
     writer_.reset();
     active_ = false;
     ended_ = why;

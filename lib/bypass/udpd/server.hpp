@@ -70,9 +70,12 @@ class DpdkServer {
   // bypassctl capture (capture.cpp): puts a CaptureTap feeding `ch` in
   // front of every module at `point` on every worker (a live graph swap, as
   // a reload), or with no channel takes the taps out again.
+  // `before_free(wi)` runs once worker wi has swapped, before its old graph
+  // (and the taps in it) is freed: the last records can still be read.
   Expected<std::vector<CaptureTap*>> retap(const std::string& point,
                                            std::shared_ptr<CaptureChannel> ch,
-                                           const ModuleRegistry& reg);
+                                           const ModuleRegistry& reg,
+                                           const std::function<void(size_t)>& before_free = {});
   // Called on the control thread after a reload or a capture swapped the
   // graphs (whoever holds graphs() must take them again).
   void on_swap(std::function<void()> fn) { on_swap_ = std::move(fn); }

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <bypass/graph/capture_tap.hpp>
 #include <bypass/graph/port_modules.hpp>
 #include <bypass/graph/ring_modules.hpp>
 #include <bypass/graph/swap_modules.hpp>
@@ -285,6 +286,33 @@ TEST(FiveTupleSwapFrames, TagsFragmentsAndShortHeaders) {
   EXPECT_TRUE(reflect(short_ihl).empty());
   EXPECT_EQ(swap.tally().drops[drop_index(SwapDrop::kMalformed)].get(), 1u);
   EXPECT_EQ(swap.drop_table().name(SwapDrop::kMalformed), "malformed_ip");
+}
+
+// A chained packet (a reply whose content is in segments) is captured
+// whole, as dpdk-dumpcap does, not as its first segment with the full
+// length claimed: 60 + 500 bytes in two segments make one 560-byte record.
+TEST(CaptureTapFrames, AChainIsCapturedWhole) {
+  auto ch = std::make_shared<CaptureChannel>(std::vector<BpfInsn>{}, 10);
+  CaptureTap tap(ch, 1);
+  test::Collect out;
+  tap.connect(0, &out);
+  Worker w(0, WorkerConfig{});
+  test::Bytes head = test::udp4(test::Bytes(18, 'h')).build(), tail(500);
+  for (size_t i = 0; i < tail.size(); ++i) tail[i] = static_cast<uint8_t>(i);
+  test::Bytes whole = head;
+  whole.insert(whole.end(), tail.begin(), tail.end());
+  rte_mbuf* m = test::to_mbuf(test::test_pool(), whole, {static_cast<uint32_t>(head.size())});
+  ASSERT_EQ(m->nb_segs, 2);
+  Batch b;
+  b.push(m);
+  Module::deliver(w, tap, b);
+  ASSERT_EQ(out.got.size(), 1u);
+  CaptureRecord rec;
+  ASSERT_TRUE(tap.pop(&rec));
+  EXPECT_EQ(rec.wire_len, whole.size());
+  ASSERT_EQ(rec.len, whole.size());
+  EXPECT_EQ(test::Bytes(rec.data, rec.data + rec.len), whole);
+  out.free();
 }
 
 }  // namespace
