@@ -2,6 +2,7 @@
 // control socket (control/control_server.hpp). With no -s or -n it finds the
 // one instance running on this machine.
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -31,21 +32,33 @@ int fail(const std::string& sentence) {
   return 1;
 }
 
-int connect_to(const std::string& path) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+// A connected socket, or -1 with errno. A server whose backlog is full (it
+// stopped serving) makes a blocking connect wait for ever: this one tries
+// again for `patience` and then gives up with EAGAIN.
+int connect_to(const std::string& path,
+               std::chrono::milliseconds patience = std::chrono::milliseconds(5000)) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -1;
   sockaddr_un a{};
   a.sun_family = AF_UNIX;
   std::strncpy(a.sun_path, path.c_str(), sizeof(a.sun_path) - 1);
-  if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    close(fd);
-    return -1;
+  const auto until = std::chrono::steady_clock::now() + patience;
+  while (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    if (errno != EAGAIN || std::chrono::steady_clock::now() >= until) {
+      const int e = errno;
+      close(fd);
+      errno = e;
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return fd;
 }
 
 // A socket left by a program that was killed answers nobody: not listed.
 bool alive(const std::string& path) {
-  int fd = connect_to(path);
+  int fd = connect_to(path, std::chrono::milliseconds(200));
   if (fd < 0) return false;
   close(fd);
   return true;
@@ -70,8 +83,10 @@ std::vector<std::string> instances(const std::string& dir) {
 bool ask(const std::string& path, const std::string& line, std::string* out) {
   int fd = connect_to(path);
   if (fd < 0) {
-    *out = "cannot reach " + path + " (" + std::strerror(errno) +
-           "): is the program running, and may this user open its socket?";
+    *out = errno == EAGAIN
+               ? "the instance at " + path + " takes no connection (its queue stayed full for 5 s)"
+               : "cannot reach " + path + " (" + std::strerror(errno) +
+                     "): is the program running, and may this user open its socket?";
     return false;
   }
   std::string req = line + "\n";

@@ -4,10 +4,13 @@
 // promtool, and a real Prometheus server scrapes it under load and gives a
 // rate back through its own HTTP API.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <thread>
@@ -175,6 +178,35 @@ print("ok")
   CmdResult none = ctl({"stats"});
   EXPECT_EQ(none.status.code, 1);
   EXPECT_NE(none.err.find("no bypass is running here"), std::string::npos) << none.err;
+}
+
+// A server that stopped serving (its backlog full, nothing accepting) gets
+// one sentence within the 5 s bypassctl waits, not a bypassctl that hangs.
+TEST_F(Control, BypassctlGivesUpOnASocketThatTakesNoConnection) {
+  TempDir dir;
+  const std::string path = dir.file("stuck.sock");
+  const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, path.c_str(), sizeof(a.sun_path) - 1);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(listen(fd, 0), 0);
+  std::vector<int> queued;  // fill the backlog: nothing ever accepts them
+  for (int i = 0; i < 4; ++i) {
+    const int c = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (connect(c, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+      close(c);
+      break;
+    }
+    queued.push_back(c);
+  }
+  CmdResult r = run_cmd({env_path("BYPASS_CTL"), "-s", path, "stats"}, 30000ms);
+  EXPECT_FALSE(r.timed_out) << "bypassctl hung on a full backlog";
+  EXPECT_EQ(r.status.code, 1) << r.describe("bypassctl");
+  EXPECT_NE(r.err.find("takes no connection (its queue stayed full for 5 s)"), std::string::npos)
+      << r.err;
+  for (int c : queued) close(c);
+  close(fd);
 }
 
 TEST_F(Control, BypassctlReadsTheDpdkBackend) {
