@@ -104,6 +104,11 @@ TEST_P(UdpdVethCapture, DpdkDumpcapCapturesWhatTheHostSees) {
   EXPECT_EQ(bad.err,
             "bypassctl: the filter 'udp port seven' is not a capture filter libpcap understands: "
             "write it as for tcpdump, like 'udp port 7'.\n");
+  CmdResult zero = ctl({"udp_dispatch", "--count", "0", "--output", dir_.file("x.pcapng")});
+  EXPECT_EQ(zero.err, "bypassctl: --count takes a number of packets, 1 or more: --count 1000.\n");
+  CmdResult no_filter = ctl({"udp_dispatch", "--filter", "--output", dir_.file("x.pcapng")});
+  EXPECT_EQ(no_filter.err,
+            "bypassctl: --filter takes an expression, as for tcpdump: --filter udp port 7.\n");
   CmdResult nowhere = ctl({"nowhere", "--output", dir_.file("x.pcapng")});
   EXPECT_NE(nowhere.err.find("no module is at the point 'nowhere'"), std::string::npos)
       << nowhere.err;

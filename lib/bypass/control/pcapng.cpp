@@ -113,4 +113,8 @@ void PcapngWriter::flush() {
   if (f_) std::fflush(f_);
 }
 
+bool PcapngWriter::ok() const {
+  return f_ && !std::ferror(f_);
+}
+
 }  // namespace bypass

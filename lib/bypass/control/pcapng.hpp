@@ -28,6 +28,8 @@ class PcapngWriter {
   void packet(uint64_t unix_ns, uint32_t wire_len, std::span<const uint8_t> data,
               const std::string& comment);
   void flush();
+  // Whether everything so far was written (false: a full disk, say).
+  bool ok() const;
 
  private:
   explicit PcapngWriter(std::FILE* f) : f_(f) {}

@@ -95,13 +95,18 @@ class CaptureCommand {
         for (++i; i < r.args.size() && r.args[i].rfind("--", 0) != 0; ++i)
           filter += (filter.empty() ? "" : " ") + r.args[i];
         --i;
+        if (filter.empty())
+          return CommandReply::error(
+              "--filter takes an expression, as for tcpdump: --filter udp port 7.");
       } else if ((a == "--count" || a == "--output") && i + 1 < r.args.size()) {
         if (a == "--output") {
           output = r.args[++i];
         } else {
           const std::string& n = r.args[++i];
-          if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos || n.size() > 9)
-            return CommandReply::error("--count takes a number of packets: --count 1000.");
+          if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos || n.size() > 9 ||
+              std::stoull(n) == 0)
+            return CommandReply::error(
+                "--count takes a number of packets, 1 or more: --count 1000.");
           count = std::stoull(n);
         }
       } else {
@@ -180,7 +185,10 @@ class CaptureCommand {
     if (!active_) return;
     for (CaptureTap* t : taps_) write_from(*t);
     writer_->flush();
-    if (written_ >= ch_->budget()) finish("the packet budget was reached");
+    if (!writer_->ok())
+      finish("writing " + output_ + " failed (is its disk full?): the file ends early");
+    else if (written_ >= ch_->budget())
+      finish("the packet budget was reached");
   }
 
   void finish(const std::string& why) {
