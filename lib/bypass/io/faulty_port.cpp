@@ -157,7 +157,8 @@ struct alignas(RTE_CACHE_LINE_SIZE) FaultyPort::Queue {
     return true;
   }
 
-  // Flips corrupt_bits distinct bits of the first segment; only in a packet no one shares.
+  // Flips corrupt_bits distinct bits of the first segment; only in a packet no
+  // one shares. The checksum offload flags go with the damage.
   bool corrupt(rte_mbuf* m) {
     if (!RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1) return false;
     const uint32_t bits = uint32_t{rte_pktmbuf_data_len(m)} * 8;
@@ -173,6 +174,10 @@ struct alignas(RTE_CACHE_LINE_SIZE) FaultyPort::Queue {
     }
     auto* p = rte_pktmbuf_mtod(m, uint8_t*);
     for (uint32_t i = 0; i < n; ++i) p[pos[i] >> 3] ^= static_cast<uint8_t>(1u << (pos[i] & 7));
+    // As a wire would: a device's verdict on the checksums (RX) no longer
+    // holds, and no device writes a good one over the damage (TX).
+    m->ol_flags &= ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK |
+                     RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK);
     return true;
   }
 

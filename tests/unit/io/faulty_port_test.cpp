@@ -297,6 +297,30 @@ TEST_F(FaultyPortTest, CorruptFlipsExactlyTheConfiguredBits) {
   EXPECT_NE(flips(run_rx(p, 50, 10).frames, 64), xa);
 }
 
+// A corrupted frame keeps no device verdict on its checksums (a NIC with
+// checksum offload marked it good before the damage: the parser would have
+// trusted that), and asks no device to write a good checksum over it.
+TEST_F(FaultyPortTest, CorruptionTakesTheChecksumFlagsWithIt) {
+  FaultPlan p;
+  p.rx.corrupt_rate = 1.0;
+  p.tx.corrupt_rate = 1.0;
+  FaultyPort fp(*dev_, p, test::test_pool());
+  rte_mbuf* m = test::make_udp4(test::test_pool(), 1, 64);
+  m->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+  ASSERT_EQ(dev_->tx_burst(0, &m, 1), 1);
+  Owned got;
+  ASSERT_EQ(poll(fp, got), 1);
+  EXPECT_EQ(got.v[0]->ol_flags & (RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK), 0u);
+  rte_mbuf* out = test::make_udp4(test::test_pool(), 2, 64);
+  out->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
+  ASSERT_EQ(fp.tx_burst(0, &out, 1), 1);
+  Owned sent;
+  read_device(sent);
+  ASSERT_EQ(sent.v.size(), 1u);
+  EXPECT_EQ(sent.v[0]->ol_flags & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK), 0u);
+  EXPECT_EQ(fp.counters().rx.corrupted + fp.counters().tx.corrupted, 2u);
+}
+
 TEST_F(FaultyPortTest, DelayReleasesAfterExactlyNPolls) {
   FaultPlan p;
   p.rx.delay_polls = 3;
