@@ -6,6 +6,7 @@
 
 #include "socket_drops.hpp"
 
+#include <net/if.h>
 #include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
@@ -242,7 +243,11 @@ LinkStatus EthPort::link() const {
     // "up", "down", "lowerlayerdown" (the peer of a veth is down), ...
     std::ifstream f("/sys/class/net/" + iface_ + "/operstate");
     std::string state;
-    if (f >> state) s.up = state == "up" || state == "unknown";
+    if (f >> state)
+      s.up = state == "up" || state == "unknown";
+    else if (if_nametoindex(iface_.c_str()) == 0)
+      s.up = false;  // gone: no link, whatever the driver (bound to it still) says
+    // (else: a /sys of another network namespace; the driver's word stands)
   }
   return s;
 }

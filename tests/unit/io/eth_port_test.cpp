@@ -174,6 +174,11 @@ TEST_P(KernelSocketPort, CountsWhatTheKernelDropsAtItsSocket) {
         << "read " << read << " missed " << st.imissed;
     (*p)->reset_stats();
     EXPECT_EQ((*p)->stats().imissed, 0u);
+    // The interface deleted under the port: its link is down, not the "up"
+    // the driver goes on saying.
+    EXPECT_TRUE((*p)->link().up);
+    ASSERT_EQ(std::system("PATH=$PATH:/usr/sbin:/sbin; ip link del bpdrop0"), 0);
+    EXPECT_FALSE((*p)->link().up);
   }
   ASSERT_EQ(setns(home, CLONE_NEWNET), 0);  // the namespace goes, and the veth with it
   close(home);
