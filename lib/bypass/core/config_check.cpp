@@ -150,9 +150,8 @@ Status check_config(const Config& c, const SystemFacts& sys, std::vector<std::st
           "two ports use device '" + p.device_name() +
           "': each [[port]] needs its own device (for vdevs, number them: net_null0, net_null1).");
     if (p.is_pci()) {
-      std::string full = p.device_name().size() == 7 ? "0000:" + p.device_name() : p.device_name();
-      std::transform(full.begin(), full.end(), full.begin(), ::tolower);
-      if (!std::filesystem::exists("/sys/bus/pci/devices/" + full))
+      // The parser wrote it as DPDK names it: 0000:bb:dd.f, lower case.
+      if (!std::filesystem::exists("/sys/bus/pci/devices/" + p.device_name()))
         return Status::error(
             "port '" + p.name + "' names PCI device " + p.device_name() +
             ", which this machine does not have: check `lspci -D` or dpdk-devbind.py --status.");

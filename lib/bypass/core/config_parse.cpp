@@ -4,6 +4,7 @@
 #include <rte_mempool.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <sstream>
@@ -91,6 +92,16 @@ Status read_port(const ConfigSection& r, size_t i, PortConfig* p) {
   if (p->name.empty() || p->name.find(':') != std::string::npos)
     return Status::error("port name '" + p->name +
                          "' is not usable: use letters, digits, '_' or '-'.");
+  if (p->is_pci()) {
+    // DPDK names a PCI device 0000:bb:dd.f, lower case: "3B:00.0" is that too
+    // (and a second port on "0000:3b:00.0" the same device).
+    const size_t comma = p->device.find(',');
+    std::string addr = p->device.substr(0, comma);
+    std::transform(addr.begin(), addr.end(), addr.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (addr.size() == 7) addr = "0000:" + addr;
+    p->device = addr + (comma == std::string::npos ? "" : p->device.substr(comma));
+  }
   BYPASS_TRY(named.integer("rx_queues", &p->rx_queues, 1, RTE_MAX_QUEUES_PER_PORT));
   BYPASS_TRY(named.integer("tx_queues", &p->tx_queues, 1, RTE_MAX_QUEUES_PER_PORT));
   BYPASS_TRY(named.integer("rx_desc", &p->rx_desc, 32, 32768));

@@ -273,6 +273,19 @@ TEST(Config, PciAddressForms) {
   EXPECT_EQ(p.device_name(), "net_memif0");
 }
 
+// DPDK names a PCI device in full and in lower case: a config's "3B:00.0"
+// is read as that name (it probed, then was not found by its spelling), so
+// two spellings of one device are one device.
+TEST(Config, PciAddressesAreReadInDpdksForm) {
+  auto c = parse_config(
+      "[[port]]\nname = \"a\"\ndevice = \"3B:00.0\"\n[[port]]\nname = \"b\"\ndevice = "
+      "\"0000:3b:00.0,rxq_cqe_comp_en=0\"\n[[worker]]\ncpu = 1\n");
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->ports[0].device, "0000:3b:00.0");
+  EXPECT_EQ(c->ports[1].device, "0000:3b:00.0,rxq_cqe_comp_en=0");
+  EXPECT_EQ(c->ports[0].device_name(), c->ports[1].device_name());
+}
+
 TEST(EalArgs, FollowTheConfig) {
   auto c = parse_config(std::string(kGood) + "\n");
   ASSERT_TRUE(c);
