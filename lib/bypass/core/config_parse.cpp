@@ -44,6 +44,12 @@ Status read_eal(const ConfigSection& r, EalConfig* e) {
   BYPASS_TRY(r.boolean("huge_pages", &e->huge_pages));
   BYPASS_TRY(r.integer("memory_mb", &e->memory_mb, 0, 1 << 20));
   BYPASS_TRY(r.string("file_prefix", &e->file_prefix));
+  // DPDK makes a directory and files of it (and the telemetry socket's name).
+  if (e->file_prefix.find_first_of("/ \t") != std::string::npos || e->file_prefix == "." ||
+      e->file_prefix == ".." || e->file_prefix.size() > 64)
+    return Status::error(r.path() + ".file_prefix \"" + e->file_prefix +
+                         "\" names DPDK's run directory: use up to 64 letters, digits, '-', '_' "
+                         "or '.'.");
   BYPASS_TRY(r.choice("log_level", &e->log_level,
                       {"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"},
                       "a level"));

@@ -1,6 +1,9 @@
 #include <bypass/core/mempool.hpp>
 
 #include <rte_errno.h>
+#include <rte_mempool.h>
+
+#include <string>
 
 namespace bypass {
 
@@ -11,6 +14,10 @@ Expected<PktPool> PktPool::create(const std::string& name, const MemoryConfig& m
     if (rte_errno == EEXIST)
       return Status::error("a packet pool named '" + name +
                            "' already exists: give each pool its own name.");
+    if (rte_errno == ENAMETOOLONG || name.size() >= RTE_MEMPOOL_NAMESIZE)
+      return Status::error("the packet pool's name '" + name + "' is longer than DPDK's " +
+                           std::to_string(RTE_MEMPOOL_NAMESIZE - 1) +
+                           " characters: give the program a shorter name.");
     uint64_t mb = (uint64_t(m.pool_size) * (m.data_room + sizeof(rte_mbuf) + 64)) >> 20;
     return Status::error("the packet pool of " + std::to_string(m.pool_size) + " mbufs (about " +
                          std::to_string(mb) +

@@ -1,6 +1,7 @@
 // Every config mistake gets one sentence that says what to change.
 #include <bypass/core/config.hpp>
 #include <bypass/core/eal.hpp>
+#include <bypass/core/mempool.hpp>
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -228,6 +229,7 @@ TEST(Config, BadIdlePolicyAndLogLevel) {
   expect_error("[[port]]\ndevice = \"net_null0\"\n[[worker]]\ncpu = 1\nidle = \"nap\"\n",
                "is not a policy");
   expect_error("[eal]\nlog_level = \"loud\"\n", "is not a level");
+  expect_error("[eal]\nfile_prefix = \"a/b\"\n", "file_prefix \"a/b\" names DPDK's run directory");
 }
 
 TEST(Config, MissingFileSaysSo) {
@@ -284,6 +286,17 @@ TEST(Config, PciAddressesAreReadInDpdksForm) {
   EXPECT_EQ(c->ports[0].device, "0000:3b:00.0");
   EXPECT_EQ(c->ports[1].device, "0000:3b:00.0,rxq_cqe_comp_en=0");
   EXPECT_EQ(c->ports[0].device_name(), c->ports[1].device_name());
+}
+
+// A pool name past DPDK's limit (a long program name given to
+// Runtime::attach) is said to be that, not memory that did not fit.
+TEST(PktPool, ANameTooLongIsSaidToBe) {
+  MemoryConfig m;
+  m.pool_size = 255;
+  m.pool_cache = 0;
+  auto p = PktPool::create(std::string(30, 'x'), m);
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().find("is longer than DPDK's"), std::string::npos) << p.error();
 }
 
 TEST(EalArgs, FollowTheConfig) {
