@@ -31,11 +31,11 @@ bool enter_netns(const std::string& name) {
 }  // namespace
 
 bool wait_for_flood(const Flood& f, uint64_t n) {
-  while (f.sent.load() < n)
-    if (f.ended.load())
-      return f.sent.load() >= n;
-    else
-      std::this_thread::yield();
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (f.sent.load() < n) {
+    if (f.ended.load() || std::chrono::steady_clock::now() > until) return f.sent.load() >= n;
+    std::this_thread::yield();
+  }
   return true;
 }
 

@@ -20,7 +20,8 @@ struct Flood {
   std::atomic<bool> ended{false};  // flood_requests returned (sent no more)
 };
 
-// Waits until `f` has sent `n` requests (true) or ended without (false).
+// Waits until `f` has sent `n` requests (true), or it ended, or 60 s passed
+// without them (false).
 bool wait_for_flood(const Flood& f, uint64_t n);
 
 // Sends 1078-byte requests with the right prefix, version, protocol id and a

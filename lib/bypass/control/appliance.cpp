@@ -125,7 +125,7 @@ int appliance_main(int argc, char** argv, Appliance& a) {
     opts.program = a.name;
     if (a.reload)
       opts.on_hangup = [&] {
-        auto next = load_config(args->config);
+        auto next = load_config(args->config, /*live=*/true);
         Status s = next ? a.configure(*next) : Status::error(next.error());
         if (s) s = a.reload();
         if (!s)

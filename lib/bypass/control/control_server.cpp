@@ -39,13 +39,16 @@ void set_nonblocking(int fd) {
 }
 
 // True if something answers on the Unix socket at `path`.
+// (Without waiting: one whose backlog is full, a stuck instance, answers
+// EAGAIN, and is alive.)
 bool socket_alive(const std::string& path) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return false;
   sockaddr_un a{};
   a.sun_family = AF_UNIX;
   std::strncpy(a.sun_path, path.c_str(), sizeof(a.sun_path) - 1);
-  bool alive = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+  const bool alive =
+      connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 || errno == EAGAIN;
   close(fd);
   return alive;
 }

@@ -120,7 +120,7 @@ std::string drops_view(const RateWindow& w, bool json, size_t offset, size_t lim
   size_t row = 0;
   for (const auto& m : w.now.modules)
     for (const auto& [reason, n] : m.drops) {
-      if (row++ < offset || row > offset + limit) continue;
+      if (row++ < offset || row - offset > limit) continue;
       double r = rate(drop_count(w.prev, m.name, m.worker, reason), n, dt);
       if (json) {
         out += fmt::format(
@@ -133,6 +133,8 @@ std::string drops_view(const RateWindow& w, bool json, size_t offset, size_t lim
       first = false;
     }
   if (!json && first) out += row > 0 ? "(no rows from this offset)\n" : "(nothing dropped)\n";
+  if (!json && row > offset && row - offset > limit)
+    out += fmt::format("({} more: --offset {})\n", row - offset - limit, offset + limit);
   return json ? out + "]" : out;
 }
 

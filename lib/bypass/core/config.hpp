@@ -153,8 +153,10 @@ struct Config {
 
 /// Parses TOML text; `origin` names the file in messages.
 Expected<Config> parse_config(std::string_view toml_text, const std::string& origin = "config");
-/// Reads the file at `path` and parses it (parse_config).
-Expected<Config> load_config(const std::string& path);
+/// Reads the file at `path` (1 MiB at most) and parses it (parse_config).
+/// `live`: for a reload, on a control thread that must not wait, a regular
+/// file only (at start a pipe is fine: -c <(envsubst < t.toml)).
+Expected<Config> load_config(const std::string& path, bool live = false);
 
 /// What check_config needs to know of the machine; tests supply their own.
 struct SystemFacts {

@@ -297,30 +297,28 @@ Expected<Config> parse_config(std::string_view text, const std::string& origin) 
   return c;
 }
 
-Expected<Config> load_config(const std::string& path) {
-  // A FIFO or a device would block or never end (a reload reads on the
-  // control thread): only a regular file of a config's size is read.
-  constexpr off_t kMaxConfigBytes = 1 << 20;
+Expected<Config> load_config(const std::string& path, bool live) {
+  // A FIFO or a device would block the control thread of a reload (and
+  // SIGTERM with it): live, only a regular file is read. Whatever it is, at
+  // most a config's size is read.
+  constexpr size_t kMaxConfigBytes = 1 << 20;
   struct stat st {};
   if (stat(path.c_str(), &st) != 0)
     return Status::error("cannot read config file '" + path +
                          "': check the path and its permissions.");
-  if (!S_ISREG(st.st_mode))
+  if (live && !S_ISREG(st.st_mode))
     return Status::error("config file '" + path +
                          "' is not a regular file: give the path of a TOML file.");
-  if (st.st_size > kMaxConfigBytes)
-    return Status::error("config file '" + path + "' is " + std::to_string(st.st_size) +
-                         " bytes, over the 1 MiB a config may have: check that it is the config.");
   std::ifstream f(path);
   if (!f)
     return Status::error("cannot read config file '" + path +
                          "': check the path and its permissions.");
-  std::string text(static_cast<size_t>(kMaxConfigBytes) + 1, '\0');
+  std::string text(kMaxConfigBytes + 1, '\0');
   f.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<size_t>(f.gcount()));
-  if (text.size() > static_cast<size_t>(kMaxConfigBytes))
+  if (text.size() > kMaxConfigBytes)
     return Status::error("config file '" + path +
-                         "' grew past the 1 MiB a config may have while it was read.");
+                         "' is over the 1 MiB a config may have: check that it is the config.");
   return parse_config(text, path);
 }
 

@@ -3,7 +3,7 @@
 // reordered, and it records latency (rx TSC - tx TSC, in ns) into a Histogram.
 //
 // A sliding bitmap remembers which of the last `window` sequence numbers (a
-// power of two, default 4096; window / 8 bytes) arrived. A packet above the
+// power of two, default 65536; window / 8 bytes) arrived. A packet above the
 // highest seen counts the sequence numbers it skipped as lost; one of those
 // arriving later within the window turns from lost into reordered (never
 // both); a second copy within the window is a duplicate; a packet older than

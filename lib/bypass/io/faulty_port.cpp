@@ -1,5 +1,7 @@
 #include <bypass/io/faulty_port.hpp>
 
+#include <rte_ip.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -172,13 +174,51 @@ struct alignas(RTE_CACHE_LINE_SIZE) FaultyPort::Queue {
       const bool taken = std::find(pos.begin(), pos.begin() + n, t) != pos.begin() + n;
       pos[n++] = taken ? j : t;
     }
+    // As a wire would: the checksums a device was asked to write are written
+    // first (TX), the damage after; a device's verdict on them (RX) no
+    // longer holds.
+    finish_checksums(m);
     auto* p = rte_pktmbuf_mtod(m, uint8_t*);
     for (uint32_t i = 0; i < n; ++i) p[pos[i] >> 3] ^= static_cast<uint8_t>(1u << (pos[i] & 7));
-    // As a wire would: a device's verdict on the checksums (RX) no longer
-    // holds, and no device writes a good one over the damage (TX).
-    m->ol_flags &= ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK |
-                     RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK);
+    m->ol_flags &= ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK);
     return true;
+  }
+
+  // Writes the checksums a TX offload request asks the device for, and
+  // takes the request back: what leaves is what the wire would carry.
+  static void finish_checksums(rte_mbuf* m) {
+    const uint64_t f = m->ol_flags;
+    const uint64_t l4 = f & RTE_MBUF_F_TX_L4_MASK;
+    if (!(f & RTE_MBUF_F_TX_IP_CKSUM) && l4 != RTE_MBUF_F_TX_UDP_CKSUM &&
+        l4 != RTE_MBUF_F_TX_TCP_CKSUM)
+      return;
+    const uint32_t l4_off = m->l2_len + m->l3_len;
+    if (m->data_len < l4_off) return;
+    uint8_t* l3 = rte_pktmbuf_mtod_offset(m, uint8_t*, m->l2_len);
+    // The checksum's offset in the UDP or TCP header.
+    const uint32_t at = l4 == RTE_MBUF_F_TX_UDP_CKSUM ? 6 : 16;
+    const bool l4_ok =
+        l4 != 0 && rte_pktmbuf_pkt_len(m) >= l4_off + at + 2 && m->data_len >= l4_off + at + 2;
+    if (f & RTE_MBUF_F_TX_IPV4) {
+      auto* ip = reinterpret_cast<rte_ipv4_hdr*>(l3);
+      if (f & RTE_MBUF_F_TX_IP_CKSUM) {
+        ip->hdr_checksum = 0;
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
+      }
+      if (l4_ok) {
+        uint16_t zero = 0, sum;
+        std::memcpy(l3 + m->l3_len + at, &zero, 2);
+        sum = rte_ipv4_udptcp_cksum_mbuf(m, ip, static_cast<uint16_t>(l4_off));
+        std::memcpy(l3 + m->l3_len + at, &sum, 2);
+      }
+    } else if ((f & RTE_MBUF_F_TX_IPV6) && l4_ok) {
+      auto* ip = reinterpret_cast<rte_ipv6_hdr*>(l3);
+      uint16_t zero = 0, sum;
+      std::memcpy(l3 + m->l3_len + at, &zero, 2);
+      sum = rte_ipv6_udptcp_cksum_mbuf(m, ip, static_cast<uint16_t>(l4_off));
+      std::memcpy(l3 + m->l3_len + at, &sum, 2);
+    }
+    m->ol_flags &= ~(RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK);
   }
 
   // Maybe appends a deep copy of pkts[n - 1] when there is room for it.

@@ -35,7 +35,7 @@ int fail(const std::string& msg) {
 
 // A config file read as at the start: the command line's flags applied.
 using Loaded = std::pair<Config, udpd::UdpdOptions>;
-using Loader = std::function<Expected<Loaded>(const std::string& path)>;
+using Loader = std::function<Expected<Loaded>(const std::string& path, bool live)>;
 
 int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool check_only,
              bool print_graph, const std::string& stats_json, const std::string& config_path,
@@ -99,7 +99,7 @@ int run_dpdk(Config& c, udpd::UdpdOptions& o, double duration, bool quiet, bool 
     // file it started from). Either way the whole new config is checked first;
     // what the machine check looks at (ports, workers, EAL) cannot change live.
     auto reload = [&](const std::string& path) -> CommandReply {
-      auto next = load(path);
+      auto next = load(path, /*live=*/true);
       if (!next) return CommandReply::error(next.error() + " (nothing changed)");
       if (next->second.backend != "dpdk")
         return CommandReply::error(
@@ -157,8 +157,9 @@ int udpd_main(int argc, char** argv, const UdpdPlugins& plugins) {
   SystemFacts sys = SystemFacts::read();
   if (!backend.empty() && backend != "dpdk" && backend != "sockets")
     return fail("--backend must be dpdk or sockets.");
-  const Loader load = [&f, &backend, &plugins](const std::string& path) -> Expected<Loaded> {
-    auto cfg = load_config(path);
+  const Loader load = [&f, &backend, &plugins](const std::string& path,
+                                               bool live) -> Expected<Loaded> {
+    auto cfg = load_config(path, live);
     if (!cfg) return cfg.status();
     f.apply(*cfg);
     auto opts = udpd::read_udpd_options(*cfg, &plugins.handlers);
@@ -166,7 +167,7 @@ int udpd_main(int argc, char** argv, const UdpdPlugins& plugins) {
     if (!backend.empty()) opts->backend = backend;
     return Loaded{std::move(*cfg), std::move(*opts)};
   };
-  auto loaded = load(f.config_path);
+  auto loaded = load(f.config_path, /*live=*/false);
   if (!loaded) return fail(loaded.error());
   Config& c = loaded->first;
   auto opts = &loaded->second;

@@ -86,6 +86,8 @@ TEST(ControlViews, RatesComeFromTheWindow) {
   EXPECT_EQ(std::count(one.begin(), one.end(), '{'), 1) << one;
   EXPECT_NE(all.find(one.substr(1, one.size() - 2)), std::string::npos) << one;
   EXPECT_EQ(drops_view({a, b}, true, static_cast<size_t>(rows), 10), "[]");
+  EXPECT_EQ(drops_view({a, b}, true, 1), "[" + one.substr(1, one.size() - 2) + "]");
+  EXPECT_NE(drops_view({a, b}, false, 0, 1).find("(1 more: --offset 1)"), std::string::npos);
 }
 
 TEST(ControlPrometheus, NamesLabelsAndSums) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
 
 namespace bypass {
 namespace {
@@ -240,22 +241,28 @@ TEST(Config, MissingFileSaysSo) {
 }
 
 // A reload reads on the control thread: a FIFO (which would block it until
-// a writer came), a device (which never ends) and a file far past a config's
-// size are refused with a sentence, not read.
-TEST(Config, OnlyARegularFileOfAConfigsSizeIsRead) {
+// a writer came) is refused there with a sentence; at start a pipe is read
+// (-c <(envsubst < t.toml)). Nothing is read past a config's size: a device
+// that never ends (/dev/zero), a file far past it.
+TEST(Config, ALiveReloadReadsARegularFileOfAConfigsSizeOnly) {
   const std::string dir = "/tmp/bypass-config-test-" + std::to_string(getpid());
   ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
   const std::string fifo = dir + "/fifo.toml", big = dir + "/big.toml";
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-  auto f = load_config(fifo);
+  auto f = load_config(fifo, /*live=*/true);
   ASSERT_FALSE(f);
   EXPECT_EQ(f.error(),
             "config file '" + fifo + "' is not a regular file: give the path of a TOML file.");
+  std::thread writer(
+      [&] { std::ofstream(fifo) << "[[port]]\ndevice = \"net_null0\"\n[[worker]]\ncpu = 1\n"; });
+  auto piped = load_config(fifo);
+  writer.join();
+  EXPECT_TRUE(piped) << piped.error();
   auto z = load_config("/dev/zero");
   ASSERT_FALSE(z);
-  EXPECT_NE(z.error().find("is not a regular file"), std::string::npos) << z.error();
+  EXPECT_NE(z.error().find("over the 1 MiB a config may have"), std::string::npos) << z.error();
   std::ofstream(big) << "# " << std::string(1 << 20, 'x') << "\n";
-  auto b = load_config(big);
+  auto b = load_config(big, /*live=*/true);
   ASSERT_FALSE(b);
   EXPECT_NE(b.error().find("over the 1 MiB a config may have"), std::string::npos) << b.error();
   unlink(fifo.c_str());

@@ -311,13 +311,27 @@ TEST_F(FaultyPortTest, CorruptionTakesTheChecksumFlagsWithIt) {
   Owned got;
   ASSERT_EQ(poll(fp, got), 1);
   EXPECT_EQ(got.v[0]->ol_flags & (RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK), 0u);
+  // TX: the frame as an offloading sender leaves it (IP checksum 0, the
+  // device asked for both) leaves with both written, and then the damage:
+  // it differs from the correctly summed frame in exactly the bits flipped.
+  rte_mbuf* good = test::make_udp4(test::test_pool(), 2, 64);
+  const Bytes want = bytes_of(good);
+  rte_pktmbuf_free(good);
   rte_mbuf* out = test::make_udp4(test::test_pool(), 2, 64);
+  rte_pktmbuf_mtod_offset(out, rte_ipv4_hdr*, 14)->hdr_checksum = 0;
+  out->l2_len = 14;
+  out->l3_len = 20;
   out->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
   ASSERT_EQ(fp.tx_burst(0, &out, 1), 1);
   Owned sent;
   read_device(sent);
   ASSERT_EQ(sent.v.size(), 1u);
   EXPECT_EQ(sent.v[0]->ol_flags & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK), 0u);
+  const Bytes wire = bytes_of(sent.v[0]);
+  ASSERT_EQ(wire.size(), want.size());
+  int bits = 0;
+  for (size_t i = 0; i < wire.size(); ++i) bits += __builtin_popcount(wire[i] ^ want[i]);
+  EXPECT_EQ(bits, static_cast<int>(p.tx.corrupt_bits));
   EXPECT_EQ(fp.counters().rx.corrupted + fp.counters().tx.corrupted, 2u);
 }
 
