@@ -49,7 +49,7 @@ class Policer final : public PacketModule<Policer> {
   uint64_t forgotten() const { return forgotten_.get(); }  // idle sources given up for new ones
   static constexpr unsigned kSweep = 16;  // entries looked at per new source, table full
   // Address (16), family (1), two VLAN ids (2 + 2), the number of tags (1).
-  static constexpr unsigned kKeyLen = 22;
+  static constexpr unsigned kKeyLen = 22, kAddressKeyLen = 17;
 
   Status start(Worker&) override {
     static std::atomic<unsigned> n{0};
@@ -57,7 +57,8 @@ class Policer final : public PacketModule<Policer> {
     rte_hash_parameters p{};
     p.name = name.c_str();
     p.entries = c_.max_sources;
-    p.key_len = kKeyLen;  // the address, its family and the VLAN ids (per_vlan)
+    // The address and its family; per_vlan, the VLAN ids and their count too.
+    p.key_len = c_.per_vlan ? kKeyLen : kAddressKeyLen;
     p.socket_id = SOCKET_ID_ANY;
     // Extendable buckets: an add fails only with max_sources held (forget_one).
     p.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
@@ -139,8 +140,8 @@ class Policer final : public PacketModule<Policer> {
       ++looked;
       const uint64_t last = meters_[pos].time;  // its latest refill, at most a period behind
       if (now < last || now - last < forget_after_) continue;
-      uint8_t copy[kKeyLen];
-      std::memcpy(copy, k, sizeof copy);
+      uint8_t copy[kKeyLen] = {};
+      std::memcpy(copy, k, c_.per_vlan ? kKeyLen : kAddressKeyLen);
       if (rte_hash_del_key(sources_, copy) < 0) return false;
       forgotten_.add();
       return true;
