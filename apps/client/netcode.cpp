@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -55,21 +54,6 @@ std::optional<SockAddr> parse_server(const std::string& s) {
   return SockAddr{*ip, static_cast<uint16_t>(p)};
 }
 
-// Hex digits, two a byte, into `out` (at most its size); false if they are not.
-bool parse_hex(const std::string& hex, std::span<uint8_t> out) {
-  if (hex.size() % 2 || hex.size() / 2 > out.size()) return false;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    char* end = nullptr;
-    const std::string two = hex.substr(i, 2);
-    const unsigned long v = std::strtoul(two.c_str(), &end, 16);
-    if (*end || !std::isxdigit(static_cast<unsigned char>(two[0])) ||
-        !std::isxdigit(static_cast<unsigned char>(two[1])))
-      return false;
-    out[i / 2] = static_cast<uint8_t>(v);
-  }
-  return true;
-}
-
 struct Events final : conn::ClientHandler {
   void on_payload(std::span<const uint8_t> p) override { got.emplace_back(p.begin(), p.end()); }
   std::vector<std::vector<uint8_t>> got;
@@ -108,7 +92,8 @@ int mint_token(const std::string& host, uint16_t port, const TokenOptions& o) {
     return fail(
         "--token-timeout is seconds without a packet before the connection ends, 1 or "
         "more, or -1 for never: change it.");
-  if (!parse_hex(o.user_data, priv.user_data))
+  if (!conn::decode_hex({reinterpret_cast<const uint8_t*>(o.user_data.data()), o.user_data.size()},
+                        priv.user_data))
     return fail(
         "--user-data is at most 256 bytes as hex digits, two a byte (like \"0a1b\"): "
         "change it.");

@@ -29,6 +29,17 @@ bool is_space(uint8_t c) {
 
 }  // namespace
 
+bool decode_hex(std::span<const uint8_t> hex, std::span<uint8_t> out) {
+  if (hex.size() % 2 != 0 || hex.size() / 2 > out.size()) return false;
+  for (size_t i = 0; i < hex.size() / 2; ++i) {
+    const int hi = hex_value(hex[2 * i]);
+    const int lo = hex_value(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return true;
+}
+
 Status crypto_init() {
   if (sodium_init() < 0) {
     return Status::error(
@@ -48,16 +59,11 @@ Expected<Key> parse_private_key(std::span<const uint8_t> bytes) {
       return Status::error("netcode private key: expected 32 raw bytes or 64 hex digits, got " +
                            std::to_string(bytes.size()) + " bytes");
     }
-    for (size_t i = 0; i < kKeyBytes; ++i) {
-      const int hi = hex_value(bytes[2 * i]);
-      const int lo = hex_value(bytes[2 * i + 1]);
-      if (hi < 0 || lo < 0) {
-        sodium_memzero(key.data(), key.size());
-        return Status::error(
-            "netcode private key: 64 characters but not all hex digits (0-9, a-f); write the key "
-            "as hex or as 32 raw bytes");
-      }
-      key[i] = static_cast<uint8_t>(hi << 4 | lo);
+    if (!decode_hex(bytes.first(n), key)) {
+      sodium_memzero(key.data(), key.size());
+      return Status::error(
+          "netcode private key: 64 characters but not all hex digits (0-9, a-f); write the key "
+          "as hex or as 32 raw bytes");
     }
   }
   if (sodium_is_zero(key.data(), key.size())) {

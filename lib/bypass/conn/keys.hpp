@@ -20,6 +20,10 @@ Status crypto_init();
 // refused: it is a placeholder, not a secret.
 Expected<Key> parse_private_key(std::span<const uint8_t> bytes);
 
+// Hex digits (either case), two a byte, into the front of `out`; false if
+// they are not that or do not fit. (A key's, a token's user data.)
+bool decode_hex(std::span<const uint8_t> hex, std::span<uint8_t> out);
+
 // parse_private_key() over the contents of the file at `path`.
 Expected<Key> load_private_key_file(const std::string& path);
 
