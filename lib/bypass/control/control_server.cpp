@@ -16,6 +16,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <bypass/control/http_host.hpp>
 #include <bypass/control/stats.hpp>
 
 namespace bypass {
@@ -247,6 +248,7 @@ Expected<std::unique_ptr<ControlServer>> ControlServer::open(const ControlConfig
     auto fd = bind_tcp(c.metrics, &s->http_address_);
     if (!fd) return fd.status();
     s->http_fd_ = *fd;
+    s->http_hosts_ = c.metrics_hosts;
     spdlog::info("control: metrics and live page on http://{}/", s->http_address_);
   }
   s->add_view("help", "the commands and what each shows", [srv = s.get()](const CommandRequest& r) {
@@ -352,6 +354,27 @@ void ControlServer::answer_http(Client& c) {
   }
   std::string method = first.substr(0, sp1), target = first.substr(sp1 + 1, sp2 - sp1 - 1);
   bool head = method == "HEAD";
+  std::string host;
+  switch (judge_host(c.in, http_hosts_, &host)) {
+    case HostVerdict::kAllowed:
+      break;
+    case HostVerdict::kBad:
+      c.out = http_response(400, "text/plain", "bad Host header: give one, as host[:port]\n", head);
+      return;
+    case HostVerdict::kRefused: {
+      // A page in a browser that resolved a name of its own to this address
+      // (DNS rebinding) sends that name: refused, so it cannot read the API.
+      const std::string why = "the Host '" + host +
+                              "' is not an address of this server nor a name it was given: add "
+                              "the name to [control] metrics_hosts to answer it.";
+      if (!host_refusal_logged_) {
+        host_refusal_logged_ = true;
+        spdlog::warn("control: HTTP: {} (logged once)", why);
+      }
+      c.out = http_response(403, "text/plain", why + "\n", head);
+      return;
+    }
+  }
   if (method != "GET" && !head) {
     c.out = http_response(405, "text/plain", "only GET is served\n", false);
     return;

@@ -100,6 +100,8 @@ class ControlServer {
   void answer_http(Client& c);
 
   int unix_fd_ = -1, http_fd_ = -1;
+  std::vector<std::string> http_hosts_;  // [control] metrics_hosts
+  bool host_refusal_logged_ = false;     // the first refused Host is logged, naming the fix
   std::string socket_path_, http_address_;
   // The socket file as bound: removed at the end only if it is still this
   // one (another bypass may have replaced a file it took for stale).

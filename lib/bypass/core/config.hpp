@@ -121,6 +121,9 @@ struct ControlConfig {
   std::string socket;     ///< its Unix socket; empty: `<runtime dir>/bypass/<name>.sock`
   bool socket_on = true;  ///< socket = "off" turns it off
   std::string metrics;    ///< "host:port" of the HTTP endpoint (Prometheus, live page); empty: none
+  /// Host names the HTTP endpoint answers to besides IP addresses and
+  /// localhost (lower case; "*": any); see control/http_host.hpp.
+  std::vector<std::string> metrics_hosts;
   bool telemetry = true;  ///< /bypass/* commands on DPDK's telemetry socket (DPDK backends)
   std::string journal;    ///< a file for the journal of state changes; empty: memory only
   unsigned journal_rotate_mb = 16;  ///< the file becomes `<journal>.1` at this size

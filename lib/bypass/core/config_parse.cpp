@@ -58,7 +58,8 @@ Status read_eal(const ConfigSection& r, EalConfig* e) {
 }
 
 Status read_control(const ConfigSection& r, ControlConfig* c) {
-  BYPASS_TRY(r.only({"name", "socket", "metrics", "telemetry", "journal", "journal_rotate_mb"}));
+  BYPASS_TRY(r.only(
+      {"name", "socket", "metrics", "metrics_hosts", "telemetry", "journal", "journal_rotate_mb"}));
   BYPASS_TRY(r.string("journal", &c->journal));
   BYPASS_TRY(r.integer("journal_rotate_mb", &c->journal_rotate_mb, 1, 1 << 20));
   BYPASS_TRY(r.string("name", &c->name));
@@ -71,6 +72,20 @@ Status read_control(const ConfigSection& r, ControlConfig* c) {
     c->socket.clear();
   }
   BYPASS_TRY(r.string("metrics", &c->metrics));
+  BYPASS_TRY(r.strings("metrics_hosts", &c->metrics_hosts));
+  for (std::string& h : c->metrics_hosts) {
+    const bool name = !h.empty() && h.size() <= 253 && h.front() != '.' && h.front() != '-' &&
+                      std::all_of(h.begin(), h.end(), [](unsigned char ch) {
+                        return std::isalnum(ch) || ch == '-' || ch == '.';
+                      });
+    if (!name && h != "*")
+      return Status::error(r.path() + ".metrics_hosts: \"" + h +
+                           "\" is not a host name: write a DNS name such as "
+                           "\"metrics.example.net\" (letters, digits, '-' and '.'), or \"*\" to "
+                           "answer any name.");
+    std::transform(h.begin(), h.end(), h.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  }
   BYPASS_TRY(r.boolean("telemetry", &c->telemetry));
   return Status::ok();
 }

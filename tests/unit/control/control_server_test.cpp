@@ -16,6 +16,7 @@
 #include <bypass/control/control_plane.hpp>
 #include <bypass/control/control_server.hpp>
 #include <bypass/control/control_views.hpp>
+#include <bypass/control/http_host.hpp>
 #include <bypass/control/prometheus.hpp>
 
 namespace bypass {
@@ -157,6 +158,34 @@ std::string request(int family, const std::string& where, const std::string& tex
   return reply;
 }
 
+TEST(ControlHttpHost, AddressesLocalhostAndListedNamesOnly) {
+  const std::vector<std::string> listed = {"metrics.example.net"};
+  std::string host;
+  auto judge = [&](const std::string& head, const std::vector<std::string>& names) {
+    return judge_host("GET / HTTP/1.1\r\n" + head + "\r\n", names, &host);
+  };
+  EXPECT_EQ(judge("", listed), HostVerdict::kAllowed) << "no Host: not a browser";
+  EXPECT_EQ(host, "");
+  EXPECT_EQ(judge("Host: 198.18.0.1:9100\r\n", listed), HostVerdict::kAllowed);
+  EXPECT_EQ(host, "198.18.0.1:9100");
+  EXPECT_EQ(judge("Host: [fe80::1]\r\n", listed), HostVerdict::kAllowed);
+  EXPECT_EQ(judge("Host: localhost:1\r\n", listed), HostVerdict::kAllowed);
+  EXPECT_EQ(judge("Host: a.b.localhost\r\n", listed), HostVerdict::kAllowed);
+  EXPECT_EQ(judge("Host: metrics.example.net\r\n", listed), HostVerdict::kAllowed);
+  EXPECT_EQ(judge("Host: notlocalhost\r\n", listed), HostVerdict::kRefused);
+  EXPECT_EQ(judge("Host: localhost.evil.com\r\n", listed), HostVerdict::kRefused);
+  EXPECT_EQ(judge("Host: 127.0.0.1.evil.com\r\n", listed), HostVerdict::kRefused);
+  EXPECT_EQ(judge("Host: example.net\r\n", listed), HostVerdict::kRefused);
+  EXPECT_EQ(judge("Host: example.net\r\n", {"*"}), HostVerdict::kAllowed);
+  EXPECT_EQ(judge("Host: [::1\r\n", listed), HostVerdict::kBad);
+  EXPECT_EQ(judge("Host: [zz]:80\r\n", listed), HostVerdict::kBad);
+  EXPECT_EQ(judge("Host: a b\r\n", listed), HostVerdict::kBad);
+  EXPECT_EQ(judge("Host: a:port\r\n", listed), HostVerdict::kBad);
+  EXPECT_EQ(judge("Host:\r\n", listed), HostVerdict::kBad);
+  // Only the head counts: a "Host:" after the blank line is body.
+  EXPECT_EQ(judge("\r\nHost: evil.com\r\n", listed), HostVerdict::kAllowed);
+}
+
 TEST(ControlServer, AnswersOnItsSocketAndOverHttp) {
   const std::string dir = "/tmp/bypass-ctl-test-" + std::to_string(getpid());
   setenv("BYPASS_RUN_DIR", dir.c_str(), 1);
@@ -179,7 +208,8 @@ TEST(ControlServer, AnswersOnItsSocketAndOverHttp) {
   r = request(AF_UNIX, (*s)->socket_path(), "bogus\n", **s);
   EXPECT_EQ(r, "error\nthere is no command 'bogus': \"help\" lists them.\n");
 
-  r = request(AF_INET, (*s)->http_address(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", **s);
+  r = request(AF_INET, (*s)->http_address(), "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+              **s);
   EXPECT_EQ(r.substr(0, 15), "HTTP/1.1 200 OK") << r;
   EXPECT_NE(r.find("bypass_worker_rx_packets_total{worker=\"1\",cpu=\"3\"} 30"), std::string::npos)
       << r;
@@ -286,6 +316,32 @@ TEST(ControlServer, AnswersOnItsSocketAndOverHttp) {
   EXPECT_EQ(request(AF_UNIX, path, "help\n", **second).substr(0, 3), "ok\n");
   second->reset();
   EXPECT_FALSE(std::filesystem::exists(path));
+  // DNS rebinding: a page whose name now resolves to 127.0.0.1 sends its
+  // own name as Host. Refused, saying how to allow a name; a listed name,
+  // an address and localhost are answered.
+  c.metrics = "127.0.0.1:0";
+  c.metrics_hosts = {"metrics.example.net"};
+  auto named = ControlServer::open(c, "prog");
+  ASSERT_TRUE(named) << named.error();
+  const std::string& at = (*named)->http_address();
+  r = request(AF_INET, at, "GET /api/help HTTP/1.1\r\nHost: rebind.example.com:9100\r\n\r\n",
+              **named);
+  EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 403") << r;
+  EXPECT_NE(r.find("the Host 'rebind.example.com:9100' is not an address of this server nor a "
+                   "name it was given: add the name to [control] metrics_hosts to answer it."),
+            std::string::npos)
+      << r;
+  EXPECT_EQ(r.find("\"help\""), std::string::npos) << "the refused request was answered: " << r;
+  for (const char* host : {"Metrics.Example.NET:9100", "127.0.0.1:9100", "[::1]:9100", "localhost",
+                           "LOCALHOST.:80", "app.localhost"}) {
+    r = request(AF_INET, at, std::string("GET /api/help HTTP/1.1\r\nhost:  ") + host + "\r\n\r\n",
+                **named);
+    EXPECT_EQ(r.substr(0, 15), "HTTP/1.1 200 OK") << host << ": " << r;
+  }
+  r = request(AF_INET, at, "GET /metrics HTTP/1.1\r\nHost: a\r\nHost: 127.0.0.1\r\n\r\n", **named);
+  EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 400") << "two Hosts: " << r;
+  named->reset();
+
   c.metrics = "localhost:80";
   EXPECT_EQ(ControlServer::open(c, "prog").error(),
             "[control] metrics = \"localhost:80\" is not an address to listen on: write it as "

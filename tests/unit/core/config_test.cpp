@@ -325,19 +325,24 @@ TEST(EalArgs, FollowTheConfig) {
 TEST(Config, ControlSectionAndItsMistakes) {
   auto c = parse_config(std::string(kGood) +
                         "\n[control]\nname = \"edge-1\"\nsocket = \"off\"\nmetrics = "
-                        "\"127.0.0.1:9100\"\ntelemetry = false\njournal = \"/tmp/j\"\n");
+                        "\"127.0.0.1:9100\"\ntelemetry = false\njournal = \"/tmp/j\"\n"
+                        "metrics_hosts = [\"Metrics.Example.net\", \"*\"]\n");
   ASSERT_TRUE(c) << c.error();
   EXPECT_EQ(c->control.name, "edge-1");
   EXPECT_FALSE(c->control.socket_on);
   EXPECT_EQ(c->control.metrics, "127.0.0.1:9100");
   EXPECT_EQ(c->control.journal, "/tmp/j");
   EXPECT_EQ(c->control.journal_rotate_mb, 16u);
+  EXPECT_EQ(c->control.metrics_hosts, (std::vector<std::string>{"metrics.example.net", "*"}));
   std::string all;
   for (auto& a : eal_args(*c)) all += a + " ";
   EXPECT_NE(all.find("--no-telemetry"), std::string::npos) << all;
   expect_error("[control]\nname = \"a/b\"\n", "names a socket file: use letters");
   expect_error("[control]\njournal_rotate_mb = 0\n", "out of range");
   expect_error("[control]\nport = 9100\n", "unknown key 'port' in [control]");
+  expect_error("[control]\nmetrics_hosts = [\"http://a\"]\n",
+               "[control].metrics_hosts: \"http://a\" is not a host name: write a DNS name such as "
+               "\"metrics.example.net\"");
 }
 
 TEST(SystemFacts, ReadsThisMachine) {
