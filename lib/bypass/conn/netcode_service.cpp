@@ -36,7 +36,7 @@ SockAddr from_netcode(const NetcodeAddress& a) {
 
 NetcodeService::~NetcodeService() = default;
 
-Status NetcodeService::start(HandlerContext&) {
+Status NetcodeService::start(HandlerContext& ctx) {
   BYPASS_TRY(crypto_init());
   shared_ = config_.shared.state;
   if (!*shared_) {
@@ -60,6 +60,10 @@ Status NetcodeService::start(HandlerContext&) {
   if (!server) return server.status();
   server_ = std::move(*server);
   server_->serve_directly(this);
+  // At a program's start the rule counts from now, before it says it
+  // serves: a token minted after that line is never refused as older than
+  // the start (it was, when the first tick came a second later).
+  if (!ctx.replacing()) server_->begin_serving({static_cast<uint64_t>(ts.tv_sec), 0});
   peers_.assign(config_.max_clients, Peer{});
   client_ids_.assign(config_.max_clients, 0);
   listed_ = std::make_unique<ConnectionList>(config_.max_clients);

@@ -161,6 +161,11 @@ class NetcodeServer {
   uint32_t max_clients() const { return max_clients_; }
   uint64_t global_sequence() const { return global_sequence_; }
   uint64_t min_expire_timestamp() const { return min_expire_timestamp_; }
+  // Fixes the restart rule's start at `now` (once): tokens must expire at or
+  // after now + the token lifetime. Called by the first packet or tick, or
+  // sooner by an owner that starts serving at once (a program's start; a
+  // reload builds a server while the old one serves, so it waits).
+  void begin_serving(Now now);
   const EncryptionMappings& mappings() const { return mappings_; }
 
   // Refusals by reason, indexed by ServerDrop (names: server_drop_name()).
@@ -228,8 +233,7 @@ class NetcodeServer {
   uint64_t global_end_ = 0;  // the end of this server's part (0: 2^64)
   uint64_t min_expire_timestamp_ = 0;
   uint64_t token_lifetime_ = 0;
-  bool serving_ = false;  // raised the rule's start to the first packet or tick
-  void begin_serving(Now now);
+  bool serving_ = false;  // the rule's start is fixed (begin_serving)
 
   HugeArray<Slot> slots_;
   HugeArray<ReplayProtection> replay_;

@@ -250,6 +250,12 @@ class HandlerContext {
   virtual void release_static(const StaticBlob*) {}
   /// Largest payload one datagram may carry on this backend.
   virtual uint32_t max_payload() const = 0;
+  /// True while a live reload starts handlers that will replace running
+  /// ones: what must count from when traffic reaches the new handler (a
+  /// netcode service's restart rule) waits for its first datagram or tick.
+  /// At a program's start, false: it counts from start(), before the
+  /// program says it serves.
+  virtual bool replacing() const { return false; }
 };
 
 /// The code behind a UDP port: it gets the port's datagrams in batches; see the file's description.

@@ -31,6 +31,21 @@ bool at_point(const std::string& name, const std::string& point) {
   return name == point || name.rfind(point + ".", 0) == 0;
 }
 
+// The backend's context, saying that the handlers it starts replace running ones.
+class Replacing final : public HandlerContext {
+ public:
+  explicit Replacing(HandlerContext& c) : c_(c) {}
+  Expected<const StaticBlob*> make_static(std::span<const uint8_t> bytes) override {
+    return c_.make_static(bytes);
+  }
+  void release_static(const StaticBlob* b) override { c_.release_static(b); }
+  uint32_t max_payload() const override { return c_.max_payload(); }
+  bool replacing() const override { return true; }
+
+ private:
+  HandlerContext& c_;
+};
+
 }  // namespace
 
 Expected<std::string> DpdkServer::reload(const Config& nc, const UdpdOptions& no,
@@ -143,7 +158,8 @@ Expected<std::string> DpdkServer::reload(const Config& nc, const UdpdOptions& no
         auto h = make_service_handler(no.services[i], no.added);
         if (!h) return h.status();
         n.fresh.push_back(std::move(*h));
-        BYPASS_TRY(n.fresh.back()->start(*ctx_));
+        Replacing replacing(*ctx_);
+        BYPASS_TRY(n.fresh.back()->start(replacing));
         if (journal_) n.fresh.back()->set_journal(journal_->sink(static_cast<uint32_t>(wi + 1)));
         n.services->bind(no.services[i].port, n.fresh.back().get());
       }

@@ -148,5 +148,68 @@ TEST(NetcodeService, AHeldRequestIsAnsweredTheWayItCame) {
   EXPECT_FALSE(svc.server()->holding());
 }
 
+// A handler context of a live reload: the handlers it starts replace running ones.
+struct Replacing final : HandlerContext {
+  Expected<const StaticBlob*> make_static(std::span<const uint8_t>) override {
+    return Status::error("none");
+  }
+  uint32_t max_payload() const override { return 1472; }
+  bool replacing() const override { return true; }
+};
+
+// The restart rule's start: at a program's start, start() itself (the
+// program says it serves right after), so a token minted a second later is
+// served even when the first packet comes later still; at a reload, the
+// first packet (the old service served until then).
+TEST(NetcodeService, TheRestartRuleCountsFromStartUnlessItReplacesARunningService) {
+  ASSERT_TRUE(crypto_init());
+  const SockAddr us{*IpAddr::parse("198.18.0.2"), 40000};
+  const SockAddr client{*IpAddr::parse("198.18.0.1"), 5000};
+  NetcodeServiceConfig c;
+  c.protocol_id = 1;
+  c.private_key = random_key();
+  c.public_addresses = {us};
+  c.token_lifetime_seconds = 30;
+  auto first_packet_answered = [&](HandlerContext& ctx) {
+    NetcodeService svc(c);
+    EXPECT_TRUE(svc.start(ctx));
+    // Minted a second after start() read the wall clock (whole seconds), for
+    // the lifetime the service assumes; its first packet comes 5 s later.
+    const auto minted = static_cast<uint64_t>(std::time(nullptr)) + 1;
+    PrivateConnectToken priv;
+    priv.client_id = 7;
+    priv.num_server_addresses = 1;
+    priv.server_addresses[0] = to_netcode(us);
+    priv.client_to_server_key = random_key();
+    priv.server_to_client_key = random_key();
+    std::array<uint8_t, kConnectTokenBytes> token{};
+    EXPECT_TRUE(generate_connect_token(priv, {}, c.protocol_id, minted, minted + 30,
+                                       random_connect_token_nonce(), c.private_key, token));
+    Sent sent;
+    NetcodeClient nc(&sent);
+    nc.connect(token, {minted + 5, 1'000'000'000});
+    nc.update({minted + 5, 1'000'000'000});
+    if (sent.packets.empty()) return false;
+    std::vector<uint8_t> request = sent.packets.front();
+    Datagram d;
+    d.src = client;
+    d.dst = us;
+    d.data = request.data();
+    d.len = d.room = static_cast<uint32_t>(request.size());
+    auto out = std::make_unique<Outbox>();
+    out->now_ns = 1'000'000'000;
+    out->unix_ns = (minted + 5) * 1'000'000'000ull;
+    svc.on_datagrams({&d, 1}, *out);
+    const bool refused = svc.server()->drop_count(ServerDrop::kTokenPredatesStart) == 1;
+    EXPECT_NE(refused, out->peer_size() == 1) << "refused under its reason, or challenged";
+    return out->peer_size() == 1;
+  };
+  NoStatic at_start;
+  EXPECT_TRUE(first_packet_answered(at_start)) << "a token minted after start is served";
+  Replacing at_reload;
+  EXPECT_FALSE(first_packet_answered(at_reload))
+      << "a reload's service counts from its first packet: the old one may have taken the token";
+}
+
 }  // namespace
 }  // namespace bypass::conn
