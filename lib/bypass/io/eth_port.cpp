@@ -132,7 +132,11 @@ Expected<std::unique_ptr<EthPort>> EthPort::open(const PortConfig& pc, uint16_t 
   // directions of a flow land on the same queue and so on the same worker.
   static uint8_t symmetric_key[64];
   for (size_t i = 0; i < sizeof(symmetric_key); ++i) symmetric_key[i] = i % 2 ? 0x5a : 0x6d;
-  if (pc.rss && pc.rx_queues > 1 && info.flow_type_rss_offloads != 0) {
+  p->spread_ = pc.rx_queues == 1 ? "one queue" : pc.rss ? "none" : "off";
+  if (pc.rx_queues > 1 && p->driver_ == "net_af_packet") {
+    p->spread_ = "fanout";  // its queue pairs are one PACKET_FANOUT_HASH group
+  } else if (pc.rss && pc.rx_queues > 1 && info.flow_type_rss_offloads != 0) {
+    p->spread_ = "rss";
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     conf.rx_adv_conf.rss_conf.rss_hf =
         (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
@@ -172,14 +176,20 @@ Expected<std::unique_ptr<EthPort>> EthPort::open(const PortConfig& pc, uint16_t 
   }
   p->rxq_ = pc.rx_queues;
   p->txq_ = tx_queues;
+  if (p->spread_ == "none")
+    spdlog::warn(
+        "{} has {} RX queues but its driver ({}) does not hash flows to them (no RSS): a flow "
+        "may reach several workers; use one RX queue, or a device with RSS.",
+        who, pc.rx_queues, p->driver_);
+  // A device that needs a reset says so with an event; the program learns it
+  // from reset_requested() (docs/running.md, "Links that fail"). Watched
+  // before the start, so an event that comes with it is not missed.
+  p->reset_watched_ =
+      rte_eth_dev_callback_register(id, RTE_ETH_EVENT_INTR_RESET, &EthPort::on_reset, p.get()) == 0;
   if (int rc = rte_eth_dev_start(id); rc != 0)
     return Status::error(who + " did not start (" + err(rc) +
                          "): check that the device is free and its link partner exists.");
   p->started_ = true;
-  // A device that needs a reset says so with an event; the program learns it
-  // from reset_requested() (docs/running.md, "Links that fail").
-  p->reset_watched_ =
-      rte_eth_dev_callback_register(id, RTE_ETH_EVENT_INTR_RESET, &EthPort::on_reset, p.get()) == 0;
   if (kernel_sockets && p->hotplugged_) p->drops_ = std::make_unique<SocketDrops>(sockets_before);
   if (pc.promiscuous) {
     int rc = rte_eth_promiscuous_enable(id);

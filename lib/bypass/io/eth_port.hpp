@@ -59,6 +59,11 @@ class EthPort final : public Port {
 
   uint16_t id() const { return id_; }                    ///< its DPDK port id
   const std::string& driver() const { return driver_; }  ///< its driver ("net_af_xdp")
+  /// How its RX queues share the traffic: "rss" (the device hashes flows to
+  /// queues, symmetrically where the key can be set), "fanout" (net_af_packet:
+  /// the kernel's flow hash), "none" (a device without RSS: it decides, and a
+  /// flow may not stay on one queue), "off" (rss = false) or "one queue".
+  const std::string& rx_spread() const { return spread_; }
   /// Stops the device (descriptors' mbufs return to the pool); idempotent.
   void stop();
 
@@ -68,7 +73,7 @@ class EthPort final : public Port {
   uint16_t id_ = 0;
   std::atomic<bool> reset_{false};
   bool reset_watched_ = false;  // on_reset is registered
-  std::string name_, driver_;
+  std::string name_, driver_, spread_;
   uint16_t rxq_ = 0, txq_ = 0;
   uint64_t rx_offloads_ = 0, tx_offloads_ = 0;
   int ts_offset_ = -1;  // RX timestamp dynfield, when the device fills it

@@ -96,6 +96,38 @@ TEST(EthPort, MoreQueuesThanTheDeviceHas) {
   rte_ring_free(tx);
 }
 
+// How RX queues share traffic, as the port says (and warns when a flow may
+// reach several workers): net_null takes an RSS configuration, a ring port
+// has none, and rss = false is the operator's own choice.
+TEST(EthPort, SaysHowItsRxQueuesShareTheTraffic) {
+  auto one = EthPort::open(port("net_null8"), 1, test::test_pool());
+  ASSERT_TRUE(one) << one.error();
+  EXPECT_EQ((*one)->rx_spread(), "one queue");
+  one->reset();
+  auto hashed = EthPort::open(port("net_null9", 2), 1, test::test_pool());
+  ASSERT_TRUE(hashed) << hashed.error();
+  EXPECT_EQ((*hashed)->rx_spread(), "rss");
+  hashed->reset();
+  PortConfig off = port("net_null10", 2);
+  off.rss = false;
+  auto chosen = EthPort::open(off, 1, test::test_pool());
+  ASSERT_TRUE(chosen) << chosen.error();
+  EXPECT_EQ((*chosen)->rx_spread(), "off");
+  chosen->reset();
+  rte_ring* rx[2] = {
+      rte_ring_create("spread_rx0", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ),
+      rte_ring_create("spread_rx1", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ)};
+  rte_ring* tx = rte_ring_create("spread_tx", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  ASSERT_GE(rte_eth_from_rings("ring_spread", rx, 2, &tx, 1, SOCKET_ID_ANY), 0);
+  {
+    auto ring = EthPort::open(port("net_ring_ring_spread", 2), 1, test::test_pool());
+    ASSERT_TRUE(ring) << ring.error();
+    EXPECT_EQ((*ring)->rx_spread(), "none") << "a ring port hashes nothing";
+  }
+  for (rte_ring* r : rx) rte_ring_free(r);
+  rte_ring_free(tx);
+}
+
 TEST(EthPort, RingPortCarriesPacketsBothWays) {
   unsigned before = in_use();
   rte_ring* rx = rte_ring_create("ethport_rx2", 256, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
