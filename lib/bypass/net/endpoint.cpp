@@ -98,8 +98,13 @@ void Endpoint::process(Worker& w, Batch& in, Batch& tx, UdpBatch& udp) {
     if (r == kPass) {
       const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
       const MacAddr dst = to_mac(eth->dst_addr);
+      const MacAddr src = to_mac(eth->src_addr);
       if (dst != cfg_.mac && !dst.is_multicast()) {
         r = NetDrop::kNotForUs;
+      } else if (src.is_multicast() || src.is_zero()) {
+        // No station sends from a group or from nothing; every answer goes
+        // back to the source MAC, so one spoofed frame would be answered to all.
+        r = NetDrop::kMacMartian;
       } else if (p.ethertype == RTE_ETHER_TYPE_ARP) {
         r = handle_arp(w, m, p, tx);
       } else if (p.ethertype == RTE_ETHER_TYPE_IPV4) {
@@ -130,6 +135,14 @@ DropReason Endpoint::handle_arp(Worker& w, rte_mbuf* m, const Parsed& p, Batch& 
   rte_arp_ipv4& d = a->arp_data;
   const uint32_t sip = d.arp_sip, tip = d.arp_tip;
   if (to_mac(d.arp_sha).is_multicast()) return NetDrop::kArpBad;
+  // A sender no host can be (0 is a probe, RFC 5227): neither learned nor
+  // answered. Our own address as the sender is a conflict or a spoof.
+  if (sip != 0) {
+    if (owns_v4(sip)) return NetDrop::kIpSourceOurs;
+    if (martian_v4(sip) ||
+        std::find(v4_broadcast_.begin(), v4_broadcast_.end(), sip) != v4_broadcast_.end())
+      return NetDrop::kIpMartian;
+  }
   const uint64_t now = w.now();
   if (a->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY)) {
     if (!owns_v4(tip) && sip != tip) return NetDrop::kArpNotOurs;
@@ -200,6 +213,13 @@ DropReason Endpoint::handle_ipv4(Worker&, rte_mbuf* m, Parsed& p, Batch& tx, Udp
 
 void Endpoint::port_unreachable(Worker& w, rte_mbuf* m, const Parsed& p, Batch& tx) {
   const bool v6 = p.ethertype == RTE_ETHER_TYPE_IPV6;
+  // A datagram that came to a link-layer group (broadcast, multicast) gets
+  // no error (RFC 1122 3.2.2, RFC 4443 2.4 e.3): every member would answer.
+  if (to_mac(rte_pktmbuf_mtod(m, const rte_ether_hdr*)->dst_addr).is_multicast()) {
+    counters_.icmp_errors_to_groups.add();
+    rte_pktmbuf_free(m);
+    return;
+  }
   rte_mbuf* e = nullptr;
   if (!tx.full() && icmp_error_allowed(w.now(), w.clock().hz())) e = rte_pktmbuf_alloc(m->pool);
   if (e == nullptr) {
@@ -262,10 +282,11 @@ void Endpoint::port_unreachable(Worker& w, rte_mbuf* m, const Parsed& p, Batch& 
   counters_.icmp_errors_sent.add();
 }
 
-void Endpoint::learn(const IpAddr& ip, const uint8_t* mac, uint64_t now, LearnKind kind) {
+void Endpoint::learn(const IpAddr& ip, const uint8_t* mac, uint64_t now, LearnKind kind,
+                     bool override) {
   MacAddr m;
   std::memcpy(m.b.data(), mac, 6);
-  LearnResult r = neigh_.learn(ip, m, now, kind);
+  LearnResult r = neigh_.learn(ip, m, now, kind, override);
   if (r == LearnResult::kAdded || r == LearnResult::kRefreshed) counters_.arp_learned.add();
   if (r == LearnResult::kMacChanged) counters_.neighbor_changes.add();
 }

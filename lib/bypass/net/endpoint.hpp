@@ -50,7 +50,8 @@ struct EndpointCounters {
   Counter arp_requests, arp_replies, arp_learned, neighbor_changes;
   Counter echo4, echo6, ns_received, na_sent, na_received;
   Counter udp_delivered, icmp_errors_sent, icmp_errors_suppressed;
-  Counter udp_checksum_partial;  // delivered with a checksum left to an offload (veth)
+  Counter icmp_errors_to_groups;  // not sent: the datagram came to a link-layer group
+  Counter udp_checksum_partial;   // delivered with a checksum left to an offload (veth)
 };
 
 class Endpoint {
@@ -92,7 +93,8 @@ class Endpoint {
   // Finds the link-layer address option of `type` (nullptr if absent); false
   // if the options are malformed (zero length, or running past the message).
   static bool ndp_link_addr(const rte_mbuf* m, const Parsed& p, uint8_t type, const uint8_t** mac);
-  void learn(const IpAddr& ip, const uint8_t* mac, uint64_t now, LearnKind kind);
+  void learn(const IpAddr& ip, const uint8_t* mac, uint64_t now, LearnKind kind,
+             bool override = true);
   bool owns_v4(uint32_t be) const;
   const IfAddr* find_v6(const uint8_t* a) const;
   bool icmp_error_allowed(uint64_t now, uint64_t hz);

@@ -101,10 +101,11 @@ DropReason Endpoint::handle_icmp6(rte_mbuf* m, const Parsed& p, bool group, Batc
       if (na->target[0] == 0xff) return NetDrop::kNdpBad;
       const uint8_t* tlla;
       if (!ndp_link_addr(m, p, kNdpOptTargetLinkAddr, &tlla)) return NetDrop::kNdpBad;
+      const uint32_t flags = rte_be_to_cpu_32(na->flags);
       if (tlla)
         learn(IpAddr::v6(na->target), tlla, now,
-              (rte_be_to_cpu_32(na->flags) & kNaSolicited) ? LearnKind::kReply
-                                                           : LearnKind::kUnsolicited);
+              (flags & kNaSolicited) ? LearnKind::kReply : LearnKind::kUnsolicited,
+              (flags & kNaOverride) != 0);
       counters_.na_received.add();
       return kConsumed;
     }

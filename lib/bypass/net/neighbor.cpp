@@ -256,8 +256,8 @@ const MacAddr* NeighborCache::lookup(const IpAddr& ip, uint64_t now) {
   }
 }
 
-LearnResult NeighborCache::learn(const IpAddr& ip, const MacAddr& mac, uint64_t now,
-                                 LearnKind kind) {
+LearnResult NeighborCache::learn(const IpAddr& ip, const MacAddr& mac, uint64_t now, LearnKind kind,
+                                 bool override) {
   if (!valid_ip(ip) || !valid_mac(mac)) {
     counters_.rejected.add();
     return LearnResult::kIgnored;
@@ -290,6 +290,10 @@ LearnResult NeighborCache::learn(const IpAddr& ip, const MacAddr& mac, uint64_t 
   if (e.mac == mac) {
     if (kind == LearnKind::kReply) set_state(i, NeighborState::kReachable, now);
     return LearnResult::kRefreshed;
+  }
+  if (!override) {
+    if (e.state == NeighborState::kReachable) set_state(i, NeighborState::kStale, now);
+    return LearnResult::kIgnored;
   }
   log_change(i, mac, now);
   const MacAddr old = e.mac;

@@ -113,7 +113,11 @@ class NeighborCache {
 
   // Takes what an ARP / NDP message said about `ip`. Packets held for `ip` are
   // not sent by this overload: call release() after it (or use the next one).
-  LearnResult learn(const IpAddr& ip, const MacAddr& mac, uint64_t now, LearnKind kind);
+  // `override` false (a neighbour advertisement without the O flag, RFC
+  // 4861 7.2.5): fills an entry that has no MAC, never changes one; a
+  // REACHABLE entry offered another MAC becomes STALE.
+  LearnResult learn(const IpAddr& ip, const MacAddr& mac, uint64_t now, LearnKind kind,
+                    bool override = true);
   // learn(), then release(ip, send).
   template <class Send>
   LearnResult learn(const IpAddr& ip, const MacAddr& mac, uint64_t now, LearnKind kind,

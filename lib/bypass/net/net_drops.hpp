@@ -13,6 +13,7 @@
   X(kVlanTooDeep, "vlan_too_deep")           /* more VLAN tags than allowed */    \
   X(kNotIp, "not_ip")                        /* ethertype not handled */          \
   X(kNotForUs, "not_for_us")                 /* unicast to another MAC or IP */   \
+  X(kMacMartian, "mac_martian")              /* source MAC a group or zero */     \
   /* ARP */                                                                       \
   X(kArpBad, "arp_bad")                      /* wrong sizes, types or opcode */   \
   X(kArpNotOurs, "arp_not_ours")             /* asks for an address not ours */   \

@@ -43,14 +43,14 @@ DropReason check_ipv4_options(const uint8_t* opt, uint32_t len) {
   return kPass;
 }
 
+}  // namespace
+
 bool martian_v4(uint32_t src_be) {
   uint32_t s = rte_be_to_cpu_32(src_be);
   uint8_t first = static_cast<uint8_t>(s >> 24);
   return first == 0 || first == 127 ||
          first >= 224;  // this-net, loopback, multicast/broadcast/class E
 }
-
-}  // namespace
 
 DropReason parse_ethernet(const rte_mbuf* m, Parsed& p, const ParseLimits& lim) {
   uint32_t off = sizeof(rte_ether_hdr);

@@ -39,6 +39,8 @@ DropReason parse_arp(const rte_mbuf* m, const Parsed& p);
 // IPv4 header, options, lengths, checksum (skipped when the device verified
 // it), TTL, fragments, martian sources. Sets proto, l4_off, l4_len.
 DropReason parse_ipv4(const rte_mbuf* m, Parsed& p);
+// An IPv4 source no host can have: 0/8, loopback, multicast, broadcast, class E (network order).
+bool martian_v4(uint32_t src_be);
 // IPv6 header and extension-header chain. Sets proto, l4_off, l4_len.
 DropReason parse_ipv6(const rte_mbuf* m, Parsed& p, const ParseLimits& lim = {});
 // UDP length and checksum (IPv4: 0 means none; IPv6: 0 is invalid). Trims

@@ -227,8 +227,8 @@ std::string DpdkServer::describe() const {
 
 void DpdkServer::counters(std::vector<std::pair<std::string, uint64_t>>& out) const {
   const auto first = static_cast<std::ptrdiff_t>(out.size());
-  uint64_t arp = 0, echo4 = 0, echo6 = 0, na = 0, icmp_err = 0, icmp_sup = 0, neigh = 0,
-           changes = 0, partial = 0, dgrams = 0, replies = 0, consumed = 0, sent = 0,
+  uint64_t arp = 0, echo4 = 0, echo6 = 0, na = 0, icmp_err = 0, icmp_sup = 0, icmp_grp = 0,
+           neigh = 0, changes = 0, partial = 0, dgrams = 0, replies = 0, consumed = 0, sent = 0,
            send_failed = 0;
   for (const auto& pw : per_worker_) {
     for (const auto& e : pw.endpoints) {
@@ -239,6 +239,7 @@ void DpdkServer::counters(std::vector<std::pair<std::string, uint64_t>>& out) co
       na += k.na_sent.get();
       icmp_err += k.icmp_errors_sent.get();
       icmp_sup += k.icmp_errors_suppressed.get();
+      icmp_grp += k.icmp_errors_to_groups.get();
       neigh += e->neighbors().counters().entries.get();  // the worker's gauge, not its table
       changes += k.neighbor_changes.get();
       partial += k.udp_checksum_partial.get();
@@ -262,6 +263,7 @@ void DpdkServer::counters(std::vector<std::pair<std::string, uint64_t>>& out) co
                          {"host.neighbour_adverts", na},
                          {"host.icmp_errors", icmp_err},
                          {"host.icmp_errors_suppressed", icmp_sup},
+                         {"host.icmp_errors_to_groups", icmp_grp},
                          {"host.neighbours", neigh},
                          {"host.neighbour_changes", changes},
                          {"udp.checksum_left_to_offload", partial},

@@ -115,6 +115,21 @@ TEST_F(Errors, NoErrorToTheUnspecifiedAddress) {
   EXPECT_TRUE(tx_.empty());
 }
 
+// RFC 1122 3.2.2, RFC 4443 2.4 (e.3): no error for a datagram that came to a
+// link-layer group: every member that got it would answer.
+TEST_F(Errors, NoErrorForADatagramToALinkLayerGroup) {
+  Packet v4 = udp4();
+  v4.eth.dst = MacAddr::broadcast();
+  Packet v6 = udp6();
+  v6.eth.dst = multicast_mac(kAllNodes);
+  process({v4.build(), v6.build()});
+  ASSERT_EQ(udp_.pkts.size(), 2u);
+  in_worker([&](Worker& w) { unreachable_all(ep_, w, udp_, tx_); });
+  EXPECT_TRUE(tx_.empty());
+  EXPECT_EQ(ep_.counters().icmp_errors_sent.get(), 0u);
+  EXPECT_EQ(ep_.counters().icmp_errors_to_groups.get(), 2u);
+}
+
 TEST_F(RateLimit5, TokenBucketSuppressesAfterTheBurst) {
   process(std::vector<Bytes>(8, udp4().build()));
   ASSERT_EQ(udp_.pkts.size(), 8u);

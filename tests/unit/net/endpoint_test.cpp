@@ -477,6 +477,66 @@ TEST_F(Ep, AdvertisementsAreConsumedOrRefused) {
   expect_accounted(1);
 }
 
+// RFC 4861 7.2.5: an advertisement without the Override flag (a proxy's, an
+// anycast responder's) never changes a known neighbour's MAC; a REACHABLE
+// one becomes STALE. With the flag, it does (counted as a change).
+TEST_F(Ep, AnAdvertisementWithoutOverrideKeepsAKnownMac) {
+  process(ns().build());  // the peer asks for us: known, with kPeerMac
+  ASSERT_EQ(tx_.size(), 1u);
+  const MacAddr other{{0x02, 0, 0, 0, 0, 0x77}};
+  auto advert = [&](uint32_t flags) {
+    Packet a = na(kPeerIp6, flags, kOurIp6);
+    a.payload = cat(Bytes(a.payload.begin(), a.payload.begin() + 16), lla_option(2, other));
+    return a.build();
+  };
+  process(advert(kNaSolicited));
+  auto e = ep_.neighbors().get(IpAddr::v6(kPeerIp6.data()));
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->mac, kPeerMac);
+  EXPECT_EQ(ep_.counters().neighbor_changes.get(), 0u);
+  process(advert(kNaSolicited | kNaOverride));
+  e = ep_.neighbors().get(IpAddr::v6(kPeerIp6.data()));
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->mac, other);
+  EXPECT_EQ(ep_.counters().neighbor_changes.get(), 1u);
+}
+
+// A frame from a group MAC (broadcast, multicast) or from no MAC: no station
+// sends one, and every answer goes back to the source MAC, so a ping or a
+// datagram answered would reach every host on the link.
+TEST_F(Ep, AGroupOrZeroSourceMacIsAMartian) {
+  Packet p = echo4();
+  p.eth.src = MacAddr::broadcast();
+  Packet u = udp4();
+  u.eth.src = MacAddr{{0x01, 0, 0x5e, 0, 0, 1}};
+  Packet n = ns();
+  n.eth.src = MacAddr{};
+  Packet a = arp_request();
+  a.eth.src = MacAddr::broadcast();
+  process({p.build(), u.build(), n.build(), a.build()});
+  EXPECT_TRUE(tx_.empty());
+  EXPECT_TRUE(udp_.pkts.empty());
+  EXPECT_EQ(drops(NetDrop::kMacMartian), 4u);
+  expect_accounted(0);
+}
+
+// An ARP sender no host can be: one of our addresses (a conflict or a
+// spoof), loopback, our subnet's broadcast, a group. Neither learned nor
+// answered; a probe (sender 0) is still answered.
+TEST_F(Ep, ArpFromASenderNoHostCanBeIsNeitherLearnedNorAnswered) {
+  process({arp_request(kOurIp4, kOurIp4b).build(),
+           arp_request(kOurIp4, RTE_IPV4(127, 0, 0, 1)).build(),
+           arp_request(kOurIp4, RTE_IPV4(198, 18, 0, 255)).build(),
+           arp_request(kOurIp4, RTE_IPV4(224, 0, 0, 1)).build()});
+  EXPECT_TRUE(tx_.empty());
+  EXPECT_EQ(ep_.neighbors().size(), 0u);
+  EXPECT_EQ(drops(NetDrop::kIpSourceOurs), 1u);
+  EXPECT_EQ(drops(NetDrop::kIpMartian), 3u);
+  process(arp_request(kOurIp4, 0).build());
+  EXPECT_EQ(tx_.size(), 1u) << "a probe for our address is answered";
+  expect_accounted(0);
+}
+
 // ---- A full mixed burst ----
 
 TEST_F(Ep, MixedBurstIsFullyAccounted) {
