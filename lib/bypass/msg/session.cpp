@@ -636,9 +636,15 @@ bool Session::send_one_packet(uint64_t now) {
     hello_packet_ = h.sequence;
     hello_sent_ns_ = now;
   }
+  // A packet without data whose ring entry still holds unacknowledged data
+  // (data waits for it, above) leaves that entry alone: taking it would
+  // count the data lost, and the data's own ack would find no entry.
   Sent& s = sent_[h.sequence & 255];
-  if (s.valid && !s.acked && s.data && !s.lost) mark_lost(s, now);  // wrapped unacked
-  s = Sent{h.sequence, true, false, data, false, eliciting || data, now};
+  const bool unacked = s.valid && !s.acked && s.data && !s.lost;
+  if (!unacked || data) {
+    if (unacked) mark_lost(s, now);  // cannot happen: data waits for the entry
+    s = Sent{h.sequence, true, false, data, false, eliciting || data, now};
+  }
   if (data) ++in_flight_;
   if (!eliciting && !data) counters_->ack_only++;
   counters_->packets_out++;

@@ -229,6 +229,7 @@ class Session final {
   void free_held(size_t i);
   // Frees held fragments of messages behind the channel's next expected one.
   void forget_behind(uint8_t channel);
+  void skip_malformed(const MessageFrame& m);  // a malformed reliable message: past it
   // Frees partial messages on an unreliable channel more than
   // kUnreliableReach behind message `seq` (counted msg_stale).
   void forget_unreliable_behind(uint8_t channel, uint16_t seq);

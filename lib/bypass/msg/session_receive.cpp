@@ -97,10 +97,12 @@ void Session::on_message(const MessageFrame& m) {
   const size_t least = m.fragment ? (m.count - 1) * kFragmentBytes + 1 : m.data.size();
   if (least > config_->max_message) {
     drop(MsgDrop::kTooBig);
+    skip_malformed(m);
     return;
   }
   if (!m.fragment && m.text && !valid_utf8(m.data)) {
     drop(MsgDrop::kBadUtf8);
+    skip_malformed(m);
     return;
   }
   if (channels_[m.channel] == ChannelKind::kReliable) {
@@ -108,6 +110,24 @@ void Session::on_message(const MessageFrame& m) {
   } else {
     unreliable_frame(m);
   }
+}
+
+// A malformed reliable message is skipped (section 5), as a rebuilt one is
+// in try_complete(): when it is the next one, the channel moves past it (it
+// waited for it for good); one ahead of order is not acked, so that its
+// resend is skipped in its turn (and a sender that keeps sending it is
+// closed for its malformed frames).
+void Session::skip_malformed(const MessageFrame& m) {
+  if (channels_[m.channel] != ChannelKind::kReliable) return;
+  const int d = static_cast<int16_t>(static_cast<uint16_t>(m.sequence - expected_[m.channel]));
+  if (d < 0 || d >= kReliableWindow) return;
+  if (d > 0) {
+    refuse_packet_ = true;
+    return;
+  }
+  ++expected_[m.channel];
+  if (held_used_ > 0) forget_behind(m.channel);
+  drain(m.channel);
 }
 
 bool Session::deliver(uint8_t channel, bool text, std::span<const uint8_t> bytes) {
@@ -171,9 +191,14 @@ void Session::unreliable_frame(const MessageFrame& m) {
       if (h.chunk != ChunkPool::kNone && h.channel == m.channel &&
           static_cast<int16_t>(static_cast<uint16_t>(h.msg_seq - m.sequence)) < 0) {
         free_held(i);
+        drop(MsgDrop::kStale);
       }
     }
   };
+  // Partial messages far behind this one lost a fragment for good: on a
+  // plain unreliable channel nothing else would ever free them (and after
+  // the sequence wraps, a new message's fragments would complete them).
+  if (held_used_ > 0) forget_unreliable_behind(m.channel, m.sequence);
   if (!m.fragment) {
     if (deliver(m.channel, m.text, m.data)) delivered();
     return;
@@ -182,9 +207,6 @@ void Session::unreliable_frame(const MessageFrame& m) {
     drop(MsgDrop::kDuplicate);
     return;
   }
-  // Partial messages far behind this one lost a fragment for good: on a
-  // plain unreliable channel nothing else would ever free them.
-  if (held_used_ > 0) forget_unreliable_behind(m.channel, m.sequence);
   if (!hold(m, true) && !(evict_unreliable() && hold(m, true))) return;
   if (try_complete(m.channel, m.sequence) == Completion::kDelivered) delivered();
 }
@@ -205,6 +227,16 @@ bool Session::hold(const MessageFrame& m, bool ahead) {
     if (h.chunk != ChunkPool::kNone && h.channel == m.channel && h.msg_seq == m.sequence &&
         (h.count != m.count || h.text != m.text)) {
       drop(MsgDrop::kBadFragment);
+      // The message cannot be rebuilt: on a reliable channel it is skipped
+      // (its fragments freed), or the channel would wait for it for good.
+      if (channels_[m.channel] == ChannelKind::kReliable) {
+        const uint16_t seq = m.sequence;
+        for (size_t i = 0; i < held_.size(); ++i)
+          if (held_[i].chunk != ChunkPool::kNone && held_[i].channel == m.channel &&
+              held_[i].msg_seq == seq)
+            free_held(i);
+        skip_malformed(m);
+      }
       return true;  // consumed: not worth a resend
     }
   }
