@@ -50,8 +50,8 @@ class Writer {
 }  // namespace
 
 bool is_level(const std::string& name) {
-  static const char* const kLevels[] = {"netcode.connected", "msg.open", "msg.pool_free",
-                                        "rooms.rooms", "host.neighbours"};
+  static const char* const kLevels[] = {"netcode.connected", "msg.open",        "msg.pool_free",
+                                        "rooms.rooms",       "host.neighbours", "fanout.members"};
   for (const char* l : kLevels)
     if (name == l) return true;
   return false;

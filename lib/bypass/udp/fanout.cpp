@@ -6,6 +6,9 @@ FanoutHandler::Entry* FanoutHandler::touch(const Datagram& d, uint64_t now_ns) {
   Entry* free = nullptr;
   for (Entry& e : peers_) {
     if (e.used && e.peer.remote == d.src && e.peer.local == d.dst) {
+      // Its path back may have changed (another router's MAC after a
+      // failover, another port): the latest datagram's is the one to use.
+      e.peer = d.peer();
       e.last_ns = now_ns;
       return &e;
     }
@@ -34,6 +37,13 @@ void FanoutHandler::on_datagrams(std::span<Datagram> batch, Outbox& out) {
         dropped_.add();
     }
   }
+}
+
+void FanoutHandler::counters(std::vector<std::pair<std::string, uint64_t>>& out) const {
+  out.emplace_back("fanout.forwarded", forwarded_.get());
+  out.emplace_back("fanout.not_forwarded", dropped_.get());
+  out.emplace_back("fanout.refused", refused_.get());
+  out.emplace_back("fanout.members", live_.get());
 }
 
 void FanoutHandler::on_tick(Outbox& out) {

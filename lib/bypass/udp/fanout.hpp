@@ -22,9 +22,13 @@ class FanoutHandler final : public DatagramHandler {
   void on_datagrams(std::span<Datagram> batch, Outbox& out) override;
   uint64_t tick_interval_ns() const override { return 100000000ull; }  // 10 Hz
   void on_tick(Outbox& out) override;
+  /// fanout.forwarded, fanout.not_forwarded (the outbox was full, or the
+  /// datagram too big for a member's family), fanout.refused (the room was
+  /// full), and the level fanout.members.
+  void counters(std::vector<std::pair<std::string, uint64_t>>& out) const override;
 
   uint64_t forwarded() const { return forwarded_.get(); }
-  uint64_t dropped() const { return dropped_.get(); }  // outbox full this batch
+  uint64_t dropped() const { return dropped_.get(); }  // outbox full, or too big for the member
   uint64_t refused() const { return refused_.get(); }  // the room was full
   uint32_t peers() const { return static_cast<uint32_t>(live_.get()); }
 

@@ -145,17 +145,23 @@ class Outbox {
   static constexpr size_t kPeerCapacity = 1024;
   static constexpr size_t kPeerBytes = 256 * 1024;
   ///@}
-  static constexpr size_t kMaxPeerPayload = 1472;  ///< what fits a 1500-byte IPv4 MTU
+  static constexpr size_t kMaxPeerPayload = 1472;   ///< what fits a 1500-byte IPv4 MTU
+  static constexpr size_t kMaxPeerPayload6 = 1452;  ///< what fits a 1500-byte IPv6 MTU
+  /// The largest datagram to `to` (its family's header is 20 bytes longer on IPv6).
+  static size_t max_peer_payload(const Peer& to) {
+    return to.remote.ip.is_v6() ? kMaxPeerPayload6 : kMaxPeerPayload;
+  }
   /// A datagram to a kept peer.
   struct PeerItem {
     Peer to;          ///< the peer
     uint32_t offset;  ///< where its payload is in the outbox's memory
     uint16_t len;     ///< payload bytes
   };
-  /// Room for a `len`-byte datagram to `to`: the caller writes the payload
-  /// there (it may seal it in place). nullptr when full or `len` is too big.
+  /// Room for a `len`-byte datagram to `to` (0 is a datagram too): the
+  /// caller writes the payload there (it may seal it in place). nullptr when
+  /// full or `len` is over max_peer_payload(to).
   uint8_t* reserve(const Peer& to, size_t len) {
-    if (len > kMaxPeerPayload || len == 0) return nullptr;
+    if (len > max_peer_payload(to)) return nullptr;
     if (np_ == kPeerCapacity || used_ + len > kPeerBytes) {
       // Full: a backend that can send now does, and the space is free again.
       if (!flush_fn_) return nullptr;

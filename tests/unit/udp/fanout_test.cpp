@@ -16,19 +16,24 @@ constexpr uint64_t kSec = 1000000000ull;
 class Fanout : public ::testing::Test {
  protected:
   // One datagram from 198.18.0.<host>:<port> to us, at `t` seconds.
-  void say(FanoutHandler& h, uint8_t host, uint16_t port, const std::string& text, uint64_t t) {
+  void say(FanoutHandler& h, uint8_t host, uint16_t port, const std::string& text, uint64_t t,
+           uint8_t via_port = 3) {
+    say_from(h, "198.18.0." + std::to_string(host), "198.18.0.2", port, text, t, via_port);
+  }
+  void say_from(FanoutHandler& h, const std::string& from, const std::string& to, uint16_t port,
+                const std::string& text, uint64_t t, uint8_t via_port = 3) {
     out_->clear();
     out_->now_ns = t * kSec;
     Datagram d;
-    d.src = {*IpAddr::parse("198.18.0." + std::to_string(host)), port};
-    d.dst = {*IpAddr::parse("198.18.0.2"), 5000};
+    d.src = {*IpAddr::parse(from), port};
+    d.dst = {*IpAddr::parse(to), 5000};
     bytes_.assign(text.begin(), text.end());
     d.data = bytes_.data();
     d.len = static_cast<uint32_t>(bytes_.size());
     d.room = d.len;
     d.link = link_;
     d.link_len = 14;
-    d.port = 3;
+    d.port = via_port;
     Datagram batch[1] = {d};
     h.on_datagrams(batch, *out_);
   }
@@ -98,6 +103,55 @@ TEST_F(Fanout, AFullRoomRefusesNewcomersAndAFullOutboxIsCounted) {
     say(big, static_cast<uint8_t>(i % 250 + 1), static_cast<uint16_t>(1000 + i), "x", 1);
   EXPECT_EQ(out_->peer_size(), Outbox::kPeerCapacity);
   EXPECT_EQ(big.dropped(), 1u) << "the last one spoke to one more than the outbox holds";
+}
+
+// A member heard again by another way (a router's failover: another source
+// MAC; another port) is answered that way: its first path was kept for as
+// long as it kept talking.
+TEST_F(Fanout, AMembersPathBackIsItsLatestDatagrams) {
+  FanoutHandler h(8, 30);
+  say(h, 10, 1000, "a", 1);
+  say(h, 11, 1000, "b", 1);
+  link_[11] = 8;
+  say(h, 10, 1000, "c", 2, /*via_port=*/4);
+  link_[11] = 7;
+  say(h, 11, 1000, "d", 2);
+  ASSERT_EQ(heard(), (std::vector<std::string>{"10:d"}));
+  EXPECT_EQ(out_->peer_item(0).to.link[5], 8);
+  EXPECT_EQ(out_->peer_item(0).to.port, 4);
+}
+
+// What the room did is in the handler's counters (the program's stats and
+// metrics), and an empty datagram is relayed like any other.
+TEST_F(Fanout, ItsCountsAreReportedAndEmptyDatagramsRelayed) {
+  FanoutHandler h(2, 30);
+  say(h, 10, 1000, "a", 1);
+  say(h, 11, 1000, "b", 1);
+  say(h, 12, 1000, "c", 1);  // the room is full
+  say(h, 10, 1000, "", 2);
+  EXPECT_EQ(heard(), (std::vector<std::string>{"11:"}));
+  EXPECT_EQ(h.dropped(), 0u);
+  std::vector<std::pair<std::string, uint64_t>> c;
+  h.counters(c);
+  const std::vector<std::pair<std::string, uint64_t>> want = {{"fanout.forwarded", 2},
+                                                              {"fanout.not_forwarded", 0},
+                                                              {"fanout.refused", 1},
+                                                              {"fanout.members", 2}};
+  EXPECT_EQ(c, want);
+}
+
+// A 1472-byte datagram fills a 1500-byte IPv4 packet; to an IPv6 member it
+// would be a 1520-byte packet, over the link's MTU: not sent, and counted.
+TEST_F(Fanout, ADatagramTooBigForAnIpv6MemberIsCounted) {
+  FanoutHandler h(8, 30);
+  say_from(h, "2001:db8::10", "2001:db8::2", 1000, "a", 1);
+  say(h, 11, 1000, "b", 1);
+  say(h, 12, 1000, std::string(1472, 'x'), 2);
+  ASSERT_EQ(out_->peer_size(), 1u);
+  EXPECT_TRUE(out_->peer_item(0).to.remote.ip.is_v4());
+  EXPECT_EQ(h.dropped(), 1u);
+  say(h, 12, 1000, std::string(1452, 'x'), 3);
+  EXPECT_EQ(out_->peer_size(), 2u) << "1452 bytes fit both families";
 }
 
 }  // namespace
