@@ -140,7 +140,12 @@ rte_mbuf* udp_frame_to_sender(rte_mempool* pool, const rte_mbuf* req, const Pars
   const bool v6 = p.ethertype == RTE_ETHER_TYPE_IPV6;
   const uint32_t ip_len = v6 ? sizeof(rte_ipv6_hdr) : sizeof(rte_ipv4_hdr);
   const uint32_t l4_off = p.l3_off + ip_len;
-  const bool chain = blob && len && (rp.tx_offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
+  // A chunk the device can read in place is chained; one that crosses a
+  // break in IOVA (or a port without multi-segment TX) is copied.
+  const rte_iova_t chunk_iova = blob && len && (rp.tx_offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+                                    ? static_cast<const DpdkBlob*>(blob->backend)->iova_at(off, len)
+                                    : RTE_BAD_IOVA;
+  const bool chain = chunk_iova != RTE_BAD_IOVA;
   const uint32_t copied = (blob && !chain) ? static_cast<uint32_t>(len) : 0;
   const uint32_t hdr_frame = l4_off + 8 + header_len + copied;
   rte_mbuf* m = rte_pktmbuf_alloc(pool);
@@ -192,7 +197,7 @@ rte_mbuf* udp_frame_to_sender(rte_mempool* pool, const rte_mbuf* req, const Pars
       return nullptr;
     }
     rte_mbuf_ext_refcnt_update(&db->shinfo, 1);
-    rte_pktmbuf_attach_extbuf(seg, const_cast<uint8_t*>(blob->data) + off, db->iova + off,
+    rte_pktmbuf_attach_extbuf(seg, const_cast<uint8_t*>(blob->data) + off, chunk_iova,
                               static_cast<uint16_t>(len), &db->shinfo);
     seg->data_off = 0;
     seg->data_len = static_cast<uint16_t>(len);
@@ -257,6 +262,7 @@ rte_mbuf* udp_frame_to_peer(rte_mempool* pool, const Peer& to, const uint8_t* pa
 
 namespace {
 void no_free(void*, void*) {}
+constexpr size_t kBlobPage = 4096;  // the smallest page: IOVA breaks only at page edges
 }  // namespace
 
 DpdkBlob* DpdkBlob::create(std::span<const uint8_t> bytes) {
@@ -274,15 +280,48 @@ DpdkBlob* DpdkBlob::create(std::span<const uint8_t> bytes) {
   b->blob.size = bytes.size();
   b->blob.backend = b;
   b->iova = rte_malloc_virt2iova(data);
+  b->iova_contig = b->iova != RTE_BAD_IOVA;
+  if (b->iova_contig && rte_eal_iova_mode() != RTE_IOVA_VA) {
+    const auto start = reinterpret_cast<uintptr_t>(data);
+    for (size_t off = kBlobPage - (start & (kBlobPage - 1)); off < bytes.size(); off += kBlobPage) {
+      if (rte_mem_virt2iova(data + off) != b->iova + off) {
+        b->iova_contig = false;
+        break;
+      }
+    }
+    if (!b->iova_contig) {
+      const size_t pages = ((start + bytes.size() - 1) / kBlobPage) - start / kBlobPage + 1;
+      b->page_iova = static_cast<rte_iova_t*>(
+          rte_malloc("bypass_blob_iova", pages * sizeof(rte_iova_t), RTE_CACHE_LINE_SIZE));
+      if (b->page_iova)
+        for (size_t i = 0; i < pages; ++i)
+          b->page_iova[i] =
+              rte_mem_virt2iova(reinterpret_cast<const void*>((start / kBlobPage + i) * kBlobPage));
+    }
+  }
   b->shinfo.free_cb = no_free;
   b->shinfo.fcb_opaque = nullptr;
   rte_mbuf_ext_refcnt_set(&b->shinfo, 1);  // the blob's own reference
   return b;
 }
 
+rte_iova_t DpdkBlob::iova_at(size_t off, size_t len) const {
+  if (iova_contig) return iova + off;
+  if (!page_iova || len == 0) return RTE_BAD_IOVA;
+  const auto start = reinterpret_cast<uintptr_t>(blob.data);
+  const uintptr_t at = start + off;
+  const size_t first = at / kBlobPage - start / kBlobPage;
+  const size_t last = (at + len - 1) / kBlobPage - start / kBlobPage;
+  if (page_iova[first] == RTE_BAD_IOVA) return RTE_BAD_IOVA;
+  for (size_t p = first + 1; p <= last; ++p)
+    if (page_iova[p] != page_iova[first] + (p - first) * kBlobPage) return RTE_BAD_IOVA;
+  return page_iova[first] + (at % kBlobPage);
+}
+
 bool DpdkBlob::destroy(DpdkBlob* b) {
   if (!b) return true;
   if (rte_mbuf_ext_refcnt_read(&b->shinfo) != 1) return false;
+  rte_free(b->page_iova);
   rte_free(const_cast<uint8_t*>(b->blob.data));
   rte_free(b);
   return true;

@@ -57,6 +57,15 @@ inline uint32_t udp_room(const rte_mbuf* m, const Parsed& p) {
 struct DpdkBlob {
   StaticBlob blob;
   rte_iova_t iova = 0;
+  // The device reads a chained segment by IOVA, so what it reads must be
+  // contiguous there. rte_malloc() promises that only in IOVA-as-VA mode;
+  // otherwise (IOVA as PA, huge pages that are not adjacent) create() keeps
+  // the IOVA of each 4 KiB page, and a chunk that crosses a break is copied
+  // into its frame instead.
+  bool iova_contig = false;         // all of it: iova + offset
+  rte_iova_t* page_iova = nullptr;  // otherwise: per page, from data's own page
+  // The IOVA of `len` bytes at `off`, or RTE_BAD_IOVA when they are not contiguous there.
+  rte_iova_t iova_at(size_t off, size_t len) const;
   rte_mbuf_ext_shared_info shinfo;
   static DpdkBlob* create(std::span<const uint8_t> bytes);
   // Frees it if no mbuf still points into it; returns false (and keeps it) otherwise.
