@@ -213,7 +213,8 @@ Status check_config(const Config& c, const SystemFacts& sys, std::vector<std::st
   if (c.memory.pool_size < need)
     return Status::error(
         "[memory].pool_size = " + std::to_string(c.memory.pool_size) +
-        " is too small: the ports' descriptor rings and the workers' caches hold up to " +
+        " is too small: the ports' descriptor rings, the workers' caches and the hand-off "
+        "rings hold up to " +
         std::to_string(need) + " mbufs; raise pool_size to at least " + std::to_string(need) +
         " or lower rx_desc/tx_desc.");
   if (c.memory.pool_cache > c.memory.pool_size / 4)

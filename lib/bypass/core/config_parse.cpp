@@ -2,6 +2,7 @@
 // a ConfigValue, and each part is read through a ConfigSection, which writes
 // every message about a key.
 #include <rte_mempool.h>
+#include <sched.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -40,7 +41,8 @@ Status read_eal(const ConfigSection& r, EalConfig* e) {
   BYPASS_TRY(r.only({"control_cpu", "huge_pages", "memory_mb", "file_prefix", "log_level", "args",
                      "worker_seccomp"}));
   BYPASS_TRY(r.boolean("worker_seccomp", &e->worker_seccomp));
-  BYPASS_TRY(r.integer("control_cpu", &e->control_cpu, 0, RTE_MAX_LCORE - 1));
+  // CPU numbers, not lcore ids: EAL maps lcores onto any CPU of the host.
+  BYPASS_TRY(r.integer("control_cpu", &e->control_cpu, 0, CPU_SETSIZE - 1));
   BYPASS_TRY(r.boolean("huge_pages", &e->huge_pages));
   BYPASS_TRY(r.integer("memory_mb", &e->memory_mb, 0, 1 << 20));
   BYPASS_TRY(r.string("file_prefix", &e->file_prefix));
@@ -165,7 +167,7 @@ Status parse_queue_ref(const Config& c, const std::string& where, const std::str
 Status read_worker(const Config& c, const ConfigSection& r, WorkerConfig* w) {
   BYPASS_TRY(r.only({"cpu", "rx", "idle", "idle_sleep_us"}));
   BYPASS_TRY(r.require("cpu", "set cpu to the CPU it runs on"));
-  BYPASS_TRY(r.integer("cpu", &w->cpu, 0, RTE_MAX_LCORE - 1));
+  BYPASS_TRY(r.integer("cpu", &w->cpu, 0, CPU_SETSIZE - 1));
   std::vector<std::string> rx;
   BYPASS_TRY(r.strings("rx", &rx));
   for (const auto& s : rx) BYPASS_TRY(parse_queue_ref(c, r.path(), s, &w->rx));
@@ -231,6 +233,9 @@ uint64_t Config::mbufs_needed() const {
   // Each worker may hold a full cache plus a few bursts in flight (RX batch,
   // TX buffers per port), and a cache may briefly grow to 1.5x its size.
   n += workers.size() * (memory.pool_cache * 3 / 2 + kInFlightPerWorker * (ports.size() + 1));
+  // A [[handoff]] gives each other worker a ring to it, which a slow
+  // consumer may leave full.
+  if (workers.size() > 1) n += handoffs.size() * (workers.size() - 1) * uint64_t(memory.ring_size);
   return n;
 }
 
@@ -266,7 +271,13 @@ Expected<Config> parse_config(std::string_view text, const std::string& origin) 
     c.ports.push_back(std::move(p));
     return Status::ok();
   }));
-  BYPASS_TRY(doc.tables("worker", [&](const ConfigSection& t, size_t) {
+  BYPASS_TRY(doc.tables("worker", [&](const ConfigSection& t, size_t i) {
+    // Each worker is an lcore of its own, and the control thread lcore 0.
+    if (i + 1 >= RTE_MAX_LCORE)
+      return Status::error("[[worker]] " + std::to_string(i + 1) + ": at most " +
+                           std::to_string(RTE_MAX_LCORE - 1) +
+                           " workers fit DPDK's lcores (RTE_MAX_LCORE " +
+                           std::to_string(RTE_MAX_LCORE) + "): remove some.");
     WorkerConfig w;
     BYPASS_TRY(read_worker(c, t, &w));
     c.workers.push_back(std::move(w));

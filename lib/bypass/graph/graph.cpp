@@ -65,7 +65,11 @@ Status WorkerGraph::carry_over(WorkerGraph& old, const std::vector<std::string>&
     std::unique_ptr<Module>* theirs;
   };
   std::vector<Pair> pairs;
-  for (const std::string& name : keep) {
+  for (size_t k = 0; k < keep.size(); ++k) {
+    const std::string& name = keep[k];
+    if (std::find(keep.begin(), keep.begin() + static_cast<std::ptrdiff_t>(k), name) !=
+        keep.begin() + static_cast<std::ptrdiff_t>(k))
+      return Status::error("module '" + name + "' is named twice among those to keep.");
     auto mine = std::find_if(modules_.begin(), modules_.end(),
                              [&](const auto& m) { return m && m->name() == name; });
     auto theirs = std::find_if(old.modules_.begin(), old.modules_.end(),
@@ -151,6 +155,13 @@ size_t WorkerGraph::prune() {
 }
 
 Status WorkerGraph::check() const {
+  // Names find modules (reports, a reload keeping modules): one module each.
+  for (size_t i = 0; i < modules_.size(); ++i)
+    for (size_t j = i + 1; j < modules_.size(); ++j)
+      if (modules_[i]->name() == modules_[j]->name())
+        return Status::error("two modules of worker " + std::to_string(worker_.index() + 1) +
+                             " are named '" + modules_[i]->name() +
+                             "': give the [[module]] a name of its own.");
   for (const auto& m : modules_)
     for (unsigned g = 0; g < m->gates(); ++g)
       if (m->next(g) == nullptr)

@@ -352,5 +352,36 @@ TEST(SystemFacts, ReadsThisMachine) {
   EXPECT_EQ(format_cpus({0, 1, 2, 5, 7, 8}), "0-2,5,7-8");
 }
 
+// CPU numbers are not lcore ids: a worker may run on CPU 130 of a big host
+// (it was refused as out of 0..127), while the number of workers is what
+// DPDK's lcores bound (128 workers passed, then EAL refused its arguments).
+TEST(Config, CpusOfABigHostAndNoMoreWorkersThanLcores) {
+  auto c = parse_config("[[port]]\ndevice = \"net_null0\"\n[[worker]]\ncpu = 130\n");
+  ASSERT_TRUE(c) << c.error();
+  SystemFacts big = machine();
+  big.online_cpus.clear();
+  for (unsigned i = 0; i < 256; ++i) big.online_cpus.push_back(i);
+  big.allowed_cpus = big.online_cpus;
+  EXPECT_TRUE(check_config(*c, big));
+  std::string all;
+  for (auto& a : eal_args(*c)) all += a + " ";
+  EXPECT_NE(all.find("1@130"), std::string::npos) << all;
+  std::string many = "[[port]]\ndevice = \"net_null0\"\n";
+  for (int i = 0; i < RTE_MAX_LCORE; ++i) many += "[[worker]]\ncpu = 1\n";
+  expect_error(many, "at most " + std::to_string(RTE_MAX_LCORE - 1) + " workers fit");
+}
+
+// A hand-off ring a slow consumer leaves full holds ring_size mbufs: the pool
+// must have them besides what the descriptor rings and caches hold.
+TEST(Config, ThePoolHoldsWhatHandOffRingsHold) {
+  const std::string two =
+      "[[port]]\ndevice = \"net_null0\"\n[[worker]]\ncpu = 0\n[[worker]]\ncpu = 1\n";
+  auto plain = parse_config(two);
+  auto handed = parse_config(two + "[[handoff]]\nbefore = \"udp_dispatch\"\nworker = 2\n");
+  ASSERT_TRUE(plain) << plain.error();
+  ASSERT_TRUE(handed) << handed.error();
+  EXPECT_EQ(handed->mbufs_needed(), plain->mbufs_needed() + handed->memory.ring_size);
+}
+
 }  // namespace
 }  // namespace bypass

@@ -143,6 +143,42 @@ TEST_F(GraphTest, CheckRefusesAnUnconnectedGateAnUnfedModuleAndALoop) {
             "module 'lonely' is fed by no source or module: connect it or remove it.");
 }
 
+// Names find modules (reports; a reload keeps modules by name): two of one
+// name made a reload free a running module (kept twice, the second time
+// moving a null over it).
+TEST_F(GraphTest, TwoModulesOfOneNameAreRefused) {
+  auto& a = g_.make<Io>("a");
+  auto& a2 = g_.make<Io>("a");
+  auto& sink = g_.make<Sink>("sink");
+  g_.add_source(std::make_unique<TestSource>(&a, 1));
+  a.connect(0, &a2);
+  a2.connect(0, &sink);
+  EXPECT_EQ(g_.check().message(),
+            "two modules of worker 1 are named 'a': give the [[module]] a name of its own.");
+}
+
+TEST(GraphSwap, AModuleNamedTwiceAmongThoseToKeepIsRefused) {
+  ManualClock clock(1'000'000, 0);
+  Worker w(0, WorkerConfig{}, &clock);
+  auto build = [&](WorkerGraph& g) {
+    auto& io = g.make<Io>("io");
+    auto& half = g.make<Halver>("half");
+    auto& sink = g.make<Sink>("tx");
+    io.connect(0, &half);
+    half.connect(0, &sink);
+    g.add_source(std::make_unique<TestSource>(&io, 1));
+  };
+  WorkerGraph old(w), fresh(w);
+  build(old);
+  ASSERT_TRUE(old.start());
+  build(fresh);
+  const Module* running = old.find("half");
+  EXPECT_EQ(fresh.carry_over(old, {"half", "half"}).message(),
+            "module 'half' is named twice among those to keep.");
+  EXPECT_EQ(old.find("half"), running) << "nothing moved";
+  EXPECT_NE(fresh.find("half"), nullptr);
+}
+
 // Live reload: a new graph for the running worker keeps the module 'half'
 // (its state, the alternation, and its counters go on), gains a Ticker and a
 // new sink; the old sink and the old Ticker (whose timer is cancelled on the
