@@ -101,6 +101,19 @@ class NetcodeService final : public DatagramHandler,
   // seals its packet there, then says its size with commit() (0: none).
   uint8_t* room(const NetcodeAddress& to, size_t max);
   void commit(size_t len) { out_->shrink_last(len); }
+  // A connected client's packet opened and passed its replay check: its path
+  // back is this packet's (a router's failover, another port), as for a
+  // fanout member. Only an authenticated packet may move it.
+  void heard(uint32_t client_index) {
+    if (!current_ || client_index >= peers_.size()) return;
+    const Datagram& d = *current_;
+    Peer& p = peers_[client_index];
+    bool same = p.port == d.port && p.local == d.dst &&
+                p.link_len == (d.link_len >= 12 && d.link_len <= Peer::kMaxLink ? d.link_len : 0);
+    for (unsigned i = 0; same && i < 6 && p.link_len; ++i) same = p.link[i] == d.link[6 + i];
+    for (unsigned i = 12; same && i < p.link_len; ++i) same = p.link[i] == d.link[i];
+    if (!same) p = d.peer();
+  }
   void on_connect(uint32_t client_index, uint64_t client_id,
                   std::span<const uint8_t, kUserDataBytes> user_data) override;
   void on_payload(uint32_t client_index, std::span<const uint8_t> payload) override;

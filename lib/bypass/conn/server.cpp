@@ -410,6 +410,7 @@ bool NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packe
   }
   s.last_receive_ns = now.mono_ns;
   s.confirmed = true;
+  if (service_ != nullptr) service_->heard(client);
   if (p.type == PacketType::kPayload && handler_ != nullptr) {
     deliver(client, p.payload);
   }

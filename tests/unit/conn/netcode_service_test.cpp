@@ -148,6 +148,89 @@ TEST(NetcodeService, AHeldRequestIsAnsweredTheWayItCame) {
   EXPECT_FALSE(svc.server()->holding());
 }
 
+// A connected client's path back (the MAC it came from, the port) is its
+// latest authenticated packet's: after a router's failover its keep-alives
+// and messages went to the old router for good. A packet that does not
+// open moves nothing.
+TEST(NetcodeService, AClientsPathBackIsItsLatestAuthenticatedPackets) {
+  ASSERT_TRUE(crypto_init());
+  const SockAddr us{*IpAddr::parse("198.18.0.2"), 40000};
+  const SockAddr client{*IpAddr::parse("198.18.0.1"), 5000};
+  NetcodeServiceConfig c;
+  c.protocol_id = 1;
+  c.private_key = random_key();
+  c.public_addresses = {us};
+  NetcodeService svc(c);
+  NoStatic ctx;
+  ASSERT_TRUE(svc.start(ctx));
+  const auto unix_now = static_cast<uint64_t>(std::time(nullptr));
+  PrivateConnectToken priv;
+  priv.client_id = 9;
+  priv.timeout_seconds = 5;
+  priv.num_server_addresses = 1;
+  priv.server_addresses[0] = to_netcode(us);
+  priv.client_to_server_key = random_key();
+  priv.server_to_client_key = random_key();
+  std::array<uint8_t, kConnectTokenBytes> token{};
+  ASSERT_TRUE(generate_connect_token(priv, {}, c.protocol_id, unix_now, unix_now + 60,
+                                     random_connect_token_nonce(), c.private_key, token));
+  // Link headers as they arrive: to our MAC, from router 1 (..:aa) or 2 (..:bb).
+  const uint8_t r1[14] = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 0xaa, 0x08, 0x00};
+  const uint8_t r2[14] = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 0xbb, 0x08, 0x00};
+  const uint8_t r3[14] = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 0xcc, 0x08, 0x00};
+  auto out = std::make_unique<Outbox>();
+  auto feed = [&](std::vector<uint8_t> pkt, const uint8_t* link, uint8_t port, uint64_t ms) {
+    Datagram d;
+    d.src = client;
+    d.dst = us;
+    d.data = pkt.data();
+    d.len = d.room = static_cast<uint32_t>(pkt.size());
+    d.link = link;
+    d.link_len = 14;
+    d.port = port;
+    out->clear();
+    out->now_ns = ms * kMs;
+    out->unix_ns = unix_now * 1'000'000'000ull;
+    svc.on_datagrams({&d, 1}, *out);
+  };
+  auto to_client = [&](NetcodeClient& nc, uint64_t ms) {
+    for (size_t i = 0; i < out->peer_size(); ++i) {
+      std::vector<uint8_t> p(out->peer_payload(i), out->peer_payload(i) + out->peer_item(i).len);
+      nc.receive(to_netcode(us), p, {unix_now, ms * kMs});
+    }
+  };
+  Sent sent;
+  NetcodeClient nc(&sent);
+  nc.connect(token, {unix_now, 1000 * kMs});
+  nc.update({unix_now, 1000 * kMs});
+  ASSERT_FALSE(sent.packets.empty());
+  feed(sent.packets.front(), r1, 0, 1000);  // the request; the challenge back
+  to_client(nc, 1001);
+  sent.packets.clear();
+  nc.update({unix_now, 1101 * kMs});
+  ASSERT_FALSE(sent.packets.empty());
+  feed(sent.packets.front(), r1, 0, 1101);  // the response; a keep-alive back
+  ASSERT_EQ(svc.server()->num_connected(), 1u);
+  to_client(nc, 1102);
+  ASSERT_TRUE(nc.connected()) << out->peer_size();
+  // A keep-alive of the client's by router 2, on port 1; then a forged one
+  // by router 3 that does not open.
+  sent.packets.clear();
+  nc.update({unix_now, 1300 * kMs});
+  ASSERT_FALSE(sent.packets.empty());
+  feed(sent.packets.back(), r2, 1, 1300);
+  std::vector<uint8_t> forged = sent.packets.back();
+  forged.back() ^= 1;
+  feed(forged, r3, 2, 1301);
+  out->clear();
+  out->now_ns = 1500 * kMs;
+  out->unix_ns = unix_now * 1'000'000'000ull;
+  svc.on_tick(*out);
+  ASSERT_GE(out->peer_size(), 1u) << "a keep-alive to the client";
+  EXPECT_EQ(out->peer_item(0).to.port, 1);
+  EXPECT_EQ(out->peer_item(0).to.link[5], 0xbb) << "to router 2";
+}
+
 // A handler context of a live reload: the handlers it starts replace running ones.
 struct Replacing final : HandlerContext {
   Expected<const StaticBlob*> make_static(std::span<const uint8_t>) override {
