@@ -84,6 +84,9 @@ void MessageServer::on_disconnect(uint32_t conn) {
   Session* s = session(conn);
   if (!s) return;
   if (s->opened_once()) --open_;
+  // What it finished and the batch still holds is not sent: the server
+  // sends by slot, and the slot may be the next client's by the flush.
+  batch_.forget(conn);
   s->lost();
   // Out of the live set (swap with the last).
   const uint32_t at = live_at_[conn];

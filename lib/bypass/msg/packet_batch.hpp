@@ -7,6 +7,7 @@
 // construction.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -43,6 +44,21 @@ class PacketBatch {
     p.conn = conn;
     p.len = static_cast<uint16_t>(len);
     if (++n_ == packets_.size()) drain();
+  }
+  // Takes back what is committed for `conn` (its connection is gone: the
+  // slot may be the next client's before the batch is handed over).
+  void forget(uint32_t conn) {
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < n_; ++i) {
+      if (packets_[i].conn == conn) continue;
+      if (kept != i) {
+        packets_[kept].conn = packets_[i].conn;
+        packets_[kept].len = packets_[i].len;
+        std::copy_n(packets_[i].bytes, packets_[i].len, packets_[kept].bytes);
+      }
+      ++kept;
+    }
+    n_ = kept;
   }
   // Hands over what is committed.
   void drain() {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <bypass/msg/msg_wire.hpp>
+#include <bypass/msg/packet_batch.hpp>
 
 #include "session_link.hpp"
 
@@ -142,6 +143,32 @@ TEST_F(Skip, PacketsWithoutDataLeaveUnackedDataInTheSentRing) {
   link.run_ms(2000);
   EXPECT_EQ(link.server.counters.retransmits.get(), 0u);
   EXPECT_EQ(link.server.counters.fast_retransmits.get(), 0u);
+}
+
+// A connection that goes (timed out, disconnected) while packets it finished
+// wait in the owner's batch: they are taken back. The server sends by slot,
+// and within one burst the slot may be the next client's before the flush.
+TEST(PacketBatchForget, PacketsOfAConnectionThatWentAreNotSent) {
+  struct Out final : PacketOut {
+    void transmit(std::span<const OutPacket> packets) override {
+      for (const OutPacket& p : packets) got.emplace_back(p.conn, p.data()[0]);
+    }
+    std::vector<std::pair<uint32_t, uint8_t>> got;
+  } out;
+  PacketBatch batch(&out, 8);
+  auto put = [&](uint32_t conn, uint8_t tag) {
+    batch.room()[0] = tag;
+    batch.commit(conn, 1);
+  };
+  put(5, 1);
+  put(6, 2);
+  put(5, 3);
+  put(7, 4);
+  batch.forget(5);
+  put(5, 5);  // the slot's next client
+  batch.drain();
+  const std::vector<std::pair<uint32_t, uint8_t>> want = {{6, 2}, {7, 4}, {5, 5}};
+  EXPECT_EQ(out.got, want);
 }
 
 }  // namespace
