@@ -1,5 +1,7 @@
 #include <bypass/conn/netcode_service.hpp>
 
+#include <sodium.h>
+
 #include <cstring>
 
 #include <bypass/conn/keys.hpp>
@@ -57,6 +59,7 @@ Status NetcodeService::start(HandlerContext& ctx) {
   clock_gettime(CLOCK_REALTIME, &ts);
   auto server =
       NetcodeServer::create(sc, shared_->get(), this, this, {static_cast<uint64_t>(ts.tv_sec), 0});
+  sodium_memzero(sc.private_key.data(), sc.private_key.size());  // the server has its copy
   if (!server) return server.status();
   server_ = std::move(*server);
   server_->serve_directly(this);

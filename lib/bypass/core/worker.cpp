@@ -74,7 +74,7 @@ uint64_t Worker::run(const std::atomic<bool>& stop) {
     // iteration's cycles (the cost per packet the final report prints, as
     // testpmd's --record-core-cycles counts it) need no read of their own.
     const uint64_t t = clock_->now();
-    if (busy) counters_.busy_cycles.add(t - now_);
+    if (busy && t > now_) counters_.busy_cycles.add(t - now_);  // a manual clock may go back
     now_ = t;
     profiling_ = (iterations & 15) == 0;
     busy = timers_.run(*this, t) > 0;
@@ -87,7 +87,7 @@ uint64_t Worker::run(const std::atomic<bool>& stop) {
       idle();
     }
   }
-  if (busy) counters_.busy_cycles.add(clock_->now() - now_);
+  if (const uint64_t t = clock_->now(); busy && t > now_) counters_.busy_cycles.add(t - now_);
   {
     std::lock_guard<std::mutex> lock(run_mutex_);
     if (swap_pending_.load(std::memory_order_acquire)) take_swap();

@@ -1,5 +1,7 @@
 #include <bypass/core/worker.hpp>
 
+#include <bypass/core/clock.hpp>
+
 #include <rte_lcore.h>
 
 #include <gtest/gtest.h>
@@ -94,6 +96,31 @@ TEST(Worker, RelaunchAfterStop) {
     g.stop();
   }
   EXPECT_GE(p.n_.load(), 300u);
+}
+
+// Busy time counts the clock's advance over busy iterations: a manual clock
+// that goes back (tests drive time by hand) adds nothing, where it added
+// about 2^64 cycles.
+TEST(Worker, AClockThatGoesBackAddsNoBusyTime) {
+  struct Back final : Poller {
+    ManualClock* clock = nullptr;
+    std::atomic<bool>* stop = nullptr;
+    int n = 0;
+    bool poll(Worker&) override {
+      clock->advance(++n % 2 ? 100 : -300);
+      if (n == 10) *stop = true;
+      return true;
+    }
+  };
+  ManualClock clock(1'000'000'000, 1'000'000);
+  Worker w(0, WorkerConfig{}, &clock);
+  std::atomic<bool> stop{false};
+  Back b;
+  b.clock = &clock;
+  b.stop = &stop;
+  w.add(&b);
+  w.run(stop);
+  EXPECT_LT(w.counters().busy_cycles.get(), 1000u);
 }
 
 TEST(Worker, RunInlineUntilStopFlag) {
