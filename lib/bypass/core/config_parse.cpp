@@ -87,6 +87,7 @@ Status read_control(const ConfigSection& r, ControlConfig* c) {
                            "answer any name.");
     std::transform(h.begin(), h.end(), h.begin(),
                    [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (h.size() > 1 && h.back() == '.') h.pop_back();  // "name." is the name
   }
   BYPASS_TRY(r.boolean("telemetry", &c->telemetry));
   return Status::ok();
@@ -233,9 +234,11 @@ uint64_t Config::mbufs_needed() const {
   // Each worker may hold a full cache plus a few bursts in flight (RX batch,
   // TX buffers per port), and a cache may briefly grow to 1.5x its size.
   n += workers.size() * (memory.pool_cache * 3 / 2 + kInFlightPerWorker * (ports.size() + 1));
-  // A [[handoff]] gives each other worker a ring to it, which a slow
-  // consumer may leave full.
-  if (workers.size() > 1) n += handoffs.size() * (workers.size() - 1) * uint64_t(memory.ring_size);
+  // A [[handoff]] gives each other worker a ring to it per port (a point is
+  // one module per port), which a slow consumer may leave full.
+  if (workers.size() > 1)
+    n += handoffs.size() * (workers.size() - 1) * std::max<size_t>(1, ports.size()) *
+         uint64_t(memory.ring_size);
   return n;
 }
 

@@ -133,8 +133,10 @@ Expected<std::unique_ptr<EthPort>> EthPort::open(const PortConfig& pc, uint16_t 
   static uint8_t symmetric_key[64];
   for (size_t i = 0; i < sizeof(symmetric_key); ++i) symmetric_key[i] = i % 2 ? 0x5a : 0x6d;
   p->spread_ = pc.rx_queues == 1 ? "one queue" : pc.rss ? "none" : "off";
-  if (pc.rx_queues > 1 && p->driver_ == "net_af_packet") {
-    p->spread_ = "fanout";  // its queue pairs are one PACKET_FANOUT_HASH group
+  if (pc.rx_queues > 1 && (p->driver_ == "net_af_packet" || p->driver_ == "net_af_xdp")) {
+    // The kernel spreads flows: AF_PACKET's queue pairs are one
+    // PACKET_FANOUT_HASH group; AF_XDP's queues are the NIC's, under its RSS.
+    p->spread_ = "kernel";
   } else if (pc.rss && pc.rx_queues > 1 && info.flow_type_rss_offloads != 0) {
     p->spread_ = "rss";
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;

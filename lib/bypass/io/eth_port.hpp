@@ -60,8 +60,9 @@ class EthPort final : public Port {
   uint16_t id() const { return id_; }                    ///< its DPDK port id
   const std::string& driver() const { return driver_; }  ///< its driver ("net_af_xdp")
   /// How its RX queues share the traffic: "rss" (the device hashes flows to
-  /// queues, symmetrically where the key can be set), "fanout" (net_af_packet:
-  /// the kernel's flow hash), "none" (a device without RSS: it decides, and a
+  /// queues, symmetrically where the key can be set), "kernel" (net_af_packet:
+  /// the kernel's flow hash; net_af_xdp: the NIC's queues and RSS under it),
+  /// "none" (a device without RSS: it decides, and a
   /// flow may not stay on one queue), "off" (rss = false) or "one queue".
   const std::string& rx_spread() const { return spread_; }
   /// Stops the device (descriptors' mbufs return to the pool); idempotent.

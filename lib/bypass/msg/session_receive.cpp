@@ -198,7 +198,7 @@ void Session::unreliable_frame(const MessageFrame& m) {
   // Partial messages far behind this one lost a fragment for good: on a
   // plain unreliable channel nothing else would ever free them (and after
   // the sequence wraps, a new message's fragments would complete them).
-  if (held_used_ > 0) forget_unreliable_behind(m.channel, m.sequence);
+  if (ahead_unreliable_ > 0) forget_unreliable_behind(m.channel, m.sequence);
   if (!m.fragment) {
     if (deliver(m.channel, m.text, m.data)) delivered();
     return;
@@ -228,13 +228,16 @@ bool Session::hold(const MessageFrame& m, bool ahead) {
         (h.count != m.count || h.text != m.text)) {
       drop(MsgDrop::kBadFragment);
       // The message cannot be rebuilt: on a reliable channel it is skipped
-      // (its fragments freed), or the channel would wait for it for good.
+      // in its turn (its fragments freed), or the channel would wait for it
+      // for good. Ahead of order the fragments stay and the packet is not
+      // acked: the resend disagrees with them again, in its turn.
       if (channels_[m.channel] == ChannelKind::kReliable) {
         const uint16_t seq = m.sequence;
-        for (size_t i = 0; i < held_.size(); ++i)
-          if (held_[i].chunk != ChunkPool::kNone && held_[i].channel == m.channel &&
-              held_[i].msg_seq == seq)
-            free_held(i);
+        if (seq == expected_[m.channel])
+          for (size_t i = 0; i < held_.size(); ++i)
+            if (held_[i].chunk != ChunkPool::kNone && held_[i].channel == m.channel &&
+                held_[i].msg_seq == seq)
+              free_held(i);
         skip_malformed(m);
       }
       return true;  // consumed: not worth a resend

@@ -326,7 +326,7 @@ TEST(Config, ControlSectionAndItsMistakes) {
   auto c = parse_config(std::string(kGood) +
                         "\n[control]\nname = \"edge-1\"\nsocket = \"off\"\nmetrics = "
                         "\"127.0.0.1:9100\"\ntelemetry = false\njournal = \"/tmp/j\"\n"
-                        "metrics_hosts = [\"Metrics.Example.net\", \"*\"]\n");
+                        "metrics_hosts = [\"Metrics.Example.net.\", \"*\"]\n");
   ASSERT_TRUE(c) << c.error();
   EXPECT_EQ(c->control.name, "edge-1");
   EXPECT_FALSE(c->control.socket_on);
@@ -381,6 +381,14 @@ TEST(Config, ThePoolHoldsWhatHandOffRingsHold) {
   ASSERT_TRUE(plain) << plain.error();
   ASSERT_TRUE(handed) << handed.error();
   EXPECT_EQ(handed->mbufs_needed(), plain->mbufs_needed() + handed->memory.ring_size);
+  // A point is one module per port: a ring for each.
+  const std::string ports2 = "[[port]]\ndevice = \"net_null1\"\n";
+  auto plain2 = parse_config(ports2 + two);
+  auto handed2 =
+      parse_config(ports2 + two + "[[handoff]]\nbefore = \"udp_dispatch\"\nworker = 2\n");
+  ASSERT_TRUE(plain2) << plain2.error();
+  ASSERT_TRUE(handed2) << handed2.error();
+  EXPECT_EQ(handed2->mbufs_needed(), plain2->mbufs_needed() + 2 * handed2->memory.ring_size);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 // not take the sent-ring entry of unacknowledged data.
 #include <gtest/gtest.h>
 
+#include <bypass/msg/echo_app.hpp>
+#include <bypass/msg/message_server.hpp>
 #include <bypass/msg/msg_wire.hpp>
 #include <bypass/msg/packet_batch.hpp>
 
@@ -80,6 +82,22 @@ TEST_F(Skip, AMalformedReliableMessageAheadIsSkippedInItsTurn) {
   to_server(link, message(0, 2, {'b'}), 1003);
   ASSERT_EQ(link.server.got.size(), 2u);
   EXPECT_EQ(link.server.got[1].bytes, (std::vector<uint8_t>{'b'}));
+}
+
+// Fragments that disagree ahead of order: the packet is not acked and the
+// fragments held stay, so that the resend, in its turn, disagrees again and
+// the message is skipped (freed ahead of order, the resend was held alone
+// and never completed).
+TEST_F(Skip, DisagreeingFragmentsAheadAreSkippedInTheirTurn) {
+  to_server(link, fragment(0, 1, 0, 2, std::vector<uint8_t>(1024, 1)), 1000);
+  to_server(link, fragment(0, 1, 2, 3, {2}), 1001);
+  to_server(link, message(0, 0, {'a'}), 1002);
+  to_server(link, fragment(0, 1, 2, 3, {2}), 1003);  // the resend
+  to_server(link, message(0, 2, {'b'}), 1004);
+  ASSERT_EQ(link.server.got.size(), 2u);
+  EXPECT_EQ(link.server.got[1].bytes, (std::vector<uint8_t>{'b'}));
+  EXPECT_EQ(link.server.session.holding(), 0u);
+  EXPECT_EQ(dropped(MsgDrop::kBadFragment), 2u);
 }
 
 // On a plain unreliable channel (1) an incomplete message was freed only by
@@ -169,6 +187,47 @@ TEST(PacketBatchForget, PacketsOfAConnectionThatWentAreNotSent) {
   batch.drain();
   const std::vector<std::pair<uint32_t, uint8_t>> want = {{6, 2}, {7, 4}, {5, 5}};
   EXPECT_EQ(out.got, want);
+}
+
+// The same through a message server: a client's 32 pings in one burst make
+// its session send mid-burst (its acks are owed), into the server's batch;
+// the client goes and another takes its slot before the flush. Nothing the
+// first one's session made reaches the second (its pongs were sent by slot).
+TEST(PacketBatchForget, AMessageServerSendsNothingOfAConnectionThatWent) {
+  struct Transport final : ConnectionTransport {
+    size_t send_payloads(std::span<const OutPacket> packets) override {
+      struct Pongs final : WireLog {
+        int pongs = 0;
+        void on_pong(uint32_t) override { ++pongs; }
+      } seen;
+      for (const OutPacket& p : packets) read_frames(p.data(), seen);
+      pongs += seen.pongs;
+      sent += packets.size();
+      return 0;
+    }
+    void disconnect(uint32_t) override {}
+    int pongs = 0;
+    size_t sent = 0;
+  } transport;
+  EchoApp app;
+  MessageServerConfig mc;
+  mc.session = server_config();
+  MessageServer server(mc, &app, &transport, 8);
+  constexpr uint64_t kNow = 1'000'000'000;
+  server.on_connect(5, 77, {}, kNow);
+  for (uint16_t i = 0; i < 40; ++i) {
+    uint8_t buf[64];
+    PacketWriter w(buf);
+    Header h;
+    h.sequence = i;
+    w.header(h);
+    ASSERT_TRUE(w.ping(100 + i));
+    server.on_payload(5, w.bytes(), kNow);
+  }
+  server.on_disconnect(5);
+  server.on_connect(5, 78, {}, kNow);
+  server.flush(kNow);
+  EXPECT_EQ(transport.pongs, 0) << "the old client's pongs went to the new one";
 }
 
 }  // namespace
