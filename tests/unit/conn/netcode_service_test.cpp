@@ -37,6 +37,34 @@ struct Sent final : PacketSink {
 
 constexpr uint64_t kMs = 1'000'000;
 
+// A service's config: protocol 1, a random key, answering as `addresses`.
+NetcodeServiceConfig config_for(std::vector<SockAddr> addresses) {
+  NetcodeServiceConfig c;
+  c.protocol_id = 1;
+  c.private_key = random_key();
+  c.public_addresses = std::move(addresses);
+  return c;
+}
+
+// A connect token for client `id` of the service `c`, naming `server`, made
+// at `create` (unix seconds) and expiring at `expire`, with random keys.
+std::array<uint8_t, kConnectTokenBytes> token_for(const NetcodeServiceConfig& c,
+                                                  const SockAddr& server, uint64_t id,
+                                                  uint64_t create, uint64_t expire,
+                                                  int32_t timeout_seconds = 0) {
+  PrivateConnectToken priv;
+  priv.client_id = id;
+  priv.timeout_seconds = timeout_seconds;
+  priv.num_server_addresses = 1;
+  priv.server_addresses[0] = to_netcode(server);
+  priv.client_to_server_key = random_key();
+  priv.server_to_client_key = random_key();
+  std::array<uint8_t, kConnectTokenBytes> token{};
+  EXPECT_TRUE(generate_connect_token(priv, {}, c.protocol_id, create, expire,
+                                     random_connect_token_nonce(), c.private_key, token));
+  return token;
+}
+
 TEST(NetcodeService, RequestsBeyondTheRateAreRefusedBeforeTheServerSeesThem) {
   ASSERT_TRUE(crypto_init());
   NetcodeServiceConfig c;
@@ -97,25 +125,14 @@ TEST(NetcodeService, AHeldRequestIsAnsweredTheWayItCame) {
   const SockAddr first{*IpAddr::parse("198.18.0.2"), 40000};
   const SockAddr second{*IpAddr::parse("198.18.0.3"), 40000};
   const SockAddr client{*IpAddr::parse("198.18.0.1"), 5000};
-  NetcodeServiceConfig c;
-  c.protocol_id = 1;
-  c.private_key = random_key();
-  c.public_addresses = {first, second};
+  NetcodeServiceConfig c = config_for({first, second});
   NetcodeService svc(c);
   NoStatic ctx;
   ASSERT_TRUE(svc.start(ctx));
 
   // A real client's request, to the first address.
   const auto now_unix = static_cast<uint64_t>(std::time(nullptr));
-  PrivateConnectToken priv;
-  priv.client_id = 42;
-  priv.num_server_addresses = 1;
-  priv.server_addresses[0] = to_netcode(first);
-  priv.client_to_server_key = random_key();
-  priv.server_to_client_key = random_key();
-  std::array<uint8_t, kConnectTokenBytes> token{};
-  ASSERT_TRUE(generate_connect_token(priv, {}, c.protocol_id, now_unix, now_unix + 60,
-                                     random_connect_token_nonce(), c.private_key, token));
+  const auto token = token_for(c, first, 42, now_unix, now_unix + 60);
   Sent sent;
   NetcodeClient nc(&sent);
   nc.connect(token, {now_unix, 1'000'000'000});
@@ -156,24 +173,12 @@ TEST(NetcodeService, AClientsPathBackIsItsLatestAuthenticatedPackets) {
   ASSERT_TRUE(crypto_init());
   const SockAddr us{*IpAddr::parse("198.18.0.2"), 40000};
   const SockAddr client{*IpAddr::parse("198.18.0.1"), 5000};
-  NetcodeServiceConfig c;
-  c.protocol_id = 1;
-  c.private_key = random_key();
-  c.public_addresses = {us};
+  NetcodeServiceConfig c = config_for({us});
   NetcodeService svc(c);
   NoStatic ctx;
   ASSERT_TRUE(svc.start(ctx));
   const auto unix_now = static_cast<uint64_t>(std::time(nullptr));
-  PrivateConnectToken priv;
-  priv.client_id = 9;
-  priv.timeout_seconds = 5;
-  priv.num_server_addresses = 1;
-  priv.server_addresses[0] = to_netcode(us);
-  priv.client_to_server_key = random_key();
-  priv.server_to_client_key = random_key();
-  std::array<uint8_t, kConnectTokenBytes> token{};
-  ASSERT_TRUE(generate_connect_token(priv, {}, c.protocol_id, unix_now, unix_now + 60,
-                                     random_connect_token_nonce(), c.private_key, token));
+  const auto token = token_for(c, us, 9, unix_now, unix_now + 60, /*timeout_seconds=*/5);
   // Link headers as they arrive: to our MAC, from router 1 (..:aa) or 2 (..:bb).
   const uint8_t r1[14] = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 0xaa, 0x08, 0x00};
   const uint8_t r2[14] = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 0xbb, 0x08, 0x00};
@@ -248,10 +253,7 @@ TEST(NetcodeService, TheRestartRuleCountsFromStartUnlessItReplacesARunningServic
   ASSERT_TRUE(crypto_init());
   const SockAddr us{*IpAddr::parse("198.18.0.2"), 40000};
   const SockAddr client{*IpAddr::parse("198.18.0.1"), 5000};
-  NetcodeServiceConfig c;
-  c.protocol_id = 1;
-  c.private_key = random_key();
-  c.public_addresses = {us};
+  NetcodeServiceConfig c = config_for({us});
   c.token_lifetime_seconds = 30;
   auto first_packet_answered = [&](HandlerContext& ctx) {
     NetcodeService svc(c);
@@ -259,15 +261,7 @@ TEST(NetcodeService, TheRestartRuleCountsFromStartUnlessItReplacesARunningServic
     // Minted a second after start() read the wall clock (whole seconds), for
     // the lifetime the service assumes; its first packet comes 5 s later.
     const auto minted = static_cast<uint64_t>(std::time(nullptr)) + 1;
-    PrivateConnectToken priv;
-    priv.client_id = 7;
-    priv.num_server_addresses = 1;
-    priv.server_addresses[0] = to_netcode(us);
-    priv.client_to_server_key = random_key();
-    priv.server_to_client_key = random_key();
-    std::array<uint8_t, kConnectTokenBytes> token{};
-    EXPECT_TRUE(generate_connect_token(priv, {}, c.protocol_id, minted, minted + 30,
-                                       random_connect_token_nonce(), c.private_key, token));
+    const auto token = token_for(c, us, 7, minted, minted + 30);
     Sent sent;
     NetcodeClient nc(&sent);
     nc.connect(token, {minted + 5, 1'000'000'000});
