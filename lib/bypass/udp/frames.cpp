@@ -52,6 +52,21 @@ void set_ipv4_cksum(rte_mbuf* m, rte_ipv4_hdr* ip, uint32_t l3_off, const ReplyP
   }
 }
 
+// A buffer with room for a `frame`-byte first segment, or nullptr and why.
+rte_mbuf* alloc_frame(rte_mempool* pool, uint32_t frame, FrameFail* why) {
+  rte_mbuf* m = rte_pktmbuf_alloc(pool);
+  if (!m) {
+    if (why) *why = FrameFail::kNoBuffer;
+    return nullptr;
+  }
+  if (frame > rte_pktmbuf_tailroom(m)) {
+    rte_pktmbuf_free(m);
+    if (why) *why = FrameFail::kTooBig;
+    return nullptr;
+  }
+  return m;
+}
+
 }  // namespace
 
 bool udp_reply_in_place(rte_mbuf* m, Parsed& p, uint32_t len, bool unchanged,
@@ -136,7 +151,7 @@ bool udp_reply_in_place(rte_mbuf* m, Parsed& p, uint32_t len, bool unchanged,
 
 rte_mbuf* udp_frame_to_sender(rte_mempool* pool, const rte_mbuf* req, const Parsed& p,
                               const uint8_t* header, uint32_t header_len, const StaticBlob* blob,
-                              size_t off, size_t len, const ReplyParams& rp) {
+                              size_t off, size_t len, const ReplyParams& rp, FrameFail* why) {
   const bool v6 = p.ethertype == RTE_ETHER_TYPE_IPV6;
   const uint32_t ip_len = v6 ? sizeof(rte_ipv6_hdr) : sizeof(rte_ipv4_hdr);
   const uint32_t l4_off = p.l3_off + ip_len;
@@ -148,16 +163,9 @@ rte_mbuf* udp_frame_to_sender(rte_mempool* pool, const rte_mbuf* req, const Pars
   const bool chain = chunk_iova != RTE_BAD_IOVA;
   const uint32_t copied = (blob && !chain) ? static_cast<uint32_t>(len) : 0;
   const uint32_t hdr_frame = l4_off + 8 + header_len + copied;
-  rte_mbuf* m = rte_pktmbuf_alloc(pool);
+  rte_mbuf* m = alloc_frame(pool, hdr_frame, why);
   if (!m) return nullptr;
-  auto* out =
-      hdr_frame <= rte_pktmbuf_tailroom(m)
-          ? reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(hdr_frame)))
-          : nullptr;
-  if (!out) {
-    rte_pktmbuf_free(m);
-    return nullptr;
-  }
+  auto* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(hdr_frame)));
   rte_memcpy(out, rte_pktmbuf_mtod(req, const uint8_t*), p.l3_off);  // link header, VLAN tags too
   swap_macs_from(reinterpret_cast<rte_ether_hdr*>(out), rp.mac);
   const auto* rq_u = rte_pktmbuf_mtod_offset(req, const rte_udp_hdr*, p.l4_off);
@@ -194,6 +202,7 @@ rte_mbuf* udp_frame_to_sender(rte_mempool* pool, const rte_mbuf* req, const Pars
     rte_mbuf* seg = rte_pktmbuf_alloc(pool);
     if (!seg) {
       rte_pktmbuf_free(m);
+      if (why) *why = FrameFail::kNoBuffer;
       return nullptr;
     }
     rte_mbuf_ext_refcnt_update(&db->shinfo, 1);
@@ -202,9 +211,10 @@ rte_mbuf* udp_frame_to_sender(rte_mempool* pool, const rte_mbuf* req, const Pars
     seg->data_off = 0;
     seg->data_len = static_cast<uint16_t>(len);
     seg->pkt_len = static_cast<uint32_t>(len);
-    if (rte_pktmbuf_chain(m, seg) != 0) {
+    if (rte_pktmbuf_chain(m, seg) != 0) {  // past the segment limit: cannot happen with two
       rte_pktmbuf_free(seg);
       rte_pktmbuf_free(m);
+      if (why) *why = FrameFail::kTooBig;
       return nullptr;
     }
   }
@@ -213,22 +223,19 @@ rte_mbuf* udp_frame_to_sender(rte_mempool* pool, const rte_mbuf* req, const Pars
 }
 
 rte_mbuf* udp_frame_to_peer(rte_mempool* pool, const Peer& to, const uint8_t* payload, uint32_t len,
-                            const ReplyParams& rp) {
+                            const ReplyParams& rp, FrameFail* why) {
   const bool v6 = to.remote.ip.is_v6();
   const uint32_t l3_off = to.link_len;
   const uint32_t ip_len = v6 ? sizeof(rte_ipv6_hdr) : sizeof(rte_ipv4_hdr);
   const uint32_t l4_off = l3_off + ip_len;
   const uint32_t frame = l4_off + 8 + len;
-  if (l3_off < sizeof(rte_ether_hdr) || to.local.ip.is_v6() != v6) return nullptr;
-  rte_mbuf* m = rte_pktmbuf_alloc(pool);
-  if (!m) return nullptr;
-  auto* out = frame <= rte_pktmbuf_tailroom(m)
-                  ? reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(frame)))
-                  : nullptr;
-  if (!out) {
-    rte_pktmbuf_free(m);
+  if (l3_off < sizeof(rte_ether_hdr) || to.local.ip.is_v6() != v6) {
+    if (why) *why = FrameFail::kBadPeer;
     return nullptr;
   }
+  rte_mbuf* m = alloc_frame(pool, frame, why);
+  if (!m) return nullptr;
+  auto* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(frame)));
   std::memcpy(out, to.link, l3_off);  // the peer's MAC, VLAN tags, the ethertype
   std::memcpy(out + 6, rp.mac.b.data(), 6);
   auto* u = reinterpret_cast<rte_udp_hdr*>(out + l4_off);

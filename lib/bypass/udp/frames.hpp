@@ -20,6 +20,14 @@ struct ReplyParams {
   uint64_t tx_offloads = 0;  // RTE_ETH_TX_OFFLOAD_* the port has enabled
 };
 
+// Why a frame builder below returned no frame: so that a small `[memory]
+// data_room` is not counted as an empty pool.
+enum class FrameFail : uint8_t {
+  kNoBuffer,  // the pool is empty
+  kTooBig,    // the frame does not fit one buffer's data room
+  kBadPeer,   // the peer's local and remote addresses are of different families
+};
+
 // Turns the request `m` (headers at `p`) into its reply carrying `len` payload
 // bytes already written at the payload start. `unchanged`: the payload is the
 // request's own, so the UDP checksum stays valid after the swap. Returns false
@@ -31,17 +39,18 @@ bool udp_reply_in_place(rte_mbuf* m, Parsed& p, uint32_t len, bool unchanged,
 // A new datagram to the sender of `req` (headers at `p`), from the port it was
 // sent to: `header` bytes copied, then `blob[off, off+len)` attached without
 // copy (or copied, when the port cannot send chained mbufs). Returns nullptr if
-// the pool is empty or the frame does not fit.
+// the pool is empty or the frame does not fit; `why` (if given) says which.
 rte_mbuf* udp_frame_to_sender(rte_mempool* pool, const rte_mbuf* req, const Parsed& p,
                               const uint8_t* header, uint32_t header_len, const StaticBlob* blob,
-                              size_t off, size_t len, const ReplyParams& rp);
+                              size_t off, size_t len, const ReplyParams& rp,
+                              FrameFail* why = nullptr);
 
 // A datagram to a peer a handler kept (udp/handler.hpp), from the address
 // and port it sent to, over the link header it came by (our MAC as source).
 // Returns nullptr if the pool is empty, the frame does not fit, or the
-// peer's families disagree.
+// peer's families disagree; `why` (if given) says which.
 rte_mbuf* udp_frame_to_peer(rte_mempool* pool, const Peer& to, const uint8_t* payload, uint32_t len,
-                            const ReplyParams& rp);
+                            const ReplyParams& rp, FrameFail* why = nullptr);
 
 // Where the payload of a parsed UDP datagram starts, and how much may be
 // written there for a reply (first segment only).

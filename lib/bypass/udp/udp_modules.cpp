@@ -91,8 +91,11 @@ void ServiceModule::process(Worker& w, Batch& in) {
       w.drop(ServiceDrop::kNoRequest);  // a handler's mistake: counted as the sockets backend does
       continue;
     }
-    send_built(w, udp_frame_to_sender(pool_, pk[it.to], parsed(pk[it.to]), it.header, it.header_len,
-                                      it.blob, it.offset, it.len, rp_));
+    FrameFail why = FrameFail::kNoBuffer;
+    send_built(w,
+               udp_frame_to_sender(pool_, pk[it.to], parsed(pk[it.to]), it.header, it.header_len,
+                                   it.blob, it.offset, it.len, rp_, &why),
+               why);
   }
   Batch dead;
   for (unsigned j = 0; j < k; ++j) {
@@ -132,7 +135,9 @@ void ServiceModule::send_to_peers(Worker& w) {
       continue;
     }
     if (it.to.port == port_) {
-      send_built(w, udp_frame_to_peer(pool_, it.to, outbox_.peer_payload(i), it.len, rp_));
+      FrameFail why = FrameFail::kNoBuffer;
+      send_built(w, udp_frame_to_peer(pool_, it.to, outbox_.peer_payload(i), it.len, rp_, &why),
+                 why);
       continue;
     }
     // A peer kept on another of this worker's ports: built for that port
@@ -143,10 +148,11 @@ void ServiceModule::send_to_peers(Worker& w) {
       w.drop(ServiceDrop::kPeerElsewhere);  // a port this worker does not send on
       continue;
     }
-    rte_mbuf* m = udp_frame_to_peer(pool_, it.to, outbox_.peer_payload(i), it.len, others_[o].rp);
+    FrameFail why = FrameFail::kNoBuffer;
+    rte_mbuf* m =
+        udp_frame_to_peer(pool_, it.to, outbox_.peer_payload(i), it.len, others_[o].rp, &why);
     if (!m) {
-      counters_.send_failed.add();
-      w.drop(ServiceDrop::kNoBuffer);
+      send_failed(w, why);
       continue;
     }
     counters_.sent.add();
@@ -164,10 +170,16 @@ void ServiceModule::flush_peers(void* ctx, Outbox& out) {
   out.clear_peers();
 }
 
-void ServiceModule::send_built(Worker& w, rte_mbuf* m) {
+void ServiceModule::send_failed(Worker& w, FrameFail why) {
+  counters_.send_failed.add();
+  w.drop(why == FrameFail::kTooBig    ? ServiceDrop::kTooBig
+         : why == FrameFail::kBadPeer ? ServiceDrop::kBadPeer
+                                      : ServiceDrop::kNoBuffer);
+}
+
+void ServiceModule::send_built(Worker& w, rte_mbuf* m, FrameFail why) {
   if (!m) {
-    counters_.send_failed.add();
-    w.drop(ServiceDrop::kNoBuffer);
+    send_failed(w, why);
     return;
   }
   counters_.sent.add();

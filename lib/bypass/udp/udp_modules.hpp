@@ -40,8 +40,9 @@ BYPASS_DROP_TABLE(DispatchDrop, BYPASS_DISPATCH_DROPS)
 #define BYPASS_SERVICE_DROPS(X)                                              \
   X(kSplitHeaders, "split_headers") /* chained mbuf that would not linearize */ \
   X(kNoBuffer, "no_buffer")         /* pool empty for a further datagram */     \
-  X(kTooBig, "too_big")             /* reply larger than its buffer */        \
+  X(kTooBig, "too_big")             /* reply or datagram larger than a buffer */ \
   X(kPeerElsewhere, "peer_elsewhere") /* to a peer kept on another port */  \
+  X(kBadPeer, "bad_peer")             /* a kept peer's addresses of two families */ \
   X(kNoRequest, "no_request")         /* a further datagram to no request of the batch */
 // clang-format on
 BYPASS_DROP_TABLE(ServiceDrop, BYPASS_SERVICE_DROPS)
@@ -102,8 +103,10 @@ class ServiceModule final : public Module {
 
   void stamp(Worker& w);  // the outbox's times from the worker's clock
   void send_to_peers(Worker& w);
-  // A further datagram built for the way out (nullptr: the pool was empty).
-  void send_built(Worker& w, rte_mbuf* m);
+  // Sends a further datagram built for the way out, or counts why none was
+  // built (`why`, as the builder said).
+  void send_built(Worker& w, rte_mbuf* m, FrameFail why);
+  void send_failed(Worker& w, FrameFail why);
   static void on_tick(void* ctx, Worker& w);
   static void flush_peers(void* ctx, Outbox& out);
   Worker* current_ = nullptr;  // during process() and on_tick(): for flush_peers

@@ -402,21 +402,54 @@ TEST_F(UdpFrames, FrameToSenderWhenThePoolRunsOut) {
   rte_mbuf* req = request(udp4({1}).build(), p);
   const uint8_t hdr[] = {1};
   // One mbuf: the header fits, the blob segment does not; nothing is kept.
+  FrameFail why = FrameFail::kBadPeer;
   EXPECT_EQ(udp_frame_to_sender(tiny, req, p, hdr, 1, &blob->blob, 0, 64,
-                                rp(RTE_ETH_TX_OFFLOAD_MULTI_SEGS)),
+                                rp(RTE_ETH_TX_OFFLOAD_MULTI_SEGS), &why),
             nullptr);
+  EXPECT_EQ(why, FrameFail::kNoBuffer);
   EXPECT_EQ(rte_mempool_in_use_count(tiny), 0u);
   EXPECT_TRUE(DpdkBlob::destroy(blob)) << "no reference was taken";
-  // Copied instead of chained, but larger than one mbuf: refused, nothing kept.
+  // Copied instead of chained, but larger than one mbuf: refused as too big
+  // (not as an empty pool), nothing kept.
   DpdkBlob* big = DpdkBlob::create(Bytes(4000, 2));
   ASSERT_NE(big, nullptr);
-  EXPECT_EQ(udp_frame_to_sender(test_pool(), req, p, hdr, 1, &big->blob, 0, 3000, rp()), nullptr);
+  why = FrameFail::kNoBuffer;
+  EXPECT_EQ(udp_frame_to_sender(test_pool(), req, p, hdr, 1, &big->blob, 0, 3000, rp(), &why),
+            nullptr);
+  EXPECT_EQ(why, FrameFail::kTooBig);
   EXPECT_TRUE(DpdkBlob::destroy(big));
   rte_mbuf* hold = rte_pktmbuf_alloc(tiny);
   ASSERT_NE(hold, nullptr);
-  EXPECT_EQ(udp_frame_to_sender(tiny, req, p, hdr, 1, nullptr, 0, 0, rp()), nullptr);
+  why = FrameFail::kTooBig;
+  EXPECT_EQ(udp_frame_to_sender(tiny, req, p, hdr, 1, nullptr, 0, 0, rp(), &why), nullptr);
+  EXPECT_EQ(why, FrameFail::kNoBuffer);
   rte_pktmbuf_free(hold);
   rte_mempool_free(tiny);
+}
+
+TEST_F(UdpFrames, FrameToPeerSaysWhyItMadeNone) {
+  Peer to;
+  to.remote = {*IpAddr::parse("198.18.0.9"), 4000};
+  to.local = {*IpAddr::parse("198.18.0.2"), 7000};
+  const uint8_t link[14] = {2, 0, 0, 0, 0, 9, 2, 0, 0, 0, 0, 2, 0x08, 0x00};
+  std::memcpy(to.link, link, sizeof link);
+  to.link_len = sizeof link;
+  const Bytes payload(3000, 7);
+  FrameFail why = FrameFail::kNoBuffer;
+  rte_mbuf* m = udp_frame_to_peer(test_pool(), to, payload.data(), 100, rp(), &why);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(rte_pktmbuf_pkt_len(m), 14u + 20 + 8 + 100);
+  rte_pktmbuf_free(m);
+  const unsigned before = rte_mempool_in_use_count(test_pool());
+  // Larger than one buffer's data room: too big, not an empty pool.
+  EXPECT_EQ(udp_frame_to_peer(test_pool(), to, payload.data(), 3000, rp(), &why), nullptr);
+  EXPECT_EQ(why, FrameFail::kTooBig);
+  // An IPv6 peer kept with an IPv4 local address: a peer of two families.
+  Peer mixed = to;
+  mixed.remote = {*IpAddr::parse("2001:db8::9"), 4000};
+  EXPECT_EQ(udp_frame_to_peer(test_pool(), mixed, payload.data(), 100, rp(), &why), nullptr);
+  EXPECT_EQ(why, FrameFail::kBadPeer);
+  EXPECT_EQ(rte_mempool_in_use_count(test_pool()), before) << "nothing kept";
 }
 
 }  // namespace
