@@ -13,8 +13,6 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -87,10 +85,9 @@ struct Chat final : msg::MessageHandler {
 int run_chat(const std::string& token_file, const std::string& room, int connect_timeout_ms) {
   if (Status s = conn::crypto_init(); !s) return fail(s.message());
   if (room.empty()) return fail("chat needs --room NAME.");
-  std::ifstream f(token_file, std::ios::binary);
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (!f.good() && !f.eof()) return fail("cannot read the token file '" + token_file + "'.");
-  auto token = conn::read_connect_token(bytes);
+  auto bytes = read_user_file(token_file, kMaxTokenFileBytes, "the token file");
+  if (!bytes) return fail(bytes.error());
+  auto token = conn::read_connect_token(*bytes);
   if (!token) return fail("the token in '" + token_file + "': " + token.error());
   if (token->expire_timestamp <= static_cast<uint64_t>(std::time(nullptr)))
     return fail("the token in '" + token_file + "' has expired: mint a new one.");
@@ -105,7 +102,7 @@ int run_chat(const std::string& token_file, const std::string& room, int connect
   msg::SessionCounters counters;
   msg::MessageClient client(&sink, &chat, &sc, &pool, &counters);
   const conn::Now start = clock_now();
-  client.connect(bytes, start);
+  client.connect(*bytes, start);
   std::printf("* connecting to the room %s\n", room.c_str());
   std::fflush(stdout);
   std::string line;

@@ -20,7 +20,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <optional>
 #include <vector>
 
@@ -174,10 +173,9 @@ std::array<uint8_t, conn::kConnectTokenBytes> TokenMinter::mint(uint64_t client_
 
 int run_netcode(const NetcodeOptions& o) {
   if (Status s = conn::crypto_init(); !s) return fail(s.message());
-  std::ifstream f(o.token_file, std::ios::binary);
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (!f.good() && !f.eof()) return fail("cannot read the token file '" + o.token_file + "'.");
-  auto token = conn::read_connect_token(bytes);
+  auto bytes = read_user_file(o.token_file, kMaxTokenFileBytes, "the token file");
+  if (!bytes) return fail(bytes.error());
+  auto token = conn::read_connect_token(*bytes);
   if (!token) return fail("the token in '" + o.token_file + "': " + token.error());
   if (token->expire_timestamp <= static_cast<uint64_t>(std::time(nullptr)))
     return fail("the token in '" + o.token_file + "' has expired: mint a new one.");

@@ -18,6 +18,7 @@
 #include <bypass/conn/netcode_now.hpp>
 #include <bypass/conn/netcode_service.hpp>
 #include <bypass/conn/packet_sink.hpp>
+#include <bypass/core/file_read.hpp>
 #include <bypass/udp/socket_backend.hpp>
 
 namespace bypass::client {
@@ -73,6 +74,10 @@ inline int open_token_socket(const conn::ConnectToken& t, bool* dual) {
   }
   return fd;
 }
+
+// A connect token file is the token's 2,048 bytes; a file much larger is the
+// wrong one (read_user_file() refuses it before reading it).
+inline constexpr size_t kMaxTokenFileBytes = 64 * 1024;
 
 inline int fail(const std::string& m) {
   std::fprintf(stderr, "bypass-client: %s\n", m.c_str());

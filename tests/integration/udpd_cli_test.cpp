@@ -241,7 +241,16 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{
             "[[port]]\ndevice = \"net_null0\"\naddresses = [\"198.18.0.2/24\"]\n[[worker]]\ncpu = "
             "1\n[[udpd.service]]\nport = 7\nhandler = \"static\"\nfile = \"/nonexistent\"\n",
-            "cannot read file '/nonexistent'"},
+            "file '/nonexistent' does not exist: check the path."},
+        BadConfig{
+            // a directory or a device: refused by what it is (it aborted, or read without end)
+            "[[port]]\ndevice = \"net_null0\"\naddresses = [\"198.18.0.2/24\"]\n[[worker]]\ncpu = "
+            "1\n[[udpd.service]]\nport = 7\nhandler = \"static\"\nfile = \"/tmp\"\n",
+            "file '/tmp' is a directory: give the path of a file in it."},
+        BadConfig{
+            "[[port]]\ndevice = \"net_null0\"\naddresses = [\"198.18.0.2/24\"]\n[[worker]]\ncpu = "
+            "1\n[[udpd.service]]\nport = 7\nhandler = \"static\"\nfile = \"/dev/zero\"\n",
+            "file '/dev/zero' is not a regular file"},
         BadConfig{
             "[[port]]\ndevice = \"net_null0\"\naddresses = [\"198.18.0.2/24\"]\n[[worker]]\ncpu = "
             "1\n[[udpd.service]]\nport = 7\nhandler = \"echo\"\n[[udpd.service]]\nport = "

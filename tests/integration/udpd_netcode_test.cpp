@@ -390,7 +390,7 @@ TEST(UdpdSockets, NetcodeConfigMistakesAreOneSentence) {
       {"127.0.0.1", "protocol_id = \"zz\"\n" + key, "is not a 64-bit number"},
       {"127.0.0.1", "protocol_id = 1\n", "add private_key_file"},
       {"127.0.0.1", "protocol_id = 1\nprivate_key_file = \"" + dir.file("none.hex") + "\"\n",
-       "give the path of the file that holds the key"},
+       "does not exist: check the path."},
       {"127.0.0.1", "protocol_id = 1\nprivate_key_file = \"" + dir.file("short.hex") + "\"\n",
        "netcode private key"},
       {"127.0.0.1", "protocol_id = 1\n" + key + "public_addresses = [\"198.18.0.2\"]\n",

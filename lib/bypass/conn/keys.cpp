@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include <bypass/core/file_read.hpp>
+
 namespace bypass::conn {
 namespace {
 
@@ -50,14 +52,29 @@ Status crypto_init() {
 
 Expected<Key> parse_private_key(std::span<const uint8_t> bytes) {
   Key key{};
+  const auto all_hex = [](std::span<const uint8_t> b) {
+    return std::all_of(b.begin(), b.end(), [](uint8_t c) { return hex_value(c) >= 0; });
+  };
   if (bytes.size() == kKeyBytes) {
+    // 32 raw bytes that are all hex digits: a 16-byte key written as hex
+    // (a random key is that by chance with odds of about 1 in 10^34).
+    if (all_hex(bytes)) {
+      return Status::error(
+          "netcode private key: 32 hex digits, that is a 16-byte key; a key is 32 bytes: write "
+          "64 hex digits (or 32 raw bytes)");
+    }
     std::copy(bytes.begin(), bytes.end(), key.begin());
   } else {
     size_t n = bytes.size();
     while (n > 0 && is_space(bytes[n - 1])) --n;
     if (n != kHexKeyChars) {
-      return Status::error("netcode private key: expected 32 raw bytes or 64 hex digits, got " +
-                           std::to_string(bytes.size()) + " bytes");
+      if (n > 0 && all_hex(bytes.first(n))) {
+        return Status::error("netcode private key: " + std::to_string(n) +
+                             " hex digits; a key is 64 hex digits (or 32 raw bytes)");
+      }
+      return Status::error("netcode private key: " + std::to_string(bytes.size()) +
+                           " bytes that are neither 32 raw bytes nor 64 hex digits; write the "
+                           "key as one or the other");
     }
     if (!decode_hex(bytes.first(n), key)) {
       sodium_memzero(key.data(), key.size());
@@ -75,27 +92,11 @@ Expected<Key> parse_private_key(std::span<const uint8_t> bytes) {
 }
 
 Expected<Key> load_private_key_file(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    return Status::error("netcode private key file " + path + ": cannot open (" +
-                         std::strerror(errno) + "): give the path of the file that holds the key");
-  }
-  std::array<uint8_t, kMaxKeyFileBytes + 1> buf{};
-  const size_t n = std::fread(buf.data(), 1, buf.size(), f);
-  const bool read_error = std::ferror(f) != 0;
-  std::fclose(f);
-  if (read_error) {
-    sodium_memzero(buf.data(), buf.size());
-    return Status::error("netcode private key file " + path + ": read failed");
-  }
-  if (n > kMaxKeyFileBytes) {
-    sodium_memzero(buf.data(), buf.size());
-    return Status::error("netcode private key file " + path + ": larger than " +
-                         std::to_string(kMaxKeyFileBytes) +
-                         " bytes, so not a key (32 raw bytes or 64 hex digits)");
-  }
-  auto key = parse_private_key(std::span<const uint8_t>(buf.data(), n));
-  sodium_memzero(buf.data(), buf.size());
+  auto bytes = read_user_file(path, kMaxKeyFileBytes, "netcode private key file");
+  if (!bytes) return bytes.status();
+  // Read into one allocation (read_user_file), wiped here whatever the outcome.
+  auto key = parse_private_key(*bytes);
+  sodium_memzero(bytes->data(), bytes->capacity());
   if (!key) return Status::error(key.error() + " (in " + path + ")");
   return key;
 }

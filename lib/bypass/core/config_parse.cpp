@@ -335,6 +335,9 @@ Expected<Config> load_config(const std::string& path, bool live) {
   if (stat(path.c_str(), &st) != 0)
     return Status::error("cannot read config file '" + path +
                          "': check the path and its permissions.");
+  if (S_ISDIR(st.st_mode))
+    return Status::error("config file '" + path +
+                         "' is a directory: give the path of a TOML file in it.");
   if (live && !S_ISREG(st.st_mode))
     return Status::error("config file '" + path +
                          "' is not a regular file: give the path of a TOML file.");

@@ -5,13 +5,12 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <optional>
 #include <set>
 
 #include <bypass/conn/keys.hpp>
 #include <bypass/core/config_reader.hpp>
+#include <bypass/core/file_read.hpp>
 #include <bypass/udp/fanout.hpp>
 
 namespace bypass {
@@ -67,6 +66,9 @@ void StaticHandler::counters(std::vector<std::pair<std::string, uint64_t>>& out)
 }
 
 namespace {
+
+// A static service's file is held whole in huge pages while it is served.
+constexpr size_t kMaxStaticFileBytes = size_t{64} << 20;
 
 // "198.18.0.2:40000" or "[2001:db8::2]:40000".
 std::optional<SockAddr> parse_sockaddr(const std::string& text) {
@@ -264,11 +266,9 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc,
       BYPASS_TRY(r.string("file", &s.file));
       if (s.file.empty())
         return Status::error(r.path() + " serves static content: set file to the file to serve.");
-      std::ifstream f(s.file, std::ios::binary);
-      if (!f)
-        return Status::error(r.path() + " cannot read file '" + s.file +
-                             "': check the path and its permissions.");
-      s.content.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+      auto bytes = read_user_file(s.file, kMaxStaticFileBytes, r.path() + " file");
+      if (!bytes) return bytes.status();
+      s.content = std::move(*bytes);
       if (s.content.empty())
         return Status::error(r.path() + " file '" + s.file +
                              "' is empty: serve a file with content.");

@@ -66,6 +66,14 @@ TEST_F(Keys, Refusals) {
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().find("all zeros"), std::string::npos);
   EXPECT_FALSE(parse_private_key(as_bytes(std::string(64, '0'))).has_value());
+  // 63 hex digits and a newline: counted as digits, not as 64 bytes.
+  r = parse_private_key(as_bytes(kHex.substr(1) + "\n"));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().find("63 hex digits"), std::string::npos) << r.error();
+  // 32 hex characters: a 16-byte key written as hex, not 32 raw bytes.
+  r = parse_private_key(as_bytes(kHex.substr(0, 32)));
+  ASSERT_FALSE(r.has_value()) << "taken as a raw key";
+  EXPECT_NE(r.error().find("16-byte key"), std::string::npos) << r.error();
 }
 
 TEST_F(Keys, MessagesNeverContainKeyMaterial) {
@@ -110,7 +118,14 @@ TEST_F(Keys, LoadFromFile) {
 
   r = load_private_key_file("/nonexistent/bypass.key");
   ASSERT_FALSE(r.has_value());
-  EXPECT_NE(r.error().find("cannot open"), std::string::npos);
+  EXPECT_NE(r.error().find("does not exist"), std::string::npos) << r.error();
+  // A directory and a device are refused by what they are, not read.
+  r = load_private_key_file("/tmp");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().find("is a directory"), std::string::npos) << r.error();
+  r = load_private_key_file("/dev/zero");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().find("not a regular file"), std::string::npos) << r.error();
 }
 
 TEST_F(Keys, RandomKeysAndNoncesDiffer) {

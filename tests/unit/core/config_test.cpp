@@ -265,6 +265,13 @@ TEST(Config, ALiveReloadReadsARegularFileOfAConfigsSizeOnly) {
   auto b = load_config(big, /*live=*/true);
   ASSERT_FALSE(b);
   EXPECT_NE(b.error().find("over the 1 MiB a config may have"), std::string::npos) << b.error();
+  // A directory is named as one (it read as an empty config that lacked ports).
+  for (bool live : {false, true}) {
+    auto d = load_config(dir, live);
+    ASSERT_FALSE(d);
+    EXPECT_EQ(d.error(),
+              "config file '" + dir + "' is a directory: give the path of a TOML file in it.");
+  }
   unlink(fifo.c_str());
   unlink(big.c_str());
   rmdir(dir.c_str());
