@@ -139,7 +139,7 @@ void NetcodeService::on_datagrams(std::span<Datagram> batch, Outbox& out) {
   current_ = nullptr;
   server_->end_batch();
   held_ = nullptr;
-  if (messages_) messages_->poll();               // what the other workers sent
+  if (messages_) messages_->poll(now_.mono_ns);   // what the other workers sent
   if (messages_) messages_->flush(now_.mono_ns);  // what the burst queued, coalesced
   out_ = nullptr;
 }
@@ -148,7 +148,7 @@ void NetcodeService::on_tick(Outbox& out) {
   out_ = &out;
   now_ = now_of(out);
   server_->update(now_);
-  if (messages_) messages_->poll();
+  if (messages_) messages_->poll(now_.mono_ns);
   if (messages_) messages_->tick(now_.mono_ns);
   out_ = nullptr;
 }

@@ -110,6 +110,7 @@ bool MessageServer::take_direct(std::span<const uint8_t> record) {
   } else if (r == SendResult::kNoMemory) {
     return false;  // this worker's pool is short, not the connection slow: kept for the next poll
   } else if (r == SendResult::kQueueFull && s->channels()[head.channel] == ChannelKind::kReliable) {
+    ++links_slow_closed_;  // the message is not delivered: the connection closes
     s->close(kCloseSlowConsumer, "slow consumer: messages from other workers piled up");
     touch(*s);
   } else {
@@ -118,7 +119,7 @@ bool MessageServer::take_direct(std::span<const uint8_t> record) {
   return true;
 }
 
-void MessageServer::poll() {
+void MessageServer::poll(uint64_t now_ns) {
   if (!links_) return;
   if (!polled_) {
     links_->activate(me_);
@@ -127,10 +128,15 @@ void MessageServer::poll() {
   for (uint32_t w = 0; w < links_->workers(); ++w) {
     if (w == me_) continue;
     ByteRing* ring = links_->ring(w, me_);
-    for (std::span<const uint8_t> rec = ring->peek(); !rec.empty(); rec = ring->peek()) {
+    // What was written when this poll began, not what the other worker
+    // writes meanwhile: a poll ends, and the owner flushes and ticks.
+    const uint64_t end = ring->written();
+    while (ring->read() < end) {
+      const std::span<const uint8_t> rec = ring->peek();
+      if (rec.empty()) break;
       if (rec[0] == kDirect && rec.size() >= sizeof(DirectHead)) {
         if (!take_direct(rec)) break;  // stays first
-      } else if (rec[0] == kAppRecord && linked_ && !linked_->on_linked(rec.subspan(1))) {
+      } else if (rec[0] == kAppRecord && linked_ && !linked_->on_linked(rec.subspan(1), now_ns)) {
         break;  // the application cannot take it now: it stays first
       }
       ++links_received_;

@@ -161,6 +161,7 @@ void MessageServer::report(std::vector<std::pair<std::string, uint64_t>>& out) c
   out.emplace_back("msg.links_stale", links_stale_);
   out.emplace_back("msg.links_dropped", links_dropped_);
   out.emplace_back("msg.links_ring_full", links_ring_full_);
+  out.emplace_back("msg.links_slow_closed", links_slow_closed_);
   for (size_t i = kFirstModuleDrop; i < MsgDrop::kEnd; ++i) {
     if (c.drops[i] != 0) {
       out.emplace_back("msg.drop." + std::string(MsgDrop::kNames[i - kFirstModuleDrop]),

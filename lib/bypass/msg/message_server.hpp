@@ -49,8 +49,9 @@ struct ConnRef {
 class LinkedApp {
  public:
   virtual ~LinkedApp() = default;
-  // One record; false: not now (it stays first in its ring and comes again).
-  virtual bool on_linked(std::span<const uint8_t> record) = 0;
+  // One record, at `now_ns` (the owner's clock); false: not now (it stays
+  // first in its ring and comes again at a later poll).
+  virtual bool on_linked(std::span<const uint8_t> record, uint64_t now_ns) = 0;
 };
 
 struct MessageServerConfig {
@@ -102,8 +103,11 @@ class MessageServer final : PacketOut {
   void subscribe(uint64_t key, bool on);
   // The workers that hold a key of `key`'s bucket (none when not linked).
   uint64_t subscribers(uint64_t key) const;
-  // Takes what the other workers sent since the last poll.
-  void poll();
+  // Takes what the other workers had sent when it began (at `now_ns`).
+  void poll(uint64_t now_ns);
+  // A record that waits because a ring lacks room, counted (links_ring_full)
+  // by an application that checked broadcast_fits() itself.
+  void note_ring_full() { ++links_ring_full_; }
   // Marks a session touched outside a payload (an application pushing to it).
   void touch(Session& s);
 
@@ -144,6 +148,7 @@ class MessageServer final : PacketOut {
   bool polled_ = false;               // the others send to this worker once it has polled
   std::vector<uint32_t> subscribed_;  // keys held per directory bucket (when linked)
   Counter links_sent_, links_received_, links_stale_, links_ring_full_, links_dropped_;
+  Counter links_slow_closed_;      // direct messages that found a reliable queue full
   std::atomic<uint32_t> open_{0};  // read by the control thread's reports
   Counter send_failed_;
   Counter no_session_memory_;  // connections closed at open: no memory for their session

@@ -12,8 +12,11 @@ std::string_view as_text(std::span<const uint8_t> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
+// Answers are text, so a name is UTF-8 (a binary join of any other name
+// would be joined and never answered).
 bool valid_name(std::string_view n) {
   if (n.empty() || n.size() > RoomsConfig::kMaxName) return false;
+  if (!valid_utf8({reinterpret_cast<const uint8_t*>(n.data()), n.size()})) return false;
   return std::none_of(n.begin(), n.end(),
                       [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; });
 }
@@ -48,7 +51,7 @@ bool RoomsApp::on_message(Session& s, uint8_t channel, bool text, std::span<cons
   const std::string_view verb = line.substr(0, sp);
   const std::string_view room = sp == std::string_view::npos ? "" : line.substr(sp + 1);
   if (!valid_name(room) && (verb == "join" || verb == "leave" || verb == "pub")) {
-    reply(s, "error a room name is 1 to 64 bytes with no spaces or control characters");
+    reply(s, "error a room name is 1 to 64 bytes of UTF-8 with no spaces or control characters");
     return true;
   }
   if (verb == "join") {
@@ -155,7 +158,10 @@ bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view 
   const std::span<const uint8_t> rec_head(reinterpret_cast<const uint8_t*>(&head_rec),
                                           sizeof head_rec);
   const uint64_t across = server_->subscribers(key_of(name)) & ~(uint64_t{1} << server_->worker());
-  if (!server_->broadcast_fits(sizeof head_rec + out_.size(), across)) return false;
+  if (!server_->broadcast_fits(sizeof head_rec + out_.size(), across)) {
+    server_->note_ring_full();
+    return false;
+  }
   if (!cut(out_, s.holding())) return false;  // the pool is short: offered again later
   // The publisher's own copy is the flow control: if its queue is full, the
   // publication waits (offered again) rather than reaching only some members.
@@ -166,6 +172,7 @@ bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view 
   }
   ++published_;
   if (mine_r == SendResult::kOk) ++delivered_;
+  if (mine_r == SendResult::kTooBig) ++skipped_too_big_;  // over the publisher's own limit
   fan_out(name, channel, text, out_.size(), s.id);
   release_chunks();
   uint32_t reached = 0;
@@ -202,7 +209,11 @@ void RoomsApp::fan_out(std::string_view name, uint8_t channel, bool text, size_t
   for (uint32_t m : it->second.members) {
     if (m == skip) continue;
     Session* member = server_->session(m);
-    if (!member || !member->open_for_messages()) continue;
+    if (!member) continue;
+    if (!member->open_for_messages()) {
+      ++skipped_closing_;
+      continue;
+    }
     const bool reliable = member->channels()[channel] == ChannelKind::kReliable;
     const SendResult r = member->send_shared(channel, text, chunks_, bytes);
     if (r == SendResult::kOk) {
@@ -228,7 +239,20 @@ void RoomsApp::fan_out(std::string_view name, uint8_t channel, bool text, size_t
   }
 }
 
-bool RoomsApp::on_linked(std::span<const uint8_t> rec) {
+bool RoomsApp::all_have_room(std::string_view name, uint8_t channel, size_t bytes) {
+  auto it = rooms_.find(name);
+  if (it == rooms_.end()) return true;
+  for (uint32_t m : it->second.members) {
+    const Session* member = server_->session(m);
+    if (member && member->open_for_messages() &&
+        member->channels()[channel] == ChannelKind::kReliable &&
+        bytes <= member->peer_max_message() && !member->has_room(bytes))
+      return false;
+  }
+  return true;
+}
+
+bool RoomsApp::on_linked(std::span<const uint8_t> rec, uint64_t now_ns) {
   if (rec.size() < 4) return true;
   const uint8_t channel = rec[0];
   const bool text = rec[1] != 0;
@@ -241,8 +265,21 @@ bool RoomsApp::on_linked(std::span<const uint8_t> rec) {
     ++received_across_;
     return true;
   }
+  // A poll can bring what another worker published over many of this
+  // worker's ticks at once: a member whose reliable queue is full now is not
+  // yet slow. The record waits in the ring (and, the ring filling, the
+  // publishers behind it) while such members drain; one still full after
+  // kSlowWaitNs is closed as a slow consumer when the record goes out.
+  if (!all_have_room(name, channel, framed.size())) {
+    if (waiting_since_ns_ == kWaitingNot || now_ns < waiting_since_ns_) waiting_since_ns_ = now_ns;
+    if (now_ns - waiting_since_ns_ < RoomsConfig::kSlowWaitNs) {
+      ++waited_;
+      return false;
+    }
+  }
   // From another worker: no session of ours asks, so not from the reserve.
   if (!cut(framed, UINT32_MAX)) return false;  // the pool is short: the rest waits in the ring
+  waiting_since_ns_ = kWaitingNot;
   ++received_across_;
   fan_out(name, channel, text, framed.size(), UINT32_MAX);
   release_chunks();
@@ -265,6 +302,8 @@ void RoomsApp::report(std::vector<std::pair<std::string, uint64_t>>& out) const 
   out.emplace_back("rooms.replies_refused", refused_);
   out.emplace_back("rooms.sent_across", sent_across_);
   out.emplace_back("rooms.received_across", received_across_);
+  out.emplace_back("rooms.skipped_closing", skipped_closing_);
+  out.emplace_back("rooms.waited_for_room", waited_);
 }
 
 }  // namespace bypass::msg

@@ -7,7 +7,9 @@
 // or "error <what to change>". Bounds: rooms per connection, members per
 // room, name length. A member whose reliable queue is full when a
 // publication comes is closed with 4001 (slow consumer); unreliable
-// publications to it are dropped and counted.
+// publications to it are dropped and counted. From another worker, a
+// publication first waits (up to kSlowWaitNs) for such a member to drain:
+// a poll may bring many ticks' worth at once.
 //
 // Each worker has a RoomsApp for the members connected to it. A publication is
 // framed once into the worker's chunks, which every local member's queue
@@ -36,9 +38,12 @@ namespace bypass::msg {
 
 struct RoomsConfig {
   uint32_t rooms_per_connection = 16;
-  uint32_t members_per_room = 1024;
-  uint32_t max_rooms = 4096;  // per worker
+  uint32_t members_per_room = 1024;  // per worker, as "joined ROOM N" counts
+  uint32_t max_rooms = 4096;         // per worker
   static constexpr size_t kMaxName = 64;
+  // How long a publication from another worker waits for a member's full
+  // reliable queue before that member is closed as a slow consumer.
+  static constexpr uint64_t kSlowWaitNs = 1'000'000'000;
   bool operator==(const RoomsConfig&) const = default;
 };
 
@@ -49,7 +54,7 @@ class RoomsApp final : public MessageHandler, public LinkedApp {
   // (Link the server with this app as its LinkedApp for rooms across workers.)
   void attach(MessageServer* server) { server_ = server; }
   // A publication another worker framed: to this worker's members of its room.
-  bool on_linked(std::span<const uint8_t> record) override;
+  bool on_linked(std::span<const uint8_t> record, uint64_t now_ns) override;
 
   void on_open(Session& s) override;
   bool on_message(Session& s, uint8_t channel, bool text, std::span<const uint8_t> b) override;
@@ -80,6 +85,9 @@ class RoomsApp final : public MessageHandler, public LinkedApp {
   void release_chunks();
   // Queues the publication in chunks_ to every member of `room` but `skip`.
   void fan_out(std::string_view room, uint8_t channel, bool text, size_t bytes, uint32_t skip);
+  // Whether every open member of `room` whose `channel` is reliable has room
+  // for a message of `bytes` now.
+  bool all_have_room(std::string_view room, uint8_t channel, size_t bytes);
   std::vector<std::string>& joined(uint32_t conn);
   static uint64_t key_of(std::string_view room) { return NameHash{}(room); }
 
@@ -95,6 +103,12 @@ class RoomsApp final : public MessageHandler, public LinkedApp {
   Counter skipped_too_big_, dropped_reliable_;
   Counter published_, delivered_, dropped_unreliable_, slow_closed_, refused_, sent_across_,
       received_across_;
+  Counter skipped_closing_;  // members closing when a publication came
+  Counter waited_;           // polls at which another worker's publication waited for a member
+  // Since when the first record from another worker has waited for a
+  // member's room (kWaitingNot: none waits).
+  static constexpr uint64_t kWaitingNot = UINT64_MAX;
+  uint64_t waiting_since_ns_ = kWaitingNot;
 };
 
 }  // namespace bypass::msg

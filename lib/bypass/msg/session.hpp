@@ -157,6 +157,10 @@ class Session final {
   uint32_t cwnd() const { return static_cast<uint32_t>(cwnd_); }
   uint32_t in_flight() const { return in_flight_; }
   uint32_t queued() const { return tail_ - head_; }
+  // Whether the send queue has room now for a message of `bytes`.
+  bool has_room(size_t bytes) const {
+    return out_limit_ - std::min(tail_ - head_, out_limit_) >= fragments_for(bytes);
+  }
   uint32_t peer_window() const { return peer_window_; }
   uint32_t peer_max_message() const { return peer_max_message_; }
   // Chunks this session holds, or shares, in its send queue and reassembly:

@@ -34,6 +34,11 @@ class ByteRing {
   // Consumer: the oldest record (empty when there is none); it stays until pop().
   std::span<const uint8_t> peek();
   void pop();
+  // Consumer: how far the producer has written, and how far this side has
+  // read (byte positions that only grow): a reader that takes records only
+  // up to what was written when it began ends even while the producer writes on.
+  uint64_t written() const { return tail_.load(std::memory_order_acquire); }
+  uint64_t read() const { return head_.load(std::memory_order_relaxed); }
 
   size_t capacity() const { return mem_.size(); }
 

@@ -14,117 +14,10 @@
 #include <thread>
 #include <vector>
 
-#include "session_link.hpp"
-
-#include <bypass/msg/message_server.hpp>
-#include <bypass/msg/rooms_app.hpp>
+#include "rooms_hub.hpp"
 
 namespace bypass::msg::test {
 namespace {
-
-std::span<const uint8_t> bytes_of(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-std::string text_of(const Got& g) {
-  return std::string(g.bytes.begin(), g.bytes.end());
-}
-
-class Hub : public ConnectionTransport {
- public:
-  // `last_max_message`: if not 0, the last client accepts messages up to that size only.
-  explicit Hub(int clients, RoomsConfig rc = {}, uint32_t send_queue = 256, uint64_t ids = 1000,
-               uint32_t last_max_message = 0)
-      : rooms_(rc), client_pool_(8192) {
-    MessageServerConfig mc;
-    mc.session.channels = {ChannelKind::kReliable, ChannelKind::kUnreliable};
-    mc.session.send_queue = send_queue;
-    server_ = std::make_unique<MessageServer>(mc, &rooms_, this, clients);
-    rooms_.attach(server_.get());
-    client_config_.send_queue = 1024;
-    small_config_ = client_config_;
-    if (last_max_message != 0) small_config_.max_message = last_max_message;
-    for (int i = 0; i < clients; ++i) {
-      const SessionConfig* c = i == clients - 1 ? &small_config_ : &client_config_;
-      clients_.push_back(std::make_unique<Side>(Role::kClient, c, &client_pool_));
-      server_->on_connect(i, ids + i, {}, now_);
-      clients_.back()->session.open(now_);
-      to_client_.emplace_back();
-    }
-    deaf_.assign(clients, false);
-  }
-  size_t send_payloads(std::span<const OutPacket> packets) override {
-    for (const OutPacket& p : packets)
-      to_client_[p.conn].emplace_back(p.data().begin(), p.data().end());
-    return 0;
-  }
-  void disconnect(uint32_t c) override { disconnected_.push_back(c); }
-
-  // This hub as one worker of a service whose workers share `links`.
-  void link(WorkerLinks& links) {
-    auto me = links.join();
-    ASSERT_TRUE(me.has_value());
-    server_->link(&links, *me, &rooms_);
-  }
-  void step() {
-    now_ += 1'000'000;
-    for (size_t i = 0; i < clients_.size(); ++i) {
-      for (auto& p : clients_[i]->wire) server_->on_payload(static_cast<uint32_t>(i), p, now_);
-      clients_[i]->wire.clear();
-    }
-    server_->poll();
-    server_->flush(now_);
-    for (size_t i = 0; i < clients_.size(); ++i) {
-      if (!deaf_[i]) {
-        for (auto& p : to_client_[i]) clients_[i]->session.receive(p, now_);
-      }
-      to_client_[i].clear();
-    }
-    if (++ms_ % 10 == 0) {
-      server_->tick(now_);
-      for (auto& c : clients_) c->session.tick(now_);
-    } else {
-      for (auto& c : clients_) c->session.flush(now_);
-    }
-  }
-  template <typename F>
-  bool run_until(F done, int max_ms = 5000) {
-    for (int i = 0; i < max_ms && !done(); ++i) step();
-    return done();
-  }
-  void say(int i, const std::string& m, uint8_t channel = 0) {
-    ASSERT_EQ(clients_[i]->session.send(channel, true, bytes_of(m)), SendResult::kOk);
-  }
-  Side& client(int i) { return *clients_[i]; }
-  RoomsApp& rooms() { return rooms_; }
-  MessageServer& server() { return *server_; }
-  std::vector<bool> deaf_;
-  std::vector<uint32_t> disconnected_;
-
- private:
-  RoomsApp rooms_;
-  ChunkPool client_pool_;
-  SessionConfig client_config_, small_config_;
-  std::unique_ptr<MessageServer> server_;
-  std::vector<std::unique_ptr<Side>> clients_;
-  std::vector<std::deque<std::vector<uint8_t>>> to_client_;
-  uint64_t now_ = 1'000'000'000;
-  int ms_ = 0;
-};
-
-// One of the rooms application's counters ("rooms.slow_closed"), 0 if none.
-uint64_t rooms_counter(Hub& hub, const std::string& name) {
-  std::vector<std::pair<std::string, uint64_t>> report;
-  hub.rooms().report(report);
-  for (const auto& [n, v] : report)
-    if (n == name) return v;
-  return 0;
-}
-
-size_t count_prefix(const Side& s, const std::string& prefix) {
-  size_t n = 0;
-  for (const Got& g : s.got) n += text_of(g).rfind(prefix, 0) == 0;
-  return n;
-}
 
 TEST(Rooms, EveryMemberGetsEveryPublicationInOrder) {
   Hub hub(3);
@@ -223,39 +116,6 @@ TEST(ByteRing, TwoThreadsPassRecordsInOrder) {
   EXPECT_EQ(expect, kRecords);
   EXPECT_TRUE(r.peek().empty());
 }
-
-// Two hubs as the two workers of one service, linked by rings, stepped together.
-struct TwoWorkers {
-  explicit TwoWorkers(int clients) : a(clients, {}, 256, 1000), b(clients, {}, 256, 2000) {
-    a.link(links);
-    b.link(links);
-  }
-  void step() {
-    a.step();
-    b.step();
-  }
-  template <typename F>
-  bool until(F done) {
-    for (int i = 0; i < 5000 && !done(); ++i) step();
-    return done();
-  }
-  // Every client on both joined to `room`.
-  bool all_join(int clients, const std::string& room) {
-    if (!until(
-            [&] { return a.client(clients - 1).opened == 1 && b.client(clients - 1).opened == 1; }))
-      return false;
-    for (int i = 0; i < clients; ++i) {
-      a.say(i, "join " + room);
-      b.say(i, "join " + room);
-    }
-    return until([&] {
-      return a.rooms().members(room) == static_cast<size_t>(clients) &&
-             b.rooms().members(room) == static_cast<size_t>(clients);
-    });
-  }
-  WorkerLinks links;
-  Hub a, b;
-};
 
 // Two workers, each with its own members, linked by rings: every member on
 // either gets every publication from both once, in each publisher's order.
@@ -487,7 +347,8 @@ TEST(Rooms, MistakesAreAnsweredWithWhatToChange) {
   EXPECT_EQ(said[1], "joined b 1");
   EXPECT_EQ(said[2], "error this connection is in 2 rooms, the most allowed: leave one first");
   EXPECT_EQ(said[3], "error join room zzz before publishing to it");
-  EXPECT_EQ(said[4], "error a room name is 1 to 64 bytes with no spaces or control characters");
+  EXPECT_EQ(said[4],
+            "error a room name is 1 to 64 bytes of UTF-8 with no spaces or control characters");
   EXPECT_EQ(said[5],
             "error unknown command: send \"join ROOM\", \"leave ROOM\" or \"pub ROOM\\n...\"");
   EXPECT_EQ(said[6], "error not in room nope");

@@ -1,0 +1,175 @@
+// Rooms across workers, where a worker takes what the others sent only when
+// it polls: a backlog that lands in one poll waits for members to drain
+// instead of closing them, a member still full past the wait is closed with
+// 4001, a poll ends while another worker keeps writing, and what waits or is
+// dropped on the way is counted. Also: names are UTF-8 (answers are text),
+// and a publisher's own copy skipped for its max_message is counted.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "rooms_hub.hpp"
+
+namespace bypass::msg::test {
+namespace {
+
+// A publication that waits because the ring to another worker is full is
+// counted as msg.links_ring_full, and reaches that worker once it polls.
+TEST(RoomsAcross, APublicationThatWaitsForAFullRingIsCounted) {
+  WorkerLinks links(4096);
+  Hub a(2, {}, 256, 1000), b(2, {}, 256, 2000);
+  a.link(links);
+  b.link(links);
+  auto both = [&](auto done) {
+    for (int i = 0; i < 5000 && !done(); ++i) {
+      a.step();
+      b.step();
+    }
+    return done();
+  };
+  ASSERT_TRUE(both([&] { return a.client(1).opened == 1 && b.client(1).opened == 1; }));
+  a.say(0, "join r");
+  a.say(1, "join r");
+  b.say(0, "join r");
+  ASSERT_TRUE(both([&] { return a.rooms().members("r") == 2 && b.rooms().members("r") == 1; }));
+  a.say(0, "pub r\n" + std::string(2500, 'x'));
+  a.say(0, "pub r\n" + std::string(2500, 'y'));  // the 4 KiB ring holds one: this one waits
+  for (int i = 0; i < 50; ++i) a.step();         // b does not poll
+  EXPECT_EQ(count_prefix(a.client(1), "msg r 1000\nyyy"), 0u) << "it waited, for everyone";
+  EXPECT_GT(server_counter(a, "msg.links_ring_full"), 0u);
+  ASSERT_TRUE(both([&] {
+    return count_prefix(b.client(0), "msg r 1000\nyyy") == 1 &&
+           count_prefix(a.client(1), "msg r 1000\nyyy") == 1;
+  }));
+}
+
+// Another worker's application that publishes again for each record it gets.
+struct Echoer : LinkedApp {
+  MessageServer* from = nullptr;
+  int calls = 0;
+  bool on_linked(std::span<const uint8_t>, uint64_t) override {
+    ++calls;
+    const uint8_t x = 1;
+    if (calls < 1000) from->broadcast({&x, 1}, {});
+    return true;
+  }
+};
+
+// A poll takes what was in the ring when it began: a worker that keeps
+// writing cannot hold the reader in poll() (no flush, no ticks) for good.
+TEST(RoomsAcross, APollEndsWhileAnotherWorkerKeepsWriting) {
+  WorkerLinks links(4096);
+  Hub a(1), b(1);
+  Echoer echoer;
+  echoer.from = &a.server();
+  a.server().link(&links, *links.join(), nullptr);
+  b.server().link(&links, *links.join(), &echoer);
+  a.server().poll(0);
+  b.server().poll(0);  // both take records from now on
+  const uint8_t x = 1;
+  ASSERT_TRUE(a.server().broadcast({&x, 1}, {}));
+  b.server().poll(1);
+  EXPECT_EQ(echoer.calls, 1) << "the record written during the poll waits for the next one";
+  b.server().poll(2);
+  EXPECT_EQ(echoer.calls, 2);
+}
+
+// An idle worker polls at its tick: 300 publications made over 10 ms on the
+// other worker land in one poll, more than a member's queue (256) holds.
+// Members that read are not closed: the rest waits in the ring and follows.
+TEST(RoomsAcross, MembersOnAnIdleWorkerAreNotClosedByOnePollsBacklog) {
+  TwoWorkers w(2);
+  Hub& a = w.a;
+  Hub& b = w.b;
+  ASSERT_TRUE(w.all_join(2, "r"));
+  for (int ms = 0; ms < 10; ++ms) {
+    for (int k = 0; k < 30; ++k) a.say(0, "pub r\n" + std::to_string(ms * 30 + k));
+    a.step();
+  }
+  b.step();
+  EXPECT_EQ(rooms_counter(b, "rooms.slow_closed"), 0u);
+  EXPECT_GT(rooms_counter(b, "rooms.waited_for_room"), 0u);
+  ASSERT_TRUE(w.until([&] {
+    return count_prefix(b.client(0), "msg r ") == 300 && count_prefix(b.client(1), "msg r ") == 300;
+  })) << count_prefix(b.client(0), "msg r ");
+  EXPECT_EQ(b.client(0).closed, 0);
+  EXPECT_EQ(b.client(1).closed, 0);
+  // In the publisher's order.
+  size_t next = 0;
+  for (const Got& g : b.client(1).got) {
+    const std::string t = text_of(g);
+    if (t.rfind("msg r ", 0) != 0) continue;
+    EXPECT_EQ(t, "msg r 1000\n" + std::to_string(next));
+    ++next;
+  }
+}
+
+// A member that stops reading still holds the others up only for a while:
+// past RoomsConfig::kSlowWaitNs it is closed with 4001 and the rest of the
+// room on its worker gets everything.
+TEST(RoomsAcross, AMemberStillFullAfterTheWaitIsClosedAsSlow) {
+  TwoWorkers w(2);
+  Hub& a = w.a;
+  Hub& b = w.b;
+  ASSERT_TRUE(w.all_join(2, "r"));
+  b.deaf_[0] = true;  // b's first member stops reading (no acks)
+  for (int k = 0; k < 400; ++k) a.say(0, "pub r\n" + std::to_string(k));
+  const int steps_in_wait = static_cast<int>(RoomsConfig::kSlowWaitNs / 1'000'000);
+  for (int i = 0; i < steps_in_wait / 2; ++i) w.step();
+  EXPECT_EQ(rooms_counter(b, "rooms.slow_closed"), 0u) << "still within the wait";
+  EXPECT_LT(count_prefix(b.client(1), "msg r "), 400u) << "held up behind the full member";
+  ASSERT_TRUE(w.until([&] { return count_prefix(b.client(1), "msg r ") == 400; }));
+  EXPECT_EQ(rooms_counter(b, "rooms.slow_closed"), 1u);
+  EXPECT_EQ(b.server().session(0)->close_code(), kCloseSlowConsumer);
+  EXPECT_EQ(b.client(1).closed, 0);
+}
+
+// A reliable direct message that finds the queue full closes the connection
+// with 4001; the message it could not deliver is counted.
+TEST(RoomsAcross, ADirectMessageThatClosesASlowConsumerIsCounted) {
+  WorkerLinks links;
+  Hub a(1, {}, 256, 1000), b(1, {}, /*send_queue=*/4, 2000);
+  a.link(links);
+  b.link(links);
+  for (int i = 0; i < 200 && !(a.client(0).opened == 1 && b.client(0).opened == 1); ++i) {
+    a.step();
+    b.step();
+  }
+  const ConnRef to = b.server().ref(*b.server().session(0));
+  b.deaf_[0] = true;
+  for (int k = 0; k < 8; ++k)
+    ASSERT_EQ(a.server().send_to(to, 0, true, bytes_of(std::string("d"))), SendResult::kOk);
+  b.step();
+  ASSERT_EQ(b.server().session(0)->close_code(), kCloseSlowConsumer);
+  EXPECT_EQ(server_counter(b, "msg.links_slow_closed"), 1u);
+}
+
+// Every answer is text: a binary join whose name is not UTF-8 is refused
+// with an error the client gets (it was joined and never answered).
+TEST(RoomsAcross, ARoomNameIsUtf8SoEveryAnswerCanBeSent) {
+  Hub hub(1);
+  ASSERT_TRUE(hub.run_until([&] { return hub.client(0).opened == 1; }));
+  const std::string m = "join \xff\xfe";
+  ASSERT_EQ(hub.client(0).session.send(0, false, bytes_of(m)), SendResult::kOk);
+  ASSERT_TRUE(hub.run_until([&] { return !hub.client(0).got.empty(); }, 200));
+  EXPECT_EQ(text_of(hub.client(0).got[0]).rfind("error a room name is", 0), 0u)
+      << text_of(hub.client(0).got[0]);
+  EXPECT_EQ(hub.rooms().rooms(), 0u);
+  EXPECT_EQ(rooms_counter(hub, "rooms.replies_refused"), 0u);
+}
+
+// The publisher's own copy, over its max_message, is skipped and counted
+// like any member's.
+TEST(RoomsAcross, APublisherSkippedForItsMaxMessageIsCounted) {
+  Hub hub(3, {}, 256, 1000, /*last_max_message=*/100);
+  ASSERT_TRUE(hub.run_until([&] { return hub.client(2).opened == 1; }));
+  for (int i = 0; i < 3; ++i) hub.say(i, "join r");
+  ASSERT_TRUE(hub.run_until([&] { return hub.rooms().members("r") == 3; }));
+  hub.say(2, "pub r\n" + std::string(500, 'x'));
+  ASSERT_TRUE(hub.run_until([&] { return count_prefix(hub.client(0), "msg r 1002\nxxx") == 1; }));
+  EXPECT_EQ(count_prefix(hub.client(2), "msg r 1002\nxxx"), 0u);
+  EXPECT_EQ(rooms_counter(hub, "rooms.skipped_too_big"), 1u);
+}
+
+}  // namespace
+}  // namespace bypass::msg::test
