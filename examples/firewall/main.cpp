@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   ModuleSet<examples::Firewall> modules;  // one per RX queue
   Appliance a;
   a.name = "bypass-firewall";
+  a.tables = {"firewall"};
   a.about = "allow or deny by 5-tuple rules (rte_acl), IPv4 and IPv6";
   a.configure = [&](const Config& c) -> Status {
     auto r = read_acl_config(c, "firewall");

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   ModuleSet<examples::L4lb> modules;
   Appliance a;
   a.name = "bypass-l4lb";
+  a.tables = {"l4lb"};
   a.about = "layer-4 load balancer: rendezvous hashing, IP-in-IP to the backends (DSR)";
   a.configure = [&](const Config& c) -> Status {
     auto r = read(c);

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   ModuleSet<examples::Policer> modules;
   Appliance a;
   a.name = "bypass-policer";
+  a.tables = {"policer"};
   a.about = "per-source rate limiting with rte_meter (srTCM): drop red or mark by colour";
   a.configure = [&](const Config& c) -> Status {
     const ConfigValue* t = c.app.get("policer");

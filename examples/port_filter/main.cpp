@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   auto cfg = load_config(config_path);
   if (!cfg) return std::fprintf(stderr, "bypass-port-filter: %s\n", cfg.error().c_str()), 2;
+  if (Status s = check_top_level(*cfg, {}); !s)
+    return std::fprintf(stderr, "bypass-port-filter: %s\n", s.message().c_str()), 2;
   if (cfg->ports.size() != 2)
     return std::fprintf(stderr, "bypass-port-filter: the config must name exactly two ports.\n"), 2;
   if (Status s = Runtime::check(*cfg); !s)

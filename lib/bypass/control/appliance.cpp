@@ -73,6 +73,7 @@ int appliance_main(int argc, char** argv, Appliance& a) {
   auto cfg = load_config(args->config);
   if (!cfg) return fail(cfg.error());
   const Config& c = *cfg;
+  if (Status s = check_top_level(c, a.tables); !s) return fail(s.message());
   if (c.ports.empty() || c.ports.size() > 2)
     return fail("the config must name one or two [[port]]s (in and out).");
   if (Status s = a.configure(c); !s) return fail(s.message());
@@ -126,7 +127,8 @@ int appliance_main(int argc, char** argv, Appliance& a) {
     if (a.reload)
       opts.on_hangup = [&] {
         auto next = load_config(args->config, /*live=*/true);
-        Status s = next ? a.configure(*next) : Status::error(next.error());
+        Status s = next ? check_top_level(*next, a.tables) : Status::error(next.error());
+        if (s) s = a.configure(*next);
         if (s) s = a.reload();
         if (!s)
           spdlog::error("reload: {} (the running config stays)", s.message());

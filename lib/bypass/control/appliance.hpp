@@ -26,6 +26,9 @@ namespace bypass {
 struct Appliance {
   std::string name;   ///< the program's name ("bypass-firewall")
   std::string about;  ///< one line for --help
+  /// The config's top-level tables the appliance reads besides bypass's own
+  /// ({"firewall"}): any other is refused at start as a misspelling.
+  std::vector<std::string> tables;
   /// Reads the appliance's own table of the config, before EAL starts; a
   /// mistake is one sentence that says what to change.
   std::function<Status(const Config&)> configure;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -160,6 +161,12 @@ Expected<Config> parse_config(std::string_view toml_text, const std::string& ori
 /// `live`: for a reload, on a control thread that must not wait, a regular
 /// file only (at start a pipe is fine: -c <(envsubst < t.toml)).
 Expected<Config> load_config(const std::string& path, bool live = false);
+
+/// Refuses a table or key at the top of the config that neither bypass
+/// (eal, control, memory, port, worker, module, handoff) nor the program
+/// reads: `own` lists the program's tables ("udpd", "fwd", an appliance's).
+/// Without it a misspelt [memroy] or [[wroker]] would be ignored.
+Status check_top_level(const Config& c, std::span<const std::string> own);
 
 /// What check_config needs to know of the machine; tests supply their own.
 struct SystemFacts {

@@ -326,6 +326,50 @@ Expected<Config> parse_config(std::string_view text, const std::string& origin) 
   return c;
 }
 
+namespace {
+
+// Edits (insert, delete, change) from a to b, for "did you mean".
+size_t edits(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+Status check_top_level(const Config& c, std::span<const std::string> own) {
+  std::vector<std::string> known = {"eal",    "control", "memory", "port",
+                                    "worker", "module",  "handoff"};
+  known.insert(known.end(), own.begin(), own.end());
+  for (size_t i = 0; i < c.app.keys().size(); ++i) {
+    const std::string& k = c.app.keys()[i];
+    if (std::find(known.begin(), known.end(), k) != known.end()) continue;
+    std::string list, near;
+    for (const auto& n : known) {
+      list += (list.empty() ? "[" : ", [") + n + "]";
+      if (near.empty() && edits(k, n) <= 2) near = n;
+    }
+    const ConfigValue& v = c.app.items()[i];
+    const bool table =
+        v.is_table() || (v.is_array() && !v.items().empty() && v.items()[0].is_table());
+    return Status::error(
+        (table ? "unknown table [" + k + "] at the top of the config: fix its name"
+               : "unknown key '" + k + "' at the top of the config: move it into its table") +
+        " (this program reads " + list + (near.empty() ? "" : "; [" + near + "] is the nearest") +
+        ").");
+  }
+  return Status::ok();
+}
+
 Expected<Config> load_config(const std::string& path, bool live) {
   // A FIFO or a device would block the control thread of a reload (and
   // SIGTERM with it): live, only a regular file is read. Whatever it is, at

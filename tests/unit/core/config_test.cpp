@@ -399,4 +399,39 @@ TEST(Config, ThePoolHoldsWhatHandOffRingsHold) {
 }
 
 }  // namespace
+
+// A table or key at the top that neither bypass nor the program reads is
+// refused, naming the nearest known name (a misspelt [memroy] was ignored).
+TEST(Config, ATopLevelNameNobodyReadsIsRefused) {
+  const std::vector<std::string> own = {"fwd"};
+  auto ok = parse_config("[[port]]\ndevice = \"net_null0\"\n[[worker]]\ncpu = 1\n[fwd]\n");
+  ASSERT_TRUE(ok) << ok.error();
+  EXPECT_TRUE(check_top_level(*ok, own));
+  auto typo = parse_config("[memroy]\npool_size = 10\n");
+  ASSERT_TRUE(typo);
+  Status s = check_top_level(*typo, own);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.message().rfind("unknown table [memroy] at the top of the config: fix its name", 0),
+            0u)
+      << s.message();
+  EXPECT_NE(s.message().find("[memory] is the nearest"), std::string::npos) << s.message();
+  auto array = parse_config("[[wroker]]\ncpu = 1\n");
+  ASSERT_TRUE(array);
+  s = check_top_level(*array, own);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("[worker] is the nearest"), std::string::npos) << s.message();
+  auto key = parse_config("backend = \"sockets\"\n");
+  ASSERT_TRUE(key);
+  s = check_top_level(*key, own);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("unknown key 'backend' at the top of the config: move it into its "
+                             "table"),
+            std::string::npos)
+      << s.message();
+  auto other = parse_config("[udpd]\n");  // another program's table
+  ASSERT_TRUE(other);
+  EXPECT_FALSE(check_top_level(*other, own));
+  EXPECT_TRUE(check_top_level(*other, std::vector<std::string>{"udpd"}));
+}
+
 }  // namespace bypass
