@@ -18,6 +18,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <bypass/control/cli_flags.hpp>
+
 #include <bypass/udp/udp_socket.hpp>
 
 #include "rtt_histogram.hpp"
@@ -468,7 +470,11 @@ int main(int argc, char** argv) {
                  "flood: with a full window and no echo for this long, the rest counts as lost "
                  "(default 20)")
       ->check(CLI::Range(1, 60000));
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return bypass::apps::cli_parse_error(app, e);
+  }
   if (mode != "load" && size > 65000) {
     std::fprintf(stderr, "bypass-client: %s datagrams are at most 65000 bytes: change -s.\n",
                  mode.c_str());

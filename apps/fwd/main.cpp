@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return apps::cli_parse_error(app, e);
   }
   flags.apply_logging();
 

@@ -7,6 +7,8 @@
 #include <rte_cycles.h>
 
 #include <CLI/CLI.hpp>
+
+#include <bypass/control/cli_flags.hpp>
 #include <cstdio>
 
 #include <bypass/control/report.hpp>
@@ -28,7 +30,11 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--block", blocked, "a destination port to drop (repeat for more)");
   app.add_option("-t,--duration", duration, "seconds (default: until SIGINT/SIGTERM)");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return bypass::apps::cli_parse_error(app, e);
+  }
   auto cfg = load_config(config_path);
   if (!cfg) return std::fprintf(stderr, "bypass-port-filter: %s\n", cfg.error().c_str()), 2;
   if (Status s = check_top_level(*cfg, {}); !s)

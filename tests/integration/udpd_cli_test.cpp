@@ -207,6 +207,32 @@ TEST(UdpdSockets, StatsJsonToAMissingDirectoryIsOneSentence) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
+// Command-line mistakes CLI11 finds are one line and exit 2 too (CLI11's own
+// report was two lines, exit 104-109); -t refuses what is not 0 or more
+// seconds (-1 and nan ran until killed).
+TEST(UdpdCli, FlagMistakesAreOneLineAndExitTwo) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  } cases[] = {
+      {{"--check"}, "bypass-udpd: --config is required: see bypass-udpd --help."},
+      {{"-c", "x.toml", "-t", "-1"},
+       "bypass-udpd: --duration takes a number of seconds, 0 or more (0: until stopped), not "
+       "'-1': see bypass-udpd --help."},
+      {{"-c", "x.toml", "-t", "nan"}, "not 'nan'"},
+      {{"-c", "x.toml", "--log-level", "loud"}, "--log-level"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {env_path("BYPASS_UDPD")};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    auto r = run_cmd(argv, 30000ms);
+    ASSERT_TRUE(r.started);
+    EXPECT_EQ(r.status.code, 2) << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+}
+
 TEST_P(UdpdBadConfig, OneSentenceAndExitTwo) {
   TempDir dir;
   std::ofstream(dir.file("bad.toml")) << GetParam().toml;

@@ -6,13 +6,62 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <bypass/core/config.hpp>
 
 namespace bypass::apps {
+
+// What an option's value must be, for an error: from its CLI11 type name.
+inline std::string kind_of(const CLI::App& app, const std::string& name) {
+  const CLI::Option* o = nullptr;
+  try {
+    o = app.get_option(name);
+  } catch (const CLI::Error&) {
+  }
+  const std::string t = o ? o->get_type_name() : "";
+  if (t == "UINT") return "a whole number of 0 or more that fits its type";
+  if (t == "INT") return "a whole number that fits its type";
+  if (t == "FLOAT") return "a number";
+  return "a value of its kind (" + (t.empty() ? std::string("see --help") : t) + ")";
+}
+
+// A command-line mistake CLI11 found, as one line and exit code 2 (CLI11's
+// own report is two lines and exits 104-109); --help and --version go
+// through CLI11 as usual.
+inline int cli_parse_error(const CLI::App& app, const CLI::ParseError& e) {
+  if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+  std::string what = e.what();
+  // "Could not convert: --lifetime = 99999999999999"
+  constexpr std::string_view kConvert = "Could not convert: ";
+  if (what.rfind(kConvert, 0) == 0) {
+    const std::string rest = what.substr(kConvert.size());
+    const size_t eq = rest.find(" = ");
+    if (eq != std::string::npos)
+      what = rest.substr(0, eq) + " takes " + kind_of(app, rest.substr(0, eq)) + ", not '" +
+             rest.substr(eq + 3) + "'";
+  }
+  // A validator's "--opt: takes ..." reads as "--opt takes ...".
+  if (const size_t at = what.find(": takes "); at != std::string::npos) what.erase(at, 1);
+  std::string prog = app.get_name();
+  if (const size_t slash = prog.rfind('/'); slash != std::string::npos) prog.erase(0, slash + 1);
+  std::fprintf(stderr, "%s: %s: see %s --help.\n", prog.c_str(), what.c_str(), prog.c_str());
+  return 2;
+}
+
+// -t, --duration: seconds, 0 (until stopped) or more.
+inline std::string check_duration(const std::string& text) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0' || !std::isfinite(v) || v < 0)
+    return "takes a number of seconds, 0 or more (0: until stopped), not '" + text + "'";
+  return "";
+}
 
 struct CommonFlags {
   std::string config_path;
@@ -27,7 +76,8 @@ struct CommonFlags {
     auto* c = app.add_option("-c,--config", config_path, config_help);
     if (config_required) c->required();
     app.add_option("-t,--duration", duration,
-                   "stop after this many seconds (default: run until SIGINT/SIGTERM)");
+                   "stop after this many seconds (default: run until SIGINT/SIGTERM)")
+        ->check(check_duration);
     app.add_flag("--no-huge", no_huge, "run without huge pages (overrides [eal].huge_pages)");
     app.add_flag("-q,--quiet", quiet, "no per-second stats line");
     app.add_flag("--check", check_only, "check the config and exit");

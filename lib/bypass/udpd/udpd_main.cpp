@@ -151,7 +151,7 @@ int udpd_main(int argc, char** argv, const UdpdPlugins& plugins) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return apps::cli_parse_error(app, e);
   }
   f.apply_logging();
   SystemFacts sys = SystemFacts::read();
