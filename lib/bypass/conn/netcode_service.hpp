@@ -142,9 +142,8 @@ class NetcodeService final : public DatagramHandler,
   const Datagram* held_ = nullptr;  // the request the server holds until its next packet
   NetcodeAddress held_from_;
   Now now_;
-  // Written by the worker, read by the control thread (the server's own
-  // refusal counts are plain words read the same way: a torn read is not
-  // possible for an aligned 64-bit word on the machines DPDK runs on).
+  // Written by the worker, read by the control thread (as are the server's
+  // own refusal counts, NetcodeServer::drops()).
   Counter connects_, disconnects_, payloads_in_, payloads_out_, outbox_full_, no_path_,
       rate_limited_, host_rate_limited_;
 };

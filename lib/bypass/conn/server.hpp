@@ -54,6 +54,7 @@
 #include <bypass/conn/server_drops.hpp>
 #include <bypass/conn/server_shared.hpp>
 #include <bypass/conn/token_history.hpp>
+#include <bypass/core/counter.hpp>
 #include <bypass/core/huge_array.hpp>
 #include <bypass/core/status.hpp>
 
@@ -169,8 +170,9 @@ class NetcodeServer {
   const EncryptionMappings& mappings() const { return mappings_; }
 
   // Refusals by reason, indexed by ServerDrop (names: server_drop_name()).
-  std::span<const uint64_t, kServerDropCount> drops() const { return drops_; }
-  uint64_t drop_count(ServerDrop d) const { return drops_[static_cast<size_t>(d)]; }
+  // Read by the control thread while the worker counts (Counter: relaxed).
+  std::span<const Counter, kServerDropCount> drops() const { return drops_; }
+  uint64_t drop_count(ServerDrop d) const { return drops_[static_cast<size_t>(d)].get(); }
 
   struct Slot {
     uint64_t last_send_ns = 0;
@@ -192,7 +194,7 @@ class NetcodeServer {
   NetcodeServer(const NetcodeServerConfig& config, ServerShared* shared, uint32_t partition,
                 PacketSink* sink, ConnectionHandler* handler, Now now);
 
-  void count(ServerDrop d) { ++drops_[static_cast<size_t>(d)]; }
+  void count(ServerDrop d) { drops_[static_cast<size_t>(d)].add(); }
   void count(WireDrop d) { count(server_drop(d)); }
 
   void on_request(const NetcodeAddress& from, const ConnectionRequest& request, Now now);
@@ -242,7 +244,7 @@ class NetcodeServer {
   std::atomic<uint32_t> num_connected_{0};  // the worker writes, the control thread reads
   EncryptionMappings mappings_;
 
-  std::array<uint64_t, kServerDropCount> drops_{};
+  std::array<Counter, kServerDropCount> drops_{};
   // True if it held the packet (only when hold_requests).
   bool receive(const NetcodeAddress& from, std::span<uint8_t> packet, Now now,
                uint32_t mapping_hint, bool hold_requests);

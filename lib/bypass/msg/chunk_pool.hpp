@@ -10,6 +10,7 @@
 // One thread only.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -33,8 +34,10 @@ class ChunkPool {
   }
 
   uint32_t take() {
-    if (top_ == 0) return kNone;
-    const uint32_t c = free_[--top_];
+    const uint32_t top = top_.load(std::memory_order_relaxed);
+    if (top == 0) return kNone;
+    const uint32_t c = free_[top - 1];
+    top_.store(top - 1, std::memory_order_relaxed);
     refs_[c] = 1;
     return c;
   }
@@ -43,7 +46,10 @@ class ChunkPool {
   // A holder lets go; the last one returns the chunk (the free list has a
   // place for every chunk).
   void give(uint32_t c) {
-    if (--refs_[c] == 0) free_[top_++] = c;
+    if (--refs_[c] != 0) return;
+    const uint32_t top = top_.load(std::memory_order_relaxed);
+    free_[top] = c;
+    top_.store(top + 1, std::memory_order_relaxed);
   }
   uint8_t* data(uint32_t c) { return mem_.data() + size_t{c} * kFragmentBytes; }
 
@@ -51,11 +57,13 @@ class ChunkPool {
   // keeps its reserve, or for a holder that stays within one whole message
   // (kMaxFragments chunks) with them.
   bool may_take(uint32_t n, uint32_t holding) const {
-    return top_ >= n && (top_ - n >= reserve() || uint64_t{holding} + n <= kMaxFragments);
+    const uint32_t top = available();
+    return top >= n && (top - n >= reserve() || uint64_t{holding} + n <= kMaxFragments);
   }
   uint32_t reserve() const { return capacity() / 8; }
 
-  uint32_t available() const { return top_; }
+  // Also read by the control thread's reports (relaxed: the owner alone writes).
+  uint32_t available() const { return top_.load(std::memory_order_relaxed); }
   uint32_t capacity() const { return static_cast<uint32_t>(mem_.size() / kFragmentBytes); }
   std::span<uint8_t> scratch() { return scratch_; }
 
@@ -65,7 +73,7 @@ class ChunkPool {
   HugeArray<uint8_t> mem_;
   std::vector<uint32_t> free_;
   std::vector<uint32_t> refs_;  // holders of each taken chunk
-  uint32_t top_;                // free_[0, top_) are free
+  std::atomic<uint32_t> top_;   // free_[0, top_) are free; written by the owner only
   std::vector<uint8_t> scratch_;
 };
 

@@ -22,14 +22,23 @@ size_t ByteRing::footprint(size_t bytes) const {
   return kHeader + round8(bytes);
 }
 
-bool ByteRing::fits(size_t bytes) const {
+bool ByteRing::fits(size_t bytes) {
   const size_t need = footprint(bytes);
+  if (need > mem_.size()) return false;
   const uint64_t tail = tail_.load(std::memory_order_relaxed);
   const uint64_t head = head_.load(std::memory_order_acquire);
   const size_t pos = tail % mem_.size();
+  if (pos + need <= mem_.size()) return tail + need - head <= mem_.size();
   // A record that would cross the end starts again at the beginning.
-  const size_t waste = pos + need > mem_.size() ? mem_.size() - pos : 0;
-  return need <= mem_.size() && tail + waste + need - head <= mem_.size();
+  const size_t waste = mem_.size() - pos;
+  if (tail + waste + need - head <= mem_.size()) return true;
+  // Not from here, even with the ring empty: go on to the start now.
+  if (tail + waste - head <= mem_.size()) {
+    const uint32_t wrap = kWrap;
+    std::memcpy(mem_.data() + pos, &wrap, 4);
+    tail_.store(tail + waste, std::memory_order_release);
+  }
+  return false;
 }
 
 bool ByteRing::push(std::initializer_list<std::span<const uint8_t>> parts) {

@@ -28,8 +28,12 @@ class ByteRing {
   // Producer: appends one record made of `parts` in order; false (nothing
   // written) if it does not fit now.
   bool push(std::initializer_list<std::span<const uint8_t>> parts);
-  // Producer: whether a record of `bytes` fits now.
-  bool fits(size_t bytes) const;
+  // Producer: whether a record of `bytes` fits now. One that does not fit
+  // here, at the end of the ring, but would from its start moves the ring on
+  // to its start (a wrap marker, when that fits), so that it fits once the
+  // consumer has read up to there: any record up to the capacity (less 8
+  // bytes) fits an empty ring sooner or later, wherever the ring stood.
+  bool fits(size_t bytes);
 
   // Consumer: the oldest record (empty when there is none); it stays until pop().
   std::span<const uint8_t> peek();

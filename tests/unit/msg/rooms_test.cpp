@@ -85,6 +85,26 @@ TEST(ByteRing, RecordsWrapWholeAndInOrder) {
   EXPECT_FALSE(r.fits(4096));  // a record never spans more than the ring
 }
 
+// A record over half the ring, asked for where it does not fit before the
+// ring's end, fits once the consumer reads on: the ring moves on to its
+// start (it never fit, even with the ring empty).
+TEST(ByteRing, ARecordThatFitsAnEmptyRingFitsAtAnyOffset) {
+  ByteRing r(4096);
+  const std::vector<uint8_t> a(2000, 1), b(3000, 2);
+  ASSERT_TRUE(r.push({a}));
+  ASSERT_EQ(r.peek().size(), 2000u);
+  r.pop();
+  ASSERT_EQ(r.read(), r.written());  // empty, 2008 bytes in
+  EXPECT_FALSE(r.fits(b.size())) << "not before the ring's end";
+  EXPECT_TRUE(r.peek().empty()) << "the consumer sees no record, and reads on to the start";
+  ASSERT_TRUE(r.push({b}));
+  const std::span<const uint8_t> got = r.peek();
+  ASSERT_EQ(got.size(), 3000u);
+  EXPECT_EQ(got[0], 2);
+  r.pop();
+  EXPECT_TRUE(r.peek().empty());
+}
+
 // One producer thread and one consumer thread: every record arrives whole,
 // once and in order, across many wraps of a small ring.
 TEST(ByteRing, TwoThreadsPassRecordsInOrder) {
