@@ -64,12 +64,24 @@ Expected<std::vector<double>> plain_rates(const GenOptions& o) {
   return pps;
 }
 
-void append(const std::string& path, const std::string& text) {
+// Results files were checked writable before the run; one that fails now
+// (a full disk) is said, and the run's exit code says it too.
+bool wrote_all = true;
+
+void write_file(const std::string& path, const std::string& text, bool append) {
   if (path.empty()) return;
-  std::error_code ec;
-  auto dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-  std::ofstream(path, std::ios::app) << text;
+  std::ofstream f(path, append ? std::ios::app : std::ios::trunc);
+  f << text;
+  f.flush();
+  if (!f) {
+    std::fprintf(stderr, "bypass-gen: could not write '%s' (disk full?): its results are lost.\n",
+                 path.c_str());
+    wrote_all = false;
+  }
+}
+
+void append(const std::string& path, const std::string& text) {
+  write_file(path, text, true);
 }
 
 int run_plain(const Config& c, const GenOptions& o, const std::vector<Port*>& ports,
@@ -95,7 +107,7 @@ int run_plain(const Config& c, const GenOptions& o, const std::vector<Port*>& po
   if (!o.latency_csv.empty() && !r->streams.empty()) {
     Histogram all = r->streams[0].latency;
     for (size_t i = 1; i < r->streams.size(); ++i) all.merge(r->streams[i].latency);
-    std::ofstream(o.latency_csv) << all.percentile_csv();
+    write_file(o.latency_csv, all.percentile_csv(), false);
   }
   return 0;
 }
@@ -189,8 +201,8 @@ int run_rfc2544(const Config& c, const GenOptions& o, const std::vector<Port*>& 
   }
   std::string csv = rfc2544_csv(rows, o.link_mbps);
   std::printf("\n%s", csv.c_str());
-  if (!o.csv.empty()) std::ofstream(o.csv) << csv;
-  if (!o.svg.empty()) std::ofstream(o.svg) << rfc2544_svg(rows, o.link_mbps);
+  write_file(o.csv, csv, false);
+  if (!o.svg.empty()) write_file(o.svg, rfc2544_svg(rows, o.link_mbps), false);
   return 0;
 }
 
@@ -245,6 +257,20 @@ int main(int argc, char** argv) {
         "--stats-json goes with a plain run, not --rfc2544: use --json FILE for the "
         "search's trials.");
   if (Status s = f.check_outputs(); !s) return fail(s.message());
+  for (auto [what, path] : {std::pair{"--json", &o.json},
+                            {"--csv", &o.csv},
+                            {"--svg", &o.svg},
+                            {"--latency-csv", &o.latency_csv}}) {
+    // A relative path's directories are made (results/rfc.csv), at the run;
+    // an absolute path's must exist (no /nonexistent/ made at the root).
+    const std::filesystem::path dir = std::filesystem::path(*path).parent_path();
+    std::error_code ec;
+    if (!dir.empty() && dir.is_relative() && !std::filesystem::exists(dir, ec)) {
+      if (f.check_only) continue;
+      std::filesystem::create_directories(dir, ec);
+    }
+    if (Status s = apps::check_writable(*path, what); !s) return fail(s.message());
+  }
   // Latency from the device's receive timestamps where the driver has them.
   for (PortConfig& pc : c.ports) pc.rx_timestamp = true;
   if (Status s = Runtime::check(c); !s) return fail(s.message());
@@ -294,5 +320,6 @@ int main(int argc, char** argv) {
     }
   }
   if ((*rt)->finish() && rc == 0) rc = 3;
+  if (!wrote_all && rc == 0) rc = 1;
   return rc;
 }

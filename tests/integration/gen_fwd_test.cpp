@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -232,6 +233,31 @@ TEST(GenCli, TwoStreamsWithOneNameAreRefused) {
       run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check", "--stream", "dst=198.18.0.4 name=b"});
   EXPECT_EQ(cli.status.code, 2) << cli.describe("bypass-gen --check --stream name=b");
   EXPECT_NE(cli.err.find("two streams are named 'b'"), std::string::npos) << cli.err;
+}
+
+// A results file that cannot be written is refused before the run (the run
+// went ahead, its results lost, and exit 0), and no directory is made for it.
+TEST(GenCli, AResultsFileThatCannotBeWrittenIsRefusedBeforeTheRun) {
+  TempDir dir;
+  const std::string cfg = dir.file("gen.toml");
+  std::ofstream(cfg) << "[[port]]\nname = \"p0\"\ndevice = \"net_null0\"\n[[worker]]\ncpu = 1\n"
+                        "[[gen.stream]]\nname = \"a\"\ndst = \"198.18.0.2\"\n";
+  struct Case {
+    const char* flag;
+    std::string path;
+  } cases[] = {{"--json", dir.path()},
+               {"--json", dir.file("no/such/dir/r.jsonl")},
+               {"--latency-csv", dir.path()},
+               {"--csv", dir.file("no/r.csv")},
+               {"--svg", dir.path()}};
+  for (const Case& c : cases) {
+    CmdResult r = run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check", c.flag, c.path});
+    EXPECT_EQ(r.status.code, 2) << r.describe(std::string(c.flag) + " " + c.path);
+    EXPECT_NE(r.err.find("cannot write " + std::string(c.flag) + " '" + c.path + "'"),
+              std::string::npos)
+        << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("no"))) << "a directory was made";
 }
 
 // What a run could only fail at later, --check says at once: a search size

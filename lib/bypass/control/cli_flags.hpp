@@ -4,6 +4,8 @@
 #pragma once
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cmath>
@@ -63,6 +65,30 @@ inline std::string check_duration(const std::string& text) {
   return "";
 }
 
+// Before anything starts: whether the file at `path` (named by `what`,
+// "--json") can be written, without touching it or making directories.
+inline Status check_writable(const std::string& path, std::string_view what) {
+  if (path.empty()) return Status::ok();
+  const std::string named = std::string(what) + " '" + path + "'";
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode))
+      return Status::error("cannot write " + named + ": it is a directory; give a file.");
+    if (::access(path.c_str(), W_OK) != 0)
+      return Status::error("cannot write " + named + ": check its permissions.");
+    return Status::ok();
+  }
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+      ::access(dir.c_str(), W_OK | X_OK) != 0)
+    return Status::error("cannot write " + named +
+                         ": give a file in a directory that exists and is writable.");
+  return Status::ok();
+}
+
 struct CommonFlags {
   std::string config_path;
   double duration = 0;
@@ -94,12 +120,7 @@ struct CommonFlags {
   // Before anything starts: the files the flags name can be written.
   Status check_outputs() const {
     if (stats_json.empty()) return Status::ok();
-    std::FILE* f = std::fopen(stats_json.c_str(), "w");
-    if (!f)
-      return Status::error("cannot write the stats file '" + stats_json +
-                           "': check that its directory exists and is writable.");
-    std::fclose(f);
-    return Status::ok();
+    return check_writable(stats_json, "the stats file");
   }
   // --no-huge and the EAL arguments after --.
   void apply(Config& c) const {
