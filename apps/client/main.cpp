@@ -419,7 +419,12 @@ int main(int argc, char** argv) {
   app.add_option("--key", to.key_file, "token: the private key file (32 bytes or 64 hex digits)");
   app.add_option("--protocol-id", to.protocol_id,
                  "token: the protocol id, like 0x1122334455667788");
-  app.add_option("--client-id", to.client_id, "token: the client id");
+  app.add_option("--client-id", to.client_id, "token: the client id")
+      ->check([](const std::string& v) {
+        return v.find('-') == std::string::npos
+                   ? std::string()
+                   : "takes a whole number of 0 or more, not '" + v + "'";
+      });
   app.add_option("--lifetime", to.lifetime_seconds, "token: seconds it stays valid (default 30)");
   app.add_option("--token", no.token_file, "token: where to write it; netcode: the token to use");
   app.add_option("--server", to.servers,

@@ -62,15 +62,24 @@ struct Events final : conn::ClientHandler {
 
 int mint_token(const std::string& host, uint16_t port, const TokenOptions& o) {
   if (Status s = conn::crypto_init(); !s) return fail(s.message());
+  if (o.key_file.empty())
+    return fail("token needs --key FILE: the servers' private key (32 bytes or 64 hex digits).");
   auto key = conn::load_private_key_file(o.key_file);
   if (!key) return fail("--key: " + key.error());
   char* end = nullptr;
   errno = 0;
   const uint64_t protocol_id = std::strtoull(o.protocol_id.c_str(), &end, 0);
-  if (o.protocol_id.empty() || *end || errno)
-    return fail("--protocol-id \"" + o.protocol_id + "\" is not a 64-bit number.");
+  if (o.protocol_id.empty() || *end || errno || o.protocol_id.find('-') != std::string::npos ||
+      protocol_id > uint64_t{INT64_MAX})
+    return fail("--protocol-id \"" + o.protocol_id +
+                "\" is not a protocol id a server takes: give 0 to 2^63-1, the servers' "
+                "protocol_id.");
   auto ip = IpAddr::parse(host);
   if (!ip) return fail("\"" + host + "\" is not an IPv4 or IPv6 address.");
+  if (ip->is_unspecified())
+    return fail("\"" + host +
+                "\" is no address a client can reach: give the server's public address.");
+  if (port == 0) return fail("the server's port is 1 to 65535, not 0: change PORT.");
   conn::PrivateConnectToken priv;
   priv.client_id = o.client_id;
   priv.timeout_seconds = o.timeout_seconds;

@@ -252,6 +252,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"[[worker]]\ncpu = 1\n[[port]]\ndevice = \"net_null0\"\naddresses = "
                   "[\"198.18.0.2/24\"]\n",
                   "names no [[udpd.service]]"},
+        BadConfig{"[control]\njournal = \"j.log\"\n[udpd]\nbackend = \"sockets\"\nbind = "
+                  "[\"127.0.0.1\"]\n[[udpd.service]]\nport = 7\nhandler = \"echo\"\n",
+                  "[control] journal applies to the DPDK backend only"},
         BadConfig{"[udp]\nbackend = \"sockets\"\n[[udpd.service]]\nport = 7\nhandler = \"echo\"\n",
                   "unknown table [udp] at the top of the config: fix its name (this program reads "
                   "[eal], [control], [memory], [port], [worker], [module], [handoff], [udpd]; "

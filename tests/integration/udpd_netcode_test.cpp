@@ -148,6 +148,10 @@ TEST(UdpdSockets, ATokenNamesServersOfBothFamiliesTriedInTurn) {
       {{"--user-data", "0g"}, "--user-data is at most 256 bytes as hex digits"},
       {{"--user-data", std::string(514, 'a')}, "--user-data is at most 256 bytes as hex digits"},
       {{"--token-timeout", "0"}, "--token-timeout is seconds without a packet"},
+      {{"--protocol-id", "-1"}, "is not a protocol id a server takes: give 0 to 2^63-1"},
+      {{"--protocol-id", "0xFFFFFFFFFFFFFFFF"}, "is not a protocol id a server takes"},
+      {{"--client-id", "-1"}, "--client-id takes a whole number of 0 or more, not '-1'"},
+      {{"--lifetime", "99999999999999"}, "--lifetime takes a whole number"},
   };
   for (const Bad& b : bad) {
     std::vector<std::string> argv = {
@@ -177,6 +181,22 @@ TEST(UdpdSockets, ATokenNamesServersOfBothFamiliesTriedInTurn) {
     EXPECT_EQ(r.status.code, 2) << r.describe("netcode load " + l.args[0]);
     EXPECT_NE(r.err.find(l.says), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  // The server it names: a reachable address and port; and the key.
+  struct Named {
+    std::vector<std::string> args;
+    std::string says;
+  } named[] = {
+      {{"0.0.0.0", "40000", "--key", dir.file("key.hex")}, "is no address a client can reach"},
+      {{"127.0.0.1", "0", "--key", dir.file("key.hex")}, "the server's port is 1 to 65535, not 0"},
+      {{"127.0.0.1", "40000"}, "token needs --key FILE"},
+  };
+  for (const Named& m : named) {
+    std::vector<std::string> argv = {client, "token", "--token", dir.file("bad")};
+    argv.insert(argv.end(), m.args.begin(), m.args.end());
+    CmdResult r = run_cmd(argv);
+    EXPECT_EQ(r.status.code, 2) << r.describe("token " + m.args[0]);
+    EXPECT_NE(r.err.find(m.says), std::string::npos) << r.err;
   }
   std::vector<std::string> many = {
       client,    "token",        "127.0.0.1", std::to_string(port), "--key", dir.file("key.hex"),

@@ -166,6 +166,10 @@ int udpd_main(int argc, char** argv, const UdpdPlugins& plugins) {
     auto opts = udpd::read_udpd_options(*cfg, &plugins.handlers);
     if (!opts) return opts.status();
     if (!backend.empty()) opts->backend = backend;
+    if (opts->backend == "sockets" && !cfg->control.journal.empty())
+      return Status::error(
+          "[control] journal applies to the DPDK backend only (the sockets backend keeps no "
+          "journal): remove it, or use backend = \"dpdk\".");
     return Loaded{std::move(*cfg), std::move(*opts)};
   };
   auto loaded = load(f.config_path, /*live=*/false);
