@@ -552,6 +552,19 @@ int main(int argc, char** argv) {
                      cpus.c_str());
         return 2;
       }
+      // A CPU this process may not run on is said now, not once the flood runs.
+      cpu_set_t allowed;
+      CPU_ZERO(&allowed);
+      if (sched_getaffinity(0, sizeof allowed, &allowed) == 0 && !CPU_ISSET(c, &allowed)) {
+        std::string list;
+        for (unsigned k = 0; k < CPU_SETSIZE; ++k)
+          if (CPU_ISSET(k, &allowed)) list += (list.empty() ? "" : ",") + std::to_string(k);
+        std::fprintf(stderr,
+                     "bypass-client: --cpus names CPU %lu, which this process may not run on "
+                     "(it may use %s): use CPUs from that list.\n",
+                     c, list.c_str());
+        return 2;
+      }
       fo.cpus.push_back(static_cast<unsigned>(c));
       if (comma == std::string::npos) break;
       pos = comma + 1;

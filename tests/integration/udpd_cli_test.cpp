@@ -233,6 +233,20 @@ TEST(UdpdCli, FlagMistakesAreOneLineAndExitTwo) {
   }
 }
 
+// bypass-client's flood names a CPU it may not run on before it sends
+// (it warned per thread, then flooded unpinned).
+TEST(ClientCli, AFloodOnACpuItMayNotUseIsRefusedBeforeSending) {
+  auto r =
+      run_cmd({env_path("BYPASS_CLIENT"), "flood", "127.0.0.1", "9", "--cpus", "1000", "-d", "0.1"},
+              30000ms);
+  ASSERT_TRUE(r.started);
+  EXPECT_EQ(r.status.code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("--cpus names CPU 1000, which this process may not run on"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.out.find("sent"), std::string::npos) << r.out;
+}
+
 TEST_P(UdpdBadConfig, OneSentenceAndExitTwo) {
   TempDir dir;
   std::ofstream(dir.file("bad.toml")) << GetParam().toml;
