@@ -147,6 +147,31 @@ TEST(FwdCli, WorkerCpuOutOfRange) {
   expect_config_rejected(cfg, "100000");
 }
 
+// Arguments for EAL after -- that it refuses: one sentence naming the
+// argument (EAL's own report was its whole usage text, about 100 lines).
+TEST(FwdCli, EalArgumentsItRefusesAreOneSentence) {
+  struct Case {
+    std::vector<std::string> eal;
+    std::string says;
+  } cases[] = {
+      {{"--bogus-flag"}, "DPDK's EAL does not know the argument '--bogus-flag'"},
+      {{"-l", "0-127"}, "which this machine lacks or this process may not use"},
+      {{"--vdev", "net_bogus0"}, "DPDK found no device or driver for an argument"},
+  };
+  for (const Case& c : cases) {
+    TempDir dir;
+    ASSERT_FALSE(dir.path().empty());
+    FwdConfig cfg = config_with("net_null0");
+    const std::string path = dir.file("fwd.toml");
+    ASSERT_TRUE(write_file(path, fwd_config(cfg)));
+    std::vector<std::string> args = {"-c", path, "-q", "-t", "5", "--"};
+    args.insert(args.end(), c.eal.begin(), c.eal.end());
+    FwdRun r = run_fwd(dir, args);
+    remove_dpdk_leftovers(cfg.file_prefix);
+    expect_clean_rejection(r, c.says);
+  }
+}
+
 TEST(FwdCli, UnknownForwardingMode) {
   FwdConfig cfg = config_with("net_null0");
   cfg.mode = "bogus";

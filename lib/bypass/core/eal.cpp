@@ -6,7 +6,9 @@
 #include <rte_errno.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
+#include <string>
 
 #include <bypass/core/log.hpp>
 #include <bypass/core/sandbox.hpp>
@@ -14,6 +16,73 @@
 #include <rte_pdump.h>
 
 namespace bypass {
+
+namespace {
+
+// What EAL prints itself while it starts (its usage text, getopt's
+// complaints: about a hundred lines for one wrong argument) is held, not
+// shown: on success it is written out as it came; on failure one sentence
+// says what was wrong.
+class HeldOutput {
+ public:
+  HeldOutput() {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    file_ = std::tmpfile();
+    if (!file_) return;
+    out_ = dup(STDOUT_FILENO);
+    err_ = dup(STDERR_FILENO);
+    dup2(fileno(file_), STDOUT_FILENO);
+    dup2(fileno(file_), STDERR_FILENO);
+  }
+  HeldOutput(const HeldOutput&) = delete;
+  HeldOutput& operator=(const HeldOutput&) = delete;
+  // Puts stdout and stderr back; returns what was written meanwhile.
+  std::string release() {
+    if (!file_) return "";
+    std::fflush(stdout);
+    std::fflush(stderr);
+    dup2(out_, STDOUT_FILENO);
+    dup2(err_, STDERR_FILENO);
+    close(out_);
+    close(err_);
+    std::string text;
+    std::rewind(file_);
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, file_)) > 0;) text.append(buf, n);
+    std::fclose(file_);
+    file_ = nullptr;
+    return text;
+  }
+  ~HeldOutput() { release(); }
+
+ private:
+  std::FILE* file_ = nullptr;
+  int out_ = -1, err_ = -1;
+};
+
+// "unrecognized option '--bogus'" or "invalid option -- 'z'" in what EAL
+// printed: the argument it did not know, or "".
+std::string unknown_argument(const std::string& printed) {
+  for (const char* mark : {"unrecognized option '", "invalid option -- '"}) {
+    const size_t at = printed.find(mark);
+    if (at == std::string::npos) continue;
+    const size_t from = at + std::strlen(mark);
+    const size_t to = printed.find('\'', from);
+    if (to != std::string::npos) return printed.substr(from, to - from);
+  }
+  return "";
+}
+
+// "lcore 7 unavailable" in EAL's log: a CPU it was given that it cannot use.
+std::string unavailable_lcore(const std::string& log) {
+  const size_t at = log.find("lcore ");
+  const size_t end = at == std::string::npos ? at : log.find(" unavailable", at);
+  if (at == std::string::npos || end == std::string::npos) return "";
+  return log.substr(at + 6, end - at - 6);
+}
+
+}  // namespace
 
 std::string file_prefix(const Config& c) {
   return c.eal.file_prefix.empty() ? "bypass-" + std::to_string(getpid()) : c.eal.file_prefix;
@@ -58,9 +127,12 @@ Expected<Eal> Eal::start(const Config& c, const std::string& prog) {
   std::string cmd;
   for (const auto& s : args) cmd += s + " ";
   spdlog::debug("EAL args: {}", cmd);
+  HeldOutput held;
   int rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
+  const int e = rc < 0 ? rte_errno : 0;
+  const std::string printed = held.release();
+  if (rc >= 0 && !printed.empty()) std::fputs(printed.c_str(), stderr);
   if (rc < 0) {
-    int e = rte_errno;
     std::string why;
     switch (e) {
       case EALREADY:
@@ -81,7 +153,20 @@ Expected<Eal> Eal::start(const Config& c, const std::string& prog) {
             "[eal] memory_mb.";
         break;
       case EINVAL:
-        why = "DPDK refused its arguments: check [eal] args and the flags after `--`.";
+        if (const std::string a = unknown_argument(printed); !a.empty())
+          why = "DPDK's EAL does not know the argument '" + a +
+                "': fix [eal] args or the flags after `--`.";
+        else if (const std::string l = unavailable_lcore(recent_dpdk_log()); !l.empty())
+          why = "DPDK's EAL was given CPU " + l +
+                ", which this machine lacks or this process may not use: fix the CPU list in "
+                "[eal] args or after `--` (or leave it out: [[worker]] cpu places the workers).";
+        else
+          why = "DPDK refused its arguments: check [eal] args and the flags after `--`.";
+        break;
+      case ENODEV:
+        why =
+            "DPDK found no device or driver for an argument in [eal] args or after `--` (a "
+            "--vdev or -a): check its name (ports belong in [[port]] device).";
         break;
       default:
         if (recent_dpdk_log().find("Cannot init config") != std::string::npos)
@@ -92,7 +177,8 @@ Expected<Eal> Eal::start(const Config& c, const std::string& prog) {
                 (e ? " (" + std::string(strerror(e)) + ")" : std::string()) +
                 ": run with [eal] log_level = \"debug\" to see why.";
     }
-    spdlog::debug("EAL failed; its last lines:\n{}", recent_dpdk_log());
+    spdlog::debug("EAL failed; its last lines:\n{}\nand what it printed:\n{}", recent_dpdk_log(),
+                  printed);
     return Status::error(why);
   }
   Eal eal;
