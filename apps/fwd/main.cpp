@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
                              : load_config(flags.config_path);
   if (!cfg) return fail(cfg.error());
   Config& c = *cfg;
-  if (Status s = check_top_level(c, std::vector<std::string>{"fwd"}); !s) return fail(s.message());
+  if (Status s = check_top_level(c, {"fwd"}); !s) return fail(s.message());
   flags.apply(c);
   if (Status s = flags.check_outputs(); !s) return fail(s.message());
   auto opts = fwd::read_fwd_options(c);

@@ -239,7 +239,7 @@ int main(int argc, char** argv) {
   auto cfg = load_config(f.config_path);
   if (!cfg) return fail(cfg.error());
   Config& c = *cfg;
-  if (Status s = check_top_level(c, std::vector<std::string>{"gen"}); !s) return fail(s.message());
+  if (Status s = check_top_level(c, {"gen"}); !s) return fail(s.message());
   f.apply(c);
   auto opts = read_gen_options(c, streams);
   if (!opts) return fail(opts.error());

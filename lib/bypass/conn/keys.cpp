@@ -56,12 +56,15 @@ Expected<Key> parse_private_key(std::span<const uint8_t> bytes) {
     return std::all_of(b.begin(), b.end(), [](uint8_t c) { return hex_value(c) >= 0; });
   };
   if (bytes.size() == kKeyBytes) {
-    // 32 raw bytes that are all hex digits: a 16-byte key written as hex
-    // (a random key is that by chance with odds of about 1 in 10^34).
-    if (all_hex(bytes)) {
-      return Status::error(
-          "netcode private key: 32 hex digits, that is a 16-byte key; a key is 32 bytes: write "
-          "64 hex digits (or 32 raw bytes)");
+    // 32 raw bytes that are hex digits (and trailing whitespace): a key
+    // written as too few hex digits (a random key is that by chance with
+    // odds of about 1 in 10^33).
+    size_t n = bytes.size();
+    while (n > 0 && is_space(bytes[n - 1])) --n;
+    if (n > 0 && all_hex(bytes.first(n))) {
+      return Status::error("netcode private key: " + std::to_string(n) +
+                           " hex digits, too few for a 32-byte key: write 64 hex digits (or 32 "
+                           "raw bytes)");
     }
     std::copy(bytes.begin(), bytes.end(), key.begin());
   } else {

@@ -27,7 +27,9 @@ struct Appliance {
   std::string name;   ///< the program's name ("bypass-firewall")
   std::string about;  ///< one line for --help
   /// The config's top-level tables the appliance reads besides bypass's own
-  /// ({"firewall"}): any other is refused at start as a misspelling.
+  /// ({"firewall"}): any other is refused at start as a misspelling. Left
+  /// empty (an appliance written before this existed), an unknown name is
+  /// only warned about.
   std::vector<std::string> tables;
   /// Reads the appliance's own table of the config, before EAL starts; a
   /// mistake is one sentence that says what to change.

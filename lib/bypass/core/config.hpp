@@ -166,7 +166,7 @@ Expected<Config> load_config(const std::string& path, bool live = false);
 /// (eal, control, memory, port, worker, module, handoff) nor the program
 /// reads: `own` lists the program's tables ("udpd", "fwd", an appliance's).
 /// Without it a misspelt [memroy] or [[wroker]] would be ignored.
-Status check_top_level(const Config& c, std::span<const std::string> own);
+Status check_top_level(const Config& c, const std::vector<std::string>& own);
 
 /// What check_config needs to know of the machine; tests supply their own.
 struct SystemFacts {

@@ -346,7 +346,7 @@ size_t edits(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-Status check_top_level(const Config& c, std::span<const std::string> own) {
+Status check_top_level(const Config& c, const std::vector<std::string>& own) {
   std::vector<std::string> known = {"eal",    "control", "memory", "port",
                                     "worker", "module",  "handoff"};
   known.insert(known.end(), own.begin(), own.end());

@@ -6,8 +6,11 @@
 #include <rte_errno.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include <bypass/core/log.hpp>
@@ -32,13 +35,27 @@ class HeldOutput {
     if (!file_) return;
     out_ = dup(STDOUT_FILENO);
     err_ = dup(STDERR_FILENO);
+    if (out_ < 0 || err_ < 0) {  // nothing held: EAL prints as it would
+      if (out_ >= 0) close(out_);
+      if (err_ >= 0) close(err_);
+      std::fclose(file_);
+      file_ = nullptr;
+      return;
+    }
     dup2(fileno(file_), STDOUT_FILENO);
     dup2(fileno(file_), STDERR_FILENO);
+    // EAL may exit() inside rte_eal_init: what it printed goes out then too.
+    held_ = this;
+    static const bool registered = std::atexit([] {
+                                     if (held_) std::fputs(held_->release().c_str(), stderr);
+                                   }) == 0;
+    (void)registered;
   }
   HeldOutput(const HeldOutput&) = delete;
   HeldOutput& operator=(const HeldOutput&) = delete;
   // Puts stdout and stderr back; returns what was written meanwhile.
   std::string release() {
+    held_ = nullptr;
     if (!file_) return "";
     std::fflush(stdout);
     std::fflush(stderr);
@@ -57,6 +74,7 @@ class HeldOutput {
   ~HeldOutput() { release(); }
 
  private:
+  static inline HeldOutput* held_ = nullptr;  // the one holding now (start is single-threaded)
   std::FILE* file_ = nullptr;
   int out_ = -1, err_ = -1;
 };
@@ -74,11 +92,13 @@ std::string unknown_argument(const std::string& printed) {
   return "";
 }
 
-// "lcore 7 unavailable" in EAL's log: a CPU it was given that it cannot use.
+// "lcore 7 unavailable" in EAL's log: a CPU it was given that it cannot use
+// (the lowest such line EAL's recent log still holds).
 std::string unavailable_lcore(const std::string& log) {
-  const size_t at = log.find("lcore ");
-  const size_t end = at == std::string::npos ? at : log.find(" unavailable", at);
-  if (at == std::string::npos || end == std::string::npos) return "";
+  const size_t end = log.find(" unavailable");
+  if (end == std::string::npos) return "";
+  const size_t at = log.rfind("lcore ", end);
+  if (at == std::string::npos || log.find('\n', at) < end) return "";
   return log.substr(at + 6, end - at - 6);
 }
 
@@ -127,10 +147,14 @@ Expected<Eal> Eal::start(const Config& c, const std::string& prog) {
   std::string cmd;
   for (const auto& s : args) cmd += s + " ";
   spdlog::debug("EAL args: {}", cmd);
-  HeldOutput held;
+  // EAL's own help (-h, --help after --) is what was asked for: not held.
+  const bool help = std::any_of(args.begin(), args.end(),
+                                [](const std::string& a) { return a == "-h" || a == "--help"; });
+  std::optional<HeldOutput> held;
+  if (!help) held.emplace();
   int rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
   const int e = rc < 0 ? rte_errno : 0;
-  const std::string printed = held.release();
+  const std::string printed = held ? held->release() : std::string();
   if (rc >= 0 && !printed.empty()) std::fputs(printed.c_str(), stderr);
   if (rc < 0) {
     std::string why;

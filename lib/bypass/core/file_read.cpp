@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace bypass {
 
@@ -23,6 +24,12 @@ Status open_error(std::string_view what, const std::string& path, int err) {
                          ": check its permissions (and its directories').");
   return Status::error("cannot read " + quoted(what, path) + " (error " + std::to_string(err) +
                        "): check the path and its permissions.");
+}
+
+// What was read is wiped before it is dropped on an error: the file may be
+// a private key.
+void wipe(std::vector<uint8_t>& bytes) {
+  explicit_bzero(bytes.data(), bytes.size());
 }
 
 }  // namespace
@@ -61,12 +68,14 @@ Expected<std::vector<uint8_t>> read_user_file(const std::string& path, size_t ma
       if (errno == EINTR) continue;
       const int err = errno;
       ::close(fd);
+      wipe(bytes);
       return Status::error("cannot read " + quoted(what, path) + " (error " + std::to_string(err) +
                            " while reading): check the file.");
     }
     got += static_cast<size_t>(n);
   }
   ::close(fd);
+  if (got > max_bytes || got == bytes.size()) wipe(bytes);  // it may hold a key
   if (got > max_bytes) return too_big();
   if (got == bytes.size())
     return Status::error(quoted(what, path) +

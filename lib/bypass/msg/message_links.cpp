@@ -136,7 +136,8 @@ void MessageServer::poll(uint64_t now_ns) {
       if (rec.empty()) break;
       if (rec[0] == kDirect && rec.size() >= sizeof(DirectHead)) {
         if (!take_direct(rec)) break;  // stays first
-      } else if (rec[0] == kAppRecord && linked_ && !linked_->on_linked(rec.subspan(1), now_ns)) {
+      } else if (rec[0] == kAppRecord && linked_ &&
+                 !linked_->on_linked(rec.subspan(1), w, now_ns)) {
         break;  // the application cannot take it now: it stays first
       }
       ++links_received_;

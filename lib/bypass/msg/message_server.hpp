@@ -49,9 +49,10 @@ struct ConnRef {
 class LinkedApp {
  public:
   virtual ~LinkedApp() = default;
-  // One record, at `now_ns` (the owner's clock); false: not now (it stays
-  // first in its ring and comes again at a later poll).
-  virtual bool on_linked(std::span<const uint8_t> record, uint64_t now_ns) = 0;
+  // One record from worker `from`, at `now_ns` (the owner's clock); false:
+  // not now (it stays first in that worker's ring and comes again at a
+  // later poll).
+  virtual bool on_linked(std::span<const uint8_t> record, uint32_t from, uint64_t now_ns) = 0;
 };
 
 struct MessageServerConfig {

@@ -252,34 +252,44 @@ bool RoomsApp::all_have_room(std::string_view name, uint8_t channel, size_t byte
   return true;
 }
 
-bool RoomsApp::on_linked(std::span<const uint8_t> rec, uint64_t now_ns) {
-  if (rec.size() < 4) return true;
+bool RoomsApp::on_linked(std::span<const uint8_t> rec, uint32_t from, uint64_t now_ns) {
+  // Whatever this record's fate, a record of `from` that goes (or is
+  // dropped) ends that ring's wait.
+  uint64_t& since = waiting_since_ns_[from % WorkerLinks::kMaxWorkers];
+  if (rec.size() < 4) {
+    since = kWaitingNot;
+    return true;
+  }
   const uint8_t channel = rec[0];
   const bool text = rec[1] != 0;
   uint16_t name_len;
   std::memcpy(&name_len, rec.data() + 2, 2);
   const std::span<const uint8_t> framed = rec.subspan(4);
-  if (framed.size() < 4 + size_t{name_len}) return true;
+  if (framed.size() < 4 + size_t{name_len}) {
+    since = kWaitingNot;
+    return true;
+  }
   const std::string_view name(reinterpret_cast<const char*>(framed.data()) + 4, name_len);
   if (rooms_.find(name) == rooms_.end() || channel >= server_->channel_count()) {
+    since = kWaitingNot;
     ++received_across_;
     return true;
   }
   // A poll can bring what another worker published over many of this
   // worker's ticks at once: a member whose reliable queue is full now is not
-  // yet slow. The record waits in the ring (and, the ring filling, the
+  // yet slow. The record waits in its ring (and, the ring filling, the
   // publishers behind it) while such members drain; one still full after
   // kSlowWaitNs is closed as a slow consumer when the record goes out.
   if (!all_have_room(name, channel, framed.size())) {
-    if (waiting_since_ns_ == kWaitingNot || now_ns < waiting_since_ns_) waiting_since_ns_ = now_ns;
-    if (now_ns - waiting_since_ns_ < RoomsConfig::kSlowWaitNs) {
+    if (since == kWaitingNot || now_ns < since) since = now_ns;
+    if (now_ns - since < RoomsConfig::kSlowWaitNs) {
       ++waited_;
       return false;
     }
   }
   // From another worker: no session of ours asks, so not from the reserve.
   if (!cut(framed, UINT32_MAX)) return false;  // the pool is short: the rest waits in the ring
-  waiting_since_ns_ = kWaitingNot;
+  since = kWaitingNot;
   ++received_across_;
   fan_out(name, channel, text, framed.size(), UINT32_MAX);
   release_chunks();

@@ -21,6 +21,7 @@
 // counts the members on the joiner's worker. Per worker, no locks.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -54,7 +55,7 @@ class RoomsApp final : public MessageHandler, public LinkedApp {
   // (Link the server with this app as its LinkedApp for rooms across workers.)
   void attach(MessageServer* server) { server_ = server; }
   // A publication another worker framed: to this worker's members of its room.
-  bool on_linked(std::span<const uint8_t> record, uint64_t now_ns) override;
+  bool on_linked(std::span<const uint8_t> record, uint32_t from, uint64_t now_ns) override;
 
   void on_open(Session& s) override;
   bool on_message(Session& s, uint8_t channel, bool text, std::span<const uint8_t> b) override;
@@ -105,10 +106,16 @@ class RoomsApp final : public MessageHandler, public LinkedApp {
       received_across_;
   Counter skipped_closing_;  // members closing when a publication came
   Counter waited_;           // polls at which another worker's publication waited for a member
-  // Since when the first record from another worker has waited for a
-  // member's room (kWaitingNot: none waits).
+  // Since when the record first in each other worker's ring has waited for
+  // a member's room (kWaitingNot: it does not wait). One per ring: what
+  // another ring brings meanwhile does not restart this one's wait.
   static constexpr uint64_t kWaitingNot = UINT64_MAX;
-  uint64_t waiting_since_ns_ = kWaitingNot;
+  std::array<uint64_t, WorkerLinks::kMaxWorkers> waiting_since_ns_ = waiting_none();
+  static std::array<uint64_t, WorkerLinks::kMaxWorkers> waiting_none() {
+    std::array<uint64_t, WorkerLinks::kMaxWorkers> a;
+    a.fill(kWaitingNot);
+    return a;
+  }
 };
 
 }  // namespace bypass::msg

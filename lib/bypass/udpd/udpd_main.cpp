@@ -161,7 +161,7 @@ int udpd_main(int argc, char** argv, const UdpdPlugins& plugins) {
                                                bool live) -> Expected<Loaded> {
     auto cfg = load_config(path, live);
     if (!cfg) return cfg.status();
-    BYPASS_TRY(check_top_level(*cfg, std::vector<std::string>{"udpd"}));
+    BYPASS_TRY(check_top_level(*cfg, {"udpd"}));
     f.apply(*cfg);
     auto opts = udpd::read_udpd_options(*cfg, &plugins.handlers);
     if (!opts) return opts.status();

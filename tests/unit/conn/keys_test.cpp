@@ -73,7 +73,11 @@ TEST_F(Keys, Refusals) {
   // 32 hex characters: a 16-byte key written as hex, not 32 raw bytes.
   r = parse_private_key(as_bytes(kHex.substr(0, 32)));
   ASSERT_FALSE(r.has_value()) << "taken as a raw key";
-  EXPECT_NE(r.error().find("16-byte key"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("32 hex digits, too few"), std::string::npos) << r.error();
+  // 31 hex digits and a newline (32 bytes): digits too, not a raw key.
+  r = parse_private_key(as_bytes(kHex.substr(0, 31) + "\n"));
+  ASSERT_FALSE(r.has_value()) << "taken as a raw key";
+  EXPECT_NE(r.error().find("31 hex digits, too few"), std::string::npos) << r.error();
 }
 
 TEST_F(Keys, MessagesNeverContainKeyMaterial) {

@@ -431,7 +431,7 @@ TEST(Config, ATopLevelNameNobodyReadsIsRefused) {
   auto other = parse_config("[udpd]\n");  // another program's table
   ASSERT_TRUE(other);
   EXPECT_FALSE(check_top_level(*other, own));
-  EXPECT_TRUE(check_top_level(*other, std::vector<std::string>{"udpd"}));
+  EXPECT_TRUE(check_top_level(*other, {"udpd"}));
 }
 
 }  // namespace bypass

@@ -47,7 +47,7 @@ TEST(RoomsAcross, APublicationThatWaitsForAFullRingIsCounted) {
 struct Echoer : LinkedApp {
   MessageServer* from = nullptr;
   int calls = 0;
-  bool on_linked(std::span<const uint8_t>, uint64_t) override {
+  bool on_linked(std::span<const uint8_t>, uint32_t, uint64_t) override {
     ++calls;
     const uint8_t x = 1;
     if (calls < 1000) from->broadcast({&x, 1}, {});
@@ -169,6 +169,46 @@ TEST(RoomsAcross, APublisherSkippedForItsMaxMessageIsCounted) {
   ASSERT_TRUE(hub.run_until([&] { return count_prefix(hub.client(0), "msg r 1002\nxxx") == 1; }));
   EXPECT_EQ(count_prefix(hub.client(2), "msg r 1002\nxxx"), 0u);
   EXPECT_EQ(rooms_counter(hub, "rooms.skipped_too_big"), 1u);
+}
+
+// With three workers, one ring's record that waits for a full member is not
+// kept waiting for good by the records other rings bring meanwhile (one
+// timer for all rings started over whenever any record went out).
+TEST(RoomsAcross, AThirdWorkersTrafficDoesNotKeepAFullMemberOpen) {
+  WorkerLinks links;
+  Hub a(2, {}, 256, 1000), b(2, {}, 256, 2000), c(2, {}, 256, 3000);
+  a.link(links);
+  b.link(links);
+  c.link(links);
+  auto step = [&] {
+    a.step();
+    b.step();
+    c.step();
+  };
+  auto until = [&](auto done) {
+    for (int i = 0; i < 5000 && !done(); ++i) step();
+    return done();
+  };
+  ASSERT_TRUE(until([&] {
+    return a.client(1).opened == 1 && b.client(1).opened == 1 && c.client(1).opened == 1;
+  }));
+  a.say(0, "join r");
+  b.say(0, "join r");
+  b.say(1, "join s");
+  c.say(0, "join s");
+  ASSERT_TRUE(until([&] {
+    return b.rooms().members("r") == 1 && b.rooms().members("s") == 1 &&
+           a.rooms().members("r") == 1 && c.rooms().members("s") == 1;
+  }));
+  b.deaf_[0] = true;  // b's member of r stops reading
+  for (int k = 0; k < 400; ++k) a.say(0, "pub r\n" + std::to_string(k));
+  const int steps = static_cast<int>(3 * RoomsConfig::kSlowWaitNs / 1'000'000);
+  for (int i = 0; i < steps; ++i) {
+    if (i % 5 == 0) c.say(0, "pub s\n" + std::to_string(i));  // c's ring to b keeps moving
+    step();
+  }
+  EXPECT_EQ(rooms_counter(b, "rooms.slow_closed"), 1u) << "a member full for 3 s is still open";
+  EXPECT_GT(count_prefix(b.client(1), "msg s "), 0u);
 }
 
 }  // namespace
