@@ -101,6 +101,21 @@ int main(int argc, char** argv) {
   if (opts->pipeline && c.workers.size() < 2)
     return fail(
         "[fwd].pipeline = true needs at least two [[worker]]s: add one or set pipeline = false.");
+  if (opts->pipeline) {
+    // Each RX queue's packets go to the next worker through a ring of
+    // [memory] ring_size, which a slow consumer may leave full: counted in
+    // the pool as Runtime::check() counts a [[handoff]]'s rings.
+    uint64_t rings = 0;
+    for (const auto& w : c.workers) rings += w.rx.size();
+    const uint64_t need = c.mbufs_needed() + rings * c.memory.ring_size;
+    if (c.memory.pool_size < need)
+      return fail("[memory].pool_size = " + std::to_string(c.memory.pool_size) +
+                  " is too small for the pipeline: the ports' descriptor rings, the workers' "
+                  "caches and its " +
+                  std::to_string(rings) + " rings of " + std::to_string(c.memory.ring_size) +
+                  " hold up to " + std::to_string(need) + " mbufs; raise pool_size to at least " +
+                  std::to_string(need) + " or lower [memory] ring_size.");
+  }
   if (flags.check_only) {
     std::printf("config ok\n");
     return 0;

@@ -184,6 +184,30 @@ TEST(FwdCli, PipelineWithOneWorker) {
   expect_config_rejected(cfg, "pipeline");
 }
 
+// The pipeline's rings hold mbufs too: a pool that fills the ports and
+// caches but not the rings is refused before the start, naming them (it
+// passed the check and could run dry).
+TEST(FwdCli, APipelinesRingsAreCountedInThePool) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const std::string path = dir.file("fwd.toml");
+  auto config = [](unsigned pool, unsigned ring) {
+    return "[memory]\npool_size = " + std::to_string(pool) +
+           "\nring_size = " + std::to_string(ring) +
+           "\n[[port]]\nname = \"p0\"\ndevice = \"net_null0\"\nrx_queues = 2\ntx_queues = "
+           "2\nrx_desc = 128\ntx_desc = 128\n[[worker]]\ncpu = 0\nrx = [\"p0:0\"]\n[[worker]]\n"
+           "cpu = 1\nrx = [\"p0:1\"]\n[fwd]\npipeline = true\n";
+  };
+  ASSERT_TRUE(write_file(path, config(4095, 2048)));
+  FwdRun r = run_fwd(dir, {"-c", path, "--check"});
+  EXPECT_EQ(r.status.code, 2) << r.err;
+  EXPECT_NE(r.err.find("is too small for the pipeline"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("its 2 rings of 2048"), std::string::npos) << r.err;
+  ASSERT_TRUE(write_file(path, config(4095, 256)));
+  FwdRun ok = run_fwd(dir, {"-c", path, "--check"});
+  EXPECT_EQ(ok.status.code, 0) << ok.err;
+}
+
 TEST(FwdCli, ModuleThatReadsTheParseIsRefusedWhereNothingParses) {
   TempDir dir;
   FwdConfig cfg = config_with("net_null0");
