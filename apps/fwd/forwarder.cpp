@@ -1,5 +1,9 @@
 #include "forwarder.hpp"
 
+#include <bypass/io/kernel_iface.hpp>
+
+#include <spdlog/spdlog.h>
+
 #include <bypass/core/config_reader.hpp>
 #include <bypass/graph/placement.hpp>
 #include <bypass/graph/swap_modules.hpp>
@@ -54,7 +58,9 @@ Expected<FwdOptions> read_fwd_options(const Config& c) {
 
 namespace {
 
-std::unique_ptr<Module> make_swap(Mode m) {
+// `on_veth`: the chain's packets come from a port on a veth (checksums its
+// peer left unfinished are finished in 5tswap).
+std::unique_ptr<Module> make_swap(Mode m, bool on_veth) {
   switch (m) {
     case Mode::kIo:
       return std::make_unique<Io>();
@@ -63,7 +69,7 @@ std::unique_ptr<Module> make_swap(Mode m) {
     case Mode::kFiveTupleSwap:
       break;
   }
-  return std::make_unique<FiveTupleSwap>();
+  return std::make_unique<FiveTupleSwap>(on_veth);
 }
 
 }  // namespace
@@ -94,6 +100,15 @@ Expected<std::unique_ptr<Forwarder>> Forwarder::build(const Config& c, const Fwd
     const size_t from = o.pipeline ? (wi + c.workers.size() - 1) % c.workers.size() : wi;
     return c.workers[from].rx.size();
   };
+  std::vector<bool> veth(ports.size());
+  for (size_t p = 0; p < ports.size() && p < c.ports.size(); ++p) {
+    veth[p] = on_veth(c.ports[p]);
+    if (veth[p] && o.mode == Mode::kFiveTupleSwap)
+      spdlog::info(
+          "port '{}' is on a veth: UDP and TCP checksums its Linux peer left to a transmit "
+          "offload are finished before they are sent on (5tswap).",
+          c.ports[p].name);
+  }
   for (size_t wi = 0; wi < c.workers.size(); ++wi) {
     const size_t handler = o.pipeline ? (wi + 1) % c.workers.size() : wi;
     WorkerGraph& hg = *f->graphs_[handler];
@@ -104,7 +119,7 @@ Expected<std::unique_ptr<Forwarder>> Forwarder::build(const Config& c, const Fwd
       // The TX side runs on the handler worker and uses that worker's TX queue.
       auto& tx = hg.make<PortTx>("tx" + sfx, *ports[peer(q.port)], static_cast<uint16_t>(handler),
                                  o.tx_retries);
-      Module& swap = hg.add("swap" + sfx, make_swap(o.mode));
+      Module& swap = hg.add("swap" + sfx, make_swap(o.mode, veth[q.port]));
       swap.connect(0, &tx);
       Module* first = &swap;
       if (o.pipeline) {

@@ -89,9 +89,6 @@ class VethPair {
          "net.ipv6.conf." + client_if + ".disable_ipv6=1"},
         {ip(), "netns", "exec", fwd_ns, sysctl(), "-qw",
          "net.ipv6.conf." + fwd_if + ".disable_ipv6=1"},
-        // Full UDP checksums in what the kernel sends: a reflected packet
-        // carries the checksum as it was sent.
-        {ip(), "netns", "exec", client_ns, ethtool(), "-K", client_if, "tx", "off"},
         {ip(), "-n", client_ns, "addr", "add", std::string(kClientIp) + "/24", "dev", client_if},
         {ip(), "-n", client_ns, "link", "set", "lo", "up"},
         {ip(), "-n", client_ns, "link", "set", client_if, "up"},
@@ -102,10 +99,18 @@ class VethPair {
     };
     for (const auto& s : steps)
       if (auto e = step(s); !e.empty()) return e;
+    // The peer as it comes leaves UDP checksums to a transmit offload
+    // (bypass-fwd finishes them); a peer told to send them whole, too.
+    if (peer_tx_off)
+      if (auto e =
+              step({ip(), "netns", "exec", client_ns, ethtool(), "-K", client_if, "tx", "off"});
+          !e.empty())
+        return e;
     return "";
   }
 
   std::string client_ns, fwd_ns, client_if, fwd_if;
+  bool peer_tx_off = false;  // set before setup(): the peer sends whole checksums
 
  private:
   static std::string step(const std::vector<std::string>& argv) {
@@ -288,10 +293,12 @@ struct Reflector {
   std::unique_ptr<FwdProcess> fwd;
   std::unique_ptr<Socket> sock;
 };
-void start_reflector(
-    Reflector& r, const std::function<void(FwdConfig&, const VethPair&, const CpuPlan&)>& shape) {
+void start_reflector(Reflector& r,
+                     const std::function<void(FwdConfig&, const VethPair&, const CpuPlan&)>& shape,
+                     bool peer_tx_off = false) {
   ASSERT_FALSE(fwd_path().empty()) << "BYPASS_FWD is not set";
   ASSERT_FALSE(r.dir.path().empty());
+  r.veth.peer_tx_off = peer_tx_off;
   ASSERT_EQ(r.veth.setup(), "");
   const CpuPlan cpus = plan_cpus();
   FwdConfig cfg;
@@ -310,13 +317,15 @@ void start_reflector(
   ASSERT_GE(r.sock->fd(), 0) << error;
 }
 
-void run_veth_reflector(const std::string& driver) {
+void run_veth_reflector(const std::string& driver, bool peer_tx_off = false) {
   Reflector rf;
-  ASSERT_NO_FATAL_FAILURE(
-      start_reflector(rf, [&](FwdConfig& cfg, const VethPair& veth, const CpuPlan& cpus) {
+  ASSERT_NO_FATAL_FAILURE(start_reflector(
+      rf,
+      [&](FwdConfig& cfg, const VethPair& veth, const CpuPlan& cpus) {
         cfg.ports = {{"p0", driver + "0,iface=" + veth.fwd_if}};
         cfg.workers = {{cpus.worker, {"p0:0"}, ""}};
-      }));
+      },
+      peer_tx_off));
   FwdProcess* fwd = rf.fwd.get();
   const Socket& sock = *rf.sock;
   EchoResult r = echo(sock.fd(), kDatagrams);
@@ -332,6 +341,9 @@ void run_veth_reflector(const std::string& driver) {
   // IPv6 is off and the neighbour entry is static: the link carries nothing
   // but our datagrams.
   fwd->expect_clean_exit(kDatagrams, kDatagrams);
+  EXPECT_NE(fwd->transcript().find("port 'p0' is on a veth: UDP and TCP checksums"),
+            std::string::npos)
+      << fwd->transcript();
 }
 
 // SIGTERM under load (docs/running.md): the kernel side floods the
@@ -464,8 +476,16 @@ TEST(FwdVeth, ASlowConsumerCountsImissedApartFromRxNombufAndRecovers) {
   EXPECT_EQ(*leaked, 0u) << o;
 }
 
+// The peer as it comes: its kernel leaves UDP checksums to a transmit
+// offload a veth never performs, and bypass-fwd finishes them (its kernel
+// dropped every reflected datagram; the test switched the offload off).
 TEST(FwdVeth, AfPacketReflectsKernelUdp) {
   run_veth_reflector("net_af_packet");
+}
+
+// A peer that sends whole checksums gets them back as they were.
+TEST(FwdVeth, AfPacketReflectsKernelUdpToAPeerSendingWholeChecksums) {
+  run_veth_reflector("net_af_packet", /*peer_tx_off=*/true);
 }
 
 // The same over net_af_xdp. Its PMD keeps the mbufs of its fill ring when the

@@ -2,7 +2,10 @@
 // MacSwap swaps Ethernet addresses, FiveTupleSwap swaps MAC, IP addresses and
 // UDP/TCP ports (checksums stay valid: a swap does not change a ones' sum),
 // behind up to two VLAN tags; a fragment after the first has no ports, so
-// only its addresses are swapped.
+// only its addresses are swapped. On a port whose Linux peer leaves UDP and
+// TCP checksums to a transmit offload that nothing performs (a veth: the
+// field holds the pseudo-header sum alone), FiveTupleSwap finishes them, or
+// the peer's kernel would drop what comes back.
 #pragma once
 
 #include <rte_ether.h>
@@ -13,6 +16,7 @@
 #include <cstring>
 
 #include <bypass/graph/module.hpp>
+#include <bypass/net/checksum.hpp>
 
 namespace bypass {
 
@@ -52,7 +56,9 @@ class FiveTupleSwap final : public PacketModule<FiveTupleSwap> {
     return t == RTE_BE16(RTE_ETHER_TYPE_VLAN) || t == RTE_BE16(RTE_ETHER_TYPE_QINQ) ||
            t == RTE_BE16(RTE_ETHER_TYPE_QINQ1);
   }
-  FiveTupleSwap() : PacketModule("FiveTupleSwap") {}
+  // `finish_partial`: the port is on a veth (see above).
+  explicit FiveTupleSwap(bool finish_partial = false)
+      : PacketModule("FiveTupleSwap"), finish_partial_(finish_partial) {}
   DropTable drop_table() const override { return SwapDrop::table(); }
   Verdict handle(Worker&, rte_mbuf* m) {
     const uint32_t len = m->data_len;
@@ -72,6 +78,8 @@ class FiveTupleSwap final : public PacketModule<FiveTupleSwap> {
       }
     }
     uint8_t proto;
+    uint32_t l4_len = 0;  // from the IP header, for a checksum to finish
+    uint32_t pseudo = 0;  // the pseudo-header sum, when finish_partial_
     if (type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) [[likely]] {
       if (len < off + sizeof(rte_ipv4_hdr)) [[unlikely]]
         return Verdict::drop(SwapDrop::kRunt);
@@ -83,7 +91,14 @@ class FiveTupleSwap final : public PacketModule<FiveTupleSwap> {
       ip->src_addr = ip->dst_addr;
       ip->dst_addr = src;
       // A later fragment's first bytes are data, not ports.
+      // A later fragment's first bytes are data, not ports; a first fragment's
+      // checksum covers data this frame lacks.
       proto = ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK) ? 0 : ip->next_proto_id;
+      if (finish_partial_ && !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG))) {
+        const uint32_t total = rte_be_to_cpu_16(ip->total_length);
+        l4_len = total > ihl ? total - ihl : 0;
+        pseudo = pseudo_sum_v4(ip, l4_len, proto);
+      }
       off += ihl;
     } else if (type == RTE_BE16(RTE_ETHER_TYPE_IPV6)) {
       if (len < off + sizeof(rte_ipv6_hdr)) [[unlikely]]
@@ -94,6 +109,10 @@ class FiveTupleSwap final : public PacketModule<FiveTupleSwap> {
       std::memcpy(ip->src_addr, ip->dst_addr, 16);
       std::memcpy(ip->dst_addr, src, 16);
       proto = ip->proto;  // an extension header (a fragment's too): ports left alone
+      if (finish_partial_) {
+        l4_len = rte_be_to_cpu_16(ip->payload_len);
+        pseudo = pseudo_sum_v6(ip, l4_len, proto);
+      }
       off += sizeof(rte_ipv6_hdr);
     } else {
       return Verdict::to(0);  // not IP: MAC swap only, as testpmd does
@@ -105,9 +124,28 @@ class FiveTupleSwap final : public PacketModule<FiveTupleSwap> {
       std::memcpy(&dp, l4 + 2, 2);
       std::memcpy(l4, &dp, 2);
       std::memcpy(l4 + 2, &sp, 2);
+      if (pseudo != 0) [[unlikely]]
+        finish(l4, len - off, l4_len, proto, pseudo);
     }
     return Verdict::to(0);
   }
+
+ private:
+  // A checksum that holds the pseudo-header sum alone (Linux left it to an
+  // offload) becomes the whole one; any other is left as it came.
+  static void finish(uint8_t* l4, uint32_t room, uint32_t l4_len, uint8_t proto, uint32_t pseudo) {
+    const uint32_t at = proto == IPPROTO_UDP ? 6 : 16;
+    if (l4_len < at + 2 || l4_len > room) return;
+    uint16_t field;
+    std::memcpy(&field, l4 + at, 2);
+    if (field != fold(pseudo)) return;
+    const uint16_t zero = 0;
+    std::memcpy(l4 + at, &zero, 2);
+    const uint32_t sum = pseudo + ones_sum(l4, l4_len);
+    const uint16_t c = proto == IPPROTO_UDP ? finish_udp_cksum(sum) : finish_cksum(sum);
+    std::memcpy(l4 + at, &c, 2);
+  }
+  bool finish_partial_;
 };
 
 }  // namespace bypass

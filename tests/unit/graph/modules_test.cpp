@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <bypass/net/checksum.hpp>
+
 #include <bypass/graph/capture_tap.hpp>
 #include <bypass/graph/port_modules.hpp>
 #include <bypass/graph/ring_modules.hpp>
@@ -99,6 +101,41 @@ TEST_F(RingPortFixture, FiveTupleSwapReflects) {
   EXPECT_EQ(worker_.counters().rx_packets.get(), 10u);
   EXPECT_EQ(worker_.counters().tx_packets.get(), 10u);
   EXPECT_EQ(worker_.counters().tx_bytes.get(), 640u);
+}
+
+// On a veth, a UDP checksum the peer left to an offload (the pseudo-header
+// sum alone) is finished; a whole one is left as it was; off a veth a
+// partial one goes back as it came.
+TEST_F(RingPortFixture, FiveTupleSwapFinishesChecksumsAVethPeerLeftUnfinished) {
+  for (bool veth : {true, false}) {
+    FiveTupleSwap swap(veth);
+    PortTx tx(*port_, 0);
+    swap.connect(0, &tx);
+    PortRx rx(*port_, 0, &swap);
+    inject(0, 2);
+    // The first one as a Linux peer sends it with the offload on.
+    rte_mbuf* partial = nullptr;
+    ASSERT_EQ(rte_ring_dequeue(rx_, reinterpret_cast<void**>(&partial)), 0);
+    {
+      auto* ip = rte_pktmbuf_mtod_offset(partial, rte_ipv4_hdr*, sizeof(rte_ether_hdr));
+      auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
+      udp->dgram_cksum = fold(pseudo_sum_v4(ip, rte_be_to_cpu_16(udp->dgram_len), IPPROTO_UDP));
+    }
+    rte_mbuf* whole = nullptr;
+    ASSERT_EQ(rte_ring_dequeue(rx_, reinterpret_cast<void**>(&whole)), 0);
+    ASSERT_EQ(rte_ring_enqueue(rx_, partial), 0);
+    ASSERT_EQ(rte_ring_enqueue(rx_, whole), 0);
+    rx.poll(worker_);
+    auto out = sent();
+    ASSERT_EQ(out.size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+      auto* ip = rte_pktmbuf_mtod_offset(out[i], rte_ipv4_hdr*, sizeof(rte_ether_hdr));
+      auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
+      const bool valid = rte_ipv4_udptcp_cksum_verify(ip, udp) == 0;
+      EXPECT_EQ(valid, veth || i == 1) << "veth " << veth << ", frame " << i;
+    }
+    test::free_all(out);
+  }
 }
 
 TEST_F(RingPortFixture, MacSwapChangesOnlyMacs) {
