@@ -157,6 +157,9 @@ TEST(FwdCli, EalArgumentsItRefusesAreOneSentence) {
       {{"--bogus-flag"}, "DPDK's EAL does not know the argument '--bogus-flag'"},
       {{"-l", "0-127"}, "which this machine lacks or this process may not use"},
       {{"--vdev", "net_bogus0"}, "DPDK found no device or driver for an argument"},
+      // A PCI device the machine lacks: EAL went on without it, silently.
+      {{"-a", "0000:fe:1f.7"}, "allows PCI device 0000:fe:1f.7, which this machine does not have"},
+      {{"--allow=fe:1f.7"}, "allows PCI device 0000:fe:1f.7"},
   };
   for (const Case& c : cases) {
     TempDir dir;

@@ -170,6 +170,30 @@ Status check_config(const Config& c, const SystemFacts& sys, std::vector<std::st
                            "net_memif0, net_af_xdp0,iface=veth0, ...): fix the device string.");
     }
   }
+  // A PCI device given to EAL directly (-a, --allow) that the machine does
+  // not have: EAL goes on without it, and nothing says so.
+  for (size_t i = 0; i < c.eal.args.size(); ++i) {
+    const std::string& a = c.eal.args[i];
+    std::string dev;
+    if ((a == "-a" || a == "--allow") && i + 1 < c.eal.args.size())
+      dev = c.eal.args[i + 1];
+    else if (a.rfind("--allow=", 0) == 0)
+      dev = a.substr(8);
+    else if (a.rfind("-a", 0) == 0 && a.size() > 2 && a[2] != '-')
+      dev = a.substr(2);
+    if (dev.empty()) continue;
+    PortConfig probe;
+    probe.device = dev;
+    if (!probe.is_pci()) continue;
+    std::string addr = probe.device_name();
+    std::transform(addr.begin(), addr.end(), addr.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (addr.size() == 7) addr = "0000:" + addr;
+    if (!std::filesystem::exists("/sys/bus/pci/devices/" + addr))
+      return Status::error("the EAL argument '" + a + "' allows PCI device " + addr +
+                           ", which this machine does not have (EAL would go on without it): "
+                           "check `lspci -D`, or name the device in a [[port]].");
+  }
   // Workers and their CPUs.
   if (c.workers.empty())
     return Status::error("the config names no workers: add a [[worker]] with the cpu it runs on.");

@@ -92,14 +92,19 @@ std::string unknown_argument(const std::string& printed) {
   return "";
 }
 
-// "lcore 7 unavailable" in EAL's log: a CPU it was given that it cannot use
-// (the lowest such line EAL's recent log still holds).
+// "lcore 7 unavailable" in EAL's log: the lowest CPU it was given that it
+// cannot use, of the lines its recent log still holds.
 std::string unavailable_lcore(const std::string& log) {
-  const size_t end = log.find(" unavailable");
-  if (end == std::string::npos) return "";
-  const size_t at = log.rfind("lcore ", end);
-  if (at == std::string::npos || log.find('\n', at) < end) return "";
-  return log.substr(at + 6, end - at - 6);
+  long lowest = -1;
+  for (size_t end = log.find(" unavailable"); end != std::string::npos;
+       end = log.find(" unavailable", end + 1)) {
+    const size_t at = log.rfind("lcore ", end);
+    if (at == std::string::npos || log.find('\n', at) < end) continue;
+    char* stop = nullptr;
+    const long n = std::strtol(log.c_str() + at + 6, &stop, 10);
+    if (stop == log.c_str() + end && (lowest < 0 || n < lowest)) lowest = n;
+  }
+  return lowest < 0 ? "" : std::to_string(lowest);
 }
 
 }  // namespace

@@ -108,22 +108,21 @@ class Hub : public ConnectionTransport {
   int ms_ = 0;
 };
 
-// One of the rooms application's counters ("rooms.slow_closed"), 0 if none.
-inline uint64_t rooms_counter(Hub& hub, const std::string& name) {
+// One counter of a report ("rooms.slow_closed" of hub.rooms(),
+// "msg.links_ring_full" of hub.server()), 0 if it has none of that name.
+template <typename Reporter>
+uint64_t counter_of(const Reporter& r, const std::string& name) {
   std::vector<std::pair<std::string, uint64_t>> report;
-  hub.rooms().report(report);
+  r.report(report);
   for (const auto& [n, v] : report)
     if (n == name) return v;
   return 0;
 }
-
-// One of the message server's counters ("msg.links_ring_full"), 0 if none.
+inline uint64_t rooms_counter(Hub& hub, const std::string& name) {
+  return counter_of(hub.rooms(), name);
+}
 inline uint64_t server_counter(Hub& hub, const std::string& name) {
-  std::vector<std::pair<std::string, uint64_t>> report;
-  hub.server().report(report);
-  for (const auto& [n, v] : report)
-    if (n == name) return v;
-  return 0;
+  return counter_of(hub.server(), name);
 }
 
 inline size_t count_prefix(const Side& s, const std::string& prefix) {
