@@ -71,6 +71,8 @@ struct PortConfig {
   /// Whether `device` is a PCI address ("0000:01:00.0" or "01:00.0"), not a vdev.
   bool is_pci() const;
   std::string device_name() const;  ///< the part before the first comma
+  /// For a PCI device: its address as DPDK names it, 0000:bb:dd.f in lower case.
+  std::string pci_address() const;
 };
 
 /// One RX queue of one port.

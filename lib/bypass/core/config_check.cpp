@@ -185,10 +185,7 @@ Status check_config(const Config& c, const SystemFacts& sys, std::vector<std::st
     PortConfig probe;
     probe.device = dev;
     if (!probe.is_pci()) continue;
-    std::string addr = probe.device_name();
-    std::transform(addr.begin(), addr.end(), addr.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    if (addr.size() == 7) addr = "0000:" + addr;
+    const std::string addr = probe.pci_address();
     if (!std::filesystem::exists("/sys/bus/pci/devices/" + addr))
       return Status::error("the EAL argument '" + a + "' allows PCI device " + addr +
                            ", which this machine does not have (EAL would go on without it): "

@@ -120,11 +120,7 @@ Status read_port(const ConfigSection& r, size_t i, PortConfig* p) {
     // DPDK names a PCI device 0000:bb:dd.f, lower case: "3B:00.0" is that too
     // (and a second port on "0000:3b:00.0" the same device).
     const size_t comma = p->device.find(',');
-    std::string addr = p->device.substr(0, comma);
-    std::transform(addr.begin(), addr.end(), addr.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    if (addr.size() == 7) addr = "0000:" + addr;
-    p->device = addr + (comma == std::string::npos ? "" : p->device.substr(comma));
+    p->device = p->pci_address() + (comma == std::string::npos ? "" : p->device.substr(comma));
   }
   BYPASS_TRY(named.integer("rx_queues", &p->rx_queues, 1, RTE_MAX_QUEUES_PER_PORT));
   BYPASS_TRY(named.integer("tx_queues", &p->tx_queues, 1, RTE_MAX_QUEUES_PER_PORT));
@@ -219,6 +215,13 @@ bool PortConfig::is_pci() const {
 
 std::string PortConfig::device_name() const {
   return device.substr(0, device.find(','));
+}
+
+std::string PortConfig::pci_address() const {
+  std::string addr = device_name();
+  std::transform(addr.begin(), addr.end(), addr.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return addr.size() == 7 ? "0000:" + addr : addr;
 }
 
 int Config::port_index(const std::string& name) const {
