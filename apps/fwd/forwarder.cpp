@@ -7,6 +7,7 @@
 #include <bypass/core/config_reader.hpp>
 #include <bypass/graph/placement.hpp>
 #include <bypass/graph/swap_modules.hpp>
+#include <bypass/net/frame.hpp>
 
 namespace bypass::fwd {
 
@@ -54,6 +55,21 @@ Expected<FwdOptions> read_fwd_options(const Config& c) {
   BYPASS_TRY(r.boolean("pipeline", &o.pipeline));
   BYPASS_TRY(r.integer("tx_retries", &o.tx_retries, 0, 1000));
   return o;
+}
+
+Status check_port_addresses(const Config& c, Mode m) {
+  for (const auto& p : c.ports) {
+    if (p.addresses.empty()) continue;
+    if (m == Mode::kIo)
+      return Status::error("port '" + p.name +
+                           "' has addresses, which bypass-fwd answers ARP and neighbour "
+                           "solicitations for only as a reflector: remove them, or set [fwd] "
+                           "mode = \"5tswap\" or \"macswap\".");
+    for (const auto& a : p.addresses)
+      if (auto ia = IfAddr::parse(a); !ia)
+        return Status::error("port '" + p.name + "': " + ia.error());
+  }
+  return Status::ok();
 }
 
 namespace {
@@ -122,6 +138,28 @@ Expected<std::unique_ptr<Forwarder>> Forwarder::build(const Config& c, const Fwd
       Module& swap = hg.add("swap" + sfx, make_swap(o.mode, veth[q.port]));
       swap.connect(0, &tx);
       Module* first = &swap;
+      if (o.mode != Mode::kIo) {
+        EndpointConfig ec;
+        ec.mac = to_mac(ports[q.port]->mac());
+        for (const auto& a : c.ports[q.port].addresses) ec.addrs.push_back(*IfAddr::parse(a));
+        Host h{q.port, nullptr, nullptr};
+        try {
+          h.endpoint = std::make_unique<Endpoint>(std::move(ec), hg.worker().clock().hz());
+        } catch (const std::exception& e) {
+          return Status::error(e.what());
+        }
+        auto& host = hg.make<ReflectorHost>("host" + sfx, *h.endpoint);
+        host.connect(ReflectorHost::kReflect, &swap);
+        // Answers leave by the port they answer for, on this worker's TX queue.
+        Module* answer_tx = &tx;
+        if (peer(q.port) != q.port)
+          answer_tx = &hg.make<PortTx>("answer" + sfx, *ports[q.port],
+                                       static_cast<uint16_t>(handler), o.tx_retries);
+        host.connect(ReflectorHost::kAnswer, answer_tx);
+        h.module = &host;
+        f->hosts_.push_back(std::move(h));
+        first = &host;
+      }
       if (o.pipeline) {
         std::string name = "fwd_w" + std::to_string(wi) + "_p" + std::to_string(q.port) + "q" +
                            std::to_string(q.queue);
@@ -129,12 +167,17 @@ Expected<std::unique_ptr<Forwarder>> Forwarder::build(const Config& c, const Fwd
         if (!ring) return ring.status();
         f->rings_.push_back(std::make_unique<HandoffRing>(std::move(ring.value())));
         HandoffRing& r = *f->rings_.back();
-        hg.add_source(std::make_unique<RingIn>(r, &swap));
+        hg.add_source(std::make_unique<RingIn>(r, first));
         first = &f->graphs_[wi]->make<RingOut>("ring" + sfx, r);
       }
       f->graphs_[wi]->add_source(std::make_unique<PortRx>(*ports[q.port], q.queue, first));
     }
   }
+  for (size_t p = 0; p < ports.size() && p < c.ports.size(); ++p) {
+    f->port_names_.push_back(c.ports[p].name);
+    f->port_macs_.push_back(to_mac(ports[p]->mac()).str());
+  }
+  f->advised_.assign(ports.size(), false);
   for (auto& g : f->graphs_) BYPASS_TRY(g->insert_specs(reg, c.modules));
   BYPASS_TRY(check_placement(f->graphs()));
   for (auto& g : f->graphs_) BYPASS_TRY(g->start());
@@ -145,6 +188,38 @@ void Forwarder::drop_left_in_rings() {
   std::vector<WorkerGraph*> graphs;
   for (auto& g : graphs_) graphs.push_back(g.get());
   bypass::drop_left_in_rings(graphs);
+}
+
+void Forwarder::counters(std::vector<std::pair<std::string, uint64_t>>& out) const {
+  uint64_t arp = 0, na = 0, unanswered = 0;
+  for (const Host& h : hosts_) {
+    const EndpointCounters& k = h.endpoint->counters();
+    arp += k.arp_replies.get();
+    na += k.na_sent.get();
+    unanswered += h.module->unanswered();
+  }
+  out.insert(out.end(), {{"host.arp_replies", arp},
+                         {"host.neighbour_adverts", na},
+                         {"host.arp_unanswered", unanswered}});
+}
+
+std::vector<std::string> Forwarder::arp_advice() {
+  std::vector<std::string> out;
+  for (const Host& h : hosts_) {
+    if (h.port >= advised_.size() || advised_[h.port] || h.module->unanswered() == 0) continue;
+    const uint32_t tip = h.module->first_unanswered_target();
+    if (tip == 0) continue;  // counted, target not yet visible
+    advised_[h.port] = true;
+    const std::string ip = IpAddr::v4(tip).str();
+    out.push_back("port '" + port_names_[h.port] + "' was asked by ARP for " + ip +
+                  ", and answers ARP only for its addresses: if hosts are to reach the "
+                  "reflector as " +
+                  ip + ", add addresses = [\"" + ip +
+                  "/32\"] to its [[port]] table (or give each host a static entry: ip neigh "
+                  "replace " +
+                  ip + " lladdr " + port_macs_[h.port] + " dev IFACE).");
+  }
+  return out;
 }
 
 std::vector<Worker*> Forwarder::workers() {

@@ -16,6 +16,8 @@
 #include <bypass/graph/registry.hpp>
 #include <bypass/graph/ring_modules.hpp>
 #include <bypass/io/port.hpp>
+#include <bypass/net/endpoint.hpp>
+#include <bypass/net/reflector_host.hpp>
 
 namespace bypass::fwd {
 
@@ -30,6 +32,9 @@ struct FwdOptions {
 
 // Reads the [fwd] section of the config.
 Expected<FwdOptions> read_fwd_options(const Config& c);
+// The ports' addresses, which a reflector (macswap, 5tswap) answers ARP and
+// neighbour solicitations for; io forwards every frame and has none.
+Status check_port_addresses(const Config& c, Mode m);
 Expected<Mode> parse_mode(const std::string& s);
 const char* mode_name(Mode m);
 
@@ -37,9 +42,11 @@ const char* mode_name(Mode m);
 std::vector<GraphPoint> fwd_points();
 
 // Owns the workers, their graphs and the rings of one forwarder. On each
-// worker, per RX queue it polls: rx -> swap -> tx (names get ".p<port>q<queue>"
-// when a worker has several); with pipeline the RX worker's rx -> ring, and
-// the next worker's ring -> swap -> tx.
+// worker, per RX queue it polls: rx -> host -> swap -> tx (names get
+// ".p<port>q<queue>" when a worker has several), the host's answers to the
+// receiving port ("answer" when that is not the swap's TX); with pipeline the
+// RX worker's rx -> ring, and the next worker's ring -> host -> swap -> tx.
+// io mode has no host.
 class Forwarder {
  public:
   static Expected<std::unique_ptr<Forwarder>> build(const Config& c, const FwdOptions& o,
@@ -52,8 +59,22 @@ class Forwarder {
   // Once the workers have stopped: what the pipeline's rings still hold is
   // freed and counted (left_at_stop), before the final report.
   void drop_left_in_rings();
+  // The hosts' answers, summed: host.arp_replies, host.neighbour_adverts,
+  // host.arp_unanswered.
+  void counters(std::vector<std::pair<std::string, uint64_t>>& out) const;
+  // Once per port, the first time it was asked by ARP for an address it
+  // lacks: a sentence naming the setting (empty otherwise). Control thread.
+  std::vector<std::string> arp_advice();
 
  private:
+  struct Host {
+    size_t port;
+    std::unique_ptr<Endpoint> endpoint;
+    ReflectorHost* module;
+  };
+  std::vector<Host> hosts_;
+  std::vector<std::string> port_names_, port_macs_;
+  std::vector<bool> advised_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::unique_ptr<WorkerGraph>> graphs_;
   std::vector<std::unique_ptr<HandoffRing>> rings_;

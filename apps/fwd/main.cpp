@@ -93,6 +93,7 @@ int main(int argc, char** argv) {
     if (!m) return fail(m.error());
     opts->mode = *m;
   }
+  if (Status s = fwd::check_port_addresses(c, opts->mode); !s) return fail(s.message());
   ModuleRegistry reg;
   add_graph_modules(reg);
   add_net_modules(reg);
@@ -140,11 +141,17 @@ int main(int argc, char** argv) {
     rte_mempool* pool = (*rt)->pool();
     stats.add_gauge("pool.in_use",
                     [pool] { return static_cast<double>(rte_mempool_in_use_count(pool)); });
+    stats.add_counters([&fw = **f](auto& out) { fw.counters(out); });
     (*control)->add_view("graph", "each worker's module graph", [&fw = **f](const CommandRequest&) {
       return CommandReply{true, fw.describe()};
     });
     ReportOptions ro{flags.quiet, flags.stats_json, nullptr, control->get(), "bypass-fwd"};
     ro.after_stop = [&fw = **f] { fw.drop_left_in_rings(); };
+    // Asked once a second: what a port was asked by ARP and cannot answer, said once.
+    ro.stop_check = [&fw = **f] {
+      for (const std::string& s : fw.arp_advice()) spdlog::warn("{}", s);
+      return std::string();
+    };
     auto run = (*rt)->run(workers, stats, flags.duration, ro);  // a device reset stops it
     if (!run) return fail(run.error());
     lost_port = !run->stopped.empty();

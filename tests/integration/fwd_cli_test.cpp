@@ -181,6 +181,21 @@ TEST(FwdCli, UnknownForwardingMode) {
   expect_config_rejected(cfg, "bogus");
 }
 
+// A port's addresses are for a reflector's ARP and NDP answers: io mode,
+// which forwards every frame, has none to give; a bad one is named.
+TEST(FwdCli, PortAddressesInIoModeOrMalformedAreOneSentence) {
+  FwdConfig cfg = config_with("net_null0");
+  cfg.addresses = {"198.18.0.2/24"};
+  cfg.mode = "io";
+  expect_config_rejected(cfg,
+                         "port 'p0' has addresses, which bypass-fwd answers ARP and neighbour "
+                         "solicitations for only as a reflector: remove them, or set [fwd] mode "
+                         "= \"5tswap\" or \"macswap\".");
+  cfg.mode = "5tswap";
+  cfg.addresses = {"198.18.0.2/33"};
+  expect_config_rejected(cfg, "port 'p0': address \"198.18.0.2/33\" has a bad prefix length");
+}
+
 TEST(FwdCli, PipelineWithOneWorker) {
   FwdConfig cfg = config_with("net_null0");
   cfg.pipeline = true;
@@ -235,7 +250,9 @@ TEST(FwdCli, ModuleInsertedInFrontOfTheSwapByConfig) {
   remove_dpdk_leftovers(cfg.file_prefix);
   ASSERT_TRUE(r.finished);
   EXPECT_TRUE(r.status.exited && r.status.code == 0) << r.status.describe() << "\n" << r.err;
-  EXPECT_NE(r.out.find("source -> pass\n"), std::string::npos) << r.out;
+  // Behind the host, which keeps ARP and the like from the swap.
+  EXPECT_NE(r.out.find("source -> host\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  host -> pass, tx\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("  pass -> swap\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("  swap -> tx\n"), std::string::npos) << r.out;
   auto totals = parse_totals(r.out);
@@ -279,8 +296,10 @@ for m in last["modules"]:
     for k, v in m["drops"].items(): by_reason[k] = by_reason.get(k, 0) + v
 assert by_reason == last["totals"]["drops"], (by_reason, last["totals"]["drops"])
 assert sum(by_reason.values()) == last["totals"]["dropped"]
-assert [m["name"] for m in last["modules"]] == ["tx", "swap"], last["modules"]
+assert [m["name"] for m in last["modules"]] == ["tx", "swap", "host"], last["modules"]
 assert last["modules"][1]["packets"] == last["totals"]["rx_packets"]
+assert last["modules"][2]["packets"] == last["totals"]["rx_packets"]
+assert last["counters"]["host.arp_replies"] == 0, last["counters"]
 assert "pool.in_use" in last["gauges"]
 assert last["ports"][0]["name"] == "p0"
 print(last["totals"]["rx_packets"], last["totals"]["tx_packets"], last["totals"]["dropped"])

@@ -1,7 +1,8 @@
 // bypass-fwd against a real kernel peer: a veth pair between two network
-// namespaces made for this test. One end has an ordinary IPv4 stack
-// (198.18.7.1/24); bypass-fwd drives the other end through net_af_packet and
-// reflects in 5tswap mode. A kernel UDP socket sends datagrams to
+// namespaces made for this test. One end is a Linux host as it comes
+// (198.18.7.1/24, IPv6 on, neighbours resolved by ARP); bypass-fwd drives the
+// other end through net_af_packet or net_af_xdp and reflects in 5tswap mode,
+// answering ARP for 198.18.7.2. A kernel UDP socket sends datagrams to
 // 198.18.7.2 and must get every one back exactly once, from 198.18.7.2,
 // with the same payload.
 #include <arpa/inet.h>
@@ -47,9 +48,6 @@ constexpr uint32_t kWindow = 32;
 std::string ip() {
   return tool("ip");
 }
-std::string sysctl() {
-  return tool("sysctl");
-}
 std::string ethtool() {
   return tool("ethtool");
 }
@@ -83,22 +81,19 @@ class VethPair {
     const std::vector<std::vector<std::string>> steps = {
         {ip(), "link", "add", "name", client_if, "netns", client_ns, "address", kClientMac, "type",
          "veth", "peer", "name", fwd_if, "netns", fwd_ns, "address", kFwdMac},
-        // No IPv6 on the link: no router solicitations or MLD reports, so the
-        // reflector sees only our datagrams.
-        {ip(), "netns", "exec", client_ns, sysctl(), "-qw",
-         "net.ipv6.conf." + client_if + ".disable_ipv6=1"},
-        {ip(), "netns", "exec", fwd_ns, sysctl(), "-qw",
-         "net.ipv6.conf." + fwd_if + ".disable_ipv6=1"},
         {ip(), "-n", client_ns, "addr", "add", std::string(kClientIp) + "/24", "dev", client_if},
         {ip(), "-n", client_ns, "link", "set", "lo", "up"},
         {ip(), "-n", client_ns, "link", "set", client_if, "up"},
         {ip(), "-n", fwd_ns, "link", "set", fwd_if, "up"},
-        // A reflector does not answer ARP.
-        {ip(), "-n", client_ns, "neigh", "replace", kPeerIp, "lladdr", kFwdMac, "dev", client_if,
-         "nud", "permanent"},
     };
     for (const auto& s : steps)
       if (auto e = step(s); !e.empty()) return e;
+    // The other fix bypass-fwd names for a port without addresses.
+    if (static_neighbour)
+      if (auto e = step({ip(), "-n", client_ns, "neigh", "replace", kPeerIp, "lladdr", kFwdMac,
+                         "dev", client_if, "nud", "permanent"});
+          !e.empty())
+        return e;
     // The peer as it comes leaves UDP checksums to a transmit offload
     // (bypass-fwd finishes them); a peer told to send them whole, too.
     if (peer_tx_off)
@@ -110,7 +105,8 @@ class VethPair {
   }
 
   std::string client_ns, fwd_ns, client_if, fwd_if;
-  bool peer_tx_off = false;  // set before setup(): the peer sends whole checksums
+  bool peer_tx_off = false;       // set before setup(): the peer sends whole checksums
+  bool static_neighbour = false;  // set before setup(): the peer is told the reflector's MAC
 
  private:
   static std::string step(const std::vector<std::string>& argv) {
@@ -293,12 +289,18 @@ struct Reflector {
   std::unique_ptr<FwdProcess> fwd;
   std::unique_ptr<Socket> sock;
 };
+// What the test does to the kernel peer: nothing, unless a test says so.
+struct PeerSetup {
+  bool tx_off = false;            // sends whole UDP checksums
+  bool static_neighbour = false;  // told the reflector's MAC, so it sends no ARP
+};
 void start_reflector(Reflector& r,
                      const std::function<void(FwdConfig&, const VethPair&, const CpuPlan&)>& shape,
-                     bool peer_tx_off = false) {
+                     PeerSetup peer = {}) {
   ASSERT_FALSE(fwd_path().empty()) << "BYPASS_FWD is not set";
   ASSERT_FALSE(r.dir.path().empty());
-  r.veth.peer_tx_off = peer_tx_off;
+  r.veth.peer_tx_off = peer.tx_off;
+  r.veth.static_neighbour = peer.static_neighbour;
   ASSERT_EQ(r.veth.setup(), "");
   const CpuPlan cpus = plan_cpus();
   FwdConfig cfg;
@@ -307,6 +309,7 @@ void start_reflector(Reflector& r,
   cfg.control_cpu = cpus.control;
   cfg.mode = "5tswap";
   cfg.topology = "loop";
+  cfg.addresses = {std::string(kPeerIp) + "/24"};  // answers ARP for it
   shape(cfg, r.veth, cpus);
   std::string error;
   r.fwd = FwdProcess::start(cfg, r.dir, &error, {ip(), "netns", "exec", r.veth.fwd_ns});
@@ -317,7 +320,37 @@ void start_reflector(Reflector& r,
   ASSERT_GE(r.sock->fd(), 0) << error;
 }
 
-void run_veth_reflector(const std::string& driver, bool peer_tx_off = false) {
+// Stops bypass-fwd and checks its final lines: it exited cleanly; the swap
+// got our `datagrams` and nothing else; what else came was the host's (ARP,
+// IPv6's own chatter): answered (tx beyond the datagrams) or dropped there
+// under a named reason; no mbuf left in use. Returns the output.
+std::string expect_reflected(FwdProcess& fwd, uint64_t datagrams) {
+  auto st = fwd.terminate();
+  EXPECT_TRUE(st) << "bypass-fwd did not exit within 15 s of SIGTERM\n" << fwd.transcript();
+  if (!st) return "";
+  EXPECT_TRUE(st->exited && st->code == 0) << st->describe() << "\n" << fwd.transcript();
+  const std::string o = fwd.out();
+  auto totals = parse_totals(o);
+  EXPECT_TRUE(totals) << "no 'total:' line\n" << fwd.transcript();
+  if (!totals) return o;
+  std::smatch swap, host;
+  EXPECT_TRUE(std::regex_search(o, swap, std::regex("module swap: in (\\d+) dropped (\\d+)"))) << o;
+  EXPECT_TRUE(std::regex_search(o, host, std::regex("module host: in (\\d+) dropped (\\d+)"))) << o;
+  if (swap.empty() || host.empty()) return o;
+  EXPECT_EQ(std::stoull(swap[1]), datagrams) << "the swap reflects our datagrams alone\n" << o;
+  EXPECT_EQ(std::stoull(swap[2]), 0u) << o;
+  EXPECT_EQ(std::stoull(host[2]), totals->dropped) << "every drop is the host's\n" << o;
+  EXPECT_EQ(totals->rx, totals->tx + totals->dropped) << "answered, reflected or dropped\n" << o;
+  EXPECT_GE(totals->tx, datagrams) << o;
+  auto leaked = parse_mbufs_in_use(o);
+  EXPECT_TRUE(leaked) << "no 'mbufs in use at exit' line\n" << fwd.transcript();
+  if (leaked) {
+    EXPECT_EQ(*leaked, 0u) << o;
+  }
+  return o;
+}
+
+void run_veth_reflector(const std::string& driver, PeerSetup peer = {}) {
   Reflector rf;
   ASSERT_NO_FATAL_FAILURE(start_reflector(
       rf,
@@ -325,7 +358,7 @@ void run_veth_reflector(const std::string& driver, bool peer_tx_off = false) {
         cfg.ports = {{"p0", driver + "0,iface=" + veth.fwd_if}};
         cfg.workers = {{cpus.worker, {"p0:0"}, ""}};
       },
-      peer_tx_off));
+      peer));
   FwdProcess* fwd = rf.fwd.get();
   const Socket& sock = *rf.sock;
   EchoResult r = echo(sock.fd(), kDatagrams);
@@ -338,12 +371,11 @@ void run_veth_reflector(const std::string& driver, bool peer_tx_off = false) {
   ASSERT_EQ(r.seen.size(), kDatagrams);
   expect_each_once(r.seen);
 
-  // IPv6 is off and the neighbour entry is static: the link carries nothing
-  // but our datagrams.
-  fwd->expect_clean_exit(kDatagrams, kDatagrams);
+  expect_reflected(*fwd, kDatagrams);
   EXPECT_NE(fwd->transcript().find("port 'p0' is on a veth: UDP and TCP checksums"),
             std::string::npos)
       << fwd->transcript();
+  EXPECT_EQ(fwd->transcript().find("was asked by ARP"), std::string::npos) << fwd->transcript();
 }
 
 // SIGTERM under load (docs/running.md): the kernel side floods the
@@ -401,7 +433,7 @@ void sigterm_under_load(bool pipeline) {
     tx += std::stoull((*i)[2]);
     dropped += std::stoull((*i)[3]);
   }
-  const std::regex drop_line("\n  drop [a-z_]+: (\\d+)");  // left_at_stop too
+  const std::regex drop_line("\n  drop [a-z0-9_]+: (\\d+)");  // left_at_stop too
   for (std::sregex_iterator i(o.begin(), o.end(), drop_line), end; i != end; ++i)
     reasons += std::stoull((*i)[1]);
   EXPECT_EQ(workers, 2) << o;
@@ -476,16 +508,87 @@ TEST(FwdVeth, ASlowConsumerCountsImissedApartFromRxNombufAndRecovers) {
   EXPECT_EQ(*leaked, 0u) << o;
 }
 
-// The peer as it comes: its kernel leaves UDP checksums to a transmit
-// offload a veth never performs, and bypass-fwd finishes them (its kernel
-// dropped every reflected datagram; the test switched the offload off).
+// The peer as it comes: it resolves 198.18.7.2 by ARP, which the reflector
+// answers for the port's address (it reflected the request, with a
+// broadcast source MAC, and the test gave the peer a static entry), and
+// its IPv6 chatter (router solicitations, MLD reports) is dropped rather than
+// reflected (the test switched IPv6 off). Its kernel leaves UDP checksums to
+// a transmit offload a veth never performs, and bypass-fwd finishes them.
 TEST(FwdVeth, AfPacketReflectsKernelUdp) {
   run_veth_reflector("net_af_packet");
 }
 
 // A peer that sends whole checksums gets them back as they were.
 TEST(FwdVeth, AfPacketReflectsKernelUdpToAPeerSendingWholeChecksums) {
-  run_veth_reflector("net_af_packet", /*peer_tx_off=*/true);
+  run_veth_reflector("net_af_packet", {.tx_off = true});
+}
+
+// A port without addresses answers no ARP, so a peer as it comes cannot
+// reach it: bypass-fwd says so once, naming both fixes (the address on the
+// port, or a static entry on the peer), and counts what it left unanswered.
+TEST(FwdVeth, APortWithoutAddressesSaysOnceWhatAPeerNeeds) {
+  Reflector rf;
+  ASSERT_NO_FATAL_FAILURE(
+      start_reflector(rf, [](FwdConfig& cfg, const VethPair& veth, const CpuPlan& cpus) {
+        cfg.ports = {{"p0", "net_af_packet0,iface=" + veth.fwd_if}};
+        cfg.workers = {{cpus.worker, {"p0:0"}, ""}};
+        cfg.addresses.clear();
+      }));
+  FwdProcess* fwd = rf.fwd.get();
+  const int fd = rf.sock->fd();
+  const sockaddr_in peer = peer_address();
+  // The peer asks by ARP (again each second while the datagrams wait); the
+  // sentence comes within a second of the first request.
+  const auto deadline = Clock::now() + 30s;
+  while (fwd->transcript().find("was asked by ARP") == std::string::npos &&
+         Clock::now() < deadline) {
+    flood_one(fd, peer);
+    std::this_thread::sleep_for(200ms);
+  }
+  // Long enough for the peer to ask again, and for the sentence to be repeated if it were.
+  for (int i = 0; i < 15; ++i) {
+    flood_one(fd, peer);
+    std::this_thread::sleep_for(200ms);
+  }
+  const std::string t = fwd->transcript();
+  const std::string said =
+      "warning: port 'p0' was asked by ARP for 198.18.7.2, and answers ARP only for its "
+      "addresses: if hosts are to reach the reflector as 198.18.7.2, add addresses = "
+      "[\"198.18.7.2/32\"] to its [[port]] table (or give each host a static entry: ip neigh "
+      "replace 198.18.7.2 lladdr 02:00:c6:12:07:02 dev IFACE).";
+  const size_t at = t.find(said);
+  ASSERT_NE(at, std::string::npos) << t;
+  EXPECT_EQ(t.find("was asked by ARP", at + said.size()), std::string::npos) << "said once\n" << t;
+  auto st = fwd->terminate();
+  ASSERT_TRUE(st) << fwd->transcript();
+  EXPECT_TRUE(st->exited && st->code == 0) << st->describe() << "\n" << fwd->transcript();
+  const std::string o = fwd->out();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(o, m, std::regex("drop arp_not_ours: (\\d+)"))) << o;
+  EXPECT_GE(std::stoull(m[1]), 2u) << "asked more than once, dropped each time\n" << o;
+  ASSERT_TRUE(std::regex_search(o, m, std::regex("module swap: in (\\d+)"))) << o;
+  EXPECT_EQ(m[1], "0") << "nothing came to be reflected, nothing was\n" << o;
+}
+
+// The other fix it names: a peer told the reflector's MAC is served by a port
+// without addresses, and nothing is said.
+TEST(FwdVeth, APortWithoutAddressesServesAPeerGivenAStaticEntry) {
+  Reflector rf;
+  ASSERT_NO_FATAL_FAILURE(
+      start_reflector(rf,
+                      [](FwdConfig& cfg, const VethPair& veth, const CpuPlan& cpus) {
+                        cfg.ports = {{"p0", "net_af_packet0,iface=" + veth.fwd_if}};
+                        cfg.workers = {{cpus.worker, {"p0:0"}, ""}};
+                        cfg.addresses.clear();
+                      },
+                      {.static_neighbour = true}));
+  EchoResult r = echo(rf.sock->fd(), kDatagrams);
+  EXPECT_EQ(r.received, kDatagrams);
+  EXPECT_EQ(r.unknown, 0u);
+  expect_each_once(r.seen);
+  expect_reflected(*rf.fwd, kDatagrams);
+  EXPECT_EQ(rf.fwd->transcript().find("was asked by ARP"), std::string::npos)
+      << rf.fwd->transcript();
 }
 
 // The same over net_af_xdp. Its PMD keeps the mbufs of its fill ring when the

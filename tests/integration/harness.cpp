@@ -301,6 +301,12 @@ std::string fwd_config(const FwdConfig& c) {
   for (const auto& [name, device] : c.ports) {
     os << "[[port]]\nname = " << quote(name) << "\ndevice = " << quote(device) << "\n";
     if (c.queues) os << "rx_queues = " << c.queues << "\ntx_queues = " << c.queues << "\n";
+    if (!c.addresses.empty()) {
+      os << "addresses = [";
+      for (size_t i = 0; i < c.addresses.size(); ++i)
+        os << (i ? ", " : "") << quote(c.addresses[i]);
+      os << "]\n";
+    }
     if (!c.faults.empty()) os << "[port.faults]\n" << c.faults << "\n";
   }
   for (const auto& w : c.workers) {

@@ -121,6 +121,7 @@ struct FwdConfig {
   std::vector<std::pair<std::string, std::string>> ports;  // name, device
   unsigned queues = 0;  // rx_queues and tx_queues of every port (0: the default)
   std::string faults;   // the keys of a [port.faults] table for every port ("": none)
+  std::vector<std::string> addresses;  // every port's addresses ("198.18.7.2/24")
   struct Worker {
     unsigned cpu = 0;
     std::vector<std::string> rx;  // "<port>:<queue>"; empty lets one worker poll all

@@ -43,7 +43,9 @@
   X(kUdpSourcePort, "udp_source_port")       /* source port 0: nothing can answer */ \
   /* neighbours */                                                                \
   X(kNoNeighbor, "no_neighbor")              /* resolution failed, queue full */ \
-  X(kTooBig, "too_big")                      /* answer does not fit the buffer */
+  X(kTooBig, "too_big")                      /* answer does not fit the buffer */ \
+  /* reflectors */                                                                \
+  X(kGroupNotReflected, "group_not_reflected") /* UDP for us to a link-local group */
 // clang-format on
 
 namespace bypass {
