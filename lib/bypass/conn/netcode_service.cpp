@@ -106,10 +106,16 @@ void NetcodeService::on_datagrams(std::span<Datagram> batch, Outbox& out) {
     const size_t n = std::min(kAhead, batch.size() - at);
     uint8_t prefix[kAhead];
     uint32_t hint[kAhead];
+    uint64_t* source_bucket[kAhead];  // a connection request's, in the two limiters
+    uint64_t* host_bucket[kAhead];
     for (size_t i = 0; i < n; ++i) {
       const Datagram& d = batch[at + i];
       from[i] = to_netcode(d.src);
-      prefix[i] = d.len > 0 ? d.data[0] : 0;
+      prefix[i] = d.len > 0 ? d.data[0] : 0xff;
+      if (prefix[i] == 0) {
+        source_bucket[i] = limiter_->bucket(from[i]);
+        host_bucket[i] = host_limiter_->bucket(from[i]);
+      }
     }
     server_->prefetch({from, n}, prefix, hint);
     for (size_t i = 0; i < n; ++i) {
@@ -117,12 +123,12 @@ void NetcodeService::on_datagrams(std::span<Datagram> batch, Outbox& out) {
       current_ = &d;
       current_from_ = from[i];
       // A connection request (prefix byte 0) costs a 1 KB decrypt: bounded per source.
-      if (d.len > 0 && d.data[0] == 0) {
-        if (!limiter_->allow(current_from_, now_.mono_ns)) {
+      if (prefix[i] == 0) {
+        if (!limiter_->allow_at(source_bucket[i], now_.mono_ns)) {
           rate_limited_.add();
           continue;
         }
-        if (!host_limiter_->allow(current_from_, now_.mono_ns)) {
+        if (!host_limiter_->allow_at(host_bucket[i], now_.mono_ns)) {
           host_rate_limited_.add();
           continue;
         }
