@@ -148,14 +148,14 @@ Expected<std::unique_ptr<Forwarder>> Forwarder::build(const Config& c, const Fwd
         } catch (const std::exception& e) {
           return Status::error(e.what());
         }
-        auto& host = hg.make<ReflectorHost>("host" + sfx, *h.endpoint);
-        host.connect(ReflectorHost::kReflect, &swap);
+        auto& host = hg.make<PortHost>("host" + sfx, *h.endpoint, PortHost::Role::kReflector);
+        host.connect(PortHost::kOn, &swap);
         // Answers leave by the port they answer for, on this worker's TX queue.
         Module* answer_tx = &tx;
         if (peer(q.port) != q.port)
           answer_tx = &hg.make<PortTx>("answer" + sfx, *ports[q.port],
                                        static_cast<uint16_t>(handler), o.tx_retries);
-        host.connect(ReflectorHost::kAnswer, answer_tx);
+        host.connect(PortHost::kAnswer, answer_tx);
         h.module = &host;
         f->hosts_.push_back(std::move(h));
         first = &host;
@@ -175,7 +175,7 @@ Expected<std::unique_ptr<Forwarder>> Forwarder::build(const Config& c, const Fwd
   }
   for (size_t p = 0; p < ports.size() && p < c.ports.size(); ++p) {
     f->port_names_.push_back(c.ports[p].name);
-    f->port_macs_.push_back(to_mac(ports[p]->mac()).str());
+    f->port_macs_.push_back(to_mac(ports[p]->mac()));
   }
   f->advised_.assign(ports.size(), false);
   for (auto& g : f->graphs_) BYPASS_TRY(g->insert_specs(reg, c.modules));
@@ -210,14 +210,7 @@ std::vector<std::string> Forwarder::arp_advice() {
     const uint32_t tip = h.module->first_unanswered_target();
     if (tip == 0) continue;  // counted, target not yet visible
     advised_[h.port] = true;
-    const std::string ip = IpAddr::v4(tip).str();
-    out.push_back("port '" + port_names_[h.port] + "' was asked by ARP for " + ip +
-                  ", and answers ARP only for its addresses: if hosts are to reach the "
-                  "reflector as " +
-                  ip + ", add addresses = [\"" + ip +
-                  "/32\"] to its [[port]] table (or give each host a static entry: ip neigh "
-                  "replace " +
-                  ip + " lladdr " + port_macs_[h.port] + " dev IFACE).");
+    out.push_back(unanswered_arp_advice(port_names_[h.port], tip, port_macs_[h.port]));
   }
   return out;
 }

@@ -17,7 +17,7 @@
 #include <bypass/graph/ring_modules.hpp>
 #include <bypass/io/port.hpp>
 #include <bypass/net/endpoint.hpp>
-#include <bypass/net/reflector_host.hpp>
+#include <bypass/net/port_host.hpp>
 
 namespace bypass::fwd {
 
@@ -70,10 +70,11 @@ class Forwarder {
   struct Host {
     size_t port;
     std::unique_ptr<Endpoint> endpoint;
-    ReflectorHost* module;
+    PortHost* module;
   };
   std::vector<Host> hosts_;
-  std::vector<std::string> port_names_, port_macs_;
+  std::vector<std::string> port_names_;
+  std::vector<MacAddr> port_macs_;
   std::vector<bool> advised_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::unique_ptr<WorkerGraph>> graphs_;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <bypass/control/control_plane.hpp>
 #include <bypass/control/stats.hpp>
@@ -16,7 +17,9 @@
 #include <bypass/core/worker.hpp>
 #include <bypass/graph/graph.hpp>
 #include <bypass/graph/port_modules.hpp>
+#include <bypass/net/endpoint.hpp>
 #include <bypass/net/frame.hpp>
+#include <bypass/net/port_host.hpp>
 
 namespace bypass::gen {
 
@@ -53,8 +56,27 @@ struct Plan {
   std::vector<std::unique_ptr<FlowTrackers>> trackers;  // by worker
   std::vector<std::vector<Source*>> rx_by_worker;       // PortRx -> GenRx
   std::vector<GenRx*> sinks;                            // every GenRx
+  // In front of each GenRx: the port's answers to ARP and neighbour
+  // solicitations for its addresses (by RX queue, with its port).
+  std::vector<std::unique_ptr<Endpoint>> endpoints;
+  std::vector<std::pair<size_t, PortHost*>> hosts;
   size_t flows_per_stream = 0;
 };
+
+// Once per process and port: what a port was asked by ARP and cannot
+// answer, with the setting that would (trials repeat; the log should not).
+void advise_once(const Plan& p, const std::vector<Port*>& ports) {
+  static std::vector<std::string> advised;
+  for (const auto& [port, host] : p.hosts) {
+    const std::string& name = ports[port]->name();
+    const uint32_t target = host->first_unanswered_target();
+    if (host->unanswered() == 0 || target == 0 ||
+        std::find(advised.begin(), advised.end(), name) != advised.end())
+      continue;
+    advised.push_back(name);
+    spdlog::warn("{}", unanswered_arp_advice(name, target, to_mac(ports[port]->mac())));
+  }
+}
 
 std::vector<PortResult> port_results(const Plan& p, const std::vector<Port*>& ports) {
   std::vector<PortResult> out;
@@ -235,8 +257,27 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
       auto& sink = p.graphs[w]->make<GenRx>("gen_rx" + sfx, *ports[q.port], *p.trackers[w],
                                             p.counters(w, q.port));
       p.sinks.push_back(&sink);
+      EndpointConfig ec;
+      ec.mac = to_mac(ports[q.port]->mac());
+      for (const auto& a : c.ports[q.port].addresses) {
+        auto ia = IfAddr::parse(a);
+        if (!ia) return Status::error("port '" + c.ports[q.port].name + "': " + ia.error());
+        ec.addrs.push_back(*ia);
+      }
+      try {
+        p.endpoints.push_back(
+            std::make_unique<Endpoint>(std::move(ec), p.workers[w]->clock().hz()));
+      } catch (const std::exception& e) {
+        return Status::error(e.what());
+      }
+      auto& host =
+          p.graphs[w]->make<PortHost>("host" + sfx, *p.endpoints.back(), PortHost::Role::kReceiver);
+      host.connect(PortHost::kOn, &sink);
+      host.connect(PortHost::kAnswer, &p.graphs[w]->make<PortTx>("answer" + sfx, *ports[q.port],
+                                                                 static_cast<uint16_t>(w)));
+      p.hosts.emplace_back(q.port, &host);
       p.rx_by_worker[w].push_back(
-          &p.graphs[w]->add_source(std::make_unique<PortRx>(*ports[q.port], q.queue, &sink)));
+          &p.graphs[w]->add_source(std::make_unique<PortRx>(*ports[q.port], q.queue, &host)));
     }
     if (Status st = p.graphs[w]->start(); !st) return st;
   }
@@ -270,6 +311,15 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
                           {"duplicates", r.rx.duplicates},
                           {"reordered", r.rx.reordered}})
         out.emplace_back("gen.stream." + r.name + "." + k, v);
+    uint64_t arp = 0, na = 0, unanswered = 0;
+    for (const auto& e : p.endpoints) {
+      arp += e->counters().arp_replies.get();
+      na += e->counters().na_sent.get();
+    }
+    for (const auto& h : p.hosts) unanswered += h.second->unanswered();
+    out.insert(out.end(), {{"host.arp_replies", arp},
+                           {"host.neighbour_adverts", na},
+                           {"host.arp_unanswered", unanswered}});
   });
   stats.add_histograms([&](auto& out) {
     for (const StreamResult& r : stream_results(p, o, true)) {
@@ -316,6 +366,7 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
   auto run = run_until_stopped(
       group, signals, spec.seconds,
       [&](double secs) {
+        advise_once(p, ports);
         if (tick) tick(secs, port_results(p, ports), stream_results(p, o, true));
         write(secs, false);
         if (plane) plane->tick(stats.take(secs));
@@ -334,6 +385,7 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
   if (Status s = dg.launch(); !s) return s;
   std::this_thread::sleep_for(std::chrono::duration<double>(spec.drain));
   dg.stop();
+  advise_once(p, ports);
   write(run->seconds, true);
   TrialResult r;
   r.last = stats.take(run->seconds);

@@ -32,9 +32,11 @@ def udpd_sockets_toml(cpu, addr, port):
 
 
 def gen_toml(cpu, prefix, huge, device):
-    """bypass-gen at max rate, 64-byte UDP to 198.18.0.2:7 from 1024 source ports."""
+    """bypass-gen at max rate, 64-byte UDP to 198.18.0.2:7 from 1024 source ports
+    of 198.18.0.1, an address its port answers ARP for (a kernel server asks)."""
     return (eal_toml(cpu, prefix, huge) +
-            f'\n[[port]]\nname = "p0"\ndevice = "{device}"\n\n[[worker]]\ncpu = {cpu}\n'
+            f'\n[[port]]\nname = "p0"\ndevice = "{device}"\naddresses = ["198.18.0.1/24"]\n'
+            f'\n[[worker]]\ncpu = {cpu}\n'
             f'\n[gen]\nrate = "max"\nlink_mbps = 100000\n\n[[gen.stream]]\nname = "udp64"\n'
             f'dst = "198.18.0.2"\ndport = 7\nsport = "1024-2047"\nsize = 64\n')
 

@@ -287,8 +287,8 @@ class Workspace:
 class VethPair:
     """Two namespaces (server S, generator G) joined by a veth pair: 198.18.0.2/24
     on S's end, IPv6 off, TX checksum offload off on S's end (full checksums from
-    the kernel), and a permanent neighbour entry for 198.18.0.1 (the generator,
-    which answers no ARP) in S."""
+    the kernel). S resolves the generator's 198.18.0.1 by ARP, which bypass-gen
+    answers (its port has that address)."""
 
     def __init__(self, ws, pid):
         self.ns_s, self.ns_g = f"bcmp-s-{pid}", f"bcmp-g-{pid}"
@@ -304,9 +304,6 @@ class VethPair:
             sh("ip", "-n", ns, "link", "set", ifn, "up")
         sh("ip", "-n", s, "addr", "add", "198.18.0.2/24", "dev", self.if_s)
         sh("ip", "netns", "exec", s, "ethtool", "-K", self.if_s, "tx", "off", check=False)
-        gmac = re.search(r"link/ether ([0-9a-f:]+)", sh("ip", "-n", g, "link", "show", self.if_g))[1]
-        sh("ip", "-n", s, "neigh", "replace", "198.18.0.1", "lladdr", gmac, "dev", self.if_s,
-           "nud", "permanent")
 
     def xdp_mode(self):
         """How XDP is attached to the server's end: generic, native or unknown."""

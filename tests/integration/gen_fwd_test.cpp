@@ -18,15 +18,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The number `pattern` captures in `text`; a missing one fails the test
-// (and reads as UINT64_MAX, which no count equals).
-uint64_t number(const std::string& text, const std::string& pattern) {
-  std::smatch m;
-  if (std::regex_search(text, m, std::regex(pattern))) return std::stoull(m[1]);
-  ADD_FAILURE() << "no match for " << pattern;
-  return UINT64_MAX;
-}
-
 TEST(GenFwd, EveryFrameComesBackOnceInOrderWithExactCounts) {
   TempDir dir;
   CpuPlan cpus = plan_cpus();

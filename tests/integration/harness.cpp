@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cinttypes>
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -233,6 +235,20 @@ std::string env_path(const char* name) {
 
 std::string fwd_path() {
   return env_path("BYPASS_FWD");
+}
+
+uint64_t number(const std::string& text, const std::string& pattern) {
+  std::smatch m;
+  if (std::regex_search(text, m, std::regex(pattern))) return std::stoull(m[1]);
+  ADD_FAILURE() << "no match for " << pattern << " in\n" << text;
+  return UINT64_MAX;
+}
+
+void expect_said_once(const std::string& text, const std::string& sentence) {
+  const size_t at = text.find(sentence);
+  ASSERT_NE(at, std::string::npos) << "not said: " << sentence << "\n" << text;
+  const std::string start = sentence.substr(0, std::min<size_t>(sentence.size(), 40));
+  EXPECT_EQ(text.find(start, at + sentence.size()), std::string::npos) << "said again\n" << text;
 }
 
 void expect_each_once(const std::vector<uint32_t>& seen) {

@@ -149,6 +149,12 @@ std::optional<uint64_t> parse_mbufs_in_use(const std::string& out);
 // gtest expectations: every sequence number 0..seen.size() came back exactly
 // once (seen[s] = how many times `s` did).
 void expect_each_once(const std::vector<uint32_t>& seen);
+// The number `pattern` captures in `text`; a missing one fails the test
+// (and reads as UINT64_MAX, which no count equals).
+uint64_t number(const std::string& text, const std::string& pattern);
+// gtest expectations: `sentence` is in `text`, and its first words are not
+// said again after it.
+void expect_said_once(const std::string& text, const std::string& sentence);
 
 // A bypass-fwd child: writes the config to `dir`, runs
 // `[wrapper...] bypass-fwd -c <config> -q -t <safety_seconds>` there, and on

@@ -1,9 +1,9 @@
-// ReflectorHost: which frames a reflector keeps from its swap, what it
-// answers, what it counts, and that test traffic to a group leaves from the
-// port's own MAC.
+// PortHost: which frames a reflector or a receiver keeps from the program,
+// what it answers, what it counts, and that a reflector's test traffic to a
+// group leaves from the port's own MAC.
 #include <gtest/gtest.h>
 
-#include <bypass/net/reflector_host.hpp>
+#include <bypass/net/port_host.hpp>
 
 #include "collect.hpp"
 #include "endpoint_fixture.hpp"
@@ -11,11 +11,11 @@
 namespace bypass::test {
 namespace {
 
-class ReflectorHostTest : public NetTest {
+class PortHostTest : public NetTest {
  protected:
-  ReflectorHostTest() : ep_(config(), w_.clock().hz()), host_(ep_) {
-    host_.connect(ReflectorHost::kReflect, &swap_);
-    host_.connect(ReflectorHost::kAnswer, &answers_);
+  PortHostTest() : ep_(config(), w_.clock().hz()), host_(ep_, PortHost::Role::kReflector) {
+    host_.connect(PortHost::kOn, &swap_);
+    host_.connect(PortHost::kAnswer, &answers_);
   }
   static EndpointConfig config() {
     EndpointConfig c;
@@ -39,7 +39,7 @@ class ReflectorHostTest : public NetTest {
 
   Worker w_{0, WorkerConfig{}};
   Endpoint ep_;
-  ReflectorHost host_;
+  PortHost host_;
   Collect swap_, answers_;
 };
 
@@ -52,7 +52,7 @@ const MacAddr kBroadcast{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 
 // Test traffic, unicast or not, goes to the swap; ARP for our address is
 // answered out of the port; the batch is split without reordering either side.
-TEST_F(ReflectorHostTest, ReflectsTrafficAndAnswersArpForItsAddress) {
+TEST_F(PortHostTest, ReflectsTrafficAndAnswersArpForItsAddress) {
   run({udp4().build(), arp_request().build(), udp6().build(), udp4({'x'}).build()});
   ASSERT_EQ(swap_.got.size(), 3u);
   EXPECT_EQ(bytes_of(swap_.got[0]), udp4().build());
@@ -70,7 +70,7 @@ TEST_F(ReflectorHostTest, ReflectsTrafficAndAnswersArpForItsAddress) {
 
 // A solicitation for our IPv6 address, to its solicited-node group or
 // unicast (a reachability probe), is answered; none reaches the swap.
-TEST_F(ReflectorHostTest, AnswersNeighbourSolicitations) {
+TEST_F(PortHostTest, AnswersNeighbourSolicitations) {
   Packet probe = ns();
   probe.eth.dst = kOurMac;
   probe.ip6().dst = kOurIp6;
@@ -83,7 +83,7 @@ TEST_F(ReflectorHostTest, AnswersNeighbourSolicitations) {
 // What a Linux host says to its link (MLD reports behind a hop-by-hop
 // header, router solicitations, DAD, IGMP, LLDP) is the host's: dropped
 // under a named reason, never reflected.
-TEST_F(ReflectorHostTest, KeepsLinkChatterFromTheSwap) {
+TEST_F(PortHostTest, KeepsLinkChatterFromTheSwap) {
   Packet mld = to_group(echo6(), multicast_mac(ip6("ff02::16")));
   mld.ip6().dst = ip6("ff02::16");
   mld.ip6().ext = {ext_options(0)};
@@ -107,7 +107,7 @@ TEST_F(ReflectorHostTest, KeepsLinkChatterFromTheSwap) {
 
 // A generator's test frames to the broadcast address (bypass-gen's default)
 // are reflected, from the port's MAC rather than from the group.
-TEST_F(ReflectorHostTest, TrafficToAGroupIsReflectedFromThePortsMac) {
+TEST_F(PortHostTest, TrafficToAGroupIsReflectedFromThePortsMac) {
   Packet p = to_group(udp4(), kBroadcast);
   Packet p6 = to_group(echo6(), multicast_mac(ip6("ff02::1")));
   p6.ip6().dst = ip6("ff02::1");  // an echo to all nodes is test traffic too
@@ -121,9 +121,28 @@ TEST_F(ReflectorHostTest, TrafficToAGroupIsReflectedFromThePortsMac) {
   EXPECT_EQ(dropped(), 0u);
 }
 
+// In front of a receiver (bypass-gen) nothing is rewritten: frames to a
+// group arrive as they came, and ARP is still answered.
+TEST_F(PortHostTest, AReceiverGetsGroupTrafficAsItCame) {
+  PortHost receiver(ep_, PortHost::Role::kReceiver);
+  Collect got, answers;
+  receiver.connect(PortHost::kOn, &got);
+  receiver.connect(PortHost::kAnswer, &answers);
+  const Bytes frame = to_group(udp4(), kBroadcast).build();
+  Batch in;
+  in.push(to_mbuf(test_pool(), frame));
+  in.push(to_mbuf(test_pool(), arp_request().build()));
+  Module::deliver(w_, receiver, in);
+  ASSERT_EQ(got.got.size(), 1u);
+  EXPECT_EQ(bytes_of(got.got[0]), frame);
+  EXPECT_EQ(answers.got.size(), 1u);
+  got.free();
+  answers.free();
+}
+
 // ARP for an address the port lacks is dropped, counted, and its target
 // kept for the program's one sentence; gratuitous ARP is not counted.
-TEST_F(ReflectorHostTest, CountsArpItCannotAnswer) {
+TEST_F(PortHostTest, CountsArpItCannotAnswer) {
   Packet gratuitous = arp_request(kPeerIp4, kPeerIp4);
   run({arp_request(RTE_IPV4(198, 18, 0, 9)).build(), gratuitous.build(),
        arp_request(RTE_IPV4(198, 18, 0, 10)).build()});

@@ -1,17 +1,20 @@
-// ReflectorHost: a reflector's port as a host, in front of the swap
-// (bypass-fwd in macswap and 5tswap modes). A swap must not send back what a
-// host on the link asked of the port or told the link: ARP, neighbour
-// discovery, and, sent to a group, MLD (and any hop-by-hop options), IGMP and the IEEE
-// link-local protocols (01:80:c2:00:00:0x: LLDP, STP, pause). Those go to the
-// port's Endpoint, which answers ARP and neighbour solicitations for the
-// port's addresses and drops the rest under its named reasons. Everything else
-// goes on to the swap: a frame sent to a broadcast or multicast MAC (a
-// generator's test traffic) first gets the port's MAC as its destination, so
-// that it leaves from the port's MAC rather than from a group address, which
-// no station may send from. Gate 0 (kReflect) feeds the swap, gate 1 (kAnswer)
-// the TX of the port the frame came in on. An ARP request for an address the
-// port lacks is counted, and its first target kept, so that the program can
-// say once what to configure. One instance per RX queue, run by one worker.
+// PortHost: the host duties of a port whose program is not an IP host
+// itself: a reflector (bypass-fwd in macswap and 5tswap modes, in front of its
+// swap) or a generator (bypass-gen, in front of its receiver). What a host on
+// the link asks of the port or tells the link goes to the port's Endpoint
+// instead of the program: ARP, neighbour and router discovery, and, sent to a
+// group, MLD (and any hop-by-hop options), IGMP and the IEEE link-local
+// protocols (01:80:c2:00:00:0x: LLDP, STP, pause). The Endpoint answers ARP
+// and neighbour solicitations for the port's addresses and drops the rest
+// under its named reasons; everything else goes on to the program untouched,
+// except that for a reflector (Role::kReflector) a frame sent to a broadcast
+// or multicast MAC (a generator's test traffic) first gets the port's MAC as
+// its destination, so that the swap sends it from the port's MAC rather than
+// from a group address, which no station may send from. Gate 0 (kOn) feeds the
+// program, gate 1 (kAnswer) the TX of the port the frame came in on. An ARP
+// request for an address the port lacks is counted, and its first target
+// kept, so that the program can say once what to configure. One instance per
+// RX queue, run by one worker.
 #pragma once
 
 #include <rte_arp.h>
@@ -23,6 +26,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include <bypass/core/counter.hpp>
 #include <bypass/graph/module.hpp>
@@ -32,12 +36,18 @@
 
 namespace bypass {
 
-class ReflectorHost final : public Module {
+class PortHost final : public Module {
  public:
-  static constexpr unsigned kReflect = 0, kAnswer = 1;
+  static constexpr unsigned kOn = 0, kAnswer = 1;
+  // What follows: a reflector's swap (group destinations become the port's
+  // MAC) or a receiver that sends nothing back.
+  enum class Role : uint8_t { kReflector, kReceiver };
 
-  explicit ReflectorHost(Endpoint& ep)
-      : Module("host", 2), ep_(ep), mac_(to_ether(ep.config().mac)) {}
+  PortHost(Endpoint& ep, Role role)
+      : Module("host", 2),
+        ep_(ep),
+        mac_(to_ether(ep.config().mac)),
+        reflect_(role == Role::kReflector) {}
   DropTable drop_table() const override { return NetDrop::table(); }
 
   void process(Worker& w, Batch& in) override {
@@ -46,15 +56,15 @@ class ReflectorHost final : public Module {
     uint16_t i = 0;
     while (i < n && plain(in[i])) ++i;
     if (i == n) [[likely]] {
-      emit(w, kReflect, in);
+      emit(w, kOn, in);
       return;
     }
     sort(w, in, i);
   }
 
-  /// Whether a frame is the host's business rather than the swap's (see the
-  /// file's description); a group-addressed frame left to the swap gets the
-  /// port's MAC as its destination here.
+  /// Whether a frame is the host's business rather than the program's (see
+  /// the file's description); for a reflector, a group-addressed frame left
+  /// to the swap gets the port's MAC as its destination here.
   bool to_host(rte_mbuf* m) const {
     if (plain(m)) return false;
     auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
@@ -80,12 +90,12 @@ class ReflectorHost final : public Module {
       return true;
     if (t == RTE_BE16(RTE_ETHER_TYPE_IPV4) && m->data_len > l3 + 9 && p[l3 + 9] == IPPROTO_IGMP)
       return true;
-    eth->dst_addr = mac_;
+    if (reflect_) eth->dst_addr = mac_;
     return false;
   }
 
-  /// A unicast frame that is neither ARP nor ICMPv6, or a runt (the swap
-  /// counts it): the swap's without a closer look.
+  /// A unicast frame that is neither ARP nor ICMPv6, or a runt (the program
+  /// counts it): the program's without a closer look.
   static bool plain(const rte_mbuf* m) {
     if (m->data_len < sizeof(rte_ether_hdr)) [[unlikely]]
       return true;
@@ -116,7 +126,7 @@ class ReflectorHost final : public Module {
     for (uint16_t k = first; k < in.size(); ++k) (to_host(in[k]) ? host : pass).push(in[k]);
     in.clear();
     if (!host.empty()) answer(w, host);
-    emit(w, kReflect, pass);
+    emit(w, kOn, pass);
   }
 
   void answer(Worker& w, Batch& host) {
@@ -124,7 +134,7 @@ class ReflectorHost final : public Module {
     Batch tx;
     UdpBatch udp;
     ep_.process(w, host, tx, udp);
-    // UDP for one of our addresses sent to a group MAC: not reflected. (The
+    // UDP for one of our addresses sent to a group MAC: not the program's. (The
     // Endpoint sees only the host's frames: none is UDP; kept for safety.)
     drop_all(w, udp.pkts, NetDrop::kGroupNotReflected);
     emit(w, kAnswer, tx);
@@ -147,8 +157,21 @@ class ReflectorHost final : public Module {
 
   Endpoint& ep_;
   rte_ether_addr mac_;  // the port's
+  bool reflect_;
   Counter unanswered_;
   std::atomic<uint32_t> first_target_{0};
 };
+
+/// The sentence a program says once for a port that was asked by ARP for
+/// `target` (network order), an address it lacks: both fixes, named.
+inline std::string unanswered_arp_advice(const std::string& port, uint32_t target,
+                                         const MacAddr& mac) {
+  const std::string ip = IpAddr::v4(target).str();
+  return "port '" + port + "' was asked by ARP for " + ip +
+         ", and answers ARP only for its addresses: if hosts are to reach it as " + ip +
+         ", add addresses = [\"" + ip +
+         "/32\"] to its [[port]] table (or give each host a static entry: ip neigh replace " + ip +
+         " lladdr " + mac.str() + " dev IFACE).";
+}
 
 }  // namespace bypass
