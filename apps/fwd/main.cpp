@@ -146,7 +146,11 @@ int main(int argc, char** argv) {
       return CommandReply{true, fw.describe()};
     });
     ReportOptions ro{flags.quiet, flags.stats_json, nullptr, control->get(), "bypass-fwd"};
-    ro.after_stop = [&fw = **f] { fw.drop_left_in_rings(); };
+    ro.after_stop = [&fw = **f] {
+      fw.drop_left_in_rings();
+      for (const std::string& s : fw.arp_advice())
+        spdlog::warn("{}", s);  // asked in the last second
+    };
     // Asked once a second: what a port was asked by ARP and cannot answer, said once.
     ro.stop_check = [&fw = **f] {
       for (const std::string& s : fw.arp_advice()) spdlog::warn("{}", s);

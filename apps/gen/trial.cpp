@@ -153,6 +153,10 @@ std::vector<std::pair<std::string, FrameSizes>> rfc2544_sizes(const GenOptions& 
 }
 
 Status preflight(const Config& c, const GenOptions& o) {
+  for (const auto& port : c.ports)
+    for (const auto& a : port.addresses)
+      if (auto ia = IfAddr::parse(a); !ia)
+        return Status::error("port '" + port.name + "': " + ia.error());
   std::vector<std::optional<FrameSizes>> sizes = {std::nullopt};  // each stream's own
   if (o.rfc2544) {
     sizes.clear();

@@ -285,6 +285,15 @@ TEST(GenCli, CheckRefusesWhatTheRunWouldFailAt) {
   CmdResult long_drain = run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check", "--rfc2544"});
   EXPECT_EQ(long_drain.status.code, 2) << long_drain.describe("drain = 61");
   EXPECT_NE(long_drain.err.find("drain"), std::string::npos) << long_drain.err;
+  // A port address the host stage could not use, before EAL starts.
+  std::ofstream(cfg) << "[[port]]\nname = \"p0\"\ndevice = \"net_null0\"\naddresses = "
+                        "[\"198.18.0.1/33\"]\n[[worker]]\ncpu = 1\n[[gen.stream]]\nname = \"a\"\n"
+                        "dst = \"198.18.0.2\"\n";
+  CmdResult address = run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check"});
+  EXPECT_EQ(address.status.code, 2) << address.describe("addresses = [\"198.18.0.1/33\"]");
+  EXPECT_NE(address.err.find("port 'p0': address \"198.18.0.1/33\" has a bad prefix length"),
+            std::string::npos)
+      << address.err;
 }
 
 }  // namespace

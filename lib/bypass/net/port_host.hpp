@@ -134,23 +134,30 @@ class PortHost final : public Module {
     Batch tx;
     UdpBatch udp;
     ep_.process(w, host, tx, udp);
-    // UDP for one of our addresses sent to a group MAC: not the program's. (The
-    // Endpoint sees only the host's frames: none is UDP; kept for safety.)
+    // UDP for one of the port's addresses among the host's frames (sent to
+    // a group MAC behind hop-by-hop options, or to an IEEE link-local group):
+    // not the program's.
     drop_all(w, udp.pkts, NetDrop::kGroupNotReflected);
     emit(w, kAnswer, tx);
   }
 
+  // An ARP request to this port's MAC or to a group, from a host that has an
+  // address (a probe's sender is 0.0.0.0 and its target the prober's own
+  // candidate: never one to advise), for an address the port lacks.
   void note_unanswered(const rte_mbuf* m) {
     const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
     if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_ARP) ||
         m->data_len < sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr))
       return;
+    if (!(eth->dst_addr.addr_bytes[0] & 1) && !rte_is_same_ether_addr(&eth->dst_addr, &mac_))
+      return;  // another station's (the port is promiscuous)
     const auto* a = rte_pktmbuf_mtod_offset(m, const rte_arp_hdr*, sizeof(rte_ether_hdr));
     if (a->arp_opcode != RTE_BE16(RTE_ARP_OP_REQUEST)) return;
     uint32_t sip, tip;
     std::memcpy(&sip, &a->arp_data.arp_sip, 4);
     std::memcpy(&tip, &a->arp_data.arp_tip, 4);
-    if (sip == tip || tip == 0 || ep_.owns(IpAddr::v4(tip))) return;  // gratuitous, or ours
+    if (sip == 0 || sip == tip || tip == 0 || ep_.owns(IpAddr::v4(tip)))
+      return;  // a probe, gratuitous, or ours
     if (unanswered_.get() == 0) first_target_.store(tip, std::memory_order_relaxed);
     unanswered_.add();
   }

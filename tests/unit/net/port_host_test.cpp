@@ -141,15 +141,21 @@ TEST_F(PortHostTest, AReceiverGetsGroupTrafficAsItCame) {
 }
 
 // ARP for an address the port lacks is dropped, counted, and its target
-// kept for the program's one sentence; gratuitous ARP is not counted.
+// kept for the program's one sentence; not counted: gratuitous ARP, a probe
+// (sender 0.0.0.0: its target is the prober's own candidate address) and a
+// request sent to another station's MAC (the port is promiscuous).
 TEST_F(PortHostTest, CountsArpItCannotAnswer) {
   Packet gratuitous = arp_request(kPeerIp4, kPeerIp4);
-  run({arp_request(RTE_IPV4(198, 18, 0, 9)).build(), gratuitous.build(),
-       arp_request(RTE_IPV4(198, 18, 0, 10)).build()});
+  Packet probe = arp_request(RTE_IPV4(198, 18, 0, 7), 0);
+  Packet elsewhere = arp_request(RTE_IPV4(198, 18, 0, 8));
+  elsewhere.eth.dst = MacAddr{{0x02, 0, 0, 0, 0, 0x99}};
+  run({probe.build(), elsewhere.build(), arp_request(RTE_IPV4(198, 18, 0, 9)).build(),
+       gratuitous.build(), arp_request(RTE_IPV4(198, 18, 0, 10)).build()});
   EXPECT_TRUE(answers_.got.empty());
   EXPECT_EQ(host_.unanswered(), 2u);
   EXPECT_EQ(host_.first_unanswered_target(), rte_cpu_to_be_32(RTE_IPV4(198, 18, 0, 9)));
-  EXPECT_EQ(drops(NetDrop::kArpNotOurs), 2u);
+  EXPECT_EQ(drops(NetDrop::kArpNotOurs), 3u) << "the probe too";
+  EXPECT_EQ(drops(NetDrop::kNotForUs), 1u);
 }
 
 }  // namespace
