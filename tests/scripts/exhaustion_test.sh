@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # The packet pool runs dry under load and bypass-udpd recovers, against a
-# Linux host in a network namespace on a veth (net_af_packet). The server
-# starts with a small pool and a port wrapped in a FaultyPort that does
-# nothing; after a first echo (both sides know each other's MAC), a reload
-# makes the port hold every received packet for 100 million polls (a few
-# seconds): the held packets keep their mbufs and the pool empties (the
-# stats show every mbuf in use). When the hold ends, the held requests are
-# answered, the pool fills again, and a new request is answered: no restart,
-# no stall, no leak. (DPDK 22.11's net_af_packet counts neither rx_nombuf
-# nor the frames its kernel ring drops meanwhile: docs/running.md.)
-# Needs root (veth, namespace, DPDK): CI has it.
+# Linux host in a network namespace. The server starts with a small pool and
+# a port wrapped in a FaultyPort that does nothing; after a first echo (both
+# sides know each other's MAC), a reload makes the port hold every received
+# packet for 100 million polls (a few seconds): the held packets keep their
+# mbufs and the pool empties (the stats show every mbuf in use). When the hold
+# ends, the held requests are answered, the pool fills again, and a new
+# request is answered: no restart, no stall, no leak.
+#   exhaustion_test.sh BUILD [veth|tap]
+# veth (default): the host on a veth, the port net_af_packet (DPDK 22.11's
+# net_af_packet counts neither rx_nombuf nor the frames its kernel ring drops
+# meanwhile: docs/running.md). tap: the port net_tap, the host the kernel on
+# the tap interface, in the server's namespace; the tap driver counts what it
+# could not take for want of an mbuf, and the test wants rx_nombuf > 0.
+# Needs root (veth or tap, namespace, DPDK): CI has it.
 set -euo pipefail
 build=$1
+kind=${2:-veth}
+case $kind in veth | tap) ;; *)
+  echo "usage: exhaustion_test.sh BUILD [veth|tap]" >&2
+  exit 2
+  ;;
+esac
 if [ "$(id -u)" != 0 ]; then
   echo "exhaustion_test: needs root (veth, namespace, DPDK); CI runs it as root" >&2
   exit 1
@@ -28,12 +38,19 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "exhaustion_test: $*" >&2; [ -f "$tmp/out" ] && cat "$tmp/out" >&2; exit 1; }
-ip link add "$a" type veth peer name "${a}p"
-ip link set "$a" up
 ip netns add "$ns"
-ip link set "${a}p" netns "$ns"
-ip -n "$ns" addr add 198.18.9.1/24 dev "${a}p"
-ip -n "$ns" link set "${a}p" up
+if [ "$kind" = veth ]; then
+  ip link add "$a" type veth peer name "${a}p"
+  ip link set "$a" up
+  ip link set "${a}p" netns "$ns"
+  ip -n "$ns" addr add 198.18.9.1/24 dev "${a}p"
+  ip -n "$ns" link set "${a}p" up
+  device="net_af_packet0,iface=$a"
+  in_ns=()
+else
+  device="net_tap0,iface=$a"
+  in_ns=(ip netns exec "$ns")  # the tap interface is made where the server runs
+fi
 huge=true
 [ "${BYPASS_TEST_NO_HUGE:-0}" = 1 ] && huge=false
 config() {  # config [RX FAULTS]
@@ -46,7 +63,7 @@ pool_size = 1023
 pool_cache = 0
 [[port]]
 name = "veth"
-device = "net_af_packet0,iface=$a"
+device = "$device"
 addresses = ["198.18.9.2/24"]
 rx_desc = 64
 tx_desc = 64
@@ -63,8 +80,15 @@ handler = "echo"
 EOF2
 }
 config "" > "$tmp/udpd.toml"
-"$build/apps/udpd/bypass-udpd" -c "$tmp/udpd.toml" -q --stats-json "$tmp/stats.json" > "$tmp/out" 2>&1 &
+"${in_ns[@]}" "$build/apps/udpd/bypass-udpd" -c "$tmp/udpd.toml" -q --stats-json "$tmp/stats.json" > "$tmp/out" 2>&1 &
 pid=$!
+if [ "$kind" = tap ]; then
+  # The host is the kernel on the tap interface, once the driver has made it.
+  for _ in $(seq 300); do ip -n "$ns" link show "$a" > /dev/null 2>&1 && break; sleep 0.1; done
+  ip -n "$ns" addr add 198.18.9.1/24 dev "$a" || fail "no tap interface $a"
+  ip -n "$ns" link set lo up
+  ip -n "$ns" link set "$a" up
+fi
 host() { ip netns exec "$ns" python3 - "$@"; }
 # 1. A first echo: the server is up, and each side has the other's MAC.
 host <<'PY' || fail "no first echo"
@@ -118,4 +142,14 @@ PY
 )
 [ "$peak" = 1023 ] || fail "the pool never ran dry (at most $peak of 1023 mbufs in use)"
 grep -q "mbufs in use at exit: 0" "$tmp/out" || fail "mbufs leaked"
-echo "exhaustion_test: the pool ran dry (1023 of 1023 in use), the server answered again, nothing leaked"
+nombuf=
+if [ "$kind" = tap ]; then
+  nombuf=$(python3 - "$tmp/stats.json" <<'PY'
+import json, sys
+print(max(int(p.get("rx_nombuf", 0)) for l in open(sys.argv[1]) for p in json.loads(l).get("ports", [])))
+PY
+)
+  [ "$nombuf" -gt 0 ] || fail "the tap driver took every frame while the pool was empty (rx_nombuf 0)"
+  nombuf=", rx_nombuf $nombuf"
+fi
+echo "exhaustion_test ($kind): the pool ran dry (1023 of 1023 in use$nombuf), the server answered again, nothing leaked"
