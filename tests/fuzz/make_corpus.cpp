@@ -149,7 +149,8 @@ int main(int argc, char** argv) {
       ++failed;
     }
   };
-  for (const char* t : {"ethernet", "arp", "ipv4", "ipv6", "udp", "icmp", "icmp6", "frame"}) {
+  for (const char* t :
+       {"ethernet", "arp", "ipv4", "ipv6", "udp", "icmp", "icmp6", "frame", "gen_header"}) {
     for (const auto& [name, f] : all) put(t, name, with_header(0, 0, 0, f));
     // Segments, RX checksum flags, checksum fixing, tight limits.
     put(t, "seg2_udp4", with_header(0x20, 38, 0, by("udp4")));
@@ -174,5 +175,13 @@ int main(int argc, char** argv) {
   Bytes mix2 = cat(cat(record(0, 0, 0, 0, by("arp_request")), record(0, 0, 0, 0, by("ns_dad"))),
                    cat(record(0, 0, 0, 7, by("udp4_vlan")), record(0x40, 20, 20, 6, by("echo6"))));
   put("endpoint", "mix_arp_dad_vlan_echo6", mix2);
+  // The host stage takes the endpoint's records: as a reflector (mode bit 0
+  // clear) and as a receiver.
+  for (const auto& [name, f] : all) {
+    put("port_host", name, record(0, 0, 0, 0, f));
+    put("port_host", name + "_receiver", record(0, 0, 0, 1, f));
+  }
+  put("port_host", "mix_udp_echo_ns", mix);
+  put("port_host", "mix_arp_dad_vlan_echo6", mix2);
   return failed ? 1 : 0;
 }
