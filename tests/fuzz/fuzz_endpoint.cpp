@@ -14,9 +14,7 @@
 #include <rte_ether.h>
 #include <rte_udp.h>
 
-#include <atomic>
 #include <cstring>
-#include <functional>
 
 #include <bypass/core/worker.hpp>
 #include <bypass/net/endpoint.hpp>
@@ -34,16 +32,6 @@ struct Input {
   uint8_t mode = 0;
   rte_mbuf* m = nullptr;
   bool clean = false;  // one segment, checksums left to software
-};
-
-struct OnePoll final : Poller {
-  std::function<void(Worker&)> f;
-  std::atomic<bool> stop{false};
-  bool poll(Worker& w) override {
-    f(w);
-    stop = true;
-    return true;
-  }
 };
 
 struct World {
@@ -186,14 +174,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   World& wd = world();
   const unsigned before = pool_in_use();
   std::vector<Input> ins;
-  size_t pos = 0;
-  while (ins.size() < 4 && pos + 6 <= size) {
-    const size_t want = static_cast<size_t>(data[pos + 4]) << 8 | data[pos + 5];
-    const size_t len = std::min(want, size - pos - 6);
+  for (const FrameRecord& r : decode_records(data, size, 4)) {
     Input in;
-    in.frame = decode_frame(data + pos, data + pos + 6, len);
-    in.mode = data[pos + 3];
-    pos += 6 + len;
+    in.frame = r.frame;
+    in.mode = r.mode;
     in.m = build(in.frame, false);
     if (!in.m) break;
     in.clean = !in.m->next && (in.frame.ol_flags &

@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -210,6 +211,18 @@ void fix_checksums(uint8_t* frame, size_t len) {
   }
   if (len) std::memcpy(frame, b, len);
   rte_pktmbuf_free(m);
+}
+
+std::vector<FrameRecord> decode_records(const uint8_t* data, size_t size, size_t max) {
+  std::vector<FrameRecord> out;
+  size_t pos = 0;
+  while (out.size() < max && pos + 6 <= size) {
+    const size_t want = static_cast<size_t>(data[pos + 4]) << 8 | data[pos + 5];
+    const size_t len = std::min(want, size - pos - 6);
+    out.push_back({decode_frame(data + pos, data + pos + 6, len), data[pos + 3]});
+    pos += 6 + len;
+  }
+  return out;
 }
 
 }  // namespace bypass::fuzz

@@ -19,12 +19,15 @@
 
 #include <rte_mbuf.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <vector>
 
+#include <bypass/core/worker.hpp>
 #include <bypass/net/parse.hpp>
 
 namespace bypass::fuzz {
@@ -72,6 +75,26 @@ struct FrameInput {
 inline constexpr size_t kFrameHeader = 3;
 // Decodes the 3 header bytes before `len` frame bytes.
 FrameInput decode_frame(const uint8_t* hdr, const uint8_t* bytes, size_t len);
+
+// The input of the targets that take several frames (endpoint, port_host):
+// up to `max` records of [3 frame header bytes][mode][length: 2 bytes,
+// big-endian][frame]; the last may be cut short.
+struct FrameRecord {
+  FrameInput frame;
+  uint8_t mode = 0;
+};
+std::vector<FrameRecord> decode_records(const uint8_t* data, size_t size, size_t max);
+
+// Runs `f` once inside Worker::run, where the worker's time is real.
+struct OnePoll final : Poller {
+  std::function<void(Worker&)> f;
+  std::atomic<bool> stop{false};
+  bool poll(Worker& w) override {
+    f(w);
+    stop = true;
+    return true;
+  }
+};
 
 // Builds the frame into an mbuf chain (checksums fixed first if asked); nullptr
 // if it does not fit the pool. `poison`: see above; unpoison() before freeing.

@@ -15,41 +15,19 @@
 // [frame]. Bit 0 of the first record's mode: a receiver (1) or a reflector.
 #include <rte_ether.h>
 
-#include <atomic>
 #include <cstring>
-#include <functional>
 #include <vector>
 
 #include <bypass/core/worker.hpp>
 #include <bypass/net/endpoint.hpp>
 #include <bypass/net/port_host.hpp>
 
+#include "collect.hpp"
 #include "frames.hpp"
 #include "fuzz_env.hpp"
 
 namespace bypass::fuzz {
 namespace {
-
-struct OnePoll final : Poller {
-  std::function<void(Worker&)> f;
-  std::atomic<bool> stop{false};
-  bool poll(Worker& w) override {
-    f(w);
-    stop = true;
-    return true;
-  }
-};
-
-// Keeps what reaches it.
-class Keep final : public Module {
- public:
-  Keep() : Module("keep") {}
-  void process(Worker&, Batch& b) override {
-    for (rte_mbuf* m : b) got.push_back(m);
-    b.clear();
-  }
-  std::vector<rte_mbuf*> got;
-};
 
 struct World {
   Worker worker{0, WorkerConfig{}};
@@ -91,17 +69,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace bypass::fuzz;
   World& wd = world();
   const unsigned before = pool_in_use();
+  const std::vector<FrameRecord> records = decode_records(data, size, 4);
+  if (records.empty()) return 0;
+  const bool receiver = records[0].mode & 1;
   std::vector<FrameInput> frames;
-  bool receiver = false;
-  size_t pos = 0;
-  while (frames.size() < 4 && pos + 6 <= size) {
-    const size_t want = static_cast<size_t>(data[pos + 4]) << 8 | data[pos + 5];
-    const size_t len = std::min(want, size - pos - 6);
-    if (frames.empty()) receiver = data[pos + 3] & 1;
-    frames.push_back(decode_frame(data + pos, data + pos + 6, len));
-    pos += 6 + len;
-  }
-  if (frames.empty()) return 0;
+  for (const FrameRecord& r : records) frames.push_back(r.frame);
   const PortHost::Role role = receiver ? PortHost::Role::kReceiver : PortHost::Role::kReflector;
   Endpoint ep(wd.cfg, wd.worker.clock().hz());
 
@@ -128,7 +100,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     was.push_back(bytes_of(m));
   }
   PortHost host(ep, role);
-  Keep on, answers;
+  test::Collect on, answers;
   host.connect(PortHost::kOn, &on);
   host.connect(PortHost::kAnswer, &answers);
   wd.poller.f = [&](Worker& w) {
