@@ -244,11 +244,11 @@ Expected<std::unique_ptr<ControlServer>> ControlServer::open(const ControlConfig
     }
     spdlog::info("control: bypassctl -s {}", path);
   }
+  s->http_hosts_ = c.metrics_hosts;
   if (!c.metrics.empty()) {
     auto fd = bind_tcp(c.metrics, &s->http_address_);
     if (!fd) return fd.status();
     s->http_fd_ = *fd;
-    s->http_hosts_ = c.metrics_hosts;
     spdlog::info("control: metrics and live page on http://{}/", s->http_address_);
   }
   s->add_view("help", "the commands and what each shows", [srv = s.get()](const CommandRequest& r) {
@@ -339,28 +339,26 @@ void ControlServer::answer_unix(Client& c) {
   if (!r.body.empty() && r.body.back() != '\n') c.out += '\n';
 }
 
-void ControlServer::answer_http(Client& c) {
+std::string ControlServer::answer_http_request(const std::string& in) {
   // METHOD SP TARGET SP VERSION: a target never holds a space or a control
   // character, so one that does is refused, not passed on.
-  size_t eol = c.in.find("\r\n");
-  std::string first = c.in.substr(0, eol);
+  size_t eol = in.find("\r\n");
+  std::string first = in.substr(0, eol);
   size_t sp1 = first.find(' '), sp2 = sp1 == std::string::npos ? sp1 : first.find(' ', sp1 + 1);
   const bool clean = std::none_of(first.begin(), first.end(),
                                   [](char ch) { return static_cast<unsigned char>(ch) < 0x20; });
   if (sp2 == std::string::npos || sp2 == sp1 + 1 || first.find(' ', sp2 + 1) != std::string::npos ||
       !clean) {
-    c.out = http_response(400, "text/plain", "bad request line\n", false);
-    return;
+    return http_response(400, "text/plain", "bad request line\n", false);
   }
   std::string method = first.substr(0, sp1), target = first.substr(sp1 + 1, sp2 - sp1 - 1);
   bool head = method == "HEAD";
   std::string host;
-  switch (judge_host(c.in, http_hosts_, &host)) {
+  switch (judge_host(in, http_hosts_, &host)) {
     case HostVerdict::kAllowed:
       break;
     case HostVerdict::kBad:
-      c.out = http_response(400, "text/plain", "bad Host header: give one, as host[:port]\n", head);
-      return;
+      return http_response(400, "text/plain", "bad Host header: give one, as host[:port]\n", head);
     case HostVerdict::kRefused: {
       // A page in a browser that resolved a name of its own to this address
       // (DNS rebinding) sends that name: refused, so it cannot read the API.
@@ -371,13 +369,11 @@ void ControlServer::answer_http(Client& c) {
         host_refusal_logged_ = true;
         spdlog::warn("control: HTTP: {} (logged once)", why);
       }
-      c.out = http_response(403, "text/plain", why + "\n", head);
-      return;
+      return http_response(403, "text/plain", why + "\n", head);
     }
   }
   if (method != "GET" && !head) {
-    c.out = http_response(405, "text/plain", "only GET is served\n", false);
-    return;
+    return http_response(405, "text/plain", "only GET is served\n", false);
   }
   std::string path = target, query;
   if (size_t q = target.find('?'); q != std::string::npos) {
@@ -385,8 +381,7 @@ void ControlServer::answer_http(Client& c) {
     query = target.substr(q + 1);
   }
   if (auto it = pages_.find(path); it != pages_.end()) {
-    c.out = http_response(200, it->second.type, it->second.fn(), head);
-    return;
+    return http_response(200, it->second.type, it->second.fn(), head);
   }
   if (path.rfind("/api/", 0) == 0) {
     // The request is built here, not as a line to parse again: nothing in
@@ -396,7 +391,7 @@ void ControlServer::answer_http(Client& c) {
     r.json = true;
     const auto it = commands_.find(r.name);
     if (it != commands_.end() && !it->second.view) {
-      c.out = http_response(
+      return http_response(
           403, "application/json",
           "{\"error\":" +
               json_quote("'" + r.name +
@@ -404,7 +399,6 @@ void ControlServer::answer_http(Client& c) {
                          "(bypassctl), not over HTTP.") +
               "}",
           head);
-      return;
     }
     for (size_t i = 0; i < query.size();) {  // offset=10&limit=5&arg=x
       size_t amp = query.find('&', i);
@@ -414,10 +408,9 @@ void ControlServer::answer_http(Client& c) {
       if (k == "offset" || k == "limit") {
         size_t n = 0;
         if (!parse_size(v, &n)) {
-          c.out = http_response(
+          return http_response(
               400, "application/json",
               "{\"error\":" + json_quote(k + " takes a count, like " + k + "=100.") + "}", head);
-          return;
         }
         (k == "offset" ? r.offset : r.limit) = std::min<size_t>(n, k == "limit" ? 10000 : n);
       } else if (k == "arg") {
@@ -427,12 +420,11 @@ void ControlServer::answer_http(Client& c) {
       i = amp + 1;
     }
     CommandReply reply = run(r);
-    c.out = reply.ok ? http_response(200, "application/json", reply.body, head)
-                     : http_response(404, "application/json",
-                                     "{\"error\":" + json_quote(reply.body) + "}", head);
-    return;
+    return reply.ok ? http_response(200, "application/json", reply.body, head)
+                    : http_response(404, "application/json",
+                                    "{\"error\":" + json_quote(reply.body) + "}", head);
   }
-  c.out = http_response(404, "text/plain", "not found: try /metrics or /\n", head);
+  return http_response(404, "text/plain", "not found: try /metrics or /\n", head);
 }
 
 bool ControlServer::on_readable(Client& c) {
@@ -467,7 +459,7 @@ bool ControlServer::on_readable(Client& c) {
   }
   if (complete && c.out.empty()) {
     if (c.http)
-      answer_http(c);
+      c.out = answer_http_request(c.in);
     else
       answer_unix(c);
     // The time to read the reply starts now: a command that took long (a

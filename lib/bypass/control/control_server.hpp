@@ -84,6 +84,10 @@ class ControlServer {
   CommandReply run(const CommandRequest& r) const;
   /// Parses `line` (parse_command_line) and runs it; a bad option is an error reply.
   CommandReply run_line(const std::string& line) const;
+  /// The HTTP endpoint's whole response to `request` (its head, up to the
+  /// blank line), as it sends it: pages, /api/NAME for views, and a status
+  /// with a sentence for anything else. Here for tests and fuzzing.
+  std::string answer_http_request(const std::string& request);
 
   /// Serves requests until `wake_fd` is readable or `timeout` passes.
   void serve(int wake_fd, std::chrono::milliseconds timeout);
@@ -97,7 +101,6 @@ class ControlServer {
   void accept_from(int listen_fd, bool http);
   bool on_readable(Client& c);  // false: drop the client
   void answer_unix(Client& c);
-  void answer_http(Client& c);
 
   int unix_fd_ = -1, http_fd_ = -1;
   std::vector<std::string> http_hosts_;  // [control] metrics_hosts
