@@ -54,8 +54,8 @@ class UdpdVeth : public ::testing::TestWithParam<std::tuple<const char*, bool>> 
         {tool("ip"), "-n", host_ns_, "link", "set", host_if_, "up"},
         {tool("ip"), "-n", udpd_ns_, "link", "set", udpd_if_, "up"},
         {tool("ip"), "-n", host_ns_, "addr", "add", "198.18.9.1/24", "dev", host_if_},
-        {tool("ip"), "-n", host_ns_, "-6", "addr", "add", "2001:db8:9::1/64", "dev", host_if_,
-         "nodad"},
+        // As a host adds one: duplicate address detection runs (start_udpd waits for it).
+        {tool("ip"), "-n", host_ns_, "-6", "addr", "add", "2001:db8:9::1/64", "dev", host_if_},
     };
     for (const auto& s : steps) {
       CmdResult r = run_cmd(s);
@@ -102,6 +102,24 @@ class UdpdVeth : public ::testing::TestWithParam<std::tuple<const char*, bool>> 
         dir_.path(), &err);
     ASSERT_TRUE(udpd_) << err;
     ASSERT_TRUE(udpd_->wait_for_output("serving UDP", 20000ms)) << udpd_->out() << udpd_->err();
+    ASSERT_NO_FATAL_FAILURE(wait_host_ipv6());
+  }
+
+  // The host's IPv6 address is usable once its duplicate address detection
+  // is over (about a second after the link came up, by the kernel's
+  // defaults; mostly over before bypass-udpd serves). bypass-udpd, whose
+  // port is on the link by then, must not have claimed the address.
+  void wait_host_ipv6() {
+    const std::string show = tool("ip") + " -n " + host_ns_ + " -6 addr show dev " + host_if_;
+    CmdResult r = run_cmd({tool("sh"), "-c",
+                           "for i in $(seq 200); do " + show +
+                               " tentative | grep -q . || exit 0; sleep 0.05; done; exit 1"},
+                          30000ms);
+    ASSERT_TRUE(r.ok()) << "the host's 2001:db8:9::1 was still tentative after 10 s";
+    CmdResult failed = run_cmd({tool("sh"), "-c", show + " dadfailed"});
+    EXPECT_TRUE(failed.out.empty()) << "the host's address failed its duplicate address "
+                                       "detection: something on the link claimed it\n"
+                                    << failed.out;
   }
 
   void TearDown() override {
