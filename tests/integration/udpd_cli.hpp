@@ -25,10 +25,11 @@ inline uint16_t test_port(int k) {
 
 // bypass-udpd on the sockets backend (loopback) with one netcode service on
 // `port`, its key in dir/key.hex; `extra` ends the service's table; `bind`
-// is the [udpd] bind list's inside.
+// is the [udpd] bind list's inside; `flags` are added to its command line.
 inline void start_sockets_netcode(TempDir& dir, uint16_t port, const std::string& extra,
                                   std::unique_ptr<Child>* udpd,
-                                  const std::string& bind = "\"127.0.0.1\"") {
+                                  const std::string& bind = "\"127.0.0.1\"",
+                                  const std::vector<std::string>& flags = {}) {
   CpuPlan cpus = plan_cpus();
   std::ofstream(dir.file("key.hex"))
       << "0f1e2d3c4b5a69788796a5b4c3d2e1f000112233445566778899aabbccddeeff\n";
@@ -39,9 +40,11 @@ inline void start_sockets_netcode(TempDir& dir, uint16_t port, const std::string
       << "private_key_file = \"" << dir.file("key.hex") << "\"\n"
       << extra;
   std::string err;
-  auto child = Child::spawn({env_path("BYPASS_UDPD"), "-c", dir.file("udpd.toml"), "-q", "-t", "60",
-                             "--stats-json", dir.file("stats.jsonl")},
-                            dir.path(), &err);
+  std::vector<std::string> argv = {
+      env_path("BYPASS_UDPD"), "-c", dir.file("udpd.toml"), "-q", "-t", "60", "--stats-json",
+      dir.file("stats.jsonl")};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  auto child = Child::spawn(argv, dir.path(), &err);
   ASSERT_TRUE(child) << err;
   ASSERT_TRUE(child->wait_for_output("serving UDP", 10000ms)) << child->out() << child->err();
   *udpd = std::move(child);
