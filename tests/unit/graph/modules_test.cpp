@@ -256,6 +256,54 @@ TEST_F(RingPortFixture, PipelineHandOffThroughARing) {
   EXPECT_EQ(handler.counters().tx_packets.get(), 16u);
 }
 
+// Two links leave one worker (two rings, two consumers). One consumer stops
+// taking: its ring fills, what does not fit is dropped as ring_full on that
+// link alone, and the producer never waits. The other link gets every packet.
+// Once the stopped consumer takes again, its link delivers again.
+TEST_F(RingPortFixture, AFullRingDropsOnItsOwnLinkAndTheOtherFlows) {
+  auto ring_a = HandoffRing::create("link_a", 16), ring_b = HandoffRing::create("link_b", 16);
+  ASSERT_TRUE(ring_a);
+  ASSERT_TRUE(ring_b);
+  RingOut out_a(*ring_a), out_b(*ring_b);
+  test::Collect got_a, got_b;
+  Worker consumer_a(1, WorkerConfig{}), consumer_b(2, WorkerConfig{});
+  RingIn in_a(*ring_a, &got_a), in_b(*ring_b, &got_b);
+  uint32_t seq = 0;
+  auto send = [&](RingOut& out, unsigned n) {
+    Batch b;
+    for (unsigned i = 0; i < n; ++i) b.push(test::make_udp4(test::test_pool(), seq++, 64));
+    Module::deliver(worker_, out, b);
+  };
+  // Ten rounds of 8 packets a link; consumer A is stopped, B takes each round.
+  for (int round = 0; round < 10; ++round) {
+    send(out_a, 8);
+    send(out_b, 8);
+    while (in_b.poll(consumer_b)) {
+    }
+  }
+  EXPECT_EQ(got_b.got.size(), 80u) << "the other link lost nothing";
+  EXPECT_EQ(out_b.tally().drops[drop_index(GraphDrop::kRingFull)].get(), 0u);
+  // A's ring holds 15 (a ring of 16 keeps one slot empty) or 16: the rest was dropped on A.
+  const uint64_t dropped_a = out_a.tally().drops[drop_index(GraphDrop::kRingFull)].get();
+  EXPECT_GE(dropped_a, 64u);
+  EXPECT_EQ(dropped_a + ring_a->count(), 80u);
+  EXPECT_EQ(worker_.counters().dropped.get(), dropped_a);
+  // A takes again: what its ring held arrives in order, then new packets flow with no drop.
+  while (in_a.poll(consumer_a)) {
+  }
+  const size_t held = got_a.got.size();
+  EXPECT_EQ(held + dropped_a, 80u);
+  for (size_t i = 1; i < held; ++i)
+    EXPECT_LT(test::seq_of(got_a.got[i - 1]), test::seq_of(got_a.got[i]));
+  send(out_a, 8);
+  while (in_a.poll(consumer_a)) {
+  }
+  EXPECT_EQ(got_a.got.size(), held + 8);
+  EXPECT_EQ(out_a.tally().drops[drop_index(GraphDrop::kRingFull)].get(), dropped_a);
+  got_a.free();
+  got_b.free();
+}
+
 // The workers stop while a ring still holds packets: drop_left() frees them
 // and counts them (left_at_stop) to RingOut and its worker, so that the
 // worker's rx is its tx plus its drops (they were freed uncounted).
