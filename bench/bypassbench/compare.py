@@ -216,7 +216,7 @@ def main(root, argv=None):
         return 0
     if os.geteuid() != 0:
         sys.exit("bench-compare: run as root (DPDK, network namespaces, AF_XDP)")
-    for tool in ("taskset", "stdbuf", "ip") + (("ethtool",) if "C" in a.cases else ()):
+    for tool in ("taskset", "stdbuf", "ip"):
         if not shutil.which(tool):
             sys.exit(f"bench-compare: {tool} is needed (scripts/bootstrap installs it)")
     testpmd = os.environ.get("TESTPMD") or shutil.which("dpdk-testpmd") or ""
