@@ -83,6 +83,70 @@ INSTANTIATE_TEST_SUITE_P(Nets, ServerLossy,
                                            Loss{7, 3, true, 0, true}, Loss{0, 0, false, 30, true},
                                            Loss{0, 4, true, 20, true}));
 
+// --- Pinning -----------------------------------------------------------------
+
+// Half-open handshakes cannot hold the connection table for longer than
+// their tokens live. Attackers with valid tokens (from the backend) fill every
+// encryption mapping and keep them: they never answer a challenge and ask
+// again whenever their client gives up. Meanwhile a connected client keeps
+// its seat, a new client is refused as mappings_full (and sent nothing), and
+// each attacker gets no more bytes than it sends. Once the attackers' tokens
+// expire their mappings go, and the new client, still dialing, gets in at
+// the next request.
+class ServerPin : public ServerBase {};
+
+TEST_F(ServerPin, HalfOpenHandshakesHoldTheTableNoLongerThanTheirTokens) {
+  auto& s = sim.add_server(Sim::config(kServerA, 2));  // 2 seats, 8 mappings
+  auto& settled = connect_client(10, 1, kServerA);
+  ASSERT_TRUE(sim.run_until([&] { return settled.client->connected(); }, 2000));
+  std::vector<Sim::ClientNode*> attackers;
+  std::vector<std::array<uint8_t, kConnectTokenBytes>> tokens;
+  TokenSpec bad;
+  bad.servers = {kServerA};
+  bad.lifetime_seconds = 30;  // the shortest the restart rule lets a server take at its start
+  for (uint8_t i = 0; i < 8; ++i) {
+    bad.client_id = 100 + i;
+    tokens.push_back(make_token(bad, sim.clock.now));
+    attackers.push_back(&sim.add_client(addr(static_cast<uint8_t>(20 + i), 50000)));
+    attackers.back()->client->connect(tokens.back(), sim.clock.now);
+  }
+  sim.net.drop = [&](const Datagram& d) {  // the attackers take no challenge in
+    return d.type() == 2 && std::any_of(attackers.begin(), attackers.end(),
+                                        [&](auto* a) { return a->address == d.to; });
+  };
+  sim.run_ms(500);
+  EXPECT_EQ(s.server->mappings().size(), 8u) << "the attackers hold every mapping but one seat's";
+  TokenSpec good;
+  good.lifetime_seconds = 60;
+  good.timeout_seconds = 40;  // the client dials for 40 s
+  auto& late = connect_client(30, 2, kServerA, good);
+  uint64_t connected_at_ms = 0;
+  for (uint64_t t = 0; t < 40'000 && connected_at_ms == 0; t += 100) {
+    for (size_t i = 0; i < attackers.size(); ++i)  // given up: dial again
+      if (attackers[i]->client->state() == ClientState::kConnectionRequestTimedOut)
+        attackers[i]->client->connect(tokens[i], sim.clock.now);
+    sim.step(100);
+    if (late.client->connected()) connected_at_ms = 600 + t;
+    ASSERT_TRUE(settled.client->connected()) << "a seated client lost its seat at " << t << " ms";
+  }
+  // The attackers' tokens expire 30 s after they were minted (to the
+  // second); the late client asked from 0.5 s on and got in only then, one
+  // handshake later (steps of 100 ms).
+  EXPECT_GE(connected_at_ms, 29'000u);
+  EXPECT_LE(connected_at_ms, 32'000u);
+  EXPECT_GT(drops(s, ServerDrop::kMappingsFull), 0u);
+  for (auto* a : attackers) {
+    EXPECT_FALSE(a->client->connected());
+    size_t in = 0, out = 0;
+    for (const Datagram& d : sim.net.sent) {
+      if (d.from == a->address) in += d.bytes.size();
+      if (d.to == a->address) out += d.bytes.size();
+    }
+    EXPECT_GT(in, 0u);
+    EXPECT_LE(out, in) << "an attacker got more bytes than it sent";
+  }
+}
+
 // --- Scale -------------------------------------------------------------------
 
 // Captures what a server sends, for driving handshakes without client objects.
