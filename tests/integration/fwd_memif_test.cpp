@@ -19,6 +19,7 @@
 #include <bypass/io/eth_port.hpp>
 
 #include "eal_env.hpp"
+#include "frames.hpp"
 #include "harness.hpp"
 #include "packets.hpp"
 
@@ -248,6 +249,110 @@ void run_reflector(Mode mode, bool pipeline) {
   // Our side returned every mbuf too.
   client.reset();
   EXPECT_EQ(rte_mempool_in_use_count(test::test_pool()), pool_in_use_before);
+}
+
+// In a paired topology p0's traffic leaves by p1, but what the host stage
+// answers leaves by the port it came in on. bypass-fwd serves two memif
+// ports; the test is the client of both. An ARP request for the ports'
+// address and 10 datagrams arrive on p0: exactly one ARP reply comes back on
+// p0, and the datagrams leave p1, swapped; nothing else comes back on either.
+// With a pipeline the answer is made after the ring, on the second worker.
+void run_paired_answers(bool pipeline) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty()) << "no temp dir";
+  ASSERT_FALSE(fwd_path().empty()) << "BYPASS_FWD is not set";
+  const std::string sa = dir.file("p0.sock"), sb = dir.file("p1.sock");
+  CpuPlan cpus = plan_cpus();
+  FwdConfig cfg;
+  cfg.file_prefix = fwd_file_prefix();
+  cfg.huge_pages = !no_huge();
+  cfg.control_cpu = cpus.control;
+  cfg.ports = {{"p0", "net_memif0,role=server,socket=" + sa},
+               {"p1", "net_memif1,role=server,socket=" + sb}};
+  cfg.addresses = {"198.18.0.2/24"};
+  cfg.mode = "5tswap";
+  cfg.topology = "paired";
+  cfg.pipeline = pipeline;
+  cfg.workers = {{cpus.worker, {"p0:0", "p1:0"}, ""}};
+  if (pipeline) {
+    cfg.workers.push_back({cpus.other, {}, ""});
+    cfg.pool_size = 16383;  // two rings, one a port
+  }
+  std::string error;
+  auto fwd = FwdProcess::start(cfg, dir, &error);
+  ASSERT_TRUE(fwd) << error;
+  ASSERT_TRUE(fwd->wait_ready()) << "bypass-fwd did not start forwarding\n" << fwd->transcript();
+  const uint16_t queues = pipeline ? 2 : 1;  // the handler's TX queue is the worker's index
+  auto a = open_client(sa, queues, &error);
+  ASSERT_TRUE(a) << error;
+  auto b = open_client(sb, queues, &error);
+  ASSERT_TRUE(b) << error;
+  ASSERT_TRUE(wait_link_up(*a, 10000ms) && wait_link_up(*b, 10000ms)) << fwd->transcript();
+
+  constexpr uint32_t kDatagrams = 10;
+  std::vector<rte_mbuf*> out = {test::to_mbuf(test::test_pool(), test::arp_request().build())};
+  for (uint32_t i = 0; i < kDatagrams; ++i)
+    out.push_back(test::make_udp4(test::test_pool(), i, frame_len(i), kSport, kDport));
+  ASSERT_EQ(a->tx_burst(0, out.data(), static_cast<uint16_t>(out.size())), out.size());
+  std::vector<std::vector<uint8_t>> on_a, on_b;
+  auto take = [&](EthPort& p, std::vector<std::vector<uint8_t>>& into) {
+    for (uint16_t q = 0; q < p.rx_queues(); ++q) {
+      std::array<rte_mbuf*, 32> rx;
+      const uint16_t got = p.rx_burst(q, rx.data(), rx.size());
+      for (uint16_t i = 0; i < got; ++i) {
+        into.push_back(bytes_of(rx[i]));
+        rte_pktmbuf_free(rx[i]);
+      }
+    }
+  };
+  const auto deadline = Clock::now() + 10s;
+  while ((on_a.empty() || on_b.size() < kDatagrams) && Clock::now() < deadline) {
+    take(*a, on_a);
+    take(*b, on_b);
+    std::this_thread::sleep_for(100us);
+  }
+  const auto quiet = Clock::now() + 300ms;  // anything more is one too many
+  while (Clock::now() < quiet) {
+    take(*a, on_a);
+    take(*b, on_b);
+    std::this_thread::sleep_for(100us);
+  }
+  // p0 answered the ARP request by p0: a reply from 198.18.0.2 to the asker.
+  ASSERT_EQ(on_a.size(), 1u) << "p0 sends the ARP reply and nothing else";
+  const std::vector<uint8_t>& r = on_a[0];
+  ASSERT_GE(r.size(), 42u);
+  EXPECT_EQ(r[12], 0x08);
+  EXPECT_EQ(r[13], 0x06) << "an ARP frame";
+  EXPECT_EQ(r[21], 2) << "a reply";
+  EXPECT_TRUE(std::equal(r.begin(), r.begin() + 6, test::kPeerMac.b.begin()))
+      << "to the asker's MAC";
+  EXPECT_TRUE(std::equal(r.begin() + 6, r.begin() + 12, r.begin() + 22)) << "from the sender MAC";
+  const uint8_t spa[] = {198, 18, 0, 2}, tpa[] = {198, 18, 0, 1};
+  EXPECT_TRUE(std::equal(spa, spa + 4, r.begin() + 28));
+  EXPECT_TRUE(std::equal(tpa, tpa + 4, r.begin() + 38));
+  // The datagrams went on by p1, swapped.
+  ASSERT_EQ(on_b.size(), kDatagrams) << "p1 sends the datagrams and nothing else";
+  std::vector<uint32_t> seen(kDatagrams, 0);
+  for (const auto& f : on_b) {
+    ASSERT_GE(f.size(), 50u);
+    uint32_t seq = 0;
+    std::memcpy(&seq, f.data() + 42, sizeof seq);
+    ASSERT_LT(seq, kDatagrams);
+    ++seen[seq];
+    EXPECT_EQ(f, expected_frame(seq, Mode::kFiveTupleSwap));
+  }
+  expect_each_once(seen);
+  a.reset();
+  b.reset();
+  fwd->expect_clean_exit(kDatagrams + 1, kDatagrams + 1);  // the request became the reply
+}
+
+TEST(FwdMemif, PairedPortsAnswerByThePortAskedAndForwardByThePeer) {
+  run_paired_answers(false);
+}
+
+TEST(FwdMemif, PairedPortsAnswerAfterThePipelinesRing) {
+  run_paired_answers(true);
 }
 
 TEST(FwdMemif, FiveTupleSwapReflectsEveryPacketOnce) {
