@@ -105,21 +105,29 @@ class UdpdVeth : public ::testing::TestWithParam<std::tuple<const char*, bool>> 
     ASSERT_NO_FATAL_FAILURE(wait_host_ipv6());
   }
 
-  // The host's IPv6 address is usable once its duplicate address detection
-  // is over (about a second after the link came up, by the kernel's
-  // defaults; mostly over before bypass-udpd serves). bypass-udpd, whose
-  // port is on the link by then, must not have claimed the address.
+  // The host's IPv6 addresses are usable once their duplicate address
+  // detection is over (about a second after they were added, by the kernel's
+  // defaults; mostly over before bypass-udpd serves). None may have failed
+  // it: bypass-udpd's port, on the link, must never claim a host's address.
   void wait_host_ipv6() {
     const std::string show = tool("ip") + " -n " + host_ns_ + " -6 addr show dev " + host_if_;
     CmdResult r = run_cmd({tool("sh"), "-c",
                            "for i in $(seq 200); do " + show +
-                               " tentative | grep -q . || exit 0; sleep 0.05; done; exit 1"},
+                               " tentative -dadfailed | grep -q . || exit 0; sleep 0.05; done; "
+                               "exit 1"},
                           30000ms);
-    ASSERT_TRUE(r.ok()) << "the host's 2001:db8:9::1 was still tentative after 10 s";
+    ASSERT_TRUE(r.ok()) << "the host's IPv6 addresses were still tentative after 10 s";
     CmdResult failed = run_cmd({tool("sh"), "-c", show + " dadfailed"});
-    EXPECT_TRUE(failed.out.empty()) << "the host's address failed its duplicate address "
+    EXPECT_TRUE(failed.out.empty()) << "an address of the host failed its duplicate address "
                                        "detection: something on the link claimed it\n"
                                     << failed.out;
+  }
+  // A host address added while bypass-udpd serves: its detection runs
+  // against bypass-udpd's port.
+  void add_host_ipv6(const std::string& cidr) {
+    CmdResult r = run_cmd({tool("ip"), "-n", host_ns_, "-6", "addr", "add", cidr, "dev", host_if_});
+    ASSERT_TRUE(r.ok()) << r.describe("ip -6 addr add " + cidr);
+    ASSERT_NO_FATAL_FAILURE(wait_host_ipv6());
   }
 
   void TearDown() override {

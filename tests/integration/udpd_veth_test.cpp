@@ -20,6 +20,8 @@ TEST_P(UdpdVeth, KernelHostPingsAndTalksUdpOnBothFamilies) {
   EXPECT_TRUE(p4.ok()) << p4.describe("ping") << p4.out;
   CmdResult p6 = on_host({"ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", "2001:db8:9::2"});
   EXPECT_TRUE(p6.ok()) << p6.describe("ping -6") << p6.out;
+  // A second address, its duplicate address detection run while bypass-udpd serves.
+  ASSERT_NO_FATAL_FAILURE(add_host_ipv6("2001:db8:9::3/64"));
   CmdResult neigh = on_host({tool("ip"), "neigh", "show", "dev", host_if_});
   EXPECT_NE(neigh.out.find("198.18.9.2 lladdr"), std::string::npos) << neigh.out;
   EXPECT_NE(neigh.out.find("2001:db8:9::2 lladdr"), std::string::npos) << neigh.out;
