@@ -43,7 +43,7 @@ TEST(GenFwd, EveryFrameComesBackOnceInOrderWithExactCounts) {
       << "[[gen.stream]]\nname = \"s6\"\ndst = \"2001:db8::2\"\ndport = 7\nsize = "
          "\"128-256\"\nsrc = \"2001:db8::1\"\n"
       << "[control]\nname = \"gen\"\nmetrics = \"127.0.0.1:0\"\n";
-  setenv("BYPASS_RUN_DIR", dir.file("run").c_str(), 1);
+  RunDirEnv run_dir(dir.file("run"));
   std::string err;
   auto fwd =
       Child::spawn({fwd_path(), "-c", dir.file("fwd.toml"), "-q", "-t", "120"}, dir.path(), &err);
@@ -79,7 +79,6 @@ print("ok")
   CmdResult ctl = run_cmd({env_path("BYPASS_CTL"), "-n", "gen", "ports"});
   EXPECT_TRUE(ctl.ok()) << ctl.err;
   EXPECT_NE(ctl.out.find("m0 "), std::string::npos) << ctl.out;
-  unsetenv("BYPASS_RUN_DIR");
   ASSERT_TRUE(fwd->kill(SIGTERM));
   auto st = fwd->wait_for(15000ms);
   ASSERT_TRUE(st.has_value()) << "bypass-fwd did not stop";

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,17 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+// BYPASS_RUN_DIR (where bypass programs put their control sockets, and
+// bypassctl looks for them) set to `dir` while this lives, however the test
+// ends: a test's instances are the only ones its bypassctl sees.
+class RunDirEnv {
+ public:
+  explicit RunDirEnv(const std::string& dir) { setenv("BYPASS_RUN_DIR", dir.c_str(), 1); }
+  ~RunDirEnv() { unsetenv("BYPASS_RUN_DIR"); }
+  RunDirEnv(const RunDirEnv&) = delete;
+  RunDirEnv& operator=(const RunDirEnv&) = delete;
 };
 
 // "<pid>-<n>": unique among the processes running now and within this one.

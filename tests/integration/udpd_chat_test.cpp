@@ -151,10 +151,7 @@ TEST(UdpdSockets, ChatThroughTerminals) {
 // until bypassctl conns shows both workers in use.
 TEST(UdpdSockets, ChatAcrossTwoWorkers) {
   TempDir dir;
-  setenv("BYPASS_RUN_DIR", dir.file("run").c_str(), 1);
-  struct UnsetRunDir {
-    ~UnsetRunDir() { unsetenv("BYPASS_RUN_DIR"); }
-  } unset_run_dir;
+  RunDirEnv run_dir(dir.file("run"));
   const uint16_t port = test_port(6);
   const CpuPlan cpus = plan_cpus();
   std::unique_ptr<Child> udpd;

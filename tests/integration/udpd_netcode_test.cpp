@@ -321,7 +321,7 @@ TEST(UdpdSockets, MessageEchoUnderLoad) {
 // bypassctl conns while 150 clients are connected: the whole list, paged.
 TEST(UdpdSockets, ConnsListsTheConnectionsPaged) {
   TempDir dir;
-  setenv("BYPASS_RUN_DIR", dir.file("run").c_str(), 1);
+  RunDirEnv run_dir(dir.file("run"));
   const uint16_t port = test_port(4);
   std::unique_ptr<Child> udpd;
   ASSERT_NO_FATAL_FAILURE(start_sockets_netcode(
@@ -368,7 +368,6 @@ print("ok")
   load->wait_for(10000ms);
   ASSERT_TRUE(udpd->kill(SIGTERM));
   ASSERT_TRUE(udpd->wait_for(10000ms).has_value());
-  unsetenv("BYPASS_RUN_DIR");
 }
 
 // A netcode service, and its rooms application, run on several workers: they

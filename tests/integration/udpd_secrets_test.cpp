@@ -42,19 +42,35 @@ std::string base64(const uint8_t* p, size_t n) {
   return s;  // whole groups only: a prefix of the real encoding
 }
 
-// Ways a secret of `n` bytes could be printed: lower and upper hex, base64,
-// the raw bytes, and "0x.., 0x.." byte lists. 12 bytes of each are enough to
-// be sure it is the secret and not chance.
+// Ways a secret could be printed: lower and upper hex, bare or spaced;
+// base64 of any buffer it sits in (at each of the three alignments); the raw
+// bytes; byte lists in hex and decimal. 12 bytes are enough to
+// tell the secret from chance (6 in a list).
 std::vector<std::pair<std::string, std::string>> encodings(const std::string& name,
                                                            const uint8_t* p) {
   constexpr size_t kBytes = 12;
-  std::string list;
-  for (size_t i = 0; i < 4; ++i) list += (i ? ", 0x" : "0x") + hex(p + i, 1, false);
-  return {{name + " (hex)", hex(p, kBytes, false)},
-          {name + " (HEX)", hex(p, kBytes, true)},
-          {name + " (base64)", base64(p, kBytes)},
-          {name + " (raw)", std::string(reinterpret_cast<const char*>(p), kBytes)},
-          {name + " (byte list)", list}};
+  std::string list, upper_list, spaced, decimal;
+  for (size_t i = 0; i < 6; ++i) {
+    const std::string sep = i ? ", " : "";
+    list += sep + "0x" + hex(p + i, 1, false);
+    upper_list += sep + "0x" + hex(p + i, 1, true);
+    spaced += (i ? " " : "") + hex(p + i, 1, false);
+    decimal += sep + std::to_string(p[i]);
+  }
+  std::vector<std::pair<std::string, std::string>> v = {
+      {name + " (hex)", hex(p, kBytes, false)},
+      {name + " (HEX)", hex(p, kBytes, true)},
+      {name + " (raw)", std::string(reinterpret_cast<const char*>(p), kBytes)},
+      {name + " (0x list)", list},
+      {name + " (0X list)", upper_list},
+      {name + " (spaced hex)", spaced},
+      {name + " (decimal list)", decimal}};
+  // In base64 a byte's characters depend on where its group of 3 starts: the
+  // secret at offset 0, 1 or 2 of a group gives three encodings of its
+  // whole groups.
+  for (size_t skip = 0; skip < 3; ++skip)
+    v.push_back({name + " (base64, +" + std::to_string(skip) + ")", base64(p + skip, kBytes)});
+  return v;
 }
 
 std::string slurp(const std::string& path) {
@@ -62,9 +78,9 @@ std::string slurp(const std::string& path) {
   return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
 }
 
-TEST(UdpdSecrets, NoKeyOrTokenInLogsStatsJournalMetricsOrControlOutput) {
+TEST(UdpdSecrets, NoKeyOrTokenInLogsStatsMetricsOrControlOutput) {
   TempDir dir;
-  setenv("BYPASS_RUN_DIR", dir.file("run").c_str(), 1);
+  RunDirEnv run_dir(dir.file("run"));
   const uint16_t port = test_port(12), messages = test_port(13);
   // Payload echo on `port`, the message layer's echo on `messages`; the
   // control socket and the HTTP endpoint; trace logs. (The sockets backend
@@ -146,7 +162,6 @@ for path in ["/metrics", "/"] + ["/api/" + n for n in names]:
 
   ASSERT_TRUE(udpd->kill(SIGTERM));
   ASSERT_TRUE(udpd->wait_for(10000ms).has_value());
-  unsetenv("BYPASS_RUN_DIR");
 
   std::vector<std::pair<std::string, std::string>> where = {
       {"bypass-udpd's output", udpd->out() + udpd->err()},

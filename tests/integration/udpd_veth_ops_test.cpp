@@ -53,7 +53,7 @@ class UdpdVethCapture : public UdpdVeth {};
 // them in every mode), captures what the host sends to the echo port and
 // what comes back, and tshark reads the file.
 TEST_P(UdpdVethCapture, DpdkDumpcapCapturesWhatTheHostSees) {
-  setenv("BYPASS_RUN_DIR", dir_.file("run").c_str(), 1);
+  RunDirEnv run_dir(dir_.file("run"));
   ASSERT_NO_FATAL_FAILURE(start_udpd("[control]\nname = \"cap\"\n", "", /*huge_pages=*/true));
   std::string err;
   auto cap = Child::spawn({"dpdk-dumpcap", "--file-prefix=" + prefix_, "-i", "0", "-f",
@@ -169,7 +169,6 @@ TEST_P(UdpdVethCapture, DpdkDumpcapCapturesWhatTheHostSees) {
   EXPECT_EQ(graph.out.find("capture@"), std::string::npos) << "the tap is gone\n" << graph.out;
   CmdResult after = on_host({env_path("BYPASS_CLIENT"), "echo", "198.18.9.2", "7", "-n", "20"});
   EXPECT_TRUE(after.ok()) << after.out;
-  unsetenv("BYPASS_RUN_DIR");
   std::string out = stop();
   EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
 }
@@ -180,7 +179,7 @@ class UdpdVethJournal : public UdpdVeth {};
 // host's address learned from its ARP, then changed with its MAC, and the
 // link seen going down and up again.
 TEST_P(UdpdVethJournal, RecordsNeighboursAndLinkChanges) {
-  setenv("BYPASS_RUN_DIR", dir_.file("run").c_str(), 1);
+  RunDirEnv run_dir(dir_.file("run"));
   ASSERT_NO_FATAL_FAILURE(start_udpd("[control]\nname = \"journal\"\njournal = \"" +
                                      dir_.file("journal.jsonl") + "\"\n"));
   auto journal = [&](const std::string& since = "10m") {
@@ -252,7 +251,6 @@ TEST_P(UdpdVethJournal, RecordsNeighboursAndLinkChanges) {
   CmdResult bad = journal("yesterday");
   EXPECT_EQ(bad.err, "bypassctl: --since takes a time: 90s, 5m, 2h ago or a Unix time.\n");
   stop();
-  unsetenv("BYPASS_RUN_DIR");
 }
 
 class UdpdVethReload : public UdpdVeth {};
@@ -263,7 +261,7 @@ class UdpdVethReload : public UdpdVeth {};
 // gets every reply. A change that needs a restart and a broken file change
 // nothing and say why in one sentence.
 TEST_P(UdpdVethReload, ServicesComeAndGoWhileAnotherKeepsEveryReply) {
-  setenv("BYPASS_RUN_DIR", dir_.file("run").c_str(), 1);
+  RunDirEnv run_dir(dir_.file("run"));
   ASSERT_NO_FATAL_FAILURE(start_udpd("[control]\nname = \"reload\"\n"));
   const std::string base = read_file(dir_.file("udpd.toml"));
   write_file(dir_.file("more.toml"), base + "[[udpd.service]]\nport = 7100\nhandler = \"echo\"\n");
@@ -341,13 +339,12 @@ TEST_P(UdpdVethReload, ServicesComeAndGoWhileAnotherKeepsEveryReply) {
        it != std::sregex_iterator(); ++it)
     by_reason += std::stoull((*it)[1]);
   EXPECT_EQ(by_reason, total_dropped) << out;
-  unsetenv("BYPASS_RUN_DIR");
 }
 
 // A port's fault plan changes live: every reply dropped on the way out while
 // the new plan says so, and none once the old one is back.
 TEST_P(UdpdVethReload, FaultPlanChangesLive) {
-  setenv("BYPASS_RUN_DIR", dir_.file("run").c_str(), 1);
+  RunDirEnv run_dir(dir_.file("run"));
   ASSERT_NO_FATAL_FAILURE(
       start_udpd("[control]\nname = \"faults\"\n[port.faults.tx]\ndrop_rate = 0.0\n"));
   const std::string base = read_file(dir_.file("udpd.toml"));
@@ -374,7 +371,6 @@ TEST_P(UdpdVethReload, FaultPlanChangesLive) {
   std::string out = stop();
   EXPECT_GE(field(out, "faults veth tx: packets \\d+ dropped"), 5u) << out;
   EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
-  unsetenv("BYPASS_RUN_DIR");
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, UdpdVethLink, both_drivers(), driver_name);
