@@ -509,11 +509,10 @@ TEST(FwdVeth, ASlowConsumerCountsImissedApartFromRxNombufAndRecovers) {
 }
 
 // The peer as it comes: it resolves 198.18.7.2 by ARP, which the reflector
-// answers for the port's address (it reflected the request, with a
-// broadcast source MAC, and the test gave the peer a static entry), and
-// its IPv6 chatter (router solicitations, MLD reports) is dropped rather than
-// reflected (the test switched IPv6 off). Its kernel leaves UDP checksums to
-// a transmit offload a veth never performs, and bypass-fwd finishes them.
+// answers for the port's address, and its IPv6 chatter (router
+// solicitations, MLD reports, DAD) is dropped in the host stage rather than
+// reflected. Its kernel leaves UDP checksums to a transmit offload a veth
+// never performs, and bypass-fwd finishes them.
 TEST(FwdVeth, AfPacketReflectsKernelUdp) {
   run_veth_reflector("net_af_packet");
 }
