@@ -35,6 +35,25 @@ TEST_P(UdpdVethNetcode, NetcodeClientConnectsAndIsEchoed) {
     EXPECT_TRUE(c.ok()) << c.out << c.err;
     EXPECT_NE(c.out.find("payloads sent 20 echoed 20"), std::string::npos) << c.out;
   }
+  // DPDK's telemetry, as its own client reads it: every /bypass command,
+  // bare and with a worker, answers, and none shows the key.
+  const char* telemetry = R"(
+import json, subprocess, sys
+def ask(cmds):
+    r = subprocess.run(["dpdk-telemetry.py", "-f", sys.argv[1]], input="\n".join(cmds) + "\n",
+                       capture_output=True, text=True, timeout=60)
+    return r.stdout
+listing = [l for l in ask(["/"]).splitlines() if l.startswith("{")]
+ours = [c for c in json.loads(listing[0])["/"] if c.startswith("/bypass/")]
+print(len(ours))
+print(ask([c + p for c in ours for p in ("", ",1")]))
+)";
+  CmdResult tel = run_cmd({"python3", "-c", telemetry, prefix_}, 90000ms);
+  ASSERT_TRUE(tel.ok()) << tel.out << tel.err;
+  EXPECT_GE(std::stoi(tel.out), 8) << tel.out;
+  EXPECT_NE(tel.out.find("{\"/bypass/worker\": {"), std::string::npos) << "answers\n" << tel.out;
+  for (const char* key : {"60a2ef56c8d3f1a0", "60A2EF56C8D3F1A0"})
+    EXPECT_EQ(tel.out.find(key), std::string::npos) << "the key in DPDK telemetry\n" << tel.out;
   std::string out = stop();
   // The journal has each connection opened and closed by the client, and
   // nothing of its token or key.
