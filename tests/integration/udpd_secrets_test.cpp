@@ -7,13 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <regex>
 #include <string>
 #include <vector>
 
 #include <bypass/conn/connect_token.hpp>
+#include <bypass/conn/keys.hpp>
 
 #include "udpd_cli.hpp"
 
@@ -73,11 +72,6 @@ std::vector<std::pair<std::string, std::string>> encodings(const std::string& na
   return v;
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
 TEST(UdpdSecrets, NoKeyOrTokenInLogsStatsMetricsOrControlOutput) {
   TempDir dir;
   RunDirEnv run_dir(dir.file("run"));
@@ -99,7 +93,7 @@ TEST(UdpdSecrets, NoKeyOrTokenInLogsStatsMetricsOrControlOutput) {
       run_cmd({client, "token", "127.0.0.1", std::to_string(port), "--key", dir.file("key.hex"),
                "--protocol-id", "4660", "--client-id", "7", "--token", dir.file("t")});
   ASSERT_TRUE(t.ok()) << t.out << t.err;
-  const std::string token_bytes = slurp(dir.file("t"));
+  const std::string token_bytes = read_file(dir.file("t"));
   auto token = conn::read_connect_token(
       std::span(reinterpret_cast<const uint8_t*>(token_bytes.data()), token_bytes.size()));
   ASSERT_TRUE(token.has_value()) << token.error();
@@ -165,16 +159,14 @@ for path in ["/metrics", "/"] + ["/api/" + n for n in names]:
 
   std::vector<std::pair<std::string, std::string>> where = {
       {"bypass-udpd's output", udpd->out() + udpd->err()},
-      {"the stats file", slurp(dir.file("stats.jsonl"))},
+      {"the stats file", read_file(dir.file("stats.jsonl"))},
       {"the control plane (HTTP and bypassctl)", control},
       {"the clients' output",
        t.out + t.err + c.out + c.err + again.out + again.err + load->out() + load->err()}};
-  conn::Key private_key{};
-  const std::string key_hex = slurp(dir.file("key.hex")).substr(0, 64);
-  for (size_t i = 0; i < private_key.size(); ++i)
-    private_key[i] = static_cast<uint8_t>(std::stoi(key_hex.substr(2 * i, 2), nullptr, 16));
+  auto private_key = conn::load_private_key_file(dir.file("key.hex"));
+  ASSERT_TRUE(private_key.has_value()) << private_key.error();
   std::vector<std::pair<std::string, std::string>> secrets;
-  for (auto [name, p] : {std::pair{"the private key", private_key.data()},
+  for (auto [name, p] : {std::pair{"the private key", private_key->data()},
                          std::pair{"the client-to-server key", token->client_to_server_key.data()},
                          std::pair{"the server-to-client key", token->server_to_client_key.data()},
                          std::pair{"the sealed token", token->private_data.data() + 100}})
