@@ -175,28 +175,26 @@ void NetcodeService::send(const NetcodeAddress& to, std::span<const uint8_t> pac
 }
 
 uint8_t* NetcodeService::room(const NetcodeAddress& to, size_t max) {
-  const Peer* path = nullptr;
-  Peer here;
   // A held request's reply goes back the way the request came, even when the
   // packet being read (which had it acted on) is from the same source: that
   // one may have come to another of our addresses, or by another link.
+  const Datagram* sender = nullptr;
+  const Peer* path = nullptr;
   if (held_ && server_->acting_on_held() && to == held_from_) {
-    here = held_->peer();
-    path = &here;
+    sender = held_;
   } else if (current_ && to == current_from_) {
-    here = current_->peer();
-    path = &here;
+    sender = current_;
   } else {
     const uint32_t m = server_->mappings().find(to);
     const uint32_t slot = m == EncryptionMappings::kNone ? EncryptionMappings::kNone
                                                          : server_->mappings().at(m).client_index;
     if (slot < peers_.size()) path = &peers_[slot];
   }
-  if (!path) {
+  if (!sender && !path) {
     no_path_.add();
     return nullptr;
   }
-  uint8_t* p = out_ ? out_->reserve(*path, max) : nullptr;
+  uint8_t* p = !out_ ? nullptr : sender ? out_->reserve(*sender, max) : out_->reserve(*path, max);
   if (!p) outbox_full_.add();
   return p;
 }
@@ -204,7 +202,7 @@ uint8_t* NetcodeService::room(const NetcodeAddress& to, size_t max) {
 void NetcodeService::on_connect(uint32_t client_index, uint64_t client_id,
                                 std::span<const uint8_t, kUserDataBytes> user_data) {
   connects_.add();
-  if (current_ && client_index < peers_.size()) peers_[client_index] = current_->peer();
+  if (current_ && client_index < peers_.size()) current_->put_peer(peers_[client_index]);
   if (client_index < client_ids_.size()) client_ids_[client_index] = client_id;
   note(JournalKind::kConnectionOpened, client_index, 0);
   if (client_index < peers_.size())

@@ -112,7 +112,7 @@ class NetcodeService final : public DatagramHandler,
                 p.link_len == (d.link_len >= 12 && d.link_len <= Peer::kMaxLink ? d.link_len : 0);
     for (unsigned i = 0; same && i < 6 && p.link_len; ++i) same = p.link[i] == d.link[6 + i];
     for (unsigned i = 12; same && i < p.link_len; ++i) same = p.link[i] == d.link[i];
-    if (!same) p = d.peer();
+    if (!same) d.put_peer(p);
   }
   void on_connect(uint32_t client_index, uint64_t client_id,
                   std::span<const uint8_t, kUserDataBytes> user_data) override;

@@ -8,7 +8,7 @@ FanoutHandler::Entry* FanoutHandler::touch(const Datagram& d, uint64_t now_ns) {
     if (e.used && e.peer.remote == d.src && e.peer.local == d.dst) {
       // Its path back may have changed (another router's MAC after a
       // failover, another port): the latest datagram's is the one to use.
-      e.peer = d.peer();
+      d.put_peer(e.peer);
       e.last_ns = now_ns;
       return &e;
     }
@@ -18,7 +18,7 @@ FanoutHandler::Entry* FanoutHandler::touch(const Datagram& d, uint64_t now_ns) {
     refused_.add();
     return nullptr;
   }
-  free->peer = d.peer();
+  d.put_peer(free->peer);
   free->last_ns = now_ns;
   free->used = true;
   live_.add();

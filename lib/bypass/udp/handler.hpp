@@ -65,16 +65,23 @@ struct Datagram {
   /// The sender, to keep beyond this batch.
   Peer peer() const {
     Peer p;
+    put_peer(p);
+    return p;
+  }
+  /// The sender, written into `p` where it is kept. (A Peer built field by
+  /// field and then copied whole is read back before its narrow stores land:
+  /// a store-forwarding stall per copy.)
+  void put_peer(Peer& p) const {
     p.remote = src;
     p.local = dst;
     p.link_len = link_len >= 12 && link_len <= Peer::kMaxLink ? link_len : 0;
     for (unsigned i = 0; i < p.link_len; ++i) p.link[i] = link[i];
+    for (unsigned i = p.link_len; i < Peer::kMaxLink; ++i) p.link[i] = 0;
     for (unsigned i = 0; i < 6 && p.link_len; ++i) {  // to the sender; the source MAC is ours
       p.link[i] = link[6 + i];
       p.link[6 + i] = link[i];
     }
     p.port = port;
-    return p;
   }
 
   /// Sends the payload back as it is.
@@ -161,18 +168,17 @@ class Outbox {
   /// caller writes the payload there (it may seal it in place). nullptr when
   /// full or `len` is over max_peer_payload(to).
   uint8_t* reserve(const Peer& to, size_t len) {
-    if (len > max_peer_payload(to)) return nullptr;
-    if (np_ == kPeerCapacity || used_ + len > kPeerBytes) {
-      // Full: a backend that can send now does, and the space is free again.
-      if (!flush_fn_) return nullptr;
-      flush_fn_(flush_ctx_, *this);
-      ++peer_flushes;
-      if (np_ != 0) return nullptr;
-    }
-    peer_items_[np_++] = {to, static_cast<uint32_t>(used_), static_cast<uint16_t>(len)};
-    uint8_t* p = peer_bytes_ + used_;
-    used_ += (len + 7) & ~size_t{7};
-    return p;
+    PeerItem* it = take_item(len, to.remote.ip.is_v6());
+    if (!it) return nullptr;
+    it->to = to;
+    return peer_bytes_ + it->offset;
+  }
+  /// reserve() to the sender of `from`, its Peer written in place.
+  uint8_t* reserve(const Datagram& from, size_t len) {
+    PeerItem* it = take_item(len, from.src.ip.is_v6());
+    if (!it) return nullptr;
+    from.put_peer(it->to);
+    return peer_bytes_ + it->offset;
   }
   /// The datagram of the last reserve() is `len` bytes, no more than were
   /// reserved (a writer that reserved its largest size); 0 takes it back.
@@ -235,6 +241,24 @@ class Outbox {
   }
 
  private:
+  // The next datagram to a kept peer, its payload's place taken (the peer
+  // left for the caller to write); nullptr when full or `len` is too long.
+  PeerItem* take_item(size_t len, bool v6) {
+    if (len > (v6 ? kMaxPeerPayload6 : kMaxPeerPayload)) return nullptr;
+    if (np_ == kPeerCapacity || used_ + len > kPeerBytes) {
+      // Full: a backend that can send now does, and the space is free again.
+      if (!flush_fn_) return nullptr;
+      flush_fn_(flush_ctx_, *this);
+      ++peer_flushes;
+      if (np_ != 0) return nullptr;
+    }
+    PeerItem& it = peer_items_[np_++];
+    it.offset = static_cast<uint32_t>(used_);
+    it.len = static_cast<uint16_t>(len);
+    used_ += (len + 7) & ~size_t{7};
+    return &it;
+  }
+
   Item items_[kCapacity];
   size_t n_ = 0;
   PeerItem peer_items_[kPeerCapacity];

@@ -53,6 +53,46 @@ TEST(Outbox, AFlushSendsTheFullSpaceAndReusesIt) {
   EXPECT_EQ(out->reserve(peer(2), Outbox::kMaxPeerPayload + 1), nullptr);  // too big, flush or not
 }
 
+// reserve() to a datagram's sender writes the same peer as its peer() does,
+// in place: the link header turned around (a stale longer header's tail
+// cleared), the port, both addresses; and the sender's family sets the limit.
+TEST(Outbox, ReservingToASenderKeepsTheSamePeerAsItsPeer) {
+  auto out = std::make_unique<Outbox>();
+  uint8_t link[18];
+  for (uint8_t i = 0; i < sizeof link; ++i) link[i] = static_cast<uint8_t>(0x10 + i);
+  Datagram d;
+  d.src.ip.set_v4(0x0a000001);
+  d.src.port = 4000;
+  d.dst.ip.set_v4(0xc6120002);
+  d.dst.port = 40000;
+  d.link = link;
+  d.link_len = 14;
+  d.port = 3;
+  // A peer with a longer (VLAN) header was kept there first.
+  Peer vlan = d.peer();
+  vlan.link_len = 18;
+  for (uint8_t& b : vlan.link) b = 0xee;
+  ASSERT_NE(out->reserve(vlan, 8), nullptr);
+  out->shrink_last(0);
+  ASSERT_NE(out->reserve(d, 8), nullptr);
+  const Peer want = d.peer();
+  const Peer& got = out->peer_item(0).to;
+  EXPECT_EQ(got.remote, want.remote);
+  EXPECT_EQ(got.local, want.local);
+  EXPECT_EQ(got.port, 3);
+  ASSERT_EQ(got.link_len, 14);
+  EXPECT_EQ(got.link[0], 0x16);  // to the sender's MAC
+  EXPECT_EQ(got.link[6], 0x10);  // from ours
+  EXPECT_EQ(got.link[12], 0x1c);
+  for (unsigned i = 0; i < Peer::kMaxLink; ++i) EXPECT_EQ(got.link[i], want.link[i]) << i;
+  EXPECT_EQ(got.link[14], 0);
+  EXPECT_EQ(out->reserve(d, Outbox::kMaxPeerPayload + 1), nullptr);
+  const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8};
+  d.src.ip.set_v6(v6);
+  EXPECT_EQ(out->reserve(d, Outbox::kMaxPeerPayload6 + 1), nullptr);
+  EXPECT_NE(out->reserve(d, Outbox::kMaxPeerPayload6), nullptr);
+}
+
 // A writer reserves its largest size, seals in place, then keeps what it
 // wrote: the space after it is the next datagram's; 0 takes the datagram back.
 TEST(Outbox, ShrinkLastKeepsWhatWasWrittenAndGivesBackTheRest) {
