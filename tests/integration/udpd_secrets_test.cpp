@@ -14,63 +14,11 @@
 #include <bypass/conn/connect_token.hpp>
 #include <bypass/conn/keys.hpp>
 
+#include "secret_scan.hpp"
 #include "udpd_cli.hpp"
 
 namespace bypass::it {
 namespace {
-
-std::string hex(const uint8_t* p, size_t n, bool upper) {
-  static const char* lower_digits = "0123456789abcdef";
-  static const char* upper_digits = "0123456789ABCDEF";
-  const char* d = upper ? upper_digits : lower_digits;
-  std::string s;
-  for (size_t i = 0; i < n; ++i) {
-    s += d[p[i] >> 4];
-    s += d[p[i] & 15];
-  }
-  return s;
-}
-
-std::string base64(const uint8_t* p, size_t n) {
-  static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string s;
-  for (size_t i = 0; i + 2 < n; i += 3) {
-    const uint32_t v = uint32_t{p[i]} << 16 | uint32_t{p[i + 1]} << 8 | p[i + 2];
-    for (int k = 18; k >= 0; k -= 6) s += a[(v >> k) & 63];
-  }
-  return s;  // whole groups only: a prefix of the real encoding
-}
-
-// Ways a secret could be printed: lower and upper hex, bare or spaced;
-// base64 of any buffer it sits in (at each of the three alignments); the raw
-// bytes; byte lists in hex and decimal. 12 bytes are enough to
-// tell the secret from chance (6 in a list).
-std::vector<std::pair<std::string, std::string>> encodings(const std::string& name,
-                                                           const uint8_t* p) {
-  constexpr size_t kBytes = 12;
-  std::string list, upper_list, spaced, decimal;
-  for (size_t i = 0; i < 6; ++i) {
-    const std::string sep = i ? ", " : "";
-    list += sep + "0x" + hex(p + i, 1, false);
-    upper_list += sep + "0x" + hex(p + i, 1, true);
-    spaced += (i ? " " : "") + hex(p + i, 1, false);
-    decimal += sep + std::to_string(p[i]);
-  }
-  std::vector<std::pair<std::string, std::string>> v = {
-      {name + " (hex)", hex(p, kBytes, false)},
-      {name + " (HEX)", hex(p, kBytes, true)},
-      {name + " (raw)", std::string(reinterpret_cast<const char*>(p), kBytes)},
-      {name + " (0x list)", list},
-      {name + " (0X list)", upper_list},
-      {name + " (spaced hex)", spaced},
-      {name + " (decimal list)", decimal}};
-  // In base64 a byte's characters depend on where its group of 3 starts: the
-  // secret at offset 0, 1 or 2 of a group gives three encodings of its
-  // whole groups.
-  for (size_t skip = 0; skip < 3; ++skip)
-    v.push_back({name + " (base64, +" + std::to_string(skip) + ")", base64(p + skip, kBytes)});
-  return v;
-}
 
 TEST(UdpdSecrets, NoKeyOrTokenInLogsStatsMetricsOrControlOutput) {
   TempDir dir;
@@ -165,17 +113,7 @@ for path in ["/metrics", "/"] + ["/api/" + n for n in names]:
        t.out + t.err + c.out + c.err + again.out + again.err + load->out() + load->err()}};
   auto private_key = conn::load_private_key_file(dir.file("key.hex"));
   ASSERT_TRUE(private_key.has_value()) << private_key.error();
-  std::vector<std::pair<std::string, std::string>> secrets;
-  for (auto [name, p] : {std::pair{"the private key", private_key->data()},
-                         std::pair{"the client-to-server key", token->client_to_server_key.data()},
-                         std::pair{"the server-to-client key", token->server_to_client_key.data()},
-                         std::pair{"the sealed token", token->private_data.data() + 100}})
-    for (auto& e : encodings(name, p)) secrets.push_back(e);
-  for (const auto& [what, text] : where) {
-    EXPECT_GT(text.size(), 0u) << what << " is empty: nothing was searched";
-    for (const auto& [secret, pattern] : secrets)
-      EXPECT_EQ(text.find(pattern), std::string::npos) << secret << " is in " << what;
-  }
+  expect_no_secrets(where, secret_patterns(*private_key, {*token}));
 }
 
 }  // namespace
