@@ -73,13 +73,12 @@ ClaimTable::Place ClaimTable::place_of(const Key& key) const {
 
 void ClaimTable::prefetch(const Key& key) const {
   const uint64_t base = place_of(key).base;
-  // A bucket's heads span two or three cache lines, by alignment; a claim
-  // takes the first free way, and buckets are mostly empty.
+  // A bucket's heads are two cache lines (16 ways of 8 bytes, from a
+  // 128-byte boundary: the arrays start page-aligned); a claim takes the
+  // first free way, and buckets are mostly empty, so its body is the first.
   __builtin_prefetch(&heads_[base]);
-  __builtin_prefetch(&heads_[base + ways_ / 2]);
   __builtin_prefetch(&heads_[base + ways_ - 1]);
   __builtin_prefetch(&bodies_[base], 1);
-  if (ways_ > 1) __builtin_prefetch(&bodies_[base + 1], 1);
 }
 
 bool ClaimTable::read(uint64_t at, uint64_t h, Key& key, Data* data) const {

@@ -52,16 +52,16 @@ TokenHistory::Admission TokenHistory::admit(const Mac& token_mac, const NetcodeA
   const ClaimTable::Result r = table_->claim(key_of(token_mac), addr, expire_timestamp, now_unix);
   switch (r.outcome) {
     case ClaimTable::Outcome::kInserted:
-      return {Verdict::kAdmitted, r.ref};
+      return {r.ref, Verdict::kAdmitted};
     case ClaimTable::Outcome::kFound:
-      if (r.state == ClaimTable::State::kHeld && r.data == addr) return {Verdict::kAdmitted, r.ref};
-      return {Verdict::kAlreadyUsed, {}};
+      if (r.state == ClaimTable::State::kHeld && r.data == addr) return {r.ref, Verdict::kAdmitted};
+      return {{}, Verdict::kAlreadyUsed};
     case ClaimTable::Outcome::kFull:
-      return {Verdict::kFull, {}};
+      return {{}, Verdict::kFull};
     case ClaimTable::Outcome::kExpired:
-      return {Verdict::kExpired, {}};
+      return {{}, Verdict::kExpired};
     default:
-      return {Verdict::kBusy, {}};
+      return {{}, Verdict::kBusy};
   }
 }
 

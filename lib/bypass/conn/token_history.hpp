@@ -48,8 +48,8 @@ class TokenHistory {
     kExpired,      // the token expired by another worker's clock (ahead of this one's)
   };
   struct Admission {
-    Verdict verdict = Verdict::kFull;
     HistoryRef ref;  // when admitted: the entry to consume once the client is installed
+    Verdict verdict = Verdict::kFull;
   };
   enum class Consumption : uint8_t {
     kConsumed,         // PENDING -> CONSUMED: install the client
