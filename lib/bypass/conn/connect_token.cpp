@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <string>
 
 namespace bypass::conn {
@@ -93,6 +94,15 @@ WireDrop read_private_connect_token(std::span<const uint8_t> plain, PrivateConne
   r.copy(out.server_to_client_key);
   r.copy(out.user_data);
   return r.ok() ? WireDrop::kOk : WireDrop::kTokenMalformed;
+}
+
+void wipe_private_connect_token_secrets(PrivateConnectToken& token) {
+  // The keys and the user data are one stretch: wiped in one call.
+  static_assert(offsetof(PrivateConnectToken, server_to_client_key) ==
+                offsetof(PrivateConnectToken, client_to_server_key) + kKeyBytes);
+  static_assert(offsetof(PrivateConnectToken, user_data) ==
+                offsetof(PrivateConnectToken, server_to_client_key) + kKeyBytes);
+  sodium_memzero(token.client_to_server_key.data(), 2 * kKeyBytes + kUserDataBytes);
 }
 
 Status encrypt_private_connect_token(const PrivateConnectToken& token, uint64_t protocol_id,

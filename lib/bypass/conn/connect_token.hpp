@@ -32,6 +32,11 @@ struct PrivateConnectToken {
   }
 };
 
+// Wipes what a read private token holds that is secret, its two session keys
+// and its user data (its id, timeout and addresses are in the public token
+// too): what a server does once it has acted on a request.
+void wipe_private_connect_token_secrets(PrivateConnectToken& token);
+
 // The public connect token, as a client receives it from the backend.
 struct ConnectToken {
   uint64_t protocol_id = 0;

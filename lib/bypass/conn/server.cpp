@@ -311,7 +311,7 @@ void NetcodeServer::end_batch() {
 
 void NetcodeServer::act_on_request(const NetcodeAddress& from, Packet& p, Now now) {
   on_request(from, p.request, now);
-  sodium_memzero(&p.request.token, sizeof(p.request.token));
+  wipe_private_connect_token_secrets(p.request.token);
 }
 
 // The restart rule counts from when this server begins to serve (its first
@@ -369,7 +369,7 @@ bool NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packe
   if (d != WireDrop::kOk) {
     count(d);
     // A request that opened but did not parse may have left key bytes behind.
-    if (d == WireDrop::kTokenMalformed) sodium_memzero(&p.request.token, sizeof(p.request.token));
+    if (d == WireDrop::kTokenMalformed) wipe_private_connect_token_secrets(p.request.token);
     return false;
   }
 
@@ -475,7 +475,7 @@ void NetcodeServer::on_request(const NetcodeAddress& from, const ConnectionReque
   }
   mappings_.at(m).client_id = token.client_id;
 
-  std::array<uint8_t, kChallengeTokenBytes> sealed{};
+  std::array<uint8_t, kChallengeTokenBytes> sealed;  // written whole, or not sent
   if (!encrypt_challenge_token(ChallengeToken{token.client_id, token.user_data},
                                challenge_sequence_, challenge_key_, sealed)) {
     count(ServerDrop::kSendFailed);
