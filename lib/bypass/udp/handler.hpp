@@ -155,9 +155,7 @@ class Outbox {
   static constexpr size_t kMaxPeerPayload = 1472;   ///< what fits a 1500-byte IPv4 MTU
   static constexpr size_t kMaxPeerPayload6 = 1452;  ///< what fits a 1500-byte IPv6 MTU
   /// The largest datagram to `to` (its family's header is 20 bytes longer on IPv6).
-  static size_t max_peer_payload(const Peer& to) {
-    return to.remote.ip.is_v6() ? kMaxPeerPayload6 : kMaxPeerPayload;
-  }
+  static size_t max_peer_payload(const Peer& to) { return max_payload_to(to.remote); }
   /// A datagram to a kept peer.
   struct PeerItem {
     Peer to;          ///< the peer
@@ -168,14 +166,14 @@ class Outbox {
   /// caller writes the payload there (it may seal it in place). nullptr when
   /// full or `len` is over max_peer_payload(to).
   uint8_t* reserve(const Peer& to, size_t len) {
-    PeerItem* it = take_item(len, to.remote.ip.is_v6());
+    PeerItem* it = take_item(len, to.remote);
     if (!it) return nullptr;
     it->to = to;
     return peer_bytes_ + it->offset;
   }
   /// reserve() to the sender of `from`, its Peer written in place.
   uint8_t* reserve(const Datagram& from, size_t len) {
-    PeerItem* it = take_item(len, from.src.ip.is_v6());
+    PeerItem* it = take_item(len, from.src);
     if (!it) return nullptr;
     from.put_peer(it->to);
     return peer_bytes_ + it->offset;
@@ -241,10 +239,14 @@ class Outbox {
   }
 
  private:
-  // The next datagram to a kept peer, its payload's place taken (the peer
-  // left for the caller to write); nullptr when full or `len` is too long.
-  PeerItem* take_item(size_t len, bool v6) {
-    if (len > (v6 ? kMaxPeerPayload6 : kMaxPeerPayload)) return nullptr;
+  static size_t max_payload_to(const SockAddr& remote) {
+    return remote.ip.is_v6() ? kMaxPeerPayload6 : kMaxPeerPayload;
+  }
+  // The next datagram to a kept peer at `remote`, its payload's place taken
+  // (the peer left for the caller to write); nullptr when full or `len` is
+  // over max_payload_to(remote).
+  PeerItem* take_item(size_t len, const SockAddr& remote) {
+    if (len > max_payload_to(remote)) return nullptr;
     if (np_ == kPeerCapacity || used_ + len > kPeerBytes) {
       // Full: a backend that can send now does, and the space is free again.
       if (!flush_fn_) return nullptr;
