@@ -16,6 +16,8 @@
 #include <bypass/conn/connect_token.hpp>
 #include <bypass/conn/keys.hpp>
 
+#include "harness.hpp"
+
 namespace bypass::it {
 
 inline std::string hex_text(const uint8_t* p, size_t n, bool upper) {
@@ -69,6 +71,13 @@ inline std::vector<std::pair<std::string, std::string>> encodings(const std::str
   for (size_t skip = 0; skip < 3; ++skip)
     v.push_back({name + " (base64, +" + std::to_string(skip) + ")", base64_text(p + skip, kBytes)});
   return v;
+}
+
+// A connect token file as `bypass-client token` writes it, read back.
+inline Expected<conn::ConnectToken> read_token_file(const std::string& path) {
+  const std::string bytes = read_file(path);
+  return conn::read_connect_token(
+      std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
 }
 
 // The patterns of every secret a server with `private_key` and a client with

@@ -41,9 +41,7 @@ TEST(UdpdSecrets, NoKeyOrTokenInLogsStatsMetricsOrControlOutput) {
       run_cmd({client, "token", "127.0.0.1", std::to_string(port), "--key", dir.file("key.hex"),
                "--protocol-id", "4660", "--client-id", "7", "--token", dir.file("t")});
   ASSERT_TRUE(t.ok()) << t.out << t.err;
-  const std::string token_bytes = read_file(dir.file("t"));
-  auto token = conn::read_connect_token(
-      std::span(reinterpret_cast<const uint8_t*>(token_bytes.data()), token_bytes.size()));
+  auto token = read_token_file(dir.file("t"));
   ASSERT_TRUE(token.has_value()) << token.error();
   CmdResult c = run_cmd({client, "netcode", "127.0.0.1", std::to_string(port), "--token",
                          dir.file("t"), "-n", "20", "-s", "200", "--timeout-ms", "10000"});

@@ -33,9 +33,7 @@ TEST_P(UdpdVethNetcode, NetcodeClientConnectsAndIsEchoed) {
         run_cmd({client, "token", server, "40000", "--key", dir_.file("key.hex"), "--protocol-id",
                  "0x1122334455667788", "--client-id", "77", "--token", token});
     ASSERT_TRUE(t.ok()) << t.out << t.err;
-    const std::string bytes = read_file(token);
-    auto read = conn::read_connect_token(
-        std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+    auto read = read_token_file(token);
     ASSERT_TRUE(read.has_value()) << read.error();
     tokens.push_back(*read);
     CmdResult c = on_host({client, "netcode", server, "40000", "--token", token, "-n", "20", "-s",
