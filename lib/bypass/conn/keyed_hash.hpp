@@ -1,8 +1,10 @@
 // Keyed 64-bit hashes for the netcode server's lookup tables. Each table
 // draws its own random key, so a peer choosing its source addresses (or
 // anything else it controls) cannot aim them at one bucket.
-//   - KeyedHash: SipHash-2-4 (libsodium's crypto_shorthash), about 50
-//     cycles. For tables any source can fill: the per-source request limiter.
+//   - KeyedHash: SipHash-2-4, a keyed PRF, about 50 cycles. For tables any
+//     source can fill: the request limiters. bytes() is libsodium's
+//     crypto_shorthash; words() computes the same function inline on two
+//     64-bit words (their 16 little-endian bytes), without a buffer or a call.
 //   - MixHash: two rounds of a 64x64->128-bit multiply folded by xor, keyed
 //     by four random words, a few cycles and inline. Not a PRF; for tables
 //     whose entries only a valid connect token creates (the encryption
@@ -31,12 +33,34 @@ class KeyedHash {
   KeyedHash& operator=(const KeyedHash&) = default;
 
   uint64_t bytes(std::span<const uint8_t> data) const;
-  // Type, address bytes of that type and port: equal addresses hash equal.
-  uint64_t address(const NetcodeAddress& a) const;
-  uint64_t u64(uint64_t v) const;
+  // bytes() of the 16 bytes that are `a` then `b`, each little-endian.
+  uint64_t words(uint64_t a, uint64_t b) const {
+    uint64_t v0 = k0_ ^ 0x736f6d6570736575ull, v1 = k1_ ^ 0x646f72616e646f6dull;
+    uint64_t v2 = k0_ ^ 0x6c7967656e657261ull, v3 = k1_ ^ 0x7465646279746573ull;
+    const auto round = [&] {
+      v0 += v1, v1 = rotl(v1, 13), v1 ^= v0, v0 = rotl(v0, 32);
+      v2 += v3, v3 = rotl(v3, 16), v3 ^= v2;
+      v0 += v3, v3 = rotl(v3, 21), v3 ^= v0;
+      v2 += v1, v1 = rotl(v1, 17), v1 ^= v2, v2 = rotl(v2, 32);
+    };
+    const auto block = [&](uint64_t m) {
+      v3 ^= m;
+      round(), round();
+      v0 ^= m;
+    };
+    block(a);
+    block(b);
+    block(uint64_t{16} << 56);  // the length, in the last block's top byte
+    v2 ^= 0xff;
+    round(), round(), round(), round();
+    return v0 ^ v1 ^ v2 ^ v3;
+  }
 
  private:
+  static uint64_t rotl(uint64_t x, int n) { return (x << n) | (x >> (64 - n)); }
+
   std::array<uint8_t, kKeyBytes> key_{};
+  uint64_t k0_ = 0, k1_ = 0;  // key_ as two little-endian words
 };
 
 class MixHash {

@@ -70,10 +70,10 @@ Status NetcodeService::start(HandlerContext& ctx) {
   peers_.assign(config_.max_clients, Peer{});
   client_ids_.assign(config_.max_clients, 0);
   listed_ = std::make_unique<ConnectionList>(config_.max_clients);
-  limiter_ = std::make_unique<RequestLimiter>(config_.requests_per_second, config_.request_burst);
-  host_limiter_ = std::make_unique<RequestLimiter>(config_.host_requests_per_second,
-                                                   2 * config_.host_requests_per_second, 65536,
-                                                   RequestLimiter::Keying::kHost);
+  limiter_ = std::make_unique<RequestLimiter>(
+      RequestLimiter::Bound{config_.requests_per_second, config_.request_burst},
+      RequestLimiter::Bound{config_.host_requests_per_second,
+                            2 * config_.host_requests_per_second});
   if (config_.application == "echo" || config_.application == "rooms") {
     msg::MessageServerConfig mc;
     mc.session.channels = config_.channels;
@@ -106,16 +106,12 @@ void NetcodeService::on_datagrams(std::span<Datagram> batch, Outbox& out) {
     const size_t n = std::min(kAhead, batch.size() - at);
     uint8_t prefix[kAhead];
     uint32_t hint[kAhead];
-    uint64_t* source_bucket[kAhead];  // a connection request's, in the two limiters
-    uint64_t* host_bucket[kAhead];
+    RequestLimiter::Buckets buckets[kAhead];  // a connection request's
     for (size_t i = 0; i < n; ++i) {
       const Datagram& d = batch[at + i];
       from[i] = to_netcode(d.src);
       prefix[i] = d.len > 0 ? d.data[0] : 0xff;
-      if (prefix[i] == 0) {
-        source_bucket[i] = limiter_->bucket(from[i]);
-        host_bucket[i] = host_limiter_->bucket(from[i]);
-      }
+      if (prefix[i] == 0) buckets[i] = limiter_->buckets(from[i]);
     }
     server_->prefetch({from, n}, prefix, hint);
     for (size_t i = 0; i < n; ++i) {
@@ -124,12 +120,10 @@ void NetcodeService::on_datagrams(std::span<Datagram> batch, Outbox& out) {
       current_from_ = from[i];
       // A connection request (prefix byte 0) costs a 1 KB decrypt: bounded per source.
       if (prefix[i] == 0) {
-        if (!limiter_->allow_at(source_bucket[i], now_.mono_ns)) {
-          rate_limited_.add();
-          continue;
-        }
-        if (!host_limiter_->allow_at(host_bucket[i], now_.mono_ns)) {
-          host_rate_limited_.add();
+        const auto verdict = limiter_->allow_at(buckets[i], now_.mono_ns);
+        if (verdict != RequestLimiter::Verdict::kAllowed) {
+          (verdict == RequestLimiter::Verdict::kAddressLimited ? rate_limited_ : host_rate_limited_)
+              .add();
           continue;
         }
       }

@@ -131,7 +131,7 @@ class NetcodeService final : public DatagramHandler,
   JournalSink* journal_ = nullptr;
   std::unique_ptr<ConnectionList> listed_;  // for bypassctl conns
   void note(JournalKind k, uint32_t client_index, uint32_t code);
-  std::unique_ptr<RequestLimiter> limiter_, host_limiter_;  // per address; per host
+  std::unique_ptr<RequestLimiter> limiter_;  // connection requests, per address and per host
   msg::EchoApp echo_app_;
   std::unique_ptr<msg::RoomsApp> rooms_app_;
   std::unique_ptr<msg::MessageServer> messages_;  // "echo": the message layer

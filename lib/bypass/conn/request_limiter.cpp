@@ -4,17 +4,18 @@
 
 namespace bypass::conn {
 
-RequestLimiter::RequestLimiter(uint32_t rate_per_second, uint32_t burst, uint32_t buckets,
-                               Keying keying)
-    : keying_(keying) {
+RequestLimiter::Table::Table(Bound bound, uint32_t buckets) {
   uint64_t n = 1;
   while (n < std::max<uint32_t>(buckets, 1)) n <<= 1;
-  next_.assign(n, 0);
-  mask_ = n - 1;
-  interval_ns_ = 1'000'000'000ull / std::max<uint32_t>(rate_per_second, 1);
+  next.assign(n, 0);
+  mask = n - 1;
+  interval_ns = 1'000'000'000ull / std::max<uint32_t>(bound.per_second, 1);
   // A fresh bucket lets `burst` requests through at once: the first is due
   // now, the last (burst - 1) intervals ahead.
-  tolerance_ns_ = interval_ns_ * (std::max<uint32_t>(burst, 1) - 1);
+  tolerance_ns = interval_ns * (std::max<uint32_t>(bound.burst, 1) - 1);
 }
+
+RequestLimiter::RequestLimiter(Bound per_address, Bound per_host, uint32_t buckets)
+    : address_(per_address, buckets), host_(per_host, buckets) {}
 
 }  // namespace bypass::conn

@@ -1,19 +1,27 @@
-// RequestLimiter: a bound on connection requests per source, in fixed memory.
-// Each request costs the server a 1 KB decrypt, so a source that floods them
-// costs CPU even though it gets nothing back. Sources hash (keyed, so a peer
-// cannot aim at one) onto a fixed table of buckets, each a GCRA ("virtual
-// scheduling") limiter of `rate` requests a second with bursts of `burst`:
-// 8 bytes a bucket, no allocation after construction, no eviction. Two
-// sources sharing a bucket share its rate, so the table is sized well above
-// the number of sources expected to connect in one second.
+// RequestLimiter: bounds on connection requests, in fixed memory. Each
+// request costs the server a 1 KB decrypt, so a source that floods them
+// costs CPU even though it gets nothing back. Two bounds, each a table of
+// buckets holding a GCRA ("virtual scheduling") limiter of `per_second`
+// requests with bursts of `burst`, 8 bytes a bucket, no allocation after
+// construction, no eviction:
+//   - per address (address and port): a tight bound;
+//   - per host (an IPv4 address, or an IPv6 /64): a wide one, so that one
+//     host cycling through its ports is bounded too, while many clients
+//     behind one NAT are not.
+// A request is charged to its address first; one refused there does not use
+// up its host's bound. Two sources sharing a bucket share its rate, so the
+// tables are sized well above the number of sources expected in one second.
 //
-// A source is an address and port, or (Keying::kHost) the host alone: an
-// IPv4 address, or an IPv6 /64. The netcode service has one of each: a
-// tight bound per address, and a wide one per host, so that one host cycling
-// through its ports is bounded too while many clients behind one NAT are not.
+// Keyed, so that no peer can aim at another's bucket: the host's bucket is a
+// SipHash-2-4 of the host under a random key; the address's bucket is a
+// keyed multiply-mix of that hash (secret, unlike the address), the rest of
+// the address and the port. To aim at an address's bucket on another host a
+// peer would need that host's SipHash; a peer on the same host already
+// shares its host bound. One SipHash a request instead of two.
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include <bypass/conn/keyed_hash.hpp>
@@ -23,46 +31,75 @@ namespace bypass::conn {
 
 class RequestLimiter {
  public:
-  enum class Keying : uint8_t { kAddress, kHost };
+  struct Bound {
+    uint32_t per_second = 0;
+    uint32_t burst = 0;
+  };
+  enum class Verdict : uint8_t { kAllowed, kAddressLimited, kHostLimited };
+  struct Buckets {
+    uint64_t* address;
+    uint64_t* host;
+  };
 
-  // `buckets` is rounded up to a power of two. crypto_init() must have run.
-  // 65,536 by default (512 KB): a real client whose bucket a flooding source
-  // shares gets through only now and then, so sources should rarely share.
-  RequestLimiter(uint32_t rate_per_second, uint32_t burst, uint32_t buckets = 65536,
-                 Keying keying = Keying::kAddress);
+  // `buckets` per table is rounded up to a power of two; 65,536 by default
+  // (512 KB a table): a real client whose bucket a flooding source shares
+  // gets through only now and then, so sources should rarely share.
+  // crypto_init() must have run.
+  RequestLimiter(Bound per_address, Bound per_host, uint32_t buckets = 65536);
 
-  // Whether a request from `from` at `now_ns` (monotonic) may go on.
-  bool allow(const NetcodeAddress& from, uint64_t now_ns) { return allow_at(bucket(from), now_ns); }
+  // Whether a request from `from` at `now_ns` (monotonic) may go on, and
+  // charges it if so.
+  Verdict allow(const NetcodeAddress& from, uint64_t now_ns) {
+    return allow_at(buckets(from), now_ns);
+  }
 
-  // The same in two steps, for a batch: each source's bucket found and
-  // fetched into cache first (a table this size misses the cache), then
-  // allow_at() on it.
-  uint64_t* bucket(const NetcodeAddress& from) {
-    uint64_t* b = &next_[hash_.address(keying_ == Keying::kHost ? host_of(from) : from) & mask_];
-    __builtin_prefetch(b, 1);
+  // The same in two steps, for a batch: each source's buckets found and
+  // fetched into cache first (tables this size miss the cache), then
+  // allow_at() on them.
+  Buckets buckets(const NetcodeAddress& from) {
+    uint64_t host_bits = 0, low = 0;
+    if (from.type == AddressType::kIpv4) {
+      uint32_t v4;
+      std::memcpy(&v4, from.ipv4.data(), 4);
+      host_bits = v4;
+    } else if (from.type == AddressType::kIpv6) {
+      std::memcpy(&host_bits, from.ipv6.data(), 8);
+      std::memcpy(&low, from.ipv6.data() + 4, 8);
+    }
+    const uint64_t type = static_cast<uint8_t>(from.type);
+    const uint64_t host = host_hash_.words(host_bits, type);
+    const Buckets b{
+        &address_
+             .next[address_mix_.words(host, low, type | uint64_t{from.port} << 8) & address_.mask],
+        &host_.next[host & host_.mask]};
+    __builtin_prefetch(b.address, 1);
+    __builtin_prefetch(b.host, 1);
     return b;
   }
-  bool allow_at(uint64_t* bucket, uint64_t now_ns) {
-    const uint64_t start = *bucket > now_ns ? *bucket : now_ns;
-    if (start - now_ns > tolerance_ns_) return false;
-    *bucket = start + interval_ns_;
-    return true;
+  Verdict allow_at(Buckets b, uint64_t now_ns) {
+    if (!address_.take(b.address, now_ns)) return Verdict::kAddressLimited;
+    if (!host_.take(b.host, now_ns)) return Verdict::kHostLimited;
+    return Verdict::kAllowed;
   }
 
  private:
-  // The address with its port, and an IPv6 address's last 64 bits, cleared.
-  static NetcodeAddress host_of(NetcodeAddress a) {
-    a.port = 0;
-    for (size_t i = 4; i < a.ipv6.size(); ++i) a.ipv6[i] = 0;
-    return a;
-  }
+  struct Table {
+    Table(Bound bound, uint32_t buckets);
+    bool take(uint64_t* bucket, uint64_t now_ns) const {
+      const uint64_t start = *bucket > now_ns ? *bucket : now_ns;
+      if (start - now_ns > tolerance_ns) return false;
+      *bucket = start + interval_ns;
+      return true;
+    }
+    std::vector<uint64_t> next;  // per bucket: when its next request is due
+    uint64_t mask = 0;
+    uint64_t interval_ns = 0;
+    uint64_t tolerance_ns = 0;
+  };
 
-  KeyedHash hash_;
-  Keying keying_;
-  std::vector<uint64_t> next_;  // per bucket: when its next request is due
-  uint64_t mask_ = 0;
-  uint64_t interval_ns_ = 0;
-  uint64_t tolerance_ns_ = 0;
+  KeyedHash host_hash_;
+  MixHash address_mix_;
+  Table address_, host_;
 };
 
 }  // namespace bypass::conn

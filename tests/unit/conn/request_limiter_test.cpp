@@ -1,8 +1,13 @@
 // RequestLimiter: a source gets its burst, then its rate; another source is
-// not held back. In front of the netcode service: netcode_service_test.cpp.
+// not held back; all ports of a host (or an IPv6 /64) share the host bound.
+// KeyedHash::words() is libsodium's SipHash-2-4 computed inline. In front
+// of the netcode service: netcode_service_test.cpp.
 #include <bypass/conn/request_limiter.hpp>
 
 #include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <array>
 
 #include <bypass/conn/keys.hpp>
 
@@ -10,34 +15,56 @@ namespace bypass::conn {
 namespace {
 
 constexpr uint64_t kMs = 1'000'000;
+using Verdict = RequestLimiter::Verdict;
 
-TEST(RequestLimiter, ABurstThenTheRatePerSource) {
+TEST(KeyedHash, WordsAreLibsodiumsShorthashOfTheirLittleEndianBytes) {
   ASSERT_TRUE(crypto_init());
-  RequestLimiter l(10, 5);  // 10 a second, bursts of 5
+  for (int key = 0; key < 4; ++key) {
+    const KeyedHash h;  // a random key each
+    for (int i = 0; i < 64; ++i) {
+      uint64_t w[2];
+      randombytes_buf(w, sizeof w);
+      if (i == 0) w[0] = w[1] = 0;
+      std::array<uint8_t, 16> bytes{};
+      for (size_t j = 0; j < 8; ++j) {
+        bytes[j] = static_cast<uint8_t>(w[0] >> (8 * j));
+        bytes[8 + j] = static_cast<uint8_t>(w[1] >> (8 * j));
+      }
+      ASSERT_EQ(h.words(w[0], w[1]), h.bytes(bytes)) << "key " << key << ", input " << i;
+    }
+  }
+}
+
+TEST(RequestLimiter, ABurstThenTheRatePerAddress) {
+  ASSERT_TRUE(crypto_init());
+  RequestLimiter l({10, 5}, {1000, 2000});  // 10 a second, bursts of 5
   const auto a = NetcodeAddress::v4(198, 18, 0, 1, 1000);
   const auto b = NetcodeAddress::v4(198, 18, 0, 2, 1000);
   const uint64_t t = 5'000 * kMs;
   int passed = 0;
-  for (int i = 0; i < 20; ++i) passed += l.allow(a, t);
+  for (int i = 0; i < 20; ++i) passed += l.allow(a, t) == Verdict::kAllowed;
   EXPECT_EQ(passed, 5) << "the burst, all at once";
-  EXPECT_TRUE(l.allow(b, t)) << "another source has its own bucket";
-  EXPECT_FALSE(l.allow(a, t + 99 * kMs));
-  EXPECT_TRUE(l.allow(a, t + 100 * kMs)) << "one more each 100 ms";
-  EXPECT_FALSE(l.allow(a, t + 150 * kMs));
+  EXPECT_EQ(l.allow(a, t), Verdict::kAddressLimited);
+  EXPECT_EQ(l.allow(b, t), Verdict::kAllowed) << "another source has its own bucket";
+  EXPECT_EQ(l.allow(a, t + 99 * kMs), Verdict::kAddressLimited);
+  EXPECT_EQ(l.allow(a, t + 100 * kMs), Verdict::kAllowed) << "one more each 100 ms";
+  EXPECT_EQ(l.allow(a, t + 150 * kMs), Verdict::kAddressLimited);
   passed = 0;
-  for (int i = 0; i < 20; ++i) passed += l.allow(a, t + 10'000 * kMs);
+  for (int i = 0; i < 20; ++i) passed += l.allow(a, t + 10'000 * kMs) == Verdict::kAllowed;
   EXPECT_EQ(passed, 5) << "a quiet source gets its burst back, no more";
 }
 
-TEST(RequestLimiter, PerHostAllPortsOfOneAddressOrIpv6Slash64ShareOneBucket) {
+TEST(RequestLimiter, PerHostAllPortsOfOneAddressOrIpv6Slash64ShareOneBound) {
   ASSERT_TRUE(crypto_init());
-  RequestLimiter l(10, 5, 4096, RequestLimiter::Keying::kHost);
+  RequestLimiter l({1000, 2000}, {10, 5}, 4096);
   const uint64_t t = 5'000 * kMs;
   int passed = 0;
   for (uint16_t port = 1000; port < 1020; ++port)
-    passed += l.allow(NetcodeAddress::v4(198, 18, 0, 1, port), t);
+    passed += l.allow(NetcodeAddress::v4(198, 18, 0, 1, port), t) == Verdict::kAllowed;
   EXPECT_EQ(passed, 5) << "20 ports of one host: one burst between them";
-  EXPECT_TRUE(l.allow(NetcodeAddress::v4(198, 18, 0, 2, 1000), t)) << "another host";
+  EXPECT_EQ(l.allow(NetcodeAddress::v4(198, 18, 0, 1, 999), t), Verdict::kHostLimited);
+  EXPECT_EQ(l.allow(NetcodeAddress::v4(198, 18, 0, 2, 1000), t), Verdict::kAllowed)
+      << "another host";
   NetcodeAddress v6;
   v6.type = AddressType::kIpv6;
   v6.ipv6 = {0x2001, 0xdb8, 0, 9, 0, 0, 0, 1};
@@ -45,17 +72,43 @@ TEST(RequestLimiter, PerHostAllPortsOfOneAddressOrIpv6Slash64ShareOneBucket) {
   for (uint16_t k = 0; k < 20; ++k) {
     v6.ipv6[7] = k;  // other addresses in the same /64
     v6.port = static_cast<uint16_t>(2000 + k);
-    passed += l.allow(v6, t);
+    passed += l.allow(v6, t) == Verdict::kAllowed;
   }
   EXPECT_EQ(passed, 5) << "one IPv6 /64 is one host";
   v6.ipv6[3] = 10;  // another /64
-  EXPECT_TRUE(l.allow(v6, t));
-  // Keyed per address (the default), each port is its own source.
-  RequestLimiter a(10, 5);
+  EXPECT_EQ(l.allow(v6, t), Verdict::kAllowed);
+}
+
+TEST(RequestLimiter, EachPortAndEachIpv6AddressIsItsOwnAddressBucket) {
+  ASSERT_TRUE(crypto_init());
+  RequestLimiter l({10, 1}, {1000, 2000});  // one request per address at once
+  const uint64_t t = 5'000 * kMs;
+  int passed = 0;
+  for (uint16_t port = 1000; port < 1100; ++port)
+    passed += l.allow(NetcodeAddress::v4(198, 18, 0, 1, port), t) == Verdict::kAllowed;
+  EXPECT_GE(passed, 98) << "a shared bucket is possible, not likely";
+  NetcodeAddress v6;
+  v6.type = AddressType::kIpv6;
+  v6.ipv6 = {0x2001, 0xdb8, 0, 9, 0, 0, 0, 1};
+  v6.port = 3000;
   passed = 0;
-  for (uint16_t port = 1000; port < 1020; ++port)
-    passed += a.allow(NetcodeAddress::v4(198, 18, 0, 1, port), t);
-  EXPECT_GE(passed, 19);  // a shared bucket is possible, not likely
+  for (uint16_t k = 0; k < 100; ++k) {
+    v6.ipv6[7] = k;  // the same /64 and port, other addresses
+    passed += l.allow(v6, t) == Verdict::kAllowed;
+  }
+  EXPECT_GE(passed, 98);
+}
+
+TEST(RequestLimiter, ARequestRefusedForItsAddressDoesNotUseUpItsHost) {
+  ASSERT_TRUE(crypto_init());
+  RequestLimiter l({10, 2}, {10, 4});
+  const uint64_t t = 5'000 * kMs;
+  const auto flooder = NetcodeAddress::v4(198, 18, 0, 1, 1000);
+  for (int i = 0; i < 100; ++i) l.allow(flooder, t);
+  int passed = 0;
+  for (uint16_t port = 2000; port < 2010; ++port)
+    passed += l.allow(NetcodeAddress::v4(198, 18, 0, 1, port), t) == Verdict::kAllowed;
+  EXPECT_EQ(passed, 2) << "the host's burst of 4, less the flooder's 2 that passed";
 }
 
 }  // namespace
