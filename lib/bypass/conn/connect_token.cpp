@@ -34,6 +34,8 @@ bool valid_servers(uint32_t n, std::span<const NetcodeAddress, kMaxServersPerCon
 }
 
 // Reads the server count and that many addresses; false if either is bad.
+// The entries past the count are left as they were (a server reads a token
+// into the same struct every time): everything reads servers(), the first n.
 bool read_servers(ByteReader& r, uint32_t& n,
                   std::array<NetcodeAddress, kMaxServersPerConnect>& addresses) {
   n = r.u32();
@@ -41,7 +43,6 @@ bool read_servers(ByteReader& r, uint32_t& n,
   for (uint32_t i = 0; i < n; ++i) {
     if (!read_address(r, addresses[i])) return false;
   }
-  for (size_t i = n; i < kMaxServersPerConnect; ++i) addresses[i] = NetcodeAddress{};
   return true;
 }
 

@@ -22,6 +22,7 @@ struct PrivateConnectToken {
   uint64_t client_id = 0;
   int32_t timeout_seconds = 0;  // seconds without packets before a timeout; < 0: never (dev only)
   uint32_t num_server_addresses = 0;  // in [1, 32]
+  // The first num_server_addresses; a reader leaves the rest as it found them.
   std::array<NetcodeAddress, kMaxServersPerConnect> server_addresses{};
   Key client_to_server_key{};
   Key server_to_client_key{};
@@ -46,6 +47,7 @@ struct ConnectToken {
   std::array<uint8_t, kPrivateConnectTokenBytes> private_data{};  // sealed
   int32_t timeout_seconds = 0;
   uint32_t num_server_addresses = 0;  // in [1, 32]
+  // The first num_server_addresses; a reader leaves the rest as it found them.
   std::array<NetcodeAddress, kMaxServersPerConnect> server_addresses{};
   Key client_to_server_key{};
   Key server_to_client_key{};
