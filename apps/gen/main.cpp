@@ -66,27 +66,31 @@ Expected<std::vector<double>> plain_rates(const GenOptions& o) {
 
 // Results files were checked writable before the run; one that fails now
 // (a full disk) is said, and the run's exit code says it too.
-bool wrote_all = true;
+class ResultFiles {
+ public:
+  void write(const std::string& path, const std::string& text) { put(path, text, false); }
+  void append(const std::string& path, const std::string& text) { put(path, text, true); }
+  bool all_written() const { return all_written_; }
 
-void write_file(const std::string& path, const std::string& text, bool append) {
-  if (path.empty()) return;
-  std::ofstream f(path, append ? std::ios::app : std::ios::trunc);
-  f << text;
-  f.flush();
-  if (!f) {
-    std::fprintf(stderr, "bypass-gen: could not write '%s' (disk full?): its results are lost.\n",
-                 path.c_str());
-    wrote_all = false;
+ private:
+  void put(const std::string& path, const std::string& text, bool append) {
+    if (path.empty()) return;
+    std::ofstream f(path, append ? std::ios::app : std::ios::trunc);
+    f << text;
+    f.flush();
+    if (!f) {
+      std::fprintf(stderr, "bypass-gen: could not write '%s' (disk full?): its results are lost.\n",
+                   path.c_str());
+      all_written_ = false;
+    }
   }
-}
-
-void append(const std::string& path, const std::string& text) {
-  write_file(path, text, true);
-}
+  bool all_written_ = true;
+};
 
 int run_plain(const Config& c, const GenOptions& o, const std::vector<Port*>& ports,
               rte_mempool* pool, StopSignals& signals, double duration, bool quiet,
-              const std::string& stats_json, ControlServer* control, StatsSnapshot* final_stats) {
+              const std::string& stats_json, ControlServer* control, StatsSnapshot* final_stats,
+              ResultFiles& files) {
   auto pps = plain_rates(o);
   if (!pps) return fail(pps.error());
   TrialSpec spec{duration, *pps, std::nullopt, stats_json, control};
@@ -103,17 +107,18 @@ int run_plain(const Config& c, const GenOptions& o, const std::vector<Port*>& po
   if (!r) return fail(r.error());
   *final_stats = r->last;
   std::printf("%s", summary(*r).c_str());
-  append(o.json, json_line(*r, "\"mode\":\"run\","));
+  files.append(o.json, json_line(*r, "\"mode\":\"run\","));
   if (!o.latency_csv.empty() && !r->streams.empty()) {
     Histogram all = r->streams[0].latency;
     for (size_t i = 1; i < r->streams.size(); ++i) all.merge(r->streams[i].latency);
-    write_file(o.latency_csv, all.percentile_csv(), false);
+    files.write(o.latency_csv, all.percentile_csv());
   }
   return 0;
 }
 
 int run_rfc2544(const Config& c, const GenOptions& o, const std::vector<Port*>& ports,
-                rte_mempool* pool, StopSignals& signals, ControlServer* control) {
+                rte_mempool* pool, StopSignals& signals, ControlServer* control,
+                ResultFiles& files) {
   const std::vector<std::pair<std::string, FrameSizes>> sizes = rfc2544_sizes(o);
   const size_t ns = o.streams.size();
   // A size some stream cannot be built at (IPv6 needs 82 bytes, a VLAN tag 4
@@ -148,10 +153,11 @@ int run_rfc2544(const Config& c, const GenOptions& o, const std::vector<Port*>& 
             label.c_str(), kind, total_pps, static_cast<double>(r->tx()) / r->seconds,
             static_cast<double>(r->rx()) / r->seconds, loss * 100);
         std::fflush(stdout);
-        append(o.json,
-               json_line(*r, fmt::format("\"mode\":\"rfc2544\",\"frame\":\"{}\",\"kind\":\"{}\","
-                                         "\"offered_pps\":{:.0f},",
-                                         label, kind, total_pps)));
+        files.append(
+            o.json,
+            json_line(*r, fmt::format("\"mode\":\"rfc2544\",\"frame\":\"{}\",\"kind\":\"{}\","
+                                      "\"offered_pps\":{:.0f},",
+                                      label, kind, total_pps)));
         return r;
       };
       auto max = trial(0, "max");
@@ -189,10 +195,11 @@ int run_rfc2544(const Config& c, const GenOptions& o, const std::vector<Port*>& 
       Histogram all = r->streams[0].latency;
       for (size_t i = 1; i < r->streams.size(); ++i) all.merge(r->streams[i].latency);
       row.latency = all.summary();
-      append(o.json,
-             json_line(*r, fmt::format("\"mode\":\"rfc2544\",\"frame\":\"{}\",\"kind\":\"latency\","
-                                       "\"offered_pps\":{:.0f},",
-                                       label, row.max_pps)));
+      files.append(
+          o.json,
+          json_line(*r, fmt::format("\"mode\":\"rfc2544\",\"frame\":\"{}\",\"kind\":\"latency\","
+                                    "\"offered_pps\":{:.0f},",
+                                    label, row.max_pps)));
     }
     std::printf("%-5s zero-loss %.3f Mpps (%.2f Gbit/s), latency p50 %.1f us p99 %.1f us\n",
                 label.c_str(), row.max_pps / 1e6, row.max_pps * (row.mean_frame + 20) * 8 / 1e9,
@@ -201,8 +208,8 @@ int run_rfc2544(const Config& c, const GenOptions& o, const std::vector<Port*>& 
   }
   std::string csv = rfc2544_csv(rows, o.link_mbps);
   std::printf("\n%s", csv.c_str());
-  write_file(o.csv, csv, false);
-  if (!o.svg.empty()) write_file(o.svg, rfc2544_svg(rows, o.link_mbps), false);
+  files.write(o.csv, csv);
+  if (!o.svg.empty()) files.write(o.svg, rfc2544_svg(rows, o.link_mbps));
   return 0;
 }
 
@@ -298,9 +305,11 @@ int main(int argc, char** argv) {
   auto control = ControlServer::open(c.control, "bypass-gen");
   if (!control) return fail(control.error());
   StatsSnapshot last;
-  int rc = o.rfc2544 ? run_rfc2544(c, o, ports, (*rt)->pool(), (*rt)->signals(), control->get())
-                     : run_plain(c, o, ports, (*rt)->pool(), (*rt)->signals(), o.duration, f.quiet,
-                                 f.stats_json, control->get(), &last);
+  ResultFiles files;
+  int rc = o.rfc2544
+               ? run_rfc2544(c, o, ports, (*rt)->pool(), (*rt)->signals(), control->get(), files)
+               : run_plain(c, o, ports, (*rt)->pool(), (*rt)->signals(), o.duration, f.quiet,
+                           f.stats_json, control->get(), &last, files);
   if (hold > 0) {
     // DPDK 22.11's net_memif unmaps its shared memory when the peer leaves,
     // without waiting for a receive or send in progress: a side that is
@@ -320,6 +329,6 @@ int main(int argc, char** argv) {
     }
   }
   if ((*rt)->finish() && rc == 0) rc = 3;
-  if (!wrote_all && rc == 0) rc = 1;
+  if (!files.all_written() && rc == 0) rc = 1;
   return rc;
 }

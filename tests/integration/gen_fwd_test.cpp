@@ -250,6 +250,32 @@ TEST(GenCli, AResultsFileThatCannotBeWrittenIsRefusedBeforeTheRun) {
   EXPECT_FALSE(std::filesystem::exists(dir.file("no"))) << "a directory was made";
 }
 
+// A results file that fails during the run (a full disk: /dev/full opens,
+// and every write to it fails) is said in one line, and the run's exit code
+// is 1, not 0.
+TEST(GenFwd, AResultsFileThatFailsDuringTheRunIsSaidAndExitsOne) {
+  TempDir dir;
+  CpuPlan cpus = plan_cpus();
+  std::ofstream(dir.file("gen.toml"))
+      << "[eal]\ncontrol_cpu = " << cpus.control
+      << "\nhuge_pages = " << (no_huge() ? "false" : "true")
+      << "\nmemory_mb = 128\nfile_prefix = \"" << fwd_file_prefix()
+      << "\"\n[[port]]\nname = \"n0\"\ndevice = \"net_null0,no-rx=1\"\n"
+      << "[[worker]]\ncpu = " << cpus.worker << "\nrx = [\"n0:0\"]\n[gen]\nrate = \"10kpps\"\n"
+      << "[[gen.stream]]\nname = \"a\"\ndst = \"198.18.0.2\"\n";
+  auto gen = run_cmd(
+      {env_path("BYPASS_GEN"), "-c", dir.file("gen.toml"), "-q", "-t", "1", "--json", "/dev/full"},
+      60000ms);
+  ASSERT_TRUE(gen.started);
+  EXPECT_EQ(gen.status.code, 1) << gen.describe("bypass-gen --json /dev/full") << gen.out
+                                << gen.err;
+  EXPECT_NE(gen.err.find("bypass-gen: could not write '/dev/full' (disk full?): its results are "
+                         "lost."),
+            std::string::npos)
+      << gen.err;
+  EXPECT_NE(gen.out.find("a: sent"), std::string::npos) << "the run itself went ahead\n" << gen.out;
+}
+
 // What a run could only fail at later, --check says at once: a search size
 // the mbufs cannot hold (the search would have thrown away hours of rows at
 // it), and a stream without its stamp (every frame would count lost).
