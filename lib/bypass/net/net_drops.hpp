@@ -44,8 +44,8 @@
   /* neighbours */                                                                \
   X(kNoNeighbor, "no_neighbor")              /* resolution failed, queue full */ \
   X(kTooBig, "too_big")                      /* answer does not fit the buffer */ \
-  /* reflectors */                                                                \
-  X(kGroupNotReflected, "group_not_reflected") /* UDP for us to a link-local group */
+  /* the host stage of bypass-fwd and bypass-gen */                               \
+  X(kUdpNotServed, "udp_not_served")         /* UDP for us: neither serves UDP */
 // clang-format on
 
 namespace bypass {

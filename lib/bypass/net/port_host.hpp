@@ -137,7 +137,7 @@ class PortHost final : public Module {
     // UDP for one of the port's addresses among the host's frames (sent to
     // a group MAC behind hop-by-hop options, or to an IEEE link-local group):
     // not the program's.
-    drop_all(w, udp.pkts, NetDrop::kGroupNotReflected);
+    drop_all(w, udp.pkts, NetDrop::kUdpNotServed);
     emit(w, kAnswer, tx);
   }
 
