@@ -78,8 +78,9 @@ class FiveTupleSwap final : public PacketModule<FiveTupleSwap> {
       }
     }
     uint8_t proto;
-    uint32_t l4_len = 0;  // from the IP header, for a checksum to finish
-    uint32_t pseudo = 0;  // the pseudo-header sum, when finish_partial_
+    uint32_t l4_len = 0;      // from the IP header, for a checksum to finish
+    uint32_t pseudo = 0;      // the pseudo-header sum, when a checksum may be finished
+    bool may_finish = false;  // finish_partial_, and the frame holds its whole datagram
     if (type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) [[likely]] {
       if (len < off + sizeof(rte_ipv4_hdr)) [[unlikely]]
         return Verdict::drop(SwapDrop::kRunt);
@@ -90,7 +91,6 @@ class FiveTupleSwap final : public PacketModule<FiveTupleSwap> {
       const rte_be32_t src = ip->src_addr;
       ip->src_addr = ip->dst_addr;
       ip->dst_addr = src;
-      // A later fragment's first bytes are data, not ports.
       // A later fragment's first bytes are data, not ports; a first fragment's
       // checksum covers data this frame lacks.
       proto = ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK) ? 0 : ip->next_proto_id;
@@ -98,6 +98,7 @@ class FiveTupleSwap final : public PacketModule<FiveTupleSwap> {
         const uint32_t total = rte_be_to_cpu_16(ip->total_length);
         l4_len = total > ihl ? total - ihl : 0;
         pseudo = pseudo_sum_v4(ip, l4_len, proto);
+        may_finish = true;
       }
       off += ihl;
     } else if (type == RTE_BE16(RTE_ETHER_TYPE_IPV6)) {
@@ -112,6 +113,7 @@ class FiveTupleSwap final : public PacketModule<FiveTupleSwap> {
       if (finish_partial_) {
         l4_len = rte_be_to_cpu_16(ip->payload_len);
         pseudo = pseudo_sum_v6(ip, l4_len, proto);
+        may_finish = true;
       }
       off += sizeof(rte_ipv6_hdr);
     } else {
@@ -124,7 +126,7 @@ class FiveTupleSwap final : public PacketModule<FiveTupleSwap> {
       std::memcpy(&dp, l4 + 2, 2);
       std::memcpy(l4, &dp, 2);
       std::memcpy(l4 + 2, &sp, 2);
-      if (pseudo != 0) [[unlikely]]
+      if (may_finish) [[unlikely]]
         finish(l4, len - off, l4_len, proto, pseudo);
     }
     return Verdict::to(0);
