@@ -422,6 +422,10 @@ TEST(UdpdSockets, NetcodeConfigMistakesAreOneSentence) {
        "only applies to the message applications"},
       {"127.0.0.1", "protocol_id = 1\n" + key + "members_per_room = 4\n",
        "only applies to application = \"rooms\""},
+      {"127.0.0.1", "protocol_id = 1\n" + key + "application = \"echo\"\nslow_member_ms = 200\n",
+       "only applies to application = \"rooms\""},
+      {"127.0.0.1", "protocol_id = 1\n" + key + "application = \"rooms\"\nslow_member_ms = 5\n",
+       "slow_member_ms"},
       {"127.0.0.1", "protocol_id = 1\n" + key + "application = \"echo\"\nchannels = [\"fast\"]\n",
        "each channel is \"reliable\", \"unreliable\" or \"sequenced\""},
   };

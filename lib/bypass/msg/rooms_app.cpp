@@ -279,10 +279,10 @@ bool RoomsApp::on_linked(std::span<const uint8_t> rec, uint32_t from, uint64_t n
   // worker's ticks at once: a member whose reliable queue is full now is not
   // yet slow. The record waits in its ring (and, the ring filling, the
   // publishers behind it) while such members drain; one still full after
-  // kSlowWaitNs is closed as a slow consumer when the record goes out.
+  // slow_member_ms is closed as a slow consumer when the record goes out.
   if (!all_have_room(name, channel, framed.size())) {
     if (since == kWaitingNot || now_ns < since) since = now_ns;
-    if (now_ns - since < RoomsConfig::kSlowWaitNs) {
+    if (now_ns - since < uint64_t{config_.slow_member_ms} * 1'000'000) {
       ++waited_;
       return false;
     }

@@ -8,7 +8,7 @@
 // room, name length. A member whose reliable queue is full when a
 // publication comes is closed with 4001 (slow consumer); unreliable
 // publications to it are dropped and counted. From another worker, a
-// publication first waits (up to kSlowWaitNs) for such a member to drain:
+// publication first waits (up to slow_member_ms) for such a member to drain:
 // a poll may bring many ticks' worth at once.
 //
 // Each worker has a RoomsApp for the members connected to it. A publication is
@@ -44,7 +44,7 @@ struct RoomsConfig {
   static constexpr size_t kMaxName = 64;
   // How long a publication from another worker waits for a member's full
   // reliable queue before that member is closed as a slow consumer.
-  static constexpr uint64_t kSlowWaitNs = 1'000'000'000;
+  uint32_t slow_member_ms = 1000;
   bool operator==(const RoomsConfig&) const = default;
 };
 

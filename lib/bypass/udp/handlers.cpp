@@ -2,6 +2,7 @@
 
 #include <rte_byteorder.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -88,6 +89,17 @@ std::optional<SockAddr> parse_sockaddr(const std::string& text) {
   return SockAddr{*ip, static_cast<uint16_t>(p)};
 }
 
+// The netcode handler's keys; the last three only with application = "rooms".
+constexpr std::array<const char*, 3> kRoomsKeys = {"rooms_per_connection", "members_per_room",
+                                                   "slow_member_ms"};
+const std::vector<std::string> kNetcodeKeys = {
+    "protocol_id",         "private_key_file", "public_addresses",
+    "max_clients",         "keep_alive_ms",    "token_lifetime_seconds",
+    "requests_per_second", "request_burst",    "host_requests_per_second",
+    "application",         "channels",         "message_memory_mib",
+    "max_message",         kRoomsKeys[0],      kRoomsKeys[1],
+    kRoomsKeys[2]};
+
 Status read_netcode(const ConfigSection& r, conn::NetcodeServiceConfig* n) {
   BYPASS_TRY(r.require("protocol_id",
                        "add protocol_id = the 64-bit id your clients use, like "
@@ -136,12 +148,13 @@ Status read_netcode(const ConfigSection& r, conn::NetcodeServiceConfig* n) {
   BYPASS_TRY(r.choice("application", &n->application, {"payload_echo", "echo", "rooms"},
                       "an application"));
   if (n->application != "rooms") {
-    for (const char* k : {"rooms_per_connection", "members_per_room"})
+    for (const char* k : kRoomsKeys)
       if (r.has(k))
         return r.error(k, "only applies to application = \"rooms\": remove it or set that.");
   }
   BYPASS_TRY(r.integer("rooms_per_connection", &n->rooms.rooms_per_connection, 1, 1024));
   BYPASS_TRY(r.integer("members_per_room", &n->rooms.members_per_room, 2, 1 << 20));
+  BYPASS_TRY(r.integer("slow_member_ms", &n->rooms.slow_member_ms, 10, 600000));
   std::vector<std::string> channels;
   BYPASS_TRY(r.strings("channels", &channels));
   if (r.has("channels")) {
@@ -203,28 +216,10 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc,
         out.push_back(std::move(s));
         return Status::ok();
       }
-      BYPASS_TRY(r.only({"port",
-                         "handler",
-                         "file",
-                         "chunk",
-                         "max_chunks",
-                         "max_peers",
-                         "idle_seconds",
-                         "protocol_id",
-                         "private_key_file",
-                         "public_addresses",
-                         "max_clients",
-                         "keep_alive_ms",
-                         "token_lifetime_seconds",
-                         "requests_per_second",
-                         "request_burst",
-                         "host_requests_per_second",
-                         "application",
-                         "channels",
-                         "message_memory_mib",
-                         "max_message",
-                         "rooms_per_connection",
-                         "members_per_room"}));
+      std::vector<std::string> known = {"port",       "handler",   "file",        "chunk",
+                                        "max_chunks", "max_peers", "idle_seconds"};
+      known.insert(known.end(), kNetcodeKeys.begin(), kNetcodeKeys.end());
+      BYPASS_TRY(r.only_list(known));
       ServiceConfig s;
       BYPASS_TRY(r.require("port", "add port = a UDP port from 1 to 65535"));
       BYPASS_TRY(r.integer("port", &s.port, 1, 65535));
@@ -247,11 +242,7 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc,
       static const std::vector<std::pair<std::string, std::vector<std::string>>> kOwn = {
           {"static", {"file", "chunk", "max_chunks"}},
           {"fanout", {"max_peers", "idle_seconds"}},
-          {"netcode",
-           {"protocol_id", "private_key_file", "public_addresses", "max_clients", "keep_alive_ms",
-            "token_lifetime_seconds", "requests_per_second", "request_burst",
-            "host_requests_per_second", "application", "channels", "message_memory_mib",
-            "max_message", "rooms_per_connection", "members_per_room"}}};
+          {"netcode", {kNetcodeKeys.begin(), kNetcodeKeys.end()}}};
       for (const auto& [owner, keys] : kOwn)
         for (const auto& k : keys)
           if (r.has(k) && owner != s.handler)

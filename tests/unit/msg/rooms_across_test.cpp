@@ -105,23 +105,33 @@ TEST(RoomsAcross, MembersOnAnIdleWorkerAreNotClosedByOnePollsBacklog) {
 }
 
 // A member that stops reading still holds the others up only for a while:
-// past RoomsConfig::kSlowWaitNs it is closed with 4001 and the rest of the
-// room on its worker gets everything.
+// past slow_member_ms (the default, and a shorter one) it is closed with 4001
+// and the rest of the room on its worker gets everything.
 TEST(RoomsAcross, AMemberStillFullAfterTheWaitIsClosedAsSlow) {
-  TwoWorkers w(2);
-  Hub& a = w.a;
-  Hub& b = w.b;
-  ASSERT_TRUE(w.all_join(2, "r"));
-  b.deaf_[0] = true;  // b's first member stops reading (no acks)
-  for (int k = 0; k < 400; ++k) a.say(0, "pub r\n" + std::to_string(k));
-  const int steps_in_wait = static_cast<int>(RoomsConfig::kSlowWaitNs / 1'000'000);
-  for (int i = 0; i < steps_in_wait / 2; ++i) w.step();
-  EXPECT_EQ(rooms_counter(b, "rooms.slow_closed"), 0u) << "still within the wait";
-  EXPECT_LT(count_prefix(b.client(1), "msg r "), 400u) << "held up behind the full member";
-  ASSERT_TRUE(w.until([&] { return count_prefix(b.client(1), "msg r ") == 400; }));
-  EXPECT_EQ(rooms_counter(b, "rooms.slow_closed"), 1u);
-  EXPECT_EQ(b.server().session(0)->close_code(), kCloseSlowConsumer);
-  EXPECT_EQ(b.client(1).closed, 0);
+  for (const uint32_t wait_ms : {RoomsConfig{}.slow_member_ms, 200u}) {
+    SCOPED_TRACE("slow_member_ms = " + std::to_string(wait_ms));
+    RoomsConfig rc;
+    rc.slow_member_ms = wait_ms;
+    TwoWorkers w(2, rc);
+    Hub& a = w.a;
+    Hub& b = w.b;
+    ASSERT_TRUE(w.all_join(2, "r"));
+    b.deaf_[0] = true;  // b's first member stops reading (no acks)
+    for (int k = 0; k < 400; ++k) a.say(0, "pub r\n" + std::to_string(k));
+    int steps = 0;  // a step is a millisecond
+    for (; steps < 5000 && rooms_counter(b, "rooms.slow_closed") == 0; ++steps) {
+      if (steps == static_cast<int>(wait_ms) / 2) {
+        EXPECT_LT(count_prefix(b.client(1), "msg r "), 400u) << "held up behind the full member";
+      }
+      w.step();
+    }
+    EXPECT_GE(steps, static_cast<int>(wait_ms)) << "closed before the wait was over";
+    EXPECT_LE(steps, static_cast<int>(wait_ms) + 100) << "the wait is slow_member_ms";
+    ASSERT_TRUE(w.until([&] { return count_prefix(b.client(1), "msg r ") == 400; }));
+    EXPECT_EQ(rooms_counter(b, "rooms.slow_closed"), 1u);
+    EXPECT_EQ(b.server().session(0)->close_code(), kCloseSlowConsumer);
+    EXPECT_EQ(b.client(1).closed, 0);
+  }
 }
 
 // A reliable direct message that finds the queue full closes the connection
@@ -202,7 +212,7 @@ TEST(RoomsAcross, AThirdWorkersTrafficDoesNotKeepAFullMemberOpen) {
   }));
   b.deaf_[0] = true;  // b's member of r stops reading
   for (int k = 0; k < 400; ++k) a.say(0, "pub r\n" + std::to_string(k));
-  const int steps = static_cast<int>(3 * RoomsConfig::kSlowWaitNs / 1'000'000);
+  const int steps = static_cast<int>(3 * RoomsConfig{}.slow_member_ms);
   for (int i = 0; i < steps; ++i) {
     if (i % 5 == 0) c.say(0, "pub s\n" + std::to_string(i));  // c's ring to b keeps moving
     step();

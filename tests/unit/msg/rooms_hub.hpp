@@ -133,7 +133,8 @@ inline size_t count_prefix(const Side& s, const std::string& prefix) {
 
 // Two hubs as the two workers of one service, linked by rings, stepped together.
 struct TwoWorkers {
-  explicit TwoWorkers(int clients) : a(clients, {}, 256, 1000), b(clients, {}, 256, 2000) {
+  explicit TwoWorkers(int clients, RoomsConfig rc = {})
+      : a(clients, rc, 256, 1000), b(clients, rc, 256, 2000) {
     a.link(links);
     b.link(links);
   }
