@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include <bypass/core/host_name.hpp>
+
 namespace bypass {
 
 namespace {
@@ -18,12 +20,6 @@ std::string lower(std::string_view s) {
 bool is_port(std::string_view p) {
   return !p.empty() && p.size() <= 5 &&
          std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-bool is_name(std::string_view n) {
-  return !n.empty() && n.size() <= 253 && std::all_of(n.begin(), n.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
-  });
 }
 
 // host[:port], where host is a name, a dotted IPv4 address or [IPv6].
@@ -43,7 +39,7 @@ HostVerdict judge_value(std::string_view v, const std::vector<std::string>& name
     if (!is_port(h.substr(colon + 1))) return HostVerdict::kBad;
     h = h.substr(0, colon);
   }
-  if (!is_name(h)) return HostVerdict::kBad;
+  if (!is_host_name(h)) return HostVerdict::kBad;
   std::string name = lower(h);
   in_addr a4{};
   if (inet_pton(AF_INET, name.c_str(), &a4) == 1) return HostVerdict::kAllowed;

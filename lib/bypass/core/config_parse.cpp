@@ -14,6 +14,7 @@
 
 #include <bypass/core/config.hpp>
 #include <bypass/core/config_reader.hpp>
+#include <bypass/core/host_name.hpp>
 
 namespace bypass {
 namespace {
@@ -76,11 +77,7 @@ Status read_control(const ConfigSection& r, ControlConfig* c) {
   BYPASS_TRY(r.string("metrics", &c->metrics));
   BYPASS_TRY(r.strings("metrics_hosts", &c->metrics_hosts));
   for (std::string& h : c->metrics_hosts) {
-    const bool name = !h.empty() && h.size() <= 253 && h.front() != '.' && h.front() != '-' &&
-                      std::all_of(h.begin(), h.end(), [](unsigned char ch) {
-                        return std::isalnum(ch) || ch == '-' || ch == '.';
-                      });
-    if (!name && h != "*")
+    if (!is_host_name(h) && h != "*")
       return Status::error(r.path() + ".metrics_hosts: \"" + h +
                            "\" is not a host name: write a DNS name such as "
                            "\"metrics.example.net\" (letters, digits, '-' and '.'), or \"*\" to "

@@ -180,6 +180,9 @@ TEST(ControlHttpHost, AddressesLocalhostAndListedNamesOnly) {
   EXPECT_EQ(judge("Host: [::1\r\n", listed), HostVerdict::kBad);
   EXPECT_EQ(judge("Host: [zz]:80\r\n", listed), HostVerdict::kBad);
   EXPECT_EQ(judge("Host: a b\r\n", listed), HostVerdict::kBad);
+  // Not a host name by the rule the config holds metrics_hosts to either.
+  EXPECT_EQ(judge("Host: -a.example\r\n", {"*"}), HostVerdict::kBad);
+  EXPECT_EQ(judge("Host: .a.example\r\n", {"*"}), HostVerdict::kBad);
   EXPECT_EQ(judge("Host: a:port\r\n", listed), HostVerdict::kBad);
   EXPECT_EQ(judge("Host:\r\n", listed), HostVerdict::kBad);
   // Only the head counts: a "Host:" after the blank line is body.

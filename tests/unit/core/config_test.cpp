@@ -350,6 +350,7 @@ TEST(Config, ControlSectionAndItsMistakes) {
   expect_error("[control]\nmetrics_hosts = [\"http://a\"]\n",
                "[control].metrics_hosts: \"http://a\" is not a host name: write a DNS name such as "
                "\"metrics.example.net\"");
+  expect_error("[control]\nmetrics_hosts = [\"-a.example\"]\n", "is not a host name");
 }
 
 TEST(SystemFacts, ReadsThisMachine) {
