@@ -114,9 +114,10 @@ void Session::on_message(const MessageFrame& m) {
 
 // A malformed reliable message is skipped (section 5), as a rebuilt one is
 // in try_complete(): when it is the next one, the channel moves past it (it
-// waited for it for good); one ahead of order is not acked, so that its
-// resend is skipped in its turn (and a sender that keeps sending it is
-// closed for its malformed frames).
+// waited for it for good) and whatever is held of it, now behind, is freed;
+// one ahead of order is not acked, so that its resend is skipped in its turn
+// (and a sender that keeps sending it is closed for its malformed frames).
+// The one place a message is given up on before it completes.
 void Session::skip_malformed(const MessageFrame& m) {
   if (channels_[m.channel] != ChannelKind::kReliable) return;
   const int d = static_cast<int16_t>(static_cast<uint16_t>(m.sequence - expected_[m.channel]));
@@ -228,18 +229,11 @@ bool Session::hold(const MessageFrame& m, bool ahead) {
         (h.count != m.count || h.text != m.text)) {
       drop(MsgDrop::kBadFragment);
       // The message cannot be rebuilt: on a reliable channel it is skipped
-      // in its turn (its fragments freed), or the channel would wait for it
-      // for good. Ahead of order the fragments stay and the packet is not
-      // acked: the resend disagrees with them again, in its turn.
-      if (channels_[m.channel] == ChannelKind::kReliable) {
-        const uint16_t seq = m.sequence;
-        if (seq == expected_[m.channel])
-          for (size_t i = 0; i < held_.size(); ++i)
-            if (held_[i].chunk != ChunkPool::kNone && held_[i].channel == m.channel &&
-                held_[i].msg_seq == seq)
-              free_held(i);
-        skip_malformed(m);
-      }
+      // in its turn, or the channel would wait for it for good (its
+      // fragments, then behind the channel, are freed with the step). Ahead
+      // of order the fragments stay and the packet is not acked: the resend
+      // disagrees with them again, in its turn.
+      skip_malformed(m);
       return true;  // consumed: not worth a resend
     }
   }
