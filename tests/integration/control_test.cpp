@@ -266,6 +266,8 @@ assert len(replies) == len(cmds), (len(replies), len(cmds))
 by = {c: r for c, r in zip(cmds, replies)}
 assert by["/bypass/drops"]["/bypass/drops"]["ip/1/not_for_us"] > 0, by["/bypass/drops"]
 assert by["/bypass/ports"]["/bypass/ports"] == ["null0"], by["/bypass/ports"]
+port = ask(["/bypass/port,0"])[0]["/bypass/port"]
+assert port["name"] == "null0" and port["rx_queues"] == 1 and port["rx_spread"] == "one queue", port
 assert by["/bypass/worker,1"]["/bypass/worker"]["rx_packets"] > 0, by["/bypass/worker,1"]
 assert by["/bypass/worker,junk"]["/bypass/worker"] is None
 print("ok", len(cmds))

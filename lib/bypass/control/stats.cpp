@@ -113,7 +113,8 @@ StatsSnapshot StatsCollector::take(double seconds) const {
     ws.c.add(w->counters());
     s.workers.push_back(ws);
   }
-  for (Port* p : ports_) s.ports.push_back({p->name(), p->link(), p->stats()});
+  for (Port* p : ports_)
+    s.ports.push_back({p->name(), p->link(), p->stats(), p->rx_queues(), p->rx_spread()});
   for (size_t gi = 0; gi < graphs_.size(); ++gi)
     for (const auto& m : graphs_[gi]->modules())
       s.modules.push_back(read_module(*m, static_cast<unsigned>(gi)));

@@ -36,9 +36,11 @@ struct StatsSnapshot {
   };
   /// One port's link and device counters.
   struct PortStat {
-    std::string name;  ///< the port's name in the config
-    LinkStatus link;   ///< its link
-    PortStats s;       ///< the device's counters
+    std::string name;        ///< the port's name in the config
+    LinkStatus link;         ///< its link
+    PortStats s;             ///< the device's counters
+    uint16_t rx_queues = 0;  ///< its RX queues
+    std::string rx_spread;   ///< how they share the traffic (Port::rx_spread)
   };
   /// One module instance on one worker: its tally (ModuleTally) read.
   struct ModuleStat {

@@ -133,6 +133,8 @@ int port(const char*, const char* params, rte_tel_data* d) {
     rte_tel_data_add_dict_string(t, "name", plain(ps.name).c_str());
     rte_tel_data_add_dict_int(t, "link_up", ps.link.up ? 1 : 0);
     rte_tel_data_add_dict_u64(t, "speed_mbps", ps.link.speed_mbps);
+    rte_tel_data_add_dict_u64(t, "rx_queues", ps.rx_queues);
+    rte_tel_data_add_dict_string(t, "rx_spread", ps.rx_spread.c_str());
     rte_tel_data_add_dict_u64(t, "ipackets", ps.s.ipackets);
     rte_tel_data_add_dict_u64(t, "opackets", ps.s.opackets);
     rte_tel_data_add_dict_u64(t, "ibytes", ps.s.ibytes);

@@ -64,7 +64,7 @@ class EthPort final : public Port {
   /// the kernel's flow hash; net_af_xdp: the NIC's queues and RSS under it),
   /// "none" (a device without RSS: it decides, and a
   /// flow may not stay on one queue), "off" (rss = false) or "one queue".
-  const std::string& rx_spread() const { return spread_; }
+  std::string rx_spread() const override { return spread_; }
   /// Stops the device (descriptors' mbufs return to the pool); idempotent.
   void stop();
 

@@ -125,6 +125,7 @@ class FaultyPort final : public Port {
   const std::string& name() const override { return inner_.name(); }
   uint16_t rx_queues() const override { return inner_.rx_queues(); }
   uint16_t tx_queues() const override { return inner_.tx_queues(); }
+  std::string rx_spread() const override { return inner_.rx_spread(); }
   uint64_t rx_offloads() const override { return inner_.rx_offloads(); }
   uint64_t tx_offloads() const override { return inner_.tx_offloads(); }
   bool rx_timestamps(int* offset, uint64_t* flag) const override {

@@ -57,6 +57,9 @@ class Port {
   virtual const std::string& name() const = 0;  ///< its name in the config
   virtual uint16_t rx_queues() const = 0;       ///< RX queues configured
   virtual uint16_t tx_queues() const = 0;       ///< TX queues configured
+  /// How its RX queues share the traffic: "one queue", "rss", "kernel",
+  /// "none" (the device cannot spread flows) or "off" (see EthPort).
+  virtual std::string rx_spread() const { return "one queue"; }
   ///@{
   /// Offloads the device performs (RTE_ETH_{RX,TX}_OFFLOAD_* bits enabled).
   virtual uint64_t rx_offloads() const { return 0; }
