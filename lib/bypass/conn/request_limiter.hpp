@@ -8,9 +8,11 @@
 //   - per host (an IPv4 address, or an IPv6 /64): a wide one, so that one
 //     host cycling through its ports is bounded too, while many clients
 //     behind one NAT are not.
-// A request is charged to its address first; one refused there does not use
-// up its host's bound. Two sources sharing a bucket share its rate, so the
-// tables are sized well above the number of sources expected in one second.
+// A request is charged only when both bounds allow it: one refused by
+// either uses up neither, so a host cycling through its ports (or its /64)
+// past its host bound cannot go on filling the address table. Two sources
+// sharing a bucket share its rate, so the tables are sized well above the
+// number of sources expected in one second.
 //
 // Keyed, so that no peer can aim at another's bucket: the host's bucket is a
 // SipHash-2-4 of the host under a random key; the address's bucket is a
@@ -77,20 +79,24 @@ class RequestLimiter {
     return b;
   }
   Verdict allow_at(Buckets b, uint64_t now_ns) {
-    if (!address_.take(b.address, now_ns)) return Verdict::kAddressLimited;
-    if (!host_.take(b.host, now_ns)) return Verdict::kHostLimited;
+    const uint64_t address_start = address_.start(*b.address, now_ns);
+    const uint64_t host_start = host_.start(*b.host, now_ns);
+    if (!address_.within(address_start, now_ns)) return Verdict::kAddressLimited;
+    if (!host_.within(host_start, now_ns)) return Verdict::kHostLimited;
+    *b.address = address_start + address_.interval_ns;
+    *b.host = host_start + host_.interval_ns;
     return Verdict::kAllowed;
   }
 
  private:
   struct Table {
     Table(Bound bound, uint32_t buckets);
-    bool take(uint64_t* bucket, uint64_t now_ns) const {
-      const uint64_t start = *bucket > now_ns ? *bucket : now_ns;
-      if (start - now_ns > tolerance_ns) return false;
-      *bucket = start + interval_ns;
-      return true;
+    // When a request now would be due in `bucket`'s schedule, and whether
+    // that is soon enough to let it through.
+    static uint64_t start(uint64_t bucket, uint64_t now_ns) {
+      return bucket > now_ns ? bucket : now_ns;
     }
+    bool within(uint64_t start, uint64_t now_ns) const { return start - now_ns <= tolerance_ns; }
     std::vector<uint64_t> next;  // per bucket: when its next request is due
     uint64_t mask = 0;
     uint64_t interval_ns = 0;

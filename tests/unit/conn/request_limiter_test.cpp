@@ -111,5 +111,25 @@ TEST(RequestLimiter, ARequestRefusedForItsAddressDoesNotUseUpItsHost) {
   EXPECT_EQ(passed, 2) << "the host's burst of 4, less the flooder's 2 that passed";
 }
 
+// A host that cycles through its ports past its host bound does not go on
+// charging the address buckets those ports land on: the requests its host
+// bound refuses use up nothing, and the addresses of other hosts still get
+// through. (Charged, 20,000 ports would have left nearly every one of the
+// 4,096 address buckets empty for a while, and the other hosts refused.)
+TEST(RequestLimiter, ARequestRefusedForItsHostDoesNotUseUpAnAddressBucket) {
+  ASSERT_TRUE(crypto_init());
+  RequestLimiter l({10, 1}, {10, 2}, 4096);
+  const uint64_t t = 5'000 * kMs;
+  int passed = 0;
+  for (uint32_t port = 1; port <= 20000; ++port)
+    passed += l.allow(NetcodeAddress::v4(198, 18, 0, 1, static_cast<uint16_t>(port)), t) ==
+              Verdict::kAllowed;
+  EXPECT_EQ(passed, 2) << "the host's burst";
+  passed = 0;
+  for (uint8_t host = 1; host <= 50; ++host)
+    passed += l.allow(NetcodeAddress::v4(198, 19, 0, host, 5000), t) == Verdict::kAllowed;
+  EXPECT_GE(passed, 45) << "other hosts, each its own address, get through";
+}
+
 }  // namespace
 }  // namespace bypass::conn
