@@ -58,26 +58,9 @@ class RequestLimiter {
   // The same in two steps, for a batch: each source's buckets found and
   // fetched into cache first (tables this size miss the cache), then
   // allow_at() on them.
-  Buckets buckets(const NetcodeAddress& from) {
-    uint64_t host_bits = 0, low = 0;
-    if (from.type == AddressType::kIpv4) {
-      uint32_t v4;
-      std::memcpy(&v4, from.ipv4.data(), 4);
-      host_bits = v4;
-    } else if (from.type == AddressType::kIpv6) {
-      std::memcpy(&host_bits, from.ipv6.data(), 8);
-      std::memcpy(&low, from.ipv6.data() + 4, 8);
-    }
-    const uint64_t type = static_cast<uint8_t>(from.type);
-    const uint64_t host = host_hash_.words(host_bits, type);
-    const Buckets b{
-        &address_
-             .next[address_mix_.words(host, low, type | uint64_t{from.port} << 8) & address_.mask],
-        &host_.next[host & host_.mask]};
-    __builtin_prefetch(b.address, 1);
-    __builtin_prefetch(b.host, 1);
-    return b;
-  }
+  // Out of line: the service's receive loop inlines it into every packet's
+  // path otherwise, and payload packets (most of them) paid for that.
+  Buckets buckets(const NetcodeAddress& from);
   Verdict allow_at(Buckets b, uint64_t now_ns) {
     const uint64_t address_start = address_.start(*b.address, now_ns);
     const uint64_t host_start = host_.start(*b.host, now_ns);
