@@ -1,5 +1,7 @@
 #include <bypass/udp/udp_graph.hpp>
 
+#include <algorithm>
+
 #include <bypass/graph/port_modules.hpp>
 #include <bypass/net/endpoint_module.hpp>
 
@@ -47,6 +49,17 @@ void build_udp_graph(WorkerGraph& g, const std::vector<UdpPortPlan>& ports,
     unsigned gate = 1;
     for (size_t j = 0; j < txs.size(); ++j)
       if (j != k) svc->connect(gate++, txs[j]);
+  }
+}
+
+void assign_service_ticks(WorkerGraph& g) {
+  std::vector<const DatagramHandler*> ticking;
+  for (const auto& m : g.modules()) {
+    auto* svc = dynamic_cast<ServiceModule*>(m.get());
+    if (svc == nullptr) continue;
+    const bool first = std::find(ticking.begin(), ticking.end(), &svc->handler()) == ticking.end();
+    if (first) ticking.push_back(&svc->handler());
+    svc->set_ticks(first);
   }
 }
 

@@ -38,6 +38,11 @@ struct UdpPortPlan {
 void build_udp_graph(WorkerGraph& g, const std::vector<UdpPortPlan>& ports,
                      const ServiceTable& services, rte_mempool* pool, bool several_ports);
 
+// After hand-offs pruned `g` (placement.hpp): the first service module left
+// for each handler runs its ticks. build_udp_graph gives them to the first
+// port's, which a worker that does not poll that port no longer has.
+void assign_service_ticks(WorkerGraph& g);
+
 // The named points of that graph, for checking [[module]] before EAL.
 std::vector<GraphPoint> udp_graph_points(const std::vector<uint16_t>& service_ports);
 

@@ -94,6 +94,10 @@ class ServiceModule final : public Module {
   void stop(Worker& w) override;
   DropTable drop_table() const override { return ServiceDrop::table(); }
   const UdpCounters& counters() const { return counters_; }
+  DatagramHandler& handler() const { return h_; }
+  bool ticks() const { return ticks_; }
+  /// Whether this instance runs the handler's ticks; before start().
+  void set_ticks(bool ticks) { ticks_ = ticks; }
 
  private:
   void out(Worker& w, rte_mbuf* m) {

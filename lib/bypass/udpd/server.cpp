@@ -180,6 +180,7 @@ Expected<std::unique_ptr<DpdkServer>> DpdkServer::build(const Config& c, const U
       auto rings = place_handoffs(graphs, c.handoffs, c.memory.ring_size, "udpd");
       if (!rings) return rings.status();
       s->rings_ = std::move(*rings);
+      for (WorkerGraph* g : graphs) assign_service_ticks(*g);
     }
     BYPASS_TRY(check_placement(placed));
     for (WorkerGraph* g : graphs) BYPASS_TRY(g->start());

@@ -234,7 +234,12 @@ class DpdkHarness : public test::UdpHarness {
       p2.endpoint = endpoint2_.get();
       plans.push_back(p2);
     }
+    if (first_port_unpolled_) plans[0].rx_queues.clear();
     build_udp_graph(*graph_, plans, table_, test::test_pool(), second_port_);
+    if (first_port_unpolled_) {  // as placement leaves a worker's graph
+      graph_->prune();
+      assign_service_ticks(*graph_);
+    }
     if (Status st = graph_->start(); !st) return st;
     group_ = std::make_unique<WorkerGroup>(std::vector<Worker*>{worker_.get()});
     return group_->launch();
@@ -247,6 +252,9 @@ class DpdkHarness : public test::UdpHarness {
     return std::make_unique<RingClient>(*wire2_, f, port, next_port_++, to_mac(port2_->mac()));
   }
   bool second_port_ = false;  // set before start(): a second ring port on the same worker
+  // With second_port_, set before start(): the worker polls only the second
+  // port, and its graph is pruned as a hand-off leaves it.
+  bool first_port_unpolled_ = false;
   Stats stats() const override {
     Stats st{0, 0};
     for (const auto& m : graph_->modules())
@@ -390,6 +398,47 @@ TEST(DpdkBackend, FurtherDatagramToNoRequestIsCountedNotSent) {
     EXPECT_FALSE(c->receive(test::milliseconds(50)).has_value());
     EXPECT_EQ(h.service_drops(ServiceDrop::kNoRequest), 5u) << "one per batch of one";
     EXPECT_EQ(h.stats().tx_datagrams, 5u);
+  }
+  EXPECT_EQ(rte_mempool_in_use_count(test::test_pool()), before);
+}
+
+// A worker that polls only its second port (a hand-off's graph, pruned):
+// the first port's service modules are gone, and the one left runs the
+// handler's ticks. (It did not: the ticks were the first port's, and a
+// netcode service there sent no keep-alives and timed no one out.)
+TEST(DpdkBackend, AHandlerTicksWhenTheFirstPortsServicesArePruned) {
+  struct Ticker final : DatagramHandler {
+    void on_datagrams(std::span<Datagram> batch, Outbox&) override {
+      for (Datagram& g : batch) {
+        g.put_peer(peer);
+        heard = true;
+        g.reply = Reply::kNone;
+      }
+    }
+    uint64_t tick_interval_ns() const override { return 1'000'000; }
+    void on_tick(Outbox& out) override {
+      const uint8_t tick[4] = {'t', 'i', 'c', 'k'};
+      if (heard) out.send_to(peer, tick);
+      heard = false;
+    }
+    Peer peer;
+    bool heard = false;
+  };
+  unsigned before = rte_mempool_in_use_count(test::test_pool());
+  {
+    DpdkHarness h;
+    h.second_port_ = true;
+    h.first_port_unpolled_ = true;
+    h.factory_ = [](const ServiceConfig&) { return std::make_unique<Ticker>(); };
+    ServiceConfig s;
+    s.handler = "ticker";
+    s.port = 7000;
+    ASSERT_TRUE(h.start({s}, h.families()));
+    auto b = h.client_on_second(Family::kV4, 7000);
+    ASSERT_TRUE(b->send(test::Bytes{'h', 'i'}));
+    auto got = b->receive(test::kAnswerTimeout);
+    ASSERT_TRUE(got.has_value()) << "no tick reached the peer: nothing ran the handler's ticks";
+    EXPECT_EQ(*got, (test::Bytes{'t', 'i', 'c', 'k'}));
   }
   EXPECT_EQ(rte_mempool_in_use_count(test::test_pool()), before);
 }
