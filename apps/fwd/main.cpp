@@ -76,6 +76,10 @@ int main(int argc, char** argv) {
     return apps::cli_parse_error(app, e);
   }
   flags.apply_logging();
+  if (print_graph && flags.check_only)
+    return fail(
+        "--graph prints the graph a run builds, and --check starts none: drop --check (add -t 1 "
+        "for a short run).");
 
   const SystemFacts sys = SystemFacts::read();
   Expected<Config> cfg = flags.config_path.empty()

@@ -181,6 +181,20 @@ TEST(FwdCli, UnknownForwardingMode) {
   expect_config_rejected(cfg, "bogus");
 }
 
+// --graph with --check printed nothing and said nothing: the graph is a
+// run's, and --check starts none.
+TEST(FwdCli, GraphWithCheckIsOneSentence) {
+  TempDir dir;
+  FwdRun r = run_fwd(dir, {"--check", "--graph"});
+  ASSERT_TRUE(r.finished);
+  EXPECT_EQ(r.status.code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("--graph prints the graph a run builds, and --check starts none: drop "
+                       "--check (add -t 1 for a short run)."),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
 // A port's addresses are for a reflector's ARP and NDP answers: io mode,
 // which forwards every frame, has none to give; a bad one is named.
 TEST(FwdCli, PortAddressesInIoModeOrMalformedAreOneSentence) {

@@ -223,6 +223,9 @@ TEST(UdpdCli, FlagMistakesAreOneLineAndExitTwo) {
        "'-1': see bypass-udpd --help."},
       {{"-c", "x.toml", "-t", "nan"}, "not 'nan'"},
       {{"-c", "x.toml", "--log-level", "loud"}, "--log-level"},
+      {{"-c", "x.toml", "--check", "--graph"},
+       "bypass-udpd: --graph prints the graph a run builds, and --check starts none: drop "
+       "--check (add -t 1 for a short run)."},
   };
   for (const Case& c : cases) {
     std::vector<std::string> argv = {env_path("BYPASS_UDPD")};
@@ -233,6 +236,15 @@ TEST(UdpdCli, FlagMistakesAreOneLineAndExitTwo) {
     EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
+  TempDir dir;
+  std::ofstream(dir.file("udpd.toml"))
+      << "[[worker]]\ncpu = 1\n[udpd]\nbackend = \"sockets\"\nbind = [\"127.0.0.1\"]\n"
+      << "[[udpd.service]]\nport = 7\nhandler = \"echo\"\n";
+  auto r = run_cmd({env_path("BYPASS_UDPD"), "-c", dir.file("udpd.toml"), "-t", "1", "--graph"},
+                   30000ms);
+  EXPECT_EQ(r.status.code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("the sockets backend has none: drop --graph."), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 // bypass-client's flood names a CPU it may not run on before it sends

@@ -157,6 +157,10 @@ int udpd_main(int argc, char** argv, const UdpdPlugins& plugins) {
   SystemFacts sys = SystemFacts::read();
   if (!backend.empty() && backend != "dpdk" && backend != "sockets")
     return fail("--backend must be dpdk or sockets.");
+  if (print_graph && f.check_only)
+    return fail(
+        "--graph prints the graph a run builds, and --check starts none: drop --check (add -t 1 "
+        "for a short run).");
   const Loader load = [&f, &backend, &plugins](const std::string& path,
                                                bool live) -> Expected<Loaded> {
     auto cfg = load_config(path, live);
@@ -177,6 +181,10 @@ int udpd_main(int argc, char** argv, const UdpdPlugins& plugins) {
   Config& c = loaded->first;
   auto opts = &loaded->second;
   if (Status s = f.check_outputs(); !s) return fail(s.message());
+  if (opts->backend == "sockets" && print_graph)
+    return fail(
+        "--graph prints the DPDK backend's module graph, and the sockets backend has none: drop "
+        "--graph.");
   if (opts->backend == "sockets")
     return udpd::run_sockets(c, *opts, sys, f.duration, f.quiet, f.check_only, f.stats_json);
   return run_dpdk(c, *opts, f.duration, f.quiet, f.check_only, print_graph, f.stats_json,
