@@ -389,6 +389,18 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
   if (Status s = dg.launch(); !s) return s;
   std::this_thread::sleep_for(std::chrono::duration<double>(spec.drain));
   dg.stop();
+  // What the drain received, sent and dropped is the run's: onto the run's
+  // workers, whose totals the reports read (the modules' tallies, drops by
+  // reason among them, already hold it).
+  for (size_t w = 0; w < nw; ++w) {
+    const WorkerCounters& d = drain[w]->counters();
+    WorkerCounters& k = p.workers[w]->counters();
+    k.rx_packets.add(d.rx_packets.get());
+    k.rx_bytes.add(d.rx_bytes.get());
+    k.tx_packets.add(d.tx_packets.get());
+    k.tx_bytes.add(d.tx_bytes.get());
+    k.dropped.add(d.dropped.get());
+  }
   advise_once(p, ports);
   write(run->seconds, true);
   TrialResult r;

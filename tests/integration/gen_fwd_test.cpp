@@ -79,6 +79,16 @@ print("ok")
   CmdResult ctl = run_cmd({env_path("BYPASS_CTL"), "-n", "gen", "ports"});
   EXPECT_TRUE(ctl.ok()) << ctl.err;
   EXPECT_NE(ctl.out.find("m0 "), std::string::npos) << ctl.out;
+  // The worker's totals hold what arrived after the senders stopped (the
+  // drain) too: its received frames are the port's.
+  CmdResult wk = run_cmd({env_path("BYPASS_CTL"), "-n", "gen", "workers", "--json"});
+  ASSERT_TRUE(wk.ok()) << wk.err;
+  EXPECT_EQ(number(wk.out, "\"rx_packets\":(\\d+)"),
+            number(gen->out(), "port m0: tx \\d+ \\([0-9.]+ Mpps\\) rx (\\d+)"))
+      << wk.out << gen->out();
+  EXPECT_EQ(number(wk.out, "\"tx_packets\":(\\d+)"), number(gen->out(), "port m0: tx (\\d+)"))
+      << "the generator's sends count in its worker's totals\n"
+      << wk.out << gen->out();
   ASSERT_TRUE(fwd->kill(SIGTERM));
   auto st = fwd->wait_for(15000ms);
   ASSERT_TRUE(st.has_value()) << "bypass-fwd did not stop";

@@ -44,6 +44,8 @@ bool GenTx::poll(Worker& w) {
     s.sent.add(sent);
     c_.tx_packets.add(sent);
     c_.tx_bytes.add(bytes);
+    w.counters().tx_packets.add(sent);  // the worker's totals, as PortTx keeps them
+    w.counters().tx_bytes.add(bytes);
     did |= sent > 0;
   }
   return did;
