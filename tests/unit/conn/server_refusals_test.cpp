@@ -229,6 +229,52 @@ TEST_P(Server_, AResponseWhoseTokenEntryWasReusedIsRefused) {
   EXPECT_EQ(drops(s, server_drop(WireDrop::kNoReadKey)), no_key + 1);
 }
 
+// The same with the wall clock jumping instead of time passing: a's token
+// has expired by the wall clock, but its encryption mapping lives by the
+// monotonic one, which did not move. Another token then takes the history's
+// one entry, and a's response is read: the entry it names is gone, and it is
+// refused as token_expired (the session would otherwise be installed on a
+// token whose entry no longer says it is in use).
+TEST_P(Server_, AResponseWhoseHistoryEntryIsGoneIsRefusedAsExpired) {
+  auto config = Sim::config(kServerA, 4);
+  config.max_connect_token_lifetime_seconds = 2;
+  auto& s = sim.add_server(config, /*history_capacity=*/1);
+  const NetcodeAddress a = addr(10, 50000), b = addr(11, 50000);
+  TokenSpec sa;
+  sa.servers = {kServerA};
+  sa.lifetime_seconds = 2;
+  sa.timeout_seconds = 30;
+  const auto ta = make_token(sa, sim.clock.now);
+  auto pa = read_connect_token(ta);
+  ASSERT_TRUE(pa.has_value());
+  auto& ca = sim.add_client(a);
+  ca.client->connect(ta, sim.clock.now);
+  sim.net.drop = [&](const Datagram& d) { return d.to == a; };
+  sim.step();
+  sim.step();
+  const auto late = response_with_challenge_of(sim, a, *pa, *pa);
+  ASSERT_FALSE(late.empty());
+  Now jumped = sim.clock.now;
+  jumped.unix_seconds += 3;  // the wall clock only
+  TokenSpec sb = sa;
+  sb.client_id = 2;
+  TestNetwork scratch;
+  NetcodeClient builder(scratch.port(b));
+  builder.connect(make_token(sb, jumped), jumped);
+  builder.update(jumped);
+  ASSERT_FALSE(scratch.sent.empty());
+  const uint64_t full = drops(s, ServerDrop::kTokenHistoryFull);
+  sim.net.inject(b, kServerA, scratch.sent.back().bytes, jumped);
+  EXPECT_EQ(drops(s, ServerDrop::kTokenHistoryFull), full) << "b's token took a's entry";
+  const uint64_t expired = drops(s, server_drop(WireDrop::kTokenExpired));
+  const uint64_t no_key = drops(s, server_drop(WireDrop::kNoReadKey));
+  sim.net.inject(a, kServerA, late, jumped);
+  EXPECT_EQ(drops(s, server_drop(WireDrop::kNoReadKey)), no_key) << "a's mapping still lives";
+  EXPECT_EQ(drops(s, server_drop(WireDrop::kTokenExpired)), expired + 1);
+  EXPECT_EQ(s.server->num_connected(), 0u);
+  EXPECT_EQ(s.shared->seated(), 0u);
+}
+
 TEST_P(Server_, CountsWireReasons) {
   auto& s = sim.add_server(Sim::config(kServerA, 2));
   auto& c = connect_client(10, 1, kServerA);
