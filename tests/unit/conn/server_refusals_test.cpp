@@ -195,28 +195,37 @@ TEST_P(Server_, CountsChallengeMismatch) {
   EXPECT_EQ(s.server->num_connected(), 0u);
 }
 
+// A server with a history of one entry, and the response of a client at `a`
+// to its challenge, held back: a's token lives 2 s (as long as the backend's
+// tokens, which the server is told). Empty if the response could not be made.
+std::vector<uint8_t> held_back_response(Sim& sim, Sim::ServerNode*& s, const NetcodeAddress& a,
+                                        TokenSpec& spec) {
+  auto config = Sim::config(kServerA, 4);
+  config.max_connect_token_lifetime_seconds = 2;  // the backend's, as it should be
+  s = &sim.add_server(config, /*history_capacity=*/1);
+  spec.servers = {kServerA};
+  spec.lifetime_seconds = 2;
+  spec.timeout_seconds = 30;
+  const auto token = make_token(spec, sim.clock.now);
+  auto read = read_connect_token(token);
+  if (!read) return {};
+  sim.add_client(a).client->connect(token, sim.clock.now);
+  sim.net.drop = [a](const Datagram& d) { return d.to == a; };
+  sim.step();
+  sim.step();
+  return response_with_challenge_of(sim, a, *read, *read);
+}
+
 TEST_P(Server_, AResponseWhoseTokenEntryWasReusedIsRefused) {
   // A handshake outlives its token (2 s), whose history entry is then
   // reclaimed by another token (a history of one entry): the late response
   // cannot be told from one whose token another worker already consumed.
-  auto config = Sim::config(kServerA, 4);
-  config.max_connect_token_lifetime_seconds = 2;  // the backend's, as it should be
-  auto& s = sim.add_server(config, /*history_capacity=*/1);
   const NetcodeAddress a = addr(10, 50000);
+  Sim::ServerNode* server = nullptr;
   TokenSpec sa;
-  sa.servers = {kServerA};
-  sa.lifetime_seconds = 2;
-  sa.timeout_seconds = 30;
-  const auto ta = make_token(sa, sim.clock.now);
-  auto pa = read_connect_token(ta);
-  ASSERT_TRUE(pa.has_value());
-  auto& ca = sim.add_client(a);
-  ca.client->connect(ta, sim.clock.now);
-  sim.net.drop = [&](const Datagram& d) { return d.to == a; };
-  sim.step();
-  sim.step();
-  const auto late = response_with_challenge_of(sim, a, *pa, *pa);
+  const auto late = held_back_response(sim, server, a, sa);
   ASSERT_FALSE(late.empty());
+  auto& s = *server;
   sim.run_ms(3'000, 1000);  // a's token expired
   auto& cb = connect_client(11, 2, kServerA);
   ASSERT_TRUE(sim.run_until([&] { return cb.client->connected(); }, 2000));
@@ -236,24 +245,12 @@ TEST_P(Server_, AResponseWhoseTokenEntryWasReusedIsRefused) {
 // refused as token_expired (the session would otherwise be installed on a
 // token whose entry no longer says it is in use).
 TEST_P(Server_, AResponseWhoseHistoryEntryIsGoneIsRefusedAsExpired) {
-  auto config = Sim::config(kServerA, 4);
-  config.max_connect_token_lifetime_seconds = 2;
-  auto& s = sim.add_server(config, /*history_capacity=*/1);
   const NetcodeAddress a = addr(10, 50000), b = addr(11, 50000);
+  Sim::ServerNode* server = nullptr;
   TokenSpec sa;
-  sa.servers = {kServerA};
-  sa.lifetime_seconds = 2;
-  sa.timeout_seconds = 30;
-  const auto ta = make_token(sa, sim.clock.now);
-  auto pa = read_connect_token(ta);
-  ASSERT_TRUE(pa.has_value());
-  auto& ca = sim.add_client(a);
-  ca.client->connect(ta, sim.clock.now);
-  sim.net.drop = [&](const Datagram& d) { return d.to == a; };
-  sim.step();
-  sim.step();
-  const auto late = response_with_challenge_of(sim, a, *pa, *pa);
+  const auto late = held_back_response(sim, server, a, sa);
   ASSERT_FALSE(late.empty());
+  auto& s = *server;
   Now jumped = sim.clock.now;
   jumped.unix_seconds += 3;  // the wall clock only
   TokenSpec sb = sa;
