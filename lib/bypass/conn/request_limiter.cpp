@@ -19,6 +19,19 @@ RequestLimiter::Table::Table(Bound bound, uint32_t buckets) {
 RequestLimiter::RequestLimiter(Bound per_address, Bound per_host, uint32_t buckets)
     : address_(per_address, buckets), host_(per_host, buckets) {}
 
+namespace {
+
+// A bijective 64-bit finalizer with full avalanche (the xor-shift-multiply
+// rounds of splitmix64): every input bit flips each output bit with odds of
+// about one half, so inputs that differ in a few bits land far apart.
+uint64_t finalize(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
 RequestLimiter::Buckets RequestLimiter::buckets(const NetcodeAddress& from) {
   uint64_t host_bits = 0, low = 0;
   if (from.type == AddressType::kIpv4) {
@@ -31,10 +44,8 @@ RequestLimiter::Buckets RequestLimiter::buckets(const NetcodeAddress& from) {
   }
   const uint64_t type = static_cast<uint8_t>(from.type);
   const uint64_t host = host_hash_.words(host_bits, type);
-  const Buckets b{
-      &address_
-           .next[address_mix_.words(host, low, type | uint64_t{from.port} << 8) & address_.mask],
-      &host_.next[host & host_.mask]};
+  const uint64_t address = finalize(finalize(host ^ low) ^ (type | uint64_t{from.port} << 8));
+  const Buckets b{&address_.next[address & address_.mask], &host_.next[host & host_.mask]};
   __builtin_prefetch(b.address, 1);
   __builtin_prefetch(b.host, 1);
   return b;

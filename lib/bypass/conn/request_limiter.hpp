@@ -15,11 +15,13 @@
 // number of sources expected in one second.
 //
 // Keyed, so that no peer can aim at another's bucket: the host's bucket is a
-// SipHash-2-4 of the host under a random key; the address's bucket is a
-// keyed multiply-mix of that hash (secret, unlike the address), the rest of
-// the address and the port. To aim at an address's bucket on another host a
+// SipHash-2-4 of the host under a random key; the address's bucket is that
+// hash (secret, unlike the address) mixed with the rest of the address and
+// the port by a fixed 64-bit finalizer (full avalanche, so consecutive ports
+// spread like random ones). To aim at an address's bucket on another host a
 // peer would need that host's SipHash; a peer on the same host already
-// shares its host bound. One SipHash a request instead of two.
+// shares its host bound. One SipHash a request instead of two. (A flood of
+// forged sources still charges random buckets: docs/connections.md.)
 #pragma once
 
 #include <cstdint>
@@ -87,7 +89,6 @@ class RequestLimiter {
   };
 
   KeyedHash host_hash_;
-  MixHash address_mix_;
   Table address_, host_;
 };
 

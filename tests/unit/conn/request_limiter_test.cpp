@@ -65,7 +65,7 @@ TEST(RequestLimiter, ABurstThenTheRatePerAddress) {
 
 TEST(RequestLimiter, PerHostAllPortsOfOneAddressOrIpv6Slash64ShareOneBound) {
   ASSERT_TRUE(crypto_init());
-  RequestLimiter l({1000, 2000}, {10, 5}, 4096);
+  RequestLimiter l({1000, 2000}, {10, 5});
   const uint64_t t = 5'000 * kMs;
   int passed = allowed_ports(l, 1, 1000, 1020, t);
   EXPECT_EQ(passed, 5) << "20 ports of one host: one burst between them";
@@ -91,7 +91,11 @@ TEST(RequestLimiter, EachPortAndEachIpv6AddressIsItsOwnAddressBucket) {
   RequestLimiter l({10, 1}, {1000, 2000});  // one request per address at once
   const uint64_t t = 5'000 * kMs;
   int passed = allowed_ports(l, 1, 1000, 1100, t);
-  EXPECT_GE(passed, 98) << "a shared bucket is possible, not likely";
+  // 100 sources in 65,536 buckets share one 0.08 times on average (random
+  // keys); 5 shared is a one-in-a-billion draw, or a mixing that clusters
+  // neighbouring ports (the multiply-fold hash this replaced did for about
+  // one key in 200).
+  EXPECT_GE(passed, 95) << "a shared bucket is possible, not likely";
   NetcodeAddress v6;
   v6.type = AddressType::kIpv6;
   v6.ipv6 = {0x2001, 0xdb8, 0, 9, 0, 0, 0, 1};
@@ -101,7 +105,7 @@ TEST(RequestLimiter, EachPortAndEachIpv6AddressIsItsOwnAddressBucket) {
     v6.ipv6[7] = k;  // the same /64 and port, other addresses
     passed += l.allow(v6, t) == Verdict::kAllowed;
   }
-  EXPECT_GE(passed, 98);
+  EXPECT_GE(passed, 95);
 }
 
 TEST(RequestLimiter, ARequestRefusedForItsAddressDoesNotUseUpItsHost) {
