@@ -14,6 +14,9 @@
 // giving mtu - 20, from our address, at most 1000 a second per worker (a
 // flood of large packets from forged sources gets less back than it sent);
 // past that, or without DF, it is dropped as too_big.
+// It answers no ARP or NDP: the router in front must send the virtual
+// address's traffic to this port's MAC by itself (a static neighbour entry,
+// or a route to it), and the gateway's MAC is configured, not resolved.
 #pragma once
 
 #include <rte_ether.h>
