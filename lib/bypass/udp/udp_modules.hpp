@@ -95,7 +95,6 @@ class ServiceModule final : public Module {
   DropTable drop_table() const override { return ServiceDrop::table(); }
   const UdpCounters& counters() const { return counters_; }
   DatagramHandler& handler() const { return h_; }
-  bool ticks() const { return ticks_; }
   /// Whether this instance runs the handler's ticks; before start().
   void set_ticks(bool ticks) { ticks_ = ticks; }
 
