@@ -1,5 +1,7 @@
 #include <bypass/net/frame.hpp>
 
+#include <cstring>
+
 #include <rte_arp.h>
 #include <rte_ip.h>
 
@@ -21,9 +23,16 @@ rte_ether_hdr* eth_at(uint8_t* p, const MacAddr& src, const MacAddr& dst, uint16
   return eth;
 }
 
+// An ARP frame is 42 bytes; it goes out padded with zeros to Ethernet's
+// 60-byte minimum (before the FCS), as a PMD or NIC that does not pad would
+// otherwise put a runt on the wire.
+constexpr uint16_t kArpBytes = sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr);
+constexpr uint16_t kMinFrameBytes = RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN;
+
 bool arp(rte_mbuf* m, const MacAddr& mac, uint32_t sip, uint32_t tip, const MacAddr& dst) {
-  uint8_t* p = start(m, sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr));
+  uint8_t* p = start(m, kMinFrameBytes);
   if (!p) return false;
+  std::memset(p + kArpBytes, 0, kMinFrameBytes - kArpBytes);
   eth_at(p, mac, dst, RTE_ETHER_TYPE_ARP);
   auto* a = reinterpret_cast<rte_arp_hdr*>(p + sizeof(rte_ether_hdr));
   a->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);

@@ -194,6 +194,7 @@ TEST_F(Errors, AnnounceEveryAddress) {
     a.sha = kOurMac;
     a.sip = a.tip = ip;
     p.l3 = a;
+    p.trailer = Bytes(18, 0);  // padded to Ethernet's 60-byte minimum
     return p.build();
   };
   auto una = [](const Ip6& ip) {
@@ -210,6 +211,7 @@ TEST_F(Errors, AnnounceEveryAddress) {
     return p.build();
   };
   EXPECT_EQ(bytes_of(tx_[0]), garp(kOurIp4));
+  EXPECT_EQ(tx_[0]->pkt_len, 60u) << "no runt on the wire";
   EXPECT_EQ(bytes_of(tx_[1]), una(kOurIp6));
   EXPECT_EQ(bytes_of(tx_[2]), garp(kOurIp4b));
   EXPECT_EQ(bytes_of(tx_[3]), una(kOurIp6b));
