@@ -78,6 +78,16 @@ Status check_capabilities(const std::string& dev, const std::string& who) {
 
 }  // namespace
 
+Status check_rx_buffers(const std::string& who, uint32_t data_room, uint32_t min_rx_bufsize) {
+  const uint32_t need = RTE_PKTMBUF_HEADROOM + min_rx_bufsize;
+  if (data_room >= need) return Status::ok();
+  return Status::error(who + " needs receive buffers of at least " +
+                       std::to_string(min_rx_bufsize) + " bytes after the " +
+                       std::to_string(RTE_PKTMBUF_HEADROOM) + "-byte headroom: raise [memory] " +
+                       "data_room from " + std::to_string(data_room) + " to at least " +
+                       std::to_string(need) + ".");
+}
+
 Expected<std::unique_ptr<EthPort>> EthPort::open(const PortConfig& pc, uint16_t tx_queues,
                                                  rte_mempool* pool) {
   std::unique_ptr<EthPort> p(new EthPort());
@@ -162,6 +172,7 @@ Expected<std::unique_ptr<EthPort>> EthPort::open(const PortConfig& pc, uint16_t 
   rte_eth_dev_adjust_nb_rx_tx_desc(id, &rx_desc, &tx_desc);
   int socket = rte_eth_dev_socket_id(id);
   if (socket < 0) socket = SOCKET_ID_ANY;
+  BYPASS_TRY(check_rx_buffers(who, rte_pktmbuf_data_room_size(pool), info.min_rx_bufsize));
   for (uint16_t q = 0; q < pc.rx_queues; ++q) {
     rte_eth_rxconf rxc = info.default_rxconf;
     rxc.offloads = conf.rxmode.offloads;

@@ -18,6 +18,11 @@ namespace bypass {
 
 class SocketDrops;
 
+/// Whether a pool whose mbufs hold `data_room` bytes (headroom included)
+/// suits a driver that needs receive buffers of `min_rx_bufsize` bytes; if
+/// not, an error naming `who` and the [memory] data_room it needs.
+Status check_rx_buffers(const std::string& who, uint32_t data_room, uint32_t min_rx_bufsize);
+
 /// A Port over a DPDK ethdev; see the file's description.
 class EthPort final : public Port {
  public:

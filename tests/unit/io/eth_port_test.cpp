@@ -96,6 +96,20 @@ TEST(EthPort, MoreQueuesThanTheDeviceHas) {
   rte_ring_free(tx);
 }
 
+// No driver that runs here asks for receive buffers larger than the pool's
+// (net_null, net_ring, net_tap, net_af_packet and net_pcap all report a
+// minimum of 0), so the check open() makes before setting up RX queues is
+// tested on its own: a NIC that needs 2048 bytes against a 1152-byte pool.
+TEST(EthPort, SaysHowLargeADriversReceiveBuffersMustBe) {
+  EXPECT_TRUE(check_rx_buffers("port 't' (x)", 2176, 2048).is_ok());
+  EXPECT_TRUE(check_rx_buffers("port 't' (x)", 384, 0).is_ok());
+  const Status s = check_rx_buffers("port 't' (x)", 1152, 2048);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.message(),
+            "port 't' (x) needs receive buffers of at least 2048 bytes after the 128-byte "
+            "headroom: raise [memory] data_room from 1152 to at least 2176.");
+}
+
 // How RX queues share traffic, as the port says (and warns when a flow may
 // reach several workers): net_null takes an RSS configuration, a ring port
 // has none, and rss = false is the operator's own choice.
