@@ -77,6 +77,8 @@ class MessageServer final : PacketOut {
 
   // The session of a connection slot, or null when none is live there.
   Session* session(uint32_t conn);
+  // Connection slots: 0 .. max_connections() - 1.
+  uint32_t max_connections() const { return static_cast<uint32_t>(sessions_.size()); }
 
   // Joins this server to the service's other workers (before traffic);
   // `app`, if any, takes what their applications broadcast.

@@ -21,21 +21,46 @@ bool valid_name(std::string_view n) {
                       [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; });
 }
 
+// A reply or a close reason, formatted on the stack: a room name is at most
+// 64 bytes, so every line the app writes fits (a longer one is cut short).
+class Line {
+ public:
+  Line& operator<<(std::string_view t) {
+    const size_t n = std::min(t.size(), sizeof buf_ - len_);
+    std::memcpy(buf_ + len_, t.data(), n);
+    len_ += n;
+    return *this;
+  }
+  Line& operator<<(uint64_t v) {
+    const auto [end, ec] = std::to_chars(buf_ + len_, buf_ + sizeof buf_, v);
+    if (ec == std::errc()) len_ = static_cast<size_t>(end - buf_);
+    return *this;
+  }
+  operator std::string_view() const { return {buf_, len_}; }
+
+ private:
+  char buf_[192];
+  size_t len_ = 0;
+};
+
 }  // namespace
 
-std::vector<std::string>& RoomsApp::joined(uint32_t conn) {
-  if (joined_.size() <= conn) joined_.resize(conn + 1);
-  return joined_[conn];
+void RoomsApp::attach(MessageServer* server) {
+  server_ = server;
+  table_ = std::make_unique<RoomTable>(config_.max_rooms, config_.rooms_per_connection,
+                                       server->max_connections());
+  // What a publication and its fan-out use, sized once: nothing grows on a worker.
+  out_.reserve(kMaxMessageBytes);
+  chunks_.reserve(kMaxFragments);
+  slow_.reserve(config_.members_per_room);
 }
 
-size_t RoomsApp::members(const std::string& room) const {
-  auto it = rooms_.find(std::string_view(room));
-  return it == rooms_.end() ? 0 : it->second.members.size();
+size_t RoomsApp::members(std::string_view room) const {
+  const uint32_t r = table_ ? table_->find(room) : RoomTable::kNone;
+  return r == RoomTable::kNone ? 0 : table_->members(r);
 }
 
-void RoomsApp::on_open(Session& s) {
-  joined(s.id).clear();
-}
+void RoomsApp::on_open(Session&) {}
 
 void RoomsApp::reply(Session& s, std::string_view text) {
   const SendResult r =
@@ -69,61 +94,61 @@ bool RoomsApp::on_message(Session& s, uint8_t channel, bool text, std::span<cons
 }
 
 void RoomsApp::join(Session& s, std::string_view name) {
-  std::vector<std::string>& mine = joined(s.id);
-  std::string key(name);
-  if (std::find(mine.begin(), mine.end(), key) != mine.end()) {
-    reply(s, "joined " + key + " " + std::to_string(members(key)));
+  RoomTable& t = *table_;
+  uint32_t r = t.find(name);
+  if (r != RoomTable::kNone && t.is_member(s.id, r)) {
+    reply(s, Line() << "joined " << name << " " << t.members(r));
     return;
   }
-  if (mine.size() >= config_.rooms_per_connection) {
-    reply(s, "error this connection is in " + std::to_string(mine.size()) +
-                 " rooms, the most allowed: leave one first");
+  if (t.joined(s.id) >= config_.rooms_per_connection) {
+    reply(s, Line() << "error this connection is in " << t.joined(s.id)
+                    << " rooms, the most allowed: leave one first");
     return;
   }
-  auto it = rooms_.find(std::string_view(key));
-  if (it == rooms_.end()) {
-    if (rooms_.size() >= config_.max_rooms) {
+  if (r == RoomTable::kNone) {
+    r = t.create(name);
+    if (r == RoomTable::kNone) {
       reply(s, "error the server holds its most rooms: join an existing one");
       return;
     }
-    it = rooms_.emplace(key, Room{}).first;
-    room_count_.store(rooms_.size(), std::memory_order_relaxed);
-    server_->subscribe(key_of(key), true);  // before "joined": publications come here from now
+    room_count_.store(t.rooms(), std::memory_order_relaxed);
+    server_->subscribe(t.key(r), true);  // before "joined": publications come here from now
   }
-  if (it->second.members.size() >= config_.members_per_room) {
-    reply(s, "error room " + key + " is full");
+  if (t.members(r) >= config_.members_per_room) {
+    reply(s, Line() << "error room " << name << " is full");
     return;
   }
-  it->second.members.push_back(s.id);
-  mine.push_back(key);
-  reply(s, "joined " + key + " " + std::to_string(it->second.members.size()));
+  t.join(s.id, r);
+  reply(s, Line() << "joined " << name << " " << t.members(r));
 }
 
 void RoomsApp::leave(Session& s, std::string_view name, bool quiet) {
-  std::vector<std::string>& mine = joined(s.id);
-  auto at = std::find(mine.begin(), mine.end(), name);
-  if (at == mine.end()) {
-    if (!quiet) reply(s, "error not in room " + std::string(name));
+  RoomTable& t = *table_;
+  const uint32_t r = t.find(name);
+  if (r == RoomTable::kNone || !t.is_member(s.id, r)) {
+    if (!quiet) reply(s, Line() << "error not in room " << name);
     return;
   }
-  auto it = rooms_.find(std::string_view(*at));
-  if (it != rooms_.end()) {
-    std::erase(it->second.members, s.id);
-    if (it->second.members.empty()) {
-      server_->subscribe(key_of(it->first), false);
-      rooms_.erase(it);
-      room_count_.store(rooms_.size(), std::memory_order_relaxed);
-    }
+  leave_room(s, r, quiet);
+}
+
+void RoomsApp::leave_room(Session& s, uint32_t r, bool quiet) {
+  RoomTable& t = *table_;
+  const uint64_t key = t.key(r);
+  Line left;
+  if (!quiet) left << "left " << t.name(r);
+  if (t.leave(s.id, r)) {
+    server_->subscribe(key, false);
+    room_count_.store(t.rooms(), std::memory_order_relaxed);
   }
-  if (!quiet) reply(s, "left " + *at);
-  mine.erase(at);
+  if (!quiet) reply(s, left);
 }
 
 bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view name,
                        std::span<const uint8_t> payload) {
-  std::vector<std::string>& mine = joined(s.id);
-  if (std::find(mine.begin(), mine.end(), name) == mine.end()) {
-    reply(s, "error join room " + std::string(name) + " before publishing to it");
+  const uint32_t r = table_->find(name);
+  if (r == RoomTable::kNone || !table_->is_member(s.id, r)) {
+    reply(s, Line() << "error join room " << name << " before publishing to it");
     return true;
   }
   // "msg ROOM CLIENT\n" + payload, framed once for every member (out_ keeps
@@ -133,8 +158,8 @@ bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view 
   (void)ec;
   const size_t head = 4 + name.size() + 1 + static_cast<size_t>(id_end - id) + 1;
   if (head + payload.size() > kMaxMessageBytes) {
-    reply(s, "error a publication is at most " + std::to_string(kMaxMessageBytes - head) +
-                 " bytes in this room");
+    reply(s, Line() << "error a publication is at most " << kMaxMessageBytes - head
+                    << " bytes in this room");
     return true;
   }
   out_.resize(head + payload.size());
@@ -157,7 +182,8 @@ bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view 
   } head_rec{channel, text, static_cast<uint16_t>(name.size())};
   const std::span<const uint8_t> rec_head(reinterpret_cast<const uint8_t*>(&head_rec),
                                           sizeof head_rec);
-  const uint64_t across = server_->subscribers(key_of(name)) & ~(uint64_t{1} << server_->worker());
+  const uint64_t across =
+      server_->subscribers(table_->key(r)) & ~(uint64_t{1} << server_->worker());
   if (!server_->broadcast_fits(sizeof head_rec + out_.size(), across)) {
     server_->note_ring_full();
     return false;
@@ -173,7 +199,7 @@ bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view 
   ++published_;
   if (mine_r == SendResult::kOk) ++delivered_;
   if (mine_r == SendResult::kTooBig) ++skipped_too_big_;  // over the publisher's own limit
-  fan_out(name, channel, text, out_.size(), s.id);
+  fan_out(r, channel, text, out_.size(), s.id);
   release_chunks();
   uint32_t reached = 0;
   if (across != 0 && server_->broadcast(rec_head, out_, across, &reached) && reached != 0)
@@ -201,18 +227,15 @@ void RoomsApp::release_chunks() {
   chunks_.clear();
 }
 
-void RoomsApp::fan_out(std::string_view name, uint8_t channel, bool text, size_t bytes,
-                       uint32_t skip) {
-  auto it = rooms_.find(name);
-  if (it == rooms_.end()) return;
+void RoomsApp::fan_out(uint32_t room, uint8_t channel, bool text, size_t bytes, uint32_t skip) {
   slow_.clear();
-  for (uint32_t m : it->second.members) {
-    if (m == skip) continue;
+  table_->for_each_member(room, [&](uint32_t m) {
+    if (m == skip) return;
     Session* member = server_->session(m);
-    if (!member) continue;
+    if (!member) return;
     if (!member->open_for_messages()) {
       ++skipped_closing_;
-      continue;
+      return;
     }
     const bool reliable = member->channels()[channel] == ChannelKind::kReliable;
     const SendResult r = member->send_shared(channel, text, chunks_, bytes);
@@ -228,28 +251,27 @@ void RoomsApp::fan_out(std::string_view name, uint8_t channel, bool text, size_t
     } else {
       ++dropped_reliable_;  // nothing else can fail a shared send; counted if it does
     }
-  }
+  });
   for (uint32_t m : slow_) {
     if (Session* member = server_->session(m)) {
       ++slow_closed_;
-      member->close(kCloseSlowConsumer,
-                    "slow consumer: room " + std::string(name) + " publications piled up");
+      member->close(kCloseSlowConsumer, Line() << "slow consumer: room " << table_->name(room)
+                                               << " publications piled up");
       server_->touch(*member);
     }
   }
 }
 
-bool RoomsApp::all_have_room(std::string_view name, uint8_t channel, size_t bytes) {
-  auto it = rooms_.find(name);
-  if (it == rooms_.end()) return true;
-  for (uint32_t m : it->second.members) {
+bool RoomsApp::all_have_room(uint32_t room, uint8_t channel, size_t bytes) {
+  bool all = true;
+  table_->for_each_member(room, [&](uint32_t m) {
     const Session* member = server_->session(m);
     if (member && member->open_for_messages() &&
         member->channels()[channel] == ChannelKind::kReliable &&
         bytes <= member->peer_max_message() && !member->has_room(bytes))
-      return false;
-  }
-  return true;
+      all = false;
+  });
+  return all;
 }
 
 bool RoomsApp::on_linked(std::span<const uint8_t> rec, uint32_t from, uint64_t now_ns) {
@@ -270,7 +292,8 @@ bool RoomsApp::on_linked(std::span<const uint8_t> rec, uint32_t from, uint64_t n
     return true;
   }
   const std::string_view name(reinterpret_cast<const char*>(framed.data()) + 4, name_len);
-  if (rooms_.find(name) == rooms_.end() || channel >= server_->channel_count()) {
+  const uint32_t room = table_->find(name);
+  if (room == RoomTable::kNone || channel >= server_->channel_count()) {
     since = kWaitingNot;
     ++received_across_;
     return true;
@@ -280,7 +303,7 @@ bool RoomsApp::on_linked(std::span<const uint8_t> rec, uint32_t from, uint64_t n
   // yet slow. The record waits in its ring (and, the ring filling, the
   // publishers behind it) while such members drain; one still full after
   // slow_member_ms is closed as a slow consumer when the record goes out.
-  if (!all_have_room(name, channel, framed.size())) {
+  if (!all_have_room(room, channel, framed.size())) {
     if (since == kWaitingNot || now_ns < since) since = now_ns;
     if (now_ns - since < uint64_t{config_.slow_member_ms} * 1'000'000) {
       ++waited_;
@@ -291,14 +314,13 @@ bool RoomsApp::on_linked(std::span<const uint8_t> rec, uint32_t from, uint64_t n
   if (!cut(framed, UINT32_MAX)) return false;  // the pool is short: the rest waits in the ring
   since = kWaitingNot;
   ++received_across_;
-  fan_out(name, channel, text, framed.size(), UINT32_MAX);
+  fan_out(room, channel, text, framed.size(), UINT32_MAX);
   release_chunks();
   return true;
 }
 
 void RoomsApp::on_close(Session& s, uint16_t, std::string_view) {
-  if (s.id >= joined_.size()) return;
-  while (!joined_[s.id].empty()) leave(s, std::string(joined_[s.id].back()), true);
+  for (uint32_t r; (r = table_->any_room_of(s.id)) != RoomTable::kNone;) leave_room(s, r, true);
 }
 
 void RoomsApp::report(std::vector<std::pair<std::string, uint64_t>>& out) const {

@@ -24,15 +24,15 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include <bypass/core/counter.hpp>
 #include <bypass/msg/message_server.hpp>
+#include <bypass/msg/room_table.hpp>
 #include <bypass/msg/session.hpp>
 
 namespace bypass::msg {
@@ -53,31 +53,25 @@ class RoomsApp final : public MessageHandler, public LinkedApp {
   explicit RoomsApp(RoomsConfig config = {}) : config_(config) {}
   // The server whose sessions are the members (set before traffic).
   // (Link the server with this app as its LinkedApp for rooms across workers.)
-  void attach(MessageServer* server) { server_ = server; }
+  // Sizes the room table for the server's connections (before traffic).
+  void attach(MessageServer* server);
   // A publication another worker framed: to this worker's members of its room.
   bool on_linked(std::span<const uint8_t> record, uint32_t from, uint64_t now_ns) override;
 
-  void on_open(Session& s) override;
+  void on_open(Session&) override;
   bool on_message(Session& s, uint8_t channel, bool text, std::span<const uint8_t> b) override;
   void on_close(Session& s, uint16_t code, std::string_view reason) override;
   void on_writable(Session&) override {}
 
   size_t rooms() const { return room_count_.load(std::memory_order_relaxed); }
-  size_t members(const std::string& room) const;
+  size_t members(std::string_view room) const;
   void report(std::vector<std::pair<std::string, uint64_t>>& out) const;
 
  private:
-  struct Room {
-    std::vector<uint32_t> members;  // connection slots
-  };
-  // Lookups by string_view, without building a string per publication.
-  struct NameHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view n) const { return std::hash<std::string_view>{}(n); }
-  };
   void reply(Session& s, std::string_view text);
   void join(Session& s, std::string_view room);
   void leave(Session& s, std::string_view room, bool quiet);
+  void leave_room(Session& s, uint32_t room, bool quiet);
   bool publish(Session& s, uint8_t channel, bool text, std::string_view room,
                std::span<const uint8_t> payload);
   // Frames `bytes` into fresh chunks (chunks_); false if the pool is short
@@ -85,20 +79,19 @@ class RoomsApp final : public MessageHandler, public LinkedApp {
   bool cut(std::span<const uint8_t> bytes, uint32_t holding);
   void release_chunks();
   // Queues the publication in chunks_ to every member of `room` but `skip`.
-  void fan_out(std::string_view room, uint8_t channel, bool text, size_t bytes, uint32_t skip);
+  void fan_out(uint32_t room, uint8_t channel, bool text, size_t bytes, uint32_t skip);
   // Whether every open member of `room` whose `channel` is reliable has room
   // for a message of `bytes` now.
-  bool all_have_room(std::string_view room, uint8_t channel, size_t bytes);
-  std::vector<std::string>& joined(uint32_t conn);
-  static uint64_t key_of(std::string_view room) { return NameHash{}(room); }
+  bool all_have_room(uint32_t room, uint8_t channel, size_t bytes);
 
   RoomsConfig config_;
   MessageServer* server_ = nullptr;
-  std::unordered_map<std::string, Room, NameHash, std::equal_to<>> rooms_;
-  std::vector<std::vector<std::string>> joined_;  // by connection slot
-  std::vector<uint8_t> out_;                      // a publication being framed
-  std::vector<uint32_t> slow_;                    // members to close after a fan-out
-  std::vector<uint32_t> chunks_;                  // a publication, framed once
+  std::unique_ptr<RoomTable> table_;  // from attach()
+  // Reserved in attach(), never grown: a publication being framed, members
+  // to close after a fan-out, a publication framed once.
+  std::vector<uint8_t> out_;
+  std::vector<uint32_t> slow_;
+  std::vector<uint32_t> chunks_;
   // Read by the control thread's reports.
   std::atomic<size_t> room_count_{0};
   Counter skipped_too_big_, dropped_reliable_;

@@ -3,6 +3,8 @@
 // on; the slot opens normally once memory is there again. Allocation failure
 // is made by this test executable's own operator new: while a threshold is
 // set, every allocation of at least that many bytes throws std::bad_alloc.
+// It also counts allocations, to show that the rooms application's commands
+// and replies allocate nothing on a worker.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -13,12 +15,15 @@
 
 #include <bypass/msg/echo_app.hpp>
 #include <bypass/msg/message_server.hpp>
+#include <bypass/msg/rooms_app.hpp>
 
 namespace {
 std::atomic<size_t> g_fail_from{0};  // 0: allocations do not fail
+std::atomic<uint64_t> g_news{0};
 }  // namespace
 
 void* operator new(size_t n) {
+  g_news.fetch_add(1, std::memory_order_relaxed);
   const size_t from = g_fail_from.load(std::memory_order_relaxed);
   if (from != 0 && n >= from) throw std::bad_alloc();
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
@@ -74,6 +79,42 @@ TEST(MessageServer, ASessionWithoutMemoryClosesItsConnectionAndIsCounted) {
   EXPECT_EQ(server.session(1)->client_id, 78u);
   EXPECT_EQ(transport.closed.size(), 1u);
   EXPECT_EQ(counter(server, "msg.closed_no_session_memory"), 1u);
+}
+
+// Every command and every reply of the rooms application, with room names
+// longer than the 15 bytes a std::string keeps inline: once the sessions are
+// open, nothing allocates (the replies are formatted on the stack, the rooms
+// live in a table sized when the app is attached).
+TEST(RoomsApp, CommandsAndRepliesAllocateNothing) {
+  Recorder transport;
+  transport.closed.reserve(4);
+  RoomsConfig rc;
+  rc.rooms_per_connection = 2;
+  RoomsApp app(rc);
+  MessageServer server(MessageServerConfig{}, &app, &transport, 4);
+  app.attach(&server);
+  constexpr uint64_t kNow = 1'000'000'000;
+  server.on_connect(1, 71, {}, kNow);
+  server.on_connect(2, 72, {}, kNow);
+  Session& a = *server.session(1);
+  Session& b = *server.session(2);
+  const std::string r1(40, 'a'), r2(50, 'b'), r3(60, 'c');
+  const std::vector<std::pair<Session*, std::string>> lines = {
+      {&a, "join " + r1},        {&a, "join " + r1},       {&b, "join " + r1},
+      {&a, "join " + r2},        {&a, "join " + r3},       {&a, "pub " + r1 + "\nhello"},
+      {&a, "pub " + r3 + "\nx"}, {&b, "leave " + r2},      {&a, "frob"},
+      {&a, "join two words"},    {&a, "leave " + r1},      {&a, "leave " + r2},
+      {&b, "leave " + r1},       {&a, "pub " + r1 + "\nx"}};
+  auto run = [&] {
+    for (const auto& [s, line] : lines)
+      app.on_message(*s, 0, true, {reinterpret_cast<const uint8_t*>(line.data()), line.size()});
+  };
+  run();  // the first round may warm up what the sessions keep
+  EXPECT_EQ(app.rooms(), 0u) << "every room emptied again";
+  const uint64_t before = g_news.load();
+  for (int round = 0; round < 3; ++round) run();
+  EXPECT_EQ(g_news.load() - before, 0u);
+  EXPECT_EQ(app.rooms(), 0u);
 }
 
 }  // namespace

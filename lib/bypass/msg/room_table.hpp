@@ -1,0 +1,81 @@
+// RoomTable: the rooms of one worker and which connections are in them, in
+// memory sized once at construction, so joining, leaving and publishing
+// never allocate. Rooms are found by name through an open-addressing index
+// (linear probing, backward-shift deletion); each connection has a fixed
+// number of membership slots, and a room's members are those slots linked
+// into a list in the order they joined. Per worker: no locks.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace bypass::msg {
+
+class RoomTable {
+ public:
+  static constexpr uint32_t kNone = UINT32_MAX;
+  static constexpr size_t kMaxName = 64;
+
+  // Room for `max_rooms` rooms at once, `per_connection` rooms for each of
+  // `connections` connection slots (0 .. connections-1).
+  RoomTable(uint32_t max_rooms, uint32_t per_connection, uint32_t connections);
+
+  // The room of that name (1..kMaxName bytes), or kNone.
+  uint32_t find(std::string_view name) const;
+  // A new, empty room of a name that no room has; kNone when max_rooms exist.
+  uint32_t create(std::string_view name);
+  std::string_view name(uint32_t room) const {
+    return {rooms_[room].name.data(), rooms_[room].len};
+  }
+  // The name's hash (std::hash of the name), as the workers' directory keys it.
+  uint64_t key(uint32_t room) const { return rooms_[room].hash; }
+  uint32_t members(uint32_t room) const { return rooms_[room].count; }
+  uint32_t rooms() const { return count_; }
+
+  bool is_member(uint32_t conn, uint32_t room) const;
+  uint32_t joined(uint32_t conn) const;  // rooms `conn` is in
+  // Adds `conn` as the room's last member; false if it is in per_connection
+  // rooms already (the caller checks is_member first).
+  bool join(uint32_t conn, uint32_t room);
+  // Takes `conn` out of `room`; an emptied room is removed (true).
+  bool leave(uint32_t conn, uint32_t room);
+  // A room `conn` is in, or kNone.
+  uint32_t any_room_of(uint32_t conn) const;
+
+  // f(conn) for each member, in the order they joined; f may not join or leave.
+  template <typename F>
+  void for_each_member(uint32_t room, F&& f) const {
+    for (uint32_t m = rooms_[room].head; m != kNone; m = slots_[m].next) f(m / per_conn_);
+  }
+
+  static uint64_t hash_of(std::string_view name);
+
+ private:
+  struct Room {
+    std::array<char, kMaxName> name{};
+    uint8_t len = 0;
+    uint32_t count = 0;
+    uint32_t head = kNone, tail = kNone;  // membership slots
+    uint64_t hash = 0;
+  };
+  // Membership slot conn * per_connection + k: the room, and its neighbours
+  // in that room's member list.
+  struct Slot {
+    uint32_t room = kNone;
+    uint32_t prev = kNone, next = kNone;
+  };
+  uint32_t slot_of(uint32_t conn, uint32_t room) const;  // kNone if not a member
+  void unindex(uint32_t room);
+
+  uint32_t per_conn_;
+  uint32_t count_ = 0;
+  std::vector<Room> rooms_;
+  std::vector<uint32_t> free_;   // room indices not in use (a stack)
+  std::vector<uint32_t> index_;  // room + 1 by hash; 0: empty
+  uint64_t mask_;
+  std::vector<Slot> slots_;
+};
+
+}  // namespace bypass::msg
