@@ -17,9 +17,13 @@ RoomTable::RoomTable(uint32_t max_rooms, uint32_t per_connection, uint32_t conne
       // At most half full, so a probe ends soon.
       index_(std::bit_ceil(uint64_t{max_rooms} * 2 + 2), 0),
       mask_(index_.size() - 1),
-      slots_(uint64_t{connections} * per_conn_) {
+      slots_(uint64_t{connections} * per_conn_),
+      // Every room's tail may be part full; the other chunks are full.
+      chunks_(slots_.size() / kPerChunk + max_rooms + 1) {
   free_.reserve(max_rooms);
   for (uint32_t r = max_rooms; r-- > 0;) free_.push_back(r);
+  free_chunks_.reserve(chunks_.size());
+  for (size_t c = chunks_.size(); c-- > 0;) free_chunks_.push_back(static_cast<uint32_t>(c));
 }
 
 uint32_t RoomTable::find(std::string_view name) const {
@@ -96,12 +100,17 @@ bool RoomTable::join(uint32_t conn, uint32_t r) {
   const uint32_t m = slot_of(conn, kNone);
   if (m == kNone) return false;
   Room& room = rooms_[r];
-  slots_[m] = {r, room.tail, kNone};
-  if (room.tail != kNone)
-    slots_[room.tail].next = m;
-  else
-    room.head = m;
-  room.tail = m;
+  const uint32_t place = room.count % kPerChunk;
+  if (place == 0) {  // the tail is full (or there is none): a new one
+    const uint32_t c = free_chunks_.back();
+    free_chunks_.pop_back();
+    chunks_[c].prev = room.tail;
+    chunks_[c].next = kNone;
+    (room.tail != kNone ? chunks_[room.tail].next : room.head) = c;
+    room.tail = c;
+  }
+  chunks_[room.tail].conn[place] = conn;
+  slots_[m] = {r, room.tail * kPerChunk + place};
   ++room.count;
   return true;
 }
@@ -110,11 +119,23 @@ bool RoomTable::leave(uint32_t conn, uint32_t r) {
   const uint32_t m = slot_of(conn, r);
   if (m == kNone) return false;
   Room& room = rooms_[r];
-  const Slot s = slots_[m];
-  (s.prev != kNone ? slots_[s.prev].next : room.head) = s.next;
-  (s.next != kNone ? slots_[s.next].prev : room.tail) = s.prev;
+  // The room's last member moves into the leaver's cell.
+  const uint32_t cell = slots_[m].cell;
+  const uint32_t last_place = (room.count - 1) % kPerChunk;
+  const uint32_t last = chunks_[room.tail].conn[last_place];
+  if (last != conn) {
+    chunks_[cell / kPerChunk].conn[cell % kPerChunk] = last;
+    slots_[slot_of(last, r)].cell = cell;
+  }
   slots_[m] = Slot{};
-  if (--room.count != 0) return false;
+  --room.count;
+  if (last_place == 0) {  // the tail emptied
+    const uint32_t c = room.tail;
+    room.tail = chunks_[c].prev;
+    (room.tail != kNone ? chunks_[room.tail].next : room.head) = kNone;
+    free_chunks_.push_back(c);
+  }
+  if (room.count != 0) return false;
   unindex(r);
   return true;
 }

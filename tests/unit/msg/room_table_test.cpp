@@ -6,11 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <map>
 #include <new>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -65,15 +67,21 @@ TEST(RoomTable, FindsRoomsByNameAndRemovesThemWhenTheyEmpty) {
   EXPECT_EQ(t.rooms(), 0u);
 }
 
-TEST(RoomTable, MembersInTheOrderTheyJoined) {
+std::set<uint32_t> member_set(const RoomTable& t, uint32_t room) {
+  const std::vector<uint32_t> m = members_of(t, room);
+  return {m.begin(), m.end()};
+}
+
+TEST(RoomTable, MembersAndTheRoomsOfAConnection) {
   RoomTable t(4, 2, 8);
   const uint32_t a = t.create("a"), b = t.create("b"), c = t.create("c");
   for (uint32_t conn : {5u, 1u, 6u, 2u}) ASSERT_TRUE(t.join(conn, a));
   EXPECT_EQ(members_of(t, a), (std::vector<uint32_t>{5, 1, 6, 2}));
   EXPECT_FALSE(t.leave(6, a));
+  EXPECT_EQ(members_of(t, a), (std::vector<uint32_t>{5, 1, 2})) << "the last takes the place";
   EXPECT_FALSE(t.leave(5, a));
   ASSERT_TRUE(t.join(5, a));
-  EXPECT_EQ(members_of(t, a), (std::vector<uint32_t>{1, 2, 5}));
+  EXPECT_EQ(member_set(t, a), (std::set<uint32_t>{1, 2, 5}));
   EXPECT_EQ(t.members(a), 3u);
   // Two rooms a connection: a third is refused until it leaves one.
   ASSERT_TRUE(t.join(1, b));
@@ -85,6 +93,46 @@ TEST(RoomTable, MembersInTheOrderTheyJoined) {
   EXPECT_TRUE(t.join(1, c));
   EXPECT_EQ(t.any_room_of(1) == a || t.any_room_of(1) == c, true);
   EXPECT_EQ(t.any_room_of(0), kNone);
+}
+
+// Members join and leave three rooms at random, past many chunks of 14 and
+// back to none: each room's members are always exactly who is in it.
+TEST(RoomTable, MembersStayExactThroughJoinsAndLeaves) {
+  constexpr uint32_t kConns = 500;
+  RoomTable t(3, 3, kConns);
+  const std::string names[3] = {"x", "y", "z"};
+  uint32_t rooms[3] = {t.create(names[0]), t.create(names[1]), t.create(names[2])};
+  std::set<uint32_t> model[3];
+  size_t peak = 0;  // members of one room at most
+  std::mt19937 rng(3);
+  for (int step = 0; step < 30000; ++step) {
+    const int k = static_cast<int>(rng() % 3);
+    const uint32_t conn = rng() % kConns;
+    // Fill up for the first third of the run, then mostly leave.
+    const bool joining = step < 10000 ? rng() % 4 != 0 : rng() % 16 == 0;
+    if (joining && !model[k].contains(conn)) {
+      ASSERT_TRUE(t.join(conn, rooms[k]));
+      model[k].insert(conn);
+    } else if (!joining && model[k].contains(conn)) {
+      const bool gone = t.leave(conn, rooms[k]);
+      model[k].erase(conn);
+      ASSERT_EQ(gone, model[k].empty()) << step;
+      if (gone) {  // an emptied room is removed: made again for the next join
+        ASSERT_EQ(t.find(names[k]), kNone);
+        rooms[k] = t.create(names[k]);
+        ASSERT_NE(rooms[k], kNone);
+      }
+    }
+    peak = std::max(peak, model[k].size());
+    if (step % 101 == 0)
+      for (int j = 0; j < 3; ++j) {
+        ASSERT_EQ(member_set(t, rooms[j]), model[j]) << step;
+        ASSERT_EQ(t.members(rooms[j]), model[j].size()) << step;
+        for (uint32_t c : model[j]) ASSERT_TRUE(t.is_member(c, rooms[j]));
+      }
+  }
+  EXPECT_GT(peak, 250u) << "rooms of 18 chunks and more";
+  EXPECT_LT(model[0].size() + model[1].size() + model[2].size(), peak / 2) << "most left again";
 }
 
 TEST(RoomTable, RefusesARoomPastItsMost) {
