@@ -23,13 +23,22 @@ BYPASS_DROP_TABLE(FirewallDrop, FIREWALL_DROPS)
 
 class Firewall final : public Module {
  public:
-  Firewall(const AclTable* t, bool default_allow) : Module("Firewall") { use(t, default_allow); }
+  Firewall(const AclTable* t, bool default_allow) : Module("Firewall") {
+    auto hits = counters_for(*t);
+    use(t, default_allow, hits);
+  }
   DropTable drop_table() const override { return FirewallDrop::table(); }
-  // On the worker: new rules, their counters from zero. hits()[0]: no rule.
-  void use(const AclTable* t, bool default_allow) {
+  // Counters for `t`'s rules, from zero (hits(0): no rule). Made off the
+  // worker: use() only swaps them in.
+  static std::unique_ptr<Counter[]> counters_for(const AclTable& t) {
+    return std::make_unique<Counter[]>(t.rules().size() + 1);
+  }
+  // On the worker: new rules and `hits` (counters_for them); the old
+  // counters come back in `hits`, so nothing is allocated or freed here.
+  void use(const AclTable* t, bool default_allow, std::unique_ptr<Counter[]>& hits) {
     table_ = t;
     allow_ = default_allow;
-    hits_ = std::make_unique<Counter[]>(t->rules().size() + 1);
+    hits_.swap(hits);
   }
   const AclTable& table() const { return *table_; }
   uint64_t hits(size_t i) const { return hits_[i].get(); }

@@ -125,7 +125,10 @@ TEST(Firewall, FirstMatchWinsOnBothFamiliesAndCountsEachRule) {
   auto wider = rules("[[firewall.rule]]\naction = \"allow\"\nproto = \"udp\"\ndport = 53\n");
   auto next = AclTable::build(wider.rules);
   ASSERT_TRUE(next) << next.error();
-  w.run_on([&](Worker&) { fw.use(next->get(), wider.default_allow); });
+  auto hits = Firewall::counters_for(**next);
+  Counter* fresh = hits.get();
+  w.run_on([&](Worker&) { fw.use(next->get(), wider.default_allow, hits); });
+  EXPECT_NE(hits.get(), fresh) << "the old counters come back, to be freed off the worker";
   Batch b2;
   b2.push(test::to_mbuf(test::test_pool(), udp4_to(53).build()));
   Module::deliver(w, fw, b2);

@@ -1,6 +1,9 @@
 // bypass-firewall: forwards what the [firewall] rules allow (docs/embedding.md).
 // SIGHUP re-reads them: a new rte_acl table goes to every worker between two
 // bursts, and only then is the old one freed.
+#include <memory>
+#include <vector>
+
 #include <bypass/control/appliance.hpp>
 
 #include "firewall.hpp"
@@ -44,7 +47,14 @@ int main(int argc, char** argv) {
   a.reload = [&]() -> Status {
     auto next = AclTable::build(rules.rules);
     if (!next) return next.status();
-    modules.run_on_each([&](examples::Firewall& m) { m.use(next->get(), rules.default_allow); });
+    // Counters made here, swapped in on each worker; the old ones are freed
+    // here when `hits` goes.
+    std::vector<std::unique_ptr<Counter[]>> hits;
+    for (size_t i = 0; i < modules.size(); ++i)
+      hits.push_back(examples::Firewall::counters_for(**next));
+    size_t i = 0;
+    modules.run_on_each(
+        [&](examples::Firewall& m) { m.use(next->get(), rules.default_allow, hits[i++]); });
     table = std::move(*next);  // no worker reads the old one any more
     return Status::ok();
   };

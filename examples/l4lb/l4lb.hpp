@@ -43,19 +43,25 @@ namespace bypass::examples {
   X(kTooBig, "too_big")         /* wrapped it would pass the mtu, and no ICMP went back */
 BYPASS_DROP_TABLE(L4lbDrop, L4LB_DROPS)
 
-struct L4lbConfig {
+// What the worker reads for each packet: plain values, copied without
+// allocating when a reload hands them over.
+struct L4lbPath {
   uint32_t vip = 0, self = 0;  // network order
   rte_be16_t port = 0;
   rte_ether_addr gateway{};
-  std::vector<uint32_t> backends;  // network order
-  uint16_t mtu = 1500;             // the largest IP packet the way to the backends carries
+  uint16_t mtu = 1500;  // the largest IP packet the way to the backends carries
+};
+
+struct L4lbConfig : L4lbPath {
+  std::vector<uint32_t> backends;  // network order; the worker reads them through the table
 };
 
 class L4lb final : public PacketModule<L4lb> {
  public:
   L4lb(const L4lbConfig& c, const RendezvousTable* t) : PacketModule("L4lb"), c_(c), table_(t) {}
   DropTable drop_table() const override { return L4lbDrop::table(); }
-  void use(const L4lbConfig& c, const RendezvousTable* t) { c_ = c, table_ = t; }  // on the worker
+  // On the worker: copies the path's values (no allocation), not the backends.
+  void use(const L4lbConfig& c, const RendezvousTable* t) { c_ = c, table_ = t; }
   uint64_t told_too_big() const { return told_.get(); }  // ICMP "fragmentation needed" sent
   static constexpr uint64_t kIcmpPerSecond = 1000;       // and at most this many at once
 
@@ -158,7 +164,7 @@ class L4lb final : public PacketModule<L4lb> {
     return true;
   }
 
-  L4lbConfig c_;
+  L4lbPath c_;
   const RendezvousTable* table_;
   Counter told_;
   bool icmp_started_ = false;
