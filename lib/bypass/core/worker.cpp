@@ -36,11 +36,13 @@ void Worker::idle() {
   }
 }
 
+// On the worker: nothing here allocates or frees. The old pollers' storage
+// stays in next_pollers_ and at_swap_ keeps its callable until the control
+// thread, which made them, replaces or drops them (swap_pollers).
 void Worker::take_swap() {
   if (at_swap_) at_swap_(*this);
   pollers_.swap(next_pollers_);
   next_pollers_.clear();
-  at_swap_ = nullptr;
   swap_pending_.store(false, std::memory_order_release);
 }
 
@@ -52,12 +54,15 @@ void Worker::swap_pollers(std::vector<Poller*> pollers, std::function<void(Worke
     if (!running_) {
       swap_pending_.store(true, std::memory_order_relaxed);
       take_swap();
+      at_swap_ = nullptr;
       return;
     }
     swap_pending_.store(true, std::memory_order_release);
   }
   // The worker takes it at its next iteration, or as run() ends.
   while (swap_pending_.load(std::memory_order_acquire)) std::this_thread::yield();
+  std::lock_guard<std::mutex> lock(run_mutex_);
+  at_swap_ = nullptr;  // freed here, not on the worker
 }
 
 uint64_t Worker::run(const std::atomic<bool>& stop) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
 #include <thread>
 
 #include "eal_env.hpp"
@@ -66,6 +67,30 @@ TEST(Worker, RunsOnItsOwnLcoreAndStopsCleanly) {
   }
   EXPECT_EQ(t.rx_packets, sum) << "totals are the sum of per-worker counters";
   EXPECT_EQ(t.polls, polls_sum);
+}
+
+// What run_on() hands a running worker is called there, and freed on the
+// thread that made it: a worker neither allocates nor frees for a swap.
+TEST(Worker, WhatRunOnHandsOverIsFreedOnTheCallersThread) {
+  const Config& c = test::eal_config();
+  Worker w(0, c.workers[0]);
+  CountingPoller p;
+  w.add(&p);
+  WorkerGroup g({&w});
+  ASSERT_TRUE(g.launch());
+  wait_for_polls(p, 10);
+  struct Probe {
+    explicit Probe(std::thread::id* at) : freed_on(at) {}
+    ~Probe() { *freed_on = std::this_thread::get_id(); }
+    std::thread::id* freed_on;
+  };
+  std::thread::id freed, ran;
+  auto probe = std::make_shared<Probe>(&freed);
+  w.run_on([probe = std::move(probe), &ran](Worker&) { ran = std::this_thread::get_id(); });
+  g.stop();
+  EXPECT_NE(ran, std::thread::id()) << "it ran";
+  EXPECT_NE(ran, std::this_thread::get_id()) << "on the worker";
+  EXPECT_EQ(freed, std::this_thread::get_id()) << "and was freed here";
 }
 
 TEST(Worker, EveryIdlePolicyRunsAndStops) {
