@@ -303,6 +303,19 @@ FaultyPort::FaultyPort(Port& inner, const FaultPlan& plan, rte_mempool* copy_poo
 
 const FaultPlan* FaultyPort::keep_plan(const FaultPlan& plan) {
   kept_.push_back(plan);
+  // A plan that holds packets back needs each queue's hold ring: made here,
+  // on the control thread, so use_plan() allocates nothing on the worker. A
+  // queue without one reads neither field until use_plan() has run.
+  auto ready = [&](Queue* qs, uint16_t n, const DirectionFaults& f) {
+    if (!transforms(f)) return;
+    for (uint16_t q = 0; q < n; ++q) {
+      if (qs[q].hold) continue;
+      qs[q].cap = std::min(plan.hold_capacity, kMaxHold);
+      qs[q].hold.reset(new Queue::Held[qs[q].cap]);
+    }
+  };
+  ready(rxq_.get(), nrx_, plan.rx);
+  ready(txq_.get(), ntx_, plan.tx);
   return &kept_.back();
 }
 
@@ -313,7 +326,7 @@ void FaultyPort::use_plan(const FaultPlan* plan, std::span<const uint16_t> rx_qu
     s.f = &f;
     // A queue that holds packets keeps the path that releases them.
     s.transforms = transforms(f) || s.hold != nullptr;
-    if (s.transforms && !s.hold) {  // off the fast path: once, at the swap
+    if (s.transforms && !s.hold) {  // only for a plan keep_plan() did not make ready
       s.cap = std::min(plan->hold_capacity, kMaxHold);
       s.hold.reset(new Queue::Held[s.cap]);
     }

@@ -154,6 +154,8 @@ class FaultyPort final : public Port {
   /// called by the worker that polls them, between two of its bursts (the
   /// at_swap of Worker::swap_pollers). The queues' random streams and held
   /// packets carry on; `link_up` of a new plan is not applied (set_link is).
+  /// keep_plan() also makes the hold rings a plan needs, so use_plan()
+  /// allocates nothing on the worker.
   const FaultPlan* keep_plan(const FaultPlan& plan);
   bool can_copy() const { return copy_pool_ != nullptr; }  ///< duplication possible
   void use_plan(const FaultPlan* plan, std::span<const uint16_t> rx_queues,

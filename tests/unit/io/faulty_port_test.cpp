@@ -350,6 +350,26 @@ TEST_F(FaultyPortTest, DelayReleasesAfterExactlyNPolls) {
   EXPECT_EQ(fp.counters().rx.delayed, 5u);
 }
 
+// A plan given live (keep_plan on the control thread, use_plan as the
+// worker would call it) delays as one given at the start does: keep_plan
+// made the hold ring it needs.
+TEST_F(FaultyPortTest, ALivePlanThatDelaysHoldsPacketsBack) {
+  FaultyPort fp(*dev_, FaultPlan{});
+  Owned out;
+  inject(0, 2);
+  EXPECT_EQ(poll(fp, out), 2) << "no faults yet";
+  FaultPlan delay;
+  delay.rx.delay_polls = 2;
+  const FaultPlan* kept = fp.keep_plan(delay);
+  const uint16_t q0 = 0;
+  fp.use_plan(kept, {&q0, 1}, std::nullopt);
+  inject(2, 3);
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(poll(fp, out), 0) << "poll " << i + 1;
+  EXPECT_EQ(poll(fp, out), 3);
+  EXPECT_EQ(out.seqs(), iota(0, 5));
+  EXPECT_EQ(fp.counters().rx.delayed, 3u);
+}
+
 TEST_F(FaultyPortTest, FullHoldQueueDropsAndCounts) {
   FaultPlan p;
   p.rx.delay_polls = 5;
