@@ -72,6 +72,13 @@ class MixHash {
     return fold(fold(a ^ key_[0], b ^ key_[1]) ^ key_[2], c ^ key_[3]);
   }
   // Type, address bytes of that type and port: equal addresses hash equal.
+  // Its low bits (an index's slot) are not random for neighbouring ports:
+  // usually they spread better than random, and for about one key in a
+  // hundred they cluster. Simulated for 10,000 consecutive ports of one host
+  // in 2^18 slots with linear probing, the worst of 150 keys averaged 1.39
+  // probes (a random function: 1.02). A splitmix finalizer removes that, and
+  // cost 2 % per packet at 10,000 clients in netcode_bench (2026-12-01),
+  // whose clients are such ports: kept out.
   uint64_t address(const NetcodeAddress& a) const {
     const uint64_t tail = uint64_t{static_cast<uint8_t>(a.type)} | uint64_t{a.port} << 8;
     if (a.type == AddressType::kIpv6) {
