@@ -15,6 +15,11 @@
 namespace bypass {
 namespace {
 
+// IPv4 replies carry Don't Fragment, as a Linux UDP socket's do by default:
+// a datagram that is never fragmented needs no unique ID (RFC 6864), and
+// these all have ID 0. In memory (network order), as the checksum sums it.
+constexpr rte_be16_t kDontFragment = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+
 // Fills in the UDP checksum of a frame whose headers are final: the device
 // does it when it can (we store the pseudo-header sum), else software.
 void set_udp_cksum(rte_mbuf* m, uint32_t l3_off, uint32_t l4_off, bool v6, const ReplyParams& rp) {
@@ -128,7 +133,7 @@ bool udp_reply_in_place(rte_mbuf* m, Parsed& p, uint32_t len, bool unchanged,
     const uint32_t sum = (device_checked ? ones_sum(ip, (ip->version_ihl & 0x0f) * 4u) : 0u) +
                          static_cast<uint16_t>(~ip->hdr_checksum) +
                          static_cast<uint16_t>(~ip->total_length) + len_be +
-                         static_cast<uint16_t>(~ip->fragment_offset) +
+                         static_cast<uint16_t>(~ip->fragment_offset) + kDontFragment +
                          static_cast<uint16_t>(~old_ttl_proto) + ttl_proto;
     // Swapping the addresses leaves the sum as it was.
     const rte_be32_t src = ip->src_addr;
@@ -136,7 +141,7 @@ bool udp_reply_in_place(rte_mbuf* m, Parsed& p, uint32_t len, bool unchanged,
     ip->dst_addr = src;
     ip->total_length = len_be;
     ip->time_to_live = rp.ttl;
-    ip->fragment_offset = 0;
+    ip->fragment_offset = kDontFragment;
     if (rp.tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
       set_ipv4_cksum(m, ip, p.l3_off, rp);
     else
@@ -191,6 +196,7 @@ rte_mbuf* udp_frame_to_sender(rte_mempool* pool, const rte_mbuf* req, const Pars
     std::memset(ip, 0, sizeof(*ip));
     ip->version_ihl = RTE_IPV4_VHL_DEF;
     ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(ip_len + 8 + header_len + len));
+    ip->fragment_offset = kDontFragment;
     ip->time_to_live = rp.ttl;
     ip->next_proto_id = kProtoUdp;
     ip->src_addr = rq->dst_addr;
@@ -257,6 +263,7 @@ rte_mbuf* udp_frame_to_peer(rte_mempool* pool, const Peer& to, const uint8_t* pa
     std::memset(ip, 0, sizeof(*ip));
     ip->version_ihl = RTE_IPV4_VHL_DEF;
     ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(ip_len + 8 + len));
+    ip->fragment_offset = kDontFragment;
     ip->time_to_live = rp.ttl;
     ip->next_proto_id = kProtoUdp;
     ip->src_addr = to.local.ip.v4_be();

@@ -11,6 +11,8 @@
 #include <bypass/net/wire.hpp>
 #include <bypass/udp/dpdk_backend.hpp>
 #include <bypass/udp/frames.hpp>
+
+#include <bypass/net/checksum.hpp>
 #include <bypass/udp/handlers.hpp>
 
 #include "../net/net_fixture.hpp"
@@ -49,7 +51,7 @@ Packet reply_to(Packet rq, Bytes payload) {
   if (auto* v4 = std::get_if<Ip4Spec>(&rq.l3)) {
     std::swap(v4->src, v4->dst);
     v4->ttl = 50;
-    v4->frag = 0;
+    v4->frag = 0x4000;  // Don't Fragment, whatever the request had
   } else {
     std::swap(rq.ip6().src, rq.ip6().dst);
     rq.ip6().hop_limit = 50;
@@ -247,7 +249,7 @@ Packet frame_to_sender(Packet rq, Bytes payload) {
     const uint32_t src = v4->src, dst = v4->dst;
     *v4 = Ip4Spec{};
     v4->id = 0;
-    v4->frag = 0;
+    v4->frag = 0x4000;  // Don't Fragment
     v4->ttl = 50;
     v4->src = src;
     v4->dst = dst;
@@ -439,6 +441,9 @@ TEST_F(UdpFrames, FrameToPeerSaysWhyItMadeNone) {
   rte_mbuf* m = udp_frame_to_peer(test_pool(), to, payload.data(), 100, rp(), &why);
   ASSERT_NE(m, nullptr);
   EXPECT_EQ(rte_pktmbuf_pkt_len(m), 14u + 20 + 8 + 100);
+  const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, 14);
+  EXPECT_EQ(rte_be_to_cpu_16(ip->fragment_offset), RTE_IPV4_HDR_DF_FLAG) << "Don't Fragment";
+  EXPECT_EQ(ipv4_header_cksum(ip), 0) << "a header whose checksum sums to 0xffff";
   rte_pktmbuf_free(m);
   const unsigned before = rte_mempool_in_use_count(test_pool());
   // Larger than one buffer's data room: too big, not an empty pool.
