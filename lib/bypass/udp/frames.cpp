@@ -15,9 +15,11 @@
 namespace bypass {
 namespace {
 
-// IPv4 replies carry Don't Fragment, as a Linux UDP socket's do by default:
-// a datagram that is never fragmented needs no unique ID (RFC 6864), and
-// these all have ID 0. In memory (network order), as the checksum sums it.
+// Don't Fragment, in memory (network order) as the checksum sums it. A reply
+// made in place keeps the request's DF bit (and its ID). A frame built from
+// nothing has ID 0, so it carries DF: a datagram that is never fragmented
+// needs no unique ID (RFC 6864). bypass does no path MTU discovery: such a
+// frame larger than the path's MTU is dropped on the way.
 constexpr rte_be16_t kDontFragment = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
 
 // Fills in the UDP checksum of a frame whose headers are final: the device
@@ -130,10 +132,12 @@ bool udp_reply_in_place(rte_mbuf* m, Parsed& p, uint32_t len, bool unchanged,
         rte_cpu_to_be_16(static_cast<uint16_t>(rp.ttl << 8 | ip->next_proto_id));
     uint16_t old_ttl_proto;
     std::memcpy(&old_ttl_proto, &ip->time_to_live, 2);
+    // Only the request's DF bit stays (parse_ipv4 refused fragments).
+    const rte_be16_t flags = ip->fragment_offset & kDontFragment;
     const uint32_t sum = (device_checked ? ones_sum(ip, (ip->version_ihl & 0x0f) * 4u) : 0u) +
                          static_cast<uint16_t>(~ip->hdr_checksum) +
                          static_cast<uint16_t>(~ip->total_length) + len_be +
-                         static_cast<uint16_t>(~ip->fragment_offset) + kDontFragment +
+                         static_cast<uint16_t>(~ip->fragment_offset) + flags +
                          static_cast<uint16_t>(~old_ttl_proto) + ttl_proto;
     // Swapping the addresses leaves the sum as it was.
     const rte_be32_t src = ip->src_addr;
@@ -141,7 +145,7 @@ bool udp_reply_in_place(rte_mbuf* m, Parsed& p, uint32_t len, bool unchanged,
     ip->dst_addr = src;
     ip->total_length = len_be;
     ip->time_to_live = rp.ttl;
-    ip->fragment_offset = kDontFragment;
+    ip->fragment_offset = flags;
     if (rp.tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
       set_ipv4_cksum(m, ip, p.l3_off, rp);
     else

@@ -51,7 +51,7 @@ Packet reply_to(Packet rq, Bytes payload) {
   if (auto* v4 = std::get_if<Ip4Spec>(&rq.l3)) {
     std::swap(v4->src, v4->dst);
     v4->ttl = 50;
-    v4->frag = 0x4000;  // Don't Fragment, whatever the request had
+    v4->frag &= 0x4000;  // the request's Don't Fragment bit stays, nothing else
   } else {
     std::swap(rq.ip6().src, rq.ip6().dst);
     rq.ip6().hop_limit = 50;
@@ -66,6 +66,25 @@ void expect_valid(const Bytes& out, const Parsed& p) {
     EXPECT_TRUE(ipv4_header_ok(out, p.l3_off));
   }
   EXPECT_TRUE(l4_checksum_ok(out, p.l3_off, p.l4_off, out.size() - p.l4_off, kProtoUdp));
+}
+
+// A reply made in place keeps the request's Don't Fragment bit and its ID;
+// the reserved flag goes. The checksum stays right for each.
+TEST_F(UdpFrames, ReplyKeepsTheRequestsDontFragmentBit) {
+  for (uint16_t frag : {0x0000, 0x4000, 0x8000, 0xc000}) {
+    Packet rq = udp4({'h', 'i'});
+    rq.ip4().frag = frag;
+    rq.ip4().id = 0x1234;
+    Parsed p;
+    rte_mbuf* m = request(rq.build(), p);
+    ASSERT_TRUE(udp_reply_in_place(m, p, 2, true, rp())) << frag;
+    const Bytes out = bytes_of(m);
+    EXPECT_EQ(out, reply_to(rq, {'h', 'i'}).build()) << frag;
+    const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, p.l3_off);
+    EXPECT_EQ(rte_be_to_cpu_16(ip->fragment_offset), frag & 0x4000) << frag;
+    EXPECT_EQ(rte_be_to_cpu_16(ip->packet_id), 0x1234);
+    expect_valid(out, p);
+  }
 }
 
 TEST_F(UdpFrames, ReplyUnchangedV4AndV6) {
