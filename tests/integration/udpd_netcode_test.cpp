@@ -426,6 +426,10 @@ TEST(UdpdSockets, NetcodeConfigMistakesAreOneSentence) {
        "only applies to application = \"rooms\""},
       {"127.0.0.1", "protocol_id = 1\n" + key + "application = \"rooms\"\nslow_member_ms = 5\n",
        "slow_member_ms"},
+      {"127.0.0.1",
+       "protocol_id = 1\n" + key +
+           "application = \"rooms\"\nmax_clients = 1048576\nrooms_per_connection = 17\n",
+       "rooms_per_connection times max_clients is 17825792 room memberships, more than 16777216"},
       {"127.0.0.1", "protocol_id = 1\n" + key + "application = \"echo\"\nchannels = [\"fast\"]\n",
        "each channel is \"reliable\", \"unreliable\" or \"sequenced\""},
   };

@@ -49,7 +49,8 @@ class Worker {
   /// the worker runs `at_swap` on itself, then polls `pollers` instead of the
   /// ones it had; returns when that is done. When the worker is not running,
   /// both happen here and now. The caller keeps the old pollers alive until
-  /// this returns.
+  /// this returns. `at_swap` is destroyed here, after the worker ran it, not
+  /// on the worker. One caller at a time (the control thread).
   void swap_pollers(std::vector<Poller*> pollers, std::function<void(Worker&)> at_swap);
   /// Runs `f` on the worker between two iterations (here and now when it is
   /// not running) and returns when it has: how the control thread hands a

@@ -60,7 +60,10 @@ size_t RoomsApp::members(std::string_view room) const {
   return r == RoomTable::kNone ? 0 : table_->members(r);
 }
 
-void RoomsApp::on_open(Session&) {}
+void RoomsApp::on_open(Session& s) {
+  // A slot's rooms went with its last connection's close; none are inherited.
+  for (uint32_t r; (r = table_->any_room_of(s.id)) != RoomTable::kNone;) leave_room(s, r, true);
+}
 
 void RoomsApp::reply(Session& s, std::string_view text) {
   const SendResult r =
@@ -118,7 +121,10 @@ void RoomsApp::join(Session& s, std::string_view name) {
     reply(s, Line() << "error room " << name << " is full");
     return;
   }
-  t.join(s.id, r);
+  if (!t.join(s.id, r)) {  // the table's bound is the config's: not reached
+    reply(s, "error this connection is in the most rooms allowed: leave one first");
+    return;
+  }
   reply(s, Line() << "joined " << name << " " << t.members(r));
 }
 

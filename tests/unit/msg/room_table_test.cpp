@@ -1,7 +1,8 @@
 // RoomTable: rooms by name through its open-addressing index (checked against
 // a std::map through thousands of creations and removals, so a wrong
-// backward shift loses a name), members in join order, the bounds, and no
-// heap allocation after construction (this binary counts operator new).
+// backward shift loses a name), members exact through joins and leaves (the
+// last takes a leaver's place), the bounds, and no heap allocation after
+// construction (this binary counts operator new).
 #include <bypass/msg/room_table.hpp>
 
 #include <gtest/gtest.h>
