@@ -94,6 +94,8 @@ NeighborCache::NeighborCache(const NeighborOptions& o, uint64_t hz)
   entries_.resize(capacity_);
   for (uint32_t i = 0; i < capacity_; ++i) entries_[i].next = i + 1 < capacity_ ? i + 1 : kNil;
   free_ = 0;
+  used_.reserve(capacity_);
+  used_at_.assign(capacity_, kNil);
   uint32_t slots = 2;
   while (slots < 2 * capacity_) slots *= 2;  // load factor at most 1/2
   slots_.assign(slots, kNil);
@@ -180,6 +182,8 @@ uint32_t NeighborCache::allocate(const IpAddr& ip) {
   uint32_t s = e.hash & mask_;
   while (slots_[s] != kNil) s = (s + 1) & mask_;
   slots_[s] = i;
+  used_at_[i] = static_cast<uint32_t>(used_.size());
+  used_.push_back(i);
   ++size_;
   counters_.entries.add();
   return i;
@@ -201,6 +205,11 @@ void NeighborCache::remove(uint32_t i) {
     }
   }
   slots_[s] = kNil;
+  const uint32_t at = used_at_[i], last = used_.back();
+  used_[at] = last;
+  used_at_[last] = at;
+  used_.pop_back();
+  used_at_[i] = kNil;
   e.state = NeighborState::kFree;
   e.next = free_;
   free_ = i;

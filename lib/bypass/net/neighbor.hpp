@@ -153,13 +153,16 @@ class NeighborCache {
   // the MAC is null, unicast to it otherwise (at most one per entry per call, and
   // retry_ms apart). REACHABLE ages to STALE; unused STALE and spent FAILED entries
   // go; INCOMPLETE out of probes becomes FAILED and PROBE out of probes goes; the
-  // packets such an entry held go to drop(rte_mbuf*). Costs O(capacity): call it
-  // every millisecond or so, not per packet. Entries stamped in the future (the
+  // packets such an entry held go to drop(rte_mbuf*). Costs O(entries in use):
+  // call it every millisecond or so, not per packet. Entries stamped in the future (the
   // clock went back) are restamped to `now`, so nothing lives forever. probe and
   // drop must not call back into this cache.
   template <class Probe, class Drop>
   void tick(uint64_t now, Probe&& probe, Drop&& drop) {
-    for (uint32_t i = 0; i < capacity_; ++i) {
+    // From the end: remove() moves the last entry in use into the hole, and
+    // that one was visited already.
+    for (size_t k = used_.size(); k-- > 0;) {
+      const uint32_t i = used_[k];
       Action a = advance(i, now);
       if (a == Action::kNone) continue;
       if (a == Action::kProbe) {
@@ -266,6 +269,9 @@ class NeighborCache {
   uint32_t mask_;
   uint32_t free_ = kNil;
   size_t size_ = 0;
+  // The entries in use, in no order, and where each is in it: tick() walks
+  // these, not the whole table (capacity reserved: never grows).
+  std::vector<uint32_t> used_, used_at_;
   List stale_list_, failed_list_;  // eviction candidates, oldest first
   std::vector<rte_mbuf*> held_mbuf_;
   std::vector<uint32_t> held_next_;

@@ -456,6 +456,30 @@ TEST_F(NeighborTest, ClockBackwardsAndHugeJumps) {
   EXPECT_EQ(state(ip4(5)), S::kReachable);
 }
 
+// tick() walks only the entries in use, and removing one moves another in
+// that list: many that expire in one tick, between others that do not, all
+// go, and the others all stay.
+TEST_F(NeighborTest, ManyExpireInOneTickBetweenOthersThatStay) {
+  NeighborOptions o = small();
+  o.capacity = 64;
+  make(o);
+  for (uint16_t n = 1; n <= 60; ++n)  // STALE from 0 (even) or from 500 (odd)
+    ASSERT_EQ(nc_->learn(ip6(n), mac(1), n % 2 ? 500 : 0, K::kRequest), R::kAdded);
+  EXPECT_TRUE(tick(1999).empty());
+  EXPECT_EQ(nc_->size(), 60u);
+  EXPECT_TRUE(tick(2000).empty()) << "unused STALE entries are not probed";
+  EXPECT_EQ(nc_->size(), 30u);
+  for (uint16_t n = 1; n <= 60; ++n) EXPECT_EQ(state(ip6(n)), n % 2 ? S::kStale : S::kFree) << n;
+  tick(2500);
+  EXPECT_EQ(nc_->size(), 0u);
+  size_t seen = 0;
+  nc_->for_each([&](const NeighborInfo&) { ++seen; });
+  EXPECT_EQ(seen, 0u);
+  // And the table takes new ones again.
+  EXPECT_EQ(nc_->learn(ip6(61), mac(2), 3000, K::kRequest), R::kAdded);
+  EXPECT_EQ(nc_->size(), 1u);
+}
+
 TEST_F(NeighborTest, IndexStaysConsistentUnderChurn) {
   NeighborOptions o = small();
   o.capacity = 64;
