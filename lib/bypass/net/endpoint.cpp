@@ -166,6 +166,12 @@ DropReason Endpoint::handle_arp(Worker& w, rte_mbuf* m, const Parsed& p, Batch& 
   d.arp_sip = tip;
   eth->dst_addr = d.arp_tha;
   eth->src_addr = to_ether(cfg_.mac);
+  // A request from a veth or a tap is 42 bytes: the reply goes out padded to
+  // Ethernet's 60-byte minimum, like the ARP frames built from nothing.
+  if (m->pkt_len < kMinFrameBytes && m->nb_segs == 1) {
+    const uint16_t pad = static_cast<uint16_t>(kMinFrameBytes - m->pkt_len);
+    if (char* tail = rte_pktmbuf_append(m, pad)) std::memset(tail, 0, pad);
+  }
   tx.push(m);
   counters_.arp_replies.add();
   return kPass;

@@ -27,7 +27,6 @@ rte_ether_hdr* eth_at(uint8_t* p, const MacAddr& src, const MacAddr& dst, uint16
 // 60-byte minimum (before the FCS), as a PMD or NIC that does not pad would
 // otherwise put a runt on the wire.
 constexpr uint16_t kArpBytes = sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr);
-constexpr uint16_t kMinFrameBytes = RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN;
 
 bool arp(rte_mbuf* m, const MacAddr& mac, uint32_t sip, uint32_t tip, const MacAddr& dst) {
   uint8_t* p = start(m, kMinFrameBytes);

@@ -33,6 +33,9 @@ inline MacAddr ipv6_multicast_mac(const IpAddr& a) {
   return {{0x33, 0x33, a.b[12], a.b[13], a.b[14], a.b[15]}};
 }
 
+// Ethernet's smallest frame, less its FCS: shorter ones are padded with zeros.
+inline constexpr uint16_t kMinFrameBytes = RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN;
+
 // ARP frames are padded with zeros to 60 bytes, the Ethernet minimum.
 // ARP request with sender = target = ip, to broadcast.
 bool build_garp(rte_mbuf* m, const MacAddr& mac, uint32_t ip_be);

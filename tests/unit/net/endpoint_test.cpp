@@ -37,6 +37,20 @@ TEST_F(Ep, ArpRequestForUsIsAnsweredInPlace) {
   expect_accounted(0);
 }
 
+// A veth or tap peer does not pad its 42-byte request: the reply is padded to 60.
+TEST_F(Ep, ArpReplyToABareRequestIsPaddedTo60) {
+  Packet bare = arp_request(kOurIp4b);
+  bare.min_frame = 0;
+  ASSERT_EQ(bare.build().size(), 42u);
+  process(bare.build());
+  const Bytes out = only_tx();
+  ASSERT_EQ(out.size(), 60u) << "no runt on the wire";
+  EXPECT_EQ(Bytes(out.begin() + 42, out.end()), Bytes(18, 0));
+  EXPECT_EQ(out[21], 2) << "a reply";
+  EXPECT_EQ(ep_.counters().arp_replies.get(), 1u);
+  expect_accounted(0);
+}
+
 TEST_F(Ep, ArpRequestInAVlanKeepsTheTag) {
   Packet rq = arp_request();
   rq.eth.tags = {0x0123};
