@@ -1,15 +1,18 @@
 // libFuzzer target for the rooms application (msg/rooms_app) on a message
 // server: three client sessions joined to it directly (no netcode), driven
 // by records of the input: [op][client][length hi][length lo][bytes]. Ops
-// (op % 5), for client (client % 3):
+// (op % 6), for client (client % 3):
 //   0: the bytes as a text message on channel 0 (a command: join, leave,
 //      pub ROOM\n...; not UTF-8: sent as binary instead);
 //   1: the bytes as a binary message on channel 1 (unreliable);
 //   2: the bytes as a packet straight to the server, as a peer could send;
 //   3: time passes (bytes[0] ms) and every side runs its timers;
-//   4: the client stops reading (or reads again): a slow member.
+//   4: the client stops reading (or reads again): a slow member;
+//   5: the bytes as a record from another worker's ring (worker `client`),
+//      as RoomsApp::on_linked reads a publication framed elsewhere.
 // After each record the packets cross both ways. At the end every connection
-// goes; checks: the sanitizers', and that the server's pool is whole again.
+// goes; checks: the sanitizers', that the server's pool is whole again and
+// that no room is left.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -96,7 +99,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (int i = 0; i < 3; ++i) cross();  // the hellos
   size_t at = 0;
   while (at + 4 <= size) {
-    const uint8_t op = data[at] % 5;
+    const uint8_t op = data[at] % 6;
     const uint32_t c = data[at + 1] % kClients;
     const size_t len = std::min<size_t>((size_t{data[at + 2]} << 8 | data[at + 3]), size - at - 4);
     std::span<const uint8_t> b(data + at + 4, len);
@@ -119,10 +122,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 4:
         sides[c]->deaf = !sides[c]->deaf;
         break;
+      case 5:
+        rooms.on_linked(b, c + 1, now);
+        break;
     }
     cross();
   }
   for (uint32_t i = 0; i < kClients; ++i) server.on_disconnect(i);
+  if (rooms.rooms() != 0) {
+    std::fprintf(stderr, "fuzz_rooms: %zu rooms left with every connection gone\n", rooms.rooms());
+    std::abort();
+  }
   if (server.pool().available() != server.pool().capacity()) {
     std::fprintf(stderr, "fuzz_rooms: %u of %u chunks not given back\n",
                  server.pool().capacity() - server.pool().available(), server.pool().capacity());
