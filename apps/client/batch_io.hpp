@@ -56,13 +56,24 @@ class BatchSocketSink final : public conn::PacketSink {
  public:
   // Whatever is held when the owner closes the socket is not sent: flush first.
   explicit BatchSocketSink(int fd) : fd_(fd) {}
+  // Connects the socket to `peer`: datagrams to it then go without an
+  // address, and the kernel keeps the route instead of looking it up for
+  // each one. False (nothing changed) if connect() fails.
+  bool connect_to(const conn::NetcodeAddress& peer) {
+    sockaddr_storage sa;
+    const socklen_t len = to_sockaddr(conn::from_netcode(peer), sa);
+    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&sa), len) != 0) return false;
+    peer_ = peer;
+    connected_ = true;
+    return true;
+  }
   void send(const conn::NetcodeAddress& to, std::span<const uint8_t> packet) override {
     if (packet.size() > kMaxDatagram) {
       ++errors;
       return;
     }
     Held& h = held_[n_];
-    h.to_len = to_sockaddr(conn::from_netcode(to), h.to);
+    h.to_len = connected_ && to == peer_ ? 0 : to_sockaddr(conn::from_netcode(to), h.to);
     std::memcpy(h.bytes, packet.data(), packet.size());
     h.len = packet.size();
     if (++n_ == kHeld) flush();
@@ -75,7 +86,7 @@ class BatchSocketSink final : public conn::PacketSink {
       iov[i] = {held_[i].bytes, held_[i].len};
       msgs[i].msg_hdr.msg_iov = &iov[i];
       msgs[i].msg_hdr.msg_iovlen = 1;
-      msgs[i].msg_hdr.msg_name = &held_[i].to;
+      msgs[i].msg_hdr.msg_name = held_[i].to_len != 0 ? &held_[i].to : nullptr;
       msgs[i].msg_hdr.msg_namelen = held_[i].to_len;
     }
     unsigned done = 0;
@@ -107,6 +118,8 @@ class BatchSocketSink final : public conn::PacketSink {
     uint8_t bytes[kMaxDatagram];
   };
   int fd_;
+  bool connected_ = false;
+  conn::NetcodeAddress peer_{};
   std::array<Held, kHeld> held_;
   unsigned n_ = 0;
 };

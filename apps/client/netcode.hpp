@@ -39,6 +39,7 @@ class TokenMinter {
   std::array<uint8_t, conn::kConnectTokenBytes> mint(uint64_t client_id, uint64_t unix_now,
                                                      std::string* err) const;
   bool v6() const { return v6_; }
+  const conn::NetcodeAddress& server() const { return server_; }  // host:port, as given
 
  private:
   TokenOptions o_;
