@@ -5,37 +5,16 @@
 // construction (this binary counts operator new).
 #include <bypass/msg/room_table.hpp>
 
+#include "../../support/counting_new.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cstdlib>
 #include <map>
-#include <new>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
-
-namespace {
-std::atomic<uint64_t> g_news{0};
-}  // namespace
-
-void* operator new(size_t n) {
-  g_news.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-// The replacement pair is malloc / free, which GCC cannot see through.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, size_t) noexcept {
-  std::free(p);
-}
 
 namespace bypass::msg {
 namespace {
@@ -182,7 +161,7 @@ TEST(RoomTable, JoiningLeavingAndFindingNeverAllocate) {
   std::vector<std::string> names;
   for (int i = 0; i < 300; ++i) names.push_back("r" + std::to_string(i));
   std::mt19937 rng(1);
-  const uint64_t before = g_news.load();
+  const uint64_t before = test::allocations();
   uint64_t joins = 0;
   for (int step = 0; step < 50000; ++step) {
     const std::string& n = names[rng() % names.size()];
@@ -196,7 +175,7 @@ TEST(RoomTable, JoiningLeavingAndFindingNeverAllocate) {
     if (r == kNone) r = t.create(n);
     if (r != kNone) joins += t.join(conn, r);
   }
-  EXPECT_EQ(g_news.load() - before, 0u);
+  EXPECT_EQ(test::allocations() - before, 0u);
   EXPECT_GT(joins, 2000u);
 }
 

@@ -1,15 +1,11 @@
 // A message session is allocated when its slot first opens. Without the
 // memory for it, the connection is closed and counted, and the process goes
 // on; the slot opens normally once memory is there again. Allocation failure
-// is made by this test executable's own operator new: while a threshold is
-// set, every allocation of at least that many bytes throws std::bad_alloc.
-// It also counts allocations, to show that the rooms application's commands
-// and replies allocate nothing on a worker.
+// and counting come from this binary's operator new (counting_new.hpp), which
+// also shows that the rooms application's commands and replies allocate
+// nothing on a worker.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <vector>
 
@@ -17,28 +13,7 @@
 #include <bypass/msg/message_server.hpp>
 #include <bypass/msg/rooms_app.hpp>
 
-namespace {
-std::atomic<size_t> g_fail_from{0};  // 0: allocations do not fail
-std::atomic<uint64_t> g_news{0};
-}  // namespace
-
-void* operator new(size_t n) {
-  g_news.fetch_add(1, std::memory_order_relaxed);
-  const size_t from = g_fail_from.load(std::memory_order_relaxed);
-  if (from != 0 && n >= from) throw std::bad_alloc();
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-// The replacement pair is malloc / free, which GCC cannot see through.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, size_t) noexcept {
-  std::free(p);
-}
+#include "../../support/counting_new.hpp"
 
 namespace bypass::msg {
 namespace {
@@ -65,9 +40,9 @@ TEST(MessageServer, ASessionWithoutMemoryClosesItsConnectionAndIsCounted) {
   MessageServer server(MessageServerConfig{}, &app, &transport, 4);
   constexpr uint64_t kNow = 1'000'000'000;
 
-  g_fail_from = 1024;  // a session and its queues are larger
+  test::fail_allocations_from(1024);  // a session and its queues are larger
   EXPECT_NO_THROW(server.on_connect(1, 77, {}, kNow));
-  g_fail_from = 0;
+  test::fail_allocations_from(0);
   EXPECT_EQ(transport.closed, std::vector<uint32_t>{1});
   EXPECT_EQ(server.session(1), nullptr);
   EXPECT_EQ(counter(server, "msg.closed_no_session_memory"), 1u);
@@ -111,9 +86,9 @@ TEST(RoomsApp, CommandsAndRepliesAllocateNothing) {
   };
   run();  // the first round may warm up what the sessions keep
   EXPECT_EQ(app.rooms(), 0u) << "every room emptied again";
-  const uint64_t before = g_news.load();
+  const uint64_t before = test::allocations();
   for (int round = 0; round < 3; ++round) run();
-  EXPECT_EQ(g_news.load() - before, 0u);
+  EXPECT_EQ(test::allocations() - before, 0u);
   EXPECT_EQ(app.rooms(), 0u);
 }
 
