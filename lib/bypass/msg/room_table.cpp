@@ -47,7 +47,6 @@ uint32_t RoomTable::create(std::string_view name) {
   uint64_t i = room.hash & mask_;
   while (index_[i] != 0) i = (i + 1) & mask_;
   index_[i] = r + 1;
-  ++count_;
   return r;
 }
 
@@ -68,7 +67,6 @@ void RoomTable::unindex(uint32_t r) {
   }
   index_[i] = 0;
   free_.push_back(r);
-  --count_;
 }
 
 uint32_t RoomTable::slot_of(uint32_t conn, uint32_t room) const {

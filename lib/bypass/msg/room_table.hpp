@@ -34,7 +34,7 @@ class RoomTable {
   // The name's hash (std::hash of the name), as the workers' directory keys it.
   uint64_t key(uint32_t room) const { return rooms_[room].hash; }
   uint32_t members(uint32_t room) const { return rooms_[room].count; }
-  uint32_t rooms() const { return count_; }
+  uint32_t rooms() const { return static_cast<uint32_t>(rooms_.size() - free_.size()); }
 
   bool is_member(uint32_t conn, uint32_t room) const;
   uint32_t joined(uint32_t conn) const;  // rooms `conn` is in
@@ -85,7 +85,6 @@ class RoomTable {
   void unindex(uint32_t room);
 
   uint32_t per_conn_;
-  uint32_t count_ = 0;
   std::vector<Room> rooms_;
   std::vector<uint32_t> free_;   // room indices not in use (a stack)
   std::vector<uint32_t> index_;  // room + 1 by hash; 0: empty

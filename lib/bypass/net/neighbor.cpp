@@ -184,7 +184,6 @@ uint32_t NeighborCache::allocate(const IpAddr& ip) {
   slots_[s] = i;
   used_at_[i] = static_cast<uint32_t>(used_.size());
   used_.push_back(i);
-  ++size_;
   counters_.entries.add();
   return i;
 }
@@ -213,7 +212,6 @@ void NeighborCache::remove(uint32_t i) {
   e.state = NeighborState::kFree;
   e.next = free_;
   free_ = i;
-  --size_;
   decrement(counters_.entries);
 }
 

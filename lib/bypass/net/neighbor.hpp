@@ -212,7 +212,7 @@ class NeighborCache {
   // (at most change_log and out.size(); the newest ones when out is smaller).
   size_t recent_changes(std::span<MacChange> out) const;
 
-  size_t size() const { return size_; }
+  size_t size() const { return used_.size(); }
   size_t capacity() const { return capacity_; }
   size_t held_now() const { return held_total_; }
   NeighborCounters& counters() { return counters_; }
@@ -268,7 +268,6 @@ class NeighborCache {
   std::vector<uint32_t> slots_;  // open addressing, linear probing: entry index or kNil
   uint32_t mask_;
   uint32_t free_ = kNil;
-  size_t size_ = 0;
   // The entries in use, in no order, and where each is in it: tick() walks
   // these, not the whole table (capacity reserved: never grows).
   std::vector<uint32_t> used_, used_at_;
