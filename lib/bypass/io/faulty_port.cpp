@@ -106,6 +106,12 @@ struct alignas(RTE_CACHE_LINE_SIZE) FaultyPort::Queue {
   uint32_t cap = 0, head = 0, size = 0;
   std::array<rte_mbuf*, kScratch> scratch{};
 
+  // Makes the hold ring, once, for a plan that holds packets back.
+  void make_hold(uint32_t capacity) {
+    if (hold) return;
+    cap = std::min(capacity, kMaxHold);
+    hold.reset(new Held[cap]);
+  }
   bool ready(uint64_t now) const {
     return size > 0 && hold[head].due <= now;
   }
@@ -292,10 +298,7 @@ FaultyPort::FaultyPort(Port& inner, const FaultPlan& plan, rte_mempool* copy_poo
     s.plan = &plan_;
     s.transforms = transforms(f);
     s.rng.seed(plan_.seed, stream);
-    if (s.transforms) {
-      s.cap = std::min(plan_.hold_capacity, kMaxHold);
-      s.hold.reset(new Queue::Held[s.cap]);
-    }
+    if (s.transforms) s.make_hold(plan_.hold_capacity);
   };
   for (uint16_t q = 0; q < nrx_; ++q) init(rxq_[q], plan_.rx, q);
   for (uint16_t q = 0; q < ntx_; ++q) init(txq_[q], plan_.tx, (1ull << 32) | q);
@@ -308,11 +311,7 @@ const FaultPlan* FaultyPort::keep_plan(const FaultPlan& plan) {
   // queue without one reads neither field until use_plan() has run.
   auto ready = [&](Queue* qs, uint16_t n, const DirectionFaults& f) {
     if (!transforms(f)) return;
-    for (uint16_t q = 0; q < n; ++q) {
-      if (qs[q].hold) continue;
-      qs[q].cap = std::min(plan.hold_capacity, kMaxHold);
-      qs[q].hold.reset(new Queue::Held[qs[q].cap]);
-    }
+    for (uint16_t q = 0; q < n; ++q) qs[q].make_hold(plan.hold_capacity);
   };
   ready(rxq_.get(), nrx_, plan.rx);
   ready(txq_.get(), ntx_, plan.tx);
@@ -326,10 +325,8 @@ void FaultyPort::use_plan(const FaultPlan* plan, std::span<const uint16_t> rx_qu
     s.f = &f;
     // A queue that holds packets keeps the path that releases them.
     s.transforms = transforms(f) || s.hold != nullptr;
-    if (s.transforms && !s.hold) {  // only for a plan keep_plan() did not make ready
-      s.cap = std::min(plan->hold_capacity, kMaxHold);
-      s.hold.reset(new Queue::Held[s.cap]);
-    }
+    // Only a plan keep_plan() did not make ready allocates here.
+    if (s.transforms) s.make_hold(plan->hold_capacity);
   };
   for (uint16_t q : rx_queues)
     if (q < nrx_) follow(rxq_[q], plan->rx);
