@@ -8,6 +8,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -78,35 +79,89 @@ class BatchSocketSink final : public conn::PacketSink {
     h.len = packet.size();
     if (++n_ == kHeld) flush();
   }
+  // With segmentation on, flush() sends datagrams to the connected peer that
+  // follow each other at one size (the last of a run may be shorter) as one
+  // send with UDP_SEGMENT: the kernel's UDP and IP output runs once for the
+  // run, and the run is cut into the same datagrams on the way out, by the
+  // device or by the stack. Off by default: on a veth the kernel may hand the
+  // run over whole, and a receiver that does not cut it up (a raw socket, as
+  // DPDK's net_af_packet is) gets one oversized frame. A kernel UDP socket,
+  // AF_XDP with its XDP program attached, and a NIC all get the datagrams. A
+  // route that cannot (no checksum offload: EIO) turns it off for the socket.
+  void segment_runs(bool on) { gso_ = on; }
   // Puts what is held on the wire.
   void flush() {
-    std::array<iovec, kHeld> iov;
-    std::array<mmsghdr, kHeld> msgs{};
-    for (unsigned i = 0; i < n_; ++i) {
-      iov[i] = {held_[i].bytes, held_[i].len};
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-      msgs[i].msg_hdr.msg_name = held_[i].to_len != 0 ? &held_[i].to : nullptr;
-      msgs[i].msg_hdr.msg_namelen = held_[i].to_len;
-    }
     unsigned done = 0;
-    while (done < n_) {
-      const int k = sendmmsg(fd_, msgs.data() + done, n_ - done, 0);
-      if (k > 0) {
-        done += static_cast<unsigned>(k);
-      } else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
-        ++errors;  // this one datagram is refused (unreachable, too big): the next may go
-        ++done;
-      } else {
-        errors += n_ - done;  // a full socket buffer: the rest is lost, as UDP may lose it
-        break;
-      }
+    while (done < n_ && send_from(done)) {
     }
     n_ = 0;
   }
-  uint64_t errors = 0;  // datagrams the socket refused (the load modes report them)
+  uint64_t errors = 0;     // datagrams the socket refused (the load modes report them)
+  uint64_t segmented = 0;  // datagrams sent in UDP_SEGMENT runs
 
  private:
+  // Sends what is held from `done` on in one sendmmsg: one message per
+  // datagram, or per run of them with UDP_SEGMENT; `done` moves past what was
+  // sent or counted as an error. False when the rest is lost.
+  bool send_from(unsigned& done) {
+    const unsigned first = done;
+    std::array<iovec, kHeld> iov;
+    std::array<mmsghdr, kHeld> msgs{};
+    std::array<unsigned, kHeld> runs;  // datagrams in each message
+    unsigned m = 0;
+    for (unsigned i = first; i < n_; ++m) {
+      unsigned j = i + 1;
+      if (gso_ && held_[i].to_len == 0) {
+        // A run: datagrams of the first one's size, then at most one shorter.
+        while (j < n_ && held_[j].to_len == 0 && held_[j].len <= held_[i].len &&
+               held_[j - 1].len == held_[i].len)
+          ++j;
+      }
+      for (unsigned d = i; d < j; ++d) iov[d] = {held_[d].bytes, held_[d].len};
+      msghdr& h = msgs[m].msg_hdr;
+      h.msg_iov = &iov[i];
+      h.msg_iovlen = j - i;
+      h.msg_name = held_[i].to_len != 0 ? &held_[i].to : nullptr;
+      h.msg_namelen = held_[i].to_len;
+      if (j - i > 1) {
+        h.msg_control = ctrl_[m].bytes;
+        h.msg_controllen = sizeof ctrl_[m].bytes;
+        cmsghdr* c = CMSG_FIRSTHDR(&h);
+        c->cmsg_level = IPPROTO_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        const uint16_t seg = static_cast<uint16_t>(held_[i].len);
+        std::memcpy(CMSG_DATA(c), &seg, sizeof seg);
+      }
+      runs[m] = j - i;
+      i = j;
+    }
+    for (unsigned sent = 0; sent < m;) {
+      const int k = sendmmsg(fd_, msgs.data() + sent, m - sent, 0);
+      if (k > 0) {
+        for (int x = 0; x < k; ++x) {
+          done += runs[sent + x];
+          if (runs[sent + x] > 1) segmented += runs[sent + x];
+        }
+        sent += static_cast<unsigned>(k);
+        continue;
+      }
+      if (k < 0 && runs[sent] > 1 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT)) {
+        gso_ = false;  // the next call sends this run one datagram at a time
+        return true;
+      }
+      if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
+        errors += runs[sent];  // refused (unreachable, too big): the next may go
+        done += runs[sent];
+        ++sent;
+        continue;
+      }
+      errors += n_ - done;  // a full socket buffer: the rest is lost, as UDP may lose it
+      return false;
+    }
+    return true;
+  }
+
   // A netcode packet is at most 1,225 bytes; 16 of them held per client
   // (about 22 KB) keep a load of thousands of clients in memory.
   static constexpr size_t kMaxDatagram = 1280;
@@ -117,10 +172,15 @@ class BatchSocketSink final : public conn::PacketSink {
     size_t len;
     uint8_t bytes[kMaxDatagram];
   };
+  struct Control {
+    alignas(cmsghdr) uint8_t bytes[CMSG_SPACE(sizeof(uint16_t))];
+  };
   int fd_;
   bool connected_ = false;
+  bool gso_ = false;  // UDP_SEGMENT for runs (segment_runs); off once the route refuses it
   conn::NetcodeAddress peer_{};
   std::array<Held, kHeld> held_;
+  std::array<Control, kHeld> ctrl_;
   unsigned n_ = 0;
 };
 

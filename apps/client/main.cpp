@@ -447,6 +447,10 @@ int main(int argc, char** argv) {
   app.add_flag("--unreliable", mo.unreliable,
                "load: send on channel 1 (unreliable) instead of 0 (reliable)");
   app.add_flag("--text", mo.text, "load: send text messages instead of binary");
+  app.add_flag("--gso", mo.gso,
+               "load, netcode with --clients: send runs of same-size datagrams with "
+               "UDP_SEGMENT (for a server behind a NIC, kernel sockets or AF_XDP; not "
+               "net_af_packet on a veth, which gets each run as one oversized frame)");
   std::string room;
   app.add_option("--room", room, "chat: the room to join");
   app.add_option("host", host, "server address (IPv4 or IPv6)")->required();
@@ -513,6 +517,7 @@ int main(int argc, char** argv) {
     if (app.get_option("--rate")->count()) lo.rate = fo.rate;
     if (app.get_option("--duration")->count()) lo.seconds = fo.seconds;
     if (app.get_option("--in-flight")->count()) lo.in_flight = mo.in_flight;
+    lo.gso = mo.gso;
     return bypass::client::run_netcode_load(host, port, lo);
   }
   if (mode == "netcode") {

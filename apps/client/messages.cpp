@@ -137,6 +137,7 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
       return fail(std::string("cannot open UDP socket ") + std::to_string(i + 1) + ": " +
                   std::strerror(errno) + " (raise the open-files limit, ulimit -n).");
     c->sink = std::make_unique<BatchSocketSink>(c->fd);
+    c->sink->segment_runs(o.gso);
     c->sink->connect_to(minter.server());  // one server: no route lookup per datagram
     c->mc = std::make_unique<msg::MessageClient>(c->sink.get(), c.get(), &sc, &pool, &counters);
     c->o = &o;
@@ -275,9 +276,10 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
     if (poll(pfds.data(), pfds.size(), 10) <= 0) continue;
     receive_all();
   }
-  uint64_t unsent = 0;
+  uint64_t unsent = 0, segmented = 0;
   for (auto& c : cs) {
     unsent += c->sink->errors;
+    segmented += c->sink->segmented;
     close(c->fd);
   }
   if (!draining) measured = total.echoed;  // ended early: nothing opened
@@ -295,6 +297,9 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
       static_cast<unsigned long long>(counters.packets_lost),
       static_cast<unsigned long long>(counters.spurious_losses),
       static_cast<unsigned long long>(unsent));
+  if (o.gso)
+    std::printf("datagrams sent in UDP_SEGMENT runs %llu\n",
+                static_cast<unsigned long long>(segmented));
   const bool all_back = o.unreliable || total.echoed == total.sent;
   return opened == o.clients && closed == 0 && total.echoed > 0 && total.wrong == 0 && all_back ? 0
                                                                                                 : 1;

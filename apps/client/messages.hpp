@@ -20,6 +20,7 @@ struct MessageLoadOptions {
   unsigned connect_timeout_ms = 10000;
   bool unreliable = false;  // channel 1 (the service's second channel) instead of 0
   bool text = false;
+  bool gso = false;  // UDP_SEGMENT for runs of one size (BatchSocketSink::segment_runs)
 };
 int run_message_load(const std::string& host, uint16_t port, const MessageLoadOptions& o);
 

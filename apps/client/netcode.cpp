@@ -318,6 +318,7 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
       return fail(std::string("cannot open UDP socket ") + std::to_string(i + 1) + ": " +
                   std::strerror(errno) + " (raise the open-files limit, ulimit -n).");
     c->sink = std::make_unique<BatchSocketSink>(c->fd);
+    c->sink->segment_runs(o.gso);
     c->sink->connect_to(minter.server());  // one server: no route lookup per datagram
     c->nc = std::make_unique<conn::NetcodeClient>(c->sink.get(), c.get());
     c->rtts = &rtts;

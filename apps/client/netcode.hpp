@@ -67,6 +67,7 @@ struct LoadOptions {
   unsigned clients = 100, size = 100;
   double rate = 10, seconds = 5;
   unsigned in_flight = 0;  // 0: at `rate`
+  bool gso = false;        // UDP_SEGMENT for runs of one size (BatchSocketSink::segment_runs)
 };
 int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& o);
 
