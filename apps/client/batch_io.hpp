@@ -85,9 +85,10 @@ class BatchSocketSink final : public conn::PacketSink {
   // run, and the run is cut into the same datagrams on the way out, by the
   // device or by the stack. Off by default: on a veth the kernel may hand the
   // run over whole, and a receiver that does not cut it up (a raw socket, as
-  // DPDK's net_af_packet is) gets one oversized frame. A kernel UDP socket,
+  // DPDK's net_af_packet is) gets the run as one frame. A kernel UDP socket,
   // AF_XDP with its XDP program attached, and a NIC all get the datagrams. A
-  // route that cannot (no checksum offload: EIO) turns it off for the socket.
+  // send the kernel refuses (EIO without checksum offload on older kernels,
+  // EINVAL past the path MTU) turns it off for the socket.
   void segment_runs(bool on) { gso_ = on; }
   // Puts what is held on the wire.
   void flush() {
@@ -111,9 +112,10 @@ class BatchSocketSink final : public conn::PacketSink {
     unsigned m = 0;
     for (unsigned i = first; i < n_; ++m) {
       unsigned j = i + 1;
-      if (gso_ && held_[i].to_len == 0) {
-        // A run: datagrams of the first one's size, then at most one shorter.
-        while (j < n_ && held_[j].to_len == 0 && held_[j].len <= held_[i].len &&
+      if (gso_ && held_[i].to_len == 0 && held_[i].len > 0) {
+        // A run: datagrams of the first one's size, then at most one shorter
+        // (never an empty one: the kernel would take it for no datagram).
+        while (j < n_ && held_[j].to_len == 0 && held_[j].len > 0 && held_[j].len <= held_[i].len &&
                held_[j - 1].len == held_[i].len)
           ++j;
       }
@@ -146,7 +148,7 @@ class BatchSocketSink final : public conn::PacketSink {
         sent += static_cast<unsigned>(k);
         continue;
       }
-      if (k < 0 && runs[sent] > 1 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT)) {
+      if (k < 0 && runs[sent] > 1 && (errno == EIO || errno == EINVAL)) {
         gso_ = false;  // the next call sends this run one datagram at a time
         return true;
       }
@@ -172,6 +174,9 @@ class BatchSocketSink final : public conn::PacketSink {
     size_t len;
     uint8_t bytes[kMaxDatagram];
   };
+  // A run stays within what one UDP_SEGMENT send may carry: 64 segments and
+  // a 64 KiB datagram.
+  static_assert(kHeld <= 64 && kHeld * kMaxDatagram + 48 <= 65535);
   struct Control {
     alignas(cmsghdr) uint8_t bytes[CMSG_SPACE(sizeof(uint16_t))];
   };

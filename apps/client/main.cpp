@@ -450,7 +450,7 @@ int main(int argc, char** argv) {
   app.add_flag("--gso", mo.gso,
                "load, netcode with --clients: send runs of same-size datagrams with "
                "UDP_SEGMENT (for a server behind a NIC, kernel sockets or AF_XDP; not "
-               "net_af_packet on a veth, which gets each run as one oversized frame)");
+               "net_af_packet on a veth, which gets each run whole, as one frame)");
   std::string room;
   app.add_option("--room", room, "chat: the room to join");
   app.add_option("host", host, "server address (IPv4 or IPv6)")->required();

@@ -13,7 +13,7 @@ if [ "$(id -u)" != 0 ]; then
   echo "nonroot_test: needs root to set up the veth, namespace and mount; CI runs it as root" >&2
   exit 1
 fi
-tmp=$(mktemp -d /tmp/bypass-nonroot-XXXXXX)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bypass-nonroot-XXXXXX")
 ns=bpnr$$
 a=bpnra$$
 huge=$tmp/huge
@@ -100,6 +100,11 @@ serve net_af_packet +net_raw,+net_admin
 serve net_af_xdp +net_raw,+net_admin,+ipc_lock,+sys_admin
 # The setcap route (docs/running.md): the capabilities come with the file, so
 # any user who runs it has them; nobody brings none.
+# (The kernel ignores file capabilities on a nosuid mount: say so rather than
+# fail as if setcap had done nothing.)
+if findmnt -no OPTIONS --target "$tmp" | tr ',' '\n' | grep -qx nosuid; then
+  fail "$tmp is on a nosuid mount, where file capabilities do not apply: set TMPDIR to a directory on another mount"
+fi
 cp "$tmp/bypass-udpd" "$tmp/bypass-udpd-caps"
 setcap cap_net_raw,cap_net_admin+ep "$tmp/bypass-udpd-caps"
 serve net_af_packet -all "$tmp/bypass-udpd-caps"
