@@ -14,6 +14,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <span>
 
@@ -88,8 +89,15 @@ class BatchSocketSink final : public conn::PacketSink {
   // DPDK's net_af_packet is) gets the run as one frame. A kernel UDP socket,
   // AF_XDP with its XDP program attached, and a NIC all get the datagrams. A
   // send the kernel refuses (EIO without checksum offload on older kernels,
-  // EINVAL past the path MTU) turns it off for the socket.
-  void segment_runs(bool on) { gso_ = on; }
+  // EINVAL past the path MTU, or on a socket without UDP checksums) turns it
+  // off for the socket. False when asked on a kernel without UDP_SEGMENT
+  // (before Linux 4.18, which would send a run as one datagram): it stays off.
+  bool segment_runs(bool on) {
+    int size = 0;
+    socklen_t len = sizeof size;
+    gso_ = on && getsockopt(fd_, IPPROTO_UDP, UDP_SEGMENT, &size, &len) == 0;
+    return gso_ == on;
+  }
   // Puts what is held on the wire.
   void flush() {
     unsigned done = 0;
@@ -188,5 +196,14 @@ class BatchSocketSink final : public conn::PacketSink {
   std::array<Control, kHeld> ctrl_;
   unsigned n_ = 0;
 };
+
+// sink.segment_runs(on) for a load mode's clients, saying once (for the
+// first, `say`) on stderr when the kernel cannot.
+inline void use_segmentation(BatchSocketSink& sink, bool on, bool say) {
+  if (!sink.segment_runs(on) && say)
+    std::fprintf(stderr,
+                 "bypass-client: --gso: this kernel has no UDP_SEGMENT (Linux 4.18 and later "
+                 "have it), so datagrams go one at a time.\n");
+}
 
 }  // namespace bypass::client

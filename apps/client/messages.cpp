@@ -137,7 +137,7 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
       return fail(std::string("cannot open UDP socket ") + std::to_string(i + 1) + ": " +
                   std::strerror(errno) + " (raise the open-files limit, ulimit -n).");
     c->sink = std::make_unique<BatchSocketSink>(c->fd);
-    c->sink->segment_runs(o.gso);
+    use_segmentation(*c->sink, o.gso, i == 0);
     c->sink->connect_to(minter.server());  // one server: no route lookup per datagram
     c->mc = std::make_unique<msg::MessageClient>(c->sink.get(), c.get(), &sc, &pool, &counters);
     c->o = &o;

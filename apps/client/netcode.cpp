@@ -318,7 +318,7 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
       return fail(std::string("cannot open UDP socket ") + std::to_string(i + 1) + ": " +
                   std::strerror(errno) + " (raise the open-files limit, ulimit -n).");
     c->sink = std::make_unique<BatchSocketSink>(c->fd);
-    c->sink->segment_runs(o.gso);
+    use_segmentation(*c->sink, o.gso, i == 0);
     c->sink->connect_to(minter.server());  // one server: no route lookup per datagram
     c->nc = std::make_unique<conn::NetcodeClient>(c->sink.get(), c.get());
     c->rtts = &rtts;
@@ -414,7 +414,7 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
     }
   }
   unsigned connected = 0, denied = 0, timed_out = 0;
-  uint64_t sent = 0, echoed = 0, unsent = 0;
+  uint64_t sent = 0, echoed = 0, unsent = 0, segmented = 0;
   for (auto& c : cs) {
     const conn::ClientState st = c->nc->state();
     connected += c->connected_ns != 0;
@@ -427,6 +427,7 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
     if (c->nc->connected()) c->nc->disconnect(now());
     c->sink->flush();
     unsent += c->sink->errors;
+    segmented += c->sink->segmented;
     close(c->fd);
   }
   const double secs = first_echo_ns ? static_cast<double>(stop - first_echo_ns) / 1e9 : o.seconds;
@@ -440,6 +441,9 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
       static_cast<double>(rtts.percentile(50)) / 1e3,
       static_cast<double>(rtts.percentile(99)) / 1e3, static_cast<double>(rtts.max()) / 1e3,
       static_cast<unsigned long long>(unsent), setup_ms);
+  if (o.gso)
+    std::printf("datagrams sent in UDP_SEGMENT runs %llu\n",
+                static_cast<unsigned long long>(segmented));
   return connected == o.clients && echoed > 0 ? 0 : 1;
 }
 

@@ -59,9 +59,12 @@ TEST(UdpdSockets, NetcodeClientConnectsAndIsEchoed) {
       << load.out;
   // In flight: each client keeps 8 payloads out, a new one per echo (batched
   // sends and receives); over loopback every one comes back but the last 8.
-  CmdResult flight = run_cmd({client, "netcode", "127.0.0.1", std::to_string(port), "--key",
-                              dir.file("key.hex"), "--protocol-id", "4660", "--client-id", "200",
-                              "--clients", "4", "--in-flight", "8", "-s", "100", "-d", "3"});
+  // With --gso, a client's payloads of one size leave in UDP_SEGMENT runs
+  // (its first window at least: 8 at once), and the server gets each alone.
+  CmdResult flight =
+      run_cmd({client, "netcode", "127.0.0.1", std::to_string(port), "--key", dir.file("key.hex"),
+               "--protocol-id", "4660", "--client-id", "200", "--clients", "4", "--in-flight", "8",
+               "-s", "100", "-d", "3", "--gso"});
   EXPECT_TRUE(flight.ok()) << flight.out << flight.err;
   unsigned long long sent = 0, echoed = 0;
   const size_t at = flight.out.find("payloads sent ");
@@ -75,6 +78,13 @@ TEST(UdpdSockets, NetcodeClientConnectsAndIsEchoed) {
   EXPECT_LE(echoed, sent) << flight.out;
   EXPECT_GT(sent, 4u * 8u) << flight.out;
   EXPECT_LE(sent - echoed, 4u * 8u) << flight.out;
+  unsigned long long segmented = 0;
+  const size_t runs = flight.out.find("datagrams sent in UDP_SEGMENT runs ");
+  ASSERT_NE(runs, std::string::npos) << flight.out;
+  ASSERT_EQ(
+      std::sscanf(flight.out.c_str() + runs, "datagrams sent in UDP_SEGMENT runs %llu", &segmented),
+      1);
+  EXPECT_GE(segmented, 8u) << flight.out;
   // A token past its expiry: said so at once, not after a timeout.
   CmdResult brief =
       run_cmd({client, "token", "127.0.0.1", std::to_string(port), "--key", dir.file("key.hex"),
