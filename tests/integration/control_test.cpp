@@ -23,7 +23,8 @@ namespace {
 using namespace std::chrono_literals;
 
 uint16_t test_port(int k) {
-  return static_cast<uint16_t>(30000 + (getpid() % 15000) + k);
+  return static_cast<uint16_t>(10000 + (getpid() % 20000) +
+                               k);  // below the ephemeral range (32768 on)
 }
 
 // Calls `done` every 100 ms until it holds; false if it still does not after 30 s.

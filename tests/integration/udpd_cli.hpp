@@ -18,9 +18,10 @@ namespace bypass::it {
 using namespace std::chrono_literals;
 
 // Port k (0..19) of this test process: distinct per process, so runs in
-// parallel do not meet.
+// parallel do not meet; below the kernel's ephemeral ports (32768 on), so a
+// client socket elsewhere never holds one.
 inline uint16_t test_port(int k) {
-  return static_cast<uint16_t>(20000 + (getpid() % 20000) + k);
+  return static_cast<uint16_t>(10000 + (getpid() % 20000) + k);
 }
 
 // bypass-udpd on the sockets backend (loopback) with one netcode service on

@@ -65,8 +65,8 @@ TEST_P(UdpdVethCapture, DpdkDumpcapCapturesWhatTheHostSees) {
     std::this_thread::sleep_for(100ms);
   // It says so on stderr once the primary has enabled the capture.
   ASSERT_NE(cap->err().find("Packets captured:"), std::string::npos) << cap->out() << cap->err();
-  CmdResult e = on_host(
-      {env_path("BYPASS_CLIENT"), "echo", "198.18.9.2", "7", "-n", "10", "-s", "333", "-w", "1"});
+  CmdResult e = on_host({env_path("BYPASS_CLIENT"), "echo", "198.18.9.2", "7", "-n", "10", "-s",
+                         "333", "-w", "1", "--timeout-ms", "5000"});
   EXPECT_TRUE(e.ok()) << e.out << e.err;
   // Something else on the wire (ping) is left out by the filter.
   on_host({"ping", "-c", "2", "-i", "0.2", "-W", "1", "198.18.9.2"});
@@ -137,8 +137,8 @@ TEST_P(UdpdVethCapture, DpdkDumpcapCapturesWhatTheHostSees) {
   EXPECT_EQ(reload.err,
             "bypassctl: a capture is running: stop it (bypassctl capture stop) and reload again; "
             "nothing changed.\n");
-  CmdResult e2 = on_host(
-      {env_path("BYPASS_CLIENT"), "echo", "198.18.9.2", "7", "-n", "10", "-s", "333", "-w", "1"});
+  CmdResult e2 = on_host({env_path("BYPASS_CLIENT"), "echo", "198.18.9.2", "7", "-n", "10", "-s",
+                          "333", "-w", "1", "--timeout-ms", "5000"});
   EXPECT_TRUE(e2.ok()) << e2.out << e2.err;
   on_host({env_path("BYPASS_CLIENT"), "send", "198.18.9.2", "9", "-n", "5"});  // filtered out
   bool ended = false;
@@ -167,7 +167,8 @@ TEST_P(UdpdVethCapture, DpdkDumpcapCapturesWhatTheHostSees) {
       << "packets and addresses: not for every local user";
   CmdResult graph = run_cmd({env_path("BYPASS_CTL"), "-n", "cap", "graph"});
   EXPECT_EQ(graph.out.find("capture@"), std::string::npos) << "the tap is gone\n" << graph.out;
-  CmdResult after = on_host({env_path("BYPASS_CLIENT"), "echo", "198.18.9.2", "7", "-n", "20"});
+  CmdResult after = on_host(
+      {env_path("BYPASS_CLIENT"), "echo", "198.18.9.2", "7", "-n", "20", "--timeout-ms", "5000"});
   EXPECT_TRUE(after.ok()) << after.out;
   std::string out = stop();
   EXPECT_NE(out.find("mbufs in use at exit: 0"), std::string::npos) << out;
@@ -273,7 +274,7 @@ TEST_P(UdpdVethReload, ServicesComeAndGoWhileAnotherKeepsEveryReply) {
   const std::string client = env_path("BYPASS_CLIENT");
   std::string err;
   auto steady = Child::spawn({tool("ip"), "netns", "exec", host_ns_, client, "echo", "198.18.9.2",
-                              "7", "-n", "300000", "-w", "16", "-s", "200"},
+                              "7", "-n", "300000", "-w", "16", "-s", "200", "--timeout-ms", "5000"},
                              dir_.path(), &err);
   ASSERT_TRUE(steady) << err;
   int cycles = 0;
@@ -281,7 +282,8 @@ TEST_P(UdpdVethReload, ServicesComeAndGoWhileAnotherKeepsEveryReply) {
     CmdResult add = ctl({"reload", dir_.file("more.toml")});
     ASSERT_TRUE(add.ok()) << add.out << add.err;
     EXPECT_EQ(add.out, "reloaded: services added on 7100\n");
-    CmdResult e = on_host({client, "echo", "198.18.9.2", "7100", "-n", "20", "-w", "4"});
+    CmdResult e = on_host(
+        {client, "echo", "198.18.9.2", "7100", "-n", "20", "-w", "4", "--timeout-ms", "5000"});
     EXPECT_TRUE(e.ok()) << e.out << e.err;
     // SIGHUP: the file it started with, which has no 7100.
     ASSERT_TRUE(udpd_->kill(SIGHUP));
@@ -314,7 +316,8 @@ TEST_P(UdpdVethReload, ServicesComeAndGoWhileAnotherKeepsEveryReply) {
   EXPECT_EQ(broken.status.code, 1);
   EXPECT_NE(broken.err.find("fix the TOML syntax there. (nothing changed)"), std::string::npos)
       << broken.err;
-  CmdResult e7 = on_host({client, "echo", "198.18.9.2", "7", "-n", "50", "-w", "4"});
+  CmdResult e7 =
+      on_host({client, "echo", "198.18.9.2", "7", "-n", "50", "-w", "4", "--timeout-ms", "5000"});
   EXPECT_TRUE(e7.ok()) << e7.out;
   CmdResult j = ctl({"journal"});
   EXPECT_NE(j.out.find("\"what\":\"reloaded from " + dir_.file("more.toml") +
@@ -357,7 +360,9 @@ TEST_P(UdpdVethReload, FaultPlanChangesLive) {
     return run_cmd(argv, 30000ms);
   };
   const std::string client = env_path("BYPASS_CLIENT");
-  EXPECT_TRUE(on_host({client, "echo", "198.18.9.2", "7", "-n", "20", "-w", "4"}).ok());
+  EXPECT_TRUE(
+      on_host({client, "echo", "198.18.9.2", "7", "-n", "20", "-w", "4", "--timeout-ms", "5000"})
+          .ok());
   CmdResult to_lossy = ctl({"reload", dir_.file("lossy.toml")});
   ASSERT_TRUE(to_lossy.ok()) << to_lossy.err;
   EXPECT_EQ(to_lossy.out, "reloaded: the fault plan of port veth changed\n");
@@ -366,7 +371,8 @@ TEST_P(UdpdVethReload, FaultPlanChangesLive) {
   EXPECT_NE(lost.out.find("answered 0, wrong 0, lost 5"), std::string::npos) << lost.out;
   CmdResult back = ctl({"reload"});
   ASSERT_TRUE(back.ok()) << back.err;
-  CmdResult fine = on_host({client, "echo", "198.18.9.2", "7", "-n", "20", "-w", "4"});
+  CmdResult fine =
+      on_host({client, "echo", "198.18.9.2", "7", "-n", "20", "-w", "4", "--timeout-ms", "5000"});
   EXPECT_TRUE(fine.ok()) << fine.out;
   std::string out = stop();
   EXPECT_GE(field(out, "faults veth tx: packets \\d+ dropped"), 5u) << out;

@@ -40,10 +40,11 @@ TEST_P(UdpdVeth, KernelHostPingsAndTalksUdpOnBothFamilies) {
   EXPECT_EQ(filtered, 1) << "one worker, one filtered thread";
   EXPECT_GE(open_threads, 1);
 
-  CmdResult e4 = on_host({client, "echo", "198.18.9.2", "7", "-n", "500", "-s", "64", "-w", "8"});
+  CmdResult e4 = on_host({client, "echo", "198.18.9.2", "7", "-n", "500", "-s", "64", "-w", "8",
+                          "--timeout-ms", "5000"});
   EXPECT_TRUE(e4.ok()) << e4.out << e4.err;
-  CmdResult e6 =
-      on_host({client, "echo", "2001:db8:9::2", "7", "-n", "500", "-s", "1400", "-w", "8"});
+  CmdResult e6 = on_host({client, "echo", "2001:db8:9::2", "7", "-n", "500", "-s", "1400", "-w",
+                          "8", "--timeout-ms", "5000"});
   EXPECT_TRUE(e6.ok()) << e6.out << e6.err;
   CmdResult f = on_host({client, "fetch", "198.18.9.2", "8000", "-o", dir_.file("fetched.bin")});
   EXPECT_TRUE(f.ok()) << f.out << f.err;
@@ -103,7 +104,8 @@ TEST_P(UdpdVeth, MalformedTrafficFromTheHostIsCountedAndHarmless) {
                              "ff:ff:ff:ff:ff:ff", "dev", host_if_, "nud", "permanent"});
   ASSERT_TRUE(other.ok()) << other.err;
   EXPECT_TRUE(on_host({client, "send", "198.18.9.77", "7", "-n", "25"}).ok());
-  CmdResult e = on_host({client, "echo", "198.18.9.2", "7", "-n", "100", "-w", "4"});
+  CmdResult e =
+      on_host({client, "echo", "198.18.9.2", "7", "-n", "100", "-w", "4", "--timeout-ms", "5000"});
   EXPECT_TRUE(e.ok()) << "still answering after bad traffic: " << e.out;
   std::string out = stop();
   EXPECT_EQ(field(out, "drop not_for_us:"), 25u) << out;
@@ -119,7 +121,8 @@ TEST_P(UdpdVeth, BlocklistInsertedByConfigInFrontOfTheDispatch) {
       start_udpd("[[module]]\nname = \"blocklist\"\nclass = \"SourceBlocklist\"\n"
                  "before = \"udp_dispatch\"\nsources = [\"2001:db8:9::1\", \"203.0.113.0/24\"]\n"));
   const std::string client = env_path("BYPASS_CLIENT");
-  CmdResult e4 = on_host({client, "echo", "198.18.9.2", "7", "-n", "50", "-w", "4"});
+  CmdResult e4 =
+      on_host({client, "echo", "198.18.9.2", "7", "-n", "50", "-w", "4", "--timeout-ms", "5000"});
   EXPECT_TRUE(e4.ok()) << e4.out << e4.err;
   CmdResult p6 = on_host({"ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", "2001:db8:9::2"});
   EXPECT_TRUE(p6.ok()) << p6.describe("ping -6") << p6.out;
@@ -151,9 +154,11 @@ TEST_P(UdpdVethHandoff, HandoffRunsTheServicesOnASecondWorker) {
           "\nrx = []\nidle = \"sleep\"\n[[handoff]]\nbefore = \"udp_dispatch\"\nworker = 2\n",
       "rx = [\"veth:*\"]\n"));
   const std::string client = env_path("BYPASS_CLIENT");
-  CmdResult e4 = on_host({client, "echo", "198.18.9.2", "7", "-n", "60", "-w", "4"});
+  CmdResult e4 =
+      on_host({client, "echo", "198.18.9.2", "7", "-n", "60", "-w", "4", "--timeout-ms", "5000"});
   EXPECT_TRUE(e4.ok()) << e4.out << e4.err;
-  CmdResult e6 = on_host({client, "echo", "2001:db8:9::2", "7", "-n", "40", "-w", "4"});
+  CmdResult e6 = on_host(
+      {client, "echo", "2001:db8:9::2", "7", "-n", "40", "-w", "4", "--timeout-ms", "5000"});
   EXPECT_TRUE(e6.ok()) << e6.out << e6.err;
   CmdResult p4 = on_host({"ping", "-c", "2", "-i", "0.2", "-W", "2", "198.18.9.2"});
   EXPECT_TRUE(p4.ok()) << p4.describe("ping") << p4.out;

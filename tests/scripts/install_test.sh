@@ -87,7 +87,7 @@ grep -Eq "drop not_ipv4: [1-9]" doc/attach.txt || { cat doc/attach.txt; echo "at
 # 6. A datagram handler by name in bypass-udpd's server, on the kernel's
 # sockets: a real UDP socket gets the payload back in capitals.
 c++ -std=c++20 -w doc/upper.cpp -o doc/upper $(pkg-config --cflags --libs bypass)
-port=$((20000 + $$ % 20000))
+port=$((10000 + $$ % 20000))  # below the ephemeral ports (32768 on)
 python3 - "$src/docs/embedding.md" "$port" > doc/upper.toml <<'PY'
 import re, sys
 block = re.findall(r"```toml\n(.*?)```", open(sys.argv[1]).read(), re.S)[0]
