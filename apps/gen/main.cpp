@@ -93,7 +93,7 @@ int run_plain(const Config& c, const GenOptions& o, const std::vector<Port*>& po
               ResultFiles& files) {
   auto pps = plain_rates(o);
   if (!pps) return fail(pps.error());
-  TrialSpec spec{duration, *pps, std::nullopt, stats_json, control};
+  TrialSpec spec{duration, *pps, std::nullopt, stats_json, control, o.drain};
   std::vector<PortResult> prev(ports.size());
   for (size_t i = 0; i < ports.size(); ++i) prev[i].name = ports[i]->name();
   double last = 0;

@@ -39,8 +39,9 @@ Expected<GenOptions> read_gen_options(const Config& c,
   if (*gen) {
     const ConfigSection& g = **gen;
     BYPASS_TRY(g.only({"duration", "rate", "link_mbps", "peer_mac", "json", "csv", "latency_csv",
-                       "svg", "rfc2544", "stream"}));
+                       "svg", "rfc2544", "stream", "drain"}));
     BYPASS_TRY(g.number("duration", &o.duration, 1e-3, 1e9));
+    BYPASS_TRY(g.number("drain", &o.drain, 0, 60));
     BYPASS_TRY(g.string("rate", &o.rate));
     BYPASS_TRY(g.integer("link_mbps", &o.link_mbps, 1, 10'000'000));
     std::string mac;

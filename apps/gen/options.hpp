@@ -28,6 +28,7 @@ struct Rfc2544Options {
 
 struct GenOptions {
   double duration = 10;                     // seconds of a plain run
+  double drain = 0.1;                       // seconds a plain run's frames still count after it
   std::string rate = "max";                 // "max", "1000pps", "1.5Mpps", "50%"
   uint64_t link_mbps = 10000;               // line rate for percentages and Gbit/s
   MacAddr peer_mac = MacAddr::broadcast();  // dst MAC when a stream has none

@@ -37,7 +37,7 @@ TEST(GenFwd, EveryFrameComesBackOnceInOrderWithExactCounts) {
       << "\"\n[memory]\npool_size = 8191\n[[port]]\nname = \"m0\"\ndevice = "
          "\"net_memif0,role=client,socket="
       << sock << "\"\n[[worker]]\ncpu = " << cpus.control
-      << "\n[gen]\nduration = 2\nrate = \"20kpps\"\njson = \"" << dir.file("gen.jsonl")
+      << "\n[gen]\nduration = 2\ndrain = 1\nrate = \"20kpps\"\njson = \"" << dir.file("gen.jsonl")
       << "\"\n[[gen.stream]]\nname = \"s64\"\ndst = \"198.18.0.2\"\ndport = 7\nsport "
          "= \"1000-1063\"\nsize = 64\n"
       << "[[gen.stream]]\nname = \"s6\"\ndst = \"2001:db8::2\"\ndport = 7\nsize = "

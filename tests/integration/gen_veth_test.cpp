@@ -89,7 +89,7 @@ std::string run_gen(const GenHost& h, const TempDir& dir, const std::string& add
       << "\"net_af_packet0,iface=" << h.gen_if << "\"\n"
       << (addresses.empty() ? "" : "addresses = " + addresses + "\n")
       << "[[worker]]\ncpu = " << cpus.worker
-      << "\n[gen]\nduration = 2\nrate = \"1kpps\"\npeer_mac = \"" << kHostMac
+      << "\n[gen]\nduration = 2\ndrain = 1\nrate = \"1kpps\"\npeer_mac = \"" << kHostMac
       << "\"\n[[gen.stream]]\nname = \"echo\"\nsrc = \"198.18.8.1\"\ndst = \"198.18.8.2\"\n"
       << "dport = 7\nsport = 40000\nsize = 128\n";
   CmdResult r = run_cmd({tool("ip"), "netns", "exec", h.gen_ns, env_path("BYPASS_GEN"), "-c",
