@@ -345,9 +345,10 @@ TEST_F(Control, PrometheusScrapesUnderLoad) {
   ASSERT_TRUE(std::regex_search(log, m, std::regex("http://(127\\.0\\.0\\.1:[0-9]+)/"))) << log;
   const std::string target = m[1];
   std::string err;
-  auto load = Child::spawn({env_path("BYPASS_CLIENT"), "flood", "127.0.0.1", std::to_string(port),
-                            "-d", "60", "-r", "20000"},
-                           dir.path(), &err);
+  auto load =
+      Child::spawn({env_path("BYPASS_CLIENT"), "flood", "127.0.0.1", std::to_string(port), "-d",
+                    "300", "-r", "20000"},  // killed below, once Prometheus has seen it
+                   dir.path(), &err);
   ASSERT_TRUE(load) << err;
 
   const char* promtool_check = R"(

@@ -13,6 +13,7 @@
 #include <random>
 #include <regex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace bypass::it {
@@ -102,6 +103,28 @@ uint64_t last_stat(const std::string& path, const std::string& key) {
   std::smatch m;
   if (!std::regex_search(last, m, std::regex("\"" + key + "\":(\\d+)"))) return UINT64_MAX;
   return std::stoull(m[1]);
+}
+
+bool wait_for_quiet(const std::string& path, const std::string& key) {
+  const std::regex value("\"" + key + "\":(\\d+)");
+  size_t before = SIZE_MAX;  // lines when called: the two compared are both written later
+  for (int i = 0; i < 300; ++i) {
+    std::ifstream f(path);
+    std::string line, prev, last;
+    size_t lines = 0;
+    while (std::getline(f, line))
+      if (!line.empty()) {
+        prev = std::exchange(last, line);
+        ++lines;
+      }
+    if (before == SIZE_MAX) before = lines;
+    std::smatch a, b;
+    if (lines >= before + 2 && std::regex_search(prev, a, value) &&
+        std::regex_search(last, b, value) && a[1] == b[1])
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
 }
 
 }  // namespace bypass::it

@@ -33,4 +33,10 @@ uint64_t flood_requests(Flood& f, const std::atomic<bool>& stop);
 // UINT64_MAX.
 uint64_t last_stat(const std::string& path, const std::string& key);
 
+// Waits until two lines in a row of a --stats-json file (a second apart)
+// show the same "key", that is until the server has taken in everything
+// that was on its way (true), or 30 s passed (false). A flood test calls it
+// before stopping the server, so no request is still queued, counted nowhere.
+bool wait_for_quiet(const std::string& path, const std::string& key);
+
 }  // namespace bypass::it

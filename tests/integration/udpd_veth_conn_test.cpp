@@ -199,6 +199,8 @@ TEST_P(UdpdVethFlood, ARealClientConnectsThroughAFloodOfSpoofedRequests) {
                          "20", "-s", "300", "--timeout-ms", "10000"});
   stop_flood = true;
   flood.join();
+  // What was still on its way is taken in (and counted) before the server stops.
+  wait_for_quiet(dir_.file("stats.jsonl"), "ibytes");
   ASSERT_TRUE(t.ok()) << t.out << t.err;
   EXPECT_TRUE(c.ok()) << c.out << c.err;
   EXPECT_NE(c.out.find("payloads sent 20 echoed 20"), std::string::npos) << c.out;
