@@ -12,6 +12,7 @@
 #include <fstream>
 #include <random>
 #include <regex>
+#include <sstream>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -110,9 +111,14 @@ bool wait_for_quiet(const std::string& path, const std::string& key) {
   size_t before = SIZE_MAX;  // lines when called: the two compared are both written later
   for (int i = 0; i < 300; ++i) {
     std::ifstream f(path);
+    std::stringstream whole;
+    whole << f.rdbuf();
+    std::string text = whole.str();
+    text.resize(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);  // whole lines
+    std::istringstream in(text);
     std::string line, prev, last;
     size_t lines = 0;
-    while (std::getline(f, line))
+    while (std::getline(in, line))
       if (!line.empty()) {
         prev = std::exchange(last, line);
         ++lines;

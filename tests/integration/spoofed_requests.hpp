@@ -37,6 +37,6 @@ uint64_t last_stat(const std::string& path, const std::string& key);
 // show the same "key", that is until the server has taken in everything
 // that was on its way (true), or 30 s passed (false). A flood test calls it
 // before stopping the server, so no request is still queued, counted nowhere.
-bool wait_for_quiet(const std::string& path, const std::string& key);
+[[nodiscard]] bool wait_for_quiet(const std::string& path, const std::string& key);
 
 }  // namespace bypass::it

@@ -251,7 +251,7 @@ TEST(UdpdSockets, ARealClientConnectsThroughAFloodOfSpoofedRequests) {
   stop = true;
   flood.join();
   // What was still in the socket's buffer is read (and counted) before the server stops.
-  wait_for_quiet(dir.file("stats.jsonl"), "rx_bytes");
+  EXPECT_TRUE(wait_for_quiet(dir.file("stats.jsonl"), "rx_bytes")) << "bytes in never settled";
   ASSERT_TRUE(t.ok()) << t.out << t.err;
   EXPECT_TRUE(c.ok()) << c.out << c.err;
   EXPECT_NE(c.out.find("payloads sent 20 echoed 20"), std::string::npos) << c.out;

@@ -200,7 +200,7 @@ TEST_P(UdpdVethFlood, ARealClientConnectsThroughAFloodOfSpoofedRequests) {
   stop_flood = true;
   flood.join();
   // What was still on its way is taken in (and counted) before the server stops.
-  wait_for_quiet(dir_.file("stats.jsonl"), "ibytes");
+  EXPECT_TRUE(wait_for_quiet(dir_.file("stats.jsonl"), "ibytes")) << "bytes in never settled";
   ASSERT_TRUE(t.ok()) << t.out << t.err;
   EXPECT_TRUE(c.ok()) << c.out << c.err;
   EXPECT_NE(c.out.find("payloads sent 20 echoed 20"), std::string::npos) << c.out;
