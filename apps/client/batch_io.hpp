@@ -206,4 +206,12 @@ inline void use_segmentation(BatchSocketSink& sink, bool on, bool say) {
                  "have it), so datagrams go one at a time.\n");
 }
 
+// A load mode's closing line under --gso: how many datagrams went out in
+// UDP_SEGMENT runs (0 says the kernel or the route sent them one by one).
+inline void print_segmented(bool gso, uint64_t segmented) {
+  if (gso)
+    std::printf("datagrams sent in UDP_SEGMENT runs %llu\n",
+                static_cast<unsigned long long>(segmented));
+}
+
 }  // namespace bypass::client

@@ -297,9 +297,7 @@ int run_message_load(const std::string& host, uint16_t port, const MessageLoadOp
       static_cast<unsigned long long>(counters.packets_lost),
       static_cast<unsigned long long>(counters.spurious_losses),
       static_cast<unsigned long long>(unsent));
-  if (o.gso)
-    std::printf("datagrams sent in UDP_SEGMENT runs %llu\n",
-                static_cast<unsigned long long>(segmented));
+  print_segmented(o.gso, segmented);
   const bool all_back = o.unreliable || total.echoed == total.sent;
   return opened == o.clients && closed == 0 && total.echoed > 0 && total.wrong == 0 && all_back ? 0
                                                                                                 : 1;

@@ -441,9 +441,7 @@ int run_netcode_load(const std::string& host, uint16_t port, const LoadOptions& 
       static_cast<double>(rtts.percentile(50)) / 1e3,
       static_cast<double>(rtts.percentile(99)) / 1e3, static_cast<double>(rtts.max()) / 1e3,
       static_cast<unsigned long long>(unsent), setup_ms);
-  if (o.gso)
-    std::printf("datagrams sent in UDP_SEGMENT runs %llu\n",
-                static_cast<unsigned long long>(segmented));
+  print_segmented(o.gso, segmented);
   return connected == o.clients && echoed > 0 ? 0 : 1;
 }
 

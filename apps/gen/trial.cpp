@@ -388,23 +388,13 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
     rx_only.push_back(drain.back().get());
   }
   WorkerGroup dg(rx_only);
-  if (Status s = dg.launch(); !s) return s;
-  // The drain waits in slices: the control socket is still served, and a
-  // stop signal (a second Ctrl-C after the one that ended the run) cuts it short.
-  TscClock clk;
-  const uint64_t drain_end =
-      clk.now() + static_cast<uint64_t>(spec.drain * static_cast<double>(clk.hz()));
-  for (uint64_t t = clk.now(); t < drain_end; t = clk.now()) {
-    auto slice =
-        std::chrono::milliseconds(std::min<uint64_t>(100, (drain_end - t) * 1000 / clk.hz() + 1));
-    if (serve) {
-      serve(signals.fd(), slice);
-      slice = std::chrono::milliseconds(0);
-    }
-    const int sig = signals.wait(slice);
-    if (sig != 0 && sig != SIGHUP) break;
+  // The drain serves the control socket as the run did; a stop signal (a
+  // second Ctrl-C after the one that ended the run) cuts it short, and a
+  // SIGHUP is ignored.
+  if (spec.drain > 0) {
+    auto drained = run_until_stopped(dg, signals, spec.drain, nullptr, nullptr, serve, [] {});
+    if (!drained) return drained.status();
   }
-  dg.stop();
   // What the drain received, sent and dropped is the run's: onto the run's
   // workers, whose totals the reports read (the modules' tallies, drops by
   // reason among them, already hold it).

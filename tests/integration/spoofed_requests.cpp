@@ -13,6 +13,7 @@
 #include <random>
 #include <regex>
 #include <sstream>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -96,38 +97,48 @@ uint64_t flood_requests(Flood& f, const std::atomic<bool>& stop) {
   return sent;
 }
 
-uint64_t last_stat(const std::string& path, const std::string& key) {
+namespace {
+
+// The non-empty lines of a --stats-json file that are whole: a line the
+// server is still writing (no newline yet) is left out, so no number in it
+// is read cut short.
+std::vector<std::string> whole_lines(const std::string& path) {
   std::ifstream f(path);
-  std::string line, last;
-  while (std::getline(f, line))
-    if (!line.empty()) last = line;
+  std::stringstream whole;
+  whole << f.rdbuf();
+  std::string text = whole.str();
+  const size_t end = text.rfind('\n');
+  text.resize(end == std::string::npos ? 0 : end + 1);
+  std::istringstream in(text);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(std::move(line));
+  return lines;
+}
+
+// The first number after "key": in `line`, or UINT64_MAX.
+uint64_t stat_in(const std::string& line, const std::string& key) {
   std::smatch m;
-  if (!std::regex_search(last, m, std::regex("\"" + key + "\":(\\d+)"))) return UINT64_MAX;
+  if (!std::regex_search(line, m, std::regex("\"" + key + "\":(\\d+)"))) return UINT64_MAX;
   return std::stoull(m[1]);
 }
 
+}  // namespace
+
+uint64_t last_stat(const std::string& path, const std::string& key) {
+  const std::vector<std::string> lines = whole_lines(path);
+  return lines.empty() ? UINT64_MAX : stat_in(lines.back(), key);
+}
+
 bool wait_for_quiet(const std::string& path, const std::string& key) {
-  const std::regex value("\"" + key + "\":(\\d+)");
   size_t before = SIZE_MAX;  // lines when called: the two compared are both written later
   for (int i = 0; i < 300; ++i) {
-    std::ifstream f(path);
-    std::stringstream whole;
-    whole << f.rdbuf();
-    std::string text = whole.str();
-    text.resize(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);  // whole lines
-    std::istringstream in(text);
-    std::string line, prev, last;
-    size_t lines = 0;
-    while (std::getline(in, line))
-      if (!line.empty()) {
-        prev = std::exchange(last, line);
-        ++lines;
-      }
-    if (before == SIZE_MAX) before = lines;
-    std::smatch a, b;
-    if (lines >= before + 2 && std::regex_search(prev, a, value) &&
-        std::regex_search(last, b, value) && a[1] == b[1])
-      return true;
+    const std::vector<std::string> lines = whole_lines(path);
+    if (before == SIZE_MAX) before = lines.size();
+    if (lines.size() >= before + 2) {
+      const uint64_t a = stat_in(lines[lines.size() - 2], key);
+      if (a != UINT64_MAX && a == stat_in(lines.back(), key)) return true;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return false;

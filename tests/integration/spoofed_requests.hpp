@@ -29,8 +29,8 @@ bool wait_for_flood(const Flood& f, uint64_t n);
 // sources in turn at `rate` a second until `stop`. Returns how many went.
 uint64_t flood_requests(Flood& f, const std::atomic<bool>& stop);
 
-// The first number after "key": in the last line of a --stats-json file, or
-// UINT64_MAX.
+// The first number after "key": in the last whole line of a --stats-json
+// file, or UINT64_MAX.
 uint64_t last_stat(const std::string& path, const std::string& key);
 
 // Waits until two lines in a row of a --stats-json file (a second apart)
