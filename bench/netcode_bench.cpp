@@ -236,14 +236,34 @@ int main(int argc, char** argv) {
     return 1;
   }
   const uint32_t kSingles = std::min<uint32_t>(1024, max_clients / 2);
-  // The bounds' rounds are taken between the service's batches of 32 (up to
-  // 200 of each), so that a noisy neighbour or a frequency change weighs on
-  // both sides of a ratio alike.
+  // The bounds' rounds are taken between the service's batches of 32, about
+  // 200 of each in all, so that a noisy neighbour or a frequency change
+  // weighs on both sides of a ratio alike; their order turns each time.
   std::vector<double> hs1, hs32, bound_samples, one_call_samples, head_samples;
   HandshakeBound composed(kComposed), one_call(kOneCall), head(kComposedHead);
-  const uint32_t batches =
-      max_clients > kSingles ? (max_clients - kSingles + kBatch - 1) / kBatch : 1;
-  const uint32_t every = std::max<uint32_t>(1, batches / 200);
+  constexpr uint32_t kRounds = 200;
+  const uint32_t batches = (max_clients - kSingles + kBatch - 1) / kBatch;
+  const uint32_t every = std::max<uint32_t>(1, (batches + kRounds - 1) / kRounds);
+  const uint32_t per_sample =
+      std::max<uint32_t>(1, (kRounds + batches - 1) / std::max(1u, batches));
+  unsigned turn = 0;
+  auto sample_bounds = [&] {
+    for (uint32_t k = 0; k < per_sample; ++k, ++turn) {
+      for (unsigned j = 0; j < 3; ++j) {
+        switch ((turn + j) % 3) {
+          case 0:
+            bound_samples.push_back(composed.round());
+            break;
+          case 1:
+            one_call_samples.push_back(one_call.round());
+            break;
+          default:
+            head_samples.push_back(head.round());
+            break;
+        }
+      }
+    }
+  };
   double secs = 0;
   for (uint32_t i = 0, batch = 0; i < max_clients;) {
     const uint32_t n = i < kSingles ? 1 : std::min(kBatch, max_clients - i);
@@ -254,17 +274,9 @@ int main(int argc, char** argv) {
     (n == 1 ? hs1 : hs32).push_back(per);
     clients.insert(clients.end(), c, c + n);
     i += n;
-    if (n > 1 && batch++ % every == 0) {
-      bound_samples.push_back(composed.round());
-      one_call_samples.push_back(one_call.round());
-      head_samples.push_back(head.round());
-    }
+    if (n > 1 && batch++ % every == 0) sample_bounds();
   }
-  if (bound_samples.empty()) {  // every client came one per batch
-    bound_samples.push_back(composed.round());
-    one_call_samples.push_back(one_call.round());
-    head_samples.push_back(head.round());
-  }
+  if (bound_samples.empty()) sample_bounds();  // every client came one per batch
   if (hs32.empty()) hs32 = hs1;
   const double hs_bound = median(bound_samples);
   const double hs_one_call = median(one_call_samples);

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <iterator>
 #include <optional>
@@ -388,12 +387,15 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
     rx_only.push_back(drain.back().get());
   }
   WorkerGroup dg(rx_only);
-  // The drain serves the control socket as the run did; a stop signal (a
-  // second Ctrl-C after the one that ended the run) cuts it short, and a
-  // SIGHUP is ignored.
+  // The drain serves the control socket as the run did, and a signal that
+  // would have stopped the run (a Ctrl-C after the trial's time was up, or a
+  // second one) cuts it short and is the trial's: an RFC 2544 search then
+  // stops too, as it does for a signal during a trial.
+  int drain_signal = 0;
   if (spec.drain > 0) {
-    auto drained = run_until_stopped(dg, signals, spec.drain, nullptr, nullptr, serve, [] {});
+    auto drained = run_until_stopped(dg, signals, spec.drain, nullptr, nullptr, serve);
     if (!drained) return drained.status();
+    drain_signal = drained->signal;
   }
   // What the drain received, sent and dropped is the run's: onto the run's
   // workers, whose totals the reports read (the modules' tallies, drops by
@@ -412,7 +414,7 @@ Expected<TrialResult> run_trial(const Config& c, const GenOptions& o,
   TrialResult r;
   r.last = stats.take(run->seconds);
   r.seconds = run->seconds;
-  r.signal = run->signal;
+  r.signal = run->signal != 0 ? run->signal : drain_signal;
   r.ports = port_results(p, ports);
   r.streams = stream_results(p, o, true);
   return r;
