@@ -99,6 +99,7 @@ Status Runtime::open(const Config& c, const std::string& program) {
   auto pool = PktPool::create(program + "_pool", c.memory);
   if (!pool) return pool.status();
   pool_.emplace(std::move(*pool));
+  pool_watch_.emplace(pool_->get());
   const double pool_ms = lap();
   auto ports = PortSet::open(c, pool_->get());
   if (!ports) return ports.status();
@@ -137,16 +138,21 @@ Expected<RunResult> run_and_report(const std::vector<Worker*>& workers, const St
     std::fprintf(json, "%s\n", stats_json(s, final).c_str());
     std::fflush(json);
   };
+  // The program's snapshot, with the pool watch's count when there is one.
+  auto take = [&](double secs) {
+    StatsSnapshot s = stats.take(secs);
+    if (opts.pool_watch) s.counters.emplace_back("pool.empty_looks", opts.pool_watch->empty());
+    return s;
+  };
   WorkerGroup group(workers);
-  StatsSnapshot prev = stats.take(0);
+  StatsSnapshot prev = take(0);
   TscClock clock;
   const uint64_t t0 = clock.now();
   auto elapsed = [&] {
     return static_cast<double>(clock.now() - t0) / static_cast<double>(clock.hz());
   };
   std::optional<ControlPlane> plane;
-  if (opts.control)
-    plane.emplace(*opts.control, opts.program, [&] { return stats.take(elapsed()); });
+  if (opts.control) plane.emplace(*opts.control, opts.program, [&] { return take(elapsed()); });
   const bool telemetry = plane && opts.telemetry;
   if (telemetry) telemetry_attach(&*plane);
   if (plane && opts.journal) plane->set_journal(opts.journal);
@@ -162,7 +168,7 @@ Expected<RunResult> run_and_report(const std::vector<Worker*>& workers, const St
   auto run = run_until_stopped(
       group, signals, duration,
       [&](double secs) {
-        StatsSnapshot now = stats.take(secs);
+        StatsSnapshot now = take(secs);
         if (!opts.quiet) {
           std::printf("%s\n", rate_line(prev, now).c_str());
           std::fflush(stdout);
@@ -181,7 +187,13 @@ Expected<RunResult> run_and_report(const std::vector<Worker*>& workers, const St
   if (run->signal == StopSignals::kRequested) spdlog::info("stop requested: stopping");
   if (run->signal > 0) spdlog::info("signal {} received: stopping", run->signal);
   if (!run->stopped.empty()) spdlog::error("{}", run->stopped);
-  const StatsSnapshot last = stats.take(run->seconds);
+  const StatsSnapshot last = take(run->seconds);
+  if (opts.pool_watch && opts.pool_watch->empty() > 0)
+    spdlog::warn(
+        "the packet pool was empty at {} of {} looks (one a millisecond per worker): the ports "
+        "could not take what arrived meanwhile, and some drivers count none of it; raise [memory] "
+        "pool_size ({} now)",
+        opts.pool_watch->empty(), opts.pool_watch->looks(), opts.pool_watch->size());
   std::printf("%s", final_report(last).c_str());
   write(last, true);
   if (json) std::fclose(json);
@@ -196,10 +208,15 @@ Expected<RunResult> Runtime::run(const std::vector<Worker*>& workers, const Stat
     if (reset.empty() && own) reset = own();
     return reset;
   };
+  if (pool_watch_) {
+    pool_watch_->arm(workers);
+    opts.pool_watch = &*pool_watch_;
+  }
   return run_and_report(workers, stats, *signals_, duration, opts);
 }
 
 Runtime::~Runtime() {
+  pool_watch_.reset();
   ports_.reset();
   pool_.reset();
   eal_.reset();

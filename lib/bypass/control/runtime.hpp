@@ -20,6 +20,7 @@
 #include <bypass/core/config.hpp>
 #include <bypass/core/eal.hpp>
 #include <bypass/core/mempool.hpp>
+#include <bypass/core/pool_watch.hpp>
 #include <bypass/core/run.hpp>
 #include <bypass/core/signals.hpp>
 #include <bypass/io/ports.hpp>
@@ -42,6 +43,10 @@ struct ReportOptions {
   /// and count what hand-off rings still hold).
   std::function<void()> after_stop;
   bool telemetry = true;  ///< with `control`: /bypass/* on DPDK's telemetry socket
+  /// Its count of looks that found the pool empty goes into every snapshot
+  /// ("pool.empty_looks"), and a run that saw it says once how to size the
+  /// pool. Runtime::run sets it, armed on the run's workers.
+  const PoolWatch* pool_watch = nullptr;
 };
 
 /// The EAL, packet pool, ports and signals of one program; see the file's description.
@@ -91,6 +96,7 @@ class Runtime {
   std::unique_ptr<StopSignals> signals_;  // destroyed last
   std::optional<Eal> eal_;
   std::optional<PktPool> pool_;
+  std::optional<PoolWatch> pool_watch_;  // looks at pool_ from the workers run() runs
   std::optional<PortSet> ports_;
   bool finished_ = false;
   double eal_ms_ = 0;  // start-up time of EAL (0 when attached)
