@@ -145,14 +145,16 @@ pid=
 # The proof that the pool ran dry is the server's own count of the looks
 # (one a millisecond) that found it empty, in the final stats line; the
 # once-a-second in-use gauge is only reported (a sample can fall in a gap).
-read -r empty peak < <(python3 - "$tmp/stats.json" <<'PY'
+vals=$(python3 - "$tmp/stats.json" <<'PY'
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 empty = lines[-1].get("counters", {}).get("pool.empty_looks", -1)
 peak = max(int(dict(l.get("gauges", {})).get("pool.in_use", 0)) for l in lines)
 print(empty, peak)
 PY
-)
+) || fail "the stats file could not be read"
+read -r empty peak <<<"$vals"
+[ "$empty" != -1 ] || fail "the final stats line has no pool.empty_looks counter"
 [ "$empty" -gt 0 ] || fail "the pool never ran dry (no look found it empty; at most $peak of 1023 mbufs in use at the samples)"
 [ "$(grep -c "raise \[memory\] pool_size" "$tmp/out")" = 1 ] ||
   fail "the server did not say once that the pool ran dry, naming [memory] pool_size"

@@ -190,7 +190,8 @@ Expected<RunResult> run_and_report(const std::vector<Worker*>& workers, const St
   const StatsSnapshot last = take(run->seconds);
   if (opts.pool_watch && opts.pool_watch->empty() > 0)
     spdlog::warn(
-        "the packet pool was empty at {} of {} looks (one a millisecond per worker): the ports "
+        "the packet pool was empty at {} of {} looks (about one a millisecond per worker): the "
+        "ports "
         "could not take what arrived meanwhile, and some drivers count none of it; raise [memory] "
         "pool_size ({} now)",
         opts.pool_watch->empty(), opts.pool_watch->looks(), opts.pool_watch->size());
@@ -209,10 +210,12 @@ Expected<RunResult> Runtime::run(const std::vector<Worker*>& workers, const Stat
     return reset;
   };
   if (pool_watch_) {
-    pool_watch_->arm(workers);
+    pool_watch_->arm(workers);  // each run counts from 0
     opts.pool_watch = &*pool_watch_;
   }
-  return run_and_report(workers, stats, *signals_, duration, opts);
+  auto run = run_and_report(workers, stats, *signals_, duration, opts);
+  if (pool_watch_) pool_watch_->disarm();  // the workers have stopped
+  return run;
 }
 
 Runtime::~Runtime() {

@@ -2,6 +2,8 @@
 // the looks that found it empty; time is driven by hand (ManualClock).
 #include <bypass/core/pool_watch.hpp>
 
+#include <rte_launch.h>
+#include <rte_lcore.h>
 #include <rte_mbuf.h>
 
 #include <gtest/gtest.h>
@@ -80,12 +82,69 @@ TEST_F(PoolWatchTest, LooksOnceAMillisecondAndNotBetween) {
   EXPECT_EQ(watch.looks(), 2u);
 }
 
-TEST_F(PoolWatchTest, AWorkerArmedTwiceLooksOnce) {
+TEST_F(PoolWatchTest, ArmingAgainStartsTheCountsAgainAndLooksOnce) {
   PoolWatch watch(pool);
   watch.arm({&w});
-  watch.arm({&w});  // a second Runtime::run on the same workers
+  take_all();
+  tick();
+  EXPECT_EQ(watch.empty(), 1u);
+  watch.arm({&w});  // the next Runtime::run on the same workers
+  EXPECT_EQ(watch.looks(), 0u);
+  tick();
+  EXPECT_EQ(watch.looks(), 1u) << "one timer on the worker, not two";
+  EXPECT_EQ(watch.empty(), 1u);
+}
+
+TEST_F(PoolWatchTest, ADisarmedWorkerLooksNoMore) {
+  PoolWatch watch(pool);
+  watch.arm({&w});
+  watch.disarm();
+  tick();
+  EXPECT_EQ(watch.looks(), 0u);
+  // A worker built where a disarmed one was is armed like any other.
+  watch.arm({&w});
   tick();
   EXPECT_EQ(watch.looks(), 1u);
+}
+
+// Mbufs in another lcore's cache are out of a worker's reach: its driver's
+// refill takes from its own cache and the shared store only. The pool as a
+// whole (rte_mempool_avail_count) still counts them.
+TEST(PoolWatch, MbufsInAnotherLcoresCacheDoNotCount) {
+  rte_mempool* pool = rte_pktmbuf_pool_create("pool_watch_cache", 63, 16, 0,
+                                              RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+  ASSERT_NE(pool, nullptr);
+  std::vector<rte_mbuf*> taken;
+  while (rte_mbuf* m = rte_pktmbuf_alloc(pool)) taken.push_back(m);
+  ASSERT_EQ(taken.size(), 63u);
+  const unsigned here = rte_lcore_id();
+  EXPECT_TRUE(PoolWatch::empty_for(pool, here));
+  // Eight go back on another lcore, into its cache (below its flush threshold).
+  const unsigned other = rte_get_next_lcore(here, 1, 0);
+  ASSERT_LT(other, RTE_MAX_LCORE) << "the test EAL has worker lcores";
+  struct Back {
+    rte_mbuf** m;
+    unsigned n;
+  } back{taken.data() + 55, 8};
+  ASSERT_EQ(rte_eal_remote_launch(
+                [](void* a) {
+                  auto* b = static_cast<Back*>(a);
+                  for (unsigned i = 0; i < b->n; ++i) rte_pktmbuf_free(b->m[i]);
+                  return 0;
+                },
+                &back, other),
+            0);
+  ASSERT_EQ(rte_eal_wait_lcore(other), 0);
+  taken.resize(55);
+  EXPECT_EQ(rte_mempool_avail_count(pool), 8u);
+  EXPECT_TRUE(PoolWatch::empty_for(pool, here)) << "another lcore's cache is out of reach";
+  EXPECT_FALSE(PoolWatch::empty_for(pool, other));
+  // One back on this lcore: within reach.
+  rte_pktmbuf_free(taken.back());
+  taken.pop_back();
+  EXPECT_FALSE(PoolWatch::empty_for(pool, here));
+  for (rte_mbuf* m : taken) rte_pktmbuf_free(m);
+  rte_mempool_free(pool);
 }
 
 TEST_F(PoolWatchTest, EachWorkerLooksAndTheCountsAdd) {
