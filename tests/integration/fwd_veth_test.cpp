@@ -43,7 +43,7 @@ constexpr uint16_t kPeerPort = 7777;
 constexpr uint32_t kDatagrams = 1000;
 // Datagrams in flight at most: far below af_packet's ring (512 frames) and
 // the socket's receive buffer, so a slow moment cannot lose one.
-constexpr uint32_t kWindow = 32;
+constexpr uint32_t kVethWindow = 32;
 
 std::string ip() {
   return tool("ip");
@@ -230,7 +230,7 @@ EchoResult echo(int fd, uint32_t n, std::chrono::milliseconds stall = 5000ms) {
   };
   auto last_progress = Clock::now();
   while (answered < n) {
-    while (r.sent < n && r.sent - answered < kWindow) {
+    while (r.sent < n && r.sent - answered < kVethWindow) {
       std::vector<uint8_t> p = payload(r.sent, tag);
       ssize_t rc = sendto(fd, p.data(), p.size(), MSG_DONTWAIT,
                           reinterpret_cast<const sockaddr*>(&peer), sizeof(peer));

@@ -13,6 +13,10 @@ namespace bypass::test {
 const Config& eal_config();
 // A packet pool shared by the tests of this process.
 rte_mempool* test_pool();
+// How many of test_pool()'s mbufs are out (a test's leak check).
+inline unsigned pool_in_use() {
+  return rte_mempool_in_use_count(test_pool());
+}
 bool running_without_huge_pages();
 
 }  // namespace bypass::test

@@ -7,6 +7,7 @@
 #include <bypass/core/mempool.hpp>
 
 #include "eal_env.hpp"
+#include "select_source.hpp"
 
 namespace bypass::test {
 namespace {
@@ -29,6 +30,10 @@ bool running_without_huge_pages() {
 int main(int argc, char** argv) {
   using namespace bypass;
   testing::InitGoogleTest(&argc, argv);
+  if (std::string err = test::select_sources(argc, argv); !err.empty()) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    return 1;
+  }
   SystemFacts sys = SystemFacts::read();
   Config& c = test::g_config;
   const char* nh = std::getenv("BYPASS_TEST_NO_HUGE");

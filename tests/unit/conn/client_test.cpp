@@ -111,7 +111,7 @@ TEST_F(Client_, SequenceAdvancesForEveryPacketAcrossServers) {
 
 TEST_F(Client_, ResponseTimedOut) {
   auto& s = sim.add_server(Sim::config(kServerA, 2));
-  sim.net.drop = [](const Datagram& d) { return d.type() == 4; };  // keep-alives lost
+  sim.net.drop = [](const NetDatagram& d) { return d.type() == 4; };  // keep-alives lost
   auto& c = sim.add_client(kClientAddr);
   TokenSpec spec;
   spec.servers = {kServerA};
@@ -148,7 +148,7 @@ TEST_F(Client_, ConnectionTimedOutAndStateChanges) {
   spec.timeout_seconds = 1;
   c.client->connect(make_token(spec, sim.clock.now), sim.clock.now);
   ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 1000));
-  sim.net.drop = [](const Datagram&) { return true; };
+  sim.net.drop = [](const NetDatagram&) { return true; };
   ASSERT_TRUE(sim.run_until([&] { return !c.client->connected(); }, 3000));
   EXPECT_EQ(c.client->state(), ClientState::kConnectionTimedOut);
   using S = ClientState;

@@ -64,7 +64,7 @@ struct Clock {
   }
 };
 
-struct Datagram {
+struct NetDatagram {
   NetcodeAddress from;
   NetcodeAddress to;
   std::vector<uint8_t> bytes;
@@ -124,7 +124,7 @@ class TestNetwork {
   }
 
   void post(const NetcodeAddress& from, const NetcodeAddress& to, std::span<const uint8_t> b) {
-    Datagram d{from, to, std::vector<uint8_t>(b.begin(), b.end())};
+    NetDatagram d{from, to, std::vector<uint8_t>(b.begin(), b.end())};
     if (is_server(from) && !validated(from, to)) {
       violations.push_back("server " + to_string(from) + " sent type " + std::to_string(d.type()) +
                            " to " + to_string(to) + " before any valid token came from there");
@@ -142,10 +142,10 @@ class TestNetwork {
 
   // Delivers what was queued before this call (answers wait for the next round).
   void deliver(Now now) {
-    std::vector<Datagram> batch(queue_.begin(), queue_.end());
+    std::vector<NetDatagram> batch(queue_.begin(), queue_.end());
     queue_.clear();
     if (reorder) std::reverse(batch.begin(), batch.end());
-    for (Datagram& d : batch) inject_in_batch(d.from, d.to, d.bytes, now);
+    for (NetDatagram& d : batch) inject_in_batch(d.from, d.to, d.bytes, now);
     end_batches();
   }
 
@@ -174,24 +174,24 @@ class TestNetwork {
   }
 
   size_t count(const NetcodeAddress& from, const NetcodeAddress& to, int type) const {
-    return static_cast<size_t>(std::count_if(sent.begin(), sent.end(), [&](const Datagram& d) {
+    return static_cast<size_t>(std::count_if(sent.begin(), sent.end(), [&](const NetDatagram& d) {
       return d.from == from && d.to == to && (type < 0 || d.type() == type);
     }));
   }
   size_t count_to(const NetcodeAddress& to) const {
     return static_cast<size_t>(
-        std::count_if(sent.begin(), sent.end(), [&](const Datagram& d) { return d.to == to; }));
+        std::count_if(sent.begin(), sent.end(), [&](const NetDatagram& d) { return d.to == to; }));
   }
-  const Datagram* last(const NetcodeAddress& from, int type) const {
+  const NetDatagram* last(const NetcodeAddress& from, int type) const {
     for (auto it = sent.rbegin(); it != sent.rend(); ++it) {
       if (it->from == from && it->type() == type) return &*it;
     }
     return nullptr;
   }
 
-  std::vector<Datagram> sent;           // every datagram posted, lost ones included
+  std::vector<NetDatagram> sent;        // every datagram posted, lost ones included
   std::vector<std::string> violations;  // server invariant breaches
-  std::function<bool(const Datagram&)> drop;
+  std::function<bool(const NetDatagram&)> drop;
   uint64_t drop_every = 0;       // per flow
   uint64_t duplicate_every = 0;  // per flow
   uint64_t loss_percent = 0;     // random loss, seeded: runs repeat exactly
@@ -241,7 +241,7 @@ class TestNetwork {
   Key private_key_;
   std::vector<Flow> flows_;
   std::mt19937_64 rng_{12345};
-  std::deque<Datagram> queue_;
+  std::deque<NetDatagram> queue_;
   std::vector<std::unique_ptr<Port>> ports_;
   std::vector<NetcodeAddress> servers_;
   std::vector<NetcodeServer*> server_objects_;

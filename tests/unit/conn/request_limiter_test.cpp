@@ -14,7 +14,7 @@
 namespace bypass::conn {
 namespace {
 
-constexpr uint64_t kMs = 1'000'000;
+constexpr uint64_t kOneMs = 1'000'000;
 using Verdict = RequestLimiter::Verdict;
 
 // How many of one request each from 198.18.0.`host`, ports [first, end), at `t`, are allowed.
@@ -49,24 +49,24 @@ TEST(RequestLimiter, ABurstThenTheRatePerAddress) {
   RequestLimiter l({10, 5}, {1000, 2000});  // 10 a second, bursts of 5
   const auto a = NetcodeAddress::v4(198, 18, 0, 1, 1000);
   const auto b = NetcodeAddress::v4(198, 18, 0, 2, 1000);
-  const uint64_t t = 5'000 * kMs;
+  const uint64_t t = 5'000 * kOneMs;
   int passed = 0;
   for (int i = 0; i < 20; ++i) passed += l.allow(a, t) == Verdict::kAllowed;
   EXPECT_EQ(passed, 5) << "the burst, all at once";
   EXPECT_EQ(l.allow(a, t), Verdict::kAddressLimited);
   EXPECT_EQ(l.allow(b, t), Verdict::kAllowed) << "another source has its own bucket";
-  EXPECT_EQ(l.allow(a, t + 99 * kMs), Verdict::kAddressLimited);
-  EXPECT_EQ(l.allow(a, t + 100 * kMs), Verdict::kAllowed) << "one more each 100 ms";
-  EXPECT_EQ(l.allow(a, t + 150 * kMs), Verdict::kAddressLimited);
+  EXPECT_EQ(l.allow(a, t + 99 * kOneMs), Verdict::kAddressLimited);
+  EXPECT_EQ(l.allow(a, t + 100 * kOneMs), Verdict::kAllowed) << "one more each 100 ms";
+  EXPECT_EQ(l.allow(a, t + 150 * kOneMs), Verdict::kAddressLimited);
   passed = 0;
-  for (int i = 0; i < 20; ++i) passed += l.allow(a, t + 10'000 * kMs) == Verdict::kAllowed;
+  for (int i = 0; i < 20; ++i) passed += l.allow(a, t + 10'000 * kOneMs) == Verdict::kAllowed;
   EXPECT_EQ(passed, 5) << "a quiet source gets its burst back, no more";
 }
 
 TEST(RequestLimiter, PerHostAllPortsOfOneAddressOrIpv6Slash64ShareOneBound) {
   ASSERT_TRUE(crypto_init());
   RequestLimiter l({1000, 2000}, {10, 5});
-  const uint64_t t = 5'000 * kMs;
+  const uint64_t t = 5'000 * kOneMs;
   int passed = allowed_ports(l, 1, 1000, 1020, t);
   EXPECT_EQ(passed, 5) << "20 ports of one host: one burst between them";
   EXPECT_EQ(l.allow(NetcodeAddress::v4(198, 18, 0, 1, 999), t), Verdict::kHostLimited);
@@ -89,7 +89,7 @@ TEST(RequestLimiter, PerHostAllPortsOfOneAddressOrIpv6Slash64ShareOneBound) {
 TEST(RequestLimiter, EachPortAndEachIpv6AddressIsItsOwnAddressBucket) {
   ASSERT_TRUE(crypto_init());
   RequestLimiter l({10, 1}, {1000, 2000});  // one request per address at once
-  const uint64_t t = 5'000 * kMs;
+  const uint64_t t = 5'000 * kOneMs;
   int passed = allowed_ports(l, 1, 1000, 1100, t);
   // 100 sources in 65,536 buckets share one 0.08 times on average (random
   // keys); 5 shared is a one-in-a-billion draw, or a mixing that clusters
@@ -111,7 +111,7 @@ TEST(RequestLimiter, EachPortAndEachIpv6AddressIsItsOwnAddressBucket) {
 TEST(RequestLimiter, ARequestRefusedForItsAddressDoesNotUseUpItsHost) {
   ASSERT_TRUE(crypto_init());
   RequestLimiter l({10, 2}, {10, 4});
-  const uint64_t t = 5'000 * kMs;
+  const uint64_t t = 5'000 * kOneMs;
   const auto flooder = NetcodeAddress::v4(198, 18, 0, 1, 1000);
   for (int i = 0; i < 100; ++i) l.allow(flooder, t);
   EXPECT_EQ(allowed_ports(l, 1, 2000, 2010, t), 2)
@@ -126,7 +126,7 @@ TEST(RequestLimiter, ARequestRefusedForItsAddressDoesNotUseUpItsHost) {
 TEST(RequestLimiter, ARequestRefusedForItsHostDoesNotUseUpAnAddressBucket) {
   ASSERT_TRUE(crypto_init());
   RequestLimiter l({10, 1}, {10, 2}, 4096);
-  const uint64_t t = 5'000 * kMs;
+  const uint64_t t = 5'000 * kOneMs;
   EXPECT_EQ(allowed_ports(l, 1, 1, 20001, t), 2) << "the host's burst";
   int passed = 0;
   for (uint8_t host = 1; host <= 50; ++host)

@@ -110,7 +110,7 @@ TEST_F(ServerPin, HalfOpenHandshakesHoldTheTableNoLongerThanTheirTokens) {
     attackers.push_back(&sim.add_client(addr(static_cast<uint8_t>(20 + i), 50000)));
     attackers.back()->client->connect(tokens.back(), sim.clock.now);
   }
-  sim.net.drop = [&](const Datagram& d) {  // the attackers take no challenge in
+  sim.net.drop = [&](const NetDatagram& d) {  // the attackers take no challenge in
     return d.type() == 2 && std::any_of(attackers.begin(), attackers.end(),
                                         [&](auto* a) { return a->address == d.to; });
   };
@@ -138,7 +138,7 @@ TEST_F(ServerPin, HalfOpenHandshakesHoldTheTableNoLongerThanTheirTokens) {
   for (auto* a : attackers) {
     EXPECT_FALSE(a->client->connected());
     size_t in = 0, out = 0;
-    for (const Datagram& d : sim.net.sent) {
+    for (const NetDatagram& d : sim.net.sent) {
       if (d.from == a->address) in += d.bytes.size();
       if (d.to == a->address) out += d.bytes.size();
     }

@@ -36,10 +36,10 @@ Where where(const NetcodeAddress& a) {
 struct TokenKeys {
   std::vector<Key> client_to_server, server_to_client;
 };
-std::map<Where, TokenKeys> keys_by_sender(const std::vector<Datagram>& sent) {
+std::map<Where, TokenKeys> keys_by_sender(const std::vector<NetDatagram>& sent) {
   std::map<Where, TokenKeys> keys;
   const Key pk = net_private_key();
-  for (const Datagram& d : sent) {
+  for (const NetDatagram& d : sent) {
     if (d.type() != 0) continue;
     std::vector<uint8_t> copy = d.bytes;
     ReadContext ctx;
@@ -160,7 +160,7 @@ TEST_P(ServerNonces, NoKeyEverSealsTwoPacketsWithOneNonce) {
   std::map<Key, std::set<Where>> denied_by;
   size_t repeats = 0, challenge_repeats = 0, unopened = 0;
   for (size_t i = 0; i < sim.net.sent.size(); ++i) {
-    const Datagram& d = sim.net.sent[i];
+    const NetDatagram& d = sim.net.sent[i];
     if (d.type() <= 0) continue;  // requests carry the backend's token nonce
     const bool from_server = d.from == kServerA || d.from == kServerB;
     const auto it = keys.find(where(from_server ? d.to : d.from));

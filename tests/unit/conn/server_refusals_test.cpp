@@ -48,7 +48,7 @@ TEST_P(Server_, CountsAddressAlreadyConnected) {
   sim.net.inject(c.address, kServerA, scratch.sent.back().bytes, sim.clock.now);
   EXPECT_EQ(drops(s, ServerDrop::kAddressAlreadyConnected), before + 1);
   // A replayed response from the connected address.
-  const Datagram* resp = sim.net.last(c.address, 3);
+  const NetDatagram* resp = sim.net.last(c.address, 3);
   ASSERT_NE(resp, nullptr);
   sim.net.inject(c.address, kServerA, resp->bytes, sim.clock.now);
   EXPECT_EQ(drops(s, ServerDrop::kAddressAlreadyConnected), before + 2);
@@ -78,8 +78,8 @@ TEST_P(Server_, CountsClientIdAlreadyConnectedOnResponse) {
 }
 
 TEST_P(Server_, CountsMappingsFull) {
-  auto& s = sim.add_server(Sim::config(kServerA, 1));              // four mappings
-  sim.net.drop = [](const Datagram& d) { return d.type() == 2; };  // challenges get lost
+  auto& s = sim.add_server(Sim::config(kServerA, 1));                 // four mappings
+  sim.net.drop = [](const NetDatagram& d) { return d.type() == 2; };  // challenges get lost
   std::vector<Sim::ClientNode*> cs;
   for (uint8_t i = 0; i < 5; ++i) {
     cs.push_back(&connect_client(static_cast<uint8_t>(10 + i), 100 + i, kServerA));
@@ -105,7 +105,7 @@ TEST_P(Server_, CountsNotConnected) {
   const auto bytes = make_token(spec, sim.clock.now);
   auto token = read_connect_token(bytes);
   ASSERT_TRUE(token.has_value());
-  sim.net.drop = [&](const Datagram& d) { return d.to == who; };  // keep it pending
+  sim.net.drop = [&](const NetDatagram& d) { return d.to == who; };  // keep it pending
   auto& c = sim.add_client(who);
   c.client->connect(bytes, sim.clock.now);
   sim.step();
@@ -130,7 +130,7 @@ TEST_P(Server_, CountsChallengeDecryptFailed) {
   ASSERT_TRUE(token.has_value());
   auto& c = sim.add_client(who);
   c.client->connect(bytes, sim.clock.now);
-  sim.net.drop = [&](const Datagram& d) { return d.to == who; };
+  sim.net.drop = [&](const NetDatagram& d) { return d.to == who; };
   sim.step();
   sim.step();
   // A response sealed with the right packet key but a challenge token of our own.
@@ -150,8 +150,8 @@ TEST_P(Server_, CountsChallengeDecryptFailed) {
 // as a response packet sealed with the keys of `with`.
 std::vector<uint8_t> response_with_challenge_of(Sim& sim, const NetcodeAddress& to,
                                                 const ConnectToken& tok, const ConnectToken& with) {
-  const Datagram* challenge = nullptr;
-  for (const Datagram& d : sim.net.sent)
+  const NetDatagram* challenge = nullptr;
+  for (const NetDatagram& d : sim.net.sent)
     if (d.to == to && d.type() == 2) challenge = &d;
   if (challenge == nullptr) return {};
   std::vector<uint8_t> bytes = challenge->bytes;
@@ -185,7 +185,7 @@ TEST_P(Server_, CountsChallengeMismatch) {
   auto& cb = sim.add_client(b);
   ca.client->connect(ta, sim.clock.now);
   cb.client->connect(tb, sim.clock.now);
-  sim.net.drop = [&](const Datagram& d) { return d.to == a || d.to == b; };
+  sim.net.drop = [&](const NetDatagram& d) { return d.to == a || d.to == b; };
   sim.step();
   sim.step();
   const auto forged = response_with_challenge_of(sim, a, *pa, *pb);
@@ -210,7 +210,7 @@ std::vector<uint8_t> held_back_response(Sim& sim, Sim::ServerNode*& s, const Net
   auto read = read_connect_token(token);
   if (!read) return {};
   sim.add_client(a).client->connect(token, sim.clock.now);
-  sim.net.drop = [a](const Datagram& d) { return d.to == a; };
+  sim.net.drop = [a](const NetDatagram& d) { return d.to == a; };
   sim.step();
   sim.step();
   return response_with_challenge_of(sim, a, *read, *read);
@@ -289,7 +289,7 @@ TEST_P(Server_, CountsWireReasons) {
   sim.net.inject(c.address, kServerA, std::vector<uint8_t>(40, 0x84), now);
   EXPECT_EQ(wire(WireDrop::kDecryptFailed), 1u);
 
-  const Datagram* req = sim.net.last(c.address, 0);
+  const NetDatagram* req = sim.net.last(c.address, 0);
   ASSERT_NE(req, nullptr);
   auto bad = req->bytes;
   bad[500] ^= 1;

@@ -83,8 +83,8 @@ TEST_P(Server_, BatchedRequestIsActedOnAtTheNextPacketInOrder) {
   auto& b = connect_client(11, 2, kServerA);
   a.client->update(sim.clock.now);
   b.client->update(sim.clock.now);
-  const test::Datagram* ra = sim.net.last(a.address, 0);
-  const test::Datagram* rb = sim.net.last(b.address, 0);
+  const test::NetDatagram* ra = sim.net.last(a.address, 0);
+  const test::NetDatagram* rb = sim.net.last(b.address, 0);
   ASSERT_TRUE(ra != nullptr && rb != nullptr);
   std::vector<uint8_t> request_a = ra->bytes, request_b = rb->bytes;
   auto challenges = [&](const Sim::ClientNode& c) { return sim.net.count(kServerA, c.address, 2); };
@@ -164,7 +164,7 @@ TEST_P(Server_, TimeoutsOnBothSides) {
   spec.timeout_seconds = 2;
   auto& c = connect_client(10, 1, kServerA, spec);
   ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
-  sim.net.drop = [](const Datagram&) { return true; };  // the link dies
+  sim.net.drop = [](const NetDatagram&) { return true; };  // the link dies
   const uint64_t cut = sim.clock.now.mono_ns;
   ASSERT_TRUE(sim.run_until([&] { return s.server->num_connected() == 0; }, 5000));
   const uint64_t took = sim.clock.now.mono_ns - cut;
@@ -183,7 +183,7 @@ TEST_P(Server_, NegativeTimeoutNeverTimesOut) {
   spec.timeout_seconds = -1;
   auto& c = connect_client(10, 1, kServerA, spec);
   ASSERT_TRUE(sim.run_until([&] { return c.client->connected(); }, 2000));
-  sim.net.drop = [](const Datagram&) { return true; };
+  sim.net.drop = [](const NetDatagram&) { return true; };
   sim.run_ms(60'000, 100);
   EXPECT_EQ(s.server->num_connected(), 1u);
   EXPECT_TRUE(c.client->connected());
@@ -315,7 +315,7 @@ TEST_P(Server_, TokenFromSecondAddressRefusedWhilePending) {
   // Same as above with the owner stuck before its response: the entry is pending.
   auto& s = sim.add_server(Sim::config(kServerA, 4));
   const NetcodeAddress owner = addr(10, 50000);
-  sim.net.drop = [&](const Datagram& d) { return d.from == owner && d.type() == 3; };
+  sim.net.drop = [&](const NetDatagram& d) { return d.from == owner && d.type() == 3; };
   TokenSpec spec;
   spec.servers = {kServerA};
   const auto token = make_token(spec, sim.clock.now);
@@ -382,7 +382,7 @@ TEST_P(Server_, HistoryFullRefusesWithoutEvicting) {
   sim.step();
   auto& again = sim.add_client(addr(13, 50000));
   // (c1's token bytes are gone with its state; replay its request instead.)
-  const Datagram* req = sim.net.last(c1.address, 0);
+  const NetDatagram* req = sim.net.last(c1.address, 0);
   ASSERT_NE(req, nullptr);
   const uint64_t used = drops(s, ServerDrop::kTokenAlreadyUsed);
   sim.net.inject(again.address, kServerA, req->bytes, sim.clock.now);
@@ -417,7 +417,7 @@ TEST_P(Server_, SharedHistoryAcrossServers) {
   // its client id is connected (on B), which A knows.
   filler.client->disconnect(sim.clock.now);
   sim.step();
-  const Datagram* req = sim.net.last(c.address, 0);
+  const NetDatagram* req = sim.net.last(c.address, 0);
   ASSERT_NE(req, nullptr);
   const uint64_t id_taken = drops(a, ServerDrop::kClientIdAlreadyConnected);
   sim.net.inject(addr(12, 50000), kServerA, req->bytes, sim.clock.now);
@@ -509,7 +509,7 @@ TEST_P(Server_, TimeoutsAndKeepAlivesHoldWhenClocksSkewJumpAndRunBackwards) {
   EXPECT_GE(sim.net.count(kServerA, c.address, 4) - keep_alives_before, 70u);
   EXPECT_GE(sim.net.count(c.address, kServerA, 4), 70u);
   // The link dies: the server times the client out after about 5 s of its time.
-  sim.net.drop = [](const Datagram&) { return true; };
+  sim.net.drop = [](const NetDatagram&) { return true; };
   int steps = 0;
   ASSERT_TRUE(sim.run_until(
       [&] {
@@ -572,7 +572,7 @@ TEST_P(Server_, ReplayedPayloadRefused) {
   ASSERT_TRUE(c.client->send_payload(p, sim.clock.now));
   sim.step();
   ASSERT_EQ(s.events->payloads.size(), 1u);
-  const Datagram* d = sim.net.last(c.address, 5);
+  const NetDatagram* d = sim.net.last(c.address, 5);
   ASSERT_NE(d, nullptr);
   sim.net.inject(c.address, kServerA, d->bytes, sim.clock.now);
   EXPECT_EQ(s.events->payloads.size(), 1u);
@@ -581,7 +581,7 @@ TEST_P(Server_, ReplayedPayloadRefused) {
   ASSERT_TRUE(s.server->send_payload(0, p, sim.clock.now));
   sim.step();
   ASSERT_EQ(c.events->payloads.size(), 1u);
-  const Datagram* sd = sim.net.last(kServerA, 5);
+  const NetDatagram* sd = sim.net.last(kServerA, 5);
   ASSERT_NE(sd, nullptr);
   sim.net.inject(kServerA, c.address, sd->bytes, sim.clock.now);
   EXPECT_EQ(c.events->payloads.size(), 1u);
@@ -624,11 +624,11 @@ TEST_P(Server_, GlobalAndSlotSequencesStayApart) {
   EXPECT_GE(s.server->next_sequence(0), 1u);
   EXPECT_LT(s.server->next_sequence(0), 1ULL << 63);
   // The challenge went out with an 8-byte sequence, the keep-alive with a short one.
-  const Datagram* ch = sim.net.last(kServerA, 2);
+  const NetDatagram* ch = sim.net.last(kServerA, 2);
   ASSERT_NE(ch, nullptr);
   EXPECT_EQ(ch->bytes[0] >> 4, 8);
   EXPECT_EQ(ch->bytes.size(), 1u + 8 + 8 + kChallengeTokenBytes + kMacBytes);
-  const Datagram* ka = sim.net.last(kServerA, 4);
+  const NetDatagram* ka = sim.net.last(kServerA, 4);
   ASSERT_NE(ka, nullptr);
   EXPECT_EQ(ka->bytes[0] >> 4, 1);
 }

@@ -23,17 +23,13 @@
 namespace bypass {
 namespace {
 
-unsigned in_use() {
-  return rte_mempool_in_use_count(test::test_pool());
-}
-
 // A port whose RX side the test fills and whose TX side the test drains.
 class RingPortFixture : public ::testing::Test {
  protected:
   void SetUp() override {
     static int n = 0;
     std::string id = std::to_string(n++);
-    before_ = in_use();
+    before_ = test::pool_in_use();
     rx_ = rte_ring_create(("mrx" + id).c_str(), 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
     tx_ = rte_ring_create(("mtx" + id).c_str(), 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
     ASSERT_GE(rte_eth_from_rings(("mod" + id).c_str(), &rx_, 1, &tx_, 1, SOCKET_ID_ANY), 0);
@@ -50,7 +46,7 @@ class RingPortFixture : public ::testing::Test {
     port_.reset();
     rte_ring_free(rx_);
     rte_ring_free(tx_);
-    EXPECT_EQ(in_use(), before_) << "every packet was sent or freed";
+    EXPECT_EQ(test::pool_in_use(), before_) << "every packet was sent or freed";
   }
   void inject(uint32_t first, uint32_t n, uint16_t len = 64) {
     for (uint32_t i = 0; i < n; ++i) {

@@ -21,10 +21,6 @@
 namespace bypass {
 namespace {
 
-unsigned in_use() {
-  return rte_mempool_in_use_count(test::test_pool());
-}
-
 using Bytes = std::vector<uint8_t>;
 
 Bytes bytes_of(const rte_mbuf* m) {
@@ -61,7 +57,7 @@ std::vector<uint32_t> iota(uint32_t first, uint32_t n) {
 class FaultyPortTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    before_ = in_use();
+    before_ = test::pool_in_use();
     PortConfig pc;
     pc.name = "lo";
     pc.device = "net_ring_faulty0";
@@ -76,7 +72,7 @@ class FaultyPortTest : public ::testing::Test {
       read_device(rest);
       dev_.reset();
     }
-    EXPECT_EQ(in_use(), before_) << "an mbuf was leaked (or freed twice)";
+    EXPECT_EQ(test::pool_in_use(), before_) << "an mbuf was leaked (or freed twice)";
   }
 
   // Puts packets seq first..first+n-1 into the device, as if they had arrived.

@@ -40,9 +40,9 @@ TEST(MessageServer, ASessionWithoutMemoryClosesItsConnectionAndIsCounted) {
   MessageServer server(MessageServerConfig{}, &app, &transport, 4);
   constexpr uint64_t kNow = 1'000'000'000;
 
-  test::fail_allocations_from(1024);  // a session and its queues are larger
+  bypass::test::fail_allocations_from(1024);  // a session and its queues are larger
   EXPECT_NO_THROW(server.on_connect(1, 77, {}, kNow));
-  test::fail_allocations_from(0);
+  bypass::test::fail_allocations_from(0);
   EXPECT_EQ(transport.closed, std::vector<uint32_t>{1});
   EXPECT_EQ(server.session(1), nullptr);
   EXPECT_EQ(counter(server, "msg.closed_no_session_memory"), 1u);
@@ -86,9 +86,9 @@ TEST(RoomsApp, CommandsAndRepliesAllocateNothing) {
   };
   run();  // the first round may warm up what the sessions keep
   EXPECT_EQ(app.rooms(), 0u) << "every room emptied again";
-  const uint64_t before = test::allocations();
+  const uint64_t before = bypass::test::allocations();
   for (int round = 0; round < 3; ++round) run();
-  EXPECT_EQ(test::allocations() - before, 0u);
+  EXPECT_EQ(bypass::test::allocations() - before, 0u);
   EXPECT_EQ(app.rooms(), 0u);
 }
 

@@ -29,10 +29,6 @@ inline void PrintTo(DropReason r, std::ostream* os) {
 
 namespace test {
 
-inline unsigned pool_in_use() {
-  return rte_mempool_in_use_count(test_pool());
-}
-
 class NetTest : public ::testing::Test {
  protected:
   void SetUp() override { before_ = pool_in_use(); }

@@ -1,0 +1,82 @@
+// The test programs' --source selection (tests/support/select_source.hpp): a
+// mistake there would run no test, or another file's, and pass.
+#include "select_source.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace bypass::test {
+namespace {
+
+TEST(SelectSource, FilterSyntaxAsGoogleTestReadsIt) {
+  EXPECT_TRUE(matches_filter("*", "A.b"));
+  EXPECT_TRUE(matches_filter("A.*", "A.b"));
+  EXPECT_FALSE(matches_filter("A.*", "AB.b"));
+  EXPECT_TRUE(matches_filter("A.*:B.c", "B.c"));
+  EXPECT_FALSE(matches_filter("A.*:B.c", "B.cd"));
+  EXPECT_TRUE(matches_filter("?.b", "A.b"));
+  EXPECT_FALSE(matches_filter("?.b", "AA.b"));
+  EXPECT_FALSE(matches_filter("-A.*", "A.b"));
+  EXPECT_TRUE(matches_filter("-A.*", "B.b"));
+  EXPECT_FALSE(matches_filter("*-*Slow*:B.*", "A.Slowly"));
+  EXPECT_FALSE(matches_filter("*-*Slow*:B.*", "B.c"));
+  EXPECT_TRUE(matches_filter("*-*Slow*:B.*", "A.c"));
+  EXPECT_TRUE(matches_filter("*a*b*", "xaybz"));
+  EXPECT_FALSE(matches_filter("*a*b", "xaybz"));
+}
+
+// Runs select_sources on these arguments and gives back the filter it set,
+// leaving GoogleTest's own as it was.
+struct Selected {
+  std::string error;
+  std::string filter;
+  std::vector<std::string> rest;
+};
+Selected select(std::vector<std::string> args, const std::string& given = "*") {
+  const std::string saved = GTEST_FLAG_GET(filter);
+  GTEST_FLAG_SET(filter, given);
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int argc = static_cast<int>(args.size());
+  Selected s;
+  s.error = select_sources(argc, argv.data());
+  s.filter = GTEST_FLAG_GET(filter);
+  for (int i = 0; i < argc; ++i) s.rest.push_back(argv[i]);
+  GTEST_FLAG_SET(filter, saved);
+  return s;
+}
+
+TEST(SelectSource, NarrowsToTheNamedFileAndTakesOutItsFlag) {
+  Selected s = select({"prog", "--source=unit/support/select_source_test.cpp", "--keep"});
+  EXPECT_EQ(s.error, "");
+  EXPECT_EQ(s.rest, (std::vector<std::string>{"prog", "--keep"}));
+  EXPECT_EQ(s.filter,
+            "SelectSource.FilterSyntaxAsGoogleTestReadsIt:"
+            "SelectSource.NarrowsToTheNamedFileAndTakesOutItsFlag:"
+            "SelectSource.KeepsTheGivenFilterWithin:SelectSource.AFileWithNoTestsIsAnError");
+}
+
+TEST(SelectSource, KeepsTheGivenFilterWithin) {
+  Selected s = select({"prog", "--source=unit/support/select_source_test.cpp"}, "*Keeps*");
+  EXPECT_EQ(s.filter, "SelectSource.KeepsTheGivenFilterWithin");
+  s = select({"prog", "--source=unit/support/select_source_test.cpp"}, "Nothing.*");
+  EXPECT_EQ(s.filter, "-*") << "a filter that matches nothing here runs nothing";
+  s = select({"prog"}, "A.*");
+  EXPECT_EQ(s.filter, "A.*") << "without --source the filter is not touched";
+}
+
+TEST(SelectSource, AFileWithNoTestsIsAnError) {
+  Selected s = select({"prog", "--source=unit/support/missing_test.cpp"});
+  EXPECT_EQ(s.error,
+            "no test in this program comes from unit/support/missing_test.cpp: name a source "
+            "file it was built from (tests/meson.build)");
+  // A suffix of a real file's name that is not a whole path part is not it.
+  s = select({"prog", "--source=source_test.cpp"});
+  EXPECT_NE(s.error, "");
+}
+
+}  // namespace
+}  // namespace bypass::test
