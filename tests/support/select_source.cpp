@@ -48,51 +48,74 @@ bool matches_filter(const std::string& filter, const std::string& name) {
   std::string_view f = filter;
   size_t dash = f.find('-');
   std::string_view pos = f.substr(0, dash);
-  if (pos.empty()) pos = "*";
+  // As GoogleTest: an empty filter matches nothing, an empty positive part
+  // before a '-' everything.
+  if (pos.empty() && dash != std::string_view::npos) pos = "*";
   if (!any_of(pos, name)) return false;
   return dash == std::string_view::npos || !any_of(f.substr(dash + 1), name);
 }
 
 std::string select_sources(int& argc, char** argv) {
-  static constexpr std::string_view kFlag = "--source=";
-  std::vector<std::string_view> sources;
+  static constexpr std::string_view kSource = "--source=", kCases = "--cases=",
+                                    kEvery = "--every-case";
+  std::vector<std::string_view> sources, patterns;
+  bool every = false;
   int out = 1;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
-    if (a.substr(0, kFlag.size()) == kFlag) {
-      sources.push_back(a.substr(kFlag.size()));
+    if (a.starts_with(kSource)) {
+      sources.push_back(a.substr(kSource.size()));
+    } else if (a.starts_with(kCases)) {
+      patterns.push_back(a.substr(kCases.size()));
+    } else if (a == kEvery) {
+      every = true;
+    } else if (a == "--source" || a == "--cases") {
+      return std::string(a) + " takes its value after '=': " + std::string(a) + "=...";
     } else {
       argv[out++] = argv[i];
     }
   }
   argc = out;
   argv[argc] = nullptr;
-  if (sources.empty()) return "";
+  if (sources.empty() && patterns.empty() && !every) return "";
 
   const std::string given = GTEST_FLAG_GET(filter);
-  std::string filter;
+  std::vector<bool> source_found(sources.size()), pattern_found(patterns.size());
+  std::string filter, missed;
   const testing::UnitTest& all = *testing::UnitTest::GetInstance();
-  for (std::string_view want : sources) {
-    bool found = false;
-    for (int s = 0; s < all.total_test_suite_count(); ++s) {
-      const testing::TestSuite& suite = *all.GetTestSuite(s);
-      for (int t = 0; t < suite.total_test_count(); ++t) {
-        const testing::TestInfo& test = *suite.GetTestInfo(t);
-        if (!same_source(test.file(), want)) continue;
-        found = true;
-        std::string name = std::string(suite.name()) + "." + test.name();
-        if (!matches_filter(given, name)) continue;
-        if (!filter.empty()) filter += ':';
-        filter += name;
+  for (int s = 0; s < all.total_test_suite_count(); ++s) {
+    const testing::TestSuite& suite = *all.GetTestSuite(s);
+    for (int t = 0; t < suite.total_test_count(); ++t) {
+      const testing::TestInfo& test = *suite.GetTestInfo(t);
+      const std::string name = std::string(suite.name()) + "." + test.name();
+      bool selected = false;
+      for (size_t i = 0; i < sources.size(); ++i)
+        if (same_source(test.file(), sources[i])) selected = source_found[i] = true;
+      for (size_t i = 0; i < patterns.size(); ++i)
+        if (glob(patterns[i], name)) selected = pattern_found[i] = true;
+      if (!selected) {
+        if (every) missed += (missed.empty() ? "" : ", ") + name + " (" + test.file() + ")";
+        continue;
       }
-    }
-    if (!found) {
-      return "no test in this program comes from " + std::string(want) +
-             ": name a source file it was built from (tests/meson.build)";
+      if (!matches_filter(given, name)) continue;
+      if (!filter.empty()) filter += ':';
+      filter += name;
     }
   }
-  // Nothing left after the given filter: a filter no test matches runs none.
-  GTEST_FLAG_SET(filter, filter.empty() ? "-*" : filter);
+  for (size_t i = 0; i < sources.size(); ++i)
+    if (!source_found[i])
+      return "no test in this program comes from " + std::string(sources[i]) +
+             ": name a source file it was built from (tests/meson.build)";
+  for (size_t i = 0; i < patterns.size(); ++i)
+    if (!pattern_found[i])
+      return "no test in this program is named like " + std::string(patterns[i]) +
+             ": fix the --cases pattern in tests/meson.build";
+  if (!missed.empty())
+    return "no meson test runs " + missed +
+           ": give its file to a test with --source, or its suite with --cases, in "
+           "tests/meson.build";
+  // --every-case runs nothing; so does a given filter that left nothing.
+  GTEST_FLAG_SET(filter, every || filter.empty() ? "-*" : filter);
   return "";
 }
 

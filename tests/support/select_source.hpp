@@ -1,18 +1,25 @@
 // Runs the tests of chosen source files out of a program that holds many.
-// tests/meson.build links the unit tests into one program and the integration
-// tests into another (compiled a few files at a time, they build in a third
-// of the time); each meson test runs that program with --source=FILE for
-// each file of its own.
+// tests/meson.build links the EAL unit tests into one program and the
+// integration tests into another (compiled a few files at a time, they build
+// in a third of the time); each meson test runs that program with
+// --source=FILE for each file of its own.
 #pragma once
 
 #include <string>
 
 namespace bypass::test {
 
-// Takes every --source=FILE out of argv and, when there was one, narrows
-// GoogleTest's filter to the tests defined in those files that also match a
+// Takes the selection flags out of argv and, when there was one, narrows
+// GoogleTest's filter to the cases they select that also match a
 // --gtest_filter given with them. Call it after testing::InitGoogleTest.
-// Returns "" or a sentence saying which file holds no tests.
+//   --source=FILE    the cases defined in FILE (a path ending in it);
+//   --cases=PATTERN  the cases whose Suite.Name matches (GoogleTest records a
+//                    suite written in a header, TYPED_TEST_P, as the header's;
+//                    the file that instantiates it names it this way);
+//   --every-case     runs nothing, and fails unless the other flags select
+//                    every case of the program (tests/meson.build gives it
+//                    every test's flags: no case is left out of all of them).
+// Returns "" or a sentence saying what to change.
 std::string select_sources(int& argc, char** argv);
 
 // GoogleTest's filter syntax ("A*:B.c-D.*"): does "Suite.Name" match it?

@@ -25,6 +25,8 @@ TEST(SelectSource, FilterSyntaxAsGoogleTestReadsIt) {
   EXPECT_TRUE(matches_filter("*-*Slow*:B.*", "A.c"));
   EXPECT_TRUE(matches_filter("*a*b*", "xaybz"));
   EXPECT_FALSE(matches_filter("*a*b", "xaybz"));
+  EXPECT_FALSE(matches_filter("", "A.b")) << "GoogleTest's empty filter matches nothing";
+  EXPECT_TRUE(matches_filter("-B.*", "A.b"));
 }
 
 // Runs select_sources on these arguments and gives back the filter it set,
@@ -56,7 +58,8 @@ TEST(SelectSource, NarrowsToTheNamedFileAndTakesOutItsFlag) {
   EXPECT_EQ(s.filter,
             "SelectSource.FilterSyntaxAsGoogleTestReadsIt:"
             "SelectSource.NarrowsToTheNamedFileAndTakesOutItsFlag:"
-            "SelectSource.KeepsTheGivenFilterWithin:SelectSource.AFileWithNoTestsIsAnError");
+            "SelectSource.KeepsTheGivenFilterWithin:SelectSource.AFileWithNoTestsIsAnError:"
+            "SelectSource.CasesByNameAndEveryCase:SelectSource/CasesOfASuiteFromAHeader/0.Runs");
 }
 
 TEST(SelectSource, KeepsTheGivenFilterWithin) {
@@ -77,6 +80,40 @@ TEST(SelectSource, AFileWithNoTestsIsAnError) {
   s = select({"prog", "--source=source_test.cpp"});
   EXPECT_NE(s.error, "");
 }
+
+TEST(SelectSource, CasesByNameAndEveryCase) {
+  Selected s = select({"prog", "--cases=SelectSource.Keeps*", "--cases=SelectSource.AFile*"});
+  EXPECT_EQ(s.error, "");
+  EXPECT_EQ(s.filter,
+            "SelectSource.KeepsTheGivenFilterWithin:SelectSource.AFileWithNoTestsIsAnError");
+  s = select({"prog", "--cases=Nothing.*"});
+  EXPECT_EQ(s.error,
+            "no test in this program is named like Nothing.*: fix the --cases pattern in "
+            "tests/meson.build");
+  // Every case of the program is selected by this: it runs none.
+  s = select({"prog", "--cases=*", "--every-case"});
+  EXPECT_EQ(s.error, "");
+  EXPECT_EQ(s.filter, "-*");
+  // This file alone leaves the program's other cases out, and says which.
+  s = select({"prog", "--source=unit/support/select_source_test.cpp", "--every-case"});
+  EXPECT_EQ(s.error.rfind("no meson test runs ", 0), 0u) << s.error;
+  EXPECT_EQ(s.error.find("SelectSource."), std::string::npos) << s.error;
+  EXPECT_NE(s.error.find("give its file to a test with --source"), std::string::npos);
+  s = select({"prog", "--source", "unit/support/select_source_test.cpp"});
+  EXPECT_EQ(s.error, "--source takes its value after '=': --source=...");
+}
+
+// A typed suite, as the shared ones written in a header are: its cases are
+// this file's, and a --cases pattern names them as well.
+template <typename T>
+class CasesOfASuiteFromAHeader : public ::testing::Test {};
+TYPED_TEST_SUITE_P(CasesOfASuiteFromAHeader);
+TYPED_TEST_P(CasesOfASuiteFromAHeader, Runs) {
+  Selected s = select({"prog", "--cases=SelectSource/CasesOfASuiteFromAHeader/*"});
+  EXPECT_EQ(s.filter, "SelectSource/CasesOfASuiteFromAHeader/0.Runs");
+}
+REGISTER_TYPED_TEST_SUITE_P(CasesOfASuiteFromAHeader, Runs);
+INSTANTIATE_TYPED_TEST_SUITE_P(SelectSource, CasesOfASuiteFromAHeader, int);
 
 }  // namespace
 }  // namespace bypass::test
