@@ -70,7 +70,12 @@ std::string select_sources(int& argc, char** argv) {
     } else if (a == kEvery) {
       every = true;
     } else if (a == "--source" || a == "--cases") {
-      return std::string(a) + " takes its value after '=': " + std::string(a) + "=...";
+      return "write " + std::string(a) + (a == "--source" ? "=FILE" : "=PATTERN") + ", with '='";
+    } else if (a.starts_with("--")) {
+      // GoogleTest has taken its own flags by now: this one is misspelt.
+      return "unknown flag " + std::string(a) +
+             ": this program takes --source=FILE, --cases=PATTERN, --every-case and "
+             "GoogleTest's --gtest_* flags";
     } else {
       argv[out++] = argv[i];
     }
@@ -82,6 +87,7 @@ std::string select_sources(int& argc, char** argv) {
   const std::string given = GTEST_FLAG_GET(filter);
   std::vector<bool> source_found(sources.size()), pattern_found(patterns.size());
   std::string filter, missed;
+  size_t n_missed = 0;
   const testing::UnitTest& all = *testing::UnitTest::GetInstance();
   for (int s = 0; s < all.total_test_suite_count(); ++s) {
     const testing::TestSuite& suite = *all.GetTestSuite(s);
@@ -94,7 +100,8 @@ std::string select_sources(int& argc, char** argv) {
       for (size_t i = 0; i < patterns.size(); ++i)
         if (glob(patterns[i], name)) selected = pattern_found[i] = true;
       if (!selected) {
-        if (every) missed += (missed.empty() ? "" : ", ") + name + " (" + test.file() + ")";
+        if (every && ++n_missed <= 5)
+          missed += (missed.empty() ? "" : ", ") + name + " (" + test.file() + ")";
         continue;
       }
       if (!matches_filter(given, name)) continue;
@@ -105,15 +112,16 @@ std::string select_sources(int& argc, char** argv) {
   for (size_t i = 0; i < sources.size(); ++i)
     if (!source_found[i])
       return "no test in this program comes from " + std::string(sources[i]) +
-             ": name a source file it was built from (tests/meson.build)";
+             ": name a source file it was built from (see the meson.build that builds it)";
   for (size_t i = 0; i < patterns.size(); ++i)
     if (!pattern_found[i])
       return "no test in this program is named like " + std::string(patterns[i]) +
-             ": fix the --cases pattern in tests/meson.build";
-  if (!missed.empty())
+             ": fix the --cases pattern in the meson.build that builds this program";
+  if (n_missed > 5) missed += " and " + std::to_string(n_missed - 5) + " more";
+  if (n_missed > 0)
     return "no meson test runs " + missed +
-           ": give its file to a test with --source, or its suite with --cases, in "
-           "tests/meson.build";
+           ": give its file to a test with --source, or its suite with --cases, in the "
+           "meson.build that builds this program";
   // --every-case runs nothing; so does a given filter that left nothing.
   GTEST_FLAG_SET(filter, every || filter.empty() ? "-*" : filter);
   return "";

@@ -1,7 +1,7 @@
 // Runs the tests of chosen source files out of a program that holds many.
-// tests/meson.build links the EAL unit tests into one program and the
-// integration tests into another (compiled a few files at a time, they build
-// in a third of the time); each meson test runs that program with
+// tests/meson.build links most unit tests that start DPDK into one program
+// and the integration tests into another (compiled eight files at a time,
+// they build in a third of the time); each meson test runs that program with
 // --source=FILE for each file of its own.
 #pragma once
 
@@ -16,9 +16,11 @@ namespace bypass::test {
 //   --cases=PATTERN  the cases whose Suite.Name matches (GoogleTest records a
 //                    suite written in a header, TYPED_TEST_P, as the header's;
 //                    the file that instantiates it names it this way);
-//   --every-case     runs nothing, and fails unless the other flags select
-//                    every case of the program (tests/meson.build gives it
-//                    every test's flags: no case is left out of all of them).
+//   --every-case     runs nothing (the program starts no EAL), and fails
+//                    unless the other flags select every case of the program
+//                    (tests/meson.build gives it every test's flags: every
+//                    case is run by some test).
+// Any other "--" flag is an error: GoogleTest has taken its own by then.
 // Returns "" or a sentence saying what to change.
 std::string select_sources(int& argc, char** argv);
 

@@ -190,10 +190,9 @@ Expected<RunResult> run_and_report(const std::vector<Worker*>& workers, const St
   const StatsSnapshot last = take(run->seconds);
   if (opts.pool_watch && opts.pool_watch->empty() > 0)
     spdlog::warn(
-        "the packet pool was empty at {} of {} looks (about one a millisecond per worker): the "
-        "ports "
-        "could not take what arrived meanwhile, and some drivers count none of it; raise [memory] "
-        "pool_size ({} now)",
+        "the packet pool was empty at {} of {} looks (about one a millisecond per worker): "
+        "the ports could not take what arrived meanwhile, and some drivers count none of it; "
+        "raise [memory] pool_size ({} now)",
         opts.pool_watch->empty(), opts.pool_watch->looks(), opts.pool_watch->size());
   std::printf("%s", final_report(last).c_str());
   write(last, true);

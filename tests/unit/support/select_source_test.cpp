@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,15 +53,36 @@ Selected select(std::vector<std::string> args, const std::string& given = "*") {
   return s;
 }
 
+// The names a filter of whole names lists, in any order (GoogleTest's order
+// of cases is its registration's, or shuffled).
+std::set<std::string> names(const std::string& filter) {
+  std::set<std::string> out;
+  size_t at = 0;
+  while (at <= filter.size()) {
+    size_t colon = filter.find(':', at);
+    if (colon == std::string::npos) colon = filter.size();
+    out.insert(filter.substr(at, colon - at));
+    at = colon + 1;
+  }
+  return out;
+}
+const std::set<std::string> kThisFile = {"SelectSource.FilterSyntaxAsGoogleTestReadsIt",
+                                         "SelectSource.NarrowsToTheNamedFileAndTakesOutItsFlag",
+                                         "SelectSource.KeepsTheGivenFilterWithin",
+                                         "SelectSource.AFileWithNoTestsIsAnError",
+                                         "SelectSource.CasesByNameAndEveryCase",
+                                         "SelectSource/CasesOfASuiteFromAHeader/0.Runs"};
+
 TEST(SelectSource, NarrowsToTheNamedFileAndTakesOutItsFlag) {
-  Selected s = select({"prog", "--source=unit/support/select_source_test.cpp", "--keep"});
+  Selected s = select({"prog", "--source=unit/support/select_source_test.cpp", "keep"});
   EXPECT_EQ(s.error, "");
-  EXPECT_EQ(s.rest, (std::vector<std::string>{"prog", "--keep"}));
-  EXPECT_EQ(s.filter,
-            "SelectSource.FilterSyntaxAsGoogleTestReadsIt:"
-            "SelectSource.NarrowsToTheNamedFileAndTakesOutItsFlag:"
-            "SelectSource.KeepsTheGivenFilterWithin:SelectSource.AFileWithNoTestsIsAnError:"
-            "SelectSource.CasesByNameAndEveryCase:SelectSource/CasesOfASuiteFromAHeader/0.Runs");
+  EXPECT_EQ(s.rest, (std::vector<std::string>{"prog", "keep"}));
+  EXPECT_EQ(names(s.filter), kThisFile);
+  // A case both flags select is listed once.
+  s = select({"prog", "--source=unit/support/select_source_test.cpp", "--cases=SelectSource*"});
+  EXPECT_EQ(s.error, "");
+  EXPECT_EQ(names(s.filter), kThisFile);
+  EXPECT_EQ(names(s.filter).size(), 1 + std::count(s.filter.begin(), s.filter.end(), ':'));
 }
 
 TEST(SelectSource, KeepsTheGivenFilterWithin) {
@@ -75,7 +98,7 @@ TEST(SelectSource, AFileWithNoTestsIsAnError) {
   Selected s = select({"prog", "--source=unit/support/missing_test.cpp"});
   EXPECT_EQ(s.error,
             "no test in this program comes from unit/support/missing_test.cpp: name a source "
-            "file it was built from (tests/meson.build)");
+            "file it was built from (see the meson.build that builds it)");
   // A suffix of a real file's name that is not a whole path part is not it.
   s = select({"prog", "--source=source_test.cpp"});
   EXPECT_NE(s.error, "");
@@ -84,12 +107,12 @@ TEST(SelectSource, AFileWithNoTestsIsAnError) {
 TEST(SelectSource, CasesByNameAndEveryCase) {
   Selected s = select({"prog", "--cases=SelectSource.Keeps*", "--cases=SelectSource.AFile*"});
   EXPECT_EQ(s.error, "");
-  EXPECT_EQ(s.filter,
-            "SelectSource.KeepsTheGivenFilterWithin:SelectSource.AFileWithNoTestsIsAnError");
+  EXPECT_EQ(names(s.filter), (std::set<std::string>{"SelectSource.KeepsTheGivenFilterWithin",
+                                                    "SelectSource.AFileWithNoTestsIsAnError"}));
   s = select({"prog", "--cases=Nothing.*"});
   EXPECT_EQ(s.error,
-            "no test in this program is named like Nothing.*: fix the --cases pattern in "
-            "tests/meson.build");
+            "no test in this program is named like Nothing.*: fix the --cases pattern in the "
+            "meson.build that builds this program");
   // Every case of the program is selected by this: it runs none.
   s = select({"prog", "--cases=*", "--every-case"});
   EXPECT_EQ(s.error, "");
@@ -97,10 +120,15 @@ TEST(SelectSource, CasesByNameAndEveryCase) {
   // This file alone leaves the program's other cases out, and says which.
   s = select({"prog", "--source=unit/support/select_source_test.cpp", "--every-case"});
   EXPECT_EQ(s.error.rfind("no meson test runs ", 0), 0u) << s.error;
-  EXPECT_EQ(s.error.find("SelectSource."), std::string::npos) << s.error;
+  EXPECT_EQ(s.error.find("SelectSource"), std::string::npos) << s.error;
   EXPECT_NE(s.error.find("give its file to a test with --source"), std::string::npos);
+  EXPECT_NE(s.error.find(" more: "), std::string::npos) << "five named, the rest counted";
   s = select({"prog", "--source", "unit/support/select_source_test.cpp"});
-  EXPECT_EQ(s.error, "--source takes its value after '=': --source=...");
+  EXPECT_EQ(s.error, "write --source=FILE, with '='");
+  s = select({"prog", "--case=SelectSource.*"});
+  EXPECT_EQ(s.error,
+            "unknown flag --case=SelectSource.*: this program takes --source=FILE, "
+            "--cases=PATTERN, --every-case and GoogleTest's --gtest_* flags");
 }
 
 // A typed suite, as the shared ones written in a header are: its cases are

@@ -4,6 +4,8 @@
 // client endpoints that send and receive datagrams, report two counters) and
 // instantiates the suite with one line:
 //   INSTANTIATE_TYPED_TEST_SUITE_P(Sockets, UdpHandlerSuite, SocketHarness);
+// GoogleTest records these cases as this header's, so the backend's meson
+// test names them too (tests/meson.build, unit_cases: --cases=Sockets/...).
 // The harness type must be default-constructible; each test makes its own.
 #pragma once
 
