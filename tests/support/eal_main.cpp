@@ -1,9 +1,7 @@
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <string_view>
 
 #include <bypass/core/eal.hpp>
 #include <bypass/core/mempool.hpp>
@@ -32,14 +30,13 @@ bool running_without_huge_pages() {
 int main(int argc, char** argv) {
   using namespace bypass;
   testing::InitGoogleTest(&argc, argv);
-  // --every-case only checks the selection: no EAL, no test.
-  const bool check_only =
-      std::find(argv, argv + argc, std::string_view("--every-case")) != argv + argc;
-  if (std::string err = test::select_sources(argc, argv); !err.empty()) {
-    std::fprintf(stderr, "%s\n", err.c_str());
+  const test::Selection sel = test::select_sources(argc, argv);
+  if (!sel.error.empty()) {
+    std::fprintf(stderr, "%s\n", sel.error.c_str());
     return 1;
   }
-  if (check_only) return 0;
+  if (sel.check_only) return 0;  // --every-case: no EAL, no test
+
   SystemFacts sys = SystemFacts::read();
   Config& c = test::g_config;
   const char* nh = std::getenv("BYPASS_TEST_NO_HUGE");

@@ -1,5 +1,6 @@
 #include "select_source.hpp"
 
+#include <fnmatch.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -9,22 +10,9 @@
 namespace bypass::test {
 namespace {
 
-// '*' any run of characters, '?' any one.
+// '*' any run of characters ('/' too), '?' any one: GoogleTest's patterns.
 bool glob(std::string_view pat, std::string_view s) {
-  size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
-  while (i < s.size()) {
-    if (p < pat.size() && (pat[p] == '?' || pat[p] == s[i])) {
-      ++p, ++i;
-    } else if (p < pat.size() && pat[p] == '*') {
-      star = p++, mark = i;
-    } else if (star != std::string_view::npos) {
-      p = star + 1, i = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pat.size() && pat[p] == '*') ++p;
-  return p == pat.size();
+  return fnmatch(std::string(pat).c_str(), std::string(s).c_str(), 0) == 0;
 }
 
 bool any_of(std::string_view patterns, std::string_view name) {
@@ -55,7 +43,7 @@ bool matches_filter(const std::string& filter, const std::string& name) {
   return dash == std::string_view::npos || !any_of(f.substr(dash + 1), name);
 }
 
-std::string select_sources(int& argc, char** argv) {
+Selection select_sources(int& argc, char** argv) {
   static constexpr std::string_view kSource = "--source=", kCases = "--cases=",
                                     kEvery = "--every-case";
   std::vector<std::string_view> sources, patterns;
@@ -70,19 +58,19 @@ std::string select_sources(int& argc, char** argv) {
     } else if (a == kEvery) {
       every = true;
     } else if (a == "--source" || a == "--cases") {
-      return "write " + std::string(a) + (a == "--source" ? "=FILE" : "=PATTERN") + ", with '='";
+      return {"write " + std::string(a) + (a == "--source" ? "=FILE" : "=PATTERN") + ", with '='"};
     } else if (a.starts_with("--")) {
       // GoogleTest has taken its own flags by now: this one is misspelt.
-      return "unknown flag " + std::string(a) +
-             ": this program takes --source=FILE, --cases=PATTERN, --every-case and "
-             "GoogleTest's --gtest_* flags";
+      return {"unknown flag " + std::string(a) +
+              ": this program takes --source=FILE, --cases=PATTERN, --every-case and "
+              "GoogleTest's --gtest_* flags"};
     } else {
       argv[out++] = argv[i];
     }
   }
   argc = out;
   argv[argc] = nullptr;
-  if (sources.empty() && patterns.empty() && !every) return "";
+  if (sources.empty() && patterns.empty() && !every) return {};
 
   const std::string given = GTEST_FLAG_GET(filter);
   std::vector<bool> source_found(sources.size()), pattern_found(patterns.size());
@@ -111,20 +99,20 @@ std::string select_sources(int& argc, char** argv) {
   }
   for (size_t i = 0; i < sources.size(); ++i)
     if (!source_found[i])
-      return "no test in this program comes from " + std::string(sources[i]) +
-             ": name a source file it was built from (see the meson.build that builds it)";
+      return {"no test in this program comes from " + std::string(sources[i]) +
+              ": name a source file it was built from (see the meson.build that builds it)"};
   for (size_t i = 0; i < patterns.size(); ++i)
     if (!pattern_found[i])
-      return "no test in this program is named like " + std::string(patterns[i]) +
-             ": fix the --cases pattern in the meson.build that builds this program";
+      return {"no test in this program is named like " + std::string(patterns[i]) +
+              ": fix the --cases pattern in the meson.build that builds this program"};
   if (n_missed > 5) missed += " and " + std::to_string(n_missed - 5) + " more";
   if (n_missed > 0)
-    return "no meson test runs " + missed +
-           ": give its file to a test with --source, or its suite with --cases, in the "
-           "meson.build that builds this program";
+    return {"no meson test runs " + missed +
+            ": give its file to a test with --source, or its suite with --cases, in the "
+            "meson.build that builds this program"};
   // --every-case runs nothing; so does a given filter that left nothing.
   GTEST_FLAG_SET(filter, every || filter.empty() ? "-*" : filter);
-  return "";
+  return {"", every};
 }
 
 }  // namespace bypass::test

@@ -21,8 +21,11 @@ namespace bypass::test {
 //                    (tests/meson.build gives it every test's flags: every
 //                    case is run by some test).
 // Any other "--" flag is an error: GoogleTest has taken its own by then.
-// Returns "" or a sentence saying what to change.
-std::string select_sources(int& argc, char** argv);
+struct Selection {
+  std::string error;        // "" or a sentence saying what to change
+  bool check_only = false;  // --every-case passed its check: run nothing
+};
+Selection select_sources(int& argc, char** argv);
 
 // GoogleTest's filter syntax ("A*:B.c-D.*"): does "Suite.Name" match it?
 bool matches_filter(const std::string& filter, const std::string& name);

@@ -35,6 +35,7 @@ TEST(SelectSource, FilterSyntaxAsGoogleTestReadsIt) {
 // leaving GoogleTest's own as it was.
 struct Selected {
   std::string error;
+  bool check_only = false;
   std::string filter;
   std::vector<std::string> rest;
 };
@@ -46,7 +47,9 @@ Selected select(std::vector<std::string> args, const std::string& given = "*") {
   argv.push_back(nullptr);
   int argc = static_cast<int>(args.size());
   Selected s;
-  s.error = select_sources(argc, argv.data());
+  const Selection sel = select_sources(argc, argv.data());
+  s.error = sel.error;
+  s.check_only = sel.check_only;
   s.filter = GTEST_FLAG_GET(filter);
   for (int i = 0; i < argc; ++i) s.rest.push_back(argv[i]);
   GTEST_FLAG_SET(filter, saved);
@@ -117,6 +120,8 @@ TEST(SelectSource, CasesByNameAndEveryCase) {
   s = select({"prog", "--cases=*", "--every-case"});
   EXPECT_EQ(s.error, "");
   EXPECT_EQ(s.filter, "-*");
+  EXPECT_TRUE(s.check_only);
+  EXPECT_FALSE(select({"prog", "--cases=*"}).check_only);
   // This file alone leaves the program's other cases out, and says which.
   s = select({"prog", "--source=unit/support/select_source_test.cpp", "--every-case"});
   EXPECT_EQ(s.error.rfind("no meson test runs ", 0), 0u) << s.error;
