@@ -310,7 +310,10 @@ int main(int argc, char** argv) {
                ? run_rfc2544(c, o, ports, (*rt)->pool(), (*rt)->signals(), control->get(), files)
                : run_plain(c, o, ports, (*rt)->pool(), (*rt)->signals(), o.duration, f.quiet,
                            f.stats_json, control->get(), &last, files);
-  if (hold > 0) {
+  if (hold > 0 && (*rt)->signals().taken() != 0) {
+    // The user stopped the run: they want the program gone, not held.
+    std::printf("not holding the ports: the run was stopped by a signal\n");
+  } else if (hold > 0) {
     // DPDK 22.11's net_memif unmaps its shared memory when the peer leaves,
     // without waiting for a receive or send in progress: a side that is
     // still polling can fault. Here nothing polls any more.

@@ -286,6 +286,37 @@ TEST(GenFwd, AResultsFileThatFailsDuringTheRunIsSaidAndExitsOne) {
   EXPECT_NE(gen.out.find("a: sent"), std::string::npos) << "the run itself went ahead\n" << gen.out;
 }
 
+// Ctrl-C during the run ends the program: --hold (which keeps a memif peer's
+// shared memory mapped while it leaves) is for a run that ends by itself.
+TEST(GenFwd, ASignalDuringTheRunSkipsTheHold) {
+  TempDir dir;
+  CpuPlan cpus = plan_cpus();
+  const std::string prefix = fwd_file_prefix();
+  std::ofstream(dir.file("gen.toml"))
+      << "[eal]\ncontrol_cpu = " << cpus.control
+      << "\nhuge_pages = " << (no_huge() ? "false" : "true")
+      << "\nmemory_mb = 128\nfile_prefix = \"" << prefix
+      << "\"\n[[port]]\nname = \"n0\"\ndevice = \"net_null0,no-rx=1\"\n"
+      << "[[worker]]\ncpu = " << cpus.worker << "\nrx = [\"n0:0\"]\n[gen]\nrate = \"10kpps\"\n"
+      << "[[gen.stream]]\nname = \"a\"\ndst = \"198.18.0.2\"\n";
+  std::string err;
+  auto gen = Child::spawn(
+      {env_path("BYPASS_GEN"), "-c", dir.file("gen.toml"), "-t", "600", "--hold", "600"},
+      dir.path(), &err);
+  ASSERT_TRUE(gen) << err;
+  ASSERT_TRUE(gen->wait_for_output("stream(s) on", 60000ms)) << gen->out() << gen->err();
+  ASSERT_TRUE(gen->kill(SIGINT));
+  auto st = gen->wait_for(30000ms);
+  ASSERT_TRUE(st.has_value()) << "bypass-gen held its ports after Ctrl-C\n" << gen->out();
+  EXPECT_TRUE(st->exited && st->code == 0) << st->describe() << "\n" << gen->out() << gen->err();
+  EXPECT_NE(gen->out().find("not holding the ports: the run was stopped by a signal"),
+            std::string::npos)
+      << gen->out();
+  EXPECT_EQ(gen->out().find("holding the ports for"), std::string::npos) << gen->out();
+  EXPECT_NE(gen->out().find("a: sent"), std::string::npos) << "the run's report\n" << gen->out();
+  remove_dpdk_leftovers(prefix);
+}
+
 // What a run could only fail at later, --check says at once: a search size
 // the mbufs cannot hold (the search would have thrown away hours of rows at
 // it), and a stream without its stamp (every frame would count lost).

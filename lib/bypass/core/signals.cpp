@@ -52,14 +52,17 @@ void StopSignals::request_stop() {
 int StopSignals::wait(std::chrono::milliseconds timeout) {
   pollfd p{epoll_, POLLIN, 0};
   if (poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return 0;
+  int got = 0;
   if (signal_fd_ >= 0) {
     signalfd_siginfo info;
     if (read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info))
-      return static_cast<int>(info.ssi_signo);
+      got = static_cast<int>(info.ssi_signo);
   }
   uint64_t n = 0;
-  if (read(event_fd_, &n, sizeof n) == static_cast<ssize_t>(sizeof n) && n > 0) return kRequested;
-  return 0;
+  if (got == 0 && read(event_fd_, &n, sizeof n) == static_cast<ssize_t>(sizeof n) && n > 0)
+    got = kRequested;
+  if (taken_ == 0) taken_ = got;
+  return got;
 }
 
 }  // namespace bypass

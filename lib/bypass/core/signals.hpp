@@ -46,6 +46,9 @@ class StopSignals {
   int fd() const { return epoll_; }
   /// Whether it was made with Handling::kSignals.
   bool handles_signals() const { return handling_ == Handling::kSignals; }
+  /// The first signal (or kRequested) a wait() has returned, else 0: whether
+  /// the user has already asked the program to stop.
+  int taken() const { return taken_; }
 
  private:
   Handling handling_;
@@ -54,6 +57,7 @@ class StopSignals {
   int signal_fd_ = -1;
   int event_fd_ = -1;
   int epoll_ = -1;
+  int taken_ = 0;
 };
 
 }  // namespace bypass
