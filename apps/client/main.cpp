@@ -182,6 +182,12 @@ int fetch(int fd, const Target& t, const std::string& out_path, int timeout_ms) 
     f.write(reinterpret_cast<const char*>(c.data()), static_cast<std::streamsize>(c.size()));
     bytes += c.size();
   }
+  f.close();
+  if (!f) {
+    std::fprintf(stderr, "bypass-client: could not write '%s' (disk full?): the content is lost.\n",
+                 out_path.c_str());
+    return 1;
+  }
   std::printf("fetch: %u chunks, %zu bytes written to %s\n", total, bytes, out_path.c_str());
   return 0;
 }
@@ -401,6 +407,31 @@ int flood(const Target& t, const FloodOptions& o) {
   return all.failed || all.received == 0 ? 1 : 0;
 }
 
+// An option's check: the whole value a finite number from lo to hi (CLI11's
+// Range lets NaN through, and reads "2x" as 2), said as `what`.
+CLI::Validator number_in(double lo, double hi, std::string what) {
+  return CLI::Validator(
+      [lo, hi, what](std::string& v) {
+        char* end = nullptr;
+        errno = 0;
+        const double x = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(x) || x < lo || x > hi)
+          return "takes " + what + ", not '" + v + "'";
+        return std::string();
+      },
+      "");
+}
+
+// A whole number of 0 or more that fits 64 bits (CLI11 clamps a larger one).
+std::string whole_u64(const std::string& v) {
+  char* end = nullptr;
+  errno = 0;
+  (void)std::strtoull(v.c_str(), &end, 10);
+  if (v.empty() || v.find('-') != std::string::npos || *end != '\0' || errno == ERANGE)
+    return "takes a whole number from 0 to 18446744073709551615, not '" + v + "'";
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -419,12 +450,7 @@ int main(int argc, char** argv) {
   app.add_option("--key", to.key_file, "token: the private key file (32 bytes or 64 hex digits)");
   app.add_option("--protocol-id", to.protocol_id,
                  "token: the protocol id, like 0x1122334455667788");
-  app.add_option("--client-id", to.client_id, "token: the client id")
-      ->check([](const std::string& v) {
-        return v.find('-') == std::string::npos
-                   ? std::string()
-                   : "takes a whole number of 0 or more, not '" + v + "'";
-      });
+  app.add_option("--client-id", to.client_id, "token: the client id")->check(whole_u64);
   app.add_option("--lifetime", to.lifetime_seconds, "token: seconds it stays valid (default 30)");
   app.add_option("--token", no.token_file, "token: where to write it; netcode: the token to use");
   app.add_option("--server", to.servers,
@@ -454,7 +480,8 @@ int main(int argc, char** argv) {
   std::string room;
   app.add_option("--room", room, "chat: the room to join");
   app.add_option("host", host, "server address (IPv4 or IPv6)")->required();
-  app.add_option("port", port, "server UDP port");
+  app.add_option("port", port, "server UDP port")
+      ->check(number_in(1, 65535, "a UDP port from 1 to 65535"));
   app.add_option("-n,--count", count, "datagrams to send (echo, send)");
   app.add_option("-s,--size", size,
                  "payload bytes (flood: default 18, a 64-byte Ethernet frame; load: message bytes, "
@@ -463,13 +490,14 @@ int main(int argc, char** argv) {
   app.add_option("-w,--window", window,
                  "datagrams in flight at most (flood: per thread, default 256)")
       ->check(CLI::Range(1, 100000));
-  app.add_option("--timeout-ms", timeout_ms, "how long to wait for an answer");
+  app.add_option("--timeout-ms", timeout_ms, "how long to wait for an answer")
+      ->check(number_in(1, 3600000, "milliseconds from 1 to 3600000"));
   app.add_option("-o,--output", out, "fetch: where to write the content");
   app.add_option("-d,--duration", fo.seconds, "flood: seconds to send (default 5)")
-      ->check(CLI::Range(0.01, 86400.0));
+      ->check(number_in(0.01, 86400, "seconds from 0.01 to 86400"));
   app.add_option("-r,--rate", fo.rate,
                  "flood: datagrams per second over all threads (default 0: as fast as possible)")
-      ->check(CLI::Range(0.0, 1e9));
+      ->check(number_in(0, 1e9, "datagrams a second from 0 to 1e9"));
   app.add_option("-j,--threads", fo.threads, "flood: threads, one socket each (default 1)")
       ->check(CLI::Range(1, 256));
   app.add_option("--cpus", cpus, "flood: CPUs to pin the threads to, e.g. \"1\" or \"0,1\"");
@@ -585,6 +613,11 @@ int main(int argc, char** argv) {
   if (mode == "echo") {
     rc = echo(fd, t, count, size, window, timeout_ms);
   } else if (mode == "fetch") {
+    if (bypass::Status w = bypass::apps::check_writable(out, "-o"); !w) {
+      std::fprintf(stderr, "bypass-client: %s\n", w.message().c_str());
+      close(fd);
+      return 2;
+    }
     rc = fetch(fd, t, out, timeout_ms);
   } else {
     std::vector<uint8_t> buf(size, 0x5a);

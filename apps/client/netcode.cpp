@@ -27,6 +27,7 @@
 #include <bypass/conn/connect_token.hpp>
 #include <bypass/conn/keys.hpp>
 #include <bypass/conn/netcode_service.hpp>
+#include <bypass/control/cli_flags.hpp>
 #include <bypass/udp/socket_backend.hpp>
 
 namespace bypass::client {
@@ -53,6 +54,21 @@ std::optional<SockAddr> parse_server(const std::string& s) {
   return SockAddr{*ip, static_cast<uint16_t>(p)};
 }
 
+// Where a token may be written: a new file, or over a token (2,048 bytes),
+// never over the key file or anything else.
+Status check_token_path(const std::string& out, const std::string& key_file) {
+  struct stat st {
+  }, key{};
+  if (::stat(out.c_str(), &st) != 0) return apps::check_writable(out, "--token");
+  if (::stat(key_file.c_str(), &key) == 0 && st.st_dev == key.st_dev && st.st_ino == key.st_ino)
+    return Status::error("--token '" + out + "' is the key file: give another file for the token.");
+  if (!S_ISREG(st.st_mode) || st.st_size != static_cast<off_t>(conn::kConnectTokenBytes))
+    return Status::error("--token '" + out +
+                         "' exists and is not a token (2048 bytes): give a new file, or "
+                         "remove it first.");
+  return apps::check_writable(out, "--token");
+}
+
 struct Events final : conn::ClientHandler {
   void on_payload(std::span<const uint8_t> p) override { got.emplace_back(p.begin(), p.end()); }
   std::vector<std::vector<uint8_t>> got;
@@ -60,68 +76,94 @@ struct Events final : conn::ClientHandler {
 
 }  // namespace
 
-int mint_token(const std::string& host, uint16_t port, const TokenOptions& o) {
-  if (Status s = conn::crypto_init(); !s) return fail(s.message());
+std::string make_recipe(const std::string& host, uint16_t port, const TokenOptions& o,
+                        TokenRecipe* r) {
+  if (Status s = conn::crypto_init(); !s) return s.message();
   if (o.key_file.empty())
-    return fail("token needs --key FILE: the servers' private key (32 bytes or 64 hex digits).");
+    return "a token needs --key FILE: the servers' private key (32 bytes or 64 hex digits).";
   auto key = conn::load_private_key_file(o.key_file);
-  if (!key) return fail("--key: " + key.error());
+  if (!key) return "--key: " + key.error();
+  r->key = *key;
   char* end = nullptr;
   errno = 0;
-  const uint64_t protocol_id = std::strtoull(o.protocol_id.c_str(), &end, 0);
+  r->protocol_id = std::strtoull(o.protocol_id.c_str(), &end, 0);
   if (o.protocol_id.empty() || *end || errno || o.protocol_id.find('-') != std::string::npos ||
-      protocol_id > uint64_t{INT64_MAX})
-    return fail("--protocol-id \"" + o.protocol_id +
-                "\" is not a protocol id a server takes: give 0 to 2^63-1, the servers' "
-                "protocol_id.");
+      r->protocol_id > uint64_t{INT64_MAX})
+    return "--protocol-id \"" + o.protocol_id +
+           "\" is not a protocol id a server takes: give 0 to 2^63-1, the servers' "
+           "protocol_id.";
   auto ip = IpAddr::parse(host);
-  if (!ip) return fail("\"" + host + "\" is not an IPv4 or IPv6 address.");
+  if (!ip) return "\"" + host + "\" is not an IPv4 or IPv6 address.";
   if (ip->is_unspecified())
-    return fail("\"" + host +
-                "\" is no address a client can reach: give the server's public address.");
-  if (port == 0) return fail("the server's port is 1 to 65535, not 0: change PORT.");
-  conn::PrivateConnectToken priv;
-  priv.client_id = o.client_id;
+    return "\"" + host + "\" is no address a client can reach: give the server's public address.";
+  if (port == 0) return "the server's port is 1 to 65535, not 0: change PORT.";
+  r->v6 = ip->is_v6();
+  conn::PrivateConnectToken& priv = r->priv;
   priv.timeout_seconds = o.timeout_seconds;
   priv.num_server_addresses = 1;
   priv.server_addresses[0] = conn::to_netcode({*ip, port});
   if (o.servers.size() + 1 > conn::kMaxServersPerConnect)
-    return fail("a token names at most " + std::to_string(conn::kMaxServersPerConnect) +
-                " servers: give fewer --server.");
+    return "a token names at most " + std::to_string(conn::kMaxServersPerConnect) +
+           " servers: give fewer --server.";
   for (const std::string& more : o.servers) {
     auto a = parse_server(more);
     if (!a)
-      return fail(
-          "--server \"" + more +
-          "\" is not a server address: write \"198.18.0.2:40000\" or \"[2001:db8::1]:40000\".");
+      return "--server \"" + more +
+             "\" is not a server address: write \"198.18.0.2:40000\" or "
+             "\"[2001:db8::1]:40000\".";
+    if (a->ip.is_unspecified())
+      return "--server \"" + more +
+             "\" is no address a client can reach: give a server's public address.";
     priv.server_addresses[priv.num_server_addresses++] = conn::to_netcode(*a);
   }
   if (o.timeout_seconds == 0 || o.timeout_seconds < -1)
-    return fail(
-        "--token-timeout is seconds without a packet before the connection ends, 1 or "
-        "more, or -1 for never: change it.");
+    return "--token-timeout is seconds without a packet before the connection ends, 1 or "
+           "more, or -1 for never: change it.";
   if (!conn::decode_hex({reinterpret_cast<const uint8_t*>(o.user_data.data()), o.user_data.size()},
                         priv.user_data))
-    return fail(
-        "--user-data is at most 256 bytes as hex digits, two a byte (like \"0a1b\"): "
-        "change it.");
+    return "--user-data is at most 256 bytes as hex digits, two a byte (like \"0a1b\"): "
+           "change it.";
+  if (o.lifetime_seconds == 0)
+    return "--lifetime is the seconds a token stays valid, 1 or more: a token of 0 has "
+           "expired when it is made.";
+  r->lifetime_seconds = o.lifetime_seconds;
+  return {};
+}
+
+std::string mint_from(const TokenRecipe& r, uint64_t client_id, uint64_t unix_now,
+                      std::array<uint8_t, conn::kConnectTokenBytes>& out) {
+  conn::PrivateConnectToken priv = r.priv;
+  priv.client_id = client_id;
   priv.client_to_server_key = conn::random_key();
   priv.server_to_client_key = conn::random_key();
-  const Now t = now();
+  Status s =
+      conn::generate_connect_token(priv, {}, r.protocol_id, unix_now, unix_now + r.lifetime_seconds,
+                                   conn::random_connect_token_nonce(), r.key, out);
+  return s ? std::string() : s.message();
+}
+
+int mint_token(const std::string& host, uint16_t port, const TokenOptions& o) {
+  TokenRecipe r;
+  if (std::string e = make_recipe(host, port, o, &r); !e.empty()) return fail(e);
+  // Never over the key (or any file the token is not): a token goes to a new
+  // file or replaces a token.
+  if (Status s = check_token_path(o.out, o.key_file); !s) return fail(s.message());
   std::array<uint8_t, conn::kConnectTokenBytes> out{};
-  if (Status s = conn::generate_connect_token(priv, {}, protocol_id, t.unix_seconds,
-                                              t.unix_seconds + o.lifetime_seconds,
-                                              conn::random_connect_token_nonce(), *key, out);
-      !s)
-    return fail(s.message());
-  // The token holds both session keys: readable by its owner only.
-  const int tfd = open(o.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  const bool written = tfd >= 0 && fchmod(tfd, 0600) == 0 &&
-                       write(tfd, out.data(), out.size()) == static_cast<ssize_t>(out.size());
-  if (tfd >= 0 && close(tfd) != 0 && written)
-    return fail("cannot write the token to '" + o.out + "'.");
-  if (!written)
-    return fail("cannot write the token to '" + o.out + "': " + std::strerror(errno) + ".");
+  if (std::string e = mint_from(r, o.client_id, now().unix_seconds, out); !e.empty())
+    return fail(e);
+  // The token holds both session keys: readable by its owner only. Written
+  // beside its place and renamed over it, so a failed write loses nothing.
+  const std::string tmp = o.out + ".tmp";
+  const int tfd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool written = tfd >= 0 && fchmod(tfd, 0600) == 0 &&
+                 write(tfd, out.data(), out.size()) == static_cast<ssize_t>(out.size());
+  const int saved = errno;
+  if (tfd >= 0 && close(tfd) != 0) written = false;
+  if (!written || rename(tmp.c_str(), o.out.c_str()) != 0) {
+    const std::string why = std::strerror(written ? errno : saved);
+    unlink(tmp.c_str());
+    return fail("cannot write the token to '" + o.out + "': " + why + ".");
+  }
   std::printf(
       "token: client %llu for %s:%u%s, valid %u s, written to %s\n",
       static_cast<unsigned long long>(o.client_id), host.c_str(), port,
@@ -132,51 +174,23 @@ int mint_token(const std::string& host, uint16_t port, const TokenOptions& o) {
 
 bool TokenMinter::init(const std::string& host, uint16_t port, const TokenOptions& o,
                        std::string* err) {
-  if (Status s = conn::crypto_init(); !s) {
-    *err = s.message();
+  if (!o.servers.empty()) {
+    *err =
+        "--server is for the token mode: the load modes send every client to HOST PORT; "
+        "drop --server.";
     return false;
   }
-  auto key = conn::load_private_key_file(o.key_file);
-  if (!key) {
-    *err = "--key: " + key.error();
-    return false;
-  }
-  char* end = nullptr;
-  errno = 0;
-  protocol_id_ = std::strtoull(o.protocol_id.c_str(), &end, 0);
-  if (o.protocol_id.empty() || *end || errno) {
-    *err = "--protocol-id \"" + o.protocol_id + "\" is not a 64-bit number.";
-    return false;
-  }
-  auto ip = IpAddr::parse(host);
-  if (!ip) {
-    *err = "\"" + host + "\" is not an IPv4 or IPv6 address.";
-    return false;
-  }
-  o_ = o;
-  key_ = *key;
-  server_ = conn::to_netcode({*ip, port});
-  v6_ = ip->is_v6();
+  *err = make_recipe(host, port, o, &r_);
+  if (!err->empty()) return false;
+  server_ = r_.priv.server_addresses[0];
   return true;
 }
 
 std::array<uint8_t, conn::kConnectTokenBytes> TokenMinter::mint(uint64_t client_id,
                                                                 uint64_t unix_now,
                                                                 std::string* err) const {
-  conn::PrivateConnectToken priv;
-  priv.client_id = client_id;
-  priv.timeout_seconds = o_.timeout_seconds;
-  priv.num_server_addresses = 1;
-  priv.server_addresses[0] = server_;
-  priv.client_to_server_key = conn::random_key();
-  priv.server_to_client_key = conn::random_key();
   std::array<uint8_t, conn::kConnectTokenBytes> token{};
-  if (Status s = conn::generate_connect_token(priv, {}, protocol_id_, unix_now,
-                                              unix_now + o_.lifetime_seconds,
-                                              conn::random_connect_token_nonce(), key_, token);
-      !s) {
-    *err = s.message();
-  }
+  *err = mint_from(r_, client_id, unix_now, token);
   return token;
 }
 

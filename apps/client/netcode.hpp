@@ -30,23 +30,36 @@ struct TokenOptions {
 // client tries them in turn); returns the exit code.
 int mint_token(const std::string& host, uint16_t port, const TokenOptions& o);
 
+// What each token of a run is made of, checked once: the key, protocol id,
+// server addresses, timeout, user data and lifetime. The client id and the
+// session keys are each token's own.
+struct TokenRecipe {
+  conn::Key key{};
+  uint64_t protocol_id = 0;
+  conn::PrivateConnectToken priv;  // client id and session keys unset
+  unsigned lifetime_seconds = 0;
+  bool v6 = false;
+};
+// Fills *r from the options; returns what to change, or "".
+std::string make_recipe(const std::string& host, uint16_t port, const TokenOptions& o,
+                        TokenRecipe* r);
+
 // Mints connect tokens for one server address with a key and protocol id,
 // as the load modes need one per client.
 class TokenMinter {
  public:
-  // Reads the key and protocol id; on a bad one, says what to change in *err.
+  // Checks the options as the token mode does; on a bad one, says what to
+  // change in *err. --server is refused: every client's socket is
+  // connected to host:port.
   bool init(const std::string& host, uint16_t port, const TokenOptions& o, std::string* err);
   std::array<uint8_t, conn::kConnectTokenBytes> mint(uint64_t client_id, uint64_t unix_now,
                                                      std::string* err) const;
-  bool v6() const { return v6_; }
+  bool v6() const { return r_.v6; }
   const conn::NetcodeAddress& server() const { return server_; }  // host:port, as given
 
  private:
-  TokenOptions o_;
-  conn::Key key_{};
-  uint64_t protocol_id_ = 0;
+  TokenRecipe r_;
   conn::NetcodeAddress server_{};
-  bool v6_ = false;
 };
 
 struct NetcodeOptions {

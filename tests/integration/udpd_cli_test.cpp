@@ -207,6 +207,16 @@ TEST(UdpdSockets, StatsJsonToAMissingDirectoryIsOneSentence) {
   EXPECT_EQ(r.status.code, 2) << r.out << r.err;
   EXPECT_NE(r.err.find("no/such/dir/s.jsonl"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  // --stats-json naming the config itself is refused, and the config kept
+  // (a run that then failed had left it empty).
+  const std::string before = read_file(dir.file("udpd.toml"));
+  r = run_cmd({env_path("BYPASS_UDPD"), "-c", dir.file("udpd.toml"), "-t", "1", "--stats-json",
+               dir.file("udpd.toml")},
+              30000ms);
+  EXPECT_EQ(r.status.code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("is the config file: give another file for the stats."), std::string::npos)
+      << r.err;
+  EXPECT_EQ(read_file(dir.file("udpd.toml")), before);
 }
 
 // Command-line mistakes CLI11 finds are one line and exit 2 too (CLI11's own

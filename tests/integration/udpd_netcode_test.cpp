@@ -85,11 +85,19 @@ TEST(UdpdSockets, NetcodeClientConnectsAndIsEchoed) {
       std::sscanf(flight.out.c_str() + runs, "datagrams sent in UDP_SEGMENT runs %llu", &segmented),
       1);
   EXPECT_GE(segmented, 8u) << flight.out;
-  // A token past its expiry: said so at once, not after a timeout.
+  // A token past its expiry: said so at once, not after a timeout. (The
+  // token mode refuses --lifetime 0, so the public part's expiry, bytes
+  // 29-36, is set back to its creation time, bytes 21-28.)
   CmdResult brief =
       run_cmd({client, "token", "127.0.0.1", std::to_string(port), "--key", dir.file("key.hex"),
-               "--protocol-id", "4660", "--lifetime", "0", "--token", dir.file("brief")});
-  ASSERT_TRUE(brief.ok()) << brief.out << brief.err;  // it expires as it is made
+               "--protocol-id", "4660", "--token", dir.file("brief")});
+  ASSERT_TRUE(brief.ok()) << brief.out << brief.err;
+  {
+    std::string tok = read_file(dir.file("brief"));
+    ASSERT_EQ(tok.size(), 2048u);
+    tok.replace(29, 8, tok.substr(21, 8));
+    std::ofstream(dir.file("brief"), std::ios::binary | std::ios::trunc) << tok;
+  }
   CmdResult expired = run_cmd({client, "netcode", "127.0.0.1", std::to_string(port), "--token",
                                dir.file("brief"), "-n", "1"});
   EXPECT_EQ(expired.status.code, 2);  // a usage error, as for any bad token
@@ -160,8 +168,14 @@ TEST(UdpdSockets, ATokenNamesServersOfBothFamiliesTriedInTurn) {
       {{"--token-timeout", "0"}, "--token-timeout is seconds without a packet"},
       {{"--protocol-id", "-1"}, "is not a protocol id a server takes: give 0 to 2^63-1"},
       {{"--protocol-id", "0xFFFFFFFFFFFFFFFF"}, "is not a protocol id a server takes"},
-      {{"--client-id", "-1"}, "--client-id takes a whole number of 0 or more, not '-1'"},
+      {{"--client-id", "-1"}, "--client-id takes a whole number from 0 to"},
+      {{"--client-id", "18446744073709551616"},
+       "--client-id takes a whole number from 0 to 18446744073709551615, not "
+       "'18446744073709551616'"},
       {{"--lifetime", "99999999999999"}, "--lifetime takes a whole number"},
+      {{"--lifetime", "0"}, "--lifetime is the seconds a token stays valid, 1 or more"},
+      {{"--server", "0.0.0.0:7"}, "--server \"0.0.0.0:7\" is no address a client can reach"},
+      {{"--timeout-ms", "nan"}, "--timeout-ms takes milliseconds from 1 to 3600000, not 'nan'"},
   };
   for (const Bad& b : bad) {
     std::vector<std::string> argv = {
@@ -181,6 +195,8 @@ TEST(UdpdSockets, ATokenNamesServersOfBothFamiliesTriedInTurn) {
       {{"-r", "0"}, "give -r above 0, or --in-flight."},
       {{"-s", "4"}, "load payloads are 8 to 1200 bytes"},
       {{"--in-flight", "4", "-s", "10"}, "in-flight payloads are 16 to 1200 bytes"},
+      {{"--server", "127.0.0.1:9"}, "--server is for the token mode"},
+      {{"--lifetime", "0"}, "--lifetime is the seconds a token stays valid"},
   };
   for (const Load& l : load) {
     std::vector<std::string> argv = {
@@ -198,7 +214,7 @@ TEST(UdpdSockets, ATokenNamesServersOfBothFamiliesTriedInTurn) {
     std::string says;
   } named[] = {
       {{"0.0.0.0", "40000", "--key", dir.file("key.hex")}, "is no address a client can reach"},
-      {{"127.0.0.1", "0", "--key", dir.file("key.hex")}, "the server's port is 1 to 65535, not 0"},
+      {{"127.0.0.1", "0", "--key", dir.file("key.hex")}, "port takes a UDP port from 1 to 65535"},
       {{"127.0.0.1", "40000"}, "token needs --key FILE"},
   };
   for (const Named& m : named) {
@@ -207,6 +223,18 @@ TEST(UdpdSockets, ATokenNamesServersOfBothFamiliesTriedInTurn) {
     CmdResult r = run_cmd(argv);
     EXPECT_EQ(r.status.code, 2) << r.describe("token " + m.args[0]);
     EXPECT_NE(r.err.find(m.says), std::string::npos) << r.err;
+  }
+  // A token is never written over the key, or over a file that is not a
+  // token: the file is left as it was.
+  std::ofstream(dir.file("notes.toml")) << "x = 1\n";
+  for (auto [path, says] : {std::pair{dir.file("key.hex"), "is the key file"},
+                            {dir.file("notes.toml"), "exists and is not a token (2048 bytes)"}}) {
+    const std::string before = read_file(path);
+    CmdResult r = run_cmd({client, "token", "127.0.0.1", std::to_string(port), "--key",
+                           dir.file("key.hex"), "--token", path});
+    EXPECT_EQ(r.status.code, 2) << r.describe("token over " + path);
+    EXPECT_NE(r.err.find(says), std::string::npos) << r.err;
+    EXPECT_EQ(read_file(path), before) << path;
   }
   std::vector<std::string> many = {
       client,    "token",        "127.0.0.1", std::to_string(port), "--key", dir.file("key.hex"),

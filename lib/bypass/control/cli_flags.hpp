@@ -120,6 +120,12 @@ struct CommonFlags {
   // Before anything starts: the files the flags name can be written.
   Status check_outputs() const {
     if (stats_json.empty()) return Status::ok();
+    struct stat a {
+    }, b{};
+    if (!config_path.empty() && ::stat(stats_json.c_str(), &a) == 0 &&
+        ::stat(config_path.c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+      return Status::error("--stats-json '" + stats_json +
+                           "' is the config file: give another file for the stats.");
     return check_writable(stats_json, "the stats file");
   }
   // --no-huge and the EAL arguments after --.
