@@ -151,7 +151,13 @@ void Session::receive(std::span<const uint8_t> packet, uint64_t now_ns) {
   process_acks(h, now_);
   peer_window_ = h.window;
   refuse_packet_ = false;
-  if (DropReason d = visit_frames(packet, *this); d != kPass) drop(d);
+  if (DropReason d = visit_frames(packet, *this); d != kPass) {
+    drop(d);
+    // The frames after a malformed one were not read: the packet is not
+    // acked, so its sender offers them (and the malformed one, counted
+    // again) once more. Acked, a message among them was lost for good.
+    refuse_packet_ = true;
+  }
   if (!refuse_packet_) {
     note_received(h.sequence);
     if (packet.size() > kHeaderBytes) {
@@ -233,16 +239,20 @@ void Session::process_acks(const Header& h, uint64_t now) {
   if (!any) return;
   if (late != 0) on_late_acks(late, late_in_episode);
   acked_ns_ = now;
+  // The header's ack may name a packet the ring does not hold (one without
+  // data, sent while its entry still held unacked data): it moves nothing,
+  // but what its bits acknowledged is released below all the same.
   const Sent& newest = sent_[h.ack & 255];
-  if (!newest.valid || newest.seq != h.ack) return;  // not a packet we sent lately
-  if (!any_acked_ || static_cast<int16_t>(static_cast<uint16_t>(h.ack - newest_acked_)) > 0) {
+  if (newest.valid && newest.seq == h.ack &&
+      (!any_acked_ || static_cast<int16_t>(static_cast<uint16_t>(h.ack - newest_acked_)) > 0)) {
     newest_acked_ = h.ack;
     any_acked_ = true;
   }
   // A data packet sent kReorderThreshold or more before the newest acked one
   // and still unacked is lost: the window backs off now, not at the timeout.
-  while (oldest_ != next_packet_ && static_cast<int16_t>(static_cast<uint16_t>(
-                                        newest_acked_ - oldest_)) >= kReorderThreshold) {
+  while (any_acked_ && oldest_ != next_packet_ &&
+         static_cast<int16_t>(static_cast<uint16_t>(newest_acked_ - oldest_)) >=
+             kReorderThreshold) {
     Sent& s = sent_[oldest_ & 255];
     if (s.valid && s.seq == oldest_ && !s.acked && s.data && !s.lost) mark_lost(s, now);
     ++oldest_;

@@ -338,6 +338,48 @@ TEST(Session, AWindowWiderThanTheSentRingTakesNothingForLost) {
   EXPECT_GE(link.server.session.cwnd(), 400u);
 }
 
+// An ack whose newest packet the sender's ring does not hold (one without
+// data, sent while its ring entry still held unacknowledged data) still
+// releases what its bits acknowledge. Those fragments stayed in flight, and
+// the next header sent them again as lost.
+TEST(Session, AnAckOfAPacketTheRingDoesNotHoldStillReleasesWhatItsBitsAck) {
+  SessionConfig sc = server_config();
+  sc.initial_cwnd = 400;
+  sc.send_queue = 1024;
+  SessionConfig cc;
+  cc.ahead_buffer = 192;  // a receive window of 256 fragments
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  link.run_ms(20);  // settle the handshake's packets
+  const uint32_t free_before = link.server_pool.available();
+  for (int i = 0; i < 256; ++i)
+    ASSERT_EQ(link.server.session.send(0, false, pattern(1000, i)), SendResult::kOk);
+  link.server.session.flush(link.now);
+  ASSERT_EQ(link.server.wire.size(), 256u);  // the sent ring's every entry
+  ASSERT_EQ(link.server_pool.available(), free_before - 256);
+  // The server owes an ack: its next packet has no data, and its ring entry
+  // holds the first data packet, unacknowledged.
+  ASSERT_EQ(link.client.session.send(0, false, pattern(10, 1)), SendResult::kOk);
+  link.client.session.flush(link.now);
+  for (auto& p : link.client.wire) link.server.session.receive(p, link.now);
+  link.client.wire.clear();
+  link.server.session.flush(link.now);
+  ASSERT_EQ(link.server.wire.size(), 257u);
+  // The client gets them all. Its acks on the way are lost, but for the
+  // last: its newest is the ack-only packet, its bits the last 32 of data.
+  for (auto& p : link.server.wire) link.client.session.receive(p, link.now);
+  link.server.wire.clear();
+  link.client.wire.clear();
+  ASSERT_EQ(link.client.session.send(0, false, pattern(10, 2)), SendResult::kOk);
+  link.client.session.flush(link.now);
+  ASSERT_EQ(link.client.wire.size(), 1u);
+  link.server.session.receive(link.client.wire[0], link.now);
+  link.client.wire.clear();
+  EXPECT_EQ(link.server_pool.available(), free_before - 256 + 32);
+  EXPECT_EQ(link.server.counters.fast_retransmits.get(), 0u);
+}
+
 TEST(Session, AReaderThatDrainsManyPacketsBeforeWritingAcksThemAll) {
   SessionConfig sc = server_config();
   sc.initial_cwnd = 64;
@@ -456,6 +498,40 @@ TEST(Session, MalformedFramesAreCountedAndAPersistentSenderIsClosed) {
   EXPECT_EQ(link.client.close_code, kCloseProtocolError);
   EXPECT_EQ(link.client.close_reason, "protocol error: msg_unknown_frame");
   EXPECT_EQ(link.server.counters.closed_malformed, 1u);
+}
+
+// A malformed frame ends the reading of its packet, and the packet is not
+// acknowledged: a message behind it in the packet comes again and is
+// delivered. (It was acked unread, so the channel waited for it for good.)
+TEST(Session, AMessageBehindAMalformedFrameIsNotAckedUnread) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  link.run_ms(20);
+  link.server.wire.clear();
+  const std::vector<uint8_t> bad = {0x08, 0, 0, 0, 5, 3, 1, 0, 'x'};  // index past count
+  ASSERT_EQ(link.client.session.send(0, false, pattern(10, 7)), SendResult::kOk);
+  link.client.session.flush(link.now);
+  ASSERT_EQ(link.client.wire.size(), 1u);
+  std::vector<uint8_t> p = link.client.wire[0];
+  link.client.wire.clear();
+  Header h;
+  ASSERT_EQ(read_header(p, h), kPass);
+  p.insert(p.begin() + kHeaderBytes, bad.begin(), bad.end());
+  link.server.session.receive(p, link.now);
+  EXPECT_EQ(link.server.counters.drops[drop_index(MsgDrop::kBadFragment)], 1u);
+  EXPECT_EQ(link.server.got.size(), 0u);
+  link.server.session.flush(link.now);
+  for (const auto& out : link.server.wire) {
+    Header a;
+    ASSERT_EQ(read_header(out, a), kPass);
+    EXPECT_FALSE(a.ack_valid() && a.ack == h.sequence) << "the packet was acked unread";
+  }
+  link.server.wire.clear();
+  // The client's resend (without the malformed frame) is delivered.
+  ASSERT_TRUE(link.run_until([&] { return link.server.got.size() == 1; }, 2000));
+  EXPECT_EQ(link.server.got[0].bytes, pattern(10, 7));
 }
 
 TEST(Session, AHeldCopyOfARefusedMessageIsTheOneOfferedAgain) {
