@@ -153,6 +153,7 @@ void MessageServer::report(std::vector<std::pair<std::string, uint64_t>>& out) c
   out.emplace_back("msg.queue_full", c.queue_full);
   out.emplace_back("msg.no_memory", c.no_memory);
   out.emplace_back("msg.closed_malformed", c.closed_malformed);
+  out.emplace_back("msg.closed_stalled", c.closed_stalled);
   out.emplace_back("msg.send_failed", send_failed_);
   out.emplace_back("msg.closed_no_session_memory", no_session_memory_);
   out.emplace_back("msg.pool_free", pool_.available());

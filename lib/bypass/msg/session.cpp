@@ -486,6 +486,16 @@ void Session::tick(uint64_t now_ns) {
     close(kCloseNoAck, "no acknowledgement");
     close_deadline_ns_ = now;
   }
+  // Reliable fragments held for a whole idle timeout while no reliable
+  // message completed: a peer that begins messages and never finishes them
+  // would pin the worker's shared chunk pool (a lost fragment is resent
+  // within max_rto, and the idle timeout is ten of those by default).
+  if (state_ == SessionState::kOpen && held_used_ > ahead_unreliable_ &&
+      now - stall_from_ >= config_->idle_timeout_ns) {
+    counters_->closed_stalled++;
+    close(kCloseStalled, "a message was left incomplete");
+    close_deadline_ns_ = now;
+  }
   // Packets unacked past the timeout are lost: the congestion window backs off.
   while (oldest_ != next_packet_) {
     Sent& s = sent_[oldest_ & 255];

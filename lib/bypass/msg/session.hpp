@@ -37,6 +37,7 @@ enum CloseCode : uint16_t {
   kCloseSlowConsumer = 4001,  // a member that did not keep up (rooms)
   kCloseBadVersion = 4002,    // a message protocol version we do not speak
   kCloseNoAck = 4003,         // our reliable data unacked for idle_timeout, the peer talking
+  kCloseStalled = 4004,       // reliable fragments held, none completing, for idle_timeout
 };
 
 // What the application sees of its sessions. Called from inside receive(),
@@ -71,6 +72,7 @@ struct SessionCounters {
   Counter spurious_losses;
   Counter queue_full, no_memory;
   Counter closed_malformed;
+  Counter closed_stalled;  // sessions closed with 4004
 };
 
 struct SessionConfig {
@@ -297,7 +299,10 @@ class Session final {
   uint32_t recv_bits_ = 0;
   bool ack_owed_ = false;
   uint32_t owed_since_sent_ = 0;  // packets wanting an ack since this side last sent
-  bool refuse_packet_ = false;    // a reliable fragment found no room: do not ack this packet
+  // Since when reliable fragments have been held without a reliable message
+  // completing (or the application refusing a complete one).
+  uint64_t stall_from_ = 0;
+  bool refuse_packet_ = false;  // a reliable fragment found no room: do not ack this packet
   std::array<uint16_t, kMaxChannels> expected_{};
   std::array<uint16_t, kMaxChannels> delivered_{};
   std::array<bool, kMaxChannels> any_delivered_{};

@@ -127,6 +127,7 @@ void Session::skip_malformed(const MessageFrame& m) {
     return;
   }
   ++expected_[m.channel];
+  stall_from_ = now_;
   if (held_used_ > 0) forget_behind(m.channel);
   drain(m.channel);
 }
@@ -163,6 +164,7 @@ void Session::reliable_frame(const MessageFrame& m) {
       return;
     }
     ++expected_[m.channel];
+    stall_from_ = now_;
     if (held_used_ > 0) forget_behind(m.channel);
     drain(m.channel);
     return;
@@ -253,6 +255,8 @@ bool Session::hold(const MessageFrame& m, bool ahead) {
     if (h.chunk != ChunkPool::kNone) continue;
     std::memcpy(pool_->data(chunk), m.data.data(), m.data.size());
     const bool unreliable = channels_[m.channel] != ChannelKind::kReliable;
+    // The first reliable fragment held starts the stall clock (tick()).
+    if (!unreliable && held_used_ == ahead_unreliable_) stall_from_ = now_;
     h = Held{chunk,     m.sequence, static_cast<uint16_t>(m.data.size()),
              m.channel, m.index,    m.count,
              m.text,    ahead,      unreliable};
@@ -349,7 +353,10 @@ Session::Completion Session::try_complete(uint8_t channel, uint16_t seq) {
   if (good && !deliver(channel, text, bytes)) {
     // Refused for now: a reliable message stays held and is offered again
     // at the next tick; an unreliable one is let go.
-    if (channels_[channel] == ChannelKind::kReliable) return Completion::kRefused;
+    if (channels_[channel] == ChannelKind::kReliable) {
+      stall_from_ = now_;  // complete: the wait is ours, not the peer's
+      return Completion::kRefused;
+    }
   }
   for (size_t k = 0; k < count; ++k) free_held(idx[k]);
   if (!good) drop(MsgDrop::kBadUtf8);
@@ -360,6 +367,7 @@ void Session::drain(uint8_t channel) {
   while (held_used_ > 0 && state_ != SessionState::kClosed &&
          try_complete(channel, expected_[channel]) == Completion::kDelivered) {
     ++expected_[channel];
+    stall_from_ = now_;
   }
 }
 

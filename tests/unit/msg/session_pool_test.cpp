@@ -121,5 +121,44 @@ TEST(Session, APeerThatTalksButNeverAcksIsClosedWith4003) {
   EXPECT_EQ(link.server_pool.available(), link.server_pool.capacity());
 }
 
+// A peer that begins a reliable message and never finishes it (63 of its 64
+// fragments) while it keeps talking pinned 63 chunks of the worker's pool
+// for good: after idle_timeout it is closed with 4004 and they go back.
+TEST(Session, APeerThatNeverFinishesAMessageIsClosedWith4004) {
+  SessionConfig sc = server_config();
+  sc.idle_timeout_ns = 3'000'000'000;
+  const SessionConfig cc;
+  Link link(&sc, &cc, 1024);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  link.run_ms(20);
+  for (uint8_t i = 0; i < 63; ++i) {
+    std::vector<uint8_t> p(kHeaderBytes, 0);
+    const uint16_t seq = static_cast<uint16_t>(1000 + i);
+    p[0] = static_cast<uint8_t>(seq);
+    p[1] = static_cast<uint8_t>(seq >> 8);
+    // FRAGMENT, channel 0, message 0, index i of 64, 1024 bytes.
+    const uint8_t f[] = {0x08, 0, 0, 0, i, 64, 0x00, 0x04};
+    p.insert(p.end(), f, f + sizeof f);
+    p.resize(p.size() + 1024, i);
+    link.server.session.receive(p, link.now);
+  }
+  ASSERT_EQ(link.server_pool.available(), link.server_pool.capacity() - 63);
+  for (int ms = 0; ms < 2500; ++ms) {
+    link.client.session.send(1, false, pattern(20, ms));  // unreliable chatter
+    link.step();
+  }
+  EXPECT_EQ(link.server.closed, 0) << "closed before idle_timeout";
+  ASSERT_TRUE(link.run_until(
+      [&] {
+        link.client.session.send(1, false, pattern(20, 0));
+        return link.server.closed == 1;
+      },
+      1000));
+  EXPECT_EQ(link.server.close_code, kCloseStalled);
+  EXPECT_EQ(link.server.counters.closed_stalled.get(), 1u);
+  EXPECT_EQ(link.server_pool.available(), link.server_pool.capacity());
+}
+
 }  // namespace
 }  // namespace bypass::msg::test
