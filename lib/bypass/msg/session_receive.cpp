@@ -159,6 +159,15 @@ void Session::reliable_frame(const MessageFrame& m) {
     return;
   }
   if (d == 0 && !m.fragment) {
+    // Whole, but fragments of it are held: the two disagree (malformed).
+    for (size_t i = 0; held_used_ > 0 && i < held_.size(); ++i) {
+      const Held& h = held_[i];
+      if (h.chunk != ChunkPool::kNone && h.channel == m.channel && h.msg_seq == m.sequence) {
+        drop(MsgDrop::kBadFragment);
+        skip_malformed(m);
+        return;
+      }
+    }
     if (!deliver(m.channel, m.text, m.data)) {
       refuse_packet_ = true;  // not acked: offered again when it is resent
       return;

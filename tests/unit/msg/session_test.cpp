@@ -534,6 +534,29 @@ TEST(Session, AMessageBehindAMalformedFrameIsNotAckedUnread) {
   EXPECT_EQ(link.server.got[0].bytes, pattern(10, 7));
 }
 
+// A whole MESSAGE whose sequence has fragments held disagrees with them:
+// malformed, counted, and the message is skipped with its fragments freed
+// (it was delivered, and the fragments freed without a word).
+TEST(Session, AWholeMessageThatHasFragmentsHeldIsMalformed) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  const uint32_t free_before = link.server_pool.available();
+  std::vector<uint8_t> frag = {0x08, 0, 0, 0, 1, 3, 0x00, 0x04};  // message 0, index 1 of 3
+  frag.resize(frag.size() + 1024, 0xab);
+  forge(link, frag, 1000);
+  EXPECT_EQ(link.server_pool.available(), free_before - 1);
+  forge(link, {0x06, 0, 0, 0, 2, 0, 'h', 'i'}, 1001);  // MESSAGE, channel 0, sequence 0
+  EXPECT_EQ(link.server.counters.drops[drop_index(MsgDrop::kBadFragment)], 1u);
+  EXPECT_EQ(link.server.got.size(), 0u);
+  EXPECT_EQ(link.server_pool.available(), free_before);
+  // The channel moved past it: message 1 is delivered.
+  forge(link, {0x06, 0, 1, 0, 2, 0, 'o', 'k'}, 1002);
+  ASSERT_EQ(link.server.got.size(), 1u);
+  EXPECT_EQ(link.server.got[0].bytes, (std::vector<uint8_t>{'o', 'k'}));
+}
+
 TEST(Session, AHeldCopyOfARefusedMessageIsTheOneOfferedAgain) {
   // Message 1 arrives ahead of 0 and is held; 0 comes and is delivered, the
   // application refuses 1 when it is drained; then 1 is resent. The held
