@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -131,8 +133,14 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (words.empty() && (a == "-s" || a == "--socket" || a == "-n" || a == "--name")) {
-      if (i + 1 >= argc) return fail(a + " needs a value: " + a + " bypass-udpd.");
-      (a == "-s" || a == "--socket" ? socket_path : name) = argv[++i];
+      const bool path = a == "-s" || a == "--socket";
+      if (i + 1 >= argc || argv[i + 1][0] == '\0')
+        return fail(a + " needs a value: " + a + (path ? " /run/bypass/NAME.sock." : " NAME."));
+      (path ? socket_path : name) = argv[++i];
+      if (path && socket_path.size() >= sizeof(sockaddr_un{}.sun_path))
+        return fail("the socket path '" + socket_path + "' is over " +
+                    std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) +
+                    " bytes, which a Unix socket cannot have: give a shorter one.");
     } else if (words.empty() && (a == "-h" || a == "--help")) {
       std::printf("%s", kUsage);
       return 0;
@@ -175,19 +183,25 @@ int main(int argc, char** argv) {
     std::string line = "top";
     for (size_t i = 1; i < words.size(); ++i) {
       if ((words[i] == "--interval" || words[i] == "--count") && i + 1 < words.size()) {
-        try {
-          if (words[i] == "--interval")
-            interval = std::stod(words[++i]);
-          else
-            count = std::stol(words[++i]);
-        } catch (...) {
-          return fail(words[i - 1] + " takes a number: write " + words[i - 1] + " 2.");
+        const std::string& flag = words[i];
+        const std::string& v = words[++i];
+        char* end = nullptr;
+        errno = 0;
+        if (flag == "--interval") {
+          interval = std::strtod(v.c_str(), &end);
+          if (v.empty() || *end || errno || !std::isfinite(interval) || interval < 0.1 ||
+              interval > 86400)
+            return fail("--interval takes seconds from 0.1 to 86400, not '" + v + "'.");
+        } else {
+          count = std::strtol(v.c_str(), &end, 10);
+          if (v.empty() || *end || errno || count < 0)
+            return fail("--count takes a whole number of 0 or more (0: until stopped), not '" + v +
+                        "'.");
         }
       } else {
         line += " " + words[i];
       }
     }
-    if (interval < 0.1) interval = 0.1;
     const bool tty = isatty(STDOUT_FILENO);
     for (long n = 0; count == 0 || n < count; ++n) {
       if (n) std::this_thread::sleep_for(std::chrono::duration<double>(interval));

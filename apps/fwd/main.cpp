@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
     return apps::cli_parse_error(app, e);
   }
   flags.apply_logging();
+  if (Status s = flags.check_eal_args(argc, argv, "bypass-fwd"); !s) return fail(s.message());
   if (print_graph && flags.check_only)
     return fail(
         "--graph prints the graph a run builds, and --check starts none: drop --check (add -t 1 "

@@ -243,6 +243,7 @@ int main(int argc, char** argv) {
     return apps::cli_parse_error(app, e);
   }
   f.apply_logging();
+  if (Status s = f.check_eal_args(argc, argv, "bypass-gen"); !s) return fail(s.message());
   auto cfg = load_config(f.config_path);
   if (!cfg) return fail(cfg.error());
   Config& c = *cfg;

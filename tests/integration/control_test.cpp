@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -208,6 +209,32 @@ TEST_F(Control, BypassctlGivesUpOnASocketThatTakesNoConnection) {
       << r.err;
   for (int c : queued) close(c);
   close(fd);
+}
+
+// bypassctl's own mistakes, before it asks anything: one sentence, status 1
+// (a negative --count printed nothing and exited 0, a NaN --interval asked
+// in a tight loop, a long -s path was cut short and could name another).
+TEST(BypassctlCli, BadValuesAreOneSentence) {
+  const std::string sock = "/tmp/bypassctl-none.sock";
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  } cases[] = {
+      {{"-s", sock, "top", "--count", "-5"}, "--count takes a whole number of 0 or more"},
+      {{"-s", sock, "top", "--count", "1.5"}, "not '1.5'"},
+      {{"-s", sock, "top", "--interval", "nan"}, "--interval takes seconds from 0.1 to 86400"},
+      {{"-s", sock, "top", "--interval", "2x"}, "not '2x'"},
+      {{"-s", "/tmp/" + std::string(120, 'a'), "stats"}, "which a Unix socket cannot have"},
+      {{"-s", "", "stats"}, "-s needs a value"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {env_path("BYPASS_CTL")};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    CmdResult r = run_cmd(argv, 30000ms);
+    EXPECT_EQ(r.status.code, 1) << r.describe("bypassctl " + c.args.back());
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
 }
 
 TEST_F(Control, BypassctlReadsTheDpdkBackend) {

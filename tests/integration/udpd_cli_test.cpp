@@ -233,6 +233,9 @@ TEST(UdpdCli, FlagMistakesAreOneLineAndExitTwo) {
        "'-1': see bypass-udpd --help."},
       {{"-c", "x.toml", "-t", "nan"}, "not 'nan'"},
       {{"-c", "x.toml", "--log-level", "loud"}, "--log-level"},
+      {{"-c", "x.toml", "--check", "30"},
+       "bypass-udpd: '30' is not an option: DPDK's EAL arguments go after --, as in "
+       "bypass-udpd -c FILE -- --log-level=8."},
       {{"-c", "x.toml", "--check", "--graph"},
        "bypass-udpd: --graph prints the graph a run builds, and --check starts none: drop "
        "--check (add -t 1 for a short run)."},

@@ -128,6 +128,16 @@ struct CommonFlags {
                            "' is the config file: give another file for the stats.");
     return check_writable(stats_json, "the stats file");
   }
+  // Arguments for EAL come after "--": a stray word before it (`--check 30`
+  // for `-t 30`) would reach EAL, which ignores what it does not know.
+  Status check_eal_args(int argc, char** argv, std::string_view prog) const {
+    if (eal_extra.empty()) return Status::ok();
+    for (int i = 1; i < argc; ++i)
+      if (std::string_view(argv[i]) == "--") return Status::ok();
+    return Status::error("'" + eal_extra.front() +
+                         "' is not an option: DPDK's EAL arguments go after --, as in " +
+                         std::string(prog) + " -c FILE -- --log-level=8.");
+  }
   // --no-huge and the EAL arguments after --.
   void apply(Config& c) const {
     if (no_huge) c.eal.huge_pages = false;

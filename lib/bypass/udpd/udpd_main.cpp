@@ -154,6 +154,7 @@ int udpd_main(int argc, char** argv, const UdpdPlugins& plugins) {
     return apps::cli_parse_error(app, e);
   }
   f.apply_logging();
+  if (Status s = f.check_eal_args(argc, argv, "bypass-udpd"); !s) return fail(s.message());
   SystemFacts sys = SystemFacts::read();
   if (!backend.empty() && backend != "dpdk" && backend != "sockets")
     return fail("--backend must be dpdk or sockets.");
