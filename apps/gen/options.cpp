@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include <cmath>
 #include <cstdlib>
 #include <set>
 
@@ -12,9 +13,15 @@ Expected<double> parse_rate(const std::string& s, uint64_t link_mbps, double fra
   char* end = nullptr;
   double v = std::strtod(s.c_str(), &end);
   std::string unit = end ? std::string(end) : "";
-  if (!(v > 0) || end == s.c_str())
+  // At least one frame a million seconds (a smaller rate rounds to none), and finite.
+  if (!(v > 0) || !std::isfinite(v) || end == s.c_str())
     return Status::error("rate \"" + s +
                          "\" is not a rate: write \"max\", \"1000pps\", \"1.5Mpps\" or \"50%\".");
+  const double pps = unit == "kpps" ? v * 1e3 : unit == "Mpps" || unit == "mpps" ? v * 1e6 : v;
+  if ((unit == "pps" || unit == "kpps" || unit == "Mpps" || unit == "mpps") &&
+      (pps < 1e-6 || pps > 1e12))
+    return Status::error("rate \"" + s +
+                         "\" is out of range: give 1e-6 to 1e12 frames a second, or \"max\".");
   if (unit == "pps") return v;
   if (unit == "kpps") return v * 1e3;
   if (unit == "Mpps" || unit == "mpps") return v * 1e6;

@@ -360,6 +360,17 @@ TEST(GenCli, CheckRefusesWhatTheRunWouldFailAt) {
   EXPECT_NE(address.err.find("port 'p0': address \"198.18.0.1/33\" has a bad prefix length"),
             std::string::npos)
       << address.err;
+  // Rates that round to no frame at all, or to infinity.
+  std::ofstream(cfg, std::ios::trunc) << base;
+  for (const char* rate : {"1e-300pps", "1e400pps", "nanpps", "2e12Mpps"}) {
+    CmdResult r = run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check", "-r", rate});
+    EXPECT_EQ(r.status.code, 2) << r.describe(std::string("-r ") + rate);
+    EXPECT_TRUE(r.err.find("give 1e-6 to 1e12 frames a second") != std::string::npos ||
+                r.err.find("is not a rate") != std::string::npos)
+        << r.err;
+  }
+  CmdResult slow = run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check", "-r", "0.5pps"});
+  EXPECT_TRUE(slow.ok()) << slow.describe("-r 0.5pps");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <rte_byteorder.h>
 
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -109,9 +110,12 @@ Status read_netcode(const ConfigSection& r, conn::NetcodeServiceConfig* n) {
     char* end = nullptr;
     errno = 0;
     const unsigned long long id = std::strtoull(t.c_str(), &end, 0);
-    if (t.empty() || *end != '\0' || errno != 0 || t[0] == '-')
+    // As bypass-client token takes it: digits only, at most 2^63-1 (a TOML
+    // integer's range, and what every token tool can write).
+    if (t.empty() || !std::isxdigit(static_cast<unsigned char>(t[0])) || *end != '\0' ||
+        errno != 0 || id > static_cast<unsigned long long>(INT64_MAX))
       return r.error("protocol_id", "= \"" + t +
-                                        "\" is not a 64-bit number: write it like "
+                                        "\" is not a protocol id: write 0 to 2^63-1, like "
                                         "\"0x1122334455667788\" or as a whole number.");
     n->protocol_id = id;
   } else {
@@ -135,6 +139,11 @@ Status read_netcode(const ConfigSection& r, conn::NetcodeServiceConfig* n) {
       return r.error("public_addresses", "has \"" + a +
                                              "\", which is not an address and port: write "
                                              "\"198.18.0.2:40000\" or \"[2001:db8::2]:40000\".");
+    if (sa->ip.is_unspecified() || sa->port == 0)
+      return r.error("public_addresses",
+                     "has \"" + a +
+                         "\", which no client can reach (tokens name it): give the address "
+                         "and port clients send to.");
     n->public_addresses.push_back(*sa);
   }
   if (n->public_addresses.size() > 32)
