@@ -217,9 +217,11 @@ Status mac(const std::string& key, const Arg& a, MacAddr* m) {
 
 Status rate(const std::string& key, const Arg& a, double hi, double* out) {
   auto v = a.number();
-  if (!v || !(*v > 0) || *v > hi)
+  // A pps below one frame a million seconds rounds to none.
+  const double lo = key == "pps" ? 1e-6 : 0;
+  if (!v || !(*v > 0) || *v < lo || *v > hi)
     return bad(key, a,
-               key == "pps" ? "a positive number of packets per second"
+               key == "pps" ? "packets per second from 1e-6 to 1e12"
                             : "a share of the line rate above 0 and up to 100");
   *out = *v;
   return Status::ok();
