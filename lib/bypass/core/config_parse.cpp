@@ -1,6 +1,7 @@
 // TOML -> Config. The TOML library is used here only: the document becomes
 // a ConfigValue, and each part is read through a ConfigSection, which writes
 // every message about a key.
+#include <arpa/inet.h>
 #include <rte_mempool.h>
 #include <sched.h>
 #include <sys/stat.h>
@@ -60,6 +61,26 @@ Status read_eal(const ConfigSection& r, EalConfig* e) {
   return Status::ok();
 }
 
+namespace {
+
+// "127.0.0.1:9100" or "[::1]:9100" (port 0 picks one), as the metrics
+// server binds it: said by --check, not only once the run has started.
+bool is_listen_address(const std::string& a) {
+  const size_t colon = a.rfind(':');
+  if (colon == std::string::npos || colon + 1 == a.size() || colon + 6 < a.size()) return false;
+  const std::string port = a.substr(colon + 1);
+  if (!std::all_of(port.begin(), port.end(), [](unsigned char ch) { return std::isdigit(ch); }) ||
+      std::stoul(port) > 65535)
+    return false;
+  const std::string host = a.substr(0, colon);
+  unsigned char buf[16];
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    return inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), buf) == 1;
+  return inet_pton(AF_INET, host.c_str(), buf) == 1;
+}
+
+}  // namespace
+
 Status read_control(const ConfigSection& r, ControlConfig* c) {
   BYPASS_TRY(r.only(
       {"name", "socket", "metrics", "metrics_hosts", "telemetry", "journal", "journal_rotate_mb"}));
@@ -75,6 +96,10 @@ Status read_control(const ConfigSection& r, ControlConfig* c) {
     c->socket.clear();
   }
   BYPASS_TRY(r.string("metrics", &c->metrics));
+  if (!c->metrics.empty() && !is_listen_address(c->metrics))
+    return Status::error(r.path() + ".metrics = \"" + c->metrics +
+                         "\" is not an address to listen on: write it as \"127.0.0.1:9100\" or "
+                         "\"[::1]:9100\".");
   BYPASS_TRY(r.strings("metrics_hosts", &c->metrics_hosts));
   for (std::string& h : c->metrics_hosts) {
     if (!is_host_name(h) && h != "*")

@@ -351,6 +351,15 @@ TEST(Config, ControlSectionAndItsMistakes) {
                "[control].metrics_hosts: \"http://a\" is not a host name: write a DNS name such as "
                "\"metrics.example.net\"");
   expect_error("[control]\nmetrics_hosts = [\"-a.example\"]\n", "is not a host name");
+  // What the metrics server would refuse at start, --check says now.
+  for (const char* bad : {"foo", "1.2.3.4:99999", "localhost:80", "[::1]", "127.0.0.1:", ":9100"})
+    expect_error(std::string("[control]\nmetrics = \"") + bad + "\"\n",
+                 "[control].metrics = \"" + std::string(bad) +
+                     "\" is not an address to listen on: write it as \"127.0.0.1:9100\"");
+  for (const char* good : {"127.0.0.1:0", "0.0.0.0:9100", "[::1]:9100", "[::]:80"}) {
+    auto ok = parse_config(std::string("[control]\nmetrics = \"") + good + "\"\n", "test.toml");
+    EXPECT_TRUE(ok) << good << ": " << (ok ? "" : ok.error());
+  }
 }
 
 TEST(SystemFacts, ReadsThisMachine) {
