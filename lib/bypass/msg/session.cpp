@@ -59,6 +59,12 @@ void Session::reset() {
   for (size_t i = 0; i < held_.size(); ++i) {
     if (held_[i].chunk != ChunkPool::kNone) free_held(i);
   }
+  for (size_t c = 0; c < kMaxChannels; ++c) {
+    if (promised_[c]) pool_->unpromise(promise_[c]);
+    promise_[c] = 0;
+    promised_[c] = false;
+    held_on_[c] = 0;
+  }
   head_ = cursor_ = tail_ = 0;
   pending_ = resend_ = reliable_unacked_ = 0;
   ahead_used_ = ahead_unreliable_ = 0;
@@ -490,11 +496,15 @@ void Session::tick(uint64_t now_ns) {
   // message completed: a peer that begins messages and never finishes them
   // would pin the worker's shared chunk pool (a lost fragment is resent
   // within max_rto, and the idle timeout is ten of those by default).
-  if (state_ == SessionState::kOpen && held_used_ > ahead_unreliable_ &&
-      now - stall_from_ >= config_->idle_timeout_ns) {
-    counters_->closed_stalled++;
-    close(kCloseStalled, "a message was left incomplete");
-    close_deadline_ns_ = now;
+  // Per channel: progress on another does not hide it.
+  if (state_ == SessionState::kOpen && held_used_ > ahead_unreliable_) {
+    for (size_t ch = 0; ch < channels_.size(); ++ch) {
+      if (held_on_[ch] == 0 || now - stall_from_[ch] < config_->idle_timeout_ns) continue;
+      counters_->closed_stalled++;
+      close(kCloseStalled, "a message was left incomplete");
+      close_deadline_ns_ = now;
+      break;
+    }
   }
   // Packets unacked past the timeout are lost: the congestion window backs off.
   while (oldest_ != next_packet_) {

@@ -236,6 +236,9 @@ class Session final {
   // Frees held fragments of messages behind the channel's next expected one.
   void forget_behind(uint8_t channel);
   void skip_malformed(const MessageFrame& m);  // a malformed reliable message: past it
+  // The channel's next expected message is done with (delivered or skipped):
+  // on to the one after, and what it was promised and did not take goes back.
+  void advance(uint8_t channel);
   // Frees partial messages on an unreliable channel more than
   // kUnreliableReach behind message `seq` (counted msg_stale).
   void forget_unreliable_behind(uint8_t channel, uint16_t seq);
@@ -299,11 +302,17 @@ class Session final {
   uint32_t recv_bits_ = 0;
   bool ack_owed_ = false;
   uint32_t owed_since_sent_ = 0;  // packets wanting an ack since this side last sent
-  // Since when reliable fragments have been held without a reliable message
-  // completing (or the application refusing a complete one).
-  uint64_t stall_from_ = 0;
+  // Per channel: reliable fragments held, and since when the channel has held
+  // some without its next message completing (or the application refusing
+  // one complete): tick() closes a session whose channel stalls (4004).
+  std::array<uint32_t, kMaxChannels> held_on_{};
+  std::array<uint64_t, kMaxChannels> stall_from_{};
   bool refuse_packet_ = false;  // a reliable fragment found no room: do not ack this packet
   std::array<uint16_t, kMaxChannels> expected_{};
+  // Chunks the pool promised to the message each reliable channel rebuilds
+  // next, not yet taken (ChunkPool::promise); whether it was promised them.
+  std::array<uint8_t, kMaxChannels> promise_{};
+  std::array<bool, kMaxChannels> promised_{};
   std::array<uint16_t, kMaxChannels> delivered_{};
   std::array<bool, kMaxChannels> any_delivered_{};
   std::vector<Held> held_;

@@ -126,10 +126,19 @@ void Session::skip_malformed(const MessageFrame& m) {
     refuse_packet_ = true;
     return;
   }
-  ++expected_[m.channel];
-  stall_from_ = now_;
+  advance(m.channel);
   if (held_used_ > 0) forget_behind(m.channel);
   drain(m.channel);
+}
+
+void Session::advance(uint8_t channel) {
+  ++expected_[channel];
+  stall_from_[channel] = now_;
+  if (promised_[channel]) {
+    pool_->unpromise(promise_[channel]);
+    promise_[channel] = 0;
+    promised_[channel] = false;
+  }
 }
 
 bool Session::deliver(uint8_t channel, bool text, std::span<const uint8_t> bytes) {
@@ -169,11 +178,11 @@ void Session::reliable_frame(const MessageFrame& m) {
       }
     }
     if (!deliver(m.channel, m.text, m.data)) {
-      refuse_packet_ = true;  // not acked: offered again when it is resent
+      stall_from_[m.channel] = now_;  // whole: the wait is ours, not the peer's
+      refuse_packet_ = true;          // not acked: offered again when it is resent
       return;
     }
-    ++expected_[m.channel];
-    stall_from_ = now_;
+    advance(m.channel);
     if (held_used_ > 0) forget_behind(m.channel);
     drain(m.channel);
     return;
@@ -225,8 +234,9 @@ void Session::unreliable_frame(const MessageFrame& m) {
 
 bool Session::is_held(const MessageFrame& m) const {
   for (const Held& h : held_) {
+    // A whole message (count 1) is not a fragment of one held (count 2 or more).
     if (h.chunk != ChunkPool::kNone && h.channel == m.channel && h.msg_seq == m.sequence &&
-        h.index == m.index) {
+        h.index == m.index && h.count == m.count) {
       return true;
     }
   }
@@ -235,9 +245,11 @@ bool Session::is_held(const MessageFrame& m) const {
 
 bool Session::hold(const MessageFrame& m, bool ahead) {
   // Fragments of one message must agree on their count and kind.
+  uint32_t have = 0;  // fragments of it held
   for (const Held& h : held_) {
-    if (h.chunk != ChunkPool::kNone && h.channel == m.channel && h.msg_seq == m.sequence &&
-        (h.count != m.count || h.text != m.text)) {
+    if (h.chunk == ChunkPool::kNone || h.channel != m.channel || h.msg_seq != m.sequence) continue;
+    ++have;
+    if (h.count != m.count || h.text != m.text) {
       drop(MsgDrop::kBadFragment);
       // The message cannot be rebuilt: on a reliable channel it is skipped
       // in its turn, or the channel would wait for it for good (its
@@ -248,14 +260,39 @@ bool Session::hold(const MessageFrame& m, bool ahead) {
       return true;  // consumed: not worth a resend
     }
   }
-  // Fragments ahead of order never take the pool's reserve (they are resent);
-  // the next ones in order, at most a message's worth per reliable channel,
-  // take whatever is left, so that a message being rebuilt can finish.
-  if (ahead && (ahead_used_ >= config_->ahead_buffer || pool_->available() <= pool_->reserve())) {
-    drop(MsgDrop::kNoBuffer);
-    return false;
+  // Fragments ahead of order never take the pool's reserve (they are resent).
+  // The next message in order on a reliable channel is promised, at its
+  // first fragment held, every chunk it still needs, from whatever is left
+  // (the reserve too), or refused whole until they are free (resent): so a
+  // message being rebuilt can always finish, and messages rebuilt at once
+  // cannot share out the last chunks with none of them complete.
+  uint32_t chunk = ChunkPool::kNone;
+  if (ahead) {
+    if (ahead_used_ >= config_->ahead_buffer || pool_->unpromised() <= pool_->reserve()) {
+      drop(MsgDrop::kNoBuffer);
+      return false;
+    }
+    chunk = pool_->take();
+  } else if (!m.fragment) {
+    chunk = pool_->unpromised() > 0 ? pool_->take() : ChunkPool::kNone;
+  } else {
+    const uint8_t c = m.channel;
+    if (!promised_[c]) {
+      const uint32_t need = m.count > have ? m.count - have : 1;
+      if (!pool_->promise(need)) {
+        drop(MsgDrop::kNoBuffer);
+        return false;
+      }
+      promise_[c] = static_cast<uint8_t>(need);
+      promised_[c] = true;
+    }
+    if (promise_[c] > 0) {
+      --promise_[c];
+      chunk = pool_->take_promised();
+    } else {
+      chunk = pool_->unpromised() > 0 ? pool_->take() : ChunkPool::kNone;  // cannot happen
+    }
   }
-  const uint32_t chunk = pool_->take();
   if (chunk == ChunkPool::kNone) {
     drop(MsgDrop::kNoBuffer);
     return false;
@@ -265,7 +302,7 @@ bool Session::hold(const MessageFrame& m, bool ahead) {
     std::memcpy(pool_->data(chunk), m.data.data(), m.data.size());
     const bool unreliable = channels_[m.channel] != ChannelKind::kReliable;
     // The first reliable fragment held starts the stall clock (tick()).
-    if (!unreliable && held_used_ == ahead_unreliable_) stall_from_ = now_;
+    if (!unreliable && held_on_[m.channel]++ == 0) stall_from_[m.channel] = now_;
     h = Held{chunk,     m.sequence, static_cast<uint16_t>(m.data.size()),
              m.channel, m.index,    m.count,
              m.text,    ahead,      unreliable};
@@ -320,6 +357,7 @@ void Session::forget_unreliable_behind(uint8_t channel, uint16_t seq) {
 void Session::free_held(size_t i) {
   Held& h = held_[i];
   pool_->give(h.chunk);
+  if (!h.unreliable) --held_on_[h.channel];
   ahead_used_ -= h.ahead;
   ahead_unreliable_ -= h.ahead && h.unreliable;
   --held_used_;
@@ -363,7 +401,7 @@ Session::Completion Session::try_complete(uint8_t channel, uint16_t seq) {
     // Refused for now: a reliable message stays held and is offered again
     // at the next tick; an unreliable one is let go.
     if (channels_[channel] == ChannelKind::kReliable) {
-      stall_from_ = now_;  // complete: the wait is ours, not the peer's
+      stall_from_[channel] = now_;  // complete: the wait is ours, not the peer's
       return Completion::kRefused;
     }
   }
@@ -375,8 +413,7 @@ Session::Completion Session::try_complete(uint8_t channel, uint16_t seq) {
 void Session::drain(uint8_t channel) {
   while (held_used_ > 0 && state_ != SessionState::kClosed &&
          try_complete(channel, expected_[channel]) == Completion::kDelivered) {
-    ++expected_[channel];
-    stall_from_ = now_;
+    advance(channel);
   }
 }
 

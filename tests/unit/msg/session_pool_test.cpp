@@ -5,6 +5,8 @@
 // message being rebuilt in order can always finish.
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "session_link.hpp"
 
 namespace bypass::msg::test {
@@ -121,9 +123,43 @@ TEST(Session, APeerThatTalksButNeverAcksIsClosedWith4003) {
   EXPECT_EQ(link.server_pool.available(), link.server_pool.capacity());
 }
 
+// Sessions of one worker rebuilding large messages at once, more than the
+// pool holds: each message in order is promised every chunk it needs when
+// it starts, or waits whole (its fragments refused, so resent), so every
+// message completes. Taken a fragment at a time, the six took the pool's
+// last chunk with none of them complete, and none ever was.
+TEST(Session, MessagesRebuiltAtOnceOverThePoolStillAllComplete) {
+  ChunkPool pool(256);
+  SessionConfig sc = server_config();
+  const SessionConfig cc;
+  std::vector<std::unique_ptr<Link>> links;
+  for (int i = 0; i < 6; ++i) links.push_back(std::make_unique<Link>(&sc, &cc, 64, &pool));
+  for (auto& l : links) {
+    l->open();
+    ASSERT_TRUE(l->run_until([&] { return l->client.opened == 1; }, 1000));
+  }
+  const auto big = pattern(kMaxMessageBytes, 3);  // 64 fragments each: 384 in all
+  for (auto& l : links) ASSERT_EQ(l->client.session.send(0, false, big), SendResult::kOk);
+  auto all_got = [&] {
+    for (auto& l : links)
+      if (l->server.got.size() != 1) return false;
+    return true;
+  };
+  for (int ms = 0; ms < 5000 && !all_got(); ++ms)
+    for (auto& l : links) l->step();
+  for (auto& l : links) {
+    ASSERT_EQ(l->server.got.size(), 1u);
+    EXPECT_EQ(l->server.got[0].bytes, big);
+    EXPECT_EQ(l->server.closed, 0);
+  }
+  EXPECT_EQ(pool.available(), pool.capacity());
+  EXPECT_EQ(pool.unpromised(), pool.capacity());
+}
+
 // A peer that begins a reliable message and never finishes it (63 of its 64
-// fragments) while it keeps talking pinned 63 chunks of the worker's pool
-// for good: after idle_timeout it is closed with 4004 and they go back.
+// fragments) while it keeps talking, and completing messages on another
+// channel, pinned 63 chunks of the worker's pool for good: after
+// idle_timeout it is closed with 4004 and they go back.
 TEST(Session, APeerThatNeverFinishesAMessageIsClosedWith4004) {
   SessionConfig sc = server_config();
   sc.idle_timeout_ns = 3'000'000'000;
@@ -134,7 +170,9 @@ TEST(Session, APeerThatNeverFinishesAMessageIsClosedWith4004) {
   link.run_ms(20);
   for (uint8_t i = 0; i < 63; ++i) {
     std::vector<uint8_t> p(kHeaderBytes, 0);
-    const uint16_t seq = static_cast<uint16_t>(1000 + i);
+    // Packet sequences far behind the client's: the server acks none of
+    // them, and its acks of the client's own packets are undisturbed.
+    const uint16_t seq = static_cast<uint16_t>(60000 + i);
     p[0] = static_cast<uint8_t>(seq);
     p[1] = static_cast<uint8_t>(seq >> 8);
     // FRAGMENT, channel 0, message 0, index i of 64, 1024 bytes.
@@ -144,10 +182,14 @@ TEST(Session, APeerThatNeverFinishesAMessageIsClosedWith4004) {
     link.server.session.receive(p, link.now);
   }
   ASSERT_EQ(link.server_pool.available(), link.server_pool.capacity() - 63);
+  // Chatter, unreliable and reliable on another channel (channel 3): its
+  // messages complete, and that does not hide channel 0's stall.
+  const size_t before = link.server.got.size();
   for (int ms = 0; ms < 2500; ++ms) {
-    link.client.session.send(1, false, pattern(20, ms));  // unreliable chatter
+    link.client.session.send(ms % 2 ? 1 : 3, false, pattern(20, ms));
     link.step();
   }
+  EXPECT_GT(link.server.got.size(), before + 1000);
   EXPECT_EQ(link.server.closed, 0) << "closed before idle_timeout";
   ASSERT_TRUE(link.run_until(
       [&] {
