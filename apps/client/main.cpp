@@ -426,7 +426,7 @@ CLI::Validator number_in(double lo, double hi, std::string what) {
 std::string whole_u64(const std::string& v) {
   char* end = nullptr;
   errno = 0;
-  (void)std::strtoull(v.c_str(), &end, 10);
+  (void)std::strtoull(v.c_str(), &end, 0);  // 0x10 too, as CLI11 reads it
   if (v.empty() || v.find('-') != std::string::npos || *end != '\0' || errno == ERANGE)
     return "takes a whole number from 0 to 18446744073709551615, not '" + v + "'";
   return "";

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -87,10 +88,10 @@ std::string make_recipe(const std::string& host, uint16_t port, const TokenOptio
   char* end = nullptr;
   errno = 0;
   r->protocol_id = std::strtoull(o.protocol_id.c_str(), &end, 0);
-  if (o.protocol_id.empty() || *end || errno || o.protocol_id.find('-') != std::string::npos ||
-      r->protocol_id > uint64_t{INT64_MAX})
+  if (o.protocol_id.empty() || !std::isxdigit(static_cast<unsigned char>(o.protocol_id[0])) ||
+      *end || errno)
     return "--protocol-id \"" + o.protocol_id +
-           "\" is not a protocol id a server takes: give 0 to 2^63-1, the servers' "
+           "\" is not a protocol id a server takes: give 0 to 2^64-1, the servers' "
            "protocol_id.";
   auto ip = IpAddr::parse(host);
   if (!ip) return "\"" + host + "\" is not an IPv4 or IPv6 address.";
@@ -151,18 +152,21 @@ int mint_token(const std::string& host, uint16_t port, const TokenOptions& o) {
   std::array<uint8_t, conn::kConnectTokenBytes> out{};
   if (std::string e = mint_from(r, o.client_id, now().unix_seconds, out); !e.empty())
     return fail(e);
-  // The token holds both session keys: readable by its owner only. Written
-  // beside its place and renamed over it, so a failed write loses nothing.
-  const std::string tmp = o.out + ".tmp";
-  const int tfd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  bool written = tfd >= 0 && fchmod(tfd, 0600) == 0 &&
-                 write(tfd, out.data(), out.size()) == static_cast<ssize_t>(out.size());
-  const int saved = errno;
-  if (tfd >= 0 && close(tfd) != 0) written = false;
-  if (!written || rename(tmp.c_str(), o.out.c_str()) != 0) {
-    const std::string why = std::strerror(written ? errno : saved);
+  // The token holds both session keys: readable by its owner only (mkstemp
+  // makes a new file, 0600, never through a link). Written beside its place
+  // and renamed over it, so a failed write loses nothing.
+  std::string tmp = o.out + ".XXXXXX";
+  const int tfd = mkostemp(tmp.data(), O_CLOEXEC);
+  if (tfd < 0)
+    return fail("cannot write the token to '" + o.out + "': " + std::strerror(errno) + ".");
+  int err = 0;
+  if (write(tfd, out.data(), out.size()) != static_cast<ssize_t>(out.size()))
+    err = errno != 0 ? errno : EIO;
+  if (close(tfd) != 0 && err == 0) err = errno;
+  if (err == 0 && rename(tmp.c_str(), o.out.c_str()) != 0) err = errno;
+  if (err != 0) {
     unlink(tmp.c_str());
-    return fail("cannot write the token to '" + o.out + "': " + why + ".");
+    return fail("cannot write the token to '" + o.out + "': " + std::strerror(err) + ".");
   }
   std::printf(
       "token: client %llu for %s:%u%s, valid %u s, written to %s\n",

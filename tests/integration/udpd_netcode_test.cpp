@@ -166,8 +166,9 @@ TEST(UdpdSockets, ATokenNamesServersOfBothFamiliesTriedInTurn) {
       {{"--user-data", "0g"}, "--user-data is at most 256 bytes as hex digits"},
       {{"--user-data", std::string(514, 'a')}, "--user-data is at most 256 bytes as hex digits"},
       {{"--token-timeout", "0"}, "--token-timeout is seconds without a packet"},
-      {{"--protocol-id", "-1"}, "is not a protocol id a server takes: give 0 to 2^63-1"},
-      {{"--protocol-id", "0xFFFFFFFFFFFFFFFF"}, "is not a protocol id a server takes"},
+      {{"--protocol-id", "-1"}, "is not a protocol id a server takes: give 0 to 2^64-1"},
+      {{"--protocol-id", "0x1FFFFFFFFFFFFFFFF"}, "is not a protocol id a server takes"},
+      {{"--protocol-id", " 5"}, "is not a protocol id a server takes"},
       {{"--client-id", "-1"}, "--client-id takes a whole number from 0 to"},
       {{"--client-id", "18446744073709551616"},
        "--client-id takes a whole number from 0 to 18446744073709551615, not "
@@ -452,8 +453,8 @@ TEST(UdpdSockets, NetcodeConfigMistakesAreOneSentence) {
   const std::vector<Case> cases = {
       {"0.0.0.0", "protocol_id = 1\n" + key, "which no connect token can name"},
       {"::", "protocol_id = 1\n" + key, "add public_addresses = [\"203.0.113.5:9000\"]"},
-      {"127.0.0.1", "protocol_id = \"zz\"\n" + key, "is not a protocol id: write 0 to 2^63-1"},
-      {"127.0.0.1", "protocol_id = \"0xffffffffffffffff\"\n" + key, "is not a protocol id"},
+      {"127.0.0.1", "protocol_id = \"zz\"\n" + key, "is not a protocol id: write 0 to 2^64-1"},
+      {"127.0.0.1", "protocol_id = \"0x1ffffffffffffffff\"\n" + key, "is not a protocol id"},
       {"127.0.0.1", "protocol_id = \"+5\"\n" + key, "is not a protocol id"},
       {"127.0.0.1", "protocol_id = 1\n" + key + "public_addresses = [\"0.0.0.0:9000\"]\n",
        "which no client can reach (tokens name it)"},

@@ -110,12 +110,11 @@ Status read_netcode(const ConfigSection& r, conn::NetcodeServiceConfig* n) {
     char* end = nullptr;
     errno = 0;
     const unsigned long long id = std::strtoull(t.c_str(), &end, 0);
-    // As bypass-client token takes it: digits only, at most 2^63-1 (a TOML
-    // integer's range, and what every token tool can write).
-    if (t.empty() || !std::isxdigit(static_cast<unsigned char>(t[0])) || *end != '\0' ||
-        errno != 0 || id > static_cast<unsigned long long>(INT64_MAX))
+    // As bypass-client token takes it: digits only (no sign or space), any
+    // 64-bit id (a TOML integer stops at 2^63-1: larger ones are strings).
+    if (t.empty() || !std::isxdigit(static_cast<unsigned char>(t[0])) || *end != '\0' || errno != 0)
       return r.error("protocol_id", "= \"" + t +
-                                        "\" is not a protocol id: write 0 to 2^63-1, like "
+                                        "\" is not a protocol id: write 0 to 2^64-1, like "
                                         "\"0x1122334455667788\" or as a whole number.");
     n->protocol_id = id;
   } else {
