@@ -28,7 +28,11 @@ Expected<double> parse_rate(const std::string& s, uint64_t link_mbps, double fra
   if (unit == "%") {
     if (v > 100)
       return Status::error("rate \"" + s + "\" is above 100% of the line rate: use at most 100%.");
-    return v / 100.0 * static_cast<double>(link_mbps) * 1e6 / ((frame + 20.0) * 8.0);
+    const double r = v / 100.0 * static_cast<double>(link_mbps) * 1e6 / ((frame + 20.0) * 8.0);
+    if (r < 1e-6)
+      return Status::error("rate \"" + s +
+                           "\" is under one frame in a million seconds: give a larger share.");
+    return r;
   }
   return Status::error("rate \"" + s + "\" has an unknown unit: use pps, kpps, Mpps or %.");
 }

@@ -236,6 +236,7 @@ TEST(UdpdCli, FlagMistakesAreOneLineAndExitTwo) {
       {{"-c", "x.toml", "--check", "30"},
        "bypass-udpd: '30' is not an option: DPDK's EAL arguments go after --, as in "
        "bypass-udpd -c FILE -- --log-level=8."},
+      {{"-c", "x.toml", "--check", "30", "--", "--log-level=8"}, "'30' is not an option"},
       {{"-c", "x.toml", "--check", "--graph"},
        "bypass-udpd: --graph prints the graph a run builds, and --check starts none: drop "
        "--check (add -t 1 for a short run)."},

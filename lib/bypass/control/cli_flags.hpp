@@ -133,7 +133,9 @@ struct CommonFlags {
   Status check_eal_args(int argc, char** argv, std::string_view prog) const {
     if (eal_extra.empty()) return Status::ok();
     for (int i = 1; i < argc; ++i)
-      if (std::string_view(argv[i]) == "--") return Status::ok();
+      if (std::string_view(argv[i]) == "--" &&
+          eal_extra.size() <= static_cast<size_t>(argc - i - 1))
+        return Status::ok();
     return Status::error("'" + eal_extra.front() +
                          "' is not an option: DPDK's EAL arguments go after --, as in " +
                          std::string(prog) + " -c FILE -- --log-level=8.");
