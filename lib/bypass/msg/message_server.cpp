@@ -42,7 +42,7 @@ void MessageServer::on_connect(uint32_t conn, uint64_t client_id,
   if (conn >= sessions_.size()) return;
   auto& s = sessions_[conn];
   // A slot's session and its queues are allocated when it first opens (about
-  // 13 KiB with the defaults) and kept. Without the memory, the connection is
+  // 13.4 KiB with the defaults) and kept. Without the memory, the connection is
   // closed and counted instead of the process ending.
   try {
     if (!s) {
