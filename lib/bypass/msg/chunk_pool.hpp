@@ -7,9 +7,7 @@
 // connections of a worker hold together; nothing is allocated per packet.
 // The last eighth is kept for connections that hold little (may_take), so a
 // few whose peers stop acknowledging cannot take it all from the others.
-// A message being rebuilt in order is promised all the chunks it still
-// needs when it starts (promise), so that messages rebuilt at once cannot
-// share out the last chunks with none of them complete. One thread only.
+// One thread only.
 #pragma once
 
 #include <atomic>
@@ -59,23 +57,9 @@ class ChunkPool {
   // keeps its reserve, or for a holder that stays within one whole message
   // (kMaxFragments chunks) with them.
   bool may_take(uint32_t n, uint32_t holding) const {
-    const uint32_t top = unpromised();
+    const uint32_t top = available();
     return top >= n && (top - n >= reserve() || uint64_t{holding} + n <= kMaxFragments);
   }
-  // Sets `n` chunks aside for one holder, if that many are free and not
-  // promised already (the reserve included): take_promised() takes them.
-  bool promise(uint32_t n) {
-    if (unpromised() < n) return false;
-    promised_ += n;
-    return true;
-  }
-  uint32_t take_promised() {
-    --promised_;
-    return take();
-  }
-  // What a holder was promised and did not take.
-  void unpromise(uint32_t n) { promised_ -= n; }
-  uint32_t unpromised() const { return available() - promised_; }
   uint32_t reserve() const { return capacity() / 8; }
 
   // Also read by the control thread's reports (relaxed: the owner alone writes).
@@ -90,7 +74,6 @@ class ChunkPool {
   std::vector<uint32_t> free_;
   std::vector<uint32_t> refs_;  // holders of each taken chunk
   std::atomic<uint32_t> top_;   // free_[0, top_) are free; written by the owner only
-  uint32_t promised_ = 0;       // of them, set aside for messages being rebuilt
   std::vector<uint8_t> scratch_;
 };
 

@@ -59,12 +59,7 @@ void Session::reset() {
   for (size_t i = 0; i < held_.size(); ++i) {
     if (held_[i].chunk != ChunkPool::kNone) free_held(i);
   }
-  for (size_t c = 0; c < kMaxChannels; ++c) {
-    if (promised_[c]) pool_->unpromise(promise_[c]);
-    promise_[c] = 0;
-    promised_[c] = false;
-    held_on_[c] = 0;
-  }
+  held_on_.fill(0);
   head_ = cursor_ = tail_ = 0;
   pending_ = resend_ = reliable_unacked_ = 0;
   ahead_used_ = ahead_unreliable_ = 0;

@@ -237,7 +237,7 @@ class Session final {
   void forget_behind(uint8_t channel);
   void skip_malformed(const MessageFrame& m);  // a malformed reliable message: past it
   // The channel's next expected message is done with (delivered or skipped):
-  // on to the one after, and what it was promised and did not take goes back.
+  // on to the one after, and its stall clock starts again.
   void advance(uint8_t channel);
   // Frees partial messages on an unreliable channel more than
   // kUnreliableReach behind message `seq` (counted msg_stale).
@@ -309,10 +309,6 @@ class Session final {
   std::array<uint64_t, kMaxChannels> stall_from_{};
   bool refuse_packet_ = false;  // a reliable fragment found no room: do not ack this packet
   std::array<uint16_t, kMaxChannels> expected_{};
-  // Chunks the pool promised to the message each reliable channel rebuilds
-  // next, not yet taken (ChunkPool::promise); whether it was promised them.
-  std::array<uint8_t, kMaxChannels> promise_{};
-  std::array<bool, kMaxChannels> promised_{};
   std::array<uint16_t, kMaxChannels> delivered_{};
   std::array<bool, kMaxChannels> any_delivered_{};
   std::vector<Held> held_;

@@ -134,11 +134,6 @@ void Session::skip_malformed(const MessageFrame& m) {
 void Session::advance(uint8_t channel) {
   ++expected_[channel];
   stall_from_[channel] = now_;
-  if (promised_[channel]) {
-    pool_->unpromise(promise_[channel]);
-    promise_[channel] = 0;
-    promised_[channel] = false;
-  }
 }
 
 bool Session::deliver(uint8_t channel, bool text, std::span<const uint8_t> bytes) {
@@ -245,11 +240,9 @@ bool Session::is_held(const MessageFrame& m) const {
 
 bool Session::hold(const MessageFrame& m, bool ahead) {
   // Fragments of one message must agree on their count and kind.
-  uint32_t have = 0;  // fragments of it held
   for (const Held& h : held_) {
-    if (h.chunk == ChunkPool::kNone || h.channel != m.channel || h.msg_seq != m.sequence) continue;
-    ++have;
-    if (h.count != m.count || h.text != m.text) {
+    if (h.chunk != ChunkPool::kNone && h.channel == m.channel && h.msg_seq == m.sequence &&
+        (h.count != m.count || h.text != m.text)) {
       drop(MsgDrop::kBadFragment);
       // The message cannot be rebuilt: on a reliable channel it is skipped
       // in its turn, or the channel would wait for it for good (its
@@ -260,39 +253,14 @@ bool Session::hold(const MessageFrame& m, bool ahead) {
       return true;  // consumed: not worth a resend
     }
   }
-  // Fragments ahead of order never take the pool's reserve (they are resent).
-  // The next message in order on a reliable channel is promised, at its
-  // first fragment held, every chunk it still needs, from whatever is left
-  // (the reserve too), or refused whole until they are free (resent): so a
-  // message being rebuilt can always finish, and messages rebuilt at once
-  // cannot share out the last chunks with none of them complete.
-  uint32_t chunk = ChunkPool::kNone;
-  if (ahead) {
-    if (ahead_used_ >= config_->ahead_buffer || pool_->unpromised() <= pool_->reserve()) {
-      drop(MsgDrop::kNoBuffer);
-      return false;
-    }
-    chunk = pool_->take();
-  } else if (!m.fragment) {
-    chunk = pool_->unpromised() > 0 ? pool_->take() : ChunkPool::kNone;
-  } else {
-    const uint8_t c = m.channel;
-    if (!promised_[c]) {
-      const uint32_t need = m.count > have ? m.count - have : 1;
-      if (!pool_->promise(need)) {
-        drop(MsgDrop::kNoBuffer);
-        return false;
-      }
-      promise_[c] = static_cast<uint8_t>(need);
-      promised_[c] = true;
-    }
-    if (promise_[c] > 0) {
-      --promise_[c];
-      chunk = pool_->take_promised();
-    } else {
-      chunk = pool_->unpromised() > 0 ? pool_->take() : ChunkPool::kNone;  // cannot happen
-    }
+  // Fragments ahead of order never take the pool's reserve (they are resent);
+  // the next ones in order, at most a message's worth per reliable channel,
+  // take whatever is left, so that a message being rebuilt can finish.
+  if (ahead && (ahead_used_ >= config_->ahead_buffer || pool_->available() <= pool_->reserve())) {
+    drop(MsgDrop::kNoBuffer);
+    return false;
   }
+  const uint32_t chunk = pool_->take();
   if (chunk == ChunkPool::kNone) {
     drop(MsgDrop::kNoBuffer);
     return false;

@@ -5,8 +5,6 @@
 // message being rebuilt in order can always finish.
 #include <gtest/gtest.h>
 
-#include <memory>
-
 #include "session_link.hpp"
 
 namespace bypass::msg::test {
@@ -121,39 +119,6 @@ TEST(Session, APeerThatTalksButNeverAcksIsClosedWith4003) {
       1000));
   EXPECT_EQ(link.server.close_code, kCloseNoAck);
   EXPECT_EQ(link.server_pool.available(), link.server_pool.capacity());
-}
-
-// Sessions of one worker rebuilding large messages at once, more than the
-// pool holds: each message in order is promised every chunk it needs when
-// it starts, or waits whole (its fragments refused, so resent), so every
-// message completes. Taken a fragment at a time, the six took the pool's
-// last chunk with none of them complete, and none ever was.
-TEST(Session, MessagesRebuiltAtOnceOverThePoolStillAllComplete) {
-  ChunkPool pool(256);
-  SessionConfig sc = server_config();
-  const SessionConfig cc;
-  std::vector<std::unique_ptr<Link>> links;
-  for (int i = 0; i < 6; ++i) links.push_back(std::make_unique<Link>(&sc, &cc, 64, &pool));
-  for (auto& l : links) {
-    l->open();
-    ASSERT_TRUE(l->run_until([&] { return l->client.opened == 1; }, 1000));
-  }
-  const auto big = pattern(kMaxMessageBytes, 3);  // 64 fragments each: 384 in all
-  for (auto& l : links) ASSERT_EQ(l->client.session.send(0, false, big), SendResult::kOk);
-  auto all_got = [&] {
-    for (auto& l : links)
-      if (l->server.got.size() != 1) return false;
-    return true;
-  };
-  for (int ms = 0; ms < 5000 && !all_got(); ++ms)
-    for (auto& l : links) l->step();
-  for (auto& l : links) {
-    ASSERT_EQ(l->server.got.size(), 1u);
-    EXPECT_EQ(l->server.got[0].bytes, big);
-    EXPECT_EQ(l->server.closed, 0);
-  }
-  EXPECT_EQ(pool.available(), pool.capacity());
-  EXPECT_EQ(pool.unpromised(), pool.capacity());
 }
 
 // A peer that begins a reliable message and never finishes it (63 of its 64
