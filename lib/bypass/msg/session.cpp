@@ -487,8 +487,8 @@ void Session::tick(uint64_t now_ns) {
     close(kCloseNoAck, "no acknowledgement");
     close_deadline_ns_ = now;
   }
-  // Reliable fragments held for a whole idle timeout while no reliable
-  // message completed: a peer that begins messages and never finishes them
+  // A reliable channel that held fragments for a whole idle timeout while
+  // its next message did not complete: a peer that begins messages and never finishes them
   // would pin the worker's shared chunk pool (a lost fragment is resent
   // within max_rto, and the idle timeout is ten of those by default).
   // Per channel: progress on another does not hide it.

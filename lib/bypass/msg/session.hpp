@@ -307,7 +307,9 @@ class Session final {
   // one complete): tick() closes a session whose channel stalls (4004).
   std::array<uint32_t, kMaxChannels> held_on_{};
   std::array<uint64_t, kMaxChannels> stall_from_{};
-  bool refuse_packet_ = false;  // a reliable fragment found no room: do not ack this packet
+  // Do not ack this packet: a reliable fragment found no room, the
+  // application refused a message, a frame was malformed, or no hello yet.
+  bool refuse_packet_ = false;
   std::array<uint16_t, kMaxChannels> expected_{};
   std::array<uint16_t, kMaxChannels> delivered_{};
   std::array<bool, kMaxChannels> any_delivered_{};

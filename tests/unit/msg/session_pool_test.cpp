@@ -2,7 +2,7 @@
 // queue bounds what it holds, the idle and no-ack timeouts give it all back,
 // and the sessions of one worker share its chunk pool so that a few heavy
 // ones leave the pool's reserve to the others (ChunkPool::may_take), while a
-// message being rebuilt in order can always finish.
+// message being rebuilt in order can finish while free chunks remain.
 #include <gtest/gtest.h>
 
 #include "session_link.hpp"
@@ -119,6 +119,28 @@ TEST(Session, APeerThatTalksButNeverAcksIsClosedWith4003) {
       1000));
   EXPECT_EQ(link.server.close_code, kCloseNoAck);
   EXPECT_EQ(link.server_pool.available(), link.server_pool.capacity());
+}
+
+// An application that refuses messages longer than idle_timeout, while the
+// peer's pings keep coming: a complete message held for it, and the ones
+// held behind it, are the application's wait, not the peer's stall (4004).
+TEST(Session, AnApplicationThatRefusesIsNoStall) {
+  SessionConfig sc = server_config(), cc;
+  sc.idle_timeout_ns = cc.idle_timeout_ns = 3'000'000'000;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  link.client.busy = true;
+  ASSERT_EQ(link.server.session.send(0, false, pattern(3000, 1)), SendResult::kOk);  // 3 fragments
+  for (uint32_t i = 0; i < 5; ++i)
+    ASSERT_EQ(link.server.session.send(0, false, pattern(500, i)), SendResult::kOk);
+  link.run_ms(8000);
+  EXPECT_EQ(link.client.closed, 0) << link.client.close_code;
+  EXPECT_EQ(link.server.closed, 0) << link.server.close_code;
+  EXPECT_EQ(link.client.counters.closed_stalled.get(), 0u);
+  link.client.busy = false;
+  ASSERT_TRUE(link.run_until([&] { return link.client.got.size() == 6; }, 5000));
+  EXPECT_EQ(link.client.got[0].bytes, pattern(3000, 1));
 }
 
 // A peer that begins a reliable message and never finishes it (63 of its 64
