@@ -517,6 +517,10 @@ int main(int argc, char** argv) {
                  mode.c_str());
     return 2;
   }
+  if (app.get_option("--token")->count() > 0 && no.token_file.empty()) {
+    std::fprintf(stderr, "bypass-client: --token needs a file name, not an empty one.\n");
+    return 2;
+  }
   if (mode == "token") {
     to.out = no.token_file.empty() ? std::string("token.bin") : no.token_file;
     return bypass::client::mint_token(host, port, to);

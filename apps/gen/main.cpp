@@ -265,10 +265,12 @@ int main(int argc, char** argv) {
         "--stats-json goes with a plain run, not --rfc2544: use --json FILE for the "
         "search's trials.");
   if (Status s = f.check_outputs(); !s) return fail(s.message());
-  for (auto [what, path] : {std::pair{"--json", &o.json},
-                            {"--csv", &o.csv},
-                            {"--svg", &o.svg},
-                            {"--latency-csv", &o.latency_csv}}) {
+  // Named as the user gave it: the flag, or the [gen] key.
+  for (auto [what, path] :
+       {std::pair{json.empty() ? "[gen] json" : "--json", &o.json},
+        {csv.empty() ? "[gen] csv" : "--csv", &o.csv},
+        {svg.empty() ? "[gen] svg" : "--svg", &o.svg},
+        {latency_csv.empty() ? "[gen] latency_csv" : "--latency-csv", &o.latency_csv}}) {
     // A relative path's directories are made (results/rfc.csv), at the run;
     // an absolute path's must exist (no /nonexistent/ made at the root).
     const std::filesystem::path dir = std::filesystem::path(*path).parent_path();

@@ -179,6 +179,12 @@ TEST(FwdCli, UnknownForwardingMode) {
   FwdConfig cfg = config_with("net_null0");
   cfg.mode = "bogus";
   expect_config_rejected(cfg, "bogus");
+  // -m "" is a mode given empty, not none given (it ran the config's mode).
+  TempDir dir;
+  const std::string path = dir.file("fwd.toml");
+  ASSERT_TRUE(write_file(path, fwd_config(config_with("net_null0"))));
+  FwdRun r = run_fwd(dir, {"-c", path, "--check", "-m", ""});
+  expect_clean_rejection(r, "forwarding mode \"\" is not known");
 }
 
 // --graph with --check printed nothing and said nothing: the graph is a

@@ -371,6 +371,13 @@ TEST(GenCli, CheckRefusesWhatTheRunWouldFailAt) {
   }
   CmdResult slow = run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check", "-r", "0.5pps"});
   EXPECT_TRUE(slow.ok()) << slow.describe("-r 0.5pps");
+  // CLI11's range check, as a sentence.
+  CmdResult hold = run_cmd({env_path("BYPASS_GEN"), "-c", cfg, "--check", "--hold", "1e30"});
+  EXPECT_EQ(hold.status.code, 2);
+  EXPECT_NE(
+      hold.err.find("bypass-gen: --hold takes 0 to 86400, not '1e30': see bypass-gen --help."),
+      std::string::npos)
+      << hold.err;
 }
 
 }  // namespace

@@ -233,6 +233,12 @@ TEST(UdpdCli, FlagMistakesAreOneLineAndExitTwo) {
        "'-1': see bypass-udpd --help."},
       {{"-c", "x.toml", "-t", "nan"}, "not 'nan'"},
       {{"-c", "x.toml", "--log-level", "loud"}, "--log-level"},
+      {{"-c", "x.toml", "-b", ""}, "bypass-udpd: --backend must be dpdk or sockets."},
+      {{"-c", "x.toml", "-t"},
+       "bypass-udpd: --duration needs a value after it: see bypass-udpd --help."},
+      {{"-c", "a.toml", "-c", "b.toml"},
+       "bypass-udpd: --config is given more than once: see bypass-udpd --help."},
+      {{"-c", "x.toml", "-=3"}, "'-=3' is not an option or argument of this program"},
       {{"-c", "x.toml", "--check", "30"},
        "bypass-udpd: '30' is not an option: DPDK's EAL arguments go after --, as in "
        "bypass-udpd -c FILE -- --log-level=8."},

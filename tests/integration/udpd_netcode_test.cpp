@@ -225,6 +225,11 @@ TEST(UdpdSockets, ATokenNamesServersOfBothFamiliesTriedInTurn) {
     EXPECT_EQ(r.status.code, 2) << r.describe("token " + m.args[0]);
     EXPECT_NE(r.err.find(m.says), std::string::npos) << r.err;
   }
+  CmdResult empty = run_cmd({client, "token", "127.0.0.1", std::to_string(port), "--key",
+                             dir.file("key.hex"), "--token", ""});
+  EXPECT_EQ(empty.status.code, 2);
+  EXPECT_NE(empty.err.find("--token needs a file name, not an empty one."), std::string::npos)
+      << empty.err;
   // A token is never written over the key, or over a file that is not a
   // token: the file is left as it was.
   std::ofstream(dir.file("notes.toml")) << "x = 1\n";
@@ -464,7 +469,7 @@ TEST(UdpdSockets, NetcodeConfigMistakesAreOneSentence) {
       {"127.0.0.1", "protocol_id = 1\nprivate_key_file = \"" + dir.file("none.hex") + "\"\n",
        "does not exist: check the path."},
       {"127.0.0.1", "protocol_id = 1\nprivate_key_file = \"" + dir.file("short.hex") + "\"\n",
-       "netcode private key"},
+       "netcode private key in '" + dir.file("short.hex") + "': 4 hex digits"},
       {"127.0.0.1", "protocol_id = 1\n" + key + "public_addresses = [\"198.18.0.2\"]\n",
        "which is not an address and port"},
       {"127.0.0.1", "protocol_id = 1\n" + key + many, "names more than 32 addresses"},

@@ -102,6 +102,15 @@ set -e
 [ "$rc" = 2 ] || { echo "$out"; fail "a bad rule gave status $rc, not 2"; }
 [ "$out" = "bypass-firewall: [[firewall.rule]] 1.dst has a prefix length out of 0-32." ] ||
   { echo "$out"; fail "a bad rule's message is not the one sentence expected"; }
+# -t that is not a number of seconds (nan ran until killed, "" as 0).
+for t in nan ""; do
+  set +e
+  out=$("$build/examples/firewall/bypass-firewall" -c "$tmp/bad.toml" -t "$t" 2>&1)
+  rc=$?
+  set -e
+  [ "$rc" = 2 ] && [ "$out" = "bypass-firewall: -t takes a number of seconds (0: until stopped), not '$t'." ] ||
+    { echo "$out"; fail "-t '$t' gave status $rc"; }
+done
 # 5. A device that resets (injected) stops an appliance and the port filter
 #    (both run by Runtime::run): one sentence naming the port, status 1, no leak.
 reset_config() {  # reset_config PORTS TABLE

@@ -184,8 +184,9 @@ Status write_connect_token(const ConnectToken& token, std::span<uint8_t, kConnec
 
 Expected<ConnectToken> read_connect_token(std::span<const uint8_t> in) {
   if (in.size() != kConnectTokenBytes) {
-    return Status::error("connect token: expected exactly 2048 bytes, got " +
-                         std::to_string(in.size()));
+    return Status::error("connect token: " + std::to_string(in.size()) +
+                         " bytes, not the 2048 a token is: give the whole token as it was "
+                         "minted");
   }
   ByteReader r(in);
   auto version = r.bytes(kVersionInfoBytes);

@@ -100,7 +100,13 @@ Expected<Key> load_private_key_file(const std::string& path) {
   // Read into one allocation (read_user_file), wiped here whatever the outcome.
   auto key = parse_private_key(*bytes);
   sodium_memzero(bytes->data(), bytes->capacity());
-  if (!key) return Status::error(key.error() + " (in " + path + ")");
+  if (!key) {
+    // "netcode private key: ..." names the file: "netcode private key in 'k': ...".
+    std::string e = key.error();
+    constexpr std::string_view kWhat = "netcode private key";
+    if (e.rfind(kWhat, 0) == 0) e.insert(kWhat.size(), " in '" + path + "'");
+    return Status::error(e);
+  }
   return key;
 }
 

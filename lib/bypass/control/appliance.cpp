@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -51,7 +52,7 @@ Expected<Args> parse_args(int argc, char** argv, const Appliance& a) {
       if (!value("a number of seconds", &s)) return missing;
       char* end = nullptr;
       r.duration = std::strtod(s.c_str(), &end);
-      if (*end || r.duration < 0)
+      if (s.empty() || *end || !std::isfinite(r.duration) || r.duration < 0)
         return Status::error("-t takes a number of seconds (0: until stopped), not '" + s + "'.");
     } else {
       return Status::error("unknown option '" + std::string(f) + "': see --help.");

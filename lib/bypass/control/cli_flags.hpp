@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,29 @@ inline int cli_parse_error(const CLI::App& app, const CLI::ParseError& e) {
   }
   // A validator's "--opt: takes ..." reads as "--opt takes ...".
   if (const size_t at = what.find(": takes "); at != std::string::npos) what.erase(at, 1);
+  // CLI11's other wordings, as sentences that say what to change.
+  std::smatch m;
+  static const std::regex kMissing("^(\\S+): \\d+ required \\S+ missing$");
+  static const std::regex kTwice("^(\\S+): At Most 1 required but received \\d+$");
+  static const std::regex kStray("^The following arguments? (?:was|were) not expected: (.*)$");
+  static const std::regex kRange("^(\\S+): Value (\\S+) not in range (\\S+) to (\\S+)$");
+  auto number = [](std::string n) {  // "86400.000000" -> "86400"
+    if (n.find('.') != std::string::npos) {
+      while (!n.empty() && n.back() == '0') n.pop_back();
+      if (!n.empty() && n.back() == '.') n.pop_back();
+    }
+    return n;
+  };
+  if (std::regex_match(what, m, kMissing)) {
+    what = m[1].str() + " needs a value after it";
+  } else if (std::regex_match(what, m, kTwice)) {
+    what = m[1].str() + " is given more than once";
+  } else if (std::regex_match(what, m, kStray)) {
+    what = "'" + m[1].str() + "' is not an option or argument of this program";
+  } else if (std::regex_match(what, m, kRange)) {
+    what = m[1].str() + " takes " + number(m[3].str()) + " to " + number(m[4].str()) + ", not '" +
+           m[2].str() + "'";
+  }
   std::string prog = app.get_name();
   if (const size_t slash = prog.rfind('/'); slash != std::string::npos) prog.erase(0, slash + 1);
   std::fprintf(stderr, "%s: %s: see %s --help.\n", prog.c_str(), what.c_str(), prog.c_str());
