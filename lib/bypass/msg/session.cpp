@@ -61,7 +61,7 @@ void Session::reset() {
   }
   held_on_.fill(0);
   head_ = cursor_ = tail_ = 0;
-  pending_ = resend_ = reliable_unacked_ = 0;
+  pending_ = resend_ = reliable_unacked_ = unreliable_queued_ = 0;
   ahead_used_ = ahead_unreliable_ = 0;
   held_used_ = 0;
 }
@@ -400,6 +400,7 @@ SendResult Session::queue(uint8_t channel, bool text, std::span<const uint8_t> b
                           0};
   }
   pending_ += static_cast<uint32_t>(n);
+  if (channels_[channel] != ChannelKind::kReliable) unreliable_queued_ += static_cast<uint32_t>(n);
   counters_->messages_out++;
   return SendResult::kOk;
 }
@@ -630,10 +631,18 @@ bool Session::send_one_packet(uint64_t now) {
     }
   }
   if (may_send_data && !full) {
+    bool window_shut = false;
     while (cursor_ != tail_) {
       Out& e = out_at(cursor_);
+      if (e.state == OutState::kDone) {  // an unreliable fragment sent past the window
+        ++cursor_;
+        continue;
+      }
       const bool reliable = channels_[e.channel] == ChannelKind::kReliable;
-      if (reliable && reliable_unacked_ >= peer_window_ + kMaxFragments) break;
+      if (reliable && reliable_unacked_ >= peer_window_ + kMaxFragments) {
+        window_shut = true;
+        break;
+      }
       if (!w.message(frame_of(e))) break;
       --pending_;
       data = true;
@@ -645,9 +654,23 @@ bool Session::send_one_packet(uint64_t now) {
         if (reliable_unacked_++ == 0) acked_ns_ = now;  // the no-ack clock starts now
       } else {
         e.state = OutState::kDone;
+        --unreliable_queued_;
         pool_->give(e.chunk);
       }
       ++cursor_;
+    }
+    // The peer's window holds reliable fragments back, not unreliable ones:
+    // those queued behind go now, in their order (each channel keeps its own).
+    for (uint32_t i = cursor_, left = window_shut ? unreliable_queued_ : 0; left > 0; ++i) {
+      Out& e = out_at(i);
+      if (e.state != OutState::kQueued || channels_[e.channel] == ChannelKind::kReliable) continue;
+      if (!w.message(frame_of(e))) break;
+      --pending_;
+      --left;
+      --unreliable_queued_;
+      data = true;
+      e.state = OutState::kDone;
+      pool_->give(e.chunk);
     }
   }
   if (close_ready() && w.close(close_code_, close_reason_)) {

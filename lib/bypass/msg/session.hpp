@@ -280,6 +280,7 @@ class Session final {
   uint32_t head_ = 0, cursor_ = 0, tail_ = 0;  // [head, cursor) sent; [cursor, tail) not yet
   uint32_t pending_ = 0;                       // entries queued or to resend
   uint32_t resend_ = 0;
+  uint32_t unreliable_queued_ = 0;  // of [cursor, tail): unreliable fragments not yet sent
   uint32_t reliable_unacked_ = 0;
   bool want_writable_ = false;
   std::array<uint16_t, kMaxChannels> send_seq_{};

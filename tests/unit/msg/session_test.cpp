@@ -220,6 +220,41 @@ TEST(Session, AnApplicationThatRefusesSlowsTheSenderAndLosesNothing) {
   for (size_t i = 0; i < sent.size(); ++i) ASSERT_EQ(link.server.got[i].bytes, sent[i]) << i;
 }
 
+// A peer whose window holds reliable data back still gets unreliable
+// messages: they do not queue behind reliable fragments that may not go.
+TEST(Session, UnreliableMessagesPassAReliableChannelTheWindowHoldsBack) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  link.server.refuse = [](std::span<const uint8_t> b) { return b.size() == 300; };
+  for (uint32_t i = 0; i < 200; ++i) {
+    ASSERT_EQ(link.client.session.send(0, false, pattern(300, i)), SendResult::kOk) << i;
+    link.step();
+  }
+  link.run_ms(50);
+  size_t reliable_sent = 0;
+  for (const auto& [key, n] : link.client_log.sends) reliable_sent += std::get<0>(key) == 0;
+  ASSERT_LT(reliable_sent, 200u);  // the window is shut: some wait in the queue
+  for (uint32_t i = 0; i < 20; ++i) {
+    ASSERT_EQ(link.client.session.send(1, false, pattern(50, i)), SendResult::kOk) << i;
+    link.step();
+  }
+  link.run_ms(50);
+  std::vector<std::vector<uint8_t>> unreliable;
+  for (const Got& g : link.server.got) {
+    EXPECT_EQ(g.channel, 1);
+    unreliable.push_back(g.bytes);
+  }
+  ASSERT_EQ(unreliable.size(), 20u);  // no loss on this path: every one, in order
+  for (uint32_t i = 0; i < 20; ++i) EXPECT_EQ(unreliable[i], pattern(50, i)) << i;
+  // The reliable ones still arrive, whole and in order, once the application takes them.
+  link.server.refuse = nullptr;
+  ASSERT_TRUE(link.run_until([&] { return link.server.got.size() == 220; }, 20000))
+      << link.server.got.size();
+  for (uint32_t i = 0; i < 200; ++i) EXPECT_EQ(link.server.got[20 + i].bytes, pattern(300, i)) << i;
+}
+
 // Opens the link, then the server sends one 1000-byte message each
 // millisecond for `ms` (counted in `sent` when accepted).
 void send_for_ms(Link& link, int ms, size_t& sent, uint32_t seed = 0) {
