@@ -60,7 +60,7 @@ void Session::reset() {
     if (held_[i].chunk != ChunkPool::kNone) free_held(i);
   }
   held_on_.fill(0);
-  head_ = cursor_ = tail_ = 0;
+  head_ = cursor_ = tail_ = scan_from_ = 0;
   pending_ = resend_ = reliable_unacked_ = unreliable_queued_ = 0;
   ahead_used_ = ahead_unreliable_ = 0;
   held_used_ = 0;
@@ -659,19 +659,7 @@ bool Session::send_one_packet(uint64_t now) {
       }
       ++cursor_;
     }
-    // The peer's window holds reliable fragments back, not unreliable ones:
-    // those queued behind go now, in their order (each channel keeps its own).
-    for (uint32_t i = cursor_, left = window_shut ? unreliable_queued_ : 0; left > 0; ++i) {
-      Out& e = out_at(i);
-      if (e.state != OutState::kQueued || channels_[e.channel] == ChannelKind::kReliable) continue;
-      if (!w.message(frame_of(e))) break;
-      --pending_;
-      --left;
-      --unreliable_queued_;
-      data = true;
-      e.state = OutState::kDone;
-      pool_->give(e.chunk);
-    }
+    if (window_shut && unreliable_queued_ > 0) data |= send_past_window(w);
   }
   if (close_ready() && w.close(close_code_, close_reason_)) {
     --close_left_;
@@ -702,6 +690,43 @@ bool Session::send_one_packet(uint64_t now) {
   out_->commit(id, w.size());
   release_done();
   return data && (resend_ > 0 || cursor_ != tail_) && in_flight_ < cwnd_;
+}
+
+// The peer's window holds reliable fragments back, not unreliable ones: those
+// queued behind them go now. A message of several fragments goes only if the
+// peer's window can hold it while it is rebuilt (the peer drops it
+// otherwise); once one waits, its channel's later messages wait too, so each
+// channel keeps its order. The scan starts where the last one left the first
+// unreliable fragment unsent (scan_from_): what lies before is reliable or
+// sent.
+bool Session::send_past_window(PacketWriter& w) {
+  uint32_t i = scan_from_ - cursor_ <= tail_ - cursor_ ? scan_from_ : cursor_;
+  uint32_t left = unreliable_queued_;
+  uint32_t waiting = 0;  // a bit per channel whose next message waits
+  bool sent = false, marked = false;
+  for (; i != tail_ && left > 0; ++i) {
+    Out& e = out_at(i);
+    if (e.state != OutState::kQueued || channels_[e.channel] == ChannelKind::kReliable) continue;
+    const uint32_t bit = 1u << e.channel;
+    if ((waiting & bit) != 0 || (e.count > 1 && e.count > peer_window_)) {
+      waiting |= bit;
+      if (!marked) {
+        scan_from_ = i;
+        marked = true;
+      }
+      --left;
+      continue;
+    }
+    if (!w.message(frame_of(e))) break;
+    --pending_;
+    --left;
+    --unreliable_queued_;
+    sent = true;
+    e.state = OutState::kDone;
+    pool_->give(e.chunk);
+  }
+  if (!marked) scan_from_ = i;
+  return sent;
 }
 
 }  // namespace bypass::msg

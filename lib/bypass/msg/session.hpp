@@ -248,6 +248,9 @@ class Session final {
   bool close_ready() const;
   bool hello_needed() const;
   bool send_one_packet(uint64_t now);
+  // Unreliable fragments queued behind reliable ones the peer's window holds
+  // back, into `w`; whether any went.
+  bool send_past_window(PacketWriter& w);
   // send() and send_shared(): copies `bytes`, or shares `shared` chunks.
   SendResult queue(uint8_t channel, bool text, std::span<const uint8_t> bytes,
                    std::span<const uint32_t> shared, size_t size);
@@ -277,10 +280,13 @@ class Session final {
   uint32_t out_mask_ = 0;
   uint32_t out_limit_ = 1;  // send_queue, at most kMaxSendQueue
   static constexpr uint32_t kMaxSendQueue = 1u << 24;
-  uint32_t head_ = 0, cursor_ = 0, tail_ = 0;  // [head, cursor) sent; [cursor, tail) not yet
-  uint32_t pending_ = 0;                       // entries queued or to resend
+  // [head, cursor) sent; [cursor, tail) not yet, but for unreliable
+  // fragments sent past the window (kDone there).
+  uint32_t head_ = 0, cursor_ = 0, tail_ = 0;
+  uint32_t scan_from_ = 0;  // in [cursor, tail): no unsent unreliable fragment before it
+  uint32_t pending_ = 0;    // entries queued or to resend
   uint32_t resend_ = 0;
-  uint32_t unreliable_queued_ = 0;  // of [cursor, tail): unreliable fragments not yet sent
+  uint32_t unreliable_queued_ = 0;  // unreliable fragments not yet sent
   uint32_t reliable_unacked_ = 0;
   bool want_writable_ = false;
   std::array<uint16_t, kMaxChannels> send_seq_{};
