@@ -74,11 +74,15 @@ ClaimTable::Place ClaimTable::place_of(const Key& key) const {
 void ClaimTable::prefetch(const Key& key) const {
   const uint64_t base = place_of(key).base;
   // A bucket's heads are two cache lines (16 ways of 8 bytes, from a
-  // 128-byte boundary: the arrays start page-aligned); a claim takes the
-  // first free way, and buckets are mostly empty, so its body is the first.
+  // 128-byte boundary: the arrays start page-aligned). A claim takes the
+  // first free way: with buckets mostly empty, one of the first four, whose
+  // bodies (40 bytes each) are the bucket's first three lines.
   __builtin_prefetch(&heads_[base]);
   __builtin_prefetch(&heads_[base + ways_ - 1]);
-  __builtin_prefetch(&bodies_[base], 1);
+  const auto* body = reinterpret_cast<const char*>(&bodies_[base]);
+  const size_t first_ways = std::min<size_t>(ways_, 4) * sizeof(Body);
+  for (size_t off = 0; off < first_ways; off += 64) __builtin_prefetch(body + off, 1);
+  __builtin_prefetch(body + first_ways - 1, 1);
 }
 
 bool ClaimTable::read(uint64_t at, uint64_t h, Key& key, Data* data) const {

@@ -65,6 +65,14 @@ class EncryptionMappings {
     for (size_t off = 0; off < sizeof(Mapping); off += 64) __builtin_prefetch(p + off);
     __builtin_prefetch(p + sizeof(Mapping) - 1);
   }
+  // Before a request is acted on: the mapping add() will take for a new
+  // address, `ahead` adds from now (a held request takes the next one first).
+  void prefetch_free(uint32_t ahead) const {
+    if (ahead >= free_count_) return;
+    const auto* p = reinterpret_cast<const char*>(&entries_[free_[free_count_ - 1 - ahead]]);
+    for (size_t off = 0; off < sizeof(Mapping); off += 64) __builtin_prefetch(p + off, 1);
+    __builtin_prefetch(p + sizeof(Mapping) - 1, 1);
+  }
   ///@}
   // The mapping for `a` whatever its age, or kNone.
   uint32_t find(const NetcodeAddress& a) const;

@@ -114,6 +114,16 @@ class NetcodeService final : public DatagramHandler,
     for (unsigned i = 12; same && i < p.link_len; ++i) same = p.link[i] == d.link[i];
     if (!same) d.put_peer(p);
   }
+  // While a response is opened: what on_connect() will write for the slot
+  // the client is about to take, fetched for writing.
+  void prefetch_connect(uint32_t client_index) const {
+    if (client_index >= peers_.size()) return;
+    const auto* p = reinterpret_cast<const char*>(&peers_[client_index]);
+    __builtin_prefetch(p, 1);
+    __builtin_prefetch(p + sizeof(Peer) - 1, 1);
+    __builtin_prefetch(&client_ids_[client_index], 1);
+    listed_->prefetch(client_index);
+  }
   void on_connect(uint32_t client_index, uint64_t client_id,
                   std::span<const uint8_t, kUserDataBytes> user_data) override;
   void on_payload(uint32_t client_index, std::span<const uint8_t> payload) override;
@@ -126,8 +136,10 @@ class NetcodeService final : public DatagramHandler,
   std::shared_ptr<std::unique_ptr<ServerShared>> shared_;
   std::shared_ptr<msg::WorkerLinks> links_;
   std::unique_ptr<NetcodeServer> server_;
-  std::vector<Peer> peers_;           // by client slot: the path back
-  std::vector<uint64_t> client_ids_;  // by client slot, for the journal
+  // By client slot. In a HugeArray (page-aligned, like the server's slots)
+  // echo cost 2-3 % more, even at 1,000 clients: kept on the heap.
+  std::vector<Peer> peers_;           // the path back
+  std::vector<uint64_t> client_ids_;  // for the journal
   JournalSink* journal_ = nullptr;
   std::unique_ptr<ConnectionList> listed_;  // for bypassctl conns
   void note(JournalKind k, uint32_t client_index, uint32_t code);

@@ -346,6 +346,7 @@ bool NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packe
     Mac mac;
     std::memcpy(mac.data(), packet.data() + kConnectionRequestBytes - kMacBytes, kMacBytes);
     history_->prefetch(mac);
+    mappings_.prefetch_free(holding_ ? 1 : 0);
   } else if (!packet.empty() && packet[0] != 0) {
     mapping = mappings_.find_live(from, now.mono_ns, mapping_hint);
     if (mapping != kNone) {
@@ -357,8 +358,8 @@ bool NetcodeServer::receive(const NetcodeAddress& from, std::span<uint8_t> packe
       } else {
         shared_->prefetch_client_id(m.client_id);
         if (free_slot_count_ != 0) {  // the slot install() will take
-          __builtin_prefetch(&slots_[free_slots_[free_slot_count_ - 1]], 1);
-          __builtin_prefetch(&replay_[free_slots_[free_slot_count_ - 1]], 1);
+          prefetch_slot(free_slots_[free_slot_count_ - 1]);
+          if (service_ != nullptr) service_->prefetch_connect(free_slots_[free_slot_count_ - 1]);
         }
       }
     }

@@ -254,6 +254,16 @@ class NetcodeServer {
   // 1.2 KB): the one read into, and a request held for end_batch().
   std::array<Packet, 2> rx_;
   uint8_t reading_ = 0;  // rx_[reading_] is read into; rx_[reading_ ^ 1] is held
+  // Before install() writes them: a free slot and its replay window, both
+  // lines of each (neither is 64-byte aligned, so most of them span two).
+  void prefetch_slot(uint32_t c) const {
+    const auto* s = reinterpret_cast<const char*>(&slots_[c]);
+    const auto* r = reinterpret_cast<const char*>(&replay_[c]);
+    __builtin_prefetch(s, 1);
+    __builtin_prefetch(s + sizeof(Slot) - 1, 1);
+    __builtin_prefetch(r, 1);
+    __builtin_prefetch(r + sizeof(ReplayProtection) - 1, 1);
+  }
   bool holding_ = false;
   bool acting_on_held_ = false;
   NetcodeAddress held_from_;
