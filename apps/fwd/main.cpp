@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
   if (Status s = flags.check_outputs(); !s) return fail(s.message());
   auto opts = fwd::read_fwd_options(c);
   if (!opts) return fail(opts.error());
-  if (!mode.empty() || app.get_option("--mode")->count() > 0) {
+  if (app.get_option("--mode")->count() > 0) {
     auto m = fwd::parse_mode(mode);
     if (!m) return fail(m.error());
     opts->mode = *m;

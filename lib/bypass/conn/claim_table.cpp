@@ -4,6 +4,7 @@
 #include <string>
 
 #include <bypass/conn/keys.hpp>
+#include <bypass/core/prefetch.hpp>
 
 namespace bypass::conn {
 
@@ -79,10 +80,7 @@ void ClaimTable::prefetch(const Key& key) const {
   // bodies (40 bytes each) are the bucket's first three lines.
   __builtin_prefetch(&heads_[base]);
   __builtin_prefetch(&heads_[base + ways_ - 1]);
-  const auto* body = reinterpret_cast<const char*>(&bodies_[base]);
-  const size_t first_ways = std::min<size_t>(ways_, 4) * sizeof(Body);
-  for (size_t off = 0; off < first_ways; off += 64) __builtin_prefetch(body + off, 1);
-  __builtin_prefetch(body + first_ways - 1, 1);
+  prefetch_lines<kForWrite>(&bodies_[base], std::min<size_t>(ways_, 4) * sizeof(Body));
 }
 
 bool ClaimTable::read(uint64_t at, uint64_t h, Key& key, Data* data) const {

@@ -26,6 +26,7 @@
 #include <bypass/conn/netcode_wire.hpp>
 #include <bypass/conn/token_history.hpp>
 #include <bypass/core/huge_array.hpp>
+#include <bypass/core/prefetch.hpp>
 
 namespace bypass::conn {
 
@@ -60,18 +61,11 @@ class EncryptionMappings {
   /// For a batch of packets, in two passes before find(): the index slot of
   /// `a`, then (once that has arrived) the mapping `m` itself.
   void prefetch_index(const NetcodeAddress& a) const { index_.prefetch(hash_.address(a)); }
-  void prefetch_mapping(uint32_t m) const {
-    const auto* p = reinterpret_cast<const char*>(&entries_[m]);
-    for (size_t off = 0; off < sizeof(Mapping); off += 64) __builtin_prefetch(p + off);
-    __builtin_prefetch(p + sizeof(Mapping) - 1);
-  }
+  void prefetch_mapping(uint32_t m) const { prefetch_object(&entries_[m]); }
   // Before a request is acted on: the mapping add() will take for a new
   // address, `ahead` adds from now (a held request takes the next one first).
   void prefetch_free(uint32_t ahead) const {
-    if (ahead >= free_count_) return;
-    const auto* p = reinterpret_cast<const char*>(&entries_[free_[free_count_ - 1 - ahead]]);
-    for (size_t off = 0; off < sizeof(Mapping); off += 64) __builtin_prefetch(p + off, 1);
-    __builtin_prefetch(p + sizeof(Mapping) - 1, 1);
+    if (ahead < free_count_) prefetch_object<kForWrite>(&entries_[free_[free_count_ - 1 - ahead]]);
   }
   ///@}
   // The mapping for `a` whatever its age, or kNone.

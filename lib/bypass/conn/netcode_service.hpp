@@ -26,6 +26,7 @@
 #include <bypass/conn/server_shared.hpp>
 #include <bypass/conn/token_history.hpp>
 #include <bypass/core/counter.hpp>
+#include <bypass/core/prefetch.hpp>
 #include <bypass/msg/echo_app.hpp>
 #include <bypass/msg/message_server.hpp>
 #include <bypass/msg/rooms_app.hpp>
@@ -118,10 +119,8 @@ class NetcodeService final : public DatagramHandler,
   // the client is about to take, fetched for writing.
   void prefetch_connect(uint32_t client_index) const {
     if (client_index >= peers_.size()) return;
-    const auto* p = reinterpret_cast<const char*>(&peers_[client_index]);
-    __builtin_prefetch(p, 1);
-    __builtin_prefetch(p + sizeof(Peer) - 1, 1);
-    __builtin_prefetch(&client_ids_[client_index], 1);
+    prefetch_object<kForWrite>(&peers_[client_index]);
+    prefetch_object<kForWrite>(&client_ids_[client_index]);
     listed_->prefetch(client_index);
   }
   void on_connect(uint32_t client_index, uint64_t client_id,

@@ -56,6 +56,7 @@
 #include <bypass/conn/token_history.hpp>
 #include <bypass/core/counter.hpp>
 #include <bypass/core/huge_array.hpp>
+#include <bypass/core/prefetch.hpp>
 #include <bypass/core/status.hpp>
 
 namespace bypass::conn {
@@ -257,12 +258,8 @@ class NetcodeServer {
   // Before install() writes them: a free slot and its replay window, both
   // lines of each (neither is 64-byte aligned, so most of them span two).
   void prefetch_slot(uint32_t c) const {
-    const auto* s = reinterpret_cast<const char*>(&slots_[c]);
-    const auto* r = reinterpret_cast<const char*>(&replay_[c]);
-    __builtin_prefetch(s, 1);
-    __builtin_prefetch(s + sizeof(Slot) - 1, 1);
-    __builtin_prefetch(r, 1);
-    __builtin_prefetch(r + sizeof(ReplayProtection) - 1, 1);
+    prefetch_object<kForWrite>(&slots_[c]);
+    prefetch_object<kForWrite>(&replay_[c]);
   }
   bool holding_ = false;
   bool acting_on_held_ = false;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include <bypass/core/prefetch.hpp>
 #include <bypass/net/addr.hpp>
 
 namespace bypass {
@@ -54,10 +55,7 @@ class ConnectionList {
   }
   /// Before open(i): the slot's lines, fetched for writing.
   void prefetch(size_t i) const {
-    if (i >= n_) return;
-    const auto* p = reinterpret_cast<const char*>(&slots_[i]);
-    __builtin_prefetch(p, 1);
-    __builtin_prefetch(p + sizeof(Slot) - 1, 1);
+    if (i < n_) prefetch_object<kForWrite>(&slots_[i]);
   }
   void close(size_t i) {
     if (i >= n_) return;

@@ -156,8 +156,7 @@ int udpd_main(int argc, char** argv, const UdpdPlugins& plugins) {
   f.apply_logging();
   if (Status s = f.check_eal_args(argc, argv, "bypass-udpd"); !s) return fail(s.message());
   SystemFacts sys = SystemFacts::read();
-  if ((!backend.empty() || app.get_option("--backend")->count() > 0) && backend != "dpdk" &&
-      backend != "sockets")
+  if (app.get_option("--backend")->count() > 0 && backend != "dpdk" && backend != "sockets")
     return fail("--backend must be dpdk or sockets.");
   if (print_graph && f.check_only)
     return fail(
