@@ -10,8 +10,8 @@
 
 namespace bypass {
 
-inline constexpr int kForRead = 0;
-inline constexpr int kForWrite = 1;
+inline constexpr int kForRead = 0;   ///< the lines will be read
+inline constexpr int kForWrite = 1;  ///< the lines will be written
 
 /// Every 64-byte line of the `n` bytes at `p` (n > 0).
 template <int rw = kForRead>
