@@ -59,7 +59,7 @@ void Session::reset() {
   }
   held_on_.fill(0);
   head_ = cursor_ = tail_ = scan_from_ = 0;
-  pending_ = resend_ = reliable_unacked_ = unreliable_queued_ = 0;
+  pending_ = resend_ = reliable_unacked_ = unreliable_queued_ = sent_past_ = 0;
   ahead_used_ = ahead_unreliable_ = 0;
   held_used_ = 0;
 }
@@ -105,7 +105,9 @@ void Session::open(uint64_t now_ns) {
   delivered_.fill(0);
   any_delivered_.fill(false);
   malformed_ = 0;
+  app_refused_ = false;
   now_ = last_heard_ns_ = last_ping_ns_ = acked_ns_ = now_ns;
+  probe_sent_ns_ = 0;
   srtt_ = rttvar_ = 0;
   rto_ = config_->initial_rto_ns;
   have_rtt_ = false;
@@ -189,11 +191,12 @@ SendResult Session::queue(uint8_t channel, bool text, std::span<const uint8_t> b
   if (size > peer_max_message_) return SendResult::kTooBig;
   if (text && shared.empty() && !valid_utf8(bytes)) return SendResult::kBadUtf8;
   const size_t n = fragments_for(size);
-  if (out_limit_ - std::min(tail_ - head_, out_limit_) < n) {
+  if (out_limit_ - std::min(queued(), out_limit_) < n) {
     want_writable_ = true;
     counters_->queue_full++;
     return SendResult::kQueueFull;
   }
+  if (out_limit_ - std::min(tail_ - head_, out_limit_) < n) compact_unsent();
   if (shared.empty() && !pool_->may_take(static_cast<uint32_t>(n), holding())) {
     want_writable_ = true;
     counters_->no_memory++;
@@ -232,7 +235,7 @@ SendResult Session::queue(uint8_t channel, bool text, std::span<const uint8_t> b
 void Session::release_done() {
   while (head_ != cursor_ && out_at(head_).state == OutState::kDone) ++head_;
   if (!want_writable_ || state_ != SessionState::kOpen) return;
-  if (tail_ - head_ > out_limit_ / 2 ||
+  if (queued() > out_limit_ / 2 ||
       !pool_->may_take(static_cast<uint32_t>(kMaxFragments), holding()))
     return;
   want_writable_ = false;
@@ -401,10 +404,12 @@ bool Session::send_one_packet(uint64_t now) {
   h.flags = any_received_ ? kHeaderAckValid : 0;
   h.ack = recv_latest_;
   h.ack_bits = recv_bits_;
-  // Room for reliable fragments: unreliable partials give way to them.
+  // Room for reliable fragments: unreliable partials give way to them. None
+  // while the application refuses a reliable message: the peer then resends
+  // only probes (below), not every refused fragment at every chance.
   const uint32_t reliable_ahead = ahead_used_ - ahead_unreliable_;
-  h.window = static_cast<uint16_t>(std::min<uint32_t>(
-      config_->ahead_buffer - std::min(reliable_ahead, config_->ahead_buffer), 0xFFFF));
+  const uint32_t room = config_->ahead_buffer - std::min(reliable_ahead, config_->ahead_buffer);
+  h.window = app_refused_ ? 0 : static_cast<uint16_t>(std::min<uint32_t>(room, 0xFFFF));
   w.header(h);
   bool eliciting = false;
   bool data = false;
@@ -436,7 +441,12 @@ bool Session::send_one_packet(uint64_t now) {
       (state_ == SessionState::kOpen || (state_ == SessionState::kClosing && !close_received_)) &&
       in_flight_ < cwnd_ && !(slot.valid && !slot.acked && slot.data && !slot.lost);
   bool full = false;
-  if (may_send_data && resend_ > 0) {
+  // While the peer's window is 0 (its application refuses), what it refuses
+  // is resent as one probe a timeout (as TCP's persist timer): resent at
+  // every chance, those packets would fill the congestion window and leave
+  // unreliable messages no room.
+  const bool shut = peer_window_ == 0;
+  if (may_send_data && resend_ > 0 && (!shut || now - probe_sent_ns_ >= rto_)) {
     for (uint32_t i = head_; i != cursor_ && resend_ > 0; ++i) {
       Out& e = out_at(i);
       if (e.state != OutState::kResend) continue;
@@ -452,6 +462,10 @@ bool Session::send_one_packet(uint64_t now) {
       --pending_;
       data = true;
       counters_->retransmits++;
+      if (shut) {
+        probe_sent_ns_ = now;
+        break;
+      }
     }
   }
   if (may_send_data && !full) {
@@ -459,6 +473,7 @@ bool Session::send_one_packet(uint64_t now) {
     while (cursor_ != tail_) {
       Out& e = out_at(cursor_);
       if (e.state == OutState::kDone) {  // an unreliable fragment sent past the window
+        --sent_past_;
         ++cursor_;
         continue;
       }
@@ -545,12 +560,25 @@ bool Session::send_past_window(PacketWriter& w) {
     --pending_;
     --left;
     --unreliable_queued_;
+    ++sent_past_;
     sent = true;
     e.state = OutState::kDone;
     pool_->give(e.chunk);
   }
   if (!marked) scan_from_ = i;
   return sent;
+}
+
+void Session::compact_unsent() {
+  uint32_t to = cursor_;
+  for (uint32_t i = cursor_; i != tail_; ++i) {
+    if (out_at(i).state == OutState::kDone) continue;
+    if (to != i) out_at(to) = out_at(i);
+    ++to;
+  }
+  tail_ = to;
+  sent_past_ = 0;
+  scan_from_ = cursor_;
 }
 
 }  // namespace bypass::msg

@@ -158,16 +158,18 @@ class Session final {
   uint64_t rto_ns() const { return rto_; }
   uint32_t cwnd() const { return static_cast<uint32_t>(cwnd_); }
   uint32_t in_flight() const { return in_flight_; }
-  uint32_t queued() const { return tail_ - head_; }
+  // Fragments in the send queue, unsent or unacked (not those sent past the
+  // window, whose entries are only waiting to be taken out).
+  uint32_t queued() const { return tail_ - head_ - sent_past_; }
   // Whether the send queue has room now for a message of `bytes`.
   bool has_room(size_t bytes) const {
-    return out_limit_ - std::min(tail_ - head_, out_limit_) >= fragments_for(bytes);
+    return out_limit_ - std::min(queued(), out_limit_) >= fragments_for(bytes);
   }
   uint32_t peer_window() const { return peer_window_; }
   uint32_t peer_max_message() const { return peer_max_message_; }
   // Chunks this session holds, or shares, in its send queue and reassembly:
   // what ChunkPool::may_take() weighs.
-  uint32_t holding() const { return (tail_ - head_) + held_used_; }
+  uint32_t holding() const { return queued() + held_used_; }
   uint64_t last_ping_rtt_ns() const { return ping_rtt_; }
   uint16_t close_code() const { return close_code_; }
   const std::vector<ChannelKind>& channels() const { return channels_; }
@@ -251,6 +253,9 @@ class Session final {
   // Unreliable fragments queued behind reliable ones the peer's window holds
   // back, into `w`; whether any went.
   bool send_past_window(PacketWriter& w);
+  // Takes the entries sent past the window out of [cursor, tail), keeping
+  // the order of the rest: their room is the queue's again.
+  void compact_unsent();
   // send() and send_shared(): copies `bytes`, or shares `shared` chunks.
   SendResult queue(uint8_t channel, bool text, std::span<const uint8_t> bytes,
                    std::span<const uint32_t> shared, size_t size);
@@ -287,6 +292,7 @@ class Session final {
   uint32_t pending_ = 0;    // entries queued or to resend
   uint32_t resend_ = 0;
   uint32_t unreliable_queued_ = 0;  // unreliable fragments not yet sent
+  uint32_t sent_past_ = 0;          // kDone entries in [cursor, tail): sent past the window
   uint32_t reliable_unacked_ = 0;
   bool want_writable_ = false;
   std::array<uint16_t, kMaxChannels> send_seq_{};
@@ -329,7 +335,9 @@ class Session final {
   // Timers (ns, the owner's monotonic clock; never runs backwards here).
   uint64_t now_ = 0;
   uint64_t last_heard_ns_ = 0;
-  uint64_t acked_ns_ = 0;  // the peer last acked a packet of ours, or nothing was owed
+  uint64_t acked_ns_ = 0;       // the peer last acked a packet of ours, or nothing was owed
+  uint64_t probe_sent_ns_ = 0;  // the last resend while the peer's window was 0
+  bool app_refused_ = false;    // the application refused a reliable message, and took none since
   uint64_t last_ping_ns_ = 0;
   uint64_t srtt_ = 0, rttvar_ = 0, rto_ = 0;
   bool have_rtt_ = false;

@@ -137,10 +137,13 @@ void Session::advance(uint8_t channel) {
 }
 
 bool Session::deliver(uint8_t channel, bool text, std::span<const uint8_t> bytes) {
+  const bool reliable = channels_[channel] == ChannelKind::kReliable;
   if (!handler_->on_message(*this, channel, text, bytes)) {
     drop(MsgDrop::kAppBusy);
+    app_refused_ = app_refused_ || reliable;
     return false;
   }
+  app_refused_ = app_refused_ && !reliable;
   counters_->messages_in++;
   return true;
 }

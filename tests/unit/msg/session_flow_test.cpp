@@ -81,11 +81,10 @@ TEST(Session, AnApplicationThatRefusesSlowsTheSenderAndLosesNothing) {
   for (size_t i = 0; i < sent.size(); ++i) ASSERT_EQ(link.server.got[i].bytes, sent[i]) << i;
 }
 
-// A peer whose window holds reliable data back still gets unreliable
-// messages: they do not queue behind reliable fragments that may not go.
-TEST(Session, UnreliableMessagesPassAReliableChannelTheWindowHoldsBack) {
-  const SessionConfig sc = server_config(), cc;
-  Link link(&sc, &cc);
+// Opens the link; the client sends 200 reliable 300-byte messages on
+// channel 0 that the server's application refuses, so that the server's
+// window shuts and the client's queue holds them.
+void shut_window(Link& link) {
   link.open();
   ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
   link.server.refuse = [](std::span<const uint8_t> b) { return b.size() == 300; };
@@ -94,6 +93,14 @@ TEST(Session, UnreliableMessagesPassAReliableChannelTheWindowHoldsBack) {
     link.step();
   }
   link.run_ms(50);
+}
+
+// A peer whose window holds reliable data back still gets unreliable
+// messages: they do not queue behind reliable fragments that may not go.
+TEST(Session, UnreliableMessagesPassAReliableChannelTheWindowHoldsBack) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  ASSERT_NO_FATAL_FAILURE(shut_window(link));
   size_t reliable_sent = 0;
   for (const auto& [key, n] : link.client_log.sends) reliable_sent += std::get<0>(key) == 0;
   ASSERT_LT(reliable_sent, 200u);  // the window is shut: some wait in the queue
@@ -130,6 +137,58 @@ TEST(Session, UnreliableMessagesPassAReliableChannelTheWindowHoldsBack) {
   ASSERT_EQ(channel1.size(), 2u);
   EXPECT_EQ(channel1[0], pattern(3000, 1));
   EXPECT_EQ(channel1[1], pattern(50, 99));
+}
+
+// Unreliable messages sent past a shut window give their queue room back:
+// a stream of them outlasts the send queue (256) while the window stays shut.
+TEST(Session, UnreliableMessagesPastAShutWindowDoNotFillTheQueue) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  ASSERT_NO_FATAL_FAILURE(shut_window(link));
+  ASSERT_EQ(link.client.session.peer_window(), 0u);
+  const uint32_t backlog = link.client.session.queued();
+  ASSERT_GE(backlog, 200u);  // every reliable one, unsent or unacked
+  const uint64_t resent = link.client.counters.retransmits.get();
+  for (uint32_t i = 0; i < 1000; ++i) {
+    ASSERT_EQ(link.client.session.send(1, false, pattern(50, i)), SendResult::kOk)
+        << i << ": queued " << link.client.session.queued() << ", cwnd "
+        << link.client.session.cwnd();
+    link.step();
+  }
+  link.run_ms(50);
+  EXPECT_EQ(link.client.session.queued(), backlog);
+  EXPECT_EQ(link.client.counters.queue_full.get(), 0u);
+  // What the peer refuses went as probes, at most one a timeout (20 ms at
+  // least), not at every chance.
+  EXPECT_LE(link.client.counters.retransmits.get() - resent, 1050u / 20) << "resent";
+  std::vector<std::vector<uint8_t>> unreliable;
+  for (const Got& g : link.server.got) {
+    if (g.channel == 1) unreliable.push_back(g.bytes);
+  }
+  ASSERT_EQ(unreliable.size(), 1000u);
+  for (uint32_t i = 0; i < 1000; ++i) EXPECT_EQ(unreliable[i], pattern(50, i)) << i;
+  // Queued behind the held reliable ones, a 3-fragment unreliable message
+  // waits; entries taken out around it leave it and the order whole.
+  ASSERT_EQ(link.client.session.send(1, false, pattern(3000, 7)), SendResult::kOk);
+  for (uint32_t i = 0; i < 100; ++i) {
+    ASSERT_EQ(link.client.session.send(2, false, pattern(60, i)), SendResult::kOk) << i;
+    link.step();
+  }
+  link.server.refuse = nullptr;
+  ASSERT_TRUE(link.run_until([&] { return link.server.got.size() == 1301; }, 20000))
+      << link.server.got.size();
+  std::vector<std::vector<uint8_t>> reliable, channel2;
+  std::vector<uint8_t> big;
+  for (const Got& g : link.server.got) {
+    if (g.channel == 0) reliable.push_back(g.bytes);
+    if (g.channel == 2) channel2.push_back(g.bytes);
+    if (g.channel == 1 && g.bytes.size() == 3000) big = g.bytes;
+  }
+  ASSERT_EQ(reliable.size(), 200u);
+  for (uint32_t i = 0; i < 200; ++i) EXPECT_EQ(reliable[i], pattern(300, i)) << i;
+  ASSERT_EQ(channel2.size(), 100u);
+  for (uint32_t i = 0; i < 100; ++i) EXPECT_EQ(channel2[i], pattern(60, i)) << i;
+  EXPECT_EQ(big, pattern(3000, 7));
 }
 
 // Opens the link, then the server sends one 1000-byte message each
