@@ -404,12 +404,13 @@ bool Session::send_one_packet(uint64_t now) {
   h.flags = any_received_ ? kHeaderAckValid : 0;
   h.ack = recv_latest_;
   h.ack_bits = recv_bits_;
-  // Room for reliable fragments: unreliable partials give way to them. None
-  // while the application refuses a reliable message: the peer then resends
-  // only probes (below), not every refused fragment at every chance.
+  // Room for reliable fragments: unreliable partials give way to them. 0
+  // means only that the application refuses a reliable message (the peer
+  // then resends only probes, below); a buffer full of fragments waiting for
+  // a lost one shows as 1, so that the peer still resends at once.
   const uint32_t reliable_ahead = ahead_used_ - ahead_unreliable_;
   const uint32_t room = config_->ahead_buffer - std::min(reliable_ahead, config_->ahead_buffer);
-  h.window = app_refused_ ? 0 : static_cast<uint16_t>(std::min<uint32_t>(room, 0xFFFF));
+  h.window = app_refused_ ? 0 : static_cast<uint16_t>(std::clamp<uint32_t>(room, 1, 0xFFFF));
   w.header(h);
   bool eliciting = false;
   bool data = false;
