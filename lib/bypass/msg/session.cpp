@@ -59,7 +59,7 @@ void Session::reset() {
   }
   held_on_.fill(0);
   head_ = cursor_ = tail_ = scan_from_ = 0;
-  pending_ = resend_ = reliable_unacked_ = unreliable_queued_ = sent_past_ = 0;
+  pending_ = resend_ = reliable_unacked_ = unreliable_queued_ = done_ = 0;
   ahead_used_ = ahead_unreliable_ = 0;
   held_used_ = 0;
 }
@@ -105,7 +105,7 @@ void Session::open(uint64_t now_ns) {
   delivered_.fill(0);
   any_delivered_.fill(false);
   malformed_ = 0;
-  app_refused_ = false;
+  refused_ = 0;
   now_ = last_heard_ns_ = last_ping_ns_ = acked_ns_ = now_ns;
   probe_sent_ns_ = 0;
   srtt_ = rttvar_ = 0;
@@ -196,7 +196,7 @@ SendResult Session::queue(uint8_t channel, bool text, std::span<const uint8_t> b
     counters_->queue_full++;
     return SendResult::kQueueFull;
   }
-  if (out_limit_ - std::min(tail_ - head_, out_limit_) < n) compact_unsent();
+  if (out_limit_ - std::min(tail_ - head_, out_limit_) < n) compact();
   if (shared.empty() && !pool_->may_take(static_cast<uint32_t>(n), holding())) {
     want_writable_ = true;
     counters_->no_memory++;
@@ -233,7 +233,10 @@ SendResult Session::queue(uint8_t channel, bool text, std::span<const uint8_t> b
 }
 
 void Session::release_done() {
-  while (head_ != cursor_ && out_at(head_).state == OutState::kDone) ++head_;
+  while (head_ != cursor_ && out_at(head_).state == OutState::kDone) {
+    ++head_;
+    --done_;
+  }
   if (!want_writable_ || state_ != SessionState::kOpen) return;
   if (queued() > out_limit_ / 2 ||
       !pool_->may_take(static_cast<uint32_t>(kMaxFragments), holding()))
@@ -410,7 +413,7 @@ bool Session::send_one_packet(uint64_t now) {
   // a lost one shows as 1, so that the peer still resends at once.
   const uint32_t reliable_ahead = ahead_used_ - ahead_unreliable_;
   const uint32_t room = config_->ahead_buffer - std::min(reliable_ahead, config_->ahead_buffer);
-  h.window = app_refused_ ? 0 : static_cast<uint16_t>(std::clamp<uint32_t>(room, 1, 0xFFFF));
+  h.window = refused_ != 0 ? 0 : static_cast<uint16_t>(std::clamp<uint32_t>(room, 1, 0xFFFF));
   w.header(h);
   bool eliciting = false;
   bool data = false;
@@ -447,6 +450,7 @@ bool Session::send_one_packet(uint64_t now) {
   // every chance, those packets would fill the congestion window and leave
   // unreliable messages no room.
   const bool shut = peer_window_ == 0;
+  bool reliable_data = false;
   if (may_send_data && resend_ > 0 && (!shut || now - probe_sent_ns_ >= rto_)) {
     for (uint32_t i = head_; i != cursor_ && resend_ > 0; ++i) {
       Out& e = out_at(i);
@@ -461,7 +465,7 @@ bool Session::send_one_packet(uint64_t now) {
       e.sends = static_cast<uint8_t>(std::min(e.sends + 1, 255));
       --resend_;
       --pending_;
-      data = true;
+      data = reliable_data = true;
       counters_->retransmits++;
       if (shut) {
         probe_sent_ns_ = now;
@@ -474,7 +478,6 @@ bool Session::send_one_packet(uint64_t now) {
     while (cursor_ != tail_) {
       Out& e = out_at(cursor_);
       if (e.state == OutState::kDone) {  // an unreliable fragment sent past the window
-        --sent_past_;
         ++cursor_;
         continue;
       }
@@ -487,6 +490,7 @@ bool Session::send_one_packet(uint64_t now) {
       --pending_;
       data = true;
       if (reliable) {
+        reliable_data = true;
         e.state = OutState::kInFlight;
         e.packet = h.sequence;
         e.sent_ns = now;
@@ -494,6 +498,7 @@ bool Session::send_one_packet(uint64_t now) {
         if (reliable_unacked_++ == 0) acked_ns_ = now;  // the no-ack clock starts now
       } else {
         e.state = OutState::kDone;
+        ++done_;
         --unreliable_queued_;
         pool_->give(e.chunk);
       }
@@ -519,7 +524,7 @@ bool Session::send_one_packet(uint64_t now) {
   const bool unacked = s.valid && !s.acked && s.data && !s.lost;
   if (!unacked || data) {
     if (unacked) mark_lost(s, now);  // cannot happen: data waits for the entry
-    s = Sent{h.sequence, true, false, data, false, eliciting || data, now};
+    s = Sent{h.sequence, true, false, data, false, eliciting || data, shut && reliable_data, now};
   }
   if (data) ++in_flight_;
   if (!eliciting && !data) counters_->ack_only++;
@@ -561,7 +566,7 @@ bool Session::send_past_window(PacketWriter& w) {
     --pending_;
     --left;
     --unreliable_queued_;
-    ++sent_past_;
+    ++done_;
     sent = true;
     e.state = OutState::kDone;
     pool_->give(e.chunk);
@@ -570,15 +575,19 @@ bool Session::send_past_window(PacketWriter& w) {
   return sent;
 }
 
-void Session::compact_unsent() {
-  uint32_t to = cursor_;
-  for (uint32_t i = cursor_; i != tail_; ++i) {
+void Session::compact() {
+  uint32_t to = head_;
+  uint32_t cursor = cursor_;
+  for (uint32_t i = head_; i != tail_; ++i) {
+    if (i == cursor_) cursor = to;
     if (out_at(i).state == OutState::kDone) continue;
     if (to != i) out_at(to) = out_at(i);
     ++to;
   }
+  if (cursor_ == tail_) cursor = to;
+  cursor_ = cursor;
   tail_ = to;
-  sent_past_ = 0;
+  done_ = 0;
   scan_from_ = cursor_;
 }
 

@@ -158,9 +158,9 @@ class Session final {
   uint64_t rto_ns() const { return rto_; }
   uint32_t cwnd() const { return static_cast<uint32_t>(cwnd_); }
   uint32_t in_flight() const { return in_flight_; }
-  // Fragments in the send queue, unsent or unacked (not those sent past the
-  // window, whose entries are only waiting to be taken out).
-  uint32_t queued() const { return tail_ - head_ - sent_past_; }
+  // Fragments in the send queue, unsent or unacked (not those done with,
+  // whose entries are only waiting to be taken out).
+  uint32_t queued() const { return tail_ - head_ - done_; }
   // Whether the send queue has room now for a message of `bytes`.
   bool has_room(size_t bytes) const {
     return out_limit_ - std::min(queued(), out_limit_) >= fragments_for(bytes);
@@ -197,6 +197,9 @@ class Session final {
     uint16_t seq;
     bool valid, acked, data, lost;
     bool eliciting;  // the peer answers it at once: a fair RTT sample
+    // Reliable data sent while the peer's window was 0: its application
+    // refuses, so no ack is no sign of congestion.
+    bool probe;
     uint64_t sent_ns;
   };
   struct Held {      // a fragment (or early single message) waiting for the rest
@@ -253,9 +256,9 @@ class Session final {
   // Unreliable fragments queued behind reliable ones the peer's window holds
   // back, into `w`; whether any went.
   bool send_past_window(PacketWriter& w);
-  // Takes the entries sent past the window out of [cursor, tail), keeping
-  // the order of the rest: their room is the queue's again.
-  void compact_unsent();
+  // Takes the entries done with out of [head, tail), keeping the order of
+  // the rest (the cursor moves with them): their room is the queue's again.
+  void compact();
   // send() and send_shared(): copies `bytes`, or shares `shared` chunks.
   SendResult queue(uint8_t channel, bool text, std::span<const uint8_t> bytes,
                    std::span<const uint32_t> shared, size_t size);
@@ -286,13 +289,16 @@ class Session final {
   uint32_t out_limit_ = 1;  // send_queue, at most kMaxSendQueue
   static constexpr uint32_t kMaxSendQueue = 1u << 24;
   // [head, cursor) sent; [cursor, tail) not yet, but for unreliable
-  // fragments sent past the window (kDone there).
+  // fragments sent past the window (kDone there). Entries are found by state
+  // and packet, never kept by position: compact() moves them.
   uint32_t head_ = 0, cursor_ = 0, tail_ = 0;
   uint32_t scan_from_ = 0;  // in [cursor, tail): no unsent unreliable fragment before it
   uint32_t pending_ = 0;    // entries queued or to resend
   uint32_t resend_ = 0;
   uint32_t unreliable_queued_ = 0;  // unreliable fragments not yet sent
-  uint32_t sent_past_ = 0;          // kDone entries in [cursor, tail): sent past the window
+  // kDone entries in [head, tail): acked, or unreliable and sent (in order
+  // or past the window). Their chunks went back; only their places wait.
+  uint32_t done_ = 0;
   uint32_t reliable_unacked_ = 0;
   bool want_writable_ = false;
   std::array<uint16_t, kMaxChannels> send_seq_{};
@@ -337,7 +343,9 @@ class Session final {
   uint64_t last_heard_ns_ = 0;
   uint64_t acked_ns_ = 0;       // the peer last acked a packet of ours, or nothing was owed
   uint64_t probe_sent_ns_ = 0;  // the last resend while the peer's window was 0
-  bool app_refused_ = false;    // the application refused a reliable message, and took none since
+  // A bit per reliable channel whose next message the application refused:
+  // the window shows 0 until each such channel moves on.
+  uint32_t refused_ = 0;
   uint64_t last_ping_ns_ = 0;
   uint64_t srtt_ = 0, rttvar_ = 0, rto_ = 0;
   bool have_rtt_ = false;

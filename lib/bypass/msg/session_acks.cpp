@@ -47,7 +47,7 @@ void Session::process_acks(const Header& h, uint64_t now) {
       --in_flight_;
       cwnd_ += cwnd_ < ssthresh_ ? 1.0 : 1.0 / cwnd_;
       cwnd_ = std::min(cwnd_, static_cast<double>(config_->max_cwnd));
-    } else if (s.lost) {
+    } else if (s.lost && !s.probe) {  // a probe's loss was not counted
       ++late;
       late_in_episode += static_cast<int16_t>(static_cast<uint16_t>(q - episode_first_)) >= 0;
     }
@@ -113,6 +113,7 @@ void Session::process_acks(const Header& h, uint64_t now) {
         --pending_;
       }
       e.state = OutState::kDone;
+      ++done_;
       pool_->give(e.chunk);
       --reliable_unacked_;
     } else if (e.state == OutState::kInFlight &&
@@ -144,7 +145,10 @@ void Session::on_rtt_sample(uint64_t rtt) {
 void Session::mark_lost(Sent& s, uint64_t now) {
   s.lost = true;
   --in_flight_;
-  on_loss(s.seq, now);
+  // Into a shut window, no ack means the peer's application refuses, not
+  // that the path is congested: the window keeps its size (as TCP's zero
+  // window probes do not count as losses).
+  if (!s.probe) on_loss(s.seq, now);
 }
 
 void Session::on_loss(uint16_t seq, uint64_t now) {

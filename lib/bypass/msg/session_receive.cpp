@@ -134,16 +134,19 @@ void Session::skip_malformed(const MessageFrame& m) {
 void Session::advance(uint8_t channel) {
   ++expected_[channel];
   stall_from_[channel] = now_;
+  if (refused_ == 0) return;
+  refused_ &= ~(1u << channel);
+  // The window opens again: the peer hears it now, not at its next probe.
+  if (refused_ == 0) ack_owed_ = true;
 }
 
 bool Session::deliver(uint8_t channel, bool text, std::span<const uint8_t> bytes) {
   const bool reliable = channels_[channel] == ChannelKind::kReliable;
   if (!handler_->on_message(*this, channel, text, bytes)) {
     drop(MsgDrop::kAppBusy);
-    app_refused_ = app_refused_ || reliable;
+    if (reliable) refused_ |= 1u << channel;
     return false;
   }
-  app_refused_ = app_refused_ && !reliable;
   counters_->messages_in++;
   return true;
 }

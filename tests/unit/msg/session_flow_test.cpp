@@ -147,7 +147,9 @@ TEST(Session, UnreliableMessagesPastAShutWindowDoNotFillTheQueue) {
   ASSERT_NO_FATAL_FAILURE(shut_window(link));
   ASSERT_EQ(link.client.session.peer_window(), 0u);
   const uint32_t backlog = link.client.session.queued();
-  ASSERT_GE(backlog, 200u);  // every reliable one, unsent or unacked
+  // The reliable ones unsent or unacked: all but those the peer holds ahead
+  // of the one it refuses (acked, so done with here).
+  ASSERT_GE(backlog, 200u - sc.ahead_buffer);
   const uint64_t resent = link.client.counters.retransmits.get();
   for (uint32_t i = 0; i < 1000; ++i) {
     ASSERT_EQ(link.client.session.send(1, false, pattern(50, i)), SendResult::kOk)
@@ -160,7 +162,7 @@ TEST(Session, UnreliableMessagesPastAShutWindowDoNotFillTheQueue) {
   EXPECT_EQ(link.client.counters.queue_full.get(), 0u);
   // What the peer refuses went as probes, at most one a timeout (20 ms at
   // least), not at every chance.
-  EXPECT_LE(link.client.counters.retransmits.get() - resent, 1050u / 20) << "resent";
+  EXPECT_LE(link.client.counters.retransmits.get() - resent, 1050u / 20 + 1) << "resent";
   std::vector<std::vector<uint8_t>> unreliable;
   for (const Got& g : link.server.got) {
     if (g.channel == 1) unreliable.push_back(g.bytes);
