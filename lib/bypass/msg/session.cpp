@@ -150,7 +150,11 @@ void Session::receive(std::span<const uint8_t> packet, uint64_t now_ns) {
   counters_->packets_in++;
   last_heard_ns_ = now_;
   process_acks(h, now_);
-  peer_window_ = h.window;
+  // The window of the newest packet: a late one's would be stale.
+  if (!any_received_ ||
+      static_cast<int16_t>(static_cast<uint16_t>(h.sequence - recv_latest_)) >= 0) {
+    peer_window_ = h.window;
+  }
   refuse_packet_ = false;
   if (DropReason d = visit_frames(packet, *this); d != kPass) {
     drop(d);
@@ -196,7 +200,7 @@ SendResult Session::queue(uint8_t channel, bool text, std::span<const uint8_t> b
     counters_->queue_full++;
     return SendResult::kQueueFull;
   }
-  if (out_limit_ - std::min(tail_ - head_, out_limit_) < n) compact();
+  if (outq_.size() - (tail_ - head_) < n) compact();
   if (shared.empty() && !pool_->may_take(static_cast<uint32_t>(n), holding())) {
     want_writable_ = true;
     counters_->no_memory++;
@@ -450,7 +454,7 @@ bool Session::send_one_packet(uint64_t now) {
   // every chance, those packets would fill the congestion window and leave
   // unreliable messages no room.
   const bool shut = peer_window_ == 0;
-  bool reliable_data = false;
+  bool probe = false;  // this packet carries the persist probe
   if (may_send_data && resend_ > 0 && (!shut || now - probe_sent_ns_ >= rto_)) {
     for (uint32_t i = head_; i != cursor_ && resend_ > 0; ++i) {
       Out& e = out_at(i);
@@ -465,10 +469,11 @@ bool Session::send_one_packet(uint64_t now) {
       e.sends = static_cast<uint8_t>(std::min(e.sends + 1, 255));
       --resend_;
       --pending_;
-      data = reliable_data = true;
+      data = true;
       counters_->retransmits++;
       if (shut) {
         probe_sent_ns_ = now;
+        probe = true;
         break;
       }
     }
@@ -490,7 +495,6 @@ bool Session::send_one_packet(uint64_t now) {
       --pending_;
       data = true;
       if (reliable) {
-        reliable_data = true;
         e.state = OutState::kInFlight;
         e.packet = h.sequence;
         e.sent_ns = now;
@@ -524,7 +528,7 @@ bool Session::send_one_packet(uint64_t now) {
   const bool unacked = s.valid && !s.acked && s.data && !s.lost;
   if (!unacked || data) {
     if (unacked) mark_lost(s, now);  // cannot happen: data waits for the entry
-    s = Sent{h.sequence, true, false, data, false, eliciting || data, shut && reliable_data, now};
+    s = Sent{h.sequence, true, false, data, false, eliciting || data, probe, now};
   }
   if (data) ++in_flight_;
   if (!eliciting && !data) counters_->ack_only++;

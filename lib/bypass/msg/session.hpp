@@ -197,8 +197,8 @@ class Session final {
     uint16_t seq;
     bool valid, acked, data, lost;
     bool eliciting;  // the peer answers it at once: a fair RTT sample
-    // Reliable data sent while the peer's window was 0: its application
-    // refuses, so no ack is no sign of congestion.
+    // Carries the persist probe (a resend while the peer's window is 0):
+    // its application refuses, so no ack is no sign of congestion.
     bool probe;
     uint64_t sent_ns;
   };
@@ -288,9 +288,10 @@ class Session final {
   uint32_t out_mask_ = 0;
   uint32_t out_limit_ = 1;  // send_queue, at most kMaxSendQueue
   static constexpr uint32_t kMaxSendQueue = 1u << 24;
-  // [head, cursor) sent; [cursor, tail) not yet, but for unreliable
-  // fragments sent past the window (kDone there). Entries are found by state
-  // and packet, never kept by position: compact() moves them.
+  // [head, cursor) sent (kDone once acked, or unreliable); [cursor, tail)
+  // not yet, but for unreliable fragments sent past the window (kDone
+  // there). Entries are found by state and packet, never kept by position:
+  // compact() moves them.
   uint32_t head_ = 0, cursor_ = 0, tail_ = 0;
   uint32_t scan_from_ = 0;  // in [cursor, tail): no unsent unreliable fragment before it
   uint32_t pending_ = 0;    // entries queued or to resend

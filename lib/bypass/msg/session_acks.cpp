@@ -145,10 +145,16 @@ void Session::on_rtt_sample(uint64_t rtt) {
 void Session::mark_lost(Sent& s, uint64_t now) {
   s.lost = true;
   --in_flight_;
-  // Into a shut window, no ack means the peer's application refuses, not
-  // that the path is congested: the window keeps its size (as TCP's zero
-  // window probes do not count as losses).
-  if (!s.probe) on_loss(s.seq, now);
+  // A probe into a shut window: no ack means the peer's application
+  // refuses, not that the path is congested, so the window keeps its size
+  // (as TCP's zero window probes do not count as losses).
+  if (!s.probe) {
+    on_loss(s.seq, now);
+    return;
+  }
+  // Its ack may still come, in the ack bits: they are read that far back.
+  lost_newest_ = s.seq;
+  lost_tracked_ = true;
 }
 
 void Session::on_loss(uint16_t seq, uint64_t now) {

@@ -1,7 +1,7 @@
 // Message sessions whose receiving application refuses reliable messages for
 // a while (on_message returns false): the window it advertises, what its
-// sender resends, and that nothing else on the connection waits for it. A
-// refusal long enough to shut the window: session_flow_test.cpp.
+// sender resends, and that unreliable messages do not wait for it. A
+// refusal long enough to hold the sender's queue: session_flow_test.cpp.
 #include "session_link.hpp"
 
 #include <gtest/gtest.h>
@@ -103,6 +103,30 @@ TEST(Refusal, TheWindowReopensAsSoonAsAHeldMessageIsTaken) {
   ASSERT_EQ(link.server.got.size(), 1u);
   EXPECT_EQ(link.server.got[0].bytes, pattern(3000, 1));
   EXPECT_GT(link.client.session.peer_window(), 0u);
+}
+
+// The window is the newest packet's: a late packet's older window (a 0 from
+// a refusal since over) does not shut it again.
+TEST(Refusal, ALatePacketsWindowIsNotTaken) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  auto packet = [](uint16_t sequence, uint16_t window) {
+    std::vector<uint8_t> buf(kHeaderBytes);
+    PacketWriter w(buf);
+    Header h;
+    h.sequence = sequence;
+    h.window = window;
+    w.header(h);
+    return buf;
+  };
+  link.client.session.receive(packet(1000, 7), link.now);
+  EXPECT_EQ(link.client.session.peer_window(), 7u);
+  link.client.session.receive(packet(999, 0), link.now);
+  EXPECT_EQ(link.client.session.peer_window(), 7u);
+  link.client.session.receive(packet(1001, 0), link.now);
+  EXPECT_EQ(link.client.session.peer_window(), 0u);
 }
 
 }  // namespace
