@@ -281,12 +281,23 @@ bool RoomsApp::all_have_room(uint32_t room, uint8_t channel, size_t bytes) {
 }
 
 bool RoomsApp::on_linked(std::span<const uint8_t> rec, uint32_t from, uint64_t now_ns) {
-  // Whatever this record's fate, a record of `from` that goes (or is
-  // dropped) ends that ring's wait.
-  uint64_t& since = waiting_since_ns_[from % WorkerLinks::kMaxWorkers];
-  if (rec.size() < 4) {
-    since = kWaitingNot;
+  RingWait& w = ring_wait_[from % WorkerLinks::kMaxWorkers];
+  // Time since the last record's turn goes to the debt while it waited, and
+  // pays it back one for one while records went or the ring was empty.
+  if (now_ns >= w.last_ns) {
+    const uint64_t dt = now_ns - w.last_ns;
+    w.debt_ns = w.waiting ? w.debt_ns + dt : w.debt_ns - std::min(w.debt_ns, dt);
+  }
+  w.last_ns = now_ns;
+  // The record leaves the ring (delivered or dropped).
+  auto gone = [&] {
+    w.waiting = false;
+    ++received_across_;
     return true;
+  };
+  if (rec.size() < 4) {
+    ++dropped_malformed_;
+    return gone();
   }
   const uint8_t channel = rec[0];
   const bool text = rec[1] != 0;
@@ -294,32 +305,31 @@ bool RoomsApp::on_linked(std::span<const uint8_t> rec, uint32_t from, uint64_t n
   std::memcpy(&name_len, rec.data() + 2, 2);
   const std::span<const uint8_t> framed = rec.subspan(4);
   if (framed.size() < 4 + size_t{name_len}) {
-    since = kWaitingNot;
-    return true;
+    ++dropped_malformed_;
+    return gone();
   }
   const std::string_view name(reinterpret_cast<const char*>(framed.data()) + 4, name_len);
   const uint32_t room = table_->find(name);
   if (room == RoomTable::kNone || channel >= server_->channel_count()) {
-    since = kWaitingNot;
-    ++received_across_;
-    return true;
+    ++dropped_no_room_;  // its last member here left while it was on the way
+    return gone();
   }
   // A poll can bring what another worker published over many of this
   // worker's ticks at once: a member whose reliable queue is full now is not
   // yet slow. The record waits in its ring (and, the ring filling, the
   // publishers behind it) while such members drain; one still full after
   // slow_member_ms is closed as a slow consumer when the record goes out.
-  if (!all_have_room(room, channel, framed.size())) {
-    if (since == kWaitingNot || now_ns < since) since = now_ns;
-    if (now_ns - since < uint64_t{config_.slow_member_ms} * 1'000'000) {
-      ++waited_;
-      return false;
-    }
+  // The wait is counted as the ring's debt (RingWait), not per record.
+  const bool wait = !all_have_room(room, channel, framed.size());
+  if (wait && w.debt_ns < uint64_t{config_.slow_member_ms} * 1'000'000) {
+    w.waiting = true;
+    ++waited_;
+    return false;
   }
   // From another worker: no session of ours asks, so not from the reserve.
   if (!cut(framed, UINT32_MAX)) return false;  // the pool is short: the rest waits in the ring
-  since = kWaitingNot;
-  ++received_across_;
+  gone();
+  if (wait) w.debt_ns = 0;  // the members still full are closed now
   fan_out(room, channel, text, framed.size(), UINT32_MAX);
   release_chunks();
   return true;
@@ -340,6 +350,8 @@ void RoomsApp::report(std::vector<std::pair<std::string, uint64_t>>& out) const 
   out.emplace_back("rooms.replies_refused", refused_);
   out.emplace_back("rooms.sent_across", sent_across_);
   out.emplace_back("rooms.received_across", received_across_);
+  out.emplace_back("rooms.dropped_no_room", dropped_no_room_);
+  out.emplace_back("rooms.dropped_malformed", dropped_malformed_);
   out.emplace_back("rooms.skipped_closing", skipped_closing_);
   out.emplace_back("rooms.waited_for_room", waited_);
 }

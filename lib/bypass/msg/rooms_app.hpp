@@ -97,18 +97,23 @@ class RoomsApp final : public MessageHandler, public LinkedApp {
   Counter skipped_too_big_, dropped_reliable_;
   Counter published_, delivered_, dropped_unreliable_, slow_closed_, refused_, sent_across_,
       received_across_;
-  Counter skipped_closing_;  // members closing when a publication came
-  Counter waited_;           // polls at which another worker's publication waited for a member
-  // Since when the record first in each other worker's ring has waited for
-  // a member's room (kWaitingNot: it does not wait). One per ring: what
-  // another ring brings meanwhile does not restart this one's wait.
-  static constexpr uint64_t kWaitingNot = UINT64_MAX;
-  std::array<uint64_t, WorkerLinks::kMaxWorkers> waiting_since_ns_ = waiting_none();
-  static std::array<uint64_t, WorkerLinks::kMaxWorkers> waiting_none() {
-    std::array<uint64_t, WorkerLinks::kMaxWorkers> a;
-    a.fill(kWaitingNot);
-    return a;
-  }
+  Counter skipped_closing_;    // members closing when a publication came
+  Counter dropped_no_room_;    // another worker's records for a room this one no longer holds
+  Counter dropped_malformed_;  // another worker's records that do not parse (a bug if ever)
+  Counter waited_;             // polls at which another worker's publication waited for a member
+  // How long each other worker's ring has waited for members' room, as a
+  // debt: time spent waiting adds to it, time while records go or the ring
+  // is empty pays it back one for one. Once it reaches slow_member_ms, the
+  // record goes and the members still full are closed. Per record, a member
+  // that drains a little just before each deadline would hold the ring (and
+  // every room behind it) for good; as a debt, a ring waits at most as long
+  // as it flows. One per ring: another ring's records do not pay this one's.
+  struct RingWait {
+    uint64_t debt_ns = 0;
+    uint64_t last_ns = 0;  // the last record's turn
+    bool waiting = false;  // the record first in the ring waits for room
+  };
+  std::array<RingWait, WorkerLinks::kMaxWorkers> ring_wait_{};
 };
 
 }  // namespace bypass::msg

@@ -134,6 +134,42 @@ TEST(RoomsAcross, AMemberStillFullAfterTheWaitIsClosedAsSlow) {
   }
 }
 
+// A member that stalls for most of each wait and catches up just before it
+// ends holds the ring (and every room behind it) only so long: the wait is
+// the ring's debt, not each record's, so it is closed with 4001 as one that
+// never reads would be, and the rest of the room gets everything.
+TEST(RoomsAcross, AMemberThatCatchesUpJustBeforeEachDeadlineIsStillClosedAsSlow) {
+  TwoWorkers w(2);
+  Hub& a = w.a;
+  Hub& b = w.b;
+  ASSERT_TRUE(w.all_join(2, "r"));
+  const int wait_ms = static_cast<int>(RoomsConfig{}.slow_member_ms);
+  int published = 0;
+  auto publish = [&](int most) {  // as many as the publisher's queue takes
+    for (int k = 0;
+         k < most && published < 6000 &&
+         a.client(0).session.send(0, true, bytes_of("pub r\n" + std::to_string(published))) ==
+             SendResult::kOk;
+         ++k)
+      ++published;
+  };
+  int steps = 0;  // a step is a millisecond
+  for (; steps < 10 * wait_ms && rooms_counter(b, "rooms.slow_closed") == 0; ++steps) {
+    // b's first member runs 20 ms of each 90 % of a wait.
+    b.stalled_[0] = steps % (wait_ms * 9 / 10) >= 20;
+    publish(2);
+    w.step();
+  }
+  EXPECT_EQ(rooms_counter(b, "rooms.slow_closed"), 1u) << "held the ring for " << steps << " ms";
+  b.stalled_[0] = false;
+  ASSERT_TRUE(w.until([&] {
+    publish(6000);
+    return count_prefix(b.client(1), "msg r ") == 6000;
+  })) << count_prefix(b.client(1), "msg r ");
+  EXPECT_EQ(b.server().session(0)->close_code(), kCloseSlowConsumer);
+  EXPECT_EQ(b.client(1).closed, 0);
+}
+
 // A reliable direct message that finds the queue full closes the connection
 // with 4001; the message it could not deliver is counted.
 TEST(RoomsAcross, ADirectMessageThatClosesASlowConsumerIsCounted) {

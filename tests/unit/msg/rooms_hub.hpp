@@ -48,6 +48,7 @@ class Hub : public ConnectionTransport {
       to_client_.emplace_back();
     }
     deaf_.assign(clients, false);
+    stalled_.assign(clients, false);
   }
   size_t send_payloads(std::span<const OutPacket> packets) override {
     for (const OutPacket& p : packets)
@@ -71,6 +72,7 @@ class Hub : public ConnectionTransport {
     server_->poll(now_);
     server_->flush(now_);
     for (size_t i = 0; i < clients_.size(); ++i) {
+      if (stalled_[i]) continue;  // what comes waits for it
       if (!deaf_[i]) {
         for (auto& p : to_client_[i]) clients_[i]->session.receive(p, now_);
       }
@@ -95,6 +97,7 @@ class Hub : public ConnectionTransport {
   RoomsApp& rooms() { return rooms_; }
   MessageServer& server() { return *server_; }
   std::vector<bool> deaf_;
+  std::vector<bool> stalled_;  // a client that does not run: packets to it wait, none lost
   std::vector<uint32_t> disconnected_;
 
  private:
