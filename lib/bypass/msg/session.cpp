@@ -71,7 +71,7 @@ void Session::open(uint64_t now_ns) {
   if (role_ == Role::kServer) channels_ = config_->channels;  // capacity kept across connections
   size_t reliable = 0;
   for (ChannelKind k : channels_) reliable += k == ChannelKind::kReliable;
-  held_.assign(config_->ahead_buffer + reliable * kMaxFragments, Held{ChunkPool::kNone});
+  held_.assign(ahead_limit() + reliable * kMaxFragments, Held{ChunkPool::kNone});
   // A ring of a power of two: indexing is a mask, and it stays right when the
   // 32-bit fragment counters wrap. The queue's limit is still send_queue.
   out_limit_ = std::clamp<uint32_t>(config_->send_queue, 1, kMaxSendQueue);
@@ -107,7 +107,7 @@ void Session::open(uint64_t now_ns) {
   malformed_ = 0;
   refused_ = 0;
   now_ = last_heard_ns_ = last_ping_ns_ = acked_ns_ = now_ns;
-  probe_sent_ns_ = 0;
+  probe_sent_ns_ = partials_checked_ns_ = 0;
   srtt_ = rttvar_ = 0;
   rto_ = config_->initial_rto_ns;
   have_rtt_ = false;
@@ -366,6 +366,10 @@ void Session::tick(uint64_t now_ns) {
     }
   }
   if (hello_in_flight_ && now - hello_sent_ns_ >= rto_) hello_in_flight_ = false;
+  if (ahead_unreliable_ > 0 && now - partials_checked_ns_ >= config_->max_rto_ns / 4) {
+    partials_checked_ns_ = now;
+    forget_old_partials();
+  }
   // Held messages the application refused earlier are offered again.
   if (held_count() > 0) {
     for (uint8_t ch = 0; ch < channels_.size(); ++ch) {
@@ -416,7 +420,7 @@ bool Session::send_one_packet(uint64_t now) {
   // then resends only probes, below); a buffer full of fragments waiting for
   // a lost one shows as 1, so that the peer still resends at once.
   const uint32_t reliable_ahead = ahead_used_ - ahead_unreliable_;
-  const uint32_t room = config_->ahead_buffer - std::min(reliable_ahead, config_->ahead_buffer);
+  const uint32_t room = ahead_limit() - std::min(reliable_ahead, ahead_limit());
   h.window = refused_ != 0 ? 0 : static_cast<uint16_t>(std::clamp<uint32_t>(room, 1, 0xFFFF));
   w.header(h);
   bool eliciting = false;

@@ -79,7 +79,7 @@ struct SessionConfig {
   std::vector<ChannelKind> channels = {ChannelKind::kReliable, ChannelKind::kUnreliable};
   uint32_t max_message = kMaxMessageBytes;  // what this side accepts
   uint32_t send_queue = 256;   // fragments queued per session, unsent or unacked (at most 2^24)
-  uint32_t ahead_buffer = 64;  // fragments held ahead of order per session
+  uint32_t ahead_buffer = 64;  // fragments held ahead of order per session (at most 896)
   uint32_t initial_cwnd = 16;  // packets in flight
   uint32_t max_cwnd = 1024;
   uint64_t initial_rto_ns = 200'000'000;
@@ -208,6 +208,7 @@ class Session final {
     uint8_t channel, index, count;
     bool text, ahead;
     bool unreliable;  // on an unreliable channel
+    uint16_t since;   // when it came, in units of 2^20 ns (about 1 ms), wrapping
   };
 
   // The frames of a received packet, in order (receive() visits them).
@@ -233,7 +234,15 @@ class Session final {
   void unreliable_frame(const MessageFrame& m);
   bool hold(const MessageFrame& m, bool ahead);
   bool is_held(const MessageFrame& m) const;
-  bool evict_unreliable();
+  // Frees the first partial unreliable message held, but `m`'s own.
+  bool evict_unreliable(const MessageFrame& m);
+  // Frees unreliable partial messages held for max_rto: their missing
+  // fragments are never resent (counted msg_stale).
+  void forget_old_partials();
+  // ahead_buffer, kept small enough that a sender within the window never
+  // runs past the reliable channels' reach (1024 messages): the window
+  // plus a message in flight stays inside it.
+  uint32_t ahead_limit() const { return std::min<uint32_t>(config_->ahead_buffer, 896); }
   Completion try_complete(uint8_t channel, uint16_t seq);
   uint32_t held_count() const { return held_used_; }
   void drain(uint8_t channel);
@@ -342,8 +351,9 @@ class Session final {
   // Timers (ns, the owner's monotonic clock; never runs backwards here).
   uint64_t now_ = 0;
   uint64_t last_heard_ns_ = 0;
-  uint64_t acked_ns_ = 0;       // the peer last acked a packet of ours, or nothing was owed
-  uint64_t probe_sent_ns_ = 0;  // the last resend while the peer's window was 0
+  uint64_t acked_ns_ = 0;             // the peer last acked a packet of ours, or nothing was owed
+  uint64_t probe_sent_ns_ = 0;        // the last resend while the peer's window was 0
+  uint64_t partials_checked_ns_ = 0;  // forget_old_partials() last ran
   // A bit per reliable channel whose next message the application refused:
   // the window shows 0 until each such channel moves on.
   uint32_t refused_ = 0;

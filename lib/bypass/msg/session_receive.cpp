@@ -42,7 +42,7 @@ void Session::on_hello(const Hello& h) {
     channels_.assign(h.channels, h.channels + h.channel_count);
     size_t reliable = 0;
     for (ChannelKind k : channels_) reliable += k == ChannelKind::kReliable;
-    held_.assign(config_->ahead_buffer + reliable * kMaxFragments, Held{ChunkPool::kNone});
+    held_.assign(ahead_limit() + reliable * kMaxFragments, Held{ChunkPool::kNone});
     hello_acked_ = true;  // the server answered ours
     hello_in_flight_ = false;
   }
@@ -159,6 +159,7 @@ void Session::reliable_frame(const MessageFrame& m) {
   }
   if (d >= kReliableWindow) {
     drop(MsgDrop::kOutOfWindow);
+    refuse_packet_ = true;  // not acked: never taken, it must not count as delivered
     return;
   }
   // A copy already held (the application refused it when it was drained)
@@ -189,7 +190,7 @@ void Session::reliable_frame(const MessageFrame& m) {
     return;
   }
   // Unreliable partial messages give way to reliable data.
-  if (!hold(m, d != 0) && !(evict_unreliable() && hold(m, d != 0))) {
+  if (!hold(m, d != 0) && !(evict_unreliable(m) && hold(m, d != 0))) {
     refuse_packet_ = true;  // not acked: the sender tries again
     return;
   }
@@ -229,7 +230,7 @@ void Session::unreliable_frame(const MessageFrame& m) {
     drop(MsgDrop::kDuplicate);
     return;
   }
-  if (!hold(m, true) && !(evict_unreliable() && hold(m, true))) return;
+  if (!hold(m, true) && !(evict_unreliable(m) && hold(m, true))) return;
   if (try_complete(m.channel, m.sequence) == Completion::kDelivered) delivered();
 }
 
@@ -262,7 +263,7 @@ bool Session::hold(const MessageFrame& m, bool ahead) {
   // Fragments ahead of order never take the pool's reserve (they are resent);
   // the next ones in order, at most a message's worth per reliable channel,
   // take whatever is left, so that a message being rebuilt can finish.
-  if (ahead && (ahead_used_ >= config_->ahead_buffer || pool_->available() <= pool_->reserve())) {
+  if (ahead && (ahead_used_ >= ahead_limit() || pool_->available() <= pool_->reserve())) {
     drop(MsgDrop::kNoBuffer);
     return false;
   }
@@ -277,9 +278,16 @@ bool Session::hold(const MessageFrame& m, bool ahead) {
     const bool unreliable = channels_[m.channel] != ChannelKind::kReliable;
     // The first reliable fragment held starts the stall clock (tick()).
     if (!unreliable && held_on_[m.channel]++ == 0) stall_from_[m.channel] = now_;
-    h = Held{chunk,     m.sequence, static_cast<uint16_t>(m.data.size()),
-             m.channel, m.index,    m.count,
-             m.text,    ahead,      unreliable};
+    h = Held{chunk,
+             m.sequence,
+             static_cast<uint16_t>(m.data.size()),
+             m.channel,
+             m.index,
+             m.count,
+             m.text,
+             ahead,
+             unreliable,
+             static_cast<uint16_t>(now_ >> 20)};
     ahead_used_ += ahead;
     ahead_unreliable_ += ahead && unreliable;
     ++held_used_;
@@ -290,10 +298,11 @@ bool Session::hold(const MessageFrame& m, bool ahead) {
   return false;
 }
 
-bool Session::evict_unreliable() {
+bool Session::evict_unreliable(const MessageFrame& m) {
   for (size_t i = 0; i < held_.size(); ++i) {
     const Held& h = held_[i];
     if (h.chunk == ChunkPool::kNone || channels_[h.channel] == ChannelKind::kReliable) continue;
+    if (h.channel == m.channel && h.msg_seq == m.sequence) continue;  // the one it would finish
     const uint8_t ch = h.channel;
     const uint16_t seq = h.msg_seq;
     for (size_t j = i; j < held_.size(); ++j) {
@@ -314,6 +323,20 @@ void Session::forget_behind(uint8_t channel) {
         static_cast<int16_t>(static_cast<uint16_t>(h.msg_seq - expected_[channel])) < 0) {
       free_held(i);
     }
+  }
+}
+
+void Session::forget_old_partials() {
+  const uint16_t now = static_cast<uint16_t>(now_ >> 20);
+  // Within the 16-bit clock's reach (68 s): a check runs each max_rto / 4.
+  const uint32_t limit =
+      static_cast<uint32_t>(std::clamp<uint64_t>(config_->max_rto_ns >> 20, 1, 30'000));
+  for (size_t i = 0; i < held_.size() && ahead_unreliable_ > 0; ++i) {
+    const Held& h = held_[i];
+    if (h.chunk == ChunkPool::kNone || !h.unreliable) continue;
+    if (static_cast<uint16_t>(now - h.since) < limit) continue;
+    free_held(i);
+    drop(MsgDrop::kStale);
   }
 }
 

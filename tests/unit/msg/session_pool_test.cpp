@@ -189,5 +189,81 @@ TEST(Session, APeerThatNeverFinishesAMessageIsClosedWith4004) {
   EXPECT_EQ(link.server_pool.available(), link.server_pool.capacity());
 }
 
+// A packet of the client's with one fragment of a message (sequence numbers
+// far ahead of the link's own, which only the packet's acks care about).
+std::vector<uint8_t> fragment_packet(uint16_t packet, uint8_t channel, uint16_t msg, uint8_t index,
+                                     uint8_t count) {
+  std::vector<uint8_t> buf(kHeaderBytes + 16 + kFragmentBytes);
+  PacketWriter w(buf);
+  Header h;
+  h.sequence = packet;
+  h.window = 64;
+  w.header(h);
+  const std::vector<uint8_t> data(kFragmentBytes, index);
+  EXPECT_TRUE(w.message({channel, false, true, msg, index, count, data}));
+  buf.resize(w.size());
+  return buf;
+}
+
+// An unreliable message of which a fragment never comes (unreliable ones
+// are not resent) is let go after max_rto, counted msg_stale: a peer cannot
+// pin the worker's chunks with partial messages it never finishes, on a
+// channel where nothing newer comes to push them out.
+TEST(Session, UnreliablePartialsThatNeverCompleteAreLetGo) {
+  const SessionConfig sc = server_config(), cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.server.opened == 1; }, 1000));
+  for (uint8_t i = 0; i < 63; ++i)  // fragment 63 of 64 never comes
+    link.server.session.receive(fragment_packet(5000 + i, 1, 7, i, 64), link.now);
+  ASSERT_EQ(link.server.session.holding(), 63u);
+  const uint64_t stale = link.server.counters.drops[drop_index(MsgDrop::kStale)].get();
+  link.run_ms(static_cast<int>(sc.max_rto_ns / 1'000'000) / 2);
+  EXPECT_EQ(link.server.session.holding(), 63u) << "let go before max_rto";
+  link.run_ms(static_cast<int>(sc.max_rto_ns / 1'000'000));
+  EXPECT_EQ(link.server.session.holding(), 0u);
+  EXPECT_EQ(link.server.counters.drops[drop_index(MsgDrop::kStale)].get() - stale, 63u);
+  EXPECT_EQ(link.server.closed, 0);
+  // The channel still works.
+  ASSERT_EQ(link.client.session.send(1, false, pattern(3000, 1)), SendResult::kOk);
+  ASSERT_TRUE(link.run_until([&] { return link.server.got.size() == 1; }, 200));
+  EXPECT_EQ(link.server.got[0].bytes, pattern(3000, 1));
+}
+
+// A partial unreliable message is not evicted to make room for its own next
+// fragment (it would then never complete): another one is.
+TEST(Session, AnUnreliableFragmentDoesNotEvictItsOwnMessage) {
+  SessionConfig sc = server_config();
+  sc.ahead_buffer = 4;
+  const SessionConfig cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.server.opened == 1; }, 1000));
+  // Messages 8 and 7 (3 fragments each) fill the 4 slots, 8 first; then 8's last.
+  link.server.session.receive(fragment_packet(6000, 1, 8, 0, 3), link.now);
+  link.server.session.receive(fragment_packet(6001, 1, 8, 1, 3), link.now);
+  link.server.session.receive(fragment_packet(6002, 1, 7, 0, 3), link.now);
+  link.server.session.receive(fragment_packet(6003, 1, 7, 1, 3), link.now);
+  ASSERT_EQ(link.server.session.holding(), 4u);
+  link.server.session.receive(fragment_packet(6004, 1, 8, 2, 3), link.now);
+  ASSERT_EQ(link.server.got.size(), 1u);
+  EXPECT_EQ(link.server.got[0].bytes.size(), 3 * kFragmentBytes);
+  EXPECT_EQ(link.server.session.holding(), 0u);  // 7 made room
+}
+
+// ahead_buffer is kept within the reliable channels' reach: a window past
+// it would let a sender run 1024 messages ahead of a lost one, and what
+// the receiver dropped there would have been acknowledged.
+TEST(Session, TheWindowStaysWithinTheReliableReach) {
+  SessionConfig sc = server_config();
+  sc.ahead_buffer = 5000;
+  const SessionConfig cc;
+  Link link(&sc, &cc);
+  link.open();
+  ASSERT_TRUE(link.run_until([&] { return link.client.opened == 1; }, 1000));
+  link.run_ms(20);
+  EXPECT_EQ(link.client.session.peer_window(), 896u);
+}
+
 }  // namespace
 }  // namespace bypass::msg::test
