@@ -3,12 +3,18 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
-#include <functional>
+
+#include <bypass/conn/keyed_hash.hpp>
 
 namespace bypass::msg {
 
 uint64_t RoomTable::hash_of(std::string_view name) {
-  return std::hash<std::string_view>{}(name);
+  // Keyed (SipHash), one random key per process: every worker's table and
+  // the workers' directory agree, and a client cannot choose names that
+  // land in one slot (std::hash's is known) to make every lookup a long
+  // probe, or aim them at the directory's bucket of a popular room.
+  static const conn::KeyedHash key;
+  return key.bytes({reinterpret_cast<const uint8_t*>(name.data()), name.size()});
 }
 
 RoomTable::RoomTable(uint32_t max_rooms, uint32_t per_connection, uint32_t connections)
@@ -27,10 +33,11 @@ RoomTable::RoomTable(uint32_t max_rooms, uint32_t per_connection, uint32_t conne
 }
 
 uint32_t RoomTable::find(std::string_view name) const {
-  for (uint64_t i = hash_of(name) & mask_;; i = (i + 1) & mask_) {
+  const uint64_t h = hash_of(name);
+  for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
     const uint32_t e = index_[i];
     if (e == 0) return kNone;
-    if (this->name(e - 1) == name) return e - 1;
+    if (rooms_[e - 1].hash == h && this->name(e - 1) == name) return e - 1;
   }
 }
 

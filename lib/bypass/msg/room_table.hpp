@@ -31,7 +31,8 @@ class RoomTable {
   std::string_view name(uint32_t room) const {
     return {rooms_[room].name.data(), rooms_[room].len};
   }
-  // The name's hash (std::hash of the name), as the workers' directory keys it.
+  // The name's hash (keyed, the same in every worker), as the workers'
+  // directory keys it.
   uint64_t key(uint32_t room) const { return rooms_[room].hash; }
   uint32_t members(uint32_t room) const { return rooms_[room].count; }
   uint32_t rooms() const { return static_cast<uint32_t>(rooms_.size() - free_.size()); }

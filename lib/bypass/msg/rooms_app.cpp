@@ -12,13 +12,30 @@ std::string_view as_text(std::span<const uint8_t> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
+// Characters a name may not hold: controls (C0, DEL, C1), spaces, and the
+// invisible ones that change how the text around them reads (bidirectional
+// marks, embeddings, overrides and isolates; line and paragraph
+// separators; the byte order mark), so that a name shown to other members
+// is what it looks like.
+bool forbidden_in_name(uint32_t c) {
+  return c <= 0x20 || (c >= 0x7f && c <= 0xa0) || c == 0x200e || c == 0x200f ||
+         (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0xfeff;
+}
+
 // Answers are text, so a name is UTF-8 (a binary join of any other name
 // would be joined and never answered).
 bool valid_name(std::string_view n) {
   if (n.empty() || n.size() > RoomsConfig::kMaxName) return false;
   if (!valid_utf8({reinterpret_cast<const uint8_t*>(n.data()), n.size()})) return false;
-  return std::none_of(n.begin(), n.end(),
-                      [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; });
+  for (size_t i = 0; i < n.size();) {  // valid UTF-8: each sequence is whole
+    const auto b = static_cast<unsigned char>(n[i]);
+    const size_t len = b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
+    uint32_t c = len == 1 ? b : b & (0x7fu >> len);
+    for (size_t k = 1; k < len; ++k) c = (c << 6) | (static_cast<unsigned char>(n[i + k]) & 0x3f);
+    if (forbidden_in_name(c)) return false;
+    i += len;
+  }
+  return true;
 }
 
 // A reply or a close reason, formatted on the stack: a room name is at most

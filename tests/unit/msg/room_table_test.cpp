@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -35,6 +36,9 @@ TEST(RoomTable, FindsRoomsByNameAndRemovesThemWhenTheyEmpty) {
   EXPECT_EQ(t.find("lobby"), lobby);
   EXPECT_EQ(t.name(lobby), "lobby");
   EXPECT_EQ(t.key(lobby), RoomTable::hash_of("lobby"));
+  // Keyed: not std::hash, whose seed anyone knows (names chosen to collide
+  // there would make every lookup a long probe).
+  EXPECT_NE(RoomTable::hash_of("lobby"), std::hash<std::string_view>{}("lobby"));
   EXPECT_EQ(t.find("lobb"), kNone);
   EXPECT_EQ(t.rooms(), 1u);
   ASSERT_TRUE(t.join(3, lobby));

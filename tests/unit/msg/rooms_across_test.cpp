@@ -204,6 +204,36 @@ TEST(RoomsAcross, ARoomNameIsUtf8SoEveryAnswerCanBeSent) {
   EXPECT_EQ(rooms_counter(hub, "rooms.replies_refused"), 0u);
 }
 
+// A name reads as it is: controls (C1 too), a no-break space and the
+// invisible characters that reorder the text around them are refused with
+// the error; other UTF-8 is a name.
+TEST(RoomsAcross, ARoomNameHoldsNoCharacterThatHidesWhatItSays) {
+  Hub hub(1);
+  ASSERT_TRUE(hub.run_until([&] { return hub.client(0).opened == 1; }));
+  const char* bad[] = {
+      "a\xc2\x85"
+      "b",
+      "a\xc2\xa0"
+      "b",
+      "admin\xe2\x80\xae"
+      "gnp",
+      "a\xe2\x80\x8f",
+      "a\xe2\x81\xa6"
+      "b",
+      "a\xe2\x80\xa8"
+      "b",
+      "\xef\xbb\xbf"
+      "a"};
+  for (const char* name : bad) hub.say(0, std::string("join ") + name);
+  hub.say(0, "join caf\xc3\xa9");
+  ASSERT_TRUE(hub.run_until([&] { return hub.client(0).got.size() == std::size(bad) + 1; }, 500));
+  for (size_t i = 0; i < std::size(bad); ++i) {
+    EXPECT_EQ(text_of(hub.client(0).got[i]).rfind("error a room name is", 0), 0u) << i;
+  }
+  EXPECT_EQ(text_of(hub.client(0).got.back()), "joined caf\xc3\xa9 1");
+  EXPECT_EQ(hub.rooms().rooms(), 1u);
+}
+
 // The publisher's own copy, over its max_message, is skipped and counted
 // like any member's.
 TEST(RoomsAcross, APublisherSkippedForItsMaxMessageIsCounted) {
