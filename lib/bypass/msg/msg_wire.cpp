@@ -187,6 +187,34 @@ DropReason FrameReader::next(Frame& f) {
   return d;
 }
 
+uint32_t utf8_code_point(std::span<const uint8_t> s, size_t i, size_t& len) {
+  const uint8_t c = s[i];
+  uint32_t cp;
+  if (c < 0x80) {
+    len = 1;
+    return c;
+  } else if ((c & 0xE0) == 0xC0) {
+    len = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return kNotUtf8;
+  }
+  if (i + len > s.size()) return kNotUtf8;
+  for (size_t k = 1; k < len; ++k) {
+    if ((s[i + k] & 0xC0) != 0x80) return kNotUtf8;
+    cp = (cp << 6) | (s[i + k] & 0x3F);
+  }
+  static constexpr uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return kNotUtf8;
+  return cp;
+}
+
 bool valid_utf8(std::span<const uint8_t> s) {
   size_t i = 0;
   const size_t n = s.size();
@@ -200,32 +228,8 @@ bool valid_utf8(std::span<const uint8_t> s) {
         continue;
       }
     }
-    const uint8_t c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
     size_t len;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > n) return false;
-    for (size_t k = 1; k < len; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    static constexpr uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    if (utf8_code_point(s, i, len) == kNotUtf8) return false;
     i += len;
   }
   return true;

@@ -196,4 +196,10 @@ inline DropReason read_frames(std::span<const uint8_t> packet, FrameVisitor& v) 
 // most U+10FFFF).
 bool valid_utf8(std::span<const uint8_t> bytes);
 
+// What utf8_code_point() returns for a sequence that is not well-formed.
+inline constexpr uint32_t kNotUtf8 = UINT32_MAX;
+// The code point whose UTF-8 sequence starts at bytes[i] (i < size), its
+// length in `len`; kNotUtf8 when the sequence is not well-formed.
+uint32_t utf8_code_point(std::span<const uint8_t> bytes, size_t i, size_t& len);
+
 }  // namespace bypass::msg

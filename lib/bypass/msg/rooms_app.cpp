@@ -26,14 +26,10 @@ bool forbidden_in_name(uint32_t c) {
 // would be joined and never answered).
 bool valid_name(std::string_view n) {
   if (n.empty() || n.size() > RoomsConfig::kMaxName) return false;
-  if (!valid_utf8({reinterpret_cast<const uint8_t*>(n.data()), n.size()})) return false;
-  for (size_t i = 0; i < n.size();) {  // valid UTF-8: each sequence is whole
-    const auto b = static_cast<unsigned char>(n[i]);
-    const size_t len = b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
-    uint32_t c = len == 1 ? b : b & (0x7fu >> len);
-    for (size_t k = 1; k < len; ++k) c = (c << 6) | (static_cast<unsigned char>(n[i + k]) & 0x3f);
-    if (forbidden_in_name(c)) return false;
-    i += len;
+  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(n.data()), n.size());
+  for (size_t i = 0, len; i < bytes.size(); i += len) {
+    const uint32_t c = utf8_code_point(bytes, i, len);
+    if (c == kNotUtf8 || forbidden_in_name(c)) return false;
   }
   return true;
 }

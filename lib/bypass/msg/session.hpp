@@ -208,7 +208,7 @@ class Session final {
     uint8_t channel, index, count;
     bool text, ahead;
     bool unreliable;  // on an unreliable channel
-    uint16_t since;   // when it came, in units of 2^20 ns (about 1 ms), wrapping
+    uint16_t since;   // when it came (coarse_now())
   };
 
   // The frames of a received packet, in order (receive() visits them).
@@ -239,10 +239,17 @@ class Session final {
   // Frees unreliable partial messages held for max_rto: their missing
   // fragments are never resent (counted msg_stale).
   void forget_old_partials();
+  // How far ahead of the next expected message a reliable one may be.
+  static constexpr int kReliableWindow = 1024;
   // ahead_buffer, kept small enough that a sender within the window never
-  // runs past the reliable channels' reach (1024 messages): the window
-  // plus a message in flight stays inside it.
-  uint32_t ahead_limit() const { return std::min<uint32_t>(config_->ahead_buffer, 896); }
+  // runs past kReliableWindow: the window and the message in flight past
+  // it (kMaxFragments each at most) stay inside.
+  uint32_t ahead_limit() const {
+    return std::min<uint32_t>(config_->ahead_buffer, kReliableWindow - 2 * kMaxFragments);
+  }
+  // Held::since's clock: the time in units of 2^20 ns (about 1 ms), wrapping.
+  static constexpr int kCoarseShift = 20;
+  uint16_t coarse_now() const { return static_cast<uint16_t>(now_ >> kCoarseShift); }
   Completion try_complete(uint8_t channel, uint16_t seq);
   uint32_t held_count() const { return held_used_; }
   void drain(uint8_t channel);

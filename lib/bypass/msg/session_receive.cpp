@@ -12,8 +12,6 @@ namespace bypass::msg {
 
 namespace {
 
-// How far ahead of the next expected message a reliable one may be.
-constexpr int kReliableWindow = 1024;
 // How far behind the newest fragment an unreliable partial message is kept.
 constexpr int kUnreliableReach = 32;
 
@@ -141,10 +139,9 @@ void Session::advance(uint8_t channel) {
 }
 
 bool Session::deliver(uint8_t channel, bool text, std::span<const uint8_t> bytes) {
-  const bool reliable = channels_[channel] == ChannelKind::kReliable;
   if (!handler_->on_message(*this, channel, text, bytes)) {
     drop(MsgDrop::kAppBusy);
-    if (reliable) refused_ |= 1u << channel;
+    if (channels_[channel] == ChannelKind::kReliable) refused_ |= 1u << channel;
     return false;
   }
   counters_->messages_in++;
@@ -278,16 +275,10 @@ bool Session::hold(const MessageFrame& m, bool ahead) {
     const bool unreliable = channels_[m.channel] != ChannelKind::kReliable;
     // The first reliable fragment held starts the stall clock (tick()).
     if (!unreliable && held_on_[m.channel]++ == 0) stall_from_[m.channel] = now_;
-    h = Held{chunk,
-             m.sequence,
-             static_cast<uint16_t>(m.data.size()),
-             m.channel,
-             m.index,
-             m.count,
-             m.text,
-             ahead,
-             unreliable,
-             static_cast<uint16_t>(now_ >> 20)};
+    h = Held{chunk,       m.sequence, static_cast<uint16_t>(m.data.size()),
+             m.channel,   m.index,    m.count,
+             m.text,      ahead,      unreliable,
+             coarse_now()};
     ahead_used_ += ahead;
     ahead_unreliable_ += ahead && unreliable;
     ++held_used_;
@@ -327,10 +318,10 @@ void Session::forget_behind(uint8_t channel) {
 }
 
 void Session::forget_old_partials() {
-  const uint16_t now = static_cast<uint16_t>(now_ >> 20);
+  const uint16_t now = coarse_now();
   // Within the 16-bit clock's reach (68 s): a check runs each max_rto / 4.
   const uint32_t limit =
-      static_cast<uint32_t>(std::clamp<uint64_t>(config_->max_rto_ns >> 20, 1, 30'000));
+      static_cast<uint32_t>(std::clamp<uint64_t>(config_->max_rto_ns >> kCoarseShift, 1, 30'000));
   for (size_t i = 0; i < held_.size() && ahead_unreliable_ > 0; ++i) {
     const Held& h = held_[i];
     if (h.chunk == ChunkPool::kNone || !h.unreliable) continue;
