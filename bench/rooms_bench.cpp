@@ -48,7 +48,10 @@ class Bench final : public ConnectionTransport {
     MessageServerConfig mc;
     mc.session.channels = {ChannelKind::kReliable, ChannelKind::kUnreliable};
     server_ = std::make_unique<MessageServer>(mc, rooms_.get(), this, members);
-    rooms_->attach(server_.get());
+    if (const Status st = rooms_->attach(server_.get()); !st.is_ok()) {
+      std::fprintf(stderr, "rooms_bench: %s\n", st.message().c_str());
+      std::exit(1);
+    }
     client_config_.channels = mc.session.channels;
     for (uint32_t i = 0; i < members; ++i) {
       members_.push_back(std::make_unique<Member>(&client_config_, &client_pool_));

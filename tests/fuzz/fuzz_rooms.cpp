@@ -68,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   mc.session.send_queue = 64;
   mc.pool_chunks = 512;
   MessageServer server(mc, &rooms, &hub, kClients);
-  rooms.attach(&server);
+  if (!rooms.attach(&server).is_ok()) __builtin_trap();
   SessionConfig cc;
   cc.send_queue = 64;
   ChunkPool client_pool(1024);

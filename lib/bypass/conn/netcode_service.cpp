@@ -86,7 +86,7 @@ Status NetcodeService::start(HandlerContext& ctx) {
       app = rooms_app_.get();
     }
     messages_ = std::make_unique<msg::MessageServer>(mc, app, transport, config_.max_clients);
-    if (rooms_app_) rooms_app_->attach(messages_.get());
+    if (rooms_app_) BYPASS_TRY(rooms_app_->attach(messages_.get()));
     links_ = config_.shared.links;
     auto me = links_->join();
     if (!me) return me.status();

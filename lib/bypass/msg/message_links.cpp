@@ -17,6 +17,7 @@ struct DirectHead {
   uint64_t client_id;
 };
 static_assert(sizeof(DirectHead) == 16);
+static_assert(sizeof(DirectHead) <= WorkerLinks::kMaxRecordHead);
 
 template <typename T>
 std::span<const uint8_t> bytes_of(const T& v) {

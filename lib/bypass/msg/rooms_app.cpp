@@ -58,7 +58,27 @@ class Line {
 
 }  // namespace
 
-void RoomsApp::attach(MessageServer* server) {
+Status RoomsConfig::check(uint32_t connections) const {
+  auto range = [](const char* field, uint64_t v, uint64_t lo, uint64_t hi) {
+    if (v >= lo && v <= hi) return Status::ok();
+    return Status::error("rooms: " + std::string(field) + " is " + std::to_string(v) +
+                         "; set it from " + std::to_string(lo) + " to " + std::to_string(hi) + ".");
+  };
+  BYPASS_TRY(range("rooms_per_connection", rooms_per_connection, 1, kMaxRoomsPerConnection));
+  BYPASS_TRY(range("members_per_room", members_per_room, 2, kMaxMembersPerRoom));
+  BYPASS_TRY(range("max_rooms", max_rooms, 1, kMaxRooms));
+  BYPASS_TRY(range("slow_member_ms", slow_member_ms, kMinSlowMemberMs, kMaxSlowMemberMs));
+  const uint64_t memberships = uint64_t{connections} * rooms_per_connection;
+  if (memberships > kMaxMemberships)
+    return Status::error("rooms: rooms_per_connection times " + std::to_string(connections) +
+                         " connections is " + std::to_string(memberships) +
+                         " room memberships, more than " + std::to_string(kMaxMemberships) +
+                         " a worker: lower rooms_per_connection or the connections.");
+  return Status::ok();
+}
+
+Status RoomsApp::attach(MessageServer* server) {
+  BYPASS_TRY(config_.check(server->max_connections()));
   server_ = server;
   table_ = std::make_unique<RoomTable>(config_.max_rooms, config_.rooms_per_connection,
                                        server->max_connections());
@@ -66,6 +86,7 @@ void RoomsApp::attach(MessageServer* server) {
   out_.reserve(kMaxMessageBytes);
   chunks_.reserve(kMaxFragments);
   slow_.reserve(config_.members_per_room);
+  return Status::ok();
 }
 
 size_t RoomsApp::members(std::string_view room) const {
@@ -199,6 +220,8 @@ bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view 
     uint8_t channel, text;
     uint16_t name;
   } head_rec{channel, text, static_cast<uint16_t>(name.size())};
+  // With broadcast()'s kind byte, within what every ring takes whole.
+  static_assert(1 + sizeof head_rec <= WorkerLinks::kMaxRecordHead);
   const std::span<const uint8_t> rec_head(reinterpret_cast<const uint8_t*>(&head_rec),
                                           sizeof head_rec);
   const uint64_t across =

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include <bypass/core/counter.hpp>
+#include <bypass/core/status.hpp>
 #include <bypass/msg/message_server.hpp>
 #include <bypass/msg/room_table.hpp>
 #include <bypass/msg/session.hpp>
@@ -38,13 +39,27 @@
 namespace bypass::msg {
 
 struct RoomsConfig {
-  uint32_t rooms_per_connection = 16;
-  uint32_t members_per_room = 1024;  // per worker, as "joined ROOM N" counts
-  uint32_t max_rooms = 4096;         // per worker
+  uint32_t rooms_per_connection = 16;  // 1 to kMaxRoomsPerConnection
+  uint32_t members_per_room = 1024;    // per worker, as "joined ROOM N" counts; 2 to 1 Mi
+  uint32_t max_rooms = 4096;           // per worker; 1 to 1 Mi
   static constexpr size_t kMaxName = 64;
   // How long a publication from another worker waits for a member's full
-  // reliable queue before that member is closed as a slow consumer.
+  // reliable queue before that member is closed as a slow consumer (10 ms
+  // to 10 minutes).
   uint32_t slow_member_ms = 1000;
+
+  static constexpr uint32_t kMaxRoomsPerConnection = 1024;
+  static constexpr uint32_t kMaxMembersPerRoom = uint32_t{1} << 20;
+  static constexpr uint32_t kMaxRooms = uint32_t{1} << 20;
+  static constexpr uint32_t kMinSlowMemberMs = 10;
+  static constexpr uint32_t kMaxSlowMemberMs = 600'000;
+  // A worker's room table holds a membership slot per connection and room it
+  // may join, made at start.
+  static constexpr uint64_t kMaxMemberships = uint64_t{1} << 24;
+
+  // Whether these bounds can serve `connections` connections a worker; if
+  // not, one sentence that names the field to change and its range.
+  Status check(uint32_t connections) const;
   bool operator==(const RoomsConfig&) const = default;
 };
 
@@ -53,8 +68,9 @@ class RoomsApp final : public MessageHandler, public LinkedApp {
   explicit RoomsApp(RoomsConfig config = {}) : config_(config) {}
   // The server whose sessions are the members (set before traffic).
   // (Link the server with this app as its LinkedApp for rooms across workers.)
-  // Sizes the room table for the server's connections (before traffic).
-  void attach(MessageServer* server);
+  // Sizes the room table for the server's connections (before traffic);
+  // refuses a config that check() refuses, with its sentence.
+  [[nodiscard]] Status attach(MessageServer* server);
   // A publication another worker framed: to this worker's members of its room.
   bool on_linked(std::span<const uint8_t> record, uint32_t from, uint64_t now_ns) override;
 

@@ -10,11 +10,15 @@ namespace {
 constexpr uint32_t kWrap = UINT32_MAX;  // a header that sends the reader back to the start
 constexpr size_t kHeader = 8;           // length (4 bytes) and padding: records stay 8-aligned
 
-size_t round8(size_t n) {
+constexpr size_t round8(size_t n) {
   return (n + 7) & ~size_t{7};
 }
 
 }  // namespace
+
+// The largest record, header and padding included, fits the smallest ring.
+static_assert(kHeader + round8(kMaxMessageBytes + WorkerLinks::kMaxRecordHead) <=
+              WorkerLinks::kMinRingBytes);
 
 ByteRing::ByteRing(size_t capacity) : mem_(capacity) {}
 
@@ -91,8 +95,10 @@ Expected<uint32_t> WorkerLinks::join() {
   if (me >= kMaxWorkers)
     return Status::error("messages: at most " + std::to_string(kMaxWorkers) +
                          " workers can share one message service");
-  if ((ring_bytes_ & (ring_bytes_ - 1)) != 0 || ring_bytes_ < 4096)
-    return Status::error("messages: a ring is a power of two of at least 4096 bytes");
+  if ((ring_bytes_ & (ring_bytes_ - 1)) != 0 || ring_bytes_ < kMinRingBytes)
+    return Status::error("messages: the rings between workers are " + std::to_string(ring_bytes_) +
+                         " bytes; make them a power of two of at least " +
+                         std::to_string(kMinRingBytes) + ", so that a 64 KiB message fits");
   for (uint32_t other = 0; other < me; ++other) {
     rings_[other * kMaxWorkers + me] = std::make_unique<ByteRing>(ring_bytes_);
     rings_[me * kMaxWorkers + other] = std::make_unique<ByteRing>(ring_bytes_);

@@ -16,13 +16,14 @@
 #include <vector>
 
 #include <bypass/core/status.hpp>
+#include <bypass/msg/msg_wire.hpp>
 
 namespace bypass::msg {
 
 // Records of bytes, each whole and contiguous. One producer, one consumer.
 class ByteRing {
  public:
-  // `capacity`: bytes, a power of two of at least 4 KiB.
+  // `capacity`: bytes, a power of two (WorkerLinks checks it).
   explicit ByteRing(size_t capacity);
 
   // Producer: appends one record made of `parts` in order; false (nothing
@@ -81,7 +82,14 @@ class WorkerLinks {
  public:
   static constexpr uint32_t kMaxWorkers = 64;
   static constexpr size_t kDefaultRingBytes = size_t{1} << 20;
+  // The smallest ring that takes the largest record: a message of
+  // kMaxMessageBytes with its head (a record that could never fit would
+  // hold its sender's channel for good).
+  static constexpr size_t kMinRingBytes = size_t{1} << 17;
+  static constexpr size_t kMaxRecordHead = 64;
 
+  // `ring_bytes`: each ring's size, a power of two of at least kMinRingBytes
+  // (join() says so otherwise).
   explicit WorkerLinks(size_t ring_bytes = kDefaultRingBytes) : ring_bytes_(ring_bytes) {}
 
   // On the control thread, before traffic: the next worker's index, with a

@@ -160,10 +160,12 @@ Status read_netcode(const ConfigSection& r, conn::NetcodeServiceConfig* n) {
       if (r.has(k))
         return r.error(k, "only applies to application = \"rooms\": remove it or set that.");
   }
-  BYPASS_TRY(r.integer("rooms_per_connection", &n->rooms.rooms_per_connection, 1, 1024));
+  using msg::RoomsConfig;
+  BYPASS_TRY(r.integer("rooms_per_connection", &n->rooms.rooms_per_connection, 1,
+                       RoomsConfig::kMaxRoomsPerConnection));
   // Every worker's room table has a membership slot per client and room it
   // may join, made at start (docs/connections.md, "Memory").
-  constexpr uint64_t kMaxMemberships = uint64_t{1} << 24;
+  constexpr uint64_t kMaxMemberships = RoomsConfig::kMaxMemberships;
   if (n->application == "rooms" &&
       uint64_t{n->max_clients} * n->rooms.rooms_per_connection > kMaxMemberships)
     return r.error("rooms_per_connection",
@@ -171,8 +173,10 @@ Status read_netcode(const ConfigSection& r, conn::NetcodeServiceConfig* n) {
                        std::to_string(uint64_t{n->max_clients} * n->rooms.rooms_per_connection) +
                        " room memberships, more than 16777216 (12.6 bytes each, on every "
                        "worker): lower rooms_per_connection or max_clients.");
-  BYPASS_TRY(r.integer("members_per_room", &n->rooms.members_per_room, 2, 1 << 20));
-  BYPASS_TRY(r.integer("slow_member_ms", &n->rooms.slow_member_ms, 10, 600000));
+  BYPASS_TRY(r.integer("members_per_room", &n->rooms.members_per_room, 2,
+                       RoomsConfig::kMaxMembersPerRoom));
+  BYPASS_TRY(r.integer("slow_member_ms", &n->rooms.slow_member_ms, RoomsConfig::kMinSlowMemberMs,
+                       RoomsConfig::kMaxSlowMemberMs));
   std::vector<std::string> channels;
   BYPASS_TRY(r.strings("channels", &channels));
   if (r.has("channels")) {

@@ -16,7 +16,7 @@ namespace {
 // A publication that waits because the ring to another worker is full is
 // counted as msg.links_ring_full, and reaches that worker once it polls.
 TEST(RoomsAcross, APublicationThatWaitsForAFullRingIsCounted) {
-  WorkerLinks links(4096);
+  WorkerLinks links(WorkerLinks::kMinRingBytes);
   Hub a(2, {}, 256, 1000), b(2, {}, 256, 2000);
   a.link(links);
   b.link(links);
@@ -32,15 +32,35 @@ TEST(RoomsAcross, APublicationThatWaitsForAFullRingIsCounted) {
   a.say(1, "join r");
   b.say(0, "join r");
   ASSERT_TRUE(both([&] { return a.rooms().members("r") == 2 && b.rooms().members("r") == 1; }));
-  a.say(0, "pub r\n" + std::string(2500, 'x'));
-  a.say(0, "pub r\n" + std::string(2500, 'y'));  // the 4 KiB ring holds one: this one waits
-  for (int i = 0; i < 50; ++i) a.step();         // b does not poll
-  EXPECT_EQ(count_prefix(a.client(1), "msg r 1000\nyyy"), 0u) << "it waited, for everyone";
+  a.say(0, "pub r\n" + std::string(60000, 'x'));
+  a.say(0, "pub r\n" + std::string(60000, 'y'));
+  a.say(0, "pub r\n" + std::string(60000, 'z'));  // the 128 KiB ring holds two: this one waits
+  for (int i = 0; i < 200; ++i) a.step();         // b does not poll
+  EXPECT_EQ(count_prefix(a.client(1), "msg r 1000\nyyy"), 1u);
+  EXPECT_EQ(count_prefix(a.client(1), "msg r 1000\nzzz"), 0u) << "it waited, for everyone";
   EXPECT_GT(server_counter(a, "msg.links_ring_full"), 0u);
   ASSERT_TRUE(both([&] {
-    return count_prefix(b.client(0), "msg r 1000\nyyy") == 1 &&
-           count_prefix(a.client(1), "msg r 1000\nyyy") == 1;
+    return count_prefix(b.client(0), "msg r 1000\nzzz") == 1 &&
+           count_prefix(a.client(1), "msg r 1000\nzzz") == 1;
   }));
+}
+
+// Rings too small for the largest message (which would wait for room that
+// never comes, holding its sender's channel) are refused when a worker joins,
+// with what to set.
+TEST(RoomsAcross, RingsTooSmallForTheLargestMessageAreRefused) {
+  for (const size_t bytes :
+       {size_t{4096}, WorkerLinks::kMinRingBytes / 2, WorkerLinks::kMinRingBytes + 4096}) {
+    WorkerLinks links(bytes);
+    auto me = links.join();
+    ASSERT_FALSE(me.has_value()) << bytes;
+    EXPECT_EQ(me.status().message(),
+              "messages: the rings between workers are " + std::to_string(bytes) +
+                  " bytes; make them a power of two of at least 131072, so that a 64 KiB "
+                  "message fits");
+  }
+  WorkerLinks links(WorkerLinks::kMinRingBytes);
+  EXPECT_TRUE(links.join().has_value());
 }
 
 // Another worker's application that publishes again for each record it gets.
@@ -58,7 +78,7 @@ struct Echoer : LinkedApp {
 // A poll takes what was in the ring when it began: a worker that keeps
 // writing cannot hold the reader in poll() (no flush, no ticks) for good.
 TEST(RoomsAcross, APollEndsWhileAnotherWorkerKeepsWriting) {
-  WorkerLinks links(4096);
+  WorkerLinks links(WorkerLinks::kMinRingBytes);
   Hub a(1), b(1);
   Echoer echoer;
   echoer.from = &a.server();

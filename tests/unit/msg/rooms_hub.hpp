@@ -36,7 +36,7 @@ class Hub : public ConnectionTransport {
     mc.session.channels = {ChannelKind::kReliable, ChannelKind::kUnreliable};
     mc.session.send_queue = send_queue;
     server_ = std::make_unique<MessageServer>(mc, &rooms_, this, clients);
-    rooms_.attach(server_.get());
+    EXPECT_TRUE(rooms_.attach(server_.get()).is_ok());
     client_config_.send_queue = 1024;
     small_config_ = client_config_;
     if (last_max_message != 0) small_config_.max_message = last_max_message;

@@ -374,6 +374,39 @@ TEST(Rooms, MistakesAreAnsweredWithWhatToChange) {
   EXPECT_EQ(said[6], "error not in room nope");
 }
 
+// An embedder's RoomsConfig is checked when the app attaches, with a
+// sentence naming the field: a bound of 0 made a table nobody could join, and
+// too many memberships overflowed the table's 32-bit slots.
+TEST(Rooms, ABadConfigIsRefusedWithWhatToChange) {
+  Hub hub(4);
+  auto refused = [&](RoomsConfig rc) {
+    RoomsApp app(rc);
+    const Status st = app.attach(&hub.server());
+    EXPECT_EQ(st.message(), rc.check(4).message());
+    return st.message();
+  };
+  RoomsConfig rc;
+  rc.members_per_room = 0;
+  EXPECT_EQ(refused(rc), "rooms: members_per_room is 0; set it from 2 to 1048576.");
+  rc = {};
+  rc.rooms_per_connection = 0;
+  EXPECT_EQ(refused(rc), "rooms: rooms_per_connection is 0; set it from 1 to 1024.");
+  rc = {};
+  rc.max_rooms = 0;
+  EXPECT_EQ(refused(rc), "rooms: max_rooms is 0; set it from 1 to 1048576.");
+  rc = {};
+  rc.slow_member_ms = 5;
+  EXPECT_EQ(refused(rc), "rooms: slow_member_ms is 5; set it from 10 to 600000.");
+  rc = {};
+  rc.rooms_per_connection = 1024;
+  EXPECT_EQ(rc.check(1 << 20).message(),
+            "rooms: rooms_per_connection times 1048576 connections is 1073741824 room "
+            "memberships, more than 16777216 a worker: lower rooms_per_connection or the "
+            "connections.");
+  EXPECT_TRUE(rc.check(1 << 14).is_ok());
+  EXPECT_EQ(refused(RoomsConfig{}), "");
+}
+
 TEST(Rooms, ASlowMemberLosesUnreliableAndIsClosedWith4001) {
   Hub hub(3, {}, /*send_queue=*/32);
   ASSERT_TRUE(hub.run_until([&] { return hub.client(2).opened == 1; }));

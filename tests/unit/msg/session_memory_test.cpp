@@ -67,7 +67,7 @@ TEST(RoomsApp, CommandsAndRepliesAllocateNothing) {
   rc.rooms_per_connection = 2;
   RoomsApp app(rc);
   MessageServer server(MessageServerConfig{}, &app, &transport, 4);
-  app.attach(&server);
+  ASSERT_TRUE(app.attach(&server).is_ok());
   constexpr uint64_t kNow = 1'000'000'000;
   server.on_connect(1, 71, {}, kNow);
   server.on_connect(2, 72, {}, kNow);
