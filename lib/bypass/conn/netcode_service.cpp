@@ -74,23 +74,34 @@ Status NetcodeService::start(HandlerContext& ctx) {
       RequestLimiter::Bound{config_.requests_per_second, config_.request_burst},
       RequestLimiter::Bound{config_.host_requests_per_second,
                             2 * config_.host_requests_per_second});
-  if (config_.application == "echo" || config_.application == "rooms") {
+  if (config_.app.make) {
+    auto app = config_.app.make();
+    if (!app) return app.status();
+    own_app_ = std::move(*app);
+  }
+  if (config_.application == "echo" || config_.application == "rooms" || own_app_) {
     msg::MessageServerConfig mc;
     mc.session.channels = config_.channels;
     mc.session.max_message = config_.max_message;
     mc.pool_chunks = config_.message_memory_mib * 1024;
     msg::ConnectionTransport* transport = this;
     msg::MessageHandler* app = &echo_app_;
-    if (config_.application == "rooms") {
+    msg::LinkedApp* linked = nullptr;
+    if (own_app_) {
+      app = own_app_.get();
+      linked = own_app_.get();
+    } else if (config_.application == "rooms") {
       rooms_app_ = std::make_unique<msg::RoomsApp>(config_.rooms);
       app = rooms_app_.get();
+      linked = rooms_app_.get();
     }
     messages_ = std::make_unique<msg::MessageServer>(mc, app, transport, config_.max_clients);
     if (rooms_app_) BYPASS_TRY(rooms_app_->attach(messages_.get()));
+    if (own_app_) BYPASS_TRY(own_app_->attach(messages_.get()));
     links_ = config_.shared.links;
     auto me = links_->join();
     if (!me) return me.status();
-    messages_->link(links_.get(), *me, rooms_app_.get());
+    messages_->link(links_.get(), *me, linked);
   }
   return Status::ok();
 }
@@ -244,6 +255,7 @@ void NetcodeService::counters(std::vector<std::pair<std::string, uint64_t>>& out
   out.emplace_back("netcode.drop.request_host_rate_limited", host_rate_limited_.get());
   if (messages_) messages_->report(out);
   if (rooms_app_) rooms_app_->report(out);
+  if (own_app_) own_app_->counters(out);
   if (!server_) return;
   for (size_t i = 0; i < kServerDropCount; ++i)
     if (const uint64_t n = server_->drops()[i])

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,7 @@
 #include <bypass/core/counter.hpp>
 #include <bypass/core/prefetch.hpp>
 #include <bypass/msg/echo_app.hpp>
+#include <bypass/msg/message_app.hpp>
 #include <bypass/msg/message_server.hpp>
 #include <bypass/msg/rooms_app.hpp>
 #include <bypass/msg/worker_links.hpp>
@@ -46,6 +48,14 @@ struct NetcodeSharedSlot {
   bool operator==(const NetcodeSharedSlot&) const { return true; }
 };
 
+// A program's own message application (msg/message_app.hpp): made once per
+// worker when the service starts. Not compared: the service's table, which
+// holds the application's keys, is (udp::ServiceConfig::table).
+struct NetcodeAppMaker {
+  std::function<Expected<std::unique_ptr<msg::MessageApplication>>()> make;
+  bool operator==(const NetcodeAppMaker&) const { return true; }
+};
+
 // What [[udpd.service]] says for handler = "netcode".
 struct NetcodeServiceConfig {
   uint64_t protocol_id = 0;
@@ -59,8 +69,10 @@ struct NetcodeServiceConfig {
   // Per host (an IPv4 address or an IPv6 /64, all its ports), bursts of twice
   // this: bounds one host that cycles through its ports, not a NAT's clients.
   uint32_t host_requests_per_second = 1000;
-  // What runs on the connections: "payload_echo", or on messages "echo" or "rooms".
+  // What runs on the connections: "payload_echo", or on messages "echo",
+  // "rooms" or an application the program added (then `app` makes it).
   std::string application = "payload_echo";
+  NetcodeAppMaker app;
   std::vector<msg::ChannelKind> channels = {msg::ChannelKind::kReliable,
                                             msg::ChannelKind::kUnreliable};
   uint32_t message_memory_mib = 16;  // the worker's message chunks, all connections
@@ -145,7 +157,8 @@ class NetcodeService final : public DatagramHandler,
   std::unique_ptr<RequestLimiter> limiter_;  // connection requests, per address and per host
   msg::EchoApp echo_app_;
   std::unique_ptr<msg::RoomsApp> rooms_app_;
-  std::unique_ptr<msg::MessageServer> messages_;  // "echo": the message layer
+  std::unique_ptr<msg::MessageApplication> own_app_;  // the program's, from config_.app
+  std::unique_ptr<msg::MessageServer> messages_;      // "echo": the message layer
   // During a batch or tick: where sends go, the datagram being read, its time.
   Outbox* out_ = nullptr;
   const Datagram* current_ = nullptr;

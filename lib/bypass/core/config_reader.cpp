@@ -202,6 +202,12 @@ Status ConfigSection::mac(std::string_view key, uint8_t* out) const {
 Status ConfigSection::choice(std::string_view key, std::string* out,
                              std::initializer_list<std::string_view> allowed,
                              std::string_view noun) const {
+  const std::vector<std::string> names(allowed.begin(), allowed.end());
+  return choice(key, out, names, noun);
+}
+
+Status ConfigSection::choice(std::string_view key, std::string* out,
+                             std::span<const std::string> allowed, std::string_view noun) const {
   std::string s = *out;
   BYPASS_TRY(string(key, &s));
   for (auto a : allowed)

@@ -11,6 +11,7 @@
 #include <functional>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +77,9 @@ class ConfigSection {
   /// level", "a policy") in the message.
   Status choice(std::string_view key, std::string* out,
                 std::initializer_list<std::string_view> allowed, std::string_view noun) const;
+  /// The same, with the allowed strings known only at run time.
+  Status choice(std::string_view key, std::string* out, std::span<const std::string> allowed,
+                std::string_view noun) const;
 
   /// The sub-table "[<dotted>.<key>]", if written.
   Expected<std::optional<ConfigSection>> table(std::string_view key) const;

@@ -6,6 +6,11 @@
 /// when the config is checked, before EAL, and then once per worker, so it
 /// must not need EAL. There is no global registry: the program makes one and
 /// hands it to udpd_main (bypass/udpd/udpd_main.hpp).
+///
+/// It also holds message applications by name (msg/message_app.hpp, in the
+/// source tree: the message headers are not installed yet), which the netcode
+/// service runs with `application = "NAME"` beside its built-in ones (echo,
+/// rooms): their factories are called the same way.
 #pragma once
 
 #include <functional>
@@ -18,6 +23,10 @@
 #include <bypass/udp/handler.hpp>
 
 namespace bypass {
+
+namespace msg {
+class MessageApplication;  // bypass/msg/message_app.hpp (in the source tree, not installed yet)
+}  // namespace msg
 
 /// Handlers by name, each with the service keys it reads.
 class HandlerRegistry {
@@ -37,13 +46,30 @@ class HandlerRegistry {
   /// The added names, in the order added.
   std::vector<std::string> names() const;
 
+  /// Makes a message application for one worker from its netcode service's
+  /// table (the service's keys, and the application's own).
+  using AppFactory = std::function<Expected<std::unique_ptr<msg::MessageApplication>>(
+      const ConfigSection& service)>;
+  /// Adds the message application `name` (a second add replaces the first);
+  /// `keys`: the service keys it reads besides the netcode service's.
+  void add_application(std::string name, std::vector<std::string> keys, AppFactory make);
+  /// Its keys, or null when no application of that name was added.
+  const std::vector<std::string>* application_keys(const std::string& name) const;
+  /// An application of the added `name` for `service`, or the sentence that says what to change.
+  Expected<std::unique_ptr<msg::MessageApplication>> make_application(
+      const std::string& name, const ConfigSection& service) const;
+  /// The added applications' names, in the order added.
+  std::vector<std::string> application_names() const;
+
  private:
+  template <typename F>
   struct Entry {
     std::string name;
     std::vector<std::string> keys;
-    Factory make;
+    F make;
   };
-  std::vector<Entry> entries_;
+  std::vector<Entry<Factory>> entries_;
+  std::vector<Entry<AppFactory>> apps_;
 };
 
 }  // namespace bypass

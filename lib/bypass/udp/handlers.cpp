@@ -101,7 +101,8 @@ const std::vector<std::string> kNetcodeKeys = {
     "max_message",         kRoomsKeys[0],      kRoomsKeys[1],
     kRoomsKeys[2]};
 
-Status read_netcode(const ConfigSection& r, conn::NetcodeServiceConfig* n) {
+Status read_netcode(const ConfigSection& r, conn::NetcodeServiceConfig* n,
+                    const HandlerRegistry* added) {
   BYPASS_TRY(r.require("protocol_id",
                        "add protocol_id = the 64-bit id your clients use, like "
                        "\"0x1122334455667788\" or 1234"));
@@ -153,8 +154,17 @@ Status read_netcode(const ConfigSection& r, conn::NetcodeServiceConfig* n) {
   BYPASS_TRY(r.integer("requests_per_second", &n->requests_per_second, 1, 1000000));
   BYPASS_TRY(r.integer("request_burst", &n->request_burst, 1, 1000000));
   BYPASS_TRY(r.integer("host_requests_per_second", &n->host_requests_per_second, 1, 1000000));
-  BYPASS_TRY(r.choice("application", &n->application, {"payload_echo", "echo", "rooms"},
-                      "an application"));
+  std::vector<std::string> apps = {"payload_echo", "echo", "rooms"};
+  if (added) {
+    const std::vector<std::string> own = added->application_names();
+    apps.insert(apps.end(), own.begin(), own.end());
+  }
+  BYPASS_TRY(r.choice("application", &n->application, apps, "an application"));
+  if (added && added->application_keys(n->application)) {
+    // The program's own: made once now, so that its keys are checked before EAL.
+    auto app = added->make_application(n->application, r);
+    if (!app) return app.status();
+  }
   if (n->application != "rooms") {
     for (const char* k : kRoomsKeys)
       if (r.has(k))
@@ -241,6 +251,11 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc,
       std::vector<std::string> known = {"port",       "handler",   "file",        "chunk",
                                         "max_chunks", "max_peers", "idle_seconds"};
       known.insert(known.end(), kNetcodeKeys.begin(), kNetcodeKeys.end());
+      // A netcode service running an application the program added: its keys too.
+      std::string app;
+      if (r.get("application") && r.string("application", &app).is_ok() && added)
+        if (const std::vector<std::string>* keys = added->application_keys(app))
+          known.insert(known.end(), keys->begin(), keys->end());
       BYPASS_TRY(r.only_list(known));
       ServiceConfig s;
       BYPASS_TRY(r.require("port", "add port = a UDP port from 1 to 65535"));
@@ -271,7 +286,10 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc,
             return r.error(k, "is not a key of the " + s.handler + " handler: remove it.");
       BYPASS_TRY(r.integer("max_peers", &s.max_peers, 2, 4096));
       BYPASS_TRY(r.integer("idle_seconds", &s.idle_seconds, 1, 86400));
-      if (s.handler == "netcode") BYPASS_TRY(read_netcode(r, &s.netcode));
+      if (s.handler == "netcode") {
+        BYPASS_TRY(read_netcode(r, &s.netcode, added));
+        s.table = r.value();  // an added application reads its keys again on each worker
+      }
       if (s.handler != "static") {
         out.push_back(std::move(s));
         return Status::ok();
@@ -303,9 +321,15 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc,
 
 Expected<std::unique_ptr<DatagramHandler>> make_service_handler(const ServiceConfig& s,
                                                                 const HandlerRegistry* added) {
-  if (added && added->keys(s.handler))
-    return added->make(s.handler,
-                       ConfigSection(s.table, "[[udpd.service]] " + std::to_string(s.port)));
+  const std::string where = "[[udpd.service]] " + std::to_string(s.port);
+  if (added && added->keys(s.handler)) return added->make(s.handler, ConfigSection(s.table, where));
+  if (s.handler == "netcode" && added && added->application_keys(s.netcode.application)) {
+    conn::NetcodeServiceConfig n = s.netcode;
+    n.app.make = [added, name = n.application, table = s.table, where] {
+      return added->make_application(name, ConfigSection(table, where));
+    };
+    return std::unique_ptr<DatagramHandler>(std::make_unique<conn::NetcodeService>(std::move(n)));
+  }
   return make_handler(s);
 }
 
