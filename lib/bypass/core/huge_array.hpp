@@ -1,11 +1,12 @@
-// HugeArray: a fixed-size array for a large table that is read at random,
-// in memory the kernel may back with 2 MB pages. Transparent huge pages in
-// "madvise" mode (Debian's default) need the region marked; the array maps
-// it itself, aligned to 2 MB, and asks for huge pages (a hint: without them
-// it is an ordinary array). On 4 KB pages a table of tens of MB costs a TLB
-// miss and a page walk on nearly every access; the netcode server's client
-// tables are such tables. Elements are value-initialized; allocation happens
-// once, in the constructor (std::bad_alloc if the memory is not there).
+/// @file
+/// HugeArray: a fixed-size array for a large table that is read at random,
+/// in memory the kernel may back with 2 MB pages. Transparent huge pages in
+/// "madvise" mode (Debian's default) need the region marked; the array maps
+/// it itself, aligned to 2 MB, and asks for huge pages (a hint: without them
+/// it is an ordinary array). On 4 KB pages a table of tens of MB costs a TLB
+/// miss and a page walk on nearly every access; the netcode server's client
+/// tables are such tables. Elements are value-initialized; allocation happens
+/// once, in the constructor (std::bad_alloc if the memory is not there).
 #pragma once
 
 #include <sys/mman.h>
@@ -17,12 +18,16 @@
 
 namespace bypass {
 
+/// A fixed-size array of T in memory that may be backed by huge pages; see the
+/// file's description.
 template <typename T>
 class HugeArray {
  public:
-  static constexpr size_t kHugePage = size_t{2} << 20;
+  static constexpr size_t kHugePage = size_t{2} << 20;  ///< the huge page size: 2 MB
 
+  /// An empty array.
   HugeArray() = default;
+  /// `n` value-initialized elements; std::bad_alloc if the memory cannot be mapped.
   explicit HugeArray(size_t n) : n_(n) {
     if (n == 0) return;
     if (n > (SIZE_MAX - 2 * kHugePage) / sizeof(T)) throw std::bad_alloc();
@@ -50,10 +55,13 @@ class HugeArray {
       throw;
     }
   }
+  /// Destroys the elements and unmaps the memory.
   ~HugeArray() { release(); }
   HugeArray(const HugeArray&) = delete;
   HugeArray& operator=(const HugeArray&) = delete;
+  /// Takes `o`'s elements; `o` is left empty.
   HugeArray(HugeArray&& o) noexcept { take(o); }
+  /// Frees this array's elements, then takes `o`'s; `o` is left empty.
   HugeArray& operator=(HugeArray&& o) noexcept {
     if (this != &o) {
       release();
@@ -62,15 +70,15 @@ class HugeArray {
     return *this;
   }
 
-  T& operator[](size_t i) { return data_[i]; }
-  const T& operator[](size_t i) const { return data_[i]; }
-  size_t size() const { return n_; }
-  T* data() { return data_; }
-  const T* data() const { return data_; }
-  T* begin() { return data_; }
-  T* end() { return data_ + n_; }
-  const T* begin() const { return data_; }
-  const T* end() const { return data_ + n_; }
+  T& operator[](size_t i) { return data_[i]; }              ///< element `i` (unchecked)
+  const T& operator[](size_t i) const { return data_[i]; }  ///< element `i` (unchecked)
+  size_t size() const { return n_; }                        ///< the number of elements
+  T* data() { return data_; }                               ///< the first element
+  const T* data() const { return data_; }                   ///< the first element
+  T* begin() { return data_; }                              ///< the first element
+  T* end() { return data_ + n_; }                           ///< one past the last element
+  const T* begin() const { return data_; }                  ///< the first element
+  const T* end() const { return data_ + n_; }               ///< one past the last element
 
  private:
   void release() {

@@ -1,7 +1,5 @@
 #include <bypass/udp/handler_registry.hpp>
 
-#include <bypass/msg/message_app.hpp>
-
 namespace bypass {
 
 namespace {

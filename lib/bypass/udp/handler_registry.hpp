@@ -7,10 +7,9 @@
 /// must not need EAL. There is no global registry: the program makes one and
 /// hands it to udpd_main (bypass/udpd/udpd_main.hpp).
 ///
-/// It also holds message applications by name (msg/message_app.hpp, in the
-/// source tree: the message headers are not installed yet), which the netcode
-/// service runs with `application = "NAME"` beside its built-in ones (echo,
-/// rooms): their factories are called the same way.
+/// It also holds message applications by name (bypass/msg/message_app.hpp),
+/// which the netcode service runs with `application = "NAME"` beside its
+/// built-in ones (echo, rooms): their factories are called the same way.
 #pragma once
 
 #include <functional>
@@ -20,13 +19,10 @@
 
 #include <bypass/core/config_reader.hpp>
 #include <bypass/core/status.hpp>
+#include <bypass/msg/message_app.hpp>
 #include <bypass/udp/handler.hpp>
 
 namespace bypass {
-
-namespace msg {
-class MessageApplication;  // bypass/msg/message_app.hpp (in the source tree, not installed yet)
-}  // namespace msg
 
 /// Handlers by name, each with the service keys it reads.
 class HandlerRegistry {
