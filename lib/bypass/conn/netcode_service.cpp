@@ -78,6 +78,11 @@ Status NetcodeService::start(HandlerContext& ctx) {
     auto app = config_.app.make();
     if (!app) return app.status();
     own_app_ = std::move(*app);
+  } else if (config_.application != "payload_echo" && config_.application != "echo" &&
+             config_.application != "rooms") {
+    return Status::error("netcode: application \"" + config_.application +
+                         "\" is the program's own: make the service with "
+                         "make_service_handler() and the registry that has it.");
   }
   if (config_.application == "echo" || config_.application == "rooms" || own_app_) {
     msg::MessageServerConfig mc;
@@ -97,11 +102,13 @@ Status NetcodeService::start(HandlerContext& ctx) {
     }
     messages_ = std::make_unique<msg::MessageServer>(mc, app, transport, config_.max_clients);
     if (rooms_app_) BYPASS_TRY(rooms_app_->attach(messages_.get()));
-    if (own_app_) BYPASS_TRY(own_app_->attach(messages_.get()));
     links_ = config_.shared.links;
     auto me = links_->join();
     if (!me) return me.status();
     messages_->link(links_.get(), *me, linked);
+    // Linked first, so that the application's worker(), subscribe() and
+    // broadcast() work from attach() on.
+    if (own_app_) BYPASS_TRY(own_app_->attach(messages_.get()));
   }
   return Status::ok();
 }

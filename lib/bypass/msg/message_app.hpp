@@ -23,8 +23,11 @@ namespace bypass::msg {
 /// A message application for one worker of a netcode service.
 class MessageApplication : public MessageHandler, public LinkedApp {
  public:
-  /// Before traffic, on the control thread: this worker's message server
-  /// (valid while the application lives). An error stops the service's start.
+  /// Before traffic, on the control thread, once the worker is linked to the
+  /// others (worker(), subscribe() and broadcast() work): this worker's
+  /// message server, valid until the service stops (the server goes before
+  /// the application, and open sessions get no on_close() then). An error
+  /// stops the service's start.
   virtual Status attach(MessageServer* server) {
     (void)server;
     return Status::ok();

@@ -97,7 +97,7 @@ class MessageServer final : PacketOut {
   uint32_t worker() const { return me_; }
   /// A whole message to a connection on any worker: queued at once if it
   /// lives here; else copied into the ring to its worker (kQueueFull if that
-  /// ring has no room now; try again on on_writable or later). There, a
+  /// ring has no room now: try again later, no on_writable follows). There, a
   /// reliable message that finds the queue full closes the connection with
   /// 4001, an unreliable one is dropped; a stale ConnRef is counted.
   SendResult send_to(const ConnRef& to, uint8_t channel, bool text, std::span<const uint8_t> bytes);
@@ -106,9 +106,13 @@ class MessageServer final : PacketOut {
   /// An application record (head, then body) to every other worker in `to` (a
   /// bit per worker) that takes records now; false if a ring lacks room (then
   /// nothing was sent). `reached`, if given: how many workers it went to.
+  /// Head and body together are at most kMaxBroadcastBytes: a larger record
+  /// never fits a ring, and false would come every time.
   bool broadcast(std::span<const uint8_t> head, std::span<const uint8_t> body,
                  uint64_t to = kAllWorkers, uint32_t* reached = nullptr);
   static constexpr uint64_t kAllWorkers = ~uint64_t{0};  ///< every worker's bit
+  /// The largest record broadcast() can pass (a 64 KiB message and a head).
+  static constexpr size_t kMaxBroadcastBytes = kMaxMessageBytes + WorkerLinks::kMaxRecordHead - 1;
   /// The application's interest in records about `key` (a room) starts or
   /// ends on this worker: counted, so the service's WorkerDirectory says
   /// which workers hold any key of its bucket.

@@ -95,7 +95,10 @@ class PacketWriter {
   /// Starts the packet over with header `h`.
   void header(const Header& h);
   ///@{
-  /// Appends a frame; false, and nothing written, if it does not fit or is invalid.
+  /// Appends a frame; false, and nothing written, if it does not fit, or if a
+  /// length is over its field (more than 32 channels, a close reason over
+  /// 123 bytes, data over 65,535 bytes). The caller checks the rest (a
+  /// fragment's index and count, UTF-8).
   bool hello(const Hello& h);
   bool ping(uint32_t id) { return id_frame(FrameType::kPing, id); }
   bool pong(uint32_t id) { return id_frame(FrameType::kPong, id); }

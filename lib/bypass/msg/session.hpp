@@ -70,8 +70,8 @@ struct SessionCounters {
   Counter packets_in;            ///< packets received
   Counter packets_out;           ///< packets put on the wire
   Counter ack_only;              ///< of those, packets that carried only acks
-  Counter retransmits;           ///< fragments sent again after a timeout
-  Counter fast_retransmits;      ///< fragments sent again after later packets were acked
+  Counter retransmits;           ///< fragments sent again, for whatever reason
+  Counter fast_retransmits;      ///< fragments marked for resend as later packets were acked
   Counter packets_lost;          ///< packets taken for lost
   /// Packets taken for lost that the peer acknowledged after all: a delay,
   /// not a loss.
@@ -159,7 +159,8 @@ class Session final {
   /// on_close(). The owner drops the transport once finished().
   void close(uint16_t code, std::string_view reason);
 
-  /// The transport is gone: on_close(1006) if it was open; chunks freed.
+  /// The transport is gone: on_close() if it was open (1006, or the code of a
+  /// close already sent or received); chunks freed.
   void lost();
 
   /// Timers: retransmission, packet loss, ping, idle timeout, close linger.

@@ -2,6 +2,7 @@
 
 #include <rte_byteorder.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cerrno>
@@ -156,8 +157,12 @@ Status read_netcode(const ConfigSection& r, conn::NetcodeServiceConfig* n,
   BYPASS_TRY(r.integer("host_requests_per_second", &n->host_requests_per_second, 1, 1000000));
   std::vector<std::string> apps = {"payload_echo", "echo", "rooms"};
   if (added) {
-    const std::vector<std::string> own = added->application_names();
-    apps.insert(apps.end(), own.begin(), own.end());
+    for (const std::string& own : added->application_names()) {
+      if (std::find(apps.begin(), apps.end(), own) != apps.end())
+        return Status::error("the program added an application named \"" + own +
+                             "\", which is built in: the program must give it another name.");
+      apps.push_back(own);
+    }
   }
   BYPASS_TRY(r.choice("application", &n->application, apps, "an application"));
   if (added && added->application_keys(n->application)) {
@@ -251,11 +256,25 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc,
       std::vector<std::string> known = {"port",       "handler",   "file",        "chunk",
                                         "max_chunks", "max_peers", "idle_seconds"};
       known.insert(known.end(), kNetcodeKeys.begin(), kNetcodeKeys.end());
-      // A netcode service running an application the program added: its keys too.
+      // A netcode service running an application the program added: its keys
+      // too, which must not be the service's own; another added application's
+      // keys are refused by name.
       std::string app;
-      if (r.get("application") && r.string("application", &app).is_ok() && added)
-        if (const std::vector<std::string>* keys = added->application_keys(app))
-          known.insert(known.end(), keys->begin(), keys->end());
+      if (r.get("application")) BYPASS_TRY(r.string("application", &app));
+      for (const std::string& other :
+           added ? added->application_names() : std::vector<std::string>{}) {
+        for (const std::string& k : *added->application_keys(other)) {
+          if (std::find(known.begin(), known.end(), k) != known.end())
+            return Status::error("the program's application \"" + other + "\" reads key \"" + k +
+                                 "\", which " + r.path() +
+                                 " reads itself: the program must give its key another name.");
+          if (other != app && r.has(k))
+            return r.error(
+                k, "only applies to application = \"" + other + "\": remove it or set that.");
+        }
+      }
+      if (const std::vector<std::string>* keys = added ? added->application_keys(app) : nullptr)
+        known.insert(known.end(), keys->begin(), keys->end());
       BYPASS_TRY(r.only_list(known));
       ServiceConfig s;
       BYPASS_TRY(r.require("port", "add port = a UDP port from 1 to 65535"));
@@ -288,7 +307,11 @@ Expected<std::vector<ServiceConfig>> read_services(const ConfigValue& doc,
       BYPASS_TRY(r.integer("idle_seconds", &s.idle_seconds, 1, 86400));
       if (s.handler == "netcode") {
         BYPASS_TRY(read_netcode(r, &s.netcode, added));
-        s.table = r.value();  // an added application reads its keys again on each worker
+        // An added application reads its keys again on each worker. (Only
+        // then: a reload compares the table, and a built-in service is not
+        // made anew for a change that reads the same, such as a default
+        // written out.)
+        if (added && added->application_keys(s.netcode.application)) s.table = r.value();
       }
       if (s.handler != "static") {
         out.push_back(std::move(s));

@@ -84,7 +84,10 @@ struct ServiceConfig {
   uint32_t max_peers = 64;             // fanout: peers in the room at most
   uint32_t idle_seconds = 30;          // fanout: silence after which a peer is forgotten
   conn::NetcodeServiceConfig netcode;  // netcode (its key read from private_key_file)
-  ConfigValue table;                   // a handler the program added: the service's whole table
+  // A handler or message application the program added: the service's whole
+  // table (its keys are read again on each worker, and a reload that changes
+  // any of them makes the service anew). Empty otherwise.
+  ConfigValue table;
   bool operator==(const ServiceConfig&) const = default;
 };
 

@@ -41,7 +41,8 @@ class Shout final : public msg::MessageApplication {
     for (uint8_t b : bytes) out += static_cast<char>(std::toupper(b));
     ++messages_;
     const auto* p = reinterpret_cast<const uint8_t*>(out.data());
-    return s.send(channel, text, {p, out.size()}) == msg::SendResult::kOk;
+    const msg::SendResult r = s.send(channel, text, {p, out.size()});
+    return r != msg::SendResult::kQueueFull && r != msg::SendResult::kNoMemory;
   }
   void on_close(msg::Session&, uint16_t, std::string_view) override {}
   void counters(std::vector<std::pair<std::string, uint64_t>>& out) const override {
@@ -96,6 +97,13 @@ Expected<std::vector<ServiceConfig>> services(const KeyFile& key, const std::str
   return read_services(c->app, added);
 }
 
+struct NoStaticContent final : HandlerContext {
+  Expected<const StaticBlob*> make_static(std::span<const uint8_t>) override {
+    return Status::error("none");
+  }
+  uint32_t max_payload() const override { return 1472; }
+};
+
 TEST(NetcodeApp, AProgramsApplicationIsNamedAndItsKeysChecked) {
   const KeyFile key;
   const HandlerRegistry added = shout_registry();
@@ -120,18 +128,67 @@ TEST(NetcodeApp, AProgramsApplicationIsNamedAndItsKeysChecked) {
   // Its key with another application, or with no program's applications at all.
   auto elsewhere = services(key, "application = \"echo\"\nshout_prefix = \"! \"\n", &added);
   ASSERT_FALSE(elsewhere.has_value());
-  EXPECT_NE(elsewhere.error().find("shout_prefix"), std::string::npos) << elsewhere.error();
+  EXPECT_NE(elsewhere.error().find(
+                "shout_prefix only applies to application = \"shout\": remove it or set that."),
+            std::string::npos)
+      << elsewhere.error();
   auto none = services(key, "application = \"shout\"\n", nullptr);
   ASSERT_FALSE(none.has_value());
   EXPECT_NE(none.error().find("is not an application"), std::string::npos) << none.error();
+
+  // A program's application may not take a built-in's name, nor a key the
+  // service reads itself: said when the config is read.
+  HandlerRegistry echo = shout_registry();
+  echo.add_application("echo", {}, [](const ConfigSection&) {
+    return Expected<std::unique_ptr<msg::MessageApplication>>(Status::error("unused"));
+  });
+  auto shadow = services(key, "application = \"shout\"\n", &echo);
+  ASSERT_FALSE(shadow.has_value());
+  EXPECT_EQ(shadow.error(),
+            "the program added an application named \"echo\", which is built in: the program "
+            "must give it another name.");
+  HandlerRegistry clash = shout_registry();
+  clash.add_application("clash", {"max_clients"}, [](const ConfigSection&) {
+    return Expected<std::unique_ptr<msg::MessageApplication>>(Status::error("unused"));
+  });
+  auto taken = services(key, "application = \"shout\"\n", &clash);
+  ASSERT_FALSE(taken.has_value());
+  EXPECT_NE(taken.error().find("the program's application \"clash\" reads key \"max_clients\""),
+            std::string::npos)
+      << taken.error();
 }
 
-struct NoStaticContent final : HandlerContext {
-  Expected<const StaticBlob*> make_static(std::span<const uint8_t>) override {
-    return Status::error("none");
-  }
-  uint32_t max_payload() const override { return 1472; }
-};
+// A built-in application's service keeps no copy of its table: a reload
+// that writes a default out, or the protocol id another way, changes
+// nothing (its connections stay). An added one's does, to be read again.
+TEST(NetcodeApp, ABuiltInServiceComparesByWhatItMeans) {
+  const KeyFile key;
+  const HandlerRegistry added = shout_registry();
+  auto a = services(key, "application = \"echo\"\n", &added);
+  auto b = services(key, "application = \"echo\"\nmax_clients = 256\n", &added);
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  EXPECT_TRUE((*a)[0] == (*b)[0]);
+  auto c = services(key, "application = \"shout\"\n", &added);
+  auto d = services(key, "application = \"shout\"\nshout_prefix = \"> \"\n", &added);
+  ASSERT_TRUE(c.has_value() && d.has_value());
+  EXPECT_FALSE((*c)[0] == (*d)[0]) << "the application's keys are in its table";
+}
+
+// The service made without the registry (make_handler) cannot run an added
+// application: start() says how to make it, rather than echo payloads.
+TEST(NetcodeApp, AnAddedApplicationWithoutItsMakerDoesNotStart) {
+  ASSERT_TRUE(crypto_init());
+  const KeyFile key;
+  const HandlerRegistry added = shout_registry();
+  auto s = services(key, "application = \"shout\"\n", &added);
+  ASSERT_TRUE(s.has_value()) << s.error();
+  auto h = make_handler((*s)[0]);
+  NoStaticContent ctx;
+  const Status st = h->start(ctx);
+  EXPECT_EQ(st.message(),
+            "netcode: application \"shout\" is the program's own: make the service with "
+            "make_service_handler() and the registry that has it.");
+}
 
 struct ToServer final : PacketSink {
   void send(const NetcodeAddress&, std::span<const uint8_t> p) override {
