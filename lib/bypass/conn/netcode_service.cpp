@@ -78,8 +78,7 @@ Status NetcodeService::start(HandlerContext& ctx) {
     auto app = config_.app.make();
     if (!app) return app.status();
     own_app_ = std::move(*app);
-  } else if (config_.application != "payload_echo" && config_.application != "echo" &&
-             config_.application != "rooms") {
+  } else if (!is_built_in_application(config_.application)) {
     return Status::error("netcode: application \"" + config_.application +
                          "\" is the program's own: make the service with "
                          "make_service_handler() and the registry that has it.");

@@ -12,10 +12,13 @@
 // rooms over messages).
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <bypass/conn/connection_handler.hpp>
@@ -55,6 +58,14 @@ struct NetcodeAppMaker {
   std::function<Expected<std::unique_ptr<msg::MessageApplication>>()> make;
   bool operator==(const NetcodeAppMaker&) const { return true; }
 };
+
+// The applications the service runs itself; a program adds others by name.
+inline constexpr std::array<std::string_view, 3> kBuiltInApplications = {"payload_echo", "echo",
+                                                                         "rooms"};
+inline bool is_built_in_application(std::string_view name) {
+  return std::find(kBuiltInApplications.begin(), kBuiltInApplications.end(), name) !=
+         kBuiltInApplications.end();
+}
 
 // What [[udpd.service]] says for handler = "netcode".
 struct NetcodeServiceConfig {

@@ -155,10 +155,11 @@ Status read_netcode(const ConfigSection& r, conn::NetcodeServiceConfig* n,
   BYPASS_TRY(r.integer("requests_per_second", &n->requests_per_second, 1, 1000000));
   BYPASS_TRY(r.integer("request_burst", &n->request_burst, 1, 1000000));
   BYPASS_TRY(r.integer("host_requests_per_second", &n->host_requests_per_second, 1, 1000000));
-  std::vector<std::string> apps = {"payload_echo", "echo", "rooms"};
+  std::vector<std::string> apps(conn::kBuiltInApplications.begin(),
+                                conn::kBuiltInApplications.end());
   if (added) {
     for (const std::string& own : added->application_names()) {
-      if (std::find(apps.begin(), apps.end(), own) != apps.end())
+      if (conn::is_built_in_application(own))
         return Status::error("the program added an application named \"" + own +
                              "\", which is built in: the program must give it another name.");
       apps.push_back(own);
