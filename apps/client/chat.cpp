@@ -1,11 +1,8 @@
 #include "chat.hpp"
 
-#include "batch_io.hpp"
 #include "netcode_io.hpp"
 
-#include <netinet/in.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,9 +16,7 @@
 
 #include <bypass/conn/connect_token.hpp>
 #include <bypass/conn/keys.hpp>
-#include <bypass/conn/netcode_service.hpp>
-#include <bypass/msg/message_client.hpp>
-#include <bypass/udp/socket_backend.hpp>
+#include <bypass/msg/udp_message_client.hpp>
 
 namespace bypass::client {
 namespace {
@@ -91,60 +86,34 @@ int run_chat(const std::string& token_file, const std::string& room, int connect
   if (!token) return fail("the token in '" + token_file + "': " + token.error());
   if (token->expire_timestamp <= static_cast<uint64_t>(std::time(nullptr)))
     return fail("the token in '" + token_file + "' has expired: mint a new one.");
-  bool dual = false;
-  const int fd = open_token_socket(*token, &dual);
-  if (fd < 0) return fail(std::string("cannot open a UDP socket: ") + std::strerror(errno) + ".");
-  SocketSink sink(fd, dual);
   Chat chat;
   chat.room = room;
-  msg::SessionConfig sc;
-  msg::ChunkPool pool(1024);
-  msg::SessionCounters counters;
-  msg::MessageClient client(&sink, &chat, &sc, &pool, &counters);
+  msg::UdpMessageClient client(&chat);
+  if (Status s = client.connect(*bytes); !s) return fail(s.message());
   const conn::Now start = clock_now();
-  client.connect(*bytes, start);
   std::printf("* connecting to the room %s\n", room.c_str());
   std::fflush(stdout);
   std::string line;
   bool input_done = false;
-  uint64_t next_tick = 0;
-  uint8_t rx[2048];
   for (;;) {
     const conn::Now t = clock_now();
-    if (!chat.open && t.mono_ns - start.mono_ns > uint64_t(connect_timeout_ms) * 1'000'000) {
-      close(fd);
+    if (!chat.open && t.mono_ns - start.mono_ns > uint64_t(connect_timeout_ms) * 1'000'000)
       return fail("no answer from the server within " + std::to_string(connect_timeout_ms) +
                   " ms (" + std::string(conn::client_state_name(client.state())) + ").");
-    }
-    if (client.state() < conn::ClientState::kDisconnected) {
-      close(fd);
+    if (client.state() < conn::ClientState::kDisconnected)
       return fail("the connection failed: " + std::string(conn::client_state_name(client.state())) +
                   ".");
-    }
-    if (t.mono_ns >= next_tick) {
-      client.update(t);
-      next_tick = t.mono_ns + 10'000'000;
-    } else {
-      client.flush(t);
-    }
-    if (chat.closed && !client.netcode().connected()) break;
+    if (chat.closed && client.finished()) break;
     // Input is read once the session is open (the join goes first): lines
     // typed or piped before wait in the terminal or the pipe, and an early
-    // end of input closes after them.
-    pollfd pfds[2] = {{fd, POLLIN, 0}, {input_done || !chat.open ? -1 : 0, POLLIN, 0}};
-    if (poll(pfds, 2, 10) <= 0) continue;
-    if (pfds[0].revents & POLLIN) {
-      // At most a bounded number a pass: a flood at the socket cannot keep
-      // the keep-alives, the acks and the terminal from their turn.
-      for (unsigned k = 0; k < kDrainBatches * kIoBatch; ++k) {
-        sockaddr_storage from;
-        socklen_t flen = sizeof from;
-        const ssize_t n = recvfrom(fd, rx, sizeof rx, 0, reinterpret_cast<sockaddr*>(&from), &flen);
-        if (n <= 0) break;
-        client.receive(conn::to_netcode(from_sockaddr(from)), {rx, static_cast<size_t>(n)},
-                       clock_now());
-      }
-    }
+    // end of input closes after them. The client's own socket is polled
+    // too, and client.run() takes what it has (a bounded number a pass, so
+    // a flood cannot keep the keep-alives, acks and terminal from their
+    // turn), runs its timers and sends.
+    pollfd pfds[2] = {{client.fd(), POLLIN, 0}, {input_done || !chat.open ? -1 : 0, POLLIN, 0}};
+    const int ready = poll(pfds, 2, 10);
+    client.run();
+    if (ready <= 0) continue;
     if (pfds[1].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
       char buf[4096];
       const ssize_t n = (pfds[1].revents & POLLNVAL) ? 0 : read(0, buf, sizeof buf);
@@ -164,7 +133,6 @@ int run_chat(const std::string& token_file, const std::string& room, int connect
       }
     }
   }
-  close(fd);
   return chat.code == msg::kCloseNormal ? 0 : 1;
 }
 

@@ -24,11 +24,7 @@
 namespace bypass::client {
 
 inline conn::Now clock_now() {
-  using namespace std::chrono;
-  return {
-      static_cast<uint64_t>(duration_cast<seconds>(system_clock::now().time_since_epoch()).count()),
-      static_cast<uint64_t>(
-          duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count())};
+  return conn::system_now();
 }
 
 // Sends what a client state machine hands it over one UDP socket; on a

@@ -21,10 +21,13 @@ pcdir=$(dirname "$(find "$prefix" -name bypass.pc | head -1)")
 libdir=$(dirname "$pcdir")
 # The .pc names /usr/local: point it at the temporary root.
 mkdir -p "$tmp/pc"
-sed "s|^prefix=.*|prefix=$prefix|" "$pcdir/bypass.pc" > "$tmp/pc/bypass.pc"
+for pc in bypass bypass-client; do
+  sed "s|^prefix=.*|prefix=$prefix|" "$pcdir/$pc.pc" > "$tmp/pc/$pc.pc"
+done
 export PKG_CONFIG_PATH=$tmp/pc
 test -z "$(find "$prefix/include" -name '*.cpp')" || { echo "sources were installed" >&2; exit 1; }
 test -e "$libdir/libbypass.so.0" || { echo "no libbypass.so.0" >&2; exit 1; }
+test -e "$libdir/libbypass-client.so.0" || { echo "no libbypass-client.so.0" >&2; exit 1; }
 
 # Every installed (public) header compiles on its own with what bypass.pc gives
 # (DPDK's flags and nothing else beyond the standard library). The headers
@@ -36,6 +39,11 @@ if [ "${BYPASS_TEST_NO_HUGE:-0}" != 1 ]; then
     'printf "#include \"%s\"\n" "$1" | c++ -std=c++20 -fsyntax-only -w $cflags -x c++ - \
        || { echo "install_test: $1 does not compile on its own" >&2; exit 255; }' _ {}
   echo "install_test: $(find "$prefix/include/bypass" -name '*.hpp' | wc -l) headers compile alone"
+  # The client library's headers need libsodium's flags and no DPDK.
+  cflags=$(pkg-config --cflags bypass-client)
+  sed "s|^|$prefix/include/|" "$build/lib/client_headers.txt" | xargs -P 2 -I{} sh -c \
+    'printf "#include \"%s\"\n" "$1" | c++ -std=c++20 -fsyntax-only -w $cflags -x c++ - \
+       || { echo "install_test: $1 does not compile with bypass-client.pc alone" >&2; exit 255; }' _ {}
 fi
 
 cp "$src/tests/install/ring_app.cpp" "$src/tests/install/meson.build" "$tmp/"
@@ -124,7 +132,8 @@ sed 's/offset = 2/offset = 9999/' doc/upper.toml > doc/bad.toml
 refused doc/upper doc/bad.toml "offset"
 # 6b. A message application of the program's own behind the netcode service,
 # on the kernel's sockets: the installed bypass-client connects with tokens it
-# mints and gets its messages back; the application's counters are in the stats.
+# mints and gets its messages back; so does the page's own client, built on
+# libbypass-client alone; the application's counters are in the stats.
 c++ -std=c++20 -w doc/tally.cpp -o doc/tally $(pkg-config --cflags --libs bypass)
 tport=$((port + 1))
 python3 -c 'print("0f" * 32)' > doc/key.hex
@@ -136,11 +145,16 @@ cpu = __import__("os").cpu_count() - 1
 print(block.replace("port = 7100", "port = " + sys.argv[2]).replace("cpu = 1", f"cpu = {cpu}")
       .replace('"key.hex"', '"' + sys.argv[3] + '"'))
 PY
+# The page's client, on libbypass-client alone (no DPDK in what it links).
+c++ -std=c++20 -w doc/chatter.cpp -o doc/chatter $(pkg-config --cflags --libs bypass-client)
+if readelf -d doc/chatter | grep -q "librte_"; then echo "chatter links DPDK" >&2; exit 1; fi
 LD_LIBRARY_PATH=$libdir doc/tally -c doc/tally.toml -t 30 > doc/tally.out 2>&1 &
 tally=$!
 for _ in $(seq 100); do grep -q "serving UDP" doc/tally.out && break; sleep 0.1; done
 LD_LIBRARY_PATH=$libdir "$prefix/bin/bypass-client" load 127.0.0.1 "$tport" --key doc/key.hex \
   --protocol-id 4660 --clients 2 --in-flight 4 -s 64 -d 1 > doc/load.out 2>&1 || { cat doc/load.out doc/tally.out; exit 1; }
+LD_LIBRARY_PATH=$libdir doc/chatter doc/key.hex "$tport" > doc/chatter.out 2>&1 || { cat doc/chatter.out doc/tally.out; exit 1; }
+grep -q "reliable 10 of 10 back, unreliable [0-9]*, closed 1000, state disconnected" doc/chatter.out || { cat doc/chatter.out; exit 1; }
 kill -INT $tally; wait $tally || true
 grep -q "2 connections, 2 opened, 0 closed early" doc/load.out || { cat doc/load.out; exit 1; }
 grep -Eq "mine: messages [1-9][0-9]* bytes [1-9]" doc/tally.out || { cat doc/tally.out; echo "tally's counters are not in its stats" >&2; exit 1; }

@@ -1,8 +1,9 @@
-// Why the netcode wire layer refused a packet: one named code per rule of the
-// standard's read steps (sizes, packet type, version, protocol id, expiry,
-// decryption, replay, body sizes), so a server counts its drops by reason.
-// Self-contained on purpose: the list is an X-macro, so a server module can
-// feed the same entries, in the same order, to its own drop table.
+/// @file
+/// Why the netcode wire layer refused a packet: one named code per rule of the
+/// standard's read steps (sizes, packet type, version, protocol id, expiry,
+/// decryption, replay, body sizes), so a server counts its drops by reason.
+/// Self-contained on purpose: the list is an X-macro, so a server module can
+/// feed the same entries, in the same order, to its own drop table.
 #pragma once
 
 #include <array>
@@ -11,7 +12,9 @@
 #include <string_view>
 
 // clang-format off
-// X(id, name), in code order (from 1; 0 is WireDrop::kOk). Append new reasons at the end.
+/// @def BYPASS_NETCODE_WIRE_DROPS(X)
+/// The wire drop reasons as X(id, name), in code order (from 1; 0 is
+/// WireDrop::kOk), each with what it means. Append new reasons at the end.
 #define BYPASS_NETCODE_WIRE_DROPS(X)                                                        \
   X(kTooSmall, "too_small")                      /* shorter than the type allows */         \
   X(kBadPacketType, "bad_packet_type")           /* low 4 bits of the prefix 0 or >= 7 */   \
@@ -36,23 +39,31 @@
 
 namespace bypass::conn {
 
+/// A wire drop reason's code: kOk, then one per entry of
+/// BYPASS_NETCODE_WIRE_DROPS in its order (that list says what each means),
+/// then kCount.
 enum class WireDrop : uint8_t {
-  kOk = 0,  // not a drop: every check passed
+  kOk = 0,  ///< not a drop: every check passed
+/// @cond
 #define BYPASS_NETCODE_WIRE_DROP_ID_(id, name) id,
   BYPASS_NETCODE_WIRE_DROPS(BYPASS_NETCODE_WIRE_DROP_ID_)
 #undef BYPASS_NETCODE_WIRE_DROP_ID_
-      kCount
+  /// @endcond
+  kCount  ///< not a reason: how many codes there are, kOk included
 };
 
+/// Codes of WireDrop, kOk included: the size of a table indexed by code.
 inline constexpr size_t kWireDropCount = static_cast<size_t>(WireDrop::kCount);
 
-// "ok", or the reason's name for stats and metrics.
+/// "ok", or the reason's name for stats and metrics; "unknown" past the table.
 constexpr std::string_view wire_drop_name(WireDrop d) {
   constexpr std::array<std::string_view, kWireDropCount> kNames = {
       "ok",
+  /// @cond
 #define BYPASS_NETCODE_WIRE_DROP_NAME_(id, name) name,
       BYPASS_NETCODE_WIRE_DROPS(BYPASS_NETCODE_WIRE_DROP_NAME_)
 #undef BYPASS_NETCODE_WIRE_DROP_NAME_
+      /// @endcond
   };
   const auto i = static_cast<size_t>(d);
   return i < kWireDropCount ? kNames[i] : std::string_view("unknown");

@@ -5,16 +5,20 @@
 /// aligned so two workers never share a line; readers sum the blocks.
 #pragma once
 
-#include <rte_common.h>
-
 #include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include <bypass/core/drop_reasons.hpp>
 
 namespace bypass {
+
+/// The cache line the counter blocks are aligned to: DPDK's RTE_CACHE_LINE_SIZE
+/// on the targets built here (worker.cpp checks that they agree), spelled
+/// without DPDK so that the client library's headers need none of it.
+inline constexpr size_t kCacheLineBytes = 64;
 
 /// A count that one thread writes and any thread reads; see the file's description.
 class Counter {
@@ -42,7 +46,7 @@ class Counter {
 };
 
 /// The counters of one worker. Written only by that worker.
-struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
+struct alignas(kCacheLineBytes) WorkerCounters {
   Counter rx_packets;   ///< packets received on its RX queues
   Counter rx_bytes;     ///< their bytes (pkt_len)
   Counter tx_packets;   ///< packets its TX queues took
@@ -58,7 +62,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) WorkerCounters {
 /// its DropTable) and in the worker's total; cycles are sampled on one
 /// iteration in 16 (Worker::profiling()), inclusive of the modules it handed
 /// batches to, whose share is in child_cycles.
-struct alignas(RTE_CACHE_LINE_SIZE) ModuleTally {
+struct alignas(kCacheLineBytes) ModuleTally {
   ///@{
   /// Batches and packets handed to the module.
   Counter calls, packets;

@@ -14,6 +14,9 @@
 
 namespace bypass {
 
+static_assert(kCacheLineBytes == RTE_CACHE_LINE_SIZE,
+              "counter blocks must be aligned to DPDK's cache line");
+
 Worker::Worker(unsigned index, const WorkerConfig& cfg, Clock* clock)
     : index_(index), cfg_(cfg), clock_(clock ? clock : &tsc_) {
   timers_.set_resolution(clock_->hz() / 10000);
