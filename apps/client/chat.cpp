@@ -129,8 +129,9 @@ int run_chat(const std::string& token_file, const std::string& room, int connect
       }
       if (end) {
         input_done = true;
-        client.session().close(msg::kCloseNormal, "bye");  // after what was queued
+        client.close(msg::kCloseNormal, "bye");  // after what was queued
       }
+      client.run();  // what was typed goes now, not after the next wait
     }
   }
   return chat.code == msg::kCloseNormal ? 0 : 1;

@@ -16,9 +16,13 @@
 namespace bypass {
 
 /// The cache line the counter blocks are aligned to: DPDK's RTE_CACHE_LINE_SIZE
-/// on the targets built here (worker.cpp checks that they agree), spelled
-/// without DPDK so that the client library's headers need none of it.
+/// for the target (worker.cpp checks that they agree), spelled without DPDK so
+/// that the client library's headers need none of it.
+#if defined(__aarch64__) || defined(__powerpc64__)
+inline constexpr size_t kCacheLineBytes = 128;
+#else
 inline constexpr size_t kCacheLineBytes = 64;
+#endif
 
 /// A count that one thread writes and any thread reads; see the file's description.
 class Counter {

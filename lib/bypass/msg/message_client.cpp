@@ -13,6 +13,22 @@ void MessageClient::connect(std::span<const uint8_t> connect_token, conn::Now no
   netcode_.connect(connect_token, now);
 }
 
+void MessageClient::connect(const conn::ConnectToken& token, conn::Now now) {
+  now_ = now;
+  netcode_.connect(token, now);
+}
+
+void MessageClient::close(uint16_t code, std::string_view reason, conn::Now now) {
+  now_ = now;
+  if (session_.state() == SessionState::kIdle) {
+    netcode_.disconnect(now);  // not connected yet: nothing to close but the attempt
+    return;
+  }
+  session_.close(code, reason);
+  session_.flush(now.mono_ns);
+  settle();
+}
+
 void MessageClient::receive(const conn::NetcodeAddress& from, std::span<uint8_t> packet,
                             conn::Now now) {
   now_ = now;

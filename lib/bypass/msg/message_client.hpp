@@ -1,14 +1,16 @@
 /// @file
 /// MessageClient: the client side of bypass's message protocol: a netcode
 /// client (conn/client.hpp) with a message Session on top. Opens the session
-/// when netcode connects, reports loss of the connection as a close with
-/// 1006, and drops the netcode connection once the session has closed. The
+/// when netcode connects, reports loss of the connection as a close (with
+/// 1006, or the code of a close already sent or received), and drops the
+/// netcode connection once the session has closed. The
 /// owner feeds it datagrams and calls update() (timers and sends) and
 /// flush() (sends only) with the time. One thread.
 #pragma once
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include <bypass/conn/client.hpp>
 #include <bypass/msg/chunk_pool.hpp>
@@ -29,6 +31,8 @@ class MessageClient final : conn::ClientHandler, PacketOut {
   /// conn::NetcodeClient::connect() does; the session opens (and its hello goes
   /// out) once netcode has connected.
   void connect(std::span<const uint8_t> connect_token, conn::Now now);
+  /// As connect() with a token already read (conn::read_connect_token()).
+  void connect(const conn::ConnectToken& token, conn::Now now);
   /// One datagram from `from`, decrypted in place; its payload goes to the
   /// session, and the application's callbacks run inside.
   void receive(const conn::NetcodeAddress& from, std::span<uint8_t> packet, conn::Now now);
@@ -38,6 +42,11 @@ class MessageClient final : conn::ClientHandler, PacketOut {
   /// Puts the session's queued messages and acks on the wire
   /// (Session::flush()); drops the netcode connection if the session has closed.
   void flush(conn::Now now);
+
+  /// Closes: the session's close (queued messages, then the close frame with
+  /// `code` and `reason`) once it has opened; before that, the connection
+  /// attempt ends at once (netcode's disconnect packets if it got that far).
+  void close(uint16_t code, std::string_view reason, conn::Now now);
 
   /// The message session, for send(), close() and its state.
   Session& session() { return session_; }

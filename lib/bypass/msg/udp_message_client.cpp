@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
+
+#include <sodium.h>
 
 #include <bypass/conn/connect_token.hpp>
 #include <bypass/conn/keys.hpp>
@@ -90,9 +93,19 @@ Status UdpMessageClient::connect(std::span<const uint8_t> token) {
     return Status::error(
         "this client has connected once already: make a new UdpMessageClient for another "
         "connection.");
+  if (options_.max_receive == 0)
+    return Status::error("UdpClientOptions::max_receive is 0: set it to 1 or more.");
+  if (options_.tick_ns < 1'000'000 || options_.tick_ns > 1'000'000'000)
+    return Status::error("UdpClientOptions::tick_ns is " + std::to_string(options_.tick_ns) +
+                         ": set it from 1000000 (1 ms) to 1000000000 (1 s).");
   if (Status s = conn::crypto_init(); !s) return s;
   auto t = conn::read_connect_token(token);
   if (!t) return Status::error("the " + t.error() + ".");  // "the connect token: ..."
+  // The session keys in this copy are wiped on every way out.
+  struct Wipe {
+    conn::ConnectToken& t;
+    ~Wipe() { sodium_memzero(&t, sizeof t); }
+  } wipe{*t};
   const conn::Now now = conn::system_now();
   if (t->expire_timestamp <= now.unix_seconds)
     return Status::error("the connect token has expired: mint a new one.");
@@ -111,7 +124,7 @@ Status UdpMessageClient::connect(std::span<const uint8_t> token) {
   sink_.fd = fd;
   sink_.dual = v4 && v6;
   started_ = true;
-  client_.connect(token, now);
+  client_.connect(*t, now);
   client_.update(now);  // the first request, now
   next_tick_ns_ = now.mono_ns + options_.tick_ns;
   return {};
@@ -121,7 +134,8 @@ void UdpMessageClient::poll(int timeout_ms) {
   if (!started_ || finished()) return;
   const uint64_t mono = conn::system_now().mono_ns;
   const uint64_t due_ms = next_tick_ns_ > mono ? (next_tick_ns_ - mono + 999'999) / 1'000'000 : 0;
-  const int wait = static_cast<int>(std::min<uint64_t>(std::max(timeout_ms, 0), due_ms));
+  const uint64_t asked = timeout_ms < 0 ? due_ms : static_cast<uint64_t>(timeout_ms);
+  const int wait = static_cast<int>(std::min(asked, due_ms));
   pollfd p{fd_, POLLIN, 0};
   (void)::poll(&p, 1, wait);  // EINTR: run() once anyway, the caller polls again
   run();
@@ -146,6 +160,11 @@ void UdpMessageClient::run() {
   } else {
     client_.flush(now);
   }
+}
+
+void UdpMessageClient::close(uint16_t code, std::string_view reason) {
+  if (!started_) return;
+  client_.close(code, reason, conn::system_now());
 }
 
 bool UdpMessageClient::finished() const {

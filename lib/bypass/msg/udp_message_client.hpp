@@ -5,7 +5,7 @@
 /// MessageClient (netcode plus a message Session) on it with the system's
 /// clocks. The program gives it a MessageHandler, then either calls poll() in
 /// its own loop, or waits on fd() in its event loop and calls run() whenever
-/// the socket is readable and at least every tick_ns.
+/// the socket is readable and every tick_ns (10 ms) besides.
 ///
 /// Part of libbypass-client (pkg-config bypass-client): libsodium only, no
 /// DPDK, no threads. One thread uses it; the handler's calls come from inside
@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include <bypass/conn/client.hpp>
 #include <bypass/core/status.hpp>
@@ -26,18 +27,20 @@ namespace bypass::msg {
 
 /// How a UdpMessageClient is set up.
 struct UdpClientOptions {
-  /// Channels and limits; the channels must be the server's, in its order.
+  /// Limits and timers of the session. Its channels are the server's, from
+  /// the server's hello (this config's `channels` is not used by a client).
   SessionConfig session;
   /// Chunks in the client's pool (a chunk holds one message fragment): what
   /// it can hold queued and being reassembled at once.
   uint32_t chunks = 1024;
   /// The netcode client's send interval and redundant disconnects.
   conn::NetcodeClientConfig netcode;
-  /// Datagrams taken from the socket in one run() at most, so that a flood
-  /// cannot keep the timers (acks, keep-alives) from their turn.
+  /// Datagrams taken from the socket in one run() at most (1 or more), so
+  /// that a flood cannot keep the timers (acks, keep-alives) from their turn.
   uint32_t max_receive = 256;
-  /// How often run() runs the timers at least (retransmissions, pings,
-  /// keep-alives, timeouts): 10 ms.
+  /// The timers' period (retransmissions, pings, keep-alives, timeouts), 1 ms
+  /// to 1 s: run() runs them when this long has passed since they last ran,
+  /// and poll() waits no longer than until then.
   uint64_t tick_ns = 10'000'000;
 };
 
@@ -46,8 +49,8 @@ class UdpMessageClient {
  public:
   /// `app` must outlive the client. Nothing happens until connect().
   explicit UdpMessageClient(MessageHandler* app, UdpClientOptions options = {});
-  /// Closes the socket as it is: close the session and poll until finished()
-  /// first for the server to hear of it at once.
+  /// Closes the socket as it is: close() and poll until finished() first for
+  /// the server to hear of it at once.
   ~UdpMessageClient();
   UdpMessageClient(const UdpMessageClient&) = delete;
   UdpMessageClient& operator=(const UdpMessageClient&) = delete;
@@ -55,12 +58,14 @@ class UdpMessageClient {
   /// Reads the 2,048-byte public connect token, opens a socket that reaches
   /// its servers (IPv4, IPv6, or both) and starts connecting to the first.
   /// An error sentence (and nothing started) for a token that is not one, has
-  /// expired, or a socket the kernel refuses; the token's keys never appear
-  /// in it. Once only per client.
+  /// expired, options out of range, or a socket the kernel refuses; the
+  /// token's keys never appear in it (and its copy here is wiped). Once only
+  /// per client.
   Status connect(std::span<const uint8_t> token);
 
-  /// Waits for datagrams up to `timeout_ms` (less when a timer is due), then
-  /// does what run() does.
+  /// Waits for datagrams up to `timeout_ms` (a negative one: until the timers
+  /// are due), never past the timers' turn, then does what run() does. Returns
+  /// at once, doing nothing, before connect() and once finished().
   void poll(int timeout_ms);
 
   /// Takes the datagrams waiting on the socket (up to max_receive), runs the
@@ -70,7 +75,12 @@ class UdpMessageClient {
   /// The socket, for a program's own poll or epoll loop (-1 before connect()).
   int fd() const { return fd_; }
 
-  /// The message session: send(), close(), its state.
+  /// Closes with `code` and `reason` (1000, 4000-4999): what was queued goes
+  /// first, then the close frame; before the session has opened, the
+  /// connection attempt just ends. poll() or run() on until finished().
+  void close(uint16_t code, std::string_view reason);
+
+  /// The message session: send(), its state, its limits.
   Session& session() { return client_.session(); }
   /// The netcode client's state (its negative values are the ways it failed).
   conn::ClientState state() const { return client_.state(); }

@@ -127,7 +127,7 @@ TEST(UdpMessageClient, EchoedOverALoopbackSocketAndClosed) {
     }
     (*server)->update(bridge.now);
     messages.flush(bridge.now.mono_ns);
-    client.run();
+    client.poll(0);
   }
   ASSERT_EQ(app.got.size(), app.sizes.size());
   for (size_t i = 0; i < app.sizes.size(); ++i) {
@@ -170,6 +170,51 @@ TEST(UdpMessageClient, ATokenItCannotUseIsOneSentenceAndNoSocket) {
   EXPECT_EQ(expired.message(), "the connect token has expired: mint a new one.");
   EXPECT_EQ(client.fd(), -1);
   EXPECT_FALSE(client.finished());  // nothing was started
+}
+
+// Closed before the server ever answered: the attempt ends at once (no
+// session to close yet), and poll() with a negative timeout returns at the
+// timers' turn instead of waiting for a datagram that never comes.
+TEST(UdpMessageClient, ClosedWhileConnectingEndsTheAttempt) {
+  ASSERT_TRUE(conn::crypto_init().is_ok());
+  auto quiet = open_udp(IpAddr::v4(htonl(0x7f000001)), 0, false, 0);  // never answers
+  ASSERT_TRUE(quiet.has_value()) << quiet.error();
+  sockaddr_storage bound;
+  socklen_t blen = sizeof bound;
+  ASSERT_EQ(getsockname(*quiet, reinterpret_cast<sockaddr*>(&bound), &blen), 0);
+  Echoed app;
+  UdpMessageClient client(&app);
+  conn::test::TokenSpec spec;
+  spec.servers = {conn::to_netcode(from_sockaddr(bound))};
+  ASSERT_TRUE(client.connect(conn::test::make_token(spec, conn::system_now())).is_ok());
+  for (int i = 0; i < 3; ++i) client.poll(-1);
+  EXPECT_EQ(client.state(), conn::ClientState::kSendingConnectionRequest);
+  uint8_t rx[2048];
+  EXPECT_EQ(recv(*quiet, rx, sizeof rx, MSG_DONTWAIT), 1078) << "a connection request came";
+  client.close(kCloseNormal, "changed my mind");
+  EXPECT_TRUE(client.finished());
+  EXPECT_EQ(client.state(), conn::ClientState::kDisconnected);
+  EXPECT_EQ(app.close_code, 0) << "no session was open";
+  client.poll(-1);  // finished: returns at once
+  close(*quiet);
+}
+
+TEST(UdpMessageClient, OptionsOutOfRangeAreOneSentence) {
+  ASSERT_TRUE(conn::crypto_init().is_ok());
+  conn::test::TokenSpec spec;
+  spec.servers = {conn::NetcodeAddress::v4(127, 0, 0, 1, 9)};
+  Echoed app;
+  UdpClientOptions none;
+  none.max_receive = 0;
+  UdpMessageClient a(&app, none);
+  EXPECT_EQ(a.connect(conn::test::make_token(spec, conn::system_now())).message(),
+            "UdpClientOptions::max_receive is 0: set it to 1 or more.");
+  UdpClientOptions fast;
+  fast.tick_ns = 1000;
+  UdpMessageClient b(&app, fast);
+  EXPECT_EQ(b.connect(conn::test::make_token(spec, conn::system_now())).message(),
+            "UdpClientOptions::tick_ns is 1000: set it from 1000000 (1 ms) to 1000000000 (1 s).");
+  EXPECT_EQ(b.fd(), -1);
 }
 
 }  // namespace
