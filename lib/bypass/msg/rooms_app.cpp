@@ -86,6 +86,7 @@ Status RoomsApp::attach(MessageServer* server) {
   out_.reserve(kMaxMessageBytes);
   chunks_.reserve(kMaxFragments);
   slow_.reserve(config_.members_per_room);
+  room_wait_.assign(config_.max_rooms, RingWait{});
   return Status::ok();
 }
 
@@ -148,6 +149,7 @@ void RoomsApp::join(Session& s, std::string_view name) {
       reply(s, "error the server holds its most rooms: join an existing one");
       return;
     }
+    room_wait_[r] = RingWait{};  // the index's last room's wait is not this one's
     room_count_.store(t.rooms(), std::memory_order_relaxed);
     server_->subscribe(t.key(r), true);  // before "joined": publications come here from now
   }
@@ -226,6 +228,21 @@ bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view 
                                           sizeof head_rec);
   const uint64_t across =
       server_->subscribers(table_->key(r)) & ~(uint64_t{1} << server_->worker());
+  // A member whose reliable queue is full makes the publication wait (the
+  // publisher's message is offered again), as long as the room's debt is
+  // under slow_member_ms; then it goes, and the members still full are
+  // closed. At most half the publisher's idle_timeout: its session closes a
+  // message refused that long with 4004.
+  RingWait& wait_here = room_wait_[r];
+  settle(wait_here, s.now_ns());
+  const bool wait = !all_have_room(r, channel, out_.size(), s.id);
+  const uint64_t limit =
+      std::min(uint64_t{config_.slow_member_ms} * 1'000'000, s.config().idle_timeout_ns / 2);
+  if (wait && wait_here.debt_ns < limit) {
+    wait_here.waiting = true;
+    ++waited_;
+    return false;
+  }
   if (!server_->broadcast_fits(sizeof head_rec + out_.size(), across)) {
     server_->note_ring_full();
     return false;
@@ -239,6 +256,8 @@ bool RoomsApp::publish(Session& s, uint8_t channel, bool text, std::string_view 
     return false;
   }
   ++published_;
+  wait_here.waiting = false;
+  if (wait) wait_here.debt_ns = 0;  // the members still full are closed now
   if (mine_r == SendResult::kOk) ++delivered_;
   if (mine_r == SendResult::kTooBig) ++skipped_too_big_;  // over the publisher's own limit
   fan_out(r, channel, text, out_.size(), s.id);
@@ -304,9 +323,10 @@ void RoomsApp::fan_out(uint32_t room, uint8_t channel, bool text, size_t bytes, 
   }
 }
 
-bool RoomsApp::all_have_room(uint32_t room, uint8_t channel, size_t bytes) {
+bool RoomsApp::all_have_room(uint32_t room, uint8_t channel, size_t bytes, uint32_t skip) {
   bool all = true;
   table_->for_each_member(room, [&](uint32_t m) {
+    if (m == skip) return;
     const Session* member = server_->session(m);
     if (member && member->open_for_messages() &&
         member->channels()[channel] == ChannelKind::kReliable &&
@@ -318,13 +338,7 @@ bool RoomsApp::all_have_room(uint32_t room, uint8_t channel, size_t bytes) {
 
 bool RoomsApp::on_linked(std::span<const uint8_t> rec, uint32_t from, uint64_t now_ns) {
   RingWait& w = ring_wait_[from % WorkerLinks::kMaxWorkers];
-  // Time since the last record's turn goes to the debt while it waited, and
-  // pays it back one for one while records went or the ring was empty.
-  if (now_ns >= w.last_ns) {
-    const uint64_t dt = now_ns - w.last_ns;
-    w.debt_ns = w.waiting ? w.debt_ns + dt : w.debt_ns - std::min(w.debt_ns, dt);
-  }
-  w.last_ns = now_ns;
+  settle(w, now_ns);
   // The record leaves the ring (delivered or dropped).
   auto gone = [&] {
     w.waiting = false;
@@ -356,7 +370,7 @@ bool RoomsApp::on_linked(std::span<const uint8_t> rec, uint32_t from, uint64_t n
   // publishers behind it) while such members drain; one still full after
   // slow_member_ms is closed as a slow consumer when the record goes out.
   // The wait is counted as the ring's debt (RingWait), not per record.
-  const bool wait = !all_have_room(room, channel, framed.size());
+  const bool wait = !all_have_room(room, channel, framed.size(), UINT32_MAX);
   if (wait && w.debt_ns < uint64_t{config_.slow_member_ms} * 1'000'000) {
     w.waiting = true;
     ++waited_;
@@ -369,6 +383,16 @@ bool RoomsApp::on_linked(std::span<const uint8_t> rec, uint32_t from, uint64_t n
   fan_out(room, channel, text, framed.size(), UINT32_MAX);
   release_chunks();
   return true;
+}
+
+void RoomsApp::settle(RingWait& w, uint64_t now_ns) {
+  // Time since the last turn goes to the debt while it waited, and pays it
+  // back one for one while publications went (or none came).
+  if (now_ns >= w.last_ns) {
+    const uint64_t dt = now_ns - w.last_ns;
+    w.debt_ns = w.waiting ? w.debt_ns + dt : w.debt_ns - std::min(w.debt_ns, dt);
+  }
+  w.last_ns = now_ns;
 }
 
 void RoomsApp::on_close(Session& s, uint16_t, std::string_view) {

@@ -5,11 +5,13 @@
 //   "join ROOM", "leave ROOM", "pub ROOM\n<payload>"
 // and the server answers "joined ROOM N", "left ROOM", "msg ROOM CLIENT\n<payload>"
 // or "error <what to change>". Bounds: rooms per connection, members per
-// room, name length. A member whose reliable queue is full when a
-// publication comes is closed with 4001 (slow consumer); unreliable
-// publications to it are dropped and counted. From another worker, a
-// publication first waits (up to slow_member_ms) for such a member to drain:
-// a poll may bring many ticks' worth at once.
+// room, name length. A reliable publication first waits for a member whose
+// reliable queue is full to drain, up to slow_member_ms (a burst, or a poll
+// that brings many ticks' worth at once, is not a slow member); the members
+// still full then are closed with 4001 (slow consumer). From another worker
+// the record waits in its ring; from this one, the publisher's message is
+// offered again (left unacknowledged). Unreliable publications to a full
+// member are dropped and counted.
 //
 // Each worker has a RoomsApp for the members connected to it. A publication is
 // framed once into the worker's chunks, which every local member's queue
@@ -43,9 +45,10 @@ struct RoomsConfig {
   uint32_t members_per_room = 1024;    // per worker, as "joined ROOM N" counts; 2 to 1 Mi
   uint32_t max_rooms = 4096;           // per worker; 1 to 1 Mi
   static constexpr size_t kMaxName = 64;
-  // How long a publication from another worker waits for a member's full
-  // reliable queue before that member is closed as a slow consumer (10 ms
-  // to 10 minutes).
+  // How long a reliable publication waits for a member's full reliable
+  // queue before that member is closed as a slow consumer (10 ms to 10
+  // minutes; from this worker's own publishers, at most half the session's
+  // idle_timeout, so the publisher is not closed for the wait with 4004).
   uint32_t slow_member_ms = 1000;
 
   static constexpr uint32_t kMaxRoomsPerConnection = 1024;
@@ -96,9 +99,9 @@ class RoomsApp final : public MessageHandler, public LinkedApp {
   void release_chunks();
   // Queues the publication in chunks_ to every member of `room` but `skip`.
   void fan_out(uint32_t room, uint8_t channel, bool text, size_t bytes, uint32_t skip);
-  // Whether every open member of `room` whose `channel` is reliable has room
-  // for a message of `bytes` now.
-  bool all_have_room(uint32_t room, uint8_t channel, size_t bytes);
+  // Whether every open member of `room` but `skip` whose `channel` is
+  // reliable has room for a message of `bytes` now.
+  bool all_have_room(uint32_t room, uint8_t channel, size_t bytes, uint32_t skip);
 
   RoomsConfig config_;
   MessageServer* server_ = nullptr;
@@ -116,7 +119,7 @@ class RoomsApp final : public MessageHandler, public LinkedApp {
   Counter skipped_closing_;    // members closing when a publication came
   Counter dropped_no_room_;    // another worker's records for a room this one no longer holds
   Counter dropped_malformed_;  // another worker's records that do not parse (a bug if ever)
-  Counter waited_;             // polls at which another worker's publication waited for a member
+  Counter waited_;             // turns at which a publication waited for a member
   // How long each other worker's ring has waited for members' room, as a
   // debt: time spent waiting adds to it, time while records go or the ring
   // is empty pays it back one for one. Once it reaches slow_member_ms, the
@@ -130,6 +133,13 @@ class RoomsApp final : public MessageHandler, public LinkedApp {
     bool waiting = false;  // the record first in the ring waits for room
   };
   std::array<RingWait, WorkerLinks::kMaxWorkers> ring_wait_{};
+  // The same debt for this worker's own publications, one per room (by its
+  // index in the table; reset when the index is given to a new room): a
+  // room whose members keep up pays nothing for another's slow member.
+  std::vector<RingWait> room_wait_;
+  // Accounts the time since w's last turn: added to its debt if it waited,
+  // paid back if not.
+  static void settle(RingWait& w, uint64_t now_ns);
 };
 
 }  // namespace bypass::msg

@@ -214,6 +214,10 @@ class Session final {
   uint16_t close_code() const { return close_code_; }
   /// The channels, as configured.
   const std::vector<ChannelKind>& channels() const { return channels_; }
+  /// The config it was made with.
+  const SessionConfig& config() const { return *config_; }
+  /// The time of its owner's latest call into it (receive, tick, flush).
+  uint64_t now_ns() const { return now_; }
 
   uint32_t id = 0;                       ///< the owner's: which connection this is
   uint64_t client_id = 0;                ///< the connect token's client id

@@ -414,17 +414,24 @@ TEST(Rooms, ASlowMemberLosesUnreliableAndIsClosedWith4001) {
   ASSERT_TRUE(hub.run_until([&] { return hub.rooms().members("r") == 3; }));
   hub.deaf_[2] = true;  // client 2 stops reading
   uint64_t published = 0;
-  for (int k = 0; k < 400 && hub.server().session(2) && !hub.server().session(2)->finished(); ++k) {
-    // Unreliable first, then reliable ones pile up.
+  int steps = 0;
+  for (; steps < 5000 && hub.server().session(2) && !hub.server().session(2)->finished(); ++steps) {
+    // Unreliable first, then reliable ones pile up; as the publisher's own
+    // queue takes them (its publications wait while client 2 is full).
     for (int n = 0; n < 4; ++n) {
-      hub.say(0, "pub r\nu" + std::to_string(k * 4 + n), k < 100 ? 1 : 0);
-      ++published;
+      const std::string m = "pub r\nu" + std::to_string(published);
+      if (hub.client(0).session.send(steps < 100 ? 1 : 0, true, bytes_of(m)) == SendResult::kOk)
+        ++published;
     }
     hub.step();
   }
   auto get = [&](const std::string& k) { return rooms_counter(hub, k); };
   EXPECT_GT(get("rooms.dropped_unreliable"), 0u);
   EXPECT_EQ(get("rooms.slow_closed"), 1u);
+  // Not at once: reliable publications waited for it, a second of debt.
+  EXPECT_GT(get("rooms.waited_for_room"), 0u);
+  EXPECT_GE(steps, 100 + static_cast<int>(RoomsConfig{}.slow_member_ms));
+  EXPECT_EQ(hub.client(0).closed, 0) << "the publisher is not closed for the wait";
   ASSERT_TRUE(hub.run_until([&] { return hub.rooms().members("r") == 2; }));
   EXPECT_NE(std::find(hub.disconnected_.begin(), hub.disconnected_.end(), 2u),
             hub.disconnected_.end());
@@ -433,6 +440,48 @@ TEST(Rooms, ASlowMemberLosesUnreliableAndIsClosedWith4001) {
   EXPECT_GT(published, 100u);
   EXPECT_EQ(count_prefix(hub.client(1), "msg r 1000\nu"),
             count_prefix(hub.client(0), "msg r 1000\nu"));
+}
+
+// A member on the publisher's worker whose queue fills for a while (its
+// packets held up, none lost) is not a slow member: the publications wait
+// for it, the publisher's messages offered again, and every member gets
+// every one, in order; nobody is closed.
+TEST(Rooms, ALocalMemberFullForAWhileIsWaitedForNotClosed) {
+  Hub hub(3, {}, /*send_queue=*/32);
+  ASSERT_TRUE(hub.run_until([&] { return hub.client(2).opened == 1; }));
+  for (int i = 0; i < 3; ++i) hub.say(i, "join r");
+  ASSERT_TRUE(hub.run_until([&] { return hub.rooms().members("r") == 3; }));
+  hub.stalled_[2] = true;
+  constexpr int kPublications = 200;
+  int published = 0;
+  for (int k = 0; k < 300; ++k) {  // 300 ms: under slow_member_ms
+    while (published < kPublications &&
+           hub.client(0).session.send(0, true, bytes_of("pub r\n" + std::to_string(published))) ==
+               SendResult::kOk)
+      ++published;
+    hub.step();
+  }
+  auto get = [&](const std::string& k) { return rooms_counter(hub, k); };
+  EXPECT_GT(get("rooms.waited_for_room"), 0u) << "client 2's queue never filled";
+  hub.stalled_[2] = false;
+  ASSERT_TRUE(hub.run_until([&] {
+    while (published < kPublications &&
+           hub.client(0).session.send(0, true, bytes_of("pub r\n" + std::to_string(published))) ==
+               SendResult::kOk)
+      ++published;
+    return count_prefix(hub.client(2), "msg r 1000\n") == kPublications &&
+           count_prefix(hub.client(1), "msg r 1000\n") == kPublications;
+  }));
+  EXPECT_EQ(get("rooms.slow_closed"), 0u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(hub.client(i).closed, 0) << i;
+  int next = 0;
+  for (const Got& g : hub.client(2).got) {
+    const std::string t = text_of(g);
+    if (t.rfind("msg r 1000\n", 0) == 0) {
+      EXPECT_EQ(t.substr(11), std::to_string(next++));
+    }
+  }
+  EXPECT_EQ(next, kPublications);
 }
 
 TEST(Rooms, APublicationOverAMembersMaxMessageSkipsItAndClosesNobody) {
